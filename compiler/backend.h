@@ -1,0 +1,24 @@
+/* backend.h — from the checked network IR to files: LLVM code generation (codegen.c),
+ * math approximations (cg_math.c), and emission of IR, assembly, objects, the C header
+ * and linked executables (emit.c). */
+#ifndef NNC_BACKEND_H
+#define NNC_BACKEND_H
+
+#include "ir.h"
+
+typedef enum OutputKind { OUT_EXECUTABLE, OUT_OBJECT, OUT_ASSEMBLY, OUT_LLVM } OutputKind;
+
+typedef struct BackendOptions {
+  OutputKind kind;
+  int opt_level;                        /* 0..3 */
+  const char *triple, *cpu, *features;  /* NULL: this machine */
+  const char *output;                   /* NULL: derived from the network name */
+  const char *header;                   /* NULL: no header */
+  const char *weights;                  /* trained weights to embed, or NULL */
+} BackendOptions;
+
+/* Runs code generation and emission; returns the driver's exit status. */
+int backend_run(const IrNetwork *n, const BackendOptions *o);
+const char *backend_llvm_version(void);
+
+#endif

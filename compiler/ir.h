@@ -1,0 +1,108 @@
+/* ir.h — the network IR: a checked DAG of neuron groups joined by edge sets.
+ * sema.c builds it from the AST; ir_verify.c checks its invariants; every later pass
+ * (dumps, codegen) reads it and nothing else. It lives in one arena with the network.
+ *
+ * Invariants (ir_verify): group ids are indices into groups[]; every edge set points from
+ * an earlier group in topological order; every hidden and output neuron has exactly one
+ * bias edge; parameter blocks tile [0, n_params) without overlap, in topological order. */
+#ifndef NNC_IR_H
+#define NNC_IR_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "nnc/model.h"
+
+struct AstFile;
+
+typedef enum IrAct {
+  ACT_IDENTITY,
+  ACT_SIGMOID,
+  ACT_RELU,
+  ACT_TANH,
+  ACT_LEAKY_RELU, /* act_param: the slope below zero */
+  ACT_SOFTPLUS,
+  ACT_SOFTMAX,    /* over the whole group; output groups only */
+  ACT_STEP,       /* 1 if x > 0 else 0; derivative 0 */
+  ACT_COUNT
+} IrAct;
+
+typedef enum IrRole { ROLE_INPUT, ROLE_BIAS, ROLE_HIDDEN, ROLE_OUTPUT } IrRole;
+
+typedef enum IrWeightKind {
+  WEIGHT_LEARNED, /* a parameter, initialised by the init scheme */
+  WEIGHT_INITIAL, /* a parameter with a literal initial value */
+  WEIGHT_FIXED,   /* a constant, not a parameter */
+} IrWeightKind;
+
+typedef enum IrEdgeKind {
+  EDGES_DENSE, /* every neuron of src to every neuron of the group: size × src.size weights */
+  EDGES_ONE,   /* neuron src[src_index] to every neuron of the group: size weights */
+} IrEdgeKind;
+
+typedef struct IrEdges {
+  IrEdgeKind kind;
+  int src;               /* group id */
+  int src_index;         /* EDGES_ONE: which neuron of src */
+  IrWeightKind weight;
+  double value;          /* WEIGHT_INITIAL, WEIGHT_FIXED: the weight of every edge in the set */
+  int64_t param_offset;  /* first parameter; -1 for WEIGHT_FIXED. DENSE: row-major [dst][src] */
+  int64_t count;         /* number of edges */
+  SrcLoc loc;
+} IrEdges;
+
+typedef struct IrGroup {
+  int id;
+  const char *name;
+  SrcLoc loc;
+  IrRole role;
+  int size;
+  IrAct act;
+  double act_param;
+  int implicit;          /* a bias neuron the compiler added */
+  IrEdges *in;           /* incoming edge sets; the bias edge set is last */
+  int n_in;
+  int depth;             /* longest path from an input (inputs and biases: 0) */
+  int vectorisable;      /* all incoming sets dense from whole groups: one matrix-vector op each */
+  int64_t value_offset;  /* first neuron of this group in the network's value vector */
+  int64_t io_offset;     /* inputs: column in x; outputs: column in y; else -1 */
+} IrGroup;
+
+typedef struct IrNetwork {
+  const char *name;
+  const char *source_path;
+  SrcLoc loc;
+  IrGroup *groups;
+  int n_groups;
+  int *order;            /* ids of hidden and output groups in evaluation order */
+  int n_order;
+  int n_inputs, n_outputs;   /* total widths */
+  int64_t n_params, n_values;
+  int real_bytes;            /* 4: f32, 8: f64 */
+  int classifier;
+  uint64_t fingerprint;
+  nnc_train_settings train;
+  int train_given;           /* the file had a train block */
+  int init_kind;             /* IrInit */
+  double init_a, init_b;
+} IrNetwork;
+
+typedef enum IrInit { INIT_UNIFORM, INIT_NORMAL, INIT_XAVIER, INIT_HE, INIT_ZERO } IrInit;
+
+const char *ir_act_name(IrAct a);
+const char *ir_role_name(IrRole r);
+const char *ir_init_name(IrInit i);
+const IrGroup *ir_group(const IrNetwork *n, int id);
+int64_t ir_fan_in(const IrNetwork *n, const IrGroup *g); /* incoming edges per neuron, bias excluded */
+int64_t ir_fan_out(const IrNetwork *n, int group_id);    /* outgoing edges per neuron */
+uint64_t ir_fingerprint(const IrNetwork *n);
+
+/* Passes. */
+IrNetwork *sema_check(const struct AstFile *file, const char *source_path, Arena *arena, Diag *diag);
+int ir_verify(const IrNetwork *n, FILE *err);  /* 0 if every invariant holds */
+void ir_dump(const IrNetwork *n, FILE *out);     /* --emit-ir */
+void ir_dump_dot(const IrNetwork *n, FILE *out); /* --emit-dot */
+
+#endif

@@ -1,0 +1,102 @@
+/* ir_dump.c — `nnc --emit-ir`: the network IR as text. Groups in declaration order with
+ * their edge sets and parameter ranges, then the evaluation order, the layers (groups by
+ * depth) and the training settings. Deterministic: names and numbers only. */
+#include "ir.h"
+
+static const char *weight_name(IrWeightKind w) {
+  static const char *const names[] = {"learned", "initial", "fixed"};
+  return names[w];
+}
+
+static void dump_edges(const IrNetwork *n, const IrGroup *g, const IrEdges *e, FILE *out) {
+  const IrGroup *src = &n->groups[e->src];
+  if (src->role == ROLE_BIAS)
+    fprintf(out, "    bias  %s -> %s", src->name, g->name);
+  else if (e->kind == EDGES_DENSE)
+    fprintf(out, "    dense %s[%d] -> %s[%d]", src->name, src->size, g->name, g->size);
+  else
+    fprintf(out, "    one   %s[%d] -> %s", src->name, e->src_index, g->name);
+  fprintf(out, " %s", weight_name(e->weight));
+  if (e->weight != WEIGHT_LEARNED) fprintf(out, " %.9g", e->value);
+  if (e->param_offset >= 0)
+    fprintf(out, " params %lld..%lld\n", (long long)e->param_offset, (long long)(e->param_offset + e->count - 1));
+  else
+    fprintf(out, " (%lld constant%s)\n", (long long)e->count, e->count == 1 ? "" : "s");
+}
+
+static void dump_group(const IrNetwork *n, const IrGroup *g, FILE *out) {
+  fprintf(out, "  %s %s[%d]", ir_role_name(g->role), g->name, g->size);
+  if (g->role == ROLE_HIDDEN || g->role == ROLE_OUTPUT) {
+    fprintf(out, " %s", ir_act_name(g->act));
+    if (g->act == ACT_LEAKY_RELU) fprintf(out, "(%g)", g->act_param);
+    fprintf(out, " depth %d", g->depth);
+    if (g->vectorisable) fputs(" vector", out);
+  }
+  if (g->implicit) fputs(" implicit", out);
+  if (g->io_offset >= 0)
+    fprintf(out, " %s %lld..%lld", g->role == ROLE_INPUT ? "x" : "y", (long long)g->io_offset,
+            (long long)(g->io_offset + g->size - 1));
+  fputc('\n', out);
+  for (int k = 0; k < g->n_in; k++) dump_edges(n, g, &g->in[k], out);
+}
+
+static void dump_layers(const IrNetwork *n, FILE *out) {
+  int max_depth = 0;
+  for (int i = 0; i < n->n_order; i++)
+    if (n->groups[n->order[i]].depth > max_depth) max_depth = n->groups[n->order[i]].depth;
+  for (int d = 1; d <= max_depth; d++) {
+    fprintf(out, "layer %d:", d);
+    for (int i = 0; i < n->n_order; i++)
+      if (n->groups[n->order[i]].depth == d) fprintf(out, " %s", n->groups[n->order[i]].name);
+    fputc('\n', out);
+  }
+}
+
+static void dump_source(const char *what, const nnc_data_source *d, FILE *out) {
+  static const char *const formats[] = {"auto", "csv", "idx"};
+  static const char *const scales[] = {"none", "factor", "zscore", "minmax"};
+  if (!d->path) return;
+  fprintf(out, "  %s \"%s\" format %s", what, d->path, formats[d->format]);
+  if (d->labels) fprintf(out, " labels \"%s\"", d->labels);
+  if (d->header >= 0) fprintf(out, " header %d", d->header);
+  fputs(" inputs", out);
+  for (int i = 0; i < d->n_input_cols; i++) fprintf(out, " %d", d->input_cols[i]);
+  if (!d->n_input_cols) fputs(" rest", out);
+  fputs(" targets", out);
+  for (int i = 0; i < d->n_target_cols; i++) fprintf(out, " %d", d->target_cols[i]);
+  if (!d->n_target_cols) fputs(" last", out);
+  if (d->onehot) fputs(" onehot", out);
+  fprintf(out, " scale %s", scales[d->scale]);
+  if (d->scale == NNC_SCALE_FACTOR) fprintf(out, " %.9g", d->scale_factor);
+  fputc('\n', out);
+}
+
+static void dump_train(const IrNetwork *n, FILE *out) {
+  static const char *const decays[] = {"none", "inverse", "exponential", "step"};
+  const nnc_train_settings *t = &n->train;
+  fputs("train:\n", out);
+  dump_source("data", &t->data, out);
+  dump_source("test", &t->test, out);
+  fprintf(out, "  loss %s rate %g decay %s", t->loss == NNC_LOSS_SQUARED ? "squared" : "cross_entropy",
+          t->rate, decays[t->decay]);
+  if (t->decay) fprintf(out, " %g", t->decay_rate);
+  if (t->decay == NNC_DECAY_STEP) fprintf(out, " every %d", t->decay_every);
+  fprintf(out, " momentum %g batch %d epochs %d restarts %d\n", t->momentum, t->batch, t->epochs, t->restarts);
+  fprintf(out, "  init %s", ir_init_name(n->init_kind));
+  if (n->init_kind == INIT_UNIFORM || n->init_kind == INIT_NORMAL) fprintf(out, "(%g, %g)", n->init_a, n->init_b);
+  fprintf(out, " seed %llu validation %g patience %d", (unsigned long long)t->seed, t->validation, t->patience);
+  if (t->checkpoint) fprintf(out, " checkpoint \"%s\" every %d", t->checkpoint, t->checkpoint_every);
+  fputc('\n', out);
+}
+
+void ir_dump(const IrNetwork *n, FILE *out) {
+  fprintf(out, "network %s: %d inputs, %d outputs, %lld neurons, %lld parameters, %s%s\n", n->name,
+          n->n_inputs, n->n_outputs, (long long)n->n_values, (long long)n->n_params,
+          n->real_bytes == 8 ? "f64" : "f32", n->classifier ? ", classifier" : "");
+  for (int i = 0; i < n->n_groups; i++) dump_group(n, &n->groups[i], out);
+  fputs("order:", out);
+  for (int i = 0; i < n->n_order; i++) fprintf(out, " %s", n->groups[n->order[i]].name);
+  fputc('\n', out);
+  dump_layers(n, out);
+  dump_train(n, out);
+}

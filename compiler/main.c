@@ -1,0 +1,206 @@
+/* main.c — the nnc driver: reads the command line, runs the pipeline, writes the outputs.
+ *   parse → sema → verify → [dump] → codegen → verify → emit → [link]
+ * Exit status: 0 success, 1 errors in the input, 2 bad usage, 3 out of memory. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ast.h"
+#include "backend.h"
+#include "ir.h"
+
+typedef enum Action {
+  ACT_EXECUTABLE, /* default: object + runtime linked into an executable */
+  ACT_OBJECT,     /* -c */
+  ACT_ASSEMBLY,   /* -S */
+  ACT_LLVM,       /* --emit-llvm */
+  ACT_AST,        /* --emit-ast */
+  ACT_IR,         /* --emit-ir */
+  ACT_DOT,        /* --emit-dot */
+  ACT_CHECK,      /* --check */
+} Action;
+
+typedef struct Options {
+  Action action;
+  const char *input, *output, *header, *weights;
+  BackendOptions backend;
+} Options;
+
+static const char usage_text[] =
+    "usage: nnc [options] FILE.nn\n"
+    "\n"
+    "Compiles a neural network written in the .nn language to native code.\n"
+    "\n"
+    "Output (default: an executable named after the network):\n"
+    "  -o FILE           write the output to FILE ('-' for standard output where text)\n"
+    "  -c                compile to an object file (FILE.o) only\n"
+    "  --header FILE     also write the C header of the object's functions\n"
+    "  -S                write assembly\n"
+    "  --emit-llvm       write LLVM IR as text\n"
+    "  --weights FILE    embed trained weights: an inference-only object or executable\n"
+    "\n"
+    "Inspection (written to standard output unless -o is given):\n"
+    "  --check           stop after checking; report errors only\n"
+    "  --emit-ast        print the syntax tree\n"
+    "  --emit-ir         print the checked network IR\n"
+    "  --emit-dot        draw the network as a Graphviz graph\n"
+    "\n"
+    "Code generation:\n"
+    "  -O0 -O1 -O2 -O3   optimisation level (default -O3)\n"
+    "  --target TRIPLE   target triple (default: this machine)\n"
+    "  --cpu NAME        target CPU (default: this machine's, or 'generic' with --target)\n"
+    "  --features LIST   target features, e.g. +avx2,-avx512f\n"
+    "\n"
+    "  --help            show this help\n"
+    "  --version         show the version\n"
+    "\n"
+    "Exit status: 0 success, 1 errors in the input, 2 bad usage.\n";
+
+static _Noreturn void usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "nnc: error: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\nTry 'nnc --help' for more information.\n");
+  exit(2);
+}
+
+static const char *option_value(int argc, char **argv, int *i) {
+  if (*i + 1 >= argc) usage_error("option '%s' needs a value", argv[*i]);
+  return argv[++*i];
+}
+
+static void set_action(Options *o, Action a, const char *flag) {
+  if (o->action != ACT_EXECUTABLE && o->action != a) usage_error("'%s' conflicts with an earlier output option", flag);
+  o->action = a;
+}
+
+static int parse_flag(Options *o, int argc, char **argv, int *i) {
+  const char *a = argv[*i];
+  static const struct { const char *flag; Action action; } actions[] = {
+      {"-c", ACT_OBJECT}, {"-S", ACT_ASSEMBLY}, {"--emit-llvm", ACT_LLVM}, {"--emit-ast", ACT_AST},
+      {"--emit-ir", ACT_IR}, {"--emit-dot", ACT_DOT}, {"--check", ACT_CHECK}};
+  for (size_t k = 0; k < sizeof actions / sizeof actions[0]; k++)
+    if (strcmp(a, actions[k].flag) == 0) return set_action(o, actions[k].action, a), 1;
+  if (strcmp(a, "-o") == 0) o->output = option_value(argc, argv, i);
+  else if (strcmp(a, "--header") == 0) o->header = option_value(argc, argv, i);
+  else if (strcmp(a, "--weights") == 0) o->weights = option_value(argc, argv, i);
+  else if (strcmp(a, "--target") == 0) o->backend.triple = option_value(argc, argv, i);
+  else if (strcmp(a, "--cpu") == 0) o->backend.cpu = option_value(argc, argv, i);
+  else if (strcmp(a, "--features") == 0) o->backend.features = option_value(argc, argv, i);
+  else if (strlen(a) == 3 && a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3') o->backend.opt_level = a[2] - '0';
+  else return 0;
+  return 1;
+}
+
+static void parse_args(Options *o, int argc, char **argv) {
+  memset(o, 0, sizeof *o);
+  o->backend.opt_level = 3;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(usage_text, stdout);
+      exit(0);
+    }
+    if (strcmp(a, "--version") == 0) {
+      printf("nnc %s (LLVM %s)\n", NNC_VERSION, backend_llvm_version());
+      exit(0);
+    }
+    if (parse_flag(o, argc, argv, &i)) continue;
+    if (a[0] == '-' && a[1] != 0) usage_error("unknown option '%s'", a);
+    if (o->input) usage_error("more than one input file ('%s')", a);
+    o->input = a;
+  }
+  if (!o->input) usage_error("no input file%s", "");
+}
+
+/* Reads the whole file; NULL (with a message) if it cannot be read. */
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "nnc: error: cannot open '%s': %s\n", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 4096, n = 0;
+  char *buf = xmalloc(cap);
+  size_t got;
+  while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+    n += got;
+    if (cap - n - 1 == 0) buf = xrealloc(buf, cap *= 2);
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (err) {
+    fprintf(stderr, "nnc: error: cannot read '%s'\n", path);
+    free(buf);
+    return NULL;
+  }
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
+/* Opens the text output: -o FILE, or standard output. */
+static FILE *open_text_output(const Options *o) {
+  if (!o->output || strcmp(o->output, "-") == 0) return stdout;
+  FILE *f = fopen(o->output, "w");
+  if (!f) {
+    fprintf(stderr, "nnc: error: cannot write '%s': %s\n", o->output, strerror(errno));
+    exit(1);
+  }
+  return f;
+}
+
+static int close_text_output(FILE *f) {
+  if (f == stdout) return fflush(f) == 0 ? 0 : 1;
+  return fclose(f) == 0 ? 0 : 1;
+}
+
+static int dump(const Options *o, const AstFile *ast, const IrNetwork *net) {
+  FILE *out = open_text_output(o);
+  if (o->action == ACT_AST) ast_dump(ast, out);
+  if (o->action == ACT_IR) ir_dump(net, out);
+  if (o->action == ACT_DOT) ir_dump_dot(net, out);
+  return close_text_output(out);
+}
+
+static int run_backend(const Options *o, const IrNetwork *net) {
+  BackendOptions b = o->backend;
+  b.output = o->output;
+  b.header = o->header;
+  b.weights = o->weights;
+  b.kind = o->action == ACT_OBJECT ? OUT_OBJECT
+         : o->action == ACT_ASSEMBLY ? OUT_ASSEMBLY
+         : o->action == ACT_LLVM ? OUT_LLVM
+         : OUT_EXECUTABLE;
+  return backend_run(net, &b);
+}
+
+int main(int argc, char **argv) {
+  Options o;
+  parse_args(&o, argc, argv);
+  Source src = {o.input, NULL, 0};
+  char *text = read_file(o.input, &src.len);
+  if (!text) return 1;
+  src.text = text;
+  Arena arena = {0};
+  Diag diag;
+  diag_init(&diag, &src, stderr);
+
+  AstFile *ast = ast_parse(&src, &arena, &diag);
+  int status;
+  if (o.action == ACT_AST && diag.errors == 0) {
+    status = dump(&o, ast, NULL);
+  } else {
+    IrNetwork *net = diag.errors ? NULL : sema_check(ast, o.input, &arena, &diag);
+    if (!net) status = 1;
+    else if (ir_verify(net, stderr)) status = 3;
+    else if (o.action == ACT_CHECK) status = 0;
+    else if (o.action == ACT_IR || o.action == ACT_DOT) status = dump(&o, ast, net);
+    else status = run_backend(&o, net);
+  }
+  diag_finish(&diag);
+  if (diag.errors && status == 0) status = 1;
+  arena_free(&arena);
+  free(text);
+  return status;
+}

@@ -1,0 +1,28 @@
+/* sema.h — state shared by the checking passes sema.c (network) and settings.c (train block). */
+#ifndef NNC_SEMA_H
+#define NNC_SEMA_H
+
+#include <stddef.h>
+
+#include "ast.h"
+#include "ir.h"
+
+typedef struct Sema {
+  Arena *arena;
+  Diag *diag;
+  IrNetwork *net;
+  int *names;               /* open-addressing table of group ids, -1 empty */
+  size_t name_cap;
+  const AstDecl **decl_of;  /* group id -> its declaration (NULL for implicit biases) */
+  const AstTerm **bias_term;/* group id -> the term giving its bias, if any */
+  int *bias_src;            /* group id -> declared bias neuron feeding it, or -1 */
+  int *in_cap;              /* group id -> capacity of its edge array */
+} Sema;
+
+int sema_lookup(Sema *s, const char *name);
+/* The candidate within a small edit distance of word, or NULL. */
+const char *sema_closest(const char *word, const char *const *cands, int n);
+/* Checks the train block and fills s->net->train (every default set when absent). */
+void settings_check(Sema *s, const AstNetwork *ast);
+
+#endif

@@ -1,0 +1,424 @@
+/* settings.c — checks the train block of a network.
+ * Consumes: the `key value ...;` settings of the AST. Produces: nnc_train_settings in the
+ * IR with every default filled in, and the init scheme and precision. Each setting has one
+ * parser that takes the values it needs from a cursor; `sgd` groups rate, decay, momentum
+ * and batch on one line. Defaults are documented in docs/language.md. */
+#include <string.h>
+
+#include "sema.h"
+
+typedef struct Cursor {
+  Sema *s;
+  const AstSetting *setting;
+  const AstValue *v; /* next value to read, NULL at the end */
+} Cursor;
+
+static SrcLoc cursor_loc(const Cursor *c) { return c->v ? c->v->loc : c->setting->loc; }
+
+static const char *value_desc(const AstValue *v) {
+  switch (v->kind) {
+  case VAL_INT: return "an integer";
+  case VAL_REAL: return "a number";
+  case VAL_STRING: return "a string";
+  case VAL_IDENT: return v->text;
+  case VAL_RANGE: return "a range";
+  case VAL_RATIO: return "a ratio";
+  case VAL_CALL: return v->text;
+  }
+  return "a value";
+}
+
+static void expected(Cursor *c, const char *what) {
+  if (c->v)
+    diag_error(c->s->diag, c->v->loc, "'%s' expects %s, got %s%s%s", c->setting->key, what,
+               c->v->kind == VAL_IDENT || c->v->kind == VAL_CALL ? "'" : "", value_desc(c->v),
+               c->v->kind == VAL_IDENT || c->v->kind == VAL_CALL ? "'" : "");
+  else
+    diag_error(c->s->diag, cursor_loc(c), "'%s' expects %s", c->setting->key, what);
+}
+
+static int is_number(const AstValue *v) {
+  return v && (v->kind == VAL_INT || v->kind == VAL_REAL || v->kind == VAL_RATIO);
+}
+
+static int take_number(Cursor *c, const char *what, double *out) {
+  if (!is_number(c->v)) {
+    expected(c, what);
+    return 0;
+  }
+  *out = c->v->num;
+  c->v = c->v->next;
+  return 1;
+}
+
+/* An integer in [lo, hi]; out is left alone on error. */
+static int take_int(Cursor *c, const char *what, long long lo, long long hi, int32_t *out) {
+  if (!c->v || c->v->kind != VAL_INT) {
+    expected(c, what);
+    return 0;
+  }
+  if (c->v->lo < lo || c->v->lo > hi) {
+    diag_error(c->s->diag, c->v->loc, "'%s' must be between %lld and %lld, got %lld", c->setting->key, lo, hi, c->v->lo);
+    c->v = c->v->next;
+    return 0;
+  }
+  *out = (int32_t)c->v->lo;
+  c->v = c->v->next;
+  return 1;
+}
+
+static int at_ident(const Cursor *c, const char *word) {
+  return c->v && c->v->kind == VAL_IDENT && strcmp(c->v->text, word) == 0;
+}
+
+/* One of names[]; returns its index or -1 after reporting. */
+static int take_choice(Cursor *c, const char *const *names, int n, const char *what) {
+  if (c->v && c->v->kind == VAL_IDENT)
+    for (int i = 0; i < n; i++)
+      if (strcmp(c->v->text, names[i]) == 0) {
+        c->v = c->v->next;
+        return i;
+      }
+  expected(c, what);
+  if (c->v) c->v = c->v->next;
+  return -1;
+}
+
+static int take_string(Cursor *c, const char *what, const char **out) {
+  if (!c->v || c->v->kind != VAL_STRING) {
+    expected(c, what);
+    return 0;
+  }
+  *out = c->v->text;
+  c->v = c->v->next;
+  return 1;
+}
+
+/* --- data sources ------------------------------------------------------------------- */
+
+/* Column list: integers and ranges, e.g. `0..3 5 7`. */
+static int take_columns(Cursor *c, int32_t *count, const int32_t **cols) {
+  int n = 0;
+  const AstValue *start = c->v;
+  for (const AstValue *v = c->v; v && (v->kind == VAL_INT || v->kind == VAL_RANGE); v = v->next) {
+    long long lo = v->lo, hi = v->kind == VAL_RANGE ? v->hi : v->lo;
+    if (lo < 0 || hi < lo || hi > 1000000) {
+      diag_error(c->s->diag, v->loc, "bad column range %lld..%lld (columns count from 0, low to high)", lo, hi);
+      return 0;
+    }
+    n += (int)(hi - lo + 1);
+    if (n > 1000000) break;
+  }
+  if (n == 0) {
+    expected(c, "column numbers (e.g. 0..3)");
+    return 0;
+  }
+  int32_t *out = arena_alloc(c->s->arena, sizeof(int32_t) * (size_t)n);
+  int k = 0;
+  for (c->v = start; c->v && (c->v->kind == VAL_INT || c->v->kind == VAL_RANGE); c->v = c->v->next) {
+    long long hi = c->v->kind == VAL_RANGE ? c->v->hi : c->v->lo;
+    for (long long col = c->v->lo; col <= hi && k < n; col++) out[k++] = (int32_t)col;
+  }
+  *count = n;
+  *cols = out;
+  return 1;
+}
+
+static void take_scale(Cursor *c, nnc_data_source *d) {
+  if (at_ident(c, "zscore") || at_ident(c, "minmax")) {
+    d->scale = at_ident(c, "zscore") ? NNC_SCALE_ZSCORE : NNC_SCALE_MINMAX;
+    c->v = c->v->next;
+  } else if (take_number(c, "a factor (e.g. 1/255), zscore or minmax", &d->scale_factor)) {
+    d->scale = NNC_SCALE_FACTOR;
+  }
+}
+
+static const char *const data_options[] = {"format", "header", "noheader", "inputs", "targets",
+                                           "onehot", "scale", "labels"};
+
+static void take_data_option(Cursor *c, nnc_data_source *d) {
+  static const char *const formats[] = {"csv", "idx"};
+  int opt = take_choice(c, data_options, 8, "a data option (format, header, noheader, inputs, targets, onehot, scale, labels)");
+  switch (opt) {
+  case 0: {
+    int f = take_choice(c, formats, 2, "csv or idx");
+    if (f >= 0) d->format = f == 0 ? NNC_FORMAT_CSV : NNC_FORMAT_IDX;
+    break;
+  }
+  case 1: d->header = 1; break;
+  case 2: d->header = 0; break;
+  case 3: take_columns(c, &d->n_input_cols, &d->input_cols); break;
+  case 4: take_columns(c, &d->n_target_cols, &d->target_cols); break;
+  case 5: d->onehot = 1; break;
+  case 6: take_scale(c, d); break;
+  case 7: take_string(c, "the path of an IDX label file", &d->labels); break;
+  default: break;
+  }
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t ls = strlen(s), lx = strlen(suffix);
+  return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+static void infer_format(nnc_data_source *d) {
+  if (d->format != NNC_FORMAT_AUTO) return;
+  if (d->labels || strstr(d->path, "idx") || ends_with(d->path, ".gz"))
+    d->format = NNC_FORMAT_IDX;
+  else
+    d->format = NNC_FORMAT_CSV;
+}
+
+static void check_source(Cursor *c, nnc_data_source *d) {
+  Sema *s = c->s;
+  SrcLoc loc = c->setting->loc;
+  if (d->format == NNC_FORMAT_IDX && !d->labels)
+    diag_error(s->diag, loc, "IDX data need a label file: add 'labels \"FILE\"'");
+  if (d->format == NNC_FORMAT_CSV && d->labels)
+    diag_error(s->diag, loc, "'labels' is for IDX files; for CSV select the label column with 'targets N onehot'");
+  if (d->onehot && d->n_target_cols > 1)
+    diag_error(s->diag, loc, "'onehot' needs exactly one target column (the class index), got %d", d->n_target_cols);
+  for (int i = 0; i < d->n_input_cols; i++)
+    for (int k = 0; k < d->n_target_cols; k++)
+      if (d->input_cols[i] == d->target_cols[k]) {
+        diag_error(s->diag, loc, "column %d is both an input and a target", d->input_cols[i]);
+        return;
+      }
+}
+
+static void parse_source(Cursor *c, nnc_data_source *d) {
+  memset(d, 0, sizeof *d);
+  d->header = -1;
+  d->scale_factor = 1;
+  if (!take_string(c, "a file name", &d->path)) {
+    c->v = NULL;
+    return;
+  }
+  while (c->v) take_data_option(c, d);
+  infer_format(d);
+  check_source(c, d);
+}
+
+static void set_data(Cursor *c) { parse_source(c, &c->s->net->train.data); }
+static void set_test(Cursor *c) { parse_source(c, &c->s->net->train.test); }
+
+/* --- optimisation ------------------------------------------------------------------- */
+
+static void set_loss(Cursor *c) {
+  static const char *const losses[] = {"squared", "cross_entropy"};
+  int l = take_choice(c, losses, 2, "squared or cross_entropy");
+  if (l >= 0) c->s->net->train.loss = l;
+}
+
+static void set_rate(Cursor *c) {
+  double r;
+  if (!take_number(c, "a step size", &r)) return;
+  if (r <= 0 || r > 1e6)
+    diag_error(c->s->diag, c->setting->loc, "the step size must be > 0, got %g", r);
+  else
+    c->s->net->train.rate = r;
+}
+
+/* decay inverse K | exponential K | step K every N | none */
+static void set_decay(Cursor *c) {
+  static const char *const kinds[] = {"none", "inverse", "exponential", "step"};
+  nnc_train_settings *t = &c->s->net->train;
+  int k = take_choice(c, kinds, 4, "none, inverse, exponential or step");
+  if (k <= 0) {
+    if (k == 0) t->decay = NNC_DECAY_NONE;
+    return;
+  }
+  double rate;
+  if (!take_number(c, "the decay constant", &rate)) return;
+  if (rate < 0 || (k != NNC_DECAY_INVERSE && (rate <= 0 || rate > 1))) {
+    diag_error(c->s->diag, c->setting->loc, k == NNC_DECAY_INVERSE
+                   ? "inverse decay needs a constant >= 0, got %g"
+                   : "this decay needs a factor in (0, 1], got %g", rate);
+    return;
+  }
+  t->decay = k;
+  t->decay_rate = rate;
+  if (k == NNC_DECAY_STEP) {
+    if (!at_ident(c, "every")) {
+      expected(c, "'every N' (epochs between steps)");
+      return;
+    }
+    c->v = c->v->next;
+    take_int(c, "a number of epochs", 1, 1000000000, &t->decay_every);
+  }
+}
+
+static void set_momentum(Cursor *c) {
+  double m;
+  if (!take_number(c, "a momentum", &m)) return;
+  if (m < 0 || m >= 1)
+    diag_error(c->s->diag, c->setting->loc, "momentum must be in [0, 1), got %g", m);
+  else
+    c->s->net->train.momentum = m;
+}
+
+static void set_batch(Cursor *c) { take_int(c, "a batch size", 1, 1 << 20, &c->s->net->train.batch); }
+static void set_epochs(Cursor *c) { take_int(c, "a number of epochs", 0, 1000000000, &c->s->net->train.epochs); }
+static void set_restarts(Cursor *c) { take_int(c, "a number of restarts", 1, 1000000, &c->s->net->train.restarts); }
+static void set_patience(Cursor *c) { take_int(c, "a number of epochs", 0, 1000000000, &c->s->net->train.patience); }
+
+static void set_seed(Cursor *c) {
+  if (!c->v || c->v->kind != VAL_INT || c->v->lo < 0) {
+    expected(c, "a non-negative integer seed");
+    if (c->v) c->v = c->v->next;
+    return;
+  }
+  c->s->net->train.seed = (uint64_t)c->v->lo;
+  c->v = c->v->next;
+}
+
+static void set_sgd(Cursor *c) {
+  static const char *const keys[] = {"rate", "decay", "momentum", "batch"};
+  static void (*const parsers[])(Cursor *) = {set_rate, set_decay, set_momentum, set_batch};
+  while (c->v) {
+    int k = take_choice(c, keys, 4, "rate, decay, momentum or batch");
+    if (k < 0) return;
+    parsers[k](c);
+  }
+}
+
+static void set_validation(Cursor *c) {
+  double v;
+  if (!take_number(c, "a fraction of the data (e.g. 0.1)", &v)) return;
+  if (v < 0 || v >= 1)
+    diag_error(c->s->diag, c->setting->loc, "validation must be a fraction in [0, 1), got %g", v);
+  else
+    c->s->net->train.validation = v;
+}
+
+/* early_stop patience N */
+static void set_early_stop(Cursor *c) {
+  if (at_ident(c, "patience")) c->v = c->v->next;
+  set_patience(c);
+}
+
+/* checkpoint "file" [every N] */
+static void set_checkpoint(Cursor *c) {
+  nnc_train_settings *t = &c->s->net->train;
+  if (!take_string(c, "a file name", &t->checkpoint)) return;
+  if (at_ident(c, "every")) {
+    c->v = c->v->next;
+    take_int(c, "a number of epochs", 1, 1000000000, &t->checkpoint_every);
+  }
+}
+
+static void set_precision(Cursor *c) {
+  static const char *const kinds[] = {"f32", "f64"};
+  int k = take_choice(c, kinds, 2, "f32 or f64");
+  if (k >= 0) c->s->net->real_bytes = k ? 8 : 4;
+}
+
+/* init xavier | he | zero | uniform(a, b) | normal(mean, std)  [seed S] */
+static void set_init(Cursor *c) {
+  static const char *const kinds[] = {"uniform", "normal", "xavier", "he", "zero"};
+  IrNetwork *n = c->s->net;
+  const AstValue *v = c->v;
+  if (!v || (v->kind != VAL_IDENT && v->kind != VAL_CALL)) {
+    expected(c, "uniform(a, b), normal(mean, std), xavier, he or zero");
+    return;
+  }
+  int k = -1;
+  for (int i = 0; i < 5; i++)
+    if (strcmp(v->text, kinds[i]) == 0) k = i;
+  int want_args = k == INIT_UNIFORM || k == INIT_NORMAL ? 2 : 0;
+  int nargs = 0;
+  for (const AstValue *a = v->kind == VAL_CALL ? v->args : NULL; a; a = a->next) nargs += 1;
+  if (k < 0 || nargs != want_args || (want_args && v->kind != VAL_CALL)) {
+    expected(c, "uniform(a, b), normal(mean, std), xavier, he or zero");
+    c->v = v->next;
+    return;
+  }
+  c->v = v->next;
+  n->init_kind = k;
+  if (want_args) {
+    if (!is_number(v->args) || !is_number(v->args->next)) {
+      diag_error(c->s->diag, v->loc, "%s takes two numbers", v->text);
+      return;
+    }
+    n->init_a = v->args->num;
+    n->init_b = v->args->next->num;
+    if (k == INIT_UNIFORM && !(n->init_a < n->init_b))
+      diag_error(c->s->diag, v->loc, "uniform(a, b) needs a < b");
+    if (k == INIT_NORMAL && !(n->init_b > 0))
+      diag_error(c->s->diag, v->loc, "normal(mean, std) needs std > 0");
+  }
+  if (at_ident(c, "seed")) {
+    c->v = c->v->next;
+    set_seed(c);
+  }
+}
+
+/* --- dispatch ----------------------------------------------------------------------- */
+
+typedef struct SettingDef {
+  const char *key;
+  void (*parse)(Cursor *);
+} SettingDef;
+
+static const SettingDef setting_defs[] = {
+    {"data", set_data},         {"test", set_test},         {"loss", set_loss},
+    {"sgd", set_sgd},           {"rate", set_rate},         {"decay", set_decay},
+    {"momentum", set_momentum}, {"batch", set_batch},       {"epochs", set_epochs},
+    {"restarts", set_restarts}, {"init", set_init},         {"seed", set_seed},
+    {"validation", set_validation}, {"early_stop", set_early_stop}, {"patience", set_patience},
+    {"checkpoint", set_checkpoint}, {"precision", set_precision},
+};
+#define N_SETTINGS ((int)(sizeof setting_defs / sizeof setting_defs[0]))
+
+static void set_defaults(IrNetwork *n) {
+  nnc_train_settings *t = &n->train;
+  memset(t, 0, sizeof *t);
+  t->data.header = t->test.header = -1;
+  t->data.scale_factor = t->test.scale_factor = 1;
+  t->loss = NNC_LOSS_SQUARED;
+  t->rate = 0.1;
+  t->batch = 1;
+  t->epochs = 10;
+  t->restarts = 1;
+  t->seed = 1;
+  t->checkpoint_every = 0;
+  n->real_bytes = 4;
+  n->init_kind = INIT_XAVIER;
+}
+
+static void report_unknown_setting(Sema *s, const AstSetting *st) {
+  const char *keys[N_SETTINGS];
+  for (int i = 0; i < N_SETTINGS; i++) keys[i] = setting_defs[i].key;
+  const char *hint = sema_closest(st->key, keys, N_SETTINGS);
+  if (hint)
+    diag_error(s->diag, st->loc, "unknown training setting '%s'; did you mean '%s'?", st->key, hint);
+  else
+    diag_error(s->diag, st->loc, "unknown training setting '%s'", st->key);
+}
+
+static void check_setting(Sema *s, const AstSetting *st, const AstSetting **seen) {
+  int k = 0;
+  while (k < N_SETTINGS && strcmp(setting_defs[k].key, st->key) != 0) k++;
+  if (k == N_SETTINGS) {
+    report_unknown_setting(s, st);
+    return;
+  }
+  if (seen[k]) {
+    diag_error(s->diag, st->loc, "'%s' is set more than once", st->key);
+    diag_note(s->diag, seen[k]->loc, "first set here");
+    return;
+  }
+  seen[k] = st;
+  Cursor c = {s, st, st->values};
+  setting_defs[k].parse(&c);
+  if (c.v && c.v == st->values) return; /* already reported by the parser */
+  if (c.v) diag_error(s->diag, c.v->loc, "unexpected %s%s%s after the '%s' setting",
+                      c.v->kind == VAL_IDENT ? "'" : "", value_desc(c.v), c.v->kind == VAL_IDENT ? "'" : "", st->key);
+}
+
+void settings_check(Sema *s, const AstNetwork *ast) {
+  set_defaults(s->net);
+  s->net->train_given = ast->has_train;
+  const AstSetting *seen[N_SETTINGS] = {0};
+  for (const AstSetting *st = ast->settings; st; st = st->next) check_setting(s, st, seen);
+}

@@ -1,0 +1,88 @@
+/* nnc/model.h — the ABI between a network compiled by nnc and whoever drives it.
+ *
+ * Every object nnc emits for a network NAME exports the functions its generated header
+ * (NAME.h) declares, and one descriptor `nnc_model NAME_model` that points at them together
+ * with the network's sizes and the training settings written in its .nn file. The runtime
+ * (libnnrt, see nnc/nnrt.h) drives any model through this descriptor alone.
+ *
+ * Conventions of every generated function:
+ *  - all buffers are owned by the caller; nothing is allocated, nothing global is written,
+ *    so several models and threads may run at once;
+ *  - `real` is float for `precision f32` and double for `precision f64` (see `precision`);
+ *  - parameters are one flat array of `n_params` reals; fixed weights are not parameters;
+ *  - samples are rows: x is n × n_inputs, y and t are n × n_outputs;
+ *  - scratch must hold scratch_fixed + n × scratch_per_sample bytes, 64-byte aligned.
+ */
+#ifndef NNC_MODEL_H
+#define NNC_MODEL_H
+
+#include <stdint.h>
+
+#define NNC_ABI_VERSION 1
+
+enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
+enum nnc_decay { NNC_DECAY_NONE = 0, NNC_DECAY_INVERSE = 1, NNC_DECAY_EXPONENTIAL = 2, NNC_DECAY_STEP = 3 };
+enum nnc_format { NNC_FORMAT_AUTO = 0, NNC_FORMAT_CSV = 1, NNC_FORMAT_IDX = 2 };
+enum nnc_scale { NNC_SCALE_NONE = 0, NNC_SCALE_FACTOR = 1, NNC_SCALE_ZSCORE = 2, NNC_SCALE_MINMAX = 3 };
+
+/* One data source of the train block: `data ...;` or `test ...;`. Column lists are CSV
+ * column indices (0-based); for IDX sources `path` holds the images and `labels` the labels. */
+typedef struct nnc_data_source {
+  const char *path;            /* NULL: the source is absent */
+  const char *labels;          /* IDX label file, or NULL */
+  int32_t format;              /* enum nnc_format */
+  int32_t header;              /* CSV: 1 header row, 0 none, -1 detect */
+  int32_t n_input_cols;
+  const int32_t *input_cols;   /* NULL with n_input_cols 0: every column not a target */
+  int32_t n_target_cols;
+  const int32_t *target_cols;
+  int32_t onehot;              /* the single target column is a class index, one-hot encoded */
+  int32_t scale;               /* enum nnc_scale, applied to inputs */
+  double scale_factor;         /* NNC_SCALE_FACTOR: inputs are multiplied by it */
+} nnc_data_source;
+
+/* The train block with every default filled in by the compiler. */
+typedef struct nnc_train_settings {
+  nnc_data_source data, test;
+  int32_t loss;                /* enum nnc_loss */
+  double rate;                 /* initial step size, > 0 */
+  int32_t decay;               /* enum nnc_decay */
+  double decay_rate;           /* inverse: rate/(1+k·t); exponential: rate·k^epoch; step: ×k */
+  int32_t decay_every;         /* step schedule: epochs between steps */
+  double momentum;             /* 0 ≤ momentum < 1 */
+  int32_t batch;               /* ≥ 1; 1 is per-sample SGD */
+  int32_t epochs;
+  int32_t restarts;            /* ≥ 1 independent initialisations, best kept */
+  uint64_t seed;
+  double validation;           /* fraction of data held out, 0 ≤ v < 1 */
+  int32_t patience;            /* early stopping: epochs without improvement, 0 = off */
+  const char *checkpoint;      /* path or NULL */
+  int32_t checkpoint_every;    /* epochs */
+} nnc_train_settings;
+
+typedef struct nnc_model {
+  int32_t abi_version;         /* NNC_ABI_VERSION */
+  const char *name;
+  uint64_t fingerprint;        /* hash of the network's structure: refuses foreign weights */
+  int32_t real_bytes;          /* 4 (f32) or 8 (f64) */
+  int32_t n_inputs, n_outputs;
+  int64_t n_params;
+  int64_t scratch_fixed, scratch_per_sample;
+  int32_t classifier;          /* 1: outputs are class scores (argmax is the prediction) */
+  const nnc_train_settings *train;
+
+  /* Parameters from the .nn init scheme and literal weights, deterministic in seed. */
+  void (*init)(void *params, uint64_t seed);
+  /* y = network(x) for n samples. */
+  void (*forward)(const void *params, int64_t n, const void *x, void *y, void *scratch);
+  /* Adds ∂L/∂params summed over n samples into grad; returns the summed loss. */
+  double (*loss_grad)(const void *params, int64_t n, const void *x, const void *t, void *grad,
+                      void *scratch);
+  /* One SGD step on a batch of n: forward, backward, update (v = m·v − rate·g/n;
+   * p += v, velocity unused when momentum is 0). n = 1 is the per-sample SGD of the design,
+   * the update fused into the backward sweep. Returns the batch's summed loss. */
+  double (*train_step)(void *params, void *velocity, int64_t n, const void *x, const void *t,
+                       double rate, double momentum, void *scratch);
+} nnc_model;
+
+#endif

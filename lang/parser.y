@@ -1,0 +1,188 @@
+/* parser.y — grammar of the .nn language.
+ * Consumes: tokens from lexer.l. Produces: the AST of ast.h, each action one constructor call.
+ * Syntax errors are reported with their location and the parser resynchronises at the next
+ * ';' or '}', so one run reports several. docs/language.md gives this grammar in EBNF. */
+%define api.pure full
+%define parse.error detailed
+%locations
+%param {ParseCtx *ctx}
+%lex-param {void *scanner}
+%parse-param {void *scanner}
+%initial-action { @$.first_line = @$.last_line = 1; @$.first_column = @$.last_column = 1; }
+
+%code requires {
+#include "ast.h"
+}
+
+%code provides {
+int yylex(YYSTYPE *lval, YYLTYPE *lloc, ParseCtx *ctx, void *scanner);
+}
+
+%code {
+static SrcLoc loc_of(YYLTYPE l) {
+  SrcLoc s = {l.first_line, l.first_column};
+  return s;
+}
+static void yyerror(YYLTYPE *l, ParseCtx *ctx, void *scanner, const char *msg) {
+  (void)scanner;
+  diag_error(ctx->diag, loc_of(*l), "%s", msg);
+}
+}
+
+%union {
+  long long integer;
+  double real;
+  const char *text;
+  AstValue *value;
+  AstTerm *term;
+  AstDecl *decl;
+  AstSetting *setting;
+  AstNetwork *network;
+}
+
+%token KW_NETWORK "'network'" KW_INPUT "'input'" KW_BIAS "'bias'" KW_LAYER "'layer'"
+%token KW_NEURON "'neuron'" KW_OUTPUT "'output'" KW_TRAIN "'train'" KW_FIXED "'fixed'"
+%token <text> IDENT "identifier" STRING "string"
+%token <integer> INTEGER "integer"
+%token <real> REAL "number"
+%token ARROW "'<-'" DOTDOT "'..'"
+
+%type <network> network network_head
+%type <decl> decl
+%type <value> size_opt activation number signed_number value values call_args call_arg_list index_opt
+%type <term> sum term first_term weighted
+%type <setting> settings setting
+
+%%
+
+/* file = network { network } ; */
+file
+  : network                     { ast_file_add_network(ctx, $1); }
+  | file network                { ast_file_add_network(ctx, $2); }
+  ;
+
+/* network = "network" IDENT "{" { item } "}" ; */
+network
+  : network_head '{' items '}'  { $$ = $1; }
+  ;
+
+network_head
+  : KW_NETWORK IDENT            { $$ = ast_network(ctx, loc_of(@2), $2); ctx->current = $$; }
+  ;
+
+/* item = decl ";" | "train" "{" { setting } "}" ; */
+items
+  : %empty
+  | items decl ';'              { ast_network_add_decl(ctx->current, $2); }
+  | items KW_TRAIN '{' settings '}' { ast_network_add_train(ctx, ctx->current, loc_of(@2), $4); }
+  | items error ';'
+  | items error '}'
+  ;
+
+/* decl = "input" IDENT [ size ]
+ *      | "bias" IDENT
+ *      | "layer" IDENT [ size ] activation [ "<-" sum ]
+ *      | "neuron" IDENT activation [ "<-" sum ]
+ *      | "output" IDENT [ size ] activation [ "<-" sum ] ; */
+decl
+  : KW_INPUT IDENT size_opt     { $$ = ast_decl(ctx, DECL_INPUT, loc_of(@1), $2, loc_of(@2), $3, NULL); }
+  | KW_BIAS IDENT               { $$ = ast_decl(ctx, DECL_BIAS, loc_of(@1), $2, loc_of(@2), NULL, NULL); }
+  | KW_LAYER IDENT size_opt activation        { $$ = ast_decl(ctx, DECL_LAYER, loc_of(@1), $2, loc_of(@2), $3, $4); }
+  | KW_LAYER IDENT size_opt activation ARROW sum { $$ = ast_decl_sum(ast_decl(ctx, DECL_LAYER, loc_of(@1), $2, loc_of(@2), $3, $4), $6); }
+  | KW_NEURON IDENT activation                { $$ = ast_decl(ctx, DECL_NEURON, loc_of(@1), $2, loc_of(@2), NULL, $3); }
+  | KW_NEURON IDENT activation ARROW sum      { $$ = ast_decl_sum(ast_decl(ctx, DECL_NEURON, loc_of(@1), $2, loc_of(@2), NULL, $3), $5); }
+  | KW_OUTPUT IDENT size_opt activation       { $$ = ast_decl(ctx, DECL_OUTPUT, loc_of(@1), $2, loc_of(@2), $3, $4); }
+  | KW_OUTPUT IDENT size_opt activation ARROW sum { $$ = ast_decl_sum(ast_decl(ctx, DECL_OUTPUT, loc_of(@1), $2, loc_of(@2), $3, $4), $6); }
+  ;
+
+/* size = "[" INTEGER "]" ; */
+size_opt
+  : %empty                      { $$ = NULL; }
+  | '[' INTEGER ']'             { $$ = ast_value_int(ctx, loc_of(@2), $2); }
+  ;
+
+/* activation = IDENT [ "(" [ value { "," value } ] ")" ] ; */
+activation
+  : IDENT                       { $$ = ast_value_text(ctx, VAL_IDENT, loc_of(@1), $1); }
+  | IDENT '(' call_args ')'     { $$ = ast_value_call(ctx, loc_of(@1), $1, $3); }
+  ;
+
+/* sum = [ "-" ] term { ( "+" | "-" ) term } ; */
+sum
+  : first_term                  { $$ = $1; }
+  | sum '+' term                { $$ = ast_term_append($1, $3); }
+  | sum '-' term                { $$ = ast_term_append($1, ast_term_negate($3, loc_of(@2))); }
+  ;
+
+first_term
+  : term                        { $$ = $1; }
+  | '-' term                    { $$ = ast_term_negate($2, loc_of(@1)); }
+  ;
+
+/* term = [ "fixed" ] ( number [ "*" ref ] | ref ) ; */
+term
+  : weighted                    { $$ = $1; }
+  | KW_FIXED weighted           { $$ = ast_term_fixed($2, loc_of(@1)); }
+  ;
+
+/* ref = IDENT [ "[" INTEGER "]" ] ; */
+weighted
+  : number                          { $$ = ast_term(ctx, loc_of(@1), $1, NULL, loc_of(@1), NULL); }
+  | number '*' IDENT index_opt      { $$ = ast_term(ctx, loc_of(@1), $1, $3, loc_of(@3), $4); }
+  | IDENT index_opt                 { $$ = ast_term(ctx, loc_of(@1), NULL, $1, loc_of(@1), $2); }
+  ;
+
+index_opt
+  : %empty                      { $$ = NULL; }
+  | '[' INTEGER ']'             { $$ = ast_value_int(ctx, loc_of(@2), $2); }
+  ;
+
+number
+  : INTEGER                     { $$ = ast_value_int(ctx, loc_of(@1), $1); }
+  | REAL                        { $$ = ast_value_real(ctx, loc_of(@1), $1); }
+  ;
+
+signed_number
+  : number                      { $$ = $1; }
+  | '-' number                  { $$ = ast_value_negate($2, loc_of(@1)); }
+  ;
+
+/* setting = IDENT { value [ "," ] } ";" ; */
+settings
+  : %empty                      { $$ = NULL; }
+  | settings setting            { $$ = ast_setting_append($1, $2); }
+  | settings error ';'          { $$ = $1; }
+  ;
+
+setting
+  : IDENT values ';'            { $$ = ast_setting(ctx, loc_of(@1), $1, $2); }
+  ;
+
+values
+  : %empty                      { $$ = NULL; }
+  | values value                { $$ = ast_value_append($1, $2); }
+  | values ',' value            { $$ = ast_value_append($1, $3); }
+  ;
+
+/* value = signed_number | number ".." number | number "/" number | STRING | IDENT
+ *       | IDENT "(" [ value { "," value } ] ")" ; */
+value
+  : signed_number               { $$ = $1; }
+  | INTEGER DOTDOT INTEGER      { $$ = ast_value_range(ctx, loc_of(@1), ast_value_int(ctx, loc_of(@1), $1), ast_value_int(ctx, loc_of(@3), $3)); }
+  | number '/' number           { $$ = ast_value_ratio(ctx, loc_of(@1), $1, $3); }
+  | STRING                      { $$ = ast_value_text(ctx, VAL_STRING, loc_of(@1), $1); }
+  | IDENT                       { $$ = ast_value_text(ctx, VAL_IDENT, loc_of(@1), $1); }
+  | IDENT '(' call_args ')'     { $$ = ast_value_call(ctx, loc_of(@1), $1, $3); }
+  ;
+
+call_args
+  : %empty                      { $$ = NULL; }
+  | call_arg_list               { $$ = $1; }
+  ;
+
+call_arg_list
+  : value                       { $$ = $1; }
+  | call_arg_list ',' value     { $$ = ast_value_append($1, $3); }
+  ;
+
+%%

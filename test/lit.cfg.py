@@ -1,0 +1,23 @@
+# lit configuration of nnc's tests: every .nn and .test file under test/ is a test; RUN
+# lines use %nnc (the compiler), %examples (examples/), %cc (the C compiler) and FileCheck.
+import os
+import lit.formats
+
+config.name = "nnc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".nn", ".test"]
+config.excludes = ["Inputs", "runtime", "CMakeLists.txt", "lit.cfg.py", "fuzz"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.nnc_obj_root, "test")
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.llvm_tools_dir, config.nnc_obj_root, config.environment.get("PATH", os.environ["PATH"])])
+for var in ("HOME", "TMPDIR", "OPENBLAS_CORETYPE", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TERM"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+config.substitutions.append(("%nnc", os.path.join(config.nnc_obj_root, "nnc")))
+config.substitutions.append(("%examples", os.path.join(config.nnc_src_root, "examples")))
+config.substitutions.append(("%include", os.path.join(config.nnc_src_root, "include")))
+config.substitutions.append(("%cc", config.c_compiler))
+config.substitutions.append(("%rtlib", os.path.join(config.nnc_obj_root, "runtime")))
