@@ -1,0 +1,248 @@
+/* nnc/nnrt.h — libnnrt, the runtime that turns a compiled network into a tool.
+ *
+ * A network compiled by nnc exports one `nnc_model` descriptor (nnc/model.h). libnnrt drives
+ * it through that descriptor alone: it loads data, trains, saves and loads weights, evaluates
+ * and predicts. It never interprets the network; it only calls the descriptor's functions.
+ *
+ * The generated executable's main is exactly
+ *
+ *     int main(int argc, char **argv) { return nnrt_main(&NAME_model, argc, argv); }
+ *
+ * Applications that link a model object can instead use the library API below.
+ *
+ * Conventions:
+ *  - every function that can fail returns an `enum nnrt_status` and, when it is not NNRT_OK,
+ *    fills `err->msg` with a one-line message (`data.csv:17: expected 3 fields, found 2`);
+ *    `err` may be NULL. No library function exits or prints, except nnrt_main and the progress
+ *    display of nnrt_trainer_run (to the FILE given in its options).
+ *  - every `create` or `load` that hands out an object has a matching `destroy`;
+ *  - all memory goes through one allocator hook (nnrt_set_allocator), so tests can inject
+ *    out-of-memory: every function then returns NNRT_ENOMEM and leaks nothing.
+ *  - "reals" are float when the model's real_bytes is 4 and double when it is 8; datasets are
+ *    stored in the model's precision.
+ *
+ * Weights file (`*.weights`), all integers little-endian, reals IEEE-754 little-endian:
+ *
+ *     offset size  field
+ *      0      4    magic "NNCW"
+ *      4      4    u32 format version (NNRT_WEIGHTS_VERSION)
+ *      8      8    u64 fingerprint of the network (nnc_model.fingerprint)
+ *     16      8    i64 n_params
+ *     24      4    u32 real_bytes (4 or 8)
+ *     28      4    u32 number of trailer sections
+ *     32      8    u64 size in bytes of the trailer sections
+ *     40      8    u64 checksum: FNV-1a 64 over every byte of the file except these 8
+ *     48      n_params × real_bytes   the parameters
+ *     ...     trailer sections, each: char tag[4], u32 0, u64 length, `length` bytes
+ *
+ * Known sections (a loader ignores tags it does not know):
+ *   "SCAL"  input scaling learned from the training data, applied to every later input:
+ *           u32 n_inputs, u32 mode (enum nnc_scale), then n_inputs f64 offsets and n_inputs f64
+ *           multipliers; x' = (x − offset) × multiplier.
+ *   "CKPT"  training state of a checkpoint (see nnrt_checkpoint_state below, stored field by
+ *           field as i64/u64/f64 in declaration order).
+ *   "VELO"  the momentum velocity, n_params reals.
+ *   "RBST"  the current run's best parameters so far (early stopping on validation loss).
+ *   "GBST"  the best parameters of the restarts finished so far.
+ * A checkpoint is therefore an ordinary weights file (the current parameters) with a CKPT
+ * trailer: `eval --weights run.ckpt` works on it, and `train --resume` continues it.
+ * The shuffle of epoch e of restart r is a pure function of (seed + r, e), so the checkpoint's
+ * RNG state is the run seed and the epoch; the step-size schedule's step count is stored.
+ * Files are written to `path.tmp`, flushed, fsync'ed and renamed over `path`.
+ *
+ * Text export (`weights export --format json|csv`): JSON
+ *   {"model": "xor", "fingerprint": "0x…", "real_bytes": 8, "n_params": 13, "params": [ … ]}
+ * or CSV rows `index,value` after the header `index,value`; values print with enough digits
+ * to read back bit-exactly. `weights import` reads either form (detected by a leading '{').
+ */
+#ifndef NNC_NNRT_H
+#define NNC_NNRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nnc/model.h"
+
+#define NNRT_WEIGHTS_VERSION 1
+
+enum nnrt_status {
+  NNRT_OK = 0,
+  NNRT_EDATA = 1,        /* a bad data or weights file, or data that do not fit the network */
+  NNRT_EUSAGE = 2,       /* a bad argument */
+  NNRT_ENOMEM = 3,       /* the allocator refused */
+  NNRT_EIO = 4,          /* a file could not be opened, read or written */
+  NNRT_EDIVERGED = 5,    /* the loss became NaN or infinite; the last good weights are kept */
+  NNRT_EINTERRUPTED = 6  /* SIGINT/SIGTERM during training; a checkpoint was written */
+};
+
+typedef struct nnrt_error {
+  int code;              /* enum nnrt_status */
+  char msg[1024];
+} nnrt_error;
+
+/* ---- Memory -------------------------------------------------------------------------------
+ * One hook with realloc semantics: (ud, NULL, n) allocates, (ud, p, n) resizes, (ud, p, 0)
+ * frees and returns NULL. Returning NULL for n > 0 means out of memory. NULL fn restores
+ * the C library's allocator. Not thread-safe to change while the library is in use. */
+typedef void *(*nnrt_realloc_fn)(void *ud, void *ptr, size_t size);
+void nnrt_set_allocator(nnrt_realloc_fn fn, void *ud);
+
+/* ---- Datasets -----------------------------------------------------------------------------
+ * A source is described by an nnc_data_source (the same struct the compiler fills in from a
+ * `data`/`test` clause). CSV: header row 1/0/-1 (detect: a first row with a non-number field
+ * is a header); input columns (none listed: every column not a target); target columns (none
+ * listed: the last column with onehot, else the last n_outputs columns); onehot: the single
+ * target column is an integer class label in [0, n_outputs). IDX: `path` the images (any
+ * number of dimensions, every type of the format), `labels` the label file (one dimension,
+ * integer labels in [0, n_outputs), one-hot encoded). Either may be gzip-compressed. */
+
+enum nnrt_load_flags {
+  NNRT_LOAD_INPUTS_ONLY = 1   /* no targets: predict's input rows */
+};
+
+typedef struct nnrt_dataset {
+  int64_t n;                  /* samples */
+  int32_t n_inputs, n_outputs, real_bytes;
+  int32_t onehot;             /* targets are one-hot encoded class labels */
+  void *x;                    /* n × n_inputs reals */
+  void *t;                    /* n × n_outputs reals; NULL when loaded with INPUTS_ONLY */
+} nnrt_dataset;
+
+int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_outputs,
+                      int32_t real_bytes, int flags, nnrt_dataset **out, nnrt_error *err);
+/* An empty dataset of n samples (x, t zeroed; t omitted with NNRT_LOAD_INPUTS_ONLY). */
+int nnrt_dataset_create(int64_t n, int32_t n_inputs, int32_t n_outputs, int32_t real_bytes,
+                        int flags, nnrt_dataset **out, nnrt_error *err);
+void nnrt_dataset_destroy(nnrt_dataset *d);
+/* Reads one input value or target value as a double. */
+double nnrt_dataset_input(const nnrt_dataset *d, int64_t sample, int32_t i);
+double nnrt_dataset_target(const nnrt_dataset *d, int64_t sample, int32_t o);
+
+/* Input scaling: x' = (x − offset[i]) × mul[i]. Fitted on the training data (z-score: mean
+ * and 1/std; min-max: min and 1/(max − min); factor: 0 and the factor; a constant column gets
+ * multiplier 1), then applied to every dataset the network sees. */
+typedef struct nnrt_scaler {
+  int32_t mode;               /* enum nnc_scale */
+  int32_t n;                  /* inputs */
+  double *offset, *mul;
+} nnrt_scaler;
+
+int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_scaler **out,
+                    nnrt_error *err);
+void nnrt_scaler_apply(const nnrt_scaler *s, nnrt_dataset *d);
+void nnrt_scaler_destroy(nnrt_scaler *s);
+
+/* ---- Weights ------------------------------------------------------------------------------ */
+
+/* Writes params (n_params reals) and, if scaler is not NULL, its SCAL section. */
+int nnrt_weights_save(const char *path, const nnc_model *m, const void *params,
+                      const nnrt_scaler *scaler, nnrt_error *err);
+/* Checks everything (magic, version, fingerprint, parameter count, precision, checksum,
+ * truncation) and fills params; *scaler_out (if not NULL) receives the SCAL section or NULL. */
+int nnrt_weights_load(const char *path, const nnc_model *m, void *params,
+                      nnrt_scaler **scaler_out, nnrt_error *err);
+/* Text forms; format is "json" or "csv". */
+int nnrt_weights_export(FILE *out, const nnc_model *m, const void *params, const char *format,
+                        nnrt_error *err);
+int nnrt_weights_import(FILE *in, const char *name, const nnc_model *m, void *params,
+                        nnrt_error *err);
+
+/* ---- Metrics ------------------------------------------------------------------------------
+ * A network is judged as a classifier when m->classifier is set or its targets are one-hot:
+ * prediction = argmax of the outputs, or output ≥ 0.5 for a single output (2 classes).
+ * Otherwise as a regression: MSE over all outputs and R² = 1 − SS_res / SS_tot. */
+typedef struct nnrt_metrics {
+  int64_t n;
+  double loss;                /* mean loss per sample, from the model's loss_grad */
+  int32_t classifier;
+  double accuracy;            /* in [0, 1] */
+  int32_t n_classes;
+  int64_t *confusion;         /* n_classes × n_classes, row = true class, column = predicted */
+  double mse, r2;
+} nnrt_metrics;
+
+enum nnrt_eval_flags { NNRT_EVAL_NO_LOSS = 1, NNRT_EVAL_CONFUSION = 2 };
+
+int nnrt_evaluate(const nnc_model *m, const void *params, const nnrt_dataset *d, int flags,
+                  nnrt_metrics *out, nnrt_error *err);
+void nnrt_metrics_clear(nnrt_metrics *mt);
+/* Forward pass over a dataset into y (n × n_outputs reals, caller-owned). */
+int nnrt_predict(const nnc_model *m, const void *params, const nnrt_dataset *d, void *y,
+                 nnrt_error *err);
+
+/* ---- Training ----------------------------------------------------------------------------- */
+
+typedef struct nnrt_train_options {
+  nnc_train_settings s;       /* the model's settings with flags applied */
+  int32_t threads;            /* ≥ 1 */
+  const char *save_path;      /* final weights, NULL: do not save */
+  const char *checkpoint_path;/* checkpoints and the save on interrupt/divergence */
+  const char *resume_path;    /* a checkpoint (or plain weights) to continue from, or NULL */
+  const char *log_path;       /* CSV, one row per epoch, or NULL */
+  const char *plot_path;      /* SVG of the kept run's curves, or NULL */
+  int32_t verbosity;          /* 0 quiet, 1 restart lines, 2 + one line per epoch */
+  int32_t live;               /* 1: redraw a progress line with \r instead of epoch lines */
+  FILE *progress;             /* epoch lines and the live line (stderr by default) */
+  FILE *report;               /* restart lines (stdout by default) */
+} nnrt_train_options;
+
+/* Fills o from the model's settings: threads 1, verbosity 2, no paths, stderr/stdout. */
+void nnrt_train_options_init(nnrt_train_options *o, const nnc_model *m);
+
+/* The state stored in a checkpoint's CKPT section. */
+typedef struct nnrt_checkpoint_state {
+  int64_t restart;            /* index of the run in progress, 0-based */
+  int64_t epoch;              /* epochs completed in that run */
+  uint64_t run_seed;          /* seed + restart: the run's init and shuffles */
+  int64_t steps;              /* schedule count t: samples (batch 1) or steps seen */
+  double run_best;            /* best validation loss of this run (early stopping) */
+  int64_t bad_epochs;         /* epochs since it improved */
+  double global_best;         /* best loss of finished runs, +inf if none */
+  int64_t global_best_restart;/* -1 if none */
+} nnrt_checkpoint_state;
+
+typedef struct nnrt_train_result {
+  int32_t best_restart;       /* 0-based */
+  double best_loss;           /* validation loss, or training loss without validation */
+  int32_t diverged, interrupted;
+  int64_t epochs_run;         /* in the kept run */
+} nnrt_train_result;
+
+typedef struct nnrt_trainer nnrt_trainer;
+
+/* train: the training data (scaled already); the validation part is split off inside. */
+int nnrt_trainer_create(const nnc_model *m, const nnrt_train_options *o,
+                        const nnrt_dataset *train, nnrt_trainer **out, nnrt_error *err);
+/* Runs every restart; scaler (may be NULL) is stored in the saved files. */
+int nnrt_trainer_run(nnrt_trainer *tr, const nnrt_scaler *scaler, nnrt_train_result *res,
+                     nnrt_error *err);
+/* The kept parameters (n_params reals), valid until destroy. */
+const void *nnrt_trainer_params(const nnrt_trainer *tr);
+void nnrt_trainer_destroy(nnrt_trainer *tr);
+
+/* Asks a running trainer to checkpoint and stop (what the SIGINT/SIGTERM handler does). */
+void nnrt_request_stop(void);
+
+/* ---- Gradient check ----------------------------------------------------------------------
+ * Compares loss_grad with central differences (step 1e-3 for f32, 1e-6 for f64) on the first
+ * n_samples samples, each sample alone, over at most max_params parameters spread evenly.
+ * Relative error |a − n| / max(|a|, |n|, 1e-2); passes below 1e-2 (f32) or 1e-5 (f64). */
+typedef struct nnrt_gradcheck_result {
+  double worst_rel_error;
+  int64_t worst_param, worst_sample, checked;
+  double analytic, numeric, tolerance;
+  int32_t passed;
+} nnrt_gradcheck_result;
+
+int nnrt_gradcheck(const nnc_model *m, const void *params, const nnrt_dataset *d,
+                   int64_t n_samples, int64_t max_params, nnrt_gradcheck_result *res,
+                   nnrt_error *err);
+
+/* ---- Command line ------------------------------------------------------------------------
+ * `prog train|eval|predict|info|weights|gradcheck [flags]`; `prog --help`, `prog CMD --help`.
+ * Exit codes: 0 ok, 1 bad input data or files (or a failed gradcheck, divergence), 2 bad
+ * usage, 130 interrupted (a checkpoint was written). */
+int nnrt_main(const nnc_model *m, int argc, char **argv);
+
+#endif

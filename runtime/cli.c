@@ -1,0 +1,388 @@
+/* runtime/cli.c — nnrt_main: the command line of every generated executable.
+ *
+ * Consumes: the model descriptor and argv (`prog CMD [flags]`).
+ * Produces: the parsed nnrt_cli (the model's settings with every flag applied, each value
+ * checked: `error: --rate: expected a positive number, got 'abc'`), help texts, and the exit
+ * code: 0 ok, 1 bad data/files (or a failed check), 2 bad usage, 130 interrupted.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum flag_kind {
+  F_PATH, F_POS_INT, F_NONNEG_INT, F_POS_REAL, F_FRACTION, F_U64, F_COLS, F_BOOL, F_WORD
+};
+
+#define ALL (CMD_TRAIN | CMD_EVAL | CMD_PREDICT | CMD_INFO | CMD_WEIGHTS | CMD_GRADCHECK)
+#define DATA_CMDS (CMD_TRAIN | CMD_EVAL | CMD_GRADCHECK)
+
+typedef struct flag {
+  const char *name;
+  int kind;
+  int cmds;
+  const char *arg;
+  const char *help;
+} flag;
+
+static const flag flags[] = {
+  {"data", F_PATH, DATA_CMDS, "FILE", "data file (CSV or IDX images, .gz or not)"},
+  {"labels", F_PATH, DATA_CMDS, "FILE", "IDX labels for an IDX --data file"},
+  {"test", F_PATH, CMD_TRAIN, "FILE", "test data, scored at the end"},
+  {"test-labels", F_PATH, CMD_TRAIN, "FILE", "IDX labels for an IDX --test file"},
+  {"inputs", F_COLS, DATA_CMDS | CMD_PREDICT, "COLS", "CSV input columns, 0-based: 0..3,5"},
+  {"targets", F_COLS, DATA_CMDS, "COLS", "CSV target columns, 0-based"},
+  {"onehot", F_BOOL, DATA_CMDS, NULL, "the single target column is a class label"},
+  {"epochs", F_NONNEG_INT, CMD_TRAIN, "N", "epochs per restart"},
+  {"rate", F_POS_REAL, CMD_TRAIN, "R", "initial step size"},
+  {"batch", F_POS_INT, CMD_TRAIN, "N", "mini-batch size (1: per-sample SGD)"},
+  {"momentum", F_FRACTION, CMD_TRAIN, "M", "momentum in [0, 1)"},
+  {"restarts", F_POS_INT, CMD_TRAIN, "K", "independent initialisations, best kept"},
+  {"seed", F_U64, CMD_TRAIN | CMD_GRADCHECK, "S", "random seed (restart r uses S+r)"},
+  {"threads", F_POS_INT, CMD_TRAIN, "N", "threads sharing each mini-batch"},
+  {"validation", F_FRACTION, CMD_TRAIN, "V", "fraction of the data held out for validation"},
+  {"patience", F_NONNEG_INT, CMD_TRAIN, "N", "stop after N epochs without validation gain (0: off)"},
+  {"save", F_PATH, CMD_TRAIN, "FILE", "where the kept weights go (default NAME.weights)"},
+  {"resume", F_PATH, CMD_TRAIN, "FILE", "continue from a checkpoint (or start from weights)"},
+  {"checkpoint", F_PATH, CMD_TRAIN, "FILE", "checkpoint file (default SAVE.ckpt)"},
+  {"checkpoint-every", F_NONNEG_INT, CMD_TRAIN, "N", "write a checkpoint every N epochs"},
+  {"log", F_PATH, CMD_TRAIN, "FILE", "CSV log, one row per epoch"},
+  {"plot", F_PATH, CMD_TRAIN, "FILE", "SVG plot of the loss and accuracy curves"},
+  {"quiet", F_BOOL, CMD_TRAIN, NULL, "no per-epoch lines"},
+  {"weights", F_PATH, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS | CMD_GRADCHECK, "FILE",
+   "weights file (default NAME.weights; gradcheck: initial weights)"},
+  {"input", F_PATH, CMD_PREDICT | CMD_WEIGHTS, "FILE", "input rows (default: standard input)"},
+  {"class", F_BOOL, CMD_PREDICT, NULL, "print the predicted class instead of the outputs"},
+  {"format", F_WORD, CMD_WEIGHTS, "json|csv", "text format of weights export (default json)"},
+  {"samples", F_POS_INT, CMD_GRADCHECK, "N", "samples to check (default 5)"},
+  {"help", F_BOOL, ALL, NULL, "show this help"},
+};
+#define N_FLAGS (int)(sizeof flags / sizeof flags[0])
+
+static const struct {
+  const char *name;
+  int cmd;
+  const char *usage, *what;
+} commands[] = {
+  {"train", CMD_TRAIN, "train [flags]", "train the network and save its weights"},
+  {"eval", CMD_EVAL, "eval [--weights W] [--data F]", "score weights on data: accuracy and confusion, or MSE and R²"},
+  {"predict", CMD_PREDICT, "predict [--weights W] [--input F]", "write the outputs for CSV input rows"},
+  {"info", CMD_INFO, "info", "describe the network and its training settings"},
+  {"weights", CMD_WEIGHTS, "weights export|import --weights W [--format json|csv]",
+   "export weights as text to stdout, or import them from stdin"},
+  {"gradcheck", CMD_GRADCHECK, "gradcheck [--weights W] [--samples N]",
+   "compare backpropagation with finite differences"},
+};
+#define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+/* ---- help ---- */
+
+static void global_help(FILE *f, const nnrt_cli *c) {
+  fprintf(f, "usage: %s COMMAND [flags]\n\nnetwork '%s', compiled by nnc.\n\ncommands:\n", c->prog, c->m->name);
+  for (int i = 0; i < N_COMMANDS; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
+  fprintf(f, "\n'%s COMMAND --help' lists the flags of a command.\n"
+             "exit status: 0 ok, 1 bad data or files, 2 bad usage, 130 interrupted\n", c->prog);
+}
+
+static void command_help(FILE *f, const nnrt_cli *c, int which) {
+  fprintf(f, "usage: %s %s\n\n%s.\n\nflags:\n", c->prog, commands[which].usage, commands[which].what);
+  for (int i = 0; i < N_FLAGS; i++) {
+    char left[64];
+    if (!(flags[i].cmds & commands[which].cmd))
+      continue;
+    snprintf(left, sizeof left, "--%s%s%s", flags[i].name, flags[i].arg ? " " : "",
+             flags[i].arg ? flags[i].arg : "");
+    fprintf(f, "  %-24s %s\n", left, flags[i].help);
+  }
+}
+
+/* ---- values ---- */
+
+static int usage_error(nnrt_error *err, const char *name, const char *want, const char *got) {
+  return nnrt__fail(err, NNRT_EUSAGE, "--%s: expected %s, got '%s'", name, want, got);
+}
+
+static int parse_int(const char *s, int64_t lo, int64_t *v) {
+  char *end;
+  errno = 0;
+  long long x = strtoll(s, &end, 10);
+  if (!*s || *end || errno || x < lo || x > INT32_MAX)
+    return -1;
+  *v = x;
+  return 0;
+}
+
+static int parse_cols(const char *s, int32_t **cols, int32_t *n, nnrt_error *err, const char *name) {
+  int32_t cap = 16, cnt = 0;
+  int32_t *a = nnrt__alloc_array(cap, sizeof(int32_t));
+  const char *p = s;
+  if (!a)
+    return nnrt__oom(err);
+  while (*p) {
+    char *end;
+    long lo = strtol(p, &end, 10), hi;
+    if (end == p || lo < 0 || lo > 1000000)
+      goto bad;
+    hi = lo;
+    p = end;
+    if (p[0] == '.' && p[1] == '.') {
+      hi = strtol(p + 2, &end, 10);
+      if (end == p + 2 || hi < lo || hi > 1000000)
+        goto bad;
+      p = end;
+    }
+    for (long k = lo; k <= hi; k++) {
+      if (cnt == cap) {
+        int32_t *b = nnrt__realloc(a, (size_t)(cap *= 2) * sizeof *a);
+        if (!b) {
+          nnrt__free(a);
+          return nnrt__oom(err);
+        }
+        a = b;
+      }
+      a[cnt++] = (int32_t)k;
+    }
+    if (*p == ',' && p[1])
+      p++;
+    else if (*p)
+      goto bad;
+  }
+  if (cnt == 0)
+    goto bad;
+  nnrt__free(*cols);
+  *cols = a;
+  *n = cnt;
+  return NNRT_OK;
+bad:
+  nnrt__free(a);
+  return usage_error(err, name, "column indices like 0..3,5", s);
+}
+
+static int set_path(nnrt_cli *c, const char *name, const char *v) {
+  if (!strcmp(name, "data")) c->data.path = v;
+  else if (!strcmp(name, "labels")) c->labels = v;
+  else if (!strcmp(name, "test")) c->test.path = v;
+  else if (!strcmp(name, "test-labels")) c->test_labels = v;
+  else if (!strcmp(name, "save")) c->o.save_path = v;
+  else if (!strcmp(name, "resume")) c->o.resume_path = v;
+  else if (!strcmp(name, "checkpoint")) c->o.checkpoint_path = v;
+  else if (!strcmp(name, "log")) c->o.log_path = v;
+  else if (!strcmp(name, "plot")) c->o.plot_path = v;
+  else if (!strcmp(name, "weights")) c->weights = v;
+  else if (!strcmp(name, "input")) c->input = v;
+  else if (!strcmp(name, "format")) c->format = v;
+  return NNRT_OK;
+}
+
+static int set_int(nnrt_cli *c, const char *name, int64_t v) {
+  nnc_train_settings *s = &c->o.s;
+  if (!strcmp(name, "epochs")) s->epochs = (int32_t)v;
+  else if (!strcmp(name, "batch")) s->batch = (int32_t)v;
+  else if (!strcmp(name, "restarts")) s->restarts = (int32_t)v;
+  else if (!strcmp(name, "threads")) c->o.threads = (int32_t)v;
+  else if (!strcmp(name, "patience")) s->patience = (int32_t)v;
+  else if (!strcmp(name, "checkpoint-every")) s->checkpoint_every = (int32_t)v;
+  else if (!strcmp(name, "samples")) c->samples = v;
+  return NNRT_OK;
+}
+
+static int set_bool(nnrt_cli *c, const char *name) {
+  if (!strcmp(name, "onehot")) c->onehot_given = 1;
+  else if (!strcmp(name, "quiet")) c->quiet = 1;
+  else if (!strcmp(name, "class")) c->print_class = 1;
+  return NNRT_OK;
+}
+
+static int set_real(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err) {
+  char *end;
+  double x = strtod(v, &end);
+  int ok = *v && !*end && isfinite(x);
+  if (f->kind == F_POS_REAL && !(ok && x > 0))
+    return usage_error(err, f->name, "a positive number", v);
+  if (f->kind == F_FRACTION && !(ok && x >= 0 && x < 1))
+    return usage_error(err, f->name, "a number in [0, 1)", v);
+  if (!strcmp(f->name, "rate")) c->o.s.rate = x;
+  else if (!strcmp(f->name, "momentum")) c->o.s.momentum = x;
+  else if (!strcmp(f->name, "validation")) c->o.s.validation = x;
+  return NNRT_OK;
+}
+
+static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err) {
+  int64_t n;
+  switch (f->kind) {
+  case F_PATH:
+    if (!*v)
+      return usage_error(err, f->name, "a file name", v);
+    return set_path(c, f->name, v);
+  case F_WORD:
+    if (strcmp(v, "json") && strcmp(v, "csv"))
+      return usage_error(err, f->name, "json or csv", v);
+    return set_path(c, f->name, v);
+  case F_POS_INT:
+    if (parse_int(v, 1, &n))
+      return usage_error(err, f->name, "a positive integer", v);
+    return set_int(c, f->name, n);
+  case F_NONNEG_INT:
+    if (parse_int(v, 0, &n))
+      return usage_error(err, f->name, "a non-negative integer", v);
+    return set_int(c, f->name, n);
+  case F_U64: {
+    char *end;
+    errno = 0;
+    unsigned long long u = strtoull(v, &end, 10);
+    if (!*v || *end || errno || *v == '-')
+      return usage_error(err, f->name, "a non-negative integer", v);
+    c->o.s.seed = u;
+    c->seed_given = 1;
+    return NNRT_OK;
+  }
+  case F_COLS:
+    if (!strcmp(f->name, "inputs")) {
+      c->inputs_given = 1;
+      return parse_cols(v, &c->in_cols, &c->n_in_cols, err, f->name);
+    }
+    c->targets_given = 1;
+    return parse_cols(v, &c->tg_cols, &c->n_tg_cols, err, f->name);
+  default:
+    return set_real(c, f, v, err);
+  }
+}
+
+/* ---- parsing ---- */
+
+static const flag *find_flag(const char *name, size_t len) {
+  for (int i = 0; i < N_FLAGS; i++)
+    if (strlen(flags[i].name) == len && !strncmp(flags[i].name, name, len))
+      return &flags[i];
+  return NULL;
+}
+
+static int unknown_flag(nnrt_cli *c, const char *arg, nnrt_error *err) {
+  return nnrt__fail(err, NNRT_EUSAGE, "unknown flag '%s' for '%s' (see '%s %s --help')", arg,
+                    c->cmd_name, c->prog, c->cmd_name);
+}
+
+/* One argument at argv[*i]: a flag (--name VALUE, --name=VALUE, --bool) or a positional. */
+static int parse_arg(nnrt_cli *c, int argc, char **argv, int *i, int *help, nnrt_error *err) {
+  const char *arg = argv[*i];
+  if (strncmp(arg, "--", 2) != 0) {
+    if (c->cmd == CMD_WEIGHTS && !c->action && (!strcmp(arg, "export") || !strcmp(arg, "import"))) {
+      c->action = arg;
+      return NNRT_OK;
+    }
+    if (!strcmp(arg, "-h"))
+      return *help = 1, NNRT_OK;
+    return nnrt__fail(err, NNRT_EUSAGE, "unexpected argument '%s' for '%s' (see '%s %s --help')",
+                      arg, c->cmd_name, c->prog, c->cmd_name);
+  }
+  const char *eq = strchr(arg + 2, '=');
+  const flag *f = find_flag(arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2));
+  if (!f || !(f->cmds & c->cmd))
+    return unknown_flag(c, arg, err);
+  if (f->kind == F_BOOL) {
+    if (eq)
+      return nnrt__fail(err, NNRT_EUSAGE, "--%s takes no value", f->name);
+    if (!strcmp(f->name, "help"))
+      *help = 1;
+    return set_bool(c, f->name);
+  }
+  if (!eq && *i + 1 >= argc)
+    return nnrt__fail(err, NNRT_EUSAGE, "--%s: missing value (%s)", f->name, f->arg);
+  return set_value(c, f, eq ? eq + 1 : argv[++*i], err);
+}
+
+static void init_cli(nnrt_cli *c, const nnc_model *m, const char *prog) {
+  memset(c, 0, sizeof *c);
+  c->m = m;
+  c->prog = prog;
+  nnrt_train_options_init(&c->o, m);
+  c->data = c->o.s.data;
+  c->test = c->o.s.test;
+  c->format = "json";
+  c->samples = 5;
+}
+
+static int find_command(const char *name) {
+  for (int i = 0; i < N_COMMANDS; i++)
+    if (!strcmp(commands[i].name, name))
+      return i;
+  return -1;
+}
+
+static int check_descriptor(const nnc_model *m, nnrt_error *err) {
+  if (!m || m->abi_version != NNC_ABI_VERSION)
+    return nnrt__fail(err, NNRT_EDATA, "internal error: the model was compiled for runtime ABI %d, "
+                      "this runtime has ABI %d", m ? (int)m->abi_version : -1, NNC_ABI_VERSION);
+  if ((m->real_bytes != 4 && m->real_bytes != 8) || m->n_inputs < 1 || m->n_outputs < 1 ||
+      m->n_params < 0 || !m->train || !m->init || !m->forward || !m->loss_grad || !m->train_step)
+    return nnrt__fail(err, NNRT_EDATA, "internal error: malformed model descriptor");
+  return NNRT_OK;
+}
+
+static int run_command(nnrt_cli *c, nnrt_error *err) {
+  switch (c->cmd) {
+  case CMD_TRAIN: return nnrt__cmd_train(c, err);
+  case CMD_EVAL: return nnrt__cmd_eval(c, err);
+  case CMD_PREDICT: return nnrt__cmd_predict(c, err);
+  case CMD_INFO: return nnrt__cmd_info(c, err);
+  case CMD_WEIGHTS: return nnrt__cmd_weights(c, err);
+  default: return nnrt__cmd_gradcheck(c, err);
+  }
+}
+
+static int exit_code(int status) {
+  switch (status) {
+  case NNRT_OK: return 0;
+  case NNRT_EUSAGE: return 2;
+  case NNRT_EINTERRUPTED: return 130;
+  default: return 1;
+  }
+}
+
+static int parse_and_run(nnrt_cli *c, int argc, char **argv, nnrt_error *err) {
+  int which = find_command(argv[1]), help = 0, rc = NNRT_OK;
+  if (which < 0)
+    return nnrt__fail(err, NNRT_EUSAGE, "unknown command '%s' (expected train, eval, predict, info, "
+                      "weights or gradcheck; see '%s --help')", argv[1], c->prog);
+  c->cmd = commands[which].cmd;
+  c->cmd_name = commands[which].name;
+  for (int i = 2; i < argc && rc == NNRT_OK; i++)
+    rc = parse_arg(c, argc, argv, &i, &help, err);
+  if (rc)
+    return rc;
+  if (help) {
+    command_help(stdout, c, which);
+    return NNRT_OK;
+  }
+  return run_command(c, err);
+}
+
+int nnrt_main(const nnc_model *m, int argc, char **argv) {
+  nnrt_cli c;
+  nnrt_error err = {0, ""};
+  const char *prog = argc > 0 && argv[0] ? argv[0] : "model";
+  int rc = check_descriptor(m, &err);
+  if (rc) {
+    fprintf(stderr, "%s: %s\n", prog, err.msg);
+    return 1;
+  }
+  init_cli(&c, m, prog);
+  if (argc < 2) {
+    global_help(stderr, &c);
+    return 2;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    global_help(stdout, &c);
+    return 0;
+  }
+  rc = parse_and_run(&c, argc, argv, &err);
+  if (rc)
+    fprintf(stderr, "error: %s\n", err.msg);
+  nnrt__free(c.in_cols);
+  nnrt__free(c.tg_cols);
+  fflush(stdout);
+  return exit_code(rc);
+}

@@ -1,0 +1,484 @@
+/* runtime/commands.c — what each subcommand of a generated executable does.
+ *
+ * Consumes: the parsed command line (nnrt_cli: the model's settings with flags applied).
+ * Produces: train (data → scaler → trainer → weights + summary), eval (accuracy and confusion
+ * matrix, or MSE and R²), predict (output rows as CSV), info, weights export/import,
+ * gradcheck. Results go to stdout, progress to stderr; errors are returned, not printed.
+ */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* ---- data sources with the flags applied ---- */
+
+static void finish_source(nnrt_cli *c, nnc_data_source *s, const nnc_data_source *orig,
+                          const char *labels) {
+  if (s->path != orig->path) { /* --data/--test replaced the file: detect its form */
+    s->format = NNC_FORMAT_AUTO;
+    s->header = -1;
+    s->labels = labels;
+  } else if (labels) {
+    s->labels = labels;
+  }
+  if (c->inputs_given) {
+    s->input_cols = c->in_cols;
+    s->n_input_cols = c->n_in_cols;
+  }
+  if (c->targets_given) {
+    s->target_cols = c->tg_cols;
+    s->n_target_cols = c->n_tg_cols;
+  }
+  if (c->onehot_given)
+    s->onehot = 1;
+}
+
+static void finish_sources(nnrt_cli *c) {
+  finish_source(c, &c->data, &c->m->train->data, c->labels);
+  finish_source(c, &c->test, &c->m->train->test, c->test_labels);
+}
+
+static int load(nnrt_cli *c, const nnc_data_source *src, int flags, nnrt_dataset **d, nnrt_error *err) {
+  return nnrt_dataset_load(src, c->m->n_inputs, c->m->n_outputs, c->m->real_bytes, flags, d, err);
+}
+
+static const char *default_weights(nnrt_cli *c, char *buf, size_t size) {
+  snprintf(buf, size, "%s.weights", c->m->name);
+  return buf;
+}
+
+/* The scaling of weights trained earlier: stored in the file, or refitted on the training data. */
+static int obtain_scaler(nnrt_cli *c, nnrt_scaler **sc, nnrt_error *err) {
+  nnrt_dataset *train = NULL;
+  const nnc_data_source *src = &c->m->train->data;
+  int rc;
+  if (*sc || src->scale == NNC_SCALE_NONE)
+    return NNRT_OK;
+  if (src->scale == NNC_SCALE_FACTOR) {
+    nnrt_dataset empty = {0, c->m->n_inputs, c->m->n_outputs, c->m->real_bytes, 0, NULL, NULL};
+    return nnrt_scaler_fit(&empty, src->scale, src->scale_factor, sc, err);
+  }
+  if (!src->path)
+    return nnrt__fail(err, NNRT_EDATA, "the weights file has no input scaling statistics and the "
+                      "network names no training data to compute them from");
+  nnc_data_source s = *src;
+  finish_source(c, &s, src, c->labels);
+  if ((rc = load(c, &s, 0, &train, err)) == NNRT_OK)
+    rc = nnrt_scaler_fit(train, src->scale, src->scale_factor, sc, err);
+  nnrt_dataset_destroy(train);
+  return rc;
+}
+
+static int load_weights(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error *err) {
+  char buf[512];
+  const char *path = c->weights ? c->weights : default_weights(c, buf, sizeof buf);
+  *sc = NULL;
+  *params = nnrt__alloc_array(c->m->n_params, (size_t)c->m->real_bytes);
+  if (!*params)
+    return nnrt__oom(err);
+  int rc = nnrt_weights_load(path, c->m, *params, sc, err);
+  if (rc == NNRT_EDATA && !c->weights && access(path, F_OK) != 0)
+    rc = nnrt__fail(err, NNRT_EUSAGE, "no weights: %s does not exist; train first or give --weights FILE", path);
+  return rc;
+}
+
+/* ---- summaries ---- */
+
+static void print_metrics(FILE *f, const char *label, const nnrt_metrics *mt) {
+  fprintf(f, "%-6s", label);
+  if (mt->classifier)
+    fprintf(f, " accuracy %.2f%% (%lld/%lld)", 100 * mt->accuracy,
+            (long long)llround(mt->accuracy * (double)mt->n), (long long)mt->n);
+  else
+    fprintf(f, " mse %.6g  r2 %.6g", mt->mse, mt->r2);
+  if (!isnan(mt->loss))
+    fprintf(f, "  loss %.6g", mt->loss);
+  fputc('\n', f);
+}
+
+static int digits(int64_t v) {
+  int d = 1;
+  while (v >= 10)
+    v /= 10, d++;
+  return d;
+}
+
+static void print_confusion(FILE *f, const nnrt_metrics *mt) {
+  int64_t most = mt->n_classes;
+  for (int64_t i = 0; i < (int64_t)mt->n_classes * mt->n_classes; i++)
+    most = mt->confusion[i] > most ? mt->confusion[i] : most;
+  int w = digits(most) + 2;
+  fprintf(f, "confusion matrix (rows: true class, columns: predicted class)\n%*s", w, "");
+  for (int j = 0; j < mt->n_classes; j++)
+    fprintf(f, "%*d", w, j);
+  fputc('\n', f);
+  for (int i = 0; i < mt->n_classes; i++) {
+    fprintf(f, "%*d", w, i);
+    for (int j = 0; j < mt->n_classes; j++)
+      fprintf(f, "%*lld", w, (long long)mt->confusion[(int64_t)i * mt->n_classes + j]);
+    fputc('\n', f);
+  }
+}
+
+static int score(nnrt_cli *c, const void *params, const nnrt_dataset *d, const char *label,
+                 nnrt_error *err) {
+  nnrt_metrics mt;
+  int rc = nnrt_evaluate(c->m, params, d, 0, &mt, err);
+  if (!rc)
+    print_metrics(stdout, label, &mt);
+  nnrt_metrics_clear(&mt);
+  return rc;
+}
+
+/* ---- train ---- */
+
+static void on_signal(int sig) {
+  (void)sig;
+  nnrt_request_stop();
+}
+
+static void catch_signals(struct sigaction *old_int, struct sigaction *old_term) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = (int)SA_RESETHAND; /* a second signal kills as usual */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, old_int);
+  sigaction(SIGTERM, &sa, old_term);
+}
+
+static void restore_signals(const struct sigaction *old_int, const struct sigaction *old_term) {
+  sigaction(SIGINT, old_int, NULL);
+  sigaction(SIGTERM, old_term, NULL);
+}
+
+typedef struct train_data {
+  nnrt_dataset *train, *test;
+  nnrt_scaler *sc;
+} train_data;
+
+static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
+  const nnc_data_source *s = &c->data;
+  int rc;
+  if (!s->path)
+    return nnrt__fail(err, NNRT_EUSAGE, "no training data: the network's train block names none; give --data FILE");
+  if ((rc = load(c, s, 0, &td->train, err)) != NNRT_OK)
+    return rc;
+  if (s->scale != NNC_SCALE_NONE) {
+    if ((rc = nnrt_scaler_fit(td->train, s->scale, s->scale_factor, &td->sc, err)) != NNRT_OK)
+      return rc;
+    nnrt_scaler_apply(td->sc, td->train);
+  }
+  if (c->test.path && (rc = load(c, &c->test, 0, &td->test, err)) == NNRT_OK)
+    nnrt_scaler_apply(td->sc, td->test);
+  return rc;
+}
+
+static void set_paths(nnrt_cli *c, char *save, char *ckpt, size_t size) {
+  if (!c->o.save_path)
+    c->o.save_path = default_weights(c, save, size);
+  if (!c->o.checkpoint_path) {
+    if (c->m->train->checkpoint)
+      c->o.checkpoint_path = c->m->train->checkpoint;
+    else {
+      snprintf(ckpt, size, "%s.ckpt", c->o.save_path);
+      c->o.checkpoint_path = ckpt;
+    }
+  }
+  c->o.s.data = c->data;
+  c->o.s.test = c->test;
+  c->o.verbosity = c->quiet ? 1 : 2;
+  c->o.live = isatty(fileno(stderr)) && !c->quiet;
+}
+
+static int train_summary(nnrt_cli *c, nnrt_trainer *tr, const train_data *td,
+                         const nnrt_train_result *res, nnrt_error *err) {
+  const void *p = nnrt_trainer_params(tr);
+  int rc;
+  if (c->o.s.restarts > 1 && res->best_restart >= 0)
+    printf("kept restart %d/%d (%s loss %.6g)\n", (int)res->best_restart + 1, (int)c->o.s.restarts,
+           c->o.s.validation > 0 ? "validation" : "training", res->best_loss);
+  if ((rc = score(c, p, td->train, "train", err)) != NNRT_OK)
+    return rc;
+  if (td->test && (rc = score(c, p, td->test, "test", err)) != NNRT_OK)
+    return rc;
+  printf("weights saved to %s\n", c->o.save_path);
+  return NNRT_OK;
+}
+
+static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
+  struct sigaction old_int, old_term;
+  nnrt_trainer *tr = NULL;
+  nnrt_train_result res;
+  int rc = nnrt_trainer_create(c->m, &c->o, td->train, &tr, err);
+  if (rc)
+    return rc;
+  catch_signals(&old_int, &old_term);
+  rc = nnrt_trainer_run(tr, td->sc, &res, err);
+  restore_signals(&old_int, &old_term);
+  if (rc == NNRT_OK) {
+    rc = train_summary(c, tr, td, &res, err);
+  } else if (rc == NNRT_EDIVERGED) {
+    fflush(stdout);
+    fprintf(stderr, "error: %s\n", err->msg);
+    nnrt__fail(err, NNRT_EDIVERGED, "the last good weights were saved to %s", c->o.save_path);
+  }
+  nnrt_trainer_destroy(tr);
+  return rc;
+}
+
+int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
+  char save[512], ckpt[512];
+  train_data td = {NULL, NULL, NULL};
+  finish_sources(c);
+  set_paths(c, save, ckpt, sizeof save);
+  int rc = load_train_data(c, &td, err);
+  if (!rc)
+    rc = run_training(c, &td, err);
+  nnrt_dataset_destroy(td.train);
+  nnrt_dataset_destroy(td.test);
+  nnrt_scaler_destroy(td.sc);
+  return rc;
+}
+
+/* ---- eval ---- */
+
+static const nnc_data_source *eval_source(nnrt_cli *c) {
+  if (c->data.path != c->m->train->data.path || !c->test.path)
+    return &c->data;
+  return &c->test;
+}
+
+int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
+  void *params = NULL;
+  nnrt_scaler *sc = NULL;
+  nnrt_dataset *d = NULL;
+  nnrt_metrics mt = {0};
+  finish_sources(c);
+  const nnc_data_source *src = eval_source(c);
+  int rc = load_weights(c, &params, &sc, err);
+  if (!rc && !src->path)
+    rc = nnrt__fail(err, NNRT_EUSAGE, "no data to evaluate on: give --data FILE");
+  if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK && (rc = load(c, src, 0, &d, err)) == NNRT_OK) {
+    nnrt_scaler_apply(sc, d);
+    rc = nnrt_evaluate(c->m, params, d, NNRT_EVAL_CONFUSION, &mt, err);
+  }
+  if (!rc) {
+    printf("%s: %lld samples from %s\n", c->m->name, (long long)d->n, src->path);
+    print_metrics(stdout, "eval", &mt);
+    if (mt.confusion)
+      print_confusion(stdout, &mt);
+  }
+  nnrt_metrics_clear(&mt);
+  nnrt_dataset_destroy(d);
+  nnrt_scaler_destroy(sc);
+  nnrt__free(params);
+  return rc;
+}
+
+/* ---- predict ---- */
+
+static void print_outputs(const nnrt_cli *c, const nnrt_dataset *d, const void *y) {
+  int32_t no = c->m->n_outputs, rb = c->m->real_bytes;
+  for (int64_t k = 0; k < d->n; k++) {
+    if (c->print_class) {
+      int32_t best = 0;
+      for (int32_t o = 1; o < no; o++)
+        if (nnrt__get(y, rb, k * no + o) > nnrt__get(y, rb, k * no + best))
+          best = o;
+      printf("%d\n", no == 1 ? nnrt__get(y, rb, k) >= 0.5 : (int)best);
+      continue;
+    }
+    for (int32_t o = 0; o < no; o++)
+      printf("%s%.9g", o ? "," : "", nnrt__get(y, rb, k * no + o));
+    putchar('\n');
+  }
+}
+
+int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
+  void *params = NULL, *y = NULL;
+  nnrt_scaler *sc = NULL;
+  nnrt_dataset *d = NULL;
+  nnc_data_source src = {c->input ? c->input : "-", NULL, c->input ? NNC_FORMAT_AUTO : NNC_FORMAT_CSV,
+                         -1, c->n_in_cols, c->in_cols, 0, NULL, 0, NNC_SCALE_NONE, 1};
+  int rc = load_weights(c, &params, &sc, err);
+  if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK &&
+      (rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, &d, err)) == NNRT_OK) {
+    nnrt_scaler_apply(sc, d);
+    y = nnrt__alloc_array(d->n * c->m->n_outputs, (size_t)c->m->real_bytes);
+    rc = y ? nnrt_predict(c->m, params, d, y, err) : nnrt__oom(err);
+  }
+  if (!rc)
+    print_outputs(c, d, y);
+  nnrt__free(y);
+  nnrt_dataset_destroy(d);
+  nnrt_scaler_destroy(sc);
+  nnrt__free(params);
+  return rc;
+}
+
+/* ---- info ---- */
+
+static const char *const scale_names[] = {"none", "factor", "z-score", "min-max"};
+static const char *const decay_names[] = {"none", "inverse", "exponential", "step"};
+
+static void print_cols(const char *what, const int32_t *cols, int32_t n) {
+  printf(" %s ", what);
+  if (!n)
+    printf("auto");
+  for (int32_t i = 0; i < n; i++) {
+    int32_t j = i;
+    while (j + 1 < n && cols[j + 1] == cols[j] + 1)
+      j++;
+    printf(j > i ? "%s%d..%d" : "%s%d", i ? "," : "", (int)cols[i], (int)cols[j]);
+    i = j;
+  }
+}
+
+static void print_source(const char *label, const nnc_data_source *s) {
+  printf("  %-11s", label);
+  if (!s->path) {
+    printf("none\n");
+    return;
+  }
+  printf("%s", s->path);
+  if (s->labels)
+    printf(" (labels %s)", s->labels);
+  if (s->format != NNC_FORMAT_IDX && !s->labels) {
+    print_cols(" inputs", s->input_cols, s->n_input_cols);
+    print_cols(" targets", s->target_cols, s->n_target_cols);
+  }
+  if (s->onehot)
+    printf(" one-hot");
+  if (s->scale == NNC_SCALE_FACTOR)
+    printf(" scale %g", s->scale_factor);
+  else if (s->scale == NNC_SCALE_ZSCORE || s->scale == NNC_SCALE_MINMAX)
+    printf(" scale %s", scale_names[s->scale]);
+  putchar('\n');
+}
+
+int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
+  const nnc_model *m = c->m;
+  const nnc_train_settings *s = m->train;
+  (void)err;
+  printf("network      %s\ninputs       %d\noutputs      %d\nparameters   %lld\nprecision    f%d\n",
+         m->name, (int)m->n_inputs, (int)m->n_outputs, (long long)m->n_params, (int)m->real_bytes * 8);
+  printf("loss         %s\nclassifier   %s\nfingerprint  0x%016llx\ntraining\n",
+         s->loss == NNC_LOSS_CROSS_ENTROPY ? "cross-entropy" : "squared error",
+         m->classifier ? "yes" : "no", (unsigned long long)m->fingerprint);
+  print_source("data", &s->data);
+  print_source("test", &s->test);
+  printf("  rate       %g", s->rate);
+  if (s->decay > 0 && s->decay <= 3)
+    printf(", decay %s %g%s", decay_names[s->decay], s->decay_rate, s->decay == NNC_DECAY_STEP ? " every" : "");
+  if (s->decay == NNC_DECAY_STEP)
+    printf(" %d epochs", (int)s->decay_every);
+  printf("\n  batch      %d\n  momentum   %g\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
+         (int)s->batch, s->momentum, (int)s->epochs, (int)s->restarts, (unsigned long long)s->seed);
+  printf("  validation %g\n  patience   %d%s\n  checkpoint %s every %d epochs\n", s->validation,
+         (int)s->patience, s->patience ? "" : " (off)", s->checkpoint ? s->checkpoint : "(NAME.weights.ckpt)",
+         (int)s->checkpoint_every);
+  return NNRT_OK;
+}
+
+/* ---- weights export / import ---- */
+
+int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
+  void *params = NULL;
+  nnrt_scaler *sc = NULL;
+  int rc;
+  if (!c->action)
+    return nnrt__fail(err, NNRT_EUSAGE, "weights: expected 'export' or 'import' (see '%s weights --help')", c->prog);
+  if (!strcmp(c->action, "export")) {
+    if ((rc = load_weights(c, &params, &sc, err)) == NNRT_OK)
+      rc = nnrt_weights_export(stdout, c->m, params, c->format, err);
+  } else if (!c->weights) {
+    return nnrt__fail(err, NNRT_EUSAGE, "weights import: give --weights FILE, the file to write");
+  } else {
+    FILE *in = c->input ? fopen(c->input, "r") : stdin;
+    params = nnrt__alloc_array(c->m->n_params, (size_t)c->m->real_bytes);
+    if (!in)
+      rc = nnrt__fail(err, NNRT_EDATA, "%s: cannot open", c->input);
+    else if (!params)
+      rc = nnrt__oom(err);
+    else if ((rc = nnrt_weights_import(in, c->input ? c->input : "<stdin>", c->m, params, err)) == NNRT_OK)
+      rc = nnrt_weights_save(c->weights, c->m, params, NULL, err);
+    if (in && in != stdin)
+      fclose(in);
+  }
+  nnrt_scaler_destroy(sc);
+  nnrt__free(params);
+  return rc;
+}
+
+/* ---- gradcheck ---- */
+
+/* Without data: random inputs in [−1, 1], targets one-hot (classifiers) or in [0, 1]. */
+static int synthetic_data(nnrt_cli *c, nnrt_dataset **d, nnrt_error *err) {
+  const nnc_model *m = c->m;
+  nnrt_rng rng;
+  int rc = nnrt_dataset_create(c->samples, m->n_inputs, m->n_outputs, m->real_bytes, 0, d, err);
+  if (rc)
+    return rc;
+  nnrt__rng_seed(&rng, c->o.s.seed ^ 0x6772616463686b);
+  for (int64_t k = 0; k < (*d)->n; k++) {
+    for (int32_t i = 0; i < m->n_inputs; i++)
+      nnrt__set((*d)->x, m->real_bytes, k * m->n_inputs + i, (double)(nnrt__rng_next(&rng) >> 11) * 0x1p-52 - 1);
+    int32_t cls = (int32_t)nnrt__rng_below(&rng, (uint64_t)m->n_outputs);
+    for (int32_t o = 0; o < m->n_outputs; o++) {
+      double t = m->classifier && m->n_outputs > 1 ? o == cls : (double)(nnrt__rng_next(&rng) >> 11) * 0x1p-53;
+      nnrt__set((*d)->t, m->real_bytes, k * m->n_outputs + o, t);
+    }
+  }
+  return NNRT_OK;
+}
+
+static int gradcheck_params(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error *err) {
+  if (c->weights)
+    return load_weights(c, params, sc, err);
+  *sc = NULL;
+  *params = nnrt__alloc_array(c->m->n_params, (size_t)c->m->real_bytes);
+  if (!*params)
+    return nnrt__oom(err);
+  c->m->init(*params, c->o.s.seed);
+  return NNRT_OK;
+}
+
+static int gradcheck_data(nnrt_cli *c, nnrt_scaler **sc, nnrt_dataset **d, nnrt_error *err) {
+  if (!c->data.path)
+    return synthetic_data(c, d, err);
+  int rc = load(c, &c->data, 0, d, err);
+  if (!rc && !*sc && c->data.scale != NNC_SCALE_NONE)
+    rc = nnrt_scaler_fit(*d, c->data.scale, c->data.scale_factor, sc, err);
+  if (!rc)
+    nnrt_scaler_apply(*sc, *d);
+  return rc;
+}
+
+int nnrt__cmd_gradcheck(nnrt_cli *c, nnrt_error *err) {
+  void *params = NULL;
+  nnrt_scaler *sc = NULL;
+  nnrt_dataset *d = NULL;
+  nnrt_gradcheck_result r;
+  finish_sources(c);
+  int rc = gradcheck_params(c, &params, &sc, err);
+  if (!rc && (rc = gradcheck_data(c, &sc, &d, err)) == NNRT_OK)
+    rc = nnrt_gradcheck(c->m, params, d, c->samples, 2000, &r, err);
+  if (!rc) {
+    printf("gradcheck: %lld checks on %lld sample%s: worst relative error %.3g (parameter %lld, sample %lld: "
+           "analytic %.9g, numeric %.9g), tolerance %g: %s\n", (long long)r.checked,
+           (long long)(c->samples < d->n ? c->samples : d->n), d->n == 1 ? "" : "s", r.worst_rel_error,
+           (long long)r.worst_param, (long long)r.worst_sample, r.analytic, r.numeric, r.tolerance,
+           r.passed ? "PASS" : "FAIL");
+    if (!r.passed)
+      rc = nnrt__fail(err, NNRT_EDATA, "gradcheck failed: worst relative error %.3g above %g",
+                      r.worst_rel_error, r.tolerance);
+  }
+  nnrt_dataset_destroy(d);
+  nnrt_scaler_destroy(sc);
+  nnrt__free(params);
+  return rc;
+}

@@ -1,0 +1,451 @@
+/* runtime/csv.c — reads a CSV data source into a dataset.
+ *
+ * Consumes: a CSV file (plain or gzip-compressed), an nnc_data_source saying which columns
+ * are inputs and targets, and the network's shape and precision.
+ * Produces: an nnrt_dataset in the model's precision, or a message `path:line: …` naming the
+ * field (1-based) where it applies. Nothing is skipped silently: every row must have as
+ * many fields as the first, every selected field must be a finite number, every class label
+ * an integer in [0, n_outputs). Only trailing blank lines are allowed.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "internal.h"
+
+/* ---- line reader over zlib ---- */
+
+typedef struct line_reader {
+  gzFile f;
+  const char *path;
+  char *line;
+  size_t cap, len;
+  char chunk[1 << 16];
+  size_t pos, end;
+  int eof;
+  int64_t lineno;
+} line_reader;
+
+static int fill_chunk(line_reader *r, nnrt_error *err) {
+  int got = gzread(r->f, r->chunk, sizeof r->chunk);
+  if (got < 0) {
+    int zerr;
+    const char *m = gzerror(r->f, &zerr);
+    return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", r->path,
+                      zerr == Z_ERRNO ? strerror(errno) : m);
+  }
+  if (got == 0) {
+    int zerr;
+    const char *m = gzerror(r->f, &zerr);
+    if (zerr != Z_OK && zerr != Z_STREAM_END)
+      return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", r->path, m);
+    r->eof = 1;
+  }
+  r->pos = 0;
+  r->end = (size_t)got;
+  return NNRT_OK;
+}
+
+static int append_byte(line_reader *r, char c, nnrt_error *err) {
+  if (r->len + 1 >= r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 256;
+    char *p = nnrt__realloc(r->line, cap);
+    if (!p)
+      return nnrt__oom(err);
+    r->line = p;
+    r->cap = cap;
+  }
+  r->line[r->len++] = c;
+  return NNRT_OK;
+}
+
+/* Reads the next line without its "\n" / "\r\n" into r->line. *got is 0 at end of file. */
+static int read_line(line_reader *r, int *got, nnrt_error *err) {
+  int rc, any = 0;
+  r->len = 0;
+  *got = 0;
+  for (;;) {
+    if (r->pos == r->end) {
+      if (r->eof)
+        break;
+      if ((rc = fill_chunk(r, err)) != NNRT_OK)
+        return rc;
+      continue;
+    }
+    char c = r->chunk[r->pos++];
+    any = 1;
+    if (c == '\n')
+      break;
+    if (c == 0)
+      return nnrt__fail(err, NNRT_EDATA, "%s:%lld: NUL byte in a text line (not a CSV file?)",
+                        r->path, (long long)r->lineno + 1);
+    if ((rc = append_byte(r, c, err)) != NNRT_OK)
+      return rc;
+  }
+  if (!any)
+    return NNRT_OK;
+  if (r->len && r->line[r->len - 1] == '\r')
+    r->len--;
+  r->lineno++;
+  *got = 1;
+  rc = append_byte(r, 0, err);
+  r->len--;
+  return rc;
+}
+
+/* ---- fields ---- */
+
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t')
+    s++;
+  char *e = s + strlen(s);
+  while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+    *--e = 0;
+  return s;
+}
+
+int nnrt__csv_split(char *line, char **fields, int max, int *need) {
+  int n = 0;
+  char *p = line;
+  for (;;) {
+    char *start = p;
+    char *comma = strchr(p, ',');
+    if (comma)
+      *comma = 0;
+    char *f = trim(start);
+    size_t flen = strlen(f);
+    if (flen >= 2 && f[0] == '"' && f[flen - 1] == '"') {
+      f[flen - 1] = 0;
+      f++;
+    }
+    if (n < max)
+      fields[n] = f;
+    n++;
+    if (!comma)
+      break;
+    p = comma + 1;
+  }
+  if (n > max) {
+    *need = n;
+    return -1;
+  }
+  return n;
+}
+
+static int count_fields(const char *line) {
+  int n = 1;
+  for (; *line; line++)
+    n += *line == ',';
+  return n;
+}
+
+int nnrt__parse_number(const char *s, double *v) {
+  char *end;
+  if (!*s || isspace((unsigned char)*s))
+    return 1;
+  errno = 0;
+  *v = strtod(s, &end);
+  if (*end)
+    return 1;
+  if (!isfinite(*v))
+    return 2;
+  return 0;
+}
+
+/* A field shown in a message: at most 40 characters, unprintable bytes as '?'. */
+static const char *shown(const char *f, char *buf, size_t size) {
+  size_t i = 0;
+  for (; f[i] && i + 4 < size && i < 40; i++)
+    buf[i] = isprint((unsigned char)f[i]) ? f[i] : '?';
+  if (f[i] && i + 4 < size)
+    buf[i++] = '.', buf[i++] = '.', buf[i++] = '.';
+  buf[i] = 0;
+  return buf;
+}
+
+/* ---- the loader ---- */
+
+typedef struct csv_state {
+  nnc_data_source named;      /* the source, with "-" shown as <stdin> */
+  const nnc_data_source *src;
+  nnrt_shape sh;
+  line_reader r;
+  char **fields;
+  int max_fields;
+  int width;                  /* fields per row, from the first row */
+  int32_t n_in, n_tg;
+  int32_t *in_cols, *tg_cols; /* resolved column lists */
+  nnrt_dataset *d;
+  int64_t cap;
+} csv_state;
+
+static int split_line(csv_state *st, int *nf, nnrt_error *err) {
+  int need = count_fields(st->r.line);
+  if (need > st->max_fields) {
+    char **f = nnrt__realloc(st->fields, (size_t)need * sizeof *f);
+    if (!f)
+      return nnrt__oom(err);
+    st->fields = f;
+    st->max_fields = need;
+  }
+  *nf = nnrt__csv_split(st->r.line, st->fields, st->max_fields, &need);
+  return NNRT_OK;
+}
+
+static int row_is_header(csv_state *st, int nf) {
+  double v;
+  if (st->src->header >= 0)
+    return st->src->header == 1;
+  for (int i = 0; i < nf; i++)
+    if (nnrt__parse_number(st->fields[i], &v) != 0)
+      return 1;
+  return 0;
+}
+
+static int is_target(const csv_state *st, int col) {
+  for (int i = 0; i < st->n_tg; i++)
+    if (st->tg_cols[i] == col)
+      return 1;
+  return 0;
+}
+
+static int check_column(const csv_state *st, const char *what, int32_t col, nnrt_error *err) {
+  if (col < 0 || col >= st->width)
+    return nnrt__fail(err, NNRT_EDATA,
+                      "%s: %s column %d is out of range: rows have %d fields (columns 0..%d)",
+                      st->src->path, what, (int)col, st->width, st->width - 1);
+  return NNRT_OK;
+}
+
+static int resolve_targets(csv_state *st, nnrt_error *err) {
+  const nnc_data_source *s = st->src;
+  if (st->sh.flags & NNRT_LOAD_INPUTS_ONLY)
+    return NNRT_OK;
+  st->n_tg = s->n_target_cols ? s->n_target_cols : (s->onehot ? 1 : st->sh.n_outputs);
+  st->tg_cols = nnrt__alloc_array(st->n_tg, sizeof(int32_t));
+  if (!st->tg_cols)
+    return nnrt__oom(err);
+  for (int i = 0; i < st->n_tg; i++) {
+    st->tg_cols[i] = s->n_target_cols ? s->target_cols[i] : st->width - st->n_tg + i;
+    int rc = check_column(st, "target", st->tg_cols[i], err);
+    if (rc)
+      return rc;
+  }
+  if (s->onehot && st->n_tg != 1)
+    return nnrt__fail(err, NNRT_EDATA, "%s: one-hot labels need exactly one target column, %d selected",
+                      s->path, (int)st->n_tg);
+  if (!s->onehot && st->n_tg != st->sh.n_outputs)
+    return nnrt__fail(err, NNRT_EDATA, "%s: %d target column%s selected but the network has %d output%s",
+                      s->path, (int)st->n_tg, st->n_tg == 1 ? "" : "s", (int)st->sh.n_outputs,
+                      st->sh.n_outputs == 1 ? "" : "s");
+  return NNRT_OK;
+}
+
+static int resolve_inputs(csv_state *st, nnrt_error *err) {
+  const nnc_data_source *s = st->src;
+  int explicit_cols = s->n_input_cols > 0;
+  st->n_in = explicit_cols ? s->n_input_cols : 0;
+  if (!explicit_cols)
+    for (int c = 0; c < st->width; c++)
+      st->n_in += !is_target(st, c);
+  st->in_cols = nnrt__alloc_array(st->n_in > 0 ? st->n_in : 1, sizeof(int32_t));
+  if (!st->in_cols)
+    return nnrt__oom(err);
+  for (int i = 0, c = 0; i < st->n_in; i++) {
+    if (explicit_cols) {
+      st->in_cols[i] = s->input_cols[i];
+    } else {
+      while (is_target(st, c))
+        c++;
+      st->in_cols[i] = c++;
+    }
+    int rc = check_column(st, "input", st->in_cols[i], err);
+    if (rc)
+      return rc;
+  }
+  if (st->n_in != st->sh.n_inputs)
+    return nnrt__fail(err, NNRT_EDATA, "%s: %d input column%s selected but the network has %d input%s",
+                      s->path, (int)st->n_in, st->n_in == 1 ? "" : "s", (int)st->sh.n_inputs,
+                      st->sh.n_inputs == 1 ? "" : "s");
+  return NNRT_OK;
+}
+
+static int grow_dataset(csv_state *st, nnrt_error *err) {
+  nnrt_dataset *d = st->d;
+  int64_t cap = st->cap ? st->cap * 2 : 1024;
+  size_t rb = (size_t)st->sh.real_bytes;
+  void *x = nnrt__realloc(d->x, (size_t)cap * rb * (size_t)(d->n_inputs ? d->n_inputs : 1));
+  if (!x)
+    return nnrt__oom(err);
+  d->x = x;
+  if (!(st->sh.flags & NNRT_LOAD_INPUTS_ONLY)) {
+    void *t = nnrt__realloc(d->t, (size_t)cap * rb * (size_t)d->n_outputs);
+    if (!t)
+      return nnrt__oom(err);
+    d->t = t;
+  }
+  st->cap = cap;
+  return NNRT_OK;
+}
+
+static int field_number(csv_state *st, int col, double *v, nnrt_error *err) {
+  char buf[64];
+  int bad = nnrt__parse_number(st->fields[col], v);
+  if (bad)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: '%s' is not a %snumber", st->src->path,
+                      (long long)st->r.lineno, col + 1, shown(st->fields[col], buf, sizeof buf),
+                      bad == 2 ? "finite " : "");
+  return NNRT_OK;
+}
+
+static int store_label(csv_state *st, int col, int64_t row, nnrt_error *err) {
+  char buf[64];
+  double v;
+  int32_t no = st->sh.n_outputs;
+  int bad = nnrt__parse_number(st->fields[col], &v);
+  if (bad || v != floor(v))
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: label '%s' is not an integer",
+                      st->src->path, (long long)st->r.lineno, col + 1,
+                      shown(st->fields[col], buf, sizeof buf));
+  if (v < 0 || v >= no)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: label %s is out of range [0, %d)",
+                      st->src->path, (long long)st->r.lineno, col + 1,
+                      shown(st->fields[col], buf, sizeof buf), (int)no);
+  for (int32_t o = 0; o < no; o++)
+    nnrt__set(st->d->t, st->sh.real_bytes, row * no + o, o == (int32_t)v);
+  return NNRT_OK;
+}
+
+static int store_row(csv_state *st, int nf, nnrt_error *err) {
+  nnrt_dataset *d = st->d;
+  int rc;
+  double v;
+  if (nf != st->width)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: expected %d field%s, found %d", st->src->path,
+                      (long long)st->r.lineno, st->width, st->width == 1 ? "" : "s", nf);
+  if (d->n == st->cap && (rc = grow_dataset(st, err)) != NNRT_OK)
+    return rc;
+  for (int i = 0; i < st->n_in; i++) {
+    if ((rc = field_number(st, st->in_cols[i], &v, err)) != NNRT_OK)
+      return rc;
+    nnrt__set(d->x, st->sh.real_bytes, d->n * d->n_inputs + i, v);
+  }
+  if (st->src->onehot && st->n_tg == 1) {
+    if ((rc = store_label(st, st->tg_cols[0], d->n, err)) != NNRT_OK)
+      return rc;
+  } else {
+    for (int i = 0; i < st->n_tg; i++) {
+      if ((rc = field_number(st, st->tg_cols[i], &v, err)) != NNRT_OK)
+        return rc;
+      nnrt__set(d->t, st->sh.real_bytes, d->n * d->n_outputs + i, v);
+    }
+  }
+  d->n++;
+  return NNRT_OK;
+}
+
+static int is_blank(const char *s) {
+  for (; *s; s++)
+    if (*s != ' ' && *s != '\t')
+      return 0;
+  return 1;
+}
+
+/* Reads the next line, refusing blank lines that are followed by data. */
+static int next_row(csv_state *st, int *got, nnrt_error *err) {
+  int64_t blank_at = 0;
+  for (;;) {
+    int rc = read_line(&st->r, got, err);
+    if (rc || !*got)
+      return rc;
+    if (!is_blank(st->r.line)) {
+      if (blank_at)
+        return nnrt__fail(err, NNRT_EDATA, "%s:%lld: empty line", st->src->path, (long long)blank_at);
+      return NNRT_OK;
+    }
+    if (!blank_at)
+      blank_at = st->r.lineno;
+  }
+}
+
+static int read_first_row(csv_state *st, int *header, nnrt_error *err) {
+  int got, nf, rc;
+  if ((rc = next_row(st, &got, err)) != NNRT_OK)
+    return rc;
+  if (!got)
+    return nnrt__fail(err, NNRT_EDATA, "%s: empty file", st->src->path);
+  if ((rc = split_line(st, &nf, err)) != NNRT_OK)
+    return rc;
+  st->width = nf;
+  *header = row_is_header(st, nf);
+  return NNRT_OK;
+}
+
+static int setup(csv_state *st, nnrt_error *err) {
+  int rc = resolve_targets(st, err);
+  if (!rc)
+    rc = resolve_inputs(st, err);
+  if (!rc)
+    rc = nnrt_dataset_create(0, st->sh.n_inputs, st->sh.n_outputs, st->sh.real_bytes,
+                             st->sh.flags, &st->d, err);
+  if (!rc)
+    st->d->onehot = st->src->onehot && !(st->sh.flags & NNRT_LOAD_INPUTS_ONLY);
+  return rc;
+}
+
+static int read_rows(csv_state *st, int header, nnrt_error *err) {
+  int got = 1, nf, rc;
+  if (!header && (rc = store_row(st, st->width, err)) != NNRT_OK)
+    return rc;
+  for (;;) {
+    if ((rc = next_row(st, &got, err)) != NNRT_OK || !got)
+      break;
+    if ((rc = split_line(st, &nf, err)) != NNRT_OK || (rc = store_row(st, nf, err)) != NNRT_OK)
+      break;
+  }
+  if (!rc && st->d->n == 0)
+    rc = nnrt__fail(err, NNRT_EDATA, "%s: no data rows after the header", st->src->path);
+  return rc;
+}
+
+static void cleanup(csv_state *st) {
+  if (st->r.f)
+    gzclose(st->r.f);
+  nnrt__free(st->r.line);
+  nnrt__free(st->fields);
+  nnrt__free(st->in_cols);
+  nnrt__free(st->tg_cols);
+}
+
+int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
+  csv_state *st = nnrt__alloc(sizeof *st);
+  int header = 0, rc;
+  if (!st)
+    return nnrt__oom(err);
+  int from_stdin = strcmp(src->path, "-") == 0;
+  st->named = *src;
+  if (from_stdin)
+    st->named.path = "<stdin>";
+  st->src = &st->named;
+  st->sh = sh;
+  st->r.path = st->named.path;
+  errno = 0;
+  st->r.f = from_stdin ? gzdopen(dup(0), "rb") : gzopen(src->path, "rb");
+  if (!st->r.f)
+    rc = nnrt__fail(err, errno == ENOMEM ? NNRT_ENOMEM : NNRT_EDATA, "%s: cannot open: %s",
+                    st->src->path, errno ? strerror(errno) : "out of memory");
+  else if ((rc = read_first_row(st, &header, err)) == NNRT_OK && (rc = setup(st, err)) == NNRT_OK)
+    rc = read_rows(st, header, err);
+  if (rc == NNRT_OK) {
+    *out = st->d;
+  } else {
+    nnrt_dataset_destroy(st->d);
+  }
+  cleanup(st);
+  nnrt__free(st);
+  return rc;
+}

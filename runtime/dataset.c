@@ -1,0 +1,179 @@
+/* runtime/dataset.c — datasets in the model's precision, input scaling, subsets.
+ *
+ * Consumes: an nnc_data_source (format auto, CSV or IDX) and the network's shape.
+ * Produces: nnrt_dataset objects (x: n × n_inputs reals, t: n × n_outputs reals), a fitted
+ * nnrt_scaler applied in place, and row subsets (validation split, batches).
+ * With format auto, a file whose first two bytes are zero is IDX, anything else CSV.
+ */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "internal.h"
+
+int nnrt_dataset_create(int64_t n, int32_t n_inputs, int32_t n_outputs, int32_t real_bytes,
+                        int flags, nnrt_dataset **out, nnrt_error *err) {
+  nnrt_dataset *d = nnrt__alloc(sizeof *d);
+  *out = NULL;
+  if (!d)
+    return nnrt__oom(err);
+  d->n = n;
+  d->n_inputs = n_inputs;
+  d->n_outputs = n_outputs;
+  d->real_bytes = real_bytes;
+  d->x = nnrt__alloc_array(n * (n_inputs ? n_inputs : 1), (size_t)real_bytes);
+  if (!(flags & NNRT_LOAD_INPUTS_ONLY))
+    d->t = nnrt__alloc_array(n * n_outputs, (size_t)real_bytes);
+  if (!d->x || (!(flags & NNRT_LOAD_INPUTS_ONLY) && !d->t)) {
+    nnrt_dataset_destroy(d);
+    return nnrt__oom(err);
+  }
+  *out = d;
+  return NNRT_OK;
+}
+
+void nnrt_dataset_destroy(nnrt_dataset *d) {
+  if (!d)
+    return;
+  nnrt__free(d->x);
+  nnrt__free(d->t);
+  nnrt__free(d);
+}
+
+double nnrt_dataset_input(const nnrt_dataset *d, int64_t sample, int32_t i) {
+  return nnrt__get(d->x, d->real_bytes, sample * d->n_inputs + i);
+}
+
+double nnrt_dataset_target(const nnrt_dataset *d, int64_t sample, int32_t o) {
+  return nnrt__get(d->t, d->real_bytes, sample * d->n_outputs + o);
+}
+
+/* IDX files start with two zero bytes; text never does. */
+static int sniff_idx(const char *path) {
+  unsigned char b[2] = {1, 1};
+  gzFile f = gzopen(path, "rb");
+  if (!f)
+    return 0;
+  int got = gzread(f, b, 2);
+  gzclose(f);
+  return got == 2 && b[0] == 0 && b[1] == 0;
+}
+
+int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_outputs,
+                      int32_t real_bytes, int flags, nnrt_dataset **out, nnrt_error *err) {
+  nnrt_shape sh = {n_inputs, n_outputs, real_bytes, flags};
+  *out = NULL;
+  if (!src || !src->path)
+    return nnrt__fail(err, NNRT_EUSAGE, "no data file given");
+  if (real_bytes != 4 && real_bytes != 8)
+    return nnrt__fail(err, NNRT_EUSAGE, "unsupported precision: %d-byte reals", (int)real_bytes);
+  int format = src->format;
+  if (format == NNC_FORMAT_AUTO)
+    format = sniff_idx(src->path) ? NNC_FORMAT_IDX : NNC_FORMAT_CSV;
+  if (format == NNC_FORMAT_IDX)
+    return nnrt__idx_load(src, sh, out, err);
+  return nnrt__csv_load(src, sh, out, err);
+}
+
+/* ---- scaling ---- */
+
+static int scaler_alloc(int32_t n, int32_t mode, nnrt_scaler **out, nnrt_error *err) {
+  nnrt_scaler *s = nnrt__alloc(sizeof *s);
+  *out = NULL;
+  if (!s)
+    return nnrt__oom(err);
+  s->mode = mode;
+  s->n = n;
+  s->offset = nnrt__alloc_array(n ? n : 1, sizeof(double));
+  s->mul = nnrt__alloc_array(n ? n : 1, sizeof(double));
+  if (!s->offset || !s->mul) {
+    nnrt_scaler_destroy(s);
+    return nnrt__oom(err);
+  }
+  *out = s;
+  return NNRT_OK;
+}
+
+static void fit_zscore(const nnrt_dataset *d, int32_t i, double *offset, double *mul) {
+  double mean = 0, m2 = 0;
+  for (int64_t k = 0; k < d->n; k++) { /* Welford */
+    double v = nnrt_dataset_input(d, k, i), delta = v - mean;
+    mean += delta / (double)(k + 1);
+    m2 += delta * (v - mean);
+  }
+  double sd = d->n > 1 ? sqrt(m2 / (double)d->n) : 0;
+  *offset = mean;
+  *mul = sd > 0 ? 1 / sd : 1;
+}
+
+static void fit_minmax(const nnrt_dataset *d, int32_t i, double *offset, double *mul) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (int64_t k = 0; k < d->n; k++) {
+    double v = nnrt_dataset_input(d, k, i);
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  *offset = d->n ? lo : 0;
+  *mul = hi > lo ? 1 / (hi - lo) : 1;
+}
+
+int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_scaler **out,
+                    nnrt_error *err) {
+  int rc = scaler_alloc(d->n_inputs, mode, out, err);
+  if (rc)
+    return rc;
+  nnrt_scaler *s = *out;
+  for (int32_t i = 0; i < d->n_inputs; i++) {
+    s->offset[i] = 0;
+    s->mul[i] = 1;
+    if (mode == NNC_SCALE_FACTOR)
+      s->mul[i] = factor;
+    else if (mode == NNC_SCALE_ZSCORE)
+      fit_zscore(d, i, &s->offset[i], &s->mul[i]);
+    else if (mode == NNC_SCALE_MINMAX)
+      fit_minmax(d, i, &s->offset[i], &s->mul[i]);
+  }
+  return NNRT_OK;
+}
+
+void nnrt_scaler_apply(const nnrt_scaler *s, nnrt_dataset *d) {
+  if (!s || s->mode == NNC_SCALE_NONE || s->n != d->n_inputs)
+    return;
+  for (int64_t k = 0; k < d->n; k++)
+    for (int32_t i = 0; i < d->n_inputs; i++) {
+      int64_t at = k * d->n_inputs + i;
+      nnrt__set(d->x, d->real_bytes, at, (nnrt__get(d->x, d->real_bytes, at) - s->offset[i]) * s->mul[i]);
+    }
+}
+
+void nnrt_scaler_destroy(nnrt_scaler *s) {
+  if (!s)
+    return;
+  nnrt__free(s->offset);
+  nnrt__free(s->mul);
+  nnrt__free(s);
+}
+
+/* ---- subsets ---- */
+
+void nnrt__gather(const nnrt_dataset *d, const int64_t *idx, int64_t n, void *x, void *t) {
+  size_t xrow = (size_t)d->n_inputs * (size_t)d->real_bytes;
+  size_t trow = (size_t)d->n_outputs * (size_t)d->real_bytes;
+  for (int64_t k = 0; k < n; k++) {
+    memcpy((char *)x + (size_t)k * xrow, (const char *)d->x + (size_t)idx[k] * xrow, xrow);
+    if (t && d->t)
+      memcpy((char *)t + (size_t)k * trow, (const char *)d->t + (size_t)idx[k] * trow, trow);
+  }
+}
+
+int nnrt__dataset_subset(const nnrt_dataset *d, const int64_t *idx, int64_t n,
+                         nnrt_dataset **out, nnrt_error *err) {
+  int rc = nnrt_dataset_create(n, d->n_inputs, d->n_outputs, d->real_bytes,
+                               d->t ? 0 : NNRT_LOAD_INPUTS_ONLY, out, err);
+  if (rc)
+    return rc;
+  (*out)->onehot = d->onehot;
+  nnrt__gather(d, idx, n, (*out)->x, (*out)->t);
+  return NNRT_OK;
+}

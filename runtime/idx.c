@@ -1,0 +1,233 @@
+/* runtime/idx.c — reads IDX files (the MNIST format), gzip-compressed or not.
+ *
+ * Consumes: an images file (n × d1 × … values of any IDX type) and, for training data, a
+ * labels file (n integer labels), through zlib's gzopen which reads both plain and .gz.
+ * Produces: an nnrt_dataset with n samples of d1·d2·… inputs in the model's precision and
+ * one-hot targets, or a message `path: …` (wrong magic, unknown type, truncated, extra bytes,
+ * shape not matching the network, count mismatch between images and labels, bad label).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "internal.h"
+
+#define IDX_MAX_BYTES ((uint64_t)1 << 38)
+
+typedef struct idx_file {
+  const char *path;
+  int type;            /* 0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64 */
+  int ndims;
+  uint32_t dims[255];
+  uint64_t count;      /* values */
+  unsigned char *data; /* count × type size, big-endian */
+} idx_file;
+
+static int type_size(int type) {
+  switch (type) {
+  case 0x08: case 0x09: return 1;
+  case 0x0B: return 2;
+  case 0x0C: case 0x0D: return 4;
+  case 0x0E: return 8;
+  default: return 0;
+  }
+}
+
+static int read_exact(gzFile f, const char *path, void *buf, uint64_t n, uint64_t *got,
+                      nnrt_error *err) {
+  *got = 0;
+  while (*got < n) {
+    uint64_t want = n - *got > (1u << 30) ? (1u << 30) : n - *got;
+    int r = gzread(f, (char *)buf + *got, (unsigned)want);
+    if (r < 0) {
+      int zerr;
+      const char *m = gzerror(f, &zerr);
+      return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", path,
+                        zerr == Z_ERRNO ? strerror(errno) : m);
+    }
+    if (r == 0)
+      break;
+    *got += (uint64_t)r;
+  }
+  return NNRT_OK;
+}
+
+static uint32_t be32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int read_header(gzFile f, idx_file *x, nnrt_error *err) {
+  unsigned char h[4], d[4 * 255];
+  uint64_t got;
+  int rc = read_exact(f, x->path, h, 4, &got, err);
+  if (rc)
+    return rc;
+  if (got == 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s: empty file", x->path);
+  if (got < 4 || h[0] || h[1] || !type_size(h[2]) || h[3] == 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s: not an IDX file (magic 0x%02x%02x%02x%02x)", x->path,
+                      h[0], got > 1 ? h[1] : 0, got > 2 ? h[2] : 0, got > 3 ? h[3] : 0);
+  x->type = h[2];
+  x->ndims = h[3];
+  if ((rc = read_exact(f, x->path, d, 4u * (unsigned)x->ndims, &got, err)) != NNRT_OK)
+    return rc;
+  if (got < 4u * (unsigned)x->ndims)
+    return nnrt__fail(err, NNRT_EDATA, "%s: truncated: the header of %d dimensions needs %d bytes, found %d",
+                      x->path, x->ndims, 4 + 4 * x->ndims, 4 + (int)got);
+  x->count = 1;
+  for (int i = 0; i < x->ndims; i++) {
+    x->dims[i] = be32(d + 4 * i);
+    x->count *= x->dims[i];
+    if (x->count * (uint64_t)type_size(x->type) > IDX_MAX_BYTES)
+      return nnrt__fail(err, NNRT_EDATA, "%s: dimensions too large", x->path);
+  }
+  return NNRT_OK;
+}
+
+static int read_data(gzFile f, idx_file *x, nnrt_error *err) {
+  uint64_t bytes = x->count * (uint64_t)type_size(x->type), got;
+  unsigned char extra[256];
+  x->data = nnrt__alloc(bytes ? bytes : 1);
+  if (!x->data)
+    return nnrt__oom(err);
+  int rc = read_exact(f, x->path, x->data, bytes, &got, err);
+  if (rc)
+    return rc;
+  if (got < bytes)
+    return nnrt__fail(err, NNRT_EDATA, "%s: truncated: expected %llu bytes of data, found %llu",
+                      x->path, (unsigned long long)bytes, (unsigned long long)got);
+  uint64_t more = 0;
+  do {
+    if ((rc = read_exact(f, x->path, extra, sizeof extra, &got, err)) != NNRT_OK)
+      return rc;
+    more += got;
+  } while (got == sizeof extra);
+  if (more)
+    return nnrt__fail(err, NNRT_EDATA, "%s: %llu%s unexpected bytes after the data", x->path,
+                      (unsigned long long)more, more >= sizeof extra ? " or more" : "");
+  return NNRT_OK;
+}
+
+static int idx_read(const char *path, idx_file *x, nnrt_error *err) {
+  memset(x, 0, sizeof *x);
+  x->path = path;
+  errno = 0;
+  gzFile f = gzopen(path, "rb");
+  if (!f)
+    return nnrt__fail(err, NNRT_EDATA, "%s: cannot open: %s", path,
+                      errno ? strerror(errno) : "out of memory");
+  int rc = read_header(f, x, err);
+  if (!rc)
+    rc = read_data(f, x, err);
+  gzclose(f);
+  return rc;
+}
+
+static double idx_value(const idx_file *x, uint64_t i) {
+  const unsigned char *p = x->data + i * (uint64_t)type_size(x->type);
+  uint64_t u = 0;
+  switch (x->type) {
+  case 0x08: return p[0];
+  case 0x09: return (int8_t)p[0];
+  case 0x0B: return (int16_t)(uint16_t)(p[0] << 8 | p[1]);
+  case 0x0C: return (int32_t)be32(p);
+  case 0x0D: {
+    uint32_t b = be32(p);
+    float fv;
+    memcpy(&fv, &b, 4);
+    return fv;
+  }
+  default:
+    for (int k = 0; k < 8; k++)
+      u = u << 8 | p[k];
+    double dv;
+    memcpy(&dv, &u, 8);
+    return dv;
+  }
+}
+
+static int check_images(const idx_file *im, nnrt_shape sh, nnrt_error *err) {
+  uint64_t per = im->dims[0] ? im->count / im->dims[0] : 1;
+  if (im->ndims == 1)
+    per = 1;
+  if (im->dims[0] == 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s: no samples", im->path);
+  if (per != (uint64_t)sh.n_inputs)
+    return nnrt__fail(err, NNRT_EDATA, "%s: samples have %llu values but the network has %d input%s",
+                      im->path, (unsigned long long)per, (int)sh.n_inputs, sh.n_inputs == 1 ? "" : "s");
+  return NNRT_OK;
+}
+
+static int store_images(const idx_file *im, nnrt_dataset *d, nnrt_error *err) {
+  for (uint64_t i = 0; i < im->count; i++) {
+    double v = idx_value(im, i);
+    if (!isfinite(v))
+      return nnrt__fail(err, NNRT_EDATA, "%s: value %llu is not finite", im->path,
+                        (unsigned long long)i);
+    nnrt__set(d->x, d->real_bytes, (int64_t)i, v);
+  }
+  return NNRT_OK;
+}
+
+static int check_labels(const idx_file *im, const idx_file *lb, nnrt_error *err) {
+  if (lb->ndims != 1)
+    return nnrt__fail(err, NNRT_EDATA, "%s: a label file has 1 dimension, this one has %d",
+                      lb->path, lb->ndims);
+  if (lb->dims[0] != im->dims[0])
+    return nnrt__fail(err, NNRT_EDATA, "%s: %lu samples but %s has %lu labels", im->path,
+                      (unsigned long)im->dims[0], lb->path, (unsigned long)lb->dims[0]);
+  return NNRT_OK;
+}
+
+static int store_labels(const idx_file *lb, nnrt_dataset *d, nnrt_error *err) {
+  int32_t no = d->n_outputs;
+  for (uint64_t i = 0; i < lb->count; i++) {
+    double v = idx_value(lb, i);
+    if (v != floor(v) || v < 0 || v >= no)
+      return nnrt__fail(err, NNRT_EDATA, "%s: label %g of sample %llu is out of range [0, %d)",
+                        lb->path, v, (unsigned long long)i, (int)no);
+    for (int32_t o = 0; o < no; o++)
+      nnrt__set(d->t, d->real_bytes, (int64_t)i * no + o, o == (int32_t)v);
+  }
+  d->onehot = 1;
+  return NNRT_OK;
+}
+
+static int build(const idx_file *im, const idx_file *lb, nnrt_shape sh, nnrt_dataset **out,
+                 nnrt_error *err) {
+  int rc = check_images(im, sh, err);
+  if (!rc && lb)
+    rc = check_labels(im, lb, err);
+  if (!rc)
+    rc = nnrt_dataset_create(im->dims[0], sh.n_inputs, sh.n_outputs, sh.real_bytes, sh.flags, out, err);
+  if (!rc)
+    rc = store_images(im, *out, err);
+  if (!rc && lb)
+    rc = store_labels(lb, *out, err);
+  if (rc && *out) {
+    nnrt_dataset_destroy(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int nnrt__idx_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
+  idx_file im, lb;
+  int want_labels = !(sh.flags & NNRT_LOAD_INPUTS_ONLY);
+  int rc;
+  *out = NULL;
+  memset(&lb, 0, sizeof lb);
+  if (want_labels && !src->labels)
+    return nnrt__fail(err, NNRT_EDATA, "%s: an IDX source needs a labels file for its targets",
+                      src->path);
+  rc = idx_read(src->path, &im, err);
+  if (!rc && want_labels)
+    rc = idx_read(src->labels, &lb, err);
+  if (!rc)
+    rc = build(&im, want_labels ? &lb : NULL, sh, out, err);
+  nnrt__free(im.data);
+  nnrt__free(lb.data);
+  return rc;
+}

@@ -1,0 +1,120 @@
+/* runtime/internal.h — what the files of libnnrt share and applications do not see.
+ *
+ * Internal functions carry the prefix `nnrt__`; exported ones (nnc/nnrt.h) `nnrt_`.
+ */
+#ifndef NNRT_INTERNAL_H
+#define NNRT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nnc/nnrt.h"
+
+/* ---- alloc.c: the allocator hook and error messages ---- */
+void *nnrt__alloc(size_t size);               /* zeroed; NULL on failure */
+void *nnrt__realloc(void *p, size_t size);    /* NULL on failure, p untouched */
+void nnrt__free(void *p);
+void *nnrt__alloc_array(int64_t n, size_t elem); /* zeroed; NULL on overflow or failure */
+char *nnrt__strdup(const char *s);
+/* 64-byte aligned, zeroed; freed with nnrt__free_aligned. */
+void *nnrt__alloc_aligned(size_t size);
+void nnrt__free_aligned(void *p);
+
+#if defined(__GNUC__)
+#define NNRT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define NNRT_PRINTF(a, b)
+#endif
+/* Sets err (if not NULL) and returns code. */
+int nnrt__fail(nnrt_error *err, int code, const char *fmt, ...) NNRT_PRINTF(3, 4);
+int nnrt__oom(nnrt_error *err);
+
+/* ---- reals: float or double by real_bytes ---- */
+static inline double nnrt__get(const void *a, int32_t real_bytes, int64_t i) {
+  return real_bytes == 4 ? (double)((const float *)a)[i] : ((const double *)a)[i];
+}
+static inline void nnrt__set(void *a, int32_t real_bytes, int64_t i, double v) {
+  if (real_bytes == 4)
+    ((float *)a)[i] = (float)v;
+  else
+    ((double *)a)[i] = v;
+}
+static inline void *nnrt__at(const void *a, int32_t real_bytes, int64_t i) {
+  return (char *)a + (size_t)i * (size_t)real_bytes;
+}
+
+/* ---- rng.c: splitmix64 seeding, xoshiro256** stream ---- */
+typedef struct nnrt_rng { uint64_t s[4]; } nnrt_rng;
+uint64_t nnrt__splitmix64(uint64_t *state);
+void nnrt__rng_seed(nnrt_rng *r, uint64_t seed);
+uint64_t nnrt__rng_next(nnrt_rng *r);
+uint64_t nnrt__rng_below(nnrt_rng *r, uint64_t n);   /* uniform in [0, n) */
+void nnrt__shuffle(int64_t *idx, int64_t n, nnrt_rng *r);
+
+/* ---- csv.c / idx.c: the two readers (dataset.c dispatches) ---- */
+typedef struct nnrt_shape { int32_t n_inputs, n_outputs, real_bytes, flags; } nnrt_shape;
+int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);
+int nnrt__idx_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);
+/* Splits a CSV line in place (fields trimmed, simple "quotes" removed). Returns the field
+ * count or -1 when more than max fields would be needed (then *need holds the count). */
+int nnrt__csv_split(char *line, char **fields, int max, int *need);
+/* Parses a whole field as a finite number. */
+int nnrt__parse_number(const char *s, double *v);
+
+/* ---- dataset.c ---- */
+/* A subset of rows (by index) copied into a new dataset. */
+int nnrt__dataset_subset(const nnrt_dataset *d, const int64_t *idx, int64_t n,
+                         nnrt_dataset **out, nnrt_error *err);
+/* Copies rows idx[0..n) of d into contiguous x and t buffers. */
+void nnrt__gather(const nnrt_dataset *d, const int64_t *idx, int64_t n, void *x, void *t);
+
+/* ---- weights.c: the file format with trailer sections ---- */
+typedef struct nnrt_section {
+  char tag[4];
+  uint64_t len;
+  const void *data;       /* writing: the bytes; reading: points into the file image */
+} nnrt_section;
+
+typedef struct nnrt_wfile {
+  void *image;            /* the whole file */
+  uint64_t size;
+  const void *params;     /* into image */
+  int n_sections;
+  nnrt_section sections[16];
+} nnrt_wfile;
+
+int nnrt__wfile_write(const char *path, const nnc_model *m, const void *params,
+                      const nnrt_section *sections, int n_sections, nnrt_error *err);
+int nnrt__wfile_read(const char *path, const nnc_model *m, nnrt_wfile *wf, nnrt_error *err);
+void nnrt__wfile_free(nnrt_wfile *wf);
+const nnrt_section *nnrt__wfile_section(const nnrt_wfile *wf, const char *tag);
+/* The SCAL section of a scaler: bytes allocated into *buf. */
+int nnrt__scaler_encode(const nnrt_scaler *s, void **buf, uint64_t *len, nnrt_error *err);
+int nnrt__scaler_decode(const nnrt_section *sec, int32_t n_inputs, nnrt_scaler **out,
+                        nnrt_error *err, const char *path);
+void nnrt__put_u64(unsigned char *p, uint64_t v);
+/* n reals of real_bytes rb to and from their little-endian file form. */
+void nnrt__put_reals(unsigned char *p, const void *vals, int64_t n, int32_t rb);
+void nnrt__get_reals(void *vals, const unsigned char *p, int64_t n, int32_t rb);
+uint64_t nnrt__get_u64(const unsigned char *p);
+
+/* ---- pool.c: a fixed set of threads that run one job per batch ---- */
+typedef struct nnrt_pool nnrt_pool;
+typedef void (*nnrt_job_fn)(void *ctx, int worker);
+int nnrt__pool_create(int n_threads, nnrt_pool **out, nnrt_error *err);
+/* Runs fn(ctx, w) for w = 0..n_threads−1 (0 on the calling thread) and waits for all. */
+void nnrt__pool_run(nnrt_pool *p, nnrt_job_fn fn, void *ctx);
+void nnrt__pool_destroy(nnrt_pool *p);
+
+/* ---- report.c: progress, log and plot ---- */
+typedef struct nnrt_epoch_row {
+  int32_t restart, epoch;
+  double loss, acc, val_loss, val_acc, rate, seconds;  /* NaN when absent */
+} nnrt_epoch_row;
+double nnrt__now(void);
+/* Writes an SVG of the loss and accuracy curves of rows[0..n). */
+int nnrt__plot_svg(const char *path, const char *title, const nnrt_epoch_row *rows, int64_t n,
+                   nnrt_error *err);
+
+#endif

@@ -1,0 +1,101 @@
+/* runtime/pool.c — a fixed team of threads for data-parallel mini-batches.
+ *
+ * Consumes: a thread count N and, per batch, a job fn(ctx, worker).
+ * Produces: fn run once for each worker 0..N−1 (worker 0 on the caller's thread), returning
+ * when all are done. A generation counter under one mutex starts a job; a pending count
+ * ends it. Threads live as long as the pool.
+ */
+#include <pthread.h>
+
+#include "internal.h"
+
+typedef struct worker { struct nnrt_pool *p; int id; pthread_t th; } worker;
+
+struct nnrt_pool {
+  int n;                  /* workers including the caller */
+  int started;            /* threads actually created */
+  worker *w;
+  pthread_mutex_t mu;
+  pthread_cond_t start_cv, done_cv;
+  uint64_t gen;
+  int pending, quit;
+  nnrt_job_fn fn;
+  void *ctx;
+};
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  nnrt_pool *p = w->p;
+  uint64_t seen = 0;
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    while (p->gen == seen && !p->quit)
+      pthread_cond_wait(&p->start_cv, &p->mu);
+    seen = p->gen;
+    int quit = p->quit;
+    pthread_mutex_unlock(&p->mu);
+    if (quit)
+      return NULL;
+    p->fn(p->ctx, w->id);
+    pthread_mutex_lock(&p->mu);
+    if (--p->pending == 0)
+      pthread_cond_signal(&p->done_cv);
+    pthread_mutex_unlock(&p->mu);
+  }
+}
+
+int nnrt__pool_create(int n_threads, nnrt_pool **out, nnrt_error *err) {
+  *out = NULL;
+  if (n_threads < 1 || n_threads > 1024)
+    return nnrt__fail(err, NNRT_EUSAGE, "thread count %d out of range [1, 1024]", n_threads);
+  nnrt_pool *p = nnrt__alloc(sizeof *p);
+  if (!p || !(p->w = nnrt__alloc_array(n_threads, sizeof(worker)))) {
+    nnrt__free(p);
+    return nnrt__oom(err);
+  }
+  p->n = n_threads;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->start_cv, NULL);
+  pthread_cond_init(&p->done_cv, NULL);
+  for (int i = 1; i < n_threads; i++) {
+    p->w[i] = (worker){p, i, 0};
+    if (pthread_create(&p->w[i].th, NULL, worker_main, &p->w[i]) != 0) {
+      nnrt__pool_destroy(p);
+      return nnrt__fail(err, NNRT_EIO, "cannot start thread %d of %d", i + 1, n_threads);
+    }
+    p->started = i;
+  }
+  *out = p;
+  return NNRT_OK;
+}
+
+void nnrt__pool_run(nnrt_pool *p, nnrt_job_fn fn, void *ctx) {
+  pthread_mutex_lock(&p->mu);
+  p->fn = fn;
+  p->ctx = ctx;
+  p->pending = p->n - 1;
+  p->gen++;
+  pthread_cond_broadcast(&p->start_cv);
+  pthread_mutex_unlock(&p->mu);
+  fn(ctx, 0);
+  pthread_mutex_lock(&p->mu);
+  while (p->pending > 0)
+    pthread_cond_wait(&p->done_cv, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+}
+
+void nnrt__pool_destroy(nnrt_pool *p) {
+  if (!p)
+    return;
+  pthread_mutex_lock(&p->mu);
+  p->quit = 1;
+  pthread_cond_broadcast(&p->start_cv);
+  pthread_mutex_unlock(&p->mu);
+  for (int i = 1; i <= p->started; i++)
+    pthread_join(p->w[i].th, NULL);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->start_cv);
+  pthread_cond_destroy(&p->done_cv);
+  nnrt__free(p->w);
+  nnrt__free(p);
+}

@@ -1,0 +1,121 @@
+/* runtime/step.c — one SGD step, on one thread or split among several, and the schedule.
+ *
+ * Consumes: the trainer's sample order and data, the step size of this step.
+ * Produces: updated parameters (and velocity). On one thread the model's fused train_step
+ * does everything. With threads > 1 and a batch > 1, each worker runs loss_grad on its
+ * contiguous share of the batch into its own gradient buffer and scratch; the gradients are
+ * summed in worker order and the update v = m·v − rate·g/n, p += v is applied here, so a
+ * given seed and thread count always give the same numbers.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "trainer.h"
+
+double nnrt__rate_at(const nnc_train_settings *s, int64_t steps, int64_t epoch) {
+  switch (s->decay) {
+  case NNC_DECAY_INVERSE:
+    return s->rate / (1 + s->decay_rate * (double)steps);
+  case NNC_DECAY_EXPONENTIAL:
+    return s->rate * pow(s->decay_rate, (double)epoch);
+  case NNC_DECAY_STEP:
+    return s->rate * pow(s->decay_rate, (double)(epoch / (s->decay_every > 0 ? s->decay_every : 1)));
+  default:
+    return s->rate;
+  }
+}
+
+/* ---- threads ---- */
+
+int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err) {
+  const nnc_model *m = tr->m;
+  int n = tr->o.threads;
+  int64_t share = (tr->batch + n - 1) / n;
+  int rc = nnrt__pool_create(n, &tr->pool, err);
+  if (rc)
+    return rc;
+  tr->grads = nnrt__alloc_array(n, sizeof(void *));
+  tr->scratches = nnrt__alloc_array(n, sizeof(void *));
+  tr->losses = nnrt__alloc_array(n, sizeof(double));
+  if (!tr->grads || !tr->scratches || !tr->losses)
+    return nnrt__oom(err);
+  for (int w = 0; w < n; w++) {
+    tr->grads[w] = nnrt__alloc_array(m->n_params, (size_t)m->real_bytes);
+    tr->scratches[w] = nnrt__alloc_aligned((size_t)(m->scratch_fixed + share * m->scratch_per_sample));
+    if (!tr->grads[w] || !tr->scratches[w])
+      return nnrt__oom(err);
+  }
+  return NNRT_OK;
+}
+
+void nnrt__threads_free(nnrt_trainer *tr) {
+  nnrt__pool_destroy(tr->pool);
+  for (int w = 0; tr->grads && w < tr->o.threads; w++)
+    nnrt__free(tr->grads[w]);
+  for (int w = 0; tr->scratches && w < tr->o.threads; w++)
+    nnrt__free_aligned(tr->scratches[w]);
+  nnrt__free(tr->grads);
+  nnrt__free(tr->scratches);
+  nnrt__free(tr->losses);
+}
+
+typedef struct grad_job {
+  nnrt_trainer *tr;
+  int64_t n;
+} grad_job;
+
+/* Worker w takes rows [w·n/T, (w+1)·n/T) of the gathered batch. */
+static void grad_worker(void *ctx, int w) {
+  grad_job *job = ctx;
+  nnrt_trainer *tr = job->tr;
+  const nnc_model *m = tr->m;
+  int64_t T = tr->o.threads, lo = job->n * w / T, hi = job->n * (w + 1) / T;
+  memset(tr->grads[w], 0, (size_t)m->n_params * (size_t)m->real_bytes);
+  tr->losses[w] = 0;
+  if (hi > lo)
+    tr->losses[w] = m->loss_grad(tr->params, hi - lo, nnrt__at(tr->xb, m->real_bytes, lo * m->n_inputs),
+                                 nnrt__at(tr->tb, m->real_bytes, lo * m->n_outputs), tr->grads[w],
+                                 tr->scratches[w]);
+}
+
+static void apply_update(nnrt_trainer *tr, int64_t n, double rate) {
+  const nnc_model *m = tr->m;
+  int32_t rb = m->real_bytes;
+  double mom = tr->o.s.momentum, scale = rate / (double)n;
+  for (int64_t i = 0; i < m->n_params; i++) {
+    double g = 0;
+    for (int w = 0; w < tr->o.threads; w++)
+      g += nnrt__get(tr->grads[w], rb, i);
+    double v = mom > 0 ? mom * nnrt__get(tr->velocity, rb, i) - scale * g : -scale * g;
+    if (mom > 0)
+      nnrt__set(tr->velocity, rb, i, v);
+    nnrt__set(tr->params, rb, i, nnrt__get(tr->params, rb, i) + v);
+  }
+}
+
+static double threaded_batch(nnrt_trainer *tr, int64_t n, double rate) {
+  grad_job job = {tr, n};
+  nnrt__pool_run(tr->pool, grad_worker, &job);
+  double loss = 0;
+  for (int w = 0; w < tr->o.threads; w++)
+    loss += tr->losses[w];
+  if (isfinite(loss))
+    apply_update(tr, n, rate);
+  return loss;
+}
+
+double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
+  const nnc_model *m = tr->m;
+  const nnrt_dataset *d = tr->train;
+  if (n == 1) { /* per-sample SGD straight from the dataset, no copy */
+    int64_t k = tr->order[from];
+    return m->train_step(tr->params, tr->velocity, 1, nnrt__at(d->x, d->real_bytes, k * d->n_inputs),
+                         nnrt__at(d->t, d->real_bytes, k * d->n_outputs), rate, tr->o.s.momentum,
+                         tr->scratch);
+  }
+  nnrt__gather(d, tr->order + from, n, tr->xb, tr->tb);
+  if (tr->pool)
+    return threaded_batch(tr, n, rate);
+  return m->train_step(tr->params, tr->velocity, n, tr->xb, tr->tb, rate, tr->o.s.momentum,
+                       tr->scratch);
+}

@@ -1,0 +1,453 @@
+/* runtime/train.c — the training loop: epochs, restarts, validation, early stopping.
+ *
+ * Consumes: a model, the training data (already scaled), options (the model's settings with
+ * the command line's overrides).
+ * Produces: the kept parameters (best restart by validation loss, or by training loss without
+ * validation), progress lines, a log and a plot; checkpoints every N epochs, on SIGINT/SIGTERM
+ * (nnrt__stop_flag), and the last good weights when the loss diverges.
+ *
+ * Determinism: restart r uses seed+r for init; epoch e of it shuffles with an RNG seeded from
+ * (seed+r, e); the validation split is one shuffle seeded by the seed alone. Nothing else is
+ * random, so a checkpoint (restart, epoch, step count, velocity) resumes bit-exactly.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "trainer.h"
+
+volatile sig_atomic_t nnrt__stop_flag;
+
+void nnrt_request_stop(void) {
+  nnrt__stop_flag = 1;
+}
+
+void nnrt_train_options_init(nnrt_train_options *o, const nnc_model *m) {
+  memset(o, 0, sizeof *o);
+  if (m->train)
+    o->s = *m->train;
+  o->threads = 1;
+  o->verbosity = 2;
+  o->progress = stderr;
+  o->report = stdout;
+}
+
+/* ---- setup ---- */
+
+static int split_validation(nnrt_trainer *tr, nnrt_error *err) {
+  const nnrt_dataset *d = tr->all;
+  int64_t n_val = (int64_t)((double)d->n * tr->o.s.validation);
+  tr->train = (nnrt_dataset *)d;
+  if (tr->o.s.validation <= 0)
+    return NNRT_OK;
+  if (n_val < 1 || n_val >= d->n)
+    return nnrt__fail(err, NNRT_EDATA, "validation %g of %lld samples leaves %s", tr->o.s.validation,
+                      (long long)d->n, n_val < 1 ? "no validation sample" : "no training sample");
+  int64_t *idx = nnrt__alloc_array(d->n, sizeof(int64_t));
+  if (!idx)
+    return nnrt__oom(err);
+  nnrt_rng rng;
+  for (int64_t i = 0; i < d->n; i++)
+    idx[i] = i;
+  nnrt__rng_seed(&rng, tr->o.s.seed ^ 0x76616c6964617465ull);
+  nnrt__shuffle(idx, d->n, &rng);
+  int rc = nnrt__dataset_subset(d, idx, d->n - n_val, &tr->train, err);
+  if (!rc) {
+    tr->owns_train = 1;
+    rc = nnrt__dataset_subset(d, idx + d->n - n_val, n_val, &tr->val, err);
+  }
+  nnrt__free(idx);
+  return rc;
+}
+
+static void *alloc_params(const nnc_model *m) {
+  return nnrt__alloc_array(m->n_params, (size_t)m->real_bytes);
+}
+
+static int alloc_buffers(nnrt_trainer *tr, nnrt_error *err) {
+  const nnc_model *m = tr->m;
+  int64_t b = tr->batch;
+  tr->params = alloc_params(m);
+  tr->velocity = alloc_params(m);
+  tr->good_params = alloc_params(m);
+  tr->good_velocity = alloc_params(m);
+  tr->run_best = alloc_params(m);
+  tr->best = alloc_params(m);
+  tr->order = nnrt__alloc_array(tr->train->n, sizeof(int64_t));
+  tr->xb = nnrt__alloc_array(b * m->n_inputs, (size_t)m->real_bytes);
+  tr->tb = nnrt__alloc_array(b * m->n_outputs, (size_t)m->real_bytes);
+  tr->scratch = nnrt__alloc_aligned((size_t)(m->scratch_fixed + b * m->scratch_per_sample));
+  if (!tr->params || !tr->velocity || !tr->good_params || !tr->good_velocity || !tr->run_best ||
+      !tr->best || !tr->order || !tr->xb || !tr->tb || !tr->scratch)
+    return nnrt__oom(err);
+  return NNRT_OK;
+}
+
+static int check_options(const nnrt_train_options *o, nnrt_error *err) {
+  const nnc_train_settings *s = &o->s;
+  if (!(s->rate > 0) || s->batch < 1 || s->epochs < 0 || s->restarts < 1 || o->threads < 1 ||
+      !(s->momentum >= 0 && s->momentum < 1) || !(s->validation >= 0 && s->validation < 1))
+    return nnrt__fail(err, NNRT_EUSAGE, "invalid training settings (rate %g, batch %d, epochs %d, "
+                      "restarts %d, momentum %g, validation %g, threads %d)", s->rate, (int)s->batch,
+                      (int)s->epochs, (int)s->restarts, s->momentum, s->validation, (int)o->threads);
+  return NNRT_OK;
+}
+
+static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
+  int rc = check_options(&tr->o, err);
+  if (!rc && (tr->all->n == 0 || !tr->all->t))
+    rc = nnrt__fail(err, NNRT_EDATA, "no training samples with targets");
+  if (!rc)
+    rc = split_validation(tr, err);
+  if (rc)
+    return rc;
+  tr->batch = tr->o.s.batch < tr->train->n ? tr->o.s.batch : (int32_t)tr->train->n;
+  if ((rc = alloc_buffers(tr, err)) != NNRT_OK)
+    return rc;
+  if (tr->o.threads > 1 && tr->batch > 1 && (rc = nnrt__threads_setup(tr, err)) != NNRT_OK)
+    return rc;
+  tr->st.global_best = INFINITY;
+  tr->st.global_best_restart = -1;
+  return nnrt__log_open(tr, err);
+}
+
+int nnrt_trainer_create(const nnc_model *m, const nnrt_train_options *o,
+                        const nnrt_dataset *train, nnrt_trainer **out, nnrt_error *err) {
+  nnrt_trainer *tr = nnrt__alloc(sizeof *tr);
+  *out = NULL;
+  if (!tr)
+    return nnrt__oom(err);
+  tr->m = m;
+  tr->o = *o;
+  tr->all = train;
+  int rc = trainer_setup(tr, err);
+  if (rc) {
+    nnrt_trainer_destroy(tr);
+    return rc;
+  }
+  *out = tr;
+  return NNRT_OK;
+}
+
+void nnrt_trainer_destroy(nnrt_trainer *tr) {
+  if (!tr)
+    return;
+  nnrt__threads_free(tr);
+  if (tr->owns_train)
+    nnrt_dataset_destroy(tr->train);
+  nnrt_dataset_destroy(tr->val);
+  void *bufs[] = {tr->order, tr->params, tr->velocity, tr->good_params, tr->good_velocity,
+                  tr->run_best, tr->best, tr->xb, tr->tb, tr->rows, tr->best_rows};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+    nnrt__free(bufs[i]);
+  nnrt__free_aligned(tr->scratch);
+  if (tr->log)
+    fclose(tr->log);
+  nnrt__free(tr);
+}
+
+const void *nnrt_trainer_params(const nnrt_trainer *tr) {
+  return tr->best;
+}
+
+/* ---- one epoch ---- */
+
+static size_t param_bytes(const nnrt_trainer *tr) {
+  return (size_t)tr->m->n_params * (size_t)tr->m->real_bytes;
+}
+
+static void shuffle_epoch(nnrt_trainer *tr, int64_t epoch) {
+  nnrt_rng rng;
+  for (int64_t i = 0; i < tr->train->n; i++)
+    tr->order[i] = i;
+  nnrt__rng_seed(&rng, tr->st.run_seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(epoch + 1)));
+  nnrt__shuffle(tr->order, tr->train->n, &rng);
+}
+
+static void remember_good(nnrt_trainer *tr) {
+  memcpy(tr->good_params, tr->params, param_bytes(tr));
+  memcpy(tr->good_velocity, tr->velocity, param_bytes(tr));
+  tr->good_steps = tr->st.steps;
+}
+
+static void back_to_good(nnrt_trainer *tr) {
+  memcpy(tr->params, tr->good_params, param_bytes(tr));
+  memcpy(tr->velocity, tr->good_velocity, param_bytes(tr));
+  tr->st.steps = tr->good_steps;
+}
+
+enum epoch_end { EPOCH_DONE, EPOCH_DIVERGED, EPOCH_STOPPED };
+
+/* Runs the batches of one epoch; *loss gets the mean training loss of its samples. */
+static int run_epoch(nnrt_trainer *tr, int64_t epoch, double *loss) {
+  int64_t n = tr->train->n;
+  double sum = 0, t0 = nnrt__now();
+  shuffle_epoch(tr, epoch);
+  for (int64_t from = 0; from < n; from += tr->batch) {
+    int64_t b = n - from < tr->batch ? n - from : tr->batch;
+    double l = nnrt__train_batch(tr, from, b, nnrt__rate_at(&tr->o.s, tr->st.steps, epoch));
+    tr->st.steps++;
+    sum += l;
+    if (!isfinite(l)) {
+      *loss = l;
+      return EPOCH_DIVERGED;
+    }
+    if (nnrt__stop_flag)
+      return EPOCH_STOPPED;
+    if (tr->o.live && tr->o.verbosity >= 2)
+      nnrt__progress_live(tr, epoch, from + b, sum, t0);
+  }
+  *loss = sum / (double)n;
+  return EPOCH_DONE;
+}
+
+static int push_row(nnrt_trainer *tr, const nnrt_epoch_row *row) {
+  if (tr->n_rows == tr->cap_rows) {
+    int64_t cap = tr->cap_rows ? tr->cap_rows * 2 : 64;
+    nnrt_epoch_row *r = nnrt__realloc(tr->rows, (size_t)cap * sizeof *r);
+    if (!r)
+      return NNRT_ENOMEM;
+    tr->rows = r;
+    tr->cap_rows = cap;
+  }
+  tr->rows[tr->n_rows++] = *row;
+  return NNRT_OK;
+}
+
+/* Scores the epoch just finished: accuracy on the training part, loss and accuracy on the
+ * validation part. */
+static int score_epoch(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *err) {
+  nnrt_metrics mt;
+  int rc = NNRT_OK;
+  row->acc = row->val_loss = row->val_acc = NAN;
+  if ((tr->m->classifier || tr->train->onehot) && tr->o.verbosity >= 1) {
+    if ((rc = nnrt_evaluate(tr->m, tr->params, tr->train, NNRT_EVAL_NO_LOSS, &mt, err)) != NNRT_OK)
+      return rc;
+    row->acc = mt.accuracy;
+  }
+  if (tr->val) {
+    if ((rc = nnrt_evaluate(tr->m, tr->params, tr->val, 0, &mt, err)) != NNRT_OK)
+      return rc;
+    row->val_loss = mt.loss;
+    row->val_acc = mt.accuracy;
+  }
+  return rc;
+}
+
+/* Early stopping bookkeeping; returns 1 when patience has run out. */
+static int track_validation(nnrt_trainer *tr, double val_loss) {
+  if (!tr->val)
+    return 0;
+  if (val_loss < tr->st.run_best) {
+    tr->st.run_best = val_loss;
+    tr->st.bad_epochs = 0;
+    memcpy(tr->run_best, tr->params, param_bytes(tr));
+    return 0;
+  }
+  tr->st.bad_epochs++;
+  return tr->o.s.patience > 0 && tr->st.bad_epochs >= tr->o.s.patience;
+}
+
+static int end_epoch(nnrt_trainer *tr, int64_t epoch, double loss, double secs, int *stop,
+                     nnrt_error *err) {
+  nnrt_epoch_row row = {(int32_t)tr->st.restart, (int32_t)epoch + 1, loss, NAN, NAN, NAN,
+                        nnrt__rate_at(&tr->o.s, tr->st.steps, epoch), nnrt__now() - tr->run_start};
+  int rc = score_epoch(tr, &row, err);
+  if (rc)
+    return rc;
+  if (push_row(tr, &row) != NNRT_OK)
+    return nnrt__oom(err);
+  nnrt__report_epoch(tr, &row, (double)tr->train->n / (secs > 0 ? secs : 1e-9));
+  nnrt__log_row(tr, &row);
+  tr->st.epoch = epoch + 1;
+  *stop = track_validation(tr, row.val_loss);
+  if (*stop && tr->o.verbosity >= 1)
+    fprintf(tr->o.report, "early stop after epoch %lld: validation loss has not improved for %d epochs\n",
+            (long long)epoch + 1, (int)tr->o.s.patience);
+  remember_good(tr);
+  return NNRT_OK;
+}
+
+/* ---- one run (restart) ---- */
+
+static void start_run(nnrt_trainer *tr) {
+  tr->st.run_seed = tr->o.s.seed + (uint64_t)tr->st.restart;
+  if (!tr->resumed_weights)
+    tr->m->init(tr->params, tr->st.run_seed);
+  tr->resumed_weights = 0;
+  memset(tr->velocity, 0, param_bytes(tr));
+  tr->st.epoch = 0;
+  tr->st.steps = 0;
+  tr->st.run_best = INFINITY;
+  tr->st.bad_epochs = 0;
+  tr->n_rows = 0;
+  memcpy(tr->run_best, tr->params, param_bytes(tr));
+}
+
+static int maybe_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, int64_t epoch, nnrt_error *err) {
+  int every = tr->o.s.checkpoint_every;
+  if (!tr->o.checkpoint_path || every <= 0 || (epoch + 1) % every != 0)
+    return NNRT_OK;
+  return nnrt__checkpoint_write(tr, tr->o.checkpoint_path, sc, err);
+}
+
+static int run_epochs(nnrt_trainer *tr, const nnrt_scaler *sc, int *outcome, nnrt_error *err) {
+  int stop = 0, rc = NNRT_OK;
+  double loss;
+  remember_good(tr);
+  for (int64_t e = tr->st.epoch; e < tr->o.s.epochs && !stop; e++) {
+    double t0 = nnrt__now();
+    *outcome = run_epoch(tr, e, &loss);
+    if (*outcome == EPOCH_DIVERGED && tr->o.live)
+      fputc('\n', tr->o.progress);
+    if (*outcome == EPOCH_DIVERGED)
+      return nnrt__fail(err, NNRT_EDIVERGED, "epoch %lld: the loss became %g: training diverged "
+                        "(try a smaller --rate); keeping the weights of epoch %lld", (long long)e + 1,
+                        loss, (long long)e);
+    if (*outcome == EPOCH_STOPPED)
+      return NNRT_EINTERRUPTED;
+    if ((rc = end_epoch(tr, e, loss, nnrt__now() - t0, &stop, err)) != NNRT_OK ||
+        (rc = maybe_checkpoint(tr, sc, e, err)) != NNRT_OK)
+      return rc;
+  }
+  return NNRT_OK;
+}
+
+/* The run's result: its best validation epoch, or its final weights scored on training loss. */
+static int finish_run(nnrt_trainer *tr, int has_result, nnrt_error *err) {
+  const void *result = tr->val ? tr->run_best : tr->params;
+  nnrt_metrics mt = {0};
+  double score = tr->st.run_best;
+  int rc;
+  if (!tr->val || !isfinite(score)) {
+    result = tr->params;
+    if ((rc = nnrt_evaluate(tr->m, result, tr->val ? tr->val : tr->train, 0, &mt, err)) != NNRT_OK)
+      return rc;
+    score = mt.loss;
+  }
+  if (!isfinite(score) && !has_result)
+    score = INFINITY;
+  int better = score < tr->st.global_best || tr->st.global_best_restart < 0;
+  if (better) {
+    tr->st.global_best = score;
+    tr->st.global_best_restart = tr->st.restart;
+    memcpy(tr->best, result, param_bytes(tr));
+    nnrt__free(tr->best_rows);
+    tr->best_rows = tr->rows;
+    tr->n_best_rows = tr->n_rows;
+    tr->rows = NULL;
+    tr->n_rows = tr->cap_rows = 0;
+  }
+  return NNRT_OK;
+}
+
+static void report_run(nnrt_trainer *tr) {
+  const nnrt_epoch_row *r = tr->n_best_rows && tr->st.global_best_restart == tr->st.restart
+                                ? &tr->best_rows[tr->n_best_rows - 1]
+                                : (tr->n_rows ? &tr->rows[tr->n_rows - 1] : NULL);
+  FILE *f = tr->o.report;
+  if (tr->o.verbosity < 1 || tr->o.s.restarts <= 1 || !f)
+    return;
+  fprintf(f, "restart %lld/%d  seed %llu  epochs %lld", (long long)tr->st.restart + 1,
+          (int)tr->o.s.restarts, (unsigned long long)tr->st.run_seed, (long long)tr->st.epoch);
+  if (r && isfinite(r->loss))
+    fprintf(f, "  loss %.6g", r->loss);
+  if (r && !isnan(r->acc))
+    fprintf(f, "  acc %.2f%%", 100 * r->acc);
+  if (r && !isnan(r->val_loss))
+    fprintf(f, "  val_loss %.6g", r->val_loss);
+  if (r && !isnan(r->val_acc))
+    fprintf(f, "  val_acc %.2f%%", 100 * r->val_acc);
+  fprintf(f, "%s\n", tr->st.global_best_restart == tr->st.restart ? "  (best so far)" : "");
+  fflush(f);
+}
+
+static int save_best(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc, nnrt_error *err) {
+  if (!path)
+    return NNRT_OK;
+  return nnrt_weights_save(path, tr->m, tr->best, sc, err);
+}
+
+/* After divergence: the run's last good weights compete with the finished runs. */
+static int keep_last_good(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *err) {
+  nnrt_error e2;
+  back_to_good(tr);
+  if (tr->val && tr->st.run_best == INFINITY)
+    memcpy(tr->run_best, tr->params, param_bytes(tr));
+  int rc = finish_run(tr, 0, &e2);
+  if (!rc)
+    rc = save_best(tr, tr->o.save_path, sc, &e2);
+  if (rc)
+    *err = e2;
+  return rc;
+}
+
+static int stop_with_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *err) {
+  back_to_good(tr);
+  if (tr->o.live)
+    fputc('\n', tr->o.progress);
+  if (!tr->o.checkpoint_path)
+    return nnrt__fail(err, NNRT_EINTERRUPTED, "interrupted in epoch %lld of restart %lld (no checkpoint path)",
+                      (long long)tr->st.epoch + 1, (long long)tr->st.restart + 1);
+  int rc = nnrt__checkpoint_write(tr, tr->o.checkpoint_path, sc, err);
+  if (rc)
+    return rc;
+  return nnrt__fail(err, NNRT_EINTERRUPTED, "interrupted in epoch %lld: checkpoint after epoch %lld "
+                    "written to %s; continue with --resume %s", (long long)tr->st.epoch + 1,
+                    (long long)tr->st.epoch, tr->o.checkpoint_path, tr->o.checkpoint_path);
+}
+
+static int one_run(nnrt_trainer *tr, const nnrt_scaler *sc, int fresh, nnrt_error *err) {
+  int outcome = EPOCH_DONE;
+  if (fresh)
+    start_run(tr);
+  tr->run_start = nnrt__now();
+  int rc = run_epochs(tr, sc, &outcome, err);
+  if (tr->o.live && tr->o.verbosity >= 2 && rc == NNRT_OK)
+    fputc('\n', tr->o.progress);
+  if (rc == NNRT_EDIVERGED) {
+    int rc2 = keep_last_good(tr, sc, err);
+    return rc2 ? rc2 : rc;
+  }
+  if (rc == NNRT_EINTERRUPTED)
+    return stop_with_checkpoint(tr, sc, err);
+  if (rc)
+    return rc;
+  if ((rc = finish_run(tr, 1, err)) != NNRT_OK)
+    return rc;
+  report_run(tr);
+  return NNRT_OK;
+}
+
+static void note_threads(nnrt_trainer *tr) {
+  if (tr->o.threads > 1 && tr->batch == 1 && tr->o.verbosity >= 1)
+    fprintf(tr->o.report, "note: batch 1 (per-sample SGD) runs on one thread; --threads %d ignored\n",
+            (int)tr->o.threads);
+}
+
+int nnrt_trainer_run(nnrt_trainer *tr, const nnrt_scaler *scaler, nnrt_train_result *res,
+                     nnrt_error *err) {
+  int rc = NNRT_OK, fresh = 1;
+  nnrt__stop_flag = 0;
+  note_threads(tr);
+  if (tr->o.resume_path) {
+    if ((rc = nnrt__checkpoint_resume(tr, tr->o.resume_path, err)) != NNRT_OK)
+      return rc;
+    fresh = tr->resumed_weights;
+  }
+  for (; tr->st.restart < tr->o.s.restarts && rc == NNRT_OK; tr->st.restart++, fresh = 1)
+    if ((rc = one_run(tr, scaler, fresh, err)) != NNRT_OK)
+      break;
+  if (res) {
+    memset(res, 0, sizeof *res);
+    res->best_restart = (int32_t)tr->st.global_best_restart;
+    res->best_loss = tr->st.global_best;
+    res->diverged = rc == NNRT_EDIVERGED;
+    res->interrupted = rc == NNRT_EINTERRUPTED;
+    res->epochs_run = tr->n_best_rows;
+  }
+  if (rc == NNRT_OK)
+    rc = save_best(tr, tr->o.save_path, scaler, err);
+  if (rc == NNRT_OK && tr->o.plot_path)
+    rc = nnrt__plot_svg(tr->o.plot_path, tr->m->name, tr->best_rows, tr->n_best_rows, err);
+  return rc;
+}

@@ -1,0 +1,61 @@
+/* runtime/trainer.h — the trainer's state, shared by train.c, step.c, checkpoint.c and
+ * report.c. Not installed: applications see only the opaque nnrt_trainer of nnc/nnrt.h.
+ */
+#ifndef NNRT_TRAINER_H
+#define NNRT_TRAINER_H
+
+#include <signal.h>
+
+#include "internal.h"
+
+extern volatile sig_atomic_t nnrt__stop_flag;
+
+struct nnrt_trainer {
+  const nnc_model *m;
+  nnrt_train_options o;
+  const nnrt_dataset *all;      /* what the caller gave */
+  nnrt_dataset *train, *val;    /* train == all when there is no validation split */
+  int owns_train;
+  int64_t *order;               /* this epoch's sample order */
+  int32_t batch;
+
+  void *params, *velocity;      /* the run in progress */
+  void *good_params, *good_velocity; /* at the start of the current epoch */
+  int64_t good_steps;
+  void *run_best;               /* best validation epoch of this run */
+  void *best;                   /* best run so far */
+  nnrt_checkpoint_state st;
+  int resumed_weights;          /* run st.restart starts from loaded weights, not init */
+
+  void *xb, *tb;                /* a gathered batch */
+  void *scratch;                /* for train_step on a whole batch */
+  nnrt_pool *pool;              /* threads > 1 and batch > 1 */
+  void **grads, **scratches;
+  double *losses;
+
+  nnrt_epoch_row *rows, *best_rows;  /* history of this run and of the kept run */
+  int64_t n_rows, cap_rows, n_best_rows;
+  FILE *log;
+  double run_start, last_draw;
+};
+
+/* step.c */
+double nnrt__rate_at(const nnc_train_settings *s, int64_t steps, int64_t epoch);
+/* One step on samples order[from, from+n): returns the summed loss. */
+double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate);
+int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err);
+void nnrt__threads_free(nnrt_trainer *tr);
+
+/* checkpoint.c */
+int nnrt__checkpoint_write(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc,
+                           nnrt_error *err);
+int nnrt__checkpoint_resume(nnrt_trainer *tr, const char *path, nnrt_error *err);
+
+/* report.c */
+void nnrt__progress_live(nnrt_trainer *tr, int64_t epoch, int64_t done, double loss_sum,
+                         double t0);
+void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s);
+int nnrt__log_open(nnrt_trainer *tr, nnrt_error *err);
+void nnrt__log_row(nnrt_trainer *tr, const nnrt_epoch_row *row);
+
+#endif
