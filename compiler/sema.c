@@ -451,18 +451,20 @@ static void check_reachability(Sema *s) {
 
 static void check_outputs_against_loss(Sema *s) {
   IrNetwork *n = s->net;
-  int softmax = 0;
+  int softmax = 0, all_sigmoid = 1;
   for (int i = 0; i < n->n_groups; i++) {
     const IrGroup *g = &n->groups[i];
     if (g->role != ROLE_OUTPUT) continue;
     if (g->act == ACT_SOFTMAX) softmax = 1;
+    if (g->act != ACT_SIGMOID && g->act != ACT_STEP) all_sigmoid = 0;
     if (n->train.loss == NNC_LOSS_CROSS_ENTROPY && g->act != ACT_SOFTMAX && g->act != ACT_SIGMOID)
       diag_error(s->diag, g->loc, "cross_entropy needs softmax or sigmoid outputs; '%s' is %s",
                  g->name, ir_act_name(g->act));
     if (g->act == ACT_SOFTMAX && n->train.loss != NNC_LOSS_CROSS_ENTROPY)
       diag_error(s->diag, g->loc, "softmax output '%s' needs 'loss cross_entropy' in the train block", g->name);
   }
-  n->classifier = softmax || n->train.loss == NNC_LOSS_CROSS_ENTROPY || n->train.data.onehot;
+  /* class scores: softmax, cross-entropy, one-hot labels, or 0/1 units read at 0.5 */
+  n->classifier = softmax || all_sigmoid || n->train.loss == NNC_LOSS_CROSS_ENTROPY || n->train.data.onehot;
 }
 
 /* Column selections of the data sources must match the network's widths. */

@@ -1,0 +1,54 @@
+/* cg.h — state and small helpers shared by the LLVM code generator's files:
+ * codegen.c (the network's functions and descriptor) and cg_math.c (inline math and the
+ * forward/derivative rule of each activation, side by side). One LLVM context per compile. */
+#ifndef NNC_CG_H
+#define NNC_CG_H
+
+#include <llvm-c/Core.h>
+
+#include "ir.h"
+
+typedef struct Cg {
+  const IrNetwork *net;
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMTypeRef real, i1, i8, i32, i64, f64, ptr, void_t;
+  int real_bytes;
+  LLVMValueRef fn;                 /* function being built */
+  LLVMBasicBlockRef entry;         /* its entry block, where allocas go */
+  const double *embedded;          /* trained weights folded in as constants, or NULL */
+} Cg;
+
+/* A counted loop `for (i = 0; i < count; i++)`; body code goes between begin and end. */
+typedef struct CgLoop {
+  LLVMBasicBlockRef header, body, exit;
+  LLVMValueRef i;
+} CgLoop;
+
+LLVMValueRef cg_loop_begin(Cg *cg, CgLoop *l, LLVMValueRef count, const char *name);
+void cg_loop_end(Cg *cg, CgLoop *l);
+
+LLVMValueRef cg_real(Cg *cg, double v);
+LLVMValueRef cg_int(Cg *cg, int64_t v);
+LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name);
+LLVMValueRef cg_elem(Cg *cg, LLVMValueRef base, LLVMValueRef index); /* &base[index] */
+LLVMValueRef cg_load(Cg *cg, LLVMValueRef base, LLVMValueRef index);
+void cg_store(Cg *cg, LLVMValueRef base, LLVMValueRef index, LLVMValueRef v);
+LLVMValueRef cg_fast(LLVMValueRef inst);                          /* reassociation allowed */
+LLVMValueRef cg_fadd(Cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_fsub(Cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_fmul(Cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_fmuladd(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c); /* a*b + c */
+LLVMValueRef cg_intrinsic(Cg *cg, const char *name, LLVMValueRef *args, unsigned n);
+LLVMValueRef cg_fmax(Cg *cg, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_fmin(Cg *cg, LLVMValueRef a, LLVMValueRef b);
+
+/* cg_math.c: vectorisable inline approximations, accurate to a few ulp. */
+LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x);
+LLVMValueRef cg_log(Cg *cg, LLVMValueRef x); /* x > 0 */
+/* An activation's forward rule, and its derivative expressed through its output y. */
+LLVMValueRef cg_activate(Cg *cg, IrAct act, double param, LLVMValueRef z);
+LLVMValueRef cg_derivative(Cg *cg, IrAct act, double param, LLVMValueRef y);
+
+#endif

@@ -1,0 +1,141 @@
+/* cg_math.c — inline math for generated code and the rule of each activation.
+ * Consumes: LLVM values of the model's real type. Produces: instructions computing exp,
+ * log and every activation with its derivative, built from arithmetic the vectoriser
+ * handles (no calls into libm), so dense loops stay vector loops.
+ *
+ * exp: x = k·ln2 + r (Cody–Waite split of ln2), |r| ≤ ln2/2, e^r by a polynomial
+ * (f32: the Cephes minimax of degree 7; f64: Taylor to degree 13, error < 1e-17), then
+ * scaled by 2^k built in the exponent bits. log: x = 2^e·m with m in [√½, √2), then
+ * log m = 2·atanh(s), s = (m−1)/(m+1), |s| ≤ 0.172, by its odd series. */
+#include "cg.h"
+
+static LLVMValueRef horner(Cg *cg, LLVMValueRef x, const double *c, int n) {
+  LLVMValueRef acc = cg_real(cg, c[0]);
+  for (int i = 1; i < n; i++) acc = cg_fmuladd(cg, acc, x, cg_real(cg, c[i]));
+  return acc;
+}
+
+/* 2^k for an integral-valued real k inside the normal exponent range. */
+static LLVMValueRef pow2_of(Cg *cg, LLVMValueRef k) {
+  int f64 = cg->real_bytes == 8;
+  LLVMTypeRef it = f64 ? cg->i64 : cg->i32;
+  LLVMValueRef ki = LLVMBuildFPToSI(cg->b, k, it, "k");
+  LLVMValueRef biased = LLVMBuildAdd(cg->b, ki, LLVMConstInt(it, f64 ? 1023 : 127, 0), "");
+  LLVMValueRef bits = LLVMBuildShl(cg->b, biased, LLVMConstInt(it, f64 ? 52 : 23, 0), "");
+  return LLVMBuildBitCast(cg->b, bits, cg->real, "pow2");
+}
+
+LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x) {
+  int f64 = cg->real_bytes == 8;
+  x = cg_fmin(cg, cg_fmax(cg, x, cg_real(cg, f64 ? -708.0 : -87.0)), cg_real(cg, f64 ? 709.0 : 88.0));
+  LLVMValueRef kx = cg_fmul(cg, x, cg_real(cg, 1.4426950408889634));
+  LLVMValueRef k = cg_intrinsic(cg, "llvm.rint", &kx, 1);
+  double ln2_hi = f64 ? 6.93145751953125e-1 : 0.693359375;
+  double ln2_lo = f64 ? 1.42860682030941723212e-6 : -2.12194440e-4;
+  LLVMValueRef r = LLVMBuildFSub(cg->b, x, LLVMBuildFMul(cg->b, k, cg_real(cg, ln2_hi), ""), "");
+  r = LLVMBuildFSub(cg->b, r, LLVMBuildFMul(cg->b, k, cg_real(cg, ln2_lo), ""), "r");
+  LLVMValueRef p;
+  if (f64) {
+    static const double c[] = {1.0 / 6227020800, 1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800,
+                               1.0 / 362880,     1.0 / 40320,     1.0 / 5040,     1.0 / 720,
+                               1.0 / 120,        1.0 / 24,        1.0 / 6,        0.5,
+                               1.0,              1.0};
+    p = horner(cg, r, c, 14);
+  } else {
+    static const double c[] = {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+                               4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1};
+    LLVMValueRef q = horner(cg, r, c, 6);
+    LLVMValueRef r2 = cg_fmul(cg, r, r);
+    p = cg_fadd(cg, cg_fmuladd(cg, q, r2, r), cg_real(cg, 1.0));
+  }
+  return cg_fmul(cg, p, pow2_of(cg, k));
+}
+
+LLVMValueRef cg_log(Cg *cg, LLVMValueRef x) {
+  int f64 = cg->real_bytes == 8;
+  LLVMTypeRef it = f64 ? cg->i64 : cg->i32;
+  x = cg_fmax(cg, x, cg_real(cg, f64 ? 2.2250738585072014e-308 : 1.17549435e-38));
+  LLVMValueRef bits = LLVMBuildBitCast(cg->b, x, it, "");
+  unsigned shift = f64 ? 52 : 23;
+  uint64_t mant_mask = f64 ? 0x000fffffffffffffull : 0x007fffff;
+  uint64_t half_exp = f64 ? 0x3fe0000000000000ull : 0x3f000000; /* exponent of [0.5, 1) */
+  LLVMValueRef e = LLVMBuildLShr(cg->b, bits, LLVMConstInt(it, shift, 0), "");
+  e = LLVMBuildSub(cg->b, e, LLVMConstInt(it, f64 ? 1022 : 126, 0), "e");
+  LLVMValueRef mbits = LLVMBuildOr(cg->b, LLVMBuildAnd(cg->b, bits, LLVMConstInt(it, mant_mask, 0), ""),
+                                   LLVMConstInt(it, half_exp, 0), "");
+  LLVMValueRef m = LLVMBuildBitCast(cg->b, mbits, cg->real, "m"); /* in [0.5, 1) */
+  LLVMValueRef ef = LLVMBuildSIToFP(cg->b, e, cg->real, "");
+  LLVMValueRef small = LLVMBuildFCmp(cg->b, LLVMRealOLT, m, cg_real(cg, 0.70710678118654752), "");
+  m = LLVMBuildSelect(cg->b, small, cg_fadd(cg, m, m), m, "");
+  ef = LLVMBuildSelect(cg->b, small, cg_fsub(cg, ef, cg_real(cg, 1.0)), ef, "");
+  LLVMValueRef s = LLVMBuildFDiv(cg->b, cg_fsub(cg, m, cg_real(cg, 1.0)), cg_fadd(cg, m, cg_real(cg, 1.0)), "s");
+  LLVMValueRef s2 = cg_fmul(cg, s, s);
+  static const double c64[] = {2.0 / 21, 2.0 / 19, 2.0 / 17, 2.0 / 15, 2.0 / 13, 2.0 / 11,
+                               2.0 / 9,  2.0 / 7,  2.0 / 5,  2.0 / 3,  2.0};
+  static const double c32[] = {2.0 / 11, 2.0 / 9, 2.0 / 7, 2.0 / 5, 2.0 / 3, 2.0};
+  LLVMValueRef poly = f64 ? horner(cg, s2, c64, 11) : horner(cg, s2, c32, 6);
+  LLVMValueRef logm = cg_fmul(cg, poly, s);
+  return cg_fmuladd(cg, ef, cg_real(cg, 0.69314718055994531), logm);
+}
+
+static LLVMValueRef sigmoid(Cg *cg, LLVMValueRef z) {
+  LLVMValueRef e = cg_exp(cg, LLVMBuildFNeg(cg->b, z, ""));
+  return LLVMBuildFDiv(cg->b, cg_real(cg, 1.0), cg_fadd(cg, cg_real(cg, 1.0), e), "sigmoid");
+}
+
+/* tanh z = 1 − 2/(e^{2z} + 1); near 0, where that cancels, z − z³/3 + 2z⁵/15. */
+static LLVMValueRef tanh_(Cg *cg, LLVMValueRef z) {
+  LLVMValueRef e = cg_exp(cg, cg_fadd(cg, z, z));
+  LLVMValueRef big = cg_fsub(cg, cg_real(cg, 1.0),
+                             LLVMBuildFDiv(cg->b, cg_real(cg, 2.0), cg_fadd(cg, e, cg_real(cg, 1.0)), ""));
+  LLVMValueRef z2 = cg_fmul(cg, z, z);
+  static const double c[] = {-17.0 / 315, 2.0 / 15, -1.0 / 3, 1.0};
+  LLVMValueRef small = cg_fmul(cg, horner(cg, z2, c, 4), z);
+  LLVMValueRef az = cg_intrinsic(cg, "llvm.fabs", &z, 1);
+  LLVMValueRef is_small = LLVMBuildFCmp(cg->b, LLVMRealOLT, az, cg_real(cg, 0.0625), "");
+  return LLVMBuildSelect(cg->b, is_small, small, big, "tanh");
+}
+
+/* softplus z = max(z, 0) + log(1 + e^{−|z|}) */
+static LLVMValueRef softplus(Cg *cg, LLVMValueRef z) {
+  LLVMValueRef az = cg_intrinsic(cg, "llvm.fabs", &z, 1);
+  LLVMValueRef e = cg_exp(cg, LLVMBuildFNeg(cg->b, az, ""));
+  LLVMValueRef l = cg_log(cg, cg_fadd(cg, cg_real(cg, 1.0), e));
+  return cg_fadd(cg, cg_fmax(cg, z, cg_real(cg, 0.0)), l);
+}
+
+static LLVMValueRef positive(Cg *cg, LLVMValueRef v) {
+  return LLVMBuildFCmp(cg->b, LLVMRealOGT, v, cg_real(cg, 0.0), "");
+}
+
+LLVMValueRef cg_activate(Cg *cg, IrAct act, double param, LLVMValueRef z) {
+  switch (act) {
+  case ACT_IDENTITY: return z;
+  case ACT_SIGMOID: return sigmoid(cg, z);
+  case ACT_RELU: return cg_fmax(cg, z, cg_real(cg, 0.0));
+  case ACT_TANH: return tanh_(cg, z);
+  case ACT_LEAKY_RELU: return LLVMBuildSelect(cg->b, positive(cg, z), z, cg_fmul(cg, z, cg_real(cg, param)), "");
+  case ACT_SOFTPLUS: return softplus(cg, z);
+  case ACT_SOFTMAX: return z; /* normalised over the group by the caller */
+  case ACT_STEP: return LLVMBuildSelect(cg->b, positive(cg, z), cg_real(cg, 1.0), cg_real(cg, 0.0), "");
+  default: break;
+  }
+  diag_internal(__FILE__, __LINE__, "unknown activation");
+}
+
+/* f'(z) written through y = f(z): σ' = y(1−y), tanh' = 1−y², softplus' = σ(z) = 1−e^{−y}. */
+LLVMValueRef cg_derivative(Cg *cg, IrAct act, double param, LLVMValueRef y) {
+  LLVMValueRef one = cg_real(cg, 1.0), zero = cg_real(cg, 0.0);
+  switch (act) {
+  case ACT_IDENTITY: return one;
+  case ACT_SIGMOID: return cg_fmul(cg, y, cg_fsub(cg, one, y));
+  case ACT_RELU: return LLVMBuildSelect(cg->b, positive(cg, y), one, zero, "");
+  case ACT_TANH: return cg_fsub(cg, one, cg_fmul(cg, y, y));
+  case ACT_LEAKY_RELU: return LLVMBuildSelect(cg->b, positive(cg, y), one, cg_real(cg, param), "");
+  case ACT_SOFTPLUS: return cg_fsub(cg, one, cg_exp(cg, LLVMBuildFNeg(cg->b, y, "")));
+  case ACT_STEP: return zero;
+  case ACT_SOFTMAX: return one; /* only with cross-entropy, whose delta is y − t directly */
+  default: break;
+  }
+  diag_internal(__FILE__, __LINE__, "unknown activation");
+}

@@ -1,0 +1,93 @@
+/* cg_util.c — small builders shared by the code generator: constants, element access,
+ * counted loops, fast-math arithmetic and intrinsic calls. */
+#include <string.h>
+
+#include "cg.h"
+
+LLVMValueRef cg_real(Cg *cg, double v) { return LLVMConstReal(cg->real, v); }
+LLVMValueRef cg_int(Cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, 1); }
+
+LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name) {
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(cg->b);
+  LLVMValueRef first = LLVMGetFirstInstruction(cg->entry);
+  if (first)
+    LLVMPositionBuilderBefore(cg->b, first);
+  else
+    LLVMPositionBuilderAtEnd(cg->b, cg->entry);
+  LLVMValueRef a = LLVMBuildAlloca(cg->b, t, name);
+  LLVMPositionBuilderAtEnd(cg->b, here);
+  return a;
+}
+
+LLVMValueRef cg_elem(Cg *cg, LLVMValueRef base, LLVMValueRef index) {
+  return LLVMBuildInBoundsGEP2(cg->b, cg->real, base, &index, 1, "");
+}
+
+LLVMValueRef cg_load(Cg *cg, LLVMValueRef base, LLVMValueRef index) {
+  LLVMValueRef v = LLVMBuildLoad2(cg->b, cg->real, cg_elem(cg, base, index), "");
+  LLVMSetAlignment(v, (unsigned)cg->real_bytes);
+  return v;
+}
+
+void cg_store(Cg *cg, LLVMValueRef base, LLVMValueRef index, LLVMValueRef v) {
+  LLVMValueRef s = LLVMBuildStore(cg->b, v, cg_elem(cg, base, index));
+  LLVMSetAlignment(s, (unsigned)cg->real_bytes);
+}
+
+/* Reassociation, contraction, no signed zeros, reciprocals; NaNs and infinities are kept
+ * meaningful so that divergence is still seen by the runtime. */
+LLVMValueRef cg_fast(LLVMValueRef inst) {
+  if (LLVMIsAInstruction(inst) && LLVMCanValueUseFastMathFlags(inst))
+    LLVMSetFastMathFlags(inst, LLVMFastMathAllowReassoc | LLVMFastMathAllowContract |
+                                   LLVMFastMathNoSignedZeros | LLVMFastMathAllowReciprocal);
+  return inst;
+}
+
+LLVMValueRef cg_fadd(Cg *cg, LLVMValueRef a, LLVMValueRef b) { return cg_fast(LLVMBuildFAdd(cg->b, a, b, "")); }
+LLVMValueRef cg_fsub(Cg *cg, LLVMValueRef a, LLVMValueRef b) { return cg_fast(LLVMBuildFSub(cg->b, a, b, "")); }
+LLVMValueRef cg_fmul(Cg *cg, LLVMValueRef a, LLVMValueRef b) { return cg_fast(LLVMBuildFMul(cg->b, a, b, "")); }
+LLVMValueRef cg_fmuladd(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+  return cg_fadd(cg, cg_fmul(cg, a, b), c);
+}
+
+LLVMValueRef cg_intrinsic(Cg *cg, const char *name, LLVMValueRef *args, unsigned n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMTypeRef types[1] = {LLVMTypeOf(args[0])};
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, types, 1);
+  LLVMTypeRef fty = LLVMIntrinsicGetType(cg->ctx, id, types, 1);
+  return cg_fast(LLVMBuildCall2(cg->b, fty, fn, args, n, ""));
+}
+
+LLVMValueRef cg_fmax(Cg *cg, LLVMValueRef a, LLVMValueRef b) {
+  LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, a, b, "");
+  return LLVMBuildSelect(cg->b, gt, a, b, "");
+}
+
+LLVMValueRef cg_fmin(Cg *cg, LLVMValueRef a, LLVMValueRef b) {
+  LLVMValueRef lt = LLVMBuildFCmp(cg->b, LLVMRealOLT, a, b, "");
+  return LLVMBuildSelect(cg->b, lt, a, b, "");
+}
+
+LLVMValueRef cg_loop_begin(Cg *cg, CgLoop *l, LLVMValueRef count, const char *name) {
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(cg->b);
+  l->header = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, name);
+  l->body = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "body");
+  l->exit = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "done");
+  LLVMBuildBr(cg->b, l->header);
+  LLVMPositionBuilderAtEnd(cg->b, l->header);
+  l->i = LLVMBuildPhi(cg->b, cg->i64, name);
+  LLVMValueRef zero = cg_int(cg, 0);
+  LLVMAddIncoming(l->i, &zero, &pre, 1);
+  LLVMValueRef more = LLVMBuildICmp(cg->b, LLVMIntSLT, l->i, count, "");
+  LLVMBuildCondBr(cg->b, more, l->body, l->exit);
+  LLVMPositionBuilderAtEnd(cg->b, l->body);
+  return l->i;
+}
+
+void cg_loop_end(Cg *cg, CgLoop *l) {
+  LLVMValueRef next = LLVMBuildNSWAdd(cg->b, l->i, cg_int(cg, 1), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
+  LLVMBuildBr(cg->b, l->header);
+  LLVMAddIncoming(l->i, &next, &latch, 1);
+  LLVMPositionBuilderAtEnd(cg->b, l->exit);
+}

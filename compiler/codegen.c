@@ -1,0 +1,608 @@
+/* codegen.c — builds the LLVM module of a network from its IR.
+ * Consumes: a verified IrNetwork. Produces: an LLVM module with the functions of the ABI in
+ * include/nnc/model.h (NAME_init, NAME_forward, NAME_loss_grad, NAME_train_step), the
+ * descriptor NAME_model and, for executables, main. Every size, offset, activation and
+ * fixed weight is a constant; loops over dense groups are left for LLVM to vectorise (fast
+ * math on their reductions, noalias buffers) and tiny networks unroll completely.
+ *
+ * Per sample the code keeps two vectors of n_values reals in the scratch buffer: V, the
+ * output of every neuron, and G, ∂L/∂(output) accumulated over a neuron's consumers.
+ * Backprop is the reverse topological sweep: for each group, delta = G · f'(y), then for
+ * each incoming edge set G[src] += w · delta and ∂L/∂w = delta · y[src]. In the fused
+ * per-sample SGD step the weight is updated in that same pass, right after it is read. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+#include "codegen.h"
+
+typedef enum BwdMode { BWD_ACCUMULATE, BWD_SGD } BwdMode;
+
+static int64_t align64(int64_t bytes) { return (bytes + 63) & ~(int64_t)63; }
+
+int64_t cg_scratch_bytes(const IrNetwork *n) {
+  int64_t vals = align64(n->n_values * n->real_bytes);
+  return 2 * vals + align64(n->n_params * n->real_bytes);
+}
+
+/* --- functions and attributes ------------------------------------------------------- */
+
+static void add_attr(Cg *cg, LLVMValueRef fn, unsigned idx, const char *name) {
+  unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+  LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(cg->ctx, kind, 0));
+}
+
+static void add_str_attr(Cg *cg, LLVMValueRef fn, const char *k, const char *v) {
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                          LLVMCreateStringAttribute(cg->ctx, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
+}
+
+/* Starts a function; pointer parameters named in noalias_mask (bit i: parameter i) get
+ * noalias. Internal functions are always inlined into the exported ones. */
+static LLVMValueRef begin_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
+                                   unsigned n, unsigned noalias_mask, int internal) {
+  LLVMTypeRef fty = LLVMFunctionType(ret, params, n, 0);
+  LLVMValueRef fn = LLVMAddFunction(cg->mod, name, fty);
+  if (internal) {
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    add_attr(cg, fn, LLVMAttributeFunctionIndex, "alwaysinline");
+  }
+  for (unsigned i = 0; i < n; i++)
+    if (noalias_mask & (1u << i)) add_attr(cg, fn, i + 1, "noalias");
+  add_attr(cg, fn, LLVMAttributeFunctionIndex, "nounwind");
+  add_str_attr(cg, fn, "prefer-vector-width", "512");
+  cg->fn = fn;
+  cg->entry = LLVMAppendBasicBlockInContext(cg->ctx, fn, "entry");
+  LLVMPositionBuilderAtEnd(cg->b, cg->entry);
+  return fn;
+}
+
+static LLVMValueRef call(Cg *cg, LLVMValueRef fn, LLVMValueRef *args, unsigned n) {
+  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
+}
+
+static LLVMValueRef offset_ptr(Cg *cg, LLVMValueRef base, LLVMValueRef elems) {
+  return cg_elem(cg, base, elems);
+}
+
+static LLVMValueRef to_f64(Cg *cg, LLVMValueRef v) {
+  return cg->real_bytes == 8 ? v : LLVMBuildFPExt(cg->b, v, cg->f64, "");
+}
+
+static LLVMValueRef from_f64(Cg *cg, LLVMValueRef v) {
+  return cg->real_bytes == 8 ? v : LLVMBuildFPTrunc(cg->b, v, cg->real, "");
+}
+
+static LLVMValueRef byte_ptr(Cg *cg, LLVMValueRef base, int64_t bytes) {
+  LLVMValueRef idx = cg_int(cg, bytes);
+  return LLVMBuildInBoundsGEP2(cg->b, cg->i8, base, &idx, 1, "");
+}
+
+static void memzero(Cg *cg, LLVMValueRef p, int64_t elems) {
+  if (elems == 0) return;
+  LLVMBuildMemSet(cg->b, p, LLVMConstInt(cg->i8, 0, 0), cg_int(cg, elems * cg->real_bytes), 16);
+}
+
+/* --- weights ------------------------------------------------------------------------ */
+
+/* The weight of edge k of set e (k: row-major index within the set). */
+static LLVMValueRef weight(Cg *cg, const IrEdges *e, LLVMValueRef params, LLVMValueRef k) {
+  if (e->weight == WEIGHT_FIXED) return cg_real(cg, e->value);
+  LLVMValueRef idx = LLVMBuildAdd(cg->b, cg_int(cg, e->param_offset), k, "");
+  return cg_load(cg, params, idx);
+}
+
+static int is_bias_set(Cg *cg, const IrEdges *e) { return cg->net->groups[e->src].role == ROLE_BIAS; }
+
+/* Needs ∂L/∂(output) of src: hidden and output neurons, not inputs and biases. */
+static int wants_grad(Cg *cg, int src) {
+  IrRole r = cg->net->groups[src].role;
+  return r == ROLE_HIDDEN || r == ROLE_OUTPUT;
+}
+
+/* --- forward ------------------------------------------------------------------------ */
+
+/* Σ_i w[row·m + i] · V[src + i] over the m neurons of a dense source. */
+static LLVMValueRef emit_dot(Cg *cg, const IrEdges *e, const IrGroup *src, LLVMValueRef row,
+                             LLVMValueRef params, LLVMValueRef V) {
+  LLVMValueRef acc = cg_alloca(cg, cg->real, "dot");
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), acc);
+  CgLoop li;
+  LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, src->size), "i");
+  LLVMValueRef k = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, row, cg_int(cg, src->size), ""), i, "");
+  LLVMValueRef x = cg_load(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, src->value_offset), i, ""));
+  LLVMValueRef sum = cg_fmuladd(cg, weight(cg, e, params, k), x, LLVMBuildLoad2(cg->b, cg->real, acc, ""));
+  LLVMBuildStore(cg->b, sum, acc);
+  cg_loop_end(cg, &li);
+  return LLVMBuildLoad2(cg->b, cg->real, acc, "");
+}
+
+/* Weighted input of neuron j of g: its bias plus every incoming edge set. */
+static LLVMValueRef emit_net_input(Cg *cg, const IrGroup *g, LLVMValueRef j, LLVMValueRef params, LLVMValueRef V) {
+  LLVMValueRef z = cg_real(cg, 0.0);
+  for (int k = 0; k < g->n_in; k++) {
+    const IrEdges *e = &g->in[k];
+    const IrGroup *src = &cg->net->groups[e->src];
+    LLVMValueRef term;
+    if (is_bias_set(cg, e))
+      term = weight(cg, e, params, j);
+    else if (e->kind == EDGES_DENSE)
+      term = emit_dot(cg, e, src, j, params, V);
+    else
+      term = cg_fmul(cg, weight(cg, e, params, j), cg_load(cg, V, cg_int(cg, src->value_offset + e->src_index)));
+    z = cg_fadd(cg, z, term);
+  }
+  return z;
+}
+
+/* softmax over the group, in place: y = e^{z − max z} / Σ e^{z − max z}. */
+static void emit_softmax(Cg *cg, const IrGroup *g, LLVMValueRef V) {
+  LLVMValueRef base = offset_ptr(cg, V, cg_int(cg, g->value_offset));
+  LLVMValueRef mx = cg_alloca(cg, cg->real, "max"), sum = cg_alloca(cg, cg->real, "sum");
+  LLVMBuildStore(cg->b, cg_load(cg, base, cg_int(cg, 0)), mx);
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
+  CgLoop l1, l2, l3;
+  LLVMValueRef i = cg_loop_begin(cg, &l1, cg_int(cg, g->size), "smax");
+  LLVMBuildStore(cg->b, cg_fmax(cg, cg_load(cg, base, i), LLVMBuildLoad2(cg->b, cg->real, mx, "")), mx);
+  cg_loop_end(cg, &l1);
+  LLVMValueRef m = LLVMBuildLoad2(cg->b, cg->real, mx, "");
+  i = cg_loop_begin(cg, &l2, cg_int(cg, g->size), "sexp");
+  LLVMValueRef e = cg_exp(cg, cg_fsub(cg, cg_load(cg, base, i), m));
+  cg_store(cg, base, i, e);
+  LLVMBuildStore(cg->b, cg_fadd(cg, e, LLVMBuildLoad2(cg->b, cg->real, sum, "")), sum);
+  cg_loop_end(cg, &l2);
+  LLVMValueRef inv = LLVMBuildFDiv(cg->b, cg_real(cg, 1.0), LLVMBuildLoad2(cg->b, cg->real, sum, ""), "");
+  i = cg_loop_begin(cg, &l3, cg_int(cg, g->size), "snorm");
+  cg_store(cg, base, i, cg_fmul(cg, cg_load(cg, base, i), inv));
+  cg_loop_end(cg, &l3);
+}
+
+static void emit_group_forward(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V) {
+  CgLoop lj;
+  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), g->name);
+  LLVMValueRef z = emit_net_input(cg, g, j, params, V);
+  LLVMValueRef y = cg_activate(cg, g->act, g->act_param, z);
+  cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""), y);
+  cg_loop_end(cg, &lj);
+  if (g->act == ACT_SOFTMAX) emit_softmax(cg, g, V);
+}
+
+static void emit_copy(Cg *cg, LLVMValueRef dst, int64_t dst_off, LLVMValueRef src, int64_t src_off, int64_t n) {
+  LLVMValueRef d = offset_ptr(cg, dst, cg_int(cg, dst_off)), s = offset_ptr(cg, src, cg_int(cg, src_off));
+  LLVMBuildMemCpy(cg->b, d, (unsigned)cg->real_bytes, s, (unsigned)cg->real_bytes, cg_int(cg, n * cg->real_bytes));
+}
+
+/* fwd1(params, x, V): V = the outputs of every neuron for one sample. */
+static LLVMValueRef build_forward_one(Cg *cg) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = begin_function(cg, "nnc.forward1", cg->void_t, ps, 3, 7, 1);
+  LLVMValueRef params = LLVMGetParam(fn, 0), x = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2);
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role == ROLE_INPUT)
+      emit_copy(cg, V, n->groups[i].value_offset, x, n->groups[i].io_offset, n->groups[i].size);
+  for (int i = 0; i < n->n_order; i++) emit_group_forward(cg, &n->groups[n->order[i]], params, V);
+  LLVMBuildRetVoid(cg->b);
+  return fn;
+}
+
+/* --- loss --------------------------------------------------------------------------- */
+
+/* Adds this sample's loss into *loss and ∂L/∂y of the outputs into G. For cross-entropy
+ * (softmax or sigmoid outputs) G receives y − t, which is ∂L/∂z directly. */
+static void emit_loss(Cg *cg, const IrGroup *g, LLVMValueRef t, LLVMValueRef V, LLVMValueRef G, LLVMValueRef loss) {
+  CgLoop lj;
+  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "loss");
+  LLVMValueRef vi = LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, "");
+  LLVMValueRef y = cg_load(cg, V, vi);
+  LLVMValueRef target = cg_load(cg, t, LLVMBuildAdd(cg->b, cg_int(cg, g->io_offset), j, ""));
+  LLVMValueRef diff = cg_fsub(cg, y, target), l, grad;
+  if (cg->net->train.loss == NNC_LOSS_SQUARED) {
+    l = cg_fmul(cg, diff, diff);
+    grad = cg_fadd(cg, diff, diff);
+  } else {
+    l = LLVMBuildFNeg(cg->b, cg_fmul(cg, target, cg_log(cg, y)), "");
+    if (g->act == ACT_SIGMOID) {
+      LLVMValueRef one = cg_real(cg, 1.0);
+      l = cg_fsub(cg, l, cg_fmul(cg, cg_fsub(cg, one, target), cg_log(cg, cg_fsub(cg, one, y))));
+    }
+    grad = diff;
+  }
+  LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, loss, ""), l), loss);
+  cg_store(cg, G, vi, cg_fadd(cg, cg_load(cg, G, vi), grad));
+  cg_loop_end(cg, &lj);
+}
+
+/* --- backward ----------------------------------------------------------------------- */
+
+/* ∂L/∂w = delta · x for the weight at params[e.offset + k]: accumulate, or step. */
+static void emit_weight_grad(Cg *cg, const IrEdges *e, LLVMValueRef k, LLVMValueRef dx, LLVMValueRef w,
+                             LLVMValueRef out, LLVMValueRef rate, BwdMode mode) {
+  if (e->weight == WEIGHT_FIXED) return;
+  LLVMValueRef idx = LLVMBuildAdd(cg->b, cg_int(cg, e->param_offset), k, "");
+  if (mode == BWD_SGD)
+    cg_store(cg, out, idx, cg_fsub(cg, w, cg_fmul(cg, rate, dx)));
+  else
+    cg_store(cg, out, idx, cg_fadd(cg, cg_load(cg, out, idx), dx));
+}
+
+/* One edge from V[s] with weight index k into a neuron with error delta. */
+static void emit_edge_backward(Cg *cg, const IrEdges *e, LLVMValueRef k, LLVMValueRef s, LLVMValueRef delta,
+                               LLVMValueRef params, LLVMValueRef V, LLVMValueRef G, LLVMValueRef out,
+                               LLVMValueRef rate, BwdMode mode) {
+  LLVMValueRef w = weight(cg, e, params, k);
+  if (wants_grad(cg, e->src)) cg_store(cg, G, s, cg_fmuladd(cg, w, delta, cg_load(cg, G, s)));
+  emit_weight_grad(cg, e, k, cg_fmul(cg, delta, cg_load(cg, V, s)), w, out, rate, mode);
+}
+
+static void emit_set_backward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef j, LLVMValueRef delta,
+                              LLVMValueRef params, LLVMValueRef V, LLVMValueRef G, LLVMValueRef out,
+                              LLVMValueRef rate, BwdMode mode) {
+  const IrGroup *src = &cg->net->groups[e->src];
+  (void)g;
+  if (is_bias_set(cg, e)) {
+    emit_weight_grad(cg, e, j, delta, weight(cg, e, params, j), out, rate, mode);
+  } else if (e->kind == EDGES_ONE) {
+    emit_edge_backward(cg, e, j, cg_int(cg, src->value_offset + e->src_index), delta, params, V, G, out, rate, mode);
+  } else {
+    CgLoop li;
+    LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, src->size), "bi");
+    LLVMValueRef k = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, j, cg_int(cg, src->size), ""), i, "");
+    LLVMValueRef s = LLVMBuildAdd(cg->b, cg_int(cg, src->value_offset), i, "");
+    emit_edge_backward(cg, e, k, s, delta, params, V, G, out, rate, mode);
+    cg_loop_end(cg, &li);
+  }
+}
+
+/* The output layer of a cross-entropy net already holds ∂L/∂z in G. */
+static int delta_is_direct(Cg *cg, const IrGroup *g) {
+  return g->role == ROLE_OUTPUT && cg->net->train.loss == NNC_LOSS_CROSS_ENTROPY;
+}
+
+static void emit_group_backward(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V, LLVMValueRef G,
+                                LLVMValueRef out, LLVMValueRef rate, BwdMode mode) {
+  CgLoop lj;
+  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), g->name);
+  LLVMValueRef vi = LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, "");
+  LLVMValueRef delta = cg_load(cg, G, vi);
+  if (!delta_is_direct(cg, g)) delta = cg_fmul(cg, delta, cg_derivative(cg, g->act, g->act_param, cg_load(cg, V, vi)));
+  for (int k = 0; k < g->n_in; k++) emit_set_backward(cg, g, &g->in[k], j, delta, params, V, G, out, rate, mode);
+  cg_loop_end(cg, &lj);
+}
+
+/* bwd(params, t, V, G, out, rate) -> loss: loss of one sample (V from forward1), then the
+ * reverse sweep; out is the gradient (accumulated) or, for BWD_SGD, the parameters. */
+static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->real};
+  /* In SGD mode params and out are the same buffer: neither may be noalias. */
+  unsigned noalias = mode == BWD_SGD ? 0x0e : 0x1f;
+  LLVMValueRef fn = begin_function(cg, mode == BWD_SGD ? "nnc.sgd1" : "nnc.backward1", cg->real, ps, 6, noalias, 1);
+  LLVMValueRef params = LLVMGetParam(fn, 0), t = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2),
+               G = LLVMGetParam(fn, 3), out = LLVMGetParam(fn, 4), rate = LLVMGetParam(fn, 5);
+  LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
+  memzero(cg, G, n->n_values);
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role == ROLE_OUTPUT) emit_loss(cg, &n->groups[i], t, V, G, loss);
+  for (int i = n->n_order - 1; i >= 0; i--)
+    emit_group_backward(cg, &n->groups[n->order[i]], params, V, G, out, rate, mode);
+  LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
+  return fn;
+}
+
+/* --- exported functions ------------------------------------------------------------- */
+
+static char *symbol(Cg *cg, const char *suffix) {
+  static char buf[512];
+  snprintf(buf, sizeof buf, "%s_%s", cg->net->name, suffix);
+  return buf;
+}
+
+static LLVMValueRef sample_ptr(Cg *cg, LLVMValueRef base, LLVMValueRef s, int width) {
+  return offset_ptr(cg, base, LLVMBuildMul(cg->b, s, cg_int(cg, width), ""));
+}
+
+/* NAME_forward(params, n, x, y, scratch) */
+static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = begin_function(cg, symbol(cg, "forward"), cg->void_t, ps, 5, 0x1d, 0);
+  LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
+               y = LLVMGetParam(fn, 3), V = LLVMGetParam(fn, 4);
+  CgLoop ls;
+  LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
+  LLVMValueRef args[] = {params, sample_ptr(cg, x, s, n->n_inputs), V};
+  call(cg, fwd1, args, 3);
+  LLVMValueRef ys = sample_ptr(cg, y, s, n->n_outputs);
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role == ROLE_OUTPUT)
+      emit_copy(cg, ys, n->groups[i].io_offset, V, n->groups[i].value_offset, n->groups[i].size);
+  cg_loop_end(cg, &ls);
+  LLVMBuildRetVoid(cg->b);
+  return fn;
+}
+
+/* NAME_loss_grad(params, n, x, t, grad, scratch) -> summed loss */
+static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = begin_function(cg, symbol(cg, "loss_grad"), cg->f64, ps, 6, 0x3d, 0);
+  LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
+               t = LLVMGetParam(fn, 3), grad = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5);
+  LLVMValueRef V = scratch, G = byte_ptr(cg, scratch, align64(n->n_values * n->real_bytes));
+  LLVMValueRef total = cg_alloca(cg, cg->f64, "total");
+  LLVMBuildStore(cg->b, LLVMConstReal(cg->f64, 0.0), total);
+  CgLoop ls;
+  LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
+  LLVMValueRef fargs[] = {params, sample_ptr(cg, x, s, n->n_inputs), V};
+  call(cg, fwd1, fargs, 3);
+  LLVMValueRef bargs[] = {params, sample_ptr(cg, t, s, n->n_outputs), V, G, grad, cg_real(cg, 0.0)};
+  LLVMValueRef l = to_f64(cg, call(cg, bwd1, bargs, 6));
+  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""), l, ""), total);
+  cg_loop_end(cg, &ls);
+  LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""));
+  return fn;
+}
+
+/* p += v with v = m·v − rate·g/n, or p −= rate·g/n without momentum. */
+static void emit_update(Cg *cg, LLVMValueRef params, LLVMValueRef vel, LLVMValueRef grad, LLVMValueRef scale,
+                        LLVMValueRef momentum) {
+  LLVMValueRef use_m = LLVMBuildFCmp(cg->b, LLVMRealONE, momentum, cg_real(cg, 0.0), "");
+  LLVMBasicBlockRef with_m = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "momentum");
+  LLVMBasicBlockRef plain = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "plain");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "updated");
+  LLVMBuildCondBr(cg->b, use_m, with_m, plain);
+  CgLoop l;
+  LLVMPositionBuilderAtEnd(cg->b, with_m);
+  LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, cg->net->n_params), "upd");
+  LLVMValueRef v = cg_fsub(cg, cg_fmul(cg, momentum, cg_load(cg, vel, i)), cg_fmul(cg, scale, cg_load(cg, grad, i)));
+  cg_store(cg, vel, i, v);
+  cg_store(cg, params, i, cg_fadd(cg, cg_load(cg, params, i), v));
+  cg_loop_end(cg, &l);
+  LLVMBuildBr(cg->b, done);
+  LLVMPositionBuilderAtEnd(cg->b, plain);
+  i = cg_loop_begin(cg, &l, cg_int(cg, cg->net->n_params), "upd");
+  cg_store(cg, params, i, cg_fsub(cg, cg_load(cg, params, i), cg_fmul(cg, scale, cg_load(cg, grad, i))));
+  cg_loop_end(cg, &l);
+  LLVMBuildBr(cg->b, done);
+  LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
+/* NAME_train_step(params, velocity, n, x, t, rate, momentum, scratch) -> summed loss */
+static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd1, LLVMValueRef loss_grad) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->f64, cg->f64, cg->ptr};
+  LLVMValueRef fn = begin_function(cg, symbol(cg, "train_step"), cg->f64, ps, 8, 0x9b, 0);
+  LLVMValueRef params = LLVMGetParam(fn, 0), vel = LLVMGetParam(fn, 1), count = LLVMGetParam(fn, 2),
+               x = LLVMGetParam(fn, 3), t = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 7);
+  LLVMValueRef rate = from_f64(cg, LLVMGetParam(fn, 5)), momentum = from_f64(cg, LLVMGetParam(fn, 6));
+  int64_t vals = align64(n->n_values * n->real_bytes);
+  LLVMValueRef V = scratch, G = byte_ptr(cg, scratch, vals), grad = byte_ptr(cg, scratch, 2 * vals);
+
+  LLVMBasicBlockRef fused = LLVMAppendBasicBlockInContext(cg->ctx, fn, "per_sample");
+  LLVMBasicBlockRef batch = LLVMAppendBasicBlockInContext(cg->ctx, fn, "batch");
+  LLVMValueRef one = LLVMBuildICmp(cg->b, LLVMIntEQ, count, cg_int(cg, 1), "");
+  LLVMValueRef no_m = LLVMBuildFCmp(cg->b, LLVMRealOEQ, momentum, cg_real(cg, 0.0), "");
+  LLVMBuildCondBr(cg->b, LLVMBuildAnd(cg->b, one, no_m, ""), fused, batch);
+
+  LLVMPositionBuilderAtEnd(cg->b, fused);
+  LLVMValueRef fargs[] = {params, x, V};
+  call(cg, fwd1, fargs, 3);
+  LLVMValueRef sargs[] = {params, t, V, G, params, rate};
+  LLVMBuildRet(cg->b, to_f64(cg, call(cg, sgd1, sargs, 6)));
+
+  LLVMPositionBuilderAtEnd(cg->b, batch);
+  memzero(cg, grad, n->n_params);
+  LLVMValueRef largs[] = {params, count, x, t, grad, scratch};
+  LLVMValueRef loss = call(cg, loss_grad, largs, 6);
+  LLVMValueRef nreal = LLVMBuildSIToFP(cg->b, count, cg->real, "");
+  LLVMValueRef scale = LLVMBuildFDiv(cg->b, rate, nreal, "scale");
+  emit_update(cg, params, vel, grad, scale, momentum);
+  LLVMBuildRet(cg->b, loss);
+  return fn;
+}
+
+/* --- initialisation ----------------------------------------------------------------- */
+
+/* A uniform double in [0, 1) from (seed, stream): the splitmix64 finaliser, so each
+ * parameter's value depends on its index alone, not on the order of initialisation. */
+static LLVMValueRef emit_uniform01(Cg *cg, LLVMValueRef seed, LLVMValueRef stream) {
+  LLVMBuilderRef b = cg->b;
+  LLVMValueRef z = LLVMBuildAdd(b, LLVMBuildMul(b, seed, cg_int(cg, (int64_t)0xD1B54A32D192ED03ull), ""),
+                                LLVMBuildMul(b, LLVMBuildAdd(b, stream, cg_int(cg, 1), ""),
+                                             cg_int(cg, (int64_t)0x9E3779B97F4A7C15ull), ""), "");
+  z = LLVMBuildMul(b, LLVMBuildXor(b, z, LLVMBuildLShr(b, z, cg_int(cg, 30), ""), ""), cg_int(cg, (int64_t)0xBF58476D1CE4E5B9ull), "");
+  z = LLVMBuildMul(b, LLVMBuildXor(b, z, LLVMBuildLShr(b, z, cg_int(cg, 27), ""), ""), cg_int(cg, (int64_t)0x94D049BB133111EBull), "");
+  z = LLVMBuildXor(b, z, LLVMBuildLShr(b, z, cg_int(cg, 31), ""), "");
+  LLVMValueRef top = LLVMBuildUIToFP(b, LLVMBuildLShr(b, z, cg_int(cg, 11), ""), cg->f64, "");
+  return LLVMBuildFMul(b, top, LLVMConstReal(cg->f64, 1.0 / 9007199254740992.0), "u");
+}
+
+static LLVMValueRef f64c(Cg *cg, double v) { return LLVMConstReal(cg->f64, v); }
+
+static LLVMValueRef f64_intrinsic(Cg *cg, const char *name, LLVMValueRef x) {
+  return cg_intrinsic(cg, name, &x, 1);
+}
+
+/* mean + std · N(0,1) by Box–Muller from two independent uniforms. */
+static LLVMValueRef emit_normal(Cg *cg, LLVMValueRef seed, LLVMValueRef index, double mean, double std) {
+  LLVMValueRef u1 = emit_uniform01(cg, seed, index);
+  LLVMValueRef u2 = emit_uniform01(cg, seed, LLVMBuildAdd(cg->b, index, cg_int(cg, (int64_t)1 << 62), ""));
+  LLVMValueRef r = f64_intrinsic(cg, "llvm.sqrt",
+                                 LLVMBuildFMul(cg->b, f64c(cg, -2.0), f64_intrinsic(cg, "llvm.log", LLVMBuildFSub(cg->b, f64c(cg, 1.0), u1, "")), ""));
+  LLVMValueRef c = f64_intrinsic(cg, "llvm.cos", LLVMBuildFMul(cg->b, u2, f64c(cg, 6.283185307179586), ""));
+  return LLVMBuildFAdd(cg->b, f64c(cg, mean), LLVMBuildFMul(cg->b, f64c(cg, std), LLVMBuildFMul(cg->b, r, c, ""), ""), "");
+}
+
+static LLVMValueRef emit_uniform(Cg *cg, LLVMValueRef seed, LLVMValueRef index, double lo, double hi) {
+  LLVMValueRef u = emit_uniform01(cg, seed, index);
+  return LLVMBuildFAdd(cg->b, f64c(cg, lo), LLVMBuildFMul(cg->b, u, f64c(cg, hi - lo), ""), "");
+}
+
+/* The initial value of parameter `index` of edge set e into g, as a double. */
+static LLVMValueRef emit_initial_value(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef seed, LLVMValueRef index) {
+  const IrNetwork *n = cg->net;
+  if (e->weight == WEIGHT_INITIAL) return f64c(cg, e->value);
+  int bias = is_bias_set(cg, e);
+  double fan_in = (double)ir_fan_in(n, g), fan_out = g->size;
+  switch ((IrInit)n->init_kind) {
+  case INIT_UNIFORM: return emit_uniform(cg, seed, index, n->init_a, n->init_b);
+  case INIT_NORMAL: return emit_normal(cg, seed, index, n->init_a, n->init_b);
+  case INIT_XAVIER: {
+    double limit = sqrt(6.0 / (fan_in + fan_out));
+    return bias ? f64c(cg, 0.0) : emit_uniform(cg, seed, index, -limit, limit);
+  }
+  case INIT_HE: {
+    double limit = sqrt(6.0 / (fan_in > 0 ? fan_in : 1));
+    return bias ? f64c(cg, 0.0) : emit_uniform(cg, seed, index, -limit, limit);
+  }
+  case INIT_ZERO: return f64c(cg, 0.0);
+  }
+  return f64c(cg, 0.0);
+}
+
+/* NAME_init(params, seed) */
+static LLVMValueRef build_init(Cg *cg) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64};
+  LLVMValueRef fn = begin_function(cg, symbol(cg, "init"), cg->void_t, ps, 2, 1, 0);
+  LLVMValueRef params = LLVMGetParam(fn, 0), seed = LLVMGetParam(fn, 1);
+  for (int i = 0; i < n->n_order; i++) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    for (int k = 0; k < g->n_in; k++) {
+      const IrEdges *e = &g->in[k];
+      if (e->param_offset < 0) continue;
+      CgLoop l;
+      LLVMValueRef j = cg_loop_begin(cg, &l, cg_int(cg, e->count), "init");
+      LLVMValueRef index = LLVMBuildAdd(cg->b, cg_int(cg, e->param_offset), j, "");
+      LLVMValueRef v = emit_initial_value(cg, g, e, seed, index);
+      cg_store(cg, params, index, from_f64(cg, v));
+      cg_loop_end(cg, &l);
+    }
+  }
+  LLVMBuildRetVoid(cg->b);
+  return fn;
+}
+
+/* --- descriptor --------------------------------------------------------------------- */
+
+static LLVMValueRef const_string(Cg *cg, const char *s, const char *name) {
+  if (!s) return LLVMConstNull(cg->ptr);
+  LLVMValueRef str = LLVMConstStringInContext(cg->ctx, s, (unsigned)strlen(s), 0);
+  LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(str), name);
+  LLVMSetInitializer(g, str);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+  return g;
+}
+
+static LLVMValueRef const_ints(Cg *cg, const int32_t *v, int n) {
+  if (!n) return LLVMConstNull(cg->ptr);
+  LLVMValueRef *elems = xmalloc(sizeof(LLVMValueRef) * (size_t)n);
+  for (int i = 0; i < n; i++) elems[i] = LLVMConstInt(cg->i32, (unsigned long long)v[i], 1);
+  LLVMValueRef arr = LLVMConstArray2(cg->i32, elems, (uint64_t)n);
+  free(elems);
+  LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(arr), "nnc.columns");
+  LLVMSetInitializer(g, arr);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
+static LLVMValueRef i32c(Cg *cg, int64_t v) { return LLVMConstInt(cg->i32, (unsigned long long)v, 1); }
+
+/* nnc_data_source, field for field (include/nnc/model.h). */
+static LLVMValueRef const_source(Cg *cg, LLVMTypeRef ty, const nnc_data_source *d) {
+  LLVMValueRef f[] = {const_string(cg, d->path, "nnc.path"), const_string(cg, d->labels, "nnc.labels"),
+                      i32c(cg, d->format), i32c(cg, d->header), i32c(cg, d->n_input_cols),
+                      const_ints(cg, d->input_cols, d->n_input_cols), i32c(cg, d->n_target_cols),
+                      const_ints(cg, d->target_cols, d->n_target_cols), i32c(cg, d->onehot),
+                      i32c(cg, d->scale), f64c(cg, d->scale_factor)};
+  return LLVMConstNamedStruct(ty, f, 11);
+}
+
+static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
+  LLVMTypeRef src_fields[] = {cg->ptr, cg->ptr, cg->i32, cg->i32, cg->i32, cg->ptr, cg->i32, cg->ptr,
+                              cg->i32, cg->i32, cg->f64};
+  LLVMTypeRef src_ty = LLVMStructCreateNamed(cg->ctx, "nnc_data_source");
+  LLVMStructSetBody(src_ty, src_fields, 11, 0);
+  LLVMTypeRef fields[] = {src_ty, src_ty, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32,
+                          cg->i32, cg->i32, cg->i64, cg->f64, cg->i32, cg->ptr, cg->i32};
+  LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_train_settings");
+  LLVMStructSetBody(ty, fields, 16, 0);
+  LLVMValueRef v[] = {const_source(cg, src_ty, &t->data), const_source(cg, src_ty, &t->test), i32c(cg, t->loss),
+                      f64c(cg, t->rate), i32c(cg, t->decay), f64c(cg, t->decay_rate), i32c(cg, t->decay_every),
+                      f64c(cg, t->momentum), i32c(cg, t->batch), i32c(cg, t->epochs), i32c(cg, t->restarts),
+                      LLVMConstInt(cg->i64, t->seed, 0), f64c(cg, t->validation), i32c(cg, t->patience),
+                      const_string(cg, t->checkpoint, "nnc.checkpoint"), i32c(cg, t->checkpoint_every)};
+  LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, "nnc.train");
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 16));
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
+/* nnc_model NAME_model = {...}: the descriptor the runtime drives the model through. */
+static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LLVMValueRef init,
+                                     LLVMValueRef forward, LLVMValueRef loss_grad, LLVMValueRef train_step) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef fields[] = {cg->i32, cg->ptr, cg->i64, cg->i32, cg->i32, cg->i32, cg->i64, cg->i64,
+                          cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+  LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_model");
+  LLVMStructSetBody(ty, fields, 15, 0);
+  LLVMValueRef v[] = {i32c(cg, NNC_ABI_VERSION), const_string(cg, n->name, "nnc.name"),
+                      LLVMConstInt(cg->i64, n->fingerprint, 0), i32c(cg, n->real_bytes), i32c(cg, n->n_inputs),
+                      i32c(cg, n->n_outputs), cg_int(cg, n->n_params), cg_int(cg, cg_scratch_bytes(n)),
+                      cg_int(cg, 0), i32c(cg, n->classifier), build_settings(cg, train), init, forward,
+                      loss_grad, train_step};
+  LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 15));
+  LLVMSetGlobalConstant(g, 1);
+  return g;
+}
+
+/* int main(int argc, char **argv) { return nnrt_main(&NAME_model, argc, argv); } */
+static void build_main(Cg *cg, LLVMValueRef model) {
+  LLVMTypeRef rt_params[] = {cg->ptr, cg->i32, cg->ptr};
+  LLVMValueRef rt = LLVMAddFunction(cg->mod, "nnrt_main", LLVMFunctionType(cg->i32, rt_params, 3, 0));
+  LLVMTypeRef ps[] = {cg->i32, cg->ptr};
+  LLVMValueRef fn = begin_function(cg, "main", cg->i32, ps, 2, 0, 0);
+  LLVMValueRef args[] = {model, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1)};
+  LLVMBuildRet(cg->b, call(cg, rt, args, 3));
+}
+
+/* --- entry -------------------------------------------------------------------------- */
+
+LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
+                              int with_main) {
+  Cg cg = {0};
+  cg.net = n;
+  cg.ctx = ctx;
+  cg.mod = LLVMModuleCreateWithNameInContext(n->name, ctx);
+  cg.b = LLVMCreateBuilderInContext(ctx);
+  cg.real_bytes = n->real_bytes;
+  cg.real = n->real_bytes == 8 ? LLVMDoubleTypeInContext(ctx) : LLVMFloatTypeInContext(ctx);
+  cg.i1 = LLVMInt1TypeInContext(ctx);
+  cg.i8 = LLVMInt8TypeInContext(ctx);
+  cg.i32 = LLVMInt32TypeInContext(ctx);
+  cg.i64 = LLVMInt64TypeInContext(ctx);
+  cg.f64 = LLVMDoubleTypeInContext(ctx);
+  cg.ptr = LLVMPointerTypeInContext(ctx, 0);
+  cg.void_t = LLVMVoidTypeInContext(ctx);
+
+  LLVMValueRef fwd1 = build_forward_one(&cg);
+  LLVMValueRef bwd1 = build_backward_one(&cg, BWD_ACCUMULATE);
+  LLVMValueRef sgd1 = build_backward_one(&cg, BWD_SGD);
+  LLVMValueRef init = build_init(&cg);
+  LLVMValueRef forward = build_forward(&cg, fwd1);
+  LLVMValueRef loss_grad = build_loss_grad(&cg, fwd1, bwd1);
+  LLVMValueRef train_step = build_train_step(&cg, fwd1, sgd1, loss_grad);
+  LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step);
+  if (with_main) build_main(&cg, model);
+  LLVMDisposeBuilder(cg.b);
+  return cg.mod;
+}

@@ -1,0 +1,16 @@
+/* codegen.h — the LLVM module of a network (codegen.c). */
+#ifndef NNC_CODEGEN_H
+#define NNC_CODEGEN_H
+
+#include <llvm-c/Core.h>
+
+#include "ir.h"
+
+/* Builds the module of n in ctx. train: the settings to record in the descriptor (data
+ * paths resolved by the caller). with_main: also define main() calling nnrt_main. */
+LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
+                              int with_main);
+/* Bytes of scratch the generated functions need (the descriptor's scratch_fixed). */
+int64_t cg_scratch_bytes(const IrNetwork *n);
+
+#endif

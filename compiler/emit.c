@@ -1,0 +1,309 @@
+/* emit.c — turns the network IR into files through LLVM: textual IR, assembly, objects,
+ * the C header of the generated functions, and executables linked with libnnrt by the
+ * system C compiler driver.
+ * Consumes: a verified IrNetwork and the back-end options. Produces: the requested file;
+ * LLVMVerifyModule runs on every module before it is optimised or emitted. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "backend.h"
+#include "codegen.h"
+
+extern char **environ;
+
+const char *backend_llvm_version(void) {
+  static char buf[32];
+  unsigned major, minor, patch;
+  LLVMGetVersion(&major, &minor, &patch);
+  snprintf(buf, sizeof buf, "%u.%u.%u", major, minor, patch);
+  return buf;
+}
+
+/* --- target ------------------------------------------------------------------------- */
+
+typedef struct Target {
+  char *triple, *cpu, *features; /* LLVM-owned strings */
+  LLVMTargetMachineRef tm;
+} Target;
+
+static char *llvm_strdup(const char *s) { return LLVMCreateMessage(s); }
+
+/* The target machine for the options; NULL after a message if the target is unknown. */
+static int make_target(const BackendOptions *o, Target *t) {
+  LLVMInitializeAllTargetInfos();
+  LLVMInitializeAllTargets();
+  LLVMInitializeAllTargetMCs();
+  LLVMInitializeAllAsmPrinters();
+  int host = o->triple == NULL;
+  t->triple = host ? LLVMGetDefaultTargetTriple() : LLVMNormalizeTargetTriple(o->triple);
+  t->cpu = o->cpu ? llvm_strdup(o->cpu) : host ? LLVMGetHostCPUName() : llvm_strdup("generic");
+  t->features = o->features ? llvm_strdup(o->features) : host && !o->cpu ? LLVMGetHostCPUFeatures() : llvm_strdup("");
+  LLVMTargetRef target;
+  char *err = NULL;
+  if (LLVMGetTargetFromTriple(t->triple, &target, &err)) {
+    fprintf(stderr, "nnc: error: unknown target '%s': %s\n", o->triple ? o->triple : t->triple, err);
+    LLVMDisposeMessage(err);
+    return 0;
+  }
+  LLVMCodeGenOptLevel level = o->opt_level == 0 ? LLVMCodeGenLevelNone
+                            : o->opt_level == 1 ? LLVMCodeGenLevelLess
+                            : o->opt_level == 2 ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelAggressive;
+  t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, level, LLVMRelocPIC, LLVMCodeModelDefault);
+  if (!t->tm) {
+    fprintf(stderr, "nnc: error: cannot create a target machine for '%s' (cpu '%s')\n", t->triple, t->cpu);
+    return 0;
+  }
+  return 1;
+}
+
+static void free_target(Target *t) {
+  if (t->tm) LLVMDisposeTargetMachine(t->tm);
+  LLVMDisposeMessage(t->triple);
+  LLVMDisposeMessage(t->cpu);
+  LLVMDisposeMessage(t->features);
+}
+
+/* Every defined function gets the target's CPU and features, as clang does. */
+static void set_target_attributes(LLVMModuleRef m, LLVMContextRef ctx, const Target *t) {
+  for (LLVMValueRef fn = LLVMGetFirstFunction(m); fn; fn = LLVMGetNextFunction(fn)) {
+    if (LLVMIsDeclaration(fn)) continue;
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(ctx, "target-cpu", 10, t->cpu, (unsigned)strlen(t->cpu)));
+    if (t->features[0])
+      LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                              LLVMCreateStringAttribute(ctx, "target-features", 15, t->features, (unsigned)strlen(t->features)));
+  }
+}
+
+static int optimise(LLVMModuleRef m, const Target *t, int level) {
+  char pipeline[32];
+  snprintf(pipeline, sizeof pipeline, "default<O%d>", level);
+  LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+  LLVMPassBuilderOptionsSetLoopVectorization(opts, level >= 2);
+  LLVMPassBuilderOptionsSetSLPVectorization(opts, level >= 2);
+  LLVMErrorRef err = LLVMRunPasses(m, pipeline, t->tm, opts);
+  LLVMDisposePassBuilderOptions(opts);
+  if (err) {
+    char *msg = LLVMGetErrorMessage(err);
+    fprintf(stderr, "nnc: internal error: optimisation failed: %s\n", msg);
+    LLVMDisposeErrorMessage(msg);
+    return 0;
+  }
+  return 1;
+}
+
+/* --- data paths --------------------------------------------------------------------- */
+
+/* A relative data path is taken relative to the .nn file, made absolute when it exists. */
+static const char *resolve_path(const char *path, const char *source_path, char *buf, size_t cap) {
+  if (!path || path[0] == '/') return path;
+  char *copy = strdup(source_path);
+  if (!copy) return path;
+  const char *dir = dirname(copy);
+  snprintf(buf, cap, "%s/%s", dir, path);
+  free(copy);
+  char real[PATH_MAX];
+  if (realpath(buf, real)) snprintf(buf, cap, "%s", real);
+  return buf;
+}
+
+typedef struct ResolvedPaths {
+  char data[PATH_MAX + 64], data_labels[PATH_MAX + 64], test[PATH_MAX + 64], test_labels[PATH_MAX + 64],
+      checkpoint[PATH_MAX + 64];
+} ResolvedPaths;
+
+static nnc_train_settings resolved_settings(const IrNetwork *n, ResolvedPaths *p) {
+  nnc_train_settings t = n->train;
+  const char *src = n->source_path;
+  t.data.path = resolve_path(t.data.path, src, p->data, sizeof p->data);
+  t.data.labels = resolve_path(t.data.labels, src, p->data_labels, sizeof p->data_labels);
+  t.test.path = resolve_path(t.test.path, src, p->test, sizeof p->test);
+  t.test.labels = resolve_path(t.test.labels, src, p->test_labels, sizeof p->test_labels);
+  (void)p->checkpoint; /* checkpoints are written relative to where training runs */
+  return t;
+}
+
+/* --- outputs ------------------------------------------------------------------------ */
+
+static const char *default_output(const IrNetwork *n, const BackendOptions *o, char *buf, size_t cap) {
+  if (o->output) return o->output;
+  static const char *const suffix[] = {"", ".o", ".s", ".ll"};
+  snprintf(buf, cap, "%s%s", n->name, suffix[o->kind]);
+  return buf;
+}
+
+static int write_llvm(LLVMModuleRef m, const char *path) {
+  if (strcmp(path, "-") == 0) {
+    char *text = LLVMPrintModuleToString(m);
+    fputs(text, stdout);
+    LLVMDisposeMessage(text);
+    return fflush(stdout) == 0;
+  }
+  char *err = NULL;
+  if (LLVMPrintModuleToFile(m, path, &err)) {
+    fprintf(stderr, "nnc: error: cannot write '%s': %s\n", path, err);
+    LLVMDisposeMessage(err);
+    return 0;
+  }
+  return 1;
+}
+
+static int write_machine_code(const Target *t, LLVMModuleRef m, const char *path, LLVMCodeGenFileType type) {
+  char *err = NULL;
+  if (type == LLVMAssemblyFile && strcmp(path, "-") == 0) {
+    LLVMMemoryBufferRef buf;
+    if (LLVMTargetMachineEmitToMemoryBuffer(t->tm, m, type, &err, &buf)) goto fail;
+    fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), stdout);
+    LLVMDisposeMemoryBuffer(buf);
+    return fflush(stdout) == 0;
+  }
+  if (!LLVMTargetMachineEmitToFile(t->tm, m, (char *)path, type, &err)) return 1;
+fail:
+  fprintf(stderr, "nnc: error: cannot write '%s': %s\n", path, err ? err : "unknown error");
+  LLVMDisposeMessage(err);
+  return 0;
+}
+
+/* --- linking ------------------------------------------------------------------------ */
+
+static int file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+/* The directory holding libnnrt.a: $NNC_RUNTIME_DIR, next to an installed nnc
+ * (bin/../lib), the build tree (runtime/ beside nnc), then the configured locations. */
+static int find_runtime(char *dir, size_t cap) {
+  char exe[PATH_MAX], lib[PATH_MAX + 32];
+  const char *env = getenv("NNC_RUNTIME_DIR");
+  const char *candidates[5] = {env, NULL, NULL, NNC_RUNTIME_DIR, NNC_INSTALL_LIBDIR};
+  char c1[PATH_MAX + 16], c2[PATH_MAX + 16];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len > 0) {
+    exe[len] = 0;
+    char *d = dirname(exe);
+    snprintf(c1, sizeof c1, "%s/runtime", d);
+    snprintf(c2, sizeof c2, "%s/../lib", d);
+    candidates[1] = c1;
+    candidates[2] = c2;
+  }
+  for (int i = 0; i < 5; i++) {
+    if (!candidates[i]) continue;
+    snprintf(lib, sizeof lib, "%s/libnnrt.a", candidates[i]);
+    if (file_exists(lib)) {
+      snprintf(dir, cap, "%s", candidates[i]);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int run_command(char *const argv[]) {
+  pid_t pid;
+  int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+  if (rc != 0) {
+    fprintf(stderr, "nnc: error: cannot run '%s': %s\n", argv[0], strerror(rc));
+    return 0;
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return 0;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static int link_executable(const char *object, const char *output) {
+  char dir[PATH_MAX], libflag[PATH_MAX + 8];
+  if (!find_runtime(dir, sizeof dir)) {
+    fprintf(stderr, "nnc: error: cannot find the runtime library libnnrt.a (set NNC_RUNTIME_DIR)\n");
+    return 0;
+  }
+  snprintf(libflag, sizeof libflag, "-L%s", dir);
+  const char *cc = getenv("CC");
+  char *argv[] = {(char *)(cc && *cc ? cc : "cc"), "-o", (char *)output, (char *)object, libflag, "-lnnrt",
+                  "-lz", "-lm", "-lpthread", NULL};
+  if (run_command(argv)) return 1;
+  fprintf(stderr, "nnc: error: linking '%s' failed\n", output);
+  return 0;
+}
+
+static int emit_executable(const Target *t, LLVMModuleRef m, const char *output) {
+  char object[] = "/tmp/nnc-XXXXXX.o";
+  int fd = mkstemps(object, 2);
+  if (fd < 0) {
+    fprintf(stderr, "nnc: error: cannot create a temporary file: %s\n", strerror(errno));
+    return 0;
+  }
+  close(fd);
+  int ok = write_machine_code(t, m, object, LLVMObjectFile) && link_executable(object, output);
+  unlink(object);
+  return ok;
+}
+
+/* --- the header --------------------------------------------------------------------- */
+
+int emit_header(const IrNetwork *n, const char *path);
+
+/* --- entry -------------------------------------------------------------------------- */
+
+static int verify(LLVMModuleRef m) {
+  char *msg = NULL;
+  if (!LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
+    LLVMDisposeMessage(msg);
+    return 1;
+  }
+  fprintf(stderr, "nnc: internal error: generated LLVM IR is invalid:\n%s\n", msg);
+  LLVMDisposeMessage(msg);
+  return 0;
+}
+
+static int emit_module(const Target *t, LLVMModuleRef m, const BackendOptions *o, const char *out) {
+  switch (o->kind) {
+  case OUT_LLVM: return write_llvm(m, out);
+  case OUT_ASSEMBLY: return write_machine_code(t, m, out, LLVMAssemblyFile);
+  case OUT_OBJECT: return write_machine_code(t, m, out, LLVMObjectFile);
+  case OUT_EXECUTABLE: return emit_executable(t, m, out);
+  }
+  return 0;
+}
+
+int backend_run(const IrNetwork *n, const BackendOptions *o) {
+  Target t = {0};
+  if (!make_target(o, &t)) {
+    free_target(&t);
+    return 2;
+  }
+  ResolvedPaths *paths = xmalloc(sizeof *paths);
+  nnc_train_settings train = resolved_settings(n, paths);
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE);
+  LLVMSetTarget(m, t.triple);
+  LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(t.tm);
+  LLVMSetModuleDataLayout(m, layout);
+  LLVMDisposeTargetData(layout);
+  set_target_attributes(m, ctx, &t);
+  char name[512];
+  const char *out = default_output(n, o, name, sizeof name);
+  int status = 3;
+  if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level)) && verify(m))
+    status = emit_module(&t, m, o, out) ? 0 : 1;
+  if (status == 0 && o->header && !emit_header(n, o->header)) status = 1;
+  LLVMDisposeModule(m);
+  LLVMContextDispose(ctx);
+  free(paths);
+  free_target(&t);
+  return status;
+}
