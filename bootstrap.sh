@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# bootstrap.sh — sets up nnc on a Debian 12 machine and runs it.
+#   ./bootstrap.sh demo   install what is missing, build nnc, compile examples/fashion.nn
+#                         and train it (progress, then the test accuracy)
+#   ./bootstrap.sh test   install what is missing, build nnc with warnings as errors and
+#                         run the whole test suite (ctest)
+#   ./bootstrap.sh deps   only install the Debian packages
+# Run as root (or with sudo). The build goes to ./build.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(cmake make gcc flex bison llvm-19-dev llvm-19-tools libzstd-dev zlib1g-dev python3
+          clang-19 libfuzzer-19-dev libclang-rt-19-dev dataset-fashion-mnist file)
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "bootstrap: installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  fi
+}
+
+build() {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build build -j"$(nproc)"
+}
+
+case "${1:-}" in
+  deps) install_deps ;;
+  demo)
+    install_deps
+    build
+    mkdir -p build/demo
+    echo "bootstrap: nnc examples/fashion.nn -o build/demo/fashion"
+    build/nnc examples/fashion.nn -o build/demo/fashion
+    cd build/demo && ./fashion train
+    ;;
+  test)
+    install_deps
+    build -DNNC_WERROR=ON
+    cd build && ctest --output-on-failure -j1
+    ;;
+  *)
+    echo "usage: $0 demo|test|deps" >&2
+    exit 2
+    ;;
+esac
