@@ -177,21 +177,19 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   return rc;
 }
 
-static void set_paths(nnrt_cli *c, char *save, char *ckpt, size_t size) {
+static int set_paths(nnrt_cli *c, char *save, char *ckpt, size_t size, nnrt_error *err) {
   if (!c->o.save_path)
     c->o.save_path = default_weights(c, save, size);
   if (!c->o.checkpoint_path) {
-    if (c->m->train->checkpoint)
-      c->o.checkpoint_path = c->m->train->checkpoint;
-    else {
-      snprintf(ckpt, size, "%s.ckpt", c->o.save_path);
-      c->o.checkpoint_path = ckpt;
-    }
+    c->o.checkpoint_path = c->m->train->checkpoint ? c->m->train->checkpoint : ckpt;
+    if (!c->m->train->checkpoint && snprintf(ckpt, size, "%s.ckpt", c->o.save_path) >= (int)size)
+      return nnrt__fail(err, NNRT_EUSAGE, "--save: path too long");
   }
   c->o.s.data = c->data;
   c->o.s.test = c->test;
   c->o.verbosity = c->quiet ? 1 : 2;
   c->o.live = isatty(fileno(stderr)) && !c->quiet;
+  return NNRT_OK;
 }
 
 static int train_summary(nnrt_cli *c, nnrt_trainer *tr, const train_data *td,
@@ -231,11 +229,12 @@ static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
 }
 
 int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
-  char save[512], ckpt[512];
+  char save[512], ckpt[4096];
   train_data td = {NULL, NULL, NULL};
   finish_sources(c);
-  set_paths(c, save, ckpt, sizeof save);
-  int rc = load_train_data(c, &td, err);
+  int rc = set_paths(c, save, ckpt, sizeof save, err);
+  if (!rc)
+    rc = load_train_data(c, &td, err);
   if (!rc)
     rc = run_training(c, &td, err);
   nnrt_dataset_destroy(td.train);
@@ -399,6 +398,8 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
     return nnrt__fail(err, NNRT_EUSAGE, "weights import: give --weights FILE, the file to write");
   } else {
     FILE *in = c->input ? fopen(c->input, "r") : stdin;
+    if (in == stdin)
+      clearerr(stdin);
     params = nnrt__alloc_array(c->m->n_params, (size_t)c->m->real_bytes);
     if (!in)
       rc = nnrt__fail(err, NNRT_EDATA, "%s: cannot open", c->input);

@@ -32,19 +32,9 @@ typedef struct line_reader {
 
 static int fill_chunk(line_reader *r, nnrt_error *err) {
   int got = gzread(r->f, r->chunk, sizeof r->chunk);
-  if (got < 0) {
-    int zerr;
-    const char *m = gzerror(r->f, &zerr);
-    return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", r->path,
-                      zerr == Z_ERRNO ? strerror(errno) : m);
-  }
-  if (got == 0) {
-    int zerr;
-    const char *m = gzerror(r->f, &zerr);
-    if (zerr != Z_OK && zerr != Z_STREAM_END)
-      return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", r->path, m);
-    r->eof = 1;
-  }
+  if (got < 0 || (got == 0 && nnrt__gz_failed(r->f)))
+    return nnrt__gz_fail(r->f, r->path, err);
+  r->eof = got == 0;
   r->pos = 0;
   r->end = (size_t)got;
   return NNRT_OK;
@@ -200,8 +190,8 @@ static int row_is_header(csv_state *st, int nf) {
   double v;
   if (st->src->header >= 0)
     return st->src->header == 1;
-  for (int i = 0; i < nf; i++)
-    if (nnrt__parse_number(st->fields[i], &v) != 0)
+  for (int i = 0; i < nf; i++) /* an empty field is a bad value, not a column name */
+    if (st->fields[i][0] && nnrt__parse_number(st->fields[i], &v) == 1)
       return 1;
   return 0;
 }
@@ -373,7 +363,7 @@ static int next_row(csv_state *st, int *got, nnrt_error *err) {
 }
 
 static int read_first_row(csv_state *st, int *header, nnrt_error *err) {
-  int got, nf, rc;
+  int got, nf = 0, rc;
   if ((rc = next_row(st, &got, err)) != NNRT_OK)
     return rc;
   if (!got)
@@ -398,7 +388,7 @@ static int setup(csv_state *st, nnrt_error *err) {
 }
 
 static int read_rows(csv_state *st, int header, nnrt_error *err) {
-  int got = 1, nf, rc;
+  int got = 1, nf = 0, rc;
   if (!header && (rc = store_row(st, st->width, err)) != NNRT_OK)
     return rc;
   for (;;) {

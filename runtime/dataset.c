@@ -49,6 +49,24 @@ double nnrt_dataset_target(const nnrt_dataset *d, int64_t sample, int32_t o) {
   return nnrt__get(d->t, d->real_bytes, sample * d->n_outputs + o);
 }
 
+int nnrt__gz_failed(gzFile f) {
+  int zerr;
+  gzerror(f, &zerr);
+  return zerr != Z_OK && zerr != Z_STREAM_END;
+}
+
+/* zlib's message, without the "path: " it may start with. */
+int nnrt__gz_fail(gzFile f, const char *path, nnrt_error *err) {
+  int zerr;
+  const char *m = gzerror(f, &zerr);
+  const char *colon = strstr(m, ": ");
+  if (zerr == Z_ERRNO)
+    m = strerror(errno);
+  else if (colon && (!strncmp(m, path, strlen(path)) || !strncmp(m, "<fd:", 4)))
+    m = colon + 2;
+  return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", path, m);
+}
+
 /* IDX files start with two zero bytes; text never does. */
 static int sniff_idx(const char *path) {
   unsigned char b[2] = {1, 1};

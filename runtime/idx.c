@@ -41,12 +41,8 @@ static int read_exact(gzFile f, const char *path, void *buf, uint64_t n, uint64_
   while (*got < n) {
     uint64_t want = n - *got > (1u << 30) ? (1u << 30) : n - *got;
     int r = gzread(f, (char *)buf + *got, (unsigned)want);
-    if (r < 0) {
-      int zerr;
-      const char *m = gzerror(f, &zerr);
-      return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", path,
-                        zerr == Z_ERRNO ? strerror(errno) : m);
-    }
+    if (r < 0 || (r == 0 && nnrt__gz_failed(f)))
+      return nnrt__gz_fail(f, path, err);
     if (r == 0)
       break;
     *got += (uint64_t)r;

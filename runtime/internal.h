@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <zlib.h>
 
 #include "nnc/nnrt.h"
 
@@ -59,7 +60,10 @@ int nnrt__idx_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out
 /* Splits a CSV line in place (fields trimmed, simple "quotes" removed). Returns the field
  * count or -1 when more than max fields would be needed (then *need holds the count). */
 int nnrt__csv_split(char *line, char **fields, int max, int *need);
-/* Parses a whole field as a finite number. */
+/* zlib read errors (dataset.c): whether f is in error, and its message as `path: read error: …`. */
+int nnrt__gz_failed(gzFile f);
+int nnrt__gz_fail(gzFile f, const char *path, nnrt_error *err);
+/* Parses a whole field: 0 a finite number, 1 not a number, 2 not finite. */
 int nnrt__parse_number(const char *s, double *v);
 
 /* ---- dataset.c ---- */

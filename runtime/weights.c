@@ -505,7 +505,7 @@ static int csv_import(char *text, const char *name, const nnc_model *m, void *pa
 
 int nnrt_weights_import(FILE *in, const char *name, const nnc_model *m, void *params,
                         nnrt_error *err) {
-  char *text;
+  char *text = NULL;
   int rc = read_all(in, name, &text, err);
   if (rc)
     return rc;

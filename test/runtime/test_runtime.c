@@ -1,0 +1,895 @@
+/* test/runtime/test_runtime.c — unit and end-to-end tests of libnnrt.
+ *
+ * Consumes: the runtime library, the hand-written toy networks (toy_model.c), the data files
+ * of test/runtime/data (malformed CSV inputs each with the exact message expected), and IDX
+ * files generated here at run time (plain and gzip).
+ * Produces: one line per failed assertion (file:line), then `N passed, N failed`; exit 1 if
+ * any test failed. Generated files live in a fresh directory under /tmp, removed at the end.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "trainer.h"
+#include "nnc/nnrt.h"
+#include "toy_model.h"
+
+/* ---- the harness ---- */
+
+static int test_failed;
+
+#define ASSERT(c)                                                                    \
+  do {                                                                               \
+    if (!(c)) {                                                                      \
+      printf("%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c);               \
+      test_failed = 1;                                                               \
+      return;                                                                        \
+    }                                                                                \
+  } while (0)
+
+#define ASSERT_STR(got, want)                                                        \
+  do {                                                                               \
+    const char *got_ = (got), *want_ = (want);                                       \
+    if (strcmp(got_, want_) != 0) {                                                  \
+      printf("%s:%d: expected '%s'\n%*s got '%s'\n", __FILE__, __LINE__, want_,      \
+             (int)strlen(__FILE__) + 8, "", got_);                                   \
+      test_failed = 1;                                                               \
+      return;                                                                        \
+    }                                                                                \
+  } while (0)
+
+#define ASSERT_HAS(hay, needle)                                                      \
+  do {                                                                               \
+    const char *hay_ = (hay), *needle_ = (needle);                                   \
+    if (!strstr(hay_, needle_)) {                                                    \
+      printf("%s:%d: '%s' not found in:\n%s\n", __FILE__, __LINE__, needle_, hay_);  \
+      test_failed = 1;                                                               \
+      return;                                                                        \
+    }                                                                                \
+  } while (0)
+
+static char tmpdir[64];
+
+/* A path in the test's temporary directory (a ring of buffers, valid for a while). */
+static const char *tp(const char *name) {
+  static char bufs[16][256];
+  static int next;
+  char *b = bufs[next++ % 16];
+  snprintf(b, 256, "%s/%s", tmpdir, name);
+  return b;
+}
+
+static void write_file(const char *path, const void *data, size_t n) {
+  FILE *f = fopen(path, "wb");
+  if (f) {
+    fwrite(data, 1, n, f);
+    fclose(f);
+  }
+}
+
+static long read_file(const char *path, char *buf, long cap) {
+  FILE *f = fopen(path, "rb");
+  long n = 0;
+  if (f) {
+    n = (long)fread(buf, 1, (size_t)cap - 1, f);
+    fclose(f);
+  }
+  buf[n] = 0;
+  return n;
+}
+
+static int files_equal(const char *a, const char *b) {
+  static char x[1 << 16], y[1 << 16];
+  long na = read_file(a, x, sizeof x), nb = read_file(b, y, sizeof y);
+  return na > 0 && na == nb && memcmp(x, y, (size_t)na) == 0;
+}
+
+/* ---- running nnrt_main with its output captured ---- */
+
+static struct { int code; char out[1 << 16], err[1 << 16]; } R;
+
+static int redirect(int fd, const char *path, int flags) {
+  int saved = dup(fd), f = open(path, flags, 0644);
+  dup2(f, fd);
+  close(f);
+  return saved;
+}
+
+static void restore(int fd, int saved) {
+  dup2(saved, fd);
+  close(saved);
+}
+
+/* Runs `toy ARGS` (split at spaces) with stdin from in_path (or untouched). */
+static int run_in(const nnc_model *m, const char *in_path, const char *fmt, ...) {
+  char line[4096], *argv[64];
+  int argc = 0;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  argv[argc++] = "toy";
+  for (char *tok = strtok(line, " "); tok && argc < 63; tok = strtok(NULL, " "))
+    argv[argc++] = tok;
+  argv[argc] = NULL;
+  fflush(stdout);
+  fflush(stderr);
+  int so = redirect(1, tp("stdout"), O_CREAT | O_TRUNC | O_WRONLY);
+  int se = redirect(2, tp("stderr"), O_CREAT | O_TRUNC | O_WRONLY);
+  int si = in_path ? redirect(0, in_path, O_RDONLY) : -1;
+  R.code = nnrt_main(m, argc, argv);
+  fflush(stdout);
+  fflush(stderr);
+  restore(1, so);
+  restore(2, se);
+  if (si >= 0)
+    restore(0, si);
+  read_file(tp("stdout"), R.out, sizeof R.out);
+  read_file(tp("stderr"), R.err, sizeof R.err);
+  return R.code;
+}
+
+#define run(m, ...) run_in(m, NULL, __VA_ARGS__)
+
+/* ---- CSV ---- */
+
+static nnc_data_source csv_source(const char *path) {
+  nnc_data_source s;
+  memset(&s, 0, sizeof s);
+  s.path = path;
+  s.format = NNC_FORMAT_AUTO;
+  s.header = -1;
+  return s;
+}
+
+static void test_csv_xor(void) {
+  const char *files[] = {"xor.csv", "crlf_ok.csv", "quoted_ok.csv", "xor_ok.csv.gz"};
+  for (int f = 0; f < 4; f++) {
+    nnc_data_source s = csv_source(files[f]);
+    nnrt_dataset *d;
+    nnrt_error err;
+    int rc = nnrt_dataset_load(&s, 2, 1, 8, 0, &d, &err);
+    if (rc)
+      printf("%s\n", err.msg);
+    ASSERT(rc == NNRT_OK);
+    ASSERT(d->n == 4 && d->n_inputs == 2 && d->n_outputs == 1);
+    ASSERT(nnrt_dataset_input(d, 1, 1) == 1 && nnrt_dataset_target(d, 1, 0) == 1);
+    ASSERT(nnrt_dataset_input(d, 3, 0) == 1 && nnrt_dataset_target(d, 3, 0) == 0);
+    nnrt_dataset_destroy(d);
+  }
+}
+
+static void test_csv_columns_onehot_f32(void) {
+  const char *text = "id,label,x0,x1\n7,2,0.5,1.5\n8,0,-1,2e3\n";
+  write_file(tp("cols.csv"), text, strlen(text));
+  int32_t in[] = {2, 3}, tg[] = {1};
+  nnc_data_source s = csv_source(tp("cols.csv"));
+  s.n_input_cols = 2;
+  s.input_cols = in;
+  s.n_target_cols = 1;
+  s.target_cols = tg;
+  s.onehot = 1;
+  nnrt_dataset *d;
+  nnrt_error err;
+  ASSERT(nnrt_dataset_load(&s, 2, 3, 4, 0, &d, &err) == NNRT_OK);
+  ASSERT(d->n == 2 && d->onehot && d->real_bytes == 4);
+  ASSERT(((float *)d->x)[0] == 0.5f && ((float *)d->x)[3] == 2000.0f);
+  ASSERT(((float *)d->t)[0] == 0 && ((float *)d->t)[2] == 1 && ((float *)d->t)[3] == 1);
+  nnrt_dataset_destroy(d);
+}
+
+typedef struct bad_csv {
+  const char *file;
+  int32_t n_in, n_out, onehot;
+  const char *inputs, *targets; /* "a,b" lists or NULL */
+  const char *message;
+} bad_csv;
+
+static const bad_csv bad_csvs[] = {
+  {"bad_fields.csv", 2, 1, 0, NULL, NULL, "bad_fields.csv:3: expected 3 fields, found 2"},
+  {"bad_number.csv", 2, 1, 0, NULL, NULL, "bad_number.csv:4: field 2: 'x1' is not a number"},
+  {"empty.csv", 2, 1, 0, NULL, NULL, "empty.csv: empty file"},
+  {"blank_only.csv", 2, 1, 0, NULL, NULL, "blank_only.csv: empty file"},
+  {"header_only.csv", 2, 1, 0, NULL, NULL, "header_only.csv: no data rows after the header"},
+  {"too_few_inputs.csv", 3, 1, 0, NULL, NULL,
+   "too_few_inputs.csv: 2 input columns selected but the network has 3 inputs"},
+  {"label_range.csv", 2, 3, 1, NULL, NULL, "label_range.csv:2: field 3: label 3 is out of range [0, 3)"},
+  {"label_frac.csv", 2, 3, 1, NULL, NULL, "label_frac.csv:1: field 3: label '1.5' is not an integer"},
+  {"label_neg.csv", 2, 3, 1, NULL, NULL, "label_neg.csv:1: field 3: label -1 is out of range [0, 3)"},
+  {"nan.csv", 2, 1, 0, NULL, NULL, "nan.csv:2: field 1: 'nan' is not a finite number"},
+  {"inf.csv", 2, 1, 0, NULL, NULL, "inf.csv:2: field 2: 'inf' is not a finite number"},
+  {"blank_middle.csv", 2, 1, 0, NULL, NULL, "blank_middle.csv:3: empty line"},
+  {"empty_field.csv", 2, 1, 0, NULL, NULL, "empty_field.csv:2: field 2: '' is not a number"},
+  {"extra_field.csv", 2, 1, 0, NULL, NULL, "extra_field.csv:2: expected 3 fields, found 4"},
+  {"col_range.csv", 2, 1, 0, "0,5", NULL,
+   "col_range.csv: input column 5 is out of range: rows have 3 fields (columns 0..2)"},
+  {"target_range.csv", 2, 1, 0, NULL, "7",
+   "target_range.csv: target column 7 is out of range: rows have 3 fields (columns 0..2)"},
+  {"target_count.csv", 2, 1, 0, "0,1", "2,3",
+   "target_count.csv: 2 target columns selected but the network has 1 output"},
+  {"binary.csv", 2, 1, 0, NULL, NULL, "binary.csv:1: NUL byte in a text line (not a CSV file?)"},
+  {"header_late.csv", 2, 1, 0, NULL, NULL, "header_late.csv:3: field 1: 'a' is not a number"},
+  {"trailing_comma.csv", 3, 1, 0, NULL, NULL, "trailing_comma.csv:1: field 4: '' is not a number"},
+  {"space_field.csv", 2, 1, 0, NULL, NULL, "space_field.csv:1: field 2: '' is not a number"},
+  {"overflow.csv", 2, 1, 0, NULL, NULL, "overflow.csv:1: field 2: '1e999' is not a finite number"},
+  {"onehot_two.csv", 2, 3, 1, "0,1", "2,3",
+   "onehot_two.csv: one-hot labels need exactly one target column, 2 selected"},
+  {"semicolons.csv", 2, 1, 0, NULL, NULL,
+   "semicolons.csv: 0 input columns selected but the network has 2 inputs"},
+  {"truncated.csv.gz", 2, 1, 0, NULL, NULL, "truncated.csv.gz: read error: unexpected end of file"},
+  {"no_such_file.csv", 2, 1, 0, NULL, NULL, "no_such_file.csv: cannot open: No such file or directory"},
+};
+
+static int32_t *parse_list(const char *s, int32_t *n) {
+  static int32_t buf[2][16];
+  static int which;
+  int32_t *b = buf[which++ % 2];
+  *n = 0;
+  for (const char *p = s; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+    b[(*n)++] = atoi(p);
+  return b;
+}
+
+static void test_csv_malformed(void) {
+  int n = (int)(sizeof bad_csvs / sizeof bad_csvs[0]);
+  ASSERT(n >= 20);
+  for (int i = 0; i < n; i++) {
+    const bad_csv *b = &bad_csvs[i];
+    nnc_data_source s = csv_source(b->file);
+    s.onehot = b->onehot;
+    if (b->inputs)
+      s.input_cols = parse_list(b->inputs, &s.n_input_cols);
+    if (b->targets)
+      s.target_cols = parse_list(b->targets, &s.n_target_cols);
+    nnrt_dataset *d = NULL;
+    nnrt_error err = {0, ""};
+    int rc = nnrt_dataset_load(&s, b->n_in, b->n_out, 8, 0, &d, &err);
+    ASSERT(d == NULL);
+    ASSERT(rc == NNRT_EDATA);
+    ASSERT_STR(err.msg, b->message);
+  }
+}
+
+static void test_csv_stdin_predict_shape(void) {
+  const char *text = "0,1\n1,1\n";
+  write_file(tp("in.csv"), text, strlen(text));
+  nnc_data_source s = csv_source(tp("in.csv"));
+  nnrt_dataset *d;
+  nnrt_error err;
+  ASSERT(nnrt_dataset_load(&s, 2, 1, 8, NNRT_LOAD_INPUTS_ONLY, &d, &err) == NNRT_OK);
+  ASSERT(d->n == 2 && d->t == NULL && nnrt_dataset_input(d, 1, 0) == 1);
+  nnrt_dataset_destroy(d);
+}
+
+/* ---- IDX ---- */
+
+static size_t idx_header(unsigned char *b, int type, int ndims, const uint32_t *dims) {
+  b[0] = b[1] = 0;
+  b[2] = (unsigned char)type;
+  b[3] = (unsigned char)ndims;
+  for (int i = 0; i < ndims; i++)
+    for (int k = 0; k < 4; k++)
+      b[4 + 4 * i + k] = (unsigned char)(dims[i] >> (24 - 8 * k));
+  return 4 + 4 * (size_t)ndims;
+}
+
+static void write_gz(const char *path, const void *data, size_t n) {
+  gzFile f = gzopen(path, "wb");
+  gzwrite(f, data, (unsigned)n);
+  gzclose(f);
+}
+
+/* images: n × 2 × 2 u8 (value = 10·sample + pixel); labels: n u8 (sample mod 3). */
+static void make_idx(const char *img, const char *lab, uint32_t n, uint32_t n_labels, int gz) {
+  unsigned char b[1024];
+  uint32_t dims[3] = {n, 2, 2};
+  size_t h = idx_header(b, 0x08, 3, dims);
+  for (uint32_t k = 0; k < 4 * n; k++)
+    b[h + k] = (unsigned char)(10 * (k / 4) + k % 4);
+  (gz ? write_gz : write_file)(img, b, h + 4 * n);
+  h = idx_header(b, 0x08, 1, &n_labels);
+  for (uint32_t k = 0; k < n_labels; k++)
+    b[h + k] = (unsigned char)(k % 3);
+  (gz ? write_gz : write_file)(lab, b, h + n_labels);
+}
+
+static nnc_data_source idx_source(const char *img, const char *lab) {
+  nnc_data_source s = csv_source(img);
+  s.labels = lab;
+  return s;
+}
+
+static void test_idx_plain_and_gz(void) {
+  for (int gz = 0; gz < 2; gz++) {
+    const char *img = tp(gz ? "img.gz" : "img"), *lab = tp(gz ? "lab.gz" : "lab");
+    make_idx(img, lab, 5, 5, gz);
+    nnc_data_source s = idx_source(img, lab);
+    nnrt_dataset *d;
+    nnrt_error err;
+    ASSERT(nnrt_dataset_load(&s, 4, 3, 4, 0, &d, &err) == NNRT_OK);
+    ASSERT(d->n == 5 && d->onehot);
+    ASSERT(nnrt_dataset_input(d, 4, 3) == 43);
+    ASSERT(nnrt_dataset_target(d, 4, 1) == 1 && nnrt_dataset_target(d, 4, 0) == 0);
+    nnrt_dataset_destroy(d);
+  }
+}
+
+static void test_idx_types(void) {
+  unsigned char b[64];
+  uint32_t dims[2] = {2, 2};
+  size_t h = idx_header(b, 0x0D, 2, dims); /* f32 big-endian: 1.5, -2, 0.25, 8 */
+  float vals[4] = {1.5f, -2, 0.25f, 8};
+  for (int i = 0; i < 4; i++) {
+    uint32_t u;
+    memcpy(&u, &vals[i], 4);
+    for (int k = 0; k < 4; k++)
+      b[h + 4 * i + k] = (unsigned char)(u >> (24 - 8 * k));
+  }
+  write_file(tp("f32.idx"), b, h + 16);
+  nnc_data_source s = idx_source(tp("f32.idx"), NULL);
+  nnrt_dataset *d;
+  nnrt_error err;
+  ASSERT(nnrt_dataset_load(&s, 2, 1, 8, NNRT_LOAD_INPUTS_ONLY, &d, &err) == NNRT_OK);
+  ASSERT(nnrt_dataset_input(d, 0, 1) == -2 && nnrt_dataset_input(d, 1, 1) == 8);
+  nnrt_dataset_destroy(d);
+}
+
+typedef struct bad_idx {
+  const char *name;
+  const unsigned char *bytes;
+  size_t n;
+} bad_idx;
+
+static void expect_idx_error(const char *img, const char *lab, int n_in, int n_out,
+                             const char *want, int *ok) {
+  nnc_data_source s = idx_source(img, lab);
+  s.format = NNC_FORMAT_IDX;
+  nnrt_dataset *d = NULL;
+  nnrt_error err = {0, ""};
+  int rc = nnrt_dataset_load(&s, n_in, n_out, 8, 0, &d, &err);
+  char full[512];
+  snprintf(full, sizeof full, want, tmpdir, tmpdir);
+  *ok = rc == NNRT_EDATA && d == NULL && strcmp(err.msg, full) == 0;
+  if (!*ok)
+    printf("  expected '%s'\n  got      '%s'\n", full, err.msg);
+}
+
+static void test_idx_malformed(void) {
+  unsigned char b[256];
+  uint32_t dims[3] = {3, 2, 2};
+  int ok;
+  make_idx(tp("good.img"), tp("good.lab"), 3, 3, 0);
+  write_file(tp("empty.idx"), "", 0);
+  expect_idx_error(tp("empty.idx"), tp("good.lab"), 4, 3, "%s/empty.idx: empty file", &ok);
+  ASSERT(ok);
+  write_file(tp("text.idx"), "P5\n1 2", 6);
+  expect_idx_error(tp("text.idx"), tp("good.lab"), 4, 3, "%s/text.idx: not an IDX file (magic 0x50350a31)", &ok);
+  ASSERT(ok);
+  size_t h = idx_header(b, 0x07, 3, dims);
+  write_file(tp("type.idx"), b, h + 12);
+  expect_idx_error(tp("type.idx"), tp("good.lab"), 4, 3, "%s/type.idx: not an IDX file (magic 0x00000703)", &ok);
+  ASSERT(ok);
+  h = idx_header(b, 0x08, 3, dims);
+  write_file(tp("short_header.idx"), b, 9);
+  expect_idx_error(tp("short_header.idx"), tp("good.lab"), 4, 3,
+                   "%s/short_header.idx: truncated: the header of 3 dimensions needs 16 bytes, found 9", &ok);
+  ASSERT(ok);
+  memset(b + h, 7, 12);
+  write_file(tp("short_data.idx"), b, h + 11);
+  expect_idx_error(tp("short_data.idx"), tp("good.lab"), 4, 3,
+                   "%s/short_data.idx: truncated: expected 12 bytes of data, found 11", &ok);
+  ASSERT(ok);
+  write_file(tp("extra.idx"), b, h + 12 + 3);
+  expect_idx_error(tp("extra.idx"), tp("good.lab"), 4, 3, "%s/extra.idx: 3 unexpected bytes after the data", &ok);
+  ASSERT(ok);
+  expect_idx_error(tp("good.img"), tp("good.lab"), 5, 3,
+                   "%s/good.img: samples have 4 values but the network has 5 inputs", &ok);
+  ASSERT(ok);
+  make_idx(tp("m.img"), tp("m.lab"), 3, 2, 1);
+  expect_idx_error(tp("m.img"), tp("m.lab"), 4, 3, "%s/m.img: 3 samples but %s/m.lab has 2 labels", &ok);
+  ASSERT(ok);
+  expect_idx_error(tp("good.img"), tp("good.lab"), 4, 2,
+                   "%s/good.lab: label 2 of sample 2 is out of range [0, 2)", &ok);
+  ASSERT(ok);
+  expect_idx_error(tp("good.img"), tp("good.img"), 4, 3,
+                   "%s/good.img: a label file has 1 dimension, this one has 3", &ok);
+  ASSERT(ok);
+  expect_idx_error(tp("good.img"), NULL, 4, 3,
+                   "%s/good.img: an IDX source needs a labels file for its targets", &ok);
+  ASSERT(ok);
+  expect_idx_error(tp("good.img"), tp("missing.lab"), 4, 3,
+                   "%s/missing.lab: cannot open: No such file or directory", &ok);
+  ASSERT(ok);
+  write_gz(tp("cut.gz"), b, h + 12);
+  long n = read_file(tp("cut.gz"), (char *)b, sizeof b);
+  write_file(tp("cut.gz"), b, (size_t)n - 6);
+  expect_idx_error(tp("cut.gz"), tp("good.lab"), 4, 3, "%s/cut.gz: read error: unexpected end of file", &ok);
+  ASSERT(ok);
+}
+
+static void test_fashion_mnist(void) {
+  const char *img = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+  if (access(img, R_OK) != 0) {
+    printf("  (Fashion-MNIST not installed: skipped)\n");
+    return;
+  }
+  nnc_data_source s = idx_source(img, "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
+  nnrt_dataset *d;
+  nnrt_error err;
+  ASSERT(nnrt_dataset_load(&s, 784, 10, 4, 0, &d, &err) == NNRT_OK);
+  ASSERT(d->n == 10000 && d->onehot);
+  double sum = 0, mx = 0;
+  for (int64_t k = 0; k < d->n * 10; k++)
+    sum += ((float *)d->t)[k];
+  for (int64_t k = 0; k < d->n * 784; k++)
+    mx = fmax(mx, ((float *)d->x)[k]);
+  ASSERT(sum == 10000 && mx == 255);
+  nnrt_dataset_destroy(d);
+}
+
+/* ---- scaling ---- */
+
+static void test_scaler(void) {
+  nnrt_dataset *a, *b;
+  nnrt_scaler *s;
+  nnrt_error err;
+  ASSERT(nnrt_dataset_create(4, 1, 1, 8, 0, &a, &err) == NNRT_OK);
+  ASSERT(nnrt_dataset_create(1, 1, 1, 8, 0, &b, &err) == NNRT_OK);
+  double v[4] = {1, 2, 3, 6};
+  memcpy(a->x, v, sizeof v);
+  ((double *)b->x)[0] = 6;
+  ASSERT(nnrt_scaler_fit(a, NNC_SCALE_MINMAX, 0, &s, &err) == NNRT_OK);
+  nnrt_scaler_apply(s, a);
+  nnrt_scaler_apply(s, b);
+  ASSERT(((double *)a->x)[0] == 0 && ((double *)a->x)[3] == 1 && ((double *)b->x)[0] == 1);
+  nnrt_scaler_destroy(s);
+  memcpy(a->x, v, sizeof v);
+  ASSERT(nnrt_scaler_fit(a, NNC_SCALE_ZSCORE, 0, &s, &err) == NNRT_OK);
+  ASSERT(fabs(s->offset[0] - 3) < 1e-12 && fabs(s->mul[0] - 1 / sqrt(3.5)) < 1e-12);
+  nnrt_scaler_destroy(s);
+  ASSERT(nnrt_scaler_fit(a, NNC_SCALE_FACTOR, 1.0 / 255, &s, &err) == NNRT_OK);
+  nnrt_scaler_apply(s, a);
+  ASSERT(((double *)a->x)[3] == 6.0 / 255);
+  nnrt_scaler_destroy(s);
+  nnrt_dataset_destroy(a);
+  nnrt_dataset_destroy(b);
+}
+
+/* ---- weights ---- */
+
+static void toy_params(const nnc_model *m, void *p, uint64_t seed) {
+  m->init(p, seed);
+}
+
+static void test_weights_roundtrip(void) {
+  const nnc_model *models[] = {&toy_model_f64, &toy_model_f32};
+  for (int i = 0; i < 2; i++) {
+    const nnc_model *m = models[i];
+    double p[13], q[13];
+    nnrt_scaler sc = {NNC_SCALE_ZSCORE, 2, (double[]){1, 2}, (double[]){0.5, 0.25}}, *back;
+    nnrt_error err;
+    toy_params(m, p, 42);
+    ASSERT(nnrt_weights_save(tp("rt.weights"), m, p, &sc, &err) == NNRT_OK);
+    ASSERT(access(tp("rt.weights.tmp"), F_OK) != 0);
+    ASSERT(nnrt_weights_load(tp("rt.weights"), m, q, &back, &err) == NNRT_OK);
+    ASSERT(memcmp(p, q, (size_t)m->n_params * (size_t)m->real_bytes) == 0);
+    ASSERT(back && back->mode == NNC_SCALE_ZSCORE && back->offset[1] == 2 && back->mul[1] == 0.25);
+    nnrt_scaler_destroy(back);
+  }
+}
+
+static void expect_load_error(const nnc_model *m, const char *path, const char *want_fmt) {
+  double p[13];
+  char want[512];
+  nnrt_error err = {0, ""};
+  snprintf(want, sizeof want, want_fmt, path);
+  int rc = nnrt_weights_load(path, m, p, NULL, &err);
+  if (rc != NNRT_EDATA || strcmp(err.msg, want) != 0) {
+    printf("%s:%d: expected '%s'\n  got '%s'\n", __FILE__, __LINE__, want, err.msg);
+    test_failed = 1;
+  }
+}
+
+static void patch(const char *src, const char *dst, long at, int xor_mask, long cut) {
+  static char buf[4096];
+  long n = read_file(src, buf, sizeof buf);
+  if (at >= 0)
+    buf[at] ^= (char)xor_mask;
+  write_file(dst, buf, (size_t)(n - cut));
+}
+
+static void test_weights_refusals(void) {
+  double p[13];
+  nnrt_error err;
+  nnc_model other = toy_model_f64, fewer = toy_model_f64, single = toy_model_f32;
+  other.fingerprint ^= 0xff;
+  fewer.n_params = 12;
+  single.fingerprint = toy_model_f64.fingerprint;
+  toy_params(&toy_model_f64, p, 1);
+  const char *w = tp("ok.weights");
+  ASSERT(nnrt_weights_save(w, &toy_model_f64, p, NULL, &err) == NNRT_OK);
+  expect_load_error(&other, w, "%s: weights of another network (fingerprint 0x746f790000000008; "
+                               "network 'toy' has 0x746f7900000000f7)");
+  expect_load_error(&fewer, w, "%s: 13 parameters, the network has 12");
+  expect_load_error(&single, w, "%s: f64 weights, the network is f32");
+  patch(w, tp("flip.weights"), 48 + 8 * 5 + 3, 0x10, 0);
+  expect_load_error(&toy_model_f64, tp("flip.weights"), "%s: checksum mismatch: the file is corrupted");
+  patch(w, tp("flip_fp.weights"), 9, 0x01, 0);
+  expect_load_error(&toy_model_f64, tp("flip_fp.weights"), "%s: checksum mismatch: the file is corrupted");
+  patch(w, tp("cut.weights"), -1, 0, 9);
+  expect_load_error(&toy_model_f64, tp("cut.weights"), "%s: truncated: expected 152 bytes, found 143");
+  patch(w, tp("head.weights"), -1, 0, 152 - 20);
+  expect_load_error(&toy_model_f64, tp("head.weights"), "%s: truncated: the header needs 48 bytes, found 20");
+  patch(w, tp("version.weights"), 4, 0x03, 0);
+  expect_load_error(&toy_model_f64, tp("version.weights"), "%s: weights format version 2, this runtime reads version 1");
+  patch(w, tp("magic.weights"), 0, 0x20, 0);
+  expect_load_error(&toy_model_f64, tp("magic.weights"), "%s: not an nnc weights file");
+  write_file(tp("empty.weights"), "", 0);
+  expect_load_error(&toy_model_f64, tp("empty.weights"), "%s: empty file");
+  static char buf[512];
+  long n = read_file(w, buf, sizeof buf);
+  memcpy(buf + n, "xyz", 3);
+  write_file(tp("long.weights"), buf, (size_t)n + 3);
+  expect_load_error(&toy_model_f64, tp("long.weights"), "%s: 3 unexpected bytes after the end of the weights");
+  expect_load_error(&toy_model_f64, tp("none.weights"), "%s: cannot open: No such file or directory");
+}
+
+static void test_weights_text(void) {
+  const nnc_model *models[] = {&toy_model_f64, &toy_model_f32};
+  const char *formats[] = {"json", "csv"};
+  for (int i = 0; i < 4; i++) {
+    const nnc_model *m = models[i / 2];
+    double p[13], q[13];
+    nnrt_error err;
+    toy_params(m, p, 7);
+    FILE *f = fopen(tp("w.txt"), "w");
+    ASSERT(nnrt_weights_export(f, m, p, formats[i % 2], &err) == NNRT_OK);
+    fclose(f);
+    f = fopen(tp("w.txt"), "r");
+    ASSERT(nnrt_weights_import(f, "w.txt", m, q, &err) == NNRT_OK);
+    fclose(f);
+    ASSERT(memcmp(p, q, (size_t)m->n_params * (size_t)m->real_bytes) == 0);
+  }
+  /* through the command line, with errors */
+  double p[13];
+  nnrt_error err;
+  toy_params(&toy_model_f64, p, 3);
+  ASSERT(nnrt_weights_save(tp("t.weights"), &toy_model_f64, p, NULL, &err) == NNRT_OK);
+  ASSERT(run(&toy_model_f64, "weights export --weights %s --format csv", tp("t.weights")) == 0);
+  write_file(tp("t.csv"), R.out, strlen(R.out));
+  ASSERT(run_in(&toy_model_f64, tp("t.csv"), "weights import --weights %s", tp("t2.weights")) == 0);
+  ASSERT(files_equal(tp("t.weights"), tp("t2.weights")));
+  write_file(tp("short.csv"), "index,value\n0,1\n1,2\n", 20);
+  ASSERT(run_in(&toy_model_f64, tp("short.csv"), "weights import --weights %s", tp("t3.weights")) == 1);
+  ASSERT_STR(R.err, "error: <stdin>: 2 parameters, the network has 13\n");
+  write_file(tp("bad.csv"), "index,value\n0,1\n1,zz\n", 21);
+  ASSERT(run_in(&toy_model_f64, tp("bad.csv"), "weights import --weights %s", tp("t3.weights")) == 1);
+  ASSERT_STR(R.err, "error: <stdin>:3: field 2: 'zz' is not a finite number\n");
+  ASSERT(run(&toy_model_f64, "weights export --weights %s --format xml", tp("t.weights")) == 2);
+  ASSERT_STR(R.err, "error: --format: expected json or csv, got 'xml'\n");
+}
+
+/* ---- training through nnrt_main ---- */
+
+static void test_xor_trains_to_100(void) {
+  ASSERT(run(&toy_model_f64, "train --quiet --save %s", tp("xor.weights")) == 0);
+  ASSERT_HAS(R.out, "restart 5/5");
+  ASSERT_HAS(R.out, "train  accuracy 100.00% (4/4)");
+  ASSERT(run(&toy_model_f64, "eval --weights %s", tp("xor.weights")) == 0);
+  ASSERT_HAS(R.out, "accuracy 100.00% (4/4)");
+  ASSERT_HAS(R.out, "confusion matrix");
+  write_file(tp("q.csv"), "x,y\n0,0\n1,1\n0,1\n", 16);
+  ASSERT(run(&toy_model_f64, "predict --weights %s --input %s --class", tp("xor.weights"), tp("q.csv")) == 0);
+  ASSERT_STR(R.out, "0\n0\n1\n");
+  ASSERT(run_in(&toy_model_f64, tp("q.csv"), "predict --weights %s", tp("xor.weights")) == 0);
+  ASSERT(strlen(R.out) > 6 && R.out[0] == '0' && R.out[1] == '.');
+}
+
+static void test_xor_f32_minibatch(void) {
+  ASSERT(run(&toy_model_f32, "train --quiet --batch 2 --rate 4 --epochs 4000 --save %s", tp("x32.weights")) == 0);
+  ASSERT_HAS(R.out, "train  accuracy 100.00% (4/4)");
+}
+
+static void test_threads_reproducible(void) {
+  const char *common = "train --quiet --batch 3 --momentum 0.5 --epochs 50 --restarts 2 --data xor.csv";
+  ASSERT(run(&toy_model_f64, "%s --threads 2 --save %s", common, tp("a.w")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --threads 2 --save %s", common, tp("b.w")) == 0);
+  ASSERT(files_equal(tp("a.w"), tp("b.w")));
+  ASSERT(run(&toy_model_f64, "%s --threads 1 --save %s", common, tp("c.w")) == 0);
+  ASSERT(run(&toy_model_f64, "train --quiet --epochs 2 --threads 2 --save %s", tp("d.w")) == 0);
+  ASSERT_HAS(R.out, "note: batch 1 (per-sample SGD) runs on one thread; --threads 2 ignored");
+}
+
+static void test_resume_continues(void) {
+  const char *common = "train --restarts 2 --momentum 0.9 --validation 0.25 --rate 0.5";
+  ASSERT(run(&toy_model_f64, "%s --epochs 6 --save %s", common, tp("straight.w")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --epochs 6 --save %s --checkpoint %s --checkpoint-every 3", common,
+             tp("first.w"), tp("c.ckpt")) == 0);
+  /* the last checkpoint was written after epoch 6 of restart 2: resume from epoch 3 instead */
+  ASSERT(run(&toy_model_f64, "%s --epochs 3 --restarts 1 --save %s --checkpoint %s --checkpoint-every 3",
+             "train --momentum 0.9 --validation 0.25 --rate 0.5", tp("half.w"), tp("h.ckpt")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --epochs 6 --resume %s --save %s", common, tp("h.ckpt"), tp("resumed.w")) == 0);
+  ASSERT_HAS(R.out, "resuming from");
+  ASSERT_HAS(R.out, "restart 1/2 after epoch 3/6");
+  ASSERT(strncmp(R.err, "[1/2] epoch 4/6", 15) == 0);
+  ASSERT(files_equal(tp("straight.w"), tp("resumed.w")));
+  ASSERT(files_equal(tp("straight.w"), tp("first.w")));
+  /* a checkpoint is a weights file too */
+  ASSERT(run(&toy_model_f64, "eval --weights %s", tp("h.ckpt")) == 0);
+}
+
+static void test_interrupt_and_resume(void) {
+  const char *common = "train --epochs 5 --restarts 1 --momentum 0.5";
+  ASSERT(run(&toy_model_f64, "%s --save %s", common, tp("s.w")) == 0);
+  toy_hooks.interrupt_after = 10; /* inside epoch 3 (4 samples per epoch) */
+  ASSERT(run(&toy_model_f64, "%s --save %s --checkpoint %s", common, tp("i.w"), tp("i.ckpt")) == 130);
+  toy_hooks.interrupt_after = 0;
+  ASSERT_HAS(R.err, "interrupted in epoch 3: checkpoint after epoch 2 written to");
+  ASSERT(access(tp("i.w"), F_OK) != 0);
+  ASSERT(run(&toy_model_f64, "%s --save %s --resume %s", common, tp("i.w"), tp("i.ckpt")) == 0);
+  ASSERT(strncmp(R.err, "epoch 3/5", 9) == 0);
+  ASSERT(files_equal(tp("s.w"), tp("i.w")));
+}
+
+static void test_divergence_keeps_last_good(void) {
+  toy_hooks.nan_after = 7;
+  ASSERT(run(&toy_model_f64, "train --epochs 5 --restarts 1 --save %s", tp("nan.w")) == 1);
+  toy_hooks.nan_after = 0;
+  ASSERT_HAS(R.err, "error: epoch 2: the loss became nan: training diverged (try a smaller --rate); "
+                    "keeping the weights of epoch 1");
+  ASSERT_HAS(R.err, "the last good weights were saved to");
+  double p[13];
+  nnrt_error err;
+  ASSERT(nnrt_weights_load(tp("nan.w"), &toy_model_f64, p, NULL, &err) == NNRT_OK);
+  for (int i = 0; i < 13; i++)
+    ASSERT(isfinite(p[i]));
+}
+
+static void test_early_stopping(void) {
+  ASSERT(run(&toy_model_f64, "train --epochs 500 --restarts 1 --validation 0.5 --patience 3 --rate 0.1 "
+                             "--quiet --save %s", tp("es.w")) == 0);
+  ASSERT_HAS(R.out, "early stop after epoch");
+}
+
+static void test_log_and_plot(void) {
+  ASSERT(run(&toy_model_f64, "train --epochs 7 --restarts 2 --validation 0.25 --save %s --log %s --plot %s",
+             tp("lp.w"), tp("log.csv"), tp("plot.svg")) == 0);
+  static char buf[1 << 14];
+  read_file(tp("log.csv"), buf, sizeof buf);
+  int lines = 0;
+  for (char *p = buf; *p; p++)
+    lines += *p == '\n';
+  ASSERT(lines == 1 + 14);
+  ASSERT(strncmp(buf, "restart,epoch,loss,acc,val_loss,val_acc,rate,seconds\n1,1,", 56) == 0);
+  read_file(tp("plot.svg"), buf, sizeof buf);
+  ASSERT_HAS(buf, "<svg");
+  ASSERT_HAS(buf, "<polyline");
+  ASSERT_HAS(buf, "validation loss");
+  ASSERT_HAS(buf, "</svg>");
+  /* plain progress lines, one per epoch */
+  ASSERT_HAS(R.err, "[2/2] epoch 7/7  loss ");
+  ASSERT_HAS(R.err, "samples/s\n");
+}
+
+static void test_usage_errors(void) {
+  struct { const char *args; int code; const char *err; } cases[] = {
+    {"train --rate abc", 2, "error: --rate: expected a positive number, got 'abc'\n"},
+    {"train --rate -1", 2, "error: --rate: expected a positive number, got '-1'\n"},
+    {"train --epochs 1.5", 2, "error: --epochs: expected a non-negative integer, got '1.5'\n"},
+    {"train --batch 0", 2, "error: --batch: expected a positive integer, got '0'\n"},
+    {"train --momentum 1", 2, "error: --momentum: expected a number in [0, 1), got '1'\n"},
+    {"train --inputs 3..1", 2, "error: --inputs: expected column indices like 0..3,5, got '3..1'\n"},
+    {"train --seed -4", 2, "error: --seed: expected a non-negative integer, got '-4'\n"},
+    {"train --frobnicate", 2, "error: unknown flag '--frobnicate' for 'train' (see 'toy train --help')\n"},
+    {"eval --rate 1", 2, "error: unknown flag '--rate' for 'eval' (see 'toy eval --help')\n"},
+    {"train --epochs", 2, "error: --epochs: missing value (N)\n"},
+    {"train stray", 2, "error: unexpected argument 'stray' for 'train' (see 'toy train --help')\n"},
+    {"fly", 2, "error: unknown command 'fly' (expected train, eval, predict, info, weights or gradcheck; "
+               "see 'toy --help')\n"},
+    {"weights", 2, "error: weights: expected 'export' or 'import' (see 'toy weights --help')\n"},
+    {"train --data missing.csv", 1, "error: missing.csv: cannot open: No such file or directory\n"},
+    {"train --data bad_fields.csv", 1, "error: bad_fields.csv:3: expected 3 fields, found 2\n"},
+    {"train --data xor.csv --inputs 0", 1,
+     "error: xor.csv: 1 input column selected but the network has 2 inputs\n"},
+    {"eval --weights nothing.w", 1, "error: nothing.w: cannot open: No such file or directory\n"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int code = run(&toy_model_f64, "%s", cases[i].args);
+    if (code != cases[i].code)
+      printf("  '%s' exited %d\n", cases[i].args, code);
+    ASSERT(code == cases[i].code);
+    ASSERT_STR(R.err, cases[i].err);
+  }
+  ASSERT(run(&toy_model_f64, "--help") == 0);
+  ASSERT_HAS(R.out, "usage: toy COMMAND");
+  ASSERT(run(&toy_model_f64, "train --help") == 0);
+  ASSERT_HAS(R.out, "--checkpoint-every N");
+  ASSERT(run(&toy_model_f64, "predict --help") == 0);
+  ASSERT_HAS(R.out, "--input FILE");
+  ASSERT(run(&toy_model_f64, "info") == 0);
+  ASSERT_HAS(R.out, "parameters   13");
+  ASSERT_HAS(R.out, "precision    f64");
+}
+
+static void test_gradcheck(void) {
+  ASSERT(run(&toy_model_f64, "gradcheck") == 0);
+  ASSERT_HAS(R.out, "PASS");
+  ASSERT(run(&toy_model_f32, "gradcheck --samples 3") == 0);
+  ASSERT_HAS(R.out, "PASS");
+  toy_hooks.bad_grad = 4;
+  int code = run(&toy_model_f64, "gradcheck");
+  toy_hooks.bad_grad = 0;
+  ASSERT(code == 1);
+  ASSERT_HAS(R.out, "parameter 3");
+  ASSERT_HAS(R.out, "FAIL");
+}
+
+static void test_eval_regression(void) {
+  nnc_model reg = toy_model_f64;
+  double p[13];
+  nnrt_error err;
+  reg.classifier = 0;
+  toy_params(&reg, p, 5);
+  ASSERT(nnrt_weights_save(tp("reg.w"), &reg, p, NULL, &err) == NNRT_OK);
+  ASSERT(run(&reg, "eval --weights %s --data xor.csv", tp("reg.w")) == 0);
+  ASSERT_HAS(R.out, "mse ");
+  ASSERT_HAS(R.out, "r2 ");
+}
+
+static void test_schedules_and_rng(void) {
+  nnc_train_settings s = {0};
+  s.rate = 2;
+  s.decay = NNC_DECAY_INVERSE;
+  s.decay_rate = 0.5;
+  ASSERT(nnrt__rate_at(&s, 0, 0) == 2 && nnrt__rate_at(&s, 6, 0) == 0.5);
+  s.decay = NNC_DECAY_EXPONENTIAL;
+  ASSERT(nnrt__rate_at(&s, 99, 0) == 2 && nnrt__rate_at(&s, 99, 2) == 0.5);
+  s.decay = NNC_DECAY_STEP;
+  s.decay_every = 3;
+  ASSERT(nnrt__rate_at(&s, 9, 2) == 2 && nnrt__rate_at(&s, 9, 3) == 1 && nnrt__rate_at(&s, 9, 6) == 0.5);
+  s.decay = NNC_DECAY_NONE;
+  ASSERT(nnrt__rate_at(&s, 1000, 1000) == 2);
+  nnrt_rng a, b;
+  int64_t x[50], y[50], seen[50] = {0};
+  for (int i = 0; i < 50; i++)
+    x[i] = y[i] = i;
+  nnrt__rng_seed(&a, 9);
+  nnrt__rng_seed(&b, 9);
+  nnrt__shuffle(x, 50, &a);
+  nnrt__shuffle(y, 50, &b);
+  ASSERT(memcmp(x, y, sizeof x) == 0);
+  for (int i = 0; i < 50; i++)
+    seen[x[i]]++;
+  for (int i = 0; i < 50; i++)
+    ASSERT(seen[i] == 1);
+  for (int i = 0; i < 1000; i++)
+    ASSERT(nnrt__rng_below(&a, 7) < 7);
+}
+
+/* ---- out of memory ---- */
+
+static long alloc_budget = -1;
+
+static void *failing_realloc(void *ud, void *ptr, size_t size) {
+  (void)ud;
+  if (size == 0) {
+    free(ptr);
+    return NULL;
+  }
+  if (alloc_budget == 0)
+    return NULL;
+  if (alloc_budget > 0)
+    alloc_budget--;
+  return realloc(ptr, size);
+}
+
+/* Every allocation of load + scale + train + save fails in turn: ENOMEM each time, no leak. */
+static int oom_round(void) {
+  nnc_data_source s = csv_source("xor.csv");
+  nnrt_dataset *d = NULL;
+  nnrt_scaler *sc = NULL;
+  nnrt_trainer *tr = NULL;
+  nnrt_train_options o;
+  nnrt_error err;
+  int rc = nnrt_dataset_load(&s, 2, 1, 8, 0, &d, &err);
+  if (!rc)
+    rc = nnrt_scaler_fit(d, NNC_SCALE_ZSCORE, 0, &sc, &err);
+  nnrt_train_options_init(&o, &toy_model_f64);
+  o.s.epochs = 2;
+  o.s.restarts = 2;
+  o.s.batch = 2;
+  o.threads = 2;
+  o.s.validation = 0.25;
+  o.verbosity = 0;
+  o.save_path = tp("oom.w");
+  if (!rc)
+    rc = nnrt_trainer_create(&toy_model_f64, &o, d, &tr, &err);
+  if (!rc)
+    rc = nnrt_trainer_run(tr, sc, NULL, &err);
+  nnrt_trainer_destroy(tr);
+  nnrt_scaler_destroy(sc);
+  nnrt_dataset_destroy(d);
+  return rc;
+}
+
+static void test_out_of_memory(void) {
+  int rc = NNRT_ENOMEM;
+  long k;
+  for (k = 0; k < 10000 && rc == NNRT_ENOMEM; k++) {
+    alloc_budget = k;
+    nnrt_set_allocator(failing_realloc, NULL);
+    rc = oom_round();
+    nnrt_set_allocator(NULL, NULL);
+    if (rc != NNRT_OK && rc != NNRT_ENOMEM)
+      printf("  allocation %ld: status %d\n", k, rc);
+  }
+  ASSERT(rc == NNRT_OK);
+  ASSERT(k > 20);
+}
+
+/* ---- main ---- */
+
+typedef struct test_case { const char *name; void (*fn)(void); } test_case;
+
+static const test_case tests[] = {
+  {"csv_xor", test_csv_xor},
+  {"csv_columns_onehot_f32", test_csv_columns_onehot_f32},
+  {"csv_malformed", test_csv_malformed},
+  {"csv_inputs_only", test_csv_stdin_predict_shape},
+  {"idx_plain_and_gz", test_idx_plain_and_gz},
+  {"idx_types", test_idx_types},
+  {"idx_malformed", test_idx_malformed},
+  {"fashion_mnist", test_fashion_mnist},
+  {"scaler", test_scaler},
+  {"weights_roundtrip", test_weights_roundtrip},
+  {"weights_refusals", test_weights_refusals},
+  {"weights_text", test_weights_text},
+  {"xor_trains_to_100", test_xor_trains_to_100},
+  {"xor_f32_minibatch", test_xor_f32_minibatch},
+  {"threads_reproducible", test_threads_reproducible},
+  {"resume_continues", test_resume_continues},
+  {"interrupt_and_resume", test_interrupt_and_resume},
+  {"divergence_keeps_last_good", test_divergence_keeps_last_good},
+  {"early_stopping", test_early_stopping},
+  {"log_and_plot", test_log_and_plot},
+  {"usage_errors", test_usage_errors},
+  {"gradcheck", test_gradcheck},
+  {"eval_regression", test_eval_regression},
+  {"schedules_and_rng", test_schedules_and_rng},
+  {"out_of_memory", test_out_of_memory},
+};
+
+static void remove_tmpdir(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+int main(int argc, char **argv) {
+  int passed = 0, failed = 0;
+  strcpy(tmpdir, "/tmp/nnrt-test-XXXXXX");
+  if (!mkdtemp(tmpdir) || chdir(NNRT_TEST_DATA_DIR) != 0) {
+    perror("test setup");
+    return 1;
+  }
+  for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+    if (argc > 1 && !strstr(tests[i].name, argv[1]))
+      continue;
+    test_failed = 0;
+    double t0 = nnrt__now();
+    tests[i].fn();
+    printf("%s %s (%.2f s)\n", test_failed ? "FAIL" : "ok  ", tests[i].name, nnrt__now() - t0);
+    test_failed ? failed++ : passed++;
+  }
+  remove_tmpdir();
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
