@@ -4,6 +4,7 @@
 #                         and train it (progress, then the test accuracy)
 #   ./bootstrap.sh test   install what is missing, build nnc with warnings as errors and
 #                         run the whole test suite (ctest)
+#   ./bootstrap.sh sanitize   the test suite built with ASan + UBSan, and the fuzz target
 #   ./bootstrap.sh deps   only install the Debian packages
 # Run as root (or with sudo). The build goes to ./build.
 set -euo pipefail
@@ -46,8 +47,15 @@ case "${1:-}" in
     build -DNNC_WERROR=ON
     cd build && ctest --output-on-failure -j1
     ;;
+  sanitize)
+    # the suite again with ASan + UBSan, plus the libFuzzer target (clang)
+    install_deps
+    CC=clang-19 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DNNC_SANITIZE=ON -DNNC_FUZZ=ON >/dev/null
+    cmake --build build-sanitize -j"$(nproc)"
+    cd build-sanitize && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j1
+    ;;
   *)
-    echo "usage: $0 demo|test|deps" >&2
+    echo "usage: $0 demo|test|sanitize|deps" >&2
     exit 2
     ;;
 esac

@@ -233,8 +233,13 @@ static int link_executable(const char *object, const char *output) {
   }
   snprintf(libflag, sizeof libflag, "-L%s", dir);
   const char *cc = getenv("CC");
+#ifdef NNC_EXTRA_LINK_FLAG
+  const char *extra = NNC_EXTRA_LINK_FLAG;
+#else
+  const char *extra = "-lm";
+#endif
   char *argv[] = {(char *)(cc && *cc ? cc : "cc"), "-o", (char *)output, (char *)object, libflag, "-lnnrt",
-                  "-lz", "-lm", "-lpthread", NULL};
+                  "-lz", "-lm", "-lpthread", (char *)extra, NULL};
   if (run_command(argv)) return 1;
   fprintf(stderr, "nnc: error: linking '%s' failed\n", output);
   return 0;

@@ -460,6 +460,8 @@ static void check_outputs_against_loss(Sema *s) {
     if (n->train.loss == NNC_LOSS_CROSS_ENTROPY && g->act != ACT_SOFTMAX && g->act != ACT_SIGMOID)
       diag_error(s->diag, g->loc, "cross_entropy needs softmax or sigmoid outputs; '%s' is %s",
                  g->name, ir_act_name(g->act));
+    if (n->train.loss == NNC_LOSS_CROSS_ENTROPY && ir_fan_out(n, g->id) > 0)
+      diag_error(s->diag, g->loc, "with cross_entropy, output '%s' cannot feed other neurons", g->name);
     if (g->act == ACT_SOFTMAX && n->train.loss != NNC_LOSS_CROSS_ENTROPY)
       diag_error(s->diag, g->loc, "softmax output '%s' needs 'loss cross_entropy' in the train block", g->name);
   }
