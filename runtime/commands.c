@@ -41,8 +41,26 @@ static void finish_sources(nnrt_cli *c) {
   finish_source(c, &c->test, &c->m->train->test, c->test_labels);
 }
 
+/* A single-output classifier's output is a probability: its targets must lie in [0, 1]. */
+static int check_targets(nnrt_cli *c, const nnc_data_source *src, const nnrt_dataset *d, nnrt_error *err) {
+  if (!c->m->classifier || c->m->n_outputs != 1 || !d->t)
+    return NNRT_OK;
+  for (int64_t k = 0; k < d->n; k++) {
+    double t = nnrt_dataset_target(d, k, 0);
+    if (!(t >= 0 && t <= 1))
+      return nnrt__fail(err, NNRT_EDATA, "%s: sample %lld: target %g is outside [0, 1], but the "
+                        "network's single output is a class probability", src->path, (long long)k + 1, t);
+  }
+  return NNRT_OK;
+}
+
 static int load(nnrt_cli *c, const nnc_data_source *src, int flags, nnrt_dataset **d, nnrt_error *err) {
-  return nnrt_dataset_load(src, c->m->n_inputs, c->m->n_outputs, c->m->real_bytes, flags, d, err);
+  int rc = nnrt_dataset_load(src, c->m->n_inputs, c->m->n_outputs, c->m->real_bytes, flags, d, err);
+  if (!rc && (rc = check_targets(c, src, *d, err)) != NNRT_OK) {
+    nnrt_dataset_destroy(*d);
+    *d = NULL;
+  }
+  return rc;
 }
 
 static const char *default_weights(nnrt_cli *c, char *buf, size_t size) {
@@ -377,9 +395,12 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
     printf(" %d epochs", (int)s->decay_every);
   printf("\n  batch      %d\n  momentum   %g\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
          (int)s->batch, s->momentum, (int)s->epochs, (int)s->restarts, (unsigned long long)s->seed);
-  printf("  validation %g\n  patience   %d%s\n  checkpoint %s every %d epochs\n", s->validation,
-         (int)s->patience, s->patience ? "" : " (off)", s->checkpoint ? s->checkpoint : "(NAME.weights.ckpt)",
-         (int)s->checkpoint_every);
+  printf("  validation %g\n  patience   %d%s\n", s->validation, (int)s->patience, s->patience ? "" : " (off)");
+  if (s->checkpoint)
+    printf("  checkpoint %s", s->checkpoint);
+  else
+    printf("  checkpoint %s.weights.ckpt", m->name);
+  printf(s->checkpoint_every > 0 ? " every %d epochs\n" : " (on interrupt only)\n", (int)s->checkpoint_every);
   return NNRT_OK;
 }
 

@@ -33,30 +33,41 @@ static void print_prefix(nnrt_trainer *tr, FILE *f, int64_t epoch) {
   fprintf(f, "epoch %lld/%d", (long long)epoch, (int)tr->o.s.epochs);
 }
 
+/* Samples per second over this run so far, and the time its remaining epochs will take. */
+static double run_rate(const nnrt_trainer *tr, int64_t extra, double now) {
+  double dt = now - tr->run_start;
+  return (double)(tr->run_samples + extra) / (dt > 1e-9 ? dt : 1e-9);
+}
+
+static double time_left(const nnrt_trainer *tr, int64_t epochs_done, int64_t extra, double rate) {
+  return ((double)(tr->o.s.epochs - epochs_done) * (double)tr->train->n - (double)extra) / rate;
+}
+
+/* Redraws at most 10 times a second. */
+static int throttled(nnrt_trainer *tr, double now) {
+  if (now - tr->last_draw < 0.1)
+    return 1;
+  tr->last_draw = now;
+  return 0;
+}
+
 void nnrt__progress_live(nnrt_trainer *tr, int64_t epoch, int64_t done, double loss_sum, double t0) {
   double now = nnrt__now();
-  if (now - tr->last_draw < 0.1 && done < tr->train->n)
+  (void)t0;
+  if (throttled(tr, now))
     return;
-  tr->last_draw = now;
   FILE *f = tr->o.progress;
-  double rate = done / (now - t0 > 1e-9 ? now - t0 : 1e-9);
-  double left = ((double)(tr->o.s.epochs - epoch) * tr->train->n - done) / rate;
+  double rate = run_rate(tr, done, now);
   fputc('\r', f);
   print_prefix(tr, f, epoch + 1);
   fprintf(f, "  %3d%%  loss %.4f  %.0f samples/s  left ", (int)(100 * done / tr->train->n),
           loss_sum / (double)done, rate);
-  print_duration(f, left);
+  print_duration(f, time_left(tr, epoch, done, rate));
   fprintf(f, "\033[K");
   fflush(f);
 }
 
-void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s) {
-  FILE *f = tr->o.progress;
-  if (tr->o.verbosity < 2 || !f)
-    return;
-  if (tr->o.live)
-    fputc('\r', f);
-  print_prefix(tr, f, row->epoch);
+static void print_scores(FILE *f, const nnrt_epoch_row *row) {
   fprintf(f, "  loss %.4f", row->loss);
   if (!isnan(row->acc))
     fprintf(f, "  acc %.2f%%", 100 * row->acc);
@@ -64,13 +75,28 @@ void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samp
     fprintf(f, "  val_loss %.4f", row->val_loss);
   if (!isnan(row->val_acc))
     fprintf(f, "  val_acc %.2f%%", 100 * row->val_acc);
-  fprintf(f, "  %.0f samples/s", samples_per_s);
+}
+
+/* Plain mode: one line per epoch. Live mode: the line redrawn (throttled, the last epoch
+ * always), with the run's average speed and the time left. */
+void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s) {
+  FILE *f = tr->o.progress;
+  double now = nnrt__now();
+  if (tr->o.verbosity < 2 || !f)
+    return;
+  if (tr->o.live && row->epoch < tr->o.s.epochs && throttled(tr, now))
+    return;
+  if (tr->o.live)
+    fputc('\r', f);
+  print_prefix(tr, f, row->epoch);
+  print_scores(f, row);
   if (tr->o.live) {
-    fprintf(f, "  left ");
-    print_duration(f, (double)(tr->o.s.epochs - row->epoch) * tr->train->n / samples_per_s);
+    double rate = run_rate(tr, 0, now);
+    fprintf(f, "  %.0f samples/s  left ", rate);
+    print_duration(f, time_left(tr, row->epoch, 0, rate));
     fprintf(f, "\033[K");
   } else {
-    fputc('\n', f);
+    fprintf(f, "  %.0f samples/s\n", samples_per_s);
   }
   fflush(f);
 }

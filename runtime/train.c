@@ -197,6 +197,7 @@ static int run_epoch(nnrt_trainer *tr, int64_t epoch, double *loss) {
       nnrt__progress_live(tr, epoch, from + b, sum, t0);
   }
   *loss = sum / (double)n;
+  tr->run_samples += n;
   return EPOCH_DONE;
 }
 
@@ -401,6 +402,8 @@ static int one_run(nnrt_trainer *tr, const nnrt_scaler *sc, int fresh, nnrt_erro
   if (fresh)
     start_run(tr);
   tr->run_start = nnrt__now();
+  tr->run_samples = 0;
+  tr->last_draw = 0;
   int rc = run_epochs(tr, sc, &outcome, err);
   if (tr->o.live && tr->o.verbosity >= 2 && rc == NNRT_OK)
     fputc('\n', tr->o.progress);

@@ -36,7 +36,8 @@ struct nnrt_trainer {
   nnrt_epoch_row *rows, *best_rows;  /* history of this run and of the kept run */
   int64_t n_rows, cap_rows, n_best_rows;
   FILE *log;
-  double run_start, last_draw;
+  double run_start, last_draw;  /* this session of the run; the live line's last redraw */
+  int64_t run_samples;          /* samples trained since run_start */
 };
 
 /* step.c */

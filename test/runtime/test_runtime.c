@@ -699,6 +699,8 @@ static void test_usage_errors(void) {
     {"train --data xor.csv --inputs 0", 1,
      "error: xor.csv: 1 input column selected but the network has 2 inputs\n"},
     {"eval --weights nothing.w", 1, "error: nothing.w: cannot open: No such file or directory\n"},
+    {"train --data label_range.csv", 1, "error: label_range.csv: sample 1: target 2 is outside [0, 1], "
+                                        "but the network's single output is a class probability\n"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int code = run(&toy_model_f64, "%s", cases[i].args);
