@@ -17,7 +17,7 @@ typedef struct Cg {
   int real_bytes;
   LLVMValueRef fn;                 /* function being built */
   LLVMBasicBlockRef entry;         /* its entry block, where allocas go */
-  const double *embedded;          /* trained weights folded in as constants, or NULL */
+  int vec_bytes;                   /* widest useful vector of the target: 64, 32 or 16 */
 } Cg;
 
 /* A counted loop `for (i = 0; i < count; i++)`; body code goes between begin and end. */
@@ -43,6 +43,21 @@ LLVMValueRef cg_fmuladd(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 LLVMValueRef cg_intrinsic(Cg *cg, const char *name, LLVMValueRef *args, unsigned n);
 LLVMValueRef cg_fmax(Cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_fmin(Cg *cg, LLVMValueRef a, LLVMValueRef b);
+
+/* codegen.c: pieces the batch kernels share with the per-sample code. */
+LLVMValueRef cg_begin_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, unsigned n,
+                               unsigned noalias_mask, int internal);
+void cg_softmax(Cg *cg, LLVMValueRef base, int size);
+void cg_emit_output_loss(Cg *cg, const IrGroup *g, LLVMValueRef y, LLVMValueRef G, LLVMValueRef t,
+                         LLVMValueRef loss);
+int cg_delta_is_direct(Cg *cg, const IrGroup *g);
+
+/* cg_batch.c: mini-batch kernels (register-tiled outer products). */
+int cg_batch_eligible(const IrNetwork *n);
+int64_t cg_batch_align(const IrNetwork *n, int vec_bytes);
+int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes);
+LLVMValueRef cg_build_forward_batch(Cg *cg);
+LLVMValueRef cg_build_train_batch(Cg *cg, int sgd);
 
 /* cg_math.c: vectorisable inline approximations, accurate to a few ulp. */
 LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x);

@@ -22,9 +22,19 @@ typedef enum BwdMode { BWD_ACCUMULATE, BWD_SGD } BwdMode;
 
 static int64_t align64(int64_t bytes) { return (bytes + 63) & ~(int64_t)63; }
 
-int64_t cg_scratch_bytes(const IrNetwork *n) {
+/* Scratch: V, G and a gradient for the per-sample code, then the batch region. */
+static int64_t per_sample_region(const IrNetwork *n) {
   int64_t vals = align64(n->n_values * n->real_bytes);
   return 2 * vals + align64(n->n_params * n->real_bytes);
+}
+
+int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes) {
+  return cg_batch_eligible(n) ? cg_batch_reals_per_sample(n, vec_bytes) * n->real_bytes : 0;
+}
+
+int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes) {
+  int64_t slack = cg_batch_eligible(n) ? cg_batch_align(n, vec_bytes) - 1 : 0;
+  return per_sample_region(n) + slack * cg_scratch_per_sample(n, vec_bytes);
 }
 
 /* --- functions and attributes ------------------------------------------------------- */
@@ -41,7 +51,7 @@ static void add_str_attr(Cg *cg, LLVMValueRef fn, const char *k, const char *v) 
 
 /* Starts a function; pointer parameters named in noalias_mask (bit i: parameter i) get
  * noalias. Internal functions are always inlined into the exported ones. */
-static LLVMValueRef begin_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
+LLVMValueRef cg_begin_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
                                    unsigned n, unsigned noalias_mask, int internal) {
   LLVMTypeRef fty = LLVMFunctionType(ret, params, n, 0);
   LLVMValueRef fn = LLVMAddFunction(cg->mod, name, fty);
@@ -137,24 +147,23 @@ static LLVMValueRef emit_net_input(Cg *cg, const IrGroup *g, LLVMValueRef j, LLV
   return z;
 }
 
-/* softmax over the group, in place: y = e^{z − max z} / Σ e^{z − max z}. */
-static void emit_softmax(Cg *cg, const IrGroup *g, LLVMValueRef V) {
-  LLVMValueRef base = offset_ptr(cg, V, cg_int(cg, g->value_offset));
+/* softmax over size values at base, in place: y = e^{z − max z} / Σ e^{z − max z}. */
+void cg_softmax(Cg *cg, LLVMValueRef base, int size) {
   LLVMValueRef mx = cg_alloca(cg, cg->real, "max"), sum = cg_alloca(cg, cg->real, "sum");
   LLVMBuildStore(cg->b, cg_load(cg, base, cg_int(cg, 0)), mx);
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
   CgLoop l1, l2, l3;
-  LLVMValueRef i = cg_loop_begin(cg, &l1, cg_int(cg, g->size), "smax");
+  LLVMValueRef i = cg_loop_begin(cg, &l1, cg_int(cg, size), "smax");
   LLVMBuildStore(cg->b, cg_fmax(cg, cg_load(cg, base, i), LLVMBuildLoad2(cg->b, cg->real, mx, "")), mx);
   cg_loop_end(cg, &l1);
   LLVMValueRef m = LLVMBuildLoad2(cg->b, cg->real, mx, "");
-  i = cg_loop_begin(cg, &l2, cg_int(cg, g->size), "sexp");
+  i = cg_loop_begin(cg, &l2, cg_int(cg, size), "sexp");
   LLVMValueRef e = cg_exp(cg, cg_fsub(cg, cg_load(cg, base, i), m));
   cg_store(cg, base, i, e);
   LLVMBuildStore(cg->b, cg_fadd(cg, e, LLVMBuildLoad2(cg->b, cg->real, sum, "")), sum);
   cg_loop_end(cg, &l2);
   LLVMValueRef inv = LLVMBuildFDiv(cg->b, cg_real(cg, 1.0), LLVMBuildLoad2(cg->b, cg->real, sum, ""), "");
-  i = cg_loop_begin(cg, &l3, cg_int(cg, g->size), "snorm");
+  i = cg_loop_begin(cg, &l3, cg_int(cg, size), "snorm");
   cg_store(cg, base, i, cg_fmul(cg, cg_load(cg, base, i), inv));
   cg_loop_end(cg, &l3);
 }
@@ -166,7 +175,7 @@ static void emit_group_forward(Cg *cg, const IrGroup *g, LLVMValueRef params, LL
   LLVMValueRef y = cg_activate(cg, g->act, g->act_param, z);
   cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""), y);
   cg_loop_end(cg, &lj);
-  if (g->act == ACT_SOFTMAX) emit_softmax(cg, g, V);
+  if (g->act == ACT_SOFTMAX) cg_softmax(cg, offset_ptr(cg, V, cg_int(cg, g->value_offset)), g->size);
 }
 
 static void emit_copy(Cg *cg, LLVMValueRef dst, int64_t dst_off, LLVMValueRef src, int64_t src_off, int64_t n) {
@@ -178,7 +187,7 @@ static void emit_copy(Cg *cg, LLVMValueRef dst, int64_t dst_off, LLVMValueRef sr
 static LLVMValueRef build_forward_one(Cg *cg) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr};
-  LLVMValueRef fn = begin_function(cg, "nnc.forward1", cg->void_t, ps, 3, 7, 1);
+  LLVMValueRef fn = cg_begin_function(cg, "nnc.forward1", cg->void_t, ps, 3, 7, 1);
   LLVMValueRef params = LLVMGetParam(fn, 0), x = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2);
   for (int i = 0; i < n->n_groups; i++)
     if (n->groups[i].role == ROLE_INPUT)
@@ -190,28 +199,29 @@ static LLVMValueRef build_forward_one(Cg *cg) {
 
 /* --- loss --------------------------------------------------------------------------- */
 
-/* Adds this sample's loss into *loss and ∂L/∂y of the outputs into G. For cross-entropy
- * (softmax or sigmoid outputs) G receives y − t, which is ∂L/∂z directly. */
-static void emit_loss(Cg *cg, const IrGroup *g, LLVMValueRef t, LLVMValueRef V, LLVMValueRef G, LLVMValueRef loss) {
+/* Adds one sample's loss over output group g into *loss and ∂L/∂y into G; y and G point at
+ * the group's first neuron, t at the sample's target row. For cross-entropy (softmax or
+ * sigmoid outputs) G receives y − t, which is ∂L/∂z directly. */
+void cg_emit_output_loss(Cg *cg, const IrGroup *g, LLVMValueRef y, LLVMValueRef G, LLVMValueRef t,
+                         LLVMValueRef loss) {
   CgLoop lj;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "loss");
-  LLVMValueRef vi = LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, "");
-  LLVMValueRef y = cg_load(cg, V, vi);
+  LLVMValueRef out = cg_load(cg, y, j);
   LLVMValueRef target = cg_load(cg, t, LLVMBuildAdd(cg->b, cg_int(cg, g->io_offset), j, ""));
-  LLVMValueRef diff = cg_fsub(cg, y, target), l, grad;
+  LLVMValueRef diff = cg_fsub(cg, out, target), l, grad;
   if (cg->net->train.loss == NNC_LOSS_SQUARED) {
     l = cg_fmul(cg, diff, diff);
     grad = cg_fadd(cg, diff, diff);
   } else {
-    l = LLVMBuildFNeg(cg->b, cg_fmul(cg, target, cg_log(cg, y)), "");
+    l = LLVMBuildFNeg(cg->b, cg_fmul(cg, target, cg_log(cg, out)), "");
     if (g->act == ACT_SIGMOID) {
       LLVMValueRef one = cg_real(cg, 1.0);
-      l = cg_fsub(cg, l, cg_fmul(cg, cg_fsub(cg, one, target), cg_log(cg, cg_fsub(cg, one, y))));
+      l = cg_fsub(cg, l, cg_fmul(cg, cg_fsub(cg, one, target), cg_log(cg, cg_fsub(cg, one, out))));
     }
     grad = diff;
   }
   LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, loss, ""), l), loss);
-  cg_store(cg, G, vi, cg_fadd(cg, cg_load(cg, G, vi), grad));
+  cg_store(cg, G, j, cg_fadd(cg, cg_load(cg, G, j), grad));
   cg_loop_end(cg, &lj);
 }
 
@@ -257,7 +267,7 @@ static void emit_set_backward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMVa
 }
 
 /* The output layer of a cross-entropy net already holds ∂L/∂z in G. */
-static int delta_is_direct(Cg *cg, const IrGroup *g) {
+int cg_delta_is_direct(Cg *cg, const IrGroup *g) {
   return g->role == ROLE_OUTPUT && cg->net->train.loss == NNC_LOSS_CROSS_ENTROPY;
 }
 
@@ -267,7 +277,7 @@ static void emit_group_backward(Cg *cg, const IrGroup *g, LLVMValueRef params, L
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), g->name);
   LLVMValueRef vi = LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, "");
   LLVMValueRef delta = cg_load(cg, G, vi);
-  if (!delta_is_direct(cg, g)) delta = cg_fmul(cg, delta, cg_derivative(cg, g->act, g->act_param, cg_load(cg, V, vi)));
+  if (!cg_delta_is_direct(cg, g)) delta = cg_fmul(cg, delta, cg_derivative(cg, g->act, g->act_param, cg_load(cg, V, vi)));
   for (int k = 0; k < g->n_in; k++) emit_set_backward(cg, g, &g->in[k], j, delta, params, V, G, out, rate, mode);
   cg_loop_end(cg, &lj);
 }
@@ -279,14 +289,17 @@ static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode) {
   LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->real};
   /* In SGD mode params and out are the same buffer: neither may be noalias. */
   unsigned noalias = mode == BWD_SGD ? 0x0e : 0x1f;
-  LLVMValueRef fn = begin_function(cg, mode == BWD_SGD ? "nnc.sgd1" : "nnc.backward1", cg->real, ps, 6, noalias, 1);
+  LLVMValueRef fn = cg_begin_function(cg, mode == BWD_SGD ? "nnc.sgd1" : "nnc.backward1", cg->real, ps, 6, noalias, 1);
   LLVMValueRef params = LLVMGetParam(fn, 0), t = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2),
                G = LLVMGetParam(fn, 3), out = LLVMGetParam(fn, 4), rate = LLVMGetParam(fn, 5);
   LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
   memzero(cg, G, n->n_values);
   for (int i = 0; i < n->n_groups; i++)
-    if (n->groups[i].role == ROLE_OUTPUT) emit_loss(cg, &n->groups[i], t, V, G, loss);
+    if (n->groups[i].role == ROLE_OUTPUT) {
+      LLVMValueRef at = cg_int(cg, n->groups[i].value_offset);
+      cg_emit_output_loss(cg, &n->groups[i], offset_ptr(cg, V, at), offset_ptr(cg, G, at), t, loss);
+    }
   for (int i = n->n_order - 1; i >= 0; i--)
     emit_group_backward(cg, &n->groups[n->order[i]], params, V, G, out, rate, mode);
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
@@ -305,13 +318,28 @@ static LLVMValueRef sample_ptr(Cg *cg, LLVMValueRef base, LLVMValueRef s, int wi
   return offset_ptr(cg, base, LLVMBuildMul(cg->b, s, cg_int(cg, width), ""));
 }
 
+/* Branches to a new block when n > 1 and the batch kernels exist; returns that block. */
+static LLVMBasicBlockRef branch_if_batch(Cg *cg, LLVMValueRef count, LLVMValueRef batch_fn) {
+  if (!batch_fn) return NULL;
+  LLVMBasicBlockRef batch = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "batch_kernels");
+  LLVMBasicBlockRef single = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "per_sample_loop");
+  LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, count, cg_int(cg, 1), ""), batch, single);
+  LLVMPositionBuilderAtEnd(cg->b, single);
+  return batch;
+}
+
+static LLVMValueRef batch_region(Cg *cg, LLVMValueRef scratch) {
+  return byte_ptr(cg, scratch, per_sample_region(cg->net));
+}
+
 /* NAME_forward(params, n, x, y, scratch) */
-static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1) {
+static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1, LLVMValueRef fwdN) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr};
-  LLVMValueRef fn = begin_function(cg, symbol(cg, "forward"), cg->void_t, ps, 5, 0x1d, 0);
+  LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "forward"), cg->void_t, ps, 5, 0x1d, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                y = LLVMGetParam(fn, 3), V = LLVMGetParam(fn, 4);
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, fwdN);
   CgLoop ls;
   LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
   LLVMValueRef args[] = {params, sample_ptr(cg, x, s, n->n_inputs), V};
@@ -322,17 +350,24 @@ static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1) {
       emit_copy(cg, ys, n->groups[i].io_offset, V, n->groups[i].value_offset, n->groups[i].size);
   cg_loop_end(cg, &ls);
   LLVMBuildRetVoid(cg->b);
+  if (batch) {
+    LLVMPositionBuilderAtEnd(cg->b, batch);
+    LLVMValueRef bargs[] = {params, count, x, y, batch_region(cg, V)};
+    call(cg, fwdN, bargs, 5);
+    LLVMBuildRetVoid(cg->b);
+  }
   return fn;
 }
 
 /* NAME_loss_grad(params, n, x, t, grad, scratch) -> summed loss */
-static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1) {
+static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1, LLVMValueRef bwdN) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
-  LLVMValueRef fn = begin_function(cg, symbol(cg, "loss_grad"), cg->f64, ps, 6, 0x3d, 0);
+  LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "loss_grad"), cg->f64, ps, 6, 0x3d, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                t = LLVMGetParam(fn, 3), grad = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5);
   LLVMValueRef V = scratch, G = byte_ptr(cg, scratch, align64(n->n_values * n->real_bytes));
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, bwdN);
   LLVMValueRef total = cg_alloca(cg, cg->f64, "total");
   LLVMBuildStore(cg->b, LLVMConstReal(cg->f64, 0.0), total);
   CgLoop ls;
@@ -344,6 +379,11 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""), l, ""), total);
   cg_loop_end(cg, &ls);
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""));
+  if (batch) {
+    LLVMPositionBuilderAtEnd(cg->b, batch);
+    LLVMValueRef args[] = {params, count, x, t, grad, cg_real(cg, 0.0), batch_region(cg, scratch)};
+    LLVMBuildRet(cg->b, to_f64(cg, call(cg, bwdN, args, 7)));
+  }
   return fn;
 }
 
@@ -372,10 +412,11 @@ static void emit_update(Cg *cg, LLVMValueRef params, LLVMValueRef vel, LLVMValue
 }
 
 /* NAME_train_step(params, velocity, n, x, t, rate, momentum, scratch) -> summed loss */
-static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd1, LLVMValueRef loss_grad) {
+static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd1, LLVMValueRef loss_grad,
+                                     LLVMValueRef sgdN) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->f64, cg->f64, cg->ptr};
-  LLVMValueRef fn = begin_function(cg, symbol(cg, "train_step"), cg->f64, ps, 8, 0x9b, 0);
+  LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "train_step"), cg->f64, ps, 8, 0x9b, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), vel = LLVMGetParam(fn, 1), count = LLVMGetParam(fn, 2),
                x = LLVMGetParam(fn, 3), t = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 7);
   LLVMValueRef rate = from_f64(cg, LLVMGetParam(fn, 5)), momentum = from_f64(cg, LLVMGetParam(fn, 6));
@@ -395,6 +436,15 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   LLVMBuildRet(cg->b, to_f64(cg, call(cg, sgd1, sargs, 6)));
 
   LLVMPositionBuilderAtEnd(cg->b, batch);
+  if (sgdN) { /* without momentum the batch kernels apply the step themselves */
+    LLVMBasicBlockRef fused_batch = LLVMAppendBasicBlockInContext(cg->ctx, fn, "fused_batch");
+    LLVMBasicBlockRef general = LLVMAppendBasicBlockInContext(cg->ctx, fn, "general");
+    LLVMBuildCondBr(cg->b, no_m, fused_batch, general);
+    LLVMPositionBuilderAtEnd(cg->b, fused_batch);
+    LLVMValueRef args[] = {params, count, x, t, params, rate, batch_region(cg, scratch)};
+    LLVMBuildRet(cg->b, to_f64(cg, call(cg, sgdN, args, 7)));
+    LLVMPositionBuilderAtEnd(cg->b, general);
+  }
   memzero(cg, grad, n->n_params);
   LLVMValueRef largs[] = {params, count, x, t, grad, scratch};
   LLVMValueRef loss = call(cg, loss_grad, largs, 6);
@@ -468,7 +518,7 @@ static LLVMValueRef emit_initial_value(Cg *cg, const IrGroup *g, const IrEdges *
 static LLVMValueRef build_init(Cg *cg) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64};
-  LLVMValueRef fn = begin_function(cg, symbol(cg, "init"), cg->void_t, ps, 2, 1, 0);
+  LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "init"), cg->void_t, ps, 2, 1, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), seed = LLVMGetParam(fn, 1);
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
@@ -556,8 +606,8 @@ static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LL
   LLVMStructSetBody(ty, fields, 15, 0);
   LLVMValueRef v[] = {i32c(cg, NNC_ABI_VERSION), const_string(cg, n->name, "nnc.name"),
                       LLVMConstInt(cg->i64, n->fingerprint, 0), i32c(cg, n->real_bytes), i32c(cg, n->n_inputs),
-                      i32c(cg, n->n_outputs), cg_int(cg, n->n_params), cg_int(cg, cg_scratch_bytes(n)),
-                      cg_int(cg, 0), i32c(cg, n->classifier), build_settings(cg, train), init, forward,
+                      i32c(cg, n->n_outputs), cg_int(cg, n->n_params), cg_int(cg, cg_scratch_bytes(n, cg->vec_bytes)),
+                      cg_int(cg, cg_scratch_per_sample(n, cg->vec_bytes)), i32c(cg, n->classifier), build_settings(cg, train), init, forward,
                       loss_grad, train_step};
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
   LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 15));
@@ -570,7 +620,7 @@ static void build_main(Cg *cg, LLVMValueRef model) {
   LLVMTypeRef rt_params[] = {cg->ptr, cg->i32, cg->ptr};
   LLVMValueRef rt = LLVMAddFunction(cg->mod, "nnrt_main", LLVMFunctionType(cg->i32, rt_params, 3, 0));
   LLVMTypeRef ps[] = {cg->i32, cg->ptr};
-  LLVMValueRef fn = begin_function(cg, "main", cg->i32, ps, 2, 0, 0);
+  LLVMValueRef fn = cg_begin_function(cg, "main", cg->i32, ps, 2, 0, 0);
   LLVMValueRef args[] = {model, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1)};
   LLVMBuildRet(cg->b, call(cg, rt, args, 3));
 }
@@ -578,7 +628,7 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 /* --- entry -------------------------------------------------------------------------- */
 
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
-                              int with_main) {
+                              int with_main, int vec_bytes) {
   Cg cg = {0};
   cg.net = n;
   cg.ctx = ctx;
@@ -593,14 +643,19 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   cg.f64 = LLVMDoubleTypeInContext(ctx);
   cg.ptr = LLVMPointerTypeInContext(ctx, 0);
   cg.void_t = LLVMVoidTypeInContext(ctx);
+  cg.vec_bytes = vec_bytes;
 
   LLVMValueRef fwd1 = build_forward_one(&cg);
   LLVMValueRef bwd1 = build_backward_one(&cg, BWD_ACCUMULATE);
   LLVMValueRef sgd1 = build_backward_one(&cg, BWD_SGD);
   LLVMValueRef init = build_init(&cg);
-  LLVMValueRef forward = build_forward(&cg, fwd1);
-  LLVMValueRef loss_grad = build_loss_grad(&cg, fwd1, bwd1);
-  LLVMValueRef train_step = build_train_step(&cg, fwd1, sgd1, loss_grad);
+  int batched = cg_batch_eligible(n);
+  LLVMValueRef fwdN = batched ? cg_build_forward_batch(&cg) : NULL;
+  LLVMValueRef bwdN = batched ? cg_build_train_batch(&cg, 0) : NULL;
+  LLVMValueRef sgdN = batched ? cg_build_train_batch(&cg, 1) : NULL;
+  LLVMValueRef forward = build_forward(&cg, fwd1, fwdN);
+  LLVMValueRef loss_grad = build_loss_grad(&cg, fwd1, bwd1, bwdN);
+  LLVMValueRef train_step = build_train_step(&cg, fwd1, sgd1, loss_grad, sgdN);
   LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step);
   if (with_main) build_main(&cg, model);
   LLVMDisposeBuilder(cg.b);

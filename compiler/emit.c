@@ -38,6 +38,7 @@ const char *backend_llvm_version(void) {
 typedef struct Target {
   char *triple, *cpu, *features; /* LLVM-owned strings */
   LLVMTargetMachineRef tm;
+  int vec_bytes; /* widest vector registers worth using */
 } Target;
 
 static char *llvm_strdup(const char *s) { return LLVMCreateMessage(s); }
@@ -62,6 +63,7 @@ static int make_target(const BackendOptions *o, Target *t) {
   LLVMCodeGenOptLevel level = o->opt_level == 0 ? LLVMCodeGenLevelNone
                             : o->opt_level == 1 ? LLVMCodeGenLevelLess
                             : o->opt_level == 2 ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelAggressive;
+  t->vec_bytes = strstr(t->features, "+avx512f") ? 64 : strstr(t->features, "+avx") ? 32 : 16;
   t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, level, LLVMRelocPIC, LLVMCodeModelDefault);
   if (!t->tm) {
     fprintf(stderr, "nnc: error: cannot create a target machine for '%s' (cpu '%s')\n", t->triple, t->cpu);
@@ -260,7 +262,7 @@ static int emit_executable(const Target *t, LLVMModuleRef m, const char *output)
 
 /* --- the header --------------------------------------------------------------------- */
 
-int emit_header(const IrNetwork *n, const char *path);
+int emit_header(const IrNetwork *n, const char *path, int vec_bytes);
 
 /* --- entry -------------------------------------------------------------------------- */
 
@@ -294,7 +296,7 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   ResolvedPaths *paths = xmalloc(sizeof *paths);
   nnc_train_settings train = resolved_settings(n, paths);
   LLVMContextRef ctx = LLVMContextCreate();
-  LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE);
+  LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes);
   LLVMSetTarget(m, t.triple);
   LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(t.tm);
   LLVMSetModuleDataLayout(m, layout);
@@ -305,7 +307,7 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   int status = 3;
   if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level)) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;
-  if (status == 0 && o->header && !emit_header(n, o->header)) status = 1;
+  if (status == 0 && o->header && !emit_header(n, o->header, t.vec_bytes)) status = 1;
   LLVMDisposeModule(m);
   LLVMContextDispose(ctx);
   free(paths);

@@ -8,7 +8,7 @@
 
 #include "codegen.h"
 
-int emit_header(const IrNetwork *n, const char *path);
+int emit_header(const IrNetwork *n, const char *path, int vec_bytes);
 
 static void upper(char *dst, const char *src, size_t cap) {
   size_t i = 0;
@@ -38,7 +38,7 @@ static void write_prototypes(FILE *f, const char *nm, const char *up) {
           nm, up);
 }
 
-int emit_header(const IrNetwork *n, const char *path) {
+int emit_header(const IrNetwork *n, const char *path, int vec_bytes) {
   FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
   if (!f) {
     fprintf(stderr, "nnc: error: cannot write '%s': %s\n", path, strerror(errno));
@@ -54,7 +54,8 @@ int emit_header(const IrNetwork *n, const char *path) {
   fprintf(f, "#define %s_N_INPUTS %d\n", up, n->n_inputs);
   fprintf(f, "#define %s_N_OUTPUTS %d\n", up, n->n_outputs);
   fprintf(f, "#define %s_N_PARAMS %lld\n", up, (long long)n->n_params);
-  fprintf(f, "#define %s_SCRATCH_BYTES(n) ((int64_t)%lld + (int64_t)(n) * 0)\n", up, (long long)cg_scratch_bytes(n));
+  fprintf(f, "#define %s_SCRATCH_BYTES(n) ((int64_t)%lld + (int64_t)(n) * %lld)\n", up,
+          (long long)cg_scratch_bytes(n, vec_bytes), (long long)cg_scratch_per_sample(n, vec_bytes));
   fprintf(f, "#define %s_PRECISION %d /* bytes per real */\n\n", up, n->real_bytes);
   fprintf(f, "typedef %s %s_real;\n\n", n->real_bytes == 8 ? "double" : "float", n->name);
   write_prototypes(f, n->name, up);

@@ -1,0 +1,480 @@
+/* cg_batch.c — mini-batch kernels: a batch of samples goes through each dense group as
+ * matrix products, computed by register-tiled micro-kernels that nnc writes itself.
+ * Consumes: the IR of a network whose weights are all dense and learned (cg_batch_eligible).
+ * Produces: internal functions nnc.forwardN and nnc.backwardN/nnc.sgdN used by the exported
+ * batch entry points when n > 1.
+ *
+ * Every product is one shape, an outer-product tile (emit_gemm): O[r][c] (+)= Σ_k A[r][k]·B[k][c]
+ * with A broadcast one element at a time and B read as vectors along c, so each loaded
+ * vector feeds several FMAs and no horizontal sum is ever needed:
+ *   forward      Zᵀ[j][b] = Σ_i W[j][i] · Xᵀ[i][b]   activations kept feature-major (b contiguous)
+ *   input grad   G[b][i] += Σ_j D[b][j] · W[j][i]    batch-major
+ *   weight grad  W[j][i] −= s·Σ_b D[b][j] · X[b][i]  batch-major, the SGD step fused in
+ * Between them each group's outputs are transposed once per batch (cheap: size × batch).
+ * The batch is padded to a multiple of BATCH_ALIGN rows, so column loops over samples need
+ * no tail; column tails over neurons (compile-time sizes) use constant masks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+#include "codegen.h"
+
+/* --- layout of the batch scratch ---------------------------------------------------- */
+
+static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+static int vec_len(const Cg *cg) { return cg->vec_bytes / cg->real_bytes; }
+
+int64_t cg_batch_align(const IrNetwork *n, int vec_bytes) { return 4 * (vec_bytes / n->real_bytes); }
+
+/* Row length of a group's batch-major buffers (A and G): its size rounded to vectors. */
+static int64_t padded(const Cg *cg, const IrGroup *g) { return round_up(g->size, vec_len(cg)); }
+
+/* Reals per sample in the batch region: Aᵀ for every group, A and G for computed ones. */
+int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes) {
+  int64_t vl = vec_bytes / n->real_bytes, total = 0;
+  for (int i = 0; i < n->n_groups; i++) {
+    const IrGroup *g = &n->groups[i];
+    if (g->role == ROLE_INPUT) total += g->size;
+    if (g->role == ROLE_HIDDEN || g->role == ROLE_OUTPUT) total += g->size + 2 * round_up(g->size, vl);
+  }
+  return total;
+}
+
+int cg_batch_eligible(const IrNetwork *n) {
+  for (int i = 0; i < n->n_order; i++) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    for (int k = 0; k < g->n_in; k++) {
+      const IrEdges *e = &g->in[k];
+      if (n->groups[e->src].role == ROLE_BIAS) continue;
+      if (e->kind != EDGES_DENSE || e->weight == WEIGHT_FIXED) return 0;
+    }
+  }
+  return 1;
+}
+
+/* Pointers to one group's three batch buffers, given the padded batch npad. */
+typedef struct BatchBufs {
+  LLVMValueRef at, a, g; /* Aᵀ [size][npad], A [npad][padded], G [npad][padded] */
+} BatchBufs;
+
+typedef struct Batch {
+  LLVMValueRef npad, n;  /* i64 */
+  BatchBufs *bufs;       /* per group id */
+} Batch;
+
+static void batch_layout(Cg *cg, Batch *bt, LLVMValueRef region) {
+  const IrNetwork *net = cg->net;
+  int64_t off = 0;
+  for (int i = 0; i < net->n_groups; i++) {
+    const IrGroup *g = &net->groups[i];
+    BatchBufs *bb = &bt->bufs[i];
+    memset(bb, 0, sizeof *bb);
+    if (g->role == ROLE_BIAS) continue;
+    bb->at = cg_elem(cg, region, LLVMBuildMul(cg->b, bt->npad, cg_int(cg, off), ""));
+    off += g->size;
+    if (g->role == ROLE_INPUT) continue;
+    bb->a = cg_elem(cg, region, LLVMBuildMul(cg->b, bt->npad, cg_int(cg, off), ""));
+    off += padded(cg, g);
+    bb->g = cg_elem(cg, region, LLVMBuildMul(cg->b, bt->npad, cg_int(cg, off), ""));
+    off += padded(cg, g);
+  }
+}
+
+/* --- vectors ------------------------------------------------------------------------ */
+
+static LLVMTypeRef vec_type(Cg *cg) { return LLVMVectorType(cg->real, (unsigned)vec_len(cg)); }
+
+static LLVMValueRef splat(Cg *cg, LLVMValueRef s) {
+  LLVMTypeRef vt = vec_type(cg);
+  LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(vt), s, LLVMConstInt(cg->i32, 0, 0), "");
+  LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(cg->i32, (unsigned)vec_len(cg)));
+  return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(vt), zeros, "splat");
+}
+
+/* Mask of the first `lanes` lanes, or NULL for a full vector. */
+static LLVMValueRef lane_mask(Cg *cg, int lanes) {
+  int vl = vec_len(cg);
+  if (lanes >= vl) return NULL;
+  LLVMValueRef bits[64];
+  for (int i = 0; i < vl; i++) bits[i] = LLVMConstInt(cg->i1, i < lanes, 0);
+  return LLVMConstVector(bits, (unsigned)vl);
+}
+
+static LLVMValueRef masked_intrinsic(Cg *cg, const char *name, LLVMTypeRef *types, LLVMValueRef *args, unsigned n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, types, 2);
+  LLVMTypeRef fty = LLVMIntrinsicGetType(cg->ctx, id, types, 2);
+  return LLVMBuildCall2(cg->b, fty, fn, args, n, "");
+}
+
+static LLVMValueRef vload(Cg *cg, LLVMValueRef p, LLVMValueRef mask) {
+  if (!mask) {
+    LLVMValueRef v = LLVMBuildLoad2(cg->b, vec_type(cg), p, "");
+    LLVMSetAlignment(v, (unsigned)cg->real_bytes);
+    return v;
+  }
+  LLVMTypeRef types[] = {vec_type(cg), cg->ptr};
+  LLVMValueRef args[] = {p, LLVMConstInt(cg->i32, (unsigned)cg->real_bytes, 0), mask, LLVMConstNull(vec_type(cg))};
+  return masked_intrinsic(cg, "llvm.masked.load", types, args, 4);
+}
+
+static void vstore(Cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
+  if (!mask) {
+    LLVMValueRef s = LLVMBuildStore(cg->b, v, p);
+    LLVMSetAlignment(s, (unsigned)cg->real_bytes);
+    return;
+  }
+  LLVMTypeRef types[] = {vec_type(cg), cg->ptr};
+  LLVMValueRef args[] = {v, p, LLVMConstInt(cg->i32, (unsigned)cg->real_bytes, 0), mask};
+  masked_intrinsic(cg, "llvm.masked.store", types, args, 4);
+}
+
+static LLVMValueRef vfma(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+  LLVMValueRef args[] = {a, b, c};
+  unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
+  LLVMTypeRef t = vec_type(cg);
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, &t, 1);
+  return LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, &t, 1), fn, args, 3, "");
+}
+
+/* --- the outer-product tile --------------------------------------------------------- */
+
+typedef enum TileOut {
+  OUT_STORE,      /* O = acc + bias[r] (bias NULL: O = acc) */
+  OUT_ADD,        /* O += acc */
+  OUT_SUBSCALED,  /* O −= scale · acc (the fused SGD step) */
+} TileOut;
+
+typedef struct Gemm {
+  LLVMValueRef a, a_rs, a_ks;   /* A(r, k) = a[r·a_rs + k·a_ks] (broadcast) */
+  LLVMValueRef b, b_ks;         /* B(k, c) = b[k·b_ks + c]      (vectors)   */
+  LLVMValueRef o, o_rs;         /* O(r, c) = o[r·o_rs + c]                  */
+  LLVMValueRef k;               /* reduction length */
+  LLVMValueRef rows;            /* row count: runtime (a multiple of rt) or constant */
+  int64_t rows_const;           /* ≥ 0: rows is this constant and may have a tail */
+  LLVMValueRef cols;            /* column count: runtime (a multiple of vt·VL) or constant */
+  int64_t cols_const;           /* ≥ 0: the constant column count, tail masked */
+  int rt, vt;                   /* tile: rt rows × vt vectors */
+  TileOut out;
+  LLVMValueRef bias;            /* OUT_STORE: bias[r] pointer, or NULL */
+  double bias_const;            /* OUT_STORE without pointer: this constant (0: none) */
+  LLVMValueRef scale;           /* OUT_SUBSCALED */
+} Gemm;
+
+static LLVMValueRef idx2(Cg *cg, LLVMValueRef r, LLVMValueRef rs, LLVMValueRef c, LLVMValueRef cs) {
+  LLVMValueRef a = LLVMBuildMul(cg->b, r, rs, ""), b = cs ? LLVMBuildMul(cg->b, c, cs, "") : c;
+  return LLVMBuildAdd(cg->b, a, b, "");
+}
+
+static LLVMValueRef at_col(Cg *cg, LLVMValueRef c0, int v) {
+  return LLVMBuildAdd(cg->b, c0, cg_int(cg, (int64_t)v * vec_len(cg)), "");
+}
+
+static void emit_tile_store(Cg *cg, const Gemm *g, LLVMValueRef r, LLVMValueRef c, LLVMValueRef acc,
+                            LLVMValueRef mask) {
+  LLVMValueRef p = cg_elem(cg, g->o, idx2(cg, r, g->o_rs, c, NULL));
+  switch (g->out) {
+  case OUT_STORE:
+    if (g->bias) acc = LLVMBuildFAdd(cg->b, acc, splat(cg, cg_load(cg, g->bias, r)), "");
+    else if (g->bias_const != 0) acc = LLVMBuildFAdd(cg->b, acc, splat(cg, cg_real(cg, g->bias_const)), "");
+    break;
+  case OUT_ADD: acc = LLVMBuildFAdd(cg->b, vload(cg, p, mask), acc, ""); break;
+  case OUT_SUBSCALED: acc = vfma(cg, LLVMBuildFNeg(cg->b, splat(cg, g->scale), ""), acc, vload(cg, p, mask)); break;
+  }
+  vstore(cg, acc, p, mask);
+}
+
+/* One tile: nr rows from r0, nv vectors from column c0; the last vector has `last` lanes. */
+static void emit_tile(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr, LLVMValueRef c0, int nv, int last) {
+  LLVMValueRef acc[8][4];
+  LLVMTypeRef vt = vec_type(cg);
+  for (int r = 0; r < nr; r++)
+    for (int v = 0; v < nv; v++) {
+      acc[r][v] = cg_alloca(cg, vt, "acc");
+      LLVMBuildStore(cg->b, LLVMConstNull(vt), acc[r][v]);
+    }
+  LLVMValueRef tail = lane_mask(cg, last);
+  CgLoop lk;
+  LLVMValueRef k = cg_loop_begin(cg, &lk, g->k, "k");
+  LLVMValueRef bv[4];
+  for (int v = 0; v < nv; v++)
+    bv[v] = vload(cg, cg_elem(cg, g->b, idx2(cg, k, g->b_ks, at_col(cg, c0, v), NULL)), v == nv - 1 ? tail : NULL);
+  for (int r = 0; r < nr; r++) {
+    LLVMValueRef row = LLVMBuildAdd(cg->b, r0, cg_int(cg, r), "");
+    LLVMValueRef a = splat(cg, cg_load(cg, g->a, idx2(cg, row, g->a_rs, k, g->a_ks)));
+    for (int v = 0; v < nv; v++)
+      LLVMBuildStore(cg->b, vfma(cg, a, bv[v], LLVMBuildLoad2(cg->b, vt, acc[r][v], "")), acc[r][v]);
+  }
+  cg_loop_end(cg, &lk);
+  for (int r = 0; r < nr; r++)
+    for (int v = 0; v < nv; v++)
+      emit_tile_store(cg, g, LLVMBuildAdd(cg->b, r0, cg_int(cg, r), ""), at_col(cg, c0, v),
+                      LLVMBuildLoad2(cg->b, vt, acc[r][v], ""), v == nv - 1 ? tail : NULL);
+}
+
+/* All column tiles of the rows [r0, r0 + nr). */
+static void emit_row_band(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr) {
+  int vl = vec_len(cg);
+  int64_t step = (int64_t)g->vt * vl;
+  LLVMValueRef full = g->cols;
+  int64_t rem = 0;
+  if (g->cols_const >= 0) {
+    full = cg_int(cg, g->cols_const / step);
+    rem = g->cols_const % step;
+  } else {
+    full = LLVMBuildSDiv(cg->b, g->cols, cg_int(cg, step), "");
+  }
+  CgLoop lc;
+  LLVMValueRef ci = cg_loop_begin(cg, &lc, full, "c");
+  emit_tile(cg, g, r0, nr, LLVMBuildMul(cg->b, ci, cg_int(cg, step), ""), g->vt, vl);
+  cg_loop_end(cg, &lc);
+  if (rem) {
+    int nv = (int)((rem + vl - 1) / vl), last = (int)(rem - (int64_t)(nv - 1) * vl);
+    emit_tile(cg, g, r0, nr, cg_int(cg, g->cols_const - rem), nv, last);
+  }
+}
+
+static void emit_gemm(Cg *cg, const Gemm *g) {
+  LLVMValueRef bands = g->rows_const >= 0 ? cg_int(cg, g->rows_const / g->rt)
+                                          : LLVMBuildSDiv(cg->b, g->rows, cg_int(cg, g->rt), "");
+  CgLoop lr;
+  LLVMValueRef ri = cg_loop_begin(cg, &lr, bands, "r");
+  emit_row_band(cg, g, LLVMBuildMul(cg->b, ri, cg_int(cg, g->rt), ""), g->rt);
+  cg_loop_end(cg, &lr);
+  int tail = g->rows_const >= 0 ? (int)(g->rows_const % g->rt) : 0;
+  if (tail) emit_row_band(cg, g, cg_int(cg, g->rows_const - tail), tail);
+}
+
+/* --- forward ------------------------------------------------------------------------ */
+
+/* Xᵀ[i][b] = x[b][io + i] for b < n, 0 for the padding. */
+static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValueRef x) {
+  CgLoop lb, li;
+  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->npad, "tb");
+  LLVMValueRef inside = LLVMBuildICmp(cg->b, LLVMIntSLT, b, bt->n, "");
+  LLVMValueRef src_b = LLVMBuildSelect(cg->b, inside, b, cg_int(cg, 0), "");
+  LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, g->size), "ti");
+  LLVMValueRef v = cg_load(cg, x, LLVMBuildAdd(cg->b, idx2(cg, src_b, cg_int(cg, cg->net->n_inputs), i, NULL),
+                                              cg_int(cg, g->io_offset), ""));
+  v = LLVMBuildSelect(cg->b, inside, v, cg_real(cg, 0.0), "");
+  cg_store(cg, bt->bufs[g->id].at, idx2(cg, i, bt->npad, b, NULL), v);
+  cg_loop_end(cg, &li);
+  cg_loop_end(cg, &lb);
+}
+
+/* A[b][j] = Aᵀ[j][b]: the batch-major copy backprop reads. */
+static void emit_transpose_out(Cg *cg, const IrGroup *g, const Batch *bt) {
+  CgLoop lb, lj;
+  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->npad, "ob");
+  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "oj");
+  LLVMValueRef v = cg_load(cg, bt->bufs[g->id].at, idx2(cg, j, bt->npad, b, NULL));
+  cg_store(cg, bt->bufs[g->id].a, idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL), v);
+  cg_loop_end(cg, &lj);
+  cg_loop_end(cg, &lb);
+}
+
+static void emit_activation_inplace(Cg *cg, const IrGroup *g, const Batch *bt) {
+  if (g->act == ACT_IDENTITY || g->act == ACT_SOFTMAX) return;
+  CgLoop lj, lb;
+  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "aj");
+  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->npad, "ab");
+  LLVMValueRef k = idx2(cg, j, bt->npad, b, NULL);
+  cg_store(cg, bt->bufs[g->id].at, k, cg_activate(cg, g->act, g->act_param, cg_load(cg, bt->bufs[g->id].at, k)));
+  cg_loop_end(cg, &lb);
+  cg_loop_end(cg, &lj);
+}
+
+/* softmax of each real sample's row of A. */
+static void emit_softmax_rows(Cg *cg, const IrGroup *g, const Batch *bt) {
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "sb");
+  LLVMValueRef row = cg_elem(cg, bt->bufs[g->id].a, LLVMBuildMul(cg->b, b, cg_int(cg, padded(cg, g)), ""));
+  cg_softmax(cg, row, g->size);
+  cg_loop_end(cg, &lb);
+}
+
+static LLVMValueRef edge_params(Cg *cg, LLVMValueRef params, const IrEdges *e) {
+  return cg_elem(cg, params, cg_int(cg, e->param_offset));
+}
+
+static void emit_group_forward_batch(Cg *cg, const IrGroup *g, LLVMValueRef params, const Batch *bt) {
+  const IrEdges *bias = &g->in[g->n_in - 1];
+  int first = 1;
+  for (int k = 0; k < g->n_in - 1; k++) {
+    const IrEdges *e = &g->in[k];
+    const IrGroup *src = &cg->net->groups[e->src];
+    Gemm m = {0};
+    m.a = edge_params(cg, params, e), m.a_rs = cg_int(cg, src->size), m.a_ks = cg_int(cg, 1);
+    m.b = bt->bufs[src->id].at, m.b_ks = bt->npad;
+    m.o = bt->bufs[g->id].at, m.o_rs = bt->npad;
+    m.k = cg_int(cg, src->size);
+    m.rows_const = g->size, m.rows = cg_int(cg, g->size);
+    m.cols = bt->npad, m.cols_const = -1;
+    m.rt = 6, m.vt = 4;
+    m.out = first ? OUT_STORE : OUT_ADD;
+    if (first && bias->weight == WEIGHT_FIXED) m.bias_const = bias->value;
+    else if (first) m.bias = edge_params(cg, params, bias);
+    emit_gemm(cg, &m);
+    first = 0;
+  }
+  emit_activation_inplace(cg, g, bt);
+  emit_transpose_out(cg, g, bt);
+  if (g->act == ACT_SOFTMAX) emit_softmax_rows(cg, g, bt);
+}
+
+/* --- backward ----------------------------------------------------------------------- */
+
+static void emit_batch_loss(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValueRef t, LLVMValueRef loss) {
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "lb");
+  int64_t pad = padded(cg, g);
+  LLVMValueRef row = LLVMBuildMul(cg->b, b, cg_int(cg, pad), "");
+  LLVMValueRef y = cg_elem(cg, bt->bufs[g->id].a, row), G = cg_elem(cg, bt->bufs[g->id].g, row);
+  LLVMValueRef trow = cg_elem(cg, t, LLVMBuildMul(cg->b, b, cg_int(cg, cg->net->n_outputs), ""));
+  cg_emit_output_loss(cg, g, y, G, trow, loss);
+  cg_loop_end(cg, &lb);
+}
+
+/* D = G · f'(y) in place over the real samples (padding rows stay zero). */
+static void emit_delta(Cg *cg, const IrGroup *g, const Batch *bt) {
+  if (cg_delta_is_direct(cg, g) || g->act == ACT_IDENTITY) return;
+  CgLoop lb, lj;
+  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "db");
+  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "dj");
+  LLVMValueRef k = idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL);
+  LLVMValueRef d = cg_fmul(cg, cg_load(cg, bt->bufs[g->id].g, k),
+                           cg_derivative(cg, g->act, g->act_param, cg_load(cg, bt->bufs[g->id].a, k)));
+  cg_store(cg, bt->bufs[g->id].g, k, d);
+  cg_loop_end(cg, &lj);
+  cg_loop_end(cg, &lb);
+}
+
+/* bias: Σ_b D[b][j] into the gradient or the step. */
+static void emit_bias_grad(Cg *cg, const IrGroup *g, const IrEdges *e, const Batch *bt, LLVMValueRef out,
+                           LLVMValueRef scale) {
+  if (e->weight == WEIGHT_FIXED) return;
+  CgLoop lj, lb;
+  LLVMValueRef sum = cg_alloca(cg, cg->real, "bsum");
+  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "bj");
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
+  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "bb");
+  LLVMValueRef d = cg_load(cg, bt->bufs[g->id].g, idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL));
+  LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, sum, ""), d), sum);
+  cg_loop_end(cg, &lb);
+  LLVMValueRef s = LLVMBuildLoad2(cg->b, cg->real, sum, "");
+  LLVMValueRef idx = LLVMBuildAdd(cg->b, cg_int(cg, e->param_offset), j, "");
+  LLVMValueRef old = cg_load(cg, out, idx);
+  cg_store(cg, out, idx, scale ? cg_fsub(cg, old, cg_fmul(cg, scale, s)) : cg_fadd(cg, old, s));
+  cg_loop_end(cg, &lj);
+}
+
+static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params,
+                                    LLVMValueRef x, const Batch *bt, LLVMValueRef out, LLVMValueRef scale) {
+  const IrGroup *src = &cg->net->groups[e->src];
+  LLVMValueRef w = edge_params(cg, params, e);
+  if (src->role == ROLE_HIDDEN || src->role == ROLE_OUTPUT) { /* G_src[b][i] += Σ_j D[b][j] W[j][i] */
+    Gemm m = {0};
+    m.a = bt->bufs[g->id].g, m.a_rs = cg_int(cg, padded(cg, g)), m.a_ks = cg_int(cg, 1);
+    m.b = w, m.b_ks = cg_int(cg, src->size);
+    m.o = bt->bufs[src->id].g, m.o_rs = cg_int(cg, padded(cg, src));
+    m.k = cg_int(cg, g->size);
+    m.rows = bt->npad, m.rows_const = -1;
+    m.cols = cg_int(cg, src->size), m.cols_const = src->size;
+    m.rt = 8, m.vt = 3;
+    m.out = OUT_ADD;
+    emit_gemm(cg, &m);
+  }
+  /* W[j][i] −= s · Σ_b D[b][j] X[b][i]   (or grad += ...) */
+  Gemm m = {0};
+  m.a = bt->bufs[g->id].g, m.a_rs = cg_int(cg, 1), m.a_ks = cg_int(cg, padded(cg, g));
+  if (src->role == ROLE_INPUT) {
+    m.b = cg_elem(cg, x, cg_int(cg, src->io_offset)), m.b_ks = cg_int(cg, cg->net->n_inputs);
+  } else {
+    m.b = bt->bufs[src->id].a, m.b_ks = cg_int(cg, padded(cg, src));
+  }
+  m.o = edge_params(cg, out, e), m.o_rs = cg_int(cg, src->size);
+  m.k = bt->n;
+  m.rows = cg_int(cg, g->size), m.rows_const = g->size;
+  m.cols = cg_int(cg, src->size), m.cols_const = src->size;
+  m.rt = 6, m.vt = 4;
+  m.out = scale ? OUT_SUBSCALED : OUT_ADD;
+  m.scale = scale;
+  emit_gemm(cg, &m);
+}
+
+/* --- functions ---------------------------------------------------------------------- */
+
+static void batch_begin(Cg *cg, Batch *bt, LLVMValueRef n, LLVMValueRef region) {
+  int64_t align = cg_batch_align(cg->net, cg->vec_bytes);
+  bt->n = n;
+  bt->npad = LLVMBuildMul(cg->b, LLVMBuildSDiv(cg->b, LLVMBuildAdd(cg->b, n, cg_int(cg, align - 1), ""), cg_int(cg, align), ""),
+                          cg_int(cg, align), "npad");
+  bt->bufs = xcalloc((size_t)cg->net->n_groups, sizeof(BatchBufs));
+  batch_layout(cg, bt, region);
+}
+
+static void emit_forward_batch(Cg *cg, const Batch *bt, LLVMValueRef params, LLVMValueRef x) {
+  const IrNetwork *n = cg->net;
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role == ROLE_INPUT) emit_input_transpose(cg, &n->groups[i], bt, x);
+  for (int i = 0; i < n->n_order; i++) emit_group_forward_batch(cg, &n->groups[n->order[i]], params, bt);
+}
+
+/* nnc.forwardN(params, n, x, y, region): y[b] = network(x[b]) for a batch. */
+LLVMValueRef cg_build_forward_batch(Cg *cg) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = cg_begin_function(cg, "nnc.forwardN", cg->void_t, ps, 5, 0x1d, 1);
+  LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
+               y = LLVMGetParam(fn, 3), region = LLVMGetParam(fn, 4);
+  Batch bt;
+  batch_begin(cg, &bt, count, region);
+  emit_forward_batch(cg, &bt, params, x);
+  for (int i = 0; i < n->n_groups; i++) {
+    const IrGroup *g = &n->groups[i];
+    if (g->role != ROLE_OUTPUT) continue;
+    CgLoop lb, lj;
+    LLVMValueRef b = cg_loop_begin(cg, &lb, count, "yb");
+    LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "yj");
+    LLVMValueRef v = cg_load(cg, bt.bufs[i].a, idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL));
+    cg_store(cg, y, LLVMBuildAdd(cg->b, idx2(cg, b, cg_int(cg, n->n_outputs), j, NULL), cg_int(cg, g->io_offset), ""), v);
+    cg_loop_end(cg, &lj);
+    cg_loop_end(cg, &lb);
+  }
+  LLVMBuildRetVoid(cg->b);
+  free(bt.bufs);
+  return fn;
+}
+
+/* nnc.backwardN(params, n, x, t, out, rate, region) -> summed loss. out: the gradient
+ * (accumulated; sgd = 0) or the parameters themselves (sgd = 1: p −= rate/n · grad). */
+LLVMValueRef cg_build_train_batch(Cg *cg, int sgd) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->real, cg->ptr};
+  LLVMValueRef fn = cg_begin_function(cg, sgd ? "nnc.sgdN" : "nnc.backwardN", cg->real, ps, 7, sgd ? 0x4c : 0x5d, 1);
+  LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
+               t = LLVMGetParam(fn, 3), out = LLVMGetParam(fn, 4), rate = LLVMGetParam(fn, 5),
+               region = LLVMGetParam(fn, 6);
+  Batch bt;
+  batch_begin(cg, &bt, count, region);
+  emit_forward_batch(cg, &bt, params, x);
+  for (int i = 0; i < n->n_groups; i++) /* G of every computed group, padding rows included */
+    if (bt.bufs[i].g)
+      LLVMBuildMemSet(cg->b, bt.bufs[i].g, LLVMConstInt(cg->i8, 0, 0),
+                      LLVMBuildMul(cg->b, bt.npad, cg_int(cg, padded(cg, &n->groups[i]) * cg->real_bytes), ""), 16);
+  LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role == ROLE_OUTPUT) emit_batch_loss(cg, &n->groups[i], &bt, t, loss);
+  LLVMValueRef scale = sgd ? LLVMBuildFDiv(cg->b, rate, LLVMBuildSIToFP(cg->b, count, cg->real, ""), "scale") : NULL;
+  for (int i = n->n_order - 1; i >= 0; i--) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    emit_delta(cg, g, &bt);
+    for (int k = 0; k < g->n_in - 1; k++) emit_set_backward_batch(cg, g, &g->in[k], params, x, &bt, out, scale);
+    emit_bias_grad(cg, g, &g->in[g->n_in - 1], &bt, out, scale);
+  }
+  LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
+  free(bt.bufs);
+  return fn;
+}
