@@ -96,6 +96,7 @@ typedef struct ParseCtx {
   Diag *diag;
   AstFile *file;
   AstNetwork *current; /* the network whose body is being parsed */
+  SrcLoc comment_loc;  /* where the block comment being skipped started */
 } ParseCtx;
 
 /* Constructors: each grammar action is one call. */
