@@ -55,9 +55,9 @@ static void yyerror(YYLTYPE *l, ParseCtx *ctx, void *scanner, const char *msg) {
 
 %%
 
-/* file = network { network } ; */
+/* file = { network } ;  (a file without a network is reported by ast_parse) */
 file
-  : network                     { ast_file_add_network(ctx, $1); }
+  : %empty
   | file network                { ast_file_add_network(ctx, $2); }
   ;
 
