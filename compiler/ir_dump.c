@@ -52,12 +52,29 @@ static void dump_layers(const IrNetwork *n, FILE *out) {
   }
 }
 
+/* A string in double quotes, written back with the escapes of the language (\" and \\). */
+static void dump_string(const char *text, FILE *out) {
+  fputc('"', out);
+  for (const char *c = text; *c; c++) {
+    if (*c == '"' || *c == '\\') fputc('\\', out);
+    fputc(*c, out);
+  }
+  fputc('"', out);
+}
+
+static const char *plural(long long n) { return n == 1 ? "" : "s"; }
+
 static void dump_source(const char *what, const nnc_data_source *d, FILE *out) {
   static const char *const formats[] = {"auto", "csv", "idx"};
   static const char *const scales[] = {"none", "factor", "zscore", "minmax"};
   if (!d->path) return;
-  fprintf(out, "  %s \"%s\" format %s", what, d->path, formats[d->format]);
-  if (d->labels) fprintf(out, " labels \"%s\"", d->labels);
+  fprintf(out, "  %s ", what);
+  dump_string(d->path, out);
+  fprintf(out, " format %s", formats[d->format]);
+  if (d->labels) {
+    fputs(" labels ", out);
+    dump_string(d->labels, out);
+  }
   if (d->header >= 0) fprintf(out, " header %d", d->header);
   fputs(" inputs", out);
   for (int i = 0; i < d->n_input_cols; i++) fprintf(out, " %d", d->input_cols[i]);
@@ -85,14 +102,19 @@ static void dump_train(const IrNetwork *n, FILE *out) {
   fprintf(out, "  init %s", ir_init_name(n->init_kind));
   if (n->init_kind == INIT_UNIFORM || n->init_kind == INIT_NORMAL) fprintf(out, "(%g, %g)", n->init_a, n->init_b);
   fprintf(out, " seed %llu validation %g patience %d", (unsigned long long)t->seed, t->validation, t->patience);
-  if (t->checkpoint) fprintf(out, " checkpoint \"%s\" every %d", t->checkpoint, t->checkpoint_every);
+  if (t->checkpoint) {
+    fputs(" checkpoint ", out);
+    dump_string(t->checkpoint, out);
+    fprintf(out, " every %d", t->checkpoint_every);
+  }
   fputc('\n', out);
 }
 
 void ir_dump(const IrNetwork *n, FILE *out) {
-  fprintf(out, "network %s: %d inputs, %d outputs, %lld neurons, %lld parameters, %s%s\n", n->name,
-          n->n_inputs, n->n_outputs, (long long)n->n_values, (long long)n->n_params,
-          n->real_bytes == 8 ? "f64" : "f32", n->classifier ? ", classifier" : "");
+  fprintf(out, "network %s: %d input%s, %d output%s, %lld neuron%s, %lld parameter%s, %s%s\n", n->name,
+          n->n_inputs, plural(n->n_inputs), n->n_outputs, plural(n->n_outputs), (long long)n->n_values,
+          plural(n->n_values), (long long)n->n_params, plural(n->n_params), n->real_bytes == 8 ? "f64" : "f32",
+          n->classifier ? ", classifier" : "");
   for (int i = 0; i < n->n_groups; i++) dump_group(n, &n->groups[i], out);
   fputs("order:", out);
   for (int i = 0; i < n->n_order; i++) fprintf(out, " %s", n->groups[n->order[i]].name);
