@@ -387,6 +387,33 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   return fn;
 }
 
+/* NAME_evaluate(params, n, x, t, y, scratch) -> summed loss: the forward pass, then the
+ * loss of each sample from its outputs. */
+static LLVMValueRef build_evaluate(Cg *cg, LLVMValueRef forward) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "evaluate"), cg->f64, ps, 6, 0x3d, 0);
+  LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
+               t = LLVMGetParam(fn, 3), y = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5);
+  LLVMValueRef fargs[] = {params, count, x, y, scratch};
+  call(cg, forward, fargs, 5);
+  LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
+  CgLoop ls;
+  LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
+  LLVMValueRef ys = sample_ptr(cg, y, s, n->n_outputs), ts = sample_ptr(cg, t, s, n->n_outputs);
+  for (int i = 0; i < n->n_groups; i++) {
+    const IrGroup *g = &n->groups[i];
+    if (g->role != ROLE_OUTPUT) continue;
+    LLVMValueRef yg = offset_ptr(cg, ys, cg_int(cg, g->io_offset));
+    memzero(cg, scratch, g->size); /* the gradient it also computes lands in scratch, unused */
+    cg_emit_output_loss(cg, g, yg, scratch, ts, loss);
+  }
+  cg_loop_end(cg, &ls);
+  LLVMBuildRet(cg->b, to_f64(cg, LLVMBuildLoad2(cg->b, cg->real, loss, "")));
+  return fn;
+}
+
 /* p += v with v = m·v − rate·g/n, or p −= rate·g/n without momentum. */
 static void emit_update(Cg *cg, LLVMValueRef params, LLVMValueRef vel, LLVMValueRef grad, LLVMValueRef scale,
                         LLVMValueRef momentum) {
@@ -598,19 +625,20 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
 
 /* nnc_model NAME_model = {...}: the descriptor the runtime drives the model through. */
 static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LLVMValueRef init,
-                                     LLVMValueRef forward, LLVMValueRef loss_grad, LLVMValueRef train_step) {
+                                     LLVMValueRef forward, LLVMValueRef loss_grad, LLVMValueRef train_step,
+                                     LLVMValueRef evaluate) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef fields[] = {cg->i32, cg->ptr, cg->i64, cg->i32, cg->i32, cg->i32, cg->i64, cg->i64,
-                          cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+                          cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_model");
-  LLVMStructSetBody(ty, fields, 15, 0);
+  LLVMStructSetBody(ty, fields, 16, 0);
   LLVMValueRef v[] = {i32c(cg, NNC_ABI_VERSION), const_string(cg, n->name, "nnc.name"),
                       LLVMConstInt(cg->i64, n->fingerprint, 0), i32c(cg, n->real_bytes), i32c(cg, n->n_inputs),
                       i32c(cg, n->n_outputs), cg_int(cg, n->n_params), cg_int(cg, cg_scratch_bytes(n, cg->vec_bytes)),
                       cg_int(cg, cg_scratch_per_sample(n, cg->vec_bytes)), i32c(cg, n->classifier), build_settings(cg, train), init, forward,
-                      loss_grad, train_step};
+                      loss_grad, train_step, evaluate};
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 15));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 16));
   LLVMSetGlobalConstant(g, 1);
   return g;
 }
@@ -656,7 +684,8 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   LLVMValueRef forward = build_forward(&cg, fwd1, fwdN);
   LLVMValueRef loss_grad = build_loss_grad(&cg, fwd1, bwd1, bwdN);
   LLVMValueRef train_step = build_train_step(&cg, fwd1, sgd1, loss_grad, sgdN);
-  LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step);
+  LLVMValueRef evaluate = build_evaluate(&cg, forward);
+  LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate);
   if (with_main) build_main(&cg, model);
   LLVMDisposeBuilder(cg.b);
   return cg.mod;

@@ -33,6 +33,9 @@ static void write_prototypes(FILE *f, const char *nm, const char *up) {
           "double %1$s_train_step(%1$s_real *params, %1$s_real *velocity, int64_t n,\n"
           "                       const %1$s_real *x, const %1$s_real *t, double rate,\n"
           "                       double momentum, void *scratch);\n\n"
+          "/* y = network(x) and the summed loss against t (no backward pass). */\n"
+          "double %1$s_evaluate(const %1$s_real *params, int64_t n, const %1$s_real *x,\n"
+          "                     const %1$s_real *t, %1$s_real *y, void *scratch);\n\n"
           "/* The descriptor libnnrt drives the model through (nnc/model.h). */\n"
           "extern const nnc_model %1$s_model;\n",
           nm, up);

@@ -132,11 +132,14 @@ int nnrt_evaluate(const nnc_model *m, const void *params, const nnrt_dataset *d,
   for (int64_t s = 0; s < d->n; s += CHUNK) {
     int64_t n = d->n - s < CHUNK ? d->n - s : CHUNK;
     const void *x = nnrt__at(d->x, d->real_bytes, s * d->n_inputs);
-    m->forward(params, n, x, b.y, b.scratch);
+    const void *t = nnrt__at(d->t, d->real_bytes, s * d->n_outputs);
+    if (want_loss && m->evaluate) {
+      mt->loss += m->evaluate(params, n, x, t, b.y, b.scratch);
+    } else {
+      m->forward(params, n, x, b.y, b.scratch);
+      if (want_loss) mt->loss += m->loss_grad(params, n, x, t, b.grad, b.scratch);
+    }
     score_chunk(d, b.y, s, n, &ta, mt);
-    if (want_loss)
-      mt->loss += m->loss_grad(params, n, x, nnrt__at(d->t, d->real_bytes, s * d->n_outputs),
-                               b.grad, b.scratch);
   }
   mt->loss = want_loss ? mt->loss / (double)d->n : NAN;
   mt->accuracy = mt->classifier ? (double)ta.correct / (double)d->n : NAN;

@@ -83,6 +83,10 @@ typedef struct nnc_model {
    * the update fused into the backward sweep. Returns the batch's summed loss. */
   double (*train_step)(void *params, void *velocity, int64_t n, const void *x, const void *t,
                        double rate, double momentum, void *scratch);
+  /* y = network(x) and the summed loss against t, without a backward pass (may be NULL in
+   * hand-written models: the runtime then uses forward and loss_grad). */
+  double (*evaluate)(const void *params, int64_t n, const void *x, const void *t, void *y,
+                     void *scratch);
 } nnc_model;
 
 #endif
