@@ -188,9 +188,11 @@ static IrEdges *add_edges(Sema *s, IrGroup *g, IrEdgeKind kind, int src, int src
   return e;
 }
 
+/* `w*x`: initial w; `fixed w*x`: fixed w; `x`: learned; `fixed x`: fixed 1 (the AST's
+ * weight is 1 when none was written, -1 after a minus). */
 static void set_weight(IrEdges *e, const AstTerm *t) {
   e->weight = t->fixed ? WEIGHT_FIXED : t->has_weight ? WEIGHT_INITIAL : WEIGHT_LEARNED;
-  e->value = t->has_weight ? t->weight : 0;
+  e->value = e->weight == WEIGHT_LEARNED ? 0 : t->weight;
 }
 
 /* The edge set already coming from the same neuron(s), if any. */
