@@ -224,23 +224,24 @@ static void add_bias_term(Sema *s, IrGroup *g, const AstTerm *t) {
   s->bias_term[g->id] = t;
 }
 
-/* `w*ref`, `ref`, `w*ref[i]`: dense edges from a whole group, or edges from one neuron. */
-static void add_ref_term(Sema *s, IrGroup *g, const AstTerm *t) {
+/* `w*ref`, `ref`, `w*ref[i]`: dense edges from a whole group, or edges from one neuron.
+ * Returns 0 if the reference itself is wrong (unknown name, index out of range). */
+static int add_ref_term(Sema *s, IrGroup *g, const AstTerm *t) {
   int src = sema_lookup(s, t->ref);
   if (src < 0) {
     report_unknown_name(s, t->ref_loc, t->ref);
-    return;
+    return 0;
   }
   const IrGroup *sg = &s->net->groups[src];
   if (t->has_index && (t->index < 0 || t->index >= sg->size)) {
     diag_error(s->diag, t->ref_loc, "index %lld is out of range for '%s', which has %d neuron%s",
                t->index, sg->name, sg->size, sg->size == 1 ? "" : "s");
-    return;
+    return 0;
   }
   if (sg->role == ROLE_BIAS) {
     add_bias_term(s, g, t);
     s->bias_src[g->id] = src;
-    return;
+    return 1;
   }
   IrEdgeKind kind = (t->has_index || sg->size == 1) ? EDGES_ONE : EDGES_DENSE;
   int idx = t->has_index ? (int)t->index : 0;
@@ -248,9 +249,10 @@ static void add_ref_term(Sema *s, IrGroup *g, const AstTerm *t) {
   if (dup) {
     diag_error(s->diag, t->ref_loc, "'%s' already has an edge from '%s'", g->name, sg->name);
     diag_note(s->diag, dup->loc, "the earlier edge is here");
-    return;
+    return 1;
   }
   set_weight(add_edges(s, g, kind, src, idx, t->ref_loc), t);
+  return 1;
 }
 
 /* The declaration before d that a layer without `<-` is fed from (biases skipped). */
@@ -275,13 +277,15 @@ static void resolve_sum(Sema *s, const AstNetwork *ast, IrGroup *g, const AstDec
     e->weight = WEIGHT_LEARNED;
     return;
   }
+  int unresolved = 0;
   for (const AstTerm *t = d->sum; t; t = t->next) {
     if (t->ref)
-      add_ref_term(s, g, t);
+      unresolved += !add_ref_term(s, g, t);
     else
       add_bias_term(s, g, t);
   }
-  if (g->n_in == 0 && d->sum)
+  /* only when every term was understood: a wrong name is not a missing edge */
+  if (g->n_in == 0 && d->sum && unresolved == 0)
     diag_error(s->diag, d->name_loc, "'%s' has no incoming edge from a neuron, only a bias", g->name);
 }
 
