@@ -313,21 +313,21 @@ static void resolve_group(Sema *s, const AstNetwork *ast, const AstDecl *d) {
 
 /* --- order -------------------------------------------------------------------------- */
 
-/* Reports the cycle through the edge set e of group g: the path from e->src back to g. */
-static void report_cycle(Sema *s, const int *stack, int depth, int from, const IrEdges *e) {
-  size_t len = 64;
+/* Reports the cycle closed by the edge set e into the group on top of the stack. Each stack
+ * entry is fed by the one above it, so the cycle along the data flow is e->src, then the
+ * stack from the top down to e->src again: "a -> b -> c -> a". */
+static void report_cycle(Sema *s, const int *stack, int depth, const IrEdges *e) {
   int start = depth - 1;
   while (start > 0 && stack[start] != e->src) start--;
+  size_t len = 64 + strlen(s->net->groups[e->src].name);
   for (int i = start; i < depth; i++) len += strlen(s->net->groups[stack[i]].name) + 4;
   char *text = xmalloc(len);
-  text[0] = 0;
-  for (int i = start; i < depth; i++) {
-    strcat(text, s->net->groups[stack[i]].name);
+  strcpy(text, s->net->groups[e->src].name);
+  for (int i = depth - 1; i >= start; i--) {
     strcat(text, " -> ");
+    strcat(text, s->net->groups[stack[i]].name);
   }
-  strcat(text, s->net->groups[e->src].name);
   diag_error(s->diag, e->loc, "the network has a cycle: %s", text);
-  (void)from;
   free(text);
 }
 
@@ -351,7 +351,7 @@ static void visit(Sema *s, int root, unsigned char *state, int *order, int *n_or
     }
     const IrEdges *e = &g->in[edge_pos[depth - 1]++];
     if (state[e->src] == ON_STACK) {
-      report_cycle(s, stack, depth, id, e);
+      report_cycle(s, stack, depth, e);
     } else if (state[e->src] == UNSEEN) {
       state[e->src] = ON_STACK;
       stack[depth] = e->src;
