@@ -333,9 +333,9 @@ static void report_cycle(Sema *s, const int *stack, int depth, const IrEdges *e)
 
 enum { UNSEEN, ON_STACK, DONE };
 
-/* Depth-first search over incoming edges, iterative so that deep graphs cannot overflow the
- * C stack. Appends groups to order in post-order (sources first). */
-static void visit(Sema *s, int root, unsigned char *state, int *order, int *n_order, int *stack, int *edge_pos) {
+/* Depth-first search over incoming edges from root, reporting every edge that closes a
+ * cycle. Iterative so that deep graphs cannot overflow the C stack. */
+static void find_cycles(Sema *s, int root, unsigned char *state, int *stack, int *edge_pos) {
   int depth = 0;
   stack[depth] = root;
   edge_pos[depth++] = 0;
@@ -345,7 +345,6 @@ static void visit(Sema *s, int root, unsigned char *state, int *order, int *n_or
     IrGroup *g = &s->net->groups[id];
     if (edge_pos[depth - 1] == g->n_in) {
       state[id] = DONE;
-      order[(*n_order)++] = id;
       depth--;
       continue;
     }
@@ -360,27 +359,87 @@ static void visit(Sema *s, int root, unsigned char *state, int *order, int *n_or
   }
 }
 
-/* Orders hidden and output groups so every group comes after its sources; ties keep the
- * declaration order. Returns 0 if the graph has a cycle. */
-static int order_groups(Sema *s) {
-  IrNetwork *n = s->net;
-  int errors = s->diag->errors;
-  unsigned char *state = xcalloc((size_t)n->n_groups, 1);
-  int *post = xmalloc(sizeof(int) * (size_t)n->n_groups);
-  int *stack = xmalloc(sizeof(int) * (size_t)n->n_groups);
-  int *edge_pos = xmalloc(sizeof(int) * (size_t)n->n_groups);
-  int n_post = 0;
-  for (int i = 0; i < n->n_groups; i++)
-    if (state[i] == UNSEEN) visit(s, i, state, post, &n_post, stack, edge_pos);
-  n->order = arena_alloc(s->arena, sizeof(int) * (size_t)n->n_groups);
-  for (int i = 0; i < n_post; i++)
-    if (n->groups[post[i]].role == ROLE_HIDDEN || n->groups[post[i]].role == ROLE_OUTPUT)
-      n->order[n->n_order++] = post[i];
+static void report_cycles(Sema *s) {
+  int n = s->net->n_groups;
+  unsigned char *state = xcalloc((size_t)n, 1);
+  int *stack = xmalloc(sizeof(int) * (size_t)n);
+  int *edge_pos = xmalloc(sizeof(int) * (size_t)n);
+  for (int i = 0; i < n; i++)
+    if (state[i] == UNSEEN) find_cycles(s, i, state, stack, edge_pos);
   free(state);
-  free(post);
   free(stack);
   free(edge_pos);
-  return s->diag->errors == errors;
+}
+
+/* A binary min-heap of group ids: the ready group declared first is taken first. */
+typedef struct IdHeap {
+  int *ids;
+  int n;
+} IdHeap;
+
+static void heap_push(IdHeap *h, int id) {
+  int i = h->n++;
+  for (; i > 0 && h->ids[(i - 1) / 2] > id; i = (i - 1) / 2) h->ids[i] = h->ids[(i - 1) / 2];
+  h->ids[i] = id;
+}
+
+static int heap_pop(IdHeap *h) {
+  int top = h->ids[0], last = h->ids[--h->n], i = 0;
+  for (;;) {
+    int c = 2 * i + 1;
+    if (c >= h->n) break;
+    if (c + 1 < h->n && h->ids[c + 1] < h->ids[c]) c++;
+    if (last <= h->ids[c]) break;
+    h->ids[i] = h->ids[c];
+    i = c;
+  }
+  h->ids[i] = last;
+  return top;
+}
+
+/* Outgoing edge sets as compressed rows: the groups fed by group i are
+ * succ[first[i] .. first[i + 1]), one entry per edge set. */
+static int *successors(const IrNetwork *n, int **first_out) {
+  int *first = xcalloc((size_t)n->n_groups + 1, sizeof(int));
+  for (int i = 0; i < n->n_groups; i++)
+    for (int k = 0; k < n->groups[i].n_in; k++) first[n->groups[i].in[k].src + 1]++;
+  for (int i = 0; i < n->n_groups; i++) first[i + 1] += first[i];
+  int *fill = xmalloc(sizeof(int) * (size_t)n->n_groups);
+  memcpy(fill, first, sizeof(int) * (size_t)n->n_groups);
+  int *succ = xmalloc(sizeof(int) * (size_t)(first[n->n_groups] + 1));
+  for (int i = 0; i < n->n_groups; i++)
+    for (int k = 0; k < n->groups[i].n_in; k++) succ[fill[n->groups[i].in[k].src]++] = i;
+  free(fill);
+  *first_out = first;
+  return succ;
+}
+
+/* Orders hidden and output groups so every group comes after its sources; ties keep the
+ * declaration order: Kahn's algorithm always taking the earliest-declared ready group
+ * (O((V + E) log V)). Returns 0 after reporting the cycles if the graph has any. */
+static int order_groups(Sema *s) {
+  IrNetwork *n = s->net;
+  int *first, *succ = successors(n, &first);
+  int *waiting = xmalloc(sizeof(int) * (size_t)n->n_groups); /* edge sets from unordered groups */
+  IdHeap ready = {xmalloc(sizeof(int) * (size_t)n->n_groups), 0};
+  for (int i = 0; i < n->n_groups; i++)
+    if ((waiting[i] = n->groups[i].n_in) == 0) heap_push(&ready, i);
+  n->order = arena_alloc(s->arena, sizeof(int) * (size_t)n->n_groups);
+  int n_done = 0;
+  while (ready.n > 0) {
+    int id = heap_pop(&ready);
+    n_done++;
+    if (n->groups[id].role == ROLE_HIDDEN || n->groups[id].role == ROLE_OUTPUT) n->order[n->n_order++] = id;
+    for (int k = first[id]; k < first[id + 1]; k++)
+      if (--waiting[succ[k]] == 0) heap_push(&ready, succ[k]);
+  }
+  free(first);
+  free(succ);
+  free(waiting);
+  free(ready.ids);
+  if (n_done == n->n_groups) return 1;
+  report_cycles(s);
+  return 0;
 }
 
 static void compute_depths(IrNetwork *n) {
