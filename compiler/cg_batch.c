@@ -156,6 +156,8 @@ typedef struct Gemm {
   LLVMValueRef cols;            /* column count: runtime (a multiple of vt·VL) or constant */
   int64_t cols_const;           /* ≥ 0: the constant column count, tail masked */
   int rt, vt;                   /* tile: rt rows × vt vectors */
+  int cols_outer;               /* loop column tiles outside row bands (B stays in L1) */
+  int64_t k_const, k_block;     /* k_block > 0: block k (a constant) so B's block stays in L1 */
   TileOut out;
   LLVMValueRef bias;            /* OUT_STORE: bias[r] pointer, or NULL */
   double bias_const;            /* OUT_STORE without pointer: this constant (0: none) */
@@ -188,6 +190,7 @@ static void emit_tile_store(Cg *cg, const Gemm *g, LLVMValueRef r, LLVMValueRef 
 /* One tile: nr rows from r0, nv vectors from column c0; the last vector has `last` lanes. */
 static void emit_tile(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr, LLVMValueRef c0, int nv, int last) {
   LLVMValueRef acc[8][4];
+  NNC_ASSERT(nr >= 1 && nr <= 8 && nv >= 1 && nv <= 4);
   LLVMTypeRef vt = vec_type(cg);
   for (int r = 0; r < nr; r++)
     for (int v = 0; v < nv; v++) {
@@ -235,7 +238,35 @@ static void emit_row_band(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr) {
   }
 }
 
-static void emit_gemm(Cg *cg, const Gemm *g) {
+/* All row tiles at the column tile c0 (nv vectors, `last` lanes in the last one). */
+static void emit_col_band(Cg *cg, const Gemm *g, LLVMValueRef c0, int nv, int last) {
+  LLVMValueRef bands = g->rows_const >= 0 ? cg_int(cg, g->rows_const / g->rt)
+                                          : LLVMBuildSDiv(cg->b, g->rows, cg_int(cg, g->rt), "");
+  CgLoop lr;
+  LLVMValueRef ri = cg_loop_begin(cg, &lr, bands, "r");
+  emit_tile(cg, g, LLVMBuildMul(cg->b, ri, cg_int(cg, g->rt), ""), g->rt, c0, nv, last);
+  cg_loop_end(cg, &lr);
+  int tail = g->rows_const >= 0 ? (int)(g->rows_const % g->rt) : 0;
+  if (tail) emit_tile(cg, g, cg_int(cg, g->rows_const - tail), tail, c0, nv, last);
+}
+
+static void emit_gemm_cols_outer(Cg *cg, const Gemm *g) {
+  int vl = vec_len(cg);
+  int64_t step = (int64_t)g->vt * vl;
+  LLVMValueRef full = g->cols_const >= 0 ? cg_int(cg, g->cols_const / step)
+                                         : LLVMBuildSDiv(cg->b, g->cols, cg_int(cg, step), "");
+  int64_t rem = g->cols_const >= 0 ? g->cols_const % step : 0;
+  CgLoop lc;
+  LLVMValueRef ci = cg_loop_begin(cg, &lc, full, "c");
+  emit_col_band(cg, g, LLVMBuildMul(cg->b, ci, cg_int(cg, step), ""), g->vt, vl);
+  cg_loop_end(cg, &lc);
+  if (rem) {
+    int nv = (int)((rem + vl - 1) / vl), last = (int)(rem - (int64_t)(nv - 1) * vl);
+    emit_col_band(cg, g, cg_int(cg, g->cols_const - rem), nv, last);
+  }
+}
+
+static void emit_gemm_rows_outer(Cg *cg, const Gemm *g) {
   LLVMValueRef bands = g->rows_const >= 0 ? cg_int(cg, g->rows_const / g->rt)
                                           : LLVMBuildSDiv(cg->b, g->rows, cg_int(cg, g->rt), "");
   CgLoop lr;
@@ -246,30 +277,85 @@ static void emit_gemm(Cg *cg, const Gemm *g) {
   if (tail) emit_row_band(cg, g, cg_int(cg, g->rows_const - tail), tail);
 }
 
+static void emit_gemm_unblocked(Cg *cg, const Gemm *g) {
+  if (g->cols_outer)
+    emit_gemm_cols_outer(cg, g);
+  else
+    emit_gemm_rows_outer(cg, g);
+}
+
+/* One k block [k0, k0 + len): the first block applies the gemm's own output rule, the
+ * others add to what the earlier blocks stored. */
+static void emit_k_block(Cg *cg, const Gemm *g, LLVMValueRef k0, int64_t len, int first) {
+  Gemm blk = *g;
+  blk.a = cg_elem(cg, g->a, LLVMBuildMul(cg->b, k0, g->a_ks, ""));
+  blk.b = cg_elem(cg, g->b, LLVMBuildMul(cg->b, k0, g->b_ks, ""));
+  blk.k = cg_int(cg, len);
+  if (!first) blk.out = OUT_ADD;
+  emit_gemm_unblocked(cg, &blk);
+}
+
+static void emit_gemm(Cg *cg, const Gemm *g) {
+  if (g->k_block <= 0 || g->k_const <= g->k_block) {
+    emit_gemm_unblocked(cg, g);
+    return;
+  }
+  int64_t blocks = g->k_const / g->k_block, rem = g->k_const % g->k_block;
+  emit_k_block(cg, g, cg_int(cg, 0), g->k_block, 1);
+  if (blocks > 1) {
+    CgLoop lk;
+    LLVMValueRef kb = cg_loop_begin(cg, &lk, cg_int(cg, blocks - 1), "kb");
+    LLVMValueRef k0 = LLVMBuildMul(cg->b, LLVMBuildAdd(cg->b, kb, cg_int(cg, 1), ""), cg_int(cg, g->k_block), "");
+    emit_k_block(cg, g, k0, g->k_block, 0);
+    cg_loop_end(cg, &lk);
+  }
+  if (rem) emit_k_block(cg, g, cg_int(cg, blocks * g->k_block), rem, 0);
+}
+
 /* --- forward ------------------------------------------------------------------------ */
 
-/* Xᵀ[i][b] = x[b][io + i] for b < n, 0 for the padding. */
+/* Xᵀ[i][b] = x[b][io + i] for b < n, 0 for the padding: per block of VL samples, each
+ * vector of Xᵀ is assembled from VL scalars and stored whole (no scatter, no gather). */
 static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValueRef x) {
+  int vl = vec_len(cg);
   CgLoop lb, li;
-  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->npad, "tb");
-  LLVMValueRef inside = LLVMBuildICmp(cg->b, LLVMIntSLT, b, bt->n, "");
-  LLVMValueRef src_b = LLVMBuildSelect(cg->b, inside, b, cg_int(cg, 0), "");
+  LLVMValueRef blk = cg_loop_begin(cg, &lb, LLVMBuildSDiv(cg->b, bt->npad, cg_int(cg, vl), ""), "tb");
+  LLVMValueRef b0 = LLVMBuildMul(cg->b, blk, cg_int(cg, vl), "");
+  LLVMValueRef rows[64], inside[64];
+  LLVMValueRef last = LLVMBuildSub(cg->b, bt->n, cg_int(cg, 1), "");
+  for (int k = 0; k < vl; k++) {
+    LLVMValueRef b = LLVMBuildAdd(cg->b, b0, cg_int(cg, k), "");
+    inside[k] = LLVMBuildICmp(cg->b, LLVMIntSLT, b, bt->n, "");
+    LLVMValueRef row = LLVMBuildSelect(cg->b, inside[k], b, last, "");
+    rows[k] = cg_elem(cg, x, LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, row, cg_int(cg, cg->net->n_inputs), ""),
+                                          cg_int(cg, g->io_offset), ""));
+  }
   LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, g->size), "ti");
-  LLVMValueRef v = cg_load(cg, x, LLVMBuildAdd(cg->b, idx2(cg, src_b, cg_int(cg, cg->net->n_inputs), i, NULL),
-                                              cg_int(cg, g->io_offset), ""));
-  v = LLVMBuildSelect(cg->b, inside, v, cg_real(cg, 0.0), "");
-  cg_store(cg, bt->bufs[g->id].at, idx2(cg, i, bt->npad, b, NULL), v);
+  LLVMValueRef v = LLVMGetUndef(vec_type(cg));
+  for (int k = 0; k < vl; k++) {
+    LLVMValueRef e = LLVMBuildSelect(cg->b, inside[k], cg_load(cg, rows[k], i), cg_real(cg, 0.0), "");
+    v = LLVMBuildInsertElement(cg->b, v, e, LLVMConstInt(cg->i32, (unsigned)k, 0), "");
+  }
+  vstore(cg, v, cg_elem(cg, bt->bufs[g->id].at, idx2(cg, i, bt->npad, b0, NULL)), NULL);
   cg_loop_end(cg, &li);
   cg_loop_end(cg, &lb);
 }
 
-/* A[b][j] = Aᵀ[j][b]: the batch-major copy backprop reads. */
+/* A[b][j] = Aᵀ[j][b]: the batch-major copy backprop reads. Per block of VL samples each
+ * vector of Aᵀ is loaded whole and its lanes stored to VL rows. */
 static void emit_transpose_out(Cg *cg, const IrGroup *g, const Batch *bt) {
+  int vl = vec_len(cg);
+  int64_t pad = padded(cg, g);
   CgLoop lb, lj;
-  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->npad, "ob");
+  LLVMValueRef blk = cg_loop_begin(cg, &lb, LLVMBuildSDiv(cg->b, bt->npad, cg_int(cg, vl), ""), "ob");
+  LLVMValueRef b0 = LLVMBuildMul(cg->b, blk, cg_int(cg, vl), "");
+  LLVMValueRef rows = cg_elem(cg, bt->bufs[g->id].a, LLVMBuildMul(cg->b, b0, cg_int(cg, pad), ""));
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "oj");
-  LLVMValueRef v = cg_load(cg, bt->bufs[g->id].at, idx2(cg, j, bt->npad, b, NULL));
-  cg_store(cg, bt->bufs[g->id].a, idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL), v);
+  LLVMValueRef v = vload(cg, cg_elem(cg, bt->bufs[g->id].at, idx2(cg, j, bt->npad, b0, NULL)), NULL);
+  for (int k = 0; k < vl; k++) {
+    LLVMValueRef e = LLVMBuildExtractElement(cg->b, v, LLVMConstInt(cg->i32, (unsigned)k, 0), "");
+    cg_store(cg, rows, LLVMBuildAdd(cg->b, cg_int(cg, (int64_t)k * pad), j, ""), e);
+  }
   cg_loop_end(cg, &lj);
   cg_loop_end(cg, &lb);
 }
@@ -308,7 +394,7 @@ static void emit_group_forward_batch(Cg *cg, const IrGroup *g, LLVMValueRef para
     m.a = edge_params(cg, params, e), m.a_rs = cg_int(cg, src->size), m.a_ks = cg_int(cg, 1);
     m.b = bt->bufs[src->id].at, m.b_ks = bt->npad;
     m.o = bt->bufs[g->id].at, m.o_rs = bt->npad;
-    m.k = cg_int(cg, src->size);
+    m.k = cg_int(cg, src->size), m.k_const = src->size, m.k_block = 128;
     m.rows_const = g->size, m.rows = cg_int(cg, g->size);
     m.cols = bt->npad, m.cols_const = -1;
     m.rt = 6, m.vt = 4;
@@ -381,7 +467,7 @@ static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, 
     m.k = cg_int(cg, g->size);
     m.rows = bt->npad, m.rows_const = -1;
     m.cols = cg_int(cg, src->size), m.cols_const = src->size;
-    m.rt = 8, m.vt = 3;
+    m.rt = 8, m.vt = 3, m.cols_outer = 1;
     m.out = OUT_ADD;
     emit_gemm(cg, &m);
   }
@@ -397,7 +483,7 @@ static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, 
   m.k = bt->n;
   m.rows = cg_int(cg, g->size), m.rows_const = g->size;
   m.cols = cg_int(cg, src->size), m.cols_const = src->size;
-  m.rt = 6, m.vt = 4;
+  m.rt = 6, m.vt = 4, m.cols_outer = 1;
   m.out = scale ? OUT_SUBSCALED : OUT_ADD;
   m.scale = scale;
   emit_gemm(cg, &m);
