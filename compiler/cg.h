@@ -18,6 +18,7 @@ typedef struct Cg {
   LLVMValueRef fn;                 /* function being built */
   LLVMBasicBlockRef entry;         /* its entry block, where allocas go */
   int vec_bytes;                   /* widest useful vector of the target: 64, 32 or 16 */
+  LLVMValueRef embedded;           /* NAME_weights when trained weights are compiled in, or NULL */
 } Cg;
 
 /* A counted loop `for (i = 0; i < count; i++)`; body code goes between begin and end. */

@@ -339,6 +339,7 @@ static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1, LLVMValueRef fwdN) 
   LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "forward"), cg->void_t, ps, 5, 0x1d, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                y = LLVMGetParam(fn, 3), V = LLVMGetParam(fn, 4);
+  if (cg->embedded) params = cg->embedded; /* constants: loads of them fold into the code */
   LLVMBasicBlockRef batch = branch_if_batch(cg, count, fwdN);
   CgLoop ls;
   LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
@@ -541,12 +542,33 @@ static LLVMValueRef emit_initial_value(Cg *cg, const IrGroup *g, const IrEdges *
   return f64c(cg, 0.0);
 }
 
-/* NAME_init(params, seed) */
+/* The trained weights as a constant array NAME_weights. */
+static LLVMValueRef build_embedded_weights(Cg *cg, const void *weights) {
+  int64_t np = cg->net->n_params;
+  LLVMValueRef *elems = xmalloc(sizeof(LLVMValueRef) * (size_t)(np ? np : 1));
+  for (int64_t i = 0; i < np; i++)
+    elems[i] = cg_real(cg, cg->real_bytes == 8 ? ((const double *)weights)[i] : ((const float *)weights)[i]);
+  LLVMValueRef arr = LLVMConstArray2(cg->real, elems, (uint64_t)np);
+  free(elems);
+  LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(arr), symbol(cg, "weights"));
+  LLVMSetInitializer(g, arr);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetAlignment(g, 64);
+  return g;
+}
+
+/* NAME_init(params, seed): with embedded weights, a copy of them (seed unused). */
 static LLVMValueRef build_init(Cg *cg) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64};
   LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "init"), cg->void_t, ps, 2, 1, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), seed = LLVMGetParam(fn, 1);
+  if (cg->embedded) {
+    if (n->n_params)
+      LLVMBuildMemCpy(cg->b, params, (unsigned)cg->real_bytes, cg->embedded, 64, cg_int(cg, n->n_params * cg->real_bytes));
+    LLVMBuildRetVoid(cg->b);
+    return fn;
+  }
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
     for (int k = 0; k < g->n_in; k++) {
@@ -656,7 +678,7 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 /* --- entry -------------------------------------------------------------------------- */
 
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
-                              int with_main, int vec_bytes) {
+                              int with_main, int vec_bytes, const void *weights) {
   Cg cg = {0};
   cg.net = n;
   cg.ctx = ctx;
@@ -673,17 +695,21 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   cg.void_t = LLVMVoidTypeInContext(ctx);
   cg.vec_bytes = vec_bytes;
 
+  if (weights) cg.embedded = build_embedded_weights(&cg, weights);
+  int batched = cg_batch_eligible(n), trainable = !weights;
   LLVMValueRef fwd1 = build_forward_one(&cg);
-  LLVMValueRef bwd1 = build_backward_one(&cg, BWD_ACCUMULATE);
-  LLVMValueRef sgd1 = build_backward_one(&cg, BWD_SGD);
   LLVMValueRef init = build_init(&cg);
-  int batched = cg_batch_eligible(n);
   LLVMValueRef fwdN = batched ? cg_build_forward_batch(&cg) : NULL;
-  LLVMValueRef bwdN = batched ? cg_build_train_batch(&cg, 0) : NULL;
-  LLVMValueRef sgdN = batched ? cg_build_train_batch(&cg, 1) : NULL;
   LLVMValueRef forward = build_forward(&cg, fwd1, fwdN);
-  LLVMValueRef loss_grad = build_loss_grad(&cg, fwd1, bwd1, bwdN);
-  LLVMValueRef train_step = build_train_step(&cg, fwd1, sgd1, loss_grad, sgdN);
+  LLVMValueRef loss_grad = LLVMConstNull(cg.ptr), train_step = LLVMConstNull(cg.ptr);
+  if (trainable) { /* an object with embedded weights is for inference only */
+    LLVMValueRef bwd1 = build_backward_one(&cg, BWD_ACCUMULATE);
+    LLVMValueRef sgd1 = build_backward_one(&cg, BWD_SGD);
+    LLVMValueRef bwdN = batched ? cg_build_train_batch(&cg, 0) : NULL;
+    LLVMValueRef sgdN = batched ? cg_build_train_batch(&cg, 1) : NULL;
+    loss_grad = build_loss_grad(&cg, fwd1, bwd1, bwdN);
+    train_step = build_train_step(&cg, fwd1, sgd1, loss_grad, sgdN);
+  }
   LLVMValueRef evaluate = build_evaluate(&cg, forward);
   LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate);
   if (with_main) build_main(&cg, model);

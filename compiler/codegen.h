@@ -7,9 +7,10 @@
 #include "ir.h"
 
 /* Builds the module of n in ctx. train: the settings to record in the descriptor (data
- * paths resolved by the caller). with_main: also define main() calling nnrt_main. */
+ * paths resolved by the caller). with_main: also define main() calling nnrt_main.
+ * weights: trained parameters to compile in (an inference-only module), or NULL. */
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
-                              int with_main, int vec_bytes);
+                              int with_main, int vec_bytes, const void *weights);
 /* Scratch the generated functions need for n samples: fixed + n · per_sample bytes. */
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes);
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes);

@@ -22,6 +22,7 @@
 
 #include "backend.h"
 #include "codegen.h"
+#include "nnc/nnrt.h"
 
 extern char **environ;
 
@@ -262,7 +263,28 @@ static int emit_executable(const Target *t, LLVMModuleRef m, const char *output)
 
 /* --- the header --------------------------------------------------------------------- */
 
-int emit_header(const IrNetwork *n, const char *path, int vec_bytes);
+int emit_header(const IrNetwork *n, const char *path, int vec_bytes, int embedded);
+
+/* --- embedded weights -------------------------------------------------------------- */
+
+/* Reads a weights file for n with the runtime's own checks (magic, version, fingerprint,
+ * count, precision, checksum); NULL after a message if it does not belong to n. */
+static void *load_weights(const IrNetwork *n, const char *path) {
+  nnc_model m = {0};
+  m.abi_version = NNC_ABI_VERSION;
+  m.name = n->name;
+  m.fingerprint = n->fingerprint;
+  m.real_bytes = n->real_bytes;
+  m.n_inputs = n->n_inputs;
+  m.n_outputs = n->n_outputs;
+  m.n_params = n->n_params;
+  void *params = xmalloc((size_t)(n->n_params ? n->n_params : 1) * (size_t)n->real_bytes);
+  nnrt_error err;
+  if (nnrt_weights_load(path, &m, params, NULL, &err) == NNRT_OK) return params;
+  fprintf(stderr, "nnc: error: %s\n", err.msg);
+  free(params);
+  return NULL;
+}
 
 /* --- entry -------------------------------------------------------------------------- */
 
@@ -293,10 +315,15 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
     free_target(&t);
     return 2;
   }
+  void *weights = NULL;
+  if (o->weights && !(weights = load_weights(n, o->weights))) {
+    free_target(&t);
+    return 1;
+  }
   ResolvedPaths *paths = xmalloc(sizeof *paths);
   nnc_train_settings train = resolved_settings(n, paths);
   LLVMContextRef ctx = LLVMContextCreate();
-  LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes);
+  LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, weights);
   LLVMSetTarget(m, t.triple);
   LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(t.tm);
   LLVMSetModuleDataLayout(m, layout);
@@ -307,10 +334,11 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   int status = 3;
   if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level)) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;
-  if (status == 0 && o->header && !emit_header(n, o->header, t.vec_bytes)) status = 1;
+  if (status == 0 && o->header && !emit_header(n, o->header, t.vec_bytes, weights != NULL)) status = 1;
   LLVMDisposeModule(m);
   LLVMContextDispose(ctx);
   free(paths);
+  free(weights);
   free_target(&t);
   return status;
 }

@@ -8,7 +8,7 @@
 
 #include "codegen.h"
 
-int emit_header(const IrNetwork *n, const char *path, int vec_bytes);
+int emit_header(const IrNetwork *n, const char *path, int vec_bytes, int embedded);
 
 static void upper(char *dst, const char *src, size_t cap) {
   size_t i = 0;
@@ -17,7 +17,11 @@ static void upper(char *dst, const char *src, size_t cap) {
 }
 
 /* %1$s: the network's name, %2$s: the same in capitals (the macros' prefix). */
-static void write_prototypes(FILE *f, const char *nm, const char *up) {
+static void write_inference_prototypes(FILE *f, const char *nm, const char *up, int embedded) {
+  if (embedded)
+    fprintf(f, "/* Compiled with trained weights (the constant %1$s_weights): forward and evaluate\n"
+               "   use them and ignore params (it may be NULL); init copies them into params. */\n"
+               "extern const %1$s_real %1$s_weights[%2$s_N_PARAMS > 0 ? %2$s_N_PARAMS : 1];\n\n", nm, up);
   fprintf(f,
           "/* Parameters from the .nn init scheme and literal weights; deterministic in seed. */\n"
           "void %1$s_init(%1$s_real *params, uint64_t seed);\n\n"
@@ -25,6 +29,14 @@ static void write_prototypes(FILE *f, const char *nm, const char *up) {
           "   scratch: %2$s_SCRATCH_BYTES(n) bytes, 64-byte aligned. */\n"
           "void %1$s_forward(const %1$s_real *params, int64_t n, const %1$s_real *x, %1$s_real *y,\n"
           "                  void *scratch);\n\n"
+          "/* y = network(x) and the summed loss against t (no backward pass). */\n"
+          "double %1$s_evaluate(const %1$s_real *params, int64_t n, const %1$s_real *x,\n"
+          "                     const %1$s_real *t, %1$s_real *y, void *scratch);\n\n",
+          nm, up);
+}
+
+static void write_training_prototypes(FILE *f, const char *nm) {
+  fprintf(f,
           "/* Adds dL/dparams summed over n samples into grad; returns the summed loss. */\n"
           "double %1$s_loss_grad(const %1$s_real *params, int64_t n, const %1$s_real *x,\n"
           "                      const %1$s_real *t, %1$s_real *grad, void *scratch);\n\n"
@@ -32,16 +44,11 @@ static void write_prototypes(FILE *f, const char *nm, const char *up) {
           "   n = 1 without momentum is the fused per-sample step). Returns the summed loss. */\n"
           "double %1$s_train_step(%1$s_real *params, %1$s_real *velocity, int64_t n,\n"
           "                       const %1$s_real *x, const %1$s_real *t, double rate,\n"
-          "                       double momentum, void *scratch);\n\n"
-          "/* y = network(x) and the summed loss against t (no backward pass). */\n"
-          "double %1$s_evaluate(const %1$s_real *params, int64_t n, const %1$s_real *x,\n"
-          "                     const %1$s_real *t, %1$s_real *y, void *scratch);\n\n"
-          "/* The descriptor libnnrt drives the model through (nnc/model.h). */\n"
-          "extern const nnc_model %1$s_model;\n",
-          nm, up);
+          "                       double momentum, void *scratch);\n\n",
+          nm);
 }
 
-int emit_header(const IrNetwork *n, const char *path, int vec_bytes) {
+int emit_header(const IrNetwork *n, const char *path, int vec_bytes, int embedded) {
   FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
   if (!f) {
     fprintf(stderr, "nnc: error: cannot write '%s': %s\n", path, strerror(errno));
@@ -61,7 +68,10 @@ int emit_header(const IrNetwork *n, const char *path, int vec_bytes) {
           (long long)cg_scratch_bytes(n, vec_bytes), (long long)cg_scratch_per_sample(n, vec_bytes));
   fprintf(f, "#define %s_PRECISION %d /* bytes per real */\n\n", up, n->real_bytes);
   fprintf(f, "typedef %s %s_real;\n\n", n->real_bytes == 8 ? "double" : "float", n->name);
-  write_prototypes(f, n->name, up);
+  write_inference_prototypes(f, n->name, up, embedded);
+  if (!embedded) write_training_prototypes(f, n->name);
+  fprintf(f, "/* The descriptor libnnrt drives the model through (nnc/model.h). */\n"
+             "extern const nnc_model %s_model;\n", n->name);
   fputs("\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n", f);
   if (f == stdout) return fflush(f) == 0;
   return fclose(f) == 0;

@@ -534,16 +534,18 @@ static void check_outputs_against_loss(Sema *s) {
   n->classifier = softmax || all_sigmoid || n->train.loss == NNC_LOSS_CROSS_ENTROPY || n->train.data.onehot;
 }
 
-/* Column selections of the data sources must match the network's widths. */
-static void check_data_widths(Sema *s, const AstNetwork *ast, const nnc_data_source *d, const char *what) {
+/* Column selections of the data sources must match the network's widths; reported at the
+ * 'data' or 'test' setting. */
+static void check_data_widths(Sema *s, SrcLoc loc, const nnc_data_source *d, const char *what) {
   const IrNetwork *n = s->net;
   if (!d->path) return;
   if (d->n_input_cols && d->n_input_cols != n->n_inputs)
-    diag_error(s->diag, ast->train_loc, "%s selects %d input columns but the network has %d inputs",
-               what, d->n_input_cols, n->n_inputs);
+    diag_error(s->diag, loc, "%s selects %d input column%s but the network has %d input%s", what,
+               d->n_input_cols, d->n_input_cols == 1 ? "" : "s", n->n_inputs, n->n_inputs == 1 ? "" : "s");
   if (d->n_target_cols && !d->onehot && d->n_target_cols != n->n_outputs)
-    diag_error(s->diag, ast->train_loc, "%s selects %d target columns but the network has %d outputs "
-               "(add 'onehot' if the column is a class index)", what, d->n_target_cols, n->n_outputs);
+    diag_error(s->diag, loc, "%s selects %d target column%s but the network has %d output%s "
+               "(add 'onehot' if the column is a class index)", what, d->n_target_cols,
+               d->n_target_cols == 1 ? "" : "s", n->n_outputs, n->n_outputs == 1 ? "" : "s");
 }
 
 /* --- entry -------------------------------------------------------------------------- */
@@ -598,8 +600,8 @@ IrNetwork *sema_check(const AstFile *file, const char *source_path, Arena *arena
     check_roles(&s, ast);
     check_outputs_against_loss(&s);
     check_reachability(&s);
-    check_data_widths(&s, ast, &s.net->train.data, "'data'");
-    check_data_widths(&s, ast, &s.net->train.test, "'test'");
+    check_data_widths(&s, s.data_loc, &s.net->train.data, "'data'");
+    check_data_widths(&s, s.test_loc, &s.net->train.test, "'test'");
     s.net->fingerprint = ir_fingerprint(s.net);
   }
   sema_fini(&s);

@@ -17,6 +17,7 @@ typedef struct Sema {
   const AstTerm **bias_term;/* group id -> the term giving its bias, if any */
   int *bias_src;            /* group id -> declared bias neuron feeding it, or -1 */
   int *in_cap;              /* group id -> capacity of its edge array */
+  SrcLoc data_loc, test_loc;/* the train block's 'data' and 'test' settings, for later checks */
 } Sema;
 
 int sema_lookup(Sema *s, const char *name);

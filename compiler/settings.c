@@ -3,6 +3,8 @@
  * IR with every default filled in, and the init scheme and precision. Each setting has one
  * parser that takes the values it needs from a cursor; `sgd` groups rate, decay, momentum
  * and batch on one line. Defaults are documented in docs/language.md. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sema.h"
@@ -10,32 +12,62 @@
 typedef struct Cursor {
   Sema *s;
   const AstSetting *setting;
+  const char *key;   /* the name messages use: the setting's, or a key inside it (sgd's rate, every) */
   const AstValue *v; /* next value to read, NULL at the end */
+  int failed;        /* an error was reported: the rest of the setting is not read */
+  SrcLoc *first_set; /* per setting: where its value was first set (line 0: not yet) */
 } Cursor;
 
 static SrcLoc cursor_loc(const Cursor *c) { return c->v ? c->v->loc : c->setting->loc; }
 
-static const char *value_desc(const AstValue *v) {
+/* Reports an error in the setting being read; the rest of the setting is then skipped, so
+ * one wrong value gives one error. */
+__attribute__((format(printf, 3, 4))) static void fail(Cursor *c, SrcLoc loc, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  diag_error(c->s->diag, loc, "%s", msg);
+  c->failed = 1;
+}
+
+/* The value as the user wrote it, for messages: -1, 0.5, 3..1, "f.csv", 'foo'. */
+static const char *value_text(const AstValue *v, char *buf, size_t size) {
   switch (v->kind) {
-  case VAL_INT: return "an integer";
-  case VAL_REAL: return "a number";
-  case VAL_STRING: return "a string";
-  case VAL_IDENT: return v->text;
-  case VAL_RANGE: return "a range";
-  case VAL_RATIO: return "a ratio";
-  case VAL_CALL: return v->text;
+  case VAL_INT: snprintf(buf, size, "%lld", v->lo); break;
+  case VAL_REAL:
+  case VAL_RATIO: snprintf(buf, size, "%g", v->num); break;
+  case VAL_STRING: snprintf(buf, size, "\"%.40s%s\"", v->text, strlen(v->text) > 40 ? "..." : ""); break;
+  case VAL_IDENT: snprintf(buf, size, "'%.40s'", v->text); break;
+  case VAL_RANGE: snprintf(buf, size, "%lld..%lld", v->lo, v->hi); break;
+  case VAL_CALL: snprintf(buf, size, "'%.40s(...)'", v->text); break;
   }
-  return "a value";
+  return buf;
+}
+
+/* What kind of value it is, before its text in "unexpected number 0.1": empty for names. */
+static const char *value_noun(const AstValue *v) {
+  switch (v->kind) {
+  case VAL_INT:
+  case VAL_REAL:
+  case VAL_RATIO: return "number ";
+  case VAL_STRING: return "string ";
+  case VAL_RANGE: return "range ";
+  default: return "";
+  }
 }
 
 static void expected(Cursor *c, const char *what) {
+  char buf[64];
   if (c->v)
-    diag_error(c->s->diag, c->v->loc, "'%s' expects %s, got %s%s%s", c->setting->key, what,
-               c->v->kind == VAL_IDENT || c->v->kind == VAL_CALL ? "'" : "", value_desc(c->v),
-               c->v->kind == VAL_IDENT || c->v->kind == VAL_CALL ? "'" : "");
+    fail(c, c->v->loc, "'%s' expects %s, got %s", c->key, what, value_text(c->v, buf, sizeof buf));
   else
-    diag_error(c->s->diag, cursor_loc(c), "'%s' expects %s", c->setting->key, what);
+    fail(c, cursor_loc(c), "'%s' expects %s", c->key, what);
 }
+
+/* early_stop and patience set one value; every other setting is its own. */
+static const char *value_name(const char *key) { return strcmp(key, "early_stop") == 0 ? "patience" : key; }
 
 static int is_number(const AstValue *v) {
   return v && (v->kind == VAL_INT || v->kind == VAL_REAL || v->kind == VAL_RATIO);
@@ -58,8 +90,7 @@ static int take_int(Cursor *c, const char *what, long long lo, long long hi, int
     return 0;
   }
   if (c->v->lo < lo || c->v->lo > hi) {
-    diag_error(c->s->diag, c->v->loc, "'%s' must be between %lld and %lld, got %lld", c->setting->key, lo, hi, c->v->lo);
-    c->v = c->v->next;
+    fail(c, c->v->loc, "'%s' must be between %lld and %lld, got %lld", c->key, lo, hi, c->v->lo);
     return 0;
   }
   *out = (int32_t)c->v->lo;
@@ -80,7 +111,6 @@ static int take_choice(Cursor *c, const char *const *names, int n, const char *w
         return i;
       }
   expected(c, what);
-  if (c->v) c->v = c->v->next;
   return -1;
 }
 
@@ -103,7 +133,7 @@ static int take_columns(Cursor *c, int32_t *count, const int32_t **cols) {
   for (const AstValue *v = c->v; v && (v->kind == VAL_INT || v->kind == VAL_RANGE); v = v->next) {
     long long lo = v->lo, hi = v->kind == VAL_RANGE ? v->hi : v->lo;
     if (lo < 0 || hi < lo || hi > 1000000) {
-      diag_error(c->s->diag, v->loc, "bad column range %lld..%lld (columns count from 0, low to high)", lo, hi);
+      fail(c, v->loc, "bad column range %lld..%lld (columns count from 0, low to high)", lo, hi);
       return 0;
     }
     n += (int)(hi - lo + 1);
@@ -190,17 +220,22 @@ static void parse_source(Cursor *c, nnc_data_source *d) {
   memset(d, 0, sizeof *d);
   d->header = -1;
   d->scale_factor = 1;
-  if (!take_string(c, "a file name", &d->path)) {
-    c->v = NULL;
-    return;
-  }
-  while (c->v) take_data_option(c, d);
+  if (!take_string(c, "a file name", &d->path)) return;
+  while (c->v && !c->failed) take_data_option(c, d);
+  if (c->failed) return; /* the source is incomplete: its other checks would only cascade */
   infer_format(d);
   check_source(c, d);
 }
 
-static void set_data(Cursor *c) { parse_source(c, &c->s->net->train.data); }
-static void set_test(Cursor *c) { parse_source(c, &c->s->net->train.test); }
+static void set_data(Cursor *c) {
+  c->s->data_loc = c->setting->loc;
+  parse_source(c, &c->s->net->train.data);
+}
+
+static void set_test(Cursor *c) {
+  c->s->test_loc = c->setting->loc;
+  parse_source(c, &c->s->net->train.test);
+}
 
 /* --- optimisation ------------------------------------------------------------------- */
 
@@ -214,9 +249,18 @@ static void set_rate(Cursor *c) {
   double r;
   if (!take_number(c, "a step size", &r)) return;
   if (r <= 0 || r > 1e6)
-    diag_error(c->s->diag, c->setting->loc, "the step size must be > 0, got %g", r);
+    fail(c, c->setting->loc, "the step size must be > 0, got %g", r);
   else
     c->s->net->train.rate = r;
+}
+
+/* `every N` after a setting, N >= 1 epochs; its messages name 'every'. */
+static void take_every(Cursor *c, int32_t *out) {
+  const char *key = c->key;
+  c->v = c->v->next;
+  c->key = "every";
+  take_int(c, "a number of epochs", 1, 1000000000, out);
+  c->key = key;
 }
 
 /* decay inverse K | exponential K | step K every N | none */
@@ -231,7 +275,7 @@ static void set_decay(Cursor *c) {
   double rate;
   if (!take_number(c, "the decay constant", &rate)) return;
   if (rate < 0 || (k != NNC_DECAY_INVERSE && (rate <= 0 || rate > 1))) {
-    diag_error(c->s->diag, c->setting->loc, k == NNC_DECAY_INVERSE
+    fail(c, c->setting->loc, k == NNC_DECAY_INVERSE
                    ? "inverse decay needs a constant >= 0, got %g"
                    : "this decay needs a factor in (0, 1], got %g", rate);
     return;
@@ -243,8 +287,7 @@ static void set_decay(Cursor *c) {
       expected(c, "'every N' (epochs between steps)");
       return;
     }
-    c->v = c->v->next;
-    take_int(c, "a number of epochs", 1, 1000000000, &t->decay_every);
+    take_every(c, &t->decay_every);
   }
 }
 
@@ -252,7 +295,7 @@ static void set_momentum(Cursor *c) {
   double m;
   if (!take_number(c, "a momentum", &m)) return;
   if (m < 0 || m >= 1)
-    diag_error(c->s->diag, c->setting->loc, "momentum must be in [0, 1), got %g", m);
+    fail(c, c->setting->loc, "momentum must be in [0, 1), got %g", m);
   else
     c->s->net->train.momentum = m;
 }
@@ -265,28 +308,33 @@ static void set_patience(Cursor *c) { take_int(c, "a number of epochs", 0, 10000
 static void set_seed(Cursor *c) {
   if (!c->v || c->v->kind != VAL_INT || c->v->lo < 0) {
     expected(c, "a non-negative integer seed");
-    if (c->v) c->v = c->v->next;
     return;
   }
   c->s->net->train.seed = (uint64_t)c->v->lo;
   c->v = c->v->next;
 }
 
+static int claim(Cursor *c, const char *key, SrcLoc loc);
+
+/* sgd rate R decay ... momentum M batch B: at least one, each as if set on its own line. */
 static void set_sgd(Cursor *c) {
   static const char *const keys[] = {"rate", "decay", "momentum", "batch"};
   static void (*const parsers[])(Cursor *) = {set_rate, set_decay, set_momentum, set_batch};
-  while (c->v) {
+  do {
+    SrcLoc at = cursor_loc(c);
     int k = take_choice(c, keys, 4, "rate, decay, momentum or batch");
-    if (k < 0) return;
+    if (k < 0 || !claim(c, keys[k], at)) return;
+    c->key = keys[k];
     parsers[k](c);
-  }
+    c->key = c->setting->key;
+  } while (c->v && !c->failed);
 }
 
 static void set_validation(Cursor *c) {
   double v;
   if (!take_number(c, "a fraction of the data (e.g. 0.1)", &v)) return;
   if (v < 0 || v >= 1)
-    diag_error(c->s->diag, c->setting->loc, "validation must be a fraction in [0, 1), got %g", v);
+    fail(c, c->setting->loc, "validation must be a fraction in [0, 1), got %g", v);
   else
     c->s->net->train.validation = v;
 }
@@ -301,10 +349,7 @@ static void set_early_stop(Cursor *c) {
 static void set_checkpoint(Cursor *c) {
   nnc_train_settings *t = &c->s->net->train;
   if (!take_string(c, "a file name", &t->checkpoint)) return;
-  if (at_ident(c, "every")) {
-    c->v = c->v->next;
-    take_int(c, "a number of epochs", 1, 1000000000, &t->checkpoint_every);
-  }
+  if (at_ident(c, "every")) take_every(c, &t->checkpoint_every);
 }
 
 static void set_precision(Cursor *c) {
@@ -337,17 +382,18 @@ static void set_init(Cursor *c) {
   n->init_kind = k;
   if (want_args) {
     if (!is_number(v->args) || !is_number(v->args->next)) {
-      diag_error(c->s->diag, v->loc, "%s takes two numbers", v->text);
+      fail(c, v->loc, "%s takes two numbers", v->text);
       return;
     }
     n->init_a = v->args->num;
     n->init_b = v->args->next->num;
     if (k == INIT_UNIFORM && !(n->init_a < n->init_b))
-      diag_error(c->s->diag, v->loc, "uniform(a, b) needs a < b");
+      fail(c, v->loc, "uniform(a, b) needs a < b");
     if (k == INIT_NORMAL && !(n->init_b > 0))
-      diag_error(c->s->diag, v->loc, "normal(mean, std) needs std > 0");
+      fail(c, v->loc, "normal(mean, std) needs std > 0");
   }
   if (at_ident(c, "seed")) {
+    if (!claim(c, "seed", c->v->loc)) return;
     c->v = c->v->next;
     set_seed(c);
   }
@@ -396,29 +442,45 @@ static void report_unknown_setting(Sema *s, const AstSetting *st) {
     diag_error(s->diag, st->loc, "unknown training setting '%s'", st->key);
 }
 
-static void check_setting(Sema *s, const AstSetting *st, const AstSetting **seen) {
+static int setting_index(const char *key) {
   int k = 0;
-  while (k < N_SETTINGS && strcmp(setting_defs[k].key, st->key) != 0) k++;
+  while (k < N_SETTINGS && strcmp(setting_defs[k].key, key) != 0) k++;
+  return k;
+}
+
+/* Records that the value named key is set at loc; a second setting of it, under any of its
+ * spellings (`rate` and `sgd rate`, `seed` and `init ... seed`, `patience` and
+ * `early_stop`), is an error with a note at the first. Returns 0 after reporting. */
+static int claim(Cursor *c, const char *key, SrcLoc loc) {
+  const char *name = value_name(key);
+  SrcLoc *first = &c->first_set[setting_index(name)];
+  if (first->line > 0) {
+    fail(c, loc, "'%s' is set more than once", name);
+    diag_note(c->s->diag, *first, "first set here");
+    return 0;
+  }
+  *first = loc;
+  return 1;
+}
+
+static void check_setting(Sema *s, const AstSetting *st, SrcLoc *first_set) {
+  int k = setting_index(st->key);
   if (k == N_SETTINGS) {
     report_unknown_setting(s, st);
     return;
   }
-  if (seen[k]) {
-    diag_error(s->diag, st->loc, "'%s' is set more than once", st->key);
-    diag_note(s->diag, seen[k]->loc, "first set here");
-    return;
-  }
-  seen[k] = st;
-  Cursor c = {s, st, st->values};
+  Cursor c = {s, st, st->key, st->values, 0, first_set};
+  if (!claim(&c, st->key, st->loc)) return;
   setting_defs[k].parse(&c);
-  if (c.v && c.v == st->values) return; /* already reported by the parser */
-  if (c.v) diag_error(s->diag, c.v->loc, "unexpected %s%s%s after the '%s' setting",
-                      c.v->kind == VAL_IDENT ? "'" : "", value_desc(c.v), c.v->kind == VAL_IDENT ? "'" : "", st->key);
+  char buf[64];
+  if (c.v && !c.failed)
+    diag_error(s->diag, c.v->loc, "unexpected %s%s after the '%s' setting", value_noun(c.v),
+               value_text(c.v, buf, sizeof buf), st->key);
 }
 
 void settings_check(Sema *s, const AstNetwork *ast) {
   set_defaults(s->net);
   s->net->train_given = ast->has_train;
-  const AstSetting *seen[N_SETTINGS] = {0};
-  for (const AstSetting *st = ast->settings; st; st = st->next) check_setting(s, st, seen);
+  SrcLoc first_set[N_SETTINGS] = {{0, 0}};
+  for (const AstSetting *st = ast->settings; st; st = st->next) check_setting(s, st, first_set);
 }

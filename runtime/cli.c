@@ -317,12 +317,15 @@ static int check_descriptor(const nnc_model *m, nnrt_error *err) {
     return nnrt__fail(err, NNRT_EDATA, "internal error: the model was compiled for runtime ABI %d, "
                       "this runtime has ABI %d", m ? (int)m->abi_version : -1, NNC_ABI_VERSION);
   if ((m->real_bytes != 4 && m->real_bytes != 8) || m->n_inputs < 1 || m->n_outputs < 1 ||
-      m->n_params < 0 || !m->train || !m->init || !m->forward || !m->loss_grad || !m->train_step)
+      m->n_params < 0 || !m->train || !m->init || !m->forward || !m->loss_grad != !m->train_step)
     return nnrt__fail(err, NNRT_EDATA, "internal error: malformed model descriptor");
   return NNRT_OK;
 }
 
 static int run_command(nnrt_cli *c, nnrt_error *err) {
+  if (!c->m->train_step && (c->cmd == CMD_TRAIN || c->cmd == CMD_GRADCHECK))
+    return nnrt__fail(err, NNRT_EUSAGE, "this model was compiled with its trained weights (nnc --weights): "
+                      "it can eval and predict, not %s", c->cmd == CMD_TRAIN ? "train" : "gradcheck");
   switch (c->cmd) {
   case CMD_TRAIN: return nnrt__cmd_train(c, err);
   case CMD_EVAL: return nnrt__cmd_eval(c, err);
