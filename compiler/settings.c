@@ -191,9 +191,13 @@ static int ends_with(const char *s, const char *suffix) {
   return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
 
+/* A name ending in .csv (or .csv.gz) is CSV, whatever else is given; otherwise a label file,
+ * "idx" in the name or a .gz ending mean IDX. */
 static void infer_format(nnc_data_source *d) {
   if (d->format != NNC_FORMAT_AUTO) return;
-  if (d->labels || strstr(d->path, "idx") || ends_with(d->path, ".gz"))
+  if (ends_with(d->path, ".csv") || ends_with(d->path, ".csv.gz"))
+    d->format = NNC_FORMAT_CSV;
+  else if (d->labels || strstr(d->path, "idx") || ends_with(d->path, ".gz"))
     d->format = NNC_FORMAT_IDX;
   else
     d->format = NNC_FORMAT_CSV;
