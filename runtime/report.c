@@ -77,7 +77,13 @@ static void print_scores(FILE *f, const nnrt_epoch_row *row) {
     fprintf(f, "  val_acc %.2f%%", 100 * row->val_acc);
 }
 
-/* Plain mode: one line per epoch. Live mode: the line redrawn (throttled, the last epoch
+/* In plain mode long runs print about 25 lines: the first epoch, every k-th, the last. */
+static int plain_line_due(const nnrt_trainer *tr, int64_t epoch) {
+  int64_t every = tr->o.s.epochs <= 50 ? 1 : (tr->o.s.epochs + 24) / 25;
+  return epoch == 1 || epoch >= tr->o.s.epochs || epoch % every == 0;
+}
+
+/* Plain mode: one line per epoch (thinned for long runs). Live mode: the line redrawn (throttled, the last epoch
  * always), with the run's average speed and the time left. */
 void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s) {
   FILE *f = tr->o.progress;
@@ -85,6 +91,8 @@ void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samp
   if (tr->o.verbosity < 2 || !f)
     return;
   if (tr->o.live && row->epoch < tr->o.s.epochs && throttled(tr, now))
+    return;
+  if (!tr->o.live && !plain_line_due(tr, row->epoch))
     return;
   if (tr->o.live)
     fputc('\r', f);
