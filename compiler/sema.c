@@ -509,7 +509,7 @@ static void check_reachability(Sema *s) {
   for (int i = 0; i < n->n_groups; i++) {
     const IrGroup *g = &n->groups[i];
     if (!live[i] && !g->implicit)
-      diag_warning(s->diag, g->loc, "%s '%s' does not feed any output", ir_role_name(g->role), g->name);
+      diag_warning(s->diag, g->loc, "%s '%s' does not feed any output", ast_decl_kind_name(s->decl_of[i]->kind), g->name);
   }
   free(live);
 }
