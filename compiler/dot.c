@@ -2,7 +2,8 @@
  * introduction draws networks: neurons as circles (inputs as boxes, bias neurons as small
  * circles labelled 1, outputs doubled), the activation inside each neuron, weights on the
  * edges where they are known, one rank per layer. Groups larger than DOT_MAX_EXPANDED are
- * drawn as one node with a dense edge labelled by the matrix shape. */
+ * drawn as one node; an arrow to or from one stands for several weights, drawn bold and
+ * labelled with their number, and reaches every node drawn for the other side. */
 #include "ir.h"
 
 #define DOT_MAX_EXPANDED 12
@@ -46,30 +47,27 @@ static void edge_label(const IrEdges *e, FILE *out) {
     fprintf(out, " [label=\"%g\"]", e->value);
 }
 
-static void draw_edge(const IrGroup *src, int si, const IrGroup *dst, int di, const IrEdges *e, FILE *out) {
-  fputs("  ", out);
-  node_id(src, si, out);
-  fputs(" -> ", out);
-  node_id(dst, di, out);
-  edge_label(e, out);
-  fputs(";\n", out);
-}
-
+/* Draws edge set e into g between the nodes that stand for its neurons: every drawn source
+ * node (one for EDGES_ONE or a collapsed group, else each neuron) to every drawn node of g.
+ * An arrow that stands for several weights is bold and labelled with their number. */
 static void draw_edges(const IrNetwork *n, const IrGroup *g, const IrEdges *e, FILE *out) {
   const IrGroup *src = &n->groups[e->src];
-  if (!expanded(g) || (e->kind == EDGES_DENSE && !expanded(src))) {
-    fputs("  ", out);
-    node_id(src, e->kind == EDGES_ONE ? e->src_index : 0, out);
-    fputs(" -> ", out);
-    node_id(g, 0, out);
-    fprintf(out, " [label=\"%s %lld\", penwidth=2];\n", e->kind == EDGES_DENSE ? "dense" : "×", (long long)e->count);
-    return;
-  }
-  for (int d = 0; d < g->size; d++) {
-    if (e->kind == EDGES_ONE)
-      draw_edge(src, e->src_index, g, d, e, out);
-    else
-      for (int s = 0; s < src->size; s++) draw_edge(src, s, g, d, e, out);
+  int src_first = e->kind == EDGES_ONE ? e->src_index : 0;
+  int n_src = e->kind == EDGES_DENSE && expanded(src) ? src->size : 1;
+  int n_dst = expanded(g) ? g->size : 1;
+  long long per_arrow = (long long)e->count / ((long long)n_src * n_dst);
+  for (int d = 0; d < n_dst; d++) {
+    for (int k = 0; k < n_src; k++) {
+      fputs("  ", out);
+      node_id(src, src_first + k, out);
+      fputs(" -> ", out);
+      node_id(g, d, out);
+      if (per_arrow > 1)
+        fprintf(out, " [label=\"%s %lld\", penwidth=2]", e->kind == EDGES_DENSE ? "dense" : "×", per_arrow);
+      else
+        edge_label(e, out);
+      fputs(";\n", out);
+    }
   }
 }
 
