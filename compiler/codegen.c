@@ -202,14 +202,29 @@ static LLVMValueRef build_forward_one(Cg *cg) {
 /* Adds one sample's loss over output group g into *loss and ∂L/∂y into G; y and G point at
  * the group's first neuron, t at the sample's target row. For cross-entropy (softmax or
  * sigmoid outputs) G receives y − t, which is ∂L/∂z directly. */
+/* Σ_j t_j over the group: softmax + cross-entropy has ∂L/∂z_j = y_j·Σt − t_j, which is
+ * y − t only for targets that sum to 1. */
+static LLVMValueRef emit_target_sum(Cg *cg, const IrGroup *g, LLVMValueRef t) {
+  LLVMValueRef sum = cg_alloca(cg, cg->real, "tsum");
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
+  CgLoop l;
+  LLVMValueRef j = cg_loop_begin(cg, &l, cg_int(cg, g->size), "tsum");
+  LLVMValueRef tj = cg_load(cg, t, LLVMBuildAdd(cg->b, cg_int(cg, g->io_offset), j, ""));
+  LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, sum, ""), tj), sum);
+  cg_loop_end(cg, &l);
+  return LLVMBuildLoad2(cg->b, cg->real, sum, "");
+}
+
 void cg_emit_output_loss(Cg *cg, const IrGroup *g, LLVMValueRef y, LLVMValueRef G, LLVMValueRef t,
                          LLVMValueRef loss) {
+  int xent = cg->net->train.loss == NNC_LOSS_CROSS_ENTROPY;
+  LLVMValueRef tsum = xent && g->act == ACT_SOFTMAX ? emit_target_sum(cg, g, t) : NULL;
   CgLoop lj;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "loss");
   LLVMValueRef out = cg_load(cg, y, j);
   LLVMValueRef target = cg_load(cg, t, LLVMBuildAdd(cg->b, cg_int(cg, g->io_offset), j, ""));
   LLVMValueRef diff = cg_fsub(cg, out, target), l, grad;
-  if (cg->net->train.loss == NNC_LOSS_SQUARED) {
+  if (!xent) {
     l = cg_fmul(cg, diff, diff);
     grad = cg_fadd(cg, diff, diff);
   } else {
@@ -218,7 +233,7 @@ void cg_emit_output_loss(Cg *cg, const IrGroup *g, LLVMValueRef y, LLVMValueRef 
       LLVMValueRef one = cg_real(cg, 1.0);
       l = cg_fsub(cg, l, cg_fmul(cg, cg_fsub(cg, one, target), cg_log(cg, cg_fsub(cg, one, out))));
     }
-    grad = diff;
+    grad = tsum ? cg_fsub(cg, cg_fmul(cg, out, tsum), target) : diff;
   }
   LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, loss, ""), l), loss);
   cg_store(cg, G, j, cg_fadd(cg, cg_load(cg, G, j), grad));
@@ -451,6 +466,12 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   int64_t vals = align64(n->n_values * n->real_bytes);
   LLVMValueRef V = scratch, G = byte_ptr(cg, scratch, vals), grad = byte_ptr(cg, scratch, 2 * vals);
 
+  LLVMBasicBlockRef empty = LLVMAppendBasicBlockInContext(cg->ctx, fn, "empty");
+  LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(cg->ctx, fn, "start");
+  LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, count, cg_int(cg, 1), ""), empty, start);
+  LLVMPositionBuilderAtEnd(cg->b, empty); /* no samples: no step */
+  LLVMBuildRet(cg->b, LLVMConstReal(cg->f64, 0.0));
+  LLVMPositionBuilderAtEnd(cg->b, start);
   LLVMBasicBlockRef fused = LLVMAppendBasicBlockInContext(cg->ctx, fn, "per_sample");
   LLVMBasicBlockRef batch = LLVMAppendBasicBlockInContext(cg->ctx, fn, "batch");
   LLVMValueRef one = LLVMBuildICmp(cg->b, LLVMIntEQ, count, cg_int(cg, 1), "");

@@ -54,6 +54,8 @@ def check(nnc, path):
         p = subprocess.run([nnc, "--check", path], capture_output=True, timeout=20)
     except subprocess.TimeoutExpired:
         return "hang"
+    except OSError as e:
+        return "cannot run nnc: %s" % e
     if p.returncode == 0:
         return None
     if p.returncode == 1 and ERROR_LINE.search(p.stderr):
