@@ -40,7 +40,8 @@ static const flag flags[] = {
   {"batch", F_POS_INT, CMD_TRAIN, "N", "mini-batch size (1: per-sample SGD)"},
   {"momentum", F_FRACTION, CMD_TRAIN, "M", "momentum in [0, 1)"},
   {"restarts", F_POS_INT, CMD_TRAIN, "K", "independent initialisations, best kept"},
-  {"seed", F_U64, CMD_TRAIN | CMD_GRADCHECK, "S", "random seed (restart r uses S+r)"},
+  {"seed", F_U64, CMD_TRAIN | CMD_GRADCHECK | CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, "S",
+   "random seed (restart r uses S+r; with --initial: the initialisation's seed)"},
   {"threads", F_POS_INT, CMD_TRAIN, "N", "threads sharing each mini-batch"},
   {"validation", F_FRACTION, CMD_TRAIN, "V", "fraction of the data held out for validation"},
   {"patience", F_NONNEG_INT, CMD_TRAIN, "N", "stop after N epochs without validation gain (0: off)"},
@@ -54,6 +55,8 @@ static const flag flags[] = {
   {"weights", F_PATH, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS | CMD_GRADCHECK, "FILE",
    "weights file (default NAME.weights; gradcheck: initial weights)"},
   {"input", F_PATH, CMD_PREDICT | CMD_WEIGHTS, "FILE", "input rows (default: standard input)"},
+  {"initial", F_BOOL, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, NULL,
+   "use the network's initial weights (its literal weights and init scheme, --seed) instead of a file"},
   {"class", F_BOOL, CMD_PREDICT, NULL, "print the predicted class instead of the outputs"},
   {"format", F_WORD, CMD_WEIGHTS, "json|csv", "text format of weights export (default json)"},
   {"samples", F_POS_INT, CMD_GRADCHECK, "N", "samples to check (default 5)"},
@@ -193,6 +196,7 @@ static int set_bool(nnrt_cli *c, const char *name) {
   if (!strcmp(name, "onehot")) c->onehot_given = 1;
   else if (!strcmp(name, "quiet")) c->quiet = 1;
   else if (!strcmp(name, "class")) c->print_class = 1;
+  else if (!strcmp(name, "initial")) c->initial = 1;
   return NNRT_OK;
 }
 

@@ -24,6 +24,7 @@ typedef struct nnrt_cli {
   const char *weights, *input, *format, *labels, *test_labels;
   int64_t samples;
   int quiet, print_class, seed_given;
+  int initial;                  /* --initial: init(seed) instead of a weights file */
 } nnrt_cli;
 
 /* commands.c: each returns an enum nnrt_status and has printed its own output. */

@@ -97,8 +97,10 @@ static int load_weights(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error
   *params = nnrt__alloc_array(c->m->n_params, (size_t)c->m->real_bytes);
   if (!*params)
     return nnrt__oom(err);
-  if (!c->weights && !c->m->train_step) { /* compiled with its trained weights (nnc --weights) */
-    c->m->init(*params, 0);
+  if (c->initial && c->weights)
+    return nnrt__fail(err, NNRT_EUSAGE, "--initial and --weights exclude each other");
+  if (c->initial || (!c->weights && !c->m->train_step)) { /* or compiled with trained weights */
+    c->m->init(*params, c->o.s.seed);
     return obtain_scaler(c, sc, err);
   }
   int rc = nnrt_weights_load(path, c->m, *params, sc, err);
