@@ -1,0 +1,143 @@
+#!/bin/bash
+# bench/run.sh — nnc against PyTorch, scikit-learn, FANN and hand-written C, side by side in one run.
+#   bench/run.sh            the full benchmark (about 10 min): installs what is missing, builds nnc from the
+#                           committed HEAD and every program, runs all of them REPS times round-robin
+#   bench/run.sh --quick    a smoke run (< 3 min): 1 repetition, fewer epochs and chunks
+#   bench/run.sh --reps N   N repetitions (default 3)
+# Writes bench/results/{raw.tsv,table.md,env.txt,log.txt} and prints the table.
+# 1-thread runs are pinned to CPU 0, 2-thread runs to CPUs 0,1 (taskset); each run is wrapped in
+# /usr/bin/time for its peak RSS.
+set -euo pipefail
+cd "$(dirname "$0")"
+BENCH=$PWD ROOT=$(cd .. && pwd)
+PY=/usr/bin/python3            # Debian's python: the one with torch, numpy and sklearn
+QUICK=0 REPS=3
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) QUICK=1; REPS=1 ;;
+    --reps) REPS=$2; shift ;;
+    *) echo "usage: $0 [--quick] [--reps N]" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ $QUICK = 1 ]; then E1=2 E2=1 CH=3 SCALE=4; else E1=5 E2=3 CH=7 SCALE=1; fi
+RES=results; [ $QUICK = 1 ] && RES=build/results-quick
+mkdir -p build "$RES"
+RAW=$RES/raw.tsv LOG=$RES/log.txt
+: >"$RAW"; : >"$LOG"
+say() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$LOG" >&2; }
+
+# ---- 1. packages ----
+PKGS="python3-torch python3-numpy python3-sklearn python3-threadpoolctl libfann-dev libopenblas-dev
+      dataset-fashion-mnist zlib1g-dev gcc time cmake make flex bison llvm-19-dev libzstd-dev"
+if ! dpkg -s $PKGS >/dev/null 2>&1; then
+  say "installing packages"
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y $PKGS >>"$LOG" 2>&1 || { $SUDO apt-get update >>"$LOG" 2>&1 && $SUDO apt-get install -y $PKGS >>"$LOG" 2>&1; }
+fi
+
+# ---- 2. nnc from the committed HEAD (not the working tree others may be editing) ----
+COMMIT=$(git -C "$ROOT" rev-parse HEAD)
+if [ "$(cat build/nnc.commit 2>/dev/null)" != "$COMMIT" ] || [ ! -x build/nnc/nnc ]; then
+  say "building nnc at ${COMMIT:0:12}"
+  rm -rf build/src build/nnc; mkdir -p build/src
+  git -C "$ROOT" archive HEAD | tar -x -C build/src
+  cmake -S build/src -B build/nnc -DCMAKE_BUILD_TYPE=RelWithDebInfo >>"$LOG" 2>&1
+  cmake --build build/nnc -j"$(nproc)" --target nnc >>"$LOG" 2>&1
+  echo "$COMMIT" >build/nnc.commit
+fi
+NNC=$BENCH/build/nnc/nnc INC=$BENCH/build/src/include
+
+# ---- 3. models and programs ----
+say "building the models and the peer programs"
+B=build/bin; mkdir -p $B
+for n in fmnist_relu fmnist_sig xor iris; do $NNC -c nnc/$n.nn -o $B/$n.o --header $B/$n.h; done
+$NNC nnc/fmnist_relu.nn -o $B/fmnist_relu_cli
+$NNC nnc/fmnist_sig.nn -o $B/fmnist_sig_cli
+CC="gcc -O2 -Wall -I$INC -I$B"
+for n in fmnist_relu fmnist_sig; do $CC -DNET=$n -include $B/$n.h -o $B/nnc_mlp_$n drivers/nnc_mlp.c $B/$n.o -lz -lm; done
+for n in xor iris; do $CC -Ipeers -DNET=$n -include $B/$n.h -o $B/nnc_tiny_$n drivers/nnc_tiny.c $B/$n.o -lm; done
+gcc -O2 -Wall -o $B/fann_mlp peers/fann_mlp.c -lfloatfann -lz -lm
+gcc -O2 -Wall -o $B/tiny_fann peers/tiny_fann.c -lfloatfann -lm
+gcc -O3 -march=native -DNI=2 -DNH=4 -DNO=1 -o $B/tiny_c_xor peers/tiny_c.c -lm
+gcc -O3 -march=native -DNI=4 -DNH=8 -DNO=3 -o $B/tiny_c_iris peers/tiny_c.c -lm
+gcc -O3 -march=native -ffast-math -o $B/mlp_c peers/mlp_c.c -lz -lm
+
+# ---- 4. the jobs: TAG CPUS COMMAND... (a TAG starting with cli_ is an nnc train command, cc_ a compile) ----
+NOCT="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE"   # OpenBLAS picks its best kernel itself
+PAS="env OMP_WAIT_POLICY=PASSIVE"
+JOBS=(
+  # workload 1: ReLU, softmax + cross-entropy, batch 64, lr 0.1
+  "torch1 0 $PY peers/torch_mlp.py 1 $E1 ce"
+  "torch1_auto 0 $NOCT $PY peers/torch_mlp.py 1 $E1 ce"
+  "torch2 0,1 $PAS $PY peers/torch_mlp.py 2 $E1 ce"
+  "torch2_auto 0,1 $NOCT OMP_WAIT_POLICY=PASSIVE $PY peers/torch_mlp.py 2 $E1 ce"
+  "sklearn1 0 $PY peers/sklearn_mlp.py 1 $E1 0.0"
+  "sklearn2 0,1 $PY peers/sklearn_mlp.py 2 $E1 0.0"
+  "c_mb 0 $B/mlp_c minibatch $E1"
+  "nnc_mb 0 $B/nnc_mlp_fmnist_relu $E1"
+  "cli_mb1 0 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mb1.weights"
+  "cli_mb2 0,1 $B/fmnist_relu_cli train --epochs $E1 --threads 2 --save build/cli_mb2.weights"
+  # workload 2: sigmoid, squared error, per-sample SGD (FANN lr 0.3 = nnc rate 0.15)
+  "fann 0 $B/fann_mlp $E2 0.3"
+  "c_ps 0 $B/mlp_c persample $E2"
+  "nnc_ps 0 $B/nnc_mlp_fmnist_sig $E2"
+  "cli_ps 0 $B/fmnist_sig_cli train --epochs $E2 --save build/cli_ps.weights"
+  # workload 4: tiny networks (nnc rates are half the peers', see nnc/xor.nn)
+  "tiny_c_xor 0 $B/tiny_c_xor $((1000000 / SCALE)) $CH 0.5"
+  "tiny_fann_xor 0 $B/tiny_fann 2 4 1 $((100000 / SCALE)) $CH 0.5"
+  "tiny_torch_xor 0 $PY peers/tiny_torch.py xor $((500 / SCALE)) $CH 0.5"
+  "tiny_nnc_xor 0 $B/nnc_tiny_xor $((1000000 / SCALE)) $CH 0.25"
+  "tiny_c_iris 0 $B/tiny_c_iris $((20000 / SCALE)) $CH 0.1"
+  "tiny_fann_iris 0 $B/tiny_fann 4 8 3 $((5000 / SCALE)) $CH 0.1"
+  "tiny_torch_iris 0 $PY peers/tiny_torch.py iris $((20 / SCALE)) $CH 0.1"
+  "tiny_nnc_iris 0 $B/nnc_tiny_iris $((20000 / SCALE)) $CH 0.05"
+  # workload 5: compile time (object + header; and a whole executable for the big net)
+  "cc_fmnist_relu 0 $NNC -c nnc/fmnist_relu.nn -o build/cc.o --header build/cc.h"
+  "cc_fmnist_sig 0 $NNC -c nnc/fmnist_sig.nn -o build/cc.o --header build/cc.h"
+  "cc_xor 0 $NNC -c nnc/xor.nn -o build/cc.o --header build/cc.h"
+  "cc_iris 0 $NNC -c nnc/iris.nn -o build/cc.o --header build/cc.h"
+  "cc_fmnist_relu_exe 0 $NNC nnc/fmnist_relu.nn -o build/cc.exe"
+)
+
+# run REP TAG CPUS CMD...: pinned, under /usr/bin/time; appends "rep tag rss_kb wall_s cmd json" to raw.tsv
+run() {
+  local rep=$1 tag=$2 cpus=$3; shift 3
+  local out=build/job.out tm=build/job.time json
+  echo ">> [$rep] $tag: taskset -c $cpus $*" >>"$LOG"
+  if ! taskset -c "$cpus" /usr/bin/time -f '%M %e' -o $tm "$@" >$out 2>&1; then
+    cat $out >>"$LOG"; say "FAILED: $tag"; return 0
+  fi
+  cat $out >>"$LOG"
+  case $tag in
+    cli_*) json=$($PY tools/cli_result.py "$(echo "$*" | sed -n 's/.*--threads \([0-9]*\).*/\1/p' | grep . || echo 1)" <$out | sed 's/^RESULT //') ;;
+    cc_*) json='{"bench": "compile"}' ;;
+    *) json=$(sed -n 's/^RESULT //p' $out | tail -1) ;;
+  esac
+  read -r rss wall <$tm
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$tag" "$rss" "$wall" "taskset -c $cpus $*" "$json" >>"$RAW"
+}
+
+{ date -u '+%Y-%m-%d %H:%M:%S UTC'; echo "command: bench/run.sh $([ $QUICK = 1 ] && echo --quick) --reps $REPS"
+  echo "nnc commit: $COMMIT (built from 'git archive HEAD', RelWithDebInfo)"
+  echo "load before: $(uptime)"; } >"$RES/env.txt"
+N=${#JOBS[@]}
+for rep in $(seq 1 "$REPS"); do
+  say "repetition $rep/$REPS ($N jobs, round-robin from job $(((rep - 1) * 7 % N)))"
+  for k in $(seq 0 $((N - 1))); do
+    j=${JOBS[$(((k + (rep - 1) * 7) % N))]}
+    echo -n . >&2
+    # shellcheck disable=SC2086
+    run "$rep" $j
+  done
+  echo >&2
+done
+
+{ echo "load after: $(uptime)"
+  grep -m1 'model name' /proc/cpuinfo; echo "cpus: $(nproc); $(uname -sr)"
+  env | grep '^OPENBLAS_' || echo 'no OPENBLAS_* set'
+  gcc --version | head -1; echo "python: $($PY --version 2>&1)"
+  dpkg-query -W -f='${Package} ${Version}\n' python3-torch python3-numpy python3-sklearn python3-threadpoolctl \
+    libfann2 libopenblas0-pthread dataset-fashion-mnist llvm-19 2>/dev/null; } >>"$RES/env.txt"
+$PY tools/report.py "$RAW" "$RES/env.txt" | tee "$RES/table.md"

@@ -1,0 +1,159 @@
+"""Turns bench/results/raw.tsv (rep, tag, max RSS KiB, wall s, command, json) into the markdown tables of
+bench/results/table.md: medians with min–max over all repetitions, nnc's speed-up over each peer, the
+targets met or missed. usage: report.py RAW.tsv ENV.txt"""
+import json, statistics, sys
+from collections import defaultdict
+
+PEAK1 = 287.5                      # GFLOP/s, measured 1-core AVX-512 FMA peak (4.49 GHz x 64 flop/cycle)
+FLOP = 1_007_104                   # training flop per sample, 784-256-128-10
+DATA_MB = 70000 * (784 + 10) * 4 / 1e6   # train + test inputs and one-hot targets as float32
+
+runs = defaultdict(list)
+for line in open(sys.argv[1]):
+    rep, tag, rss, wall, cmd, js = line.rstrip("\n").split("\t")
+    runs[tag].append({"rep": int(rep), "rss_mb": int(rss) * 1024 / 1e6, "wall": float(wall), "cmd": cmd,
+                      "r": json.loads(js) if js else {}})
+env = open(sys.argv[2]).read() if len(sys.argv) > 2 else ""
+
+def agg(tag, key, k=1.0):
+    """median of the runs' medians, min of their minima, max of their maxima (None if absent)"""
+    rs = [x["r"][key] for x in runs.get(tag, []) if key in x["r"]]
+    if not rs: return None
+    if not isinstance(rs[0], dict): rs = [{"median": v, "min": v, "max": v, "n": 1} for v in rs]
+    return {"median": statistics.median(r["median"] for r in rs) * k, "min": min(r["min"] for r in rs) * k,
+            "max": max(r["max"] for r in rs) * k, "n": sum(r.get("n", 1) for r in rs), "runs": len(rs)}
+
+def plain(tag, field):
+    v = [x[field] for x in runs.get(tag, [])]
+    return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v), "runs": len(v)} if v else None
+
+def med(s): return s["median"] if s else None
+def f(x, d=2): return "-" if x is None else f"{x:,.{d}f}"
+def mm(s, d=2): return "-" if not s else f"{f(s['median'], d)} ({f(s['min'], d)}–{f(s['max'], d)})"
+def ratio(a, b, d=2): return "-" if a is None or b is None or b == 0 else f"{a / b:,.{d}f}×"
+def last_acc(tag):
+    v = []
+    for x in runs.get(tag, []):
+        a = x["r"].get("test_acc") or {}
+        if a: v.append(a[max(a, key=int)])
+    return f"{statistics.median(v):.4f}" if v else "-"
+def cmd(tag): return f"`{runs[tag][0]['cmd']}`" if runs.get(tag) else "-"
+def table(head, rows):
+    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for r in rows: print("| " + " | ".join(map(str, r)) + " |")
+    print()
+
+reps = max((x["rep"] for v in runs.values() for x in v), default=0)
+print(f"Medians over {reps} repetition(s), implementations alternated round-robin in each; `x (a–b)` = median "
+      "(min–max) over every epoch / block / chunk of every repetition (the median is the median of the runs' medians). "
+      "**×** columns: the peer's time ÷ nnc's time (above 1: nnc is faster).\n")
+print("```\n" + env.strip() + "\n```\n")
+
+ep = lambda t: agg(t, "epoch_s")
+NAMES = {
+    "nnc_mb": "**nnc** (C driver of the compiled object)", "cli_mb1": "**nnc** `train` command",
+    "cli_mb2": "**nnc** `train --threads 2`", "c_mb": "hand-written C (-O3 -march=native -ffast-math)",
+    "torch1": "PyTorch (OpenBLAS Haswell kernel, env default)", "torch1_auto": "PyTorch (OpenBLAS autodetect: Cooperlake)",
+    "torch2": "PyTorch, OMP_WAIT_POLICY=PASSIVE (Haswell)", "torch2_auto": "PyTorch, PASSIVE (Cooperlake)",
+    "sklearn1": "scikit-learn, momentum 0 (Haswell)", "sklearn2": "scikit-learn, momentum 0 (Haswell)",
+    "nnc_ps": "**nnc** (C driver of the compiled object)", "cli_ps": "**nnc** `train` command",
+    "c_ps": "hand-written C `mlp_c persample`", "fann": "FANN 2.2 incremental (fann_train_epoch)",
+}
+THR = {"cli_mb2": 2, "torch2": 2, "torch2_auto": 2, "sklearn2": 2}
+
+def train_table(tags, drv, cli):
+    rows = []
+    for t in tags:
+        s = ep(t)
+        if not s: continue
+        th = THR.get(t, 1)
+        gf = FLOP * 60000 / s["median"] / 1e9
+        ref_cli = "cli_mb2" if th == 2 else cli
+        rows.append((NAMES[t], th, mm(s), f(60000 / s["median"], 0), f(gf, 1), f"{100 * gf / (PEAK1 * th):.0f}%",
+                     last_acc(t), ratio(med(s), med(ep(drv))), ratio(med(s), med(ep(ref_cli))), f(med(plain(t, "rss_mb")), 0), cmd(t)))
+    table(["implementation", "thr", "s/epoch", "samples/s", "GFLOP/s", "% FMA peak", "test acc", "× nnc driver",
+           "× nnc CLI (same thr)", "peak RSS MB", "command"], rows)
+
+print("## 1. Fashion-MNIST 784-256-128-10 ReLU, softmax + cross-entropy, mini-batch 64 SGD, lr 0.1\n")
+print("Seconds per 60,000-sample epoch (shuffle + batch gather + training; no loading, no evaluation). "
+      f"GFLOP/s at {FLOP / 1e6:.3f} MFLOP per training sample; % of the FMA peak of the threads used ({PEAK1} GFLOP/s per core). "
+      "The nnc `train` figure is the samples/s the runtime prints per epoch.\n")
+train_table(["nnc_mb", "cli_mb1", "cli_mb2", "c_mb", "torch1", "torch1_auto", "torch2", "torch2_auto", "sklearn1", "sklearn2"],
+            "nnc_mb", "cli_mb1")
+print("## 2. The same network the seed's way: sigmoid units, squared error, per-sample SGD (FANN/C lr 0.3 = nnc rate 0.15)\n")
+train_table(["nnc_ps", "cli_ps", "c_ps", "fann"], "nnc_ps", "cli_ps")
+
+print("## 3. Inference (trained networks above, 1 thread unless stated)\n")
+rows = []
+INF = [("nnc_mb", "ReLU", "nnc_mb"), ("c_mb", "ReLU", "nnc_mb"), ("torch1", "ReLU", "nnc_mb"), ("torch1_auto", "ReLU", "nnc_mb"),
+       ("torch2", "ReLU", "nnc_mb"), ("torch2_auto", "ReLU", "nnc_mb"),
+       ("nnc_ps", "sigmoid", "nnc_ps"), ("c_ps", "sigmoid", "nnc_ps"), ("fann", "sigmoid", "nnc_ps")]
+for t, net, ref in INF:
+    l, b = agg(t, "infer1_us"), agg(t, "infer_batch10k_samples_per_s")
+    if not l: continue
+    rows.append((NAMES[t], net, THR.get(t, 1), mm(l, 1), ratio(med(l), med(agg(ref, "infer1_us")), 1), mm(b, 0),
+                 ratio(med(agg(ref, "infer_batch10k_samples_per_s")), med(b), 2), cmd(t)))
+table(["implementation", "net", "thr", "1-sample latency µs", "× nnc latency", "batch-10k samples/s", "× nnc throughput", "command"], rows)
+b64 = agg("nnc_mb", "infer_batch64_samples_per_s")
+if b64: print(f"nnc's batch figure is one `forward` call with n = 10,000; in calls of 64 samples (as mlp_c's predict) it is {mm(b64, 0)} samples/s.\n")
+
+print("## 4. Tiny networks, sigmoid, squared error, per-sample SGD, 1 thread (µs per sample)\n")
+rows = []
+for net, name in (("xor", "XOR 2-4-1, lr 0.5"), ("iris", "Iris 4-8-3, lr 0.1")):
+    rt, ri = agg(f"tiny_nnc_{net}", "train_ns", 1e-3), agg(f"tiny_nnc_{net}", "infer_ns", 1e-3)
+    for impl, label in (("nnc", "**nnc**"), ("c", "hand-written C -O3 -march=native"), ("fann", "FANN 2.2"), ("torch", "PyTorch")):
+        t = f"tiny_{impl}_{net}"
+        tr, inf = agg(t, "train_ns", 1e-3), agg(t, "infer_ns", 1e-3)
+        if not tr: continue
+        accs = [x["r"]["train_acc"] for x in runs[t]]
+        rows.append((name, label, mm(tr, 3), ratio(med(tr), med(rt)), mm(inf, 3), ratio(med(inf), med(ri)),
+                     f"{statistics.median(accs):.3f}", cmd(t)))
+table(["net", "implementation", "train µs/sample", "× nnc train", "infer µs/sample", "× nnc infer", "train acc", "command"], rows)
+
+print("## 5. nnc compile time and peak memory of training\n")
+rows = []
+for t, what in (("cc_fmnist_relu", "784-256-128-10 ReLU/softmax (object + header)"), ("cc_fmnist_sig", "784-256-128-10 sigmoid (object + header)"),
+                ("cc_xor", "XOR 2-4-1 (object + header)"), ("cc_iris", "Iris 4-8-3 (object + header)"),
+                ("cc_fmnist_relu_exe", "784-256-128-10 ReLU, whole executable (compile + link)")):
+    s = plain(t, "wall")
+    if s: rows.append((what, mm(s, 2), f(med(plain(t, "rss_mb")), 0), cmd(t)))
+table(["model", "wall s", "nnc peak RSS MB", "command"], rows)
+rows = []
+for t in ("cli_mb1", "cli_mb2", "cli_ps", "nnc_mb", "nnc_ps", "c_mb", "torch1", "torch2", "sklearn1", "fann"):
+    s = plain(t, "rss_mb")
+    if s: rows.append((NAMES[t] + (" (2 threads)" if THR.get(t) == 2 else ""), mm(s, 0), f"{s['median'] / DATA_MB:.2f}×"))
+print(f"Peak RSS of the whole training process (`/usr/bin/time`), against the data set in memory: 70,000 samples × "
+      f"(784 inputs + 10 one-hot targets) × 4 bytes = {DATA_MB:.1f} MB.\n")
+table(["training process", "peak RSS MB", "÷ data set"], rows)
+
+# ---- targets ----
+print("## Targets (ratios of medians in this run)\n")
+T = []
+def target(name, value, ok, txt):
+    T.append((name, txt if value is not None else "-", "-" if value is None else ("**met**" if ok(value) else "missed")))
+def r(a, b): return None if a is None or b is None else a / b
+for n, ref in (("nnc driver", "nnc_mb"), ("nnc `train`", "cli_mb1")):
+    x = r(med(ep("torch1")), med(ep(ref))); target(f"w1 {n} ≥ 2.5× PyTorch 1 thread (Haswell kernel)", x, lambda v: v >= 2.5, f"{x:.2f}×" if x else "")
+    x = r(med(ep("torch1_auto")), med(ep(ref))); target(f"w1 {n} vs PyTorch 1 thread with the autodetected kernel (≥ 2.5×)", x, lambda v: v >= 2.5, f"{x:.2f}×" if x else "")
+    x = r(med(ep("c_mb")), med(ep(ref))); target(f"w1 {n} faster than hand-written C", x, lambda v: v > 1, f"{x:.2f}×" if x else "")
+x = r(med(ep("torch2")), med(ep("cli_mb2"))); target("w1 nnc `train --threads 2` ≥ 1.7× PyTorch 2 threads (PASSIVE, Haswell)", x, lambda v: v >= 1.7, f"{x:.2f}×" if x else "")
+x = r(med(ep("torch2_auto")), med(ep("cli_mb2"))); target("w1 nnc `train --threads 2` vs PyTorch 2 threads, autodetected kernel (≥ 1.7×)", x, lambda v: v >= 1.7, f"{x:.2f}×" if x else "")
+for n, ref in (("nnc driver", "nnc_ps"), ("nnc `train`", "cli_ps")):
+    x = r(med(ep("fann")), med(ep(ref))); target(f"w2 {n} ≥ 13× FANN", x, lambda v: v >= 13, f"{x:.2f}×" if x else "")
+    x = r(med(ep("c_ps")), med(ep(ref))); target(f"w2 {n} faster than hand-written C", x, lambda v: v > 1, f"{x:.2f}×" if x else "")
+l = med(agg("nnc_mb", "infer1_us")); target("w3 nnc 1-sample latency ≤ 4 µs (ReLU net)", l, lambda v: v <= 4, f"{l:.2f} µs" if l else "")
+ls = med(agg("nnc_ps", "infer1_us")); target("w3 nnc 1-sample latency ≤ 4 µs (sigmoid net)", ls, lambda v: v <= 4, f"{ls:.2f} µs" if ls else "")
+x = r(med(agg("fann", "infer1_us")), ls); target("w3 latency ≥ 10× FANN (sigmoid nets)", x, lambda v: v >= 10, f"{x:.1f}×" if x else "")
+x = r(med(agg("torch1", "infer1_us")), l); target("w3 latency ≥ 10× PyTorch (Haswell kernel)", x, lambda v: v >= 10, f"{x:.1f}×" if x else "")
+x = r(med(agg("torch1_auto", "infer1_us")), l); target("w3 latency ≥ 10× PyTorch (autodetected kernel)", x, lambda v: v >= 10, f"{x:.1f}×" if x else "")
+b = med(agg("nnc_mb", "infer_batch10k_samples_per_s")); target("w3 batch-10k ≥ 500k samples/s", b, lambda v: v >= 5e5, f"{b:,.0f} samples/s" if b else "")
+for net in ("xor", "iris"):
+    for k in ("train_ns", "infer_ns"):
+        x = r(med(agg(f"tiny_nnc_{net}", k)), med(agg(f"tiny_c_{net}", k)))
+        target(f"w4 {net} {k[:-3]}: nnc time ÷ hand-written C ≤ 1.0", x, lambda v: v <= 1.0, f"{x:.2f}" if x else "")
+for t in ("cc_fmnist_relu", "cc_fmnist_sig", "cc_xor", "cc_iris"):
+    x = med(plain(t, "wall")); target(f"w5 compile {t[3:]} ≤ 1 s", x, lambda v: v <= 1.0, f"{x:.2f} s" if x else "")
+for t in ("cli_mb1", "cli_ps"):
+    x = med(plain(t, "rss_mb")); target(f"w5 peak RSS of `{t}` training ≤ 1.5× data set ({1.5 * DATA_MB:.0f} MB)", x, lambda v: v <= 1.5 * DATA_MB,
+                                        f"{x:.0f} MB = {x / DATA_MB:.2f}×" if x else "")
+table(["target", "measured", "status"], T)
