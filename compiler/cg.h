@@ -50,7 +50,8 @@ LLVMValueRef cg_begin_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTy
                                unsigned noalias_mask, int internal);
 void cg_softmax(Cg *cg, LLVMValueRef base, int size);
 void cg_emit_output_loss(Cg *cg, const IrGroup *g, LLVMValueRef y, LLVMValueRef G, LLVMValueRef t,
-                         LLVMValueRef loss);
+                         LLVMValueRef loss, LLVMValueRef z, LLVMValueRef zs);
+int cg_keeps_logits(const Cg *cg, const IrGroup *g); /* cross-entropy outputs keep z */
 int cg_delta_is_direct(Cg *cg, const IrGroup *g);
 
 /* cg_batch.c: mini-batch kernels (register-tiled outer products). */
@@ -58,6 +59,7 @@ int cg_batch_eligible(const IrNetwork *n);
 int64_t cg_batch_align(const IrNetwork *n, int vec_bytes);
 int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes);
 LLVMValueRef cg_build_forward_batch(Cg *cg);
+LLVMValueRef cg_build_eval_batch(Cg *cg);
 LLVMValueRef cg_build_train_batch(Cg *cg, int sgd);
 
 /* cg_math.c: vectorisable inline approximations, accurate to a few ulp. */

@@ -360,8 +360,9 @@ static void emit_transpose_out(Cg *cg, const IrGroup *g, const Batch *bt) {
   cg_loop_end(cg, &lb);
 }
 
+/* Aᵀ = f(Zᵀ) in place; outputs that keep their logits get f applied to A instead. */
 static void emit_activation_inplace(Cg *cg, const IrGroup *g, const Batch *bt) {
-  if (g->act == ACT_IDENTITY || g->act == ACT_SOFTMAX) return;
+  if (g->act == ACT_IDENTITY || g->act == ACT_SOFTMAX || cg_keeps_logits(cg, g)) return;
   CgLoop lj, lb;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "aj");
   LLVMValueRef b = cg_loop_begin(cg, &lb, bt->npad, "ab");
@@ -377,6 +378,18 @@ static void emit_softmax_rows(Cg *cg, const IrGroup *g, const Batch *bt) {
   LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "sb");
   LLVMValueRef row = cg_elem(cg, bt->bufs[g->id].a, LLVMBuildMul(cg->b, b, cg_int(cg, padded(cg, g)), ""));
   cg_softmax(cg, row, g->size);
+  cg_loop_end(cg, &lb);
+}
+
+/* A = f(A) over every row, for outputs whose Aᵀ keeps the logits (softmax aside). */
+static void emit_activation_rows(Cg *cg, const IrGroup *g, const Batch *bt) {
+  if (g->act == ACT_IDENTITY || g->act == ACT_SOFTMAX) return;
+  CgLoop lb, lj;
+  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->npad, "rb");
+  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "rj");
+  LLVMValueRef k = idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL);
+  cg_store(cg, bt->bufs[g->id].a, k, cg_activate(cg, g->act, g->act_param, cg_load(cg, bt->bufs[g->id].a, k)));
+  cg_loop_end(cg, &lj);
   cg_loop_end(cg, &lb);
 }
 
@@ -406,6 +419,7 @@ static void emit_group_forward_batch(Cg *cg, const IrGroup *g, LLVMValueRef para
   }
   emit_activation_inplace(cg, g, bt);
   emit_transpose_out(cg, g, bt);
+  if (cg_keeps_logits(cg, g)) emit_activation_rows(cg, g, bt);
   if (g->act == ACT_SOFTMAX) emit_softmax_rows(cg, g, bt);
 }
 
@@ -418,7 +432,8 @@ static void emit_batch_loss(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValue
   LLVMValueRef row = LLVMBuildMul(cg->b, b, cg_int(cg, pad), "");
   LLVMValueRef y = cg_elem(cg, bt->bufs[g->id].a, row), G = cg_elem(cg, bt->bufs[g->id].g, row);
   LLVMValueRef trow = cg_elem(cg, t, LLVMBuildMul(cg->b, b, cg_int(cg, cg->net->n_outputs), ""));
-  cg_emit_output_loss(cg, g, y, G, trow, loss);
+  LLVMValueRef z = cg_elem(cg, bt->bufs[g->id].at, b); /* column b of Zᵀ */
+  cg_emit_output_loss(cg, g, y, G, trow, loss, z, bt->npad);
   cg_loop_end(cg, &lb);
 }
 
@@ -507,9 +522,24 @@ static void emit_forward_batch(Cg *cg, const Batch *bt, LLVMValueRef params, LLV
   for (int i = 0; i < n->n_order; i++) emit_group_forward_batch(cg, &n->groups[n->order[i]], params, bt);
 }
 
+/* y[b][io + j] = A[b][j] for the real samples of every output group. */
+static void emit_copy_outputs(Cg *cg, const Batch *bt, LLVMValueRef y) {
+  const IrNetwork *n = cg->net;
+  for (int i = 0; i < n->n_groups; i++) {
+    const IrGroup *g = &n->groups[i];
+    if (g->role != ROLE_OUTPUT) continue;
+    CgLoop lb, lj;
+    LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "yb");
+    LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "yj");
+    LLVMValueRef v = cg_load(cg, bt->bufs[i].a, idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL));
+    cg_store(cg, y, LLVMBuildAdd(cg->b, idx2(cg, b, cg_int(cg, n->n_outputs), j, NULL), cg_int(cg, g->io_offset), ""), v);
+    cg_loop_end(cg, &lj);
+    cg_loop_end(cg, &lb);
+  }
+}
+
 /* nnc.forwardN(params, n, x, y, region): y[b] = network(x[b]) for a batch. */
 LLVMValueRef cg_build_forward_batch(Cg *cg) {
-  const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr};
   LLVMValueRef fn = cg_begin_function(cg, "nnc.forwardN", cg->void_t, ps, 5, 0x1d, 1);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
@@ -517,18 +547,29 @@ LLVMValueRef cg_build_forward_batch(Cg *cg) {
   Batch bt;
   batch_begin(cg, &bt, count, region);
   emit_forward_batch(cg, &bt, params, x);
-  for (int i = 0; i < n->n_groups; i++) {
-    const IrGroup *g = &n->groups[i];
-    if (g->role != ROLE_OUTPUT) continue;
-    CgLoop lb, lj;
-    LLVMValueRef b = cg_loop_begin(cg, &lb, count, "yb");
-    LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "yj");
-    LLVMValueRef v = cg_load(cg, bt.bufs[i].a, idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL));
-    cg_store(cg, y, LLVMBuildAdd(cg->b, idx2(cg, b, cg_int(cg, n->n_outputs), j, NULL), cg_int(cg, g->io_offset), ""), v);
-    cg_loop_end(cg, &lj);
-    cg_loop_end(cg, &lb);
-  }
+  emit_copy_outputs(cg, &bt, y);
   LLVMBuildRetVoid(cg->b);
+  free(bt.bufs);
+  return fn;
+}
+
+/* nnc.evalN(params, n, x, t, y, region) -> summed loss: the batch forward, outputs copied
+ * to y, and the loss (the gradient it also yields lands in the outputs' G, unused). */
+LLVMValueRef cg_build_eval_batch(Cg *cg) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = cg_begin_function(cg, "nnc.evalN", cg->real, ps, 6, 0x3d, 1);
+  LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
+               t = LLVMGetParam(fn, 3), y = LLVMGetParam(fn, 4), region = LLVMGetParam(fn, 5);
+  Batch bt;
+  batch_begin(cg, &bt, count, region);
+  emit_forward_batch(cg, &bt, params, x);
+  emit_copy_outputs(cg, &bt, y);
+  LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role == ROLE_OUTPUT) emit_batch_loss(cg, &n->groups[i], &bt, t, loss);
+  LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
   free(bt.bufs);
   return fn;
 }

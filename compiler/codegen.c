@@ -22,9 +22,13 @@ typedef enum BwdMode { BWD_ACCUMULATE, BWD_SGD } BwdMode;
 
 static int64_t align64(int64_t bytes) { return (bytes + 63) & ~(int64_t)63; }
 
+/* V and G hold a slot per neuron, then (V) the weighted inputs z of the outputs, from which
+ * cross-entropy is computed without rounding y to 0 or 1 first. */
+static int64_t values_bytes(const IrNetwork *n) { return align64((n->n_values + n->n_outputs) * n->real_bytes); }
+
 /* Scratch: V, G and a gradient for the per-sample code, then the batch region. */
 static int64_t per_sample_region(const IrNetwork *n) {
-  int64_t vals = align64(n->n_values * n->real_bytes);
+  int64_t vals = values_bytes(n);
   return 2 * vals + align64(n->n_params * n->real_bytes);
 }
 
@@ -172,6 +176,8 @@ static void emit_group_forward(Cg *cg, const IrGroup *g, LLVMValueRef params, LL
   CgLoop lj;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), g->name);
   LLVMValueRef z = emit_net_input(cg, g, j, params, V);
+  if (cg_keeps_logits(cg, g))
+    cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, cg->net->n_values + g->io_offset), j, ""), z);
   LLVMValueRef y = cg_activate(cg, g->act, g->act_param, z);
   cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""), y);
   cg_loop_end(cg, &lj);
@@ -215,10 +221,37 @@ static LLVMValueRef emit_target_sum(Cg *cg, const IrGroup *g, LLVMValueRef t) {
   return LLVMBuildLoad2(cg->b, cg->real, sum, "");
 }
 
+int cg_keeps_logits(const Cg *cg, const IrGroup *g) {
+  return g->role == ROLE_OUTPUT && cg->net->train.loss == NNC_LOSS_CROSS_ENTROPY;
+}
+
+/* log Σ_k e^{z_k} over the group, as m + log Σ e^{z_k − m} with m = max z. */
+static LLVMValueRef emit_log_sum_exp(Cg *cg, const IrGroup *g, LLVMValueRef z, LLVMValueRef zs) {
+  LLVMValueRef mx = cg_alloca(cg, cg->real, "lse_max"), sum = cg_alloca(cg, cg->real, "lse_sum");
+  LLVMBuildStore(cg->b, cg_load(cg, z, cg_int(cg, 0)), mx);
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
+  CgLoop l1, l2;
+  LLVMValueRef k = cg_loop_begin(cg, &l1, cg_int(cg, g->size), "lmax");
+  LLVMBuildStore(cg->b, cg_fmax(cg, cg_load(cg, z, LLVMBuildMul(cg->b, k, zs, "")), LLVMBuildLoad2(cg->b, cg->real, mx, "")), mx);
+  cg_loop_end(cg, &l1);
+  LLVMValueRef m = LLVMBuildLoad2(cg->b, cg->real, mx, "");
+  k = cg_loop_begin(cg, &l2, cg_int(cg, g->size), "lsum");
+  LLVMValueRef e = cg_exp(cg, cg_fsub(cg, cg_load(cg, z, LLVMBuildMul(cg->b, k, zs, "")), m));
+  LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, sum, ""), e), sum);
+  cg_loop_end(cg, &l2);
+  return cg_fadd(cg, m, cg_log(cg, LLVMBuildLoad2(cg->b, cg->real, sum, "")));
+}
+
+/* Adds one sample's loss over output group g into *loss and ∂L/∂y into G; y and G point at
+ * the group's first neuron, t at the sample's target row, z (cross-entropy only) at its
+ * first weighted input, zs apart. Squared error: Σ (y − t)². Cross-entropy from z, stable
+ * however saturated y is: sigmoid softplus(z) − t·z, softmax Σ t·(log Σ e^z − z). For
+ * cross-entropy G receives ∂L/∂z directly: y − t, or y·Σt − t for softmax. */
 void cg_emit_output_loss(Cg *cg, const IrGroup *g, LLVMValueRef y, LLVMValueRef G, LLVMValueRef t,
-                         LLVMValueRef loss) {
-  int xent = cg->net->train.loss == NNC_LOSS_CROSS_ENTROPY;
-  LLVMValueRef tsum = xent && g->act == ACT_SOFTMAX ? emit_target_sum(cg, g, t) : NULL;
+                         LLVMValueRef loss, LLVMValueRef z, LLVMValueRef zs) {
+  int xent = cg->net->train.loss == NNC_LOSS_CROSS_ENTROPY, softmax = g->act == ACT_SOFTMAX;
+  LLVMValueRef tsum = xent && softmax ? emit_target_sum(cg, g, t) : NULL;
+  LLVMValueRef lse = xent && softmax ? emit_log_sum_exp(cg, g, z, zs) : NULL;
   CgLoop lj;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "loss");
   LLVMValueRef out = cg_load(cg, y, j);
@@ -228,11 +261,11 @@ void cg_emit_output_loss(Cg *cg, const IrGroup *g, LLVMValueRef y, LLVMValueRef 
     l = cg_fmul(cg, diff, diff);
     grad = cg_fadd(cg, diff, diff);
   } else {
-    l = LLVMBuildFNeg(cg->b, cg_fmul(cg, target, cg_log(cg, out)), "");
-    if (g->act == ACT_SIGMOID) {
-      LLVMValueRef one = cg_real(cg, 1.0);
-      l = cg_fsub(cg, l, cg_fmul(cg, cg_fsub(cg, one, target), cg_log(cg, cg_fsub(cg, one, out))));
-    }
+    LLVMValueRef zj = cg_load(cg, z, LLVMBuildMul(cg->b, j, zs, ""));
+    if (softmax)
+      l = cg_fmul(cg, target, cg_fsub(cg, lse, zj));
+    else
+      l = cg_fsub(cg, cg_activate(cg, ACT_SOFTPLUS, 0, zj), cg_fmul(cg, target, zj));
     grad = tsum ? cg_fsub(cg, cg_fmul(cg, out, tsum), target) : diff;
   }
   LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, loss, ""), l), loss);
@@ -313,7 +346,8 @@ static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode) {
   for (int i = 0; i < n->n_groups; i++)
     if (n->groups[i].role == ROLE_OUTPUT) {
       LLVMValueRef at = cg_int(cg, n->groups[i].value_offset);
-      cg_emit_output_loss(cg, &n->groups[i], offset_ptr(cg, V, at), offset_ptr(cg, G, at), t, loss);
+      LLVMValueRef z = offset_ptr(cg, V, cg_int(cg, n->n_values + n->groups[i].io_offset));
+      cg_emit_output_loss(cg, &n->groups[i], offset_ptr(cg, V, at), offset_ptr(cg, G, at), t, loss, z, cg_int(cg, 1));
     }
   for (int i = n->n_order - 1; i >= 0; i--)
     emit_group_backward(cg, &n->groups[n->order[i]], params, V, G, out, rate, mode);
@@ -382,7 +416,7 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "loss_grad"), cg->f64, ps, 6, 0x3d, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                t = LLVMGetParam(fn, 3), grad = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5);
-  LLVMValueRef V = scratch, G = byte_ptr(cg, scratch, align64(n->n_values * n->real_bytes));
+  LLVMValueRef V = scratch, G = byte_ptr(cg, scratch, values_bytes(n));
   LLVMBasicBlockRef batch = branch_if_batch(cg, count, bwdN);
   LLVMValueRef total = cg_alloca(cg, cg->f64, "total");
   LLVMBuildStore(cg->b, LLVMConstReal(cg->f64, 0.0), total);
@@ -403,30 +437,38 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   return fn;
 }
 
-/* NAME_evaluate(params, n, x, t, y, scratch) -> summed loss: the forward pass, then the
- * loss of each sample from its outputs. */
-static LLVMValueRef build_evaluate(Cg *cg, LLVMValueRef forward) {
+/* NAME_evaluate(params, n, x, t, y, scratch) -> summed loss: outputs and loss without a
+ * backward pass (per sample, or through the batch kernels). */
+static LLVMValueRef build_evaluate(Cg *cg, LLVMValueRef fwd1, LLVMValueRef evalN) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
   LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "evaluate"), cg->f64, ps, 6, 0x3d, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
-               t = LLVMGetParam(fn, 3), y = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5);
-  LLVMValueRef fargs[] = {params, count, x, y, scratch};
-  call(cg, forward, fargs, 5);
+               t = LLVMGetParam(fn, 3), y = LLVMGetParam(fn, 4), V = LLVMGetParam(fn, 5);
+  if (cg->embedded) params = cg->embedded;
+  LLVMValueRef G = byte_ptr(cg, V, values_bytes(n));
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, evalN);
   LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
   CgLoop ls;
   LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
+  LLVMValueRef fargs[] = {params, sample_ptr(cg, x, s, n->n_inputs), V};
+  call(cg, fwd1, fargs, 3);
   LLVMValueRef ys = sample_ptr(cg, y, s, n->n_outputs), ts = sample_ptr(cg, t, s, n->n_outputs);
   for (int i = 0; i < n->n_groups; i++) {
     const IrGroup *g = &n->groups[i];
     if (g->role != ROLE_OUTPUT) continue;
-    LLVMValueRef yg = offset_ptr(cg, ys, cg_int(cg, g->io_offset));
-    memzero(cg, scratch, g->size); /* the gradient it also computes lands in scratch, unused */
-    cg_emit_output_loss(cg, g, yg, scratch, ts, loss);
+    emit_copy(cg, ys, g->io_offset, V, g->value_offset, g->size);
+    LLVMValueRef z = offset_ptr(cg, V, cg_int(cg, n->n_values + g->io_offset));
+    cg_emit_output_loss(cg, g, offset_ptr(cg, V, cg_int(cg, g->value_offset)), G, ts, loss, z, cg_int(cg, 1));
   }
   cg_loop_end(cg, &ls);
   LLVMBuildRet(cg->b, to_f64(cg, LLVMBuildLoad2(cg->b, cg->real, loss, "")));
+  if (batch) {
+    LLVMPositionBuilderAtEnd(cg->b, batch);
+    LLVMValueRef bargs[] = {params, count, x, t, y, batch_region(cg, V)};
+    LLVMBuildRet(cg->b, to_f64(cg, call(cg, evalN, bargs, 6)));
+  }
   return fn;
 }
 
@@ -463,7 +505,7 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   LLVMValueRef params = LLVMGetParam(fn, 0), vel = LLVMGetParam(fn, 1), count = LLVMGetParam(fn, 2),
                x = LLVMGetParam(fn, 3), t = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 7);
   LLVMValueRef rate = from_f64(cg, LLVMGetParam(fn, 5)), momentum = from_f64(cg, LLVMGetParam(fn, 6));
-  int64_t vals = align64(n->n_values * n->real_bytes);
+  int64_t vals = values_bytes(n);
   LLVMValueRef V = scratch, G = byte_ptr(cg, scratch, vals), grad = byte_ptr(cg, scratch, 2 * vals);
 
   LLVMBasicBlockRef empty = LLVMAppendBasicBlockInContext(cg->ctx, fn, "empty");
@@ -731,7 +773,8 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
     loss_grad = build_loss_grad(&cg, fwd1, bwd1, bwdN);
     train_step = build_train_step(&cg, fwd1, sgd1, loss_grad, sgdN);
   }
-  LLVMValueRef evaluate = build_evaluate(&cg, forward);
+  LLVMValueRef evalN = batched ? cg_build_eval_batch(&cg) : NULL;
+  LLVMValueRef evaluate = build_evaluate(&cg, fwd1, evalN);
   LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate);
   if (with_main) build_main(&cg, model);
   LLVMDisposeBuilder(cg.b);
