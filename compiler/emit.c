@@ -44,6 +44,50 @@ typedef struct Target {
 
 static char *llvm_strdup(const char *s) { return LLVMCreateMessage(s); }
 
+/* LLVM only warns about an unknown CPU or feature and may then abort later in code
+ * generation, so a CPU or feature list from the command line is tried first in a child
+ * process: it compiles an empty function and its complaints are read back. Returns 1 if
+ * LLVM took them silently. */
+static int target_accepts(LLVMTargetRef target, const Target *t, char *complaint, size_t cap) {
+  int fds[2];
+  if (pipe(fds) != 0) return 1;
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) return 1;
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, LLVMCodeGenLevelNone,
+                                                      LLVMRelocPIC, LLVMCodeModelDefault);
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef m = LLVMModuleCreateWithNameInContext("probe", ctx);
+    LLVMSetTarget(m, t->triple);
+    LLVMValueRef fn = LLVMAddFunction(m, "probe", LLVMFunctionType(LLVMVoidTypeInContext(ctx), NULL, 0, 0));
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(ctx, fn, "entry"));
+    LLVMBuildRetVoid(b);
+    char *err = NULL;
+    LLVMMemoryBufferRef buf;
+    _exit(tm && !LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &err, &buf) ? 0 : 1);
+  }
+  close(fds[1]);
+  size_t n = 0;
+  ssize_t got;
+  while (n + 1 < cap && (got = read(fds[0], complaint + n, cap - n - 1)) > 0) n += (size_t)got;
+  complaint[n] = 0;
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 && !strstr(complaint, "is not a recognized");
+}
+
+/* The first line of LLVM's complaint, without its trailing newline. */
+static const char *first_line(char *text) {
+  char *nl = strchr(text, '\n');
+  if (nl) *nl = 0;
+  return text;
+}
+
 /* The target machine for the options; NULL after a message if the target is unknown. */
 static int make_target(const BackendOptions *o, Target *t) {
   LLVMInitializeAllTargetInfos();
@@ -59,6 +103,17 @@ static int make_target(const BackendOptions *o, Target *t) {
   if (LLVMGetTargetFromTriple(t->triple, &target, &err)) {
     fprintf(stderr, "nnc: error: unknown target '%s': %s\n", o->triple ? o->triple : t->triple, err);
     LLVMDisposeMessage(err);
+    return 0;
+  }
+  char complaint[4096];
+  if ((o->cpu || o->features) && !target_accepts(target, t, complaint, sizeof complaint)) {
+    if (strstr(complaint, "recognized processor"))
+      fprintf(stderr, "nnc: error: unknown CPU '%s' for target '%s'\n", t->cpu, t->triple);
+    else if (strstr(complaint, "recognized feature"))
+      fprintf(stderr, "nnc: error: --features '%s': %s\n", t->features, first_line(complaint));
+    else
+      fprintf(stderr, "nnc: error: target '%s' cannot generate code for CPU '%s' with features '%s'%s%s\n",
+              t->triple, t->cpu, t->features, complaint[0] ? ": " : "", first_line(complaint));
     return 0;
   }
   LLVMCodeGenOptLevel level = o->opt_level == 0 ? LLVMCodeGenLevelNone
