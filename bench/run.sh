@@ -39,13 +39,14 @@ fi
 
 # ---- 2. nnc from the committed HEAD (not the working tree others may be editing) ----
 COMMIT=$(git -C "$ROOT" rev-parse HEAD)
-if [ "$(cat build/nnc.commit 2>/dev/null)" != "$COMMIT" ] || [ ! -x build/nnc/nnc ]; then
+SRC=$(git -C "$ROOT" log -1 --format=%H HEAD -- . ":(exclude)bench")   # last commit outside bench/
+if [ "$(cat build/nnc.commit 2>/dev/null)" != "$SRC" ] || [ ! -x build/nnc/nnc ]; then
   say "building nnc at ${COMMIT:0:12}"
   rm -rf build/src build/nnc; mkdir -p build/src
   git -C "$ROOT" archive HEAD | tar -x -C build/src
   cmake -S build/src -B build/nnc -DCMAKE_BUILD_TYPE=RelWithDebInfo >>"$LOG" 2>&1
   cmake --build build/nnc -j"$(nproc)" --target nnc >>"$LOG" 2>&1
-  echo "$COMMIT" >build/nnc.commit
+  echo "$SRC" >build/nnc.commit
 fi
 NNC=$BENCH/build/nnc/nnc INC=$BENCH/build/src/include
 
@@ -65,16 +66,18 @@ gcc -O3 -march=native -DNI=4 -DNH=8 -DNO=3 -o $B/tiny_c_iris peers/tiny_c.c -lm
 gcc -O3 -march=native -ffast-math -o $B/mlp_c peers/mlp_c.c -lz -lm
 
 # ---- 4. the jobs: TAG CPUS COMMAND... (a TAG starting with cli_ is an nnc train command, cc_ a compile) ----
-NOCT="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE"   # OpenBLAS picks its best kernel itself
-PAS="env OMP_WAIT_POLICY=PASSIVE"
+# PyTorch twice: with OpenBLAS forced to its AVX2 Haswell kernel (how the project's peer baseline was measured:
+# that machine's environment set these two variables) and with OpenBLAS choosing its kernel (Cooperlake, AVX-512)
+HSW="env OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=512"
+NOCT="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE"
 JOBS=(
   # workload 1: ReLU, softmax + cross-entropy, batch 64, lr 0.1
-  "torch1 0 $PY peers/torch_mlp.py 1 $E1 ce"
+  "torch1 0 $HSW $PY peers/torch_mlp.py 1 $E1 ce"
   "torch1_auto 0 $NOCT $PY peers/torch_mlp.py 1 $E1 ce"
-  "torch2 0,1 $PAS $PY peers/torch_mlp.py 2 $E1 ce"
+  "torch2 0,1 $HSW OMP_WAIT_POLICY=PASSIVE $PY peers/torch_mlp.py 2 $E1 ce"
   "torch2_auto 0,1 $NOCT OMP_WAIT_POLICY=PASSIVE $PY peers/torch_mlp.py 2 $E1 ce"
-  "sklearn1 0 $PY peers/sklearn_mlp.py 1 $E1 0.0"
-  "sklearn2 0,1 $PY peers/sklearn_mlp.py 2 $E1 0.0"
+  "sklearn1 0 $NOCT $PY peers/sklearn_mlp.py 1 $E1 0.0"
+  "sklearn2 0,1 $NOCT $PY peers/sklearn_mlp.py 2 $E1 0.0"
   "c_mb 0 $B/mlp_c minibatch $E1"
   "nnc_mb 0 $B/nnc_mlp_fmnist_relu $E1"
   "cli_mb1 0 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mb1.weights"
@@ -87,11 +90,11 @@ JOBS=(
   # workload 4: tiny networks (nnc rates are half the peers', see nnc/xor.nn)
   "tiny_c_xor 0 $B/tiny_c_xor $((1000000 / SCALE)) $CH 0.5"
   "tiny_fann_xor 0 $B/tiny_fann 2 4 1 $((100000 / SCALE)) $CH 0.5"
-  "tiny_torch_xor 0 $PY peers/tiny_torch.py xor $((500 / SCALE)) $CH 0.5"
+  "tiny_torch_xor 0 $NOCT $PY peers/tiny_torch.py xor $((500 / SCALE)) $CH 0.5"
   "tiny_nnc_xor 0 $B/nnc_tiny_xor $((1000000 / SCALE)) $CH 0.25"
   "tiny_c_iris 0 $B/tiny_c_iris $((20000 / SCALE)) $CH 0.1"
   "tiny_fann_iris 0 $B/tiny_fann 4 8 3 $((5000 / SCALE)) $CH 0.1"
-  "tiny_torch_iris 0 $PY peers/tiny_torch.py iris $((20 / SCALE)) $CH 0.1"
+  "tiny_torch_iris 0 $NOCT $PY peers/tiny_torch.py iris $((20 / SCALE)) $CH 0.1"
   "tiny_nnc_iris 0 $B/nnc_tiny_iris $((20000 / SCALE)) $CH 0.05"
   # workload 5: compile time (object + header; and a whole executable for the big net)
   "cc_fmnist_relu 0 $NNC -c nnc/fmnist_relu.nn -o build/cc.o --header build/cc.h"

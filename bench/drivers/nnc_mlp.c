@@ -3,7 +3,7 @@
    and the training steps; not the loading, not the evaluation. Then the test accuracy of each epoch,
    single-sample inference latency (200 blocks of 100 calls) and batch-10,000 throughput (15 calls).
    build: gcc -O2 -DNET=fmnist_relu -include fmnist_relu.h nnc_mlp.c fmnist_relu.o -lz -lm
-   usage: nnc_mlp EPOCHS [RATE]   (batch size and rate from the model's train block; per-epoch lines on
+   usage: [NNC_BENCH_TRAIN_ONLY=1] nnc_mlp EPOCHS [RATE]   (batch size and rate from the model's train block; per-epoch lines on
    stderr, one RESULT json line on stdout, with the same keys as mlp_c) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +95,7 @@ int main(int argc, char **argv) {
     acc[e] = (double)ok / NTE;
     fprintf(stderr, "epoch %d %.3fs %.1f GFLOP/s train_loss %.4f test_acc %.4f\n", e + 1, t[e], gf[e], loss / NTR, acc[e]);
   }
+  if (getenv("NNC_BENCH_TRAIN_ONLY")) return 0; /* for profiling the training alone */
   /* inference: single-sample latency, batch-10k throughput (one call of n = 10000, as torch; and 157 calls of
      at most 64, as mlp_c's predict) */
   volatile float sink = 0;

@@ -53,9 +53,9 @@ ep = lambda t: agg(t, "epoch_s")
 NAMES = {
     "nnc_mb": "**nnc** (C driver of the compiled object)", "cli_mb1": "**nnc** `train` command",
     "cli_mb2": "**nnc** `train --threads 2`", "c_mb": "hand-written C (-O3 -march=native -ffast-math)",
-    "torch1": "PyTorch (OpenBLAS Haswell kernel, env default)", "torch1_auto": "PyTorch (OpenBLAS autodetect: Cooperlake)",
+    "torch1": "PyTorch (OpenBLAS forced to Haswell, AVX2)", "torch1_auto": "PyTorch (OpenBLAS autodetect: Cooperlake)",
     "torch2": "PyTorch, OMP_WAIT_POLICY=PASSIVE (Haswell)", "torch2_auto": "PyTorch, PASSIVE (Cooperlake)",
-    "sklearn1": "scikit-learn, momentum 0 (Haswell)", "sklearn2": "scikit-learn, momentum 0 (Haswell)",
+    "sklearn1": "scikit-learn, momentum 0 (Cooperlake)", "sklearn2": "scikit-learn, momentum 0 (Cooperlake)",
     "nnc_ps": "**nnc** (C driver of the compiled object)", "cli_ps": "**nnc** `train` command",
     "c_ps": "hand-written C `mlp_c persample`", "fann": "FANN 2.2 incremental (fann_train_epoch)",
 }
@@ -121,10 +121,11 @@ table(["model", "wall s", "nnc peak RSS MB", "command"], rows)
 rows = []
 for t in ("cli_mb1", "cli_mb2", "cli_ps", "nnc_mb", "nnc_ps", "c_mb", "torch1", "torch2", "sklearn1", "fann"):
     s = plain(t, "rss_mb")
-    if s: rows.append((NAMES[t] + (" (2 threads)" if THR.get(t) == 2 else ""), mm(s, 0), f"{s['median'] / DATA_MB:.2f}×"))
+    net = "sigmoid per-sample" if t in ("cli_ps", "nnc_ps", "fann") else "ReLU batch 64"
+    if s: rows.append((NAMES[t] + (", 2 threads" if THR.get(t) == 2 else ""), net, mm(s, 0), f"{s['median'] / DATA_MB:.2f}×"))
 print(f"Peak RSS of the whole training process (`/usr/bin/time`), against the data set in memory: 70,000 samples × "
       f"(784 inputs + 10 one-hot targets) × 4 bytes = {DATA_MB:.1f} MB.\n")
-table(["training process", "peak RSS MB", "÷ data set"], rows)
+table(["training process", "net", "peak RSS MB", "÷ data set"], rows)
 
 # ---- targets ----
 print("## Targets (ratios of medians in this run)\n")
