@@ -41,7 +41,18 @@ int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes) {
   return total;
 }
 
+/* The batch kernels pay off when some dense product is at least one vector wide both ways
+ * (tiny networks stay with per-sample code in registers); they need every weight dense and
+ * learned. */
 int cg_batch_eligible(const IrNetwork *n) {
+  int64_t largest = 0;
+  for (int i = 0; i < n->n_order; i++) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    for (int k = 0; k < g->n_in; k++)
+      if (g->in[k].kind == EDGES_DENSE && g->size >= 8 && n->groups[g->in[k].src].size >= 8)
+        largest = largest > g->in[k].count ? largest : g->in[k].count;
+  }
+  if (largest < 256) return 0;
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
     for (int k = 0; k < g->n_in; k++) {

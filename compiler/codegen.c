@@ -410,10 +410,11 @@ static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1, LLVMValueRef fwdN) 
 }
 
 /* NAME_loss_grad(params, n, x, t, grad, scratch) -> summed loss */
+/* The body as an internal function (inlined into train_step too), the export a wrapper. */
 static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1, LLVMValueRef bwdN) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
-  LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "loss_grad"), cg->f64, ps, 6, 0x3d, 0);
+  LLVMValueRef fn = cg_begin_function(cg, "nnc.loss_grad", cg->f64, ps, 6, 0x3d, 1);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                t = LLVMGetParam(fn, 3), grad = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5);
   LLVMValueRef V = scratch, G = byte_ptr(cg, scratch, values_bytes(n));
@@ -435,6 +436,15 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
     LLVMBuildRet(cg->b, to_f64(cg, call(cg, bwdN, args, 7)));
   }
   return fn;
+}
+
+/* NAME_loss_grad(params, n, x, t, grad, scratch) */
+static void build_loss_grad_export(Cg *cg, LLVMValueRef body) {
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "loss_grad"), cg->f64, ps, 6, 0x3d, 0);
+  LLVMValueRef args[6];
+  for (unsigned i = 0; i < 6; i++) args[i] = LLVMGetParam(fn, i);
+  LLVMBuildRet(cg->b, call(cg, body, args, 6));
 }
 
 /* NAME_evaluate(params, n, x, t, y, scratch) -> summed loss: outputs and loss without a
@@ -770,8 +780,10 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
     LLVMValueRef sgd1 = build_backward_one(&cg, BWD_SGD);
     LLVMValueRef bwdN = batched ? cg_build_train_batch(&cg, 0) : NULL;
     LLVMValueRef sgdN = batched ? cg_build_train_batch(&cg, 1) : NULL;
-    loss_grad = build_loss_grad(&cg, fwd1, bwd1, bwdN);
-    train_step = build_train_step(&cg, fwd1, sgd1, loss_grad, sgdN);
+    LLVMValueRef loss_grad_body = build_loss_grad(&cg, fwd1, bwd1, bwdN);
+    train_step = build_train_step(&cg, fwd1, sgd1, loss_grad_body, sgdN);
+    build_loss_grad_export(&cg, loss_grad_body);
+    loss_grad = LLVMGetNamedFunction(cg.mod, symbol(&cg, "loss_grad"));
   }
   LLVMValueRef evalN = batched ? cg_build_eval_batch(&cg) : NULL;
   LLVMValueRef evaluate = build_evaluate(&cg, fwd1, evalN);
