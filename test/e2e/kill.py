@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""`kill -9` at any moment of training leaves a loadable weights file: a network wide enough
+that every checkpoint is about 1 MB (parameters, velocity, best-so-far copies), trained with a
+checkpoint after every epoch, is killed with SIGKILL at --moments seeded random moments; after
+each kill the checkpoint must load (`./wide eval --weights wide.ckpt` exits 0 and scores it).
+Only a kill before the first checkpoint may leave no file, and most moments are after it."""
+import os
+import random
+import signal
+import subprocess
+import time
+
+import e2e
+
+NN = """// wide.nn — written by test/e2e/kill.py
+network wide {
+  input  x[2];
+  layer  h1[256] tanh;
+  layer  h2[256] tanh;
+  output y linear;
+  train {
+    data       "%s" header inputs 0..1 targets 2;
+    sgd        rate 0.001 momentum 0.9 batch 8;
+    epochs     1000000;
+    validation 0.2;
+  }
+}
+"""
+
+a = e2e.args(lambda p: (p.add_argument("--seed", type=int, default=1),
+                        p.add_argument("--moments", type=int, default=8)))
+open("wide.nn", "w").write(NN % os.path.join(a.examples, "regression.csv"))
+e2e.run([a.nnc, "wide.nn", "-o", "wide"])
+rng = random.Random(a.seed)
+with_file = 0
+for i in range(a.moments):
+    for f in ("wide.ckpt", "wide.ckpt.tmp", "wide.weights"):
+        if os.path.exists(f):
+            os.remove(f)
+    moment = rng.uniform(0.15, 1.5)
+    log = open("train-%d.out" % i, "w")
+    p = subprocess.Popen(["./wide", "train", "--quiet", "--save", "wide.weights", "--checkpoint", "wide.ckpt",
+                          "--checkpoint-every", "1"], stdout=log, stderr=subprocess.STDOUT)
+    time.sleep(moment)
+    if p.poll() is not None:
+        e2e.fail("moment %d: training ended by itself (status %d) before the kill" % (i, p.returncode),
+                 open("train-%d.out" % i).read())
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    log.close()
+    if not os.path.exists("wide.ckpt"):
+        print("moment %d: %.3f s: killed before the first checkpoint" % (i, moment))
+        continue
+    with_file += 1
+    out = e2e.run(["./wide", "eval", "--weights", "wide.ckpt"],
+                  what="moment %d (%.3f s): ./wide eval --weights wide.ckpt" % (i, moment))
+    mse = e2e.metric(out, "eval", "mse")
+    print("moment %d: %.3f s: wide.ckpt (%d bytes) loads, mse %g%s" % (
+        i, moment, os.path.getsize("wide.ckpt"), mse, ", a torn wide.ckpt.tmp left beside it"
+        if os.path.exists("wide.ckpt.tmp") else ""))
+if with_file < min(5, a.moments):
+    e2e.fail("only %d of %d kills came after the first checkpoint; need 5" % (with_file, a.moments))
+e2e.ok("%d kills -9 (seed %d), every checkpoint left behind loads" % (with_file, a.seed))
