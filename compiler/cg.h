@@ -45,6 +45,15 @@ LLVMValueRef cg_intrinsic(Cg *cg, const char *name, LLVMValueRef *args, unsigned
 LLVMValueRef cg_fmax(Cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_fmin(Cg *cg, LLVMValueRef a, LLVMValueRef b);
 
+/* Vectors of vec_bytes: splat, masked (mask NULL: full) loads and stores, fma. */
+int cg_vec_len(const Cg *cg);
+LLVMTypeRef cg_vec_type(Cg *cg);
+LLVMValueRef cg_splat(Cg *cg, LLVMValueRef s);
+LLVMValueRef cg_lane_mask(Cg *cg, int lanes); /* first `lanes` lanes, NULL if all */
+LLVMValueRef cg_vload(Cg *cg, LLVMValueRef p, LLVMValueRef mask);
+void cg_vstore(Cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
+LLVMValueRef cg_vfma(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
+
 /* codegen.c: pieces the batch kernels share with the per-sample code. */
 LLVMValueRef cg_begin_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, unsigned n,
                                unsigned noalias_mask, int internal);
@@ -53,6 +62,12 @@ void cg_emit_output_loss(Cg *cg, const IrGroup *g, LLVMValueRef y, LLVMValueRef 
                          LLVMValueRef loss, LLVMValueRef z, LLVMValueRef zs);
 int cg_keeps_logits(const Cg *cg, const IrGroup *g); /* cross-entropy outputs keep z */
 int cg_delta_is_direct(Cg *cg, const IrGroup *g);
+
+/* cg_dense.c: per-sample kernels of dense edge sets at least one vector wide. */
+int cg_dense_vectorisable(const Cg *cg, const IrEdges *e);
+void cg_emit_dense_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params, LLVMValueRef V);
+void cg_emit_dense_backward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params, LLVMValueRef V,
+                            LLVMValueRef G, LLVMValueRef out, LLVMValueRef rate, int sgd);
 
 /* cg_batch.c: mini-batch kernels (register-tiled outer products). */
 int cg_batch_eligible(const IrNetwork *n);

@@ -23,12 +23,11 @@
 
 static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-static int vec_len(const Cg *cg) { return cg->vec_bytes / cg->real_bytes; }
 
 int64_t cg_batch_align(const IrNetwork *n, int vec_bytes) { return 4 * (vec_bytes / n->real_bytes); }
 
 /* Row length of a group's batch-major buffers (A and G): its size rounded to vectors. */
-static int64_t padded(const Cg *cg, const IrGroup *g) { return round_up(g->size, vec_len(cg)); }
+static int64_t padded(const Cg *cg, const IrGroup *g) { return round_up(g->size, cg_vec_len(cg)); }
 
 /* Reals per sample in the batch region: Aᵀ for every group, A and G for computed ones. */
 int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes) {
@@ -94,61 +93,6 @@ static void batch_layout(Cg *cg, Batch *bt, LLVMValueRef region) {
 
 /* --- vectors ------------------------------------------------------------------------ */
 
-static LLVMTypeRef vec_type(Cg *cg) { return LLVMVectorType(cg->real, (unsigned)vec_len(cg)); }
-
-static LLVMValueRef splat(Cg *cg, LLVMValueRef s) {
-  LLVMTypeRef vt = vec_type(cg);
-  LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(vt), s, LLVMConstInt(cg->i32, 0, 0), "");
-  LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(cg->i32, (unsigned)vec_len(cg)));
-  return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(vt), zeros, "splat");
-}
-
-/* Mask of the first `lanes` lanes, or NULL for a full vector. */
-static LLVMValueRef lane_mask(Cg *cg, int lanes) {
-  int vl = vec_len(cg);
-  if (lanes >= vl) return NULL;
-  LLVMValueRef bits[64];
-  for (int i = 0; i < vl; i++) bits[i] = LLVMConstInt(cg->i1, i < lanes, 0);
-  return LLVMConstVector(bits, (unsigned)vl);
-}
-
-static LLVMValueRef masked_intrinsic(Cg *cg, const char *name, LLVMTypeRef *types, LLVMValueRef *args, unsigned n) {
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, types, 2);
-  LLVMTypeRef fty = LLVMIntrinsicGetType(cg->ctx, id, types, 2);
-  return LLVMBuildCall2(cg->b, fty, fn, args, n, "");
-}
-
-static LLVMValueRef vload(Cg *cg, LLVMValueRef p, LLVMValueRef mask) {
-  if (!mask) {
-    LLVMValueRef v = LLVMBuildLoad2(cg->b, vec_type(cg), p, "");
-    LLVMSetAlignment(v, (unsigned)cg->real_bytes);
-    return v;
-  }
-  LLVMTypeRef types[] = {vec_type(cg), cg->ptr};
-  LLVMValueRef args[] = {p, LLVMConstInt(cg->i32, (unsigned)cg->real_bytes, 0), mask, LLVMConstNull(vec_type(cg))};
-  return masked_intrinsic(cg, "llvm.masked.load", types, args, 4);
-}
-
-static void vstore(Cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
-  if (!mask) {
-    LLVMValueRef s = LLVMBuildStore(cg->b, v, p);
-    LLVMSetAlignment(s, (unsigned)cg->real_bytes);
-    return;
-  }
-  LLVMTypeRef types[] = {vec_type(cg), cg->ptr};
-  LLVMValueRef args[] = {v, p, LLVMConstInt(cg->i32, (unsigned)cg->real_bytes, 0), mask};
-  masked_intrinsic(cg, "llvm.masked.store", types, args, 4);
-}
-
-static LLVMValueRef vfma(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
-  LLVMValueRef args[] = {a, b, c};
-  unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
-  LLVMTypeRef t = vec_type(cg);
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, &t, 1);
-  return LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, &t, 1), fn, args, 3, "");
-}
-
 /* --- the outer-product tile --------------------------------------------------------- */
 
 typedef enum TileOut {
@@ -181,7 +125,7 @@ static LLVMValueRef idx2(Cg *cg, LLVMValueRef r, LLVMValueRef rs, LLVMValueRef c
 }
 
 static LLVMValueRef at_col(Cg *cg, LLVMValueRef c0, int v) {
-  return LLVMBuildAdd(cg->b, c0, cg_int(cg, (int64_t)v * vec_len(cg)), "");
+  return LLVMBuildAdd(cg->b, c0, cg_int(cg, (int64_t)v * cg_vec_len(cg)), "");
 }
 
 static void emit_tile_store(Cg *cg, const Gemm *g, LLVMValueRef r, LLVMValueRef c, LLVMValueRef acc,
@@ -189,36 +133,36 @@ static void emit_tile_store(Cg *cg, const Gemm *g, LLVMValueRef r, LLVMValueRef 
   LLVMValueRef p = cg_elem(cg, g->o, idx2(cg, r, g->o_rs, c, NULL));
   switch (g->out) {
   case OUT_STORE:
-    if (g->bias) acc = LLVMBuildFAdd(cg->b, acc, splat(cg, cg_load(cg, g->bias, r)), "");
-    else if (g->bias_const != 0) acc = LLVMBuildFAdd(cg->b, acc, splat(cg, cg_real(cg, g->bias_const)), "");
+    if (g->bias) acc = LLVMBuildFAdd(cg->b, acc, cg_splat(cg, cg_load(cg, g->bias, r)), "");
+    else if (g->bias_const != 0) acc = LLVMBuildFAdd(cg->b, acc, cg_splat(cg, cg_real(cg, g->bias_const)), "");
     break;
-  case OUT_ADD: acc = LLVMBuildFAdd(cg->b, vload(cg, p, mask), acc, ""); break;
-  case OUT_SUBSCALED: acc = vfma(cg, LLVMBuildFNeg(cg->b, splat(cg, g->scale), ""), acc, vload(cg, p, mask)); break;
+  case OUT_ADD: acc = LLVMBuildFAdd(cg->b, cg_vload(cg, p, mask), acc, ""); break;
+  case OUT_SUBSCALED: acc = cg_vfma(cg, LLVMBuildFNeg(cg->b, cg_splat(cg, g->scale), ""), acc, cg_vload(cg, p, mask)); break;
   }
-  vstore(cg, acc, p, mask);
+  cg_vstore(cg, acc, p, mask);
 }
 
 /* One tile: nr rows from r0, nv vectors from column c0; the last vector has `last` lanes. */
 static void emit_tile(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr, LLVMValueRef c0, int nv, int last) {
   LLVMValueRef acc[8][4];
   NNC_ASSERT(nr >= 1 && nr <= 8 && nv >= 1 && nv <= 4);
-  LLVMTypeRef vt = vec_type(cg);
+  LLVMTypeRef vt = cg_vec_type(cg);
   for (int r = 0; r < nr; r++)
     for (int v = 0; v < nv; v++) {
       acc[r][v] = cg_alloca(cg, vt, "acc");
       LLVMBuildStore(cg->b, LLVMConstNull(vt), acc[r][v]);
     }
-  LLVMValueRef tail = lane_mask(cg, last);
+  LLVMValueRef tail = cg_lane_mask(cg, last);
   CgLoop lk;
   LLVMValueRef k = cg_loop_begin(cg, &lk, g->k, "k");
   LLVMValueRef bv[4];
   for (int v = 0; v < nv; v++)
-    bv[v] = vload(cg, cg_elem(cg, g->b, idx2(cg, k, g->b_ks, at_col(cg, c0, v), NULL)), v == nv - 1 ? tail : NULL);
+    bv[v] = cg_vload(cg, cg_elem(cg, g->b, idx2(cg, k, g->b_ks, at_col(cg, c0, v), NULL)), v == nv - 1 ? tail : NULL);
   for (int r = 0; r < nr; r++) {
     LLVMValueRef row = LLVMBuildAdd(cg->b, r0, cg_int(cg, r), "");
-    LLVMValueRef a = splat(cg, cg_load(cg, g->a, idx2(cg, row, g->a_rs, k, g->a_ks)));
+    LLVMValueRef a = cg_splat(cg, cg_load(cg, g->a, idx2(cg, row, g->a_rs, k, g->a_ks)));
     for (int v = 0; v < nv; v++)
-      LLVMBuildStore(cg->b, vfma(cg, a, bv[v], LLVMBuildLoad2(cg->b, vt, acc[r][v], "")), acc[r][v]);
+      LLVMBuildStore(cg->b, cg_vfma(cg, a, bv[v], LLVMBuildLoad2(cg->b, vt, acc[r][v], "")), acc[r][v]);
   }
   cg_loop_end(cg, &lk);
   for (int r = 0; r < nr; r++)
@@ -229,7 +173,7 @@ static void emit_tile(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr, LLVMValueR
 
 /* All column tiles of the rows [r0, r0 + nr). */
 static void emit_row_band(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr) {
-  int vl = vec_len(cg);
+  int vl = cg_vec_len(cg);
   int64_t step = (int64_t)g->vt * vl;
   LLVMValueRef full = g->cols;
   int64_t rem = 0;
@@ -262,7 +206,7 @@ static void emit_col_band(Cg *cg, const Gemm *g, LLVMValueRef c0, int nv, int la
 }
 
 static void emit_gemm_cols_outer(Cg *cg, const Gemm *g) {
-  int vl = vec_len(cg);
+  int vl = cg_vec_len(cg);
   int64_t step = (int64_t)g->vt * vl;
   LLVMValueRef full = g->cols_const >= 0 ? cg_int(cg, g->cols_const / step)
                                          : LLVMBuildSDiv(cg->b, g->cols, cg_int(cg, step), "");
@@ -328,7 +272,7 @@ static void emit_gemm(Cg *cg, const Gemm *g) {
 /* Xᵀ[i][b] = x[b][io + i] for b < n, 0 for the padding: per block of VL samples, each
  * vector of Xᵀ is assembled from VL scalars and stored whole (no scatter, no gather). */
 static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValueRef x) {
-  int vl = vec_len(cg);
+  int vl = cg_vec_len(cg);
   CgLoop lb, li;
   LLVMValueRef blk = cg_loop_begin(cg, &lb, LLVMBuildSDiv(cg->b, bt->npad, cg_int(cg, vl), ""), "tb");
   LLVMValueRef b0 = LLVMBuildMul(cg->b, blk, cg_int(cg, vl), "");
@@ -342,12 +286,12 @@ static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVM
                                           cg_int(cg, g->io_offset), ""));
   }
   LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, g->size), "ti");
-  LLVMValueRef v = LLVMGetUndef(vec_type(cg));
+  LLVMValueRef v = LLVMGetUndef(cg_vec_type(cg));
   for (int k = 0; k < vl; k++) {
     LLVMValueRef e = LLVMBuildSelect(cg->b, inside[k], cg_load(cg, rows[k], i), cg_real(cg, 0.0), "");
     v = LLVMBuildInsertElement(cg->b, v, e, LLVMConstInt(cg->i32, (unsigned)k, 0), "");
   }
-  vstore(cg, v, cg_elem(cg, bt->bufs[g->id].at, idx2(cg, i, bt->npad, b0, NULL)), NULL);
+  cg_vstore(cg, v, cg_elem(cg, bt->bufs[g->id].at, idx2(cg, i, bt->npad, b0, NULL)), NULL);
   cg_loop_end(cg, &li);
   cg_loop_end(cg, &lb);
 }
@@ -355,14 +299,14 @@ static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVM
 /* A[b][j] = Aᵀ[j][b]: the batch-major copy backprop reads. Per block of VL samples each
  * vector of Aᵀ is loaded whole and its lanes stored to VL rows. */
 static void emit_transpose_out(Cg *cg, const IrGroup *g, const Batch *bt) {
-  int vl = vec_len(cg);
+  int vl = cg_vec_len(cg);
   int64_t pad = padded(cg, g);
   CgLoop lb, lj;
   LLVMValueRef blk = cg_loop_begin(cg, &lb, LLVMBuildSDiv(cg->b, bt->npad, cg_int(cg, vl), ""), "ob");
   LLVMValueRef b0 = LLVMBuildMul(cg->b, blk, cg_int(cg, vl), "");
   LLVMValueRef rows = cg_elem(cg, bt->bufs[g->id].a, LLVMBuildMul(cg->b, b0, cg_int(cg, pad), ""));
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "oj");
-  LLVMValueRef v = vload(cg, cg_elem(cg, bt->bufs[g->id].at, idx2(cg, j, bt->npad, b0, NULL)), NULL);
+  LLVMValueRef v = cg_vload(cg, cg_elem(cg, bt->bufs[g->id].at, idx2(cg, j, bt->npad, b0, NULL)), NULL);
   for (int k = 0; k < vl; k++) {
     LLVMValueRef e = LLVMBuildExtractElement(cg->b, v, LLVMConstInt(cg->i32, (unsigned)k, 0), "");
     cg_store(cg, rows, LLVMBuildAdd(cg->b, cg_int(cg, (int64_t)k * pad), j, ""), e);

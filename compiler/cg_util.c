@@ -91,3 +91,63 @@ void cg_loop_end(Cg *cg, CgLoop *l) {
   LLVMAddIncoming(l->i, &next, &latch, 1);
   LLVMPositionBuilderAtEnd(cg->b, l->exit);
 }
+
+/* --- vectors of the target's widest useful width ---------------------------------- */
+
+int cg_vec_len(const Cg *cg) { return cg->vec_bytes / cg->real_bytes; }
+
+LLVMTypeRef cg_vec_type(Cg *cg) { return LLVMVectorType(cg->real, (unsigned)cg_vec_len(cg)); }
+
+LLVMValueRef cg_splat(Cg *cg, LLVMValueRef s) {
+  LLVMTypeRef vt = cg_vec_type(cg);
+  LLVMValueRef v = LLVMBuildInsertElement(cg->b, LLVMGetUndef(vt), s, LLVMConstInt(cg->i32, 0, 0), "");
+  LLVMValueRef zeros = LLVMConstNull(LLVMVectorType(cg->i32, (unsigned)cg_vec_len(cg)));
+  return LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(vt), zeros, "splat");
+}
+
+/* Mask of the first `lanes` lanes, or NULL for a full vector. */
+LLVMValueRef cg_lane_mask(Cg *cg, int lanes) {
+  int vl = cg_vec_len(cg);
+  if (lanes >= vl) return NULL;
+  LLVMValueRef bits[64];
+  for (int i = 0; i < vl; i++) bits[i] = LLVMConstInt(cg->i1, i < lanes, 0);
+  return LLVMConstVector(bits, (unsigned)vl);
+}
+
+static LLVMValueRef masked_intrinsic(Cg *cg, const char *name, LLVMTypeRef *types, LLVMValueRef *args, unsigned n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, types, 2);
+  LLVMTypeRef fty = LLVMIntrinsicGetType(cg->ctx, id, types, 2);
+  return LLVMBuildCall2(cg->b, fty, fn, args, n, "");
+}
+
+LLVMValueRef cg_vload(Cg *cg, LLVMValueRef p, LLVMValueRef mask) {
+  if (!mask) {
+    LLVMValueRef v = LLVMBuildLoad2(cg->b, cg_vec_type(cg), p, "");
+    LLVMSetAlignment(v, (unsigned)cg->real_bytes);
+    return v;
+  }
+  LLVMTypeRef types[] = {cg_vec_type(cg), cg->ptr};
+  LLVMValueRef args[] = {p, LLVMConstInt(cg->i32, (unsigned)cg->real_bytes, 0), mask, LLVMConstNull(cg_vec_type(cg))};
+  return masked_intrinsic(cg, "llvm.masked.load", types, args, 4);
+}
+
+void cg_vstore(Cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
+  if (!mask) {
+    LLVMValueRef s = LLVMBuildStore(cg->b, v, p);
+    LLVMSetAlignment(s, (unsigned)cg->real_bytes);
+    return;
+  }
+  LLVMTypeRef types[] = {cg_vec_type(cg), cg->ptr};
+  LLVMValueRef args[] = {v, p, LLVMConstInt(cg->i32, (unsigned)cg->real_bytes, 0), mask};
+  masked_intrinsic(cg, "llvm.masked.store", types, args, 4);
+}
+
+LLVMValueRef cg_vfma(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+  LLVMValueRef args[] = {a, b, c};
+  unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
+  LLVMTypeRef t = cg_vec_type(cg);
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, &t, 1);
+  return LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, &t, 1), fn, args, 3, "");
+}
+

@@ -134,12 +134,15 @@ static LLVMValueRef emit_dot(Cg *cg, const IrEdges *e, const IrGroup *src, LLVMV
 }
 
 /* Weighted input of neuron j of g: its bias plus every incoming edge set. */
-static LLVMValueRef emit_net_input(Cg *cg, const IrGroup *g, LLVMValueRef j, LLVMValueRef params, LLVMValueRef V) {
+/* Sum over the edge sets the vector kernels of cg_dense.c do not take (all if !skip_dense). */
+static LLVMValueRef emit_net_input(Cg *cg, const IrGroup *g, LLVMValueRef j, LLVMValueRef params, LLVMValueRef V,
+                                   int skip_dense) {
   LLVMValueRef z = cg_real(cg, 0.0);
   for (int k = 0; k < g->n_in; k++) {
     const IrEdges *e = &g->in[k];
     const IrGroup *src = &cg->net->groups[e->src];
     LLVMValueRef term;
+    if (skip_dense && cg_dense_vectorisable(cg, e)) continue;
     if (is_bias_set(cg, e))
       term = weight(cg, e, params, j);
     else if (e->kind == EDGES_DENSE)
@@ -172,10 +175,29 @@ void cg_softmax(Cg *cg, LLVMValueRef base, int size) {
   cg_loop_end(cg, &l3);
 }
 
+static int has_dense_kernel(Cg *cg, const IrGroup *g) {
+  for (int k = 0; k < g->n_in; k++)
+    if (cg_dense_vectorisable(cg, &g->in[k])) return 1;
+  return 0;
+}
+
+/* With wide dense sets: V[g] = bias and narrow sets, then the vector kernels add theirs. */
+static void emit_dense_net_inputs(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V) {
+  CgLoop lj;
+  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "narrow");
+  cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""), emit_net_input(cg, g, j, params, V, 1));
+  cg_loop_end(cg, &lj);
+  for (int k = 0; k < g->n_in; k++)
+    if (cg_dense_vectorisable(cg, &g->in[k])) cg_emit_dense_forward(cg, g, &g->in[k], params, V);
+}
+
 static void emit_group_forward(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V) {
+  int dense = has_dense_kernel(cg, g);
+  if (dense) emit_dense_net_inputs(cg, g, params, V);
   CgLoop lj;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), g->name);
-  LLVMValueRef z = emit_net_input(cg, g, j, params, V);
+  LLVMValueRef z = dense ? cg_load(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""))
+                         : emit_net_input(cg, g, j, params, V, 0);
   if (cg_keeps_logits(cg, g))
     cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, cg->net->n_values + g->io_offset), j, ""), z);
   LLVMValueRef y = cg_activate(cg, g->act, g->act_param, z);
@@ -319,8 +341,32 @@ int cg_delta_is_direct(Cg *cg, const IrGroup *g) {
   return g->role == ROLE_OUTPUT && cg->net->train.loss == NNC_LOSS_CROSS_ENTROPY;
 }
 
+/* With wide dense sets: deltas into G[g] first, the narrow sets per neuron, then the
+ * vector kernels over whole rows. */
+static void emit_group_backward_dense(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V, LLVMValueRef G,
+                                      LLVMValueRef out, LLVMValueRef rate, BwdMode mode) {
+  CgLoop l1, l2;
+  LLVMValueRef j = cg_loop_begin(cg, &l1, cg_int(cg, g->size), "delta");
+  LLVMValueRef vi = LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, "");
+  if (!cg_delta_is_direct(cg, g))
+    cg_store(cg, G, vi, cg_fmul(cg, cg_load(cg, G, vi), cg_derivative(cg, g->act, g->act_param, cg_load(cg, V, vi))));
+  cg_loop_end(cg, &l1);
+  j = cg_loop_begin(cg, &l2, cg_int(cg, g->size), "narrow");
+  LLVMValueRef delta = cg_load(cg, G, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""));
+  for (int k = 0; k < g->n_in; k++)
+    if (!cg_dense_vectorisable(cg, &g->in[k])) emit_set_backward(cg, g, &g->in[k], j, delta, params, V, G, out, rate, mode);
+  cg_loop_end(cg, &l2);
+  for (int k = 0; k < g->n_in; k++)
+    if (cg_dense_vectorisable(cg, &g->in[k]))
+      cg_emit_dense_backward(cg, g, &g->in[k], params, V, G, out, rate, mode == BWD_SGD);
+}
+
 static void emit_group_backward(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V, LLVMValueRef G,
                                 LLVMValueRef out, LLVMValueRef rate, BwdMode mode) {
+  if (has_dense_kernel(cg, g)) {
+    emit_group_backward_dense(cg, g, params, V, G, out, rate, mode);
+    return;
+  }
   CgLoop lj;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), g->name);
   LLVMValueRef vi = LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, "");
