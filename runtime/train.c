@@ -292,7 +292,8 @@ static int maybe_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, int64_t epo
 }
 
 static int run_epochs(nnrt_trainer *tr, const nnrt_scaler *sc, int *outcome, nnrt_error *err) {
-  int stop = 0, rc = NNRT_OK;
+  /* a run resumed from the checkpoint of the epoch where early stopping ended it stays ended */
+  int stop = tr->val && tr->o.s.patience > 0 && tr->st.bad_epochs >= tr->o.s.patience, rc = NNRT_OK;
   double loss;
   remember_good(tr);
   for (int64_t e = tr->st.epoch; e < tr->o.s.epochs && !stop; e++) {

@@ -37,7 +37,7 @@ def reference(exe, every, epochs):
     return log_rows("ref.csv"), open("ref.weights", "rb").read()
 
 
-def resume_and_compare(exe, tag, every, epochs, ref_rows, ref_weights, label):
+def resume_and_compare(exe, tag, every, epochs, ref_rows, ref_weights, label, ended=False):
     out = e2e.run([exe, "train", "--resume", tag + ".ckpt"] + flags(tag, every, epochs), what=label + ": resume")
     m = re.search(r"resuming from \S+: restart (\d+)/\d+ after epoch (\d+)/(\d+)", out)
     if not m:
@@ -45,7 +45,9 @@ def resume_and_compare(exe, tag, every, epochs, ref_rows, ref_weights, label):
     restart, epoch = int(m.group(1)), int(m.group(2))
     rows = log_rows(tag + ".csv")
     start = [i for i, r in enumerate(ref_rows) if r[0] == str(restart) and r[1] == str(epoch + 1)]
-    if epoch < epochs:
+    if ended and rows:
+        e2e.fail("%s: the run had ended, yet the resume trained %d more epochs" % (label, len(rows)), out)
+    if epoch < epochs and not ended:
         if not rows or rows[0][:2] != (str(restart), str(epoch + 1)):
             e2e.fail("%s: the resumed log starts at %s, expected restart %d epoch %d" % (
                 label, rows[0][:2] if rows else "nothing", restart, epoch + 1), out)
@@ -97,7 +99,7 @@ def early_stop_case(a):
     # a checkpoint written exactly after the epoch at which the run stopped early
     e2e.run([exe, "train"] + flags("es", last, 3000))
     resume_and_compare(exe, "es", last, 3000, ref_rows, ref_weights,
-                       "resume from the checkpoint of epoch %d, where early stopping ended the run" % last)
+                       "resume from the checkpoint of epoch %d, where early stopping ended the run" % last, ended=True)
     e2e.ok("resuming from the checkpoint of the early-stop epoch %d changes nothing" % last)
 
 
