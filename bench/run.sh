@@ -127,6 +127,7 @@ run() {
   echo "load before: $(uptime)"; } >"$RES/env.txt"
 N=${#JOBS[@]}
 for rep in $(seq 1 "$REPS"); do
+  echo "load at repetition $rep: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)" >>"$RES/env.txt"
   say "repetition $rep/$REPS ($N jobs, round-robin from job $(((rep - 1) * 7 % N)))"
   for k in $(seq 0 $((N - 1))); do
     j=${JOBS[$(((k + (rep - 1) * 7) % N))]}
