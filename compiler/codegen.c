@@ -317,11 +317,9 @@ static void emit_edge_backward(Cg *cg, const IrEdges *e, LLVMValueRef k, LLVMVal
   emit_weight_grad(cg, e, k, cg_fmul(cg, delta, cg_load(cg, V, s)), w, out, rate, mode);
 }
 
-static void emit_set_backward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef j, LLVMValueRef delta,
-                              LLVMValueRef params, LLVMValueRef V, LLVMValueRef G, LLVMValueRef out,
-                              LLVMValueRef rate, BwdMode mode) {
+static void emit_set_backward(Cg *cg, const IrEdges *e, LLVMValueRef j, LLVMValueRef delta, LLVMValueRef params,
+                              LLVMValueRef V, LLVMValueRef G, LLVMValueRef out, LLVMValueRef rate, BwdMode mode) {
   const IrGroup *src = &cg->net->groups[e->src];
-  (void)g;
   if (is_bias_set(cg, e)) {
     emit_weight_grad(cg, e, j, delta, weight(cg, e, params, j), out, rate, mode);
   } else if (e->kind == EDGES_ONE) {
@@ -354,7 +352,7 @@ static void emit_group_backward_dense(Cg *cg, const IrGroup *g, LLVMValueRef par
   j = cg_loop_begin(cg, &l2, cg_int(cg, g->size), "narrow");
   LLVMValueRef delta = cg_load(cg, G, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""));
   for (int k = 0; k < g->n_in; k++)
-    if (!cg_dense_vectorisable(cg, &g->in[k])) emit_set_backward(cg, g, &g->in[k], j, delta, params, V, G, out, rate, mode);
+    if (!cg_dense_vectorisable(cg, &g->in[k])) emit_set_backward(cg, &g->in[k], j, delta, params, V, G, out, rate, mode);
   cg_loop_end(cg, &l2);
   for (int k = 0; k < g->n_in; k++)
     if (cg_dense_vectorisable(cg, &g->in[k]))
@@ -372,7 +370,7 @@ static void emit_group_backward(Cg *cg, const IrGroup *g, LLVMValueRef params, L
   LLVMValueRef vi = LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, "");
   LLVMValueRef delta = cg_load(cg, G, vi);
   if (!cg_delta_is_direct(cg, g)) delta = cg_fmul(cg, delta, cg_derivative(cg, g->act, g->act_param, cg_load(cg, V, vi)));
-  for (int k = 0; k < g->n_in; k++) emit_set_backward(cg, g, &g->in[k], j, delta, params, V, G, out, rate, mode);
+  for (int k = 0; k < g->n_in; k++) emit_set_backward(cg, &g->in[k], j, delta, params, V, G, out, rate, mode);
   cg_loop_end(cg, &lj);
 }
 

@@ -179,9 +179,9 @@ static const char *resolve_path(const char *path, const char *source_path, char 
   return buf;
 }
 
+/* Data paths are resolved; a checkpoint path stays relative to where training runs. */
 typedef struct ResolvedPaths {
-  char data[PATH_MAX + 64], data_labels[PATH_MAX + 64], test[PATH_MAX + 64], test_labels[PATH_MAX + 64],
-      checkpoint[PATH_MAX + 64];
+  char data[PATH_MAX + 64], data_labels[PATH_MAX + 64], test[PATH_MAX + 64], test_labels[PATH_MAX + 64];
 } ResolvedPaths;
 
 static nnc_train_settings resolved_settings(const IrNetwork *n, ResolvedPaths *p) {
@@ -191,7 +191,6 @@ static nnc_train_settings resolved_settings(const IrNetwork *n, ResolvedPaths *p
   t.data.labels = resolve_path(t.data.labels, src, p->data_labels, sizeof p->data_labels);
   t.test.path = resolve_path(t.test.path, src, p->test, sizeof p->test);
   t.test.labels = resolve_path(t.test.labels, src, p->test_labels, sizeof p->test_labels);
-  (void)p->checkpoint; /* checkpoints are written relative to where training runs */
   return t;
 }
 

@@ -100,8 +100,7 @@ AstTerm *ast_term_fixed(AstTerm *t, SrcLoc loc) {
 }
 
 /* `- w*x` and `- x`: the weight is negated; a missing weight becomes an initial -1. */
-AstTerm *ast_term_negate(AstTerm *t, SrcLoc loc) {
-  (void)loc;
+AstTerm *ast_term_negate(AstTerm *t) {
   t->weight = -t->weight;
   t->has_weight = 1;
   return t;

@@ -112,7 +112,7 @@ AstValue *ast_value_append(AstValue *list, AstValue *v);
 AstTerm *ast_term(ParseCtx *p, SrcLoc loc, AstValue *weight, const char *ref, SrcLoc ref_loc,
                   AstValue *index);
 AstTerm *ast_term_fixed(AstTerm *t, SrcLoc loc);
-AstTerm *ast_term_negate(AstTerm *t, SrcLoc loc);
+AstTerm *ast_term_negate(AstTerm *t);
 AstTerm *ast_term_append(AstTerm *list, AstTerm *t);
 
 AstDecl *ast_decl(ParseCtx *p, AstDeclKind kind, SrcLoc loc, const char *name, SrcLoc name_loc,

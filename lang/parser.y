@@ -111,12 +111,12 @@ activation
 sum
   : first_term                  { $$ = $1; }
   | sum '+' term                { $$ = ast_term_append($1, $3); }
-  | sum '-' term                { $$ = ast_term_append($1, ast_term_negate($3, loc_of(@2))); }
+  | sum '-' term                { $$ = ast_term_append($1, ast_term_negate($3)); }
   ;
 
 first_term
   : term                        { $$ = $1; }
-  | '-' term                    { $$ = ast_term_negate($2, loc_of(@1)); }
+  | '-' term                    { $$ = ast_term_negate($2); }
   ;
 
 /* term = [ "fixed" ] ( number [ "*" ref ] | ref ) ; */
