@@ -295,7 +295,10 @@ static int link_executable(const char *object, const char *output) {
 #else
   const char *extra = "-lm";
 #endif
-  char *argv[] = {(char *)(cc && *cc ? cc : "cc"), "-o", (char *)output, (char *)object, libflag, "-lnnrt",
+#ifndef NNC_DEFAULT_CC
+#define NNC_DEFAULT_CC "cc"
+#endif
+  char *argv[] = {(char *)(cc && *cc ? cc : NNC_DEFAULT_CC), "-o", (char *)output, (char *)object, libflag, "-lnnrt",
                   "-lz", "-lm", "-lpthread", (char *)extra, NULL};
   if (run_command(argv)) return 1;
   fprintf(stderr, "nnc: error: linking '%s' failed\n", output);
