@@ -11,8 +11,9 @@
  *   input grad   G[b][i] += Σ_j D[b][j] · W[j][i]    batch-major
  *   weight grad  W[j][i] −= s·Σ_b D[b][j] · X[b][i]  batch-major, the SGD step fused in
  * Between them each group's outputs are transposed once per batch (cheap: size × batch).
- * The batch is padded to a multiple of BATCH_ALIGN rows, so column loops over samples need
- * no tail; column tails over neurons (compile-time sizes) use constant masks. */
+ * The batch is padded to whole vectors (cg_batch_align): column loops over samples end in a
+ * tile of 0 to 3 vectors chosen at run time; column tails over neurons (compile-time sizes)
+ * use constant masks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,11 @@
 static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 
-int64_t cg_batch_align(const IrNetwork *n, int vec_bytes) { return 4 * (vec_bytes / n->real_bytes); }
+/* The padded batch is a whole number of vectors (and of the input-gradient tile's 8 rows). */
+int64_t cg_batch_align(const IrNetwork *n, int vec_bytes) {
+  int64_t vl = vec_bytes / n->real_bytes;
+  return vl >= 8 ? vl : 8;
+}
 
 /* Row length of a group's batch-major buffers (A and G): its size rounded to vectors. */
 static int64_t padded(const Cg *cg, const IrGroup *g) { return round_up(g->size, cg_vec_len(cg)); }
@@ -108,7 +113,7 @@ typedef struct Gemm {
   LLVMValueRef k;               /* reduction length */
   LLVMValueRef rows;            /* row count: runtime (a multiple of rt) or constant */
   int64_t rows_const;           /* ≥ 0: rows is this constant and may have a tail */
-  LLVMValueRef cols;            /* column count: runtime (a multiple of vt·VL) or constant */
+  LLVMValueRef cols;            /* column count: runtime (whole vectors; rows outer only) or constant */
   int64_t cols_const;           /* ≥ 0: the constant column count, tail masked */
   int rt, vt;                   /* tile: rt rows × vt vectors */
   int cols_outer;               /* loop column tiles outside row bands (B stays in L1) */
@@ -172,6 +177,23 @@ static void emit_tile(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr, LLVMValueR
 }
 
 /* All column tiles of the rows [r0, r0 + nr). */
+/* A runtime column count (a whole number of vectors) ends in 0 to vt − 1 leftover vectors:
+ * one tile of each possible width, chosen by a switch. */
+static void emit_runtime_col_tail(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr, LLVMValueRef c0) {
+  int vl = cg_vec_len(cg);
+  LLVMValueRef left = LLVMBuildSDiv(cg->b, LLVMBuildSub(cg->b, g->cols, c0, ""), cg_int(cg, vl), "left");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "tail_done");
+  LLVMValueRef sw = LLVMBuildSwitch(cg->b, left, done, (unsigned)g->vt - 1);
+  for (int nv = 1; nv < g->vt; nv++) {
+    LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "tail");
+    LLVMAddCase(sw, cg_int(cg, nv), bb);
+    LLVMPositionBuilderAtEnd(cg->b, bb);
+    emit_tile(cg, g, r0, nr, c0, nv, vl);
+    LLVMBuildBr(cg->b, done);
+  }
+  LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
 static void emit_row_band(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr) {
   int vl = cg_vec_len(cg);
   int64_t step = (int64_t)g->vt * vl;
@@ -191,6 +213,7 @@ static void emit_row_band(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr) {
     int nv = (int)((rem + vl - 1) / vl), last = (int)(rem - (int64_t)(nv - 1) * vl);
     emit_tile(cg, g, r0, nr, cg_int(cg, g->cols_const - rem), nv, last);
   }
+  if (g->cols_const < 0) emit_runtime_col_tail(cg, g, r0, nr, LLVMBuildMul(cg->b, full, cg_int(cg, step), ""));
 }
 
 /* All row tiles at the column tile c0 (nv vectors, `last` lanes in the last one). */
@@ -207,6 +230,7 @@ static void emit_col_band(Cg *cg, const Gemm *g, LLVMValueRef c0, int nv, int la
 
 static void emit_gemm_cols_outer(Cg *cg, const Gemm *g) {
   int vl = cg_vec_len(cg);
+  NNC_ASSERT(g->cols_const >= 0);
   int64_t step = (int64_t)g->vt * vl;
   LLVMValueRef full = g->cols_const >= 0 ? cg_int(cg, g->cols_const / step)
                                          : LLVMBuildSDiv(cg->b, g->cols, cg_int(cg, step), "");
