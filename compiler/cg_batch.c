@@ -300,21 +300,22 @@ static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVM
   CgLoop lb, li;
   LLVMValueRef blk = cg_loop_begin(cg, &lb, LLVMBuildSDiv(cg->b, bt->npad, cg_int(cg, vl), ""), "tb");
   LLVMValueRef b0 = LLVMBuildMul(cg->b, blk, cg_int(cg, vl), "");
-  LLVMValueRef rows[64], inside[64];
+  LLVMValueRef rows[64];
   LLVMValueRef last = LLVMBuildSub(cg->b, bt->n, cg_int(cg, 1), "");
-  for (int k = 0; k < vl; k++) {
+  LLVMValueRef inside = LLVMGetUndef(LLVMVectorType(cg->i1, (unsigned)vl));
+  for (int k = 0; k < vl; k++) { /* padding lanes read the last real row, then become 0 */
     LLVMValueRef b = LLVMBuildAdd(cg->b, b0, cg_int(cg, k), "");
-    inside[k] = LLVMBuildICmp(cg->b, LLVMIntSLT, b, bt->n, "");
-    LLVMValueRef row = LLVMBuildSelect(cg->b, inside[k], b, last, "");
+    LLVMValueRef in = LLVMBuildICmp(cg->b, LLVMIntSLT, b, bt->n, "");
+    inside = LLVMBuildInsertElement(cg->b, inside, in, LLVMConstInt(cg->i32, (unsigned)k, 0), "");
+    LLVMValueRef row = LLVMBuildSelect(cg->b, in, b, last, "");
     rows[k] = cg_elem(cg, x, LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, row, cg_int(cg, cg->net->n_inputs), ""),
                                           cg_int(cg, g->io_offset), ""));
   }
   LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, g->size), "ti");
   LLVMValueRef v = LLVMGetUndef(cg_vec_type(cg));
-  for (int k = 0; k < vl; k++) {
-    LLVMValueRef e = LLVMBuildSelect(cg->b, inside[k], cg_load(cg, rows[k], i), cg_real(cg, 0.0), "");
-    v = LLVMBuildInsertElement(cg->b, v, e, LLVMConstInt(cg->i32, (unsigned)k, 0), "");
-  }
+  for (int k = 0; k < vl; k++)
+    v = LLVMBuildInsertElement(cg->b, v, cg_load(cg, rows[k], i), LLVMConstInt(cg->i32, (unsigned)k, 0), "");
+  v = LLVMBuildSelect(cg->b, inside, v, LLVMConstNull(cg_vec_type(cg)), "");
   cg_vstore(cg, v, cg_elem(cg, bt->bufs[g->id].at, idx2(cg, i, bt->npad, b0, NULL)), NULL);
   cg_loop_end(cg, &li);
   cg_loop_end(cg, &lb);

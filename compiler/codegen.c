@@ -421,6 +421,35 @@ static LLVMBasicBlockRef branch_if_batch(Cg *cg, LLVMValueRef count, LLVMValueRe
   return batch;
 }
 
+/* Calls a batch kernel over chunks of at most 4 vectors of samples, so that a chunk's
+ * activations stay in L1 however large the caller's batch: args[1] is the count, args[xi],
+ * args[ti], args[yi] (index < 0: none) the sample rows, advanced by each chunk. Returns the
+ * sum of the results as a double, or NULL for a void kernel. Only for kernels whose chunks
+ * are independent (forward, evaluate, gradient accumulation), never for a batch step. */
+static LLVMValueRef call_in_chunks(Cg *cg, LLVMValueRef kernel, LLVMValueRef *args, unsigned nargs, int xi, int ti,
+                                   int yi, int returns) {
+  const IrNetwork *n = cg->net;
+  int64_t chunk = 4 * cg_vec_len(cg);
+  LLVMValueRef total = cg_alloca(cg, cg->f64, "chunks");
+  LLVMBuildStore(cg->b, LLVMConstReal(cg->f64, 0.0), total);
+  LLVMValueRef count = args[1];
+  LLVMValueRef chunks = LLVMBuildSDiv(cg->b, LLVMBuildAdd(cg->b, count, cg_int(cg, chunk - 1), ""), cg_int(cg, chunk), "");
+  CgLoop l;
+  LLVMValueRef c = cg_loop_begin(cg, &l, chunks, "chunk");
+  LLVMValueRef s = LLVMBuildMul(cg->b, c, cg_int(cg, chunk), "");
+  LLVMValueRef left = LLVMBuildSub(cg->b, count, s, "");
+  LLVMValueRef a[8];
+  for (unsigned i = 0; i < nargs; i++) a[i] = args[i];
+  a[1] = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, left, cg_int(cg, chunk), ""), left, cg_int(cg, chunk), "");
+  a[xi] = sample_ptr(cg, args[xi], s, n->n_inputs);
+  if (ti >= 0) a[ti] = sample_ptr(cg, args[ti], s, n->n_outputs);
+  if (yi >= 0) a[yi] = sample_ptr(cg, args[yi], s, n->n_outputs);
+  LLVMValueRef r = call(cg, kernel, a, nargs);
+  if (returns) LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""), to_f64(cg, r), ""), total);
+  cg_loop_end(cg, &l);
+  return returns ? LLVMBuildLoad2(cg->b, cg->f64, total, "") : NULL;
+}
+
 static LLVMValueRef batch_region(Cg *cg, LLVMValueRef scratch) {
   return byte_ptr(cg, scratch, per_sample_region(cg->net));
 }
@@ -447,7 +476,7 @@ static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1, LLVMValueRef fwdN) 
   if (batch) {
     LLVMPositionBuilderAtEnd(cg->b, batch);
     LLVMValueRef bargs[] = {params, count, x, y, batch_region(cg, V)};
-    call(cg, fwdN, bargs, 5);
+    call_in_chunks(cg, fwdN, bargs, 5, 2, -1, 3, 0);
     LLVMBuildRetVoid(cg->b);
   }
   return fn;
@@ -477,7 +506,7 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   if (batch) {
     LLVMPositionBuilderAtEnd(cg->b, batch);
     LLVMValueRef args[] = {params, count, x, t, grad, cg_real(cg, 0.0), batch_region(cg, scratch)};
-    LLVMBuildRet(cg->b, to_f64(cg, call(cg, bwdN, args, 7)));
+    LLVMBuildRet(cg->b, call_in_chunks(cg, bwdN, args, 7, 2, 3, -1, 1));
   }
   return fn;
 }
@@ -521,7 +550,7 @@ static LLVMValueRef build_evaluate(Cg *cg, LLVMValueRef fwd1, LLVMValueRef evalN
   if (batch) {
     LLVMPositionBuilderAtEnd(cg->b, batch);
     LLVMValueRef bargs[] = {params, count, x, t, y, batch_region(cg, V)};
-    LLVMBuildRet(cg->b, to_f64(cg, call(cg, evalN, bargs, 6)));
+    LLVMBuildRet(cg->b, call_in_chunks(cg, evalN, bargs, 6, 2, 3, 4, 1));
   }
   return fn;
 }
