@@ -78,19 +78,38 @@ static void grad_worker(void *ctx, int w) {
                                  tr->scratches[w]);
 }
 
-static void apply_update(nnrt_trainer *tr, int64_t n, double rate) {
-  const nnc_model *m = tr->m;
-  int32_t rb = m->real_bytes;
-  double mom = tr->o.s.momentum, scale = rate / (double)n;
-  for (int64_t i = 0; i < m->n_params; i++) {
-    double g = 0;
-    for (int w = 0; w < tr->o.threads; w++)
-      g += nnrt__get(tr->grads[w], rb, i);
-    double v = mom > 0 ? mom * nnrt__get(tr->velocity, rb, i) - scale * g : -scale * g;
-    if (mom > 0)
-      nnrt__set(tr->velocity, rb, i, v);
-    nnrt__set(tr->params, rb, i, nnrt__get(tr->params, rb, i) + v);
-  }
+typedef struct update_job {
+  nnrt_trainer *tr;
+  double scale, momentum;
+} update_job;
+
+/* Worker w updates parameters [w·P/T, (w+1)·P/T): g = Σ over workers in worker order, then
+ * v = m·v − scale·g, p += v (v not stored without momentum). Typed loops so they vectorise. */
+#define UPDATE_SLICE(real)                                                                      \
+  do {                                                                                          \
+    real *p = tr->params, *v = tr->velocity;                                                    \
+    real **g = (real **)tr->grads;                                                              \
+    for (int64_t i = lo; i < hi; i++) {                                                         \
+      real sum = g[0][i];                                                                       \
+      for (int k = 1; k < T; k++)                                                               \
+        sum += g[k][i];                                                                         \
+      real step = job->momentum > 0 ? (real)job->momentum * v[i] - (real)job->scale * sum       \
+                                    : -(real)job->scale * sum;                                  \
+      if (job->momentum > 0)                                                                    \
+        v[i] = step;                                                                            \
+      p[i] += step;                                                                             \
+    }                                                                                           \
+  } while (0)
+
+static void update_worker(void *ctx, int w) {
+  update_job *job = ctx;
+  nnrt_trainer *tr = job->tr;
+  int T = tr->o.threads;
+  int64_t P = tr->m->n_params, lo = P * w / T, hi = P * (w + 1) / T;
+  if (tr->m->real_bytes == 4)
+    UPDATE_SLICE(float);
+  else
+    UPDATE_SLICE(double);
 }
 
 static double threaded_batch(nnrt_trainer *tr, int64_t n, double rate) {
@@ -99,8 +118,10 @@ static double threaded_batch(nnrt_trainer *tr, int64_t n, double rate) {
   double loss = 0;
   for (int w = 0; w < tr->o.threads; w++)
     loss += tr->losses[w];
-  if (isfinite(loss))
-    apply_update(tr, n, rate);
+  if (isfinite(loss)) {
+    update_job up = {tr, rate / (double)n, tr->o.s.momentum};
+    nnrt__pool_run(tr->pool, update_worker, &up);
+  }
   return loss;
 }
 
