@@ -29,7 +29,9 @@ static void draw_group(const IrGroup *g, FILE *out) {
     fputs("  ", out);
     node_id(g, i, out);
     if (g->role == ROLE_BIAS) {
-      fputs(" [shape=circle, width=0.3, style=filled, fillcolor=lightgray, label=\"1\"];\n", out);
+      fputs(" [shape=circle, width=0.3, style=filled, fillcolor=lightgray, label=\"1\"", out);
+      if (!g->implicit) fprintf(out, ", xlabel=\"%s\"", g->name); /* a declared bias neuron */
+      fputs("];\n", out);
       continue;
     }
     fprintf(out, " [shape=%s, label=\"%s", shape, g->name);
