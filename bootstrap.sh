@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(cmake make gcc flex bison llvm-19-dev llvm-19-tools libzstd-dev zlib1g-dev python3
-          clang-19 libfuzzer-19-dev libclang-rt-19-dev dataset-fashion-mnist file)
+          clang-19 libfuzzer-19-dev libclang-rt-19-dev dataset-fashion-mnist file
+          openmpi-bin libopenmpi-dev)
 
 install_deps() {
   local missing=()

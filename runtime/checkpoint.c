@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "mpi_api.h"
 #include "trainer.h"
 
 #define CKPT_FIELDS 8
@@ -49,8 +50,8 @@ static nnrt_section section(const char *tag, const void *data, uint64_t len) {
   return s;
 }
 
-int nnrt__checkpoint_write(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc,
-                           nnrt_error *err) {
+static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc,
+                            nnrt_error *err) {
   unsigned char state[8 * CKPT_FIELDS];
   int64_t np = tr->m->n_params;
   uint64_t pbytes = (uint64_t)np * (uint64_t)tr->m->real_bytes, sc_len = 0;
@@ -77,6 +78,16 @@ int nnrt__checkpoint_write(nnrt_trainer *tr, const char *path, const nnrt_scaler
     rc = nnrt__wfile_write(path, tr->m, tr->params, secs, n, err);
   nnrt__free(sc_buf);
   nnrt__free(le);
+  return rc;
+}
+
+/* Under MPI rank 0 writes and every rank returns its status (a collective call). */
+int nnrt__checkpoint_write(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc,
+                           nnrt_error *err) {
+  int rc = nnrt__mpi_rank() == 0 ? write_checkpoint(tr, path, sc, err) : NNRT_OK;
+  int all = nnrt__mpi_agree(rc);
+  if (all && !rc)
+    return nnrt__fail(err, all, "rank 0 could not write the checkpoint %s", path);
   return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mpi_api.h"
 
 enum flag_kind {
   F_PATH, F_POS_INT, F_NONNEG_INT, F_POS_REAL, F_FRACTION, F_U64, F_COLS, F_BOOL, F_WORD
@@ -326,12 +327,40 @@ static int check_descriptor(const nnc_model *m, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* Under mpirun with several processes: MPI around the training (docs/mpi.md). */
+static int train_maybe_mpi(nnrt_cli *c, nnrt_error *err) {
+  int rc = nnrt__mpi_start(err);
+  if (rc)
+    return rc;
+  rc = nnrt__cmd_train(c, err);
+  nnrt__mpi_stop();
+  return rc;
+}
+
+/* Rank 0 reports every error; the others only their own failures, which rank 0 cannot see
+ * (usage errors, divergence, interrupts and agreed failures are the same on every rank). */
+static void print_error(const nnrt_error *err, int rc) {
+  int rank = nnrt__mpi_launched_size() > 1 ? nnrt__mpi_launched_rank() : 0;
+  if (rank == 0) {
+    fprintf(stderr, "error: %s\n", err->msg);
+    return;
+  }
+  if (rc == NNRT_EUSAGE || rc == NNRT_EDIVERGED || rc == NNRT_EINTERRUPTED ||
+      !strncmp(err->msg, "rank 0 ", 7) || !strncmp(err->msg, "another process", 15))
+    return;
+  fprintf(stderr, "rank %d: error: %s\n", rank, err->msg);
+}
+
 static int run_command(nnrt_cli *c, nnrt_error *err) {
   if (!c->m->train_step && (c->cmd == CMD_TRAIN || c->cmd == CMD_GRADCHECK))
     return nnrt__fail(err, NNRT_EUSAGE, "this model was compiled with its trained weights (nnc --weights): "
                       "it can eval and predict, not %s", c->cmd == CMD_TRAIN ? "train" : "gradcheck");
+  if (nnrt__mpi_launched_size() > 1 && c->cmd != CMD_TRAIN)
+    return nnrt__fail(err, NNRT_EUSAGE, "'%s' runs in one process: only 'train' is data-parallel under "
+                      "mpirun (%d processes); run '%s %s' without mpirun", c->cmd_name,
+                      nnrt__mpi_launched_size(), c->prog, c->cmd_name);
   switch (c->cmd) {
-  case CMD_TRAIN: return nnrt__cmd_train(c, err);
+  case CMD_TRAIN: return train_maybe_mpi(c, err);
   case CMD_EVAL: return nnrt__cmd_eval(c, err);
   case CMD_PREDICT: return nnrt__cmd_predict(c, err);
   case CMD_INFO: return nnrt__cmd_info(c, err);
@@ -387,7 +416,7 @@ int nnrt_main(const nnc_model *m, int argc, char **argv) {
   }
   rc = parse_and_run(&c, argc, argv, &err);
   if (rc)
-    fprintf(stderr, "error: %s\n", err.msg);
+    print_error(&err, rc);
   nnrt__free(c.in_cols);
   nnrt__free(c.tg_cols);
   fflush(stdout);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mpi_api.h"
 
 /* ---- data sources with the flags applied ---- */
 
@@ -231,19 +232,30 @@ static int train_summary(nnrt_cli *c, nnrt_trainer *tr, const train_data *td,
   return NNRT_OK;
 }
 
+/* Under MPI every rank goes on only if all did so far (one failing rank must not leave the
+ * others waiting in a collective). */
+static int agree(int rc, nnrt_error *err) {
+  int all = nnrt__mpi_agree(rc);
+  if (all && !rc)
+    return nnrt__fail(err, all, "another process of the job failed (see its message)");
+  return rc;
+}
+
 static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
   struct sigaction old_int, old_term;
   nnrt_trainer *tr = NULL;
   nnrt_train_result res;
-  int rc = nnrt_trainer_create(c->m, &c->o, td->train, &tr, err);
-  if (rc)
+  int rc = agree(nnrt_trainer_create(c->m, &c->o, td->train, &tr, err), err);
+  if (rc) {
+    nnrt_trainer_destroy(tr);
     return rc;
+  }
   catch_signals(&old_int, &old_term);
   rc = nnrt_trainer_run(tr, td->sc, &res, err);
   restore_signals(&old_int, &old_term);
   if (rc == NNRT_OK) {
-    rc = train_summary(c, tr, td, &res, err);
-  } else if (rc == NNRT_EDIVERGED) {
+    rc = nnrt__mpi_rank() == 0 ? train_summary(c, tr, td, &res, err) : NNRT_OK;
+  } else if (rc == NNRT_EDIVERGED && nnrt__mpi_rank() == 0) {
     fflush(stdout);
     fprintf(stderr, "error: %s\n", err->msg);
     nnrt__fail(err, NNRT_EDIVERGED, "the last good weights were saved to %s", c->o.save_path);
@@ -259,6 +271,7 @@ int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   int rc = set_paths(c, save, ckpt, sizeof save, err);
   if (!rc)
     rc = load_train_data(c, &td, err);
+  rc = agree(rc, err);
   if (!rc)
     rc = run_training(c, &td, err);
   nnrt_dataset_destroy(td.train);

@@ -6,10 +6,17 @@
  * contiguous share of the batch into its own gradient buffer and scratch; the gradients are
  * summed in worker order and the update v = m·v − rate·g/n, p += v is applied here, so a
  * given seed and thread count always give the same numbers.
+ * Under mpirun (nnrt__mpi_size() > 1) each process takes its contiguous share of the global
+ * batch (rows [n·r/K, n·(r+1)/K) for rank r of K), splits it among its threads the same way,
+ * sums its threads' gradients, and MPI_Allreduce sums the processes' gradients in place in the
+ * model's precision; every rank then applies the same update. The batch's loss and the stop
+ * request (SIGINT/SIGTERM on any rank) are summed in a second, two-double allreduce, so every
+ * rank sees the same loss and stops at the same step.
  */
 #include <math.h>
 #include <string.h>
 
+#include "mpi_api.h"
 #include "trainer.h"
 
 double nnrt__rate_at(const nnc_train_settings *s, int64_t steps, int64_t epoch) {
@@ -29,9 +36,9 @@ double nnrt__rate_at(const nnc_train_settings *s, int64_t steps, int64_t epoch) 
 
 int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err) {
   const nnc_model *m = tr->m;
-  int n = tr->o.threads;
-  int64_t share = (tr->batch + n - 1) / n;
-  int rc = nnrt__pool_create(n, &tr->pool, err);
+  int n = tr->o.threads, k = nnrt__mpi_size();
+  int64_t share = ((tr->batch + k - 1) / k + n - 1) / n;
+  int rc = n > 1 ? nnrt__pool_create(n, &tr->pool, err) : NNRT_OK;
   if (rc)
     return rc;
   tr->grads = nnrt__alloc_array(n, sizeof(void *));
@@ -81,6 +88,7 @@ static void grad_worker(void *ctx, int w) {
 typedef struct update_job {
   nnrt_trainer *tr;
   double scale, momentum;
+  int n_grads;                  /* gradient buffers to sum: the threads, or 1 after an allreduce */
 } update_job;
 
 /* Worker w updates parameters [w·P/T, (w+1)·P/T): g = Σ over workers in worker order, then
@@ -91,7 +99,7 @@ typedef struct update_job {
     real **g = (real **)tr->grads;                                                              \
     for (int64_t i = lo; i < hi; i++) {                                                         \
       real sum = g[0][i];                                                                       \
-      for (int k = 1; k < T; k++)                                                               \
+      for (int k = 1; k < job->n_grads; k++)                                                    \
         sum += g[k][i];                                                                         \
       real step = job->momentum > 0 ? (real)job->momentum * v[i] - (real)job->scale * sum       \
                                     : -(real)job->scale * sum;                                  \
@@ -119,10 +127,55 @@ static double threaded_batch(nnrt_trainer *tr, int64_t n, double rate) {
   for (int w = 0; w < tr->o.threads; w++)
     loss += tr->losses[w];
   if (isfinite(loss)) {
-    update_job up = {tr, rate / (double)n, tr->o.s.momentum};
+    update_job up = {tr, rate / (double)n, tr->o.s.momentum, tr->o.threads};
     nnrt__pool_run(tr->pool, update_worker, &up);
   }
   return loss;
+}
+
+/* grads[0] += grads[1] + ... in worker order. */
+#define SUM_GRADS(real)                                                                         \
+  do {                                                                                          \
+    real **g = (real **)tr->grads;                                                              \
+    for (int64_t i = 0; i < tr->m->n_params; i++)                                               \
+      for (int k = 1; k < tr->o.threads; k++)                                                   \
+        g[0][i] += g[k][i];                                                                     \
+  } while (0)
+
+static void sum_thread_grads(nnrt_trainer *tr) {
+  if (tr->o.threads <= 1)
+    return;
+  if (tr->m->real_bytes == 4)
+    SUM_GRADS(float);
+  else
+    SUM_GRADS(double);
+}
+
+/* This rank's share of the global batch order[from, from+n), the allreduce, the update. */
+static double mpi_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
+  const nnc_model *m = tr->m;
+  int64_t k = nnrt__mpi_size(), r = nnrt__mpi_rank(), lo = n * r / k, hi = n * (r + 1) / k;
+  grad_job job = {tr, hi - lo};
+  double sums[2] = {0, nnrt__stop_flag ? 1 : 0};
+  nnrt__gather(tr->train, tr->order + from + lo, hi - lo, tr->xb, tr->tb);
+  if (tr->pool)
+    nnrt__pool_run(tr->pool, grad_worker, &job);
+  else
+    grad_worker(&job, 0);
+  for (int w = 0; w < tr->o.threads; w++)
+    sums[0] += tr->losses[w];
+  sum_thread_grads(tr);
+  nnrt__mpi_sum_reals(tr->grads[0], m->n_params, m->real_bytes);
+  nnrt__mpi_sum_reals(sums, 2, 8);
+  tr->stop_agreed = sums[1] > 0;
+  if (isfinite(sums[0])) {
+    update_job up = {tr, rate / (double)n, tr->o.s.momentum, 1};
+    if (tr->pool)
+      nnrt__pool_run(tr->pool, update_worker, &up);
+    else
+      update_worker(&up, 0);
+  }
+  return sums[0];
 }
 
 double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
@@ -134,6 +187,8 @@ double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate)
                          nnrt__at(d->t, d->real_bytes, k * d->n_outputs), rate, tr->o.s.momentum,
                          tr->scratch);
   }
+  if (nnrt__mpi_size() > 1)
+    return mpi_batch(tr, from, n, rate);
   nnrt__gather(d, tr->order + from, n, tr->xb, tr->tb);
   if (tr->pool)
     return threaded_batch(tr, n, rate);

@@ -9,10 +9,17 @@
  * Determinism: restart r uses seed+r for init; epoch e of it shuffles with an RNG seeded from
  * (seed+r, e); the validation split is one shuffle seeded by the seed alone. Nothing else is
  * random, so a checkpoint (restart, epoch, step count, velocity) resumes bit-exactly.
+ *
+ * Under mpirun every rank runs this same loop over the global batches (step.c shares each
+ * batch out); rank 0 alone prints, logs, plots, saves and checkpoints. The inputs of every
+ * decision (validation scores for early stopping, a run's score for restarts, a resumed
+ * checkpoint) are rank 0's, broadcast; parameters and velocity are re-broadcast from rank 0
+ * after each epoch so no rounding difference between ranks can ever accumulate.
  */
 #include <math.h>
 #include <string.h>
 
+#include "mpi_api.h"
 #include "trainer.h"
 
 volatile sig_atomic_t nnrt__stop_flag;
@@ -89,6 +96,10 @@ static int check_options(const nnrt_train_options *o, nnrt_error *err) {
     return nnrt__fail(err, NNRT_EUSAGE, "invalid training settings (rate %g, batch %d, epochs %d, "
                       "restarts %d, momentum %g, validation %g, threads %d)", s->rate, (int)s->batch,
                       (int)s->epochs, (int)s->restarts, s->momentum, s->validation, (int)o->threads);
+  if (nnrt__mpi_size() > 1 && s->batch == 1)
+    return nnrt__fail(err, NNRT_EUSAGE, "per-sample SGD (batch 1) runs in one process only; under mpirun "
+                      "with %d processes give a mini-batch (--batch B, B > 1), or run without mpirun",
+                      nnrt__mpi_size());
   return NNRT_OK;
 }
 
@@ -103,7 +114,7 @@ static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
   tr->batch = tr->o.s.batch < tr->train->n ? tr->o.s.batch : (int32_t)tr->train->n;
   if ((rc = alloc_buffers(tr, err)) != NNRT_OK)
     return rc;
-  if (tr->o.threads > 1 && tr->batch > 1 && (rc = nnrt__threads_setup(tr, err)) != NNRT_OK)
+  if ((tr->o.threads > 1 || nnrt__mpi_size() > 1) && tr->batch > 1 && (rc = nnrt__threads_setup(tr, err)) != NNRT_OK)
     return rc;
   tr->st.global_best = INFINITY;
   tr->st.global_best_restart = -1;
@@ -119,6 +130,11 @@ int nnrt_trainer_create(const nnc_model *m, const nnrt_train_options *o,
   tr->m = m;
   tr->o = *o;
   tr->all = train;
+  if (nnrt__mpi_rank() > 0) { /* rank 0 alone reports and writes files */
+    tr->o.save_path = tr->o.log_path = tr->o.plot_path = NULL;
+    tr->o.verbosity = 0;
+    tr->o.live = 0;
+  }
   int rc = trainer_setup(tr, err);
   if (rc) {
     nnrt_trainer_destroy(tr);
@@ -191,7 +207,7 @@ static int run_epoch(nnrt_trainer *tr, int64_t epoch, double *loss) {
       *loss = l;
       return EPOCH_DIVERGED;
     }
-    if (nnrt__stop_flag)
+    if (nnrt__mpi_size() > 1 ? tr->stop_agreed : nnrt__stop_flag)
       return EPOCH_STOPPED;
     if (tr->o.live && tr->o.verbosity >= 2)
       nnrt__progress_live(tr, epoch, from + b, sum, t0);
@@ -248,6 +264,19 @@ static int track_validation(nnrt_trainer *tr, double val_loss) {
   return tr->o.s.patience > 0 && tr->st.bad_epochs >= tr->o.s.patience;
 }
 
+/* Under MPI: rank 0's scores and parameters for every rank (no-op in one process). */
+static void share_epoch(nnrt_trainer *tr, nnrt_epoch_row *row) {
+  double v[3] = {row->acc, row->val_loss, row->val_acc};
+  if (nnrt__mpi_size() <= 1)
+    return;
+  nnrt__mpi_bcast(v, sizeof v);
+  row->acc = v[0];
+  row->val_loss = v[1];
+  row->val_acc = v[2];
+  nnrt__mpi_bcast(tr->params, (int64_t)param_bytes(tr));
+  nnrt__mpi_bcast(tr->velocity, (int64_t)param_bytes(tr));
+}
+
 static int end_epoch(nnrt_trainer *tr, int64_t epoch, double loss, double secs, int *stop,
                      nnrt_error *err) {
   nnrt_epoch_row row = {(int32_t)tr->st.restart, (int32_t)epoch + 1, loss, NAN, NAN, NAN,
@@ -255,6 +284,7 @@ static int end_epoch(nnrt_trainer *tr, int64_t epoch, double loss, double secs, 
   int rc = score_epoch(tr, &row, err);
   if (rc)
     return rc;
+  share_epoch(tr, &row);
   if (push_row(tr, &row) != NNRT_OK)
     return nnrt__oom(err);
   nnrt__report_epoch(tr, &row, (double)tr->train->n / (secs > 0 ? secs : 1e-9));
@@ -326,6 +356,7 @@ static int finish_run(nnrt_trainer *tr, int has_result, nnrt_error *err) {
       return rc;
     score = mt.loss;
   }
+  nnrt__mpi_bcast(&score, sizeof score);
   if (!isfinite(score) && !has_result)
     score = INFINITY;
   int better = score < tr->st.global_best || tr->st.global_best_restart < 0;
@@ -428,13 +459,29 @@ static void note_threads(nnrt_trainer *tr) {
             (int)tr->o.threads);
 }
 
+/* Rank 0 reads the checkpoint (only it needs the file) and sends the state to the others. */
+static int resume(nnrt_trainer *tr, nnrt_error *err) {
+  int rc = nnrt__mpi_rank() == 0 ? nnrt__checkpoint_resume(tr, tr->o.resume_path, err) : NNRT_OK;
+  int all = nnrt__mpi_agree(rc);
+  if (all && !rc)
+    return nnrt__fail(err, all, "rank 0 could not resume from %s", tr->o.resume_path);
+  if (rc || nnrt__mpi_size() <= 1)
+    return rc;
+  void *bufs[] = {tr->params, tr->velocity, tr->run_best, tr->best};
+  for (int i = 0; i < 4; i++)
+    nnrt__mpi_bcast(bufs[i], (int64_t)param_bytes(tr));
+  nnrt__mpi_bcast(&tr->st, sizeof tr->st);
+  nnrt__mpi_bcast(&tr->resumed_weights, sizeof tr->resumed_weights);
+  return NNRT_OK;
+}
+
 int nnrt_trainer_run(nnrt_trainer *tr, const nnrt_scaler *scaler, nnrt_train_result *res,
                      nnrt_error *err) {
   int rc = NNRT_OK, fresh = 1;
   nnrt__stop_flag = 0;
   note_threads(tr);
   if (tr->o.resume_path) {
-    if ((rc = nnrt__checkpoint_resume(tr, tr->o.resume_path, err)) != NNRT_OK)
+    if ((rc = resume(tr, err)) != NNRT_OK)
       return rc;
     fresh = tr->resumed_weights;
   }

@@ -30,6 +30,7 @@ struct nnrt_trainer {
   void *xb, *tb;                /* a gathered batch */
   void *scratch;                /* for train_step on a whole batch */
   nnrt_pool *pool;              /* threads > 1 and batch > 1 */
+  int stop_agreed;              /* under MPI: some rank asked to stop (same on every rank) */
   void **grads, **scratches;
   double *losses;
 

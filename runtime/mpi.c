@@ -1,0 +1,139 @@
+/* runtime/mpi.c — finds the MPI plugin and wraps its collectives for the trainer.
+ *
+ * Consumes: the launcher's environment (OMPI_COMM_WORLD_SIZE/RANK from Open MPI's mpirun,
+ * PMI_SIZE/RANK from others) and libnnrt_mpi.so, searched in this order:
+ *   $NNRT_MPI_PLUGIN (a path to the file), $NNC_RUNTIME_DIR/, the build's runtime directory,
+ *   the install's lib directory, then the dynamic loader's own search (LD_LIBRARY_PATH, ...).
+ * Produces: rank and size (0 and 1 when not launched by mpirun, or launched with -np 1: then
+ * nothing is loaded), and collectives that are no-ops in a world of one process. A launch
+ * with several processes and no plugin is refused with a clear message (status NNRT_EUSAGE).
+ */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi_api.h"
+
+#ifndef NNRT_MPI_BUILT
+#define NNRT_MPI_BUILT 0
+#endif
+#ifndef NNRT_MPI_BUILD_DIR
+#define NNRT_MPI_BUILD_DIR ""
+#endif
+#ifndef NNRT_MPI_INSTALL_DIR
+#define NNRT_MPI_INSTALL_DIR ""
+#endif
+#define PLUGIN_FILE "libnnrt_mpi.so"
+
+static const nnrt_mpi_api *api;
+static int world_rank, world_size = 1;
+
+static int env_int(const char *a, const char *b, int dflt) {
+  const char *v = getenv(a);
+  if (!v || !*v)
+    v = getenv(b);
+  return v && *v ? atoi(v) : dflt;
+}
+
+int nnrt__mpi_launched_size(void) {
+  return env_int("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", 1);
+}
+
+int nnrt__mpi_launched_rank(void) {
+  return env_int("OMPI_COMM_WORLD_RANK", "PMI_RANK", 0);
+}
+
+/* RTLD_GLOBAL: Open MPI's own components, loaded later by libmpi, need its symbols. */
+static void *try_open(const char *dir, const char *file) {
+  char path[4096];
+  if (!dir || !*dir)
+    return NULL;
+  snprintf(path, sizeof path, "%s%s%s", dir, file ? "/" : "", file ? file : "");
+  return dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+}
+
+static void *open_plugin(char *why, size_t size) {
+  void *h = NULL;
+  const char *explicit_path = getenv("NNRT_MPI_PLUGIN");
+  if (explicit_path && *explicit_path) {
+    if (!(h = try_open(explicit_path, NULL)))
+      snprintf(why, size, "NNRT_MPI_PLUGIN=%s: %s", explicit_path, dlerror());
+    return h;
+  }
+  if ((h = try_open(getenv("NNC_RUNTIME_DIR"), PLUGIN_FILE)) || (h = try_open(NNRT_MPI_BUILD_DIR, PLUGIN_FILE)) ||
+      (h = try_open(NNRT_MPI_INSTALL_DIR, PLUGIN_FILE)) || (h = dlopen(PLUGIN_FILE, RTLD_NOW | RTLD_GLOBAL)))
+    return h;
+  snprintf(why, size, "%s", dlerror());
+  return NULL;
+}
+
+static int no_plugin(nnrt_error *err, int size, const char *why) {
+  if (!NNRT_MPI_BUILT)
+    return nnrt__fail(err, NNRT_EUSAGE, "started by mpirun with %d processes, but this nnc was built without "
+                      "MPI support (-DNNC_MPI=OFF or no libopenmpi-dev): rebuild nnc with Open MPI, or run "
+                      "one process without mpirun", size);
+  return nnrt__fail(err, NNRT_EUSAGE, "started by mpirun with %d processes, but the MPI plugin %s cannot be "
+                    "loaded (%s); set NNRT_MPI_PLUGIN=/path/to/%s or NNC_RUNTIME_DIR, or run one process",
+                    size, PLUGIN_FILE, why, PLUGIN_FILE);
+}
+
+int nnrt__mpi_start(nnrt_error *err) {
+  char why[1024] = "";
+  int size = nnrt__mpi_launched_size();
+  if (size <= 1 || api)
+    return NNRT_OK;
+  void *h = open_plugin(why, sizeof why);
+  if (!h)
+    return no_plugin(err, size, why);
+  nnrt_mpi_plugin_fn get = (nnrt_mpi_plugin_fn)dlsym(h, NNRT_MPI_PLUGIN_SYMBOL);
+  const nnrt_mpi_api *a = get ? get() : NULL;
+  if (!a || a->version != NNRT_MPI_PLUGIN_VERSION)
+    return no_plugin(err, size, "not an nnc MPI plugin of this version");
+  if (a->init(&world_rank, &world_size))
+    return nnrt__fail(err, NNRT_EUSAGE, "MPI_Init failed");
+  api = a;
+  return NNRT_OK;
+}
+
+void nnrt__mpi_stop(void) {
+  if (api)
+    api->finalize();
+  api = NULL;
+  world_rank = 0;
+  world_size = 1;
+}
+
+int nnrt__mpi_rank(void) {
+  return world_rank;
+}
+
+int nnrt__mpi_size(void) {
+  return world_size;
+}
+
+void nnrt__mpi_sum_reals(void *buf, int64_t n, int32_t real_bytes) {
+  if (api && world_size > 1 && api->allreduce_sum(buf, n, real_bytes))
+    api->abort(1);
+}
+
+void nnrt__mpi_max(double *buf, int n) {
+  if (api && world_size > 1 && api->allreduce_max(buf, n))
+    api->abort(1);
+}
+
+void nnrt__mpi_bcast(void *buf, int64_t bytes) {
+  if (api && world_size > 1 && api->bcast(buf, bytes))
+    api->abort(1);
+}
+
+int nnrt__mpi_agree(int status) {
+  double v = status;
+  nnrt__mpi_max(&v, 1);
+  return (int)v;
+}
+
+void nnrt__mpi_abort(int code) {
+  if (api)
+    api->abort(code);
+  exit(code);
+}

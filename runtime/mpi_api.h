@@ -1,0 +1,49 @@
+/* runtime/mpi_api.h — data-parallel training over MPI, private to libnnrt.
+ *
+ * libnnrt itself never links MPI. When a generated executable is started under mpirun with
+ * more than one process, mpi.c dlopen()s the plugin libnnrt_mpi.so (mpi_plugin.c, linked with
+ * Open MPI) and reaches MPI only through the table below. Without mpirun nothing is loaded and
+ * every nnrt__mpi_* call is a no-op for a world of one process. See docs/mpi.md.
+ */
+#ifndef NNRT_MPI_API_H
+#define NNRT_MPI_API_H
+
+#include <stdint.h>
+
+#include "internal.h"
+
+#define NNRT_MPI_PLUGIN_VERSION 1
+#define NNRT_MPI_PLUGIN_SYMBOL "nnrt_mpi_plugin"
+
+/* What libnnrt_mpi.so exports as `nnrt_mpi_plugin()`. Every call is collective over
+ * MPI_COMM_WORLD and returns 0 on success; MPI errors abort the job (MPI_ERRORS_ARE_FATAL). */
+typedef struct nnrt_mpi_api {
+  int version;                                         /* NNRT_MPI_PLUGIN_VERSION */
+  int (*init)(int *rank, int *size);
+  int (*allreduce_sum)(void *buf, int64_t n, int real_bytes); /* in place, float or double */
+  int (*allreduce_max)(double *buf, int n);             /* in place */
+  int (*bcast)(void *buf, int64_t bytes);               /* from rank 0 */
+  void (*abort)(int code);
+  void (*finalize)(void);
+} nnrt_mpi_api;
+
+typedef const nnrt_mpi_api *(*nnrt_mpi_plugin_fn)(void);
+
+/* mpi.c. The world size asked for by the launcher (OMPI_COMM_WORLD_SIZE, PMI_SIZE), 1 if none;
+ * the rank likewise, 0 if none. */
+int nnrt__mpi_launched_size(void);
+int nnrt__mpi_launched_rank(void);
+/* Loads the plugin and initialises MPI when launched with more than one process. */
+int nnrt__mpi_start(nnrt_error *err);
+void nnrt__mpi_stop(void);
+int nnrt__mpi_rank(void);   /* 0 without MPI */
+int nnrt__mpi_size(void);   /* 1 without MPI */
+/* Collectives; no-ops in a world of one. */
+void nnrt__mpi_sum_reals(void *buf, int64_t n, int32_t real_bytes);
+void nnrt__mpi_max(double *buf, int n);
+void nnrt__mpi_bcast(void *buf, int64_t bytes);
+/* The largest status of all ranks (they all call it at the same point). */
+int nnrt__mpi_agree(int status);
+void nnrt__mpi_abort(int code);
+
+#endif

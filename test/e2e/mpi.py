@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Data-parallel training under mpirun (docs/mpi.md), on this machine over loopback/shared
+memory. --case:
+  xor, iris   `mpirun -np 2 ./model train --batch B` ends with the same weights as one process
+              with the same global batch: every parameter within TOL = 1e-4 × max(1, |w|)
+              (the ranks' gradients are summed in another order of float additions), and the
+              same restart is kept;
+  refuse      batch 1 under 2 ranks, 'eval' under 2 ranks, and a missing MPI plugin (what an
+              nnc built with -DNNC_MPI=OFF sees) each stop with a message and status 2;
+  fashion     Fashion-MNIST, 2 epochs: 2 ranks reach the one-process test accuracy (−0.5 points);
+  kill        SIGKILL of rank 1 during training ends the whole job (mpirun exits non-zero
+              within 30 s, no hang) and the last checkpoint loads (`eval --weights` on it);
+  resume      a 2-rank checkpoint (iris, after epoch 50) resumed in one process for 50 more
+              epochs gives the weights of 100 epochs in one process (within TOL).
+--mpirun is the launcher; it runs as root here with OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM)."""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import e2e
+
+TOL = 1e-4
+DATA = "/usr/share/datasets/fashion-mnist"
+MCA = ["--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,vader",
+       "--mca", "btl_vader_single_copy_mechanism", "none"]
+WIDE = """// wide.nn — written by test/e2e/mpi.py (as in kill.py: ~1 MB checkpoints)
+network wide {
+  input  x[2];
+  layer  h1[256] tanh;
+  layer  h2[256] tanh;
+  output y linear;
+  train {
+    data       "%s" header inputs 0..1 targets 2;
+    sgd        rate 0.001 momentum 0.9 batch 8;
+    epochs     1000000;
+    validation 0.2;
+  }
+}
+"""
+
+a = e2e.args(lambda p: (p.add_argument("--case", required=True),
+                        p.add_argument("--mpirun", default="mpirun")))
+os.environ["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+os.environ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+
+
+def mpirun(np, cmd):
+    return [a.mpirun, "-np", str(np)] + MCA + cmd
+
+
+def params(exe, weights):
+    out = e2e.run([exe, "weights", "export", "--weights", weights])
+    return json.loads(out)["params"]
+
+
+def kept(out):
+    m = re.search(r"^kept restart (\d+)/", out, re.M)
+    return m.group(1) if m else None
+
+
+def compare(exe, w1, w2, label, out1="", out2=""):
+    p1, p2 = params(exe, w1), params(exe, w2)
+    if len(p1) != len(p2):
+        e2e.fail("%s: %d vs %d parameters" % (label, len(p1), len(p2)))
+    if kept(out1) != kept(out2):
+        e2e.fail("%s: one process kept restart %s, 2 ranks restart %s" % (label, kept(out1), kept(out2)),
+                 out1 + "\n" + out2)
+    worst = max(abs(x - y) / max(1.0, abs(x)) for x, y in zip(p1, p2))
+    if worst > TOL:
+        e2e.fail("%s: weights differ by %.3g (relative) > %g" % (label, worst, TOL), out2)
+    return worst
+
+
+def same_weights(name, flags):
+    exe = e2e.compile_example(a, name)
+    os.chdir(a.examples)  # the .nn files name their data relative to examples/
+    common = [exe, "train", "--quiet", "--threads", "1"] + flags
+    out1 = e2e.run(common + ["--save", os.path.join(a.work, "one.weights"),
+                             "--checkpoint", os.path.join(a.work, "one.ckpt")])
+    out2 = e2e.run(mpirun(2, common + ["--save", os.path.join(a.work, "two.weights"),
+                                       "--checkpoint", os.path.join(a.work, "two.ckpt")]))
+    if out2.count("weights saved to") != 1:
+        e2e.fail("%s: expected one summary (from rank 0), got %d" % (name, out2.count("weights saved to")), out2)
+    worst = compare(exe, os.path.join(a.work, "one.weights"), os.path.join(a.work, "two.weights"),
+                    name, out1, out2)
+    e2e.ok("%s %s: 2 ranks = 1 process within %.2g (relative, tolerance %g)" % (name, " ".join(flags), worst, TOL))
+
+
+def expect_refusal(cmd, what, env=None):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                       timeout=60, env=env)
+    if p.returncode != 2 or what not in p.stdout:
+        e2e.fail("expected status 2 and '%s', got status %d" % (what, p.returncode), p.stdout)
+
+
+def refuse():
+    exe = e2e.compile_example(a, "xor")
+    os.chdir(a.examples)
+    expect_refusal(mpirun(2, [exe, "train", "--batch", "1", "--save", a.work + "/x.weights"]),
+                   "per-sample SGD (batch 1) runs in one process only")
+    expect_refusal(mpirun(2, [exe, "eval", "--initial"]), "only 'train' is data-parallel under mpirun")
+    env = dict(os.environ, NNRT_MPI_PLUGIN="/nonexistent/libnnrt_mpi.so")
+    expect_refusal(mpirun(2, ["-x", "NNRT_MPI_PLUGIN", exe, "train", "--batch", "4"]),
+                   "the MPI plugin libnnrt_mpi.so cannot be loaded", env)
+    # what a launcher's environment alone triggers, without mpirun
+    env = dict(os.environ, OMPI_COMM_WORLD_SIZE="2", OMPI_COMM_WORLD_RANK="0",
+               NNRT_MPI_PLUGIN="/nonexistent/libnnrt_mpi.so")
+    expect_refusal([exe, "train", "--batch", "4"], "started by mpirun with 2 processes", env)
+    e2e.ok("batch 1, eval and a missing plugin under mpirun -np 2 are refused with status 2")
+
+
+def fashion():
+    if not os.path.exists(os.path.join(DATA, "train-images-idx3-ubyte.gz")):
+        e2e.skip("%s is missing (apt-get install dataset-fashion-mnist)" % DATA)
+    exe = e2e.compile_example(a, "fashion")
+    out1 = e2e.run([exe, "train", "--epochs", "2", "--save", "one.weights"], timeout=600)
+    t1 = e2e.run.seconds
+    out2 = e2e.run(mpirun(2, [exe, "train", "--epochs", "2", "--save", "two.weights"]), timeout=600)
+    t2 = e2e.run.seconds
+    acc1, acc2 = e2e.metric(out1, "test", "accuracy"), e2e.metric(out2, "test", "accuracy")
+    if acc2 < acc1 - 0.5:
+        e2e.fail("2 ranks: test accuracy %.2f%% < one process's %.2f%% − 0.5" % (acc2, acc1), out2)
+    e2e.ok("Fashion-MNIST, 2 epochs: test accuracy %.2f%% on 2 ranks (%.1f s), %.2f%% in one process (%.1f s)"
+           % (acc2, t2, acc1, t1))
+
+
+def rank_pids(root, rank):
+    """Descendants of root whose environment says OMPI_COMM_WORLD_RANK=rank."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            kids = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
+        except OSError:
+            kids = []
+        todo += [int(k) for k in kids]
+        try:
+            env = open("/proc/%d/environ" % pid, "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if ("OMPI_COMM_WORLD_RANK=%d" % rank).encode() in env:
+            found.append(pid)
+    return found
+
+
+def kill():
+    open("wide.nn", "w").write(WIDE % os.path.join(a.examples, "regression.csv"))
+    e2e.run([a.nnc, "wide.nn", "-o", "wide"])
+    log = open("train.out", "w")
+    p = subprocess.Popen(mpirun(2, ["./wide", "train", "--quiet", "--save", "wide.weights", "--checkpoint",
+                                    "wide.ckpt", "--checkpoint-every", "1"]), stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while not os.path.exists("wide.ckpt") and time.time() < deadline and p.poll() is None:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    victims = rank_pids(p.pid, 1)
+    if p.poll() is not None or not victims:
+        e2e.fail("no rank 1 to kill (mpirun status %s)" % p.poll(), open("train.out").read())
+    t0 = time.time()
+    os.kill(victims[0], signal.SIGKILL)
+    try:
+        status = p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        e2e.fail("the job still runs 30 s after rank 1 was killed: it hangs", open("train.out").read())
+    log.close()
+    out = open("train.out").read()
+    if status == 0 or not re.search(r"signal 9|Killed|killed", out):
+        e2e.fail("mpirun exited with status %d and no word of the killed rank" % status, out)
+    ev = e2e.run(["./wide", "eval", "--weights", "wide.ckpt", "--data", os.path.join(a.examples, "regression.csv")],
+                 what="eval of the checkpoint left by the killed job")
+    e2e.ok("rank 1 killed: the job ended in %.1f s (status %d) with a message; the checkpoint loads (%s)"
+           % (time.time() - t0, status, ev.strip().splitlines()[-1]))
+
+
+def resume():
+    exe = e2e.compile_example(a, "iris")
+    os.chdir(a.examples)
+    w = lambda f: os.path.join(a.work, f)
+    base = [exe, "train", "--quiet", "--batch", "8", "--restarts", "1", "--threads", "1"]
+    e2e.run(base + ["--epochs", "100", "--save", w("ref.weights"), "--checkpoint", w("ref.ckpt")])
+    e2e.run(mpirun(2, base + ["--epochs", "50", "--save", w("half.weights"), "--checkpoint", w("two.ckpt"),
+                              "--checkpoint-every", "50"]))
+    out = e2e.run(base + ["--epochs", "100", "--resume", w("two.ckpt"), "--save", w("resumed.weights"),
+                          "--checkpoint", w("resumed.ckpt")])
+    if not re.search(r"resuming from \S+: restart 1/1 after epoch 50/100", out):
+        e2e.fail("no 'resuming from ...: restart 1/1 after epoch 50/100' line", out)
+    worst = compare(exe, w("ref.weights"), w("resumed.weights"), "iris resume")
+    e2e.ok("a 2-rank checkpoint resumed in one process = one process throughout, within %.2g" % worst)
+
+
+cases = {"xor": lambda: same_weights("xor", ["--batch", "4"]),
+         "iris": lambda: same_weights("iris", ["--batch", "8", "--momentum", "0.5"]),
+         "refuse": refuse, "fashion": fashion, "kill": kill, "resume": resume}
+if a.case not in cases:
+    e2e.fail("unknown --case %s" % a.case)
+cases[a.case]()
