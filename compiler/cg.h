@@ -19,6 +19,9 @@ typedef struct Cg {
   LLVMBasicBlockRef entry;         /* its entry block, where allocas go */
   int vec_bytes;                   /* widest useful vector of the target: 64, 32 or 16 */
   LLVMValueRef embedded;           /* NAME_weights when trained weights are compiled in, or NULL */
+  LLVMValueRef next_x;             /* while building the pipelined SGD step: the next sample */
+  int prefused;                    /* while building its forward: products already in V */
+  LLVMValueRef batch_forward;      /* nnc.forwardB, shared by the batch entry points */
 } Cg;
 
 /* A counted loop `for (i = 0; i < count; i++)`; body code goes between begin and end. */
@@ -67,12 +70,14 @@ int cg_delta_is_direct(Cg *cg, const IrGroup *g);
 int cg_dense_vectorisable(const Cg *cg, const IrEdges *e);
 void cg_emit_dense_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params, LLVMValueRef V);
 void cg_emit_dense_backward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params, LLVMValueRef V,
-                            LLVMValueRef G, LLVMValueRef out, LLVMValueRef rate, int sgd);
+                            LLVMValueRef G, LLVMValueRef out, LLVMValueRef rate, int sgd, LLVMValueRef xnext);
+int cg_prefusable_set(const Cg *cg, const IrGroup *g);
 
 /* cg_batch.c: mini-batch kernels (register-tiled outer products). */
 int cg_batch_eligible(const IrNetwork *n);
 int64_t cg_batch_align(const IrNetwork *n, int vec_bytes);
 int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes);
+LLVMValueRef cg_build_forward_body(Cg *cg);
 LLVMValueRef cg_build_forward_batch(Cg *cg);
 LLVMValueRef cg_build_eval_batch(Cg *cg);
 LLVMValueRef cg_build_train_batch(Cg *cg, int sgd);

@@ -75,6 +75,7 @@ typedef struct BatchBufs {
 
 typedef struct Batch {
   LLVMValueRef npad, n;  /* i64 */
+  LLVMValueRef region;   /* where the buffers start */
   BatchBufs *bufs;       /* per group id */
 } Batch;
 
@@ -489,17 +490,33 @@ static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, 
 static void batch_begin(Cg *cg, Batch *bt, LLVMValueRef n, LLVMValueRef region) {
   int64_t align = cg_batch_align(cg->net, cg->vec_bytes);
   bt->n = n;
+  bt->region = region;
   bt->npad = LLVMBuildMul(cg->b, LLVMBuildSDiv(cg->b, LLVMBuildAdd(cg->b, n, cg_int(cg, align - 1), ""), cg_int(cg, align), ""),
                           cg_int(cg, align), "npad");
   bt->bufs = xcalloc((size_t)cg->net->n_groups, sizeof(BatchBufs));
   batch_layout(cg, bt, region);
 }
 
-static void emit_forward_batch(Cg *cg, const Batch *bt, LLVMValueRef params, LLVMValueRef x) {
+/* nnc.forwardB(params, n, x, region): the batch's activations, Aᵀ and A of every group, in
+ * the region; built once and called by every batch entry point. */
+LLVMValueRef cg_build_forward_body(Cg *cg) {
   const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr};
+  LLVMValueRef fn = cg_begin_function(cg, "nnc.forwardB", cg->void_t, ps, 4, 0xd, 1);
+  LLVMValueRef params = LLVMGetParam(fn, 0), x = LLVMGetParam(fn, 2);
+  Batch bt;
+  batch_begin(cg, &bt, LLVMGetParam(fn, 1), LLVMGetParam(fn, 3));
   for (int i = 0; i < n->n_groups; i++)
-    if (n->groups[i].role == ROLE_INPUT) emit_input_transpose(cg, &n->groups[i], bt, x);
-  for (int i = 0; i < n->n_order; i++) emit_group_forward_batch(cg, &n->groups[n->order[i]], params, bt);
+    if (n->groups[i].role == ROLE_INPUT) emit_input_transpose(cg, &n->groups[i], &bt, x);
+  for (int i = 0; i < n->n_order; i++) emit_group_forward_batch(cg, &n->groups[n->order[i]], params, &bt);
+  LLVMBuildRetVoid(cg->b);
+  free(bt.bufs);
+  return fn;
+}
+
+static void emit_forward_batch(Cg *cg, const Batch *bt, LLVMValueRef params, LLVMValueRef x) {
+  LLVMValueRef args[] = {params, bt->n, x, bt->region};
+  LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(cg->batch_forward), cg->batch_forward, args, 4, "");
 }
 
 /* y[b][io + j] = A[b][j] for the real samples of every output group. */

@@ -13,6 +13,18 @@
 #define FORWARD_ROWS 8
 #define DENSE_ROWS 4
 
+/* The one wide dense set of g from an input group, whose next-sample product the pipelined
+ * per-sample SGD computes while it updates the weights; -1 if none or several. */
+int cg_prefusable_set(const Cg *cg, const IrGroup *g) {
+  int found = -1;
+  for (int k = 0; k < g->n_in; k++) {
+    if (!cg_dense_vectorisable(cg, &g->in[k]) || cg->net->groups[g->in[k].src].role != ROLE_INPUT) continue;
+    if (found >= 0) return -1;
+    found = k;
+  }
+  return found;
+}
+
 int cg_dense_vectorisable(const Cg *cg, const IrEdges *e) {
   const IrGroup *src = &cg->net->groups[e->src];
   return e->kind == EDGES_DENSE && e->weight != WEIGHT_FIXED && src->role != ROLE_BIAS &&
@@ -96,18 +108,24 @@ typedef struct BackPass {
   LLVMValueRef step[DENSE_ROWS];  /* SGD: −rate·d_r; accumulate: d_r (splats) */
   LLVMValueRef d[DENSE_ROWS];     /* d_r (splats) */
   int sgd;
+  LLVMValueRef xnext, znext;      /* pipelined SGD: the next sample's inputs, where its z goes */
+  LLVMValueRef zacc[DENSE_ROWS];  /* the next sample's dot products, per row */
 } BackPass;
 
 static void backward_step(Cg *cg, const BackPass *bp, LLVMValueRef row0, int nr, const RowPass *rp, LLVMValueRef i,
                           LLVMValueRef mask) {
   LLVMValueRef xv = cg_vload(cg, at(cg, bp->x, i), mask);
+  LLVMValueRef xn = bp->xnext ? cg_vload(cg, at(cg, bp->xnext, i), mask) : NULL;
   LLVMValueRef gv = bp->gsrc ? cg_vload(cg, at(cg, bp->gsrc, i), mask) : NULL;
   for (int r = 0; r < nr; r++) {
     LLVMValueRef k = add(cg, LLVMBuildMul(cg->b, add(cg, row0, cg_int(cg, r)), cg_int(cg, rp->m), ""), i);
     LLVMValueRef wv = cg_vload(cg, at(cg, bp->w, k), mask);
     if (gv) gv = cg_vfma(cg, wv, bp->d[r], gv);
     LLVMValueRef base = bp->sgd ? wv : cg_vload(cg, at(cg, bp->out, k), mask);
-    cg_vstore(cg, cg_vfma(cg, bp->step[r], xv, base), at(cg, bp->out, k), mask);
+    LLVMValueRef stepped = cg_vfma(cg, bp->step[r], xv, base);
+    cg_vstore(cg, stepped, at(cg, bp->out, k), mask);
+    if (xn) /* the updated weights, still in registers, times the next sample */
+      LLVMBuildStore(cg->b, cg_vfma(cg, stepped, xn, LLVMBuildLoad2(cg->b, cg_vec_type(cg), bp->zacc[r], "")), bp->zacc[r]);
   }
   if (gv) cg_vstore(cg, gv, at(cg, bp->gsrc, i), mask);
 }
@@ -118,18 +136,26 @@ static void backward_rows(Cg *cg, BackPass *bp, LLVMValueRef delta, LLVMValueRef
     LLVMValueRef d = cg_load(cg, delta, add(cg, row0, cg_int(cg, r)));
     bp->d[r] = cg_splat(cg, d);
     bp->step[r] = bp->sgd ? cg_splat(cg, LLVMBuildFNeg(cg->b, cg_fmul(cg, rate, d), "")) : bp->d[r];
+    if (bp->xnext) {
+      bp->zacc[r] = cg_alloca(cg, cg_vec_type(cg), "znext");
+      LLVMBuildStore(cg->b, LLVMConstNull(cg_vec_type(cg)), bp->zacc[r]);
+    }
   }
   CgLoop li;
   LLVMValueRef iv = cg_loop_begin(cg, &li, cg_int(cg, rp->full), "bv");
   backward_step(cg, bp, row0, nr, rp, LLVMBuildMul(cg->b, iv, cg_int(cg, cg_vec_len(cg)), ""), NULL);
   cg_loop_end(cg, &li);
   if (rp->tail) backward_step(cg, bp, row0, nr, rp, cg_int(cg, rp->full * cg_vec_len(cg)), cg_lane_mask(cg, rp->tail));
+  for (int r = 0; bp->xnext && r < nr; r++)
+    cg_store(cg, bp->znext, add(cg, row0, cg_int(cg, r)), reduce_add(cg, LLVMBuildLoad2(cg->b, cg_vec_type(cg), bp->zacc[r], "")));
 }
 
 /* Deltas of g are in G[g]; propagates them into G[src] (hidden sources) and steps or
- * accumulates the weights of e. out: params (sgd) or the gradient. */
+ * accumulates the weights of e. out: params (sgd) or the gradient. xnext (sgd from an input
+ * group only, else NULL): the next sample's input row; its dot products with the updated
+ * rows are left in V[g] for the next forward pass, which then need not read W again. */
 void cg_emit_dense_backward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params, LLVMValueRef V,
-                            LLVMValueRef G, LLVMValueRef out, LLVMValueRef rate, int sgd) {
+                            LLVMValueRef G, LLVMValueRef out, LLVMValueRef rate, int sgd, LLVMValueRef xnext) {
   const IrGroup *src = &cg->net->groups[e->src];
   RowPass rp = row_pass(cg, src->size);
   BackPass bp = {0};
@@ -138,6 +164,11 @@ void cg_emit_dense_backward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValu
   bp.x = at(cg, V, cg_int(cg, src->value_offset));
   if (src->role == ROLE_HIDDEN || src->role == ROLE_OUTPUT) bp.gsrc = at(cg, G, cg_int(cg, src->value_offset));
   bp.sgd = sgd;
+  if (xnext) {
+    NNC_ASSERT(sgd && src->role == ROLE_INPUT);
+    bp.xnext = at(cg, xnext, cg_int(cg, src->io_offset));
+    bp.znext = at(cg, V, cg_int(cg, g->value_offset));
+  }
   LLVMValueRef delta = at(cg, G, cg_int(cg, g->value_offset));
   CgLoop lr;
   LLVMValueRef blk = cg_loop_begin(cg, &lr, cg_int(cg, g->size / DENSE_ROWS), "brows");

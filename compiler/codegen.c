@@ -20,6 +20,9 @@
 
 typedef enum BwdMode { BWD_ACCUMULATE, BWD_SGD } BwdMode;
 
+/* Up to this many parameters a network's internal functions are inlined everywhere. */
+#define SMALL_NETWORK_PARAMS 4096
+
 static int64_t align64(int64_t bytes) { return (bytes + 63) & ~(int64_t)63; }
 
 /* V and G hold a slot per neuron, then (V) the weighted inputs z of the outputs, from which
@@ -60,8 +63,11 @@ LLVMValueRef cg_begin_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTy
   LLVMTypeRef fty = LLVMFunctionType(ret, params, n, 0);
   LLVMValueRef fn = LLVMAddFunction(cg->mod, name, fty);
   if (internal) {
+    /* Small networks become straight-line code in their callers; a large network's pieces
+     * are called (the call costs nothing beside them) so that its many entry points do not
+     * each carry, and make LLVM optimise, a copy of every kernel. */
     LLVMSetLinkage(fn, LLVMInternalLinkage);
-    add_attr(cg, fn, LLVMAttributeFunctionIndex, "alwaysinline");
+    add_attr(cg, fn, LLVMAttributeFunctionIndex, cg->net->n_params <= SMALL_NETWORK_PARAMS ? "alwaysinline" : "noinline");
   }
   for (unsigned i = 0; i < n; i++)
     if (noalias_mask & (1u << i)) add_attr(cg, fn, i + 1, "noalias");
@@ -183,12 +189,15 @@ static int has_dense_kernel(Cg *cg, const IrGroup *g) {
 
 /* With wide dense sets: V[g] = bias and narrow sets, then the vector kernels add theirs. */
 static void emit_dense_net_inputs(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V) {
+  int fused = cg->prefused ? cg_prefusable_set(cg, g) : -1; /* its product is in V already */
   CgLoop lj;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "narrow");
-  cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""), emit_net_input(cg, g, j, params, V, 1));
+  LLVMValueRef vi = LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, "");
+  LLVMValueRef z = emit_net_input(cg, g, j, params, V, 1);
+  cg_store(cg, V, vi, fused >= 0 ? cg_fadd(cg, cg_load(cg, V, vi), z) : z);
   cg_loop_end(cg, &lj);
   for (int k = 0; k < g->n_in; k++)
-    if (cg_dense_vectorisable(cg, &g->in[k])) cg_emit_dense_forward(cg, g, &g->in[k], params, V);
+    if (k != fused && cg_dense_vectorisable(cg, &g->in[k])) cg_emit_dense_forward(cg, g, &g->in[k], params, V);
 }
 
 static void emit_group_forward(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V) {
@@ -215,7 +224,7 @@ static void emit_copy(Cg *cg, LLVMValueRef dst, int64_t dst_off, LLVMValueRef sr
 static LLVMValueRef build_forward_one(Cg *cg) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr};
-  LLVMValueRef fn = cg_begin_function(cg, "nnc.forward1", cg->void_t, ps, 3, 7, 1);
+  LLVMValueRef fn = cg_begin_function(cg, cg->prefused ? "nnc.forward1p" : "nnc.forward1", cg->void_t, ps, 3, 7, 1);
   LLVMValueRef params = LLVMGetParam(fn, 0), x = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2);
   for (int i = 0; i < n->n_groups; i++)
     if (n->groups[i].role == ROLE_INPUT)
@@ -354,9 +363,10 @@ static void emit_group_backward_dense(Cg *cg, const IrGroup *g, LLVMValueRef par
   for (int k = 0; k < g->n_in; k++)
     if (!cg_dense_vectorisable(cg, &g->in[k])) emit_set_backward(cg, &g->in[k], j, delta, params, V, G, out, rate, mode);
   cg_loop_end(cg, &l2);
+  int fused = cg->next_x ? cg_prefusable_set(cg, g) : -1;
   for (int k = 0; k < g->n_in; k++)
     if (cg_dense_vectorisable(cg, &g->in[k]))
-      cg_emit_dense_backward(cg, g, &g->in[k], params, V, G, out, rate, mode == BWD_SGD);
+      cg_emit_dense_backward(cg, g, &g->in[k], params, V, G, out, rate, mode == BWD_SGD, k == fused ? cg->next_x : NULL);
 }
 
 static void emit_group_backward(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V, LLVMValueRef G,
@@ -376,14 +386,16 @@ static void emit_group_backward(Cg *cg, const IrGroup *g, LLVMValueRef params, L
 
 /* bwd(params, t, V, G, out, rate) -> loss: loss of one sample (V from forward1), then the
  * reverse sweep; out is the gradient (accumulated) or, for BWD_SGD, the parameters. */
-static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode) {
+static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode, int pipelined) {
   const IrNetwork *n = cg->net;
-  LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->real};
+  LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->real, cg->ptr};
   /* In SGD mode params and out are the same buffer: neither may be noalias. */
-  unsigned noalias = mode == BWD_SGD ? 0x0e : 0x1f;
-  LLVMValueRef fn = cg_begin_function(cg, mode == BWD_SGD ? "nnc.sgd1" : "nnc.backward1", cg->real, ps, 6, noalias, 1);
+  unsigned noalias = mode == BWD_SGD ? 0x4e : 0x5f;
+  const char *name = mode == BWD_SGD ? (pipelined ? "nnc.sgd1p" : "nnc.sgd1") : "nnc.backward1";
+  LLVMValueRef fn = cg_begin_function(cg, name, cg->real, ps, 7, noalias, 1);
   LLVMValueRef params = LLVMGetParam(fn, 0), t = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2),
                G = LLVMGetParam(fn, 3), out = LLVMGetParam(fn, 4), rate = LLVMGetParam(fn, 5);
+  cg->next_x = pipelined ? LLVMGetParam(fn, 6) : NULL; /* the next sample's inputs */
   LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
   memzero(cg, G, n->n_values);
@@ -396,6 +408,7 @@ static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode) {
   for (int i = n->n_order - 1; i >= 0; i--)
     emit_group_backward(cg, &n->groups[n->order[i]], params, V, G, out, rate, mode);
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
+  cg->next_x = NULL;
   return fn;
 }
 
@@ -498,8 +511,9 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
   LLVMValueRef fargs[] = {params, sample_ptr(cg, x, s, n->n_inputs), V};
   call(cg, fwd1, fargs, 3);
-  LLVMValueRef bargs[] = {params, sample_ptr(cg, t, s, n->n_outputs), V, G, grad, cg_real(cg, 0.0)};
-  LLVMValueRef l = to_f64(cg, call(cg, bwd1, bargs, 6));
+  LLVMValueRef bargs[] = {params, sample_ptr(cg, t, s, n->n_outputs), V, G, grad, cg_real(cg, 0.0),
+                          LLVMConstNull(cg->ptr)};
+  LLVMValueRef l = to_f64(cg, call(cg, bwd1, bargs, 7));
   LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""), l, ""), total);
   cg_loop_end(cg, &ls);
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""));
@@ -606,8 +620,8 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   LLVMPositionBuilderAtEnd(cg->b, fused);
   LLVMValueRef fargs[] = {params, x, V};
   call(cg, fwd1, fargs, 3);
-  LLVMValueRef sargs[] = {params, t, V, G, params, rate};
-  LLVMBuildRet(cg->b, to_f64(cg, call(cg, sgd1, sargs, 6)));
+  LLVMValueRef sargs[] = {params, t, V, G, params, rate, LLVMConstNull(cg->ptr)};
+  LLVMBuildRet(cg->b, to_f64(cg, call(cg, sgd1, sargs, 7)));
 
   LLVMPositionBuilderAtEnd(cg->b, batch);
   if (sgdN) { /* without momentum the batch kernels apply the step themselves */
@@ -626,6 +640,49 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   LLVMValueRef scale = LLVMBuildFDiv(cg->b, rate, nreal, "scale");
   emit_update(cg, params, vel, grad, scale, momentum);
   LLVMBuildRet(cg->b, loss);
+  return fn;
+}
+
+/* NAME_train_sequence(params, n, x, t, rates, scratch) -> summed loss: per-sample SGD over
+ * n samples in order, sample s with step rates[s] (momentum 0). Pipelined: while the step of
+ * sample s updates the weights from the inputs, it also multiplies the updated rows by
+ * sample s+1, so the next forward pass does not read those weights again. */
+static LLVMValueRef build_train_sequence(Cg *cg, LLVMValueRef fwd1, LLVMValueRef fwd1p, LLVMValueRef sgd1p) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "train_sequence"), cg->f64, ps, 6, 0x3c, 0);
+  LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
+               t = LLVMGetParam(fn, 3), rates = LLVMGetParam(fn, 4), V = LLVMGetParam(fn, 5);
+  LLVMValueRef G = byte_ptr(cg, V, values_bytes(n));
+  LLVMValueRef total = cg_alloca(cg, cg->f64, "total");
+  LLVMBuildStore(cg->b, LLVMConstReal(cg->f64, 0.0), total);
+  LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(cg->ctx, fn, "run");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, fn, "done");
+  LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, count, cg_int(cg, 0), ""), run, done);
+  LLVMPositionBuilderAtEnd(cg->b, run);
+  LLVMValueRef first[] = {params, x, V};
+  call(cg, fwd1, first, 3);
+  CgLoop ls;
+  LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
+  LLVMValueRef next = LLVMBuildAdd(cg->b, s, cg_int(cg, 1), "");
+  LLVMValueRef has_next = LLVMBuildICmp(cg->b, LLVMIntSLT, next, count, "");
+  LLVMValueRef xn = sample_ptr(cg, x, LLVMBuildSelect(cg->b, has_next, next, s, ""), n->n_inputs);
+  LLVMValueRef rate = from_f64(cg, LLVMBuildLoad2(cg->b, cg->f64, LLVMBuildInBoundsGEP2(cg->b, cg->f64, rates, &s, 1, ""), ""));
+  LLVMValueRef sargs[] = {params, sample_ptr(cg, t, s, n->n_outputs), V, G, params, rate, xn};
+  LLVMValueRef l = to_f64(cg, call(cg, sgd1p, sargs, 7));
+  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""), l, ""), total);
+  LLVMBasicBlockRef fwd = LLVMAppendBasicBlockInContext(cg->ctx, fn, "next_forward");
+  LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(cg->ctx, fn, "next_sample");
+  LLVMBuildCondBr(cg->b, has_next, fwd, cont);
+  LLVMPositionBuilderAtEnd(cg->b, fwd);
+  LLVMValueRef fargs[] = {params, xn, V};
+  call(cg, fwd1p, fargs, 3);
+  LLVMBuildBr(cg->b, cont);
+  LLVMPositionBuilderAtEnd(cg->b, cont);
+  cg_loop_end(cg, &ls);
+  LLVMBuildBr(cg->b, done);
+  LLVMPositionBuilderAtEnd(cg->b, done);
+  LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""));
   return fn;
 }
 
@@ -794,19 +851,19 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
 /* nnc_model NAME_model = {...}: the descriptor the runtime drives the model through. */
 static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LLVMValueRef init,
                                      LLVMValueRef forward, LLVMValueRef loss_grad, LLVMValueRef train_step,
-                                     LLVMValueRef evaluate) {
+                                     LLVMValueRef evaluate, LLVMValueRef train_sequence) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef fields[] = {cg->i32, cg->ptr, cg->i64, cg->i32, cg->i32, cg->i32, cg->i64, cg->i64,
-                          cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+                          cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_model");
-  LLVMStructSetBody(ty, fields, 16, 0);
+  LLVMStructSetBody(ty, fields, 17, 0);
   LLVMValueRef v[] = {i32c(cg, NNC_ABI_VERSION), const_string(cg, n->name, "nnc.name"),
                       LLVMConstInt(cg->i64, n->fingerprint, 0), i32c(cg, n->real_bytes), i32c(cg, n->n_inputs),
                       i32c(cg, n->n_outputs), cg_int(cg, n->n_params), cg_int(cg, cg_scratch_bytes(n, cg->vec_bytes)),
                       cg_int(cg, cg_scratch_per_sample(n, cg->vec_bytes)), i32c(cg, n->classifier), build_settings(cg, train), init, forward,
-                      loss_grad, train_step, evaluate};
+                      loss_grad, train_step, evaluate, train_sequence};
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 16));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 17));
   LLVMSetGlobalConstant(g, 1);
   return g;
 }
@@ -845,12 +902,19 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   int batched = cg_batch_eligible(n), trainable = !weights;
   LLVMValueRef fwd1 = build_forward_one(&cg);
   LLVMValueRef init = build_init(&cg);
+  if (batched) cg.batch_forward = cg_build_forward_body(&cg);
   LLVMValueRef fwdN = batched ? cg_build_forward_batch(&cg) : NULL;
   LLVMValueRef forward = build_forward(&cg, fwd1, fwdN);
   LLVMValueRef loss_grad = LLVMConstNull(cg.ptr), train_step = LLVMConstNull(cg.ptr);
+  LLVMValueRef train_sequence = LLVMConstNull(cg.ptr);
   if (trainable) { /* an object with embedded weights is for inference only */
-    LLVMValueRef bwd1 = build_backward_one(&cg, BWD_ACCUMULATE);
-    LLVMValueRef sgd1 = build_backward_one(&cg, BWD_SGD);
+    LLVMValueRef bwd1 = build_backward_one(&cg, BWD_ACCUMULATE, 0);
+    LLVMValueRef sgd1 = build_backward_one(&cg, BWD_SGD, 0);
+    LLVMValueRef sgd1p = build_backward_one(&cg, BWD_SGD, 1);
+    cg.prefused = 1;
+    LLVMValueRef fwd1p = build_forward_one(&cg);
+    cg.prefused = 0;
+    train_sequence = build_train_sequence(&cg, fwd1, fwd1p, sgd1p);
     LLVMValueRef bwdN = batched ? cg_build_train_batch(&cg, 0) : NULL;
     LLVMValueRef sgdN = batched ? cg_build_train_batch(&cg, 1) : NULL;
     LLVMValueRef loss_grad_body = build_loss_grad(&cg, fwd1, bwd1, bwdN);
@@ -860,7 +924,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   }
   LLVMValueRef evalN = batched ? cg_build_eval_batch(&cg) : NULL;
   LLVMValueRef evaluate = build_evaluate(&cg, fwd1, evalN);
-  LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate);
+  LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate, train_sequence);
   if (with_main) build_main(&cg, model);
   LLVMDisposeBuilder(cg.b);
   return cg.mod;

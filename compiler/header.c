@@ -44,7 +44,12 @@ static void write_training_prototypes(FILE *f, const char *nm) {
           "   n = 1 without momentum is the fused per-sample step). Returns the summed loss. */\n"
           "double %1$s_train_step(%1$s_real *params, %1$s_real *velocity, int64_t n,\n"
           "                       const %1$s_real *x, const %1$s_real *t, double rate,\n"
-          "                       double momentum, void *scratch);\n\n",
+          "                       double momentum, void *scratch);\n\n"
+          "/* Per-sample SGD over n samples in order, sample s with step rates[s] (no momentum):\n"
+          "   n train steps of one sample, each update sharing its pass over the weights with\n"
+          "   the next sample's forward products. Returns the summed loss. */\n"
+          "double %1$s_train_sequence(%1$s_real *params, int64_t n, const %1$s_real *x,\n"
+          "                           const %1$s_real *t, const double *rates, void *scratch);\n\n",
           nm);
 }
 

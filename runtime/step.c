@@ -178,6 +178,17 @@ static double mpi_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) 
   return sums[0];
 }
 
+/* Per-sample SGD over samples [from, from + n) of the epoch's order through the model's
+ * pipelined train_sequence: the same steps as n batches of one. */
+double nnrt__train_sequence(nnrt_trainer *tr, int64_t from, int64_t n, int64_t epoch) {
+  const nnc_model *m = tr->m;
+  for (int64_t k = 0; k < n; k++)
+    tr->seq_rates[k] = nnrt__rate_at(&tr->o.s, tr->st.steps + k, epoch);
+  nnrt__gather(tr->train, tr->order + from, n, tr->xb, tr->tb);
+  tr->st.steps += n;
+  return m->train_sequence(tr->params, n, tr->xb, tr->tb, tr->seq_rates, tr->scratch);
+}
+
 double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
   const nnc_model *m = tr->m;
   const nnrt_dataset *d = tr->train;

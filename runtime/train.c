@@ -70,9 +70,14 @@ static void *alloc_params(const nnc_model *m) {
   return nnrt__alloc_array(m->n_params, (size_t)m->real_bytes);
 }
 
+/* Per-sample SGD without momentum goes through the model's pipelined train_sequence, in
+ * chunks of this many samples (gathered, with a step size each). */
+#define SEQUENCE_CHUNK 256
+
 static int alloc_buffers(nnrt_trainer *tr, nnrt_error *err) {
   const nnc_model *m = tr->m;
-  int64_t b = tr->batch;
+  tr->seq = tr->batch == 1 && tr->o.s.momentum == 0 && m->train_sequence && nnrt__mpi_size() <= 1 ? SEQUENCE_CHUNK : 0;
+  int64_t b = tr->seq > tr->batch ? tr->seq : tr->batch;
   tr->params = alloc_params(m);
   tr->velocity = alloc_params(m);
   tr->good_params = alloc_params(m);
@@ -83,8 +88,9 @@ static int alloc_buffers(nnrt_trainer *tr, nnrt_error *err) {
   tr->xb = nnrt__alloc_array(b * m->n_inputs, (size_t)m->real_bytes);
   tr->tb = nnrt__alloc_array(b * m->n_outputs, (size_t)m->real_bytes);
   tr->scratch = nnrt__alloc_aligned((size_t)(m->scratch_fixed + b * m->scratch_per_sample));
+  tr->seq_rates = tr->seq ? nnrt__alloc_array(tr->seq, sizeof(double)) : NULL;
   if (!tr->params || !tr->velocity || !tr->good_params || !tr->good_velocity || !tr->run_best ||
-      !tr->best || !tr->order || !tr->xb || !tr->tb || !tr->scratch)
+      !tr->best || !tr->order || !tr->xb || !tr->tb || !tr->scratch || (tr->seq && !tr->seq_rates))
     return nnrt__oom(err);
   return NNRT_OK;
 }
@@ -152,7 +158,7 @@ void nnrt_trainer_destroy(nnrt_trainer *tr) {
     nnrt_dataset_destroy(tr->train);
   nnrt_dataset_destroy(tr->val);
   void *bufs[] = {tr->order, tr->params, tr->velocity, tr->good_params, tr->good_velocity,
-                  tr->run_best, tr->best, tr->xb, tr->tb, tr->rows, tr->best_rows};
+                  tr->run_best, tr->best, tr->xb, tr->tb, tr->seq_rates, tr->rows, tr->best_rows};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     nnrt__free(bufs[i]);
   nnrt__free_aligned(tr->scratch);
@@ -198,10 +204,16 @@ static int run_epoch(nnrt_trainer *tr, int64_t epoch, double *loss) {
   int64_t n = tr->train->n;
   double sum = 0, t0 = nnrt__now();
   shuffle_epoch(tr, epoch);
-  for (int64_t from = 0; from < n; from += tr->batch) {
-    int64_t b = n - from < tr->batch ? n - from : tr->batch;
-    double l = nnrt__train_batch(tr, from, b, nnrt__rate_at(&tr->o.s, tr->st.steps, epoch));
-    tr->st.steps++;
+  int64_t per_call = tr->seq ? tr->seq : tr->batch;
+  for (int64_t from = 0; from < n; from += per_call) {
+    int64_t b = n - from < per_call ? n - from : per_call;
+    double l;
+    if (tr->seq) {
+      l = nnrt__train_sequence(tr, from, b, epoch);
+    } else {
+      l = nnrt__train_batch(tr, from, b, nnrt__rate_at(&tr->o.s, tr->st.steps, epoch));
+      tr->st.steps++;
+    }
     sum += l;
     if (!isfinite(l)) {
       *loss = l;

@@ -27,7 +27,9 @@ struct nnrt_trainer {
   nnrt_checkpoint_state st;
   int resumed_weights;          /* run st.restart starts from loaded weights, not init */
 
-  void *xb, *tb;                /* a gathered batch */
+  void *xb, *tb;                /* a gathered batch (or sequence chunk) */
+  int64_t seq;                  /* per-sample SGD through train_sequence: samples per call, 0: off */
+  double *seq_rates;            /* the step size of each sample of a chunk */
   void *scratch;                /* for train_step on a whole batch */
   nnrt_pool *pool;              /* threads > 1 and batch > 1 */
   int stop_agreed;              /* under MPI: some rank asked to stop (same on every rank) */
@@ -43,6 +45,7 @@ struct nnrt_trainer {
 
 /* step.c */
 double nnrt__rate_at(const nnc_train_settings *s, int64_t steps, int64_t epoch);
+double nnrt__train_sequence(nnrt_trainer *tr, int64_t from, int64_t n, int64_t epoch);
 /* One step on samples order[from, from+n): returns the summed loss. */
 double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate);
 int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err);

@@ -87,6 +87,12 @@ typedef struct nnc_model {
    * hand-written models: the runtime then uses forward and loss_grad). */
   double (*evaluate)(const void *params, int64_t n, const void *x, const void *t, void *y,
                      void *scratch);
+  /* Per-sample SGD (momentum 0) over n samples in order, sample s stepped with rates[s]: the
+   * same as n calls of train_step with n = 1, pipelined so that each sample's update and the
+   * next sample's first products share one pass over the weights. Returns the summed loss.
+   * May be NULL (hand-written models, inference-only objects). */
+  double (*train_sequence)(void *params, int64_t n, const void *x, const void *t, const double *rates,
+                           void *scratch);
 } nnc_model;
 
 #endif
