@@ -15,6 +15,24 @@ import time
 SKIP = 77
 
 
+# A network wide enough that its checkpoints take ~1 MB and its epochs a while: the kill and
+# MPI tests interrupt its training (data: a CSV with inputs in columns 0..1, target in 2).
+WIDE_NN = """// wide.nn — written by the end-to-end tests
+network wide {
+  input  x[2];
+  layer  h1[256] tanh;
+  layer  h2[256] tanh;
+  output y linear;
+  train {
+    data       "%s" header inputs 0..1 targets 2;
+    sgd        rate 0.001 momentum 0.9 batch 8;
+    epochs     1000000;
+    validation 0.2;
+  }
+}
+"""
+
+
 def fail(msg, output=None):
     if output:
         sys.stdout.write("---- output ----\n%s\n----------------\n" % output.rstrip())

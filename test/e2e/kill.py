@@ -12,24 +12,10 @@ import time
 
 import e2e
 
-NN = """// wide.nn — written by test/e2e/kill.py
-network wide {
-  input  x[2];
-  layer  h1[256] tanh;
-  layer  h2[256] tanh;
-  output y linear;
-  train {
-    data       "%s" header inputs 0..1 targets 2;
-    sgd        rate 0.001 momentum 0.9 batch 8;
-    epochs     1000000;
-    validation 0.2;
-  }
-}
-"""
 
 a = e2e.args(lambda p: (p.add_argument("--seed", type=int, default=1),
                         p.add_argument("--moments", type=int, default=8)))
-open("wide.nn", "w").write(NN % os.path.join(a.examples, "regression.csv"))
+open("wide.nn", "w").write(e2e.WIDE_NN % os.path.join(a.examples, "regression.csv"))
 e2e.run([a.nnc, "wide.nn", "-o", "wide"])
 rng = random.Random(a.seed)
 with_file = 0

@@ -26,20 +26,6 @@ TOL = 1e-4
 DATA = "/usr/share/datasets/fashion-mnist"
 MCA = ["--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,vader",
        "--mca", "btl_vader_single_copy_mechanism", "none"]
-WIDE = """// wide.nn — written by test/e2e/mpi.py (as in kill.py: ~1 MB checkpoints)
-network wide {
-  input  x[2];
-  layer  h1[256] tanh;
-  layer  h2[256] tanh;
-  output y linear;
-  train {
-    data       "%s" header inputs 0..1 targets 2;
-    sgd        rate 0.001 momentum 0.9 batch 8;
-    epochs     1000000;
-    validation 0.2;
-  }
-}
-"""
 
 a = e2e.args(lambda p: (p.add_argument("--case", required=True),
                         p.add_argument("--mpirun", default="mpirun")))
@@ -147,7 +133,7 @@ def rank_pids(root, rank):
 
 
 def kill():
-    open("wide.nn", "w").write(WIDE % os.path.join(a.examples, "regression.csv"))
+    open("wide.nn", "w").write(e2e.WIDE_NN % os.path.join(a.examples, "regression.csv"))
     e2e.run([a.nnc, "wide.nn", "-o", "wide"])
     log = open("train.out", "w")
     p = subprocess.Popen(mpirun(2, ["./wide", "train", "--quiet", "--save", "wide.weights", "--checkpoint",
