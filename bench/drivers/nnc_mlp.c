@@ -66,6 +66,7 @@ int main(int argc, char **argv) {
   int64_t most = NTE > B ? NTE : B;
   void *scratch = xalloc((size_t)(m->scratch_fixed + most * m->scratch_per_sample));
   real *Xb = xalloc(sizeof(real) * B * NI), *Tb = xalloc(sizeof(real) * B * NO), *Y = xalloc(sizeof(real) * NTE * NO);
+  real *Xs = xalloc(sizeof(real) * 64 * NI), *Ts = xalloc(sizeof(real) * 64 * NO); /* a per-sample chunk */
   FN(init)(params, m->train->seed);
   srand(1);
   static int perm[NTR];
@@ -84,9 +85,18 @@ int main(int argc, char **argv) {
         }
         loss += FN(train_step)(params, vel, n, Xb, Tb, rate, 0, scratch);
       }
-    } else {
-      for (int i = 0; i < NTR; i++)
-        loss += FN(train_step)(params, vel, 1, Xtr + (size_t)perm[i] * NI, Ttr + (size_t)perm[i] * NO, rate, 0, scratch);
+    } else { /* per-sample SGD through the pipelined train_sequence, 64 gathered samples a call,
+                as the runtime's train command does */
+      static double rates[64];
+      for (int k = 0; k < 64; k++) rates[k] = rate;
+      for (int i = 0; i < NTR; i += 64) {
+        int n = NTR - i < 64 ? NTR - i : 64;
+        for (int b = 0; b < n; b++) {
+          memcpy(Xs + b * NI, Xtr + (size_t)perm[i + b] * NI, NI * sizeof(real));
+          memcpy(Ts + b * NO, Ttr + (size_t)perm[i + b] * NO, NO * sizeof(real));
+        }
+        loss += FN(train_sequence)(params, n, Xs, Ts, rates, scratch);
+      }
     }
     t[e] = now() - t0; sps[e] = NTR / t[e]; gf[e] = NTR * flop / t[e] / 1e9;
     int ok = 0;
