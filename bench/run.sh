@@ -48,7 +48,7 @@ if [ "$(cat build/nnc.commit 2>/dev/null)" != "$SRC" ] || [ ! -x build/nnc/nnc ]
   cmake --build build/nnc -j"$(nproc)" --target nnc >>"$LOG" 2>&1
   echo "$SRC" >build/nnc.commit
 fi
-NNC=$BENCH/build/nnc/nnc INC=$BENCH/build/src/include
+NNC=build/nnc/nnc INC=build/src/include   # relative to bench/, where every command runs
 
 # ---- 3. models and programs ----
 say "building the models and the peer programs"
