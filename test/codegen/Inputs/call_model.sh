@@ -3,10 +3,7 @@
 # header, writes a C program that includes the header and calls init, forward and evaluate
 # through it, links and runs it. Prints "NAME: N inputs, M outputs, y0 = ...".
 set -e
-nnc=$1 cc=$2 inc=$3 src=$4 dir=$5
-name=$(sed -n 's/^network \([A-Za-z_0-9]*\).*/\1/p' "$src" | head -n 1)
-up=$(echo "$name" | tr a-z A-Z)
-"$nnc" -c "$src" -o "$dir/$name.o" --header "$dir/$name.h"
+. "$(dirname "$0")/compile_model.sh"
 cat > "$dir/$name-main.c" <<C
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,10 +4,7 @@
 # arithmetic, so equal up to how LLVM contracts a*b+c into fused multiply-adds in each
 # function (relative 1e-5 of the largest parameter in f32).
 set -e
-nnc=$1 cc=$2 inc=$3 src=$4 dir=$5
-name=$(sed -n 's/^network \([A-Za-z_0-9]*\).*/\1/p' "$src" | head -n 1)
-up=$(echo "$name" | tr a-z A-Z)
-"$nnc" -c "$src" -o "$dir/$name.o" --header "$dir/$name.h"
+. "$(dirname "$0")/compile_model.sh"
 cat > "$dir/$name-seq.c" <<C
 #include <math.h>
 #include <stdio.h>
