@@ -20,8 +20,7 @@
 
 typedef enum BwdMode { BWD_ACCUMULATE, BWD_SGD } BwdMode;
 
-/* Up to this many parameters a network's internal functions are inlined everywhere. */
-#define SMALL_NETWORK_PARAMS 4096
+int cg_is_small_network(const IrNetwork *n) { return n->n_params <= 4096; }
 
 static int64_t align64(int64_t bytes) { return (bytes + 63) & ~(int64_t)63; }
 
@@ -67,7 +66,7 @@ LLVMValueRef cg_begin_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTy
      * are called (the call costs nothing beside them) so that its many entry points do not
      * each carry, and make LLVM optimise, a copy of every kernel. */
     LLVMSetLinkage(fn, LLVMInternalLinkage);
-    add_attr(cg, fn, LLVMAttributeFunctionIndex, cg->net->n_params <= SMALL_NETWORK_PARAMS ? "alwaysinline" : "noinline");
+    add_attr(cg, fn, LLVMAttributeFunctionIndex, cg_is_small_network(cg->net) ? "alwaysinline" : "noinline");
   }
   for (unsigned i = 0; i < n; i++)
     if (noalias_mask & (1u << i)) add_attr(cg, fn, i + 1, "noalias");

@@ -147,12 +147,13 @@ static void set_target_attributes(LLVMModuleRef m, LLVMContextRef ctx, const Tar
   }
 }
 
-static int optimise(LLVMModuleRef m, const Target *t, int level) {
+static int optimise(LLVMModuleRef m, const Target *t, int level, int unroll) {
   char pipeline[32];
   snprintf(pipeline, sizeof pipeline, "default<O%d>", level);
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
   LLVMPassBuilderOptionsSetLoopVectorization(opts, level >= 2);
   LLVMPassBuilderOptionsSetSLPVectorization(opts, level >= 2);
+  LLVMPassBuilderOptionsSetLoopUnrolling(opts, unroll);
   LLVMErrorRef err = LLVMRunPasses(m, pipeline, t->tm, opts);
   LLVMDisposePassBuilderOptions(opts);
   if (err) {
@@ -389,7 +390,7 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   char name[512];
   const char *out = default_output(n, o, name, sizeof name);
   int status = 3;
-  if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level)) && verify(m))
+  if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level, cg_is_small_network(n))) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;
   if (status == 0 && o->header && !emit_header(n, o->header, t.vec_bytes, weights != NULL)) status = 1;
   LLVMDisposeModule(m);
