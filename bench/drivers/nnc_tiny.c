@@ -17,14 +17,18 @@ int main(int argc, char **argv) {
   long epc = atol(argv[1]); int chunks = atoi(argv[2]); double rate = atof(argv[3]);
   int ni = m->n_inputs, no = m->n_outputs, n = load_tiny(ni);
   if (chunks < 1 || chunks > 64 || m->real_bytes != 4) return 2;
-  float *params = aligned_alloc(64, 4096), *vel = aligned_alloc(64, 4096);
+  float *params = aligned_alloc(64, 4096);
   void *scratch = aligned_alloc(64, (size_t)(m->scratch_fixed + m->scratch_per_sample + 63) / 64 * 64);
-  memset(vel, 0, 4096);
   FN(init)(params, m->train->seed);
+  /* the data set packed as the model lays it out (X and T rows are padded to 4 and 3 columns) */
+  float xs[150 * 4], ts[150 * 3]; double rates[150];
+  for (int s = 0; s < n; s++) {
+    memcpy(xs + s * ni, X[s], ni * sizeof(float)); memcpy(ts + s * no, T[s], no * sizeof(float)); rates[s] = rate;
+  }
   double tr[64], inf[64]; volatile float sink = 0; float o[4];
   for (int c = 0; c < chunks; c++) {
     double t0 = now();
-    for (long e = 0; e < epc; e++) for (int s = 0; s < n; s++) FN(train_step)(params, vel, 1, X[s], T[s], rate, 0, scratch);
+    for (long e = 0; e < epc; e++) FN(train_sequence)(params, n, xs, ts, rates, scratch);
     tr[c] = (now() - t0) / (epc * n) * 1e9;
     t0 = now();
     for (long e = 0; e < epc; e++) for (int s = 0; s < n; s++) { FN(forward)(params, 1, X[s], o, scratch); sink += o[0]; }
