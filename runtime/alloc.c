@@ -69,6 +69,12 @@ void *nnrt__alloc_aligned(size_t size) {
   return (void *)a;
 }
 
+void *nnrt__alloc_array_aligned(int64_t n, size_t elem) {
+  if (n < 0 || (elem && (uint64_t)n > SIZE_MAX / 2 / elem))
+    return NULL;
+  return nnrt__alloc_aligned((size_t)n * elem);
+}
+
 void nnrt__free_aligned(void *p) {
   if (p)
     nnrt__free(((void **)p)[-1]);

@@ -95,7 +95,7 @@ static int load_weights(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error
   char buf[512];
   const char *path = c->weights ? c->weights : default_weights(c, buf, sizeof buf);
   *sc = NULL;
-  *params = nnrt__alloc_array(c->m->n_params, (size_t)c->m->real_bytes);
+  *params = nnrt__alloc_array_aligned(c->m->n_params, (size_t)c->m->real_bytes);
   if (!*params)
     return nnrt__oom(err);
   if (c->initial && c->weights)
@@ -311,7 +311,7 @@ int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
   nnrt_metrics_clear(&mt);
   nnrt_dataset_destroy(d);
   nnrt_scaler_destroy(sc);
-  nnrt__free(params);
+  nnrt__free_aligned(params);
   return rc;
 }
 
@@ -352,7 +352,7 @@ int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   nnrt__free(y);
   nnrt_dataset_destroy(d);
   nnrt_scaler_destroy(sc);
-  nnrt__free(params);
+  nnrt__free_aligned(params);
   return rc;
 }
 
@@ -440,7 +440,7 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
     FILE *in = c->input ? fopen(c->input, "r") : stdin;
     if (in == stdin)
       clearerr(stdin);
-    params = nnrt__alloc_array(c->m->n_params, (size_t)c->m->real_bytes);
+    params = nnrt__alloc_array_aligned(c->m->n_params, (size_t)c->m->real_bytes);
     if (!in)
       rc = nnrt__fail(err, NNRT_EDATA, "%s: cannot open", c->input);
     else if (!params)
@@ -451,7 +451,7 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
       fclose(in);
   }
   nnrt_scaler_destroy(sc);
-  nnrt__free(params);
+  nnrt__free_aligned(params);
   return rc;
 }
 
@@ -481,7 +481,7 @@ static int gradcheck_params(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_e
   if (c->weights)
     return load_weights(c, params, sc, err);
   *sc = NULL;
-  *params = nnrt__alloc_array(c->m->n_params, (size_t)c->m->real_bytes);
+  *params = nnrt__alloc_array_aligned(c->m->n_params, (size_t)c->m->real_bytes);
   if (!*params)
     return nnrt__oom(err);
   c->m->init(*params, c->o.s.seed);
@@ -520,6 +520,6 @@ int nnrt__cmd_gradcheck(nnrt_cli *c, nnrt_error *err) {
   }
   nnrt_dataset_destroy(d);
   nnrt_scaler_destroy(sc);
-  nnrt__free(params);
+  nnrt__free_aligned(params);
   return rc;
 }

@@ -47,7 +47,7 @@ int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err) {
   if (!tr->grads || !tr->scratches || !tr->losses)
     return nnrt__oom(err);
   for (int w = 0; w < n; w++) {
-    tr->grads[w] = nnrt__alloc_array(m->n_params, (size_t)m->real_bytes);
+    tr->grads[w] = nnrt__alloc_array_aligned(m->n_params, (size_t)m->real_bytes);
     tr->scratches[w] = nnrt__alloc_aligned((size_t)(m->scratch_fixed + share * m->scratch_per_sample));
     if (!tr->grads[w] || !tr->scratches[w])
       return nnrt__oom(err);
@@ -58,7 +58,7 @@ int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err) {
 void nnrt__threads_free(nnrt_trainer *tr) {
   nnrt__pool_destroy(tr->pool);
   for (int w = 0; tr->grads && w < tr->o.threads; w++)
-    nnrt__free(tr->grads[w]);
+    nnrt__free_aligned(tr->grads[w]);
   for (int w = 0; tr->scratches && w < tr->o.threads; w++)
     nnrt__free_aligned(tr->scratches[w]);
   nnrt__free(tr->grads);

@@ -67,12 +67,12 @@ static int split_validation(nnrt_trainer *tr, nnrt_error *err) {
 }
 
 static void *alloc_params(const nnc_model *m) {
-  return nnrt__alloc_array(m->n_params, (size_t)m->real_bytes);
+  return nnrt__alloc_array_aligned(m->n_params, (size_t)m->real_bytes);
 }
 
 /* Per-sample SGD without momentum goes through the model's pipelined train_sequence, in
  * chunks of this many samples (gathered, with a step size each). */
-#define SEQUENCE_CHUNK 256
+#define SEQUENCE_CHUNK 64
 
 static int alloc_buffers(nnrt_trainer *tr, nnrt_error *err) {
   const nnc_model *m = tr->m;
@@ -85,8 +85,8 @@ static int alloc_buffers(nnrt_trainer *tr, nnrt_error *err) {
   tr->run_best = alloc_params(m);
   tr->best = alloc_params(m);
   tr->order = nnrt__alloc_array(tr->train->n, sizeof(int64_t));
-  tr->xb = nnrt__alloc_array(b * m->n_inputs, (size_t)m->real_bytes);
-  tr->tb = nnrt__alloc_array(b * m->n_outputs, (size_t)m->real_bytes);
+  tr->xb = nnrt__alloc_array_aligned(b * m->n_inputs, (size_t)m->real_bytes);
+  tr->tb = nnrt__alloc_array_aligned(b * m->n_outputs, (size_t)m->real_bytes);
   tr->scratch = nnrt__alloc_aligned((size_t)(m->scratch_fixed + b * m->scratch_per_sample));
   tr->seq_rates = tr->seq ? nnrt__alloc_array(tr->seq, sizeof(double)) : NULL;
   if (!tr->params || !tr->velocity || !tr->good_params || !tr->good_velocity || !tr->run_best ||
@@ -157,11 +157,13 @@ void nnrt_trainer_destroy(nnrt_trainer *tr) {
   if (tr->owns_train)
     nnrt_dataset_destroy(tr->train);
   nnrt_dataset_destroy(tr->val);
-  void *bufs[] = {tr->order, tr->params, tr->velocity, tr->good_params, tr->good_velocity,
-                  tr->run_best, tr->best, tr->xb, tr->tb, tr->seq_rates, tr->rows, tr->best_rows};
+  void *bufs[] = {tr->order, tr->seq_rates, tr->rows, tr->best_rows};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     nnrt__free(bufs[i]);
-  nnrt__free_aligned(tr->scratch);
+  void *aligned[] = {tr->params, tr->velocity, tr->good_params, tr->good_velocity, tr->run_best,
+                     tr->best,   tr->xb,       tr->tb,          tr->scratch};
+  for (size_t i = 0; i < sizeof aligned / sizeof aligned[0]; i++)
+    nnrt__free_aligned(aligned[i]);
   if (tr->log)
     fclose(tr->log);
   nnrt__free(tr);
