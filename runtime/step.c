@@ -91,21 +91,28 @@ typedef struct update_job {
   int n_grads;                  /* gradient buffers to sum: the threads, or 1 after an allreduce */
 } update_job;
 
-/* Worker w updates parameters [w·P/T, (w+1)·P/T): g = Σ over workers in worker order, then
- * v = m·v − scale·g, p += v (v not stored without momentum). Typed loops so they vectorise. */
+/* Worker w updates parameters [w·P/T, (w+1)·P/T): g = Σ over workers in worker order (summed
+ * into the first buffer), then v = m·v − scale·g, p += v (v not stored without momentum).
+ * Typed loops over restrict pointers with the cases split outside them, so they vectorise. */
 #define UPDATE_SLICE(real)                                                                      \
   do {                                                                                          \
-    real *p = tr->params, *v = tr->velocity;                                                    \
-    real **g = (real **)tr->grads;                                                              \
-    for (int64_t i = lo; i < hi; i++) {                                                         \
-      real sum = g[0][i];                                                                       \
-      for (int k = 1; k < job->n_grads; k++)                                                    \
-        sum += g[k][i];                                                                         \
-      real step = job->momentum > 0 ? (real)job->momentum * v[i] - (real)job->scale * sum       \
-                                    : -(real)job->scale * sum;                                  \
-      if (job->momentum > 0)                                                                    \
-        v[i] = step;                                                                            \
-      p[i] += step;                                                                             \
+    real *restrict p = (real *)tr->params + lo, *restrict v = (real *)tr->velocity + lo;       \
+    real *restrict g0 = (real *)tr->grads[0] + lo;                                              \
+    const real s = (real)job->scale, mu = (real)job->momentum;                                 \
+    int64_t len = hi - lo;                                                                      \
+    for (int k = 1; k < job->n_grads; k++) {                                                    \
+      const real *restrict gk = (const real *)tr->grads[k] + lo;                                \
+      for (int64_t i = 0; i < len; i++)                                                         \
+        g0[i] += gk[i];                                                                         \
+    }                                                                                           \
+    if (mu > 0) {                                                                               \
+      for (int64_t i = 0; i < len; i++) {                                                       \
+        v[i] = mu * v[i] - s * g0[i];                                                           \
+        p[i] += v[i];                                                                           \
+      }                                                                                         \
+    } else {                                                                                    \
+      for (int64_t i = 0; i < len; i++)                                                         \
+        p[i] -= s * g0[i];                                                                      \
     }                                                                                           \
   } while (0)
 
