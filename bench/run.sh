@@ -29,7 +29,8 @@ say() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$LOG" >&2; }
 
 # ---- 1. packages ----
 PKGS="python3-torch python3-numpy python3-sklearn python3-threadpoolctl libfann-dev libopenblas-dev
-      dataset-fashion-mnist zlib1g-dev gcc time cmake make flex bison llvm-19-dev libzstd-dev"
+      dataset-fashion-mnist zlib1g-dev gcc time cmake make flex bison llvm-19-dev libzstd-dev
+      openmpi-bin libopenmpi-dev"
 if ! dpkg -s $PKGS >/dev/null 2>&1; then
   say "installing packages"
   SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -64,13 +65,20 @@ gcc -O2 -Wall -o $B/tiny_fann peers/tiny_fann.c -lfloatfann -lm
 gcc -O3 -march=native -DNI=2 -DNH=4 -DNO=1 -o $B/tiny_c_xor peers/tiny_c.c -lm
 gcc -O3 -march=native -DNI=4 -DNH=8 -DNO=3 -o $B/tiny_c_iris peers/tiny_c.c -lm
 gcc -O3 -march=native -ffast-math -o $B/mlp_c peers/mlp_c.c -lz -lm
+gcc -O2 -march=native -pthread -o $B/peak tools/peak.c
 
 # ---- 4. the jobs: TAG CPUS COMMAND... (a TAG starting with cli_ is an nnc train command, cc_ a compile) ----
 # PyTorch twice: with OpenBLAS forced to its AVX2 Haswell kernel (how the project's peer baseline was measured:
 # that machine's environment set these two variables) and with OpenBLAS choosing its kernel (Cooperlake, AVX-512)
 HSW="env OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=512"
 NOCT="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE"
+# Open MPI as root, on this machine only (shared memory), one core per rank
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+MPIRUN="mpirun --mca btl self,vader --mca btl_vader_single_copy_mechanism none"
 JOBS=(
+  # the machine: clock and FMA peak of 1 and 2 cores, measured in the same run as everything else
+  "peak1 0 $B/peak 1"
+  "peak2 0,1 $B/peak 2"
   # workload 1: ReLU, softmax + cross-entropy, batch 64, lr 0.1
   "torch1 0 $HSW $PY peers/torch_mlp.py 1 $E1 ce"
   "torch1_auto 0 $NOCT $PY peers/torch_mlp.py 1 $E1 ce"
@@ -82,6 +90,9 @@ JOBS=(
   "nnc_mb 0 $B/nnc_mlp_fmnist_relu $E1"
   "cli_mb1 0 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mb1.weights"
   "cli_mb2 0,1 $B/fmnist_relu_cli train --epochs $E1 --threads 2 --save build/cli_mb2.weights"
+  # data-parallel training over MPI (issue 7): 1 and 2 ranks of the same train command
+  "cli_mpi1 0,1 $MPIRUN -np 1 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mpi1.weights"
+  "cli_mpi2 0,1 $MPIRUN -np 2 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mpi2.weights"
   # workload 2: sigmoid, squared error, per-sample SGD (FANN lr 0.3 = nnc rate 0.15)
   "fann 0 $B/fann_mlp $E2 0.3"
   "c_ps 0 $B/mlp_c persample $E2"
@@ -114,6 +125,7 @@ run() {
   fi
   cat $out >>"$LOG"
   case $tag in
+    cli_mpi*) json=$($PY tools/cli_result.py "$(echo "$*" | sed -n 's/.* -np \([0-9]*\).*/\1/p')" <$out | sed 's/^RESULT //') ;;
     cli_*) json=$($PY tools/cli_result.py "$(echo "$*" | sed -n 's/.*--threads \([0-9]*\).*/\1/p' | grep . || echo 1)" <$out | sed 's/^RESULT //') ;;
     cc_*) json='{"bench": "compile"}' ;;
     *) json=$(sed -n 's/^RESULT //p' $out | tail -1) ;;
@@ -143,5 +155,5 @@ done
   env | grep '^OPENBLAS_' || echo 'no OPENBLAS_* set'
   gcc --version | head -1; echo "python: $($PY --version 2>&1)"
   dpkg-query -W -f='${Package} ${Version}\n' python3-torch python3-numpy python3-sklearn python3-threadpoolctl \
-    libfann2 libopenblas0-pthread dataset-fashion-mnist llvm-19 2>/dev/null; } >>"$RES/env.txt"
+    libfann2 libopenblas0-pthread dataset-fashion-mnist llvm-19 openmpi-bin 2>/dev/null; } >>"$RES/env.txt"
 $PY tools/report.py "$RAW" "$RES/env.txt" | tee "$RES/table.md"
