@@ -93,6 +93,10 @@ JOBS=(
   # data-parallel training over MPI (issue 7): 1 and 2 ranks of the same train command
   "cli_mpi1 0,1 $MPIRUN -np 1 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mpi1.weights"
   "cli_mpi2 0,1 $MPIRUN -np 2 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mpi2.weights"
+  # ... and with a global batch of 512, where each step's compute outweighs its allreduce
+  "cli_mpi1_b512 0,1 $MPIRUN -np 1 $B/fmnist_relu_cli train --epochs $E1 --batch 512 --threads 1 --save build/cli_mpi1.weights"
+  "cli_mpi2_b512 0,1 $MPIRUN -np 2 $B/fmnist_relu_cli train --epochs $E1 --batch 512 --threads 1 --save build/cli_mpi2.weights"
+  "cli_t2_b512 0,1 $B/fmnist_relu_cli train --epochs $E1 --batch 512 --threads 2 --save build/cli_t2.weights"
   # workload 2: sigmoid, squared error, per-sample SGD (FANN lr 0.3 = nnc rate 0.15)
   "fann 0 $B/fann_mlp $E2 0.3"
   "c_ps 0 $B/mlp_c persample $E2"
