@@ -294,8 +294,26 @@ static void emit_gemm(Cg *cg, const Gemm *g) {
 
 /* --- forward ------------------------------------------------------------------------ */
 
-/* Xᵀ[i][b] = x[b][io + i] for b < n, 0 for the padding: per block of VL samples, each
- * vector of Xᵀ is assembled from VL scalars and stored whole (no scatter, no gather). */
+/* Transposes the VL×VL block v in registers: for h = VL/2, …, 1 rows i and i + h swap their
+ * off-diagonal h-lane blocks (log2 VL stages of VL two-source shuffles, no gathers). */
+static void transpose_block(Cg *cg, LLVMValueRef *v, int vl) {
+  for (int h = vl / 2; h >= 1; h /= 2)
+    for (int i = 0; i < vl; i++) {
+      if (i & h) continue;
+      LLVMValueRef lo[64], hi[64];
+      for (int k = 0; k < vl; k++) {
+        lo[k] = LLVMConstInt(cg->i32, (unsigned)((k & h) ? vl + k - h : k), 0);
+        hi[k] = LLVMConstInt(cg->i32, (unsigned)((k & h) ? vl + k : k + h), 0);
+      }
+      LLVMValueRef a = v[i], b = v[i + h];
+      v[i] = LLVMBuildShuffleVector(cg->b, a, b, LLVMConstVector(lo, (unsigned)vl), "");
+      v[i + h] = LLVMBuildShuffleVector(cg->b, a, b, LLVMConstVector(hi, (unsigned)vl), "");
+    }
+}
+
+/* Xᵀ[i][b] = x[b][io + i] for b < n, 0 for the padding. Per block of VL samples: whole
+ * VL×VL blocks are loaded as VL row vectors and transposed in registers; the last columns
+ * (size mod VL) are assembled from scalars. Every vector of Xᵀ is stored whole. */
 static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValueRef x) {
   int vl = cg_vec_len(cg);
   CgLoop lb, li;
@@ -312,13 +330,30 @@ static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVM
     rows[k] = cg_elem(cg, x, LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, row, cg_int(cg, cg->net->n_inputs), ""),
                                           cg_int(cg, g->io_offset), ""));
   }
-  LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, g->size), "ti");
-  LLVMValueRef v = LLVMGetUndef(cg_vec_type(cg));
-  for (int k = 0; k < vl; k++)
-    v = LLVMBuildInsertElement(cg->b, v, cg_load(cg, rows[k], i), LLVMConstInt(cg->i32, (unsigned)k, 0), "");
-  v = LLVMBuildSelect(cg->b, inside, v, LLVMConstNull(cg_vec_type(cg)), "");
-  cg_vstore(cg, v, cg_elem(cg, bt->bufs[g->id].at, idx2(cg, i, bt->npad, b0, NULL)), NULL);
-  cg_loop_end(cg, &li);
+  LLVMValueRef zero = LLVMConstNull(cg_vec_type(cg));
+  int64_t whole = g->size / vl;
+  if (whole > 0) {
+    LLVMValueRef i0 = LLVMBuildMul(cg->b, cg_loop_begin(cg, &li, cg_int(cg, whole), "tw"), cg_int(cg, vl), "");
+    LLVMValueRef v[64];
+    for (int k = 0; k < vl; k++) v[k] = cg_vload(cg, cg_elem(cg, rows[k], i0), NULL);
+    transpose_block(cg, v, vl);
+    for (int k = 0; k < vl; k++) {
+      LLVMValueRef i = LLVMBuildAdd(cg->b, i0, cg_int(cg, k), "");
+      cg_vstore(cg, LLVMBuildSelect(cg->b, inside, v[k], zero, ""),
+                cg_elem(cg, bt->bufs[g->id].at, idx2(cg, i, bt->npad, b0, NULL)), NULL);
+    }
+    cg_loop_end(cg, &li);
+  }
+  if (g->size % vl) {
+    LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, g->size % vl), "ti");
+    i = LLVMBuildAdd(cg->b, i, cg_int(cg, whole * vl), "");
+    LLVMValueRef v = LLVMGetUndef(cg_vec_type(cg));
+    for (int k = 0; k < vl; k++)
+      v = LLVMBuildInsertElement(cg->b, v, cg_load(cg, rows[k], i), LLVMConstInt(cg->i32, (unsigned)k, 0), "");
+    cg_vstore(cg, LLVMBuildSelect(cg->b, inside, v, zero, ""),
+              cg_elem(cg, bt->bufs[g->id].at, idx2(cg, i, bt->npad, b0, NULL)), NULL);
+    cg_loop_end(cg, &li);
+  }
   cg_loop_end(cg, &lb);
 }
 
