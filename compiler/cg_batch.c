@@ -357,22 +357,37 @@ static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVM
   cg_loop_end(cg, &lb);
 }
 
-/* A[b][j] = Aᵀ[j][b]: the batch-major copy backprop reads. Per block of VL samples each
- * vector of Aᵀ is loaded whole and its lanes stored to VL rows. */
+/* A[b][j] = Aᵀ[j][b]: the batch-major copy backprop reads. Per block of VL samples, whole
+ * VL×VL blocks are transposed in registers; the last rows (size mod VL) of Aᵀ are loaded
+ * whole and their lanes stored one by one. */
 static void emit_transpose_out(Cg *cg, const IrGroup *g, const Batch *bt) {
   int vl = cg_vec_len(cg);
-  int64_t pad = padded(cg, g);
+  int64_t pad = padded(cg, g), whole = g->size / vl;
   CgLoop lb, lj;
   LLVMValueRef blk = cg_loop_begin(cg, &lb, LLVMBuildSDiv(cg->b, bt->npad, cg_int(cg, vl), ""), "ob");
   LLVMValueRef b0 = LLVMBuildMul(cg->b, blk, cg_int(cg, vl), "");
   LLVMValueRef rows = cg_elem(cg, bt->bufs[g->id].a, LLVMBuildMul(cg->b, b0, cg_int(cg, pad), ""));
-  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "oj");
-  LLVMValueRef v = cg_vload(cg, cg_elem(cg, bt->bufs[g->id].at, idx2(cg, j, bt->npad, b0, NULL)), NULL);
-  for (int k = 0; k < vl; k++) {
-    LLVMValueRef e = LLVMBuildExtractElement(cg->b, v, LLVMConstInt(cg->i32, (unsigned)k, 0), "");
-    cg_store(cg, rows, LLVMBuildAdd(cg->b, cg_int(cg, (int64_t)k * pad), j, ""), e);
+  if (whole > 0) {
+    LLVMValueRef j0 = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lj, cg_int(cg, whole), "ow"), cg_int(cg, vl), "");
+    LLVMValueRef v[64];
+    for (int k = 0; k < vl; k++)
+      v[k] = cg_vload(cg, cg_elem(cg, bt->bufs[g->id].at,
+                                  idx2(cg, LLVMBuildAdd(cg->b, j0, cg_int(cg, k), ""), bt->npad, b0, NULL)), NULL);
+    transpose_block(cg, v, vl);
+    for (int k = 0; k < vl; k++)
+      cg_vstore(cg, v[k], cg_elem(cg, rows, LLVMBuildAdd(cg->b, cg_int(cg, (int64_t)k * pad), j0, "")), NULL);
+    cg_loop_end(cg, &lj);
   }
-  cg_loop_end(cg, &lj);
+  if (g->size % vl) {
+    LLVMValueRef j = LLVMBuildAdd(cg->b, cg_loop_begin(cg, &lj, cg_int(cg, g->size % vl), "oj"),
+                                  cg_int(cg, whole * vl), "");
+    LLVMValueRef v = cg_vload(cg, cg_elem(cg, bt->bufs[g->id].at, idx2(cg, j, bt->npad, b0, NULL)), NULL);
+    for (int k = 0; k < vl; k++) {
+      LLVMValueRef e = LLVMBuildExtractElement(cg->b, v, LLVMConstInt(cg->i32, (unsigned)k, 0), "");
+      cg_store(cg, rows, LLVMBuildAdd(cg->b, cg_int(cg, (int64_t)k * pad), j, ""), e);
+    }
+    cg_loop_end(cg, &lj);
+  }
   cg_loop_end(cg, &lb);
 }
 
