@@ -123,6 +123,7 @@ typedef struct Gemm {
   LLVMValueRef bias;            /* OUT_STORE: bias[r] pointer, or NULL */
   double bias_const;            /* OUT_STORE without pointer: this constant (0: none) */
   LLVMValueRef scale;           /* OUT_SUBSCALED */
+  LLVMValueRef first;           /* k-blocked OUT_STORE: i1, this is the first block (later ones add) */
 } Gemm;
 
 static LLVMValueRef idx2(Cg *cg, LLVMValueRef r, LLVMValueRef rs, LLVMValueRef c, LLVMValueRef cs) {
@@ -138,10 +139,14 @@ static void emit_tile_store(Cg *cg, const Gemm *g, LLVMValueRef r, LLVMValueRef 
                             LLVMValueRef mask) {
   LLVMValueRef p = cg_elem(cg, g->o, idx2(cg, r, g->o_rs, c, NULL));
   switch (g->out) {
-  case OUT_STORE:
-    if (g->bias) acc = LLVMBuildFAdd(cg->b, acc, cg_splat(cg, cg_load(cg, g->bias, r)), "");
-    else if (g->bias_const != 0) acc = LLVMBuildFAdd(cg->b, acc, cg_splat(cg, cg_real(cg, g->bias_const)), "");
+  case OUT_STORE: {
+    LLVMValueRef base = g->bias ? cg_splat(cg, cg_load(cg, g->bias, r))
+                      : g->bias_const != 0 ? cg_splat(cg, cg_real(cg, g->bias_const)) : NULL;
+    if (g->first)
+      base = LLVMBuildSelect(cg->b, g->first, base ? base : LLVMConstNull(cg_vec_type(cg)), cg_vload(cg, p, mask), "");
+    if (base) acc = LLVMBuildFAdd(cg->b, acc, base, "");
     break;
+  }
   case OUT_ADD: acc = LLVMBuildFAdd(cg->b, cg_vload(cg, p, mask), acc, ""); break;
   case OUT_SUBSCALED: acc = cg_vfma(cg, LLVMBuildFNeg(cg->b, cg_splat(cg, g->scale), ""), acc, cg_vload(cg, p, mask)); break;
   }
@@ -264,32 +269,29 @@ static void emit_gemm_unblocked(Cg *cg, const Gemm *g) {
     emit_gemm_rows_outer(cg, g);
 }
 
-/* One k block [k0, k0 + len): the first block applies the gemm's own output rule, the
- * others add to what the earlier blocks stored. */
-static void emit_k_block(Cg *cg, const Gemm *g, LLVMValueRef k0, int64_t len, int first) {
-  Gemm blk = *g;
-  blk.a = cg_elem(cg, g->a, LLVMBuildMul(cg->b, k0, g->a_ks, ""));
-  blk.b = cg_elem(cg, g->b, LLVMBuildMul(cg->b, k0, g->b_ks, ""));
-  blk.k = cg_int(cg, len);
-  if (!first) blk.out = OUT_ADD;
-  emit_gemm_unblocked(cg, &blk);
-}
-
+/* Blocked over k so that B's block stays in L1: K is cut into equal blocks of at most k_block
+ * (the last one shorter when they do not divide K), all emitted once inside a loop; the first
+ * block applies the gemm's own output rule, the others add to what it stored. */
 static void emit_gemm(Cg *cg, const Gemm *g) {
   if (g->k_block <= 0 || g->k_const <= g->k_block) {
     emit_gemm_unblocked(cg, g);
     return;
   }
-  int64_t blocks = g->k_const / g->k_block, rem = g->k_const % g->k_block;
-  emit_k_block(cg, g, cg_int(cg, 0), g->k_block, 1);
-  if (blocks > 1) {
-    CgLoop lk;
-    LLVMValueRef kb = cg_loop_begin(cg, &lk, cg_int(cg, blocks - 1), "kb");
-    LLVMValueRef k0 = LLVMBuildMul(cg->b, LLVMBuildAdd(cg->b, kb, cg_int(cg, 1), ""), cg_int(cg, g->k_block), "");
-    emit_k_block(cg, g, k0, g->k_block, 0);
-    cg_loop_end(cg, &lk);
-  }
-  if (rem) emit_k_block(cg, g, cg_int(cg, blocks * g->k_block), rem, 0);
+  int64_t blocks = (g->k_const + g->k_block - 1) / g->k_block;
+  int64_t len = (g->k_const + blocks - 1) / blocks;
+  CgLoop lk;
+  LLVMValueRef kb = cg_loop_begin(cg, &lk, cg_int(cg, blocks), "kb");
+  LLVMValueRef k0 = LLVMBuildMul(cg->b, kb, cg_int(cg, len), "");
+  LLVMValueRef left = LLVMBuildSub(cg->b, cg_int(cg, g->k_const), k0, "");
+  LLVMValueRef shorter = LLVMBuildICmp(cg->b, LLVMIntSLT, left, cg_int(cg, len), "");
+  Gemm blk = *g;
+  blk.a = cg_elem(cg, g->a, LLVMBuildMul(cg->b, k0, g->a_ks, ""));
+  blk.b = cg_elem(cg, g->b, LLVMBuildMul(cg->b, k0, g->b_ks, ""));
+  blk.k = LLVMBuildSelect(cg->b, shorter, left, cg_int(cg, len), "klen");
+  LLVMValueRef first = LLVMBuildICmp(cg->b, LLVMIntEQ, kb, cg_int(cg, 0), "first");
+  if (g->out == OUT_STORE) blk.first = first;
+  emit_gemm_unblocked(cg, &blk);
+  cg_loop_end(cg, &lk);
 }
 
 /* --- forward ------------------------------------------------------------------------ */
