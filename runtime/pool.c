@@ -2,13 +2,20 @@
  *
  * Consumes: a thread count N and, per batch, a job fn(ctx, worker).
  * Produces: fn run once for each worker 0..N−1 (worker 0 on the caller's thread), returning
- * when all are done. A generation counter starts a job; a pending count ends it. Both sides
- * spin on them for a moment first (a mini-batch step lasts ~0.3 ms, a futex wake-up costs
- * tens of µs), then sleep on the mutex and condition variables, so an idle or oversubscribed
- * pool does not burn cores. Threads live as long as the pool.
+ * when all are done. A generation counter starts a job; a pending count ends it. When every
+ * thread has a CPU of its own, both sides spin on them for a moment first (a mini-batch step
+ * lasts ~0.3 ms, a futex wake-up costs tens of µs), then sleep on the mutex and condition
+ * variables, so an idle pool does not burn cores; with more threads than CPUs they sleep at
+ * once (spinning threads would take the CPU from the ones still working: 4 threads on 2 CPUs
+ * ran 4× slower than 1). Threads live as long as the pool.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#endif
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -22,12 +29,24 @@ struct nnrt_pool {
   pthread_cond_t start_cv, done_cv;
   _Atomic uint64_t gen;
   atomic_int pending, quit;
+  int spin;               /* polls before sleeping: SPIN_POLLS, or 0 when oversubscribed */
   nnrt_job_fn fn;
   void *ctx;
 };
 
 /* Spins this many polls (~50 µs) before sleeping. */
 #define SPIN_POLLS 20000
+
+/* CPUs this process may run on. */
+static int usable_cpus(void) {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    return CPU_COUNT(&set);
+#endif
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
 
 static void relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -37,7 +56,7 @@ static void relax(void) {
 
 /* Waits for a generation other than seen; returns it. */
 static uint64_t wait_for_job(nnrt_pool *p, uint64_t seen) {
-  for (int i = 0; i < SPIN_POLLS; i++) {
+  for (int i = 0; i < p->spin; i++) {
     uint64_t g = atomic_load_explicit(&p->gen, memory_order_acquire);
     if (g != seen || atomic_load(&p->quit))
       return g;
@@ -77,6 +96,7 @@ int nnrt__pool_create(int n_threads, nnrt_pool **out, nnrt_error *err) {
     return nnrt__oom(err);
   }
   p->n = n_threads;
+  p->spin = n_threads <= usable_cpus() ? SPIN_POLLS : 0;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->start_cv, NULL);
   pthread_cond_init(&p->done_cv, NULL);
@@ -101,7 +121,7 @@ void nnrt__pool_run(nnrt_pool *p, nnrt_job_fn fn, void *ctx) {
   pthread_cond_broadcast(&p->start_cv);
   pthread_mutex_unlock(&p->mu);
   fn(ctx, 0);
-  for (int i = 0; i < SPIN_POLLS && atomic_load(&p->pending) > 0; i++)
+  for (int i = 0; i < p->spin && atomic_load(&p->pending) > 0; i++)
     relax();
   pthread_mutex_lock(&p->mu);
   while (atomic_load(&p->pending) > 0)
