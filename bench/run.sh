@@ -45,7 +45,7 @@ if [ "$(cat build/nnc.commit 2>/dev/null)" != "$SRC" ] || [ ! -x build/nnc/nnc ]
   say "building nnc at ${COMMIT:0:12}"
   rm -rf build/src build/nnc; mkdir -p build/src
   git -C "$ROOT" archive HEAD | tar -x -C build/src
-  cmake -S build/src -B build/nnc -DCMAKE_BUILD_TYPE=RelWithDebInfo >>"$LOG" 2>&1
+  cmake -S build/src -B build/nnc -DCMAKE_BUILD_TYPE=RelWithDebInfo 2>&1 | sed "s|$BENCH/||g" >>"$LOG"
   cmake --build build/nnc -j"$(nproc)" --target nnc >>"$LOG" 2>&1
   echo "$SRC" >build/nnc.commit
 fi
