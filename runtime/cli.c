@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "mpi_api.h"
@@ -338,16 +339,21 @@ static int train_maybe_mpi(nnrt_cli *c, nnrt_error *err) {
 }
 
 /* Rank 0 reports every error; the others only their own failures, which rank 0 cannot see
- * (usage errors, divergence, interrupts and agreed failures are the same on every rank). */
-static void print_error(const nnrt_error *err, int rc) {
+ * (usage errors, divergence, interrupts and agreed failures are the same on every rank). A
+ * rank that stays silent waits a moment before exiting: mpirun ends the whole job at the first
+ * failed exit, and that must not come before rank 0 has printed why. */
+static void report_error(const nnrt_error *err, int rc) {
   int rank = nnrt__mpi_launched_size() > 1 ? nnrt__mpi_launched_rank() : 0;
   if (rank == 0) {
     fprintf(stderr, "error: %s\n", err->msg);
     return;
   }
   if (rc == NNRT_EUSAGE || rc == NNRT_EDIVERGED || rc == NNRT_EINTERRUPTED ||
-      !strncmp(err->msg, "rank 0 ", 7) || !strncmp(err->msg, "another process", 15))
+      !strncmp(err->msg, "rank 0 ", 7) || !strncmp(err->msg, "another process", 15)) {
+    struct timespec wait = {1, 0};
+    nanosleep(&wait, NULL);
     return;
+  }
   fprintf(stderr, "rank %d: error: %s\n", rank, err->msg);
 }
 
@@ -416,7 +422,7 @@ int nnrt_main(const nnc_model *m, int argc, char **argv) {
   }
   rc = parse_and_run(&c, argc, argv, &err);
   if (rc)
-    print_error(&err, rc);
+    report_error(&err, rc);
   nnrt__free(c.in_cols);
   nnrt__free(c.tg_cols);
   fflush(stdout);
