@@ -43,10 +43,17 @@ void nnrt__free(void *p) {
     hook(hook_ud, p, 0);
 }
 
-void *nnrt__alloc_array(int64_t n, size_t elem) {
+/* n · elem in *bytes unless n is negative or the product is absurdly large. */
+static int array_bytes(int64_t n, size_t elem, size_t *bytes) {
   if (n < 0 || (elem && (uint64_t)n > SIZE_MAX / 2 / elem))
-    return NULL;
-  return nnrt__alloc((size_t)n * elem);
+    return 0;
+  *bytes = (size_t)n * elem;
+  return 1;
+}
+
+void *nnrt__alloc_array(int64_t n, size_t elem) {
+  size_t bytes;
+  return array_bytes(n, elem, &bytes) ? nnrt__alloc(bytes) : NULL;
 }
 
 char *nnrt__strdup(const char *s) {
@@ -70,9 +77,8 @@ void *nnrt__alloc_aligned(size_t size) {
 }
 
 void *nnrt__alloc_array_aligned(int64_t n, size_t elem) {
-  if (n < 0 || (elem && (uint64_t)n > SIZE_MAX / 2 / elem))
-    return NULL;
-  return nnrt__alloc_aligned((size_t)n * elem);
+  size_t bytes;
+  return array_bytes(n, elem, &bytes) ? nnrt__alloc_aligned(bytes) : NULL;
 }
 
 void nnrt__free_aligned(void *p) {

@@ -94,15 +94,16 @@ typedef struct update_job {
 /* Worker w updates parameters [w·P/T, (w+1)·P/T): g = Σ over workers in worker order, then
  * v = m·v − scale·g, p += v (v not stored without momentum). Typed loops over restrict
  * pointers with the cases split outside them, so they vectorise; with one or two buffers
- * (the common cases) the sum is never stored: every pass over these arrays misses L2. */
+ * (the common cases) the sum is never stored: every pass over these arrays misses L2. More
+ * buffers are first summed into the first one. */
 #define UPDATE_SLICE(real)                                                                      \
   do {                                                                                          \
     real *restrict p = (real *)tr->params + lo, *restrict v = (real *)tr->velocity + lo;       \
     real *restrict g0 = (real *)tr->grads[0] + lo;                                              \
-    const real *restrict g1 = job->n_grads > 1 ? (const real *)tr->grads[1] + lo : NULL;       \
+    const real *restrict g1 = job->n_grads == 2 ? (const real *)tr->grads[1] + lo : NULL;      \
     const real s = (real)job->scale, mu = (real)job->momentum;                                 \
     int64_t len = hi - lo;                                                                      \
-    for (int k = 2; k < job->n_grads; k++) {                                                    \
+    for (int k = 1; k < job->n_grads && !g1; k++) {                                             \
       const real *restrict gk = (const real *)tr->grads[k] + lo;                                \
       for (int64_t i = 0; i < len; i++)                                                         \
         g0[i] += gk[i];                                                                         \
