@@ -6,7 +6,7 @@ import lit.formats
 config.name = "nnc"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".nn", ".test"]
-config.excludes = ["Inputs", "runtime", "CMakeLists.txt", "lit.cfg.py", "fuzz"]
+config.excludes = ["Inputs", "runtime", "CMakeLists.txt", "lit.cfg.py", "fuzz", "adversarial"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.nnc_obj_root, "test")
 
