@@ -223,14 +223,20 @@ static int write_llvm(LLVMModuleRef m, const char *path) {
   return ok;
 }
 
-static int write_machine_code(const Target *t, LLVMModuleRef m, const char *path, LLVMCodeGenFileType type) {
+/* Assembly or object code in memory; NULL after a message naming the output. */
+static LLVMMemoryBufferRef machine_code(const Target *t, LLVMModuleRef m, LLVMCodeGenFileType type,
+                                        const char *output) {
   char *err = NULL;
   LLVMMemoryBufferRef buf;
-  if (LLVMTargetMachineEmitToMemoryBuffer(t->tm, m, type, &err, &buf)) {
-    fprintf(stderr, "nnc: error: cannot generate code for '%s': %s\n", path, err ? err : "unknown error");
-    LLVMDisposeMessage(err);
-    return 0;
-  }
+  if (!LLVMTargetMachineEmitToMemoryBuffer(t->tm, m, type, &err, &buf)) return buf;
+  fprintf(stderr, "nnc: error: cannot generate code for '%s': %s\n", output, err ? err : "unknown error");
+  LLVMDisposeMessage(err);
+  return NULL;
+}
+
+static int write_machine_code(const Target *t, LLVMModuleRef m, const char *path, LLVMCodeGenFileType type) {
+  LLVMMemoryBufferRef buf = machine_code(t, m, type, path);
+  if (!buf) return 0;
   int ok = write_bytes(path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf));
   LLVMDisposeMemoryBuffer(buf);
   return ok;
@@ -306,15 +312,30 @@ static int link_executable(const char *object, const char *exe, const char *outp
   return 0;
 }
 
+/* The object for the linker, in the private directory (no one else can create files there). */
+static int write_object(LLVMMemoryBufferRef buf, const char *object, const char *output) {
+  FILE *f = fopen(object, "wb");
+  size_t n = LLVMGetBufferSize(buf);
+  int ok = f && fwrite(LLVMGetBufferStart(buf), 1, n, f) == n;
+  if (f && fclose(f) != 0) ok = 0;
+  if (!ok) fprintf(stderr, "nnc: error: cannot write '%s': %s\n", output, strerror(errno));
+  return ok;
+}
+
 /* The object and the linked executable are made in a private directory beside the output
  * (output.c), and the executable is renamed over the output only when the link succeeded. */
 static int emit_executable(const Target *t, LLVMModuleRef m, const char *output) {
+  LLVMMemoryBufferRef buf = machine_code(t, m, LLVMObjectFile, output);
   OutFile out;
-  const char *exe = out_open_dir(&out, output);
-  if (!exe) return 0;
+  const char *exe = buf ? out_open_dir(&out, output) : NULL;
+  if (!exe) {
+    if (buf) LLVMDisposeMemoryBuffer(buf);
+    return 0;
+  }
   char *object = xmalloc(strlen(exe) + 3);
   sprintf(object, "%s.o", exe);
-  int ok = write_machine_code(t, m, object, LLVMObjectFile) && link_executable(object, exe, output);
+  int ok = write_object(buf, object, output) && link_executable(object, exe, output);
+  LLVMDisposeMemoryBuffer(buf);
   free(object);
   if (ok) return out_commit(&out);
   out_abort(&out);

@@ -60,7 +60,7 @@ static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scale
   nnrt_section secs[5];
   int n = 0, rc;
   if (!le)
-    return nnrt__oom(err);
+    return nnrt__oom_writing(err, path);
   encode_state(&tr->st, state);
   nnrt__put_reals(le, tr->velocity, np, tr->m->real_bytes);
   nnrt__put_reals(le + pbytes, tr->run_best, np, tr->m->real_bytes);

@@ -86,7 +86,7 @@ static int create_temp(const char *path, char **tmp, int *fd, nnrt_error *err) {
   int keep_mode = lstat(path, &st) == 0 && S_ISREG(st.st_mode);
   for (int attempt = 0; attempt < 100; attempt++) {
     if (!(*tmp = temp_name(path)))
-      return nnrt__oom(err);
+      return nnrt__oom_writing(err, path);
     *fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (*fd >= 0) {
       if (keep_mode)
@@ -114,6 +114,10 @@ static void sync_dir(const char *path) {
   nnrt__free(d);
 }
 
+int nnrt__oom_writing(nnrt_error *err, const char *path) {
+  return nnrt__fail(err, NNRT_ENOMEM, "%s: cannot write: out of memory", path);
+}
+
 /* ---- streamed writes ---- */
 
 int nnrt__out_open(nnrt_out *o, const char *path, nnrt_error *err) {
@@ -125,7 +129,7 @@ int nnrt__out_open(nnrt_out *o, const char *path, nnrt_error *err) {
     return rc;
   o->f = fdopen(fd, "wb");
   if (!o->f) {
-    rc = errno == ENOMEM ? nnrt__oom(err) : write_failed(err, path, errno);
+    rc = errno == ENOMEM ? nnrt__oom_writing(err, path) : write_failed(err, path, errno);
     close(fd);
     nnrt__out_abort(o);
   }

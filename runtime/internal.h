@@ -91,6 +91,7 @@ int nnrt__write_atomic(const char *path, const void *bytes, uint64_t size, nnrt_
 int nnrt__write_new(const char *name, const void *bytes, uint64_t size, char *chosen, size_t cap,
                     nnrt_error *err);
 int nnrt__same_file(const char *a, const char *b);
+int nnrt__oom_writing(nnrt_error *err, const char *path);  /* NNRT_ENOMEM: "PATH: cannot write: out of memory" */
 #define NNRT_PATH_CAP 4096      /* room for a path built from another (SAVE.ckpt, SAVE.diverged) */
 /* An output path a long job will write: refused when empty or a directory (NNRT_EUSAGE), or
  * when its directory is missing or not writable (NNRT_EIO); what names it in the message. */

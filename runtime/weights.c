@@ -117,7 +117,7 @@ int nnrt__wfile_write(const char *path, const nnc_model *m, const void *params,
   uint64_t size;
   unsigned char *img = build_image(m, params, sections, n_sections, &size);
   if (!img)
-    return nnrt__oom(err);
+    return nnrt__oom_writing(err, path);
   int rc = chosen ? nnrt__write_new(path, img, size, chosen, cap, err)
                   : nnrt__write_atomic(path, img, size, err);
   nnrt__free(img);
