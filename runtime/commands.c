@@ -205,7 +205,8 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
 typedef struct named_path { const char *what, *path; } named_path;
 
 /* The files training writes: each a file name in a writable directory, no two the same, none
- * an input (a run may resume from the checkpoint or the save path it will replace). */
+ * an input (a run may resume from the checkpoint or the save path it will replace). Under
+ * mpirun only rank 0 writes, so only its file system is asked. */
 static int check_train_paths(nnrt_cli *c, const char *ckpt_what, nnrt_error *err) {
   named_path out[] = {{"--save", c->o.save_path}, {ckpt_what, c->o.checkpoint_path},
                       {"--log", c->o.log_path}, {"--plot", c->o.plot_path}};
@@ -213,7 +214,7 @@ static int check_train_paths(nnrt_cli *c, const char *ckpt_what, nnrt_error *err
                      {"test data", c->test.path}, {"test labels", c->test.labels},
                      {"--resume", c->o.resume_path}};
   int rc = NNRT_OK;
-  for (int i = 0; i < 4 && !rc; i++) {
+  for (int i = 0; i < 4 && !rc && nnrt__mpi_rank() == 0; i++) {
     if (!out[i].path)
       continue;
     rc = nnrt__check_output(out[i].what, out[i].path, err);
