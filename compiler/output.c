@@ -6,8 +6,9 @@
  * 0666 less the umask); it is flushed, fsynced, renamed over DEST, and the directory fsynced.
  * The linker writes into a private directory `DEST.tmp.XXXXXX/` (mode 0700) instead, and its
  * executable (with the linker's modes) is renamed from there. A DEST that is a symlink is
- * replaced by the file, as the linker does; what it pointed to is not written. Before any
- * work, out_check refuses an output that names an input, another output or a directory. */
+ * replaced by the file, as the linker does; what it pointed to is not written. What is not a
+ * file to replace (/dev/null, a pipe, /dev/stdout) is written in place. Before any work,
+ * out_check refuses an output that names an input, another output or a directory. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -85,10 +86,23 @@ static void sync_dir(const char *path) {
 
 /* --- opening ---------------------------------------------------------------------------- */
 
+/* What is not a file to replace is written in place: a device, FIFO or socket (/dev/null, a
+ * terminal, a pipe) or a link into /proc such as /dev/stdout. */
+static int in_place(const char *path) {
+  struct stat st;
+  char target[6];
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return 1;
+  return readlink(path, target, sizeof target) == sizeof target && memcmp(target, "/proc/", 6) == 0;
+}
+
 FILE *out_open(OutFile *o, const char *path) {
   memset(o, 0, sizeof *o);
   o->path = path;
   if (strcmp(path, "-") == 0) return o->f = stdout;
+  if (in_place(path)) {
+    if (!(o->f = fopen(path, "ab"))) cannot_write(path, errno);
+    return o->f;
+  }
   struct stat st;
   int keep_mode = lstat(path, &st) == 0 && S_ISREG(st.st_mode), fd = -1;
   for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
@@ -110,6 +124,7 @@ FILE *out_open(OutFile *o, const char *path) {
 const char *out_open_dir(OutFile *o, const char *path) {
   memset(o, 0, sizeof *o);
   o->path = path;
+  if (in_place(path)) return path;
   o->tmp = temp_name(path, 0);
   if (!mkdtemp(o->tmp)) {
     cannot_write(path, errno);
@@ -128,7 +143,7 @@ const char *out_open_dir(OutFile *o, const char *path) {
 static int close_stream(OutFile *o) {
   int e = fflush(o->f) != 0 ? errno : ferror(o->f) ? EIO : 0;
   if (o->f == stdout) return o->f = NULL, e;
-  if (!e && fsync(fileno(o->f)) != 0) e = errno;
+  if (!e && o->tmp && fsync(fileno(o->f)) != 0) e = errno;
   if (fclose(o->f) != 0 && !e) e = errno;
   o->f = NULL;
   return e;

@@ -219,7 +219,7 @@ static int check_train_paths(nnrt_cli *c, const char *ckpt_what, nnrt_error *err
       continue;
     rc = nnrt__check_output(out[i].what, out[i].path, err);
     for (int j = i + 1; j < 4 && !rc; j++)
-      if (out[j].path && nnrt__same_file(out[i].path, out[j].path))
+      if (out[j].path && !nnrt__in_place(out[j].path) && nnrt__same_file(out[i].path, out[j].path))
         rc = nnrt__fail(err, NNRT_EUSAGE, "%s and %s both name %s; give them different files",
                         out[i].what, out[j].what, out[i].path);
     for (int j = 0; j < 5 && !rc; j++)

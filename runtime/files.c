@@ -9,7 +9,9 @@
  * over DEST, and the directory is fsynced. On any failure the temporary is removed and the
  * message names DEST and the system's reason. A DEST that is a symlink is itself replaced by
  * the new file; what it pointed to is not written. Only a process killed mid-write can leave a
- * temporary behind (a complete or torn `DEST.tmp.XXXXXX`, never a torn DEST).
+ * temporary behind (a complete or torn `DEST.tmp.XXXXXX`, never a torn DEST). What is not a
+ * file to replace (a device, FIFO or socket such as /dev/null or a terminal, or a link into
+ * /proc such as /dev/stdout) is written in place, as a stream.
  * nnrt__write_new creates a file that did not exist: NAME, else NAME.2, NAME.3, ...
  * nnrt__check_output and nnrt__same_file let a command refuse bad output paths up front.
  */
@@ -120,11 +122,22 @@ int nnrt__oom_writing(nnrt_error *err, const char *path) {
 
 /* ---- streamed writes ---- */
 
+int nnrt__in_place(const char *path) {
+  struct stat st;
+  char target[6];
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    return 1;
+  return readlink(path, target, sizeof target) == sizeof target && memcmp(target, "/proc/", 6) == 0;
+}
+
 int nnrt__out_open(nnrt_out *o, const char *path, nnrt_error *err) {
-  int fd = -1;
+  int fd = -1, rc = NNRT_OK;
   memset(o, 0, sizeof *o);
   o->path = path;
-  int rc = create_temp(path, &o->tmp, &fd, err);
+  if (!nnrt__in_place(path))
+    rc = create_temp(path, &o->tmp, &fd, err);
+  else if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+    rc = write_failed(err, path, errno);
   if (rc)
     return rc;
   o->f = fdopen(fd, "wb");
@@ -142,12 +155,12 @@ int nnrt__out_flush(nnrt_out *o) {
   return o->error;
 }
 
-/* Flushes, fsyncs and closes the temporary: 0, or the errno of the first failure. */
-static int close_temp(nnrt_out *o) {
+/* Flushes, fsyncs (a temporary) and closes the stream: 0, or the errno of the first failure. */
+static int close_stream(nnrt_out *o) {
   int e = nnrt__out_flush(o);
   if (!e && ferror(o->f))
     e = EIO;
-  if (!e && fsync(fileno(o->f)) != 0)
+  if (!e && o->tmp && fsync(fileno(o->f)) != 0)
     e = errno;
   if (fclose(o->f) != 0 && !e)
     e = errno;
@@ -156,15 +169,15 @@ static int close_temp(nnrt_out *o) {
 }
 
 int nnrt__out_commit(nnrt_out *o, nnrt_error *err) {
-  if (!o->tmp)
-    return NNRT_OK;
-  int e = close_temp(o);
-  if (!e && rename(o->tmp, o->path) != 0)
+  int e = o->f ? close_stream(o) : 0;
+  if (!e && o->tmp && rename(o->tmp, o->path) != 0)
     e = errno;
   if (e) {
     nnrt__out_abort(o);
     return write_failed(err, o->path, e);
   }
+  if (!o->tmp)
+    return NNRT_OK;
   sync_dir(o->path);
   nnrt__free(o->tmp);
   o->tmp = NULL;
@@ -231,7 +244,7 @@ int nnrt__write_new(const char *name, const void *bytes, uint64_t size, char *ch
     return rc;
   int e = write_all(&o, bytes, size);
   if (!e)
-    e = close_temp(&o);
+    e = close_stream(&o);
   if (!e)
     e = claim_name(o.tmp, name, chosen, cap);
   if (e) {
@@ -266,6 +279,9 @@ int nnrt__check_output(const char *what, const char *path, nnrt_error *err) {
   size_t n = strlen(path);
   if (n == 0)
     return nnrt__fail(err, NNRT_EUSAGE, "%s: the file name is empty", what);
+  if (nnrt__in_place(path))
+    return access(path, W_OK) == 0 ? NNRT_OK
+           : nnrt__fail(err, NNRT_EIO, "%s: cannot write %s: %s", what, path, strerror(errno));
   if (path[n - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
     return nnrt__fail(err, NNRT_EUSAGE, "%s: %s is a directory; give a file name", what, path);
   char *d = dir_of(path);

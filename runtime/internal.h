@@ -82,6 +82,9 @@ typedef struct nnrt_out {
   FILE *f;                /* write here between open and commit */
   int error;              /* the errno of the first failed flush or write, 0 if none */
 } nnrt_out;
+/* Whether path is written in place, not replaced: a device, FIFO or socket, or a link into
+ * /proc (/dev/stdout). */
+int nnrt__in_place(const char *path);
 int nnrt__out_open(nnrt_out *o, const char *path, nnrt_error *err);
 int nnrt__out_flush(nnrt_out *o);                      /* fflush; returns o->error */
 int nnrt__out_commit(nnrt_out *o, nnrt_error *err);    /* fsync, rename over path; aborts on failure */

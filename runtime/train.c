@@ -466,7 +466,7 @@ static void keep_last_good(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *
   if (tr->val && tr->st.run_best == INFINITY)
     memcpy(tr->run_best, tr->params, param_bytes(tr));
   int rc = finish_run(tr, 0, &e2);
-  if (!tr->o.save_path)
+  if (!tr->o.save_path || nnrt__in_place(tr->o.save_path))
     return;
   if (!trained) {
     append(err, "; no epoch had finished, so no weights were saved");
@@ -497,7 +497,8 @@ static int stop_with_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_er
                       (long long)tr->st.epoch + 1, (long long)tr->st.restart + 1);
   int rc = nnrt__checkpoint_write(tr, where, sc, NULL, 0, &e1);
   /* (in one process only: under MPI the write is collective and only rank 0 knows the save path) */
-  if (rc && nnrt__mpi_size() <= 1 && tr->o.save_path && beside_save(tr, "interrupted", name, sizeof name) &&
+  if (rc && nnrt__mpi_size() <= 1 && tr->o.save_path && !nnrt__in_place(tr->o.save_path) &&
+      beside_save(tr, "interrupted", name, sizeof name) &&
       nnrt__checkpoint_write(tr, name, sc, chosen, sizeof chosen, &e2) == NNRT_OK) {
     warn(tr, "%s", e1.msg);
     where = chosen;

@@ -62,6 +62,22 @@ def links(**pairs):
     return setup
 
 
+def devices_intact(ctx, r):
+    """Check: /dev/null is still the null device and /dev/stdout still a link into /proc. A
+    write path that renamed a file over them is caught here, and the damage repaired (root)."""
+    import stat
+    problem = None
+    if not stat.S_ISCHR(os.lstat("/dev/null").st_mode):
+        problem = "/dev/null was replaced by a file"
+        os.remove("/dev/null")
+        os.system("mknod -m 666 /dev/null c 1 3")
+    if not os.path.islink("/dev/stdout"):
+        problem = "/dev/stdout was replaced by a file"
+        os.remove("/dev/stdout")
+        os.symlink("/proc/self/fd/1", "/dev/stdout")
+    return problem
+
+
 def chain(*steps):
     def setup(ctx):
         for s in steps:
@@ -145,6 +161,12 @@ CASES = [
     case("compiler-executable-replaced-is-executable", "$NNC $EXAMPLES/xor.nn -o xor && ./xor info",
          files={"xor": "old text\n"}, may_change=["xor"], out=r"network\s+xor",
          check=mode_is("xor", 0o755), creates=[]),
+    # what is not a file to replace (a device, a pipe, /dev/stdout) is written in place
+    case("compile-to-dev-null", "$NNC $EXAMPLES/xor.nn -o /dev/null && $NNC -c $EXAMPLES/xor.nn -o /dev/null "
+         "--header /dev/stdout", out=r"#define XOR_N_INPUTS 2", creates=[], check=devices_intact),
+    case("train-outputs-to-devices", "./regression train --quiet --epochs 2 --save /dev/null --plot /dev/null "
+         "--log /dev/stdout --checkpoint /dev/null --checkpoint-every 1 | cat", models=["regression"],
+         out=r"restart,epoch,loss.*\n1,2,.*weights saved to /dev/null", creates=[], check=devices_intact),
     # ---- training: a run that fails never replaces the weights ------------------------
     # A diverging run over a trained weights file: exit 1, and the trained file is untouched.
     case("diverged-run-keeps-trained-weights", "./regression train --quiet --rate 1000 --epochs 5",
