@@ -207,8 +207,8 @@ typedef struct named_path { const char *what, *path; } named_path;
 /* The files training writes: each a file name in a writable directory, no two the same, none
  * an input (a run may resume from the checkpoint or the save path it will replace). Under
  * mpirun only rank 0 writes, so only its file system is asked. */
-static int check_train_paths(nnrt_cli *c, const char *ckpt_what, nnrt_error *err) {
-  named_path out[] = {{"--save", c->o.save_path}, {ckpt_what, c->o.checkpoint_path},
+static int check_train_paths(nnrt_cli *c, const char *save_what, const char *ckpt_what, nnrt_error *err) {
+  named_path out[] = {{save_what, c->o.save_path}, {ckpt_what, c->o.checkpoint_path},
                       {"--log", c->o.log_path}, {"--plot", c->o.plot_path}};
   named_path in[] = {{"training data", c->data.path}, {"training labels", c->data.labels},
                      {"test data", c->test.path}, {"test labels", c->test.labels},
@@ -231,7 +231,8 @@ static int check_train_paths(nnrt_cli *c, const char *ckpt_what, nnrt_error *err
 }
 
 static int set_paths(nnrt_cli *c, char *save, char *ckpt, size_t size, nnrt_error *err) {
-  const char *ckpt_what = c->o.checkpoint_path ? "--checkpoint" : "checkpoint";
+  const char *ckpt_what = c->o.checkpoint_path ? "--checkpoint" : "the checkpoint";
+  const char *save_what = c->o.save_path ? "--save" : "the weights file (--save)";
   if (!c->o.save_path)
     c->o.save_path = default_weights(c, save, size);
   if (!c->o.checkpoint_path) {
@@ -239,7 +240,7 @@ static int set_paths(nnrt_cli *c, char *save, char *ckpt, size_t size, nnrt_erro
     if (!c->m->train->checkpoint && snprintf(ckpt, size, "%s.ckpt", c->o.save_path) >= (int)size)
       return nnrt__fail(err, NNRT_EUSAGE, "--save: path too long");
   }
-  int rc = check_train_paths(c, ckpt_what, err);
+  int rc = check_train_paths(c, save_what, ckpt_what, err);
   if (rc)
     return rc;
   c->o.s.data = c->data;
@@ -463,6 +464,8 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
       rc = nnrt_weights_export(stdout, c->m, params, c->format, err);
   } else if (!c->weights) {
     return nnrt__fail(err, NNRT_EUSAGE, "weights import: give --weights FILE, the file to write");
+  } else if ((rc = nnrt__check_output("--weights", c->weights, err)) != NNRT_OK) {
+    return rc;
   } else {
     FILE *in = c->input ? fopen(c->input, "r") : stdin;
     if (in == stdin)

@@ -422,7 +422,7 @@ CASES = [
     case("nobody-import-in-readonly-directory",
          as_nobody("./regression weights export > rw/w.json && ./regression weights import --weights ro/regression.weights --input rw/w.json"),
          models=["regression"], setup=dirs_for_nobody, needs=need_root, exit=1,
-         err=r"ro/regression\.weights: cannot write: Permission denied", creates=["rw/w.json"]),
+         err=r"--weights: cannot write ro/regression\.weights: Permission denied", creates=["rw/w.json"]),
     case("nobody-compile-in-readonly-directory", as_nobody("$NNC -O0 $EXAMPLES/xor.nn -o ro/xor"),
          setup=dirs_for_nobody, models=["regression"], needs=need_root, exit=1,
          err=r"nnc: error: cannot write 'ro/xor': Permission denied", creates=[]),

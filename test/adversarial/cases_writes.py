@@ -261,8 +261,11 @@ CASES = [
          models=["regression"], files={"victim.txt": "precious\n"},
          setup=chain(trained, links(out__w="victim.txt")), may_change=["out.w"],
          check=regular("out.w", loads("out.w")), creates=["w.json"]),
+    case("import-into-a-directory", "./regression weights export > w.json && "
+         "./regression weights import --weights out --input w.json", models=["regression"], setup=chain(trained, mkdir("out")),
+         exit=2, err=r"--weights: out is a directory; give a file name", creates=["w.json"]),
     case("import-into-missing-directory",
          "./regression weights export > w.json && ./regression weights import --weights nowhere/r.w --input w.json",
          models=["regression"], setup=trained, exit=1,
-         err=r"nowhere/r\.w: cannot write: No such file or directory", creates=["w.json"]),
+         err=r"--weights: cannot write nowhere/r\.w: directory nowhere/ does not exist", creates=["w.json"]),
 ]
