@@ -3,8 +3,9 @@
  * Consumes: the trainer's state at the end of an epoch (parameters, velocity, the run's and
  * the overall best parameters, nnrt_checkpoint_state).
  * Produces: a weights file whose parameters are the current ones, with trailer sections CKPT,
- * VELO, RBST, GBST and SCAL (see nnc/nnrt.h), written whole or not at all (files.c); and, resuming, the trainer state back. A plain
- * weights file (no CKPT) resumes as the starting point of the first run.
+ * VELO, RBST, GBST and SCAL (see nnc/nnrt.h), written whole or not at all (files.c); and,
+ * resuming, the trainer state back. A plain weights file (no CKPT) resumes as the starting
+ * point of the first run.
  */
 #include <math.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* runtime/commands.c — what each subcommand of a generated executable does.
  *
  * Consumes: the parsed command line (nnrt_cli: the model's settings with flags applied).
- * Produces: train (output paths checked → data → scaler → trainer → weights + summary), eval (accuracy and confusion
- * matrix, or MSE and R²), predict (output rows as CSV), info, weights export/import,
- * gradcheck. Results go to stdout, progress to stderr; errors are returned, not printed.
+ * Produces: train (output paths checked → data → scaler → trainer → weights + summary), eval
+ * (accuracy and confusion matrix, or MSE and R²), predict (output rows as CSV), info, weights
+ * export/import, gradcheck. Results go to stdout, progress to stderr; errors are returned, not printed.
  */
 #include <math.h>
 #include <signal.h>

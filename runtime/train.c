@@ -353,7 +353,8 @@ static void maybe_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, int64_t ep
   nnrt_error e;
   if (!tr->o.checkpoint_path || every <= 0 || (epoch + 1) % every != 0)
     return;
-  if (nnrt__checkpoint_write(tr, tr->o.checkpoint_path, sc, NULL, 0, &e) == NNRT_OK || tr->checkpoint_failed++)
+  if (nnrt__checkpoint_write(tr, tr->o.checkpoint_path, sc, NULL, 0, &e) == NNRT_OK ||
+      tr->checkpoint_failed++)
     return;
   warn(tr, "no checkpoint after epoch %lld: %s; training goes on (later checkpoints are still tried)",
        (long long)epoch + 1, e.msg);
