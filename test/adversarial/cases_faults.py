@@ -54,6 +54,16 @@ def need_root(ctx):
     return None if os.geteuid() == 0 else "needs root (to mount a tmpfs or change user)"
 
 
+def need_nobody(ctx):
+    """The user nobody must reach the case directory and the model's data (a private parent
+    directory, as under /root, keeps it out)."""
+    why = need_root(ctx)
+    if why:
+        return why
+    r = ctx.sh(NOBODY + " ./regression train --quiet --epochs 0 --save /dev/null --checkpoint /dev/null")
+    return None if r.code == 0 else "the user nobody cannot run the model here: " + r.err.strip()[:200]
+
+
 def need_mount(ctx):
     why = need_root(ctx)
     if why:
@@ -413,29 +423,29 @@ CASES = [
          creates=["m"], check=lambda ctx, r: None if ctx.sh("./m info").code == 0 else "./m does not run"),
     # ---- another user ------------------------------------------------------------------------
     case("nobody-save-in-readonly-directory", as_nobody("./regression train --quiet --epochs 2 --save ro/regression.weights"),
-         models=["regression"], setup=dirs_for_nobody, needs=need_root, exit=1,
+         models=["regression"], setup=dirs_for_nobody, needs=need_nobody, exit=1,
          err=r"--save: cannot write ro/regression\.weights: Permission denied", creates=[]),
     case("nobody-checkpoint-in-readonly-directory",
          as_nobody("./regression train --quiet --epochs 2 --save rw/r.w --checkpoint ro/r.ckpt"),
-         models=["regression"], setup=dirs_for_nobody, needs=need_root, exit=1,
+         models=["regression"], setup=dirs_for_nobody, needs=need_nobody, exit=1,
          err=r"--checkpoint: cannot write ro/r\.ckpt: Permission denied", creates=[]),
     case("nobody-import-in-readonly-directory",
          as_nobody("./regression weights export > rw/w.json && ./regression weights import --weights ro/regression.weights --input rw/w.json"),
-         models=["regression"], setup=dirs_for_nobody, needs=need_root, exit=1,
+         models=["regression"], setup=dirs_for_nobody, needs=need_nobody, exit=1,
          err=r"--weights: cannot write ro/regression\.weights: Permission denied", creates=["rw/w.json"]),
     case("nobody-compile-in-readonly-directory", as_nobody("$NNC -O0 $EXAMPLES/xor.nn -o ro/xor"),
-         setup=dirs_for_nobody, models=["regression"], needs=need_root, exit=1,
+         setup=dirs_for_nobody, models=["regression"], needs=need_nobody, exit=1,
          err=r"nnc: error: cannot write 'ro/xor': Permission denied", creates=[]),
     case("nobody-trains-into-its-directory",
          as_nobody("umask 022; ./regression train --quiet --epochs 2 --save rw/r.w --log rw/t.log --plot rw/p.svg"),
-         models=["regression"], setup=dirs_for_nobody, needs=need_root,
+         models=["regression"], setup=dirs_for_nobody, needs=need_nobody,
          creates=["rw/r.w", "rw/t.log", "rw/p.svg"], check=mode_owner("rw/r.w", 0o644, 65534)),
     # a sticky directory: nobody may not replace root's file there; the rename fails at the end
     case("nobody-cannot-replace-roots-file-in-sticky-directory",
          as_nobody("./regression train --quiet --epochs 2 --save rw/r.w"), models=["regression"],
          setup=lambda ctx: (dirs_for_nobody(ctx), shutil.copy2(ctx.path("regression.weights"), ctx.path("rw", "r.w")),
                             os.chmod(ctx.path("rw"), 0o1777)),
-         needs=need_root, exit=1, err=r"rw/r\.w: cannot write: Operation not permitted", creates=[]),
+         needs=need_nobody, exit=1, err=r"rw/r\.w: cannot write: Operation not permitted", creates=[]),
     # ---- address-space limits ------------------------------------------------------------------
     case("ulimit-v-sweep-train", models=["regression"], setup=trained, needs=need_ulimit,
          run=ulimit_sweep("regression", TRAIN + " --checkpoint-every 1", 400, 10)),
