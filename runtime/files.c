@@ -122,6 +122,7 @@ int nnrt__oom_writing(nnrt_error *err, const char *path) {
 
 /* ---- streamed writes ---- */
 
+/* A device, FIFO or socket, or a link into /proc (/dev/stdout): nothing to replace. */
 int nnrt__in_place(const char *path) {
   struct stat st;
   char target[6];
@@ -130,11 +131,12 @@ int nnrt__in_place(const char *path) {
   return readlink(path, target, sizeof target) == sizeof target && memcmp(target, "/proc/", 6) == 0;
 }
 
-int nnrt__out_open(nnrt_out *o, const char *path, nnrt_error *err) {
+/* A stream on a new temporary beside path, or (in_place) on path itself. */
+static int open_stream(nnrt_out *o, const char *path, int in_place, nnrt_error *err) {
   int fd = -1, rc = NNRT_OK;
   memset(o, 0, sizeof *o);
   o->path = path;
-  if (!nnrt__in_place(path))
+  if (!in_place)
     rc = create_temp(path, &o->tmp, &fd, err);
   else if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
     rc = write_failed(err, path, errno);
@@ -147,6 +149,10 @@ int nnrt__out_open(nnrt_out *o, const char *path, nnrt_error *err) {
     nnrt__out_abort(o);
   }
   return rc;
+}
+
+int nnrt__out_open(nnrt_out *o, const char *path, nnrt_error *err) {
+  return open_stream(o, path, nnrt__in_place(path), err);
 }
 
 int nnrt__out_flush(nnrt_out *o) {
@@ -239,7 +245,7 @@ static int claim_name(const char *tmp, const char *name, char *chosen, size_t ca
 int nnrt__write_new(const char *name, const void *bytes, uint64_t size, char *chosen, size_t cap,
                     nnrt_error *err) {
   nnrt_out o;
-  int rc = nnrt__out_open(&o, name, err);
+  int rc = open_stream(&o, name, 0, err);
   if (rc)
     return rc;
   int e = write_all(&o, bytes, size);
