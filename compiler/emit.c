@@ -1,8 +1,10 @@
 /* emit.c — turns the network IR into files through LLVM: textual IR, assembly, objects,
  * the C header of the generated functions, and executables linked with libnnrt by the
  * system C compiler driver.
- * Consumes: a verified IrNetwork and the back-end options. Produces: the requested file;
- * LLVMVerifyModule runs on every module before it is optimised or emitted. */
+ * Consumes: a verified IrNetwork and the back-end options. Produces: the requested file,
+ * written whole or not at all (output.c); LLVMVerifyModule runs on every module before it is
+ * optimised or emitted. A default output name (NAME, NAME.o, ...) that names an input is
+ * refused as an explicit -o is by the driver. */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -22,6 +24,7 @@
 
 #include "backend.h"
 #include "codegen.h"
+#include "output.h"
 #include "nnc/nnrt.h"
 
 extern char **environ;
@@ -204,36 +207,39 @@ static const char *default_output(const IrNetwork *n, const BackendOptions *o, c
   return buf;
 }
 
+/* Every file below goes through output.c: built in memory, then written whole or not at all. */
+static int write_bytes(const char *path, const char *bytes, size_t size) {
+  OutFile out;
+  FILE *f = out_open(&out, path);
+  if (!f) return 0;
+  if (size) fwrite(bytes, 1, size, f);
+  return out_commit(&out);
+}
+
 static int write_llvm(LLVMModuleRef m, const char *path) {
-  if (strcmp(path, "-") == 0) {
-    char *text = LLVMPrintModuleToString(m);
-    fputs(text, stdout);
-    LLVMDisposeMessage(text);
-    return fflush(stdout) == 0;
-  }
+  char *text = LLVMPrintModuleToString(m);
+  int ok = write_bytes(path, text, strlen(text));
+  LLVMDisposeMessage(text);
+  return ok;
+}
+
+/* Assembly or object code in memory; NULL after a message naming the output. */
+static LLVMMemoryBufferRef machine_code(const Target *t, LLVMModuleRef m, LLVMCodeGenFileType type,
+                                        const char *output) {
   char *err = NULL;
-  if (LLVMPrintModuleToFile(m, path, &err)) {
-    fprintf(stderr, "nnc: error: cannot write '%s': %s\n", path, err);
-    LLVMDisposeMessage(err);
-    return 0;
-  }
-  return 1;
+  LLVMMemoryBufferRef buf;
+  if (!LLVMTargetMachineEmitToMemoryBuffer(t->tm, m, type, &err, &buf)) return buf;
+  fprintf(stderr, "nnc: error: cannot generate code for '%s': %s\n", output, err ? err : "unknown error");
+  LLVMDisposeMessage(err);
+  return NULL;
 }
 
 static int write_machine_code(const Target *t, LLVMModuleRef m, const char *path, LLVMCodeGenFileType type) {
-  char *err = NULL;
-  if (type == LLVMAssemblyFile && strcmp(path, "-") == 0) {
-    LLVMMemoryBufferRef buf;
-    if (LLVMTargetMachineEmitToMemoryBuffer(t->tm, m, type, &err, &buf)) goto fail;
-    fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), stdout);
-    LLVMDisposeMemoryBuffer(buf);
-    return fflush(stdout) == 0;
-  }
-  if (!LLVMTargetMachineEmitToFile(t->tm, m, (char *)path, type, &err)) return 1;
-fail:
-  fprintf(stderr, "nnc: error: cannot write '%s': %s\n", path, err ? err : "unknown error");
-  LLVMDisposeMessage(err);
-  return 0;
+  LLVMMemoryBufferRef buf = machine_code(t, m, type, path);
+  if (!buf) return 0;
+  int ok = write_bytes(path, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf));
+  LLVMDisposeMemoryBuffer(buf);
+  return ok;
 }
 
 /* --- linking ------------------------------------------------------------------------ */
@@ -283,7 +289,7 @@ static int run_command(char *const argv[]) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-static int link_executable(const char *object, const char *output) {
+static int link_executable(const char *object, const char *exe, const char *output) {
   char dir[PATH_MAX], libflag[PATH_MAX + 8];
   if (!find_runtime(dir, sizeof dir)) {
     fprintf(stderr, "nnc: error: cannot find the runtime library libnnrt.a (set NNC_RUNTIME_DIR)\n");
@@ -299,24 +305,41 @@ static int link_executable(const char *object, const char *output) {
 #ifndef NNC_DEFAULT_CC
 #define NNC_DEFAULT_CC "cc"
 #endif
-  char *argv[] = {(char *)(cc && *cc ? cc : NNC_DEFAULT_CC), "-o", (char *)output, (char *)object, libflag, "-lnnrt",
+  char *argv[] = {(char *)(cc && *cc ? cc : NNC_DEFAULT_CC), "-o", (char *)exe, (char *)object, libflag, "-lnnrt",
                   "-lz", "-lm", "-lpthread", (char *)extra, NULL};
   if (run_command(argv)) return 1;
   fprintf(stderr, "nnc: error: linking '%s' failed\n", output);
   return 0;
 }
 
+/* The object for the linker, in the private directory (no one else can create files there). */
+static int write_object(LLVMMemoryBufferRef buf, const char *object, const char *output) {
+  FILE *f = fopen(object, "wb");
+  size_t n = LLVMGetBufferSize(buf);
+  int ok = f && fwrite(LLVMGetBufferStart(buf), 1, n, f) == n;
+  if (f && fclose(f) != 0) ok = 0;
+  if (!ok) fprintf(stderr, "nnc: error: cannot write '%s': %s\n", output, strerror(errno));
+  return ok;
+}
+
+/* The object and the linked executable are made in a private directory beside the output
+ * (output.c), and the executable is renamed over the output only when the link succeeded. */
 static int emit_executable(const Target *t, LLVMModuleRef m, const char *output) {
-  char object[] = "/tmp/nnc-XXXXXX.o";
-  int fd = mkstemps(object, 2);
-  if (fd < 0) {
-    fprintf(stderr, "nnc: error: cannot create a temporary file: %s\n", strerror(errno));
+  LLVMMemoryBufferRef buf = machine_code(t, m, LLVMObjectFile, output);
+  OutFile out;
+  const char *exe = buf ? out_open_dir(&out, output) : NULL;
+  if (!exe) {
+    if (buf) LLVMDisposeMemoryBuffer(buf);
     return 0;
   }
-  close(fd);
-  int ok = write_machine_code(t, m, object, LLVMObjectFile) && link_executable(object, output);
-  unlink(object);
-  return ok;
+  char *object = xmalloc(strlen(exe) + 3);
+  sprintf(object, "%s.o", exe);
+  int ok = write_object(buf, object, output) && link_executable(object, exe, output);
+  LLVMDisposeMemoryBuffer(buf);
+  free(object);
+  if (ok) return out_commit(&out);
+  out_abort(&out);
+  return 0;
 }
 
 /* --- the header --------------------------------------------------------------------- */
@@ -373,10 +396,13 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
     free_target(&t);
     return 2;
   }
+  char name[512];
+  const char *out = default_output(n, o, name, sizeof name);
+  int refused = o->output ? 0 : out_check(out, o->header, n->source_path, o->weights);
   void *weights = NULL;
-  if (o->weights && !(weights = load_weights(n, o->weights))) {
+  if (refused || (o->weights && !(weights = load_weights(n, o->weights)))) {
     free_target(&t);
-    return 1;
+    return refused ? refused : 1;
   }
   ResolvedPaths *paths = xmalloc(sizeof *paths);
   nnc_train_settings train = resolved_settings(n, paths);
@@ -387,8 +413,6 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   LLVMSetModuleDataLayout(m, layout);
   LLVMDisposeTargetData(layout);
   set_target_attributes(m, ctx, &t);
-  char name[512];
-  const char *out = default_output(n, o, name, sizeof name);
   int status = 3;
   if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level, cg_is_small_network(n))) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;

@@ -1,5 +1,7 @@
 /* main.c — the nnc driver: reads the command line, runs the pipeline, writes the outputs.
- *   parse → sema → verify → [dump] → codegen → verify → emit → [link]
+ *   check output paths → parse → sema → verify → [dump] → codegen → verify → emit → [link]
+ * Every output is written whole or not at all (output.c); one that would overwrite an input
+ * or another output is refused before any work (exit 2).
  * Exit status: 0 success, 1 errors in the input, 2 bad usage, 3 out of memory. */
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include "ast.h"
 #include "backend.h"
 #include "ir.h"
+#include "output.h"
 
 typedef enum Action {
   ACT_EXECUTABLE, /* default: object + runtime linked into an executable */
@@ -139,28 +142,15 @@ static char *read_file(const char *path, size_t *len) {
   return buf;
 }
 
-/* Opens the text output: -o FILE, or standard output. */
-static FILE *open_text_output(const Options *o) {
-  if (!o->output || strcmp(o->output, "-") == 0) return stdout;
-  FILE *f = fopen(o->output, "w");
-  if (!f) {
-    fprintf(stderr, "nnc: error: cannot write '%s': %s\n", o->output, strerror(errno));
-    exit(1);
-  }
-  return f;
-}
-
-static int close_text_output(FILE *f) {
-  if (f == stdout) return fflush(f) == 0 ? 0 : 1;
-  return fclose(f) == 0 ? 0 : 1;
-}
-
+/* A dump goes to -o FILE (written whole or not at all) or to standard output. */
 static int dump(const Options *o, const AstFile *ast, const IrNetwork *net) {
-  FILE *out = open_text_output(o);
+  OutFile file;
+  FILE *out = out_open(&file, o->output ? o->output : "-");
+  if (!out) return 1;
   if (o->action == ACT_AST) ast_dump(ast, out);
   if (o->action == ACT_IR) ir_dump(net, out);
   if (o->action == ACT_DOT) ir_dump_dot(net, out);
-  return close_text_output(out);
+  return out_commit(&file) ? 0 : 1;
 }
 
 static int run_backend(const Options *o, const IrNetwork *net) {
@@ -178,6 +168,8 @@ static int run_backend(const Options *o, const IrNetwork *net) {
 int main(int argc, char **argv) {
   Options o;
   parse_args(&o, argc, argv);
+  int refused = out_check(o.output, o.header, o.input, o.weights);
+  if (refused) return refused;
   Source src = {o.input, NULL, 0};
   char *text = read_file(o.input, &src.len);
   if (!text) return 1;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sema.h"
 
@@ -349,11 +350,26 @@ static void set_early_stop(Cursor *c) {
   set_patience(c);
 }
 
-/* checkpoint "file" [every N] */
+/* Whether an output path names a directory: it ends in '/', '.' or '..', or it is absolute
+ * and a directory now (a relative one is relative to where training runs). */
+static int names_directory(const char *path) {
+  const char *slash = strrchr(path, '/'), *last = slash ? slash + 1 : path;
+  struct stat st;
+  return *last == 0 || strcmp(last, ".") == 0 || strcmp(last, "..") == 0 ||
+         (path[0] == '/' && stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+/* checkpoint "file" [every N]: the file training writes, so a file name. */
 static void set_checkpoint(Cursor *c) {
   nnc_train_settings *t = &c->s->net->train;
+  SrcLoc at = cursor_loc(c);
   if (!take_string(c, "a file name", &t->checkpoint)) return;
-  if (at_ident(c, "every")) take_every(c, &t->checkpoint_every);
+  if (!t->checkpoint[0])
+    fail(c, at, "'checkpoint' expects a file name, got an empty string");
+  else if (names_directory(t->checkpoint))
+    fail(c, at, "'checkpoint' expects a file name, got the directory \"%s\"", t->checkpoint);
+  else if (at_ident(c, "every"))
+    take_every(c, &t->checkpoint_every);
 }
 
 static void set_precision(Cursor *c) {

@@ -3,8 +3,9 @@
  * Consumes: the trainer's state at the end of an epoch (parameters, velocity, the run's and
  * the overall best parameters, nnrt_checkpoint_state).
  * Produces: a weights file whose parameters are the current ones, with trailer sections CKPT,
- * VELO, RBST, GBST and SCAL (see nnc/nnrt.h); and, resuming, the trainer state back. A plain
- * weights file (no CKPT) resumes as the starting point of the first run.
+ * VELO, RBST, GBST and SCAL (see nnc/nnrt.h), written whole or not at all (files.c); and,
+ * resuming, the trainer state back. A plain weights file (no CKPT) resumes as the starting
+ * point of the first run.
  */
 #include <math.h>
 #include <string.h>
@@ -51,7 +52,7 @@ static nnrt_section section(const char *tag, const void *data, uint64_t len) {
 }
 
 static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc,
-                            nnrt_error *err) {
+                            char *chosen, size_t cap, nnrt_error *err) {
   unsigned char state[8 * CKPT_FIELDS];
   int64_t np = tr->m->n_params;
   uint64_t pbytes = (uint64_t)np * (uint64_t)tr->m->real_bytes, sc_len = 0;
@@ -60,7 +61,7 @@ static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scale
   nnrt_section secs[5];
   int n = 0, rc;
   if (!le)
-    return nnrt__oom(err);
+    return nnrt__oom_writing(err, path);
   encode_state(&tr->st, state);
   nnrt__put_reals(le, tr->velocity, np, tr->m->real_bytes);
   nnrt__put_reals(le + pbytes, tr->run_best, np, tr->m->real_bytes);
@@ -75,7 +76,7 @@ static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scale
   if (sc && sc->mode != NNC_SCALE_NONE && (rc = nnrt__scaler_encode(sc, &sc_buf, &sc_len, err)) == NNRT_OK)
     secs[n++] = section("SCAL", sc_buf, sc_len);
   if (rc == NNRT_OK)
-    rc = nnrt__wfile_write(path, tr->m, tr->params, secs, n, err);
+    rc = nnrt__wfile_write(path, tr->m, tr->params, secs, n, chosen, cap, err);
   nnrt__free(sc_buf);
   nnrt__free(le);
   return rc;
@@ -83,8 +84,8 @@ static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scale
 
 /* Under MPI rank 0 writes and every rank returns its status (a collective call). */
 int nnrt__checkpoint_write(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc,
-                           nnrt_error *err) {
-  int rc = nnrt__mpi_rank() == 0 ? write_checkpoint(tr, path, sc, err) : NNRT_OK;
+                           char *chosen, size_t cap, nnrt_error *err) {
+  int rc = nnrt__mpi_rank() == 0 ? write_checkpoint(tr, path, sc, chosen, cap, err) : NNRT_OK;
   int all = nnrt__mpi_agree(rc);
   if (all && !rc)
     return nnrt__fail(err, all, "rank 0 could not write the checkpoint %s", path);

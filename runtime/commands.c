@@ -1,9 +1,9 @@
 /* runtime/commands.c — what each subcommand of a generated executable does.
  *
  * Consumes: the parsed command line (nnrt_cli: the model's settings with flags applied).
- * Produces: train (data → scaler → trainer → weights + summary), eval (accuracy and confusion
- * matrix, or MSE and R²), predict (output rows as CSV), info, weights export/import,
- * gradcheck. Results go to stdout, progress to stderr; errors are returned, not printed.
+ * Produces: train (output paths checked → data → scaler → trainer → weights + summary), eval
+ * (accuracy and confusion matrix, or MSE and R²), predict (output rows as CSV), info, weights
+ * export/import, gradcheck. Results go to stdout, progress to stderr; errors are returned, not printed.
  */
 #include <math.h>
 #include <signal.h>
@@ -202,7 +202,37 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   return rc;
 }
 
+typedef struct named_path { const char *what, *path; } named_path;
+
+/* The files training writes: each a file name in a writable directory, no two the same, none
+ * an input (a run may resume from the checkpoint or the save path it will replace). Under
+ * mpirun only rank 0 writes, so only its file system is asked. */
+static int check_train_paths(nnrt_cli *c, const char *save_what, const char *ckpt_what, nnrt_error *err) {
+  named_path out[] = {{save_what, c->o.save_path}, {ckpt_what, c->o.checkpoint_path},
+                      {"--log", c->o.log_path}, {"--plot", c->o.plot_path}};
+  named_path in[] = {{"training data", c->data.path}, {"training labels", c->data.labels},
+                     {"test data", c->test.path}, {"test labels", c->test.labels},
+                     {"--resume", c->o.resume_path}};
+  int rc = NNRT_OK;
+  for (int i = 0; i < 4 && !rc && nnrt__mpi_rank() == 0; i++) {
+    if (!out[i].path)
+      continue;
+    rc = nnrt__check_output(out[i].what, out[i].path, err);
+    for (int j = i + 1; j < 4 && !rc; j++)
+      if (out[j].path && !nnrt__in_place(out[j].path) && nnrt__same_file(out[i].path, out[j].path))
+        rc = nnrt__fail(err, NNRT_EUSAGE, "%s and %s both name %s; give them different files",
+                        out[i].what, out[j].what, out[i].path);
+    for (int j = 0; j < 5 && !rc; j++)
+      if (in[j].path && (j < 4 || i >= 2) && nnrt__same_file(out[i].path, in[j].path))
+        rc = nnrt__fail(err, NNRT_EUSAGE, "%s %s is the %s file; give another name", out[i].what,
+                        out[i].path, in[j].what);
+  }
+  return rc;
+}
+
 static int set_paths(nnrt_cli *c, char *save, char *ckpt, size_t size, nnrt_error *err) {
+  const char *ckpt_what = c->o.checkpoint_path ? "--checkpoint" : "the checkpoint";
+  const char *save_what = c->o.save_path ? "--save" : "the weights file (--save)";
   if (!c->o.save_path)
     c->o.save_path = default_weights(c, save, size);
   if (!c->o.checkpoint_path) {
@@ -210,6 +240,9 @@ static int set_paths(nnrt_cli *c, char *save, char *ckpt, size_t size, nnrt_erro
     if (!c->m->train->checkpoint && snprintf(ckpt, size, "%s.ckpt", c->o.save_path) >= (int)size)
       return nnrt__fail(err, NNRT_EUSAGE, "--save: path too long");
   }
+  int rc = check_train_paths(c, save_what, ckpt_what, err);
+  if (rc)
+    return rc;
   c->o.s.data = c->data;
   c->o.s.test = c->test;
   c->o.verbosity = c->quiet ? 1 : 2;
@@ -253,19 +286,14 @@ static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
   catch_signals(&old_int, &old_term);
   rc = nnrt_trainer_run(tr, td->sc, &res, err);
   restore_signals(&old_int, &old_term);
-  if (rc == NNRT_OK) {
-    rc = nnrt__mpi_rank() == 0 ? train_summary(c, tr, td, &res, err) : NNRT_OK;
-  } else if (rc == NNRT_EDIVERGED && nnrt__mpi_rank() == 0) {
-    fflush(stdout);
-    fprintf(stderr, "error: %s\n", err->msg);
-    nnrt__fail(err, NNRT_EDIVERGED, "the last good weights were saved to %s", c->o.save_path);
-  }
+  if (rc == NNRT_OK && nnrt__mpi_rank() == 0)
+    rc = train_summary(c, tr, td, &res, err);
   nnrt_trainer_destroy(tr);
   return rc;
 }
 
 int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
-  char save[512], ckpt[4096];
+  char save[NNRT_PATH_CAP], ckpt[NNRT_PATH_CAP];
   train_data td = {NULL, NULL, NULL};
   finish_sources(c);
   int rc = set_paths(c, save, ckpt, sizeof save, err);
@@ -436,6 +464,8 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
       rc = nnrt_weights_export(stdout, c->m, params, c->format, err);
   } else if (!c->weights) {
     return nnrt__fail(err, NNRT_EUSAGE, "weights import: give --weights FILE, the file to write");
+  } else if ((rc = nnrt__check_output("--weights", c->weights, err)) != NNRT_OK) {
+    return rc;
   } else {
     FILE *in = c->input ? fopen(c->input, "r") : stdin;
     if (in == stdin)

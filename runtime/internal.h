@@ -75,6 +75,31 @@ int nnrt__dataset_subset(const nnrt_dataset *d, const int64_t *idx, int64_t n,
 /* Copies rows idx[0..n) of d into contiguous x and t buffers. */
 void nnrt__gather(const nnrt_dataset *d, const int64_t *idx, int64_t n, void *x, void *t);
 
+/* ---- files.c: every file written whole or not at all (a temporary renamed over it) ---- */
+typedef struct nnrt_out {
+  const char *path;       /* the destination */
+  char *tmp;              /* DEST.tmp.XXXXXX while open */
+  FILE *f;                /* write here between open and commit */
+  int error;              /* the errno of the first failed flush or write, 0 if none */
+} nnrt_out;
+/* Whether path is written in place, not replaced: a device, FIFO or socket, or a link into
+ * /proc (/dev/stdout). */
+int nnrt__in_place(const char *path);
+int nnrt__out_open(nnrt_out *o, const char *path, nnrt_error *err);
+int nnrt__out_flush(nnrt_out *o);                      /* fflush; returns o->error */
+int nnrt__out_commit(nnrt_out *o, nnrt_error *err);    /* fsync, rename over path; aborts on failure */
+void nnrt__out_abort(nnrt_out *o);                     /* removes the temporary; path untouched */
+int nnrt__write_atomic(const char *path, const void *bytes, uint64_t size, nnrt_error *err);
+/* Writes a file that did not exist: name, else name.2, name.3, ...; the name taken into chosen. */
+int nnrt__write_new(const char *name, const void *bytes, uint64_t size, char *chosen, size_t cap,
+                    nnrt_error *err);
+int nnrt__same_file(const char *a, const char *b);
+int nnrt__oom_writing(nnrt_error *err, const char *path);  /* NNRT_ENOMEM: "PATH: cannot write: out of memory" */
+#define NNRT_PATH_CAP 4096      /* room for a path built from another (SAVE.ckpt, SAVE.diverged) */
+/* An output path a long job will write: refused when empty or a directory (NNRT_EUSAGE), or
+ * when its directory is missing or not writable (NNRT_EIO); what names it in the message. */
+int nnrt__check_output(const char *what, const char *path, nnrt_error *err);
+
 /* ---- weights.c: the file format with trailer sections ---- */
 typedef struct nnrt_section {
   char tag[4];
@@ -90,8 +115,13 @@ typedef struct nnrt_wfile {
   nnrt_section sections[16];
 } nnrt_wfile;
 
+/* Replaces path whole, or (chosen != NULL) writes a new file as nnrt__write_new does. */
 int nnrt__wfile_write(const char *path, const nnc_model *m, const void *params,
-                      const nnrt_section *sections, int n_sections, nnrt_error *err);
+                      const nnrt_section *sections, int n_sections, char *chosen, size_t cap,
+                      nnrt_error *err);
+/* nnrt_weights_save into a file that did not exist (name, name.2, ...): its name into chosen. */
+int nnrt__weights_save_new(const char *name, const nnc_model *m, const void *params,
+                           const nnrt_scaler *scaler, char *chosen, size_t cap, nnrt_error *err);
 int nnrt__wfile_read(const char *path, const nnc_model *m, nnrt_wfile *wf, nnrt_error *err);
 void nnrt__wfile_free(nnrt_wfile *wf);
 const nnrt_section *nnrt__wfile_section(const nnrt_wfile *wf, const char *tag);

@@ -3,9 +3,9 @@
  * Consumes: the trainer's per-epoch rows (loss, accuracy, validation scores, step size).
  * Produces: on a terminal a progress line redrawn with \r (at most 10 times a second), else
  * one plain line per epoch; a CSV log with one row per epoch of every restart; an SVG of the
- * kept run's loss (left axis) and accuracy (right axis) curves, drawn by hand.
+ * kept run's loss (left axis) and accuracy (right axis) curves, drawn by hand. Both files are
+ * written through files.c: a temporary renamed over the destination when complete.
  */
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -111,14 +111,17 @@ void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samp
 
 /* ---- CSV log ---- */
 
+/* The log goes to a temporary beside --log while training runs (flushed after every row) and
+ * takes its name when training ends, whatever the outcome (nnrt__log_close). */
 int nnrt__log_open(nnrt_trainer *tr, nnrt_error *err) {
   if (!tr->o.log_path)
     return NNRT_OK;
-  tr->log = fopen(tr->o.log_path, "w");
-  if (!tr->log)
-    return nnrt__fail(err, NNRT_EIO, "%s: cannot write: %s", tr->o.log_path, strerror(errno));
-  fprintf(tr->log, "restart,epoch,loss,acc,val_loss,val_acc,rate,seconds\n");
-  return NNRT_OK;
+  int rc = nnrt__out_open(&tr->log, tr->o.log_path, err);
+  if (!rc) {
+    fprintf(tr->log.f, "restart,epoch,loss,acc,val_loss,val_acc,rate,seconds\n");
+    nnrt__out_flush(&tr->log);
+  }
+  return rc;
 }
 
 static void log_value(FILE *f, double v) {
@@ -127,15 +130,20 @@ static void log_value(FILE *f, double v) {
 }
 
 void nnrt__log_row(nnrt_trainer *tr, const nnrt_epoch_row *row) {
-  if (!tr->log)
+  FILE *f = tr->log.f;
+  if (!f)
     return;
-  fprintf(tr->log, "%d,%d,", (int)row->restart + 1, (int)row->epoch);
+  fprintf(f, "%d,%d,", (int)row->restart + 1, (int)row->epoch);
   double v[] = {row->loss, row->acc, row->val_loss, row->val_acc, row->rate, row->seconds};
   for (int i = 0; i < 6; i++) {
-    log_value(tr->log, v[i]);
-    fputc(i < 5 ? ',' : '\n', tr->log);
+    log_value(f, v[i]);
+    fputc(i < 5 ? ',' : '\n', f);
   }
-  fflush(tr->log);
+  nnrt__out_flush(&tr->log);
+}
+
+int nnrt__log_close(nnrt_trainer *tr, nnrt_error *err) {
+  return nnrt__out_commit(&tr->log, err);
 }
 
 /* ---- SVG plot ---- */
@@ -229,9 +237,11 @@ static void legend(FILE *f, int has_val, int has_acc) {
 
 int nnrt__plot_svg(const char *path, const char *title, const nnrt_epoch_row *rows, int64_t n,
                    nnrt_error *err) {
-  FILE *f = fopen(path, "w");
-  if (!f)
-    return nnrt__fail(err, NNRT_EIO, "%s: cannot write: %s", path, strerror(errno));
+  nnrt_out out;
+  int rc = nnrt__out_open(&out, path, err);
+  if (rc)
+    return rc;
+  FILE *f = out.f;
   int has_val = n > 0 && !isnan(rows[0].val_loss), has_acc = n > 0 && !isnan(rows[0].acc);
   axis la = loss_axis(rows, n), aa = {0, 1};
   fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -245,7 +255,5 @@ int nnrt__plot_svg(const char *path, const char *title, const nnrt_epoch_row *ro
   polyline(f, rows, n, offsetof(nnrt_epoch_row, val_acc), aa, "#d62728", " stroke-dasharray=\"5,3\"");
   legend(f, has_val, has_acc);
   fprintf(f, "</svg>\n");
-  if (fclose(f) != 0)
-    return nnrt__fail(err, NNRT_EIO, "%s: write failed: %s", path, strerror(errno));
-  return NNRT_OK;
+  return nnrt__out_commit(&out, err);
 }

@@ -3,8 +3,10 @@
  * Consumes: a model, the training data (already scaled), options (the model's settings with
  * the command line's overrides).
  * Produces: the kept parameters (best restart by validation loss, or by training loss without
- * validation), progress lines, a log and a plot; checkpoints every N epochs, on SIGINT/SIGTERM
- * (nnrt__stop_flag), and the last good weights when the loss diverges.
+ * validation), progress lines, a log and a plot; checkpoints every N epochs and on
+ * SIGINT/SIGTERM (nnrt__stop_flag). Only a run that succeeds replaces the save path; a run
+ * that diverges writes its last good weights to a new file beside it (SAVE.diverged). A
+ * checkpoint that cannot be written is a warning: training goes on to its final save.
  *
  * Determinism: restart r uses seed+r for init; epoch e of it shuffles with an RNG seeded from
  * (seed+r, e); the validation split is one shuffle seeded by the seed alone. Nothing else is
@@ -17,6 +19,7 @@
  * after each epoch so no rounding difference between ranks can ever accumulate.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "mpi_api.h"
@@ -164,8 +167,7 @@ void nnrt_trainer_destroy(nnrt_trainer *tr) {
                      tr->best,   tr->xb,       tr->tb,          tr->scratch};
   for (size_t i = 0; i < sizeof aligned / sizeof aligned[0]; i++)
     nnrt__free_aligned(aligned[i]);
-  if (tr->log)
-    fclose(tr->log);
+  nnrt__out_abort(&tr->log);
   nnrt__free(tr);
 }
 
@@ -328,11 +330,34 @@ static void start_run(nnrt_trainer *tr) {
   memcpy(tr->run_best, tr->params, param_bytes(tr));
 }
 
-static int maybe_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, int64_t epoch, nnrt_error *err) {
+/* A warning on the progress stream (stderr), even with --quiet; after the live line if any. */
+static void warn(nnrt_trainer *tr, const char *fmt, ...) NNRT_PRINTF(2, 3);
+static void warn(nnrt_trainer *tr, const char *fmt, ...) {
+  va_list ap;
+  if (!tr->o.progress || tr->o.verbosity < 1)
+    return;
+  if (tr->o.live)
+    fputc('\n', tr->o.progress);
+  fprintf(tr->o.progress, "warning: ");
+  va_start(ap, fmt);
+  vfprintf(tr->o.progress, fmt, ap);
+  va_end(ap);
+  fputc('\n', tr->o.progress);
+  fflush(tr->o.progress);
+}
+
+/* A checkpoint that cannot be written (disk full, say) does not end training: the first
+ * failure is reported, later checkpoints are still tried, and the final weights are saved. */
+static void maybe_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, int64_t epoch) {
   int every = tr->o.s.checkpoint_every;
+  nnrt_error e;
   if (!tr->o.checkpoint_path || every <= 0 || (epoch + 1) % every != 0)
-    return NNRT_OK;
-  return nnrt__checkpoint_write(tr, tr->o.checkpoint_path, sc, err);
+    return;
+  if (nnrt__checkpoint_write(tr, tr->o.checkpoint_path, sc, NULL, 0, &e) == NNRT_OK ||
+      tr->checkpoint_failed++)
+    return;
+  warn(tr, "no checkpoint after epoch %lld: %s; training goes on (later checkpoints are still tried)",
+       (long long)epoch + 1, e.msg);
 }
 
 static int run_epochs(nnrt_trainer *tr, const nnrt_scaler *sc, int *outcome, nnrt_error *err) {
@@ -347,13 +372,12 @@ static int run_epochs(nnrt_trainer *tr, const nnrt_scaler *sc, int *outcome, nnr
       fputc('\n', tr->o.progress);
     if (*outcome == EPOCH_DIVERGED)
       return nnrt__fail(err, NNRT_EDIVERGED, "epoch %lld: the loss became %g: training diverged "
-                        "(try a smaller --rate); keeping the weights of epoch %lld", (long long)e + 1,
-                        loss, (long long)e);
+                        "(try a smaller --rate)", (long long)e + 1, loss);
     if (*outcome == EPOCH_STOPPED)
       return NNRT_EINTERRUPTED;
-    if ((rc = end_epoch(tr, e, loss, nnrt__now() - t0, &stop, err)) != NNRT_OK ||
-        (rc = maybe_checkpoint(tr, sc, e, err)) != NNRT_OK)
+    if ((rc = end_epoch(tr, e, loss, nnrt__now() - t0, &stop, err)) != NNRT_OK)
       return rc;
+    maybe_checkpoint(tr, sc, e);
   }
   return NNRT_OK;
 }
@@ -414,33 +438,79 @@ static int save_best(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc, 
   return nnrt_weights_save(path, tr->m, tr->best, sc, err);
 }
 
-/* After divergence: the run's last good weights compete with the finished runs. */
-static int keep_last_good(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *err) {
+/* Adds "; ..." to the message in err (err may be NULL). */
+static void append(nnrt_error *err, const char *fmt, ...) NNRT_PRINTF(2, 3);
+static void append(nnrt_error *err, const char *fmt, ...) {
+  va_list ap;
+  if (!err)
+    return;
+  size_t n = strlen(err->msg);
+  va_start(ap, fmt);
+  vsnprintf(err->msg + n, sizeof err->msg - n, fmt, ap);
+  va_end(ap);
+}
+
+/* "SAVE.suffix" into buf; 0 if it does not fit. */
+static int beside_save(const nnrt_trainer *tr, const char *suffix, char *buf, size_t cap) {
+  int n = snprintf(buf, cap, "%s.%s", tr->o.save_path, suffix);
+  return n > 0 && (size_t)n < cap;
+}
+
+/* After divergence: the run's last good weights compete with the finished runs, and the best
+ * goes to a new file beside the save path, never over it. err holds the divergence; what
+ * became of the weights is added to it. */
+static void keep_last_good(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *err) {
+  char name[NNRT_PATH_CAP], chosen[NNRT_PATH_CAP];
   nnrt_error e2;
+  int trained = tr->st.epoch > 0 || tr->st.global_best_restart >= 0;
   back_to_good(tr);
   if (tr->val && tr->st.run_best == INFINITY)
     memcpy(tr->run_best, tr->params, param_bytes(tr));
   int rc = finish_run(tr, 0, &e2);
+  if (!tr->o.save_path || nnrt__in_place(tr->o.save_path))
+    return;
+  if (!trained) {
+    append(err, "; no epoch had finished, so no weights were saved");
+    return;
+  }
+  if (!rc && !beside_save(tr, "diverged", name, sizeof name))
+    rc = nnrt__fail(&e2, NNRT_EUSAGE, "%s: path too long", tr->o.save_path);
   if (!rc)
-    rc = save_best(tr, tr->o.save_path, sc, &e2);
+    rc = nnrt__weights_save_new(name, tr->m, tr->best, sc, chosen, sizeof chosen, &e2);
   if (rc)
-    *err = e2;
-  return rc;
+    append(err, "; the last good weights could not be saved: %s", e2.msg);
+  else
+    append(err, "; the last good weights were saved to %s (not to %s: only a run that succeeds "
+           "replaces it)", chosen, tr->o.save_path);
 }
 
+/* Interrupted: a checkpoint of the last finished epoch, to resume from. If the checkpoint
+ * path cannot take it, a new file beside the save path (SAVE.interrupted) does. */
 static int stop_with_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *err) {
+  char name[NNRT_PATH_CAP], chosen[NNRT_PATH_CAP];
+  const char *where = tr->o.checkpoint_path;
+  nnrt_error e1, e2;
   back_to_good(tr);
   if (tr->o.live)
     fputc('\n', tr->o.progress);
-  if (!tr->o.checkpoint_path)
+  if (!where)
     return nnrt__fail(err, NNRT_EINTERRUPTED, "interrupted in epoch %lld of restart %lld (no checkpoint path)",
                       (long long)tr->st.epoch + 1, (long long)tr->st.restart + 1);
-  int rc = nnrt__checkpoint_write(tr, tr->o.checkpoint_path, sc, err);
+  int rc = nnrt__checkpoint_write(tr, where, sc, NULL, 0, &e1);
+  /* (in one process only: under MPI the write is collective and only rank 0 knows the save path) */
+  if (rc && nnrt__mpi_size() <= 1 && tr->o.save_path && !nnrt__in_place(tr->o.save_path) &&
+      beside_save(tr, "interrupted", name, sizeof name) &&
+      nnrt__checkpoint_write(tr, name, sc, chosen, sizeof chosen, &e2) == NNRT_OK) {
+    warn(tr, "%s", e1.msg);
+    where = chosen;
+    rc = NNRT_OK;
+  }
   if (rc)
-    return rc;
+    return nnrt__fail(err, NNRT_EINTERRUPTED, "interrupted in epoch %lld; no checkpoint could be written: %.900s",
+                      (long long)tr->st.epoch + 1, e1.msg);
   return nnrt__fail(err, NNRT_EINTERRUPTED, "interrupted in epoch %lld: checkpoint after epoch %lld "
                     "written to %s; continue with --resume %s", (long long)tr->st.epoch + 1,
-                    (long long)tr->st.epoch, tr->o.checkpoint_path, tr->o.checkpoint_path);
+                    (long long)tr->st.epoch, where, where);
 }
 
 static int one_run(nnrt_trainer *tr, const nnrt_scaler *sc, int fresh, nnrt_error *err) {
@@ -454,8 +524,8 @@ static int one_run(nnrt_trainer *tr, const nnrt_scaler *sc, int fresh, nnrt_erro
   if (tr->o.live && tr->o.verbosity >= 2 && rc == NNRT_OK)
     fputc('\n', tr->o.progress);
   if (rc == NNRT_EDIVERGED) {
-    int rc2 = keep_last_good(tr, sc, err);
-    return rc2 ? rc2 : rc;
+    keep_last_good(tr, sc, err);
+    return rc;
   }
   if (rc == NNRT_EINTERRUPTED)
     return stop_with_checkpoint(tr, sc, err);
@@ -489,6 +559,17 @@ static int resume(nnrt_trainer *tr, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* The log takes its name whatever the outcome: it is the record of what happened. A failure
+ * to write it is the run's error, or is added to the error the run already has. */
+static int close_log(nnrt_trainer *tr, int rc, nnrt_error *err) {
+  nnrt_error e2;
+  if (rc == NNRT_OK)
+    return nnrt__log_close(tr, err);
+  if (nnrt__log_close(tr, &e2) != NNRT_OK)
+    append(err, "; and %s", e2.msg);
+  return rc;
+}
+
 int nnrt_trainer_run(nnrt_trainer *tr, const nnrt_scaler *scaler, nnrt_train_result *res,
                      nnrt_error *err) {
   int rc = NNRT_OK, fresh = 1;
@@ -512,7 +593,11 @@ int nnrt_trainer_run(nnrt_trainer *tr, const nnrt_scaler *scaler, nnrt_train_res
   }
   if (rc == NNRT_OK)
     rc = save_best(tr, tr->o.save_path, scaler, err);
+  int saved = rc == NNRT_OK && tr->o.save_path;
   if (rc == NNRT_OK && tr->o.plot_path)
     rc = nnrt__plot_svg(tr->o.plot_path, tr->m->name, tr->best_rows, tr->n_best_rows, err);
+  rc = close_log(tr, rc, err);
+  if (rc && saved)
+    append(err, " (the weights were saved to %s)", tr->o.save_path);
   return rc;
 }

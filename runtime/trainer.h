@@ -32,13 +32,14 @@ struct nnrt_trainer {
   double *seq_rates;            /* the step size of each sample of a chunk */
   void *scratch;                /* for train_step on a whole batch */
   nnrt_pool *pool;              /* threads > 1 and batch > 1 */
-  int stop_agreed;              /* under MPI: some rank asked to stop (same on every rank) */
+  int stop_agreed;
+  int checkpoint_failed;        /* checkpoints that could not be written (the first is reported) */              /* under MPI: some rank asked to stop (same on every rank) */
   void **grads, **scratches;
   double *losses;
 
   nnrt_epoch_row *rows, *best_rows;  /* history of this run and of the kept run */
   int64_t n_rows, cap_rows, n_best_rows;
-  FILE *log;
+  nnrt_out log;                 /* the CSV log in progress (log.f NULL: none) */
   double run_start, last_draw;  /* this session of the run; the live line's last redraw */
   int64_t run_samples;          /* samples trained since run_start */
 };
@@ -52,8 +53,9 @@ int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err);
 void nnrt__threads_free(nnrt_trainer *tr);
 
 /* checkpoint.c */
+/* Replaces path whole, or (chosen != NULL) writes a new file beside it, as files.c does. */
 int nnrt__checkpoint_write(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc,
-                           nnrt_error *err);
+                           char *chosen, size_t cap, nnrt_error *err);
 int nnrt__checkpoint_resume(nnrt_trainer *tr, const char *path, nnrt_error *err);
 
 /* report.c */
@@ -62,5 +64,7 @@ void nnrt__progress_live(nnrt_trainer *tr, int64_t epoch, int64_t done, double l
 void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s);
 int nnrt__log_open(nnrt_trainer *tr, nnrt_error *err);
 void nnrt__log_row(nnrt_trainer *tr, const nnrt_epoch_row *row);
+/* Gives the log its name (see files.c); a no-op without one. */
+int nnrt__log_close(nnrt_trainer *tr, nnrt_error *err);
 
 #endif

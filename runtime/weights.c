@@ -1,8 +1,8 @@
 /* runtime/weights.c — the binary weights file, its trailer sections, and its text forms.
  *
  * Consumes: a model descriptor, n_params reals, optional sections (scaler, checkpoint state).
- * Produces: `NNCW` files (layout in nnc/nnrt.h) written atomically (path.tmp, fflush, fsync,
- * rename), and on reading either the checked parameters or a message saying exactly what is
+ * Produces: `NNCW` files (layout in nnc/nnrt.h) written whole or not at all (files.c), and
+ * on reading either the checked parameters or a message saying exactly what is
  * wrong: not a weights file, version, truncated, trailing bytes, checksum (a corrupted byte),
  * another network (fingerprint), parameter count, precision. Text export/import as JSON or CSV.
  */
@@ -109,40 +109,17 @@ static unsigned char *build_image(const nnc_model *m, const void *params, const 
   return img;
 }
 
-static int write_atomically(const char *path, const unsigned char *img, uint64_t size,
-                            nnrt_error *err) {
-  size_t plen = strlen(path);
-  char *tmp = nnrt__alloc(plen + 5);
-  if (!tmp)
-    return nnrt__oom(err);
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp", 5);
-  int rc = NNRT_OK;
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    rc = nnrt__fail(err, NNRT_EIO, "%s: cannot write: %s", tmp, strerror(errno));
-  } else {
-    int bad = fwrite(img, 1, size, f) != size || fflush(f) != 0 || fsync(fileno(f)) != 0;
-    int saved = errno;
-    bad |= fclose(f) != 0;
-    if (bad)
-      rc = nnrt__fail(err, NNRT_EIO, "%s: write failed: %s", tmp, strerror(saved ? saved : errno));
-    else if (rename(tmp, path) != 0)
-      rc = nnrt__fail(err, NNRT_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-    if (rc)
-      remove(tmp);
-  }
-  nnrt__free(tmp);
-  return rc;
-}
-
+/* The image goes through files.c: replacing path whole (chosen NULL), or as a new file whose
+ * name is put in chosen. */
 int nnrt__wfile_write(const char *path, const nnc_model *m, const void *params,
-                      const nnrt_section *sections, int n_sections, nnrt_error *err) {
+                      const nnrt_section *sections, int n_sections, char *chosen, size_t cap,
+                      nnrt_error *err) {
   uint64_t size;
   unsigned char *img = build_image(m, params, sections, n_sections, &size);
   if (!img)
-    return nnrt__oom(err);
-  int rc = write_atomically(path, img, size, err);
+    return nnrt__oom_writing(err, path);
+  int rc = chosen ? nnrt__write_new(path, img, size, chosen, cap, err)
+                  : nnrt__write_atomic(path, img, size, err);
   nnrt__free(img);
   return rc;
 }
@@ -312,17 +289,28 @@ int nnrt__scaler_decode(const nnrt_section *sec, int32_t n_inputs, nnrt_scaler *
 
 /* ---- public save/load ---- */
 
-int nnrt_weights_save(const char *path, const nnc_model *m, const void *params,
-                      const nnrt_scaler *scaler, nnrt_error *err) {
+/* Saves params with the scaler's SCAL section: over path, or as a new file (chosen != NULL). */
+static int save_weights(const char *path, const nnc_model *m, const void *params,
+                        const nnrt_scaler *scaler, char *chosen, size_t cap, nnrt_error *err) {
   nnrt_section sec = {{'S', 'C', 'A', 'L'}, 0, NULL};
   void *buf = NULL;
   int rc = NNRT_OK;
   if (scaler && scaler->mode != NNC_SCALE_NONE && (rc = nnrt__scaler_encode(scaler, &buf, &sec.len, err)))
     return rc;
   sec.data = buf;
-  rc = nnrt__wfile_write(path, m, params, &sec, buf ? 1 : 0, err);
+  rc = nnrt__wfile_write(path, m, params, &sec, buf ? 1 : 0, chosen, cap, err);
   nnrt__free(buf);
   return rc;
+}
+
+int nnrt_weights_save(const char *path, const nnc_model *m, const void *params,
+                      const nnrt_scaler *scaler, nnrt_error *err) {
+  return save_weights(path, m, params, scaler, NULL, 0, err);
+}
+
+int nnrt__weights_save_new(const char *name, const nnc_model *m, const void *params,
+                           const nnrt_scaler *scaler, char *chosen, size_t cap, nnrt_error *err) {
+  return save_weights(name, m, params, scaler, chosen, cap, err);
 }
 
 int nnrt_weights_load(const char *path, const nnc_model *m, void *params,

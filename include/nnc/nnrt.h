@@ -176,8 +176,9 @@ int nnrt_predict(const nnc_model *m, const void *params, const nnrt_dataset *d, 
 typedef struct nnrt_train_options {
   nnc_train_settings s;       /* the model's settings with flags applied */
   int32_t threads;            /* ≥ 1 */
-  const char *save_path;      /* final weights, NULL: do not save */
-  const char *checkpoint_path;/* checkpoints and the save on interrupt/divergence */
+  const char *save_path;      /* final weights of a run that succeeded, NULL: do not save;
+                                 a diverged run writes a new file SAVE.diverged instead */
+  const char *checkpoint_path;/* checkpoints, every N epochs and on interrupt */
   const char *resume_path;    /* a checkpoint (or plain weights) to continue from, or NULL */
   const char *log_path;       /* CSV, one row per epoch, or NULL */
   const char *plot_path;      /* SVG of the kept run's curves, or NULL */

@@ -485,6 +485,38 @@ static void test_weights_roundtrip(void) {
   }
 }
 
+/* files.c: a symlink at the destination is replaced, not followed; the mode of a replaced
+ * file is kept; a new file never replaces one; a temporary is gone after an abort. */
+static void test_files_whole_or_nothing(void) {
+  char buf[64], chosen[512];
+  nnrt_error err;
+  nnrt_out o;
+  struct stat st;
+  write_file(tp("victim"), "precious", 8);
+  unlink(tp("dest"));
+  ASSERT(symlink(tp("victim"), tp("dest")) == 0);
+  ASSERT(nnrt__write_atomic(tp("dest"), "new", 3, &err) == NNRT_OK);
+  ASSERT(lstat(tp("dest"), &st) == 0 && S_ISREG(st.st_mode));
+  ASSERT(read_file(tp("victim"), buf, sizeof buf) == 8);
+  chmod(tp("dest"), 0600);
+  ASSERT(nnrt__write_atomic(tp("dest"), "newer", 5, &err) == NNRT_OK);
+  ASSERT(stat(tp("dest"), &st) == 0 && (st.st_mode & 0777) == 0600);
+  ASSERT(nnrt__write_new(tp("dest"), "x", 1, chosen, sizeof chosen, &err) == NNRT_OK);
+  ASSERT_STR(chosen, tp("dest.2"));
+  ASSERT(read_file(tp("dest"), buf, sizeof buf) == 5);
+  ASSERT(nnrt__out_open(&o, tp("dest"), &err) == NNRT_OK);
+  fputs("partial", o.f);
+  snprintf(chosen, sizeof chosen, "%s", o.tmp);
+  nnrt__out_abort(&o);
+  ASSERT(access(chosen, F_OK) != 0);
+  ASSERT(nnrt__write_atomic(tp("nowhere/dest"), "x", 1, &err) == NNRT_EIO);
+  ASSERT_HAS(err.msg, "nowhere/dest: cannot write: No such file or directory");
+  ASSERT(nnrt__check_output("--save", tp(""), &err) == NNRT_EUSAGE);
+  ASSERT_HAS(err.msg, "is a directory; give a file name");
+  ASSERT(nnrt__same_file(tp("dest"), tp("./dest")) && !nnrt__same_file(tp("dest"), tp("dest.2")));
+  ASSERT(nnrt__same_file(tp("new1"), tp("./new1")));
+}
+
 static void expect_load_error(const nnc_model *m, const char *path, const char *want_fmt) {
   double p[13];
   char want[512];
@@ -643,11 +675,13 @@ static void test_divergence_keeps_last_good(void) {
   ASSERT(run(&toy_model_f64, "train --epochs 5 --restarts 1 --save %s", tp("nan.w")) == 1);
   toy_hooks.nan_after = 0;
   ASSERT_HAS(R.err, "error: epoch 2: the loss became nan: training diverged (try a smaller --rate); "
-                    "keeping the weights of epoch 1");
-  ASSERT_HAS(R.err, "the last good weights were saved to");
+                    "the last good weights were saved to");
+  ASSERT_HAS(R.err, "nan.w.diverged (not to ");
+  /* only a run that succeeds writes the save path */
+  ASSERT(access(tp("nan.w"), F_OK) != 0);
   double p[13];
   nnrt_error err;
-  ASSERT(nnrt_weights_load(tp("nan.w"), &toy_model_f64, p, NULL, &err) == NNRT_OK);
+  ASSERT(nnrt_weights_load(tp("nan.w.diverged"), &toy_model_f64, p, NULL, &err) == NNRT_OK);
   for (int i = 0; i < 13; i++)
     ASSERT(isfinite(p[i]));
 }
@@ -851,6 +885,7 @@ static const test_case tests[] = {
   {"fashion_mnist", test_fashion_mnist},
   {"scaler", test_scaler},
   {"weights_roundtrip", test_weights_roundtrip},
+  {"files_whole_or_nothing", test_files_whole_or_nothing},
   {"weights_refusals", test_weights_refusals},
   {"weights_text", test_weights_text},
   {"xor_trains_to_100", test_xor_trains_to_100},

@@ -1,0 +1,242 @@
+/* output.c — the one way nnc writes an output file: whole or not at all.
+ * Consumes: a destination path and the bytes written to its stream (or a tool's own output:
+ * the linker). Produces: the destination replaced by the complete file, or untouched. The
+ * bytes go to a new temporary `DEST.tmp.XXXXXX` beside it, created exclusively and never
+ * through a symlink (O_CREAT|O_EXCL|O_NOFOLLOW), with the mode of the file it replaces (else
+ * 0666 less the umask); it is flushed, fsynced, renamed over DEST, and the directory fsynced.
+ * The linker writes into a private directory `DEST.tmp.XXXXXX/` (mode 0700) instead, and its
+ * executable (with the linker's modes) is renamed from there. A DEST that is a symlink is
+ * replaced by the file, as the linker does; what it pointed to is not written. What is not a
+ * file to replace (/dev/null, a pipe, /dev/stdout) is written in place. Before any work,
+ * out_check refuses an output that names an input, another output or a directory. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "output.h"
+
+#define MAX_BASE 200 /* a long name is cut in its temporary's name (NAME_MAX is 255) */
+
+/* --- names ---------------------------------------------------------------------------- */
+
+static size_t base_at(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? (size_t)(slash - path) + 1 : 0;
+}
+
+/* The directory of path, "." for a bare name (allocated). */
+static char *dir_of(const char *path) {
+  size_t n = base_at(path);
+  char *d = xmalloc(n + 2);
+  if (n) memcpy(d, path, n);
+  else d[n++] = '.';
+  d[n] = 0;
+  return d;
+}
+
+/* Six letters or digits, different on every call and in every process. */
+static void random_tag(char *out) {
+  static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static uint64_t state;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  state += (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^ (uint64_t)getpid() << 40 ^ 0x9e3779b97f4a7c15ull;
+  uint64_t r = state;
+  r = (r ^ (r >> 30)) * 0xbf58476d1ce4e5b9ull;
+  r = (r ^ (r >> 27)) * 0x94d049bb133111ebull;
+  r ^= r >> 31;
+  for (int i = 0; i < 6; i++, r /= 62) out[i] = chars[r % 62];
+  out[6] = 0;
+}
+
+/* DIR/BASE.tmp.XXXXXX for DIR/BASE; with random 0 the X's stay (for mkdtemp). */
+static char *temp_name(const char *path, int random) {
+  size_t dir = base_at(path), base = strlen(path + dir);
+  if (base > MAX_BASE) base = MAX_BASE;
+  char *tmp = xmalloc(dir + base + 12);
+  memcpy(tmp, path, dir + base);
+  strcpy(tmp + dir + base, ".tmp.XXXXXX");
+  if (random) random_tag(tmp + dir + base + 5);
+  return tmp;
+}
+
+static int cannot_write(const char *path, int e) {
+  fprintf(stderr, "nnc: error: cannot write '%s': %s\n", path, strerror(e));
+  return 0;
+}
+
+/* Makes the rename durable; best effort (some file systems refuse to fsync a directory). */
+static void sync_dir(const char *path) {
+  char *d = dir_of(path);
+  int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+  free(d);
+}
+
+/* --- opening ---------------------------------------------------------------------------- */
+
+/* What is not a file to replace is written in place: a device, FIFO or socket (/dev/null, a
+ * terminal, a pipe) or a link into /proc such as /dev/stdout. */
+static int in_place(const char *path) {
+  struct stat st;
+  char target[6];
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return 1;
+  return readlink(path, target, sizeof target) == sizeof target && memcmp(target, "/proc/", 6) == 0;
+}
+
+FILE *out_open(OutFile *o, const char *path) {
+  memset(o, 0, sizeof *o);
+  o->path = path;
+  if (strcmp(path, "-") == 0) return o->f = stdout;
+  if (in_place(path)) {
+    if (!(o->f = fopen(path, "ab"))) cannot_write(path, errno);
+    return o->f;
+  }
+  struct stat st;
+  int keep_mode = lstat(path, &st) == 0 && S_ISREG(st.st_mode), fd = -1;
+  for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+    free(o->tmp);
+    o->tmp = temp_name(path, 1);
+    fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  if (fd < 0 || !(o->f = fdopen(fd, "wb"))) {
+    cannot_write(path, errno);
+    if (fd >= 0) close(fd);
+    out_abort(o);
+    return NULL;
+  }
+  if (keep_mode) fchmod(fd, st.st_mode & 0777);
+  return o->f;
+}
+
+const char *out_open_dir(OutFile *o, const char *path) {
+  memset(o, 0, sizeof *o);
+  o->path = path;
+  if (in_place(path)) return path;
+  o->tmp = temp_name(path, 0);
+  if (!mkdtemp(o->tmp)) {
+    cannot_write(path, errno);
+    out_abort(o);
+    return NULL;
+  }
+  size_t base = base_at(path);
+  o->inner = xmalloc(strlen(o->tmp) + strlen(path + base) + 2);
+  sprintf(o->inner, "%s/%s", o->tmp, path + base);
+  return o->inner;
+}
+
+/* --- committing ------------------------------------------------------------------------ */
+
+/* Flushes, fsyncs and closes the stream: 0 or the errno of the first failure. */
+static int close_stream(OutFile *o) {
+  int e = fflush(o->f) != 0 ? errno : ferror(o->f) ? EIO : 0;
+  if (o->f == stdout) return o->f = NULL, e;
+  if (!e && o->tmp && fsync(fileno(o->f)) != 0) e = errno;
+  if (fclose(o->f) != 0 && !e) e = errno;
+  o->f = NULL;
+  return e;
+}
+
+int out_commit(OutFile *o) {
+  int e = o->f ? close_stream(o) : 0;
+  if (!o->tmp) return e ? cannot_write(o->path, e) : 1;
+  const char *from = o->inner ? o->inner : o->tmp;
+  if (!e && o->inner) {
+    int fd = open(from, O_RDONLY | O_CLOEXEC);
+    e = fd < 0 ? errno : fsync(fd) != 0 ? errno : 0;
+    if (fd >= 0) close(fd);
+  }
+  if (!e && rename(from, o->path) != 0) e = errno;
+  if (e) {
+    out_abort(o);
+    return cannot_write(o->path, e);
+  }
+  sync_dir(o->path);
+  out_abort(o); /* what is left: the private directory, now empty */
+  return 1;
+}
+
+/* Removes the private directory with whatever a tool left in it. */
+static void remove_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    char *p = xmalloc(strlen(dir) + strlen(e->d_name) + 2);
+    sprintf(p, "%s/%s", dir, e->d_name);
+    unlink(p);
+    free(p);
+  }
+  if (d) closedir(d);
+  rmdir(dir);
+}
+
+void out_abort(OutFile *o) {
+  if (o->f && o->f != stdout) fclose(o->f);
+  o->f = NULL;
+  if (o->tmp && o->inner) remove_dir(o->tmp);
+  else if (o->tmp) unlink(o->tmp);
+  free(o->tmp);
+  free(o->inner);
+  o->tmp = o->inner = NULL;
+}
+
+/* --- checks ---------------------------------------------------------------------------- */
+
+/* Whether a and b name one file: the same inode when both exist, else the same name in the
+ * same directory. */
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  if (strcmp(a + base_at(a), b + base_at(b)) != 0) return 0;
+  char *da = dir_of(a), *db = dir_of(b);
+  int same = stat(da, &sa) == 0 && stat(db, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  free(da);
+  free(db);
+  return same;
+}
+
+static int refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int refuse(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "nnc: error: ");
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return 2;
+}
+
+/* One output path: a file name, not a directory, not an input. */
+static int check_one(const char *what, const char *path, const char *input, const char *weights) {
+  struct stat st;
+  size_t n = strlen(path);
+  if (n == 0) return refuse("%s file name is empty", what);
+  if (path[n - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+    return refuse("%s file '%s' is a directory", what, path);
+  if (same_file(path, input)) return refuse("%s file '%s' is the input file", what, path);
+  if (weights && same_file(path, weights))
+    return refuse("%s file '%s' is the weights file (--weights)", what, path);
+  return 0;
+}
+
+int out_check(const char *output, const char *header, const char *input, const char *weights) {
+  int rc = 0;
+  if (output && strcmp(output, "-") != 0) rc = check_one("output", output, input, weights);
+  if (!rc && header && strcmp(header, "-") != 0) rc = check_one("header", header, input, weights);
+  if (!rc && output && header && strcmp(output, "-") != 0 && same_file(output, header))
+    rc = refuse("output file '%s' is also the header file (--header)", output);
+  return rc;
+}

@@ -1,0 +1,29 @@
+/* output.h — how nnc writes every output file (output.c). */
+#ifndef NNC_OUTPUT_H
+#define NNC_OUTPUT_H
+
+#include <stdio.h>
+
+typedef struct OutFile {
+  const char *path; /* the destination; "-" is standard output */
+  char *tmp;        /* the temporary file, or the private directory of out_open_dir */
+  char *inner;      /* out_open_dir: the file inside it that a tool writes */
+  FILE *f;          /* out_open: write here until out_commit */
+} OutFile;
+
+/* A stream for path: standard output for "-", else a new temporary beside path that
+ * out_commit renames over it. NULL after a message. */
+FILE *out_open(OutFile *o, const char *path);
+/* A file name for a tool that writes its own output (the linker): inside a private directory
+ * beside path, renamed over path by out_commit. NULL after a message. */
+const char *out_open_dir(OutFile *o, const char *path);
+/* Flushes, fsyncs and renames the temporary over the destination: 1, or 0 after a message
+ * (the destination untouched, the temporary removed). */
+int out_commit(OutFile *o);
+/* Removes the temporary; the destination is untouched. */
+void out_abort(OutFile *o);
+/* Refuses outputs that would destroy an input or each other, as gcc does: 0, or 2 after a
+ * message. output and header may be NULL (none) or "-"; weights may be NULL. */
+int out_check(const char *output, const char *header, const char *input, const char *weights);
+
+#endif

@@ -1,0 +1,303 @@
+/* runtime/files.c — the one way libnnrt writes a file: whole or not at all.
+ *
+ * Consumes: a destination path and its bytes, given at once (nnrt__write_atomic) or streamed
+ * (nnrt__out_open, then fprintf to out.f, then nnrt__out_commit or nnrt__out_abort).
+ * Produces: the destination replaced by a complete file, or left untouched. The bytes go to a
+ * new temporary `DEST.tmp.XXXXXX` in the destination's directory, created exclusively
+ * (O_CREAT|O_EXCL|O_NOFOLLOW: a symlink planted at that name is never followed), with the
+ * mode of the file it replaces (else 0666 less the umask); it is flushed, fsynced, renamed
+ * over DEST, and the directory is fsynced. On any failure the temporary is removed and the
+ * message names DEST and the system's reason. A DEST that is a symlink is itself replaced by
+ * the new file; what it pointed to is not written. Only a process killed mid-write can leave a
+ * temporary behind (a complete or torn `DEST.tmp.XXXXXX`, never a torn DEST). What is not a
+ * file to replace (a device, FIFO or socket such as /dev/null or a terminal, or a link into
+ * /proc such as /dev/stdout) is written in place, as a stream.
+ * nnrt__write_new creates a file that did not exist: NAME, else NAME.2, NAME.3, ...
+ * nnrt__check_output and nnrt__same_file let a command refuse bad output paths up front.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define TMP_TAG ".tmp."
+#define TMP_RANDOM 6
+#define MAX_BASE 200   /* a long name is cut in its temporary's name (NAME_MAX is 255) */
+
+/* ---- names ---- */
+
+/* Where the last path component starts. */
+static size_t base_at(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? (size_t)(slash - path) + 1 : 0;
+}
+
+/* 6 letters or digits, different on every call and in every process. */
+static void random_tag(char *out) {
+  static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static uint64_t state;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  state ^= (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^ (uint64_t)getpid() << 40;
+  uint64_t r = nnrt__splitmix64(&state);
+  for (int i = 0; i < TMP_RANDOM; i++, r /= 62)
+    out[i] = chars[r % 62];
+  out[TMP_RANDOM] = 0;
+}
+
+/* DIR/BASE.tmp.XXXXXX for DIR/BASE (BASE cut to MAX_BASE bytes). */
+static char *temp_name(const char *path) {
+  size_t dir = base_at(path), base = strlen(path + dir);
+  if (base > MAX_BASE)
+    base = MAX_BASE;
+  char *tmp = nnrt__alloc(dir + base + sizeof TMP_TAG + TMP_RANDOM);
+  if (!tmp)
+    return NULL;
+  memcpy(tmp, path, dir + base);
+  memcpy(tmp + dir + base, TMP_TAG, sizeof TMP_TAG - 1);
+  random_tag(tmp + dir + base + sizeof TMP_TAG - 1);
+  return tmp;
+}
+
+/* The directory of path, for fsync and checks: "." for a bare name. */
+static char *dir_of(const char *path) {
+  size_t n = base_at(path);
+  char *d = nnrt__alloc(n ? n + 1 : 2);
+  if (!d)
+    return NULL;
+  if (n)
+    memcpy(d, path, n);
+  else
+    d[0] = '.';
+  return d;
+}
+
+/* ---- the temporary ---- */
+
+static int write_failed(nnrt_error *err, const char *path, int e) {
+  return nnrt__fail(err, NNRT_EIO, "%s: cannot write: %s", path, strerror(e));
+}
+
+/* A new temporary beside path, opened exclusively with path's mode if path is a file. */
+static int create_temp(const char *path, char **tmp, int *fd, nnrt_error *err) {
+  struct stat st;
+  int keep_mode = lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+  for (int attempt = 0; attempt < 100; attempt++) {
+    if (!(*tmp = temp_name(path)))
+      return nnrt__oom_writing(err, path);
+    *fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (*fd >= 0) {
+      if (keep_mode)
+        fchmod(*fd, st.st_mode & 0777);
+      return NNRT_OK;
+    }
+    int e = errno;
+    nnrt__free(*tmp);
+    *tmp = NULL;
+    if (e != EEXIST)
+      return write_failed(err, path, e);
+  }
+  return write_failed(err, path, EEXIST);
+}
+
+/* Makes a rename in path's directory durable. Best effort: some file systems refuse to fsync
+ * a directory, and the rename has happened either way. */
+static void sync_dir(const char *path) {
+  char *d = dir_of(path);
+  int fd = d ? open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+  nnrt__free(d);
+}
+
+int nnrt__oom_writing(nnrt_error *err, const char *path) {
+  return nnrt__fail(err, NNRT_ENOMEM, "%s: cannot write: out of memory", path);
+}
+
+/* ---- streamed writes ---- */
+
+/* A device, FIFO or socket, or a link into /proc (/dev/stdout): nothing to replace. */
+int nnrt__in_place(const char *path) {
+  struct stat st;
+  char target[6];
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    return 1;
+  return readlink(path, target, sizeof target) == sizeof target && memcmp(target, "/proc/", 6) == 0;
+}
+
+/* A stream on a new temporary beside path, or (in_place) on path itself. */
+static int open_stream(nnrt_out *o, const char *path, int in_place, nnrt_error *err) {
+  int fd = -1, rc = NNRT_OK;
+  memset(o, 0, sizeof *o);
+  o->path = path;
+  if (!in_place)
+    rc = create_temp(path, &o->tmp, &fd, err);
+  else if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+    rc = write_failed(err, path, errno);
+  if (rc)
+    return rc;
+  o->f = fdopen(fd, "wb");
+  if (!o->f) {
+    rc = errno == ENOMEM ? nnrt__oom_writing(err, path) : write_failed(err, path, errno);
+    close(fd);
+    nnrt__out_abort(o);
+  }
+  return rc;
+}
+
+int nnrt__out_open(nnrt_out *o, const char *path, nnrt_error *err) {
+  return open_stream(o, path, nnrt__in_place(path), err);
+}
+
+int nnrt__out_flush(nnrt_out *o) {
+  if (o->f && fflush(o->f) != 0 && !o->error)
+    o->error = errno ? errno : EIO;
+  return o->error;
+}
+
+/* Flushes, fsyncs (a temporary) and closes the stream: 0, or the errno of the first failure. */
+static int close_stream(nnrt_out *o) {
+  int e = nnrt__out_flush(o);
+  if (!e && ferror(o->f))
+    e = EIO;
+  if (!e && o->tmp && fsync(fileno(o->f)) != 0)
+    e = errno;
+  if (fclose(o->f) != 0 && !e)
+    e = errno;
+  o->f = NULL;
+  return e;
+}
+
+int nnrt__out_commit(nnrt_out *o, nnrt_error *err) {
+  int e = o->f ? close_stream(o) : 0;
+  if (!e && o->tmp && rename(o->tmp, o->path) != 0)
+    e = errno;
+  if (e) {
+    nnrt__out_abort(o);
+    return write_failed(err, o->path, e);
+  }
+  if (!o->tmp)
+    return NNRT_OK;
+  sync_dir(o->path);
+  nnrt__free(o->tmp);
+  o->tmp = NULL;
+  return NNRT_OK;
+}
+
+void nnrt__out_abort(nnrt_out *o) {
+  if (o->f)
+    fclose(o->f);
+  o->f = NULL;
+  if (o->tmp)
+    unlink(o->tmp);
+  nnrt__free(o->tmp);
+  o->tmp = NULL;
+}
+
+/* ---- whole files ---- */
+
+static int write_all(nnrt_out *o, const void *bytes, uint64_t size) {
+  if (size && fwrite(bytes, 1, (size_t)size, o->f) != size && !o->error)
+    o->error = errno ? errno : EIO;
+  return o->error;
+}
+
+int nnrt__write_atomic(const char *path, const void *bytes, uint64_t size, nnrt_error *err) {
+  nnrt_out o;
+  int rc = nnrt__out_open(&o, path, err);
+  if (rc)
+    return rc;
+  write_all(&o, bytes, size);
+  return nnrt__out_commit(&o, err);
+}
+
+/* name, name.2, name.3, ... into buf. */
+static int candidate(char *buf, size_t cap, const char *name, int k) {
+  int n = k == 1 ? snprintf(buf, cap, "%s", name) : snprintf(buf, cap, "%s.%d", name, k);
+  return n >= 0 && (size_t)n < cap;
+}
+
+/* Gives the complete temporary a name that nothing had: link() fails on an existing name, so
+ * no file is ever replaced. A file system without hard links gets a check, then a rename. */
+static int claim_name(const char *tmp, const char *name, char *chosen, size_t cap) {
+  for (int k = 1; k <= 1000; k++) {
+    struct stat st;
+    if (!candidate(chosen, cap, name, k))
+      return ENAMETOOLONG;
+    if (link(tmp, chosen) == 0)
+      return unlink(tmp), 0;
+    if (errno == EEXIST)
+      continue;
+    if (errno != EPERM && errno != EOPNOTSUPP && errno != EMLINK)
+      return errno;
+    if (lstat(chosen, &st) != 0 && errno == ENOENT)
+      return rename(tmp, chosen) == 0 ? 0 : errno;
+  }
+  return EEXIST;
+}
+
+int nnrt__write_new(const char *name, const void *bytes, uint64_t size, char *chosen, size_t cap,
+                    nnrt_error *err) {
+  nnrt_out o;
+  int rc = open_stream(&o, name, 0, err);
+  if (rc)
+    return rc;
+  int e = write_all(&o, bytes, size);
+  if (!e)
+    e = close_stream(&o);
+  if (!e)
+    e = claim_name(o.tmp, name, chosen, cap);
+  if (e) {
+    nnrt__out_abort(&o);
+    return write_failed(err, name, e);
+  }
+  sync_dir(name);
+  nnrt__free(o.tmp);   /* claimed: the temporary's name is gone */
+  return NNRT_OK;
+}
+
+/* ---- checks before a long job ---- */
+
+/* Whether a and b name one file: the same inode when both exist, else the same name in the
+ * same directory. */
+int nnrt__same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  if (strcmp(a + base_at(a), b + base_at(b)) != 0)
+    return 0;
+  char *da = dir_of(a), *db = dir_of(b);
+  int same = da && db && stat(da, &sa) == 0 && stat(db, &sb) == 0 && sa.st_dev == sb.st_dev &&
+             sa.st_ino == sb.st_ino;
+  nnrt__free(da);
+  nnrt__free(db);
+  return same;
+}
+
+int nnrt__check_output(const char *what, const char *path, nnrt_error *err) {
+  struct stat st;
+  size_t n = strlen(path);
+  if (n == 0)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: the file name is empty", what);
+  if (nnrt__in_place(path))
+    return access(path, W_OK) == 0 ? NNRT_OK
+           : nnrt__fail(err, NNRT_EIO, "%s: cannot write %s: %s", what, path, strerror(errno));
+  if (path[n - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: %s is a directory; give a file name", what, path);
+  char *d = dir_of(path);
+  if (!d)
+    return nnrt__oom(err);
+  int rc = NNRT_OK, found = stat(d, &st) == 0;
+  if (!found && (errno == ENOENT || errno == ENOTDIR))
+    rc = nnrt__fail(err, NNRT_EIO, "%s: cannot write %s: directory %s does not exist", what, path, d);
+  else if (!found || access(d, W_OK | X_OK) != 0)
+    rc = nnrt__fail(err, NNRT_EIO, "%s: cannot write %s: %s", what, path, strerror(errno));
+  nnrt__free(d);
+  return rc;
+}
