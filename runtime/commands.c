@@ -417,6 +417,8 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
          m->classifier ? "yes" : "no", (unsigned long long)m->fingerprint);
   print_source("data", &s->data);
   print_source("test", &s->test);
+  if (m->scale_mode > NNC_SCALE_NONE && m->scale_mode <= NNC_SCALE_MINMAX)
+    printf("  scaling    %s, compiled in with the weights (inputs are raw)\n", scale_names[m->scale_mode]);
   printf("  rate       %g", s->rate);
   if (s->decay > 0 && s->decay <= 3)
     printf(", decay %s %g%s", decay_names[s->decay], s->decay_rate, s->decay == NNC_DECAY_STEP ? " every" : "");

@@ -312,11 +312,14 @@ int nnrt__scaler_decode(const nnrt_section *sec, int32_t n_inputs, nnrt_scaler *
   const unsigned char *p = sec->data;
   char where[1100];
   *out = NULL;
-  if (sec->len < 8 || get_u32(p) != (uint32_t)n_inputs || sec->len != 8 + 16 * (uint64_t)n_inputs)
-    return nnrt__fail(err, NNRT_EDATA, "%s: the input scaling section (%llu bytes%s%u inputs) does not fit "
-                      "the network's %d inputs (%llu bytes)", path, (unsigned long long)sec->len,
-                      sec->len < 8 ? "" : ", for ", sec->len < 8 ? 0u : get_u32(p), (int)n_inputs,
+  if (sec->len < 8 || get_u32(p) != (uint32_t)n_inputs || sec->len != 8 + 16 * (uint64_t)n_inputs) {
+    char inputs[32] = "";
+    if (sec->len >= 8)
+      snprintf(inputs, sizeof inputs, ", for %u inputs", get_u32(p));
+    return nnrt__fail(err, NNRT_EDATA, "%s: the input scaling section (%llu bytes%s) does not fit the network's "
+                      "%d inputs (%llu bytes)", path, (unsigned long long)sec->len, inputs, (int)n_inputs,
                       (unsigned long long)(8 + 16 * (uint64_t)n_inputs));
+  }
   nnrt_scaler *s = nnrt__alloc(sizeof *s);
   if (!s)
     return nnrt__oom(err);
