@@ -8,6 +8,7 @@ and the executables weights files whose scaling section is missing, the wrong si
 (the file's checksum recomputed, so only the scaling check can catch it) or from a network
 scaled otherwise; exported texts with the scaling fields wrong; and inference-only executables
 run where no data file exists."""
+import re
 import struct
 
 from adv import case
@@ -181,19 +182,22 @@ CASES = [
                      "mkdir alone && $NNC --weights bare.weights f.nn -o alone/m"),
          check=same_as("./f predict --weights f.weights --input rows.csv")),
 
-    # ---- inference-only executables where no data file exists ----
+    # ---- inference-only executables where no data file exists (the training data removed:
+    # the executable names it by its absolute path) ----
     case("artifact-inference-predict-without-data", "cd alone && ./m predict --input ../rows.csv",
          models=["iris"], files={"rows.csv": ROWS},
-         setup=steps(TRAIN_IRIS, "mkdir alone && $NNC --weights iris.weights iris.nn -o alone/m"),
+         setup=steps(TRAIN_IRIS, "mkdir alone && $NNC --weights iris.weights iris.nn -o alone/m && rm iris.csv"),
          check=same_as("./iris predict --input rows.csv")),
     case("artifact-inference-eval-without-training-data", "cd alone && ./m eval --data flowers.csv",
          models=["iris"],
          setup=steps(TRAIN_IRIS, "mkdir alone && $NNC --weights iris.weights iris.nn -o alone/m",
-                     "cp iris.csv alone/flowers.csv"),
-         out=r"eval   accuracy [0-9.]+% \(\d+/150\)"),
+                     "mv iris.csv alone/flowers.csv"),
+         out=r"eval   accuracy [0-9.]+% \(\d+/150\)",
+         check=same_as("./iris eval --data alone/flowers.csv | tail -n +2 | sed '1s/^/iris: 150 samples from "
+                       "flowers.csv\\n/'")),
     case("artifact-inference-export-without-data", "cd alone && ./m weights export --format csv",
          models=["iris"],
-         setup=steps(TRAIN_IRIS, "mkdir alone && $NNC --weights iris.weights iris.nn -o alone/m"),
+         setup=steps(TRAIN_IRIS, "mkdir alone && $NNC --weights iris.weights iris.nn -o alone/m && rm iris.csv"),
          out=r"scale,zscore\nscale\.offset\[0\],", check=same_as("./iris weights export --format csv")),
     # Its forward uses the weights compiled in: a weights file given to it would be ignored.
     case("artifact-inference-refuses-weights", "./m predict --weights iris.weights --input rows.csv",
@@ -219,6 +223,8 @@ def import_case(name, edit, err, fmt="json", model="iris", exit=1):
 
 def json_array(key, values):
     def edit(text):
+        if '"%s": [' % key not in text:
+            return text
         start = text.index('"%s": [' % key) + len(key) + 5
         return text[:start] + values + text[text.index("]", start):]
     return edit
@@ -245,7 +251,7 @@ CASES += [
                 r"scale\.offset: value 2: expected a finite number"),
     import_case("scale-not-an-object", lambda t: t.replace('"scale": {', '"scale": [{'),
                 r"w\.txt:\d+: \"scale\": expected \{\"mode\": \"zscore\""),
-    import_case("json-without-scale", lambda t: t[:t.index('  "scale"')] + t[t.index('  "params"'):],
+    import_case("json-without-scale", lambda t: re.sub(r'  "scale": \{[^}]*\},\n', "", t),
                 r"w\.txt: no input scaling, but network 'iris' scales its inputs by z-score fitted on its "
                 r"training data"),
     import_case("csv-without-scale", csv_drop("scale"),

@@ -128,6 +128,19 @@ def train(name):
     return e2e.run(["./" + name, "predict", "--weights", name + ".weights", "--input", name + "-in.csv"])
 
 
+def in_dir(name, d, cmd):
+    """Runs cmd in directory d with network name's training data moved out of the way (the
+    executables name it by its absolute path)."""
+    data = os.path.join(A.work, NETWORKS[name][1])
+    os.rename(data, data + ".away")
+    os.chdir(d)
+    try:
+        return e2e.run(cmd)
+    finally:
+        os.chdir(A.work)
+        os.rename(data + ".away", data)
+
+
 def check_object(name, want):
     """1: the object linked into a C program, run with no data file around."""
     up = name.upper()
@@ -139,9 +152,7 @@ def check_object(name, want):
     d = empty_dir(name + "-object")
     shutil.copy(name + "-main", d)
     shutil.copy(name + "-in.csv", os.path.join(d, "rows.txt"))
-    os.chdir(d)
-    out = e2e.run([os.path.join(d, name + "-main"), "rows.txt"])
-    os.chdir(A.work)
+    out = in_dir(name, d, ["./" + name + "-main", "rows.txt"])
     rows = numbers(out)
     n = len(rows) // 3
     worst = 0.0
@@ -151,21 +162,18 @@ def check_object(name, want):
 
 
 def check_executable(name, want):
-    """2: the inference-only executable alone in an empty directory."""
+    """2: the inference-only executable alone in an empty directory, no data file anywhere."""
     e2e.run([A.nnc, "--weights", name + ".weights", name + ".nn", "-o", name + "-inf"])
     d = empty_dir(name + "-exe")
     shutil.copy(name + "-inf", d)
     shutil.copy(name + "-in.csv", os.path.join(d, "rows.txt"))
-    os.chdir(d)
-    got = e2e.run(["./" + name + "-inf", "predict", "--input", "rows.txt"])
-    os.chdir(A.work)
+    got = in_dir(name, d, ["./" + name + "-inf", "predict", "--input", "rows.txt"])
     if got != want:
         same_outputs("%s: inference-only predict" % name, numbers(got), numbers(want))
     data = NETWORKS[name][1]
     shutil.copy(data, os.path.join(d, "other-name.csv"))
-    os.chdir(d)
-    ev = e2e.run(["./" + name + "-inf", "eval", "--data", "other-name.csv"])
-    os.chdir(A.work)
+    ev = in_dir(name, d, ["./" + name + "-inf", "eval", "--data", "other-name.csv"])
+    os.remove(os.path.join(d, "other-name.csv"))
     ref = e2e.run(["./" + name, "eval", "--weights", name + ".weights", "--data", data])
     if ev.splitlines()[1:] != ref.splitlines()[1:]:
         e2e.fail("%s: the inference-only eval differs from the training executable's" % name, ev + ref)
@@ -184,9 +192,7 @@ def check_text(name):
         e2e.run(["./" + name, "weights", "import", "--weights", back, "--input", "%s.%s" % (name, fmt)])
         if open(back, "rb").read() != open(w, "rb").read():
             e2e.fail("%s: weights export --format %s then import does not give the weights file back" % (name, fmt))
-        os.chdir(os.path.join(A.work, name + "-exe"))
-        inf = e2e.run(["./" + name + "-inf", "weights", "export", "--format", fmt])
-        os.chdir(A.work)
+        inf = in_dir(name, os.path.join(A.work, name + "-exe"), ["./" + name + "-inf", "weights", "export", "--format", fmt])
         if inf != text:
             e2e.fail("%s: the inference-only executable exports other %s than the training one" % (name, fmt),
                      inf + text)
