@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A compiled artifact carries everything `predict` uses. For networks trained with each kind
 of input scaling (iris.nn's `scale zscore` in f32, `scale minmax` in f64, a constant
-`scale 1/4` in f32):
+`scale 1/4` in f32, and `scale zscore` over 20 inputs, so that the batch kernels scale whole
+vectors of inputs and not only the last ones):
 
 1. `nnc --weights W -c --header` gives an object that a small C program links; run in a
    directory where no data file exists, its NAME_forward (over all rows at once, which takes the
@@ -45,7 +46,29 @@ NETWORKS = {
   }
 }
 """, "regression.csv", 2),
+    # 20 inputs: whole vectors of inputs through the batch kernels' transpose, not only its tail
+    "wide": ("""network wide {
+  input  x[20];
+  layer  h[12] sigmoid;
+  output y[2] linear;
+  train {
+    data   "wide.csv" header inputs 0..19 targets 20..21 scale zscore;
+    sgd    rate 0.01 batch 8;
+    epochs 10;
+  }
 }
+""", "wide.csv", 20),
+}
+
+
+def write_wide_csv():
+    """wide.csv: 300 rows of 20 inputs on different scales and 2 targets, deterministic."""
+    rows = [",".join("x%d" % i for i in range(20)) + ",t0,t1"]
+    for k in range(300):
+        x = [((k * 37 + i * 11) % 101 - 50) * (i + 1) * 0.37 + i * 10 for i in range(20)]
+        rows.append(",".join("%.6g" % v for v in x) + ",%.6g,%.6g" % (sum(x[:10]) * 0.001, x[3] * x[7] * 1e-4))
+    open("wide.csv", "w").write("\n".join(rows) + "\n")
+
 
 # Reads rows of raw inputs (CSV, no header) from argv[1]; prints NAME_forward's outputs for all
 # rows at once, then row by row, then NAME_evaluate's, each row on a line.
@@ -116,7 +139,8 @@ def empty_dir(name):
 
 def train(name):
     src, data, n_in = NETWORKS[name]
-    shutil.copy(os.path.join(A.examples, data), A.work)
+    if not os.path.exists(data):
+        shutil.copy(os.path.join(A.examples, data), A.work)
     if src is None:
         shutil.copy(os.path.join(A.examples, name + ".nn"), A.work)
     else:
@@ -187,9 +211,9 @@ def check_text(name):
         text = e2e.run(["./" + name, "weights", "export", "--weights", w, "--format", fmt])
         if "scale" not in text:
             e2e.fail("%s: weights export --format %s writes no scaling" % (name, fmt), text)
-        open("%s.%s" % (name, fmt), "w").write(text)
+        open("%s-export.%s" % (name, fmt), "w").write(text)
         back = "%s-%s.weights" % (name, fmt)
-        e2e.run(["./" + name, "weights", "import", "--weights", back, "--input", "%s.%s" % (name, fmt)])
+        e2e.run(["./" + name, "weights", "import", "--weights", back, "--input", "%s-export.%s" % (name, fmt)])
         if open(back, "rb").read() != open(w, "rb").read():
             e2e.fail("%s: weights export --format %s then import does not give the weights file back" % (name, fmt))
         inf = in_dir(name, os.path.join(A.work, name + "-exe"), ["./" + name + "-inf", "weights", "export", "--format", fmt])
@@ -204,6 +228,7 @@ def extra(p):
 
 A = e2e.args(extra)
 A.include = os.path.join(os.path.dirname(A.examples), "include")
+write_wide_csv()
 report = []
 for net in NETWORKS:
     predicted = train(net)
