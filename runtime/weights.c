@@ -557,7 +557,7 @@ static int text_scaler_finish(text_scaler *ts, const char *name, nnrt_scaler **o
 /* The position just after `"key":` in text[0..end), or NULL. */
 static const char *json_after_key(const char *text, const char *end, const char *key) {
   size_t kl = strlen(key);
-  for (const char *p = text; (p = strstr(p, "\"")) != NULL && p < end; p++) {
+  for (const char *p = text; (p = strchr(p, '"')) != NULL && p < end; p++) {
     if (strncmp(p + 1, key, kl) != 0 || p[kl + 1] != '"')
       continue;
     const char *q = p + kl + 2;
