@@ -22,6 +22,7 @@ typedef struct Cg {
   LLVMValueRef next_x;             /* while building the pipelined SGD step: the next sample */
   int prefused;                    /* while building its forward: products already in V */
   LLVMValueRef batch_forward;      /* nnc.forwardB, shared by the batch entry points */
+  LLVMValueRef scale_offset, scale_mul; /* f64[n_inputs] of the compiled-in input scaling, or NULL */
 } Cg;
 
 /* A counted loop `for (i = 0; i < count; i++)`; body code goes between begin and end. */
@@ -61,6 +62,9 @@ LLVMValueRef cg_vfma(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 LLVMValueRef cg_begin_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, unsigned n,
                                unsigned noalias_mask, int internal);
 void cg_softmax(Cg *cg, LLVMValueRef base, int size);
+/* v (a real, or a vector of reals across samples) of input i, scaled as the runtime scales a
+ * dataset when the module has compiled-in input scaling; v itself otherwise. */
+LLVMValueRef cg_scale_input(Cg *cg, LLVMValueRef v, LLVMValueRef i);
 void cg_emit_output_loss(Cg *cg, const IrGroup *g, LLVMValueRef y, LLVMValueRef G, LLVMValueRef t,
                          LLVMValueRef loss, LLVMValueRef z, LLVMValueRef zs);
 int cg_keeps_logits(const Cg *cg, const IrGroup *g); /* cross-entropy outputs keep z */

@@ -313,9 +313,10 @@ static void transpose_block(Cg *cg, LLVMValueRef *v, int vl) {
     }
 }
 
-/* Xᵀ[i][b] = x[b][io + i] for b < n, 0 for the padding. Per block of VL samples: whole
- * VL×VL blocks are loaded as VL row vectors and transposed in registers; the last columns
- * (size mod VL) are assembled from scalars. Every vector of Xᵀ is stored whole. */
+/* Xᵀ[i][b] = x[b][io + i] for b < n, 0 for the padding; inputs scaled when the module has
+ * compiled-in input scaling. Per block of VL samples: whole VL×VL blocks are loaded as VL row
+ * vectors and transposed in registers; the last columns (size mod VL) are assembled from
+ * scalars. Every vector of Xᵀ is stored whole. */
 static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValueRef x) {
   int vl = cg_vec_len(cg);
   CgLoop lb, li;
@@ -341,6 +342,7 @@ static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVM
     transpose_block(cg, v, vl);
     for (int k = 0; k < vl; k++) {
       LLVMValueRef i = LLVMBuildAdd(cg->b, i0, cg_int(cg, k), "");
+      v[k] = cg_scale_input(cg, v[k], LLVMBuildAdd(cg->b, cg_int(cg, g->io_offset), i, ""));
       cg_vstore(cg, LLVMBuildSelect(cg->b, inside, v[k], zero, ""),
                 cg_elem(cg, bt->bufs[g->id].at, idx2(cg, i, bt->npad, b0, NULL)), NULL);
     }
@@ -352,6 +354,7 @@ static void emit_input_transpose(Cg *cg, const IrGroup *g, const Batch *bt, LLVM
     LLVMValueRef v = LLVMGetUndef(cg_vec_type(cg));
     for (int k = 0; k < vl; k++)
       v = LLVMBuildInsertElement(cg->b, v, cg_load(cg, rows[k], i), LLVMConstInt(cg->i32, (unsigned)k, 0), "");
+    v = cg_scale_input(cg, v, LLVMBuildAdd(cg->b, cg_int(cg, g->io_offset), i, ""));
     cg_vstore(cg, LLVMBuildSelect(cg->b, inside, v, zero, ""),
               cg_elem(cg, bt->bufs[g->id].at, idx2(cg, i, bt->npad, b0, NULL)), NULL);
     cg_loop_end(cg, &li);

@@ -1,7 +1,9 @@
 /* codegen.c — builds the LLVM module of a network from its IR.
  * Consumes: a verified IrNetwork. Produces: an LLVM module with the functions of the ABI in
  * include/nnc/model.h (NAME_init, NAME_forward, NAME_loss_grad, NAME_train_step), the
- * descriptor NAME_model and, for executables, main. Every size, offset, activation and
+ * descriptor NAME_model and, for executables, main. With trained weights compiled in, the
+ * module is for inference only, and the input scaling of the weights is applied to the raw
+ * inputs where forward and evaluate read them. Every size, offset, activation and
  * fixed weight is a constant; loops over dense groups are left for LLVM to vectorise (fast
  * math on their reductions, noalias buffers) and tiny networks unroll completely.
  *
@@ -219,6 +221,58 @@ static void emit_copy(Cg *cg, LLVMValueRef dst, int64_t dst_off, LLVMValueRef sr
   LLVMBuildMemCpy(cg->b, d, (unsigned)cg->real_bytes, s, (unsigned)cg->real_bytes, cg_int(cg, n * cg->real_bytes));
 }
 
+/* --- input scaling ------------------------------------------------------------------ */
+
+static LLVMValueRef const_f64s(Cg *cg, const double *v, int n, const char *name) {
+  LLVMValueRef *elems = xmalloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++) elems[i] = LLVMConstReal(cg->f64, v[i]);
+  LLVMValueRef arr = LLVMConstArray2(cg->f64, elems, (uint64_t)n);
+  free(elems);
+  LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(arr), name);
+  LLVMSetInitializer(g, arr);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
+static LLVMValueRef load_f64(Cg *cg, LLVMValueRef base, LLVMValueRef i) {
+  return LLVMBuildLoad2(cg->b, cg->f64, LLVMBuildInBoundsGEP2(cg->b, cg->f64, base, &i, 1, ""), "");
+}
+
+static LLVMValueRef splat_like(Cg *cg, LLVMValueRef s, LLVMTypeRef vec) {
+  LLVMValueRef one = LLVMBuildInsertElement(cg->b, LLVMGetUndef(vec), s, LLVMConstInt(cg->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(cg->b, one, LLVMGetUndef(vec), LLVMConstNull(LLVMVectorType(cg->i32, LLVMGetVectorSize(vec))), "");
+}
+
+/* (x − offset[i]) · mul[i] computed in double, then rounded to the model's reals: exactly
+ * what nnrt_scaler_apply does to a dataset (no reassociation, no fused multiply-add). */
+LLVMValueRef cg_scale_input(Cg *cg, LLVMValueRef v, LLVMValueRef i) {
+  if (!cg->scale_offset) return v;
+  LLVMTypeRef ty = LLVMTypeOf(v), dty = cg->f64;
+  LLVMValueRef a = load_f64(cg, cg->scale_offset, i), m = load_f64(cg, cg->scale_mul, i);
+  if (LLVMGetTypeKind(ty) == LLVMVectorTypeKind) {
+    dty = LLVMVectorType(cg->f64, LLVMGetVectorSize(ty));
+    a = splat_like(cg, a, dty);
+    m = splat_like(cg, m, dty);
+  }
+  LLVMValueRef d = cg->real_bytes == 8 ? v : LLVMBuildFPExt(cg->b, v, dty, "");
+  d = LLVMBuildFMul(cg->b, LLVMBuildFSub(cg->b, d, a, ""), m, "scaled");
+  return cg->real_bytes == 8 ? d : LLVMBuildFPTrunc(cg->b, d, ty, "");
+}
+
+/* V[input group] = its inputs from x, scaled when the module scales its inputs. */
+static void emit_inputs(Cg *cg, const IrGroup *g, LLVMValueRef x, LLVMValueRef V) {
+  if (!cg->scale_offset) {
+    emit_copy(cg, V, g->value_offset, x, g->io_offset, g->size);
+    return;
+  }
+  CgLoop l;
+  LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, g->size), "scale");
+  LLVMValueRef in = LLVMBuildAdd(cg->b, cg_int(cg, g->io_offset), i, "");
+  cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), i, ""), cg_scale_input(cg, cg_load(cg, x, in), in));
+  cg_loop_end(cg, &l);
+}
+
 /* fwd1(params, x, V): V = the outputs of every neuron for one sample. */
 static LLVMValueRef build_forward_one(Cg *cg) {
   const IrNetwork *n = cg->net;
@@ -226,8 +280,7 @@ static LLVMValueRef build_forward_one(Cg *cg) {
   LLVMValueRef fn = cg_begin_function(cg, cg->prefused ? "nnc.forward1p" : "nnc.forward1", cg->void_t, ps, 3, 7, 1);
   LLVMValueRef params = LLVMGetParam(fn, 0), x = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2);
   for (int i = 0; i < n->n_groups; i++)
-    if (n->groups[i].role == ROLE_INPUT)
-      emit_copy(cg, V, n->groups[i].value_offset, x, n->groups[i].io_offset, n->groups[i].size);
+    if (n->groups[i].role == ROLE_INPUT) emit_inputs(cg, &n->groups[i], x, V);
   for (int i = 0; i < n->n_order; i++) emit_group_forward(cg, &n->groups[n->order[i]], params, V);
   LLVMBuildRetVoid(cg->b);
   return fn;
@@ -850,19 +903,22 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
 /* nnc_model NAME_model = {...}: the descriptor the runtime drives the model through. */
 static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LLVMValueRef init,
                                      LLVMValueRef forward, LLVMValueRef loss_grad, LLVMValueRef train_step,
-                                     LLVMValueRef evaluate, LLVMValueRef train_sequence) {
+                                     LLVMValueRef evaluate, LLVMValueRef train_sequence, int scale_mode) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef fields[] = {cg->i32, cg->ptr, cg->i64, cg->i32, cg->i32, cg->i32, cg->i64, cg->i64,
-                          cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+                          cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr,
+                          cg->i32, cg->ptr, cg->ptr};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_model");
-  LLVMStructSetBody(ty, fields, 17, 0);
+  LLVMStructSetBody(ty, fields, 20, 0);
+  LLVMValueRef none = LLVMConstNull(cg->ptr);
   LLVMValueRef v[] = {i32c(cg, NNC_ABI_VERSION), const_string(cg, n->name, "nnc.name"),
                       LLVMConstInt(cg->i64, n->fingerprint, 0), i32c(cg, n->real_bytes), i32c(cg, n->n_inputs),
                       i32c(cg, n->n_outputs), cg_int(cg, n->n_params), cg_int(cg, cg_scratch_bytes(n, cg->vec_bytes)),
                       cg_int(cg, cg_scratch_per_sample(n, cg->vec_bytes)), i32c(cg, n->classifier), build_settings(cg, train), init, forward,
-                      loss_grad, train_step, evaluate, train_sequence};
+                      loss_grad, train_step, evaluate, train_sequence, i32c(cg, cg->scale_offset ? scale_mode : 0),
+                      cg->scale_offset ? cg->scale_offset : none, cg->scale_mul ? cg->scale_mul : none};
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 17));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 20));
   LLVMSetGlobalConstant(g, 1);
   return g;
 }
@@ -880,7 +936,7 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 /* --- entry -------------------------------------------------------------------------- */
 
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
-                              int with_main, int vec_bytes, const void *weights) {
+                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale) {
   Cg cg = {0};
   cg.net = n;
   cg.ctx = ctx;
@@ -898,6 +954,10 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   cg.vec_bytes = vec_bytes;
 
   if (weights) cg.embedded = build_embedded_weights(&cg, weights);
+  if (weights && scale) { /* only inference code reads inputs through the scaling */
+    cg.scale_offset = const_f64s(&cg, scale->offset, n->n_inputs, "nnc.scale_offset");
+    cg.scale_mul = const_f64s(&cg, scale->mul, n->n_inputs, "nnc.scale_mul");
+  }
   int batched = cg_batch_eligible(n), trainable = !weights;
   LLVMValueRef fwd1 = build_forward_one(&cg);
   LLVMValueRef init = build_init(&cg);
@@ -923,7 +983,8 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   }
   LLVMValueRef evalN = batched ? cg_build_eval_batch(&cg) : NULL;
   LLVMValueRef evaluate = build_evaluate(&cg, fwd1, evalN);
-  LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate, train_sequence);
+  LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate, train_sequence,
+                                        scale ? scale->mode : NNC_SCALE_NONE);
   if (with_main) build_main(&cg, model);
   LLVMDisposeBuilder(cg.b);
   return cg.mod;

@@ -6,11 +6,20 @@
 
 #include "ir.h"
 
+/* The input scaling trained weights were fitted with: x' = (x − offset[i]) · mul[i] over the
+ * n_inputs inputs; mode is the enum nnc_scale it came from. */
+typedef struct CgInputScale {
+  int mode;
+  const double *offset, *mul;
+} CgInputScale;
+
 /* Builds the module of n in ctx. train: the settings to record in the descriptor (data
  * paths resolved by the caller). with_main: also define main() calling nnrt_main.
- * weights: trained parameters to compile in (an inference-only module), or NULL. */
+ * weights: trained parameters to compile in (an inference-only module), or NULL.
+ * scale: with weights, their input scaling, which forward and evaluate then apply to the raw
+ * inputs they are given; NULL: none. */
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
-                              int with_main, int vec_bytes, const void *weights);
+                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale);
 /* Scratch the generated functions need for n samples: fixed + n · per_sample bytes. */
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes);
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes);

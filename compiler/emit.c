@@ -348,9 +348,30 @@ int emit_header(const IrNetwork *n, const char *path, int vec_bytes, int embedde
 
 /* --- embedded weights -------------------------------------------------------------- */
 
+/* Trained weights to compile in and the input scaling they were trained with. */
+typedef struct Trained {
+  void *params;
+  nnrt_scaler *scaler;        /* NULL: the network does not scale its inputs */
+} Trained;
+
+/* The scaling the weights need when their file has none: a declared factor is known; z-score
+ * and min-max statistics were fitted on data the compiled model must not depend on. */
+static int scaling_without_section(const nnc_model *m, const char *path, nnrt_scaler **sc, nnrt_error *err) {
+  const nnc_data_source *src = &m->train->data;
+  nnrt_dataset empty = {0, m->n_inputs, m->n_outputs, m->real_bytes, 0, NULL, NULL};
+  if (*sc || src->scale == NNC_SCALE_NONE) return NNRT_OK;
+  if (src->scale == NNC_SCALE_FACTOR) return nnrt_scaler_fit(&empty, NNC_SCALE_FACTOR, src->scale_factor, sc, err);
+  snprintf(err->msg, sizeof err->msg,
+           "%s: the weights file has no input scaling, but network '%s' scales its inputs by %s fitted on its "
+           "training data; a compiled model needs those statistics (use weights saved by its train command, or "
+           "imported with their \"scale\")", path, m->name, src->scale == NNC_SCALE_ZSCORE ? "z-score" : "min-max");
+  return err->code = NNRT_EDATA;
+}
+
 /* Reads a weights file for n with the runtime's own checks (magic, version, fingerprint,
- * count, precision, checksum); NULL after a message if it does not belong to n. */
-static void *load_weights(const IrNetwork *n, const char *path) {
+ * count, precision, checksum, a usable scaling section that is the one the network
+ * declares); 0 after a message if it does not belong to n. */
+static int load_weights(const IrNetwork *n, const char *path, Trained *tw) {
   nnc_model m = {0};
   m.abi_version = NNC_ABI_VERSION;
   m.name = n->name;
@@ -359,12 +380,21 @@ static void *load_weights(const IrNetwork *n, const char *path) {
   m.n_inputs = n->n_inputs;
   m.n_outputs = n->n_outputs;
   m.n_params = n->n_params;
-  void *params = xmalloc((size_t)(n->n_params ? n->n_params : 1) * (size_t)n->real_bytes);
+  m.train = &n->train;
+  tw->params = xmalloc((size_t)(n->n_params ? n->n_params : 1) * (size_t)n->real_bytes);
+  tw->scaler = NULL;
   nnrt_error err;
-  if (nnrt_weights_load(path, &m, params, NULL, &err) == NNRT_OK) return params;
+  if (nnrt_weights_load(path, &m, tw->params, &tw->scaler, &err) == NNRT_OK &&
+      nnrt_scaler_matches(tw->scaler, &m, path, &err) == NNRT_OK &&
+      scaling_without_section(&m, path, &tw->scaler, &err) == NNRT_OK)
+    return 1;
   fprintf(stderr, "nnc: error: %s\n", err.msg);
-  free(params);
-  return NULL;
+  return 0;
+}
+
+static void free_trained(Trained *tw) {
+  free(tw->params);
+  nnrt_scaler_destroy(tw->scaler);
 }
 
 /* --- entry -------------------------------------------------------------------------- */
@@ -399,15 +429,19 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   char name[512];
   const char *out = default_output(n, o, name, sizeof name);
   int refused = o->output ? 0 : out_check(out, o->header, n->source_path, o->weights);
-  void *weights = NULL;
-  if (refused || (o->weights && !(weights = load_weights(n, o->weights)))) {
+  Trained tw = {NULL, NULL};
+  if (refused || (o->weights && !load_weights(n, o->weights, &tw))) {
+    free_trained(&tw);
     free_target(&t);
     return refused ? refused : 1;
   }
+  CgInputScale scale = {tw.scaler ? tw.scaler->mode : 0, tw.scaler ? tw.scaler->offset : NULL,
+                        tw.scaler ? tw.scaler->mul : NULL};
   ResolvedPaths *paths = xmalloc(sizeof *paths);
   nnc_train_settings train = resolved_settings(n, paths);
   LLVMContextRef ctx = LLVMContextCreate();
-  LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, weights);
+  LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, tw.params,
+                                    tw.scaler ? &scale : NULL);
   LLVMSetTarget(m, t.triple);
   LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(t.tm);
   LLVMSetModuleDataLayout(m, layout);
@@ -416,11 +450,11 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   int status = 3;
   if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level, cg_is_small_network(n))) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;
-  if (status == 0 && o->header && !emit_header(n, o->header, t.vec_bytes, weights != NULL)) status = 1;
+  if (status == 0 && o->header && !emit_header(n, o->header, t.vec_bytes, tw.params != NULL)) status = 1;
   LLVMDisposeModule(m);
   LLVMContextDispose(ctx);
   free(paths);
-  free(weights);
+  free_trained(&tw);
   free_target(&t);
   return status;
 }

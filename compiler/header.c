@@ -18,11 +18,13 @@ static void upper(char *dst, const char *src, size_t cap) {
 }
 
 /* %1$s: the network's name, %2$s: the same in capitals (the macros' prefix). */
-static void write_inference_prototypes(FILE *f, const char *nm, const char *up, int embedded) {
+static void write_inference_prototypes(FILE *f, const char *nm, const char *up, int embedded, int scaled) {
   if (embedded)
     fprintf(f, "/* Compiled with trained weights (the constant %1$s_weights): forward and evaluate\n"
-               "   use them and ignore params (it may be NULL); init copies them into params. */\n"
-               "extern const %1$s_real %1$s_weights[%2$s_N_PARAMS > 0 ? %2$s_N_PARAMS : 1];\n\n", nm, up);
+               "   use them and ignore params (it may be NULL); init copies them into params.%3$s */\n"
+               "extern const %1$s_real %1$s_weights[%2$s_N_PARAMS > 0 ? %2$s_N_PARAMS : 1];\n\n", nm, up,
+            scaled ? "\n   x holds raw inputs: forward and evaluate apply the input scaling the weights\n"
+                     "   were trained with (the `scale` of the data source) themselves." : "");
   fprintf(f,
           "/* Parameters from the .nn init scheme and literal weights; deterministic in seed. */\n"
           "void %1$s_init(%1$s_real *params, uint64_t seed);\n\n"
@@ -72,7 +74,7 @@ int emit_header(const IrNetwork *n, const char *path, int vec_bytes, int embedde
           (long long)cg_scratch_bytes(n, vec_bytes), (long long)cg_scratch_per_sample(n, vec_bytes));
   fprintf(f, "#define %s_PRECISION %d /* bytes per real */\n\n", up, n->real_bytes);
   fprintf(f, "typedef %s %s_real;\n\n", n->real_bytes == 8 ? "double" : "float", n->name);
-  write_inference_prototypes(f, n->name, up, embedded);
+  write_inference_prototypes(f, n->name, up, embedded, n->train.data.scale != NNC_SCALE_NONE);
   if (!embedded) write_training_prototypes(f, n->name);
   fprintf(f, "/* The descriptor libnnrt drives the model through (nnc/model.h). */\n"
              "extern const nnc_model %s_model;\n", n->name);

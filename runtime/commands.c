@@ -69,17 +69,22 @@ static const char *default_weights(nnrt_cli *c, char *buf, size_t size) {
   return buf;
 }
 
-/* The scaling of weights trained earlier: stored in the file, or refitted on the training data. */
+/* The declared factor as a scaler (known without data). */
+static int factor_scaler(const nnc_model *m, nnrt_scaler **sc, nnrt_error *err) {
+  nnrt_dataset empty = {0, m->n_inputs, m->n_outputs, m->real_bytes, 0, NULL, NULL};
+  return nnrt_scaler_fit(&empty, NNC_SCALE_FACTOR, m->train->data.scale_factor, sc, err);
+}
+
+/* The scaling of weights trained earlier: stored in the file, or refitted on the training data.
+ * None for a model that applies its compiled-in scaling itself. */
 static int obtain_scaler(nnrt_cli *c, nnrt_scaler **sc, nnrt_error *err) {
   nnrt_dataset *train = NULL;
   const nnc_data_source *src = &c->m->train->data;
   int rc;
-  if (*sc || src->scale == NNC_SCALE_NONE)
+  if (*sc || src->scale == NNC_SCALE_NONE || c->m->scale_mode != NNC_SCALE_NONE)
     return NNRT_OK;
-  if (src->scale == NNC_SCALE_FACTOR) {
-    nnrt_dataset empty = {0, c->m->n_inputs, c->m->n_outputs, c->m->real_bytes, 0, NULL, NULL};
-    return nnrt_scaler_fit(&empty, src->scale, src->scale_factor, sc, err);
-  }
+  if (src->scale == NNC_SCALE_FACTOR)
+    return factor_scaler(c->m, sc, err);
   if (!src->path)
     return nnrt__fail(err, NNRT_EDATA, "the weights file has no input scaling statistics and the "
                       "network names no training data to compute them from");
@@ -100,13 +105,18 @@ static int load_weights(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error
     return nnrt__oom(err);
   if (c->initial && c->weights)
     return nnrt__fail(err, NNRT_EUSAGE, "--initial and --weights exclude each other");
-  if (c->initial || (!c->weights && !c->m->train_step)) { /* or compiled with trained weights */
+  if (!c->m->train_step && c->weights) /* forward and evaluate would ignore them */
+    return nnrt__fail(err, NNRT_EUSAGE, "this model was compiled with its trained weights (nnc --weights): "
+                      "it takes no --weights");
+  if (c->initial || !c->m->train_step) { /* or compiled with trained weights */
     c->m->init(*params, c->o.s.seed);
     return obtain_scaler(c, sc, err);
   }
   int rc = nnrt_weights_load(path, c->m, *params, sc, err);
   if (rc == NNRT_EDATA && !c->weights && access(path, F_OK) != 0)
     rc = nnrt__fail(err, NNRT_EUSAGE, "no weights: %s does not exist; train first or give --weights FILE", path);
+  if (!rc)
+    rc = nnrt_scaler_matches(*sc, c->m, path, err);
   return rc;
 }
 
@@ -435,6 +445,8 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
          m->classifier ? "yes" : "no", (unsigned long long)m->fingerprint);
   print_source("data", &s->data);
   print_source("test", &s->test);
+  if (m->scale_mode > NNC_SCALE_NONE && m->scale_mode <= NNC_SCALE_MINMAX)
+    printf("  scaling    %s, compiled in with the weights (inputs are raw)\n", scale_names[m->scale_mode]);
   printf("  rate       %g", s->rate);
   if (s->decay > 0 && s->decay <= 3)
     printf(", decay %s %g%s", decay_names[s->decay], s->decay_rate, s->decay == NNC_DECAY_STEP ? " every" : "");
@@ -453,6 +465,37 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
 
 /* ---- weights export / import ---- */
 
+/* What predict scales inputs by: the weights file's (or refitted) scaling, or the one compiled
+ * into the model with its weights. */
+static int export_weights(nnrt_cli *c, nnrt_error *err) {
+  void *params = NULL;
+  nnrt_scaler *sc = NULL;
+  const nnc_model *m = c->m;
+  nnrt_scaler compiled = {m->scale_mode, m->n_inputs, (double *)m->scale_offset, (double *)m->scale_mul};
+  int rc = load_weights(c, &params, &sc, err);
+  if (!rc)
+    rc = obtain_scaler(c, &sc, err);
+  if (!rc)
+    rc = nnrt_weights_export(stdout, m, params, sc ? sc : m->scale_mode ? &compiled : NULL, c->format, err);
+  nnrt_scaler_destroy(sc);
+  nnrt__free_aligned(params);
+  return rc;
+}
+
+/* The scaling an imported text gave (*sc, or NULL) must be the network's: a factor is known
+ * without it; z-score and min-max statistics must come with the weights they were trained with. */
+static int imported_scaler(nnrt_cli *c, const char *name, nnrt_scaler **sc, nnrt_error *err) {
+  const nnc_data_source *src = &c->m->train->data;
+  if (*sc || src->scale == NNC_SCALE_NONE)
+    return nnrt_scaler_matches(*sc, c->m, name, err);
+  if (src->scale == NNC_SCALE_FACTOR)
+    return factor_scaler(c->m, sc, err);
+  return nnrt__fail(err, NNRT_EDATA, "%s: no input scaling, but network '%s' scales its inputs by %s fitted on "
+                    "its training data: the weights need the statistics they were trained with (export them "
+                    "with 'weights export', which writes them)", name, c->m->name,
+                    src->scale == NNC_SCALE_ZSCORE ? "z-score" : "min-max");
+}
+
 int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
   void *params = NULL;
   nnrt_scaler *sc = NULL;
@@ -460,8 +503,7 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
   if (!c->action)
     return nnrt__fail(err, NNRT_EUSAGE, "weights: expected 'export' or 'import' (see '%s weights --help')", c->prog);
   if (!strcmp(c->action, "export")) {
-    if ((rc = load_weights(c, &params, &sc, err)) == NNRT_OK)
-      rc = nnrt_weights_export(stdout, c->m, params, c->format, err);
+    return export_weights(c, err);
   } else if (!c->weights) {
     return nnrt__fail(err, NNRT_EUSAGE, "weights import: give --weights FILE, the file to write");
   } else if ((rc = nnrt__check_output("--weights", c->weights, err)) != NNRT_OK) {
@@ -475,8 +517,9 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
       rc = nnrt__fail(err, NNRT_EDATA, "%s: cannot open", c->input);
     else if (!params)
       rc = nnrt__oom(err);
-    else if ((rc = nnrt_weights_import(in, c->input ? c->input : "<stdin>", c->m, params, err)) == NNRT_OK)
-      rc = nnrt_weights_save(c->weights, c->m, params, NULL, err);
+    else if ((rc = nnrt_weights_import(in, c->input ? c->input : "<stdin>", c->m, params, &sc, err)) == NNRT_OK &&
+             (rc = imported_scaler(c, c->input ? c->input : "<stdin>", &sc, err)) == NNRT_OK)
+      rc = nnrt_weights_save(c->weights, c->m, params, sc, err);
     if (in && in != stdin)
       fclose(in);
   }

@@ -4,7 +4,8 @@
  * Produces: `NNCW` files (layout in nnc/nnrt.h) written whole or not at all (files.c), and
  * on reading either the checked parameters or a message saying exactly what is
  * wrong: not a weights file, version, truncated, trailing bytes, checksum (a corrupted byte),
- * another network (fingerprint), parameter count, precision. Text export/import as JSON or CSV.
+ * another network (fingerprint), parameter count, precision, an unusable input scaling. Text
+ * export/import as JSON or CSV, the input scaling included.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -264,12 +265,38 @@ int nnrt__scaler_encode(const nnrt_scaler *s, void **buf, uint64_t *len, nnrt_er
   return NNRT_OK;
 }
 
+static const char *const scale_modes[] = {"none", "factor", "zscore", "minmax"};
+
+/* Every statistic usable: z-score and min-max offsets finite and multipliers finite and
+ * positive (a fit never gives another); a factor's offsets 0 and multipliers finite. */
+static int scaler_check_values(const nnrt_scaler *s, const char *where, nnrt_error *err) {
+  if (s->mode < NNC_SCALE_FACTOR || s->mode > NNC_SCALE_MINMAX)
+    return nnrt__fail(err, NNRT_EDATA, "%s: unknown input scaling mode %d", where, (int)s->mode);
+  for (int32_t i = 0; i < s->n; i++) {
+    double a = s->offset[i], b = s->mul[i];
+    int bad = s->mode == NNC_SCALE_FACTOR ? a != 0 || !isfinite(b) : !isfinite(a) || !isfinite(b) || !(b > 0);
+    if (bad)
+      return nnrt__fail(err, NNRT_EDATA, "%s: input %d: offset %g and multiplier %g are not a %s scaling "
+                        "(%s)", where, (int)i, a, b, scale_modes[s->mode],
+                        s->mode == NNC_SCALE_FACTOR ? "offset 0, finite multiplier"
+                                                    : "finite offset, finite positive multiplier");
+  }
+  return NNRT_OK;
+}
+
 int nnrt__scaler_decode(const nnrt_section *sec, int32_t n_inputs, nnrt_scaler **out,
                         nnrt_error *err, const char *path) {
   const unsigned char *p = sec->data;
+  char where[1100];
   *out = NULL;
-  if (sec->len < 8 || get_u32(p) != (uint32_t)n_inputs || sec->len != 8 + 16 * (uint64_t)n_inputs)
-    return nnrt__fail(err, NNRT_EDATA, "%s: the scaling section does not fit the network", path);
+  if (sec->len < 8 || get_u32(p) != (uint32_t)n_inputs || sec->len != 8 + 16 * (uint64_t)n_inputs) {
+    char inputs[32] = "";
+    if (sec->len >= 8)
+      snprintf(inputs, sizeof inputs, ", for %u inputs", get_u32(p));
+    return nnrt__fail(err, NNRT_EDATA, "%s: the input scaling section (%llu bytes%s) does not fit the network's "
+                      "%d inputs (%llu bytes)", path, (unsigned long long)sec->len, inputs, (int)n_inputs,
+                      (unsigned long long)(8 + 16 * (uint64_t)n_inputs));
+  }
   nnrt_scaler *s = nnrt__alloc(sizeof *s);
   if (!s)
     return nnrt__oom(err);
@@ -283,8 +310,39 @@ int nnrt__scaler_decode(const nnrt_section *sec, int32_t n_inputs, nnrt_scaler *
   }
   nnrt__get_reals(s->offset, p + 8, n_inputs, 8);
   nnrt__get_reals(s->mul, p + 8 + 8 * (uint64_t)n_inputs, n_inputs, 8);
-  *out = s;
-  return NNRT_OK;
+  snprintf(where, sizeof where, "%s: input scaling section", path);
+  int rc = scaler_check_values(s, where, err);
+  if (rc)
+    nnrt_scaler_destroy(s);
+  else
+    *out = s;
+  return rc;
+}
+
+/* "z-score", "min-max", "a factor of 0.5" or "no scaling", for messages. */
+static const char *describe_scaling(int32_t mode, double factor, char *buf, size_t size) {
+  static const char *const names[] = {"no scaling", "", "z-score", "min-max"};
+  if (mode == NNC_SCALE_FACTOR)
+    snprintf(buf, size, "a factor of %.9g", factor);
+  else
+    snprintf(buf, size, "%s", mode >= 0 && mode <= NNC_SCALE_MINMAX ? names[mode] : "?");
+  return buf;
+}
+
+int nnrt_scaler_matches(const nnrt_scaler *s, const nnc_model *m, const char *path, nnrt_error *err) {
+  const nnc_data_source *src = &m->train->data;
+  char want[64], got[64];
+  if (!s)
+    return NNRT_OK;
+  int same = s->mode == src->scale;
+  for (int32_t i = 0; same && s->mode == NNC_SCALE_FACTOR && i < s->n; i++)
+    same = s->mul[i] == src->scale_factor;
+  if (same)
+    return NNRT_OK;
+  return nnrt__fail(err, NNRT_EDATA, "%s: the weights were trained on inputs scaled by %s, but network '%s' "
+                    "declares %s (the `scale` of its data source)", path,
+                    describe_scaling(s->mode, s->n ? s->mul[0] : 0, got, sizeof got), m->name,
+                    describe_scaling(src->scale, src->scale_factor, want, sizeof want));
 }
 
 /* ---- public save/load ---- */
@@ -335,16 +393,43 @@ static void print_real(FILE *out, const void *params, int32_t rb, int64_t i) {
   fprintf(out, rb == 4 ? "%.9g" : "%.17g", nnrt__get(params, rb, i));
 }
 
-int nnrt_weights_export(FILE *out, const nnc_model *m, const void *params, const char *format,
-                        nnrt_error *err) {
+/* The input scaling as JSON: "scale": {"mode": "zscore", "offset": [...], "multiplier": [...]}. */
+static void json_export_scaler(FILE *out, const nnrt_scaler *s) {
+  fprintf(out, "  \"scale\": {\n    \"mode\": \"%s\",", scale_modes[s->mode]);
+  for (int half = 0; half < 2; half++) {
+    const double *v = half ? s->mul : s->offset;
+    fprintf(out, "\n    \"%s\": [", half ? "multiplier" : "offset");
+    for (int32_t i = 0; i < s->n; i++)
+      fprintf(out, "%s%.17g", i ? ", " : "", v[i]);
+    fprintf(out, "]%s", half ? "\n  },\n" : ",");
+  }
+}
+
+/* The input scaling as CSV rows after the parameters: `scale,MODE`, then
+ * `scale.offset[i],A` and `scale.multiplier[i],B` for every input. */
+static void csv_export_scaler(FILE *out, const nnrt_scaler *s) {
+  fprintf(out, "scale,%s\n", scale_modes[s->mode]);
+  for (int32_t i = 0; i < s->n; i++)
+    fprintf(out, "scale.offset[%d],%.17g\n", (int)i, s->offset[i]);
+  for (int32_t i = 0; i < s->n; i++)
+    fprintf(out, "scale.multiplier[%d],%.17g\n", (int)i, s->mul[i]);
+}
+
+int nnrt_weights_export(FILE *out, const nnc_model *m, const void *params, const nnrt_scaler *scaler,
+                        const char *format, nnrt_error *err) {
   int json = strcmp(format, "json") == 0;
   if (!json && strcmp(format, "csv") != 0)
     return nnrt__fail(err, NNRT_EUSAGE, "--format: expected json or csv, got '%s'", format);
-  if (json)
+  if (scaler && scaler->mode == NNC_SCALE_NONE)
+    scaler = NULL;
+  if (json) {
     fprintf(out, "{\n  \"model\": \"%s\",\n  \"fingerprint\": \"0x%016llx\",\n  \"real_bytes\": %d,\n"
-                 "  \"n_params\": %lld,\n  \"params\": [",
+                 "  \"n_params\": %lld,\n",
             m->name, (unsigned long long)m->fingerprint, (int)m->real_bytes, (long long)m->n_params);
-  else
+    if (scaler)
+      json_export_scaler(out, scaler);
+    fprintf(out, "  \"params\": [");
+  } else
     fprintf(out, "index,value\n");
   for (int64_t i = 0; i < m->n_params; i++) {
     if (json)
@@ -357,6 +442,8 @@ int nnrt_weights_export(FILE *out, const nnc_model *m, const void *params, const
   }
   if (json)
     fprintf(out, "\n  ]\n}\n");
+  else if (scaler)
+    csv_export_scaler(out, scaler);
   if (fflush(out) != 0 || ferror(out))
     return nnrt__fail(err, NNRT_EIO, "write error: %s", strerror(errno));
   return NNRT_OK;
@@ -393,6 +480,163 @@ static int line_of(const char *text, const char *at) {
   return line;
 }
 
+/* ---- the input scaling in text forms ---- */
+
+/* A scaler being read: the mode, then n offsets and n multipliers. */
+typedef struct text_scaler {
+  nnrt_scaler *s;             /* NULL until the mode is read */
+  int32_t n_offsets, n_muls;
+} text_scaler;
+
+static int scale_mode_named(const char *name, size_t len) {
+  for (int i = NNC_SCALE_FACTOR; i <= NNC_SCALE_MINMAX; i++)
+    if (strlen(scale_modes[i]) == len && !strncmp(scale_modes[i], name, len))
+      return i;
+  return -1;
+}
+
+static int text_scaler_start(text_scaler *ts, const char *mode, size_t len, const char *where,
+                             int32_t n_inputs, nnrt_error *err) {
+  int k = scale_mode_named(mode, len);
+  if (ts->s)
+    return nnrt__fail(err, NNRT_EDATA, "%s: the input scaling is given twice", where);
+  if (k < 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s: unknown input scaling mode '%.*s' (expected factor, zscore or "
+                      "minmax)", where, (int)(len > 40 ? 40 : len), mode);
+  ts->s = nnrt__alloc(sizeof *ts->s);
+  if (!ts->s)
+    return nnrt__oom(err);
+  ts->s->mode = k;
+  ts->s->n = n_inputs;
+  ts->s->offset = nnrt__alloc_array(n_inputs ? n_inputs : 1, sizeof(double));
+  ts->s->mul = nnrt__alloc_array(n_inputs ? n_inputs : 1, sizeof(double));
+  return ts->s->offset && ts->s->mul ? NNRT_OK : nnrt__oom(err);
+}
+
+/* Adds the next offset (half 0) or multiplier (half 1). */
+static int text_scaler_add(text_scaler *ts, int half, double v, const char *where, nnrt_error *err) {
+  int32_t *count = half ? &ts->n_muls : &ts->n_offsets;
+  if (!ts->s)
+    return nnrt__fail(err, NNRT_EDATA, "%s: a scaling value before the scaling mode", where);
+  if (*count >= ts->s->n)
+    return nnrt__fail(err, NNRT_EDATA, "%s: more than the network's %d input scaling %ss", where,
+                      (int)ts->s->n, half ? "multiplier" : "offset");
+  (half ? ts->s->mul : ts->s->offset)[(*count)++] = v;
+  return NNRT_OK;
+}
+
+/* A complete, usable scaler handed to *out (or none if the text gave none). */
+static int text_scaler_finish(text_scaler *ts, const char *name, nnrt_scaler **out, nnrt_error *err) {
+  char where[1100];
+  if (!ts->s)
+    return NNRT_OK;
+  if (ts->n_offsets != ts->s->n || ts->n_muls != ts->s->n)
+    return nnrt__fail(err, NNRT_EDATA, "%s: the input scaling has %d offsets and %d multipliers, the network "
+                      "has %d inputs", name, (int)ts->n_offsets, (int)ts->n_muls, (int)ts->s->n);
+  snprintf(where, sizeof where, "%s: scale", name);
+  int rc = scaler_check_values(ts->s, where, err);
+  if (!rc && out) {
+    *out = ts->s;
+    ts->s = NULL;
+  }
+  return rc;
+}
+
+/* The position just after `"key":` in text[0..end), or NULL. */
+static const char *json_after_key(const char *text, const char *end, const char *key) {
+  size_t kl = strlen(key);
+  for (const char *p = text; (p = strchr(p, '"')) != NULL && p < end; p++) {
+    if (strncmp(p + 1, key, kl) != 0 || p[kl + 1] != '"')
+      continue;
+    const char *q = p + kl + 2;
+    while (isspace((unsigned char)*q))
+      q++;
+    if (*q == ':' && q < end)
+      return q + 1;
+  }
+  return NULL;
+}
+
+static const char *skip_space(const char *p) {
+  while (isspace((unsigned char)*p))
+    p++;
+  return p;
+}
+
+/* "offset": [a, b, ...] or "multiplier": [...] inside the scale object [obj, end). */
+static int json_scale_array(const char *text, const char *obj, const char *end, int half, const char *name,
+                            text_scaler *ts, nnrt_error *err) {
+  const char *key = half ? "multiplier" : "offset", *p = json_after_key(obj, end, key);
+  char where[1100];
+  snprintf(where, sizeof where, "%s:%d: scale.%s", name, line_of(text, p ? p : obj), key);
+  if (!p || *(p = skip_space(p)) != '[')
+    return nnrt__fail(err, NNRT_EDATA, "%s: expected an array of the %d inputs' %ss", where, (int)ts->s->n, key);
+  for (p = skip_space(p + 1); *p != ']';) {
+    char *stop;
+    double v = strtod(p, &stop);
+    int rc;
+    if (stop == p || !isfinite(v))
+      return nnrt__fail(err, NNRT_EDATA, "%s: value %d: expected a finite number", where,
+                        (int)(half ? ts->n_muls : ts->n_offsets));
+    if ((rc = text_scaler_add(ts, half, v, where, err)) != NNRT_OK)
+      return rc;
+    p = skip_space(stop);
+    if (*p == ',')
+      p = skip_space(p + 1);
+    else if (*p != ']')
+      return nnrt__fail(err, NNRT_EDATA, "%s: expected ',' or ']'", where);
+  }
+  return NNRT_OK;
+}
+
+/* "scale": {"mode": "...", "offset": [...], "multiplier": [...]}, if the text has it. */
+static int json_import_scaler(const char *text, const char *name, const nnc_model *m, text_scaler *ts,
+                              nnrt_error *err) {
+  const char *end = text + strlen(text), *obj = json_after_key(text, end, "scale"), *mode, *close;
+  int rc;
+  if (!obj)
+    return NNRT_OK;
+  obj = skip_space(obj);
+  close = *obj == '{' ? strchr(obj, '}') : NULL;
+  mode = close ? json_after_key(obj, close, "mode") : NULL;
+  mode = mode ? skip_space(mode) : NULL;
+  const char *mode_end = mode && *mode == '"' ? strchr(mode + 1, '"') : NULL;
+  if (!mode_end || mode_end > close)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%d: \"scale\": expected {\"mode\": \"zscore\" (or minmax or factor), "
+                      "\"offset\": [...], \"multiplier\": [...]}", name, line_of(text, obj));
+  char where[1100];
+  snprintf(where, sizeof where, "%s:%d: scale.mode", name, line_of(text, mode));
+  if ((rc = text_scaler_start(ts, mode + 1, (size_t)(mode_end - mode - 1), where, m->n_inputs, err)) != NNRT_OK ||
+      (rc = json_scale_array(text, obj, close, 0, name, ts, err)) != NNRT_OK)
+    return rc;
+  return json_scale_array(text, obj, close, 1, name, ts, err);
+}
+
+/* A CSV row of the scaling: `scale,MODE`, `scale.offset[i],A` or `scale.multiplier[i],B`,
+ * each index the next one expected. */
+static int csv_import_scaler_line(char *line, int lineno, const char *name, const nnc_model *m,
+                                  text_scaler *ts, nnrt_error *err) {
+  char *f[3], where[1100];
+  int need, nf = nnrt__csv_split(line, f, 3, &need), index = -1, len = 0;
+  double v;
+  snprintf(where, sizeof where, "%s:%d", name, lineno);
+  if (nf != 2)
+    return nnrt__fail(err, NNRT_EDATA, "%s: expected 2 fields, found %d", where, nf < 0 ? need : nf);
+  if (!strcmp(f[0], "scale"))
+    return text_scaler_start(ts, f[1], strlen(f[1]), where, m->n_inputs, err);
+  int half = !strncmp(f[0], "scale.multiplier[", 17);
+  if (!half && strncmp(f[0], "scale.offset[", 13) != 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s: field 1: expected scale, scale.offset[i] or scale.multiplier[i], "
+                      "found '%.40s'", where, f[0]);
+  int32_t next = half ? ts->n_muls : ts->n_offsets;
+  if (sscanf(f[0] + (half ? 17 : 13), "%d]%n", &index, &len) != 1 || f[0][(half ? 17 : 13) + len] || index != next)
+    return nnrt__fail(err, NNRT_EDATA, "%s: field 1: expected %s[%d], found '%.40s'", where,
+                      half ? "scale.multiplier" : "scale.offset", (int)next, f[0]);
+  if (nnrt__parse_number(f[1], &v))
+    return nnrt__fail(err, NNRT_EDATA, "%s: field 2: '%.40s' is not a finite number", where, f[1]);
+  return text_scaler_add(ts, half, v, where, err);
+}
+
 static int json_fingerprint(const char *text, const char *name, const nnc_model *m, nnrt_error *err) {
   const char *fp = strstr(text, "\"fingerprint\"");
   if (!fp)
@@ -409,8 +653,10 @@ static int json_fingerprint(const char *text, const char *name, const nnc_model 
 }
 
 static int json_import(const char *text, const char *name, const nnc_model *m, void *params,
-                       nnrt_error *err) {
+                       text_scaler *ts, nnrt_error *err) {
   int rc = json_fingerprint(text, name, m, err);
+  if (!rc)
+    rc = json_import_scaler(text, name, m, ts, err);
   if (rc)
     return rc;
   const char *p = strstr(text, "\"params\"");
@@ -468,7 +714,7 @@ static int csv_import_line(char *line, int lineno, const char *name, const nnc_m
 }
 
 static int csv_import(char *text, const char *name, const nnc_model *m, void *params,
-                      nnrt_error *err) {
+                      text_scaler *ts, nnrt_error *err) {
   int64_t n = 0;
   int lineno = 0, rc;
   char *save = text;
@@ -482,7 +728,11 @@ static int csv_import(char *text, const char *name, const nnc_model *m, void *pa
       nl[-1] = 0;
     if (!*line && (!save || !*save))
       break;
-    if ((rc = csv_import_line(line, lineno, name, m, params, &n, err)) != NNRT_OK)
+    if (!strncmp(line, "scale", 5))
+      rc = csv_import_scaler_line(line, lineno, name, m, ts, err);
+    else
+      rc = csv_import_line(line, lineno, name, m, params, &n, err);
+    if (rc)
       return rc;
   }
   if (n != m->n_params)
@@ -492,8 +742,11 @@ static int csv_import(char *text, const char *name, const nnc_model *m, void *pa
 }
 
 int nnrt_weights_import(FILE *in, const char *name, const nnc_model *m, void *params,
-                        nnrt_error *err) {
+                        nnrt_scaler **scaler_out, nnrt_error *err) {
   char *text = NULL;
+  text_scaler ts = {NULL, 0, 0};
+  if (scaler_out)
+    *scaler_out = NULL;
   int rc = read_all(in, name, &text, err);
   if (rc)
     return rc;
@@ -503,9 +756,12 @@ int nnrt_weights_import(FILE *in, const char *name, const nnc_model *m, void *pa
   if (!*p)
     rc = nnrt__fail(err, NNRT_EDATA, "%s: empty input", name);
   else if (*p == '{')
-    rc = json_import(text, name, m, params, err);
+    rc = json_import(text, name, m, params, &ts, err);
   else
-    rc = csv_import(text, name, m, params, err);
+    rc = csv_import(text, name, m, params, &ts, err);
+  if (!rc)
+    rc = text_scaler_finish(&ts, name, scaler_out, err);
+  nnrt_scaler_destroy(ts.s);
   nnrt__free(text);
   return rc;
 }

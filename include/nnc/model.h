@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 1
+#define NNC_ABI_VERSION 2
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 enum nnc_decay { NNC_DECAY_NONE = 0, NNC_DECAY_INVERSE = 1, NNC_DECAY_EXPONENTIAL = 2, NNC_DECAY_STEP = 3 };
@@ -93,6 +93,16 @@ typedef struct nnc_model {
    * May be NULL (hand-written models, inference-only objects). */
   double (*train_sequence)(void *params, int64_t n, const void *x, const void *t, const double *rates,
                            void *scratch);
+
+  /* Input scaling compiled in. An object compiled with trained weights (nnc --weights) whose
+   * network scales its inputs carries the scaling its weights were trained with: forward and
+   * evaluate take raw inputs and compute x' = (x − scale_offset[i]) × scale_mul[i] (in double)
+   * themselves, so the runtime never scales for it and never needs the training data.
+   * scale_mode is the enum nnc_scale the statistics came from. NNC_SCALE_NONE (arrays NULL):
+   * the model uses its inputs as given; whoever drives it scales them (the runtime does, with
+   * the SCAL section of the weights file). */
+  int32_t scale_mode;
+  const double *scale_offset, *scale_mul; /* n_inputs each */
 } nnc_model;
 
 #endif

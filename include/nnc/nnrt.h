@@ -52,8 +52,12 @@
  *
  * Text export (`weights export --format json|csv`): JSON
  *   {"model": "xor", "fingerprint": "0x…", "real_bytes": 8, "n_params": 13, "params": [ … ]}
- * or CSV rows `index,value` after the header `index,value`; values print with enough digits
- * to read back bit-exactly. `weights import` reads either form (detected by a leading '{').
+ * with, for a network that scales its inputs, "scale": {"mode": "zscore"|"minmax"|"factor",
+ * "offset": [n_inputs numbers], "multiplier": [n_inputs numbers]} before "params";
+ * or CSV rows `index,value` after the header `index,value`, then the scaling as rows
+ * `scale,MODE`, `scale.offset[i],A` (i = 0 … n_inputs−1), `scale.multiplier[i],B`. Values print
+ * with enough digits to read back bit-exactly. `weights import` reads either form (detected by
+ * a leading '{'), scaling included.
  */
 #ifndef NNC_NNRT_H
 #define NNC_NNRT_H
@@ -142,11 +146,18 @@ int nnrt_weights_save(const char *path, const nnc_model *m, const void *params,
  * truncation) and fills params; *scaler_out (if not NULL) receives the SCAL section or NULL. */
 int nnrt_weights_load(const char *path, const nnc_model *m, void *params,
                       nnrt_scaler **scaler_out, nnrt_error *err);
-/* Text forms; format is "json" or "csv". */
-int nnrt_weights_export(FILE *out, const nnc_model *m, const void *params, const char *format,
-                        nnrt_error *err);
+/* Text forms; format is "json" or "csv". Export writes scaler too (may be NULL); import
+ * fills *scaler_out (if not NULL) with the scaling the text gives, or NULL if it gives none.
+ * Every scaling read, from a file or a text, is checked: a known mode, n_inputs values,
+ * finite offsets and multipliers (z-score and min-max multipliers positive, factor offsets 0). */
+int nnrt_weights_export(FILE *out, const nnc_model *m, const void *params, const nnrt_scaler *scaler,
+                        const char *format, nnrt_error *err);
 int nnrt_weights_import(FILE *in, const char *name, const nnc_model *m, void *params,
-                        nnrt_error *err);
+                        nnrt_scaler **scaler_out, nnrt_error *err);
+/* NNRT_OK if scaler (read from path; NULL: none) is the scaling the network's `scale` setting
+ * (m->train->data) declares: the same mode and, for a factor, the same factor. Otherwise the
+ * weights were trained on other inputs than the network describes: NNRT_EDATA. */
+int nnrt_scaler_matches(const nnrt_scaler *scaler, const nnc_model *m, const char *path, nnrt_error *err);
 
 /* ---- Metrics ------------------------------------------------------------------------------
  * A network is judged as a classifier when m->classifier is set or its targets are one-hot:

@@ -579,15 +579,19 @@ static void test_weights_text(void) {
   for (int i = 0; i < 4; i++) {
     const nnc_model *m = models[i / 2];
     double p[13], q[13];
+    nnrt_scaler sc = {NNC_SCALE_MINMAX, 2, (double[]){-1.5, 0.1}, (double[]){0.3, 1e-7}}, *back;
     nnrt_error err;
     toy_params(m, p, 7);
     FILE *f = fopen(tp("w.txt"), "w");
-    ASSERT(nnrt_weights_export(f, m, p, formats[i % 2], &err) == NNRT_OK);
+    ASSERT(nnrt_weights_export(f, m, p, &sc, formats[i % 2], &err) == NNRT_OK);
     fclose(f);
     f = fopen(tp("w.txt"), "r");
-    ASSERT(nnrt_weights_import(f, "w.txt", m, q, &err) == NNRT_OK);
+    ASSERT(nnrt_weights_import(f, "w.txt", m, q, &back, &err) == NNRT_OK);
     fclose(f);
     ASSERT(memcmp(p, q, (size_t)m->n_params * (size_t)m->real_bytes) == 0);
+    ASSERT(back && back->mode == NNC_SCALE_MINMAX && back->n == 2);
+    ASSERT(memcmp(back->offset, sc.offset, 2 * sizeof(double)) == 0 && memcmp(back->mul, sc.mul, 2 * sizeof(double)) == 0);
+    nnrt_scaler_destroy(back);
   }
   /* through the command line, with errors */
   double p[13];
