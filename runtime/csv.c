@@ -299,8 +299,9 @@ static int is_target(const csv_state *st, int col) {
 static int check_column(const csv_state *st, const char *what, int32_t col, nnrt_error *err) {
   if (col < 0 || col >= st->width)
     return nnrt__fail(err, NNRT_EDATA,
-                      "%s: %s column %d is out of range: rows have %d fields (columns 0..%d)",
-                      st->src->path, what, (int)col, st->width, st->width - 1);
+                      "%s: %s column %d is out of range: rows have %d field%s (columns 0..%d)",
+                      st->src->path, what, (int)col, st->width, st->width == 1 ? "" : "s",
+                      st->width - 1);
   return NNRT_OK;
 }
 
