@@ -162,6 +162,16 @@ static uint64_t max_trailer(const nnc_model *m) {
   return 16 * 16 + 8 * pbytes + 8 * 16 * (uint64_t)m->n_inputs + (64 << 10);
 }
 
+static int check_fingerprint(const char *path, const unsigned char *img, const nnc_model *m,
+                             nnrt_error *err) {
+  uint64_t fp = nnrt__get_u64(img + 8);
+  if (fp != m->fingerprint)
+    return nnrt__fail(err, NNRT_EDATA,
+                      "%s: weights of another network (fingerprint 0x%016llx; network '%s' has 0x%016llx)",
+                      path, (unsigned long long)fp, m->name, (unsigned long long)m->fingerprint);
+  return NNRT_OK;
+}
+
 /* The header alone: magic, version, and sizes that fit the model, before the body is read. */
 static int check_header(const char *path, const unsigned char *h, uint64_t n, const nnc_model *m,
                         nnrt_error *err) {
@@ -180,6 +190,9 @@ static int check_header(const char *path, const unsigned char *h, uint64_t n, co
   if ((rb != 4 && rb != 8) || np > ((uint64_t)1 << 40) || tb > ((uint64_t)1 << 40) ||
       get_u32(h + 28) > 16)
     return nnrt__fail(err, NNRT_EDATA, "%s: corrupted header", path);
+  int fits = np == (uint64_t)m->n_params && rb == (uint64_t)m->real_bytes;
+  if (!fits && nnrt__get_u64(h + 8) != m->fingerprint) /* sizes and fingerprint: another network */
+    return check_fingerprint(path, h, m, err);
   if (np != (uint64_t)m->n_params)
     return nnrt__fail(err, NNRT_EDATA, "%s: %llu parameters, the network has %lld", path,
                       (unsigned long long)np, (long long)m->n_params);
@@ -262,16 +275,6 @@ static int read_image(const char *path, const nnc_model *m, unsigned char **img,
 static int check_checksum(const char *path, const unsigned char *img, uint64_t size, nnrt_error *err) {
   if (nnrt__get_u64(img + CHECKSUM_AT) != image_checksum(img, size))
     return nnrt__fail(err, NNRT_EDATA, "%s: checksum mismatch: the file is corrupted", path);
-  return NNRT_OK;
-}
-
-static int check_fingerprint(const char *path, const unsigned char *img, const nnc_model *m,
-                             nnrt_error *err) {
-  uint64_t fp = nnrt__get_u64(img + 8);
-  if (fp != m->fingerprint)
-    return nnrt__fail(err, NNRT_EDATA,
-                      "%s: weights of another network (fingerprint 0x%016llx; network '%s' has 0x%016llx)",
-                      path, (unsigned long long)fp, m->name, (unsigned long long)m->fingerprint);
   return NNRT_OK;
 }
 
