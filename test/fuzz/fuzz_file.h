@@ -59,4 +59,20 @@ static const char *fuzz_file_maybe_gz(int slot, const uint8_t *data, size_t size
   return p;
 }
 
+/* A weights image with its checksum field (bytes 40..47, FNV-1a 64 over the rest) made
+ * right, so mutations reach the checks behind it; a malloc'd copy, or NULL if too short. */
+static unsigned char *fuzz_fix_checksum(const uint8_t *data, size_t size) {
+  if (size < 48)
+    return NULL;
+  unsigned char *img = malloc(size);
+  memcpy(img, data, size);
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < size; i++)
+    if (i < 40 || i >= 48)
+      h = (h ^ img[i]) * 0x100000001b3ull;
+  for (int i = 0; i < 8; i++)
+    img[40 + i] = (unsigned char)(h >> (8 * i));
+  return img;
+}
+
 #endif
