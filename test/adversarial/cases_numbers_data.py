@@ -8,7 +8,6 @@ field; a first CSV row is a header only when it holds names alone. The models ar
 (xor and iris are f32) and small networks compiled in the case (`m.nn`, with `precision f64;`
 where the case says so). Also the helpers that write IDX and weights files for the resources
 cases."""
-import gzip
 import struct
 
 from adv import case

@@ -6,7 +6,6 @@ each is refused quickly with a message naming the file, without reading or alloc
 the file declares or the reader's documented bound. A case that limits memory with `ulimit -v`
 is skipped under AddressSanitizer (which reserves terabytes of address space)."""
 import gzip
-import os
 import struct
 import zlib
 
