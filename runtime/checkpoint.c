@@ -110,11 +110,11 @@ static int restore_state(nnrt_trainer *tr, const nnrt_wfile *wf, const char *pat
   if (ck->len != 8 * CKPT_FIELDS)
     return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint state section has the wrong size", path);
   decode_state(&st, ck->data);
-  if (st.restart < 0 || st.epoch < 0 || st.steps < 0 || st.global_best_restart >= st.restart + 1)
+  if (st.restart < 0 || st.epoch < 0 || st.steps < 0 || st.global_best_restart > st.restart)
     return nnrt__fail(err, NNRT_EDATA, "%s: inconsistent checkpoint state", path);
   if (st.restart >= tr->o.s.restarts)
-    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint is in restart %lld but only %d restarts are asked for",
-                      path, (long long)st.restart + 1, (int)tr->o.s.restarts);
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint is in restart %llu but only %d restarts are asked for",
+                      path, (unsigned long long)st.restart + 1, (int)tr->o.s.restarts);
   int rc = restore_params(wf, "VELO", tr->velocity, pbytes, path, err, tr->m);
   if (!rc)
     rc = restore_params(wf, "RBST", tr->run_best, pbytes, path, err, tr->m);

@@ -4,8 +4,13 @@
  * are inputs and targets, and the network's shape and precision.
  * Produces: an nnrt_dataset in the model's precision, or a message `path:line: …` naming the
  * field (1-based) where it applies. Nothing is skipped silently: every row must have as
- * many fields as the first, every selected field must be a finite number, every class label
- * an integer in [0, n_outputs). Only trailing blank lines are allowed.
+ * many fields as the first, every selected field must be a finite decimal number within the
+ * model's precision, every class label an integer in [0, n_outputs). Only trailing blank
+ * lines are allowed. A UTF-8 byte-order mark before the first row is skipped; a first row
+ * is a header when the source says so or, undeclared, when it holds names only (a row
+ * mixing names and numbers is refused). Lines are bounded (nnrt__csv_max_line).
+ * Also the shared reader of numbers written as text (nnrt__parse_real), used by every
+ * reader of the runtime.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -28,6 +33,7 @@ typedef struct line_reader {
   size_t pos, end;
   int eof;
   int64_t lineno;
+  size_t max_len;          /* the longest line accepted, in bytes */
 } line_reader;
 
 static int fill_chunk(line_reader *r, nnrt_error *err) {
@@ -73,6 +79,9 @@ static int read_line(line_reader *r, int *got, nnrt_error *err) {
     if (c == 0)
       return nnrt__fail(err, NNRT_EDATA, "%s:%lld: NUL byte in a text line (not a CSV file?)",
                         r->path, (long long)r->lineno + 1);
+    if (r->len >= r->max_len)
+      return nnrt__fail(err, NNRT_EDATA, "%s:%lld: line longer than %zu bytes (not a CSV file?)",
+                        r->path, (long long)r->lineno + 1, r->max_len);
     if ((rc = append_byte(r, c, err)) != NNRT_OK)
       return rc;
   }
@@ -82,6 +91,8 @@ static int read_line(line_reader *r, int *got, nnrt_error *err) {
     r->len--;
   r->lineno++;
   *got = 1;
+  if (r->lineno == 1 && r->len >= 3 && !memcmp(r->line, NNRT_UTF8_BOM, 3))
+    memmove(r->line, r->line + 3, r->len -= 3);
   rc = append_byte(r, 0, err);
   r->len--;
   return rc;
@@ -133,21 +144,80 @@ static int count_fields(const char *line) {
   return n;
 }
 
-int nnrt__parse_number(const char *s, double *v) {
-  char *end;
-  if (!*s || isspace((unsigned char)*s))
-    return 1;
-  errno = 0;
-  *v = strtod(s, &end);
-  if (*end)
-    return 1;
-  if (!isfinite(*v))
-    return 2;
-  return 0;
+/* ---- numbers ----
+ * A number is written in decimal: [+-]digits[.digits][(e|E)[+-]digits], at least one digit
+ * before the exponent. Hexadecimal floats and anything else strtod would take (leading spaces,
+ * "0x10") are not numbers; nan and inf (any case, signed, also "infinity") are numbers that are
+ * not finite. A value beyond the largest finite real of the model's precision is out of range;
+ * one too small for it reads as the nearest representable value (0 or a subnormal), as a
+ * compiler reads a literal. */
+
+static int is_decimal(const char *s) {
+  int digits = 0;
+  s += *s == '+' || *s == '-';
+  for (; isdigit((unsigned char)*s); s++)
+    digits++;
+  if (*s == '.')
+    for (s++; isdigit((unsigned char)*s); s++)
+      digits++;
+  if (!digits)
+    return 0;
+  if (*s == 'e' || *s == 'E') {
+    s++;
+    s += *s == '+' || *s == '-';
+    if (!isdigit((unsigned char)*s))
+      return 0;
+    while (isdigit((unsigned char)*s))
+      s++;
+  }
+  return *s == 0;
 }
 
-/* A field shown in a message: at most 40 characters, unprintable bytes as '?'. */
-static const char *shown(const char *f, char *buf, size_t size) {
+static int same_word(const char *s, const char *lower) {
+  for (; *s && tolower((unsigned char)*s) == *lower; s++, lower++)
+    ;
+  return *s == 0 && *lower == 0;
+}
+
+static int is_not_finite_word(const char *s) {
+  s += *s == '+' || *s == '-';
+  return same_word(s, "nan") || same_word(s, "inf") || same_word(s, "infinity");
+}
+
+int nnrt__check_real(double v, int32_t real_bytes) {
+  if (!isfinite(v))
+    return NNRT_NUM_NOT_FINITE;
+  if (real_bytes == 4 && isinf((float)v))
+    return NNRT_NUM_OUT_OF_RANGE;
+  return NNRT_NUM_OK;
+}
+
+int nnrt__parse_real(const char *s, int32_t real_bytes, double *v) {
+  *v = 0;
+  if (!is_decimal(s))
+    return is_not_finite_word(s) ? NNRT_NUM_NOT_FINITE : NNRT_NUM_NOT_A_NUMBER;
+  *v = strtod(s, NULL);
+  if (isinf(*v))
+    return NNRT_NUM_OUT_OF_RANGE;
+  return nnrt__check_real(*v, real_bytes);
+}
+
+const char *nnrt__number_problem(int problem, int32_t real_bytes) {
+  switch (problem) {
+  case NNRT_NUM_NOT_A_NUMBER: return "is not a number";
+  case NNRT_NUM_NOT_FINITE: return "is not a finite number";
+  default:
+    return real_bytes == 4 ? "is out of range for f32 (max 3.4e38)"
+                           : "is out of range for f64 (max 1.8e308)";
+  }
+}
+
+int nnrt__parse_number(const char *s, double *v) {
+  int p = nnrt__parse_real(s, 8, v);
+  return p == NNRT_NUM_OK ? 0 : p == NNRT_NUM_NOT_A_NUMBER ? 1 : 2;
+}
+
+const char *nnrt__shown(const char *f, char *buf, size_t size) {
   size_t i = 0;
   for (; f[i] && i + 4 < size && i < 40; i++)
     buf[i] = isprint((unsigned char)f[i]) ? f[i] : '?';
@@ -158,6 +228,10 @@ static const char *shown(const char *f, char *buf, size_t size) {
 }
 
 /* ---- the loader ---- */
+
+size_t nnrt__csv_max_line(nnrt_shape sh) {
+  return ((size_t)1 << 20) + 1024 * ((size_t)sh.n_inputs + (size_t)sh.n_outputs);
+}
 
 typedef struct csv_state {
   nnc_data_source named;      /* the source, with "-" shown as <stdin> */
@@ -186,14 +260,33 @@ static int split_line(csv_state *st, int *nf, nnrt_error *err) {
   return NNRT_OK;
 }
 
-static int row_is_header(csv_state *st, int nf) {
+/* With neither `header` nor `noheader`: a first row of names only (fields that are not
+ * numbers; empty fields aside) is a header, one with no names is data, and a row mixing names
+ * and numbers is refused: it is a header with a numeric name or data with a typo, and which
+ * one only the user knows. */
+static int detect_header(csv_state *st, int nf, int *header, nnrt_error *err) {
   double v;
+  int name = -1, number = -1;
+  char buf[64];
+  *header = st->src->header == 1;
   if (st->src->header >= 0)
-    return st->src->header == 1;
-  for (int i = 0; i < nf; i++) /* an empty field is a bad value, not a column name */
-    if (st->fields[i][0] && nnrt__parse_number(st->fields[i], &v) == 1)
-      return 1;
-  return 0;
+    return NNRT_OK;
+  for (int i = 0; i < nf; i++) {
+    if (!st->fields[i][0])
+      continue;
+    if (nnrt__parse_real(st->fields[i], 8, &v) == NNRT_NUM_NOT_A_NUMBER)
+      name = name < 0 ? i : name;
+    else
+      number = number < 0 ? i : number;
+  }
+  *header = name >= 0 && number < 0;
+  if (name >= 0 && number >= 0)
+    return nnrt__fail(err, NNRT_EDATA,
+                      "%s:%lld: field %d: '%s' is not a number, but field %d is: is the first row "
+                      "a header or data? (say 'header' or 'noheader' in the data source)",
+                      st->src->path, (long long)st->r.lineno, name + 1,
+                      nnrt__shown(st->fields[name], buf, sizeof buf), number + 1);
+  return NNRT_OK;
 }
 
 static int is_target(const csv_state *st, int col) {
@@ -206,8 +299,9 @@ static int is_target(const csv_state *st, int col) {
 static int check_column(const csv_state *st, const char *what, int32_t col, nnrt_error *err) {
   if (col < 0 || col >= st->width)
     return nnrt__fail(err, NNRT_EDATA,
-                      "%s: %s column %d is out of range: rows have %d fields (columns 0..%d)",
-                      st->src->path, what, (int)col, st->width, st->width - 1);
+                      "%s: %s column %d is out of range: rows have %d field%s (columns 0..%d)",
+                      st->src->path, what, (int)col, st->width, st->width == 1 ? "" : "s",
+                      st->width - 1);
   return NNRT_OK;
 }
 
@@ -284,11 +378,11 @@ static int grow_dataset(csv_state *st, nnrt_error *err) {
 
 static int field_number(csv_state *st, int col, double *v, nnrt_error *err) {
   char buf[64];
-  int bad = nnrt__parse_number(st->fields[col], v);
-  if (bad)
-    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: '%s' is not a %snumber", st->src->path,
-                      (long long)st->r.lineno, col + 1, shown(st->fields[col], buf, sizeof buf),
-                      bad == 2 ? "finite " : "");
+  int problem = nnrt__parse_real(st->fields[col], st->sh.real_bytes, v);
+  if (problem)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: '%s' %s", st->src->path,
+                      (long long)st->r.lineno, col + 1, nnrt__shown(st->fields[col], buf, sizeof buf),
+                      nnrt__number_problem(problem, st->sh.real_bytes));
   return NNRT_OK;
 }
 
@@ -296,15 +390,15 @@ static int store_label(csv_state *st, int col, int64_t row, nnrt_error *err) {
   char buf[64];
   double v;
   int32_t no = st->sh.n_outputs;
-  int bad = nnrt__parse_number(st->fields[col], &v);
+  int bad = nnrt__parse_real(st->fields[col], 8, &v);
   if (bad || v != floor(v))
     return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: label '%s' is not an integer",
                       st->src->path, (long long)st->r.lineno, col + 1,
-                      shown(st->fields[col], buf, sizeof buf));
+                      nnrt__shown(st->fields[col], buf, sizeof buf));
   if (v < 0 || v >= no)
     return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: label %s is out of range [0, %d)",
                       st->src->path, (long long)st->r.lineno, col + 1,
-                      shown(st->fields[col], buf, sizeof buf), (int)no);
+                      nnrt__shown(st->fields[col], buf, sizeof buf), (int)no);
   for (int32_t o = 0; o < no; o++)
     nnrt__set(st->d->t, st->sh.real_bytes, row * no + o, o == (int32_t)v);
   return NNRT_OK;
@@ -371,8 +465,7 @@ static int read_first_row(csv_state *st, int *header, nnrt_error *err) {
   if ((rc = split_line(st, &nf, err)) != NNRT_OK)
     return rc;
   st->width = nf;
-  *header = row_is_header(st, nf);
-  return NNRT_OK;
+  return detect_header(st, nf, header, err);
 }
 
 static int setup(csv_state *st, nnrt_error *err) {
@@ -423,6 +516,7 @@ int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out
   st->src = &st->named;
   st->sh = sh;
   st->r.path = st->named.path;
+  st->r.max_len = nnrt__csv_max_line(sh);
   errno = 0;
   st->r.f = from_stdin ? gzdopen(dup(0), "rb") : gzopen(src->path, "rb");
   if (!st->r.f)

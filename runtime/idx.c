@@ -3,18 +3,24 @@
  * Consumes: an images file (n × d1 × … values of any IDX type) and, for training data, a
  * labels file (n integer labels), through zlib's gzopen which reads both plain and .gz.
  * Produces: an nnrt_dataset with n samples of d1·d2·… inputs in the model's precision and
- * one-hot targets, or a message `path: …` (wrong magic, unknown type, truncated, extra bytes,
- * shape not matching the network, count mismatch between images and labels, bad label).
+ * one-hot targets, or a message `path: …` (wrong magic, unknown type, dimensions whose data
+ * would pass 256 GiB, truncated, extra bytes, shape not matching the network, count mismatch
+ * between images and labels, a value not finite or beyond the model's precision, bad label).
+ * Both headers are checked before any data is read; a plain file's size must match its
+ * header before anything is allocated, and compressed data is read only as far as the header
+ * declares (plus one chunk to find extra bytes), into a buffer that grows as data arrives.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "internal.h"
 
-#define IDX_MAX_BYTES ((uint64_t)1 << 38)
+#define IDX_MAX_BYTES ((uint64_t)1 << 38)     /* 256 GiB of data in one file */
+#define IDX_FIRST_CHUNK ((uint64_t)1 << 20)
 
 typedef struct idx_file {
   const char *path;
@@ -75,50 +81,73 @@ static int read_header(gzFile f, idx_file *x, nnrt_error *err) {
   x->count = 1;
   for (int i = 0; i < x->ndims; i++) {
     x->dims[i] = be32(d + 4 * i);
+    if (x->dims[i] && x->count > IDX_MAX_BYTES / (uint64_t)type_size(x->type) / x->dims[i])
+      return nnrt__fail(err, NNRT_EDATA, "%s: dimensions too large: more than %llu bytes of data",
+                        x->path, (unsigned long long)IDX_MAX_BYTES);
     x->count *= x->dims[i];
-    if (x->count * (uint64_t)type_size(x->type) > IDX_MAX_BYTES)
-      return nnrt__fail(err, NNRT_EDATA, "%s: dimensions too large", x->path);
   }
   return NNRT_OK;
 }
 
+/* A plain file's size must be what its header declares: checked before anything is allocated.
+ * (A compressed file's size says nothing; its data is read as it arrives.) */
+static int check_plain_size(gzFile f, idx_file *x, nnrt_error *err) {
+  struct stat st;
+  uint64_t head = 4 + 4 * (uint64_t)x->ndims, bytes = x->count * (uint64_t)type_size(x->type);
+  if (!gzdirect(f) || stat(x->path, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (uint64_t)st.st_size == head + bytes)
+    return NNRT_OK;
+  if ((uint64_t)st.st_size < head + bytes)
+    return nnrt__fail(err, NNRT_EDATA, "%s: truncated: expected %llu bytes of data, found %llu",
+                      x->path, (unsigned long long)bytes, (unsigned long long)((uint64_t)st.st_size - head));
+  return nnrt__fail(err, NNRT_EDATA, "%s: %llu unexpected bytes after the data", x->path,
+                    (unsigned long long)((uint64_t)st.st_size - head - bytes));
+}
+
+/* Reads the declared bytes into a buffer that grows only as data arrives (a header that lies
+ * costs nothing), then one more chunk: a byte past the declared data is an error, and a
+ * stream that inflates without end is not read further. */
 static int read_data(gzFile f, idx_file *x, nnrt_error *err) {
-  uint64_t bytes = x->count * (uint64_t)type_size(x->type), got;
+  uint64_t bytes = x->count * (uint64_t)type_size(x->type), have = 0, got;
+  uint64_t cap = bytes < IDX_FIRST_CHUNK ? bytes : IDX_FIRST_CHUNK;
   unsigned char extra[256];
-  x->data = nnrt__alloc(bytes ? bytes : 1);
-  if (!x->data)
-    return nnrt__oom(err);
-  int rc = read_exact(f, x->path, x->data, bytes, &got, err);
+  int rc = check_plain_size(f, x, err);
   if (rc)
     return rc;
-  if (got < bytes)
-    return nnrt__fail(err, NNRT_EDATA, "%s: truncated: expected %llu bytes of data, found %llu",
-                      x->path, (unsigned long long)bytes, (unsigned long long)got);
-  uint64_t more = 0;
-  do {
-    if ((rc = read_exact(f, x->path, extra, sizeof extra, &got, err)) != NNRT_OK)
+  if (!(x->data = nnrt__alloc(cap ? cap : 1)))
+    return nnrt__oom(err);
+  for (;;) {
+    if ((rc = read_exact(f, x->path, x->data + have, cap - have, &got, err)) != NNRT_OK)
       return rc;
-    more += got;
-  } while (got == sizeof extra);
-  if (more)
+    have += got;
+    if (have < cap || cap == bytes)
+      break;
+    cap = bytes - cap < cap ? bytes : 2 * cap;
+    unsigned char *bigger = nnrt__realloc(x->data, cap);
+    if (!bigger)
+      return nnrt__oom(err);
+    x->data = bigger;
+  }
+  if (have < bytes)
+    return nnrt__fail(err, NNRT_EDATA, "%s: truncated: expected %llu bytes of data, found %llu",
+                      x->path, (unsigned long long)bytes, (unsigned long long)have);
+  if ((rc = read_exact(f, x->path, extra, sizeof extra, &got, err)) != NNRT_OK)
+    return rc;
+  if (got)
     return nnrt__fail(err, NNRT_EDATA, "%s: %llu%s unexpected bytes after the data", x->path,
-                      (unsigned long long)more, more >= sizeof extra ? " or more" : "");
+                      (unsigned long long)got, got == sizeof extra ? " or more" : "");
   return NNRT_OK;
 }
 
-static int idx_read(const char *path, idx_file *x, nnrt_error *err) {
+static int idx_open(const char *path, idx_file *x, gzFile *f, nnrt_error *err) {
   memset(x, 0, sizeof *x);
   x->path = path;
   errno = 0;
-  gzFile f = gzopen(path, "rb");
-  if (!f)
+  *f = gzopen(path, "rb");
+  if (!*f)
     return nnrt__fail(err, NNRT_EDATA, "%s: cannot open: %s", path,
                       errno ? strerror(errno) : "out of memory");
-  int rc = read_header(f, x, err);
-  if (!rc)
-    rc = read_data(f, x, err);
-  gzclose(f);
-  return rc;
+  return read_header(*f, x, err);
 }
 
 static double idx_value(const idx_file *x, uint64_t i) {
@@ -156,12 +185,16 @@ static int check_images(const idx_file *im, nnrt_shape sh, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* Every value must be finite and within the model's precision (an f64 image in an f32 model). */
 static int store_images(const idx_file *im, nnrt_dataset *d, nnrt_error *err) {
+  uint64_t per = (uint64_t)d->n_inputs;
   for (uint64_t i = 0; i < im->count; i++) {
     double v = idx_value(im, i);
-    if (!isfinite(v))
-      return nnrt__fail(err, NNRT_EDATA, "%s: value %llu is not finite", im->path,
-                        (unsigned long long)i);
+    int problem = nnrt__check_real(v, d->real_bytes);
+    if (problem)
+      return nnrt__fail(err, NNRT_EDATA, "%s: sample %llu, value %llu: %g %s", im->path,
+                        (unsigned long long)(i / per + 1), (unsigned long long)(i % per + 1), v,
+                        nnrt__number_problem(problem, d->real_bytes));
     nnrt__set(d->x, d->real_bytes, (int64_t)i, v);
   }
   return NNRT_OK;
@@ -183,7 +216,7 @@ static int store_labels(const idx_file *lb, nnrt_dataset *d, nnrt_error *err) {
     double v = idx_value(lb, i);
     if (v != floor(v) || v < 0 || v >= no)
       return nnrt__fail(err, NNRT_EDATA, "%s: label %g of sample %llu is out of range [0, %d)",
-                        lb->path, v, (unsigned long long)i, (int)no);
+                        lb->path, v, (unsigned long long)i + 1, (int)no);
     for (int32_t o = 0; o < no; o++)
       nnrt__set(d->t, d->real_bytes, (int64_t)i * no + o, o == (int32_t)v);
   }
@@ -191,11 +224,16 @@ static int store_labels(const idx_file *lb, nnrt_dataset *d, nnrt_error *err) {
   return NNRT_OK;
 }
 
-static int build(const idx_file *im, const idx_file *lb, nnrt_shape sh, nnrt_dataset **out,
-                 nnrt_error *err) {
+/* Headers first (shapes and counts checked before any data is read), then the data. */
+static int build(gzFile fi, idx_file *im, gzFile fl, idx_file *lb, nnrt_shape sh,
+                 nnrt_dataset **out, nnrt_error *err) {
   int rc = check_images(im, sh, err);
   if (!rc && lb)
     rc = check_labels(im, lb, err);
+  if (!rc)
+    rc = read_data(fi, im, err);
+  if (!rc && lb)
+    rc = read_data(fl, lb, err);
   if (!rc)
     rc = nnrt_dataset_create(im->dims[0], sh.n_inputs, sh.n_outputs, sh.real_bytes, sh.flags, out, err);
   if (!rc)
@@ -211,18 +249,24 @@ static int build(const idx_file *im, const idx_file *lb, nnrt_shape sh, nnrt_dat
 
 int nnrt__idx_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
   idx_file im, lb;
+  gzFile fi = NULL, fl = NULL;
   int want_labels = !(sh.flags & NNRT_LOAD_INPUTS_ONLY);
   int rc;
   *out = NULL;
+  memset(&im, 0, sizeof im);
   memset(&lb, 0, sizeof lb);
   if (want_labels && !src->labels)
     return nnrt__fail(err, NNRT_EDATA, "%s: an IDX source needs a labels file for its targets",
                       src->path);
-  rc = idx_read(src->path, &im, err);
+  rc = idx_open(src->path, &im, &fi, err);
   if (!rc && want_labels)
-    rc = idx_read(src->labels, &lb, err);
+    rc = idx_open(src->labels, &lb, &fl, err);
   if (!rc)
-    rc = build(&im, want_labels ? &lb : NULL, sh, out, err);
+    rc = build(fi, &im, fl, want_labels ? &lb : NULL, sh, out, err);
+  if (fi)
+    gzclose(fi);
+  if (fl)
+    gzclose(fl);
   nnrt__free(im.data);
   nnrt__free(lb.data);
   return rc;

@@ -62,11 +62,27 @@ int nnrt__idx_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out
 /* Splits a CSV line in place (fields trimmed, simple "quotes" removed). Returns the field
  * count or -1 when more than max fields would be needed (then *need holds the count). */
 int nnrt__csv_split(char *line, char **fields, int max, int *need);
+/* The longest CSV line read for a network: 1 MiB plus 1 KiB per input and output. */
+size_t nnrt__csv_max_line(nnrt_shape sh);
 /* zlib read errors (dataset.c): whether f is in error, and its message as `path: read error: …`. */
 int nnrt__gz_failed(gzFile f);
 int nnrt__gz_fail(gzFile f, const char *path, nnrt_error *err);
-/* Parses a whole field: 0 a finite number, 1 not a number, 2 not finite. */
+/* Parses a whole field: 0 a finite number, 1 not a number, 2 not finite or beyond f64. */
 int nnrt__parse_number(const char *s, double *v);
+
+/* ---- csv.c: the one reader of numbers written as text, and the check of numbers read in
+ * binary, against the model's precision (real_bytes 4: f32, 8: f64) ---- */
+enum { NNRT_NUM_OK, NNRT_NUM_NOT_A_NUMBER, NNRT_NUM_NOT_FINITE, NNRT_NUM_OUT_OF_RANGE };
+/* A whole field in decimal (no hexadecimal, no spaces): NNRT_NUM_*; *v the value when OK. */
+int nnrt__parse_real(const char *s, int32_t real_bytes, double *v);
+/* A value read in binary: NNRT_NUM_OK, NNRT_NUM_NOT_FINITE or NNRT_NUM_OUT_OF_RANGE. */
+int nnrt__check_real(double v, int32_t real_bytes);
+/* The end of a message about a number: "is not a number", "is out of range for f32 (max 3.4e38)". */
+const char *nnrt__number_problem(int problem, int32_t real_bytes);
+/* A field as shown in a message: at most 40 characters, unprintable bytes as '?'. */
+const char *nnrt__shown(const char *f, char *buf, size_t size);
+/* The UTF-8 byte-order mark a text file may start with; readers skip it. */
+#define NNRT_UTF8_BOM "\xEF\xBB\xBF"
 
 /* ---- dataset.c ---- */
 /* A subset of rows (by index) copied into a new dataset. */

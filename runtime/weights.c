@@ -4,14 +4,19 @@
  * Produces: `NNCW` files (layout in nnc/nnrt.h) written whole or not at all (files.c), and
  * on reading either the checked parameters or a message saying exactly what is
  * wrong: not a weights file, version, truncated, trailing bytes, checksum (a corrupted byte),
- * another network (fingerprint), parameter count, precision, an unusable input scaling. Text
- * export/import as JSON or CSV, the input scaling included.
+ * another network (fingerprint), parameter count, precision, a parameter not finite, an
+ * unusable input scaling. Reading checks the header against the model before the body: a
+ * regular file must have the declared size, and nothing (a pipe, a device) is read past it.
+ * Text export/import as JSON or CSV, the input scaling included; import reads at most 1 MiB
+ * plus 64 bytes per parameter, and every number through the runtime's one number reader in
+ * the model's precision (`name:line: ...`).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -127,80 +132,148 @@ int nnrt__wfile_write(const char *path, const nnc_model *m, const void *params,
 
 /* ---- reading ---- */
 
-static int slurp(const char *path, unsigned char **img, uint64_t *size, nnrt_error *err) {
-  FILE *f = fopen(path, "rb");
-  uint64_t cap = 4096, n = 0;
-  unsigned char *buf;
-  *img = NULL;
-  if (!f)
-    return nnrt__fail(err, NNRT_EDATA, "%s: cannot open: %s", path, strerror(errno));
-  buf = nnrt__alloc(cap);
-  while (buf) {
-    n += fread(buf + n, 1, cap - n, f);
-    if (n < cap)
-      break;
-    unsigned char *bigger = nnrt__realloc(buf, cap * 2);
-    if (!bigger) {
-      nnrt__free(buf);
-      buf = NULL;
-    }
-    buf = bigger;
-    cap *= 2;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (!buf)
-    return nnrt__oom(err);
-  if (bad) {
-    nnrt__free(buf);
-    return nnrt__fail(err, NNRT_EDATA, "%s: read error", path);
-  }
-  *img = buf;
-  *size = n;
+/* The most trailer bytes a file of m may declare: room for 16 sections, eight copies of the
+ * parameters and of two reals per input, and 64 KiB. Generous: it only keeps a header that
+ * lies from making the reader wait for terabytes. */
+static uint64_t max_trailer(const nnc_model *m) {
+  uint64_t pbytes = (uint64_t)m->n_params * (uint64_t)m->real_bytes;
+  return 16 * 16 + 8 * pbytes + 8 * 16 * (uint64_t)m->n_inputs + (64 << 10);
+}
+
+static int check_fingerprint(const char *path, const unsigned char *img, const nnc_model *m,
+                             nnrt_error *err) {
+  uint64_t fp = nnrt__get_u64(img + 8);
+  if (fp != m->fingerprint)
+    return nnrt__fail(err, NNRT_EDATA,
+                      "%s: weights of another network (fingerprint 0x%016llx; network '%s' has 0x%016llx)",
+                      path, (unsigned long long)fp, m->name, (unsigned long long)m->fingerprint);
   return NNRT_OK;
 }
 
-static int check_shape(const char *path, const unsigned char *img, uint64_t size, nnrt_error *err) {
-  if (size == 0)
+/* The header alone: magic, version, and sizes that fit the model, before the body is read. */
+static int check_header(const char *path, const unsigned char *h, uint64_t n, const nnc_model *m,
+                        nnrt_error *err) {
+  if (n == 0)
     return nnrt__fail(err, NNRT_EDATA, "%s: empty file", path);
-  if (size < 4 || memcmp(img, "NNCW", 4) != 0)
+  if (n < 4 || memcmp(h, "NNCW", 4) != 0)
     return nnrt__fail(err, NNRT_EDATA, "%s: not an nnc weights file", path);
-  if (size < HEADER_BYTES)
+  if (n < HEADER_BYTES)
     return nnrt__fail(err, NNRT_EDATA, "%s: truncated: the header needs %d bytes, found %llu", path,
-                      HEADER_BYTES, (unsigned long long)size);
-  uint32_t version = get_u32(img + 4);
+                      HEADER_BYTES, (unsigned long long)n);
+  uint32_t version = get_u32(h + 4);
   if (version != NNRT_WEIGHTS_VERSION)
     return nnrt__fail(err, NNRT_EDATA, "%s: weights format version %u, this runtime reads version %d",
                       path, version, NNRT_WEIGHTS_VERSION);
-  uint64_t np = nnrt__get_u64(img + 16), rb = get_u32(img + 24), tb = nnrt__get_u64(img + 32);
-  if ((rb != 4 && rb != 8) || np > ((uint64_t)1 << 40) || tb > ((uint64_t)1 << 40))
+  uint64_t np = nnrt__get_u64(h + 16), rb = get_u32(h + 24), tb = nnrt__get_u64(h + 32);
+  if ((rb != 4 && rb != 8) || np > ((uint64_t)1 << 40) || tb > ((uint64_t)1 << 40) ||
+      get_u32(h + 28) > 16)
     return nnrt__fail(err, NNRT_EDATA, "%s: corrupted header", path);
-  uint64_t want = HEADER_BYTES + np * rb + tb;
-  if (size < want)
+  int fits = np == (uint64_t)m->n_params && rb == (uint64_t)m->real_bytes;
+  if (!fits && nnrt__get_u64(h + 8) != m->fingerprint) /* sizes and fingerprint: another network */
+    return check_fingerprint(path, h, m, err);
+  if (np != (uint64_t)m->n_params)
+    return nnrt__fail(err, NNRT_EDATA, "%s: %llu parameters, the network has %lld", path,
+                      (unsigned long long)np, (long long)m->n_params);
+  if (rb != (uint64_t)m->real_bytes)
+    return nnrt__fail(err, NNRT_EDATA, "%s: f%u weights, the network is f%d", path,
+                      (unsigned)rb * 8, (int)m->real_bytes * 8);
+  if (tb > max_trailer(m))
+    return nnrt__fail(err, NNRT_EDATA, "%s: corrupted header: %llu bytes of trailer sections, "
+                      "more than a file of this network holds", path, (unsigned long long)tb);
+  return NNRT_OK;
+}
+
+static uint64_t declared_size(const unsigned char *h) {
+  return HEADER_BYTES + nnrt__get_u64(h + 16) * get_u32(h + 24) + nnrt__get_u64(h + 32);
+}
+
+/* A regular file's size must be the declared one, checked before the body is allocated. */
+static int check_file_size(FILE *f, const char *path, uint64_t want, nnrt_error *err) {
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size == want)
+    return NNRT_OK;
+  if ((uint64_t)st.st_size < want)
     return nnrt__fail(err, NNRT_EDATA, "%s: truncated: expected %llu bytes, found %llu", path,
-                      (unsigned long long)want, (unsigned long long)size);
-  if (size > want)
-    return nnrt__fail(err, NNRT_EDATA, "%s: %llu unexpected bytes after the end of the weights",
-                      path, (unsigned long long)(size - want));
+                      (unsigned long long)want, (unsigned long long)st.st_size);
+  return nnrt__fail(err, NNRT_EDATA, "%s: %llu unexpected bytes after the end of the weights",
+                    path, (unsigned long long)((uint64_t)st.st_size - want));
+}
+
+/* Reads the rest of the declared image into img (holding the header), growing it only as data
+ * arrives, then tries one byte more: a pipe or device that goes on is refused there. */
+static int read_body(FILE *f, const char *path, unsigned char **img, uint64_t want, nnrt_error *err) {
+  uint64_t have = HEADER_BYTES, cap = HEADER_BYTES;
+  unsigned char one;
+  while (have == cap && cap < want) {
+    cap = want - cap < cap + (1 << 20) ? want : 2 * cap + (1 << 20);
+    unsigned char *bigger = nnrt__realloc(*img, cap);
+    if (!bigger)
+      return nnrt__oom(err);
+    *img = bigger;
+    have += fread(*img + have, 1, cap - have, f);
+  }
+  if (ferror(f))
+    return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", path, strerror(errno));
+  if (have < want)
+    return nnrt__fail(err, NNRT_EDATA, "%s: truncated: expected %llu bytes, found %llu", path,
+                      (unsigned long long)want, (unsigned long long)have);
+  if (fread(&one, 1, 1, f) == 1)
+    return nnrt__fail(err, NNRT_EDATA, "%s: unexpected bytes after the end of the weights "
+                      "(%llu bytes declared)", path, (unsigned long long)want);
+  return NNRT_OK;
+}
+
+/* The whole file, its header checked against the model first: never more than it declares. */
+static int read_image(const char *path, const nnc_model *m, unsigned char **img, uint64_t *size,
+                      nnrt_error *err) {
+  FILE *f = fopen(path, "rb");
+  int rc;
+  *img = NULL;
+  if (!f)
+    return nnrt__fail(err, NNRT_EDATA, "%s: cannot open: %s", path, strerror(errno));
+  unsigned char *buf = nnrt__alloc(HEADER_BYTES);
+  size_t n = buf ? fread(buf, 1, HEADER_BYTES, f) : 0;
+  if (!buf)
+    rc = nnrt__oom(err);
+  else if (ferror(f))
+    rc = nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", path, strerror(errno));
+  else if ((rc = check_header(path, buf, n, m, err)) == NNRT_OK &&
+           (rc = check_file_size(f, path, declared_size(buf), err)) == NNRT_OK)
+    rc = read_body(f, path, &buf, declared_size(buf), err);
+  fclose(f);
+  if (rc) {
+    nnrt__free(buf);
+    return rc;
+  }
+  *img = buf;
+  *size = declared_size(buf);
+  return NNRT_OK;
+}
+
+static int check_checksum(const char *path, const unsigned char *img, uint64_t size, nnrt_error *err) {
   if (nnrt__get_u64(img + CHECKSUM_AT) != image_checksum(img, size))
     return nnrt__fail(err, NNRT_EDATA, "%s: checksum mismatch: the file is corrupted", path);
   return NNRT_OK;
 }
 
-static int check_model(const char *path, const unsigned char *img, const nnc_model *m,
-                       nnrt_error *err) {
-  uint64_t fp = nnrt__get_u64(img + 8), np = nnrt__get_u64(img + 16);
-  uint32_t rb = get_u32(img + 24);
-  if (fp != m->fingerprint)
-    return nnrt__fail(err, NNRT_EDATA,
-                      "%s: weights of another network (fingerprint 0x%016llx; network '%s' has 0x%016llx)",
-                      path, (unsigned long long)fp, m->name, (unsigned long long)m->fingerprint);
-  if (np != (uint64_t)m->n_params)
-    return nnrt__fail(err, NNRT_EDATA, "%s: %llu parameters, the network has %lld", path,
-                      (unsigned long long)np, (long long)m->n_params);
-  if (rb != (uint32_t)m->real_bytes)
-    return nnrt__fail(err, NNRT_EDATA, "%s: f%u weights, the network is f%d", path, rb * 8,
-                      (int)m->real_bytes * 8);
+/* Every parameter must be finite in the model's precision. */
+static int check_params(const char *path, const nnrt_wfile *wf, const nnc_model *m, nnrt_error *err) {
+  const unsigned char *p = wf->params;
+  for (int64_t i = 0; i < m->n_params; i++) {
+    double v;
+    if (m->real_bytes == 4) {
+      float fv;
+      uint32_t u = get_u32(p + 4 * i);
+      memcpy(&fv, &u, 4);
+      v = fv;
+    } else {
+      uint64_t u = nnrt__get_u64(p + 8 * i);
+      memcpy(&v, &u, 8);
+    }
+    if (!isfinite(v))
+      return nnrt__fail(err, NNRT_EDATA, "%s: parameter %lld is %g, not a finite number", path,
+                        (long long)i, v);
+  }
   return NNRT_OK;
 }
 
@@ -225,13 +298,14 @@ static int parse_sections(const char *path, nnrt_wfile *wf, nnrt_error *err) {
 int nnrt__wfile_read(const char *path, const nnc_model *m, nnrt_wfile *wf, nnrt_error *err) {
   unsigned char *img;
   memset(wf, 0, sizeof *wf);
-  int rc = slurp(path, &img, &wf->size, err);
+  int rc = read_image(path, m, &img, &wf->size, err);
   if (rc)
     return rc;
   wf->image = img;
   wf->params = img + HEADER_BYTES;
-  if ((rc = check_shape(path, img, wf->size, err)) == NNRT_OK &&
-      (rc = check_model(path, img, m, err)) == NNRT_OK)
+  if ((rc = check_checksum(path, img, wf->size, err)) == NNRT_OK &&
+      (rc = check_fingerprint(path, img, m, err)) == NNRT_OK &&
+      (rc = check_params(path, wf, m, err)) == NNRT_OK)
     rc = parse_sections(path, wf, err);
   if (rc)
     nnrt__wfile_free(wf);
@@ -449,12 +523,13 @@ int nnrt_weights_export(FILE *out, const nnc_model *m, const void *params, const
   return NNRT_OK;
 }
 
-static int read_all(FILE *in, const char *name, char **text, nnrt_error *err) {
+/* The whole text, at most max bytes, without a leading byte-order mark. */
+static int read_all(FILE *in, const char *name, size_t max, char **text, nnrt_error *err) {
   size_t cap = 4096, n = 0;
   char *buf = nnrt__alloc(cap);
   while (buf) {
     n += fread(buf + n, 1, cap - n - 1, in);
-    if (n < cap - 1)
+    if (n < cap - 1 || n > max)
       break;
     char *bigger = nnrt__realloc(buf, cap * 2);
     if (!bigger)
@@ -465,12 +540,25 @@ static int read_all(FILE *in, const char *name, char **text, nnrt_error *err) {
   if (!buf)
     return nnrt__oom(err);
   buf[n] = 0;
-  if (ferror(in) || strlen(buf) != n) {
+  int rc = NNRT_OK;
+  if (n > max)
+    rc = nnrt__fail(err, NNRT_EDATA, "%s: more than %zu bytes: too long for the text of the "
+                    "network's parameters", name, max);
+  else if (ferror(in) || strlen(buf) != n)
+    rc = nnrt__fail(err, NNRT_EDATA, "%s: read error or binary data", name);
+  if (rc) {
     nnrt__free(buf);
-    return nnrt__fail(err, NNRT_EDATA, "%s: read error or binary data", name);
+    return rc;
   }
+  if (n >= 3 && !memcmp(buf, NNRT_UTF8_BOM, 3))
+    memmove(buf, buf + 3, n - 2);
   *text = buf;
   return NNRT_OK;
+}
+
+/* The longest text import read: 1 MiB plus 64 bytes per parameter. */
+static size_t max_text(const nnc_model *m) {
+  return ((size_t)1 << 20) + 64 * (size_t)m->n_params;
 }
 
 static int line_of(const char *text, const char *at) {
@@ -652,6 +740,33 @@ static int json_fingerprint(const char *text, const char *name, const nnc_model 
   return NNRT_OK;
 }
 
+/* One JSON array element (up to ',', ']', a space or the end) read as a parameter. */
+static int json_number(const char **pp, const char *text, const char *name, const nnc_model *m,
+                       int64_t n, double *v, nnrt_error *err) {
+  const char *p = *pp, *end = p;
+  char tok[64], buf[64];
+  while (*end && *end != ',' && *end != ']' && !isspace((unsigned char)*end))
+    end++;
+  size_t len = (size_t)(end - p) < sizeof tok - 1 ? (size_t)(end - p) : sizeof tok - 1;
+  memcpy(tok, p, len);
+  tok[len] = 0;
+  int problem = (size_t)(end - p) > len ? NNRT_NUM_NOT_A_NUMBER : nnrt__parse_real(tok, m->real_bytes, v);
+  if (!*p)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%d: parameter %lld: the array is not closed", name,
+                      line_of(text, p), (long long)n);
+  if (problem)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%d: parameter %lld: '%s' %s", name, line_of(text, p),
+                      (long long)n, nnrt__shown(tok, buf, sizeof buf),
+                      nnrt__number_problem(problem, m->real_bytes));
+  *pp = end;
+  return NNRT_OK;
+}
+
+static int too_many(const char *name, int line, const nnc_model *m, nnrt_error *err) {
+  return nnrt__fail(err, NNRT_EDATA, "%s:%d: more than the %lld parameters of the network", name,
+                    line, (long long)m->n_params);
+}
+
 static int json_import(const char *text, const char *name, const nnc_model *m, void *params,
                        text_scaler *ts, nnrt_error *err) {
   int rc = json_fingerprint(text, name, m, err);
@@ -669,16 +784,14 @@ static int json_import(const char *text, const char *name, const nnc_model *m, v
       p++;
     if (*p == ']' && n == 0)
       break;
-    char *end;
-    double v = strtod(p, &end);
-    if (end == p || !isfinite(v))
-      return nnrt__fail(err, NNRT_EDATA, "%s:%d: parameter %lld: expected a finite number", name,
-                        line_of(text, p), (long long)n);
-    if (n < m->n_params)
-      nnrt__set(params, m->real_bytes, n, v);
-    n++;
-    for (p = end; isspace((unsigned char)*p); p++)
-      ;
+    double v;
+    if (n == m->n_params)
+      return too_many(name, line_of(text, p), m, err);
+    if ((rc = json_number(&p, text, name, m, n, &v, err)) != NNRT_OK)
+      return rc;
+    nnrt__set(params, m->real_bytes, n++, v);
+    while (isspace((unsigned char)*p))
+      p++;
     if (*p == ']')
       break;
     if (*p != ',')
@@ -694,7 +807,7 @@ static int json_import(const char *text, const char *name, const nnc_model *m, v
 
 static int csv_import_line(char *line, int lineno, const char *name, const nnc_model *m,
                            void *params, int64_t *n, nnrt_error *err) {
-  char *f[3];
+  char *f[3], buf[64];
   int need, nf = nnrt__csv_split(line, f, 3, &need);
   double idx, v;
   if (nf != 2)
@@ -702,14 +815,16 @@ static int csv_import_line(char *line, int lineno, const char *name, const nnc_m
                       nf < 0 ? need : nf);
   if (lineno == 1 && strcmp(f[0], "index") == 0)
     return NNRT_OK;
-  if (nnrt__parse_number(f[0], &idx) || idx != (double)*n)
+  if (nnrt__parse_real(f[0], 8, &idx) || idx != (double)*n)
     return nnrt__fail(err, NNRT_EDATA, "%s:%d: field 1: expected index %lld, found '%s'", name,
-                      lineno, (long long)*n, f[0]);
-  if (nnrt__parse_number(f[1], &v))
-    return nnrt__fail(err, NNRT_EDATA, "%s:%d: field 2: '%s' is not a finite number", name, lineno, f[1]);
-  if (*n < m->n_params)
-    nnrt__set(params, m->real_bytes, *n, v);
-  (*n)++;
+                      lineno, (long long)*n, nnrt__shown(f[0], buf, sizeof buf));
+  if (*n == m->n_params)
+    return too_many(name, lineno, m, err);
+  int problem = nnrt__parse_real(f[1], m->real_bytes, &v);
+  if (problem)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%d: field 2: '%s' %s", name, lineno,
+                      nnrt__shown(f[1], buf, sizeof buf), nnrt__number_problem(problem, m->real_bytes));
+  nnrt__set(params, m->real_bytes, (*n)++, v);
   return NNRT_OK;
 }
 
@@ -747,7 +862,7 @@ int nnrt_weights_import(FILE *in, const char *name, const nnc_model *m, void *pa
   text_scaler ts = {NULL, 0, 0};
   if (scaler_out)
     *scaler_out = NULL;
-  int rc = read_all(in, name, &text, err);
+  int rc = read_all(in, name, max_text(m), &text, err);
   if (rc)
     return rc;
   const char *p = text;

@@ -94,8 +94,8 @@ void nnrt_set_allocator(nnrt_realloc_fn fn, void *ud);
 
 /* ---- Datasets -----------------------------------------------------------------------------
  * A source is described by an nnc_data_source (the same struct the compiler fills in from a
- * `data`/`test` clause). CSV: header row 1/0/-1 (detect: a first row with a non-number field
- * is a header); input columns (none listed: every column not a target); target columns (none
+ * `data`/`test` clause). CSV: header row 1/0/-1 (detect: a first row of names only is a
+ * header, of numbers only data, a mix is refused); input columns (none listed: every column not a target); target columns (none
  * listed: the last column with onehot, else the last n_outputs columns); onehot: the single
  * target column is an integer class label in [0, n_outputs). IDX: `path` the images (any
  * number of dimensions, every type of the format), `labels` the label file (one dimension,

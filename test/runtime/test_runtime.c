@@ -218,7 +218,7 @@ static const bad_csv bad_csvs[] = {
   {"header_late.csv", 2, 1, 0, NULL, NULL, "header_late.csv:3: field 1: 'a' is not a number"},
   {"trailing_comma.csv", 3, 1, 0, NULL, NULL, "trailing_comma.csv:1: field 4: '' is not a number"},
   {"space_field.csv", 2, 1, 0, NULL, NULL, "space_field.csv:1: field 2: '' is not a number"},
-  {"overflow.csv", 2, 1, 0, NULL, NULL, "overflow.csv:1: field 2: '1e999' is not a finite number"},
+  {"overflow.csv", 2, 1, 0, NULL, NULL, "overflow.csv:1: field 2: '1e999' is out of range for f64 (max 1.8e308)"},
   {"onehot_two.csv", 2, 3, 1, "0,1", "2,3",
    "onehot_two.csv: one-hot labels need exactly one target column, 2 selected"},
   {"semicolons.csv", 2, 1, 0, NULL, NULL,
@@ -266,6 +266,78 @@ static void test_csv_stdin_predict_shape(void) {
   ASSERT(nnrt_dataset_load(&s, 2, 1, 8, NNRT_LOAD_INPUTS_ONLY, &d, &err) == NNRT_OK);
   ASSERT(d->n == 2 && d->t == NULL && nnrt_dataset_input(d, 1, 0) == 1);
   nnrt_dataset_destroy(d);
+}
+
+/* The one reader of numbers written as text, against each precision. */
+static void test_parse_real(void) {
+  static const struct { const char *text; int rb, want; double v; } cases[] = {
+    {"1.5", 4, NNRT_NUM_OK, 1.5},           {"-.5e1", 8, NNRT_NUM_OK, -5},
+    {"+3", 4, NNRT_NUM_OK, 3},              {"3.4028234e38", 4, NNRT_NUM_OK, 3.4028234e38},
+    {"1e-50", 4, NNRT_NUM_OK, 1e-50},       {"1e-999999", 8, NNRT_NUM_OK, 0},
+    {"1e39", 8, NNRT_NUM_OK, 1e39},         {"1e39", 4, NNRT_NUM_OUT_OF_RANGE, 0},
+    {"-3.5e38", 4, NNRT_NUM_OUT_OF_RANGE, 0}, {"3.4028236e38", 4, NNRT_NUM_OUT_OF_RANGE, 0},
+    {"1e309", 8, NNRT_NUM_OUT_OF_RANGE, 0}, {"nan", 8, NNRT_NUM_NOT_FINITE, 0},
+    {"-Infinity", 4, NNRT_NUM_NOT_FINITE, 0}, {"INF", 8, NNRT_NUM_NOT_FINITE, 0},
+    {"0x10", 8, NNRT_NUM_NOT_A_NUMBER, 0},  {"0x1p3", 8, NNRT_NUM_NOT_A_NUMBER, 0},
+    {"", 8, NNRT_NUM_NOT_A_NUMBER, 0},      {" 1", 8, NNRT_NUM_NOT_A_NUMBER, 0},
+    {"1e", 8, NNRT_NUM_NOT_A_NUMBER, 0},    {".", 8, NNRT_NUM_NOT_A_NUMBER, 0},
+    {"1.2.3", 8, NNRT_NUM_NOT_A_NUMBER, 0}, {"nanx", 8, NNRT_NUM_NOT_A_NUMBER, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    double v = -1;
+    int got = nnrt__parse_real(cases[i].text, cases[i].rb, &v);
+    if (got != cases[i].want || (got == NNRT_NUM_OK && (float)v != (float)cases[i].v))
+      printf("  '%s' f%d: got %d (%g), expected %d\n", cases[i].text, cases[i].rb * 8, got, v,
+             cases[i].want);
+    ASSERT(got == cases[i].want);
+  }
+  ASSERT(nnrt__check_real(NAN, 8) == NNRT_NUM_NOT_FINITE && nnrt__check_real(1e39, 4) == NNRT_NUM_OUT_OF_RANGE);
+  ASSERT_STR(nnrt__number_problem(NNRT_NUM_OUT_OF_RANGE, 4), "is out of range for f32 (max 3.4e38)");
+}
+
+static int load_text(const char *text, int32_t rb, int header, int flags, nnrt_dataset **d,
+                     nnrt_error *err) {
+  write_file(tp("t.csv"), text, strlen(text));
+  nnc_data_source s = csv_source(tp("t.csv"));
+  s.header = header;
+  return nnrt_dataset_load(&s, 2, 1, rb, flags, d, err);
+}
+
+/* Header detection, the byte-order mark, f32 range and the line bound, with their messages. */
+static void test_csv_first_row_and_ranges(void) {
+  nnrt_dataset *d = NULL;
+  nnrt_error err = {0, ""};
+  char want[512];
+  ASSERT(load_text("\xEF\xBB\xBF" "1,2,0\n3,4,1\n", 8, -1, 0, &d, &err) == NNRT_OK);
+  ASSERT(d->n == 2 && nnrt_dataset_input(d, 0, 0) == 1);
+  nnrt_dataset_destroy(d);
+  ASSERT(load_text("\xEF\xBB\xBF" "a,b\n3,4\n", 8, -1, NNRT_LOAD_INPUTS_ONLY, &d, &err) == NNRT_OK);
+  ASSERT(d->n == 1);
+  nnrt_dataset_destroy(d);
+  ASSERT(load_text("1,2,0\n3,4,1\n", 8, 1, 0, &d, &err) == NNRT_OK && d->n == 1); /* `header` */
+  nnrt_dataset_destroy(d);
+  ASSERT(load_text("1.0,2.x,0\n3,4,1\n", 8, -1, 0, &d, &err) == NNRT_EDATA && !d);
+  snprintf(want, sizeof want, "%s:1: field 2: '2.x' is not a number, but field 1 is: is the first "
+           "row a header or data? (say 'header' or 'noheader' in the data source)", tp("t.csv"));
+  ASSERT_STR(err.msg, want);
+  ASSERT(load_text("x,y,z\n1,2,0\n", 8, 0, 0, &d, &err) == NNRT_EDATA); /* `noheader` */
+  snprintf(want, sizeof want, "%s:1: field 1: 'x' is not a number", tp("t.csv"));
+  ASSERT_STR(err.msg, want);
+  ASSERT(load_text("x,y,z\n1,1e39,0\n", 4, -1, 0, &d, &err) == NNRT_EDATA);
+  snprintf(want, sizeof want, "%s:2: field 2: '1e39' is out of range for f32 (max 3.4e38)", tp("t.csv"));
+  ASSERT_STR(err.msg, want);
+  ASSERT(load_text("x,y,z\n1,1e39,0\n", 8, -1, 0, &d, &err) == NNRT_OK);
+  nnrt_dataset_destroy(d);
+  nnrt_shape sh = {2, 1, 8, 0};
+  size_t max = nnrt__csv_max_line(sh);
+  char *big = malloc(max + 16);
+  memset(big, '1', max + 8);
+  strcpy(big + max + 8, ",0\n");
+  int rc = load_text(big, 8, -1, 0, &d, &err);
+  free(big);
+  ASSERT(rc == NNRT_EDATA);
+  snprintf(want, sizeof want, "%s:1: line longer than %zu bytes (not a CSV file?)", tp("t.csv"), max);
+  ASSERT_STR(err.msg, want);
 }
 
 /* ---- IDX ---- */
@@ -396,7 +468,7 @@ static void test_idx_malformed(void) {
   expect_idx_error(tp("m.img"), tp("m.lab"), 4, 3, "%s/m.img: 3 samples but %s/m.lab has 2 labels", &ok);
   ASSERT(ok);
   expect_idx_error(tp("good.img"), tp("good.lab"), 4, 2,
-                   "%s/good.lab: label 2 of sample 2 is out of range [0, 2)", &ok);
+                   "%s/good.lab: label 2 of sample 3 is out of range [0, 2)", &ok);
   ASSERT(ok);
   expect_idx_error(tp("good.img"), tp("good.img"), 4, 3,
                    "%s/good.img: a label file has 1 dimension, this one has 3", &ok);
@@ -412,6 +484,24 @@ static void test_idx_malformed(void) {
   write_file(tp("cut.gz"), b, (size_t)n - 6);
   expect_idx_error(tp("cut.gz"), tp("good.lab"), 4, 3, "%s/cut.gz: read error: unexpected end of file", &ok);
   ASSERT(ok);
+  uint32_t wrap[4] = {1, 4, 0x80010001u, 0x7fff0001u}; /* 4·(2^62+1) ≡ 4 (mod 2^64) */
+  h = idx_header(b, 0x08, 4, wrap);
+  write_file(tp("wrap.idx"), b, h + 4);
+  expect_idx_error(tp("wrap.idx"), tp("good.lab"), 4, 3,
+                   "%s/wrap.idx: dimensions too large: more than 274877906944 bytes of data", &ok);
+  ASSERT(ok);
+  uint32_t big[3] = {0x80000000u, 2, 2}; /* 8 GiB declared, 4 bytes present */
+  h = idx_header(b, 0x08, 3, big);
+  write_file(tp("big.idx"), b, h + 4);
+  write_gz(tp("big.gz"), b, h + 4);
+  nnc_data_source s = idx_source(tp("big.gz"), NULL);
+  nnrt_dataset *d = NULL;
+  nnrt_error err = {0, ""};
+  ASSERT(nnrt_dataset_load(&s, 4, 3, 8, NNRT_LOAD_INPUTS_ONLY, &d, &err) == NNRT_EDATA);
+  ASSERT_HAS(err.msg, "big.gz: truncated: expected 8589934592 bytes of data, found 4");
+  s = idx_source(tp("big.idx"), NULL);
+  ASSERT(nnrt_dataset_load(&s, 4, 3, 8, NNRT_LOAD_INPUTS_ONLY, &d, &err) == NNRT_EDATA);
+  ASSERT_HAS(err.msg, "big.idx: truncated: expected 8589934592 bytes of data, found 4");
 }
 
 static void test_fashion_mnist(void) {
@@ -571,6 +661,12 @@ static void test_weights_refusals(void) {
   write_file(tp("long.weights"), buf, (size_t)n + 3);
   expect_load_error(&toy_model_f64, tp("long.weights"), "%s: 3 unexpected bytes after the end of the weights");
   expect_load_error(&toy_model_f64, tp("none.weights"), "%s: cannot open: No such file or directory");
+  expect_load_error(&toy_model_f64, "/dev/zero", "%s: not an nnc weights file");
+  n = read_file(w, buf, sizeof buf);
+  buf[16] = 0x7f; /* 2^63 + 13 parameters declared: refused before the body is read */
+  buf[23] = (char)0x80;
+  write_file(tp("lies.weights"), buf, (size_t)n);
+  expect_load_error(&toy_model_f64, tp("lies.weights"), "%s: corrupted header");
 }
 
 static void test_weights_text(void) {
@@ -607,7 +703,10 @@ static void test_weights_text(void) {
   ASSERT_STR(R.err, "error: <stdin>: 2 parameters, the network has 13\n");
   write_file(tp("bad.csv"), "index,value\n0,1\n1,zz\n", 21);
   ASSERT(run_in(&toy_model_f64, tp("bad.csv"), "weights import --weights %s", tp("t3.weights")) == 1);
-  ASSERT_STR(R.err, "error: <stdin>:3: field 2: 'zz' is not a finite number\n");
+  ASSERT_STR(R.err, "error: <stdin>:3: field 2: 'zz' is not a number\n");
+  write_file(tp("big.json"), "{\"params\": [1e39]}", 18);
+  ASSERT(run_in(&toy_model_f32, tp("big.json"), "weights import --weights %s", tp("t3.weights")) == 1);
+  ASSERT_STR(R.err, "error: <stdin>:1: parameter 0: '1e39' is out of range for f32 (max 3.4e38)\n");
   ASSERT(run(&toy_model_f64, "weights export --weights %s --format xml", tp("t.weights")) == 2);
   ASSERT_STR(R.err, "error: --format: expected json or csv, got 'xml'\n");
 }
@@ -883,6 +982,8 @@ static const test_case tests[] = {
   {"csv_columns_onehot_f32", test_csv_columns_onehot_f32},
   {"csv_malformed", test_csv_malformed},
   {"csv_inputs_only", test_csv_stdin_predict_shape},
+  {"parse_real", test_parse_real},
+  {"csv_first_row_and_ranges", test_csv_first_row_and_ranges},
   {"idx_plain_and_gz", test_idx_plain_and_gz},
   {"idx_types", test_idx_types},
   {"idx_malformed", test_idx_malformed},
