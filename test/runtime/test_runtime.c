@@ -652,6 +652,21 @@ static void test_divergence_keeps_last_good(void) {
     ASSERT(isfinite(p[i]));
 }
 
+/* A weight that becomes NaN in the last step of an epoch, after its loss was summed, is
+ * divergence: the weights of that epoch are not kept as good. */
+static void test_divergence_sees_nan_weights(void) {
+  toy_hooks.nan_weight_after = 8; /* the last step of epoch 2 (4 samples per epoch) */
+  ASSERT(run(&toy_model_f64, "train --epochs 5 --restarts 1 --save %s", tp("nanw.w")) == 1);
+  toy_hooks.nan_weight_after = 0;
+  ASSERT_HAS(R.err, "error: epoch 2: parameter 12 became nan: training diverged (try a smaller --rate); "
+                    "keeping the weights of epoch 1");
+  double p[13];
+  nnrt_error err;
+  ASSERT(nnrt_weights_load(tp("nanw.w"), &toy_model_f64, p, NULL, &err) == NNRT_OK);
+  for (int i = 0; i < 13; i++)
+    ASSERT(isfinite(p[i]));
+}
+
 static void test_early_stopping(void) {
   ASSERT(run(&toy_model_f64, "train --epochs 500 --restarts 1 --validation 0.5 --patience 3 --rate 0.1 "
                              "--quiet --save %s", tp("es.w")) == 0);
@@ -882,6 +897,7 @@ static const test_case tests[] = {
   {"resume_continues", test_resume_continues},
   {"interrupt_and_resume", test_interrupt_and_resume},
   {"divergence_keeps_last_good", test_divergence_keeps_last_good},
+  {"divergence_sees_nan_weights", test_divergence_sees_nan_weights},
   {"early_stopping", test_early_stopping},
   {"log_and_plot", test_log_and_plot},
   {"usage_errors", test_usage_errors},
