@@ -261,6 +261,9 @@ static void check_source(Cursor *c, nnc_data_source *d) {
     diag_error(s->diag, loc, "IDX data need a label file: add 'labels \"FILE\"'");
   if (d->format == NNC_FORMAT_CSV && d->labels)
     diag_error(s->diag, loc, "'labels' is for IDX files; for CSV select the label column with 'targets N onehot'");
+  if (d->format == NNC_FORMAT_IDX && (d->header >= 0 || d->n_input_cols || d->n_target_cols || d->onehot))
+    diag_error(s->diag, loc, "'header', 'noheader', 'inputs', 'targets' and 'onehot' are for CSV files; IDX "
+               "images are the inputs and their labels the one-hot targets");
   nnc_source_check_columns(d, report_source_problem, c);
 }
 

@@ -357,12 +357,16 @@ static void report_error(const nnrt_error *err, int rc) {
   fprintf(stderr, "rank %d: error: %s\n", rank, err->msg);
 }
 
-/* Settings that would be accepted and mean nothing: early stopping without validation data. */
+/* Settings that would be accepted and mean nothing: early stopping without validation data,
+ * a seed for weights read from a file. */
 static int check_flag_combinations(const nnrt_cli *c, nnrt_error *err) {
   const nnc_train_settings *s = &c->o.s;
   if (c->cmd == CMD_TRAIN && s->patience > 0 && s->validation == 0)
     return nnrt__fail(err, NNRT_EUSAGE, "early stopping (patience %d) needs validation data, but validation "
                       "is 0: give --validation V (e.g. --validation 0.1), or --patience 0", (int)s->patience);
+  if ((c->cmd & (CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS)) && c->seed_given && !c->initial)
+    return nnrt__fail(err, NNRT_EUSAGE, "--seed seeds the initial weights of --initial; '%s' without "
+                      "--initial reads its weights from a file", c->cmd_name);
   return NNRT_OK;
 }
 

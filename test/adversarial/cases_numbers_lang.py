@@ -186,6 +186,14 @@ CASES = [
          r"'onehot' needs exactly one target column", model="iris"),
     flag("flag-labels-for-csv", "train --labels xor.csv", r"error: .*xor\.csv is CSV data: a label file \(xor\.csv\) is for IDX images"),
     flag("flag-test-labels-without-test", "train --test-labels xor.csv", r"error: --test-labels needs test data: give --test FILE"),
+    flag("flag-seed-without-initial", "predict --seed 3 --input xor.csv --inputs 0..1",
+         r"error: --seed seeds the initial weights of --initial; 'predict' without --initial"),
+    case("flag-columns-on-idx-data", "./iris train --data img.idx --labels lab.idx --inputs 0..3", models=["iris"],
+         files={"img.idx": bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2]) + bytes(range(8)),
+                "lab.idx": bytes([0, 0, 8, 1, 0, 0, 0, 2, 0, 2])},
+         exit=2, err=r"img\.idx is IDX data: --inputs, --targets and --onehot select CSV columns", creates=[]),
+    source("idx-source-with-csv-options", net('    data "i.idx" labels "l.idx" noheader targets 0;\n'),
+           r"error: 'header', 'noheader', 'inputs', 'targets' and 'onehot' are for CSV files"),
     # --- NaN through the generated code ---------------------------------------------------
     # (CSV readers refuse NaN fields, so a crafted weights file carries the NaN in)
     nan_weight("nan-first-weight-sigmoid-net", "xor", 0, "0..1"),
