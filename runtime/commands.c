@@ -416,6 +416,7 @@ static void print_cols(const char *what, const int32_t *cols, int32_t n) {
 }
 
 static void print_source(const char *label, const nnc_data_source *s) {
+  char factor[32];
   printf("  %-11s", label);
   if (!s->path) {
     printf("none\n");
@@ -431,7 +432,7 @@ static void print_source(const char *label, const nnc_data_source *s) {
   if (s->onehot)
     printf(" one-hot");
   if (s->scale == NNC_SCALE_FACTOR)
-    printf(" scale %g", s->scale_factor);
+    printf(" scale %s", nnc_number_text(s->scale_factor, factor, sizeof factor));
   else if (s->scale == NNC_SCALE_ZSCORE || s->scale == NNC_SCALE_MINMAX)
     printf(" scale %s", scale_names[s->scale]);
   putchar('\n');
@@ -448,14 +449,18 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
          m->classifier ? "yes" : "no", (unsigned long long)m->fingerprint);
   print_source("data", &s->data);
   print_source("test", &s->test);
-  printf("  rate       %g", s->rate);
+  char n1[32], n2[32];
+  printf("  rate       %s", nnc_number_text(s->rate, n1, sizeof n1));
   if (s->decay > 0 && s->decay <= 3)
-    printf(", decay %s %g%s", decay_names[s->decay], s->decay_rate, s->decay == NNC_DECAY_STEP ? " every" : "");
+    printf(", decay %s %s%s", decay_names[s->decay], nnc_number_text(s->decay_rate, n1, sizeof n1),
+           s->decay == NNC_DECAY_STEP ? " every" : "");
   if (s->decay == NNC_DECAY_STEP)
     printf(" %d epochs", (int)s->decay_every);
-  printf("\n  batch      %d\n  momentum   %g\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
-         (int)s->batch, s->momentum, (int)s->epochs, (int)s->restarts, (unsigned long long)s->seed);
-  printf("  validation %g\n  patience   %d%s\n", s->validation, (int)s->patience, s->patience ? "" : " (off)");
+  printf("\n  batch      %d\n  momentum   %s\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
+         (int)s->batch, nnc_number_text(s->momentum, n2, sizeof n2), (int)s->epochs, (int)s->restarts,
+         (unsigned long long)s->seed);
+  printf("  validation %s\n  patience   %d%s\n", nnc_number_text(s->validation, n1, sizeof n1), (int)s->patience,
+         s->patience ? "" : " (off)");
   if (s->checkpoint)
     printf("  checkpoint %s", s->checkpoint);
   else
