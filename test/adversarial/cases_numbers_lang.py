@@ -175,6 +175,21 @@ CASES = [
          "--momentum 0.999 --save w.weights", models=["xor"], exit=0, out=r"weights saved to w\.weights", creates=["w.weights"]),
     case("setting-and-flag-same-words", "$NNC --check m.nn; ./xor train --batch 0", models=["xor"],
          files={"m.nn": net("    batch 0;\n")}, exit=2, check=both_say(BATCH + r", got '?0")),
+] + [
+    # each limit refused in the train block and as a flag by one rule, stated the same way
+    case("same-rule-%s" % key, "$NNC --check m.nn; ./xor train %s" % args, models=["xor"],
+         files={"m.nn": net(setting)}, exit=2, check=both_say(rule_re + r", got '?" + got))
+    for key, setting, args, rule_re, got in [
+        ("rate", "    rate 1000001;\n", "--rate 1000001", RATE, "1000001"),
+        ("momentum", "    momentum 1;\n", "--momentum 1", MOMENTUM, "1"),
+        ("validation", "    validation 1;\n", "--validation 1", VALIDATION, "1"),
+        ("batch", "    batch 1048577;\n", "--batch 1048577", BATCH, "1048577"),
+        ("epochs", "    epochs -1;\n", "--epochs -1", EPOCHS, "-1"),
+        ("restarts", "    restarts 0;\n", "--restarts 0", RESTARTS, "0"),
+        ("patience", "    validation 0.5;\n    patience -1;\n", "--validation 0.5 --patience -1", PATIENCE, "-1"),
+        ("checkpoint-every", '    checkpoint "c" every -1;\n', "--checkpoint-every -1", EVERY, "-1"),
+    ]
+] + [
     flag("flag-patience-without-validation", "train --patience 5", r"error: early stopping \(patience 5\) needs validation data"),
     flag("flag-validation-zero-ends-early-stop", "train --validation 0", r"error: early stopping \(patience 40\) needs validation data",
          model="regression"),
