@@ -42,14 +42,14 @@ static const flag flags[] = {
   {"onehot", F_BOOL, DATA_CMDS, NULL, "the single target column is a class label", 0},
   {"epochs", F_LIMITED, CMD_TRAIN, "N", "epochs per restart", NNC_LIMIT_EPOCHS},
   {"rate", F_LIMITED, CMD_TRAIN, "R", "initial step size", NNC_LIMIT_RATE},
-  {"batch", F_LIMITED, CMD_TRAIN, "N", "mini-batch size (1: per-sample SGD)", NNC_LIMIT_BATCH},
-  {"momentum", F_LIMITED, CMD_TRAIN, "M", "momentum in [0, 1)", NNC_LIMIT_MOMENTUM},
+  {"batch", F_LIMITED, CMD_TRAIN, "N", "mini-batch size", NNC_LIMIT_BATCH},
+  {"momentum", F_LIMITED, CMD_TRAIN, "M", "momentum", NNC_LIMIT_MOMENTUM},
   {"restarts", F_LIMITED, CMD_TRAIN, "K", "independent initialisations, best kept", NNC_LIMIT_RESTARTS},
   {"seed", F_U64, CMD_TRAIN | CMD_GRADCHECK | CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, "S",
    "random seed (restart r uses S+r; with --initial: the initialisation's seed)", 0},
   {"threads", F_LIMITED, CMD_TRAIN, "N", "threads sharing each mini-batch", NNC_LIMIT_THREADS},
   {"validation", F_LIMITED, CMD_TRAIN, "V", "fraction of the data held out for validation", NNC_LIMIT_VALIDATION},
-  {"patience", F_LIMITED, CMD_TRAIN, "N", "stop after N epochs without validation gain (0: off)", NNC_LIMIT_PATIENCE},
+  {"patience", F_LIMITED, CMD_TRAIN, "N", "stop after N epochs without validation gain", NNC_LIMIT_PATIENCE},
   {"save", F_PATH, CMD_TRAIN, "FILE", "where the kept weights go (default NAME.weights)", 0},
   {"resume", F_PATH, CMD_TRAIN, "FILE", "continue from a checkpoint (or start from weights)", 0},
   {"checkpoint", F_PATH, CMD_TRAIN, "FILE", "checkpoint file (default SAVE.ckpt)", 0},
@@ -103,7 +103,10 @@ static void command_help(FILE *f, const nnrt_cli *c, int which) {
       continue;
     snprintf(left, sizeof left, "--%s%s%s", flags[i].name, flags[i].arg ? " " : "",
              flags[i].arg ? flags[i].arg : "");
-    fprintf(f, "  %-24s %s\n", left, flags[i].help);
+    char rule[128] = "";
+    if (flags[i].kind == F_LIMITED)
+      nnc_limit_rule(nnc_limit_get(flags[i].limit), rule, sizeof rule);
+    fprintf(f, "  %-24s %s%s%s\n", left, flags[i].help, *rule ? ": " : "", rule);
   }
 }
 
