@@ -67,6 +67,10 @@ static int check_widths(const nnrt_cli *c, nnrt_error *err) {
                       (int)m->n_outputs, plural(m->n_outputs));
   if (c->test_labels && !c->test.path)
     return nnrt__fail(err, NNRT_EUSAGE, "--test-labels needs test data: give --test FILE");
+  if (c->cmd != CMD_PREDICT && (c->inputs_given || c->targets_given || c->onehot_given) &&
+      (c->data.format == NNC_FORMAT_IDX || c->labels))
+    return nnrt__fail(err, NNRT_EUSAGE, "--inputs, --targets and --onehot select CSV columns; the data are IDX "
+                      "images (their pixels the inputs, their labels the one-hot targets)");
   return NNRT_OK;
 }
 

@@ -89,9 +89,6 @@ int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_ou
   int format = src->format;
   if (format == NNC_FORMAT_AUTO)
     format = sniff_idx(src->path) ? NNC_FORMAT_IDX : NNC_FORMAT_CSV;
-  if (format == NNC_FORMAT_IDX && (src->n_input_cols || src->n_target_cols || src->onehot))
-    return nnrt__fail(err, NNRT_EUSAGE, "%s is IDX data: --inputs, --targets and --onehot select CSV columns "
-                      "(IDX images are the inputs, their labels the one-hot targets)", src->path);
   if (format == NNC_FORMAT_IDX)
     return nnrt__idx_load(src, sh, out, err);
   if (src->labels) /* as the train block's 'labels' is refused on CSV data */

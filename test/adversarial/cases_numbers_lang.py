@@ -206,7 +206,7 @@ CASES = [
     case("flag-columns-on-idx-data", "./iris train --data img.idx --labels lab.idx --inputs 0..3", models=["iris"],
          files={"img.idx": bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2]) + bytes(range(8)),
                 "lab.idx": bytes([0, 0, 8, 1, 0, 0, 0, 2, 0, 2])},
-         exit=2, err=r"img\.idx is IDX data: --inputs, --targets and --onehot select CSV columns", creates=[]),
+         exit=2, err=r"--inputs, --targets and --onehot select CSV columns; the data are IDX images", creates=[]),
     source("idx-source-with-csv-options", net('    data "i.idx" labels "l.idx" noheader targets 0;\n'),
            r"error: 'header', 'noheader', 'inputs', 'targets' and 'onehot' are for CSV files"),
     # --- NaN through the generated code ---------------------------------------------------

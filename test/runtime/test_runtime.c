@@ -724,6 +724,8 @@ static void test_usage_errors(void) {
     {"train --data xor.csv --labels xor.csv", 2, "error: xor.csv is CSV data: a label file (xor.csv) is for IDX "
                                                  "images; select the label column with --targets N --onehot\n"},
     {"train --data xor.csv --test-labels xor.csv", 2, "error: --test-labels needs test data: give --test FILE\n"},
+    {"train --data xor.csv --labels xor.csv --inputs 0..1", 2, "error: --inputs, --targets and --onehot select "
+     "CSV columns; the data are IDX images (their pixels the inputs, their labels the one-hot targets)\n"},
     {"eval --seed 3 --weights w.w", 2, "error: --seed seeds the initial weights of --initial; 'eval' without "
                                        "--initial reads its weights from a file\n"},
     {"train --inputs 3..1", 2, "error: --inputs: expected column indices like 0..3,5, got '3..1'\n"},
