@@ -2,8 +2,9 @@
  *
  * Consumes: the model descriptor and argv (`prog CMD [flags]`).
  * Produces: the parsed nnrt_cli (the model's settings with every flag applied, each value
- * checked: `error: --rate: expected a positive number, got 'abc'`), help texts, and the exit
- * code: 0 ok, 1 bad data/files (or a failed check), 2 bad usage, 130 interrupted.
+ * checked against the train block's limits of nnc/limits.h: `error: --rate: expected a number in
+ * (0, 1000000], got 'abc'`; flags that could not act refused), help texts, and the exit code:
+ * 0 ok, 1 bad data/files (or a failed check), 2 bad usage, 130 interrupted.
  */
 #include <errno.h>
 #include <math.h>
