@@ -2,7 +2,10 @@
  * Consumes: the `key value ...;` settings of the AST. Produces: nnc_train_settings in the
  * IR with every default filled in, and the init scheme and precision. Each setting has one
  * parser that takes the values it needs from a cursor; `sgd` groups rate, decay, momentum
- * and batch on one line. Defaults are documented in docs/language.md. */
+ * and batch on one line. Defaults are documented in docs/language.md. Numeric settings obey
+ * the limits of nnc/limits.h, which the executable's flags share; literal values (init
+ * ranges, scale factors) must be reals of the network's precision; settings that could not
+ * act (scale on test data, early stopping without validation) are refused. */
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
