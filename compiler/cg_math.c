@@ -19,10 +19,11 @@ static LLVMValueRef keep_nan(Cg *cg, LLVMValueRef x, LLVMValueRef v) {
   return LLVMBuildSelect(cg->b, nan, x, v, "");
 }
 
-/* max(a, b) that is NaN when a is: a unless a ≤ b (ordered), so NaN takes the a arm. */
+/* max(a, b) that is NaN when a is: b if a < b (ordered), else a, so NaN takes the a arm. The
+ * form of x86's maxps b, a, which returns its second operand when either is NaN. */
 static LLVMValueRef max_keep_nan(Cg *cg, LLVMValueRef a, LLVMValueRef b) {
-  LLVMValueRef above = LLVMBuildFCmp(cg->b, LLVMRealUGT, a, b, "");
-  return LLVMBuildSelect(cg->b, above, a, b, "");
+  LLVMValueRef below = LLVMBuildFCmp(cg->b, LLVMRealOLT, a, b, "");
+  return LLVMBuildSelect(cg->b, below, b, a, "");
 }
 
 /* c[0]·x^(n−1) + … + c[n−1] by Estrin's scheme: neighbouring coefficients paired with x,
