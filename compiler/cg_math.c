@@ -6,8 +6,25 @@
  * exp: x = k·ln2 + r (Cody–Waite split of ln2), |r| ≤ ln2/2, e^r by a polynomial
  * (f32: the Cephes minimax of degree 7; f64: Taylor to degree 13, error < 1e-17), then
  * scaled by 2^k built in the exponent bits. log: x = 2^e·m with m in [√½, √2), then
- * log m = 2·atanh(s), s = (m−1)/(m+1), |s| ≤ 0.172, by its odd series. */
+ * log m = 2·atanh(s), s = (m−1)/(m+1), |s| ≤ 0.172, by its odd series.
+ *
+ * NaN in gives NaN out, in every function here: an ordered compare-and-select maps NaN to one
+ * of its arms (a clamp to its bound, max(z, 0) to 0), so each such select is arranged to
+ * pass NaN through (see keep_nan and max_keep_nan). */
 #include "cg.h"
+
+/* x where x is NaN, otherwise v: for results computed from a clamped x. */
+static LLVMValueRef keep_nan(Cg *cg, LLVMValueRef x, LLVMValueRef v) {
+  LLVMValueRef nan = LLVMBuildFCmp(cg->b, LLVMRealUNO, x, x, "isnan");
+  return LLVMBuildSelect(cg->b, nan, x, v, "");
+}
+
+/* max(a, b) that is NaN when a is: b if a < b (ordered), else a, so NaN takes the a arm. The
+ * form of x86's maxps b, a, which returns its second operand when either is NaN. */
+static LLVMValueRef max_keep_nan(Cg *cg, LLVMValueRef a, LLVMValueRef b) {
+  LLVMValueRef below = LLVMBuildFCmp(cg->b, LLVMRealOLT, a, b, "");
+  return LLVMBuildSelect(cg->b, below, b, a, "");
+}
 
 /* c[0]·x^(n−1) + … + c[n−1] by Estrin's scheme: neighbouring coefficients paired with x,
  * the pairs with x², and so on, so the dependent chain is log2(n) multiply-adds long instead
@@ -34,9 +51,10 @@ static LLVMValueRef pow2_of(Cg *cg, LLVMValueRef k) {
   return LLVMBuildBitCast(cg->b, bits, cg->real, "pow2");
 }
 
-LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x) {
+LLVMValueRef cg_exp(Cg *cg, LLVMValueRef arg) {
   int f64 = cg->real_bytes == 8;
-  x = cg_fmin(cg, cg_fmax(cg, x, cg_real(cg, f64 ? -708.0 : -87.0)), cg_real(cg, f64 ? 709.0 : 88.0));
+  /* the clamp maps NaN to a bound (so that 2^k below stays defined); keep_nan restores it */
+  LLVMValueRef x = cg_fmin(cg, cg_fmax(cg, arg, cg_real(cg, f64 ? -708.0 : -87.0)), cg_real(cg, f64 ? 709.0 : 88.0));
   LLVMValueRef kx = cg_fmul(cg, x, cg_real(cg, 1.4426950408889634));
   LLVMValueRef k = cg_intrinsic(cg, "llvm.rint", &kx, 1);
   double ln2_hi = f64 ? 6.93145751953125e-1 : 0.693359375;
@@ -57,13 +75,13 @@ LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x) {
     LLVMValueRef r2 = cg_fmul(cg, r, r);
     p = cg_fadd(cg, cg_fmuladd(cg, q, r2, r), cg_real(cg, 1.0));
   }
-  return cg_fmul(cg, p, pow2_of(cg, k));
+  return keep_nan(cg, arg, cg_fmul(cg, p, pow2_of(cg, k)));
 }
 
-LLVMValueRef cg_log(Cg *cg, LLVMValueRef x) {
+LLVMValueRef cg_log(Cg *cg, LLVMValueRef arg) {
   int f64 = cg->real_bytes == 8;
   LLVMTypeRef it = f64 ? cg->i64 : cg->i32;
-  x = cg_fmax(cg, x, cg_real(cg, f64 ? 2.2250738585072014e-308 : 1.17549435e-38));
+  LLVMValueRef x = cg_fmax(cg, arg, cg_real(cg, f64 ? 2.2250738585072014e-308 : 1.17549435e-38));
   LLVMValueRef bits = LLVMBuildBitCast(cg->b, x, it, "");
   unsigned shift = f64 ? 52 : 23;
   uint64_t mant_mask = f64 ? 0x000fffffffffffffull : 0x007fffff;
@@ -84,7 +102,7 @@ LLVMValueRef cg_log(Cg *cg, LLVMValueRef x) {
   static const double c32[] = {2.0 / 11, 2.0 / 9, 2.0 / 7, 2.0 / 5, 2.0 / 3, 2.0};
   LLVMValueRef poly = f64 ? polynomial(cg, s2, c64, 11) : polynomial(cg, s2, c32, 6);
   LLVMValueRef logm = cg_fmul(cg, poly, s);
-  return cg_fmuladd(cg, ef, cg_real(cg, 0.69314718055994531), logm);
+  return keep_nan(cg, arg, cg_fmuladd(cg, ef, cg_real(cg, 0.69314718055994531), logm));
 }
 
 static LLVMValueRef sigmoid(Cg *cg, LLVMValueRef z) {
@@ -113,7 +131,7 @@ static LLVMValueRef softplus(Cg *cg, LLVMValueRef z) {
   LLVMValueRef az = cg_intrinsic(cg, "llvm.fabs", &z, 1);
   LLVMValueRef e = cg_exp(cg, LLVMBuildFNeg(cg->b, az, ""));
   LLVMValueRef l = cg_log(cg, cg_fadd(cg, cg_real(cg, 1.0), e));
-  return cg_fadd(cg, cg_fmax(cg, z, cg_real(cg, 0.0)), l);
+  return cg_fadd(cg, max_keep_nan(cg, z, cg_real(cg, 0.0)), l);
 }
 
 static LLVMValueRef positive(Cg *cg, LLVMValueRef v) {
@@ -124,12 +142,12 @@ LLVMValueRef cg_activate(Cg *cg, IrAct act, double param, LLVMValueRef z) {
   switch (act) {
   case ACT_IDENTITY: return z;
   case ACT_SIGMOID: return sigmoid(cg, z);
-  case ACT_RELU: return cg_fmax(cg, z, cg_real(cg, 0.0));
+  case ACT_RELU: return max_keep_nan(cg, z, cg_real(cg, 0.0));
   case ACT_TANH: return tanh_(cg, z);
   case ACT_LEAKY_RELU: return LLVMBuildSelect(cg->b, positive(cg, z), z, cg_fmul(cg, z, cg_real(cg, param)), "");
   case ACT_SOFTPLUS: return softplus(cg, z);
   case ACT_SOFTMAX: return z; /* normalised over the group by the caller */
-  case ACT_STEP: return LLVMBuildSelect(cg->b, positive(cg, z), cg_real(cg, 1.0), cg_real(cg, 0.0), "");
+  case ACT_STEP: return keep_nan(cg, z, LLVMBuildSelect(cg->b, positive(cg, z), cg_real(cg, 1.0), cg_real(cg, 0.0), ""));
   default: break;
   }
   diag_internal(__FILE__, __LINE__, "unknown activation");

@@ -9,6 +9,7 @@
 
 #include "ast.h"
 #include "ir.h"
+#include "nnc/limits.h"
 #include "sema.h"
 
 #define SEMA_MAX_GROUP_SIZE (1 << 24)
@@ -155,6 +156,7 @@ static void resolve_activation(Sema *s, IrGroup *g, const AstValue *act) {
   g->act = (IrAct)a;
   g->act_param = a == ACT_LEAKY_RELU ? 0.01 : 0;
   int nargs = act->kind == VAL_CALL ? count_values(act->args) : 0;
+  char buf[32];
   if (a != ACT_LEAKY_RELU && act->kind == VAL_CALL) {
     diag_error(s->diag, act->loc, "activation '%s' takes no arguments", act->text);
   } else if (a == ACT_LEAKY_RELU && nargs > 0) {
@@ -162,7 +164,8 @@ static void resolve_activation(Sema *s, IrGroup *g, const AstValue *act) {
     if (nargs > 1 || (slope->kind != VAL_INT && slope->kind != VAL_REAL && slope->kind != VAL_RATIO))
       diag_error(s->diag, act->loc, "leaky_relu takes one number, its slope below zero");
     else if (slope->num < 0 || slope->num >= 1)
-      diag_error(s->diag, slope->loc, "leaky_relu slope must be in [0, 1), got %g", slope->num);
+      diag_error(s->diag, slope->loc, "leaky_relu slope must be in [0, 1), got %s",
+                 nnc_number_text(slope->num, buf, sizeof buf));
     else
       g->act_param = slope->num;
   }
@@ -548,6 +551,14 @@ static void check_data_widths(Sema *s, SrcLoc loc, const nnc_data_source *d, con
                d->n_target_cols == 1 ? "" : "s", n->n_outputs, n->n_outputs == 1 ? "" : "s");
 }
 
+/* Every literal weight and bias must be a finite real of the network's precision (known only
+ * after the train block is read): in f32, `3.5e38*x` would become infinity. */
+static void check_literal_values(Sema *s, const AstNetwork *ast) {
+  for (const AstDecl *d = ast->decls; d; d = d->next)
+    for (const AstTerm *t = d->has_sum ? d->sum : NULL; t; t = t->next)
+      if (t->has_weight) sema_check_real(s, t->loc, t->ref ? (t->fixed ? "fixed weight" : "weight") : "bias", t->weight);
+}
+
 /* --- entry -------------------------------------------------------------------------- */
 
 static void sema_init(Sema *s, const AstNetwork *ast, int n_decls, Arena *arena, Diag *diag) {
@@ -593,6 +604,7 @@ IrNetwork *sema_check(const AstFile *file, const char *source_path, Arena *arena
   declare_groups(&s, ast);
   for (const AstDecl *d = ast->decls; d; d = d->next) resolve_group(&s, ast, d);
   settings_check(&s, ast);
+  check_literal_values(&s, ast);
   int errors_before_order = diag->errors;
   if (order_groups(&s) && errors_before_order == 0) {
     compute_depths(s.net);

@@ -23,6 +23,9 @@ typedef struct Sema {
 int sema_lookup(Sema *s, const char *name);
 /* The candidate within a small edit distance of word, or NULL. */
 const char *sema_closest(const char *word, const char *const *cands, int n);
+/* Reports at loc, as "weight 3.5e+38 is out of range for f32 ...", a literal value that is not
+ * a finite real of the network's precision; returns 0 then. */
+int sema_check_real(Sema *s, SrcLoc loc, const char *what, double v);
 /* Checks the train block and fills s->net->train (every default set when absent). */
 void settings_check(Sema *s, const AstNetwork *ast);
 

@@ -2,12 +2,18 @@
  * Consumes: the `key value ...;` settings of the AST. Produces: nnc_train_settings in the
  * IR with every default filled in, and the init scheme and precision. Each setting has one
  * parser that takes the values it needs from a cursor; `sgd` groups rate, decay, momentum
- * and batch on one line. Defaults are documented in docs/language.md. */
+ * and batch on one line. Defaults are documented in docs/language.md. Numeric settings obey
+ * the limits of nnc/limits.h, which the executable's flags share; literal values (init
+ * ranges, scale factors) must be reals of the network's precision; settings that could not
+ * act (scale on test data, early stopping without validation) are refused. */
+#include <float.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "nnc/limits.h"
 #include "sema.h"
 
 typedef struct Cursor {
@@ -38,7 +44,7 @@ static const char *value_text(const AstValue *v, char *buf, size_t size) {
   switch (v->kind) {
   case VAL_INT: snprintf(buf, size, "%lld", v->lo); break;
   case VAL_REAL:
-  case VAL_RATIO: snprintf(buf, size, "%g", v->num); break;
+  case VAL_RATIO: nnc_number_text(v->num, buf, size); break;
   case VAL_STRING: snprintf(buf, size, "\"%.40s%s\"", v->text, strlen(v->text) > 40 ? "..." : ""); break;
   case VAL_IDENT: snprintf(buf, size, "'%.40s'", v->text); break;
   case VAL_RANGE: snprintf(buf, size, "%lld..%lld", v->lo, v->hi); break;
@@ -84,19 +90,41 @@ static int take_number(Cursor *c, const char *what, double *out) {
   return 1;
 }
 
-/* An integer in [lo, hi]; out is left alone on error. */
-static int take_int(Cursor *c, const char *what, long long lo, long long hi, int32_t *out) {
-  if (!c->v || c->v->kind != VAL_INT) {
-    expected(c, what);
+/* A number within the limit `id` of nnc/limits.h, reported at the number in the words the
+ * executable's flags use: "'batch' expects an integer from 1 to 1048576, got 0". out is
+ * left alone on error. */
+static int take_limited(Cursor *c, enum nnc_limit_id id, double *out) {
+  const nnc_limit *l = nnc_limit_get(id);
+  char rule[128];
+  if (!is_number(c->v) || (l->integer && c->v->kind != VAL_INT) || !nnc_limit_allows(l, c->v->num)) {
+    expected(c, nnc_limit_rule(l, rule, sizeof rule));
     return 0;
   }
-  if (c->v->lo < lo || c->v->lo > hi) {
-    fail(c, c->v->loc, "'%s' must be between %lld and %lld, got %lld", c->key, lo, hi, c->v->lo);
-    return 0;
-  }
-  *out = (int32_t)c->v->lo;
+  *out = c->v->num;
   c->v = c->v->next;
   return 1;
+}
+
+static int take_limited_int(Cursor *c, enum nnc_limit_id id, int32_t *out) {
+  double x;
+  if (!take_limited(c, id, &x)) return 0;
+  *out = (int32_t)x;
+  return 1;
+}
+
+/* The largest magnitude a real of the model's precision holds. */
+static double real_max(const Sema *s) { return s->net->real_bytes == 8 ? DBL_MAX : FLT_MAX; }
+static const char *real_name(const Sema *s) { return s->net->real_bytes == 8 ? "f64" : "f32"; }
+static const char *real_max_text(const Sema *s) {
+  return s->net->real_bytes == 8 ? "1.7976931348623157e+308" : "3.4028235e+38";
+}
+
+int sema_check_real(Sema *s, SrcLoc loc, const char *what, double v) {
+  char buf[32];
+  if (fabs(v) <= real_max(s)) return 1;
+  diag_error(s->diag, loc, "%s %s is out of range for %s (at most %s in magnitude)", what,
+             nnc_number_text(v, buf, sizeof buf), real_name(s), real_max_text(s));
+  return 0;
 }
 
 static int at_ident(const Cursor *c, const char *word) {
@@ -133,12 +161,13 @@ static int take_columns(Cursor *c, int32_t *count, const int32_t **cols) {
   const AstValue *start = c->v;
   for (const AstValue *v = c->v; v && (v->kind == VAL_INT || v->kind == VAL_RANGE); v = v->next) {
     long long lo = v->lo, hi = v->kind == VAL_RANGE ? v->hi : v->lo;
-    if (lo < 0 || hi < lo || hi > 1000000) {
-      fail(c, v->loc, "bad column range %lld..%lld (columns count from 0, low to high)", lo, hi);
+    if (lo < 0 || hi < lo || hi > NNC_MAX_COLUMN) {
+      fail(c, v->loc, "bad column range %lld..%lld (columns count from 0 to %d, low to high)", lo, hi,
+           NNC_MAX_COLUMN);
       return 0;
     }
     n += (int)(hi - lo + 1);
-    if (n > 1000000) break;
+    if (n > NNC_MAX_COLUMN) break;
   }
   if (n == 0) {
     expected(c, "column numbers (e.g. 0..3)");
@@ -155,13 +184,28 @@ static int take_columns(Cursor *c, int32_t *count, const int32_t **cols) {
   return 1;
 }
 
+/* scale zscore | minmax | FACTOR: a factor is nonzero and a real of the model's precision. */
 static void take_scale(Cursor *c, nnc_data_source *d) {
   if (at_ident(c, "zscore") || at_ident(c, "minmax")) {
     d->scale = at_ident(c, "zscore") ? NNC_SCALE_ZSCORE : NNC_SCALE_MINMAX;
     c->v = c->v->next;
-  } else if (take_number(c, "a factor (e.g. 1/255), zscore or minmax", &d->scale_factor)) {
-    d->scale = NNC_SCALE_FACTOR;
+    return;
   }
+  const AstValue *at = c->v;
+  double f;
+  if (!take_number(c, "a factor (e.g. 1/255), zscore or minmax", &f)) return;
+  char buf[32];
+  if (f == 0 || !(fabs(f) <= real_max(c->s)))
+    fail(c, at->loc, "scale factor %s is out of range: a factor is nonzero and at most %s in magnitude "
+         "for %s", nnc_number_text(f, buf, sizeof buf), real_max_text(c->s), real_name(c->s));
+  d->scale = NNC_SCALE_FACTOR;
+  d->scale_factor = f;
+}
+
+/* Test data are scaled by the scaler fitted on the training data, never by their own. */
+static void refuse_test_scale(Cursor *c, SrcLoc at) {
+  fail(c, at, "'scale' on 'test' data: test data are scaled as the training data are; "
+       "write 'scale' on the 'data' setting only");
 }
 
 static const char *const data_options[] = {"format", "header", "noheader", "inputs", "targets",
@@ -169,7 +213,12 @@ static const char *const data_options[] = {"format", "header", "noheader", "inpu
 
 static void take_data_option(Cursor *c, nnc_data_source *d) {
   static const char *const formats[] = {"csv", "idx"};
+  SrcLoc at = cursor_loc(c);
   int opt = take_choice(c, data_options, 8, "a data option (format, header, noheader, inputs, targets, onehot, scale, labels)");
+  if (opt == 6 && strcmp(c->setting->key, "test") == 0) {
+    refuse_test_scale(c, at);
+    return;
+  }
   switch (opt) {
   case 0: {
     int f = take_choice(c, formats, 2, "csv or idx");
@@ -204,6 +253,11 @@ static void infer_format(nnc_data_source *d) {
     d->format = NNC_FORMAT_CSV;
 }
 
+static void report_source_problem(void *cursor, const char *msg) {
+  Cursor *c = cursor;
+  diag_error(c->s->diag, c->setting->loc, "%s", msg);
+}
+
 static void check_source(Cursor *c, nnc_data_source *d) {
   Sema *s = c->s;
   SrcLoc loc = c->setting->loc;
@@ -211,14 +265,10 @@ static void check_source(Cursor *c, nnc_data_source *d) {
     diag_error(s->diag, loc, "IDX data need a label file: add 'labels \"FILE\"'");
   if (d->format == NNC_FORMAT_CSV && d->labels)
     diag_error(s->diag, loc, "'labels' is for IDX files; for CSV select the label column with 'targets N onehot'");
-  if (d->onehot && d->n_target_cols > 1)
-    diag_error(s->diag, loc, "'onehot' needs exactly one target column (the class index), got %d", d->n_target_cols);
-  for (int i = 0; i < d->n_input_cols; i++)
-    for (int k = 0; k < d->n_target_cols; k++)
-      if (d->input_cols[i] == d->target_cols[k]) {
-        diag_error(s->diag, loc, "column %d is both an input and a target", d->input_cols[i]);
-        return;
-      }
+  if (d->format == NNC_FORMAT_IDX && (d->header >= 0 || d->n_input_cols || d->n_target_cols || d->onehot))
+    diag_error(s->diag, loc, "'header', 'noheader', 'inputs', 'targets' and 'onehot' are for CSV files; IDX "
+               "images are the inputs and their labels the one-hot targets");
+  nnc_source_check_columns(d, report_source_problem, c);
 }
 
 static void parse_source(Cursor *c, nnc_data_source *d) {
@@ -250,21 +300,14 @@ static void set_loss(Cursor *c) {
   if (l >= 0) c->s->net->train.loss = l;
 }
 
-static void set_rate(Cursor *c) {
-  double r;
-  if (!take_number(c, "a step size", &r)) return;
-  if (r <= 0 || r > 1e6)
-    fail(c, c->setting->loc, "the step size must be > 0, got %g", r);
-  else
-    c->s->net->train.rate = r;
-}
+static void set_rate(Cursor *c) { take_limited(c, NNC_LIMIT_RATE, &c->s->net->train.rate); }
 
-/* `every N` after a setting, N >= 1 epochs; its messages name 'every'. */
-static void take_every(Cursor *c, int32_t *out) {
+/* `every N` after a setting, N epochs within the limit id; its messages name 'every'. */
+static void take_every(Cursor *c, enum nnc_limit_id id, int32_t *out) {
   const char *key = c->key;
   c->v = c->v->next;
   c->key = "every";
-  take_int(c, "a number of epochs", 1, 1000000000, out);
+  take_limited_int(c, id, out);
   c->key = key;
 }
 
@@ -278,13 +321,11 @@ static void set_decay(Cursor *c) {
     return;
   }
   double rate;
-  if (!take_number(c, "the decay constant", &rate)) return;
-  if (rate < 0 || (k != NNC_DECAY_INVERSE && (rate <= 0 || rate > 1))) {
-    fail(c, c->setting->loc, k == NNC_DECAY_INVERSE
-                   ? "inverse decay needs a constant >= 0, got %g"
-                   : "this decay needs a factor in (0, 1], got %g", rate);
-    return;
-  }
+  const char *key = c->key;
+  c->key = k == NNC_DECAY_INVERSE ? "decay inverse" : k == NNC_DECAY_STEP ? "decay step" : "decay exponential";
+  int ok = take_limited(c, k == NNC_DECAY_INVERSE ? NNC_LIMIT_DECAY_INVERSE : NNC_LIMIT_DECAY_FACTOR, &rate);
+  c->key = key;
+  if (!ok) return;
   t->decay = k;
   t->decay_rate = rate;
   if (k == NNC_DECAY_STEP) {
@@ -292,23 +333,15 @@ static void set_decay(Cursor *c) {
       expected(c, "'every N' (epochs between steps)");
       return;
     }
-    take_every(c, &t->decay_every);
+    take_every(c, NNC_LIMIT_DECAY_EVERY, &t->decay_every);
   }
 }
 
-static void set_momentum(Cursor *c) {
-  double m;
-  if (!take_number(c, "a momentum", &m)) return;
-  if (m < 0 || m >= 1)
-    fail(c, c->setting->loc, "momentum must be in [0, 1), got %g", m);
-  else
-    c->s->net->train.momentum = m;
-}
-
-static void set_batch(Cursor *c) { take_int(c, "a batch size", 1, 1 << 20, &c->s->net->train.batch); }
-static void set_epochs(Cursor *c) { take_int(c, "a number of epochs", 0, 1000000000, &c->s->net->train.epochs); }
-static void set_restarts(Cursor *c) { take_int(c, "a number of restarts", 1, 1000000, &c->s->net->train.restarts); }
-static void set_patience(Cursor *c) { take_int(c, "a number of epochs", 0, 1000000000, &c->s->net->train.patience); }
+static void set_momentum(Cursor *c) { take_limited(c, NNC_LIMIT_MOMENTUM, &c->s->net->train.momentum); }
+static void set_batch(Cursor *c) { take_limited_int(c, NNC_LIMIT_BATCH, &c->s->net->train.batch); }
+static void set_epochs(Cursor *c) { take_limited_int(c, NNC_LIMIT_EPOCHS, &c->s->net->train.epochs); }
+static void set_restarts(Cursor *c) { take_limited_int(c, NNC_LIMIT_RESTARTS, &c->s->net->train.restarts); }
+static void set_patience(Cursor *c) { take_limited_int(c, NNC_LIMIT_PATIENCE, &c->s->net->train.patience); }
 
 static void set_seed(Cursor *c) {
   if (!c->v || c->v->kind != VAL_INT || c->v->lo < 0) {
@@ -335,14 +368,7 @@ static void set_sgd(Cursor *c) {
   } while (c->v && !c->failed);
 }
 
-static void set_validation(Cursor *c) {
-  double v;
-  if (!take_number(c, "a fraction of the data (e.g. 0.1)", &v)) return;
-  if (v < 0 || v >= 1)
-    fail(c, c->setting->loc, "validation must be a fraction in [0, 1), got %g", v);
-  else
-    c->s->net->train.validation = v;
-}
+static void set_validation(Cursor *c) { take_limited(c, NNC_LIMIT_VALIDATION, &c->s->net->train.validation); }
 
 /* early_stop patience N */
 static void set_early_stop(Cursor *c) {
@@ -369,13 +395,32 @@ static void set_checkpoint(Cursor *c) {
   else if (names_directory(t->checkpoint))
     fail(c, at, "'checkpoint' expects a file name, got the directory \"%s\"", t->checkpoint);
   else if (at_ident(c, "every"))
-    take_every(c, &t->checkpoint_every);
+    take_every(c, NNC_LIMIT_CHECKPOINT_EVERY, &t->checkpoint_every);
 }
 
 static void set_precision(Cursor *c) {
   static const char *const kinds[] = {"f32", "f64"};
   int k = take_choice(c, kinds, 2, "f32 or f64");
   if (k >= 0) c->s->net->real_bytes = k ? 8 : 4;
+}
+
+/* Every value uniform(a, b) or normal(mean, std) draws must be a real of the model's
+ * precision. The draw is computed in double: uniform as a + u·(b − a), so b − a must be finite
+ * too; normal as mean + std·z with |z| < 9 (Box–Muller from 53-bit uniforms). */
+static void check_init_range(Cursor *c, const AstValue *call, int kind) {
+  double a = call->args->num, b = call->args->next->num, max = real_max(c->s);
+  char ta[32], tb[32];
+  const char *tm = real_max_text(c->s);
+  nnc_number_text(a, ta, sizeof ta);
+  nnc_number_text(b, tb, sizeof tb);
+  if (kind == INIT_UNIFORM && (!(fabs(a) <= max) || !(fabs(b) <= max)))
+    fail(c, fabs(a) <= max ? call->args->next->loc : call->args->loc, "uniform(%s, %s) is out of range for %s: "
+         "both ends must be at most %s in magnitude", ta, tb, real_name(c->s), tm);
+  else if (kind == INIT_UNIFORM && !isfinite(b - a))
+    fail(c, call->loc, "uniform(%s, %s) is out of range: its width b - a overflows a double", ta, tb);
+  else if (kind == INIT_NORMAL && !(fabs(a) + 9 * b <= max))
+    fail(c, call->loc, "normal(%s, %s) is out of range for %s: its draws reach |mean| + 9*std, which must "
+         "be at most %s", ta, tb, real_name(c->s), tm);
 }
 
 /* init xavier | he | zero | uniform(a, b) | normal(mean, std)  [seed S] */
@@ -409,8 +454,10 @@ static void set_init(Cursor *c) {
     n->init_b = v->args->next->num;
     if (k == INIT_UNIFORM && !(n->init_a < n->init_b))
       fail(c, v->loc, "uniform(a, b) needs a < b");
-    if (k == INIT_NORMAL && !(n->init_b > 0))
+    else if (k == INIT_NORMAL && !(n->init_b > 0))
       fail(c, v->loc, "normal(mean, std) needs std > 0");
+    else
+      check_init_range(c, v, k);
   }
   if (at_ident(c, "seed")) {
     if (!claim(c, "seed", c->v->loc)) return;
@@ -435,6 +482,16 @@ static const SettingDef setting_defs[] = {
     {"checkpoint", set_checkpoint}, {"precision", set_precision},
 };
 #define N_SETTINGS ((int)(sizeof setting_defs / sizeof setting_defs[0]))
+
+/* The precision the train block asks for (f32 unless a valid 'precision f64'), known before
+ * the other settings are read: literal values are checked against it wherever it is written. */
+static int declared_real_bytes(const AstNetwork *ast) {
+  for (const AstSetting *st = ast->settings; st; st = st->next)
+    if (strcmp(st->key, "precision") == 0 && st->values && st->values->kind == VAL_IDENT &&
+        strcmp(st->values->text, "f64") == 0)
+      return 8;
+  return 4;
+}
 
 static void set_defaults(IrNetwork *n) {
   nnc_train_settings *t = &n->train;
@@ -498,9 +555,20 @@ static void check_setting(Sema *s, const AstSetting *st, SrcLoc *first_set) {
                value_text(c.v, buf, sizeof buf), st->key);
 }
 
+/* Early stopping watches the validation loss: without validation data it would never act. */
+static void check_early_stop(Sema *s, const SrcLoc *first_set) {
+  const nnc_train_settings *t = &s->net->train;
+  SrcLoc at = first_set[setting_index("patience")];
+  if (t->patience > 0 && t->validation == 0)
+    diag_error(s->diag, at, "early stopping needs validation data: add 'validation V' (e.g. validation 0.1), "
+               "or drop the patience");
+}
+
 void settings_check(Sema *s, const AstNetwork *ast) {
   set_defaults(s->net);
   s->net->train_given = ast->has_train;
+  s->net->real_bytes = declared_real_bytes(ast);
   SrcLoc first_set[N_SETTINGS] = {{0, 0}};
   for (const AstSetting *st = ast->settings; st; st = st->next) check_setting(s, st, first_set);
+  check_early_stop(s, first_set);
 }

@@ -2,8 +2,9 @@
  *
  * Consumes: the model descriptor and argv (`prog CMD [flags]`).
  * Produces: the parsed nnrt_cli (the model's settings with every flag applied, each value
- * checked: `error: --rate: expected a positive number, got 'abc'`), help texts, and the exit
- * code: 0 ok, 1 bad data/files (or a failed check), 2 bad usage, 130 interrupted.
+ * checked against the train block's limits of nnc/limits.h: `error: --rate: expected a number in
+ * (0, 1000000], got 'abc'`; flags that could not act refused), help texts, and the exit code:
+ * 0 ok, 1 bad data/files (or a failed check), 2 bad usage, 130 interrupted.
  */
 #include <errno.h>
 #include <math.h>
@@ -13,9 +14,11 @@
 
 #include "cli.h"
 #include "mpi_api.h"
+#include "nnc/limits.h"
 
+/* F_LIMITED: a number within its limit of nnc/limits.h, the one the train block obeys. */
 enum flag_kind {
-  F_PATH, F_POS_INT, F_NONNEG_INT, F_POS_REAL, F_FRACTION, F_U64, F_COLS, F_BOOL, F_WORD
+  F_PATH, F_LIMITED, F_U64, F_COLS, F_BOOL, F_WORD
 };
 
 #define ALL (CMD_TRAIN | CMD_EVAL | CMD_PREDICT | CMD_INFO | CMD_WEIGHTS | CMD_GRADCHECK)
@@ -27,42 +30,43 @@ typedef struct flag {
   int cmds;
   const char *arg;
   const char *help;
+  int limit;          /* F_LIMITED: enum nnc_limit_id */
 } flag;
 
 static const flag flags[] = {
-  {"data", F_PATH, DATA_CMDS, "FILE", "data file (CSV or IDX images, .gz or not)"},
-  {"labels", F_PATH, DATA_CMDS, "FILE", "IDX labels for an IDX --data file"},
-  {"test", F_PATH, CMD_TRAIN, "FILE", "test data, scored at the end"},
-  {"test-labels", F_PATH, CMD_TRAIN, "FILE", "IDX labels for an IDX --test file"},
-  {"inputs", F_COLS, DATA_CMDS | CMD_PREDICT, "COLS", "CSV input columns, 0-based: 0..3,5"},
-  {"targets", F_COLS, DATA_CMDS, "COLS", "CSV target columns, 0-based"},
-  {"onehot", F_BOOL, DATA_CMDS, NULL, "the single target column is a class label"},
-  {"epochs", F_NONNEG_INT, CMD_TRAIN, "N", "epochs per restart"},
-  {"rate", F_POS_REAL, CMD_TRAIN, "R", "initial step size"},
-  {"batch", F_POS_INT, CMD_TRAIN, "N", "mini-batch size (1: per-sample SGD)"},
-  {"momentum", F_FRACTION, CMD_TRAIN, "M", "momentum in [0, 1)"},
-  {"restarts", F_POS_INT, CMD_TRAIN, "K", "independent initialisations, best kept"},
+  {"data", F_PATH, DATA_CMDS, "FILE", "data file (CSV or IDX images, .gz or not)", 0},
+  {"labels", F_PATH, DATA_CMDS, "FILE", "IDX labels for an IDX --data file", 0},
+  {"test", F_PATH, CMD_TRAIN, "FILE", "test data, scored at the end", 0},
+  {"test-labels", F_PATH, CMD_TRAIN, "FILE", "IDX labels for an IDX --test file", 0},
+  {"inputs", F_COLS, DATA_CMDS | CMD_PREDICT, "COLS", "CSV input columns, 0-based: 0..3,5", 0},
+  {"targets", F_COLS, DATA_CMDS, "COLS", "CSV target columns, 0-based", 0},
+  {"onehot", F_BOOL, DATA_CMDS, NULL, "the single target column is a class label", 0},
+  {"epochs", F_LIMITED, CMD_TRAIN, "N", "epochs per restart", NNC_LIMIT_EPOCHS},
+  {"rate", F_LIMITED, CMD_TRAIN, "R", "initial step size", NNC_LIMIT_RATE},
+  {"batch", F_LIMITED, CMD_TRAIN, "N", "mini-batch size", NNC_LIMIT_BATCH},
+  {"momentum", F_LIMITED, CMD_TRAIN, "M", "momentum", NNC_LIMIT_MOMENTUM},
+  {"restarts", F_LIMITED, CMD_TRAIN, "K", "independent initialisations, best kept", NNC_LIMIT_RESTARTS},
   {"seed", F_U64, CMD_TRAIN | CMD_GRADCHECK | CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, "S",
-   "random seed (restart r uses S+r; with --initial: the initialisation's seed)"},
-  {"threads", F_POS_INT, CMD_TRAIN, "N", "threads sharing each mini-batch"},
-  {"validation", F_FRACTION, CMD_TRAIN, "V", "fraction of the data held out for validation"},
-  {"patience", F_NONNEG_INT, CMD_TRAIN, "N", "stop after N epochs without validation gain (0: off)"},
-  {"save", F_PATH, CMD_TRAIN, "FILE", "where the kept weights go (default NAME.weights)"},
-  {"resume", F_PATH, CMD_TRAIN, "FILE", "continue from a checkpoint (or start from weights)"},
-  {"checkpoint", F_PATH, CMD_TRAIN, "FILE", "checkpoint file (default SAVE.ckpt)"},
-  {"checkpoint-every", F_NONNEG_INT, CMD_TRAIN, "N", "write a checkpoint every N epochs"},
-  {"log", F_PATH, CMD_TRAIN, "FILE", "CSV log, one row per epoch"},
-  {"plot", F_PATH, CMD_TRAIN, "FILE", "SVG plot of the loss and accuracy curves"},
-  {"quiet", F_BOOL, CMD_TRAIN, NULL, "no per-epoch lines"},
+   "random seed (restart r uses S+r; with --initial: the initialisation's seed)", 0},
+  {"threads", F_LIMITED, CMD_TRAIN, "N", "threads sharing each mini-batch", NNC_LIMIT_THREADS},
+  {"validation", F_LIMITED, CMD_TRAIN, "V", "fraction of the data held out for validation", NNC_LIMIT_VALIDATION},
+  {"patience", F_LIMITED, CMD_TRAIN, "N", "stop after N epochs without validation gain", NNC_LIMIT_PATIENCE},
+  {"save", F_PATH, CMD_TRAIN, "FILE", "where the kept weights go (default NAME.weights)", 0},
+  {"resume", F_PATH, CMD_TRAIN, "FILE", "continue from a checkpoint (or start from weights)", 0},
+  {"checkpoint", F_PATH, CMD_TRAIN, "FILE", "checkpoint file (default SAVE.ckpt)", 0},
+  {"checkpoint-every", F_LIMITED, CMD_TRAIN, "N", "write a checkpoint every N epochs", NNC_LIMIT_CHECKPOINT_EVERY},
+  {"log", F_PATH, CMD_TRAIN, "FILE", "CSV log, one row per epoch", 0},
+  {"plot", F_PATH, CMD_TRAIN, "FILE", "SVG plot of the loss and accuracy curves", 0},
+  {"quiet", F_BOOL, CMD_TRAIN, NULL, "no per-epoch lines", 0},
   {"weights", F_PATH, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS | CMD_GRADCHECK, "FILE",
-   "weights file (default NAME.weights; gradcheck: initial weights)"},
-  {"input", F_PATH, CMD_PREDICT | CMD_WEIGHTS, "FILE", "input rows (default: standard input)"},
+   "weights file (default NAME.weights; gradcheck: initial weights)", 0},
+  {"input", F_PATH, CMD_PREDICT | CMD_WEIGHTS, "FILE", "input rows (default: standard input)", 0},
   {"initial", F_BOOL, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, NULL,
-   "use the network's initial weights (its literal weights and init scheme, --seed) instead of a file"},
-  {"class", F_BOOL, CMD_PREDICT, NULL, "print the predicted class instead of the outputs"},
-  {"format", F_WORD, CMD_WEIGHTS, "json|csv", "text format of weights export (default json)"},
-  {"samples", F_POS_INT, CMD_GRADCHECK, "N", "samples to check (default 5)"},
-  {"help", F_BOOL, ALL, NULL, "show this help"},
+   "use the network's initial weights (its literal weights and init scheme, --seed) instead of a file", 0},
+  {"class", F_BOOL, CMD_PREDICT, NULL, "print the predicted class instead of the outputs", 0},
+  {"format", F_WORD, CMD_WEIGHTS, "json|csv", "text format of weights export (default json)", 0},
+  {"samples", F_LIMITED, CMD_GRADCHECK, "N", "samples to check (default 5)", NNC_LIMIT_SAMPLES},
+  {"help", F_BOOL, ALL, NULL, "show this help", 0},
 };
 #define N_FLAGS (int)(sizeof flags / sizeof flags[0])
 
@@ -100,7 +104,10 @@ static void command_help(FILE *f, const nnrt_cli *c, int which) {
       continue;
     snprintf(left, sizeof left, "--%s%s%s", flags[i].name, flags[i].arg ? " " : "",
              flags[i].arg ? flags[i].arg : "");
-    fprintf(f, "  %-24s %s\n", left, flags[i].help);
+    char rule[128] = "";
+    if (flags[i].kind == F_LIMITED)
+      nnc_limit_rule(nnc_limit_get(flags[i].limit), rule, sizeof rule);
+    fprintf(f, "  %-24s %s%s%s\n", left, flags[i].help, *rule ? ": " : "", rule);
   }
 }
 
@@ -110,14 +117,19 @@ static int usage_error(nnrt_error *err, const char *name, const char *want, cons
   return nnrt__fail(err, NNRT_EUSAGE, "--%s: expected %s, got '%s'", name, want, got);
 }
 
-static int parse_int(const char *s, int64_t lo, int64_t *v) {
+/* The flag's number: integers written as such, reals in any strtod form; NaN when the text is
+ * not a whole number of the kind (NaN is outside every limit). */
+static double flag_number(const nnc_limit *l, const char *s) {
   char *end;
+  double x;
   errno = 0;
-  long long x = strtoll(s, &end, 10);
-  if (!*s || *end || errno || x < lo || x > INT32_MAX)
-    return -1;
-  *v = x;
-  return 0;
+  if (l->integer) {
+    long long i = strtoll(s, &end, 10);
+    x = errno ? NAN : (double)i;
+  } else {
+    x = strtod(s, &end);
+  }
+  return !*s || *end || errno ? NAN : x;
 }
 
 static int parse_cols(const char *s, int32_t **cols, int32_t *n, nnrt_error *err, const char *name) {
@@ -129,13 +141,13 @@ static int parse_cols(const char *s, int32_t **cols, int32_t *n, nnrt_error *err
   while (*p) {
     char *end;
     long lo = strtol(p, &end, 10), hi;
-    if (end == p || lo < 0 || lo > 1000000)
+    if (end == p || lo < 0 || lo > NNC_MAX_COLUMN)
       goto bad;
     hi = lo;
     p = end;
     if (p[0] == '.' && p[1] == '.') {
       hi = strtol(p + 2, &end, 10);
-      if (end == p + 2 || hi < lo || hi > 1000000)
+      if (end == p + 2 || hi < lo || hi > NNC_MAX_COLUMN)
         goto bad;
       p = end;
     }
@@ -182,9 +194,13 @@ static int set_path(nnrt_cli *c, const char *name, const char *v) {
   return NNRT_OK;
 }
 
-static int set_int(nnrt_cli *c, const char *name, int64_t v) {
+static int set_number(nnrt_cli *c, const char *name, double x) {
   nnc_train_settings *s = &c->o.s;
-  if (!strcmp(name, "epochs")) s->epochs = (int32_t)v;
+  int32_t v = (int32_t)(x > INT32_MAX ? 0 : x); /* integer limits are within int32 */
+  if (!strcmp(name, "rate")) s->rate = x;
+  else if (!strcmp(name, "momentum")) s->momentum = x;
+  else if (!strcmp(name, "validation")) s->validation = x;
+  else if (!strcmp(name, "epochs")) s->epochs = v;
   else if (!strcmp(name, "batch")) s->batch = (int32_t)v;
   else if (!strcmp(name, "restarts")) s->restarts = (int32_t)v;
   else if (!strcmp(name, "threads")) c->o.threads = (int32_t)v;
@@ -192,6 +208,17 @@ static int set_int(nnrt_cli *c, const char *name, int64_t v) {
   else if (!strcmp(name, "checkpoint-every")) s->checkpoint_every = (int32_t)v;
   else if (!strcmp(name, "samples")) c->samples = v;
   return NNRT_OK;
+}
+
+/* "--batch: expected an integer from 1 to 1048576 (1: per-sample SGD), got '0'": the rule in
+ * the words of the compiler's message for `batch 0;`. */
+static int set_limited(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err) {
+  const nnc_limit *l = nnc_limit_get(f->limit);
+  double x = flag_number(l, v);
+  char rule[128];
+  if (!nnc_limit_allows(l, x))
+    return usage_error(err, f->name, nnc_limit_rule(l, rule, sizeof rule), v);
+  return set_number(c, f->name, x);
 }
 
 static int set_bool(nnrt_cli *c, const char *name) {
@@ -202,22 +229,7 @@ static int set_bool(nnrt_cli *c, const char *name) {
   return NNRT_OK;
 }
 
-static int set_real(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err) {
-  char *end;
-  double x = strtod(v, &end);
-  int ok = *v && !*end && isfinite(x);
-  if (f->kind == F_POS_REAL && !(ok && x > 0))
-    return usage_error(err, f->name, "a positive number", v);
-  if (f->kind == F_FRACTION && !(ok && x >= 0 && x < 1))
-    return usage_error(err, f->name, "a number in [0, 1)", v);
-  if (!strcmp(f->name, "rate")) c->o.s.rate = x;
-  else if (!strcmp(f->name, "momentum")) c->o.s.momentum = x;
-  else if (!strcmp(f->name, "validation")) c->o.s.validation = x;
-  return NNRT_OK;
-}
-
 static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err) {
-  int64_t n;
   switch (f->kind) {
   case F_PATH:
     if (!*v)
@@ -227,14 +239,8 @@ static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err)
     if (strcmp(v, "json") && strcmp(v, "csv"))
       return usage_error(err, f->name, "json or csv", v);
     return set_path(c, f->name, v);
-  case F_POS_INT:
-    if (parse_int(v, 1, &n))
-      return usage_error(err, f->name, "a positive integer", v);
-    return set_int(c, f->name, n);
-  case F_NONNEG_INT:
-    if (parse_int(v, 0, &n))
-      return usage_error(err, f->name, "a non-negative integer", v);
-    return set_int(c, f->name, n);
+  case F_LIMITED:
+    return set_limited(c, f, v, err);
   case F_U64: {
     char *end;
     errno = 0;
@@ -245,15 +251,13 @@ static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err)
     c->seed_given = 1;
     return NNRT_OK;
   }
-  case F_COLS:
+  default:
     if (!strcmp(f->name, "inputs")) {
       c->inputs_given = 1;
       return parse_cols(v, &c->in_cols, &c->n_in_cols, err, f->name);
     }
     c->targets_given = 1;
     return parse_cols(v, &c->tg_cols, &c->n_tg_cols, err, f->name);
-  default:
-    return set_real(c, f, v, err);
   }
 }
 
@@ -357,7 +361,23 @@ static void report_error(const nnrt_error *err, int rc) {
   fprintf(stderr, "rank %d: error: %s\n", rank, err->msg);
 }
 
+/* Settings that would be accepted and mean nothing: early stopping without validation data,
+ * a seed for weights read from a file. */
+static int check_flag_combinations(const nnrt_cli *c, nnrt_error *err) {
+  const nnc_train_settings *s = &c->o.s;
+  if (c->cmd == CMD_TRAIN && s->patience > 0 && s->validation == 0)
+    return nnrt__fail(err, NNRT_EUSAGE, "early stopping (patience %d) needs validation data, but validation "
+                      "is 0: give --validation V (e.g. --validation 0.1), or --patience 0", (int)s->patience);
+  if ((c->cmd & (CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS)) && c->seed_given && !c->initial)
+    return nnrt__fail(err, NNRT_EUSAGE, "--seed seeds the initial weights of --initial; '%s' without "
+                      "--initial reads its weights from a file", c->cmd_name);
+  return NNRT_OK;
+}
+
 static int run_command(nnrt_cli *c, nnrt_error *err) {
+  int rc = check_flag_combinations(c, err);
+  if (rc)
+    return rc;
   if (!c->m->train_step && (c->cmd == CMD_TRAIN || c->cmd == CMD_GRADCHECK))
     return nnrt__fail(err, NNRT_EUSAGE, "this model was compiled with its trained weights (nnc --weights): "
                       "it can eval and predict, not %s", c->cmd == CMD_TRAIN ? "train" : "gradcheck");

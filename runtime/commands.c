@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "mpi_api.h"
+#include "nnc/limits.h"
 
 /* ---- data sources with the flags applied ---- */
 
@@ -37,9 +38,49 @@ static void finish_source(nnrt_cli *c, nnc_data_source *s, const nnc_data_source
     s->onehot = 1;
 }
 
-static void finish_sources(nnrt_cli *c) {
+static void report_column_problem(void *first, const char *msg) {
+  if (!*(char *)first)
+    snprintf(first, 160, "%s", msg);
+}
+
+/* The flags' columns obey the train block's rules (nnc/limits.h); the first broken one is a
+ * usage error. */
+static int check_columns(const nnc_data_source *s, nnrt_error *err) {
+  char first[160] = "";
+  if (nnc_source_check_columns(s, report_column_problem, first))
+    return nnrt__fail(err, NNRT_EUSAGE, "--inputs/--targets/--onehot: %s", first);
+  return NNRT_OK;
+}
+
+static const char *plural(int32_t n) { return n == 1 ? "" : "s"; }
+
+/* --inputs and --targets select as many columns as the network has inputs and outputs, as
+ * the train block's columns must (a class index with --onehot is one column). */
+static int check_widths(const nnrt_cli *c, nnrt_error *err) {
+  const nnc_model *m = c->m;
+  if (c->inputs_given && c->n_in_cols != m->n_inputs)
+    return nnrt__fail(err, NNRT_EUSAGE, "--inputs selects %d input column%s but the network has %d input%s",
+                      (int)c->n_in_cols, plural(c->n_in_cols), (int)m->n_inputs, plural(m->n_inputs));
+  if (c->targets_given && !c->onehot_given && c->n_tg_cols != m->n_outputs)
+    return nnrt__fail(err, NNRT_EUSAGE, "--targets selects %d target column%s but the network has %d output%s "
+                      "(add --onehot if the column is a class index)", (int)c->n_tg_cols, plural(c->n_tg_cols),
+                      (int)m->n_outputs, plural(m->n_outputs));
+  if (c->test_labels && !c->test.path)
+    return nnrt__fail(err, NNRT_EUSAGE, "--test-labels needs test data: give --test FILE");
+  if (c->cmd != CMD_PREDICT && (c->inputs_given || c->targets_given || c->onehot_given) &&
+      (c->data.format == NNC_FORMAT_IDX || c->labels))
+    return nnrt__fail(err, NNRT_EUSAGE, "--inputs, --targets and --onehot select CSV columns; the data are IDX "
+                      "images (their pixels the inputs, their labels the one-hot targets)");
+  return NNRT_OK;
+}
+
+static int finish_sources(nnrt_cli *c, nnrt_error *err) {
   finish_source(c, &c->data, &c->m->train->data, c->labels);
   finish_source(c, &c->test, &c->m->train->test, c->test_labels);
+  int rc = check_widths(c, err);
+  if (!rc)
+    rc = check_columns(&c->data, err);
+  return rc ? rc : check_columns(&c->test, err);
 }
 
 /* A single-output classifier's output is a probability: its targets must lie in [0, 1]. */
@@ -305,8 +346,9 @@ static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
 int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   char save[NNRT_PATH_CAP], ckpt[NNRT_PATH_CAP];
   train_data td = {NULL, NULL, NULL};
-  finish_sources(c);
-  int rc = set_paths(c, save, ckpt, sizeof save, err);
+  int rc = finish_sources(c, err);
+  if (!rc)
+    rc = set_paths(c, save, ckpt, sizeof save, err);
   if (!rc)
     rc = load_train_data(c, &td, err);
   rc = agree(rc, err);
@@ -331,9 +373,10 @@ int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
   nnrt_scaler *sc = NULL;
   nnrt_dataset *d = NULL;
   nnrt_metrics mt = {0};
-  finish_sources(c);
+  int rc = finish_sources(c, err);
   const nnc_data_source *src = eval_source(c);
-  int rc = load_weights(c, &params, &sc, err);
+  if (!rc)
+    rc = load_weights(c, &params, &sc, err);
   if (!rc && !src->path)
     rc = nnrt__fail(err, NNRT_EUSAGE, "no data to evaluate on: give --data FILE");
   if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK && (rc = load(c, src, 0, &d, err)) == NNRT_OK) {
@@ -378,7 +421,9 @@ int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   nnrt_dataset *d = NULL;
   nnc_data_source src = {c->input ? c->input : "-", NULL, c->input ? NNC_FORMAT_AUTO : NNC_FORMAT_CSV,
                          -1, c->n_in_cols, c->in_cols, 0, NULL, 0, NNC_SCALE_NONE, 1};
-  int rc = load_weights(c, &params, &sc, err);
+  int rc = check_widths(c, err);
+  if (!rc)
+    rc = load_weights(c, &params, &sc, err);
   if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK &&
       (rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, &d, err)) == NNRT_OK) {
     nnrt_scaler_apply(sc, d);
@@ -413,6 +458,7 @@ static void print_cols(const char *what, const int32_t *cols, int32_t n) {
 }
 
 static void print_source(const char *label, const nnc_data_source *s) {
+  char factor[32];
   printf("  %-11s", label);
   if (!s->path) {
     printf("none\n");
@@ -428,7 +474,7 @@ static void print_source(const char *label, const nnc_data_source *s) {
   if (s->onehot)
     printf(" one-hot");
   if (s->scale == NNC_SCALE_FACTOR)
-    printf(" scale %g", s->scale_factor);
+    printf(" scale %s", nnc_number_text(s->scale_factor, factor, sizeof factor));
   else if (s->scale == NNC_SCALE_ZSCORE || s->scale == NNC_SCALE_MINMAX)
     printf(" scale %s", scale_names[s->scale]);
   putchar('\n');
@@ -447,14 +493,18 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
   print_source("test", &s->test);
   if (m->scale_mode > NNC_SCALE_NONE && m->scale_mode <= NNC_SCALE_MINMAX)
     printf("  scaling    %s, compiled in with the weights (inputs are raw)\n", scale_names[m->scale_mode]);
-  printf("  rate       %g", s->rate);
+  char n1[32], n2[32];
+  printf("  rate       %s", nnc_number_text(s->rate, n1, sizeof n1));
   if (s->decay > 0 && s->decay <= 3)
-    printf(", decay %s %g%s", decay_names[s->decay], s->decay_rate, s->decay == NNC_DECAY_STEP ? " every" : "");
+    printf(", decay %s %s%s", decay_names[s->decay], nnc_number_text(s->decay_rate, n1, sizeof n1),
+           s->decay == NNC_DECAY_STEP ? " every" : "");
   if (s->decay == NNC_DECAY_STEP)
     printf(" %d epochs", (int)s->decay_every);
-  printf("\n  batch      %d\n  momentum   %g\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
-         (int)s->batch, s->momentum, (int)s->epochs, (int)s->restarts, (unsigned long long)s->seed);
-  printf("  validation %g\n  patience   %d%s\n", s->validation, (int)s->patience, s->patience ? "" : " (off)");
+  printf("\n  batch      %d\n  momentum   %s\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
+         (int)s->batch, nnc_number_text(s->momentum, n2, sizeof n2), (int)s->epochs, (int)s->restarts,
+         (unsigned long long)s->seed);
+  printf("  validation %s\n  patience   %d%s\n", nnc_number_text(s->validation, n1, sizeof n1), (int)s->patience,
+         s->patience ? "" : " (off)");
   if (s->checkpoint)
     printf("  checkpoint %s", s->checkpoint);
   else
@@ -577,8 +627,9 @@ int nnrt__cmd_gradcheck(nnrt_cli *c, nnrt_error *err) {
   nnrt_scaler *sc = NULL;
   nnrt_dataset *d = NULL;
   nnrt_gradcheck_result r;
-  finish_sources(c);
-  int rc = gradcheck_params(c, &params, &sc, err);
+  int rc = finish_sources(c, err);
+  if (!rc)
+    rc = gradcheck_params(c, &params, &sc, err);
   if (!rc && (rc = gradcheck_data(c, &sc, &d, err)) == NNRT_OK)
     rc = nnrt_gradcheck(c->m, params, d, c->samples, 2000, &r, err);
   if (!rc) {

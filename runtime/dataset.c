@@ -91,6 +91,9 @@ int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_ou
     format = sniff_idx(src->path) ? NNC_FORMAT_IDX : NNC_FORMAT_CSV;
   if (format == NNC_FORMAT_IDX)
     return nnrt__idx_load(src, sh, out, err);
+  if (src->labels) /* as the train block's 'labels' is refused on CSV data */
+    return nnrt__fail(err, NNRT_EUSAGE, "%s is CSV data: a label file (%s) is for IDX images; select the "
+                      "label column with --targets N --onehot", src->path, src->labels);
   return nnrt__csv_load(src, sh, out, err);
 }
 

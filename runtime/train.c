@@ -203,6 +203,16 @@ static void back_to_good(nnrt_trainer *tr) {
 
 enum epoch_end { EPOCH_DONE, EPOCH_DIVERGED, EPOCH_STOPPED };
 
+/* The first parameter that is NaN or infinite, or -1. The loss alone does not show every
+ * diverged weight: the last batch of an epoch can make a weight NaN after its loss was
+ * summed, and a weight can stop mattering to the loss (a dead unit) and still be saved. */
+static int64_t first_nonfinite_param(const nnrt_trainer *tr) {
+  for (int64_t i = 0; i < tr->m->n_params; i++)
+    if (!isfinite(nnrt__get(tr->params, tr->m->real_bytes, i)))
+      return i;
+  return -1;
+}
+
 /* Runs the batches of one epoch; *loss gets the mean training loss of its samples. */
 static int run_epoch(nnrt_trainer *tr, int64_t epoch, double *loss) {
   int64_t n = tr->train->n;
@@ -229,6 +239,8 @@ static int run_epoch(nnrt_trainer *tr, int64_t epoch, double *loss) {
       nnrt__progress_live(tr, epoch, from + b, sum, t0);
   }
   *loss = sum / (double)n;
+  if (first_nonfinite_param(tr) >= 0)
+    return EPOCH_DIVERGED;
   tr->run_samples += n;
   return EPOCH_DONE;
 }
@@ -360,6 +372,18 @@ static void maybe_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, int64_t ep
        (long long)epoch + 1, e.msg);
 }
 
+/* "epoch 3: the loss became nan", or the first parameter that did when the loss stayed finite. */
+static int diverged(const nnrt_trainer *tr, int64_t e, double loss, nnrt_error *err) {
+  char what[64];
+  int64_t bad = isfinite(loss) ? first_nonfinite_param(tr) : -1;
+  if (bad >= 0)
+    snprintf(what, sizeof what, "parameter %lld became %g", (long long)bad, nnrt__get(tr->params, tr->m->real_bytes, bad));
+  else
+    snprintf(what, sizeof what, "the loss became %g", loss);
+  return nnrt__fail(err, NNRT_EDIVERGED, "epoch %lld: %s: training diverged (try a smaller --rate)",
+                    (long long)e + 1, what);
+}
+
 static int run_epochs(nnrt_trainer *tr, const nnrt_scaler *sc, int *outcome, nnrt_error *err) {
   /* a run resumed from the checkpoint of the epoch where early stopping ended it stays ended */
   int stop = tr->val && tr->o.s.patience > 0 && tr->st.bad_epochs >= tr->o.s.patience, rc = NNRT_OK;
@@ -371,8 +395,7 @@ static int run_epochs(nnrt_trainer *tr, const nnrt_scaler *sc, int *outcome, nnr
     if (*outcome == EPOCH_DIVERGED && tr->o.live)
       fputc('\n', tr->o.progress);
     if (*outcome == EPOCH_DIVERGED)
-      return nnrt__fail(err, NNRT_EDIVERGED, "epoch %lld: the loss became %g: training diverged "
-                        "(try a smaller --rate)", (long long)e + 1, loss);
+      return diverged(tr, e, loss, err);
     if (*outcome == EPOCH_STOPPED)
       return NNRT_EINTERRUPTED;
     if ((rc = end_epoch(tr, e, loss, nnrt__now() - t0, &stop, err)) != NNRT_OK)

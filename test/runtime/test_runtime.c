@@ -789,6 +789,22 @@ static void test_divergence_keeps_last_good(void) {
     ASSERT(isfinite(p[i]));
 }
 
+/* A weight that becomes NaN in the last step of an epoch, after its loss was summed, is
+ * divergence: the weights of that epoch are not kept as good. */
+static void test_divergence_sees_nan_weights(void) {
+  toy_hooks.nan_weight_after = 8; /* the last step of epoch 2 (4 samples per epoch) */
+  ASSERT(run(&toy_model_f64, "train --epochs 5 --restarts 1 --save %s", tp("nanw.w")) == 1);
+  toy_hooks.nan_weight_after = 0;
+  ASSERT_HAS(R.err, "error: epoch 2: parameter 12 became nan: training diverged (try a smaller --rate); "
+                    "the last good weights were saved to");
+  ASSERT(access(tp("nanw.w"), F_OK) != 0);
+  double p[13];
+  nnrt_error err;
+  ASSERT(nnrt_weights_load(tp("nanw.w.diverged"), &toy_model_f64, p, NULL, &err) == NNRT_OK);
+  for (int i = 0; i < 13; i++)
+    ASSERT(isfinite(p[i]));
+}
+
 static void test_early_stopping(void) {
   ASSERT(run(&toy_model_f64, "train --epochs 500 --restarts 1 --validation 0.5 --patience 3 --rate 0.1 "
                              "--quiet --save %s", tp("es.w")) == 0);
@@ -817,11 +833,39 @@ static void test_log_and_plot(void) {
 
 static void test_usage_errors(void) {
   struct { const char *args; int code; const char *err; } cases[] = {
-    {"train --rate abc", 2, "error: --rate: expected a positive number, got 'abc'\n"},
-    {"train --rate -1", 2, "error: --rate: expected a positive number, got '-1'\n"},
-    {"train --epochs 1.5", 2, "error: --epochs: expected a non-negative integer, got '1.5'\n"},
-    {"train --batch 0", 2, "error: --batch: expected a positive integer, got '0'\n"},
+    {"train --rate abc", 2, "error: --rate: expected a number in (0, 1000000], got 'abc'\n"},
+    {"train --rate -1", 2, "error: --rate: expected a number in (0, 1000000], got '-1'\n"},
+    {"train --rate 1000001", 2, "error: --rate: expected a number in (0, 1000000], got '1000001'\n"},
+    {"train --rate nan", 2, "error: --rate: expected a number in (0, 1000000], got 'nan'\n"},
+    {"train --epochs 1.5", 2, "error: --epochs: expected an integer from 0 to 1000000000, got '1.5'\n"},
+    {"train --epochs 1000000001", 2, "error: --epochs: expected an integer from 0 to 1000000000, got '1000000001'\n"},
+    {"train --batch 0", 2, "error: --batch: expected an integer from 1 to 1048576 (1: per-sample SGD), got '0'\n"},
+    {"train --batch 1048577", 2, "error: --batch: expected an integer from 1 to 1048576 (1: per-sample SGD), "
+                                 "got '1048577'\n"},
+    {"train --restarts 1000001", 2, "error: --restarts: expected an integer from 1 to 1000000, got '1000001'\n"},
+    {"train --threads 257", 2, "error: --threads: expected an integer from 1 to 256, got '257'\n"},
+    {"train --patience 1000000001", 2, "error: --patience: expected an integer from 0 to 1000000000 (0: off), "
+                                      "got '1000000001'\n"},
+    {"train --checkpoint-every -1", 2, "error: --checkpoint-every: expected an integer from 0 to 1000000000 "
+                                       "(0: only on interrupt), got '-1'\n"},
+    {"train --validation 1", 2, "error: --validation: expected a number in [0, 1) (0: none), got '1'\n"},
+    {"gradcheck --samples 0", 2, "error: --samples: expected an integer from 1 to 1000000, got '0'\n"},
     {"train --momentum 1", 2, "error: --momentum: expected a number in [0, 1), got '1'\n"},
+    {"train --patience 3", 2, "error: early stopping (patience 3) needs validation data, but validation is 0: "
+                              "give --validation V (e.g. --validation 0.1), or --patience 0\n"},
+    {"train --data xor.csv --inputs 0..1 --targets 1", 2,
+     "error: --inputs/--targets/--onehot: column 1 is both an input and a target\n"},
+    {"train --data xor.csv --targets 2,3", 2, "error: --targets selects 2 target columns but the network has 1 output "
+                                              "(add --onehot if the column is a class index)\n"},
+    {"train --data xor.csv --targets 1,2 --onehot", 2,
+     "error: --inputs/--targets/--onehot: 'onehot' needs exactly one target column (the class index), got 2\n"},
+    {"train --data xor.csv --labels xor.csv", 2, "error: xor.csv is CSV data: a label file (xor.csv) is for IDX "
+                                                 "images; select the label column with --targets N --onehot\n"},
+    {"train --data xor.csv --test-labels xor.csv", 2, "error: --test-labels needs test data: give --test FILE\n"},
+    {"train --data xor.csv --labels xor.csv --inputs 0..1", 2, "error: --inputs, --targets and --onehot select "
+     "CSV columns; the data are IDX images (their pixels the inputs, their labels the one-hot targets)\n"},
+    {"eval --seed 3 --weights w.w", 2, "error: --seed seeds the initial weights of --initial; 'eval' without "
+                                       "--initial reads its weights from a file\n"},
     {"train --inputs 3..1", 2, "error: --inputs: expected column indices like 0..3,5, got '3..1'\n"},
     {"train --seed -4", 2, "error: --seed: expected a non-negative integer, got '-4'\n"},
     {"train --frobnicate", 2, "error: unknown flag '--frobnicate' for 'train' (see 'toy train --help')\n"},
@@ -833,8 +877,7 @@ static void test_usage_errors(void) {
     {"weights", 2, "error: weights: expected 'export' or 'import' (see 'toy weights --help')\n"},
     {"train --data missing.csv", 1, "error: missing.csv: cannot open: No such file or directory\n"},
     {"train --data bad_fields.csv", 1, "error: bad_fields.csv:3: expected 3 fields, found 2\n"},
-    {"train --data xor.csv --inputs 0", 1,
-     "error: xor.csv: 1 input column selected but the network has 2 inputs\n"},
+    {"train --data xor.csv --inputs 0", 2, "error: --inputs selects 1 input column but the network has 2 inputs\n"},
     {"eval --weights nothing.w", 1, "error: nothing.w: cannot open: No such file or directory\n"},
     {"train --data label_range.csv", 1, "error: label_range.csv: sample 1: target 2 is outside [0, 1], "
                                         "but the network's single output is a class probability\n"},
@@ -999,6 +1042,7 @@ static const test_case tests[] = {
   {"resume_continues", test_resume_continues},
   {"interrupt_and_resume", test_interrupt_and_resume},
   {"divergence_keeps_last_good", test_divergence_keeps_last_good},
+  {"divergence_sees_nan_weights", test_divergence_sees_nan_weights},
   {"early_stopping", test_early_stopping},
   {"log_and_plot", test_log_and_plot},
   {"usage_errors", test_usage_errors},
