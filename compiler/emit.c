@@ -200,6 +200,16 @@ static nnc_train_settings resolved_settings(const IrNetwork *n, ResolvedPaths *p
 
 /* --- outputs ------------------------------------------------------------------------ */
 
+/* The executable trains on the network's data files: no output may replace one. */
+static int refuse_data_outputs(const nnc_train_settings *t, const char *output, const char *header) {
+  const char *files[] = {t->data.path, t->data.labels, t->test.path, t->test.labels};
+  static const char *const what[] = {"training data", "training labels", "test data", "test labels"};
+  int rc = 0;
+  for (int i = 0; i < 4 && !rc; i++)
+    rc = out_check_data(output, files[i], what[i]) || (header && out_check_data(header, files[i], what[i])) ? 2 : 0;
+  return rc;
+}
+
 static const char *default_output(const IrNetwork *n, const BackendOptions *o, char *buf, size_t cap) {
   if (o->output) return o->output;
   static const char *const suffix[] = {"", ".o", ".s", ".ll"};
@@ -284,8 +294,10 @@ static int run_command(char *const argv[]) {
     return 0;
   }
   int status;
+  out_tool_running(pid);
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return 0;
+    if (errno != EINTR) return out_tool_running(0), 0;
+  out_tool_running(0);
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
@@ -332,11 +344,8 @@ static int emit_executable(const Target *t, LLVMModuleRef m, const char *output)
     if (buf) LLVMDisposeMemoryBuffer(buf);
     return 0;
   }
-  char *object = xmalloc(strlen(exe) + 3);
-  sprintf(object, "%s.o", exe);
-  int ok = write_object(buf, object, output) && link_executable(object, exe, output);
+  int ok = write_object(buf, out.object, output) && link_executable(out.object, exe, output);
   LLVMDisposeMemoryBuffer(buf);
-  free(object);
   if (ok) return out_commit(&out);
   out_abort(&out);
   return 0;
@@ -398,14 +407,16 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   }
   char name[512];
   const char *out = default_output(n, o, name, sizeof name);
+  ResolvedPaths *paths = xmalloc(sizeof *paths);
+  nnc_train_settings train = resolved_settings(n, paths);
   int refused = o->output ? 0 : out_check(out, o->header, n->source_path, o->weights);
+  if (!refused) refused = refuse_data_outputs(&train, out, o->header);
   void *weights = NULL;
   if (refused || (o->weights && !(weights = load_weights(n, o->weights)))) {
+    free(paths);
     free_target(&t);
     return refused ? refused : 1;
   }
-  ResolvedPaths *paths = xmalloc(sizeof *paths);
-  nnc_train_settings train = resolved_settings(n, paths);
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, weights);
   LLVMSetTarget(m, t.triple);
