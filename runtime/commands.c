@@ -177,8 +177,9 @@ static void catch_signals(struct sigaction old[N_STOP + 1]) {
   sa.sa_handler = on_signal;
   sa.sa_flags = (int)SA_RESETHAND; /* a second signal kills as usual */
   sigemptyset(&sa.sa_mask);
-  for (size_t i = 0; i < N_STOP; i++) /* an ignored signal (nohup, a background job) stays so */
-    if (sigaction(stop_signals[i], NULL, &old[i]) == 0 && old[i].sa_handler != SIG_IGN)
+  for (size_t i = 0; i < N_STOP; i++) /* a hangup ignored (nohup) stays so */
+    if (sigaction(stop_signals[i], NULL, &old[i]) == 0 &&
+        (stop_signals[i] != SIGHUP || old[i].sa_handler != SIG_IGN))
       sigaction(stop_signals[i], &sa, NULL);
   sa.sa_handler = SIG_IGN;
   sa.sa_flags = 0;
@@ -479,6 +480,8 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
     return nnrt__fail(err, NNRT_EUSAGE, "weights import: give --weights FILE, the file to write");
   } else if ((rc = nnrt__check_output("--weights", c->weights, err)) != NNRT_OK) {
     return rc;
+  } else if (c->input && nnrt__same_file(c->weights, c->input)) {
+    return nnrt__fail(err, NNRT_EUSAGE, "--weights %s is the --input file; give another name", c->weights);
   } else {
     FILE *in = c->input ? fopen(c->input, "r") : stdin;
     if (in == stdin)
