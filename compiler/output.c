@@ -5,7 +5,7 @@
  * through a symlink (O_CREAT|O_EXCL|O_NOFOLLOW), with the mode of the file it replaces (else
  * 0666 less the umask); it is flushed, fsynced, renamed over DEST, and the directory fsynced.
  * The linker writes into a private directory `DEST.tmp.XXXXXX/` (mode 0700) instead, and its
- * executable (with the linker's modes) is renamed from there. A DEST that is a symlink is
+ * executable (`exe`, with the linker's modes) is renamed from there. A DEST that is a symlink is
  * replaced by the file, as the linker does; what it pointed to is not written. What is not a
  * file to replace (/dev/null, a pipe, /dev/stdout) is written in place. A temporary is
  * removed when nnc is interrupted (SIGINT, SIGTERM, SIGHUP). Before any work, out_check
@@ -207,12 +207,12 @@ const char *out_open_dir(OutFile *o, const char *path) {
     out_abort(o);
     return NULL;
   }
-  size_t base = base_at(path);
-  o->object = xmalloc(strlen(o->tmp) + strlen(path + base) + 4);
-  sprintf(o->object, "%s/%s.o", o->tmp, path + base);
+  /* short fixed names inside: a destination name of NAME_MAX bytes has no room for ".o" */
+  o->object = xmalloc(strlen(o->tmp) + 8);
+  sprintf(o->object, "%s/exe.o", o->tmp);
   if (!o->in_place) {
-    o->inner = xmalloc(strlen(o->tmp) + strlen(path + base) + 2);
-    sprintf(o->inner, "%s/%s", o->tmp, path + base);
+    o->inner = xmalloc(strlen(o->tmp) + 8);
+    sprintf(o->inner, "%s/exe", o->tmp);
   }
   watch(o);
   return o->in_place ? path : o->inner;

@@ -9,7 +9,7 @@ typedef struct OutFile {
   const char *path; /* the destination; "-" is standard output */
   char *tmp;        /* the temporary file (its name in dir), or the private directory of out_open_dir */
   char *inner;      /* out_open_dir: the file inside it that a tool writes */
-  char *object;     /* out_open_dir: a second file inside it for the tool (INNER.o) */
+  char *object;     /* out_open_dir: a second file inside it for the tool (exe.o) */
   int dir;          /* the destination's directory, open while tmp is; -1 otherwise */
   int in_place;     /* out_open_dir of a device: the tool writes it, tmp holds only the object */
   FILE *f;          /* out_open: write here until out_commit */

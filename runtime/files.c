@@ -3,17 +3,20 @@
  * Consumes: a destination path and its bytes, given at once (nnrt__write_atomic) or streamed
  * (nnrt__out_open, then fprintf to out.f, then nnrt__out_commit or nnrt__out_abort).
  * Produces: the destination replaced by a complete file, or left untouched. The bytes go to a
- * new temporary `DEST.tmp.XXXXXX` in the destination's directory, created exclusively
- * (O_CREAT|O_EXCL|O_NOFOLLOW: a symlink planted at that name is never followed), with the
- * mode of the file it replaces (else 0666 less the umask); it is flushed, fsynced, renamed
- * over DEST, and the directory is fsynced. On any failure the temporary is removed and the
- * message names DEST and the system's reason. A DEST that is a symlink is itself replaced by
- * the new file; what it pointed to is not written. Only a process killed mid-write can leave a
- * temporary behind (a complete or torn `DEST.tmp.XXXXXX`, never a torn DEST). What is not a
- * file to replace (a device, FIFO or socket such as /dev/null or a terminal, or a link into
- * /proc such as /dev/stdout) is written in place, as a stream.
+ * new temporary `BASE.tmp.XXXXXX` in the destination's directory, which is opened once: the
+ * temporary is created in it exclusively (O_CREAT|O_EXCL|O_NOFOLLOW: a symlink planted at that
+ * name is never followed), with the mode and group of the file it replaces (else 0666 less the
+ * umask); it is flushed, fsynced, renamed over BASE, and the directory is fsynced. Going
+ * through the directory, a path near PATH_MAX works although its temporary's would not. On
+ * any failure the temporary is removed and the message names DEST and the system's reason. A
+ * DEST that is a symlink is itself replaced by the new file; what it pointed to is not
+ * written. Only a process killed mid-write can leave a temporary behind (a complete or torn
+ * `DEST.tmp.XXXXXX`, never a torn DEST). What is not a file to replace ("-" for standard
+ * output, a device, FIFO or socket such as /dev/null or a terminal, or a link into /proc such
+ * as /dev/stdout) is written in place, as a stream.
  * nnrt__write_new creates a file that did not exist: NAME, else NAME.2, NAME.3, ...
- * nnrt__check_output and nnrt__same_file let a command refuse bad output paths up front.
+ * nnrt__check_output, nnrt__check_text_output and nnrt__same_file let a command refuse, before
+ * a long job, an output it could not write or should not replace.
  */
 #define _XOPEN_SOURCE 700 /* S_ISVTX */
 #include <errno.h>

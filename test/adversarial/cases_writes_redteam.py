@@ -171,6 +171,17 @@ CASES = [
          err=r"--log: cannot write n{256}: File name too long", creates=[]),
     case("compiler-output-name-too-long", "$NNC -O0 $EXAMPLES/xor.nn -o " + LONG, exit=1,
          err=r"nnc: error: cannot write 'n{256}': File name too long", creates=[]),
+    # a name of exactly NAME_MAX bytes is valid: the linker's files inside the private
+    # directory used to be NAME and NAME.o, and NAME.o is too long
+    case("compiler-executable-name-at-name-max", "$NNC -O0 $EXAMPLES/xor.nn -o " + "x" * 255 + " && ./" + "x" * 255
+         + " info", out=r"network\s+xor", creates=["x" * 255]),
+    case("names-with-spaces-newlines-and-dashes", TRAIN + " --save ' -a b.w' --log 'l\nx.csv' --plot -p.svg",
+         models=["regression"], out=r"weights saved to  -a b\.w", creates=[" -a b.w", "l\nx.csv", "-p.svg"],
+         check=loads(" -a b.w")),
+    case("mpi-save-is-the-program-itself", "mpirun -np 2 ./regression train --quiet --epochs 2 --save regression",
+         models=["regression"], env={"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"},
+         needs=lambda ctx: None if shutil.which("mpirun") else "needs mpirun", exit=(1, 2),
+         err=r"--save: regression is this program's own executable", creates=[]),
     # ---- paths near PATH_MAX: the temporary goes through the directory, so they work ---------
     case("save-path-near-path-max", models=["regression"], out=r"weights saved to d",
          run=deep_run(TRAIN + " --checkpoint-every 1 --save " + DEEP_FILE + " --log " + DEEP + "/l",
