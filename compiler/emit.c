@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +26,6 @@
 #include "output.h"
 #include "nnc/nnrt.h"
 
-extern char **environ;
 
 const char *backend_llvm_version(void) {
   static char buf[32];
@@ -288,16 +286,15 @@ static int find_runtime(char *dir, size_t cap) {
 
 static int run_command(char *const argv[]) {
   pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+  int rc = out_spawn_tool(&pid, argv);
   if (rc != 0) {
     fprintf(stderr, "nnc: error: cannot run '%s': %s\n", argv[0], strerror(rc));
     return 0;
   }
   int status;
-  out_tool_running(pid);
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return out_tool_running(0), 0;
-  out_tool_running(0);
+    if (errno != EINTR) return out_tool_done(), 0;
+  out_tool_done();
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 

@@ -1,6 +1,7 @@
 /* output.c — the one way nnc writes an output file: whole or not at all.
  * Consumes: a destination path and the bytes written to its stream (or a tool's own output:
  * the linker). Produces: the destination replaced by the complete file, or untouched. The
+ * stream is kept in memory, so a failed write says why (a full disk, not "I/O error"); the
  * bytes go to a new temporary `DEST.tmp.XXXXXX` beside it, created exclusively and never
  * through a symlink (O_CREAT|O_EXCL|O_NOFOLLOW), with the mode of the file it replaces (else
  * 0666 less the umask); it is flushed, fsynced, renamed over DEST, and the directory fsynced.
@@ -14,6 +15,7 @@
 #define _XOPEN_SOURCE 700 /* S_ISVTX */
 #include <dirent.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -109,8 +111,8 @@ static void remove_temp(OutFile *o) {
 }
 
 static void on_signal(int sig) {
-  if (tool_pid > 0) {
-    kill(tool_pid, SIGTERM);
+  if (tool_pid > 0) { /* the tool and whatever it started (the linker under cc) */
+    kill(-tool_pid, SIGKILL);
     waitpid(tool_pid, NULL, 0);
   }
   for (int i = 0; i < 4; i++)
@@ -142,7 +144,34 @@ static void unwatch(OutFile *o) {
     if (active[i] == o) active[i] = NULL;
 }
 
-void out_tool_running(pid_t pid) { tool_pid = pid; }
+/* The signals on_signal handles held off while a temporary or a tool comes into being, so
+ * that it is always known to the handler when one arrives. */
+static void hold_signals(sigset_t *old) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, old);
+}
+
+int out_spawn_tool(pid_t *pid, char *const argv[]) {
+  extern char **environ;
+  posix_spawnattr_t attr;
+  sigset_t old;
+  hold_signals(&old);
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setsigmask(&attr, &old);
+  int rc = posix_spawnp(pid, argv[0], NULL, &attr, argv, environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc == 0) tool_pid = *pid;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
+void out_tool_done(void) { tool_pid = 0; }
 
 /* --- opening ---------------------------------------------------------------------------- */
 
@@ -155,15 +184,11 @@ static int in_place(const char *path) {
   return readlink(path, target, sizeof target) == sizeof target && memcmp(target, "/proc/", 6) == 0;
 }
 
-FILE *out_open(OutFile *o, const char *path) {
-  memset(o, 0, sizeof *o);
-  o->path = path;
-  o->dir = -1;
-  if (strcmp(path, "-") == 0) return o->f = stdout;
-  if (in_place(path)) {
-    if (!(o->f = fopen(path, "ab"))) cannot_write(path, errno);
-    return o->f;
-  }
+/* The file descriptor the bytes go to: standard output, the device itself, or a new temporary
+ * beside path (in o->dir, with the mode and group of the file it replaces). -1 and errno set. */
+static int open_target(OutFile *o, const char *path) {
+  if (strcmp(path, "-") == 0) return dup(STDOUT_FILENO);
+  if (in_place(path)) return open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
   struct stat st;
   int keep_mode = lstat(path, &st) == 0 && S_ISREG(st.st_mode), fd = -1;
   o->dir = open_dir(path);
@@ -173,17 +198,28 @@ FILE *out_open(OutFile *o, const char *path) {
     fd = openat(o->dir, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0 && errno != EEXIST) break;
   }
-  if (fd < 0 || !(o->f = fdopen(fd, "wb"))) {
-    cannot_write(path, errno);
-    if (fd >= 0) close(fd);
-    else free(o->tmp), o->tmp = NULL; /* not created */
-    out_abort(o);
-    return NULL;
-  }
-  watch(o);
-  if (keep_mode) {
+  if (fd < 0) {
+    free(o->tmp); /* not created */
+    o->tmp = NULL;
+  } else if (keep_mode) {
     if (st.st_gid != getegid() && fchown(fd, (uid_t)-1, st.st_gid) != 0) { /* keeps the user's group */ }
     fchmod(fd, st.st_mode & 0777);
+  }
+  return fd;
+}
+
+FILE *out_open(OutFile *o, const char *path) {
+  memset(o, 0, sizeof *o);
+  o->path = path;
+  o->dir = -1;
+  sigset_t old;
+  hold_signals(&old);
+  if ((o->fd = open_target(o, path)) >= 0) watch(o);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (o->fd < 0 || !(o->f = open_memstream(&o->buf, &o->len))) {
+    cannot_write(path, errno);
+    out_abort(o);
+    return NULL;
   }
   return o->f;
 }
@@ -191,7 +227,7 @@ FILE *out_open(OutFile *o, const char *path) {
 const char *out_open_dir(OutFile *o, const char *path) {
   memset(o, 0, sizeof *o);
   o->path = path;
-  o->dir = -1;
+  o->dir = o->fd = -1;
   if ((o->in_place = in_place(path))) { /* the tool writes the device; its object goes elsewhere */
     const char *t = getenv("TMPDIR");
     o->tmp = xmalloc(strlen(t && *t ? t : "/tmp") + 12);
@@ -200,33 +236,44 @@ const char *out_open_dir(OutFile *o, const char *path) {
     o->tmp = temp_name(path, 0);
     o->dir = open_dir(path);
   }
-  if ((!o->in_place && o->dir < 0) || !mkdtemp(o->tmp)) {
+  sigset_t old;
+  hold_signals(&old);
+  int made = (o->in_place || o->dir >= 0) && mkdtemp(o->tmp);
+  if (made) { /* short fixed names inside: a NAME_MAX-byte name has no room for ".o" */
+    o->object = xmalloc(strlen(o->tmp) + 8);
+    sprintf(o->object, "%s/exe.o", o->tmp);
+    if (!o->in_place) {
+      o->inner = xmalloc(strlen(o->tmp) + 8);
+      sprintf(o->inner, "%s/exe", o->tmp);
+    }
+    watch(o);
+  }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (!made) {
     cannot_write(path, errno);
     free(o->tmp); /* not created */
     o->tmp = NULL;
     out_abort(o);
     return NULL;
   }
-  /* short fixed names inside: a destination name of NAME_MAX bytes has no room for ".o" */
-  o->object = xmalloc(strlen(o->tmp) + 8);
-  sprintf(o->object, "%s/exe.o", o->tmp);
-  if (!o->in_place) {
-    o->inner = xmalloc(strlen(o->tmp) + 8);
-    sprintf(o->inner, "%s/exe", o->tmp);
-  }
-  watch(o);
   return o->in_place ? path : o->inner;
 }
 
 /* --- committing ------------------------------------------------------------------------ */
 
-/* Flushes, fsyncs and closes the stream: 0 or the errno of the first failure. */
+/* Writes the stream's bytes (kept in memory, so that the reason of a failed write is known),
+ * fsyncs a temporary and closes it: 0 or the errno of the first failure. */
 static int close_stream(OutFile *o) {
-  int e = fflush(o->f) != 0 ? errno : ferror(o->f) ? EIO : 0;
-  if (o->f == stdout) return o->f = NULL, e;
-  if (!e && o->tmp && fsync(fileno(o->f)) != 0) e = errno;
-  if (fclose(o->f) != 0 && !e) e = errno;
+  int e = fclose(o->f) != 0 ? errno : 0;
   o->f = NULL;
+  for (size_t at = 0; !e && at < o->len;) {
+    ssize_t n = write(o->fd, o->buf + at, o->len - at);
+    if (n > 0) at += (size_t)n;
+    else if (n == 0 || errno != EINTR) e = n == 0 ? EIO : errno;
+  }
+  if (!e && o->tmp && fsync(o->fd) != 0) e = errno;
+  if (close(o->fd) != 0 && !e) e = errno;
+  o->fd = -1;
   return e;
 }
 
@@ -248,7 +295,11 @@ int out_commit(OutFile *o) {
     return cannot_write(o->path, e);
   }
   fsync(o->dir); /* best effort: some file systems refuse to fsync a directory */
-  if (!o->inner) free(o->tmp), o->tmp = NULL; /* renamed: nothing left to remove */
+  if (!o->inner) { /* renamed: nothing left to remove (the handler sees NULL first) */
+    char *renamed = o->tmp;
+    o->tmp = NULL;
+    free(renamed);
+  }
   out_abort(o); /* what is left: the private directory, now empty */
   return 1;
 }
@@ -269,11 +320,15 @@ static void remove_dir(const char *dir) {
 }
 
 void out_abort(OutFile *o) {
-  unwatch(o);
-  if (o->f && o->f != stdout) fclose(o->f);
+  if (o->f) fclose(o->f);
   o->f = NULL;
+  free(o->buf);
+  o->buf = NULL;
+  if (o->fd >= 0) close(o->fd);
+  o->fd = -1;
   if (o->tmp && o->object) remove_dir(o->tmp);
   else if (o->tmp) unlinkat(o->dir, o->tmp, 0);
+  unwatch(o); /* only now: a signal during the removal repeats it */
   if (o->dir >= 0) close(o->dir);
   o->dir = -1;
   free(o->tmp);

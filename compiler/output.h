@@ -12,7 +12,10 @@ typedef struct OutFile {
   char *object;     /* out_open_dir: a second file inside it for the tool (exe.o) */
   int dir;          /* the destination's directory, open while tmp is; -1 otherwise */
   int in_place;     /* out_open_dir of a device: the tool writes it, tmp holds only the object */
-  FILE *f;          /* out_open: write here until out_commit */
+  FILE *f;          /* out_open: write here until out_commit (kept in memory: buf, len) */
+  char *buf;
+  size_t len;
+  int fd;           /* out_open: where out_commit writes buf: a temporary, a device, stdout */
 } OutFile;
 
 /* A stream for path: standard output for "-", else a new temporary beside path that
@@ -21,9 +24,11 @@ FILE *out_open(OutFile *o, const char *path);
 /* A file name for a tool that writes its own output (the linker): inside a private directory
  * beside path, renamed over path by out_commit. NULL after a message. */
 const char *out_open_dir(OutFile *o, const char *path);
-/* The pid of a tool (the linker) writing into out_open_dir's directory, 0 when none: an
- * interrupted nnc stops it before removing the directory. */
-void out_tool_running(pid_t pid);
+/* Starts a tool (the linker) that writes into out_open_dir's directory, in a process group of
+ * its own: an interrupted nnc kills it (and what it started) before removing the directory.
+ * posix_spawnp's result; out_tool_done once it was waited for. */
+int out_spawn_tool(pid_t *pid, char *const argv[]);
+void out_tool_done(void);
 /* Flushes, fsyncs and renames the temporary over the destination: 1, or 0 after a message
  * (the destination untouched, the temporary removed). */
 int out_commit(OutFile *o);

@@ -226,6 +226,18 @@ CASES = [
     case("resume-from-the-weights-it-replaces", "./regression train --quiet --epochs 3 --resume regression.weights",
          models=["regression"], setup=trained, out=r"starting from the weights in regression\.weights",
          may_change=["regression.weights"], check=loads("regression.weights")),
+    # ---- a device that refuses the bytes (/dev/full): said, never "saved" ---------------------
+    case("save-to-dev-full-reported", TRAIN + " --save /dev/full", models=["regression"], exit=1,
+         err=r"/dev/full: cannot write: No space left on device", creates=[],
+         check=lambda ctx, r: "claims the weights were saved" if "saved" in r.out else None),
+    case("log-and-plot-to-dev-full-weights-saved", TRAIN + " --save a.w --log /dev/full --plot /dev/full",
+         models=["regression"], exit=1, err=r"/dev/full: cannot write: No space left on device.*"
+         r"\(the weights were saved to a\.w\)", creates=["a.w"], check=loads("a.w")),
+    case("checkpoint-to-dev-full-warns-and-goes-on", TRAIN + " --save a.w --checkpoint /dev/full --checkpoint-every 1",
+         models=["regression"], err=r"warning: no checkpoint after epoch 1: /dev/full: cannot write: No space left",
+         out=r"weights saved to a\.w", creates=["a.w"]),
+    case("compiler-outputs-to-dev-full", "$NNC --emit-llvm $EXAMPLES/xor.nn -o /dev/full", exit=1,
+         err=r"nnc: error: cannot write '/dev/full': No space left on device", creates=[]),
     # ---- a reader that goes away ----------------------------------------------------------------
     # the log into a pipe whose reader quit: training goes on, the weights are saved, exit 1
     case("log-into-a-closed-pipe-still-saves",
