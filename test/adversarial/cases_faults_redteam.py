@@ -47,15 +47,16 @@ def untrained(ctx, r):
     return "the run trained before refusing" if "mse" in r.out or "saved" in r.out else None
 
 
-def interrupt_compile(sig, moments):
+def interrupt_compile(sig, moments, cmd="$NNC -O0 $EXAMPLES/xor.nn -o xor"):
     """run: nnc compiling over an existing ./xor, interrupted with sig at each moment (seconds,
-    seeded): no temporary is left (the suite's `creates` catches one) and ./xor always runs."""
+    seeded, across the compile and the link): no temporary is left (the suite's `creates`
+    catches one) and ./xor always runs."""
     def run(ctx):
         rng = random.Random(sig)
         r = Result(0, "", "")
         for i in range(moments):
-            p = ctx.popen("$NNC -O0 $EXAMPLES/xor.nn -o xor")
-            time.sleep(rng.uniform(0.02, 0.6))
+            p = ctx.popen(cmd)
+            time.sleep(rng.uniform(0.02, 0.25))
             p.send_signal(sig)
             out, err = p.communicate(timeout=30)
             if p.returncode not in (0, -sig):
@@ -93,11 +94,14 @@ CASES = [
     case("sighup-ignored-as-under-nohup", models=["regression"], run=hangup_ignored, exit=130,
          err=r"written to c\.ckpt", creates=["c.ckpt"], check=loads("c.ckpt")),
     # ---- nnc interrupted: no DEST.tmp.XXXXXX/ left, the old executable intact ----------------
-    case("sigterm-during-compile-leaves-no-temporary", models=["xor"], run=interrupt_compile(signal.SIGTERM, 8),
+    case("sigterm-during-compile-leaves-no-temporary", models=["xor"], run=interrupt_compile(signal.SIGTERM, 12),
          may_change=["xor"], creates=[]),
-    case("sigint-during-compile-leaves-no-temporary", models=["xor"], run=interrupt_compile(signal.SIGINT, 6),
+    case("sigint-during-compile-leaves-no-temporary", models=["xor"], run=interrupt_compile(signal.SIGINT, 12),
          may_change=["xor"], creates=[]),
-    case("sighup-during-compile-leaves-no-temporary", models=["xor"], run=interrupt_compile(signal.SIGHUP, 4),
+    case("signals-during-object-and-header-leave-no-temporary", models=["xor"],
+         run=interrupt_compile(signal.SIGTERM, 8, "$NNC -c $EXAMPLES/xor.nn -o x.o --header x.h"),
+         creates=["x.o", "x.h"]),
+    case("sighup-during-compile-leaves-no-temporary", models=["xor"], run=interrupt_compile(signal.SIGHUP, 8),
          may_change=["xor"], creates=[]),
     # ---- another user: refused before training, with the reason ------------------------------
     # a read-only file of one's own: the rename would replace it; the shell's `>` would not
