@@ -31,6 +31,7 @@
 #define TMP_TAG ".tmp."
 #define TMP_RANDOM 6
 #define MAX_BASE 200   /* a long name is cut in its temporary's name (NAME_MAX is 255) */
+#define NAME_MAX_BYTES 255
 
 /* ---- names ---- */
 
@@ -246,9 +247,17 @@ int nnrt__write_atomic(const char *path, const void *bytes, uint64_t size, nnrt_
   return nnrt__out_commit(&o, err);
 }
 
-/* name, name.2, name.3, ... into buf. */
+/* name, name.2, name.3, ... into buf. A last component longer than NAME_MAX loses its first
+ * bytes (a long SAVE gives SAVE.diverged a name the file system can hold; the end that says
+ * what it is stays). */
 static int candidate(char *buf, size_t cap, const char *name, int k) {
-  int n = k == 1 ? snprintf(buf, cap, "%s", name) : snprintf(buf, cap, "%s.%d", name, k);
+  char tail[16] = "";
+  size_t dir = base_at(name), base = strlen(name + dir), cut = 0;
+  if (k > 1)
+    snprintf(tail, sizeof tail, ".%d", k);
+  if (base + strlen(tail) > NAME_MAX_BYTES)
+    cut = base + strlen(tail) - NAME_MAX_BYTES;
+  int n = snprintf(buf, cap, "%.*s%s%s", (int)dir, name, name + dir + cut, tail);
   return n >= 0 && (size_t)n < cap;
 }
 

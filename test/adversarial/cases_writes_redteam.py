@@ -182,6 +182,12 @@ CASES = [
          models=["regression"], env={"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"},
          needs=lambda ctx: None if shutil.which("mpirun") else "needs mpirun", exit=(1, 2),
          err=r"--save: regression is this program's own executable", creates=[]),
+    # SAVE.diverged of a 250-byte SAVE is past NAME_MAX: the new name loses its first bytes
+    # rather than the last good weights being lost
+    case("diverged-name-of-a-long-save-is-cut", "./regression train --quiet --rate 0.2 --epochs 20 --save " + "b" * 250,
+         models=["regression"], setup=lambda ctx: ctx.sh(TRAIN + " --save " + "b" * 250), exit=1,
+         err=r"the last good weights were saved to b{246}\.diverged \(not to b{250}:", creates=["b*.diverged"],
+         check=loads("b" * 246 + ".diverged")),
     # ---- paths near PATH_MAX: the temporary goes through the directory, so they work ---------
     case("save-path-near-path-max", models=["regression"], out=r"weights saved to d",
          run=deep_run(TRAIN + " --checkpoint-every 1 --save " + DEEP_FILE + " --log " + DEEP + "/l",
