@@ -12,7 +12,7 @@
  * removed when nnc is interrupted (SIGINT, SIGTERM, SIGHUP). Before any work, out_check
  * refuses an output that names an input, another output, a directory or nnc itself, or one
  * this user could not replace. */
-#define _XOPEN_SOURCE 700 /* S_ISVTX */
+#define _GNU_SOURCE /* S_ISVTX, O_PATH, F_DUPFD_CLOEXEC */
 #include <dirent.h>
 #include <signal.h>
 #include <spawn.h>
@@ -89,7 +89,9 @@ static int cannot_write(const char *path, int e) {
  * path near PATH_MAX works though its temporary's name is longer. -1 and errno set. */
 static int open_dir(const char *path) {
   char *d = dir_of(path);
-  int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = errno;
+  int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 && errno == EACCES) fd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC); /* -wx */
+  int e = errno;
   free(d);
   errno = e;
   return fd;
@@ -187,7 +189,7 @@ static int in_place(const char *path) {
 /* The file descriptor the bytes go to: standard output, the device itself, or a new temporary
  * beside path (in o->dir, with the mode and group of the file it replaces). -1 and errno set. */
 static int open_target(OutFile *o, const char *path) {
-  if (strcmp(path, "-") == 0) return dup(STDOUT_FILENO);
+  if (strcmp(path, "-") == 0) return fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
   if (in_place(path)) return open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
   struct stat st;
   int keep_mode = lstat(path, &st) == 0 && S_ISREG(st.st_mode), fd = -1;

@@ -18,7 +18,7 @@
  * nnrt__check_output, nnrt__check_text_output and nnrt__same_file let a command refuse, before
  * a long job, an output it could not write or should not replace.
  */
-#define _XOPEN_SOURCE 700 /* S_ISVTX */
+#define _GNU_SOURCE /* S_ISVTX, O_PATH, F_DUPFD_CLOEXEC */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -87,7 +87,10 @@ static int open_dir(const char *path) {
   char *d = dir_of(path);
   if (!d)
     return errno = ENOMEM, -1;
-  int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = errno;
+  int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 && errno == EACCES) /* a directory one may write but not read (-wx) */
+    fd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int e = errno;
   nnrt__free(d);
   errno = e;
   return fd;
@@ -161,7 +164,7 @@ static int open_stream(nnrt_out *o, const char *path, int in_place, nnrt_error *
   o->dir = -1;
   if (!in_place)
     rc = create_temp(o, &fd, err);
-  else if ((fd = strcmp(path, "-") == 0 ? dup(STDOUT_FILENO) : open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+  else if ((fd = strcmp(path, "-") == 0 ? fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0) : open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
     rc = write_failed(err, path, errno);
   if (rc)
     return rc;

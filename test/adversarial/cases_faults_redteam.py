@@ -143,6 +143,12 @@ CASES = [
          models=["regression"], setup=chain(dirs_for_nobody, roots("rw/xor", 0o666, 0o1777)), needs=need_nobody,
          exit=1, err=r"nnc: error: cannot write 'rw/xor': Operation not permitted \(another user's file in a sticky "
                      r"directory\)"),
+    # a drop-box directory nobody may write but not read (-wx): the save goes through it
+    case("nobody-saves-into-a-write-only-directory",
+         as_nobody("./regression train --quiet --epochs 2 --save wo/r.w --log wo/t.log && "
+                   "./regression train --quiet --epochs 2 --save wo/r.w && $NNC --emit-ir $EXAMPLES/xor.nn -o wo/x.ir"),
+         models=["regression"], setup=chain(dirs_for_nobody, lambda ctx: os.mkdir(ctx.path("wo"), 0o733)),
+         needs=need_nobody, out=r"weights saved to wo/r\.w", creates=["wo/r.w", "wo/t.log", "wo/x.ir"]),
     # nobody's own writable file in root's sticky directory: nobody may replace it
     case("nobody-replaces-own-file-in-sticky-directory",
          as_nobody("./regression train --quiet --epochs 2 --save rw/r.w"), models=["regression"],
