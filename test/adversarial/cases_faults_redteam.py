@@ -147,7 +147,7 @@ CASES = [
     case("nobody-saves-into-a-write-only-directory",
          as_nobody("./regression train --quiet --epochs 2 --save wo/r.w --log wo/t.log && "
                    "./regression train --quiet --epochs 2 --save wo/r.w && $NNC --emit-ir $EXAMPLES/xor.nn -o wo/x.ir"),
-         models=["regression"], setup=chain(dirs_for_nobody, lambda ctx: os.mkdir(ctx.path("wo"), 0o733)),
+         models=["regression"], setup=chain(dirs_for_nobody, lambda ctx: (os.mkdir(ctx.path("wo")), os.chmod(ctx.path("wo"), 0o733))),
          needs=need_nobody, out=r"weights saved to wo/r\.w", creates=["wo/r.w", "wo/t.log", "wo/x.ir"]),
     # nobody's own writable file in root's sticky directory: nobody may replace it
     case("nobody-replaces-own-file-in-sticky-directory",
