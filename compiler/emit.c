@@ -26,7 +26,6 @@
 #include "output.h"
 #include "nnc/nnrt.h"
 
-
 const char *backend_llvm_version(void) {
   static char buf[32];
   unsigned major, minor, patch;
@@ -203,8 +202,10 @@ static int refuse_data_outputs(const nnc_train_settings *t, const char *output, 
   const char *files[] = {t->data.path, t->data.labels, t->test.path, t->test.labels};
   static const char *const what[] = {"training data", "training labels", "test data", "test labels"};
   int rc = 0;
-  for (int i = 0; i < 4 && !rc; i++)
-    rc = out_check_data(output, files[i], what[i]) || (header && out_check_data(header, files[i], what[i])) ? 2 : 0;
+  for (int i = 0; i < 4 && !rc; i++) {
+    rc = out_check_data(output, files[i], what[i]);
+    if (!rc && header) rc = out_check_data(header, files[i], what[i]);
+  }
   return rc;
 }
 

@@ -3,12 +3,13 @@
  * the linker). Produces: the destination replaced by the complete file, or untouched. The
  * stream is kept in memory, so a failed write says why (a full disk, not "I/O error"); the
  * bytes go to a new temporary `DEST.tmp.XXXXXX` beside it, created exclusively and never
- * through a symlink (O_CREAT|O_EXCL|O_NOFOLLOW), with the mode of the file it replaces (else
- * 0666 less the umask); it is flushed, fsynced, renamed over DEST, and the directory fsynced.
- * The linker writes into a private directory `DEST.tmp.XXXXXX/` (mode 0700) instead, and its
- * executable (`exe`, with the linker's modes) is renamed from there. A DEST that is a symlink is
- * replaced by the file, as the linker does; what it pointed to is not written. What is not a
- * file to replace (/dev/null, a pipe, /dev/stdout) is written in place. A temporary is
+ * through a symlink (O_CREAT|O_EXCL|O_NOFOLLOW), with the mode and group of the file it
+ * replaces (else 0666 less the umask); it is flushed, fsynced, renamed over DEST, and the
+ * directory fsynced, all through the directory opened once (a path near PATH_MAX works). The
+ * linker writes into a private directory `DEST.tmp.XXXXXX/` (mode 0700) instead, and its
+ * executable (`exe`, with the linker's modes) is renamed from there. A DEST that is a symlink
+ * is replaced by the file, as the linker does; what it pointed to is not written. What is not
+ * a file to replace (/dev/null, a pipe, /dev/stdout) is written in place. A temporary is
  * removed when nnc is interrupted (SIGINT, SIGTERM, SIGHUP). Before any work, out_check
  * refuses an output that names an input, another output, a directory or nnc itself, or one
  * this user could not replace. */
@@ -371,10 +372,10 @@ static int refuse(const char *fmt, ...) {
 static const char *why_not_replaceable(const char *path) {
   struct stat d, st;
   char *dir = dir_of(path);
-  int found = stat(dir, &d) == 0 || (errno = errno == ENOTDIR ? ENOENT : errno, 0);
+  int found = stat(dir, &d) == 0;
   int writable = found && access(dir, W_OK | X_OK) == 0;
   free(dir);
-  if (!found) return strerror(errno);
+  if (!found) return strerror(errno == ENOTDIR ? ENOENT : errno); /* a/b with a a file */
   if (!writable)
     return errno == EACCES ? "Permission denied (its directory is not writable, and a file is replaced by "
                              "renaming a new one over it)" : strerror(errno);
@@ -388,7 +389,8 @@ static const char *why_not_replaceable(const char *path) {
 
 static int is_nnc(const char *path) {
   struct stat a, b;
-  return stat(path, &a) == 0 && stat("/proc/self/exe", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  return stat(path, &a) == 0 && stat("/proc/self/exe", &b) == 0 && a.st_dev == b.st_dev &&
+         a.st_ino == b.st_ino;
 }
 
 /* One output path: a file name, not a directory, not an input, not nnc, one this user may

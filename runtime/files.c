@@ -164,7 +164,8 @@ static int open_stream(nnrt_out *o, const char *path, int in_place, nnrt_error *
   o->dir = -1;
   if (!in_place)
     rc = create_temp(o, &fd, err);
-  else if ((fd = strcmp(path, "-") == 0 ? fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0) : open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+  else if ((fd = strcmp(path, "-") == 0 ? fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0)
+                                          : open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
     rc = write_failed(err, path, errno);
   if (rc)
     return rc;
@@ -321,7 +322,8 @@ int nnrt__same_file(const char *a, const char *b) {
   return same;
 }
 
-int nnrt__is_self(const char *path) {
+/* Whether path is this program's own executable. */
+static int is_self(const char *path) {
   struct stat a, b;
   return stat(path, &a) == 0 && stat("/proc/self/exe", &b) == 0 && a.st_dev == b.st_dev &&
          a.st_ino == b.st_ino;
@@ -378,7 +380,7 @@ int nnrt__check_text_output(const char *what, const char *path, nnrt_error *err)
            : nnrt__fail(err, NNRT_EIO, "%s: cannot write %s: %s", what, path, strerror(errno));
   if (path[n - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
     return nnrt__fail(err, NNRT_EUSAGE, "%s: %s is a directory; give a file name", what, path);
-  if (nnrt__is_self(path))
+  if (is_self(path))
     return nnrt__fail(err, NNRT_EUSAGE, "%s: %s is this program's own executable; give another name",
                       what, path);
   return check_replaceable(what, path, err);

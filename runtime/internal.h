@@ -104,8 +104,6 @@ int nnrt__oom_writing(nnrt_error *err, const char *path);  /* NNRT_ENOMEM: "PATH
  * nnrt__check_text_output allows "-" (standard output), for the log and the plot. */
 int nnrt__check_output(const char *what, const char *path, nnrt_error *err);
 int nnrt__check_text_output(const char *what, const char *path, nnrt_error *err);
-/* Whether path is this program's own executable. */
-int nnrt__is_self(const char *path);
 
 /* ---- weights.c: the file format with trailer sections ---- */
 typedef struct nnrt_section {
