@@ -249,9 +249,11 @@ static int set_paths(nnrt_cli *c, char *save, char *ckpt, size_t size, nnrt_erro
   const char *save_what = c->o.save_path ? "--save" : "the weights file (--save)";
   if (!c->o.save_path)
     c->o.save_path = default_weights(c, save, size);
-  if (!c->o.checkpoint_path) {
-    c->o.checkpoint_path = c->m->train->checkpoint ? c->m->train->checkpoint : ckpt;
-    if (!c->m->train->checkpoint && snprintf(ckpt, size, "%s.ckpt", c->o.save_path) >= (int)size)
+  if (!c->o.checkpoint_path && c->m->train->checkpoint) {
+    c->o.checkpoint_path = c->m->train->checkpoint;
+  } else if (!c->o.checkpoint_path && !nnrt__in_place(c->o.save_path)) { /* /dev/null.ckpt: none */
+    c->o.checkpoint_path = ckpt;
+    if (snprintf(ckpt, size, "%s.ckpt", c->o.save_path) >= (int)size)
       return nnrt__fail(err, NNRT_EUSAGE, "--save: path too long");
   }
   int rc = check_train_paths(c, save_what, ckpt_what, err);

@@ -149,6 +149,10 @@ CASES = [
                    "./regression train --quiet --epochs 2 --save wo/r.w && $NNC --emit-ir $EXAMPLES/xor.nn -o wo/x.ir"),
          models=["regression"], setup=chain(dirs_for_nobody, lambda ctx: (os.mkdir(ctx.path("wo")), os.chmod(ctx.path("wo"), 0o733))),
          needs=need_nobody, out=r"weights saved to wo/r\.w", creates=["wo/r.w", "wo/t.log", "wo/x.ir"]),
+    # --save /dev/null used to be refused for want of a writable /dev for /dev/null.ckpt
+    case("nobody-trains-without-keeping-weights", as_nobody("./regression train --quiet --epochs 2 --save /dev/null"),
+         models=["regression"], setup=dirs_for_nobody, needs=need_nobody, out=r"weights saved to /dev/null",
+         creates=[]),
     # nobody's own writable file in root's sticky directory: nobody may replace it
     case("nobody-replaces-own-file-in-sticky-directory",
          as_nobody("./regression train --quiet --epochs 2 --save rw/r.w"), models=["regression"],

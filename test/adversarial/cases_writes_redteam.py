@@ -151,6 +151,10 @@ CASES = [
     # the executable goes into the device; its object used to be written beside it (cdev.o)
     case("compiler-executable-to-a-device-leaves-nothing-beside-it", "$NNC -O0 $EXAMPLES/xor.nn -o cdev",
          setup=char_device, needs=lambda ctx: None if os.geteuid() == 0 else "needs root (mknod)", creates=[]),
+    # a device as --save has no default checkpoint beside it (cdev.ckpt, /dev/null.ckpt)
+    case("save-to-a-device-has-no-default-checkpoint", TRAIN + " --save cdev --checkpoint-every 1",
+         models=["regression"], setup=char_device, needs=lambda ctx: None if os.geteuid() == 0 else "needs root (mknod)",
+         out=r"weights saved to cdev", creates=[]),
     # ---- "-" is standard output for the text outputs, refused for the binary ones -------------
     case("log-to-standard-output", TRAIN + " --save r.w --log -", models=["regression"],
          out=r"restart,epoch,loss.*\n1,2,", creates=["r.w"]),
