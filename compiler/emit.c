@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +25,6 @@
 #include "codegen.h"
 #include "output.h"
 #include "nnc/nnrt.h"
-
-extern char **environ;
 
 const char *backend_llvm_version(void) {
   static char buf[32];
@@ -200,6 +197,18 @@ static nnc_train_settings resolved_settings(const IrNetwork *n, ResolvedPaths *p
 
 /* --- outputs ------------------------------------------------------------------------ */
 
+/* The executable trains on the network's data files: no output may replace one. */
+static int refuse_data_outputs(const nnc_train_settings *t, const char *output, const char *header) {
+  const char *files[] = {t->data.path, t->data.labels, t->test.path, t->test.labels};
+  static const char *const what[] = {"training data", "training labels", "test data", "test labels"};
+  int rc = 0;
+  for (int i = 0; i < 4 && !rc; i++) {
+    rc = out_check_data(output, files[i], what[i]);
+    if (!rc && header) rc = out_check_data(header, files[i], what[i]);
+  }
+  return rc;
+}
+
 static const char *default_output(const IrNetwork *n, const BackendOptions *o, char *buf, size_t cap) {
   if (o->output) return o->output;
   static const char *const suffix[] = {"", ".o", ".s", ".ll"};
@@ -278,14 +287,15 @@ static int find_runtime(char *dir, size_t cap) {
 
 static int run_command(char *const argv[]) {
   pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+  int rc = out_spawn_tool(&pid, argv);
   if (rc != 0) {
     fprintf(stderr, "nnc: error: cannot run '%s': %s\n", argv[0], strerror(rc));
     return 0;
   }
   int status;
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return 0;
+    if (errno != EINTR) return out_tool_done(), 0;
+  out_tool_done();
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
@@ -332,11 +342,8 @@ static int emit_executable(const Target *t, LLVMModuleRef m, const char *output)
     if (buf) LLVMDisposeMemoryBuffer(buf);
     return 0;
   }
-  char *object = xmalloc(strlen(exe) + 3);
-  sprintf(object, "%s.o", exe);
-  int ok = write_object(buf, object, output) && link_executable(object, exe, output);
+  int ok = write_object(buf, out.object, output) && link_executable(out.object, exe, output);
   LLVMDisposeMemoryBuffer(buf);
-  free(object);
   if (ok) return out_commit(&out);
   out_abort(&out);
   return 0;
@@ -428,17 +435,19 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   }
   char name[512];
   const char *out = default_output(n, o, name, sizeof name);
+  ResolvedPaths *paths = xmalloc(sizeof *paths);
+  nnc_train_settings train = resolved_settings(n, paths);
   int refused = o->output ? 0 : out_check(out, o->header, n->source_path, o->weights);
+  if (!refused) refused = refuse_data_outputs(&train, out, o->header);
   Trained tw = {NULL, NULL};
   if (refused || (o->weights && !load_weights(n, o->weights, &tw))) {
     free_trained(&tw);
+    free(paths);
     free_target(&t);
     return refused ? refused : 1;
   }
   CgInputScale scale = {tw.scaler ? tw.scaler->mode : 0, tw.scaler ? tw.scaler->offset : NULL,
                         tw.scaler ? tw.scaler->mul : NULL};
-  ResolvedPaths *paths = xmalloc(sizeof *paths);
-  nnc_train_settings train = resolved_settings(n, paths);
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, tw.params,
                                     tw.scaler ? &scale : NULL);

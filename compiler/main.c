@@ -168,6 +168,8 @@ static int run_backend(const Options *o, const IrNetwork *net) {
 int main(int argc, char **argv) {
   Options o;
   parse_args(&o, argc, argv);
+  if (o.action == ACT_EXECUTABLE && o.output && strcmp(o.output, "-") == 0)
+    usage_error("an executable cannot be written to standard output (-o -); give a file name%s", "");
   int refused = out_check(o.output, o.header, o.input, o.weights);
   if (refused) return refused;
   Source src = {o.input, NULL, 0};

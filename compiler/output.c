@@ -1,15 +1,23 @@
 /* output.c — the one way nnc writes an output file: whole or not at all.
  * Consumes: a destination path and the bytes written to its stream (or a tool's own output:
  * the linker). Produces: the destination replaced by the complete file, or untouched. The
+ * stream is kept in memory, so a failed write says why (a full disk, not "I/O error"); the
  * bytes go to a new temporary `DEST.tmp.XXXXXX` beside it, created exclusively and never
- * through a symlink (O_CREAT|O_EXCL|O_NOFOLLOW), with the mode of the file it replaces (else
- * 0666 less the umask); it is flushed, fsynced, renamed over DEST, and the directory fsynced.
- * The linker writes into a private directory `DEST.tmp.XXXXXX/` (mode 0700) instead, and its
- * executable (with the linker's modes) is renamed from there. A DEST that is a symlink is
- * replaced by the file, as the linker does; what it pointed to is not written. What is not a
- * file to replace (/dev/null, a pipe, /dev/stdout) is written in place. Before any work,
- * out_check refuses an output that names an input, another output or a directory. */
+ * through a symlink (O_CREAT|O_EXCL|O_NOFOLLOW), with the mode and group of the file it
+ * replaces (else 0666 less the umask); it is flushed, fsynced, renamed over DEST, and the
+ * directory fsynced, all through the directory opened once (a path near PATH_MAX works). The
+ * linker writes into a private directory `DEST.tmp.XXXXXX/` (mode 0700) instead, and its
+ * executable (`exe`, with the linker's modes) is renamed from there. A DEST that is a symlink
+ * is replaced by the file, as the linker does; what it pointed to is not written. What is not
+ * a file to replace (/dev/null, a pipe, /dev/stdout) is written in place. A temporary is
+ * removed when nnc is interrupted (SIGINT, SIGTERM, SIGHUP). Before any work, out_check
+ * refuses an output that names an input, another output, a directory or nnc itself, or one
+ * this user could not replace. */
+#define _GNU_SOURCE /* S_ISVTX, O_PATH, F_DUPFD_CLOEXEC */
 #include <dirent.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -57,13 +65,18 @@ static void random_tag(char *out) {
   out[6] = 0;
 }
 
-/* DIR/BASE.tmp.XXXXXX for DIR/BASE; with random 0 the X's stay (for mkdtemp). */
+/* BASE.tmp.XXXXXX for DIR/BASE, a name within DIR (random 1), or with the X's kept for
+ * mkdtemp the whole path DIR/BASE.tmp.XXXXXX (random 0), "./" before a leading '-' so that no
+ * tool takes it for an option. */
 static char *temp_name(const char *path, int random) {
-  size_t dir = base_at(path), base = strlen(path + dir);
+  size_t dir = base_at(path), base = strlen(path + dir), lead = 0;
   if (base > MAX_BASE) base = MAX_BASE;
-  char *tmp = xmalloc(dir + base + 12);
-  memcpy(tmp, path, dir + base);
-  strcpy(tmp + dir + base, ".tmp.XXXXXX");
+  if (random) path += dir, dir = 0;
+  else if (path[0] == '-') lead = 2;
+  char *tmp = xmalloc(lead + dir + base + 12);
+  memcpy(tmp, "./", lead);
+  memcpy(tmp + lead, path, dir + base);
+  strcpy(tmp + lead + dir + base, ".tmp.XXXXXX");
   if (random) random_tag(tmp + dir + base + 5);
   return tmp;
 }
@@ -73,16 +86,95 @@ static int cannot_write(const char *path, int e) {
   return 0;
 }
 
-/* Makes the rename durable; best effort (some file systems refuse to fsync a directory). */
-static void sync_dir(const char *path) {
+/* The directory of path, opened: the temporary, the rename and the fsync go through it, so a
+ * path near PATH_MAX works though its temporary's name is longer. -1 and errno set. */
+static int open_dir(const char *path) {
   char *d = dir_of(path);
   int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
-  }
+  if (fd < 0 && errno == EACCES) fd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC); /* -wx */
+  int e = errno;
   free(d);
+  errno = e;
+  return fd;
 }
+
+/* --- interrupted: the temporaries of the outputs being written are removed --------------- */
+
+static OutFile *volatile active[4];
+static volatile pid_t tool_pid;
+
+static void remove_temp(OutFile *o) {
+  if (o->object) {
+    if (o->inner) unlink(o->inner);
+    unlink(o->object);
+    rmdir(o->tmp);
+  } else if (o->tmp) {
+    unlinkat(o->dir, o->tmp, 0);
+  }
+}
+
+static void on_signal(int sig) {
+  if (tool_pid > 0) { /* the tool and whatever it started (the linker under cc) */
+    kill(-tool_pid, SIGKILL);
+    waitpid(tool_pid, NULL, 0);
+  }
+  for (int i = 0; i < 4; i++)
+    if (active[i]) remove_temp(active[i]);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void watch(OutFile *o) {
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  static int installed;
+  for (int i = 0; !installed && i < 3; i++) {
+    struct sigaction old, sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
+  }
+  installed = 1;
+  for (int i = 0; i < 4; i++)
+    if (!active[i]) {
+      active[i] = o;
+      return;
+    }
+}
+
+static void unwatch(OutFile *o) {
+  for (int i = 0; i < 4; i++)
+    if (active[i] == o) active[i] = NULL;
+}
+
+/* The signals on_signal handles held off while a temporary or a tool comes into being, so
+ * that it is always known to the handler when one arrives. */
+static void hold_signals(sigset_t *old) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, old);
+}
+
+int out_spawn_tool(pid_t *pid, char *const argv[]) {
+  extern char **environ;
+  posix_spawnattr_t attr;
+  sigset_t old;
+  hold_signals(&old);
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setsigmask(&attr, &old);
+  int rc = posix_spawnp(pid, argv[0], NULL, &attr, argv, environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc == 0) tool_pid = *pid;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}
+
+void out_tool_done(void) { tool_pid = 0; }
 
 /* --- opening ---------------------------------------------------------------------------- */
 
@@ -95,75 +187,122 @@ static int in_place(const char *path) {
   return readlink(path, target, sizeof target) == sizeof target && memcmp(target, "/proc/", 6) == 0;
 }
 
+/* The file descriptor the bytes go to: standard output, the device itself, or a new temporary
+ * beside path (in o->dir, with the mode and group of the file it replaces). -1 and errno set. */
+static int open_target(OutFile *o, const char *path) {
+  if (strcmp(path, "-") == 0) return fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+  if (in_place(path)) return open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  struct stat st;
+  int keep_mode = lstat(path, &st) == 0 && S_ISREG(st.st_mode), fd = -1;
+  o->dir = open_dir(path);
+  for (int attempt = 0; attempt < 100 && fd < 0 && o->dir >= 0; attempt++) {
+    free(o->tmp);
+    o->tmp = temp_name(path, 1);
+    fd = openat(o->dir, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  if (fd < 0) {
+    free(o->tmp); /* not created */
+    o->tmp = NULL;
+  } else if (keep_mode) {
+    if (st.st_gid != getegid() && fchown(fd, (uid_t)-1, st.st_gid) != 0) { /* keeps the user's group */ }
+    fchmod(fd, st.st_mode & 0777);
+  }
+  return fd;
+}
+
 FILE *out_open(OutFile *o, const char *path) {
   memset(o, 0, sizeof *o);
   o->path = path;
-  if (strcmp(path, "-") == 0) return o->f = stdout;
-  if (in_place(path)) {
-    if (!(o->f = fopen(path, "ab"))) cannot_write(path, errno);
-    return o->f;
-  }
-  struct stat st;
-  int keep_mode = lstat(path, &st) == 0 && S_ISREG(st.st_mode), fd = -1;
-  for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-    free(o->tmp);
-    o->tmp = temp_name(path, 1);
-    fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST) break;
-  }
-  if (fd < 0 || !(o->f = fdopen(fd, "wb"))) {
+  o->dir = -1;
+  sigset_t old;
+  hold_signals(&old);
+  if ((o->fd = open_target(o, path)) >= 0) watch(o);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (o->fd < 0 || !(o->f = open_memstream(&o->buf, &o->len))) {
     cannot_write(path, errno);
-    if (fd >= 0) close(fd);
     out_abort(o);
     return NULL;
   }
-  if (keep_mode) fchmod(fd, st.st_mode & 0777);
   return o->f;
 }
 
 const char *out_open_dir(OutFile *o, const char *path) {
   memset(o, 0, sizeof *o);
   o->path = path;
-  if (in_place(path)) return path;
-  o->tmp = temp_name(path, 0);
-  if (!mkdtemp(o->tmp)) {
+  o->dir = o->fd = -1;
+  if ((o->in_place = in_place(path))) { /* the tool writes the device; its object goes elsewhere */
+    const char *t = getenv("TMPDIR");
+    o->tmp = xmalloc(strlen(t && *t ? t : "/tmp") + 12);
+    sprintf(o->tmp, "%s/nnc.XXXXXX", t && *t ? t : "/tmp");
+  } else {
+    o->tmp = temp_name(path, 0);
+    o->dir = open_dir(path);
+  }
+  sigset_t old;
+  hold_signals(&old);
+  int made = (o->in_place || o->dir >= 0) && mkdtemp(o->tmp);
+  if (made) { /* short fixed names inside: a NAME_MAX-byte name has no room for ".o" */
+    o->object = xmalloc(strlen(o->tmp) + 8);
+    sprintf(o->object, "%s/exe.o", o->tmp);
+    if (!o->in_place) {
+      o->inner = xmalloc(strlen(o->tmp) + 8);
+      sprintf(o->inner, "%s/exe", o->tmp);
+    }
+    watch(o);
+  }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (!made) {
     cannot_write(path, errno);
+    free(o->tmp); /* not created */
+    o->tmp = NULL;
     out_abort(o);
     return NULL;
   }
-  size_t base = base_at(path);
-  o->inner = xmalloc(strlen(o->tmp) + strlen(path + base) + 2);
-  sprintf(o->inner, "%s/%s", o->tmp, path + base);
-  return o->inner;
+  return o->in_place ? path : o->inner;
 }
 
 /* --- committing ------------------------------------------------------------------------ */
 
-/* Flushes, fsyncs and closes the stream: 0 or the errno of the first failure. */
+/* Writes the stream's bytes (kept in memory, so that the reason of a failed write is known),
+ * fsyncs a temporary and closes it: 0 or the errno of the first failure. */
 static int close_stream(OutFile *o) {
-  int e = fflush(o->f) != 0 ? errno : ferror(o->f) ? EIO : 0;
-  if (o->f == stdout) return o->f = NULL, e;
-  if (!e && o->tmp && fsync(fileno(o->f)) != 0) e = errno;
-  if (fclose(o->f) != 0 && !e) e = errno;
+  int e = fclose(o->f) != 0 ? errno : 0;
   o->f = NULL;
+  for (size_t at = 0; !e && at < o->len;) {
+    ssize_t n = write(o->fd, o->buf + at, o->len - at);
+    if (n > 0) at += (size_t)n;
+    else if (n == 0 || errno != EINTR) e = n == 0 ? EIO : errno;
+  }
+  if (!e && o->tmp && fsync(o->fd) != 0) e = errno;
+  if (close(o->fd) != 0 && !e) e = errno;
+  o->fd = -1;
   return e;
 }
 
 int out_commit(OutFile *o) {
   int e = o->f ? close_stream(o) : 0;
-  if (!o->tmp) return e ? cannot_write(o->path, e) : 1;
+  if (!o->tmp || o->in_place) {
+    out_abort(o); /* the object's directory, if any */
+    return e ? cannot_write(o->path, e) : 1;
+  }
   const char *from = o->inner ? o->inner : o->tmp;
   if (!e && o->inner) {
     int fd = open(from, O_RDONLY | O_CLOEXEC);
     e = fd < 0 ? errno : fsync(fd) != 0 ? errno : 0;
     if (fd >= 0) close(fd);
   }
-  if (!e && rename(from, o->path) != 0) e = errno;
+  if (!e && renameat(o->inner ? AT_FDCWD : o->dir, from, o->dir, o->path + base_at(o->path)) != 0) e = errno;
   if (e) {
     out_abort(o);
     return cannot_write(o->path, e);
   }
-  sync_dir(o->path);
+  fsync(o->dir); /* best effort: some file systems refuse to fsync a directory */
+  if (!o->inner) { /* renamed: nothing left to remove (the handler sees NULL first) */
+    char *renamed = o->tmp;
+    o->tmp = NULL;
+    free(renamed);
+  }
   out_abort(o); /* what is left: the private directory, now empty */
   return 1;
 }
@@ -184,13 +323,21 @@ static void remove_dir(const char *dir) {
 }
 
 void out_abort(OutFile *o) {
-  if (o->f && o->f != stdout) fclose(o->f);
+  if (o->f) fclose(o->f);
   o->f = NULL;
-  if (o->tmp && o->inner) remove_dir(o->tmp);
-  else if (o->tmp) unlink(o->tmp);
+  free(o->buf);
+  o->buf = NULL;
+  if (o->fd >= 0) close(o->fd);
+  o->fd = -1;
+  if (o->tmp && o->object) remove_dir(o->tmp);
+  else if (o->tmp) unlinkat(o->dir, o->tmp, 0);
+  unwatch(o); /* only now: a signal during the removal repeats it */
+  if (o->dir >= 0) close(o->dir);
+  o->dir = -1;
   free(o->tmp);
   free(o->inner);
-  o->tmp = o->inner = NULL;
+  free(o->object);
+  o->tmp = o->inner = o->object = NULL;
 }
 
 /* --- checks ---------------------------------------------------------------------------- */
@@ -219,7 +366,35 @@ static int refuse(const char *fmt, ...) {
   return 2;
 }
 
-/* One output path: a file name, not a directory, not an input. */
+/* Why this user cannot replace path: its directory is missing or not writable, its name is too
+ * long, it is a file the user may not write (as the shell's `>` would refuse), or another
+ * user's file in a sticky directory; NULL if it can. */
+static const char *why_not_replaceable(const char *path) {
+  struct stat d, st;
+  char *dir = dir_of(path);
+  int found = stat(dir, &d) == 0;
+  int writable = found && access(dir, W_OK | X_OK) == 0;
+  free(dir);
+  if (!found) return strerror(errno == ENOTDIR ? ENOENT : errno); /* a/b with a a file */
+  if (!writable)
+    return errno == EACCES ? "Permission denied (its directory is not writable, and a file is replaced by "
+                             "renaming a new one over it)" : strerror(errno);
+  if (lstat(path, &st) != 0) return errno == ENOENT ? NULL : strerror(errno);
+  if (S_ISREG(st.st_mode) && access(path, W_OK) != 0 && errno == EACCES)
+    return "Permission denied (a file is replaced only by a user who may write it)";
+  if ((d.st_mode & S_ISVTX) && geteuid() != 0 && st.st_uid != geteuid() && d.st_uid != geteuid())
+    return "Operation not permitted (another user's file in a sticky directory)";
+  return NULL;
+}
+
+static int is_nnc(const char *path) {
+  struct stat a, b;
+  return stat(path, &a) == 0 && stat("/proc/self/exe", &b) == 0 && a.st_dev == b.st_dev &&
+         a.st_ino == b.st_ino;
+}
+
+/* One output path: a file name, not a directory, not an input, not nnc, one this user may
+ * replace (what is not a file to replace, such as /dev/null, is written in place). */
 static int check_one(const char *what, const char *path, const char *input, const char *weights) {
   struct stat st;
   size_t n = strlen(path);
@@ -229,7 +404,10 @@ static int check_one(const char *what, const char *path, const char *input, cons
   if (same_file(path, input)) return refuse("%s file '%s' is the input file", what, path);
   if (weights && same_file(path, weights))
     return refuse("%s file '%s' is the weights file (--weights)", what, path);
-  return 0;
+  if (is_nnc(path)) return refuse("%s file '%s' is nnc itself", what, path);
+  const char *why = in_place(path) ? NULL : why_not_replaceable(path);
+  if (why) fprintf(stderr, "nnc: error: cannot write '%s': %s\n", path, why);
+  return why ? 1 : 0;
 }
 
 int out_check(const char *output, const char *header, const char *input, const char *weights) {
@@ -239,4 +417,9 @@ int out_check(const char *output, const char *header, const char *input, const c
   if (!rc && output && header && strcmp(output, "-") != 0 && same_file(output, header))
     rc = refuse("output file '%s' is also the header file (--header)", output);
   return rc;
+}
+
+int out_check_data(const char *output, const char *data, const char *what) {
+  if (!output || !data || strcmp(output, "-") == 0 || in_place(output) || !same_file(output, data)) return 0;
+  return refuse("output file '%s' is the network's %s", output, what);
 }

@@ -216,19 +216,31 @@ static void on_signal(int sig) {
   nnrt_request_stop();
 }
 
-static void catch_signals(struct sigaction *old_int, struct sigaction *old_term) {
+/* The signals that end training with a checkpoint: Ctrl-C, kill, a closed terminal. A broken
+ * pipe (--log - into a reader that quit) does not end it: the write fails and is reported
+ * when training ends, and the weights are still saved. */
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define N_STOP (sizeof stop_signals / sizeof stop_signals[0])
+
+static void catch_signals(struct sigaction old[N_STOP + 1]) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sa.sa_flags = (int)SA_RESETHAND; /* a second signal kills as usual */
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, old_int);
-  sigaction(SIGTERM, &sa, old_term);
+  for (size_t i = 0; i < N_STOP; i++) /* a hangup ignored (nohup) stays so */
+    if (sigaction(stop_signals[i], NULL, &old[i]) == 0 &&
+        (stop_signals[i] != SIGHUP || old[i].sa_handler != SIG_IGN))
+      sigaction(stop_signals[i], &sa, NULL);
+  sa.sa_handler = SIG_IGN;
+  sa.sa_flags = 0;
+  sigaction(SIGPIPE, &sa, &old[N_STOP]);
 }
 
-static void restore_signals(const struct sigaction *old_int, const struct sigaction *old_term) {
-  sigaction(SIGINT, old_int, NULL);
-  sigaction(SIGTERM, old_term, NULL);
+static void restore_signals(const struct sigaction old[N_STOP + 1]) {
+  for (size_t i = 0; i < N_STOP; i++)
+    sigaction(stop_signals[i], &old[i], NULL);
+  sigaction(SIGPIPE, &old[N_STOP], NULL);
 }
 
 typedef struct train_data {
@@ -255,8 +267,9 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
 
 typedef struct named_path { const char *what, *path; } named_path;
 
-/* The files training writes: each a file name in a writable directory, no two the same, none
- * an input (a run may resume from the checkpoint or the save path it will replace). Under
+/* The files training writes: each a file name in a writable directory that this user may
+ * replace, no two the same, none an input or the program itself (a run may resume from the
+ * checkpoint or the save path it will replace); the log and the plot may be "-". Under
  * mpirun only rank 0 writes, so only its file system is asked. */
 static int check_train_paths(nnrt_cli *c, const char *save_what, const char *ckpt_what, nnrt_error *err) {
   named_path out[] = {{save_what, c->o.save_path}, {ckpt_what, c->o.checkpoint_path},
@@ -268,7 +281,8 @@ static int check_train_paths(nnrt_cli *c, const char *save_what, const char *ckp
   for (int i = 0; i < 4 && !rc && nnrt__mpi_rank() == 0; i++) {
     if (!out[i].path)
       continue;
-    rc = nnrt__check_output(out[i].what, out[i].path, err);
+    rc = i < 2 ? nnrt__check_output(out[i].what, out[i].path, err)
+               : nnrt__check_text_output(out[i].what, out[i].path, err);
     for (int j = i + 1; j < 4 && !rc; j++)
       if (out[j].path && !nnrt__in_place(out[j].path) && nnrt__same_file(out[i].path, out[j].path))
         rc = nnrt__fail(err, NNRT_EUSAGE, "%s and %s both name %s; give them different files",
@@ -286,9 +300,11 @@ static int set_paths(nnrt_cli *c, char *save, char *ckpt, size_t size, nnrt_erro
   const char *save_what = c->o.save_path ? "--save" : "the weights file (--save)";
   if (!c->o.save_path)
     c->o.save_path = default_weights(c, save, size);
-  if (!c->o.checkpoint_path) {
-    c->o.checkpoint_path = c->m->train->checkpoint ? c->m->train->checkpoint : ckpt;
-    if (!c->m->train->checkpoint && snprintf(ckpt, size, "%s.ckpt", c->o.save_path) >= (int)size)
+  if (!c->o.checkpoint_path && c->m->train->checkpoint) {
+    c->o.checkpoint_path = c->m->train->checkpoint;
+  } else if (!c->o.checkpoint_path && !nnrt__in_place(c->o.save_path)) { /* /dev/null.ckpt: none */
+    c->o.checkpoint_path = ckpt;
+    if (snprintf(ckpt, size, "%s.ckpt", c->o.save_path) >= (int)size)
       return nnrt__fail(err, NNRT_EUSAGE, "--save: path too long");
   }
   int rc = check_train_paths(c, save_what, ckpt_what, err);
@@ -326,7 +342,7 @@ static int agree(int rc, nnrt_error *err) {
 }
 
 static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
-  struct sigaction old_int, old_term;
+  struct sigaction old[N_STOP + 1];
   nnrt_trainer *tr = NULL;
   nnrt_train_result res;
   int rc = agree(nnrt_trainer_create(c->m, &c->o, td->train, &tr, err), err);
@@ -334,9 +350,9 @@ static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
     nnrt_trainer_destroy(tr);
     return rc;
   }
-  catch_signals(&old_int, &old_term);
+  catch_signals(old);
   rc = nnrt_trainer_run(tr, td->sc, &res, err);
-  restore_signals(&old_int, &old_term);
+  restore_signals(old);
   if (rc == NNRT_OK && nnrt__mpi_rank() == 0)
     rc = train_summary(c, tr, td, &res, err);
   nnrt_trainer_destroy(tr);
@@ -558,6 +574,8 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
     return nnrt__fail(err, NNRT_EUSAGE, "weights import: give --weights FILE, the file to write");
   } else if ((rc = nnrt__check_output("--weights", c->weights, err)) != NNRT_OK) {
     return rc;
+  } else if (c->input && nnrt__same_file(c->weights, c->input)) {
+    return nnrt__fail(err, NNRT_EUSAGE, "--weights %s is the --input file; give another name", c->weights);
   } else {
     FILE *in = c->input ? fopen(c->input, "r") : stdin;
     if (in == stdin)

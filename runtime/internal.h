@@ -94,7 +94,8 @@ void nnrt__gather(const nnrt_dataset *d, const int64_t *idx, int64_t n, void *x,
 /* ---- files.c: every file written whole or not at all (a temporary renamed over it) ---- */
 typedef struct nnrt_out {
   const char *path;       /* the destination */
-  char *tmp;              /* DEST.tmp.XXXXXX while open */
+  char *tmp;              /* BASE.tmp.XXXXXX while open: its name in dir */
+  int dir;                /* the destination's directory, open while tmp is */
   FILE *f;                /* write here between open and commit */
   int error;              /* the errno of the first failed flush or write, 0 if none */
 } nnrt_out;
@@ -112,9 +113,13 @@ int nnrt__write_new(const char *name, const void *bytes, uint64_t size, char *ch
 int nnrt__same_file(const char *a, const char *b);
 int nnrt__oom_writing(nnrt_error *err, const char *path);  /* NNRT_ENOMEM: "PATH: cannot write: out of memory" */
 #define NNRT_PATH_CAP 4096      /* room for a path built from another (SAVE.ckpt, SAVE.diverged) */
-/* An output path a long job will write: refused when empty or a directory (NNRT_EUSAGE), or
- * when its directory is missing or not writable (NNRT_EIO); what names it in the message. */
+/* An output path a long job will write: refused when empty, a directory, "-" (standard output
+ * cannot hold weights) or this program's own executable (NNRT_EUSAGE), or when it cannot be
+ * replaced: a name too long, a directory missing or not writable, a file the user may not
+ * write, another user's file in a sticky directory (NNRT_EIO); what names it in the message.
+ * nnrt__check_text_output allows "-" (standard output), for the log and the plot. */
 int nnrt__check_output(const char *what, const char *path, nnrt_error *err);
+int nnrt__check_text_output(const char *what, const char *path, nnrt_error *err);
 
 /* ---- weights.c: the file format with trailer sections ---- */
 typedef struct nnrt_section {

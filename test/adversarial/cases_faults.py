@@ -440,12 +440,12 @@ CASES = [
          as_nobody("umask 022; ./regression train --quiet --epochs 2 --save rw/r.w --log rw/t.log --plot rw/p.svg"),
          models=["regression"], setup=dirs_for_nobody, needs=need_nobody,
          creates=["rw/r.w", "rw/t.log", "rw/p.svg"], check=mode_owner("rw/r.w", 0o644, 65534)),
-    # a sticky directory: nobody may not replace root's file there; the rename fails at the end
+    # a sticky directory: nobody may not replace root's file there; refused before training
     case("nobody-cannot-replace-roots-file-in-sticky-directory",
          as_nobody("./regression train --quiet --epochs 2 --save rw/r.w"), models=["regression"],
          setup=lambda ctx: (dirs_for_nobody(ctx), shutil.copy2(ctx.path("regression.weights"), ctx.path("rw", "r.w")),
                             os.chmod(ctx.path("rw"), 0o1777)),
-         needs=need_nobody, exit=1, err=r"rw/r\.w: cannot write: Operation not permitted", creates=[]),
+         needs=need_nobody, exit=1, err=r"--save: cannot write rw/r\.w: Permission denied", creates=[]),
     # ---- address-space limits ------------------------------------------------------------------
     case("ulimit-v-sweep-train", models=["regression"], setup=trained, needs=need_ulimit,
          run=ulimit_sweep("regression", TRAIN + " --checkpoint-every 1", 400, 10)),
