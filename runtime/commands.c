@@ -205,10 +205,11 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   if (s->scale != NNC_SCALE_NONE) {
     if ((rc = nnrt_scaler_fit(td->train, s->scale, s->scale_factor, &td->sc, err)) != NNRT_OK)
       return rc;
-    nnrt_scaler_apply(td->sc, td->train);
+    if ((rc = nnrt__scaler_apply(td->sc, td->train, s->path, err)) != NNRT_OK)
+      return rc;
   }
   if (c->test.path && (rc = load(c, &c->test, 0, &td->test, err)) == NNRT_OK)
-    nnrt_scaler_apply(td->sc, td->test);
+    rc = nnrt__scaler_apply(td->sc, td->test, c->test.path, err);
   return rc;
 }
 
@@ -337,8 +338,8 @@ int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
   if (!rc && !src->path)
     rc = nnrt__fail(err, NNRT_EUSAGE, "no data to evaluate on: give --data FILE");
   if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK && (rc = load(c, src, 0, &d, err)) == NNRT_OK) {
-    nnrt_scaler_apply(sc, d);
-    rc = nnrt_evaluate(c->m, params, d, NNRT_EVAL_CONFUSION, &mt, err);
+    if ((rc = nnrt__scaler_apply(sc, d, src->path, err)) == NNRT_OK)
+      rc = nnrt_evaluate(c->m, params, d, NNRT_EVAL_CONFUSION, &mt, err);
   }
   if (!rc) {
     printf("%s: %lld samples from %s\n", c->m->name, (long long)d->n, src->path);
@@ -381,9 +382,10 @@ int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   int rc = load_weights(c, &params, &sc, err);
   if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK &&
       (rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, &d, err)) == NNRT_OK) {
-    nnrt_scaler_apply(sc, d);
-    y = nnrt__alloc_array(d->n * c->m->n_outputs, (size_t)c->m->real_bytes);
-    rc = y ? nnrt_predict(c->m, params, d, y, err) : nnrt__oom(err);
+    if ((rc = nnrt__scaler_apply(sc, d, c->input ? c->input : "<stdin>", err)) == NNRT_OK) {
+      y = nnrt__alloc_array(d->n * c->m->n_outputs, (size_t)c->m->real_bytes);
+      rc = y ? nnrt_predict(c->m, params, d, y, err) : nnrt__oom(err);
+    }
   }
   if (!rc)
     print_outputs(c, d, y);
@@ -568,7 +570,7 @@ static int gradcheck_data(nnrt_cli *c, nnrt_scaler **sc, nnrt_dataset **d, nnrt_
   if (!rc && !*sc && c->data.scale != NNC_SCALE_NONE)
     rc = nnrt_scaler_fit(*d, c->data.scale, c->data.scale_factor, sc, err);
   if (!rc)
-    nnrt_scaler_apply(*sc, *d);
+    rc = nnrt__scaler_apply(*sc, *d, c->data.path, err);
   return rc;
 }
 

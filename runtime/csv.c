@@ -109,26 +109,52 @@ static char *trim(char *s) {
   return s;
 }
 
-int nnrt__csv_split(char *line, char **fields, int max, int *need) {
-  int n = 0;
-  char *p = line;
-  for (;;) {
-    char *start = p;
+/* One field starting at p (spaces before it skipped), ended by a comma or the end of the line,
+ * written back in place as the field's text: a quoted field ("…", RFC 4180) may hold commas
+ * and doubled quotes, and only spaces may follow its closing quote. *next is the character
+ * after the field's comma, or NULL at the end of the line. Returns 0 or an NNRT_CSV_* problem. */
+static int split_field(char *p, char **field, char **next) {
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (*p != '"') {
     char *comma = strchr(p, ',');
+    *next = comma ? comma + 1 : NULL;
     if (comma)
       *comma = 0;
-    char *f = trim(start);
-    size_t flen = strlen(f);
-    if (flen >= 2 && f[0] == '"' && f[flen - 1] == '"') {
-      f[flen - 1] = 0;
-      f++;
+    *field = trim(p);
+    return 0;
+  }
+  char *in = p + 1, *out = p;
+  *field = p;
+  for (;; in++) {
+    if (!*in)
+      return NNRT_CSV_UNCLOSED_QUOTE;
+    if (*in == '"' && in[1] != '"')
+      break;
+    in += *in == '"';
+    *out++ = *in;
+  }
+  *out = 0;
+  for (in++; *in == ' ' || *in == '\t'; in++)
+    ;
+  if (*in && *in != ',')
+    return NNRT_CSV_AFTER_QUOTE;
+  *next = *in ? in + 1 : NULL;
+  return 0;
+}
+
+int nnrt__csv_split(char *line, char **fields, int max, int *need) {
+  int n = 0;
+  for (char *p = line; p;) {
+    char *f;
+    int problem = split_field(p, &f, &p);
+    if (problem) {
+      *need = n + 1;
+      return -problem;
     }
     if (n < max)
       fields[n] = f;
     n++;
-    if (!comma)
-      break;
-    p = comma + 1;
   }
   if (n > max) {
     *need = n;
@@ -137,6 +163,12 @@ int nnrt__csv_split(char *line, char **fields, int max, int *need) {
   return n;
 }
 
+const char *nnrt__csv_problem(int rc) {
+  return rc == -NNRT_CSV_UNCLOSED_QUOTE ? "a quote is not closed on its line"
+                                        : "text after the closing quote (a field is \"…\", quotes inside doubled)";
+}
+
+/* An upper bound on the fields of a line (its commas, quoted or not, plus one). */
 static int count_fields(const char *line) {
   int n = 1;
   for (; *line; line++)
@@ -196,7 +228,9 @@ int nnrt__parse_real(const char *s, int32_t real_bytes, double *v) {
   *v = 0;
   if (!is_decimal(s))
     return is_not_finite_word(s) ? NNRT_NUM_NOT_FINITE : NNRT_NUM_NOT_A_NUMBER;
-  *v = strtod(s, NULL);
+  /* f32 straight from the decimal: through a double first, a value just below the halfway
+   * point between two floats (FLT_MAX and 2^128 among them) would be rounded twice. */
+  *v = real_bytes == 4 ? (double)strtof(s, NULL) : strtod(s, NULL);
   if (isinf(*v))
     return NNRT_NUM_OUT_OF_RANGE;
   return nnrt__check_real(*v, real_bytes);
@@ -257,6 +291,9 @@ static int split_line(csv_state *st, int *nf, nnrt_error *err) {
     st->max_fields = need;
   }
   *nf = nnrt__csv_split(st->r.line, st->fields, st->max_fields, &need);
+  if (*nf < 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: %s", st->src->path,
+                      (long long)st->r.lineno, need, nnrt__csv_problem(*nf));
   return NNRT_OK;
 }
 
@@ -296,12 +333,24 @@ static int is_target(const csv_state *st, int col) {
   return 0;
 }
 
+/* " (fields are separated by commas, …)" when the first row is one field holding another
+ * separator, else "". */
+static const char *separator_hint(const csv_state *st) {
+  if (st->width != 1)
+    return "";
+  if (strchr(st->fields[0], ';'))
+    return " (fields are separated by commas; the first row holds semicolons)";
+  if (strchr(st->fields[0], '\t'))
+    return " (fields are separated by commas; the first row holds tabs)";
+  return "";
+}
+
 static int check_column(const csv_state *st, const char *what, int32_t col, nnrt_error *err) {
   if (col < 0 || col >= st->width)
     return nnrt__fail(err, NNRT_EDATA,
-                      "%s: %s column %d is out of range: rows have %d field%s (columns 0..%d)",
+                      "%s: %s column %d is out of range: rows have %d field%s (columns 0..%d)%s",
                       st->src->path, what, (int)col, st->width, st->width == 1 ? "" : "s",
-                      st->width - 1);
+                      st->width - 1, separator_hint(st));
   return NNRT_OK;
 }
 

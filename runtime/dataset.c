@@ -113,27 +113,47 @@ static int scaler_alloc(int32_t n, int32_t mode, nnrt_scaler **out, nnrt_error *
   return NNRT_OK;
 }
 
-static void fit_zscore(const nnrt_dataset *d, int32_t i, double *offset, double *mul) {
+static void column_range(const nnrt_dataset *d, int32_t i, double *lo, double *hi) {
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (int64_t k = 0; k < d->n; k++) {
+    double v = nnrt_dataset_input(d, k, i);
+    *lo = v < *lo ? v : *lo;
+    *hi = v > *hi ? v : *hi;
+  }
+}
+
+/* Mean and standard deviation (Welford). Values are first multiplied by a power of two that
+ * keeps their squares finite (1 unless the column spans more than 2^500), so the result is
+ * exact scaling of the plain computation and never overflows. */
+static void fit_zscore(const nnrt_dataset *d, int32_t i, double span, double *offset, double *mul) {
+  int e = 0;
   double mean = 0, m2 = 0;
-  for (int64_t k = 0; k < d->n; k++) { /* Welford */
-    double v = nnrt_dataset_input(d, k, i), delta = v - mean;
+  if (span > 0x1p500)
+    frexp(span, &e);
+  for (int64_t k = 0; k < d->n; k++) {
+    double v = ldexp(nnrt_dataset_input(d, k, i), -e), delta = v - mean;
     mean += delta / (double)(k + 1);
     m2 += delta * (v - mean);
   }
   double sd = d->n > 1 ? sqrt(m2 / (double)d->n) : 0;
-  *offset = mean;
-  *mul = sd > 0 ? 1 / sd : 1;
+  *offset = ldexp(mean, e);
+  *mul = sd > 0 ? 1 / ldexp(sd, e) : 1;
 }
 
-static void fit_minmax(const nnrt_dataset *d, int32_t i, double *offset, double *mul) {
-  double lo = INFINITY, hi = -INFINITY;
-  for (int64_t k = 0; k < d->n; k++) {
-    double v = nnrt_dataset_input(d, k, i);
-    lo = v < lo ? v : lo;
-    hi = v > hi ? v : hi;
-  }
-  *offset = d->n ? lo : 0;
+static void fit_minmax(double lo, double hi, int64_t n, double *offset, double *mul) {
+  *offset = n ? lo : 0;
   *mul = hi > lo ? 1 / (hi - lo) : 1;
+}
+
+/* A z-score or min-max fit needs the column's span and its multiplier finite in f64: values
+ * from -1e308 to 1e308, or two values 1e-320 apart, cannot be scaled. */
+static int check_fit(int32_t i, double lo, double hi, double mul, nnrt_error *err) {
+  if (isfinite(hi - lo) && isfinite(mul) && mul > 0)
+    return NNRT_OK;
+  return nnrt__fail(err, NNRT_EDATA, "training data: input %d: values from %g to %g cannot be scaled: %s", (int)i,
+                    lo, hi, isfinite(hi - lo) ? "they differ by less than f64 can invert"
+                                              : "their range is beyond f64");
 }
 
 int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_scaler **out,
@@ -142,17 +162,34 @@ int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_sca
   if (rc)
     return rc;
   nnrt_scaler *s = *out;
-  for (int32_t i = 0; i < d->n_inputs; i++) {
+  for (int32_t i = 0; i < d->n_inputs && !rc; i++) {
+    double lo, hi;
     s->offset[i] = 0;
     s->mul[i] = 1;
-    if (mode == NNC_SCALE_FACTOR)
+    if (mode == NNC_SCALE_FACTOR) {
       s->mul[i] = factor;
-    else if (mode == NNC_SCALE_ZSCORE)
-      fit_zscore(d, i, &s->offset[i], &s->mul[i]);
-    else if (mode == NNC_SCALE_MINMAX)
-      fit_minmax(d, i, &s->offset[i], &s->mul[i]);
+      continue;
+    }
+    if (mode != NNC_SCALE_ZSCORE && mode != NNC_SCALE_MINMAX)
+      continue;
+    column_range(d, i, &lo, &hi);
+    if (d->n == 0)
+      continue;
+    if (mode == NNC_SCALE_ZSCORE)
+      fit_zscore(d, i, hi - lo, &s->offset[i], &s->mul[i]);
+    else
+      fit_minmax(lo, hi, d->n, &s->offset[i], &s->mul[i]);
+    rc = check_fit(i, lo, hi, s->mul[i], err);
   }
-  return NNRT_OK;
+  if (rc) {
+    nnrt_scaler_destroy(s);
+    *out = NULL;
+  }
+  return rc;
+}
+
+static double scaled(const nnrt_scaler *s, const nnrt_dataset *d, int64_t at, int32_t i) {
+  return (nnrt__get(d->x, d->real_bytes, at) - s->offset[i]) * s->mul[i];
 }
 
 void nnrt_scaler_apply(const nnrt_scaler *s, nnrt_dataset *d) {
@@ -161,8 +198,27 @@ void nnrt_scaler_apply(const nnrt_scaler *s, nnrt_dataset *d) {
   for (int64_t k = 0; k < d->n; k++)
     for (int32_t i = 0; i < d->n_inputs; i++) {
       int64_t at = k * d->n_inputs + i;
-      nnrt__set(d->x, d->real_bytes, at, (nnrt__get(d->x, d->real_bytes, at) - s->offset[i]) * s->mul[i]);
+      nnrt__set(d->x, d->real_bytes, at, scaled(s, d, at, i));
     }
+}
+
+int nnrt__scaler_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err) {
+  if (!s || s->mode == NNC_SCALE_NONE || s->n != d->n_inputs)
+    return NNRT_OK;
+  for (int64_t k = 0; k < d->n; k++)
+    for (int32_t i = 0; i < d->n_inputs; i++) {
+      int64_t at = k * d->n_inputs + i;
+      double v = scaled(s, d, at, i);
+      int problem = nnrt__check_real(v, d->real_bytes);
+      if (problem)
+        return nnrt__fail(err, NNRT_EDATA, "%s: sample %lld, input %d: %g scaled by the training "
+                          "data's statistics (offset %g, multiplier %g) is %g, %s", path,
+                          (long long)k + 1, (int)i, nnrt__get(d->x, d->real_bytes, at), s->offset[i],
+                          s->mul[i], v, problem == NNRT_NUM_NOT_FINITE ? "not a finite number"
+                          : d->real_bytes == 4 ? "out of range for f32" : "out of range for f64");
+    }
+  nnrt_scaler_apply(s, d);
+  return NNRT_OK;
 }
 
 void nnrt_scaler_destroy(nnrt_scaler *s) {
