@@ -539,6 +539,8 @@ static int read_rows(csv_state *st, int header, nnrt_error *err) {
     if ((rc = split_line(st, &nf, err)) != NNRT_OK || (rc = store_row(st, nf, err)) != NNRT_OK)
       break;
   }
+  if (!rc)
+    rc = nnrt__gz_check_end(st->r.f, st->src->path, err);
   if (!rc && st->d->n == 0)
     rc = nnrt__fail(err, NNRT_EDATA, "%s: no data rows after the header", st->src->path);
   return rc;

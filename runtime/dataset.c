@@ -3,11 +3,14 @@
  * Consumes: an nnc_data_source (format auto, CSV or IDX) and the network's shape.
  * Produces: nnrt_dataset objects (x: n × n_inputs reals, t: n × n_outputs reals), a fitted
  * nnrt_scaler applied in place, and row subsets (validation split, batches).
- * With format auto, a file whose first two bytes are zero is IDX, anything else CSV.
+ * With format auto, a source with a labels file is IDX, so is a regular file whose first two
+ * bytes are zero; anything else (a pipe among them) is CSV.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "internal.h"
@@ -67,9 +70,79 @@ int nnrt__gz_fail(gzFile f, const char *path, nnrt_error *err) {
   return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", path, m);
 }
 
-/* IDX files start with two zero bytes; text never does. */
+/* zlib reads concatenated gzip members as one stream but stops without a word at bytes after
+ * the last member that do not start another (rows appended uncompressed to a .gz, say). So at
+ * the end of a compressed regular file the members are walked again here, their output
+ * discarded, and anything after the last member but zero padding is refused. */
+static int gz_trailing(FILE *f, uint64_t *at, uint64_t *extra) {
+  unsigned char in[1 << 14], out[1 << 14];
+  z_stream z;
+  int ended = 0;
+  memset(&z, 0, sizeof z);
+  *extra = *at = 0;
+  if (inflateInit2(&z, 15 + 16) != Z_OK)
+    return -1;
+  for (;;) {
+    if (z.avail_in == 0) {
+      z.avail_in = (uInt)fread(in, 1, sizeof in, f);
+      z.next_in = in;
+      if (z.avail_in == 0)
+        break;
+    }
+    if (ended) {                      /* after a member: another one, or the end */
+      if (z.next_in[0] != 0x1f || (z.avail_in > 1 && z.next_in[1] != 0x8b))
+        break;
+      inflateReset(&z);
+      ended = 0;
+    }
+    z.next_out = out;
+    z.avail_out = sizeof out;
+    uInt before = z.avail_in;
+    int rc = inflate(&z, Z_NO_FLUSH);
+    *at += before - z.avail_in;
+    if (rc == Z_STREAM_END)
+      ended = 1;
+    else if (rc != Z_OK && rc != Z_BUF_ERROR)
+      break;
+  }
+  inflateEnd(&z);
+  if (!ended)
+    return 0;                         /* a damaged stream: gzread has said so already */
+  int only_zeros = 1;
+  for (;;) {                          /* what follows the last member: zeros are padding */
+    for (uInt i = 0; i < z.avail_in; i++)
+      only_zeros &= z.next_in[i] == 0;
+    *extra += z.avail_in;
+    if ((z.avail_in = (uInt)fread(in, 1, sizeof in, f)) == 0)
+      break;
+    z.next_in = in;
+  }
+  return !only_zeros;
+}
+
+int nnrt__gz_check_end(gzFile f, const char *path, nnrt_error *err) {
+  uint64_t at, extra;
+  struct stat st;
+  if (gzdirect(f) || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return NNRT_OK;
+  FILE *raw = fopen(path, "rb");
+  if (!raw)
+    return NNRT_OK;
+  int bad = gz_trailing(raw, &at, &extra);
+  fclose(raw);
+  if (bad > 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s: %llu bytes after the end of the gzip data (at byte %llu) "
+                      "that are not gzip data", path, (unsigned long long)extra, (unsigned long long)at);
+  return NNRT_OK;
+}
+
+/* IDX files start with two zero bytes; text never does. Only a regular file is looked into:
+ * reading a pipe's first bytes would take them from the reader that follows. */
 static int sniff_idx(const char *path) {
   unsigned char b[2] = {1, 1};
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return 0;
   gzFile f = gzopen(path, "rb");
   if (!f)
     return 0;
@@ -87,8 +160,8 @@ int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_ou
   if (real_bytes != 4 && real_bytes != 8)
     return nnrt__fail(err, NNRT_EUSAGE, "unsupported precision: %d-byte reals", (int)real_bytes);
   int format = src->format;
-  if (format == NNC_FORMAT_AUTO)
-    format = sniff_idx(src->path) ? NNC_FORMAT_IDX : NNC_FORMAT_CSV;
+  if (format == NNC_FORMAT_AUTO) /* labels belong to IDX images; else the first bytes say */
+    format = src->labels || sniff_idx(src->path) ? NNC_FORMAT_IDX : NNC_FORMAT_CSV;
   if (format == NNC_FORMAT_IDX)
     return nnrt__idx_load(src, sh, out, err);
   return nnrt__csv_load(src, sh, out, err);

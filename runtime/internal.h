@@ -71,6 +71,9 @@ size_t nnrt__csv_max_line(nnrt_shape sh);
 /* zlib read errors (dataset.c): whether f is in error, and its message as `path: read error: …`. */
 int nnrt__gz_failed(gzFile f);
 int nnrt__gz_fail(gzFile f, const char *path, nnrt_error *err);
+/* At the end of a compressed file read through f: refuses bytes after its last gzip member
+ * that zlib skipped silently (not another member, not zero padding). */
+int nnrt__gz_check_end(gzFile f, const char *path, nnrt_error *err);
 /* Parses a whole field: 0 a finite number, 1 not a number, 2 not finite or beyond f64. */
 int nnrt__parse_number(const char *s, double *v);
 

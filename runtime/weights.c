@@ -1030,7 +1030,7 @@ int nnrt_weights_import(FILE *in, const char *name, const nnc_model *m, void *pa
     p++;
   if (!*p)
     rc = nnrt__fail(err, NNRT_EDATA, "%s: empty input", name);
-  else if (*p == '{')
+  else if (*p == '{' || *p == '[')
     rc = json_import(text, name, m, params, &ts, err);
   else
     rc = csv_import(text, name, m, params, &ts, err);
