@@ -379,6 +379,9 @@ int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   nnrt_dataset *d = NULL;
   nnc_data_source src = {c->input ? c->input : "-", NULL, c->input ? NNC_FORMAT_AUTO : NNC_FORMAT_CSV,
                          -1, c->n_in_cols, c->in_cols, 0, NULL, 0, NNC_SCALE_NONE, 1};
+  if (c->print_class && !c->m->classifier)
+    return nnrt__fail(err, NNRT_EUSAGE, "--class: network '%s' is not a classifier: its outputs are "
+                      "values, not class probabilities", c->m->name);
   int rc = load_weights(c, &params, &sc, err);
   if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK &&
       (rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, &d, err)) == NNRT_OK) {

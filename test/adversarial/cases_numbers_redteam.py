@@ -94,6 +94,10 @@ CASES = [
     # ---- predict input ----
     predict("rn-predict-quoted-fields", "\"0\",\"1\"\n", out=r"^[0-9.e-]+\n$"),
     predict("rn-predict-header-row", "a,b\n0,1\n1,1\n", out=r"^[0-9.e-]+\n[0-9.e-]+\n$"),
+    # a class of a regression network would be its output compared with 0.5: refused
+    case("rn-predict-class-of-regression", "./regression train --quiet --epochs 1 --restarts 1 && "
+         "printf '0.5,0.5\\n' | ./regression predict --class", models=["regression"], exit=2,
+         err=r"--class: network 'regression' is not a classifier", creates=["regression.weights"]),
     predict("rn-predict-quoted-comma", "0,\"1,0\"\n", exit=1, err=r"in\.csv:1: field 2: '1,0' is not a number"),
 
     # ---- input scaling whose fit or result leaves the precision ----
