@@ -703,12 +703,15 @@ static int key_is(const char *k, const char *word) {
 static int json_value(json_doc *j, const char **p, int depth, int role, nnrt_error *err);
 
 /* Notes where the value of key k starts, for the objects whose keys nnc reads (role 1: the
- * top object, 2: its "scale"); returns the role of the value (2 for the scale object). */
+ * top object, 2: its "scale"); returns the role of the value (2 for the scale object), or -1
+ * for a key noted before. */
 static int note_key(json_doc *j, int role, const char *k, const char *value) {
   const char *const names[] = {"fingerprint", "scale", "params", "mode", "offset", "multiplier"};
   const char **slots[] = {&j->fingerprint, &j->scale, &j->params, &j->mode, &j->offset, &j->multiplier};
   for (int i = role == 1 ? 0 : 3, n = role == 1 ? 3 : 6; role && i < n; i++)
     if (key_is(k, names[i])) {
+      if (*slots[i])
+        return -1;
       *slots[i] = value;
       return i == 1 ? 2 : 0;
     }
@@ -731,13 +734,16 @@ static int json_object(json_doc *j, const char **p, int depth, int role, nnrt_er
     for (int i = 0; i < n_keys; i++)
       if (q - k == strchr(keys[i] + 1, '"') + 1 - keys[i] && !strncmp(keys[i], k, (size_t)(q - k)))
         return json_fail(j, k, "a key is repeated in one object", err);
-    if (n_keys < 256)
+    if (n_keys < 256)           /* the keys nnc reads are checked beyond, in note_key */
       keys[n_keys++] = k;
     q = skip_space(q);
     if (*q != ':')
       return json_fail(j, q, "expected ':' after a key", err);
     q = skip_space(q + 1);
-    if ((rc = json_value(j, &q, depth + 1, note_key(j, role, k, q), err)) != NNRT_OK)
+    int value_role = note_key(j, role, k, q);
+    if (value_role < 0)
+      return json_fail(j, k, "a key is repeated in one object", err);
+    if ((rc = json_value(j, &q, depth + 1, value_role, err)) != NNRT_OK)
       return rc;
     q = skip_space(q);
     if (*q == '}')

@@ -102,6 +102,9 @@ CASES = [
     # ---- weights import: one well-formed JSON object ----
     import_text("rn-import-json-params-twice", params_json(OK17)[:-2] + ', "params": [1]\n}\n',
                 err=r"<stdin>:\d+: not valid JSON: a key is repeated in one object"),
+    import_text("rn-import-json-params-twice-after-many-keys", "{" + "".join('"k%d": %d, ' % (i, i) for i in
+                range(300)) + '"params": [1],\n' + params_json(OK17)[2:],
+                err=r"<stdin>:2: not valid JSON: a key is repeated in one object"),
     import_text("rn-import-json-text-after-object", params_json(OK17) + "garbage\n",
                 err=r"<stdin>:4: not valid JSON: text after the end of the object"),
     import_text("rn-import-json-second-object", params_json(OK17) + params_json(OK17),
