@@ -399,6 +399,9 @@ static int resolve_inputs(csv_state *st, nnrt_error *err) {
     int rc = check_column(st, "input", st->in_cols[i], err);
     if (rc)
       return rc;
+    if (explicit_cols && is_target(st, st->in_cols[i])) /* as the language refuses it */
+      return nnrt__fail(err, NNRT_EDATA, "%s: column %d is both an input and a target", s->path,
+                        (int)st->in_cols[i]);
   }
   if (st->n_in != st->sh.n_inputs)
     return nnrt__fail(err, NNRT_EDATA, "%s: %d input column%s selected but the network has %d input%s",
