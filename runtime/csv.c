@@ -3,12 +3,14 @@
  * Consumes: a CSV file (plain or gzip-compressed), an nnc_data_source saying which columns
  * are inputs and targets, and the network's shape and precision.
  * Produces: an nnrt_dataset in the model's precision, or a message `path:line: …` naming the
- * field (1-based) where it applies. Nothing is skipped silently: every row must have as
- * many fields as the first, every selected field must be a finite decimal number within the
+ * field (1-based) where it applies. Fields are split at commas, a "quoted" field (RFC 4180)
+ * holding commas and "" quotes. Nothing is skipped silently: every row must have as
+ * many fields as the first, no column may be both input and target, every selected field must be a finite decimal number within the
  * model's precision, every class label an integer in [0, n_outputs). Only trailing blank
  * lines are allowed. A UTF-8 byte-order mark before the first row is skipped; a first row
  * is a header when the source says so or, undeclared, when it holds names only (a row
- * mixing names and numbers is refused). Lines are bounded (nnrt__csv_max_line).
+ * mixing names and numbers is refused). Lines are bounded (nnrt__csv_max_line); a gzip file
+ * must end with its last member (nnrt__gz_check_end).
  * Also the shared reader of numbers written as text (nnrt__parse_real), used by every
  * reader of the runtime.
  */

@@ -2,7 +2,9 @@
  *
  * Consumes: an nnc_data_source (format auto, CSV or IDX) and the network's shape.
  * Produces: nnrt_dataset objects (x: n × n_inputs reals, t: n × n_outputs reals), a fitted
- * nnrt_scaler applied in place, and row subsets (validation split, batches).
+ * nnrt_scaler applied in place (a fit beyond f64 refused; nnrt__scaler_apply refuses a
+ * scaled value beyond the model's precision), row subsets (validation split, batches), and
+ * the check that nothing but gzip members and zero padding makes up a compressed file.
  * With format auto, a source with a labels file is IDX, so is a regular file whose first two
  * bytes are zero; anything else (a pipe among them) is CSV.
  */

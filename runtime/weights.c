@@ -7,9 +7,11 @@
  * another network (fingerprint), parameter count, precision, a parameter not finite, an
  * unusable input scaling. Reading checks the header against the model before the body: a
  * regular file must have the declared size, and nothing (a pipe, a device) is read past it.
+ * Trailer sections with unknown tags are skipped, a repeated tag refused.
  * Text export/import as JSON or CSV, the input scaling included; import reads at most 1 MiB
- * plus 64 bytes per parameter, and every number through the runtime's one number reader in
- * the model's precision (`name:line: ...`).
+ * plus 64 bytes per parameter, checks JSON as JSON (one object, distinct keys, bounded
+ * nesting), and reads every number through the runtime's one number reader in the model's
+ * precision (`name:line: ...`).
  */
 #include <ctype.h>
 #include <errno.h>
