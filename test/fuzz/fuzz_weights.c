@@ -26,7 +26,9 @@ static void import(const nnc_model *m, const uint8_t *data, size_t size) {
   FILE *in = fmemopen((void *)data, size, "r");
   if (!in)
     return; /* fmemopen refuses size 0 on some libcs */
-  nnrt_weights_import(in, "<fuzz>", m, params, &err);
+  nnrt_scaler *sc = NULL;
+  nnrt_weights_import(in, "<fuzz>", m, params, &sc, &err);
+  nnrt_scaler_destroy(sc);
   fclose(in);
 }
 
