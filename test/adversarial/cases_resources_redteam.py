@@ -141,6 +141,9 @@ CASES = [
     roundtrip("rn-roundtrip-f64-json-exact", True, "json"),
     roundtrip("rn-roundtrip-f64-csv-exact", True, "csv"),
     roundtrip("rn-roundtrip-f32-csv-exact", False, "csv"),
+    case("rn-roundtrip-scaled-json-exact", "./iris weights export > a.txt && ./iris weights import --weights "
+         "b.weights < a.txt && cmp iris.weights b.weights && echo same", models=["iris"],
+         setup=lambda ctx: ctx.sh("./iris train --quiet --restarts 1 --epochs 3"), out=r"same"),
 
     # ---- IDX: every value type, dimensions at their edges ----
     idx_train("rn-idx-sbyte-negative", IMG4(0x09, range(-128, -116)), exit=0),
