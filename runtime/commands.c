@@ -96,6 +96,17 @@ static int obtain_scaler(nnrt_cli *c, nnrt_scaler **sc, nnrt_error *err) {
   return rc;
 }
 
+/* Scales d's inputs by sc, refusing a value scaled beyond the precision; a model with
+ * compiled-in scaling scales them itself, and they are only checked against it. */
+static int scale_inputs(const nnrt_cli *c, const nnrt_scaler *sc, nnrt_dataset *d, const char *path,
+                        nnrt_error *err) {
+  const nnc_model *m = c->m;
+  nnrt_scaler compiled = {m->scale_mode, m->n_inputs, (double *)m->scale_offset, (double *)m->scale_mul};
+  if (!sc && m->scale_mode != NNC_SCALE_NONE)
+    return nnrt__scaler_check(&compiled, d, path, err);
+  return nnrt__scaler_apply(sc, d, path, err);
+}
+
 static int load_weights(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error *err) {
   char buf[512];
   const char *path = c->weights ? c->weights : default_weights(c, buf, sizeof buf);
@@ -338,7 +349,7 @@ int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
   if (!rc && !src->path)
     rc = nnrt__fail(err, NNRT_EUSAGE, "no data to evaluate on: give --data FILE");
   if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK && (rc = load(c, src, 0, &d, err)) == NNRT_OK) {
-    if ((rc = nnrt__scaler_apply(sc, d, src->path, err)) == NNRT_OK)
+    if ((rc = scale_inputs(c, sc, d, src->path, err)) == NNRT_OK)
       rc = nnrt_evaluate(c->m, params, d, NNRT_EVAL_CONFUSION, &mt, err);
   }
   if (!rc) {
@@ -385,7 +396,7 @@ int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   int rc = load_weights(c, &params, &sc, err);
   if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK &&
       (rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, &d, err)) == NNRT_OK) {
-    if ((rc = nnrt__scaler_apply(sc, d, c->input ? c->input : "<stdin>", err)) == NNRT_OK) {
+    if ((rc = scale_inputs(c, sc, d, c->input ? c->input : "<stdin>", err)) == NNRT_OK) {
       y = nnrt__alloc_array(d->n * c->m->n_outputs, (size_t)c->m->real_bytes);
       rc = y ? nnrt_predict(c->m, params, d, y, err) : nnrt__oom(err);
     }

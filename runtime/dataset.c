@@ -278,6 +278,13 @@ void nnrt_scaler_apply(const nnrt_scaler *s, nnrt_dataset *d) {
 }
 
 int nnrt__scaler_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err) {
+  int rc = nnrt__scaler_check(s, d, path, err);
+  if (!rc)
+    nnrt_scaler_apply(s, d);
+  return rc;
+}
+
+int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, nnrt_error *err) {
   if (!s || s->mode == NNC_SCALE_NONE || s->n != d->n_inputs)
     return NNRT_OK;
   for (int64_t k = 0; k < d->n; k++)
@@ -292,7 +299,6 @@ int nnrt__scaler_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, 
                           s->mul[i], v, problem == NNRT_NUM_NOT_FINITE ? "not a finite number"
                           : d->real_bytes == 4 ? "out of range for f32" : "out of range for f64");
     }
-  nnrt_scaler_apply(s, d);
   return NNRT_OK;
 }
 

@@ -95,6 +95,8 @@ const char *nnrt__shown(const char *f, char *buf, size_t size);
 /* nnrt_scaler_apply, refusing a value its scaling takes beyond the model's precision
  * (`path: sample K, input I: …`); d is left unscaled then. */
 int nnrt__scaler_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err);
+/* The check alone, d unchanged (for a model whose compiled-in scaling scales its inputs). */
+int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, nnrt_error *err);
 /* A subset of rows (by index) copied into a new dataset. */
 int nnrt__dataset_subset(const nnrt_dataset *d, const int64_t *idx, int64_t n,
                          nnrt_dataset **out, nnrt_error *err);

@@ -126,6 +126,10 @@ CASES = [
     s_train("rn-scale-predict-beyond-f32", "minmax", "f32", "0,0,0\n1e-30,1,1\n", then=" && printf '1e10,0\\n' | "
             "./s predict", err=r"<stdin>: sample 1, input 0: 1e\+10 scaled by the training data's statistics "
             r"\(offset 0, multiplier 1e\+30\) is 1e\+40, out of range for f32"),
+    # the executable compiled with the weights scales by its compiled-in statistics: checked too
+    s_train("rn-scale-artifact-predict-beyond-f32", "minmax", "f32", "0,0,0\n1e-30,1,1\n",
+            then=" && $NNC --weights s.weights s.nn -o m && printf '1e10,0\\n' | ./m predict",
+            err=r"<stdin>: sample 1, input 0: 1e\+10 scaled .* is 1e\+40, out of range for f32"),
     s_train("rn-scale-eval-beyond-f32", "zscore", "f32", "0,0,0\n2e-30,1,1\n",
             then=" && printf '0,0,0\\n-1e30,0,1\\n' > e.csv && ./s eval --data e.csv",
             err=r"e\.csv: sample 2, input 0: -1e\+30 scaled .* is -1e\+60, out of range for f32"),
