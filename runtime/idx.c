@@ -255,9 +255,6 @@ int nnrt__idx_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out
   *out = NULL;
   memset(&im, 0, sizeof im);
   memset(&lb, 0, sizeof lb);
-  if (src->n_input_cols || src->n_target_cols)
-    return nnrt__fail(err, NNRT_EDATA, "%s: input and target columns select CSV fields; the inputs of "
-                      "an IDX sample are all its values, its target is its label", src->path);
   if (want_labels && !src->labels)
     return nnrt__fail(err, NNRT_EDATA, "%s: an IDX source needs a labels file for its targets",
                       src->path);

@@ -176,15 +176,6 @@ CASES = [
     idx_train("rn-idx-labels-gz-then-garbage", IMG4(0x08, range(12)), labels=gz(LABELS3) + b"\1",
               err=r"lab\.idx: 1 bytes after the end of the gzip data"),
 
-    # column selections are for CSV: given for IDX they were ignored
-    case("rn-idx-predict-with-inputs", "./m predict --input img.idx --inputs 1..4", files={"m.nn": m_nn(),
-         "img.idx": IMG4(0x08, range(12)), "lab.idx": LABELS3},
-         setup=lambda ctx: ctx.sh("$NNC m.nn -o m && ./m train --quiet --restarts 1"), exit=1,
-         err=r"img\.idx: input and target columns select CSV fields", creates=["m.weights"]),
-    case("rn-idx-train-with-targets", "./m train --quiet --restarts 1 --targets 0", files={"m.nn": m_nn(),
-         "img.idx": IMG4(0x08, range(12)), "lab.idx": LABELS3}, setup=compiled_m, exit=1,
-         err=r"img\.idx: input and target columns select CSV fields", creates=[]),
-
     # ---- gzip CSV ----
     csv_gz("rn-csv-gz-two-members", gz(GZ_ROWS[:8]) + gz(GZ_ROWS[8:])),
     csv_gz("rn-csv-gz-zero-padding", gz(GZ_ROWS) + bytes(512)),
