@@ -137,6 +137,17 @@ static int obtain_scaler(nnrt_cli *c, nnrt_scaler **sc, nnrt_error *err) {
   return rc;
 }
 
+/* Scales d's inputs by sc, refusing a value scaled beyond the precision; a model with
+ * compiled-in scaling scales them itself, and they are only checked against it. */
+static int scale_inputs(const nnrt_cli *c, const nnrt_scaler *sc, nnrt_dataset *d, const char *path,
+                        nnrt_error *err) {
+  const nnc_model *m = c->m;
+  nnrt_scaler compiled = {m->scale_mode, m->n_inputs, (double *)m->scale_offset, (double *)m->scale_mul};
+  if (!sc && m->scale_mode != NNC_SCALE_NONE)
+    return nnrt__scaler_check(&compiled, d, path, err);
+  return nnrt__scaler_apply(sc, d, path, err);
+}
+
 static int load_weights(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error *err) {
   char buf[512];
   const char *path = c->weights ? c->weights : default_weights(c, buf, sizeof buf);
@@ -258,10 +269,11 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   if (s->scale != NNC_SCALE_NONE) {
     if ((rc = nnrt_scaler_fit(td->train, s->scale, s->scale_factor, &td->sc, err)) != NNRT_OK)
       return rc;
-    nnrt_scaler_apply(td->sc, td->train);
+    if ((rc = nnrt__scaler_apply(td->sc, td->train, s->path, err)) != NNRT_OK)
+      return rc;
   }
   if (c->test.path && (rc = load(c, &c->test, 0, &td->test, err)) == NNRT_OK)
-    nnrt_scaler_apply(td->sc, td->test);
+    rc = nnrt__scaler_apply(td->sc, td->test, c->test.path, err);
   return rc;
 }
 
@@ -396,8 +408,8 @@ int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
   if (!rc && !src->path)
     rc = nnrt__fail(err, NNRT_EUSAGE, "no data to evaluate on: give --data FILE");
   if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK && (rc = load(c, src, 0, &d, err)) == NNRT_OK) {
-    nnrt_scaler_apply(sc, d);
-    rc = nnrt_evaluate(c->m, params, d, NNRT_EVAL_CONFUSION, &mt, err);
+    if ((rc = scale_inputs(c, sc, d, src->path, err)) == NNRT_OK)
+      rc = nnrt_evaluate(c->m, params, d, NNRT_EVAL_CONFUSION, &mt, err);
   }
   if (!rc) {
     printf("%s: %lld samples from %s\n", c->m->name, (long long)d->n, src->path);
@@ -437,14 +449,18 @@ int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   nnrt_dataset *d = NULL;
   nnc_data_source src = {c->input ? c->input : "-", NULL, c->input ? NNC_FORMAT_AUTO : NNC_FORMAT_CSV,
                          -1, c->n_in_cols, c->in_cols, 0, NULL, 0, NNC_SCALE_NONE, 1};
+  if (c->print_class && !c->m->classifier)
+    return nnrt__fail(err, NNRT_EUSAGE, "--class: network '%s' is not a classifier: its outputs are "
+                      "values, not class probabilities", c->m->name);
   int rc = check_widths(c, err);
   if (!rc)
     rc = load_weights(c, &params, &sc, err);
   if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK &&
       (rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, &d, err)) == NNRT_OK) {
-    nnrt_scaler_apply(sc, d);
-    y = nnrt__alloc_array(d->n * c->m->n_outputs, (size_t)c->m->real_bytes);
-    rc = y ? nnrt_predict(c->m, params, d, y, err) : nnrt__oom(err);
+    if ((rc = scale_inputs(c, sc, d, c->input ? c->input : "<stdin>", err)) == NNRT_OK) {
+      y = nnrt__alloc_array(d->n * c->m->n_outputs, (size_t)c->m->real_bytes);
+      rc = y ? nnrt_predict(c->m, params, d, y, err) : nnrt__oom(err);
+    }
   }
   if (!rc)
     print_outputs(c, d, y);
@@ -636,7 +652,7 @@ static int gradcheck_data(nnrt_cli *c, nnrt_scaler **sc, nnrt_dataset **d, nnrt_
   if (!rc && !*sc && c->data.scale != NNC_SCALE_NONE)
     rc = nnrt_scaler_fit(*d, c->data.scale, c->data.scale_factor, sc, err);
   if (!rc)
-    nnrt_scaler_apply(*sc, *d);
+    rc = nnrt__scaler_apply(*sc, *d, c->data.path, err);
   return rc;
 }
 

@@ -3,12 +3,14 @@
  * Consumes: a CSV file (plain or gzip-compressed), an nnc_data_source saying which columns
  * are inputs and targets, and the network's shape and precision.
  * Produces: an nnrt_dataset in the model's precision, or a message `path:line: …` naming the
- * field (1-based) where it applies. Nothing is skipped silently: every row must have as
- * many fields as the first, every selected field must be a finite decimal number within the
+ * field (1-based) where it applies. Fields are split at commas, a "quoted" field (RFC 4180)
+ * holding commas and "" quotes. Nothing is skipped silently: every row must have as
+ * many fields as the first, no column may be both input and target, every selected field must be a finite decimal number within the
  * model's precision, every class label an integer in [0, n_outputs). Only trailing blank
  * lines are allowed. A UTF-8 byte-order mark before the first row is skipped; a first row
  * is a header when the source says so or, undeclared, when it holds names only (a row
- * mixing names and numbers is refused). Lines are bounded (nnrt__csv_max_line).
+ * mixing names and numbers is refused). Lines are bounded (nnrt__csv_max_line); a gzip file
+ * must end with its last member (nnrt__gz_check_end).
  * Also the shared reader of numbers written as text (nnrt__parse_real), used by every
  * reader of the runtime.
  */
@@ -109,26 +111,52 @@ static char *trim(char *s) {
   return s;
 }
 
-int nnrt__csv_split(char *line, char **fields, int max, int *need) {
-  int n = 0;
-  char *p = line;
-  for (;;) {
-    char *start = p;
+/* One field starting at p (spaces before it skipped), ended by a comma or the end of the line,
+ * written back in place as the field's text: a quoted field ("…", RFC 4180) may hold commas
+ * and doubled quotes, and only spaces may follow its closing quote. *next is the character
+ * after the field's comma, or NULL at the end of the line. Returns 0 or an NNRT_CSV_* problem. */
+static int split_field(char *p, char **field, char **next) {
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (*p != '"') {
     char *comma = strchr(p, ',');
+    *next = comma ? comma + 1 : NULL;
     if (comma)
       *comma = 0;
-    char *f = trim(start);
-    size_t flen = strlen(f);
-    if (flen >= 2 && f[0] == '"' && f[flen - 1] == '"') {
-      f[flen - 1] = 0;
-      f++;
+    *field = trim(p);
+    return 0;
+  }
+  char *in = p + 1, *out = p;
+  *field = p;
+  for (;; in++) {
+    if (!*in)
+      return NNRT_CSV_UNCLOSED_QUOTE;
+    if (*in == '"' && in[1] != '"')
+      break;
+    in += *in == '"';
+    *out++ = *in;
+  }
+  *out = 0;
+  for (in++; *in == ' ' || *in == '\t'; in++)
+    ;
+  if (*in && *in != ',')
+    return NNRT_CSV_AFTER_QUOTE;
+  *next = *in ? in + 1 : NULL;
+  return 0;
+}
+
+int nnrt__csv_split(char *line, char **fields, int max, int *need) {
+  int n = 0;
+  for (char *p = line; p;) {
+    char *f;
+    int problem = split_field(p, &f, &p);
+    if (problem) {
+      *need = n + 1;
+      return -problem;
     }
     if (n < max)
       fields[n] = f;
     n++;
-    if (!comma)
-      break;
-    p = comma + 1;
   }
   if (n > max) {
     *need = n;
@@ -137,6 +165,12 @@ int nnrt__csv_split(char *line, char **fields, int max, int *need) {
   return n;
 }
 
+const char *nnrt__csv_problem(int rc) {
+  return rc == -NNRT_CSV_UNCLOSED_QUOTE ? "a quote is not closed on its line"
+                                        : "text after the closing quote (a field is \"…\", quotes inside doubled)";
+}
+
+/* An upper bound on the fields of a line (its commas, quoted or not, plus one). */
 static int count_fields(const char *line) {
   int n = 1;
   for (; *line; line++)
@@ -196,7 +230,9 @@ int nnrt__parse_real(const char *s, int32_t real_bytes, double *v) {
   *v = 0;
   if (!is_decimal(s))
     return is_not_finite_word(s) ? NNRT_NUM_NOT_FINITE : NNRT_NUM_NOT_A_NUMBER;
-  *v = strtod(s, NULL);
+  /* f32 straight from the decimal: through a double first, a value just below the halfway
+   * point between two floats (FLT_MAX and 2^128 among them) would be rounded twice. */
+  *v = real_bytes == 4 ? (double)strtof(s, NULL) : strtod(s, NULL);
   if (isinf(*v))
     return NNRT_NUM_OUT_OF_RANGE;
   return nnrt__check_real(*v, real_bytes);
@@ -257,6 +293,9 @@ static int split_line(csv_state *st, int *nf, nnrt_error *err) {
     st->max_fields = need;
   }
   *nf = nnrt__csv_split(st->r.line, st->fields, st->max_fields, &need);
+  if (*nf < 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: %s", st->src->path,
+                      (long long)st->r.lineno, need, nnrt__csv_problem(*nf));
   return NNRT_OK;
 }
 
@@ -296,12 +335,24 @@ static int is_target(const csv_state *st, int col) {
   return 0;
 }
 
+/* " (fields are separated by commas, …)" when the first row is one field holding another
+ * separator, else "". */
+static const char *separator_hint(const csv_state *st) {
+  if (st->width != 1)
+    return "";
+  if (strchr(st->fields[0], ';'))
+    return " (fields are separated by commas; the first row holds semicolons)";
+  if (strchr(st->fields[0], '\t'))
+    return " (fields are separated by commas; the first row holds tabs)";
+  return "";
+}
+
 static int check_column(const csv_state *st, const char *what, int32_t col, nnrt_error *err) {
   if (col < 0 || col >= st->width)
     return nnrt__fail(err, NNRT_EDATA,
-                      "%s: %s column %d is out of range: rows have %d field%s (columns 0..%d)",
+                      "%s: %s column %d is out of range: rows have %d field%s (columns 0..%d)%s",
                       st->src->path, what, (int)col, st->width, st->width == 1 ? "" : "s",
-                      st->width - 1);
+                      st->width - 1, separator_hint(st));
   return NNRT_OK;
 }
 
@@ -350,6 +401,9 @@ static int resolve_inputs(csv_state *st, nnrt_error *err) {
     int rc = check_column(st, "input", st->in_cols[i], err);
     if (rc)
       return rc;
+    if (explicit_cols && is_target(st, st->in_cols[i])) /* as the language refuses it */
+      return nnrt__fail(err, NNRT_EDATA, "%s: column %d is both an input and a target", s->path,
+                        (int)st->in_cols[i]);
   }
   if (st->n_in != st->sh.n_inputs)
     return nnrt__fail(err, NNRT_EDATA, "%s: %d input column%s selected but the network has %d input%s",
@@ -490,6 +544,8 @@ static int read_rows(csv_state *st, int header, nnrt_error *err) {
     if ((rc = split_line(st, &nf, err)) != NNRT_OK || (rc = store_row(st, nf, err)) != NNRT_OK)
       break;
   }
+  if (!rc)
+    rc = nnrt__gz_check_end(st->r.f, st->src->path, err);
   if (!rc && st->d->n == 0)
     rc = nnrt__fail(err, NNRT_EDATA, "%s: no data rows after the header", st->src->path);
   return rc;

@@ -2,12 +2,17 @@
  *
  * Consumes: an nnc_data_source (format auto, CSV or IDX) and the network's shape.
  * Produces: nnrt_dataset objects (x: n × n_inputs reals, t: n × n_outputs reals), a fitted
- * nnrt_scaler applied in place, and row subsets (validation split, batches).
- * With format auto, a file whose first two bytes are zero is IDX, anything else CSV.
+ * nnrt_scaler applied in place (a fit beyond f64 refused; nnrt__scaler_apply refuses a
+ * scaled value beyond the model's precision), row subsets (validation split, batches), and
+ * the check that nothing but gzip members and zero padding makes up a compressed file.
+ * With format auto, a source with a labels file is IDX, so is a regular file whose first two
+ * bytes are zero; anything else (a pipe among them) is CSV.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "internal.h"
@@ -67,9 +72,79 @@ int nnrt__gz_fail(gzFile f, const char *path, nnrt_error *err) {
   return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", path, m);
 }
 
-/* IDX files start with two zero bytes; text never does. */
+/* zlib reads concatenated gzip members as one stream but stops without a word at bytes after
+ * the last member that do not start another (rows appended uncompressed to a .gz, say). So at
+ * the end of a compressed regular file the members are walked again here, their output
+ * discarded, and anything after the last member but zero padding is refused. */
+static int gz_trailing(FILE *f, uint64_t *at, uint64_t *extra) {
+  unsigned char in[1 << 14], out[1 << 14];
+  z_stream z;
+  int ended = 0;
+  memset(&z, 0, sizeof z);
+  *extra = *at = 0;
+  if (inflateInit2(&z, 15 + 16) != Z_OK)
+    return -1;
+  for (;;) {
+    if (z.avail_in == 0) {
+      z.avail_in = (uInt)fread(in, 1, sizeof in, f);
+      z.next_in = in;
+      if (z.avail_in == 0)
+        break;
+    }
+    if (ended) {                      /* after a member: another one, or the end */
+      if (z.next_in[0] != 0x1f || (z.avail_in > 1 && z.next_in[1] != 0x8b))
+        break;
+      inflateReset(&z);
+      ended = 0;
+    }
+    z.next_out = out;
+    z.avail_out = sizeof out;
+    uInt before = z.avail_in;
+    int rc = inflate(&z, Z_NO_FLUSH);
+    *at += before - z.avail_in;
+    if (rc == Z_STREAM_END)
+      ended = 1;
+    else if (rc != Z_OK && rc != Z_BUF_ERROR)
+      break;
+  }
+  inflateEnd(&z);
+  if (!ended)
+    return 0;                         /* a damaged stream: gzread has said so already */
+  int only_zeros = 1;
+  for (;;) {                          /* what follows the last member: zeros are padding */
+    for (uInt i = 0; i < z.avail_in; i++)
+      only_zeros &= z.next_in[i] == 0;
+    *extra += z.avail_in;
+    if ((z.avail_in = (uInt)fread(in, 1, sizeof in, f)) == 0)
+      break;
+    z.next_in = in;
+  }
+  return !only_zeros;
+}
+
+int nnrt__gz_check_end(gzFile f, const char *path, nnrt_error *err) {
+  uint64_t at, extra;
+  struct stat st;
+  if (gzdirect(f) || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return NNRT_OK;
+  FILE *raw = fopen(path, "rb");
+  if (!raw)
+    return NNRT_OK;
+  int bad = gz_trailing(raw, &at, &extra);
+  fclose(raw);
+  if (bad > 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s: %llu bytes after the end of the gzip data (at byte %llu) "
+                      "that are not gzip data", path, (unsigned long long)extra, (unsigned long long)at);
+  return NNRT_OK;
+}
+
+/* IDX files start with two zero bytes; text never does. Only a regular file is looked into:
+ * reading a pipe's first bytes would take them from the reader that follows. */
 static int sniff_idx(const char *path) {
   unsigned char b[2] = {1, 1};
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    return 0;
   gzFile f = gzopen(path, "rb");
   if (!f)
     return 0;
@@ -87,8 +162,8 @@ int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_ou
   if (real_bytes != 4 && real_bytes != 8)
     return nnrt__fail(err, NNRT_EUSAGE, "unsupported precision: %d-byte reals", (int)real_bytes);
   int format = src->format;
-  if (format == NNC_FORMAT_AUTO)
-    format = sniff_idx(src->path) ? NNC_FORMAT_IDX : NNC_FORMAT_CSV;
+  if (format == NNC_FORMAT_AUTO) /* labels belong to IDX images; else the first bytes say */
+    format = src->labels || sniff_idx(src->path) ? NNC_FORMAT_IDX : NNC_FORMAT_CSV;
   if (format == NNC_FORMAT_IDX)
     return nnrt__idx_load(src, sh, out, err);
   if (src->labels) /* as the train block's 'labels' is refused on CSV data */
@@ -116,27 +191,47 @@ static int scaler_alloc(int32_t n, int32_t mode, nnrt_scaler **out, nnrt_error *
   return NNRT_OK;
 }
 
-static void fit_zscore(const nnrt_dataset *d, int32_t i, double *offset, double *mul) {
+static void column_range(const nnrt_dataset *d, int32_t i, double *lo, double *hi) {
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (int64_t k = 0; k < d->n; k++) {
+    double v = nnrt_dataset_input(d, k, i);
+    *lo = v < *lo ? v : *lo;
+    *hi = v > *hi ? v : *hi;
+  }
+}
+
+/* Mean and standard deviation (Welford). Values are first multiplied by a power of two that
+ * keeps their squares finite (1 unless the column spans more than 2^500), so the result is
+ * exact scaling of the plain computation and never overflows. */
+static void fit_zscore(const nnrt_dataset *d, int32_t i, double span, double *offset, double *mul) {
+  int e = 0;
   double mean = 0, m2 = 0;
-  for (int64_t k = 0; k < d->n; k++) { /* Welford */
-    double v = nnrt_dataset_input(d, k, i), delta = v - mean;
+  if (span > 0x1p500)
+    frexp(span, &e);
+  for (int64_t k = 0; k < d->n; k++) {
+    double v = ldexp(nnrt_dataset_input(d, k, i), -e), delta = v - mean;
     mean += delta / (double)(k + 1);
     m2 += delta * (v - mean);
   }
   double sd = d->n > 1 ? sqrt(m2 / (double)d->n) : 0;
-  *offset = mean;
-  *mul = sd > 0 ? 1 / sd : 1;
+  *offset = ldexp(mean, e);
+  *mul = sd > 0 ? 1 / ldexp(sd, e) : 1;
 }
 
-static void fit_minmax(const nnrt_dataset *d, int32_t i, double *offset, double *mul) {
-  double lo = INFINITY, hi = -INFINITY;
-  for (int64_t k = 0; k < d->n; k++) {
-    double v = nnrt_dataset_input(d, k, i);
-    lo = v < lo ? v : lo;
-    hi = v > hi ? v : hi;
-  }
-  *offset = d->n ? lo : 0;
+static void fit_minmax(double lo, double hi, int64_t n, double *offset, double *mul) {
+  *offset = n ? lo : 0;
   *mul = hi > lo ? 1 / (hi - lo) : 1;
+}
+
+/* A z-score or min-max fit needs the column's span and its multiplier finite in f64: values
+ * from -1e308 to 1e308, or two values 1e-320 apart, cannot be scaled. */
+static int check_fit(int32_t i, double lo, double hi, double mul, nnrt_error *err) {
+  if (isfinite(hi - lo) && isfinite(mul) && mul > 0)
+    return NNRT_OK;
+  return nnrt__fail(err, NNRT_EDATA, "training data: input %d: values from %g to %g cannot be scaled: %s", (int)i,
+                    lo, hi, isfinite(hi - lo) ? "they differ by less than f64 can invert"
+                                              : "their range is beyond f64");
 }
 
 int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_scaler **out,
@@ -145,17 +240,34 @@ int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_sca
   if (rc)
     return rc;
   nnrt_scaler *s = *out;
-  for (int32_t i = 0; i < d->n_inputs; i++) {
+  for (int32_t i = 0; i < d->n_inputs && !rc; i++) {
+    double lo, hi;
     s->offset[i] = 0;
     s->mul[i] = 1;
-    if (mode == NNC_SCALE_FACTOR)
+    if (mode == NNC_SCALE_FACTOR) {
       s->mul[i] = factor;
-    else if (mode == NNC_SCALE_ZSCORE)
-      fit_zscore(d, i, &s->offset[i], &s->mul[i]);
-    else if (mode == NNC_SCALE_MINMAX)
-      fit_minmax(d, i, &s->offset[i], &s->mul[i]);
+      continue;
+    }
+    if (mode != NNC_SCALE_ZSCORE && mode != NNC_SCALE_MINMAX)
+      continue;
+    column_range(d, i, &lo, &hi);
+    if (d->n == 0)
+      continue;
+    if (mode == NNC_SCALE_ZSCORE)
+      fit_zscore(d, i, hi - lo, &s->offset[i], &s->mul[i]);
+    else
+      fit_minmax(lo, hi, d->n, &s->offset[i], &s->mul[i]);
+    rc = check_fit(i, lo, hi, s->mul[i], err);
   }
-  return NNRT_OK;
+  if (rc) {
+    nnrt_scaler_destroy(s);
+    *out = NULL;
+  }
+  return rc;
+}
+
+static double scaled(const nnrt_scaler *s, const nnrt_dataset *d, int64_t at, int32_t i) {
+  return (nnrt__get(d->x, d->real_bytes, at) - s->offset[i]) * s->mul[i];
 }
 
 void nnrt_scaler_apply(const nnrt_scaler *s, nnrt_dataset *d) {
@@ -164,8 +276,33 @@ void nnrt_scaler_apply(const nnrt_scaler *s, nnrt_dataset *d) {
   for (int64_t k = 0; k < d->n; k++)
     for (int32_t i = 0; i < d->n_inputs; i++) {
       int64_t at = k * d->n_inputs + i;
-      nnrt__set(d->x, d->real_bytes, at, (nnrt__get(d->x, d->real_bytes, at) - s->offset[i]) * s->mul[i]);
+      nnrt__set(d->x, d->real_bytes, at, scaled(s, d, at, i));
     }
+}
+
+int nnrt__scaler_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err) {
+  int rc = nnrt__scaler_check(s, d, path, err);
+  if (!rc)
+    nnrt_scaler_apply(s, d);
+  return rc;
+}
+
+int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, nnrt_error *err) {
+  if (!s || s->mode == NNC_SCALE_NONE || s->n != d->n_inputs)
+    return NNRT_OK;
+  for (int64_t k = 0; k < d->n; k++)
+    for (int32_t i = 0; i < d->n_inputs; i++) {
+      int64_t at = k * d->n_inputs + i;
+      double v = scaled(s, d, at, i);
+      int problem = nnrt__check_real(v, d->real_bytes);
+      if (problem)
+        return nnrt__fail(err, NNRT_EDATA, "%s: sample %lld, input %d: %g scaled by the training "
+                          "data's statistics (offset %g, multiplier %g) is %g, %s", path,
+                          (long long)k + 1, (int)i, nnrt__get(d->x, d->real_bytes, at), s->offset[i],
+                          s->mul[i], v, problem == NNRT_NUM_NOT_FINITE ? "not a finite number"
+                          : d->real_bytes == 4 ? "out of range for f32" : "out of range for f64");
+    }
+  return NNRT_OK;
 }
 
 void nnrt_scaler_destroy(nnrt_scaler *s) {

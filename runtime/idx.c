@@ -136,7 +136,7 @@ static int read_data(gzFile f, idx_file *x, nnrt_error *err) {
   if (got)
     return nnrt__fail(err, NNRT_EDATA, "%s: %llu%s unexpected bytes after the data", x->path,
                       (unsigned long long)got, got == sizeof extra ? " or more" : "");
-  return NNRT_OK;
+  return nnrt__gz_check_end(f, x->path, err);
 }
 
 static int idx_open(const char *path, idx_file *x, gzFile *f, nnrt_error *err) {

@@ -59,14 +59,21 @@ void nnrt__shuffle(int64_t *idx, int64_t n, nnrt_rng *r);
 typedef struct nnrt_shape { int32_t n_inputs, n_outputs, real_bytes, flags; } nnrt_shape;
 int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);
 int nnrt__idx_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);
-/* Splits a CSV line in place (fields trimmed, simple "quotes" removed). Returns the field
- * count or -1 when more than max fields would be needed (then *need holds the count). */
+/* Splits a CSV line in place at its commas (fields trimmed; a "quoted" field may hold commas
+ * and "" for a quote). Returns the field count, -1 when more than max fields would be needed
+ * (then *need holds the count), or -NNRT_CSV_* for a badly quoted field (*need: its number,
+ * from 1; nnrt__csv_problem says what is wrong). */
+enum { NNRT_CSV_UNCLOSED_QUOTE = 2, NNRT_CSV_AFTER_QUOTE = 3 };
 int nnrt__csv_split(char *line, char **fields, int max, int *need);
+const char *nnrt__csv_problem(int rc);
 /* The longest CSV line read for a network: 1 MiB plus 1 KiB per input and output. */
 size_t nnrt__csv_max_line(nnrt_shape sh);
 /* zlib read errors (dataset.c): whether f is in error, and its message as `path: read error: …`. */
 int nnrt__gz_failed(gzFile f);
 int nnrt__gz_fail(gzFile f, const char *path, nnrt_error *err);
+/* At the end of a compressed file read through f: refuses bytes after its last gzip member
+ * that zlib skipped silently (not another member, not zero padding). */
+int nnrt__gz_check_end(gzFile f, const char *path, nnrt_error *err);
 /* Parses a whole field: 0 a finite number, 1 not a number, 2 not finite or beyond f64. */
 int nnrt__parse_number(const char *s, double *v);
 
@@ -85,6 +92,11 @@ const char *nnrt__shown(const char *f, char *buf, size_t size);
 #define NNRT_UTF8_BOM "\xEF\xBB\xBF"
 
 /* ---- dataset.c ---- */
+/* nnrt_scaler_apply, refusing a value its scaling takes beyond the model's precision
+ * (`path: sample K, input I: …`); d is left unscaled then. */
+int nnrt__scaler_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err);
+/* The check alone, d unchanged (for a model whose compiled-in scaling scales its inputs). */
+int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, nnrt_error *err);
 /* A subset of rows (by index) copied into a new dataset. */
 int nnrt__dataset_subset(const nnrt_dataset *d, const int64_t *idx, int64_t n,
                          nnrt_dataset **out, nnrt_error *err);

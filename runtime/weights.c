@@ -7,9 +7,11 @@
  * another network (fingerprint), parameter count, precision, a parameter not finite, an
  * unusable input scaling. Reading checks the header against the model before the body: a
  * regular file must have the declared size, and nothing (a pipe, a device) is read past it.
+ * Trailer sections with unknown tags are skipped, a repeated tag refused.
  * Text export/import as JSON or CSV, the input scaling included; import reads at most 1 MiB
- * plus 64 bytes per parameter, and every number through the runtime's one number reader in
- * the model's precision (`name:line: ...`).
+ * plus 64 bytes per parameter, checks JSON as JSON (one object, distinct keys, bounded
+ * nesting), and reads every number through the runtime's one number reader in the model's
+ * precision (`name:line: ...`).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -277,13 +279,28 @@ static int check_params(const char *path, const nnrt_wfile *wf, const nnc_model 
   return NNRT_OK;
 }
 
+/* A section tag for messages: its four bytes, unprintable ones as '?'. */
+static const char *tag_shown(const unsigned char *tag, char buf[5]) {
+  for (int i = 0; i < 4; i++)
+    buf[i] = tag[i] >= 0x20 && tag[i] < 0x7f ? (char)tag[i] : '?';
+  buf[4] = 0;
+  return buf;
+}
+
+/* The trailer: at most 16 sections, each a 4-byte tag, 4 reserved bytes, a length and its
+ * data. A tag this runtime does not know is skipped (a later version may add sections); a tag
+ * given twice is refused, as which one holds would be a guess. */
 static int parse_sections(const char *path, nnrt_wfile *wf, nnrt_error *err) {
   const unsigned char *img = wf->image;
   uint32_t n = get_u32(img + 28);
+  char tag[5];
   uint64_t at = HEADER_BYTES + (uint64_t)nnrt__get_u64(img + 16) * get_u32(img + 24);
   for (uint32_t i = 0; i < n; i++) {
     if (at + 16 > wf->size || nnrt__get_u64(img + at + 8) > wf->size - at - 16 || i >= 16)
       return nnrt__fail(err, NNRT_EDATA, "%s: corrupted trailer section %u", path, i);
+    if (nnrt__wfile_section(wf, (const char *)img + at))
+      return nnrt__fail(err, NNRT_EDATA, "%s: corrupted trailer: section %u repeats the tag '%s'",
+                        path, i, tag_shown(img + at, tag));
     nnrt_section *s = &wf->sections[wf->n_sections++];
     memcpy(s->tag, img + at, 4);
     s->len = nnrt__get_u64(img + at + 8);
@@ -630,74 +647,216 @@ static int text_scaler_finish(text_scaler *ts, const char *name, nnrt_scaler **o
   return rc;
 }
 
-/* The position just after `"key":` in text[0..end), or NULL. */
-static const char *json_after_key(const char *text, const char *end, const char *key) {
-  size_t kl = strlen(key);
-  for (const char *p = text; (p = strchr(p, '"')) != NULL && p < end; p++) {
-    if (strncmp(p + 1, key, kl) != 0 || p[kl + 1] != '"')
-      continue;
-    const char *q = p + kl + 2;
-    while (isspace((unsigned char)*q))
-      q++;
-    if (*q == ':' && q < end)
-      return q + 1;
-  }
-  return NULL;
-}
+/* ---- the JSON form's structure ----
+ * The text is checked as JSON first (RFC 8259: one object, nothing after it, strings with
+ * valid escapes, no trailing commas, nesting at most 32 deep), every object's keys distinct.
+ * Values that are numbers or words are tokens here; the number reader judges them later with
+ * the parameter's line. The values of the keys nnc reads (the object's "fingerprint",
+ * "scale", "params", and the scale's "mode", "offset", "multiplier") are noted; other keys
+ * are skipped. */
+
+#define JSON_MAX_DEPTH 32
+
+typedef struct json_doc {
+  const char *text, *name;
+  const char *fingerprint, *scale, *params;      /* values in the top object, or NULL */
+  const char *mode, *offset, *multiplier;       /* values in the "scale" object, or NULL */
+} json_doc;
 
 static const char *skip_space(const char *p) {
-  while (isspace((unsigned char)*p))
+  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
     p++;
   return p;
 }
 
-/* "offset": [a, b, ...] or "multiplier": [...] inside the scale object [obj, end). */
-static int json_scale_array(const char *text, const char *obj, const char *end, int half, const char *name,
-                            text_scaler *ts, nnrt_error *err) {
-  const char *key = half ? "multiplier" : "offset", *p = json_after_key(obj, end, key);
-  char where[1100];
-  snprintf(where, sizeof where, "%s:%d: scale.%s", name, line_of(text, p ? p : obj), key);
-  if (!p || *(p = skip_space(p)) != '[')
-    return nnrt__fail(err, NNRT_EDATA, "%s: expected an array of the %d inputs' %ss", where, (int)ts->s->n, key);
+static int json_fail(const json_doc *j, const char *at, const char *what, nnrt_error *err) {
+  return nnrt__fail(err, NNRT_EDATA, "%s:%d: not valid JSON: %s", j->name, line_of(j->text, at), what);
+}
+
+/* A string at *p (which is '"'); *p moves past it. */
+static int json_string(const json_doc *j, const char **p, nnrt_error *err) {
+  const char *q = *p + 1;
+  for (; *q != '"'; q++) {
+    if ((unsigned char)*q < 0x20)
+      return json_fail(j, q, *q ? "a control character or line end inside a string"
+                                : "a string is not closed", err);
+    if (*q != '\\')
+      continue;
+    q++;
+    if (*q == 'u') {
+      for (int k = 1; k <= 4; k++)
+        if (!isxdigit((unsigned char)q[k]))
+          return json_fail(j, q, "a \\u escape needs four hexadecimal digits", err);
+      q += 4;
+    } else if (!*q || !strchr("\"\\/bfnrt", *q)) {
+      return json_fail(j, q, "an unknown escape in a string", err);
+    }
+  }
+  *p = q + 1;
+  return NNRT_OK;
+}
+
+/* Whether the string at k (its opening quote) is exactly "word". */
+static int key_is(const char *k, const char *word) {
+  size_t n = strlen(word);
+  return !strncmp(k + 1, word, n) && k[n + 1] == '"';
+}
+
+static int json_value(json_doc *j, const char **p, int depth, int role, nnrt_error *err);
+
+/* Notes where the value of key k starts, for the objects whose keys nnc reads (role 1: the
+ * top object, 2: its "scale"); returns the role of the value (2 for the scale object), or -1
+ * for a key noted before. */
+static int note_key(json_doc *j, int role, const char *k, const char *value) {
+  const char *const names[] = {"fingerprint", "scale", "params", "mode", "offset", "multiplier"};
+  const char **slots[] = {&j->fingerprint, &j->scale, &j->params, &j->mode, &j->offset, &j->multiplier};
+  for (int i = role == 1 ? 0 : 3, n = role == 1 ? 3 : 6; role && i < n; i++)
+    if (key_is(k, names[i])) {
+      if (*slots[i])
+        return -1;
+      *slots[i] = value;
+      return i == 1 ? 2 : 0;
+    }
+  return 0;
+}
+
+static int json_object(json_doc *j, const char **p, int depth, int role, nnrt_error *err) {
+  const char *q = skip_space(*p + 1), *keys[256];
+  int n_keys = 0, rc;
+  if (*q == '}') {
+    *p = q + 1;
+    return NNRT_OK;
+  }
+  for (;;) {
+    const char *k = q;
+    if (*k != '"')
+      return json_fail(j, k, "expected a key in quotes", err);
+    if ((rc = json_string(j, &q, err)) != NNRT_OK)
+      return rc;
+    for (int i = 0; i < n_keys; i++)
+      if (q - k == strchr(keys[i] + 1, '"') + 1 - keys[i] && !strncmp(keys[i], k, (size_t)(q - k)))
+        return json_fail(j, k, "a key is repeated in one object", err);
+    if (n_keys < 256)           /* the keys nnc reads are checked beyond, in note_key */
+      keys[n_keys++] = k;
+    q = skip_space(q);
+    if (*q != ':')
+      return json_fail(j, q, "expected ':' after a key", err);
+    q = skip_space(q + 1);
+    int value_role = note_key(j, role, k, q);
+    if (value_role < 0)
+      return json_fail(j, k, "a key is repeated in one object", err);
+    if ((rc = json_value(j, &q, depth + 1, value_role, err)) != NNRT_OK)
+      return rc;
+    q = skip_space(q);
+    if (*q == '}')
+      break;
+    if (*q != ',')
+      return json_fail(j, q, "expected ',' or '}'", err);
+    q = skip_space(q + 1);
+  }
+  *p = q + 1;
+  return NNRT_OK;
+}
+
+static int json_array(json_doc *j, const char **p, int depth, nnrt_error *err) {
+  const char *q = skip_space(*p + 1);
+  int rc;
+  if (*q == ']') {
+    *p = q + 1;
+    return NNRT_OK;
+  }
+  for (;;) {
+    if ((rc = json_value(j, &q, depth + 1, 0, err)) != NNRT_OK)
+      return rc;
+    q = skip_space(q);
+    if (*q == ']')
+      break;
+    if (*q != ',')
+      return json_fail(j, q, "expected ',' or ']'", err);
+    q = skip_space(q + 1);
+  }
+  *p = q + 1;
+  return NNRT_OK;
+}
+
+static int json_value(json_doc *j, const char **p, int depth, int role, nnrt_error *err) {
+  const char *q = *p;
+  if (depth > JSON_MAX_DEPTH)
+    return json_fail(j, q, "nested more than 32 deep", err);
+  if (*q == '{')
+    return json_object(j, p, depth, role, err);
+  if (*q == '[')
+    return json_array(j, p, depth, err);
+  if (*q == '"')
+    return json_string(j, p, err);
+  while (isalnum((unsigned char)*q) || *q == '+' || *q == '-' || *q == '.')
+    q++;
+  if (q == *p)
+    return json_fail(j, q, *q ? "expected a value" : "the text ends inside the object", err);
+  *p = q;
+  return NNRT_OK;
+}
+
+static int json_parse(json_doc *j, nnrt_error *err) {
+  const char *p = skip_space(j->text);
+  int rc;
+  if (*p != '{')
+    return json_fail(j, p, "expected '{'", err);
+  if ((rc = json_value(j, &p, 1, 1, err)) != NNRT_OK)
+    return rc;
+  p = skip_space(p);
+  if (*p)
+    return json_fail(j, p, "text after the end of the object", err);
+  return NNRT_OK;
+}
+
+/* "offset": [a, b, ...] or "multiplier": [...] of the scale object. */
+static int json_scale_array(const json_doc *j, int half, const nnc_model *m, text_scaler *ts,
+                            nnrt_error *err) {
+  const char *key = half ? "multiplier" : "offset", *p = half ? j->multiplier : j->offset;
+  char where[1100], tok[64], buf[64];
+  snprintf(where, sizeof where, "%s:%d: scale.%s", j->name, line_of(j->text, p ? p : j->scale), key);
+  if (!p || *p != '[')
+    return nnrt__fail(err, NNRT_EDATA, "%s: expected an array of the %d inputs' %ss", where,
+                      (int)m->n_inputs, key);
   for (p = skip_space(p + 1); *p != ']';) {
-    char *stop;
-    double v = strtod(p, &stop);
+    const char *end = p;
+    double v;
     int rc;
-    if (stop == p || !isfinite(v))
-      return nnrt__fail(err, NNRT_EDATA, "%s: value %d: expected a finite number", where,
-                        (int)(half ? ts->n_muls : ts->n_offsets));
+    while (*end && *end != ',' && *end != ']' && !isspace((unsigned char)*end))
+      end++;
+    size_t len = (size_t)(end - p) < sizeof tok - 1 ? (size_t)(end - p) : sizeof tok - 1;
+    memcpy(tok, p, len);
+    tok[len] = 0;
+    int problem = (size_t)(end - p) > len ? NNRT_NUM_NOT_A_NUMBER : nnrt__parse_real(tok, 8, &v);
+    if (problem)
+      return nnrt__fail(err, NNRT_EDATA, "%s: value %d: '%s' %s", where,
+                        (int)(half ? ts->n_muls : ts->n_offsets), nnrt__shown(tok, buf, sizeof buf),
+                        nnrt__number_problem(problem, 8));
     if ((rc = text_scaler_add(ts, half, v, where, err)) != NNRT_OK)
       return rc;
-    p = skip_space(stop);
-    if (*p == ',')
-      p = skip_space(p + 1);
-    else if (*p != ']')
-      return nnrt__fail(err, NNRT_EDATA, "%s: expected ',' or ']'", where);
+    p = skip_space(end);
+    p = *p == ',' ? skip_space(p + 1) : p;
   }
   return NNRT_OK;
 }
 
 /* "scale": {"mode": "...", "offset": [...], "multiplier": [...]}, if the text has it. */
-static int json_import_scaler(const char *text, const char *name, const nnc_model *m, text_scaler *ts,
-                              nnrt_error *err) {
-  const char *end = text + strlen(text), *obj = json_after_key(text, end, "scale"), *mode, *close;
+static int json_import_scaler(const json_doc *j, const nnc_model *m, text_scaler *ts, nnrt_error *err) {
+  const char *mode = j->mode;
   int rc;
-  if (!obj)
+  if (!j->scale)
     return NNRT_OK;
-  obj = skip_space(obj);
-  close = *obj == '{' ? strchr(obj, '}') : NULL;
-  mode = close ? json_after_key(obj, close, "mode") : NULL;
-  mode = mode ? skip_space(mode) : NULL;
-  const char *mode_end = mode && *mode == '"' ? strchr(mode + 1, '"') : NULL;
-  if (!mode_end || mode_end > close)
+  if (*j->scale != '{' || !mode || *mode != '"')
     return nnrt__fail(err, NNRT_EDATA, "%s:%d: \"scale\": expected {\"mode\": \"zscore\" (or minmax or factor), "
-                      "\"offset\": [...], \"multiplier\": [...]}", name, line_of(text, obj));
+                      "\"offset\": [...], \"multiplier\": [...]}", j->name, line_of(j->text, j->scale));
   char where[1100];
-  snprintf(where, sizeof where, "%s:%d: scale.mode", name, line_of(text, mode));
-  if ((rc = text_scaler_start(ts, mode + 1, (size_t)(mode_end - mode - 1), where, m->n_inputs, err)) != NNRT_OK ||
-      (rc = json_scale_array(text, obj, close, 0, name, ts, err)) != NNRT_OK)
+  snprintf(where, sizeof where, "%s:%d: scale.mode", j->name, line_of(j->text, mode));
+  if ((rc = text_scaler_start(ts, mode + 1, (size_t)(strchr(mode + 1, '"') - mode - 1), where,
+                              m->n_inputs, err)) != NNRT_OK ||
+      (rc = json_scale_array(j, 0, m, ts, err)) != NNRT_OK)
     return rc;
-  return json_scale_array(text, obj, close, 1, name, ts, err);
+  return json_scale_array(j, 1, m, ts, err);
 }
 
 /* A CSV row of the scaling: `scale,MODE`, `scale.offset[i],A` or `scale.multiplier[i],B`,
@@ -708,6 +867,8 @@ static int csv_import_scaler_line(char *line, int lineno, const char *name, cons
   int need, nf = nnrt__csv_split(line, f, 3, &need), index = -1, len = 0;
   double v;
   snprintf(where, sizeof where, "%s:%d", name, lineno);
+  if (nf < -1)
+    return nnrt__fail(err, NNRT_EDATA, "%s: field %d: %s", where, need, nnrt__csv_problem(nf));
   if (nf != 2)
     return nnrt__fail(err, NNRT_EDATA, "%s: expected 2 fields, found %d", where, nf < 0 ? need : nf);
   if (!strcmp(f[0], "scale"))
@@ -725,18 +886,21 @@ static int csv_import_scaler_line(char *line, int lineno, const char *name, cons
   return text_scaler_add(ts, half, v, where, err);
 }
 
-static int json_fingerprint(const char *text, const char *name, const nnc_model *m, nnrt_error *err) {
-  const char *fp = strstr(text, "\"fingerprint\"");
+static int json_fingerprint(const json_doc *j, const nnc_model *m, nnrt_error *err) {
+  const char *fp = j->fingerprint;
+  char *end = NULL;
   if (!fp)
     return NNRT_OK;
-  fp = strchr(fp + 13, '"');
-  if (!fp)
-    return nnrt__fail(err, NNRT_EDATA, "%s:%d: bad fingerprint", name, line_of(text, text + strlen(text)));
-  unsigned long long v = strtoull(fp + 1, NULL, 16);
+  unsigned long long v = 0;
+  if (*fp == '"' && !strncmp(fp + 1, "0x", 2) && isxdigit((unsigned char)fp[3]))
+    v = strtoull(fp + 3, &end, 16);
+  if (!end || *end != '"' || end - fp != 19)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%d: \"fingerprint\": expected \"0x\" and 16 hexadecimal digits",
+                      j->name, line_of(j->text, fp));
   if (v != m->fingerprint)
     return nnrt__fail(err, NNRT_EDATA,
                       "%s: weights of another network (fingerprint 0x%016llx; network '%s' has 0x%016llx)",
-                      name, v, m->name, (unsigned long long)m->fingerprint);
+                      j->name, v, m->name, (unsigned long long)m->fingerprint);
   return NNRT_OK;
 }
 
@@ -769,14 +933,16 @@ static int too_many(const char *name, int line, const nnc_model *m, nnrt_error *
 
 static int json_import(const char *text, const char *name, const nnc_model *m, void *params,
                        text_scaler *ts, nnrt_error *err) {
-  int rc = json_fingerprint(text, name, m, err);
+  json_doc j = {text, name, NULL, NULL, NULL, NULL, NULL, NULL};
+  int rc = json_parse(&j, err);
   if (!rc)
-    rc = json_import_scaler(text, name, m, ts, err);
+    rc = json_fingerprint(&j, m, err);
+  if (!rc)
+    rc = json_import_scaler(&j, m, ts, err);
   if (rc)
     return rc;
-  const char *p = strstr(text, "\"params\"");
-  p = p ? strchr(p, '[') : NULL;
-  if (!p)
+  const char *p = j.params;
+  if (!p || *p != '[')
     return nnrt__fail(err, NNRT_EDATA, "%s: no \"params\" array", name);
   int64_t n = 0;
   for (p++;;) {
@@ -810,6 +976,8 @@ static int csv_import_line(char *line, int lineno, const char *name, const nnc_m
   char *f[3], buf[64];
   int need, nf = nnrt__csv_split(line, f, 3, &need);
   double idx, v;
+  if (nf < -1)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%d: field %d: %s", name, lineno, need, nnrt__csv_problem(nf));
   if (nf != 2)
     return nnrt__fail(err, NNRT_EDATA, "%s:%d: expected 2 fields, found %d", name, lineno,
                       nf < 0 ? need : nf);
@@ -870,7 +1038,7 @@ int nnrt_weights_import(FILE *in, const char *name, const nnc_model *m, void *pa
     p++;
   if (!*p)
     rc = nnrt__fail(err, NNRT_EDATA, "%s: empty input", name);
-  else if (*p == '{')
+  else if (*p == '{' || *p == '[')
     rc = json_import(text, name, m, params, &ts, err);
   else
     rc = csv_import(text, name, m, params, &ts, err);

@@ -99,8 +99,9 @@ CASES = [
     csv_refused("csv-header-only", "d.csv", r"d\.csv: no data rows after the header", files={"d.csv": "x1,x2,y\n"}),
     csv_refused("csv-directory", "d", r"d: read error: Is a directory", files={"d/keep": ""}),
     csv_refused("csv-missing-file", "nope.csv", r"nope\.csv: cannot open: No such file or directory"),
-    # /dev/zero starts with two zero bytes: it is taken for IDX, which wants labels
-    csv_refused("csv-dev-zero", "/dev/zero", r"/dev/zero: an IDX source needs a labels file", timeout=20),
+    # /dev/zero is not a regular file: read as CSV without looking into it first (a pipe's
+    # first bytes would be lost); its first byte is a NUL
+    csv_refused("csv-dev-zero", "/dev/zero", r"/dev/zero:1: NUL byte in a text line", timeout=20),
     csv_refused("csv-dev-zero-with-labels", "/dev/zero --labels /dev/zero",
                 r"/dev/zero: not an IDX file \(magic 0x00000000\)", timeout=20),
     case("csv-endless-line-from-pipe", "yes 1 | tr -d '\\n' | " + TRAIN_XOR % "-", models=["xor"],
@@ -121,7 +122,7 @@ CASES = [
     case("csv-gz-bomb-one-line", TRAIN_XOR % "d.csv.gz", models=["xor"],
          setup=lambda ctx: gz_stream(ctx.path("d.csv.gz"), b"x1,x2,y\n", 256 << 20, fill=ord("1")),
          exit=1, err=r"d\.csv\.gz:2: line longer than %d bytes" % CSV_LINE_LIMIT, creates=[], timeout=20),
-    predict_refused("predict-input-dev-zero", "/dev/zero", r"/dev/zero: not an IDX file \(magic 0x00000000\)",
+    predict_refused("predict-input-dev-zero", "/dev/zero", r"/dev/zero:1: NUL byte in a text line",
                     timeout=20),
     predict_refused("predict-input-nul-bytes", "in.csv", r"in\.csv:1: NUL byte", files={"in.csv": b"1\x00\x00"}),
     predict_refused("predict-input-directory", "d", r"d: read error: Is a directory", files={"d/keep": ""}),

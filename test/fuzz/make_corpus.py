@@ -38,6 +38,10 @@ def csv_seeds():
     put("csv", "regression", b"\x00" + head("regression.csv", 4))
     put("csv", "bom", b"\x00\xef\xbb\xbfx1,x2,y\r\n0,1,1\r\n")
     put("csv", "typo-header", b"\x00" + b"1.0,2.x,3\n1,2,3\n")
+    put("csv", "quoted", b"\x00" + b'"x, one","say ""y""",z\n"0",  "1" ,"1,5"\n"0,1,0\n')
+    put("csv", "gz-then-rows", b"\x00" + gzip.compress(xor, mtime=0) + b"1,1,0\n")
+    put("csv", "gz-members-padded", b"\x08" + gzip.compress(xor[:9], mtime=0) + gzip.compress(xor[9:], mtime=0)
+        + bytes(16))
     put("csv", "f32-range", b"\x08" + b"1e39,-3.5e38,1\n1e-50,0,0\n")
     put("csv", "words", b"\x01" + b"nan,inf,-Infinity\n0x1p3,1e,.5\n\"1\",\" 2 \",3\n")
     put("csv", "gzip-file", b"\x00" + gzip.compress(xor))
@@ -64,6 +68,7 @@ def idx_seeds():
     put("idx", "dims-overflow", b"\x00" + idx(0x08, [0x20000, 0x10000, 0x80000000], b""))
     put("idx", "declared-8gib", b"\x00" + idx(0x08, [2, 0x10000, 0x10000], b"\x01" * 16))
     put("idx", "gzip-file", b"\x00" + gzip.compress(u8))
+    put("idx", "gzip-then-garbage", b"\x00" + gzip.compress(u8, mtime=0) + b"\x1f\x8bgarbage")
 
 
 def fnv1a(data, h=0xcbf29ce484222325):
@@ -91,6 +96,11 @@ def weights_seeds():
     put("weights", "json", ("{\n  \"fingerprint\": \"0x746f790000000008\",\n  \"params\": [" +
                             ", ".join("%.17g" % v for v in params) + "]\n}\n").encode())
     put("weights", "csv", ("index,value\n" + "".join("%d,%.9g\n" % (i, v) for i, v in enumerate(params))).encode())
+    put("weights", "toy-f64-sections", weights(0x746f790000000008, 8, params, [(b"XTRA", b""), (b"SCAL", scal),
+                                                                                (b"SCAL", scal)]))
+    put("weights", "json-structure", b'{"fingerprint": "0x746f790000000008", "x": [[{"params": [1]}], "\\u00e9\\""],'
+        b' "scale": {"mode": "zscore", "offset": [0x10, 1e400], "multiplier": [1, 2], "mode": 1},'
+        b' "params": [1, 2,], "params": []} trailing')
     put("weights", "csv-out-of-range", b"\xef\xbb\xbfindex,value\n0,1e39\n1,nan\n")
 
 
