@@ -64,6 +64,8 @@ void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) {
   va_end(ap);
 }
 
+int diag_muted(const Diag *d) { return d->errors >= DIAG_MAX_ERRORS; }
+
 void diag_finish(Diag *d) {
   if (d->suppressed)
     fprintf(d->out, "%s: note: %d more errors not shown\n", d->src->path, d->suppressed);

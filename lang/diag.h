@@ -30,6 +30,8 @@ void diag_init(Diag *d, const Source *src, FILE *out);
 void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* 1 once errors are past the cap: callers may skip costly work (hints) for unseen messages. */
+int diag_muted(const Diag *d);
 void diag_finish(Diag *d); /* prints the "N errors" summary and the suppressed count */
 _Noreturn void diag_internal(const char *file, int line, const char *what);
 
