@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cg.h"
+#include "backend.h"
 #include "codegen.h"
 
 typedef enum BwdMode { BWD_ACCUMULATE, BWD_SGD } BwdMode;
@@ -34,6 +35,30 @@ static int64_t code_cost(const IrNetwork *n) {
   int64_t cost = 0;
   for (int i = 0; i < n->n_order; i++) cost += group_cost(&n->groups[n->order[i]]);
   return cost;
+}
+
+/* The largest network nnc compiles, in the cost above (a few ms of -O3 each): code
+ * generation beyond it would run for minutes. Within one group the code is not cut into
+ * parts, so its edge sets have a bound of their own. */
+enum { CG_MAX_CODE_COST = 20000, CG_MAX_GROUP_SETS = 1000 };
+
+int backend_check_size(const IrNetwork *n, Diag *diag) {
+  int ok = 1;
+  for (int i = 0; i < n->n_order; i++) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    if (g->n_in - 1 <= CG_MAX_GROUP_SETS) continue;
+    diag_error(diag, g->loc, "'%s' has %d incoming edge sets; nnc compiles at most %d into one neuron or layer "
+               "(feed it from whole layers instead)", g->name, g->n_in - 1, CG_MAX_GROUP_SETS);
+    ok = 0;
+  }
+  int64_t cost = code_cost(n), sets = cost - (int64_t)CG_GROUP_COST * n->n_order;
+  if (ok && cost > CG_MAX_CODE_COST) {
+    diag_error(diag, n->loc, "network '%s' is too large to compile: %d groups and %lld edge sets weigh %lld, "
+               "and nnc compiles at most %d (a group weighs %d, an edge set 1); use fewer, wider layers",
+               n->name, n->n_order, (long long)sets, (long long)cost, CG_MAX_CODE_COST, CG_GROUP_COST);
+    ok = 0;
+  }
+  return ok;
 }
 
 /* Small networks are unrolled and inlined into straight-line code; large ones are not. */
