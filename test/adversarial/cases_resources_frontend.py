@@ -134,24 +134,25 @@ def skip_sanitized(ctx):
     return "a sanitizer build maps terabytes of shadow memory: no ulimit -v" if is_sanitized(ctx) else None
 
 
-def under_ulimits(cmd, start_kib=150000, stop_kib=600000, step_kib=10000):
-    """Runs cmd under growing ulimit -v until it succeeds. Every run must exit 0, 3 (out of
-    memory, with the message) or 127 (the loader could not map a library: before nnc runs);
-    at least one must be 3. The Result is the first bad run, or exit 3 with all stderr."""
+def under_ulimits(cmd, start_kib=150000, stop_kib=600000, step_kib=10000, oom=3, message="nnc: error: out of memory"):
+    """Runs cmd under growing ulimit -v until it succeeds. Every run must exit 0, `oom` (out
+    of memory, with the message) or 127 (the loader could not map a library: before the
+    program runs); at least one must be `oom`. The Result is the first bad run, or exit `oom`
+    with all stderr."""
     def run(ctx):
         errs, saw_oom = [], False
         for kib in range(start_kib, stop_kib, step_kib):
             r = ctx.sh("ulimit -v %d; %s" % (kib, cmd), timeout=120)
             errs.append("[ulimit -v %d: exit %d] %s" % (kib, r.code, r.err[-300:]))
-            if r.code not in (0, 3, 127):
+            if r.code not in (0, oom, 127):
                 return Result(r.code, r.out, "\n".join(errs))
-            if r.code == 3:
-                if "nnc: error: out of memory" not in r.err:
+            if r.code == oom:
+                if message not in r.err:
                     return Result(99, r.out, "\n".join(errs))
                 saw_oom = True
             if r.code == 0:
                 break
-        return Result(3 if saw_oom else 0, "", "\n".join(errs))
+        return Result(oom if saw_oom else 0, "", "\n".join(errs))
     return run
 
 
@@ -175,8 +176,8 @@ CASES = [
     case("setting-of-100k-values", "$NNC --check s.nn", exit=1, err=r"more errors not shown|epochs",
          files={"s.nn": "network s { input x[1]; output y[1] linear;\n train { epochs "
                 + " ".join(str(i) for i in range(100000)) + "; } }\n"}, timeout=20),
-    case("20k-networks", "$NNC --check n.nn", exit=1, err=r"only one network per file.*more errors not shown",
-         files={"n.nn": "".join("network n%d { input x; output y[1] linear; }\n" % i for i in range(20000))},
+    case("50k-networks", "$NNC --check n.nn", exit=1, err=r"only one network per file.*more errors not shown",
+         files={"n.nn": "".join("network n%d { input x; output y[1] linear; }\n" % i for i in range(50000))},
          timeout=20),
     case("100k-unknown-names", "$NNC --check u.nn", exit=1,
          err=r"unknown neuron or layer 'q0'.*100000 errors generated",
@@ -218,6 +219,12 @@ CASES = [
          files={"big.nn": big("layers", 300)}, timeout=600),
     case("oom-in-the-arena", run=under_ulimits("$NNC --check big.nn", step_kib=20000), exit=3, needs=skip_sanitized,
          files={"big.nn": big("neurons", 100000)}, timeout=600),
+    # a compiled model's training set that does not fit: a message and exit 1, not a crash
+    case("oom-in-a-model-loading-data", models=["xor"], exit=1, needs=skip_sanitized,
+         run=under_ulimits("./xor train --quiet --epochs 1 --restarts 1 --data big.csv --save q.weights",
+                           start_kib=10000, stop_kib=400000, step_kib=20000, oom=1, message="out of memory"),
+         files={"big.csv": "".join("%d,%d,%d\n" % (i & 1, i >> 1 & 1, (i ^ i >> 1) & 1) for i in range(1000000))},
+         timeout=600),
     # --- crafted checkpoints -------------------------------------------------------------
     checkpoint_case("restart-int64-max", set_field("restart", 2**63 - 1),
                     r"c\.ckpt: checkpoint field 'restart' is 9223372036854775807, must be a restart index"),
