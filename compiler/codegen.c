@@ -62,7 +62,7 @@ int backend_check_size(const IrNetwork *n, Diag *diag) {
 }
 
 /* Small networks are unrolled and inlined into straight-line code; large ones are not. */
-int cg_is_small_network(const IrNetwork *n) { return n->n_params <= 4096 && code_cost(n) <= 2 * CG_PART_COST; }
+int cg_is_small_network(const IrNetwork *n) { return n->n_params <= 4096 && code_cost(n) <= CG_PART_COST / 2; }
 
 typedef struct CgParts {
   LLVMValueRef parent;           /* the function of the pass; its parameters are passed on */
