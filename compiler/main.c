@@ -117,8 +117,7 @@ static void parse_args(Options *o, int argc, char **argv) {
  * that is not a network; far beyond the largest network nnc compiles. */
 #define MAX_SOURCE_BYTES ((size_t)64 << 20)
 
-static char *read_failed(const char *path, FILE *f, char *buf, int err) {
-  fprintf(stderr, "nnc: error: cannot read '%s': %s\n", path, strerror(err));
+static char *give_up(FILE *f, char *buf) {
   fclose(f);
   free(buf);
   return NULL;
@@ -134,17 +133,19 @@ static char *read_file(const char *path, size_t *len) {
   }
   size_t cap = 4096, n = 0, got;
   char *buf = xmalloc(cap);
+  errno = 0;
   while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
     n += got;
     if (n > MAX_SOURCE_BYTES) {
       fprintf(stderr, "nnc: error: '%s': source larger than %zu MiB\n", path, MAX_SOURCE_BYTES >> 20);
-      fclose(f);
-      free(buf);
-      return NULL;
+      return give_up(f, buf);
     }
     if (cap - n - 1 == 0) buf = xrealloc(buf, cap *= 2);
   }
-  if (ferror(f)) return read_failed(path, f, buf, errno ? errno : EIO);
+  if (ferror(f)) {
+    fprintf(stderr, "nnc: error: cannot read '%s': %s\n", path, strerror(errno ? errno : EIO));
+    return give_up(f, buf);
+  }
   fclose(f);
   buf[n] = 0;
   *len = n;
