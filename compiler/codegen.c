@@ -18,11 +18,109 @@
 #include <string.h>
 
 #include "cg.h"
+#include "backend.h"
 #include "codegen.h"
 
 typedef enum BwdMode { BWD_ACCUMULATE, BWD_SGD } BwdMode;
 
-int cg_is_small_network(const IrNetwork *n) { return n->n_params <= 4096; }
+/* --- large networks: code in parts ------------------------------------------------- */
+
+/* LLVM's optimisations take time that grows faster than the size of one function, so the
+ * per-sample code of a large network is cut into parts of about CG_PART_COST (edge sets,
+ * plus CG_GROUP_COST per group), each an internal function that the pass calls in order;
+ * compile time then grows linearly with the network. */
+enum { CG_PART_COST = 256, CG_GROUP_COST = 8 };
+
+static int64_t group_cost(const IrGroup *g) { return CG_GROUP_COST + g->n_in; }
+
+static int64_t code_cost(const IrNetwork *n) {
+  int64_t cost = 0;
+  for (int i = 0; i < n->n_order; i++) cost += group_cost(&n->groups[n->order[i]]);
+  return cost;
+}
+
+/* The largest network nnc compiles, in the cost above (a few ms of -O3 each): code
+ * generation beyond it would run for minutes. Within one group the code is not cut into
+ * parts, so its edge sets have a bound of their own. */
+enum { CG_MAX_CODE_COST = 12000, CG_MAX_GROUP_SETS = 500 };
+
+int backend_check_size(const IrNetwork *n, Diag *diag) {
+  int ok = 1;
+  for (int i = 0; i < n->n_order; i++) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    if (g->n_in - 1 <= CG_MAX_GROUP_SETS) continue;
+    diag_error(diag, g->loc, "'%s' has %d incoming edge sets; nnc compiles at most %d into one neuron or layer "
+               "(feed it from whole layers instead)", g->name, g->n_in - 1, CG_MAX_GROUP_SETS);
+    ok = 0;
+  }
+  int64_t cost = code_cost(n), sets = cost - (int64_t)CG_GROUP_COST * n->n_order;
+  if (ok && cost > CG_MAX_CODE_COST) {
+    diag_error(diag, n->loc, "network '%s' is too large to compile: %d groups and %lld edge sets weigh %lld, "
+               "and nnc compiles at most %d (a group weighs %d, an edge set 1); use fewer, wider layers",
+               n->name, n->n_order, (long long)sets, (long long)cost, CG_MAX_CODE_COST, CG_GROUP_COST);
+    ok = 0;
+  }
+  return ok;
+}
+
+/* Small networks are unrolled and inlined into straight-line code; large ones are not. */
+int cg_is_small_network(const IrNetwork *n) { return n->n_params <= 4096 && code_cost(n) <= CG_PART_COST / 2; }
+
+typedef struct CgParts {
+  LLVMValueRef parent;           /* the function of the pass; its parameters are passed on */
+  LLVMBasicBlockRef parent_entry, parent_at;
+  unsigned noalias;
+  int active;                    /* the network is large */
+  int64_t cost;                  /* of the open part; -1: none open */
+} CgParts;
+
+static void parts_begin(Cg *cg, CgParts *p, unsigned noalias) {
+  p->parent = cg->fn;
+  p->parent_entry = cg->entry;
+  p->noalias = noalias;
+  p->active = !cg_is_small_network(cg->net);
+  p->cost = -1;
+}
+
+static void parts_close(Cg *cg, CgParts *p) {
+  LLVMBuildRetVoid(cg->b);
+  cg->fn = p->parent;
+  cg->entry = p->parent_entry;
+  LLVMPositionBuilderAtEnd(cg->b, p->parent_at);
+  p->cost = -1;
+}
+
+/* Before the code of a group of the given cost: opens a new part when the open one is full
+ * (the parent calls it with its own arguments). Code then goes into cg->fn, whose
+ * parameters are the parent's. */
+static void parts_reserve(Cg *cg, CgParts *p, int64_t cost) {
+  if (!p->active) return;
+  if (p->cost >= 0 && p->cost + cost <= CG_PART_COST) {
+    p->cost += cost;
+    return;
+  }
+  if (p->cost >= 0) parts_close(cg, p);
+  unsigned np = LLVMCountParams(p->parent);
+  LLVMValueRef args[8];
+  LLVMTypeRef types[8];
+  NNC_ASSERT(np <= 8);
+  for (unsigned i = 0; i < np; i++) types[i] = LLVMTypeOf(args[i] = LLVMGetParam(p->parent, i));
+  p->parent_at = LLVMGetInsertBlock(cg->b);
+  char name[64];
+  snprintf(name, sizeof name, "%s.part", LLVMGetValueName(p->parent));
+  LLVMValueRef part = cg_begin_function(cg, name, cg->void_t, types, np, p->noalias, 1);
+  LLVMPositionBuilderAtEnd(cg->b, p->parent_at);
+  LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(part), part, args, np, "");
+  LLVMPositionBuilderAtEnd(cg->b, cg->entry);
+  p->cost = cost;
+}
+
+static void parts_end(Cg *cg, CgParts *p) {
+  if (p->active && p->cost >= 0) parts_close(cg, p);
+}
+
+/* Parameter i of the function being built (a part has its parent's parameters). */
+static LLVMValueRef arg(Cg *cg, unsigned i) { return LLVMGetParam(cg->fn, i); }
 
 static int64_t align64(int64_t bytes) { return (bytes + 63) & ~(int64_t)63; }
 
@@ -278,10 +376,18 @@ static LLVMValueRef build_forward_one(Cg *cg) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr};
   LLVMValueRef fn = cg_begin_function(cg, cg->prefused ? "nnc.forward1p" : "nnc.forward1", cg->void_t, ps, 3, 7, 1);
-  LLVMValueRef params = LLVMGetParam(fn, 0), x = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2);
+  LLVMValueRef x = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2);
   for (int i = 0; i < n->n_groups; i++)
-    if (n->groups[i].role == ROLE_INPUT) emit_inputs(cg, &n->groups[i], x, V);
-  for (int i = 0; i < n->n_order; i++) emit_group_forward(cg, &n->groups[n->order[i]], params, V);
+    if (n->groups[i].role == ROLE_INPUT)
+      emit_inputs(cg, &n->groups[i], x, V);
+  CgParts parts;
+  parts_begin(cg, &parts, 7);
+  for (int i = 0; i < n->n_order; i++) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    parts_reserve(cg, &parts, group_cost(g));
+    emit_group_forward(cg, g, arg(cg, 0), arg(cg, 2));
+  }
+  parts_end(cg, &parts);
   LLVMBuildRetVoid(cg->b);
   return fn;
 }
@@ -445,9 +551,7 @@ static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode, int pipelined) {
   unsigned noalias = mode == BWD_SGD ? 0x4e : 0x5f;
   const char *name = mode == BWD_SGD ? (pipelined ? "nnc.sgd1p" : "nnc.sgd1") : "nnc.backward1";
   LLVMValueRef fn = cg_begin_function(cg, name, cg->real, ps, 7, noalias, 1);
-  LLVMValueRef params = LLVMGetParam(fn, 0), t = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2),
-               G = LLVMGetParam(fn, 3), out = LLVMGetParam(fn, 4), rate = LLVMGetParam(fn, 5);
-  cg->next_x = pipelined ? LLVMGetParam(fn, 6) : NULL; /* the next sample's inputs */
+  LLVMValueRef t = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2), G = LLVMGetParam(fn, 3);
   LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
   memzero(cg, G, n->n_values);
@@ -457,8 +561,15 @@ static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode, int pipelined) {
       LLVMValueRef z = offset_ptr(cg, V, cg_int(cg, n->n_values + n->groups[i].io_offset));
       cg_emit_output_loss(cg, &n->groups[i], offset_ptr(cg, V, at), offset_ptr(cg, G, at), t, loss, z, cg_int(cg, 1));
     }
-  for (int i = n->n_order - 1; i >= 0; i--)
-    emit_group_backward(cg, &n->groups[n->order[i]], params, V, G, out, rate, mode);
+  CgParts parts;
+  parts_begin(cg, &parts, noalias);
+  for (int i = n->n_order - 1; i >= 0; i--) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    parts_reserve(cg, &parts, group_cost(g));
+    cg->next_x = pipelined ? arg(cg, 6) : NULL; /* the next sample's inputs */
+    emit_group_backward(cg, g, arg(cg, 0), arg(cg, 2), arg(cg, 3), arg(cg, 4), arg(cg, 5), mode);
+  }
+  parts_end(cg, &parts);
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
   cg->next_x = NULL;
   return fn;
@@ -824,8 +935,13 @@ static LLVMValueRef build_init(Cg *cg) {
     LLVMBuildRetVoid(cg->b);
     return fn;
   }
+  CgParts parts;
+  parts_begin(cg, &parts, 1);
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
+    parts_reserve(cg, &parts, group_cost(g));
+    params = arg(cg, 0);
+    seed = arg(cg, 1);
     for (int k = 0; k < g->n_in; k++) {
       const IrEdges *e = &g->in[k];
       if (e->param_offset < 0) continue;
@@ -837,6 +953,7 @@ static LLVMValueRef build_init(Cg *cg) {
       cg_loop_end(cg, &l);
     }
   }
+  parts_end(cg, &parts);
   LLVMBuildRetVoid(cg->b);
   return fn;
 }

@@ -23,9 +23,10 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
 /* Scratch the generated functions need for n samples: fixed + n · per_sample bytes. */
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes);
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes);
-/* A small network's internal functions are inlined everywhere and its loops left to LLVM's
- * unroller; a larger one is made of explicitly tiled kernels that unrolling only makes
- * slower to compile (the 784-256-128-10 net: 1.3 s -> 0.8 s, no change in speed). */
+/* A small network (few parameters and little code) has its internal functions inlined
+ * everywhere and its loops left to LLVM's unroller; a larger one is made of explicitly tiled
+ * kernels that unrolling only makes slower to compile (the 784-256-128-10 net: 1.3 s ->
+ * 0.8 s, no change in speed), and its per-sample code is cut into functions of bounded size. */
 int cg_is_small_network(const IrNetwork *n);
 
 #endif

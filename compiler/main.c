@@ -116,27 +116,40 @@ static void parse_args(Options *o, int argc, char **argv) {
   if (!o->input) usage_error("no input file%s", "");
 }
 
-/* Reads the whole file; NULL (with a message) if it cannot be read. */
+/* The largest source nnc reads: a bound for /dev/zero, a pipe that never ends, or a file
+ * that is not a network; far beyond the largest network nnc compiles. */
+#define MAX_SOURCE_BYTES ((size_t)64 << 20)
+
+static char *give_up(FILE *f, char *buf) {
+  fclose(f);
+  free(buf);
+  return NULL;
+}
+
+/* Reads the whole file (a regular file, a pipe or a device), at most MAX_SOURCE_BYTES;
+ * NULL (with a message) if it cannot be read or is larger. */
 static char *read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     fprintf(stderr, "nnc: error: cannot open '%s': %s\n", path, strerror(errno));
     return NULL;
   }
-  size_t cap = 4096, n = 0;
+  size_t cap = 4096, n = 0, got;
   char *buf = xmalloc(cap);
-  size_t got;
+  errno = 0;
   while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
     n += got;
+    if (n > MAX_SOURCE_BYTES) {
+      fprintf(stderr, "nnc: error: '%s': source larger than %zu MiB\n", path, MAX_SOURCE_BYTES >> 20);
+      return give_up(f, buf);
+    }
     if (cap - n - 1 == 0) buf = xrealloc(buf, cap *= 2);
   }
-  int err = ferror(f);
-  fclose(f);
-  if (err) {
-    fprintf(stderr, "nnc: error: cannot read '%s'\n", path);
-    free(buf);
-    return NULL;
+  if (ferror(f)) {
+    fprintf(stderr, "nnc: error: cannot read '%s': %s\n", path, strerror(errno ? errno : EIO));
+    return give_up(f, buf);
   }
+  fclose(f);
   buf[n] = 0;
   *len = n;
   return buf;
@@ -165,7 +178,10 @@ static int run_backend(const Options *o, const IrNetwork *net) {
   return backend_run(net, &b);
 }
 
+void nnc_install_oom_handlers(void); /* oom.cpp */
+
 int main(int argc, char **argv) {
+  nnc_install_oom_handlers();
   Options o;
   parse_args(&o, argc, argv);
   if (o.action == ACT_EXECUTABLE && o.output && strcmp(o.output, "-") == 0)
@@ -190,6 +206,7 @@ int main(int argc, char **argv) {
     else if (ir_verify(net, stderr)) status = 3;
     else if (o.action == ACT_CHECK) status = 0;
     else if (o.action == ACT_IR || o.action == ACT_DOT) status = dump(&o, ast, net);
+    else if (!backend_check_size(net, &diag)) status = 1;
     else status = run_backend(&o, net);
   }
   diag_finish(&diag);

@@ -33,20 +33,23 @@ static int *name_slot(Sema *s, const char *name) {
 
 int sema_lookup(Sema *s, const char *name) { return *name_slot(s, name); }
 
-static size_t edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64) return 99;
+/* The Levenshtein distance of a and b if it is at most limit, else limit + 1. Only the band
+ * |i - j| <= limit of the table is computed, so a hint costs O(length * limit) per name. */
+static size_t bounded_distance(const char *a, const char *b, size_t limit) {
+  size_t la = strlen(a), lb = strlen(b), big = limit + 1;
+  if (la > 64 || lb > 64 || la > lb + limit || lb > la + limit) return big;
   size_t row[65];
-  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t j = 0; j <= lb; j++) row[j] = j < big ? j : big;
   for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
+    size_t lo = i > limit ? i - limit : 1, hi = i + limit < lb ? i + limit : lb;
+    size_t diag = row[lo - 1];
+    row[lo - 1] = lo == 1 && i < big ? i : big;
+    for (size_t j = lo; j <= hi; j++) {
       size_t up = row[j];
       size_t best = diag + (a[i - 1] != b[j - 1]);
-      if (row[j] + 1 < best) best = row[j] + 1;
+      if (up + 1 < best) best = up + 1;
       if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
+      row[j] = best < big ? best : big;
       diag = up;
     }
   }
@@ -57,13 +60,18 @@ const char *sema_closest(const char *word, const char *const *cands, int n) {
   const char *best = NULL;
   size_t best_d = strlen(word) < 4 ? 1 : 2;
   for (int i = 0; i < n; i++) {
-    size_t d = edit_distance(word, cands[i]);
+    size_t d = bounded_distance(word, cands[i], best_d);
     if (d <= best_d && (!best || d < best_d)) best = cands[i], best_d = d;
   }
   return best;
 }
 
+/* The hint searches every name, so it is skipped once errors are no longer shown. */
 static void report_unknown_name(Sema *s, SrcLoc loc, const char *name) {
+  if (diag_muted(s->diag)) {
+    diag_error(s->diag, loc, "unknown neuron or layer '%s'", name);
+    return;
+  }
   const char **cands = xmalloc(sizeof(char *) * (size_t)(s->net->n_groups + 1));
   int n = 0;
   for (int i = 0; i < s->net->n_groups; i++)
@@ -198,14 +206,56 @@ static void set_weight(IrEdges *e, const AstTerm *t) {
   e->value = e->weight == WEIGHT_LEARNED ? 0 : t->weight;
 }
 
-/* The edge set already coming from the same neuron(s), if any. */
-static const IrEdges *find_duplicate(const IrGroup *g, IrEdgeKind kind, int src, int idx) {
-  for (int i = 0; i < g->n_in; i++) {
-    const IrEdges *e = &g->in[i];
-    if (e->src != src) continue;
-    if (e->kind == EDGES_DENSE || kind == EDGES_DENSE || e->src_index == idx) return e;
+/* --- duplicate edges: (group, source, key) -> position in the group's in[] ------------ */
+
+enum { EDGE_KEY_DENSE = -1, EDGE_KEY_ANY = -2 };
+
+static EdgeSlot *edge_slot(EdgeSlot *slots, size_t cap, int dst, int src, int64_t key) {
+  uint64_t h = ((uint64_t)(uint32_t)dst * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(uint32_t)src * 0xc2b2ae3d27d4eb4full) ^
+               ((uint64_t)key * 0x165667b19e3779f9ull);
+  size_t mask = cap - 1;
+  for (size_t i = (h ^ (h >> 29)) & mask;; i = (i + 1) & mask) {
+    EdgeSlot *e = &slots[i];
+    if (e->pos < 0 || (e->dst == dst && e->src == src && e->key == key)) return e;
   }
-  return NULL;
+}
+
+static void edge_index_grow(Sema *s) {
+  size_t cap = s->edge_cap ? 2 * s->edge_cap : 64;
+  EdgeSlot *slots = xmalloc(sizeof(EdgeSlot) * cap);
+  for (size_t i = 0; i < cap; i++) slots[i].pos = -1;
+  for (size_t i = 0; i < s->edge_cap; i++) {
+    const EdgeSlot *e = &s->edge_slots[i];
+    if (e->pos >= 0) *edge_slot(slots, cap, e->dst, e->src, e->key) = *e;
+  }
+  free(s->edge_slots);
+  s->edge_slots = slots;
+  s->edge_cap = cap;
+}
+
+static int edge_index_get(const Sema *s, int dst, int src, int64_t key) {
+  return s->edge_cap ? edge_slot(s->edge_slots, s->edge_cap, dst, src, key)->pos : -1;
+}
+
+static void edge_index_put(Sema *s, int dst, int src, int64_t key, int pos) {
+  if (2 * (s->edge_count + 1) > s->edge_cap) edge_index_grow(s);
+  EdgeSlot *e = edge_slot(s->edge_slots, s->edge_cap, dst, src, key);
+  if (e->pos >= 0) return; /* the first set keeps the key */
+  *e = (EdgeSlot){dst, src, pos, key};
+  s->edge_count++;
+}
+
+/* The edge set already coming from the same neuron(s), if any: any set from src clashes
+ * with a dense one, and a single neuron clashes with itself. */
+static const IrEdges *find_duplicate(const Sema *s, const IrGroup *g, IrEdgeKind kind, int src, int idx) {
+  int pos = edge_index_get(s, g->id, src, kind == EDGES_DENSE ? EDGE_KEY_ANY : EDGE_KEY_DENSE);
+  if (pos < 0 && kind == EDGES_ONE) pos = edge_index_get(s, g->id, src, idx);
+  return pos < 0 ? NULL : &g->in[pos];
+}
+
+static void remember_edges(Sema *s, const IrGroup *g, IrEdgeKind kind, int src, int idx) {
+  edge_index_put(s, g->id, src, EDGE_KEY_ANY, g->n_in - 1);
+  edge_index_put(s, g->id, src, kind == EDGES_DENSE ? EDGE_KEY_DENSE : idx, g->n_in - 1);
 }
 
 static IrGroup *implicit_bias(Sema *s, IrGroup *g) {
@@ -248,29 +298,20 @@ static int add_ref_term(Sema *s, IrGroup *g, const AstTerm *t) {
   }
   IrEdgeKind kind = (t->has_index || sg->size == 1) ? EDGES_ONE : EDGES_DENSE;
   int idx = t->has_index ? (int)t->index : 0;
-  const IrEdges *dup = find_duplicate(g, kind, src, idx);
+  const IrEdges *dup = find_duplicate(s, g, kind, src, idx);
   if (dup) {
     diag_error(s->diag, t->ref_loc, "'%s' already has an edge from '%s'", g->name, sg->name);
     diag_note(s->diag, dup->loc, "the earlier edge is here");
     return 1;
   }
   set_weight(add_edges(s, g, kind, src, idx, t->ref_loc), t);
+  remember_edges(s, g, kind, src, idx);
   return 1;
 }
 
-/* The declaration before d that a layer without `<-` is fed from (biases skipped). */
-static int previous_group(Sema *s, const AstNetwork *ast, const AstDecl *d) {
-  int prev = -1;
-  for (const AstDecl *p = ast->decls; p && p != d; p = p->next) {
-    int id = sema_lookup(s, p->name);
-    if (p->kind != DECL_BIAS && id >= 0 && s->decl_of[id] == p) prev = id;
-  }
-  return prev;
-}
-
-static void resolve_sum(Sema *s, const AstNetwork *ast, IrGroup *g, const AstDecl *d) {
+/* The incoming edges of g: its sum, or dense from prev (the declaration before it) if none. */
+static void resolve_sum(Sema *s, IrGroup *g, const AstDecl *d, int prev) {
   if (!d->has_sum) {
-    int prev = previous_group(s, ast, d);
     if (prev < 0) {
       diag_error(s->diag, d->name_loc, "%s '%s' has nothing before it to be fed from; "
                  "declare an input first or write '<- NAME'", ast_decl_kind_name(d->kind), d->name);
@@ -304,14 +345,23 @@ static void attach_bias(Sema *s, IrGroup *g) {
     e->weight = WEIGHT_LEARNED;
 }
 
-static void resolve_group(Sema *s, const AstNetwork *ast, const AstDecl *d) {
-  int id = sema_lookup(s, d->name);
-  if (id < 0 || s->decl_of[id] != d) return; /* a repeated name, already reported */
-  IrGroup *g = &s->net->groups[id];
+static void resolve_group(Sema *s, IrGroup *g, const AstDecl *d, int prev) {
   if (g->role == ROLE_INPUT || g->role == ROLE_BIAS) return;
   resolve_activation(s, g, d->act);
-  resolve_sum(s, ast, g, d);
+  resolve_sum(s, g, d, prev);
   attach_bias(s, g);
+}
+
+/* Resolves the declarations in order. A layer without `<-` is fed from the last declaration
+ * before it that is not a bias; a repeated name (already reported) is skipped. */
+static void resolve_groups(Sema *s, const AstNetwork *ast) {
+  int prev = -1;
+  for (const AstDecl *d = ast->decls; d; d = d->next) {
+    int id = sema_lookup(s, d->name);
+    if (id < 0 || s->decl_of[id] != d) continue;
+    resolve_group(s, &s->net->groups[id], d, prev);
+    if (d->kind != DECL_BIAS) prev = id;
+  }
 }
 
 /* --- order -------------------------------------------------------------------------- */
@@ -517,9 +567,20 @@ static void check_reachability(Sema *s) {
   free(live);
 }
 
+/* feeds[i] is 1 if group i feeds a hidden or output group (one pass over the edges). */
+static unsigned char *feeding_groups(const IrNetwork *n) {
+  unsigned char *feeds = xcalloc((size_t)n->n_groups, 1);
+  for (int i = 0; i < n->n_order; i++) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    for (int k = 0; k < g->n_in; k++) feeds[g->in[k].src] = 1;
+  }
+  return feeds;
+}
+
 static void check_outputs_against_loss(Sema *s) {
   IrNetwork *n = s->net;
   int softmax = 0, all_sigmoid = 1;
+  unsigned char *feeds = feeding_groups(n);
   for (int i = 0; i < n->n_groups; i++) {
     const IrGroup *g = &n->groups[i];
     if (g->role != ROLE_OUTPUT) continue;
@@ -528,11 +589,12 @@ static void check_outputs_against_loss(Sema *s) {
     if (n->train.loss == NNC_LOSS_CROSS_ENTROPY && g->act != ACT_SOFTMAX && g->act != ACT_SIGMOID)
       diag_error(s->diag, g->loc, "cross_entropy needs softmax or sigmoid outputs; '%s' is %s",
                  g->name, ir_act_name(g->act));
-    if (n->train.loss == NNC_LOSS_CROSS_ENTROPY && ir_fan_out(n, g->id) > 0)
+    if (n->train.loss == NNC_LOSS_CROSS_ENTROPY && feeds[g->id])
       diag_error(s->diag, g->loc, "with cross_entropy, output '%s' cannot feed other neurons", g->name);
     if (g->act == ACT_SOFTMAX && n->train.loss != NNC_LOSS_CROSS_ENTROPY)
       diag_error(s->diag, g->loc, "softmax output '%s' needs 'loss cross_entropy' in the train block", g->name);
   }
+  free(feeds);
   /* class scores: softmax, cross-entropy, one-hot labels, or 0/1 units read at 0.5 */
   n->classifier = softmax || all_sigmoid || n->train.loss == NNC_LOSS_CROSS_ENTROPY || n->train.data.onehot;
 }
@@ -587,6 +649,7 @@ static void sema_fini(Sema *s) {
   free(s->bias_term);
   free(s->bias_src);
   free(s->in_cap);
+  free(s->edge_slots);
 }
 
 IrNetwork *sema_check(const AstFile *file, const char *source_path, Arena *arena, Diag *diag) {
@@ -602,7 +665,7 @@ IrNetwork *sema_check(const AstFile *file, const char *source_path, Arena *arena
   sema_init(&s, ast, n_decls, arena, diag);
   s.net->source_path = source_path;
   declare_groups(&s, ast);
-  for (const AstDecl *d = ast->decls; d; d = d->next) resolve_group(&s, ast, d);
+  resolve_groups(&s, ast);
   settings_check(&s, ast);
   check_literal_values(&s, ast);
   int errors_before_order = diag->errors;

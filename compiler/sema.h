@@ -3,9 +3,17 @@
 #define NNC_SEMA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ast.h"
 #include "ir.h"
+
+/* Which edge sets each group already has, by source: an open-addressing table from
+ * (group, source, key) to the set's position in the group's in[]; see sema.c. */
+typedef struct EdgeSlot {
+  int dst, src, pos; /* pos -1: an empty slot */
+  int64_t key;       /* the source neuron, or EDGE_KEY_DENSE / EDGE_KEY_ANY */
+} EdgeSlot;
 
 typedef struct Sema {
   Arena *arena;
@@ -17,6 +25,8 @@ typedef struct Sema {
   const AstTerm **bias_term;/* group id -> the term giving its bias, if any */
   int *bias_src;            /* group id -> declared bias neuron feeding it, or -1 */
   int *in_cap;              /* group id -> capacity of its edge array */
+  EdgeSlot *edge_slots;     /* the edge sets written in sums, for duplicate checks in O(1) */
+  size_t edge_cap, edge_count;
   SrcLoc data_loc, test_loc;/* the train block's 'data' and 'test' settings, for later checks */
 } Sema;
 

@@ -72,11 +72,12 @@ AstValue *ast_value_call(ParseCtx *p, SrcLoc loc, const char *name, AstValue *ar
   return x;
 }
 
+/* The list appenders run in constant time: the head of a list keeps its last node (`last`,
+ * NULL while the list has one node), so a sum or a setting of 100,000 items stays linear. */
 AstValue *ast_value_append(AstValue *list, AstValue *v) {
   if (!list) return v;
-  AstValue *last = list;
-  while (last->next) last = last->next;
-  last->next = v;
+  (list->last ? list->last : list)->next = v;
+  list->last = v->last ? v->last : v;
   return list;
 }
 
@@ -107,9 +108,8 @@ AstTerm *ast_term_negate(AstTerm *t) {
 }
 
 AstTerm *ast_term_append(AstTerm *list, AstTerm *t) {
-  AstTerm *last = list;
-  while (last->next) last = last->next;
-  last->next = t;
+  (list->last ? list->last : list)->next = t;
+  list->last = t->last ? t->last : t;
   return list;
 }
 
@@ -143,9 +143,8 @@ AstSetting *ast_setting(ParseCtx *p, SrcLoc loc, const char *key, AstValue *valu
 
 AstSetting *ast_setting_append(AstSetting *list, AstSetting *s) {
   if (!list) return s;
-  AstSetting *last = list;
-  while (last->next) last = last->next;
-  last->next = s;
+  (list->last ? list->last : list)->next = s;
+  list->last = s->last ? s->last : s;
   return list;
 }
 
@@ -179,9 +178,11 @@ AstNetwork *ast_network_add_train(ParseCtx *p, AstNetwork *n, SrcLoc loc, AstSet
 }
 
 void ast_file_add_network(ParseCtx *p, AstNetwork *n) {
-  AstNetwork **tail = &p->file->networks;
-  while (*tail) tail = &(*tail)->next;
-  *tail = n;
+  if (p->file->last_network)
+    p->file->last_network->next = n;
+  else
+    p->file->networks = n;
+  p->file->last_network = n;
 }
 
 AstFile *ast_parse(const Source *src, Arena *arena, Diag *diag) {

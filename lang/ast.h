@@ -32,6 +32,7 @@ struct AstValue {
   const char *text;  /* VAL_STRING contents, VAL_IDENT and VAL_CALL name */
   AstValue *args;    /* VAL_CALL */
   AstValue *next;
+  AstValue *last;    /* on a list's head: its last node, for appending in O(1) (NULL: itself) */
 };
 
 /* One term of an incoming sum: `[fixed] [w *] ref[index]` or `[fixed] w` (a bias term). */
@@ -46,6 +47,7 @@ struct AstTerm {
   int has_index;
   long long index;
   AstTerm *next;
+  AstTerm *last;     /* on a list's head: its last node (NULL: itself) */
 };
 
 typedef enum AstDeclKind { DECL_INPUT, DECL_BIAS, DECL_LAYER, DECL_NEURON, DECL_OUTPUT } AstDeclKind;
@@ -72,6 +74,7 @@ struct AstSetting {
   SrcLoc loc;
   AstValue *values;
   AstSetting *next;
+  AstSetting *last;  /* on a list's head: its last node (NULL: itself) */
 };
 
 typedef struct AstNetwork AstNetwork;
@@ -88,6 +91,7 @@ struct AstNetwork {
 
 typedef struct AstFile {
   AstNetwork *networks;
+  AstNetwork *last_network; /* for appending in O(1) */
 } AstFile;
 
 /* The parser's state, passed to every grammar action and to the lexer. */
@@ -118,7 +122,6 @@ AstTerm *ast_term_append(AstTerm *list, AstTerm *t);
 AstDecl *ast_decl(ParseCtx *p, AstDeclKind kind, SrcLoc loc, const char *name, SrcLoc name_loc,
                   AstValue *size, AstValue *act);
 AstDecl *ast_decl_sum(AstDecl *d, AstTerm *sum);
-AstDecl *ast_decl_append(AstDecl *list, AstDecl *d);
 
 AstSetting *ast_setting(ParseCtx *p, SrcLoc loc, const char *key, AstValue *values);
 AstSetting *ast_setting_append(AstSetting *list, AstSetting *s);

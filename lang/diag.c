@@ -7,22 +7,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define DIAG_LINE_WIDTH 160
+
 void diag_init(Diag *d, const Source *src, FILE *out) {
   memset(d, 0, sizeof *d);
   d->src = src;
   d->out = out;
 }
 
-/* Prints the source line of loc (tabs kept so the caret lines up) and a caret under col. */
-static void print_source_line(Diag *d, SrcLoc loc) {
+/* The start of line `line`: found from the last line looked up when it is not before it, so
+ * diagnostics in source order cost linear time in all however many there are. */
+static const char *line_start(Diag *d, int line) {
   const char *p = d->src->text, *end = d->src->text + d->src->len;
-  for (int line = 1; line < loc.line && p < end; p++)
-    if (*p == '\n') line++;
+  int at = 1;
+  if (d->cached_line > 0 && d->cached_line <= line) p = d->cached_at, at = d->cached_line;
+  for (; at < line && p < end; p++)
+    if (*p == '\n') at++;
+  d->cached_line = at;
+  d->cached_at = p;
+  return p;
+}
+
+/* Prints the source line of loc (tabs kept so the caret lines up, other control bytes such
+ * as NUL shown as '?') and a caret under col; of a long line, only DIAG_LINE_WIDTH bytes
+ * around col. */
+static void print_source_line(Diag *d, SrcLoc loc) {
+  const char *p = line_start(d, loc.line), *end = d->src->text + d->src->len;
   const char *eol = p;
   while (eol < end && *eol != '\n') eol++;
-  int width = (int)(eol - p);
-  fprintf(d->out, "%.*s\n", width, p);
-  for (int i = 1; i < loc.col && i <= width; i++) fputc(p[i - 1] == '\t' ? '\t' : ' ', d->out);
+  int width = (int)(eol - p), col = loc.col;
+  if (width > DIAG_LINE_WIDTH) {
+    int from = col > DIAG_LINE_WIDTH / 2 ? col - DIAG_LINE_WIDTH / 2 : 0;
+    if (from > width - DIAG_LINE_WIDTH) from = width - DIAG_LINE_WIDTH;
+    p += from, col -= from, width = DIAG_LINE_WIDTH;
+  }
+  for (int i = 0; i < width; i++) {
+    unsigned char c = (unsigned char)p[i];
+    fputc(c < 0x20 && c != '\t' ? '?' : c, d->out);
+  }
+  fputc('\n', d->out);
+  for (int i = 1; i < col && i <= width; i++) fputc(p[i - 1] == '\t' ? '\t' : ' ', d->out);
   fputs("^\n", d->out);
 }
 
@@ -50,6 +74,10 @@ void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) {
 
 void diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...) {
   d->warnings++;
+  if (d->warnings > DIAG_MAX_WARNINGS) {
+    d->suppressed_warnings++;
+    return;
+  }
   va_list ap;
   va_start(ap, fmt);
   vreport(d, loc, "warning", fmt, ap);
@@ -64,7 +92,11 @@ void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) {
   va_end(ap);
 }
 
+int diag_muted(const Diag *d) { return d->errors >= DIAG_MAX_ERRORS; }
+
 void diag_finish(Diag *d) {
+  if (d->suppressed_warnings)
+    fprintf(d->out, "%s: note: %d more warnings not shown\n", d->src->path, d->suppressed_warnings);
   if (d->suppressed)
     fprintf(d->out, "%s: note: %d more errors not shown\n", d->src->path, d->suppressed);
   if (d->errors)

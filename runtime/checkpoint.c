@@ -8,6 +8,8 @@
  * point of the first run.
  */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mpi_api.h"
@@ -92,14 +94,64 @@ int nnrt__checkpoint_write(nnrt_trainer *tr, const char *path, const nnrt_scaler
   return rc;
 }
 
+/* 1 if every real of a section is finite. */
+static int all_finite(const void *reals, int64_t n, int real_bytes) {
+  for (int64_t i = 0; i < n; i++) {
+    double v = real_bytes == 8 ? ((const double *)reals)[i] : ((const float *)reals)[i];
+    if (!isfinite(v))
+      return 0;
+  }
+  return 1;
+}
+
 static int restore_params(const nnrt_wfile *wf, const char *tag, void *dst, uint64_t pbytes,
                           const char *path, nnrt_error *err, const nnc_model *m) {
   const nnrt_section *s = nnrt__wfile_section(wf, tag);
   if (!s)
     return NNRT_OK;
   if (s->len != pbytes)
-    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint section %s has the wrong size", path, tag);
+    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint section %s has %llu bytes, must have %llu (%lld parameters)",
+                      path, tag, (unsigned long long)s->len, (unsigned long long)pbytes, (long long)m->n_params);
   nnrt__get_reals(dst, s->data, m->n_params, m->real_bytes);
+  if (!all_finite(dst, m->n_params, m->real_bytes))
+    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint section %s holds a value that is not finite", path, tag);
+  return NNRT_OK;
+}
+
+static int bad_field(nnrt_error *err, const char *path, const char *field, long long v, const char *rule) {
+  return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint field '%s' is %lld, %s", path, field, v, rule);
+}
+
+/* The step count stays exact as a double and far from overflow. */
+#define CKPT_MAX_STEPS ((int64_t)1 << 53)
+
+/* Every field of the state against its range (a crafted file must not reach arithmetic):
+ * 0 <= restart < restarts, 0 <= epoch <= epochs, 0 <= steps <= 2^53, 0 <= bad_epochs <=
+ * epoch, -1 <= global_best_restart <= restart, losses not NaN or -inf (+inf: none yet). */
+static int check_state(const nnrt_checkpoint_state *st, const nnrt_trainer *tr, const char *path, nnrt_error *err) {
+  char rule[96];
+  if (st->restart < 0 || st->restart > INT32_MAX)
+    return bad_field(err, path, "restart", (long long)st->restart, "must be a restart index from 0");
+  if (st->restart >= tr->o.s.restarts)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint is in restart %lld but only %d restarts are asked for",
+                      path, (long long)st->restart + 1, (int)tr->o.s.restarts);
+  snprintf(rule, sizeof rule, "must be from 0 to %d (the epochs asked for)", (int)tr->o.s.epochs);
+  if (st->epoch < 0 || st->epoch > tr->o.s.epochs)
+    return bad_field(err, path, "epoch", (long long)st->epoch, rule);
+  if (st->steps < 0 || st->steps > CKPT_MAX_STEPS)
+    return bad_field(err, path, "steps", (long long)st->steps, "must be from 0 to 2^53");
+  snprintf(rule, sizeof rule, "must be from 0 to %lld (the epoch)", (long long)st->epoch);
+  if (st->bad_epochs < 0 || st->bad_epochs > st->epoch)
+    return bad_field(err, path, "bad_epochs", (long long)st->bad_epochs, rule);
+  snprintf(rule, sizeof rule, "must be from -1 to %lld (the restart)", (long long)st->restart);
+  if (st->global_best_restart < -1 || st->global_best_restart > st->restart)
+    return bad_field(err, path, "global_best_restart", (long long)st->global_best_restart, rule);
+  if (isnan(st->run_best) || st->run_best == -INFINITY)
+    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint field 'run_best' is %g, must be a loss or +inf", path,
+                      st->run_best);
+  if (isnan(st->global_best) || st->global_best == -INFINITY)
+    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint field 'global_best' is %g, must be a loss or +inf", path,
+                      st->global_best);
   return NNRT_OK;
 }
 
@@ -108,14 +160,14 @@ static int restore_state(nnrt_trainer *tr, const nnrt_wfile *wf, const char *pat
   uint64_t pbytes = (uint64_t)tr->m->n_params * (uint64_t)tr->m->real_bytes;
   nnrt_checkpoint_state st;
   if (ck->len != 8 * CKPT_FIELDS)
-    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint state section has the wrong size", path);
+    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint section CKPT has %llu bytes, must have %d", path,
+                      (unsigned long long)ck->len, 8 * CKPT_FIELDS);
   decode_state(&st, ck->data);
-  if (st.restart < 0 || st.epoch < 0 || st.steps < 0 || st.global_best_restart > st.restart)
-    return nnrt__fail(err, NNRT_EDATA, "%s: inconsistent checkpoint state", path);
-  if (st.restart >= tr->o.s.restarts)
-    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint is in restart %llu but only %d restarts are asked for",
-                      path, (unsigned long long)st.restart + 1, (int)tr->o.s.restarts);
-  int rc = restore_params(wf, "VELO", tr->velocity, pbytes, path, err, tr->m);
+  int rc = check_state(&st, tr, path, err);
+  if (!rc && st.global_best_restart >= 0 && !nnrt__wfile_section(wf, "GBST"))
+    rc = nnrt__fail(err, NNRT_EDATA, "%s: checkpoint has a best restart but no section GBST", path);
+  if (!rc)
+    rc = restore_params(wf, "VELO", tr->velocity, pbytes, path, err, tr->m);
   if (!rc)
     rc = restore_params(wf, "RBST", tr->run_best, pbytes, path, err, tr->m);
   if (!rc)
