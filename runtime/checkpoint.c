@@ -135,9 +135,12 @@ static int check_state(const nnrt_checkpoint_state *st, const nnrt_trainer *tr, 
   if (st->restart >= tr->o.s.restarts)
     return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint is in restart %lld but only %d restarts are asked for",
                       path, (long long)st->restart + 1, (int)tr->o.s.restarts);
-  snprintf(rule, sizeof rule, "must be from 0 to %d (the epochs asked for)", (int)tr->o.s.epochs);
-  if (st->epoch < 0 || st->epoch > tr->o.s.epochs)
-    return bad_field(err, path, "epoch", (long long)st->epoch, rule);
+  if (st->epoch < 0 || st->epoch > INT32_MAX)
+    return bad_field(err, path, "epoch", (long long)st->epoch, "must be an epoch count from 0");
+  if (st->epoch > tr->o.s.epochs)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint is after epoch %lld but only %d epochs are asked "
+                      "for (give --epochs %lld or more)", path, (long long)st->epoch, (int)tr->o.s.epochs,
+                      (long long)st->epoch);
   if (st->steps < 0 || st->steps > CKPT_MAX_STEPS)
     return bad_field(err, path, "steps", (long long)st->steps, "must be from 0 to 2^53");
   snprintf(rule, sizeof rule, "must be from 0 to %lld (the epoch)", (long long)st->epoch);

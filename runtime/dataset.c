@@ -5,8 +5,8 @@
  * nnrt_scaler applied in place (a fit beyond f64 refused; nnrt__scaler_apply refuses a
  * scaled value beyond the model's precision), row subsets (validation split, batches), and
  * the check that nothing but gzip members and zero padding makes up a compressed file.
- * With format auto, a source with a labels file is IDX, so is a regular file whose first two
- * bytes are zero; anything else (a pipe among them) is CSV.
+ * With format auto, a regular file whose first two bytes are zero is IDX, another regular file
+ * CSV (refused with a labels file); a pipe is IDX with a labels file, else CSV.
  */
 #include <errno.h>
 #include <math.h>
@@ -138,16 +138,17 @@ int nnrt__gz_check_end(gzFile f, const char *path, nnrt_error *err) {
   return NNRT_OK;
 }
 
-/* IDX files start with two zero bytes; text never does. Only a regular file is looked into:
- * reading a pipe's first bytes would take them from the reader that follows. */
+/* IDX files start with two zero bytes; text never does. 1: IDX, 0: another regular file,
+ * -1: not looked into. Only a regular file is looked into: reading a pipe's first bytes would
+ * take them from the reader that follows. */
 static int sniff_idx(const char *path) {
   unsigned char b[2] = {1, 1};
   struct stat st;
   if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-    return 0;
+    return -1;
   gzFile f = gzopen(path, "rb");
   if (!f)
-    return 0;
+    return -1;
   int got = gzread(f, b, 2);
   gzclose(f);
   return got == 2 && b[0] == 0 && b[1] == 0;
@@ -162,8 +163,10 @@ int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_ou
   if (real_bytes != 4 && real_bytes != 8)
     return nnrt__fail(err, NNRT_EUSAGE, "unsupported precision: %d-byte reals", (int)real_bytes);
   int format = src->format;
-  if (format == NNC_FORMAT_AUTO) /* labels belong to IDX images; else the first bytes say */
-    format = src->labels || sniff_idx(src->path) ? NNC_FORMAT_IDX : NNC_FORMAT_CSV;
+  if (format == NNC_FORMAT_AUTO) { /* the first bytes say; a pipe with labels holds IDX images */
+    int idx = sniff_idx(src->path);
+    format = idx == 1 || (idx < 0 && src->labels) ? NNC_FORMAT_IDX : NNC_FORMAT_CSV;
+  }
   if (format == NNC_FORMAT_IDX)
     return nnrt__idx_load(src, sh, out, err);
   if (src->labels) /* as the train block's 'labels' is refused on CSV data */

@@ -11,6 +11,7 @@ import glob
 import hashlib
 import os
 import random
+import re
 import shutil
 import signal
 import stat
@@ -163,6 +164,16 @@ def loads(path, model="regression", data=""):
         e = ctx.sh("./%s eval --weights %s %s" % (model, path, data))
         return None if e.code == 0 else "%s does not load: %s" % (path, e.err)
     return check
+
+
+def resumes_after(ctx, r, path):
+    """Check: the checkpoint the interrupted run names resumes for one more epoch."""
+    m = re.search(r"checkpoint after epoch (\d+)", r.err)
+    if not m:
+        return "no 'checkpoint after epoch N' in the message"
+    e = ctx.sh("./regression train --quiet --epochs %d --restarts 1 --resume %s --save c.w"
+               % (int(m.group(1)) + 1, path))
+    return None if e.code == 0 else "--resume %s failed: %s" % (path, e.err)
 
 
 def compile_wide(ctx):
@@ -398,8 +409,7 @@ CASES = [
          run=signal_training("./regression train --epochs 1000000 --save r.w --checkpoint c.ckpt --log t.log",
                              sig=signal.SIGTERM),
          exit=130, err=r"written to c\.ckpt; continue with --resume c\.ckpt", creates=["c.ckpt", "t.log"],
-         check=lambda ctx, r: None if ctx.sh("./regression train --quiet --epochs 1 --restarts 1 --resume c.ckpt "
-                                             "--save c.w").code in (0,) else "--resume c.ckpt failed"),
+         check=lambda ctx, r: resumes_after(ctx, r, "c.ckpt")),
     # ---- concurrency -----------------------------------------------------------------------
     case("two-saves-to-one-path", models=["regression"],
          run=concurrent(["./regression train --quiet --epochs 5 --seed %d --save shared.w" % k for k in (1, 2)],

@@ -195,8 +195,8 @@ CASES = [
     case("rn-predict-input-fifo", "./xor train --quiet --epochs 1 --restarts 1 && mkfifo p.csv && "
          "(printf '0,1\\n1,1\\n' > p.csv &) && ./xor predict --input p.csv && rm p.csv", models=["xor"],
          out=r"saved to xor\.weights\n[0-9.e-]+\n[0-9.e-]+\n$", creates=["xor.weights"]),
-    # labels belong to IDX images: a CSV given with --labels is read as IDX and refused, not
-    # read as CSV with the labels ignored
+    # labels belong to IDX images: a CSV file given with --labels is refused, not read as CSV
+    # with the labels ignored
     case("rn-csv-with-labels", "./xor train --quiet --epochs 1 --restarts 1 --data xor.csv --labels xor.csv",
-         models=["xor"], exit=1, err=r"xor\.csv: not an IDX file \(magic 0x", creates=[]),
+         models=["xor"], exit=2, err=r"xor\.csv is CSV data: a label file \(xor\.csv\) is for IDX images", creates=[]),
 ]
