@@ -42,7 +42,7 @@ static int64_t code_cost(const IrNetwork *n) {
 /* The largest network nnc compiles, in the cost above (a few ms of -O3 each): code
  * generation beyond it would run for minutes. Within one group the code is not cut into
  * parts, so its edge sets have a bound of their own. */
-enum { CG_MAX_CODE_COST = 12000, CG_MAX_GROUP_SETS = 500 };
+enum { CG_MAX_CODE_COST = 40000, CG_MAX_GROUP_SETS = 500 };
 
 int backend_check_size(const IrNetwork *n, Diag *diag) {
   int ok = 1;

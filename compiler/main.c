@@ -58,7 +58,7 @@ static const char usage_text[] =
     "  --help            show this help\n"
     "  --version         show the version\n"
     "\n"
-    "Exit status: 0 success, 1 errors in the input, 2 bad usage.\n";
+    "Exit status: 0 success, 1 errors in the input, 2 bad usage, 3 out of memory.\n";
 
 static _Noreturn void usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "nnc: error: ");
