@@ -51,7 +51,7 @@ case "${1:-}" in
   sanitize)
     # the suite again with ASan + UBSan, plus the libFuzzer target (clang)
     install_deps
-    CC=clang-19 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DNNC_SANITIZE=ON -DNNC_FUZZ=ON >/dev/null
+    CC=clang-19 CXX=clang++-19 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DNNC_SANITIZE=ON -DNNC_FUZZ=ON >/dev/null
     cmake --build build-sanitize -j"$(nproc)"
     # executables nnc links must be linked by clang too; the install test is not about memory
     cd build-sanitize && CC=clang-19 ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j1 -E '^e2e.install$'
