@@ -12,6 +12,7 @@ file there before the command runs is hashed; afterwards each must be intact (sa
 symlink target, same mode) unless the case lists it in `may_change`. New files must match the
 case's `creates` globs when it gives them (a temporary left behind is a failure). The exit status
 must be `exit`, and `err` / `out` (regular expressions, re.S) must be found in stderr / stdout.
+A case's timeout is multiplied by 4 when nnc is built with AddressSanitizer.
 
 Each case module defines CASES, a list of case(...) values; see case() below. Example executables
 are compiled once per run from examples/ (MODELS) and copied into each case that asks for them.
@@ -140,6 +141,13 @@ def damage(before, after, may_change, creates):
     return None
 
 
+def sanitized(path):
+    """Whether the executable at path is built with AddressSanitizer (its runtime is linked in
+    statically, so ldd does not show it)."""
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def build_models(opts):
     """Compiles every example of MODELS once into WORK/_models/NAME/."""
     for name, (src, data) in MODELS.items():
@@ -186,12 +194,13 @@ def run_case(opts, cls, c):
             return "SKIP", why
     before = snapshot(d)
     t0 = time.time()
-    r = c.run(ctx) if c.run else ctx.sh(c.cmd, c.timeout, c.env)
+    timeout = c.timeout * opts.slowdown
+    r = c.run(ctx) if c.run else ctx.sh(c.cmd, timeout, c.env)
     secs = time.time() - t0
     want = c.exit if isinstance(c.exit, tuple) else (c.exit,)
     problem = None
     if r.code == -1:
-        problem = "hung (no exit within %d s)" % c.timeout
+        problem = "hung (no exit within %d s)" % timeout
     elif r.code not in want:
         problem = "exit status %d, expected %s" % (r.code, " or ".join(map(str, want)))
     problem = (problem or expect_text("stderr", c.err, r.err) or expect_text("stdout", c.out, r.out)
@@ -231,6 +240,7 @@ def main():
     opts = p.parse_args()
     opts.nnc, opts.examples = os.path.abspath(opts.nnc), os.path.abspath(opts.examples)
     opts.work = os.path.abspath(opts.work)
+    opts.slowdown = 4 if sanitized(opts.nnc) else 1  # timeouts catch hangs, not slowness
     shutil.rmtree(opts.work, ignore_errors=True)
     os.makedirs(opts.work)
     build_models(opts)

@@ -9,7 +9,7 @@ import gzip
 import struct
 import zlib
 
-from adv import case
+from adv import case, sanitized
 from cases_numbers_data import LABELS3, compiled_m, idx, idx_values, m_nn, patched, trained_xor, \
     with_checksum
 
@@ -38,9 +38,8 @@ def idx_refused(name, images, err, labels=LABELS3, cmd="./m train --quiet", **kw
 
 
 def asan_build(ctx, exe):
-    with open(ctx.path(exe), "rb") as f:
-        return "AddressSanitizer reserves more address space than ulimit -v allows" \
-            if b"__asan_init" in f.read() else None
+    return "AddressSanitizer reserves more address space than ulimit -v allows" \
+        if sanitized(ctx.path(exe)) else None
 
 
 def gz_stream(path, head, size, fill=0):

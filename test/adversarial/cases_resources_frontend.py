@@ -10,10 +10,9 @@ with the field named before any of it reaches arithmetic."""
 import math
 import os
 import struct
-import subprocess
 import sys
 
-from adv import Result, case
+from adv import Result, case, sanitized
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "tools"))
 import gen_large  # noqa: E402
@@ -125,13 +124,8 @@ def checkpoint_case(name, edit, err, exit=1, extra_setup=""):
 
 # --- out of memory under ulimit -v ---------------------------------------------------------
 
-def is_sanitized(ctx):
-    r = subprocess.run(["ldd", ctx.nnc], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    return "asan" in r.stdout.decode(errors="replace")
-
-
 def skip_sanitized(ctx):
-    return "a sanitizer build maps terabytes of shadow memory: no ulimit -v" if is_sanitized(ctx) else None
+    return "a sanitizer build maps terabytes of shadow memory: no ulimit -v" if sanitized(ctx.nnc) else None
 
 
 def under_ulimits(cmd, start_kib=150000, stop_kib=600000, step_kib=10000, oom=3, message="nnc: error: out of memory"):
