@@ -108,7 +108,11 @@ def on_full_disk(act, put=(), size="256k", then=None):
     def run(ctx):
         d = ctx.path("full")
         os.mkdir(d)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", d], check=True)
+        # room for the files put there, however large this build makes them (a sanitizer
+        # build's executables are megabytes)
+        need = sum(os.path.getsize(ctx.path(src)) for src, _ in put) + (1 << 20)
+        want = int(size[:-1]) << {"k": 10, "m": 20}[size[-1]]
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%d" % max(want, need), "tmpfs", d], check=True)
         try:
             for src, name in put:
                 shutil.copy2(ctx.path(src), os.path.join(d, name))
