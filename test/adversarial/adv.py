@@ -66,6 +66,14 @@ def case(name, cmd=None, **kw):
     return Case(name, cmd, **kw)
 
 
+def chain(*steps):
+    """A setup that runs each of steps(ctx) in turn."""
+    def setup(ctx):
+        for s in steps:
+            s(ctx)
+    return setup
+
+
 class Result:
     def __init__(self, code, out, err):
         self.code, self.out, self.err = code, out, err

@@ -12,7 +12,7 @@ import shutil
 import signal
 import time
 
-from adv import Result, case
+from adv import Result, case, chain
 from cases_faults import NOBODY, as_nobody, dirs_for_nobody, failed, loads, need_nobody, signal_training, trained
 
 
@@ -34,12 +34,6 @@ def roots(path, mode, dir_mode=None):
             os.chmod(os.path.dirname(ctx.path(path)), dir_mode)
     return setup
 
-
-def chain(*steps):
-    def setup(ctx):
-        for s in steps:
-            s(ctx)
-    return setup
 
 
 def untrained(ctx, r):

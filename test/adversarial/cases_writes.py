@@ -9,7 +9,7 @@ name, at a directory, at a missing directory, and at a planted symlink. Faults (
 kills, concurrency, another user, memory limits) are in cases_faults.py."""
 import os
 
-from adv import case
+from adv import case, chain
 
 V_NN = "network v { input x[1]; output y[1] linear; }\n"
 # xor.nn's network under file names a default output could collide with
@@ -76,13 +76,6 @@ def devices_intact(ctx, r):
         os.remove("/dev/stdout")
         os.symlink("/proc/self/fd/1", "/dev/stdout")
     return problem
-
-
-def chain(*steps):
-    def setup(ctx):
-        for s in steps:
-            s(ctx)
-    return setup
 
 
 def mkdir(*names):

@@ -12,7 +12,7 @@ import os
 import shutil
 import stat
 
-from adv import Result, case
+from adv import Result, case, chain
 
 TRAIN = "./regression train --quiet --epochs 2"
 XOR_NN = open(os.path.join(os.path.dirname(__file__), "..", "..", "examples", "xor.nn")).read()
@@ -99,12 +99,6 @@ def keep_copy(src, dst):
             g.write(f.read())
     return setup
 
-
-def chain(*steps):
-    def setup(ctx):
-        for s in steps:
-            s(ctx)
-    return setup
 
 
 def char_device(ctx):
