@@ -342,23 +342,30 @@ static int train_maybe_mpi(nnrt_cli *c, nnrt_error *err) {
   return rc;
 }
 
-/* Rank 0 reports every error; the others only their own failures, which rank 0 cannot see
- * (usage errors, divergence, interrupts and agreed failures are the same on every rank). A
- * rank that stays silent waits a moment before exiting: mpirun ends the whole job at the first
- * failed exit, and that must not come before rank 0 has printed why. */
+/* Whether every rank has this error: usage errors, divergence, interrupts and agreed failures
+ * are the same on every rank; a file missing on one host, or its MPI plugin, is not. */
+static int error_is_shared(const nnrt_error *err, int rc) {
+  if (nnrt__mpi_failed_alone())
+    return 0;
+  return rc == NNRT_EUSAGE || rc == NNRT_EDIVERGED || rc == NNRT_EINTERRUPTED ||
+         !strncmp(err->msg, "rank 0 ", 7) || !strncmp(err->msg, "another process", 15);
+}
+
+/* Rank 0 reports every shared error; each rank its own failures, naming its rank and host
+ * (hosts differ in their files). A rank that stays silent waits a moment before exiting:
+ * mpirun ends the whole job at the first failed exit, and that must not come before rank 0
+ * has printed why. */
 static void report_error(const nnrt_error *err, int rc) {
-  int rank = nnrt__mpi_launched_size() > 1 ? nnrt__mpi_launched_rank() : 0;
-  if (rank == 0) {
+  int several = nnrt__mpi_launched_size() > 1, rank = several ? nnrt__mpi_launched_rank() : 0;
+  int shared = error_is_shared(err, rc);
+  if (!several || (rank == 0 && shared)) {
     fprintf(stderr, "error: %s\n", err->msg);
-    return;
-  }
-  if (rc == NNRT_EUSAGE || rc == NNRT_EDIVERGED || rc == NNRT_EINTERRUPTED ||
-      !strncmp(err->msg, "rank 0 ", 7) || !strncmp(err->msg, "another process", 15)) {
+  } else if (!shared) {
+    fprintf(stderr, "rank %d on %s: error: %s\n", rank, nnrt__mpi_host(), err->msg);
+  } else {
     struct timespec wait = {1, 0};
     nanosleep(&wait, NULL);
-    return;
   }
-  fprintf(stderr, "rank %d: error: %s\n", rank, err->msg);
 }
 
 /* Settings that would be accepted and mean nothing: early stopping without validation data,

@@ -2,15 +2,19 @@
  *
  * Consumes: the launcher's environment (OMPI_COMM_WORLD_SIZE/RANK from Open MPI's mpirun,
  * PMI_SIZE/RANK from others) and libnnrt_mpi.so, searched in this order:
- *   $NNRT_MPI_PLUGIN (a path to the file), $NNC_RUNTIME_DIR/, the build's runtime directory,
- *   the install's lib directory, then the dynamic loader's own search (LD_LIBRARY_PATH, ...).
+ *   $NNRT_MPI_PLUGIN (a path to the file), $NNC_RUNTIME_DIR/, the executable's own directory
+ *   and its ../lib (an install prefix copied to a host), the build's runtime directory, the
+ *   install's lib directory, then the dynamic loader's own search (LD_LIBRARY_PATH, ...).
  * Produces: rank and size (0 and 1 when not launched by mpirun, or launched with -np 1: then
  * nothing is loaded), and collectives that are no-ops in a world of one process. A launch
- * with several processes and no plugin is refused with a clear message (status NNRT_EUSAGE).
+ * with several processes and no plugin is refused with a clear message naming the host
+ * (status NNRT_EUSAGE); that failure is this process's alone (nnrt__mpi_failed_alone).
  */
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mpi_api.h"
 
@@ -26,7 +30,7 @@
 #define PLUGIN_FILE "libnnrt_mpi.so"
 
 static const nnrt_mpi_api *api;
-static int world_rank, world_size = 1;
+static int world_rank, world_size = 1, failed_alone;
 
 static int env_int(const char *a, const char *b, int dflt) {
   const char *v = getenv(a);
@@ -45,11 +49,26 @@ int nnrt__mpi_launched_rank(void) {
 
 /* RTLD_GLOBAL: Open MPI's own components, loaded later by libmpi, need its symbols. */
 static void *try_open(const char *dir, const char *file) {
-  char path[4096];
+  char path[2 * PATH_MAX];
   if (!dir || !*dir)
     return NULL;
   snprintf(path, sizeof path, "%s%s%s", dir, file ? "/" : "", file ? file : "");
   return dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+}
+
+/* The plugin beside the executable, or in ../lib of it: a prefix copied whole to each host. */
+static void *open_beside_executable(void) {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return NULL;
+  exe[n] = 0;
+  char *slash = strrchr(exe, '/');
+  if (!slash)
+    return NULL;
+  *slash = 0;
+  void *h = try_open(exe, PLUGIN_FILE);
+  return h ? h : try_open(exe, "../lib/" PLUGIN_FILE);
 }
 
 static void *open_plugin(char *why, size_t size) {
@@ -60,21 +79,36 @@ static void *open_plugin(char *why, size_t size) {
       snprintf(why, size, "NNRT_MPI_PLUGIN=%s: %s", explicit_path, dlerror());
     return h;
   }
-  if ((h = try_open(getenv("NNC_RUNTIME_DIR"), PLUGIN_FILE)) || (h = try_open(NNRT_MPI_BUILD_DIR, PLUGIN_FILE)) ||
+  if ((h = try_open(getenv("NNC_RUNTIME_DIR"), PLUGIN_FILE)) || (h = open_beside_executable()) ||
+      (h = try_open(NNRT_MPI_BUILD_DIR, PLUGIN_FILE)) ||
       (h = try_open(NNRT_MPI_INSTALL_DIR, PLUGIN_FILE)) || (h = dlopen(PLUGIN_FILE, RTLD_NOW | RTLD_GLOBAL)))
     return h;
   snprintf(why, size, "%s", dlerror());
   return NULL;
 }
 
+const char *nnrt__mpi_host(void) {
+  static char host[256];
+  if (!host[0] && gethostname(host, sizeof host - 1) != 0)
+    snprintf(host, sizeof host, "?");
+  return host;
+}
+
+int nnrt__mpi_failed_alone(void) {
+  return failed_alone;
+}
+
+/* Hosts may differ in what is installed on them: the message names this one. */
 static int no_plugin(nnrt_error *err, int size, const char *why) {
+  failed_alone = 1;
   if (!NNRT_MPI_BUILT)
     return nnrt__fail(err, NNRT_EUSAGE, "started by mpirun with %d processes, but this nnc was built without "
                       "MPI support (-DNNC_MPI=OFF or no libopenmpi-dev): rebuild nnc with Open MPI, or run "
                       "one process without mpirun", size);
   return nnrt__fail(err, NNRT_EUSAGE, "started by mpirun with %d processes, but the MPI plugin %s cannot be "
-                    "loaded (%s); set NNRT_MPI_PLUGIN=/path/to/%s or NNC_RUNTIME_DIR, or run one process",
-                    size, PLUGIN_FILE, why, PLUGIN_FILE);
+                    "loaded on host %s (%s); install nnc on every host, or set NNRT_MPI_PLUGIN=/path/to/%s "
+                    "or NNC_RUNTIME_DIR, or run one process", size, PLUGIN_FILE, nnrt__mpi_host(), why,
+                    PLUGIN_FILE);
 }
 
 int nnrt__mpi_start(nnrt_error *err) {
@@ -89,8 +123,10 @@ int nnrt__mpi_start(nnrt_error *err) {
   const nnrt_mpi_api *a = get ? get() : NULL;
   if (!a || a->version != NNRT_MPI_PLUGIN_VERSION)
     return no_plugin(err, size, "not an nnc MPI plugin of this version");
-  if (a->init(&world_rank, &world_size))
-    return nnrt__fail(err, NNRT_EUSAGE, "MPI_Init failed");
+  if (a->init(&world_rank, &world_size)) {
+    failed_alone = 1;
+    return nnrt__fail(err, NNRT_EUSAGE, "MPI_Init failed on host %s", nnrt__mpi_host());
+  }
   api = a;
   return NNRT_OK;
 }

@@ -35,6 +35,11 @@ int nnrt__mpi_launched_size(void);
 int nnrt__mpi_launched_rank(void);
 /* Loads the plugin and initialises MPI when launched with more than one process. */
 int nnrt__mpi_start(nnrt_error *err);
+/* 1 after nnrt__mpi_start failed: an error no other process knows of (a host without the
+ * plugin), which this process must report itself. */
+int nnrt__mpi_failed_alone(void);
+/* This host's name (gethostname), for messages that name the host of a rank. */
+const char *nnrt__mpi_host(void);
 void nnrt__mpi_stop(void);
 int nnrt__mpi_rank(void);   /* 0 without MPI */
 int nnrt__mpi_size(void);   /* 1 without MPI */
