@@ -12,6 +12,8 @@
  */
 #include <dlfcn.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,44 +49,66 @@ int nnrt__mpi_launched_rank(void) {
   return env_int("OMPI_COMM_WORLD_RANK", "PMI_RANK", 0);
 }
 
-/* RTLD_GLOBAL: Open MPI's own components, loaded later by libmpi, need its symbols. */
-static void *try_open(const char *dir, const char *file) {
+/* Appends to buf (of size bytes), cutting what does not fit. */
+static void append(char *buf, size_t size, const char *fmt, ...) {
+  size_t used = strlen(buf);
+  va_list ap;
+  va_start(ap, fmt);
+  if (used + 1 < size)
+    vsnprintf(buf + used, size - used, fmt, ap);
+  va_end(ap);
+}
+
+/* RTLD_GLOBAL: Open MPI's own components, loaded later by libmpi, need its symbols. A file
+ * that exists but does not load (a missing libmpi, another architecture) gives the reason,
+ * kept in why; otherwise why lists where the plugin was looked for ("not in A, B"). */
+static void *try_open(const char *dir, const char *file, char *why, size_t size) {
   char path[2 * PATH_MAX];
   if (!dir || !*dir)
     return NULL;
-  snprintf(path, sizeof path, "%s%s%s", dir, file ? "/" : "", file ? file : "");
-  return dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  void *h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+  if (h || (*why && strncmp(why, "not in ", 7) != 0))
+    return h;
+  if (access(path, F_OK) == 0) {
+    why[0] = 0;
+    append(why, size, "%s", dlerror());
+  } else {
+    append(why, size, *why ? ", %s" : "not in %s", path);
+  }
+  return NULL;
 }
 
-/* The plugin beside the executable, or in ../lib of it: a prefix copied whole to each host. */
-static void *open_beside_executable(void) {
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0)
-    return NULL;
-  exe[n] = 0;
-  char *slash = strrchr(exe, '/');
+/* The directory of the running executable, "" if unknown. */
+static const char *executable_dir(char *exe, size_t size) {
+  ssize_t n = readlink("/proc/self/exe", exe, size - 1);
+  char *slash = n > 0 ? (exe[n] = 0, strrchr(exe, '/')) : NULL;
   if (!slash)
-    return NULL;
+    return "";
   *slash = 0;
-  void *h = try_open(exe, PLUGIN_FILE);
-  return h ? h : try_open(exe, "../lib/" PLUGIN_FILE);
+  return exe;
 }
 
 static void *open_plugin(char *why, size_t size) {
   void *h = NULL;
   const char *explicit_path = getenv("NNRT_MPI_PLUGIN");
   if (explicit_path && *explicit_path) {
-    if (!(h = try_open(explicit_path, NULL)))
+    if (!(h = dlopen(explicit_path, RTLD_NOW | RTLD_GLOBAL)))
       snprintf(why, size, "NNRT_MPI_PLUGIN=%s: %s", explicit_path, dlerror());
     return h;
   }
-  if ((h = try_open(getenv("NNC_RUNTIME_DIR"), PLUGIN_FILE)) || (h = open_beside_executable()) ||
-      (h = try_open(NNRT_MPI_BUILD_DIR, PLUGIN_FILE)) ||
-      (h = try_open(NNRT_MPI_INSTALL_DIR, PLUGIN_FILE)) || (h = dlopen(PLUGIN_FILE, RTLD_NOW | RTLD_GLOBAL)))
-    return h;
-  snprintf(why, size, "%s", dlerror());
-  return NULL;
+  char exe[PATH_MAX];
+  const char *here = executable_dir(exe, sizeof exe);
+  /* beside the executable, or in its ../lib: an install prefix copied whole to each host */
+  const char *dirs[][2] = {{getenv("NNC_RUNTIME_DIR"), PLUGIN_FILE}, {here, PLUGIN_FILE},
+                           {here, "../lib/" PLUGIN_FILE}, {NNRT_MPI_BUILD_DIR, PLUGIN_FILE},
+                           {NNRT_MPI_INSTALL_DIR, PLUGIN_FILE}};
+  why[0] = 0;
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && !h; i++)
+    h = try_open(dirs[i][0], dirs[i][1], why, size);
+  if (!h && !(h = dlopen(PLUGIN_FILE, RTLD_NOW | RTLD_GLOBAL)) && strncmp(why, "not in ", 7) == 0)
+    append(why, size, ", nor on the loader's path");
+  return h;
 }
 
 const char *nnrt__mpi_host(void) {
