@@ -9,7 +9,7 @@
 #   hosts.sh down ROOT             kill every process of the hosts, remove them and ROOT
 #
 # Produces, for `up`: namespaces nnc<ID>-sw (the switch: a bridge br0) and nnc<ID>-h1..hN,
-# ID unique per ROOT so that runs at the same time never collide, none touching the
+# ID random per ROOT so that runs at the same time never collide, none touching the
 # machine's own network. Host K has loopback and eth0 with address 10.77.0.K/24 (a veth pair
 # whose other end is port vK of the bridge), hostname nodeK (its own UTS namespace) and its
 # own files: ROOT/hK is seen, on host K only, at ROOT/node — the same path on every host
@@ -53,8 +53,7 @@ cmd_up() {
   case $n in [1-9]) ;; *) die "N must be 1..9, not '$n'" ;; esac
   mkdir "$root" || die "$root exists already"
   root=$(readlink -f "$root")
-  ID=$(basename "$root" | cksum | cut -c1-6)$$
-  ID=$(echo "$ID" | cut -c1-8)
+  ID=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
   { echo "ID=$ID"; echo "N=$n"; echo "HIDE='$*'"; } > "$root/hosts.env"
   trap 'cmd_down "$root"' EXIT INT TERM
   ip netns add "$(ns sw)"
