@@ -10,7 +10,9 @@
  * with several processes and no plugin is refused with a clear message naming the host
  * (status NNRT_EUSAGE); that failure is this process's alone (nnrt__mpi_failed_alone).
  */
+#define _GNU_SOURCE /* dlinfo */
 #include <dlfcn.h>
+#include <link.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -145,8 +147,12 @@ int nnrt__mpi_start(nnrt_error *err) {
     return no_plugin(err, size, why);
   nnrt_mpi_plugin_fn get = (nnrt_mpi_plugin_fn)dlsym(h, NNRT_MPI_PLUGIN_SYMBOL);
   const nnrt_mpi_api *a = get ? get() : NULL;
-  if (!a || a->version != NNRT_MPI_PLUGIN_VERSION)
-    return no_plugin(err, size, "not an nnc MPI plugin of this version");
+  if (!a || a->version != NNRT_MPI_PLUGIN_VERSION) {
+    struct link_map *lm = NULL;
+    snprintf(why, sizeof why, "%s: not an nnc MPI plugin of this version",
+             dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name[0] ? lm->l_name : PLUGIN_FILE);
+    return no_plugin(err, size, why);
+  }
   if (a->init(&world_rank, &world_size)) {
     failed_alone = 1;
     return nnrt__fail(err, NNRT_EUSAGE, "MPI_Init failed on host %s", nnrt__mpi_host());
