@@ -107,7 +107,10 @@ cmd_run() {
            if mountpoint -q "$root/node"; then
              for d in "$root/node" "$root"/h[0-9] $hide; do ! mountpoint -q "$d" || umount -l "$d"; done
            fi
-           for d in $hide; do case $root/ in "$d"/*) ;; *) mount -t tmpfs -o size=1m nnc-hidden "$d" ;; esac; done
+           for d in $hide; do # a directory inside one hidden before is gone already
+             [ -d "$d" ] || continue
+             case $root/ in "$d"/*) ;; *) mount -t tmpfs -o size=1m nnc-hidden "$d" ;; esac
+           done
            for d in "$root"/h[0-9]; do [ "$d" = "$root/h$k" ] || mount -t tmpfs -o size=1m nnc-hidden "$d"; done
            mount --bind "$root/h$k" "$root/node"
            cd "$root/node"
