@@ -174,9 +174,12 @@ def lose_host(how):
         out = open("train.out").read()
         if status == 0 or "10.77.0.3" not in out:
             e2e.fail("mpirun exited with status %d and no message naming the lost host 10.77.0.3" % status, out)
+        deadline = time.time() + 5  # daemons exit just after mpirun
+        while any(host_pids(k) for k in (1, 2)) and time.time() < deadline:
+            time.sleep(0.1)
         left = [k for k in (1, 2) if host_pids(k)]
         if left:
-            e2e.fail("processes are left on host(s) %s after the job ended" % left, out)
+            e2e.fail("processes are left on host(s) %s 5 s after the job ended" % left, out)
         deadline = time.time() + BOUND
         while host_pids(3) and time.time() < deadline:
             time.sleep(0.2)
