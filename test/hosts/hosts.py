@@ -14,7 +14,8 @@ host's working directory, as one deploys to a cluster. --case:
   missing    host 2 without the data file, host 1 without it, host 2 without the MPI plugin,
              host 2 with a broken one: the job stops before training with a message naming
              the rank, its host and the file (for the plugin: where it was looked for).
---build and --source are absolute paths. Skipped (77) with the reason where namespaces cannot be made (not root, no iproute2)."""
+--build and --source are absolute paths. Skipped (77) with the reason where namespaces cannot
+be made (not root, no iproute2)."""
 import atexit
 import json
 import os
