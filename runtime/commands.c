@@ -277,6 +277,26 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   return rc;
 }
 
+/* Under MPI every rank reads the training data from its own host's files, and the sample
+ * order assumes they are the same everywhere: a host with another version of the file would
+ * train on wrong rows, silently. Each rank compares the loaded (and scaled) samples'
+ * fingerprint with rank 0's. */
+static int check_same_data(nnrt_cli *c, const train_data *td, nnrt_error *err) {
+  const nnrt_dataset *d = td->train;
+  uint64_t mine[2] = {(uint64_t)d->n, 0xcbf29ce484222325ull}, rank0[2];
+  if (nnrt__mpi_size() <= 1)
+    return NNRT_OK;
+  mine[1] = nnrt__fingerprint(mine[1], d->x, d->n * d->n_inputs * d->real_bytes);
+  mine[1] = nnrt__fingerprint(mine[1], d->t, d->n * d->n_outputs * d->real_bytes);
+  if (nnrt__mpi_same_as_rank0(mine, 2, rank0))
+    return NNRT_OK;
+  if (rank0[0] != mine[0])
+    return nnrt__fail(err, NNRT_EDATA, "%s: %lld samples here, %lld on rank 0: the training data must be "
+                      "the same on every host", c->data.path, (long long)mine[0], (long long)rank0[0]);
+  return nnrt__fail(err, NNRT_EDATA, "%s: its %lld samples differ from rank 0's: the training data must "
+                    "be the same on every host", c->data.path, (long long)mine[0]);
+}
+
 typedef struct named_path { const char *what, *path; } named_path;
 
 /* The files training writes: each a file name in a writable directory that this user may
@@ -380,6 +400,8 @@ int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   if (!rc)
     rc = load_train_data(c, &td, err);
   rc = agree(rc, err);
+  if (!rc)
+    rc = agree(check_same_data(c, &td, err), err);
   if (!rc)
     rc = run_training(c, &td, err);
   nnrt_dataset_destroy(td.train);

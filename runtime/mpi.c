@@ -198,6 +198,26 @@ int nnrt__mpi_agree(int status) {
   return (int)v;
 }
 
+uint64_t nnrt__fingerprint(uint64_t h, const void *data, int64_t bytes) {
+  const unsigned char *p = data;
+  int64_t i = 0;
+  for (; i + 8 <= bytes; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  for (; i < bytes; i++)
+    h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+int nnrt__mpi_same_as_rank0(const uint64_t *v, int n, uint64_t *rank0) {
+  memcpy(rank0, v, (size_t)n * sizeof *v);
+  nnrt__mpi_bcast(rank0, (int64_t)n * (int64_t)sizeof *v);
+  return memcmp(rank0, v, (size_t)n * sizeof *v) == 0;
+}
+
 void nnrt__mpi_abort(int code) {
   if (api)
     api->abort(code);

@@ -49,6 +49,11 @@ void nnrt__mpi_max(double *buf, int n);
 void nnrt__mpi_bcast(void *buf, int64_t bytes);
 /* The largest status of all ranks (they all call it at the same point). */
 int nnrt__mpi_agree(int status);
+/* A 64-bit fingerprint of bytes, chained from h (start with 0xcbf29ce484222325). */
+uint64_t nnrt__fingerprint(uint64_t h, const void *data, int64_t bytes);
+/* Whether this rank's v[0..n) equal rank 0's, which are returned in rank0[0..n) (all ranks
+ * call it at the same point; without MPI always 1). */
+int nnrt__mpi_same_as_rank0(const uint64_t *v, int n, uint64_t *rank0);
 void nnrt__mpi_abort(int code);
 
 #endif

@@ -11,9 +11,10 @@ host's working directory, as one deploys to a cluster. --case:
              the job ends on the other hosts within BOUND seconds with a message naming
              10.77.0.3; the checkpoint resumes on 2 hosts;
   link       the same, with host 3's link taken down instead;
-  missing    host 2 without the data file, host 1 without it, host 2 without the MPI plugin,
-             host 2 with a broken one: the job stops before training with a message naming
-             the rank, its host and the file (for the plugin: where it was looked for).
+  missing    host 2 without the data file, host 1 without it, host 2 with another version of
+             it (a row fewer, a value changed), host 2 without the MPI plugin, host 2 with a
+             broken one: the job stops before training with a message naming the rank, its
+             host and the file (for the plugin: where it was looked for).
 --build and --source are absolute paths. Skipped (77) with the reason where namespaces cannot
 be made (not root, no iproute2)."""
 import atexit
@@ -226,6 +227,14 @@ def missing():
         shutil.move(h.dir(1, "xor.csv"), h.dir(2))
         expect_stop(cmd, r"rank 0 on node1: error: xor\.csv: cannot open", "host 1 without xor.csv")
         shutil.copy(h.dir(2, "xor.csv"), h.dir(1))
+        rows = open(h.dir(2, "xor.csv")).read().splitlines(True)  # a header, then one line per sample
+        open(h.dir(2, "xor.csv"), "w").write("".join(rows[:-1]))
+        expect_stop(cmd, r"rank 1 on node2: error: xor\.csv: %d samples here, %d on rank 0: the training data "
+                    r"must be the same on every host" % (len(rows) - 2, len(rows) - 1), "host 2 with a row fewer")
+        open(h.dir(2, "xor.csv"), "w").write("".join(rows[:-1] + [rows[-1].replace("0", "1", 1)]))
+        expect_stop(cmd, r"rank 1 on node2: error: xor\.csv: its %d samples differ from rank 0's" % (len(rows) - 1),
+                    "host 2 with one value changed")
+        shutil.copy(h.dir(1, "xor.csv"), h.dir(2))
         plugin = h.dir(2, "prefix", "lib", "libnnrt_mpi.so")
         os.rename(plugin, h.dir(2, "plugin.so"))
         expect_stop(cmd, r"rank 1 on node2: error: .*libnnrt_mpi\.so cannot be loaded on host node2 \(not in "
