@@ -207,8 +207,9 @@ static void check_opset(OnnxModel *m) {
     if ((d[0] == 0 || strcmp(d, "ai.onnx") == 0) && o->has_version) m->opset = (int)(o->version > 1000 ? 1000 : o->version);
   }
   if (m->opset < 0) model_error(m, "not a valid ONNX model (it imports no version of the default operator set)");
-  if (m->opset < 9 || m->opset > 21)
-    model_error(m, "operator set version %d is not supported (nnc reads versions 9 to 21)", m->opset);
+  if (m->opset < 1 || m->opset > 21)
+    model_error(m, "operator set version %d is not supported (nnc reads versions 9 to 21, and older ones "
+                "for operators that have not changed since)", m->opset);
 }
 
 /* --- the value table --------------------------------------------------------------------- */
@@ -841,27 +842,42 @@ static void op_constant(OnnxModel *m) {
   set_output(m, v);
 }
 
+/* The operators nnc reads, each with the first operator set whose definition it follows. */
+typedef struct Operator {
+  const char *name;
+  int since;
+  void (*read)(OnnxModel *m);
+} Operator;
+
+static void op_relu(OnnxModel *m) { op_activation(m, ACT_RELU, 0); }
+static void op_sigmoid(OnnxModel *m) { op_activation(m, ACT_SIGMOID, 0); }
+static void op_tanh(OnnxModel *m) { op_activation(m, ACT_TANH, 0); }
+static void op_softplus(OnnxModel *m) { op_activation(m, ACT_SOFTPLUS, 0); }
+
+static void op_log_softmax(OnnxModel *m) {
+  node_error(m, "not supported: nnc has no log-softmax activation (export the network with Softmax, which "
+             "predicts the same class)");
+}
+
+static const Operator operators[] = {
+    {"Gemm", 9, op_gemm},         {"MatMul", 1, op_matmul},      {"Add", 7, op_add},
+    {"Relu", 6, op_relu},         {"Sigmoid", 6, op_sigmoid},    {"Tanh", 6, op_tanh},
+    {"Softplus", 1, op_softplus}, {"LeakyRelu", 6, op_leaky_relu}, {"Softmax", 1, op_softmax},
+    {"LogSoftmax", 1, op_log_softmax}, {"Identity", 1, op_identity}, {"Flatten", 1, op_flatten},
+    {"Reshape", 5, op_reshape},   {"Concat", 4, op_concat},      {"Constant", 1, op_constant},
+};
+
 static void read_node(OnnxModel *m) {
   const char *op = str(m->node->op_type), *domain = str(m->node->domain);
   if (domain[0] && strcmp(domain, "ai.onnx") != 0) node_error(m, "operators of domain '%s' are not supported", domain);
-  if (strcmp(op, "Gemm") == 0) op_gemm(m);
-  else if (strcmp(op, "MatMul") == 0) op_matmul(m);
-  else if (strcmp(op, "Add") == 0) op_add(m);
-  else if (strcmp(op, "Relu") == 0) op_activation(m, ACT_RELU, 0);
-  else if (strcmp(op, "Sigmoid") == 0) op_activation(m, ACT_SIGMOID, 0);
-  else if (strcmp(op, "Tanh") == 0) op_activation(m, ACT_TANH, 0);
-  else if (strcmp(op, "Softplus") == 0) op_activation(m, ACT_SOFTPLUS, 0);
-  else if (strcmp(op, "LeakyRelu") == 0) op_leaky_relu(m);
-  else if (strcmp(op, "Softmax") == 0) op_softmax(m);
-  else if (strcmp(op, "LogSoftmax") == 0)
-    node_error(m, "not supported: nnc has no log-softmax activation (export the network with Softmax, which "
-               "predicts the same class)");
-  else if (strcmp(op, "Identity") == 0) op_identity(m);
-  else if (strcmp(op, "Flatten") == 0) op_flatten(m);
-  else if (strcmp(op, "Reshape") == 0) op_reshape(m);
-  else if (strcmp(op, "Concat") == 0) op_concat(m);
-  else if (strcmp(op, "Constant") == 0) op_constant(m);
-  else node_error(m, "not supported");
+  for (size_t i = 0; i < sizeof operators / sizeof operators[0]; i++) {
+    if (strcmp(op, operators[i].name) != 0) continue;
+    if (m->opset < operators[i].since)
+      node_error(m, "operator set %d is older than the %s nnc reads (version %d and later)", m->opset, op, operators[i].since);
+    operators[i].read(m);
+    return;
+  }
+  node_error(m, "not supported");
 }
 
 /* --- graph inputs and outputs ------------------------------------------------------------- */
