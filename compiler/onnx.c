@@ -79,7 +79,7 @@ struct OnnxModel {
   size_t table_cap, n_values;
   Group *groups;
   int n_groups, groups_cap;
-  int64_t weights;
+  int64_t weights, work;
   const Onnx__NodeProto *node; /* the node being read, for messages */
   int node_index;
   char *source;
@@ -241,15 +241,19 @@ static void define(OnnxModel *m, const char *name, Value *v) {
     m->table_cap = cap;
   }
   Value **slot = slot_of(m->table, m->table_cap, name);
+  if (*slot && m->node) node_error(m, "tensor '%s' is defined twice (a graph assigns each name once)", name);
   if (*slot) model_error(m, "not a valid ONNX model (tensor '%s' is defined twice)", name);
   v->name = name;
   *slot = v;
   m->n_values++;
 }
 
+/* The product of the sizes from axis `from` on; past 2^38 it stays at 2^38, which every
+ * bound refuses (sizes are at most 2^24, so the product cannot overflow). */
 static int64_t shape_elements(const Shape *s, int from) {
   int64_t n = 1;
-  for (int i = from; i < s->rank; i++) n *= s->dim[i];
+  for (int i = from; i < s->rank; i++)
+    if ((n *= s->dim[i]) > ((int64_t)1 << 38)) n = (int64_t)1 << 38;
   return n;
 }
 
@@ -261,7 +265,8 @@ static int64_t sample_width(const Shape *s) { return shape_elements(s, batched(s
 static void shape_text(const Shape *s, char *buf, size_t cap) {
   size_t n = (size_t)snprintf(buf, cap, "[");
   for (int i = 0; i < s->rank && n < cap; i++)
-    n += (size_t)snprintf(buf + n, cap - n, i ? ", %lld" : "%lld", (long long)s->dim[i]);
+    n += s->dim[i] < 0 ? (size_t)snprintf(buf + n, cap - n, i ? ", N" : "N")
+                       : (size_t)snprintf(buf + n, cap - n, i ? ", %lld" : "%lld", (long long)s->dim[i]);
   if (n < cap) snprintf(buf + n, cap - n, "]");
 }
 
@@ -285,6 +290,13 @@ static double raw_element(const uint8_t *p, int32_t type) {
   return type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ? (double)(int32_t)(uint32_t)bits : (double)(int64_t)bits;
 }
 
+static const char *type_name(int32_t type) {
+  static const char *const names[] = {"undefined", "float", "uint8", "int8", "uint16", "int16", "int32", "int64",
+                                      "string", "bool", "float16", "double", "uint32", "uint64", "complex64",
+                                      "complex128", "bfloat16"};
+  return type >= 0 && type < (int32_t)(sizeof names / sizeof names[0]) ? names[type] : "unknown";
+}
+
 static int element_bytes(int32_t type) {
   switch (type) {
   case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return 4;
@@ -297,7 +309,7 @@ static int element_bytes(int32_t type) {
 static void tensor_data(OnnxModel *m, const Onnx__TensorProto *t, Value *v, const char *what) {
   int32_t type = t->data_type;
   int size = element_bytes(type);
-  if (!size) model_error(m, "%s '%s' has element type %d; nnc reads float, double, int32 and int64 tensors", what, str(t->name), (int)type);
+  if (!size) model_error(m, "%s '%s' holds %s; nnc reads float, double, int32 and int64 tensors", what, str(t->name), type_name(type));
   if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
     model_error(m, "%s '%s' keeps its data in an external file, which nnc does not read", what, str(t->name));
   if (t->segment) model_error(m, "%s '%s' is segmented, which nnc does not read", what, str(t->name));
@@ -378,6 +390,8 @@ static const char *identifier(OnnxModel *m, const char *onnx_name) {
 }
 
 static int new_group(OnnxModel *m, const char *onnx_name, IrRole role, int64_t size) {
+  if (size < 1 && m->node) node_error(m, "its result is empty");
+  if (size < 1) model_error(m, "tensor '%s' is empty", onnx_name);
   if (m->n_groups == m->groups_cap) {
     int cap = m->groups_cap ? 2 * m->groups_cap : 16;
     Group *g = alloc(m, (size_t)cap, sizeof *g);
@@ -437,8 +451,35 @@ static Value *materialise(OnnxModel *m, const Value *v, IrAct act, double param,
   return group_value(m, g, &v->shape);
 }
 
+/* The multiply-adds one import may spend folding matrices (Gemm after Gemm, Gemm after
+ * Concat): some seconds at most. */
+#define ONNX_MAX_WORK ((int64_t)1 << 33)
+
+/* out (rows × cols) += w (rows × k) · src (k × cols), visiting only src's nonzero entries. */
+static void multiply(OnnxModel *m, double *out, const double *w, const double *src, int64_t rows, int64_t k,
+                     int64_t cols) {
+  int64_t *first = alloc(m, (size_t)k + 1, sizeof(int64_t)), nnz = 0;
+  for (int64_t i = 0; i < k * cols; i++) nnz += src[i] != 0;
+  int64_t *col = alloc(m, (size_t)nnz, sizeof(int64_t));
+  for (int64_t r = 0, n = 0; r < k; r++) {
+    first[r] = n;
+    for (int64_t j = 0; j < cols; j++)
+      if (src[r * cols + j] != 0) col[n++] = j;
+    first[r + 1] = n;
+  }
+  m->work += rows * (nnz + k);
+  if (m->work > ONNX_MAX_WORK) model_error(m, "the model is too large to import (folding its linear layers takes too long)");
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t r = 0; r < k; r++) {
+      double a = w[i * k + r];
+      if (a == 0) continue;
+      for (int64_t n = first[r]; n < first[r + 1]; n++) out[i * cols + col[n]] += a * src[r * cols + col[n]];
+    }
+}
+
 /* W (rows × v->width) applied to the form v: W·M for every term, W·bias. */
 static Value *apply_matrix(OnnxModel *m, const double *w, int64_t rows, const Value *v, const Shape *shape) {
+  if (rows < 1) node_error(m, "its result is empty");
   Value *r = alloc(m, 1, sizeof *r);
   r->shape = *shape;
   r->width = rows;
@@ -449,16 +490,8 @@ static Value *apply_matrix(OnnxModel *m, const double *w, int64_t rows, const Va
     int64_t cols = m->groups[v->terms[t].group].size;
     const double *src = v->terms[t].m;
     double *out = new_matrix(m, rows, cols);
-    for (int64_t i = 0; i < rows; i++)
-      for (int64_t k = 0; k < k_dim; k++) {
-        double a = w[i * k_dim + k];
-        if (a == 0) continue;
-        if (!src) {
-          out[i * cols + k] += a;
-          continue;
-        }
-        for (int64_t j = 0; j < cols; j++) out[i * cols + j] += a * src[k * cols + j];
-      }
+    if (src) multiply(m, out, w, src, rows, k_dim, cols);
+    else memcpy(out, w, sizeof(double) * (size_t)(rows * cols)); /* W·I */
     r->terms[t] = (Term){v->terms[t].group, out};
   }
   r->bias = alloc(m, (size_t)rows, sizeof(double));
@@ -790,7 +823,9 @@ static void op_reshape(OnnxModel *m) {
   int allow_zero = int_attr(m, "allowzero", 0) != 0, infer = -1, dynamic = v->shape.rank > 0 && v->shape.dim[0] < 0;
   Shape s = {(int)shape->count, {0}};
   for (int i = 0; i < s.rank; i++) {
-    int64_t d = (int64_t)shape->data[i];
+    double x = shape->data[i];
+    if (!(x >= -1 && x <= ONNX_MAX_WIDTH) || x != floor(x)) node_error(m, "the shape has an invalid size %g", x);
+    int64_t d = (int64_t)x;
     if (d == 0 && !allow_zero) {
       if (i >= v->shape.rank) node_error(m, "size 0 copies axis %d, which the input does not have", i);
       s.dim[i] = v->shape.dim[i];
@@ -805,7 +840,7 @@ static void op_reshape(OnnxModel *m) {
   if (dynamic && infer == 0) infer = -1;
   int64_t total = dynamic ? v->width : shape_elements(&v->shape, 0), known = 1;
   for (int i = dynamic ? 1 : 0; i < s.rank; i++)
-    if (i != infer) known *= s.dim[i];
+    if (i != infer && (known *= s.dim[i]) > ((int64_t)1 << 38)) node_error(m, "the shape is too large");
   if (infer >= 0) {
     if (known == 0 || total % known) node_error(m, "the shape does not divide the %lld elements", (long long)total);
     s.dim[infer] = total / known;
@@ -898,7 +933,7 @@ static void read_inputs(OnnxModel *m) {
     if (lookup(m, name)) continue; /* an initializer with a default value */
     const Onnx__TypeProto__Tensor *t = tensor_type(m, vi, "input");
     int bytes = t->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? 4 : t->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? 8 : 0;
-    if (!bytes) model_error(m, "input '%s' has element type %d; nnc's inputs are float or double", name, (int)t->elem_type);
+    if (!bytes) model_error(m, "input '%s' holds %s; nnc's inputs are float or double", name, type_name(t->elem_type));
     if (m->real_bytes && bytes != m->real_bytes) model_error(m, "inputs mix float and double; nnc computes in one precision");
     m->real_bytes = bytes;
     if (!t->shape) model_error(m, "input '%s' has no shape", name);
@@ -907,7 +942,10 @@ static void read_inputs(OnnxModel *m) {
     for (int d = 0; d < s.rank; d++) {
       const Onnx__TensorShapeProto__Dimension *dim = t->shape->dim[d];
       int fixed = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && dim->dim_value > 0;
-      if (!fixed && !(d == 0 && s.rank >= 2))
+      if (!fixed && s.rank == 1)
+        model_error(m, "input '%s' has one axis of no fixed size (an input of one axis is one sample; the batch "
+                    "axis is the first of two or more)", name);
+      if (!fixed && d > 0)
         model_error(m, "input '%s': axis %d has no fixed size (only the first, the batch axis, may vary)", name, d);
       if (fixed && dim->dim_value > ONNX_MAX_WIDTH) model_error(m, "input '%s' is too large", name);
       s.dim[d] = fixed ? dim->dim_value : -1;

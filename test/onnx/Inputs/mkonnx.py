@@ -204,6 +204,8 @@ MODELS = {
     "external-data": external_data,
     "tensor-size": lambda: one_node("Add", (), "add", ("x", "W"), [tensor("W", [5], weights(4, 1))]),
     "unused-input": unused_input,
+    "gemm-empty": lambda: one_node("Gemm", (), "fc", ("x", "W"), [tensor("W", [4, 0], [])], y=("N", 0)),
+    "reshape-size": lambda: one_node("Reshape", (), "rs", ("x", "S"), [tensor("S", [2], [-1, -5], INT64)]),
 }
 
 
