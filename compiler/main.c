@@ -182,6 +182,12 @@ static int write_nn(const Options *o, const OnnxModel *onnx, const IrNetwork *ne
                     const char *weights) {
   int refused = out_check(out, weights, o->input, NULL);
   if (refused) return refused;
+  size_t len;
+  const char *text = onnx_nn_source(onnx, &len);
+  OutFile file; /* the source is committed only once the weights are saved */
+  FILE *f = out_open(&file, out);
+  if (!f) return 1;
+  fwrite(text, 1, len, f);
   void *params = onnx_params(onnx, net);
   nnc_model m = {.abi_version = NNC_ABI_VERSION, .name = net->name, .fingerprint = net->fingerprint,
                  .real_bytes = net->real_bytes, .n_inputs = net->n_inputs, .n_outputs = net->n_outputs,
@@ -191,14 +197,9 @@ static int write_nn(const Options *o, const OnnxModel *onnx, const IrNetwork *ne
   free(params);
   if (!ok) {
     fprintf(stderr, "nnc: error: %s\n", err.msg);
+    out_abort(&file);
     return 1;
   }
-  size_t len;
-  const char *text = onnx_nn_source(onnx, &len);
-  OutFile file;
-  FILE *f = out_open(&file, out);
-  if (!f) return 1;
-  fwrite(text, 1, len, f);
   return out_commit(&file) ? 0 : 1;
 }
 

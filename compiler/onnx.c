@@ -27,6 +27,9 @@
 #define ONNX_MAX_DEPTH 32                    /* nesting of messages (graphs in attributes) */
 #define ONNX_MAX_WIDTH (1 << 24)             /* values in one sample of a tensor */
 #define ONNX_MAX_WEIGHTS ((int64_t)1 << 25)  /* matrix entries the import may hold */
+/* What protobuf-c may allocate for a file of len bytes: float tensors need their own size,
+ * packed int64 sizes up to 8 times theirs, plus room for names. */
+#define ONNX_PROTOBUF_BUDGET(len) (((size_t)64 << 20) + 8 * (len))
 
 /* --- values ------------------------------------------------------------------------- */
 
@@ -189,11 +192,43 @@ static int nesting_ok(const unsigned char *p, const unsigned char *end, Msg msg,
   return 1;
 }
 
+/* protobuf-c's memory, within a budget: a file of many tiny messages (two bytes each)
+ * would otherwise unpack into a hundred times its size. */
+typedef struct Budget {
+  size_t left;
+  int exceeded;
+} Budget;
+
+static void *budget_alloc(void *data, size_t size) {
+  Budget *b = data;
+  if (size > b->left) {
+    b->exceeded = 1;
+    return NULL;
+  }
+  b->left -= size;
+  return malloc(size);
+}
+
+static void budget_free(void *data, void *p) {
+  (void)data;
+  free(p);
+}
+
+static ProtobufCAllocator budget_allocator(Budget *b) {
+  ProtobufCAllocator a = {budget_alloc, budget_free, b};
+  return a;
+}
+
 static void parse_model(OnnxModel *m, const unsigned char *bytes, size_t len) {
   if (len == 0) model_error(m, "not a valid ONNX model (the file is empty)");
   if (!nesting_ok(bytes, bytes + len, M_MODEL, 0))
     model_error(m, "not a valid ONNX model (messages nested more than %d deep)", ONNX_MAX_DEPTH);
-  m->proto = onnx__model_proto__unpack(NULL, len, bytes);
+  Budget budget = {ONNX_PROTOBUF_BUDGET(len), 0};
+  ProtobufCAllocator a = budget_allocator(&budget);
+  m->proto = onnx__model_proto__unpack(&a, len, bytes);
+  if (budget.exceeded)
+    model_error(m, "the model is too complex to read (unpacking it would take more than %zu MiB)",
+                ONNX_PROTOBUF_BUDGET(len) >> 20);
   if (!m->proto) model_error(m, "not a valid ONNX model (truncated or malformed protobuf)");
   if (!m->proto->graph) model_error(m, "not a valid ONNX model (it has no graph)");
 }
@@ -1186,7 +1221,7 @@ void *onnx_params(const OnnxModel *m, const IrNetwork *net) {
 
 void onnx_free(OnnxModel *m) {
   if (!m) return;
-  if (m->proto) onnx__model_proto__free_unpacked(m->proto, NULL);
+  if (m->proto) onnx__model_proto__free_unpacked(m->proto, NULL); /* budget_free is free */
   arena_free(&m->arena);
   free(m->source);
   free(m);

@@ -205,6 +205,7 @@ MODELS = {
     "tensor-size": lambda: one_node("Add", (), "add", ("x", "W"), [tensor("W", [5], weights(4, 1))]),
     "unused-input": unused_input,
     "gemm-empty": lambda: one_node("Gemm", (), "fc", ("x", "W"), [tensor("W", [4, 0], [])], y=("N", 0)),
+    "many-nodes": lambda: model(f_bytes(1, b"") * 1500000),
     "reshape-size": lambda: one_node("Reshape", (), "rs", ("x", "S"), [tensor("S", [2], [-1, -5], INT64)]),
 }
 
