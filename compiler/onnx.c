@@ -67,6 +67,7 @@ typedef struct Group {
   int node;   /* the node whose activation made it; -1 */
   int output; /* its position among the graph's outputs; -1 */
   int live;   /* feeds an output */
+  int feeds;  /* live groups fed by it */
   int id;     /* its id in the checked IR (declaration order); -1: not declared */
 } Group;
 
@@ -83,6 +84,8 @@ struct OnnxModel {
   Group *groups;
   int n_groups, groups_cap;
   int64_t weights, work;
+  const char **names; /* the set of group names */
+  size_t names_cap, n_names;
   const Onnx__NodeProto *node; /* the node being read, for messages */
   int node_index;
   char *source;
@@ -395,19 +398,35 @@ static int is_keyword(const char *s) {
   return 0;
 }
 
-static int name_taken(const OnnxModel *m, const char *name) {
-  for (int i = 0; i < m->n_groups; i++)
-    if (strcmp(m->groups[i].name, name) == 0) return 1;
-  return 0;
+/* The slot of name in the set of group names (open addressing; a power-of-two capacity). */
+static const char **name_slot(const char **set, size_t cap, const char *name) {
+  for (size_t i = hash_name(name) & (cap - 1);; i = (i + 1) & (cap - 1))
+    if (!set[i] || strcmp(set[i], name) == 0) return &set[i];
 }
 
-/* The ONNX name as a .nn identifier, unique among the groups: other characters become '_',
- * a leading digit or a keyword gets a prefix, a repeat a suffix _2, _3, ... */
-static const char *identifier(OnnxModel *m, const char *onnx_name) {
-  size_t len = strlen(onnx_name);
+static int name_taken(const OnnxModel *m, const char *name) {
+  return m->names_cap && *name_slot(m->names, m->names_cap, name);
+}
+
+static void take_name(OnnxModel *m, const char *name) {
+  if (2 * (m->n_names + 1) > m->names_cap) {
+    size_t cap = m->names_cap ? 2 * m->names_cap : 64;
+    const char **set = alloc(m, cap, sizeof *set);
+    for (size_t i = 0; i < m->names_cap; i++)
+      if (m->names[i]) *name_slot(set, cap, m->names[i]) = m->names[i];
+    m->names = set;
+    m->names_cap = cap;
+  }
+  *name_slot(m->names, m->names_cap, name) = name;
+  m->n_names++;
+}
+
+/* The ONNX name as a .nn identifier: other characters become '_', a leading digit gets a
+ * prefix, a keyword a trailing '_'; at most 64 characters of the name are kept. */
+static char *sanitized(OnnxModel *m, const char *onnx_name) {
+  size_t len = strlen(onnx_name), n = 0;
   if (len > 64) len = 64;
-  char *base = alloc(m, len + 8, 1);
-  size_t n = 0;
+  char *base = alloc(m, len + 32, 1);
   if (len == 0 || (onnx_name[0] >= '0' && onnx_name[0] <= '9')) base[n++] = 'v', base[n++] = '_';
   for (size_t i = 0; i < len; i++) {
     char c = onnx_name[i];
@@ -415,13 +434,24 @@ static const char *identifier(OnnxModel *m, const char *onnx_name) {
     base[n++] = ok ? c : '_';
   }
   if (is_keyword(base)) base[n++] = '_';
-  base[n] = 0;
-  if (!name_taken(m, base)) return base;
-  char *name = alloc(m, n + 24, 1);
-  for (int k = 2;; k++) {
-    snprintf(name, n + 24, "%s_%d", base, k);
-    if (!name_taken(m, name)) return name;
+  return base;
+}
+
+/* A group's name: the sanitized ONNX name, made unique with a suffix _2, _3, ... */
+static const char *identifier(OnnxModel *m, const char *onnx_name) {
+  char *base = sanitized(m, onnx_name);
+  const char *name = base;
+  if (name_taken(m, base)) {
+    size_t n = strlen(base) + 24;
+    char *numbered = alloc(m, n, 1);
+    for (int k = 2;; k++) {
+      snprintf(numbered, n, "%s_%d", base, k);
+      if (!name_taken(m, numbered)) break;
+    }
+    name = numbered;
   }
+  take_name(m, name);
+  return name;
 }
 
 static int new_group(OnnxModel *m, const char *onnx_name, IrRole role, int64_t size) {
@@ -1026,21 +1056,18 @@ static void read_outputs(OnnxModel *m) {
   }
 }
 
-/* Marks the groups that feed an output; the others are left out of the network. */
+/* Marks the groups that feed an output (the others are left out of the network), and counts
+ * the live groups each one feeds. */
 static void mark_live(OnnxModel *m) {
   for (int i = m->n_groups - 1; i >= 0; i--) {
     Group *g = &m->groups[i];
     if (g->role == ROLE_OUTPUT || g->role == ROLE_INPUT) g->live = 1;
     if (!g->live) continue;
-    for (int t = 0; t < g->n_terms; t++) m->groups[g->terms[t].group].live = 1;
+    for (int t = 0; t < g->n_terms; t++) {
+      m->groups[g->terms[t].group].live = 1;
+      m->groups[g->terms[t].group].feeds++;
+    }
   }
-}
-
-static int feeds_other_groups(const OnnxModel *m, int id) {
-  for (int i = 0; i < m->n_groups; i++)
-    for (int t = 0; m->groups[i].live && t < m->groups[i].n_terms; t++)
-      if (m->groups[i].terms[t].group == id) return 1;
-  return 0;
 }
 
 /* nnc's softmax is an output activation trained with cross-entropy: every output must then
@@ -1050,14 +1077,14 @@ static void check_softmax(OnnxModel *m) {
   for (int i = 0; i < m->n_groups; i++) {
     const Group *g = &m->groups[i];
     if (!g->live || g->role == ROLE_INPUT) continue;
-    if (g->act == ACT_SOFTMAX && (g->role != ROLE_OUTPUT || feeds_other_groups(m, i))) {
+    if (g->act == ACT_SOFTMAX && (g->role != ROLE_OUTPUT || m->groups[i].feeds)) {
       m->node = m->proto->graph->node[g->node];
       m->node_index = g->node;
       node_error(m, "a softmax whose result other nodes use is not supported (nnc applies softmax only to an "
                  "output of the network)");
     }
     if (g->act == ACT_SOFTMAX) softmax = 1;
-    else if (g->role == ROLE_OUTPUT && (g->act != ACT_SIGMOID || feeds_other_groups(m, i))) other = i;
+    else if (g->role == ROLE_OUTPUT && (g->act != ACT_SIGMOID || m->groups[i].feeds)) other = i;
   }
   if (softmax && other >= 0)
     model_error(m, "a softmax output next to output '%s' (%s) is not supported (nnc trains a softmax output with "
@@ -1072,9 +1099,9 @@ static void declare(OnnxModel *m) {
     if (m->groups[i].role == ROLE_INPUT) m->decl[m->n_decl++] = i;
   for (int i = 0; i < m->n_groups; i++)
     if (m->groups[i].role == ROLE_HIDDEN && m->groups[i].live) m->decl[m->n_decl++] = i;
-  for (size_t o = 0; o < m->proto->graph->n_output; o++)
-    for (int i = 0; i < m->n_groups; i++)
-      if (m->groups[i].output == (int)o) m->decl[m->n_decl++] = i;
+  int first_output = m->n_decl;
+  for (int i = 0; i < m->n_groups; i++)
+    if (m->groups[i].output >= 0) m->decl[first_output + m->groups[i].output] = i, m->n_decl++;
   for (int d = 0; d < m->n_decl; d++) m->groups[m->decl[d]].id = d;
 }
 
@@ -1128,10 +1155,7 @@ static void write_source(OnnxModel *m) {
   const Onnx__ModelProto *p = m->proto;
   int softmax = 0;
   for (int d = 0; d < m->n_decl; d++) softmax |= m->groups[m->decl[d]].act == ACT_SOFTMAX;
-  int saved = m->n_groups;
-  m->n_groups = 0; /* the network's name need not differ from a group's */
-  const char *name = identifier(m, file_stem(m));
-  m->n_groups = saved;
+  const char *name = sanitized(m, file_stem(m));
   emit(&t, "// %s imported from ONNX (operator set %d", name, m->opset);
   if (str(p->producer_name)[0]) emit(&t, ", written by %.40s %.20s", p->producer_name, str(p->producer_version));
   for (char *c = t.buf; *c; c++)
@@ -1159,7 +1183,7 @@ int onnx_is_model(const char *path, const char *bytes, size_t len) {
 
 static void warn_unused_inputs(const OnnxModel *m) {
   for (int i = 0; i < m->n_groups; i++)
-    if (m->groups[i].role == ROLE_INPUT && !feeds_other_groups(m, i))
+    if (m->groups[i].role == ROLE_INPUT && !m->groups[i].feeds)
       fprintf(m->err, "%s: warning: input '%s' does not feed any output\n", m->path, m->groups[i].name);
 }
 
