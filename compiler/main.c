@@ -180,7 +180,8 @@ static int dump(const Options *o, const AstFile *ast, const IrNetwork *net) {
  * and its parameters to FILE.weights (NAME.weights), each written whole or not at all. */
 static int write_nn(const Options *o, const OnnxModel *onnx, const IrNetwork *net, const char *out,
                     const char *weights) {
-  int refused = out_check(out, weights, o->input, NULL);
+  int refused = out_check(out, NULL, o->input, NULL);
+  if (!refused) refused = out_check(weights, NULL, o->input, NULL); /* the second output */
   if (refused) return refused;
   size_t len;
   const char *text = onnx_nn_source(onnx, &len);
