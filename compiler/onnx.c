@@ -1,6 +1,6 @@
 /* onnx.c — the ONNX front-end: reads a model.onnx and writes the same network in .nn.
  * Consumes: the bytes of an ONNX model (ModelProto of onnx.proto, read by protobuf-c),
- * opsets 9 to 21, the operators of feed-forward networks (see docs/onnx.md).
+ * operator sets up to 21, the operators of feed-forward networks (see docs/onnx.md).
  * Produces: the .nn source of the network (groups with explicit sums, implicit biases) and
  * its parameters; the driver parses and checks that source like any other, and
  * onnx_params then lays the parameters out in the order of the checked IR.
@@ -637,8 +637,10 @@ static Value *const_input(OnnxModel *m, size_t i, const char *role) {
 }
 
 static void check_arity(OnnxModel *m, size_t lo, size_t hi) {
+  if ((m->node->n_input < lo || m->node->n_input > hi) && lo == hi)
+    node_error(m, "has %zu inputs; expected %zu", m->node->n_input, lo);
   if (m->node->n_input < lo || m->node->n_input > hi)
-    node_error(m, "has %zu inputs; expected %zu%s", m->node->n_input, lo, lo == hi ? "" : " or more");
+    node_error(m, "has %zu inputs; expected %zu to %zu", m->node->n_input, lo, hi);
   if (m->node->n_output < 1 || !str(m->node->output[0])[0]) node_error(m, "has no output");
 }
 
@@ -786,21 +788,25 @@ static void op_add(OnnxModel *m) {
     Value *t = a;
     a = b, b = t;
   }
-  Value *r = empty_form(m, &a->shape, a->n_terms + (b->is_const ? 0 : b->n_terms));
-  for (int t = 0; t < a->n_terms; t++) add_term(m, r, &a->terms[t], a->width, NULL);
-  if (b->is_const) {
+  if (b->is_const) { /* the same terms (values never change), a new bias */
     double *c = broadcast_const(m, b, &a->shape, "the constant");
+    Value *r = alloc(m, 1, sizeof *r);
+    *r = *a;
+    r->bias = alloc(m, (size_t)r->width, sizeof(double));
     for (int64_t i = 0; i < r->width; i++) r->bias[i] = a->bias[i] + c[i];
-  } else {
-    if (!same_shape(&a->shape, &b->shape)) {
-      char x[128], y[128];
-      shape_text(&a->shape, x, sizeof x);
-      shape_text(&b->shape, y, sizeof y);
-      node_error(m, "adds values of shapes %s and %s; nnc adds two computed values only when their shapes are equal", x, y);
-    }
-    for (int t = 0; t < b->n_terms; t++) add_term(m, r, &b->terms[t], b->width, NULL);
-    for (int64_t i = 0; i < r->width; i++) r->bias[i] = a->bias[i] + b->bias[i];
+    set_output(m, r);
+    return;
   }
+  if (!same_shape(&a->shape, &b->shape)) {
+    char x[128], y[128];
+    shape_text(&a->shape, x, sizeof x);
+    shape_text(&b->shape, y, sizeof y);
+    node_error(m, "adds values of shapes %s and %s; nnc adds two computed values only when their shapes are equal", x, y);
+  }
+  Value *r = empty_form(m, &a->shape, a->n_terms + b->n_terms);
+  for (int t = 0; t < a->n_terms; t++) add_term(m, r, &a->terms[t], a->width, NULL);
+  for (int t = 0; t < b->n_terms; t++) add_term(m, r, &b->terms[t], b->width, NULL);
+  for (int64_t i = 0; i < r->width; i++) r->bias[i] = a->bias[i] + b->bias[i];
   set_output(m, r);
 }
 
