@@ -240,7 +240,7 @@ static IrNetwork *check_imported(const Source *src, AstFile **ast, Arena *arena)
   char *log = NULL;
   size_t log_len = 0;
   FILE *err = open_memstream(&log, &log_len);
-  if (!err) return NULL;
+  if (!err) return fputs("nnc: error: out of memory\n", stderr), NULL;
   Diag diag;
   diag_init(&diag, src, err);
   *ast = ast_parse(src, arena, &diag);
