@@ -7,7 +7,7 @@
  *
  * Every tensor of the graph is either a constant (initializers, Constant nodes) or a linear
  * form of group outputs: Σ M_k · group_k + bias, one matrix per source group. Gemm, MatMul,
- * Add, Concat, Identity, Flatten and Reshape transform forms; an activation turns a form
+ * Add, Concat, BatchNormalization, Dropout, Identity, Flatten and Reshape transform forms; an activation turns a form
  * into a new group (its edge sets are the form's matrices, its bias the form's bias), whose
  * output is the identity form of that group. A sample is the tensor without its first axis
  * (the batch axis) when its rank is 2 or more, the whole tensor otherwise.
@@ -851,6 +851,62 @@ static void op_concat(OnnxModel *m) {
   set_output(m, r);
 }
 
+/* Dropout at inference: the identity. Its mask output and training mode are refused. */
+static void op_dropout(OnnxModel *m) {
+  check_arity(m, 1, 3);
+  if (m->node->n_output > 1 && str(m->node->output[1])[0]) node_error(m, "its mask output is not supported");
+  if (m->node->n_input > 2 && str(m->node->input[2])[0]) {
+    const Value *t = const_input(m, 2, "training_mode");
+    if (t->count != 1 || t->data[0] != 0) node_error(m, "training mode is not supported (nnc imports for inference)");
+  }
+  if (int_attr(m, "is_test", 1) == 0) node_error(m, "training mode is not supported (nnc imports for inference)");
+  set_output(m, input(m, 0));
+}
+
+/* v with row i scaled by a[i] and shifted by b[i]: the same terms, each matrix a new copy. */
+static Value *scale_rows(OnnxModel *m, const Value *v, const double *a, const double *b) {
+  Value *r = alloc(m, 1, sizeof *r);
+  *r = *v;
+  r->terms = alloc(m, (size_t)v->n_terms, sizeof(Term));
+  for (int t = 0; t < v->n_terms; t++) {
+    int64_t cols = m->groups[v->terms[t].group].size;
+    double *out = new_matrix(m, v->width, cols);
+    for (int64_t i = 0; i < v->width; i++)
+      for (int64_t j = 0; j < cols; j++)
+        out[i * cols + j] = a[i] * (v->terms[t].m ? v->terms[t].m[i * cols + j] : i == j);
+    r->terms[t] = (Term){v->terms[t].group, out};
+  }
+  r->bias = alloc(m, (size_t)v->width, sizeof(double));
+  for (int64_t i = 0; i < v->width; i++) r->bias[i] = a[i] * v->bias[i] + b[i];
+  return r;
+}
+
+/* BatchNormalization at inference: per channel (axis 1) y = s·(x − mean)/√(var + ε) + B,
+ * an affine map of each value. */
+static void op_batch_norm(OnnxModel *m) {
+  check_arity(m, 5, 5);
+  if (int_attr(m, "training_mode", 0)) node_error(m, "training mode is not supported (nnc imports for inference)");
+  if (m->node->n_output > 1 && str(m->node->output[1])[0]) node_error(m, "its running mean and variance outputs are not supported");
+  Value *x = form_input(m, 0);
+  if (x->shape.rank < 2) node_error(m, "X must have at least 2 axes (the batch and the channels)");
+  int64_t channels = x->shape.dim[1], inner = shape_elements(&x->shape, 2);
+  const Value *p[4];
+  static const char *const names[] = {"scale", "B", "mean", "var"};
+  for (int k = 0; k < 4; k++) {
+    p[k] = const_input(m, (size_t)k + 1, names[k]);
+    if (p[k]->count != channels) node_error(m, "%s has %lld values for %lld channels", names[k], (long long)p[k]->count, (long long)channels);
+  }
+  double eps = float_attr(m, "epsilon", 1e-5);
+  double *a = alloc(m, (size_t)x->width, sizeof(double)), *b = alloc(m, (size_t)x->width, sizeof(double));
+  for (int64_t i = 0; i < x->width; i++) {
+    int64_t c = i / inner % channels;
+    a[i] = p[0]->data[c] / sqrt(p[3]->data[c] + eps);
+    b[i] = p[1]->data[c] - a[i] * p[2]->data[c];
+    if (!isfinite(a[i]) || !isfinite(b[i])) node_error(m, "channel %lld has a variance that is not positive", (long long)c);
+  }
+  set_output(m, scale_rows(m, x, a, b));
+}
+
 /* A new shape for the same values; a computed value keeps its batch axis and its width. */
 static void reshape_to(OnnxModel *m, Value *v, const Shape *s) {
   Value *r = alloc(m, 1, sizeof *r);
@@ -971,6 +1027,7 @@ static const Operator operators[] = {
     {"Softplus", 1, op_softplus}, {"LeakyRelu", 6, op_leaky_relu}, {"Softmax", 1, op_softmax},
     {"LogSoftmax", 1, op_log_softmax}, {"Identity", 1, op_identity}, {"Flatten", 1, op_flatten},
     {"Reshape", 5, op_reshape},   {"Concat", 4, op_concat},      {"Constant", 1, op_constant},
+    {"Dropout", 7, op_dropout},   {"BatchNormalization", 9, op_batch_norm},
 };
 
 static void read_node(OnnxModel *m) {

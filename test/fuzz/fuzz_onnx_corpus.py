@@ -8,7 +8,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "onnx", "Inputs"))
 import mkonnx  # noqa: E402
 
-SEEDS = ["mlp", "mlp-f64", "mlp-opset9", "skip", "conv", "softmax-hidden", "softmax-axis", "gemm-c-batch",
+SEEDS = ["mlp", "bn", "mlp-f64", "mlp-opset9", "skip", "conv", "softmax-hidden", "softmax-axis", "gemm-c-batch",
          "reshape-batch", "concat-batch", "unused-input", "output-constant", "nested"]
 
 out = os.path.join(HERE, "corpus", "onnx")

@@ -106,7 +106,28 @@ def eval_skip(x):
     return y + y2
 
 
-WORKING = {"mlp": (mlp, eval_mlp, 4), "mlp-f64": (lambda: mlp(DOUBLE), eval_mlp, 4),
+G, BN = matrix(5, 3, 9), [weights(5, s) for s in (10, 11, 12)]  # BatchNormalization: scale, B, mean
+VAR = [0.25 + abs(v) for v in weights(5, 13)]
+
+
+def bn():
+    """x[N,3] -> Gemm(transB) -> BatchNormalization (epsilon 0.01) -> Relu -> Dropout."""
+    nodes = [node("Gemm", ["x", "G"], ["g"], "fc", [attr_int("transB", 1)]),
+             node("BatchNormalization", ["g", "S", "B", "M", "V"], ["n"], "bn", [attr_float("epsilon", 0.01)]),
+             node("Relu", ["n"], ["r"], "relu"),
+             node("Dropout", ["r"], ["y"], "drop")]
+    inits = [tensor("G", [5, 3], flat(G)), tensor("S", [5], BN[0]), tensor("B", [5], BN[1]), tensor("M", [5], BN[2]),
+             tensor("V", [5], VAR)]
+    return model(graph(nodes, [value_info("x", ["N", 3])], [value_info("y", ["N", 5])], inits, "bn"))
+
+
+def eval_bn(x):
+    g = matvec(G, x)
+    eps = f32(0.01)
+    return [max(0.0, s * (v - mu) / math.sqrt(var + eps) + b) for v, s, b, mu, var in zip(g, BN[0], BN[1], BN[2], VAR)]
+
+
+WORKING = {"bn": (bn, eval_bn, 3), "mlp": (mlp, eval_mlp, 4), "mlp-f64": (lambda: mlp(DOUBLE), eval_mlp, 4),
            "mlp-opset9": (lambda: mlp(opset=9), eval_mlp, 4), "skip": (skip, eval_skip, 4)}
 
 
@@ -206,6 +227,17 @@ MODELS = {
     "unused-input": unused_input,
     "gemm-empty": lambda: one_node("Gemm", (), "fc", ("x", "W"), [tensor("W", [4, 0], [])], y=("N", 0)),
     "many-nodes": lambda: model(f_bytes(1, b"") * 1500000),
+    "dropout-mask": lambda: model(graph([node("Dropout", ["x"], ["y", "mask"], "drop")], [value_info("x", ["N", 4])],
+                                        [value_info("y", ["N", 4])])),
+    "dropout-training": lambda: one_node("Dropout", (), "drop", ("x", "", "T"), [tensor("T", [], [1], INT64)]),
+    "batchnorm-training": lambda: one_node("BatchNormalization", [attr_int("training_mode", 1)], "bn",
+                                           ("x", "S", "S", "S", "S"), [tensor("S", [4], [1, 1, 1, 1])], opset=15),
+    "batchnorm-channels": lambda: one_node("BatchNormalization", (), "bn", ("x", "S", "S", "S", "S"),
+                                           [tensor("S", [3], [1, 1, 1])]),
+    "batchnorm-variance": lambda: one_node("BatchNormalization", [attr_float("epsilon", 0.0)], "bn",
+                                           ("x", "S", "B", "B", "V"), [tensor("S", [4], [1, 1, 1, 1]),
+                                                                       tensor("B", [4], [0, 0, 0, 0]),
+                                                                       tensor("V", [4], [1, -1, 1, 1])]),
     "reshape-size": lambda: one_node("Reshape", (), "rs", ("x", "S"), [tensor("S", [2], [-1, -5], INT64)]),
 }
 

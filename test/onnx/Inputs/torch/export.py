@@ -8,6 +8,8 @@ NAME.y.csv (f32). The suite needs none of this: run it by hand to regenerate the
          Linear, Softmax (operator set 13)
   skip   ReLU and Tanh layers, then torch.cat of the last layer and the input (a skip
          connection), Linear, Softmax (operator set 17)
+  bn     Linear, BatchNorm1d (its running statistics set), ReLU, Dropout, Linear (eval mode,
+         operator set 13)
 """
 import numpy as np
 import torch
@@ -33,11 +35,19 @@ def main():
                                nn.Linear(5, 2), nn.Tanh(), nn.Linear(2, 4), nn.Softmax(dim=1)),
                  torch.randn(7, 3, 4), 13),
         "skip": (Skip(), torch.randn(7, 6), 17),
+        "bn": (nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 2)),
+               torch.randn(7, 5), 13),
     }
+    bn = models["bn"][0][1]
+    bn.running_mean.uniform_(-1, 1)
+    bn.running_var.uniform_(0.5, 2)
+    bn.weight.data.uniform_(0.5, 1.5)
+    bn.bias.data.uniform_(-0.5, 0.5)
     for name, (model, x, opset) in models.items():
         model.eval()
         torch.onnx.export(model, x, name + ".onnx", input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=opset)
+                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=opset,
+                          training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
         with torch.no_grad():
             y = model(x).numpy()
         np.savetxt(name + ".x.csv", x.reshape(len(x), -1).numpy(), delimiter=",", fmt="%.9g")
