@@ -347,7 +347,8 @@ static int element_bytes(int32_t type) {
 static void tensor_data(OnnxModel *m, const Onnx__TensorProto *t, Value *v, const char *what) {
   int32_t type = t->data_type;
   int size = element_bytes(type);
-  if (!size) model_error(m, "%s '%s' holds %s; nnc reads float, double, int32 and int64 tensors", what, str(t->name), type_name(type));
+  if (!size)
+    model_error(m, "%s '%s' holds %s; nnc reads float, double, int32 and int64 tensors", what, str(t->name), type_name(type));
   if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
     model_error(m, "%s '%s' keeps its data in an external file, which nnc does not read", what, str(t->name));
   if (t->segment) model_error(m, "%s '%s' is segmented, which nnc does not read", what, str(t->name));
@@ -369,7 +370,8 @@ static void tensor_data(OnnxModel *m, const Onnx__TensorProto *t, Value *v, cons
 static Value *constant_of(OnnxModel *m, const Onnx__TensorProto *t, const char *what) {
   Value *v = alloc(m, 1, sizeof *v);
   v->is_const = 1;
-  if (t->n_dims > ONNX_MAX_RANK) model_error(m, "%s '%s' has %zu axes; nnc reads at most %d", what, str(t->name), t->n_dims, ONNX_MAX_RANK);
+  if (t->n_dims > ONNX_MAX_RANK)
+    model_error(m, "%s '%s' has %zu axes; nnc reads at most %d", what, str(t->name), t->n_dims, ONNX_MAX_RANK);
   v->shape.rank = (int)t->n_dims;
   v->count = 1;
   for (size_t i = 0; i < t->n_dims; i++) {
@@ -533,7 +535,8 @@ static void multiply(OnnxModel *m, double *out, const double *w, const double *s
     first[r + 1] = n;
   }
   m->work += rows * (nnz + k);
-  if (m->work > ONNX_MAX_WORK) model_error(m, "the model is too large to import (folding its linear layers takes too long)");
+  if (m->work > ONNX_MAX_WORK)
+    model_error(m, "the model is too large to import (folding its linear layers takes too long)");
   for (int64_t i = 0; i < rows; i++)
     for (int64_t r = 0; r < k; r++) {
       double a = w[i * k + r];
@@ -620,7 +623,8 @@ static double float_attr(OnnxModel *m, const char *name, double dflt) {
 static Value *input(OnnxModel *m, size_t i) {
   if (i >= m->node->n_input || !str(m->node->input[i])[0]) node_error(m, "input %zu is missing", i + 1);
   Value *v = lookup(m, m->node->input[i]);
-  if (!v) node_error(m, "input '%s' is not defined before the node (the graph must be in topological order)", m->node->input[i]);
+  if (!v)
+    node_error(m, "input '%s' is not defined before the node (the graph must be in topological order)", m->node->input[i]);
   return v;
 }
 
@@ -652,7 +656,8 @@ static void set_output(OnnxModel *m, Value *v) {
 
 /* Normalises an axis of a tensor of rank r (negative counts from the end). */
 static int axis_of(OnnxModel *m, int64_t axis, int rank) {
-  if (axis < -rank || axis >= (rank ? rank : 1)) node_error(m, "axis %lld is out of range for a tensor of %d axes", (long long)axis, rank);
+  if (axis < -rank || axis >= (rank ? rank : 1))
+    node_error(m, "axis %lld is out of range for a tensor of %d axes", (long long)axis, rank);
   return (int)(axis < 0 ? axis + rank : axis);
 }
 
@@ -664,7 +669,8 @@ static double *broadcast_const(OnnxModel *m, const Value *c, const Shape *s, con
   char a[128], b[128];
   shape_text(&c->shape, a, sizeof a);
   shape_text(s, b, sizeof b);
-  if (c->shape.rank > s->rank) node_error(m, "%s of shape %s has more axes than the value %s it is added to", what, a, b);
+  if (c->shape.rank > s->rank)
+    node_error(m, "%s of shape %s has more axes than the value %s it is added to", what, a, b);
   int off = s->rank - c->shape.rank;
   for (int i = 0; i < c->shape.rank; i++) {
     int64_t cd = c->shape.dim[i], sd = s->dim[off + i];
@@ -704,7 +710,8 @@ static void op_activation(OnnxModel *m, IrAct act, double param) {
 
 static void op_leaky_relu(OnnxModel *m) {
   double alpha = float_attr(m, "alpha", 0.01);
-  if (!(alpha >= 0 && alpha < 1)) node_error(m, "alpha %g is not supported (nnc's leaky_relu takes a slope in [0, 1))", alpha);
+  if (!(alpha >= 0 && alpha < 1))
+    node_error(m, "alpha %g is not supported (nnc's leaky_relu takes a slope in [0, 1))", alpha);
   op_activation(m, ACT_LEAKY_RELU, alpha);
 }
 
@@ -731,7 +738,8 @@ static void op_softmax(OnnxModel *m) {
 /* Gemm: Y = alpha·A·B' + beta·C, A the form (transA=0), B and C constants. */
 static void op_gemm(OnnxModel *m) {
   check_arity(m, 2, 3);
-  if (int_attr(m, "transA", 0)) node_error(m, "transA=1 is not supported (A must be the batch of samples, one per row)");
+  if (int_attr(m, "transA", 0))
+    node_error(m, "transA=1 is not supported (A must be the batch of samples, one per row)");
   int trans_b = int_attr(m, "transB", 0) != 0;
   double alpha = float_attr(m, "alpha", 1), beta = float_attr(m, "beta", 1);
   Value *a = form_input(m, 0), *b = const_input(m, 1, "B");
@@ -886,7 +894,8 @@ static Value *scale_rows(OnnxModel *m, const Value *v, const double *a, const do
 static void op_batch_norm(OnnxModel *m) {
   check_arity(m, 5, 5);
   if (int_attr(m, "training_mode", 0)) node_error(m, "training mode is not supported (nnc imports for inference)");
-  if (m->node->n_output > 1 && str(m->node->output[1])[0]) node_error(m, "its running mean and variance outputs are not supported");
+  if (m->node->n_output > 1 && str(m->node->output[1])[0])
+    node_error(m, "its running mean and variance outputs are not supported");
   Value *x = form_input(m, 0);
   if (x->shape.rank < 2) node_error(m, "X must have at least 2 axes (the batch and the channels)");
   int64_t channels = x->shape.dim[1], inner = shape_elements(&x->shape, 2);
@@ -894,7 +903,8 @@ static void op_batch_norm(OnnxModel *m) {
   static const char *const names[] = {"scale", "B", "mean", "var"};
   for (int k = 0; k < 4; k++) {
     p[k] = const_input(m, (size_t)k + 1, names[k]);
-    if (p[k]->count != channels) node_error(m, "%s has %lld values for %lld channels", names[k], (long long)p[k]->count, (long long)channels);
+    if (p[k]->count != channels)
+      node_error(m, "%s has %lld values for %lld channels", names[k], (long long)p[k]->count, (long long)channels);
   }
   double eps = float_attr(m, "epsilon", 1e-5);
   double *a = alloc(m, (size_t)x->width, sizeof(double)), *b = alloc(m, (size_t)x->width, sizeof(double));
@@ -902,7 +912,8 @@ static void op_batch_norm(OnnxModel *m) {
     int64_t c = i / inner % channels;
     a[i] = p[0]->data[c] / sqrt(p[3]->data[c] + eps);
     b[i] = p[1]->data[c] - a[i] * p[2]->data[c];
-    if (!isfinite(a[i]) || !isfinite(b[i])) node_error(m, "channel %lld has a variance that is not positive", (long long)c);
+    if (!isfinite(a[i]) || !isfinite(b[i]))
+      node_error(m, "channel %lld has a variance that is not positive", (long long)c);
   }
   set_output(m, scale_rows(m, x, a, b));
 }
@@ -929,7 +940,8 @@ static void op_flatten(OnnxModel *m) {
   Value *v = input(m, 0);
   int rank = v->shape.rank;
   int64_t axis = int_attr(m, "axis", 1);
-  if (axis < -rank || axis > rank) node_error(m, "axis %lld is out of range for a tensor of %d axes", (long long)axis, rank);
+  if (axis < -rank || axis > rank)
+    node_error(m, "axis %lld is out of range for a tensor of %d axes", (long long)axis, rank);
   if (axis < 0) axis += rank;
   Shape s = {2, {1, 1}};
   for (int i = 0; i < rank; i++) s.dim[i < axis ? 0 : 1] *= v->shape.dim[i];
@@ -937,7 +949,8 @@ static void op_flatten(OnnxModel *m) {
   for (int i = 1; !v->is_const && i < axis; i++)
     if (v->shape.dim[i] != 1) node_error(m, "flattening at axis %lld is not supported (nnc flattens a sample: axis 1, "
                                          "or one after axes of size 1)", (long long)axis);
-  if (!v->is_const && axis < 1) node_error(m, "flattening at axis 0 merges the batch axis into the sample; not supported");
+  if (!v->is_const && axis < 1)
+    node_error(m, "flattening at axis 0 merges the batch axis into the sample; not supported");
   reshape_to(m, v, &s);
 }
 
@@ -946,7 +959,8 @@ static void op_flatten(OnnxModel *m) {
 static void op_reshape(OnnxModel *m) {
   check_arity(m, 2, 2);
   Value *v = input(m, 0), *shape = const_input(m, 1, "the shape");
-  if (shape->shape.rank != 1 || shape->count > ONNX_MAX_RANK) node_error(m, "the shape must be a list of at most %d sizes", ONNX_MAX_RANK);
+  if (shape->shape.rank != 1 || shape->count > ONNX_MAX_RANK)
+    node_error(m, "the shape must be a list of at most %d sizes", ONNX_MAX_RANK);
   int allow_zero = int_attr(m, "allowzero", 0) != 0, infer = -1, dynamic = v->shape.rank > 0 && v->shape.dim[0] < 0;
   Shape s = {(int)shape->count, {0}};
   for (int i = 0; i < s.rank; i++) {
@@ -1062,7 +1076,8 @@ static void read_inputs(OnnxModel *m) {
     const Onnx__TypeProto__Tensor *t = tensor_type(m, vi, "input");
     int bytes = t->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? 4 : t->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? 8 : 0;
     if (!bytes) model_error(m, "input '%s' holds %s; nnc's inputs are float or double", name, type_name(t->elem_type));
-    if (m->real_bytes && bytes != m->real_bytes) model_error(m, "inputs mix float and double; nnc computes in one precision");
+    if (m->real_bytes && bytes != m->real_bytes)
+      model_error(m, "inputs mix float and double; nnc computes in one precision");
     m->real_bytes = bytes;
     if (!t->shape) model_error(m, "input '%s' has no shape", name);
     if (t->shape->n_dim > ONNX_MAX_RANK) model_error(m, "input '%s' has more than %d axes", name, ONNX_MAX_RANK);
