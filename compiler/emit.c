@@ -446,10 +446,11 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
     free_target(&t);
     return refused ? refused : 1;
   }
+  const void *params = tw.params ? tw.params : o->params;
   CgInputScale scale = {tw.scaler ? tw.scaler->mode : 0, tw.scaler ? tw.scaler->offset : NULL,
                         tw.scaler ? tw.scaler->mul : NULL};
   LLVMContextRef ctx = LLVMContextCreate();
-  LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, tw.params,
+  LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, params,
                                     tw.scaler ? &scale : NULL);
   LLVMSetTarget(m, t.triple);
   LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(t.tm);
@@ -459,7 +460,7 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   int status = 3;
   if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level, cg_is_small_network(n))) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;
-  if (status == 0 && o->header && !emit_header(n, o->header, t.vec_bytes, tw.params != NULL)) status = 1;
+  if (status == 0 && o->header && !emit_header(n, o->header, t.vec_bytes, params != NULL)) status = 1;
   LLVMDisposeModule(m);
   LLVMContextDispose(ctx);
   free(paths);

@@ -1,5 +1,7 @@
 /* main.c — the nnc driver: reads the command line, runs the pipeline, writes the outputs.
- *   check output paths → parse → sema → verify → [dump] → codegen → verify → emit → [link]
+ *   check output paths → [import ONNX] → parse → sema → verify → [dump] → codegen → verify → emit → [link]
+ * An ONNX model (onnx.c) becomes .nn source and parameters; from the parser on, the pipeline
+ * is the same, and the parameters are compiled in as --weights would be.
  * Every output is written whole or not at all (output.c); one that would overwrite an input
  * or another output is refused before any work (exit 2).
  * Exit status: 0 success, 1 errors in the input, 2 bad usage, 3 out of memory. */
@@ -11,6 +13,8 @@
 #include "ast.h"
 #include "backend.h"
 #include "ir.h"
+#include "nnc/nnrt.h"
+#include "onnx.h"
 #include "output.h"
 
 typedef enum Action {
@@ -22,6 +26,7 @@ typedef enum Action {
   ACT_IR,         /* --emit-ir */
   ACT_DOT,        /* --emit-dot */
   ACT_CHECK,      /* --check */
+  ACT_NN,         /* --emit-nn: an ONNX model as .nn source and its weights file */
 } Action;
 
 typedef struct Options {
@@ -31,9 +36,9 @@ typedef struct Options {
 } Options;
 
 static const char usage_text[] =
-    "usage: nnc [options] FILE.nn\n"
+    "usage: nnc [options] FILE.nn|FILE.onnx\n"
     "\n"
-    "Compiles a neural network written in the .nn language to native code.\n"
+    "Compiles a neural network written in the .nn language, or an ONNX model, to native code.\n"
     "\n"
     "Output (default: an executable named after the network):\n"
     "  -o FILE           write the output to FILE ('-' for standard output where text)\n"
@@ -48,6 +53,8 @@ static const char usage_text[] =
     "  --emit-ast        print the syntax tree\n"
     "  --emit-ir         print the checked network IR\n"
     "  --emit-dot        draw the network as a Graphviz graph\n"
+    "  --emit-nn         write an ONNX model as .nn source (-o FILE.nn) and its weights\n"
+    "                    (FILE.weights)\n"
     "\n"
     "Code generation:\n"
     "  -O0 -O1 -O2 -O3   optimisation level (default -O3)\n"
@@ -81,7 +88,7 @@ static int parse_flag(Options *o, int argc, char **argv, int *i) {
   const char *a = argv[*i];
   static const struct { const char *flag; Action action; } actions[] = {
       {"-c", ACT_OBJECT}, {"-S", ACT_ASSEMBLY}, {"--emit-llvm", ACT_LLVM}, {"--emit-ast", ACT_AST},
-      {"--emit-ir", ACT_IR}, {"--emit-dot", ACT_DOT}, {"--check", ACT_CHECK}};
+      {"--emit-ir", ACT_IR}, {"--emit-dot", ACT_DOT}, {"--check", ACT_CHECK}, {"--emit-nn", ACT_NN}};
   for (size_t k = 0; k < sizeof actions / sizeof actions[0]; k++)
     if (strcmp(a, actions[k].flag) == 0) return set_action(o, actions[k].action, a), 1;
   if (strcmp(a, "-o") == 0) o->output = option_value(argc, argv, i);
@@ -117,8 +124,10 @@ static void parse_args(Options *o, int argc, char **argv) {
 }
 
 /* The largest source nnc reads: a bound for /dev/zero, a pipe that never ends, or a file
- * that is not a network; far beyond the largest network nnc compiles. */
+ * that is not a network; far beyond the largest network nnc compiles. The same bound holds
+ * for an ONNX model (ONNX_MAX_BYTES). */
 #define MAX_SOURCE_BYTES ((size_t)64 << 20)
+_Static_assert(MAX_SOURCE_BYTES == ONNX_MAX_BYTES, "one bound for every input");
 
 static char *give_up(FILE *f, char *buf) {
   fclose(f);
@@ -140,7 +149,8 @@ static char *read_file(const char *path, size_t *len) {
   while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
     n += got;
     if (n > MAX_SOURCE_BYTES) {
-      fprintf(stderr, "nnc: error: '%s': source larger than %zu MiB\n", path, MAX_SOURCE_BYTES >> 20);
+      fprintf(stderr, "nnc: error: '%s': %s larger than %zu MiB\n", path,
+              onnx_is_model(path, buf, n) ? "model" : "source", MAX_SOURCE_BYTES >> 20);
       return give_up(f, buf);
     }
     if (cap - n - 1 == 0) buf = xrealloc(buf, cap *= 2);
@@ -166,16 +176,80 @@ static int dump(const Options *o, const AstFile *ast, const IrNetwork *net) {
   return out_commit(&file) ? 0 : 1;
 }
 
-static int run_backend(const Options *o, const IrNetwork *net) {
+/* --emit-nn: the imported network's source to -o FILE.nn (or NAME.nn; '-': standard output)
+ * and its parameters to FILE.weights (NAME.weights), each written whole or not at all. */
+static int write_nn(const Options *o, const OnnxModel *onnx, const IrNetwork *net, const char *out,
+                    const char *weights) {
+  int refused = out_check(out, NULL, o->input, NULL);
+  if (!refused) refused = out_check(weights, NULL, o->input, NULL); /* the second output */
+  if (refused) return refused;
+  size_t len;
+  const char *text = onnx_nn_source(onnx, &len);
+  OutFile file; /* the source is committed only once the weights are saved */
+  FILE *f = out_open(&file, out);
+  if (!f) return 1;
+  fwrite(text, 1, len, f);
+  void *params = onnx_params(onnx, net);
+  nnc_model m = {.abi_version = NNC_ABI_VERSION, .name = net->name, .fingerprint = net->fingerprint,
+                 .real_bytes = net->real_bytes, .n_inputs = net->n_inputs, .n_outputs = net->n_outputs,
+                 .n_params = net->n_params, .classifier = net->classifier, .train = &net->train};
+  nnrt_error err;
+  int ok = nnrt_weights_save(weights, &m, params, NULL, &err) == NNRT_OK;
+  free(params);
+  if (!ok) {
+    fprintf(stderr, "nnc: error: %s\n", err.msg);
+    out_abort(&file);
+    return 1;
+  }
+  return out_commit(&file) ? 0 : 1;
+}
+
+static int emit_nn(const Options *o, const OnnxModel *onnx, const IrNetwork *net) {
+  size_t cap = strlen(net->name) + (o->output ? strlen(o->output) : 0) + 16;
+  char *source = xmalloc(cap), *weights = xmalloc(cap);
+  const char *out = o->output;
+  if (!out) snprintf(source, cap, "%s.nn", net->name), out = source;
+  size_t n = strlen(out);
+  if (strcmp(out, "-") == 0) snprintf(weights, cap, "%s.weights", net->name);
+  else if (n > 3 && strcmp(out + n - 3, ".nn") == 0) snprintf(weights, cap, "%.*s.weights", (int)(n - 3), out);
+  else snprintf(weights, cap, "%s.weights", out);
+  int status = write_nn(o, onnx, net, out, weights);
+  free(source);
+  free(weights);
+  return status;
+}
+
+static int run_backend(const Options *o, const IrNetwork *net, const OnnxModel *onnx) {
   BackendOptions b = o->backend;
   b.output = o->output;
   b.header = o->header;
   b.weights = o->weights;
+  b.params = onnx && !o->weights ? onnx_params(onnx, net) : NULL;
   b.kind = o->action == ACT_OBJECT ? OUT_OBJECT
          : o->action == ACT_ASSEMBLY ? OUT_ASSEMBLY
          : o->action == ACT_LLVM ? OUT_LLVM
          : OUT_EXECUTABLE;
-  return backend_run(net, &b);
+  int status = backend_run(net, &b);
+  free((void *)b.params);
+  return status;
+}
+
+/* Parses and checks the source the ONNX importer wrote. Its diagnostics are the importer's
+ * bugs: shown, after the source, as an internal error. */
+static IrNetwork *check_imported(const Source *src, AstFile **ast, Arena *arena) {
+  char *log = NULL;
+  size_t log_len = 0;
+  FILE *err = open_memstream(&log, &log_len);
+  if (!err) return fputs("nnc: error: out of memory\n", stderr), NULL;
+  Diag diag;
+  diag_init(&diag, src, err);
+  *ast = ast_parse(src, arena, &diag);
+  IrNetwork *net = diag.errors ? NULL : sema_check(*ast, src->path, arena, &diag);
+  fclose(err);
+  if (!net)
+    fprintf(stderr, "nnc: internal error: the network imported from '%s' does not check:\n%s\n%s", src->path, src->text, log);
+  free(log);
+  return net;
 }
 
 void nnc_install_oom_handlers(void); /* oom.cpp */
@@ -192,26 +266,39 @@ int main(int argc, char **argv) {
   char *text = read_file(o.input, &src.len);
   if (!text) return 1;
   src.text = text;
+  OnnxModel *onnx = NULL;
+  if (onnx_is_model(o.input, text, src.len)) {
+    onnx = onnx_import(o.input, (const unsigned char *)text, src.len, stderr);
+    if (!onnx) return free(text), 1;
+    src.text = onnx_nn_source(onnx, &src.len);
+  } else if (o.action == ACT_NN) {
+    usage_error("--emit-nn reads an ONNX model; '%s' is not one", o.input);
+  }
   Arena arena = {0};
   Diag diag;
   diag_init(&diag, &src, stderr);
 
-  AstFile *ast = ast_parse(&src, &arena, &diag);
+  AstFile *ast = onnx ? NULL : ast_parse(&src, &arena, &diag);
+  IrNetwork *imported = onnx ? check_imported(&src, &ast, &arena) : NULL;
   int status;
-  if (o.action == ACT_AST && diag.errors == 0) {
+  if (onnx && !imported) {
+    status = 3;
+  } else if (o.action == ACT_AST && diag.errors == 0) {
     status = dump(&o, ast, NULL);
   } else {
-    IrNetwork *net = diag.errors ? NULL : sema_check(ast, o.input, &arena, &diag);
+    IrNetwork *net = onnx ? imported : diag.errors ? NULL : sema_check(ast, o.input, &arena, &diag);
     if (!net) status = 1;
     else if (ir_verify(net, stderr)) status = 3;
     else if (o.action == ACT_CHECK) status = 0;
     else if (o.action == ACT_IR || o.action == ACT_DOT) status = dump(&o, ast, net);
+    else if (o.action == ACT_NN) status = emit_nn(&o, onnx, net);
     else if (!backend_check_size(net, &diag)) status = 1;
-    else status = run_backend(&o, net);
+    else status = run_backend(&o, net, onnx);
   }
   diag_finish(&diag);
   if (diag.errors && status == 0) status = 1;
   arena_free(&arena);
+  onnx_free(onnx);
   free(text);
   return status;
 }
