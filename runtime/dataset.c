@@ -6,7 +6,8 @@
  * scaled value beyond the model's precision), row subsets (validation split, batches), and
  * the check that nothing but gzip members and zero padding makes up a compressed file.
  * With format auto, a regular file whose first two bytes are zero is IDX, another regular file
- * CSV (refused with a labels file); a pipe is IDX with a labels file, else CSV.
+ * CSV (refused with a labels file); a pipe is IDX with a labels file, else CSV. A source with
+ * `targets inputs` reads its inputs alone and takes them as its targets too.
  */
 #include <errno.h>
 #include <math.h>
@@ -43,6 +44,7 @@ void nnrt_dataset_destroy(nnrt_dataset *d) {
     return;
   nnrt__free(d->x);
   nnrt__free(d->t);
+  nnrt_labels_destroy(d->labels);
   nnrt__free(d);
 }
 
@@ -154,14 +156,7 @@ static int sniff_idx(const char *path) {
   return got == 2 && b[0] == 0 && b[1] == 0;
 }
 
-int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_outputs,
-                      int32_t real_bytes, int flags, nnrt_dataset **out, nnrt_error *err) {
-  nnrt_shape sh = {n_inputs, n_outputs, real_bytes, flags};
-  *out = NULL;
-  if (!src || !src->path)
-    return nnrt__fail(err, NNRT_EUSAGE, "no data file given");
-  if (real_bytes != 4 && real_bytes != 8)
-    return nnrt__fail(err, NNRT_EUSAGE, "unsupported precision: %d-byte reals", (int)real_bytes);
+static int load_format(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
   int format = src->format;
   if (format == NNC_FORMAT_AUTO) { /* the first bytes say; a pipe with labels holds IDX images */
     int idx = sniff_idx(src->path);
@@ -173,6 +168,46 @@ int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_ou
     return nnrt__fail(err, NNRT_EUSAGE, "%s is CSV data: a label file (%s) is for IDX images; select the "
                       "label column with --targets N --onehot", src->path, src->labels);
   return nnrt__csv_load(src, sh, out, err);
+}
+
+/* `targets inputs`: the inputs are read alone and copied as the targets (an autoencoder). */
+static int load_autoencoder(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
+  size_t bytes;
+  if (sh.n_inputs != sh.n_outputs)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: 'targets inputs' needs as many outputs as inputs; the network has "
+                      "%d inputs and %d outputs", src->path, (int)sh.n_inputs, (int)sh.n_outputs);
+  sh.flags |= NNRT_LOAD_INPUTS_ONLY;
+  int rc = load_format(src, sh, out, err);
+  if (rc)
+    return rc;
+  bytes = (size_t)(*out)->n * (size_t)sh.n_inputs * (size_t)sh.real_bytes;
+  (*out)->t = nnrt__alloc(bytes ? bytes : 1);
+  if (!(*out)->t) {
+    nnrt_dataset_destroy(*out);
+    *out = NULL;
+    return nnrt__oom(err);
+  }
+  memcpy((*out)->t, (*out)->x, bytes);
+  return NNRT_OK;
+}
+
+int nnrt_dataset_load_mapped(const nnc_data_source *src, int32_t n_inputs, int32_t n_outputs,
+                             int32_t real_bytes, int flags, const nnrt_labels *map, nnrt_dataset **out,
+                             nnrt_error *err) {
+  nnrt_shape sh = {n_inputs, n_outputs, real_bytes, flags, map};
+  *out = NULL;
+  if (!src || !src->path)
+    return nnrt__fail(err, NNRT_EUSAGE, "no data file given");
+  if (real_bytes != 4 && real_bytes != 8)
+    return nnrt__fail(err, NNRT_EUSAGE, "unsupported precision: %d-byte reals", (int)real_bytes);
+  if (src->targets_inputs && !(flags & NNRT_LOAD_INPUTS_ONLY))
+    return load_autoencoder(src, sh, out, err);
+  return load_format(src, sh, out, err);
+}
+
+int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_outputs,
+                      int32_t real_bytes, int flags, nnrt_dataset **out, nnrt_error *err) {
+  return nnrt_dataset_load_mapped(src, n_inputs, n_outputs, real_bytes, flags, NULL, out, err);
 }
 
 /* ---- scaling ---- */

@@ -139,7 +139,7 @@ int nnrt__wfile_write(const char *path, const nnc_model *m, const void *params,
  * lies from making the reader wait for terabytes. */
 static uint64_t max_trailer(const nnc_model *m) {
   uint64_t pbytes = (uint64_t)m->n_params * (uint64_t)m->real_bytes;
-  return 16 * 16 + 8 * pbytes + 8 * 16 * (uint64_t)m->n_inputs + (64 << 10);
+  return 16 * 16 + 8 * pbytes + 8 * 16 * (uint64_t)m->n_inputs + (64 << 10) + nnrt__labels_max_bytes(m);
 }
 
 static int check_fingerprint(const char *path, const unsigned char *img, const nnc_model *m,
@@ -436,46 +436,144 @@ int nnrt_scaler_matches(const nnrt_scaler *s, const nnc_model *m, const char *pa
                     describe_scaling(src->scale, src->scale_factor, want, sizeof want));
 }
 
+/* ---- the label map section ---- */
+
+uint64_t nnrt__labels_max_bytes(const nnc_model *m) {
+  return 4 + (uint64_t)m->n_outputs * (4 + NNRT_LABEL_MAX);
+}
+
+int nnrt__labels_encode(const nnrt_labels *l, void **buf, uint64_t *len, nnrt_error *err) {
+  uint64_t n = 4;
+  for (int32_t i = 0; i < l->n; i++)
+    n += 4 + strlen(l->names[i]);
+  unsigned char *p = nnrt__alloc(n);
+  *buf = p;
+  *len = n;
+  if (!p)
+    return nnrt__oom(err);
+  put_u32(p, (uint32_t)l->n);
+  p += 4;
+  for (int32_t i = 0; i < l->n; i++) {
+    uint32_t k = (uint32_t)strlen(l->names[i]);
+    put_u32(p, k);
+    memcpy(p + 4, l->names[i], k);
+    p += 4 + k;
+  }
+  return NNRT_OK;
+}
+
+/* One label of the section at *at: its length within the section and the label rules. */
+static int decode_label(const nnrt_section *sec, uint64_t *at, nnrt_labels *l, int32_t i, const char *path,
+                        nnrt_error *err) {
+  const unsigned char *p = sec->data;
+  uint32_t k = *at + 4 <= sec->len ? get_u32(p + *at) : 0;
+  if (*at + 4 > sec->len || k == 0 || k > NNRT_LABEL_MAX || *at + 4 + k > sec->len ||
+      memchr(p + *at + 4, 0, k))
+    return nnrt__fail(err, NNRT_EDATA, "%s: corrupted class label section: label %d", path, (int)i + 1);
+  l->names[i] = nnrt__alloc(k + 1);
+  if (!l->names[i])
+    return nnrt__oom(err);
+  memcpy(l->names[i], p + *at + 4, k);
+  *at += 4 + k;
+  for (int32_t j = 0; j < i; j++)
+    if (!strcmp(l->names[j], l->names[i]))
+      return nnrt__fail(err, NNRT_EDATA, "%s: corrupted class label section: label %d repeats label %d", path,
+                        (int)i + 1, (int)j + 1);
+  return NNRT_OK;
+}
+
+int nnrt__labels_decode(const nnrt_section *sec, int32_t n_outputs, nnrt_labels **out, nnrt_error *err,
+                        const char *path) {
+  uint32_t n = sec->len >= 4 ? get_u32(sec->data) : 0;
+  uint64_t at = 4;
+  int rc = NNRT_OK;
+  *out = NULL;
+  if (sec->len < 4 || n == 0 || n > (uint32_t)n_outputs)
+    return nnrt__fail(err, NNRT_EDATA, "%s: corrupted class label section: %u labels for a network of %d "
+                      "output%s", path, n, (int)n_outputs, n_outputs == 1 ? "" : "s");
+  nnrt_labels *l = nnrt__labels_new((int32_t)n);
+  if (!l)
+    return nnrt__oom(err);
+  for (int32_t i = 0; i < (int32_t)n && !rc; i++)
+    rc = decode_label(sec, &at, l, i, path, err);
+  if (!rc && at != sec->len)
+    rc = nnrt__fail(err, NNRT_EDATA, "%s: corrupted class label section: %llu bytes after its labels", path,
+                    (unsigned long long)(sec->len - at));
+  if (rc)
+    nnrt_labels_destroy(l);
+  else
+    *out = l;
+  return rc;
+}
+
 /* ---- public save/load ---- */
 
-/* Saves params with the scaler's SCAL section: over path, or as a new file (chosen != NULL). */
-static int save_weights(const char *path, const nnc_model *m, const void *params,
-                        const nnrt_scaler *scaler, char *chosen, size_t cap, nnrt_error *err) {
-  nnrt_section sec = {{'S', 'C', 'A', 'L'}, 0, NULL};
-  void *buf = NULL;
-  int rc = NNRT_OK;
-  if (scaler && scaler->mode != NNC_SCALE_NONE && (rc = nnrt__scaler_encode(scaler, &buf, &sec.len, err)))
+/* Saves params with the scaler's SCAL and the labels' LBLS sections: over path, or as a new
+ * file (chosen != NULL). */
+static int save_weights(const char *path, const nnc_model *m, const void *params, const nnrt_scaler *scaler,
+                        const nnrt_labels *labels, char *chosen, size_t cap, nnrt_error *err) {
+  nnrt_section sec[2] = {{{'S', 'C', 'A', 'L'}, 0, NULL}, {{'L', 'B', 'L', 'S'}, 0, NULL}};
+  void *buf[2] = {NULL, NULL};
+  int rc = NNRT_OK, n = 0;
+  if (scaler && scaler->mode != NNC_SCALE_NONE && (rc = nnrt__scaler_encode(scaler, &buf[0], &sec[0].len, err)))
     return rc;
-  sec.data = buf;
-  rc = nnrt__wfile_write(path, m, params, &sec, buf ? 1 : 0, chosen, cap, err);
-  nnrt__free(buf);
+  if (labels && (rc = nnrt__labels_encode(labels, &buf[1], &sec[1].len, err)) != NNRT_OK) {
+    nnrt__free(buf[0]);
+    return rc;
+  }
+  for (int i = 0; i < 2; i++)
+    if (buf[i]) {
+      sec[n] = sec[i];
+      sec[n++].data = buf[i];
+    }
+  rc = nnrt__wfile_write(path, m, params, sec, n, chosen, cap, err);
+  nnrt__free(buf[0]);
+  nnrt__free(buf[1]);
   return rc;
 }
 
 int nnrt_weights_save(const char *path, const nnc_model *m, const void *params,
                       const nnrt_scaler *scaler, nnrt_error *err) {
-  return save_weights(path, m, params, scaler, NULL, 0, err);
+  return save_weights(path, m, params, scaler, NULL, NULL, 0, err);
 }
 
-int nnrt__weights_save_new(const char *name, const nnc_model *m, const void *params,
-                           const nnrt_scaler *scaler, char *chosen, size_t cap, nnrt_error *err) {
-  return save_weights(name, m, params, scaler, chosen, cap, err);
+int nnrt_weights_save_labeled(const char *path, const nnc_model *m, const void *params,
+                              const nnrt_scaler *scaler, const nnrt_labels *labels, nnrt_error *err) {
+  return save_weights(path, m, params, scaler, labels, NULL, 0, err);
 }
 
-int nnrt_weights_load(const char *path, const nnc_model *m, void *params,
-                      nnrt_scaler **scaler_out, nnrt_error *err) {
+int nnrt__weights_save_new(const char *name, const nnc_model *m, const void *params, const nnrt_scaler *scaler,
+                           const nnrt_labels *labels, char *chosen, size_t cap, nnrt_error *err) {
+  return save_weights(name, m, params, scaler, labels, chosen, cap, err);
+}
+
+int nnrt_weights_load_labeled(const char *path, const nnc_model *m, void *params, nnrt_scaler **scaler_out,
+                              nnrt_labels **labels_out, nnrt_error *err) {
   nnrt_wfile wf;
   if (scaler_out)
     *scaler_out = NULL;
+  if (labels_out)
+    *labels_out = NULL;
   int rc = nnrt__wfile_read(path, m, &wf, err);
   if (rc)
     return rc;
   nnrt__get_reals(params, wf.params, m->n_params, m->real_bytes);
-  const nnrt_section *sc = nnrt__wfile_section(&wf, "SCAL");
+  const nnrt_section *sc = nnrt__wfile_section(&wf, "SCAL"), *lb = nnrt__wfile_section(&wf, "LBLS");
   if (sc && scaler_out)
     rc = nnrt__scaler_decode(sc, m->n_inputs, scaler_out, err, path);
+  if (!rc && lb && labels_out)
+    rc = nnrt__labels_decode(lb, m->n_outputs, labels_out, err, path);
+  if (rc && scaler_out) {
+    nnrt_scaler_destroy(*scaler_out);
+    *scaler_out = NULL;
+  }
   nnrt__wfile_free(&wf);
   return rc;
+}
+
+int nnrt_weights_load(const char *path, const nnc_model *m, void *params,
+                      nnrt_scaler **scaler_out, nnrt_error *err) {
+  return nnrt_weights_load_labeled(path, m, params, scaler_out, NULL, err);
 }
 
 /* ---- text forms ---- */
