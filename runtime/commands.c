@@ -266,7 +266,7 @@ static void print_class_scores(FILE *f, const nnrt_metrics *mt, const nnrt_label
   fprintf(f, "%-*s %9s %9s %9s %9s\n", nw, multilabel ? "label" : "class", "precision", "recall", "f1", "support");
   for (int32_t i = 0; i < mt->n_classes; i++) {
     double p = ratio(mt->tp[i], mt->fp[i]), r = ratio(mt->tp[i], mt->fn[i]);
-    double f1 = isnan(p) || isnan(r) ? NAN : p + r > 0 ? 2 * p * r / (p + r) : 0;
+    double f1 = ratio(2 * mt->tp[i], mt->fp[i] + mt->fn[i]); /* 2pr / (p + r), defined when p or r is */
     double v[3] = {p, r, f1};
     fprintf(f, "%-*s", nw, class_name(labels, i, buf, sizeof buf));
     for (int k = 0; k < 3; k++) {

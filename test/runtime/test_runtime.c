@@ -850,6 +850,9 @@ static void test_usage_errors(void) {
                                        "(0: only on interrupt), got '-1'\n"},
     {"train --validation 1", 2, "error: --validation: expected a number in [0, 1) (0: none), got '1'\n"},
     {"gradcheck --samples 0", 2, "error: --samples: expected an integer from 1 to 1000000, got '0'\n"},
+    {"eval --metric accuracy", 2, "error: --metric: expected auto, classification, multilabel or regression, "
+                                  "got 'accuracy'\n"},
+    {"predict --metric regression", 2, "error: unknown flag '--metric' for 'predict' (see 'toy predict --help')\n"},
     {"train --momentum 1", 2, "error: --momentum: expected a number in [0, 1), got '1'\n"},
     {"train --patience 3", 2, "error: early stopping (patience 3) needs validation data, but validation is 0: "
                               "give --validation V (e.g. --validation 0.1), or --patience 0\n"},
@@ -923,6 +926,14 @@ static void test_eval_regression(void) {
   ASSERT(run(&reg, "eval --weights %s --data xor.csv", tp("reg.w")) == 0);
   ASSERT_HAS(R.out, "mse ");
   ASSERT_HAS(R.out, "r2 ");
+  ASSERT(run(&toy_model_f64, "eval --weights %s --data xor.csv --metric regression", tp("reg.w")) == 0);
+  ASSERT_HAS(R.out, "(metric regression)");
+  ASSERT_HAS(R.out, "rmse ");
+  ASSERT(!strstr(R.out, "accuracy") && !strstr(R.out, "confusion"));
+  ASSERT(run(&toy_model_f64, "eval --weights %s --data xor.csv", tp("reg.w")) == 0);
+  ASSERT_HAS(R.out, "class precision    recall        f1   support\n"
+                    "0             -    0.0000    0.0000         2\n");
+  ASSERT_HAS(R.out, "confusion matrix");
 }
 
 /* ---- class labels and metrics ---- */
