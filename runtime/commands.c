@@ -499,7 +499,7 @@ int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
       rc = nnrt_evaluate_as(c->m, params, d, c->o.s.metric, NNRT_EVAL_CONFUSION, &mt, err);
   }
   if (!rc) {
-    printf("%s: %lld samples from %s (metric %s)\n", c->m->name, (long long)d->n, src->path,
+    printf("%s: %lld samples from %s\nmetric %s\n", c->m->name, (long long)d->n, src->path,
            nnrt_metric_name(mt.metric));
     print_metrics(stdout, "eval", &mt);
     print_details(stdout, &mt, labels ? labels : d->labels);

@@ -7,13 +7,18 @@
  * when all are numbers, else by bytes, so the map depends on the set of labels only, never on
  * their order in the file. Refused, with `path:line: field F:`: an empty label or one longer
  * than NNRT_LABEL_MAX bytes, more distinct labels than the network has outputs, a label not
- * in the given map, and (labels required 0-based) a label that is not an integer in [0, K).
+ * in the given map, a control character, a number that is not an integer (nan, 1.5: a missing
+ * value or a regression target, not a class), and (labels required 0-based) a label that is not
+ * an integer in [0, K).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+#define NNRT_STR_(x) #x
+#define NNRT_STR(x) NNRT_STR_(x)
 
 void nnrt_labels_destroy(nnrt_labels *l) {
   if (!l)
@@ -164,15 +169,35 @@ static int take_building(nnrt_label_reader *lr, const char *text, int64_t row, c
   return remember_row(lr, row, k, err);
 }
 
+/* What makes text no class label, or NULL: empty, too long, a control character, or a number
+ * that is not an integer exactly held by a double (nan, 1.5, 1e39: a missing value or a
+ * regression target, not a class). */
+static const char *label_problem(const char *text) {
+  double v;
+  if (!*text)
+    return "the class label is empty";
+  if (strlen(text) > NNRT_LABEL_MAX)
+    return "is longer than " NNRT_STR(NNRT_LABEL_MAX) " bytes";
+  for (const char *p = text; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      return "holds a control character";
+  int num = nnrt__parse_real(text, 8, &v);
+  if (num == NNRT_NUM_NOT_FINITE || (num == NNRT_NUM_OK && v != floor(v)))
+    return "is not an integer";
+  if (num == NNRT_NUM_OK && fabs(v) > 0x1p53)
+    return "is beyond the integers a class label may be (at most 2^53 in magnitude)";
+  return NULL;
+}
+
 int nnrt__labels_take(nnrt_label_reader *lr, const char *text, int64_t row, const nnrt_label_at *at,
                       nnrt_error *err) {
   char buf[64];
-  if (!*text)
-    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: the class label is empty", at->path,
-                      (long long)at->line, at->field);
-  if (strlen(text) > NNRT_LABEL_MAX)
-    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: label '%s' is longer than %d bytes", at->path,
-                      (long long)at->line, at->field, nnrt__shown(text, buf, sizeof buf), NNRT_LABEL_MAX);
+  const char *problem = lr->zero_based ? NULL : label_problem(text);
+  if (problem && !*text)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: %s", at->path, (long long)at->line, at->field, problem);
+  if (problem)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: label '%s' %s", at->path, (long long)at->line,
+                      at->field, nnrt__shown(text, buf, sizeof buf), problem);
   if (lr->zero_based)
     return take_zero_based(lr, text, row, at, err);
   if (lr->map)

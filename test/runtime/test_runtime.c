@@ -927,7 +927,7 @@ static void test_eval_regression(void) {
   ASSERT_HAS(R.out, "mse ");
   ASSERT_HAS(R.out, "r2 ");
   ASSERT(run(&toy_model_f64, "eval --weights %s --data xor.csv --metric regression", tp("reg.w")) == 0);
-  ASSERT_HAS(R.out, "(metric regression)");
+  ASSERT_HAS(R.out, "\nmetric regression\n");
   ASSERT_HAS(R.out, "rmse ");
   ASSERT(!strstr(R.out, "accuracy") && !strstr(R.out, "confusion"));
   ASSERT(run(&toy_model_f64, "eval --weights %s --data xor.csv", tp("reg.w")) == 0);
