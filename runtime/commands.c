@@ -614,14 +614,14 @@ static void print_source(const char *label, const nnc_data_source *s) {
   printf("%s", s->path);
   if (s->labels)
     printf(" (labels %s)", s->labels);
-  if (s->format != NNC_FORMAT_IDX && !s->labels) {
+  if (s->format != NNC_FORMAT_IDX && !s->labels)
     print_cols(" inputs", s->input_cols, s->n_input_cols);
+  if (s->targets_inputs)
+    printf("  targets inputs");
+  else if (s->format != NNC_FORMAT_IDX && !s->labels)
     print_cols(" targets", s->target_cols, s->n_target_cols);
-  }
   if (s->onehot)
     printf(" one-hot");
-  if (s->targets_inputs)
-    printf(" targets inputs");
   if (s->scale == NNC_SCALE_FACTOR)
     printf(" scale %s", nnc_number_text(s->scale_factor, factor, sizeof factor));
   else if (s->scale == NNC_SCALE_ZSCORE || s->scale == NNC_SCALE_MINMAX)
