@@ -388,6 +388,11 @@ static int load_weights(const IrNetwork *n, const char *path, Trained *tw) {
   m.n_outputs = n->n_outputs;
   m.n_params = n->n_params;
   m.train = &n->train;
+  if (n->train.data.target_scale != NNC_SCALE_NONE) { /* its outputs are in scaled units */
+    fprintf(stderr, "nnc: error: network '%s' learns scaled targets (target_scale): compiled with its weights it "
+            "would predict scaled values; compile it without --weights and predict with the weights file\n", n->name);
+    return 0;
+  }
   tw->params = xmalloc((size_t)(n->n_params ? n->n_params : 1) * (size_t)n->real_bytes);
   tw->scaler = NULL;
   nnrt_error err;

@@ -203,20 +203,21 @@ static void take_scale(Cursor *c, nnc_data_source *d) {
 }
 
 /* Test data are scaled by the scaler fitted on the training data, never by their own. */
-static void refuse_test_scale(Cursor *c, SrcLoc at) {
-  fail(c, at, "'scale' on 'test' data: test data are scaled as the training data are; "
-       "write 'scale' on the 'data' setting only");
+static void refuse_test_scale(Cursor *c, SrcLoc at, const char *what) {
+  fail(c, at, "'%s' on 'test' data: test data are scaled as the training data are; "
+       "write '%s' on the 'data' setting only", what, what);
 }
 
 static const char *const data_options[] = {"format", "header", "noheader", "inputs", "targets",
-                                           "onehot", "scale", "labels"};
+                                           "onehot", "scale", "labels", "target_scale"};
 
 static void take_data_option(Cursor *c, nnc_data_source *d) {
   static const char *const formats[] = {"csv", "idx"};
   SrcLoc at = cursor_loc(c);
-  int opt = take_choice(c, data_options, 8, "a data option (format, header, noheader, inputs, targets, onehot, scale, labels)");
-  if (opt == 6 && strcmp(c->setting->key, "test") == 0) {
-    refuse_test_scale(c, at);
+  int opt = take_choice(c, data_options, 9, "a data option (format, header, noheader, inputs, targets, onehot, scale, "
+                        "labels, target_scale)");
+  if ((opt == 6 || opt == 8) && strcmp(c->setting->key, "test") == 0) {
+    refuse_test_scale(c, at, data_options[opt]);
     return;
   }
   switch (opt) {
@@ -239,6 +240,12 @@ static void take_data_option(Cursor *c, nnc_data_source *d) {
   case 5: d->onehot = 1; break;
   case 6: take_scale(c, d); break;
   case 7: take_string(c, "the path of an IDX label file", &d->labels); break;
+  case 8: {
+    static const char *const modes[] = {"zscore", "minmax"};
+    int k = take_choice(c, modes, 2, "zscore or minmax");
+    if (k >= 0) d->target_scale = k ? NNC_SCALE_MINMAX : NNC_SCALE_ZSCORE;
+    break;
+  }
   default: break;
   }
 }
@@ -271,6 +278,9 @@ static void check_source(Cursor *c, nnc_data_source *d) {
   if (d->format == NNC_FORMAT_IDX && !d->labels && !d->targets_inputs)
     diag_error(s->diag, loc, "IDX data need a label file: add 'labels \"FILE\"' (or 'targets inputs' for an "
                "autoencoder)");
+  if (d->target_scale && (d->onehot || d->targets_inputs || d->labels))
+    diag_error(s->diag, loc, "'target_scale' is for regression targets; it excludes '%s'",
+               d->onehot ? "onehot" : d->targets_inputs ? "targets inputs" : "labels");
   if (d->targets_inputs && (d->onehot || d->labels))
     diag_error(s->diag, loc, "'targets inputs' makes the inputs the targets; it excludes '%s'",
                d->onehot ? "onehot" : "labels");

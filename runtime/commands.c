@@ -152,13 +152,32 @@ static int scale_inputs(const nnrt_cli *c, const nnrt_scaler *sc, nnrt_dataset *
   return nnrt__scaler_apply(sc, d, path, err);
 }
 
-/* The parameters, their input scaling and (labels not NULL) their class label map. */
-static int load_weights(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_labels **labels, nnrt_error *err) {
+static const char *const scale_names[] = {"none", "factor", "z-score", "min-max"};
+
+/* The target scaling of the weights (NULL: none) is the one the network declares
+ * (`target_scale`), and weights that need statistics have them. */
+static int check_target_scaling(const nnrt_cli *c, const nnrt_scaler *ts, const char *path, nnrt_error *err) {
+  int want = c->m->train->data.target_scale, got = ts ? ts->mode : NNC_SCALE_NONE;
+  if (want == got)
+    return NNRT_OK;
+  if (c->initial)
+    return nnrt__fail(err, NNRT_EUSAGE, "network '%s' scales its targets (target_scale) by statistics of its "
+                      "training data: --initial weights have none; train first", c->m->name);
+  if (!ts)
+    return nnrt__fail(err, NNRT_EDATA, "%s: no target scaling, but network '%s' scales its targets by %s "
+                      "fitted on its training data: the weights need the statistics they were trained with",
+                      path, c->m->name, scale_names[want]);
+  return nnrt__fail(err, NNRT_EDATA, "%s: the weights were trained on targets scaled by %s, but network '%s' "
+                    "declares %s (the `target_scale` of its data source)", path, scale_names[got], c->m->name,
+                    want ? scale_names[want] : "no target scaling");
+}
+
+/* The parameters and what the weights file carries beside them (x: input scaling, label
+ * map, target scaling), each checked against the network. */
+static int load_weights(nnrt_cli *c, void **params, nnrt_weights_extras *x, nnrt_error *err) {
   char buf[512];
   const char *path = c->weights ? c->weights : default_weights(c, buf, sizeof buf);
-  *sc = NULL;
-  if (labels)
-    *labels = NULL;
+  memset(x, 0, sizeof *x);
   *params = nnrt__alloc_array_aligned(c->m->n_params, (size_t)c->m->real_bytes);
   if (!*params)
     return nnrt__oom(err);
@@ -169,13 +188,16 @@ static int load_weights(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_label
                       "it takes no --weights");
   if (c->initial || !c->m->train_step) { /* or compiled with trained weights */
     c->m->init(*params, c->o.s.seed);
-    return obtain_scaler(c, sc, err);
+    int rc = obtain_scaler(c, &x->scaler, err);
+    return rc || !c->m->train_step ? rc : check_target_scaling(c, NULL, path, err);
   }
-  int rc = nnrt_weights_load_labeled(path, c->m, *params, sc, labels, err);
+  int rc = nnrt_weights_load_ex(path, c->m, *params, x, err);
   if (rc == NNRT_EDATA && !c->weights && access(path, F_OK) != 0)
     rc = nnrt__fail(err, NNRT_EUSAGE, "no weights: %s does not exist; train first or give --weights FILE", path);
   if (!rc)
-    rc = nnrt_scaler_matches(*sc, c->m, path, err);
+    rc = nnrt_scaler_matches(x->scaler, c->m, path, err);
+  if (!rc)
+    rc = check_target_scaling(c, x->targets, path, err);
   return rc;
 }
 
@@ -293,7 +315,7 @@ static void print_details(FILE *f, const nnrt_metrics *mt, const nnrt_labels *la
 static int score(nnrt_cli *c, const void *params, const nnrt_dataset *d, int32_t metric, const char *label,
                  nnrt_error *err) {
   nnrt_metrics mt;
-  int rc = nnrt_evaluate_as(c->m, params, d, metric, 0, &mt, err);
+  int rc = nnrt_evaluate_as(c->m, params, d, metric, c->o.targets, 0, &mt, err);
   if (!rc)
     print_metrics(stdout, label, &mt);
   nnrt_metrics_clear(&mt);
@@ -336,7 +358,7 @@ static void restore_signals(const struct sigaction old[N_STOP + 1]) {
 
 typedef struct train_data {
   nnrt_dataset *train, *test;
-  nnrt_scaler *sc;
+  nnrt_scaler *sc, *ts;       /* input and target scaling, fitted on train */
 } train_data;
 
 static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
@@ -353,8 +375,13 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
     if ((rc = nnrt__scaler_apply(td->sc, td->train, s->path, err)) != NNRT_OK)
       return rc;
   }
-  if (c->test.path && (rc = load(c, &c->test, NNRT_LOAD_ZERO_BASED, td->train->labels, &td->test, err)) == NNRT_OK)
-    rc = nnrt__scaler_apply(td->sc, td->test, c->test.path, err);
+  if (s->target_scale != NNC_SCALE_NONE && ((rc = nnrt__targets_fit(td->train, s->target_scale, &td->ts, err)) ||
+                                            (rc = nnrt__targets_apply(td->ts, td->train, s->path, err))))
+    return rc;
+  c->o.targets = td->ts;
+  if (c->test.path && (rc = load(c, &c->test, NNRT_LOAD_ZERO_BASED, td->train->labels, &td->test, err)) == NNRT_OK &&
+      (rc = nnrt__scaler_apply(td->sc, td->test, c->test.path, err)) == NNRT_OK)
+    rc = nnrt__targets_apply(td->ts, td->test, c->test.path, err);
   return rc;
 }
 
@@ -458,7 +485,7 @@ static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
 
 int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   char save[NNRT_PATH_CAP], ckpt[NNRT_PATH_CAP];
-  train_data td = {NULL, NULL, NULL};
+  train_data td = {NULL, NULL, NULL, NULL};
   int rc = finish_sources(c, err);
   if (!rc)
     rc = set_paths(c, save, ckpt, sizeof save, err);
@@ -470,6 +497,7 @@ int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   nnrt_dataset_destroy(td.train);
   nnrt_dataset_destroy(td.test);
   nnrt_scaler_destroy(td.sc);
+  nnrt_scaler_destroy(td.ts);
   return rc;
 }
 
@@ -483,31 +511,29 @@ static const nnc_data_source *eval_source(nnrt_cli *c) {
 
 int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
   void *params = NULL;
-  nnrt_scaler *sc = NULL;
-  nnrt_labels *labels = NULL;
+  nnrt_weights_extras x;
   nnrt_dataset *d = NULL;
   nnrt_metrics mt = {0};
   int rc = finish_sources(c, err);
   const nnc_data_source *src = eval_source(c);
   if (!rc)
-    rc = load_weights(c, &params, &sc, &labels, err);
+    rc = load_weights(c, &params, &x, err);
   if (!rc && !src->path)
     rc = nnrt__fail(err, NNRT_EUSAGE, "no data to evaluate on: give --data FILE");
-  if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK &&
-      (rc = load(c, src, c->initial ? 0 : NNRT_LOAD_ZERO_BASED, labels, &d, err)) == NNRT_OK) {
-    if ((rc = scale_inputs(c, sc, d, src->path, err)) == NNRT_OK)
-      rc = nnrt_evaluate_as(c->m, params, d, c->o.s.metric, NNRT_EVAL_CONFUSION, &mt, err);
-  }
+  if (!rc && (rc = obtain_scaler(c, &x.scaler, err)) == NNRT_OK &&
+      (rc = load(c, src, c->initial ? 0 : NNRT_LOAD_ZERO_BASED, x.labels, &d, err)) == NNRT_OK &&
+      (rc = scale_inputs(c, x.scaler, d, src->path, err)) == NNRT_OK &&
+      (rc = nnrt__targets_apply(x.targets, d, src->path, err)) == NNRT_OK)
+    rc = nnrt_evaluate_as(c->m, params, d, c->o.s.metric, x.targets, NNRT_EVAL_CONFUSION, &mt, err);
   if (!rc) {
     printf("%s: %lld samples from %s\nmetric %s\n", c->m->name, (long long)d->n, src->path,
            nnrt_metric_name(mt.metric));
     print_metrics(stdout, "eval", &mt);
-    print_details(stdout, &mt, labels ? labels : d->labels);
+    print_details(stdout, &mt, x.labels ? x.labels : d->labels);
   }
   nnrt_metrics_clear(&mt);
   nnrt_dataset_destroy(d);
-  nnrt_scaler_destroy(sc);
-  nnrt_labels_destroy(labels);
+  nnrt_weights_extras_clear(&x);
   nnrt__free_aligned(params);
   return rc;
 }
@@ -539,8 +565,12 @@ static void print_class(const nnrt_labels *labels, int32_t cls) {
   putchar('\n');
 }
 
-static void print_outputs(const nnrt_cli *c, const nnrt_dataset *d, const void *y, const nnrt_labels *labels) {
+/* The outputs as CSV rows (in the targets' original units when the network learned scaled
+ * targets), or each row's class. */
+static void print_outputs(const nnrt_cli *c, const nnrt_dataset *d, const void *y, const nnrt_weights_extras *x) {
   int32_t no = c->m->n_outputs, rb = c->m->real_bytes;
+  const nnrt_labels *labels = x->labels;
+  const nnrt_scaler *ts = x->targets;
   for (int64_t k = 0; k < d->n; k++) {
     if (c->print_class) {
       int32_t best = 0;
@@ -550,45 +580,44 @@ static void print_outputs(const nnrt_cli *c, const nnrt_dataset *d, const void *
       print_class(labels, no == 1 ? nnrt__get(y, rb, k) >= 0.5 : best);
       continue;
     }
-    for (int32_t o = 0; o < no; o++)
-      printf("%s%.9g", o ? "," : "", nnrt__get(y, rb, k * no + o));
+    for (int32_t o = 0; o < no; o++) {
+      double v = nnrt__get(y, rb, k * no + o);
+      printf("%s%.9g", o ? "," : "", ts ? v / ts->mul[o] + ts->offset[o] : v);
+    }
     putchar('\n');
   }
 }
 
 int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   void *params = NULL, *y = NULL;
-  nnrt_scaler *sc = NULL;
+  nnrt_weights_extras x = {NULL, NULL, NULL};
   nnrt_dataset *d = NULL;
   nnc_data_source src = {c->input ? c->input : "-", NULL, c->input ? NNC_FORMAT_AUTO : NNC_FORMAT_CSV,
-                         -1, c->n_in_cols, c->in_cols, 0, NULL, 0, NNC_SCALE_NONE, 1, 0};
+                         -1, c->n_in_cols, c->in_cols, 0, NULL, 0, NNC_SCALE_NONE, 1, 0, NNC_SCALE_NONE};
   if (c->print_class && !c->m->classifier)
     return nnrt__fail(err, NNRT_EUSAGE, "--class: network '%s' is not a classifier: its outputs are "
                       "values, not class probabilities", c->m->name);
-  nnrt_labels *labels = NULL;
   int rc = check_widths(c, err);
   if (!rc)
-    rc = load_weights(c, &params, &sc, &labels, err);
-  if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK &&
+    rc = load_weights(c, &params, &x, err);
+  if (!rc && (rc = obtain_scaler(c, &x.scaler, err)) == NNRT_OK &&
       (rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, NULL, &d, err)) == NNRT_OK) {
-    if ((rc = scale_inputs(c, sc, d, c->input ? c->input : "<stdin>", err)) == NNRT_OK) {
+    if ((rc = scale_inputs(c, x.scaler, d, c->input ? c->input : "<stdin>", err)) == NNRT_OK) {
       y = nnrt__alloc_array(d->n * c->m->n_outputs, (size_t)c->m->real_bytes);
       rc = y ? nnrt_predict(c->m, params, d, y, err) : nnrt__oom(err);
     }
   }
   if (!rc)
-    print_outputs(c, d, y, labels);
-  nnrt_labels_destroy(labels);
+    print_outputs(c, d, y, &x);
+  nnrt_weights_extras_clear(&x);
   nnrt__free(y);
   nnrt_dataset_destroy(d);
-  nnrt_scaler_destroy(sc);
   nnrt__free_aligned(params);
   return rc;
 }
 
 /* ---- info ---- */
 
-static const char *const scale_names[] = {"none", "factor", "z-score", "min-max"};
 static const char *const decay_names[] = {"none", "inverse", "exponential", "step"};
 
 static void print_cols(const char *what, const int32_t *cols, int32_t n) {
@@ -622,6 +651,8 @@ static void print_source(const char *label, const nnc_data_source *s) {
     print_cols(" targets", s->target_cols, s->n_target_cols);
   if (s->onehot)
     printf(" one-hot");
+  if (s->target_scale == NNC_SCALE_ZSCORE || s->target_scale == NNC_SCALE_MINMAX)
+    printf(" target_scale %s", scale_names[s->target_scale]);
   if (s->scale == NNC_SCALE_FACTOR)
     printf(" scale %s", nnc_number_text(s->scale_factor, factor, sizeof factor));
   else if (s->scale == NNC_SCALE_ZSCORE || s->scale == NNC_SCALE_MINMAX)
@@ -670,15 +701,15 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
  * into the model with its weights. */
 static int export_weights(nnrt_cli *c, nnrt_error *err) {
   void *params = NULL;
-  nnrt_scaler *sc = NULL;
+  nnrt_weights_extras x;
   const nnc_model *m = c->m;
   nnrt_scaler compiled = {m->scale_mode, m->n_inputs, (double *)m->scale_offset, (double *)m->scale_mul};
-  int rc = load_weights(c, &params, &sc, NULL, err);
+  int rc = load_weights(c, &params, &x, err);
   if (!rc)
-    rc = obtain_scaler(c, &sc, err);
+    rc = obtain_scaler(c, &x.scaler, err);
   if (!rc)
-    rc = nnrt_weights_export(stdout, m, params, sc ? sc : m->scale_mode ? &compiled : NULL, c->format, err);
-  nnrt_scaler_destroy(sc);
+    rc = nnrt_weights_export(stdout, m, params, x.scaler ? x.scaler : m->scale_mode ? &compiled : NULL, c->format, err);
+  nnrt_weights_extras_clear(&x);
   nnrt__free_aligned(params);
   return rc;
 }
@@ -754,8 +785,14 @@ static int synthetic_data(nnrt_cli *c, nnrt_dataset **d, nnrt_error *err) {
 }
 
 static int gradcheck_params(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error *err) {
-  if (c->weights)
-    return load_weights(c, params, sc, NULL, err);
+  if (c->weights) {
+    nnrt_weights_extras x;
+    int rc = load_weights(c, params, &x, err);
+    *sc = x.scaler;
+    x.scaler = NULL;
+    nnrt_weights_extras_clear(&x);
+    return rc;
+  }
   *sc = NULL;
   *params = nnrt__alloc_array_aligned(c->m->n_params, (size_t)c->m->real_bytes);
   if (!*params)

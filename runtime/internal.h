@@ -122,6 +122,10 @@ nnrt_labels *nnrt__labels_new(int32_t n);   /* n NULL names; NULL when out of me
 int nnrt__scaler_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err);
 /* The check alone, d unchanged (for a model whose compiled-in scaling scales its inputs). */
 int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, nnrt_error *err);
+/* Target scaling: fitted on d's targets (z-score or min-max), and applied to them in place
+ * (refusing a value beyond the precision: `path: sample K, target O: …`; s NULL: nothing). */
+int nnrt__targets_fit(const nnrt_dataset *d, int32_t mode, nnrt_scaler **out, nnrt_error *err);
+int nnrt__targets_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err);
 /* A subset of rows (by index) copied into a new dataset. */
 int nnrt__dataset_subset(const nnrt_dataset *d, const int64_t *idx, int64_t n,
                          nnrt_dataset **out, nnrt_error *err);
@@ -178,8 +182,8 @@ int nnrt__wfile_write(const char *path, const nnc_model *m, const void *params,
                       const nnrt_section *sections, int n_sections, char *chosen, size_t cap,
                       nnrt_error *err);
 /* nnrt_weights_save into a file that did not exist (name, name.2, ...): its name into chosen. */
-int nnrt__weights_save_new(const char *name, const nnc_model *m, const void *params, const nnrt_scaler *scaler,
-                           const nnrt_labels *labels, char *chosen, size_t cap, nnrt_error *err);
+int nnrt__weights_save_new(const char *name, const nnc_model *m, const void *params, const nnrt_weights_extras *x,
+                           char *chosen, size_t cap, nnrt_error *err);
 int nnrt__wfile_read(const char *path, const nnc_model *m, nnrt_wfile *wf, nnrt_error *err);
 void nnrt__wfile_free(nnrt_wfile *wf);
 const nnrt_section *nnrt__wfile_section(const nnrt_wfile *wf, const char *tag);

@@ -6,7 +6,8 @@
  * (through the model's own loss_grad, so it is the loss being trained) and, by metric,
  * accuracy, per-class true/false positives and false negatives and a confusion matrix (at
  * most NNRT_CONFUSION_MAX classes) for classifiers; exact-match ratio, hamming score and
- * per-label counts for multi-label networks; MSE, RMSE, MAE and R² for regressions.
+ * per-label counts for multi-label networks; MSE, RMSE, MAE and R² for regressions, in the
+ * targets' original units when the network was trained on scaled targets.
  */
 #include <math.h>
 #include <string.h>
@@ -122,7 +123,13 @@ int32_t nnrt_metric_resolve(const nnc_model *m, int32_t metric, const nnrt_datas
 typedef struct tally {
   int64_t correct, bits_right;
   double sse, sae;
+  const nnrt_scaler *ts;      /* the targets' scaling, undone before the errors are summed */
 } tally;
+
+/* Output or target o of a network trained on scaled targets, in the original units. */
+static double unscaled(const nnrt_scaler *ts, int32_t o, double v) {
+  return ts ? v / ts->mul[o] + ts->offset[o] : v;
+}
 
 static void count_class(nnrt_metrics *mt, int32_t truth, int32_t pred) {
   if (mt->confusion)
@@ -157,7 +164,7 @@ static void score_chunk(const nnrt_dataset *d, const void *y, int64_t s, int64_t
   int32_t no = d->n_outputs, rb = d->real_bytes;
   for (int64_t k = 0; k < n; k++) {
     for (int32_t o = 0; o < no; o++) {
-      double e = nnrt__get(y, rb, k * no + o) - nnrt_dataset_target(d, s + k, o);
+      double e = unscaled(ta->ts, o, nnrt__get(y, rb, k * no + o)) - unscaled(ta->ts, o, nnrt_dataset_target(d, s + k, o));
       ta->sse += e * e;
       ta->sae += fabs(e);
     }
@@ -171,15 +178,15 @@ static void score_chunk(const nnrt_dataset *d, const void *y, int64_t s, int64_t
   }
 }
 
-static double total_sum_of_squares(const nnrt_dataset *d) {
+static double total_sum_of_squares(const nnrt_dataset *d, const nnrt_scaler *ts) {
   double ss = 0;
   for (int32_t o = 0; o < d->n_outputs; o++) {
     double mean = 0;
     for (int64_t k = 0; k < d->n; k++)
-      mean += nnrt_dataset_target(d, k, o);
+      mean += unscaled(ts, o, nnrt_dataset_target(d, k, o));
     mean /= (double)d->n;
     for (int64_t k = 0; k < d->n; k++) {
-      double e = nnrt_dataset_target(d, k, o) - mean;
+      double e = unscaled(ts, o, nnrt_dataset_target(d, k, o)) - mean;
       ss += e * e;
     }
   }
@@ -214,14 +221,14 @@ static void finish_metrics(const nnrt_dataset *d, const tally *ta, nnrt_metrics 
   mt->mse = ta->sse / values;
   mt->rmse = sqrt(mt->mse);
   mt->mae = ta->sae / values;
-  double sst = total_sum_of_squares(d);
+  double sst = total_sum_of_squares(d, ta->ts);
   mt->r2 = sst > 0 ? 1 - ta->sse / sst : NAN;
 }
 
-int nnrt_evaluate_as(const nnc_model *m, const void *params, const nnrt_dataset *d, int32_t metric, int flags,
-                     nnrt_metrics *mt, nnrt_error *err) {
+int nnrt_evaluate_as(const nnc_model *m, const void *params, const nnrt_dataset *d, int32_t metric,
+                     const nnrt_scaler *targets, int flags, nnrt_metrics *mt, nnrt_error *err) {
   pass_buffers b;
-  tally ta = {0, 0, 0, 0};
+  tally ta = {0, 0, 0, 0, targets && targets->n == d->n_outputs ? targets : NULL};
   int want_loss = !(flags & NNRT_EVAL_NO_LOSS);
   if (!d->t || d->n == 0)
     return nnrt__fail(err, NNRT_EUSAGE, "evaluation needs a dataset with targets");
@@ -250,7 +257,7 @@ int nnrt_evaluate_as(const nnc_model *m, const void *params, const nnrt_dataset 
 
 int nnrt_evaluate(const nnc_model *m, const void *params, const nnrt_dataset *d, int flags,
                   nnrt_metrics *mt, nnrt_error *err) {
-  return nnrt_evaluate_as(m, params, d, m->train ? m->train->metric : NNC_METRIC_AUTO, flags, mt, err);
+  return nnrt_evaluate_as(m, params, d, m->train ? m->train->metric : NNC_METRIC_AUTO, NULL, flags, mt, err);
 }
 
 void nnrt_metrics_clear(nnrt_metrics *mt) {

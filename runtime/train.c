@@ -267,12 +267,12 @@ static int score_epoch(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *err) {
   int rc = NNRT_OK, regression = tr->metric == NNC_METRIC_REGRESSION;
   row->acc = row->val_loss = row->val_acc = NAN;
   if (!regression && tr->o.verbosity >= 1) {
-    if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->train, tr->metric, NNRT_EVAL_NO_LOSS, &mt, err)) != NNRT_OK)
+    if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->train, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, err)) != NNRT_OK)
       return rc;
     row->acc = tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
   }
   if (tr->val) {
-    if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->val, tr->metric, 0, &mt, err)) != NNRT_OK)
+    if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->val, tr->metric, tr->o.targets, 0, &mt, err)) != NNRT_OK)
       return rc;
     row->val_loss = mt.loss;
     row->val_acc = regression ? mt.rmse : tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
@@ -417,7 +417,7 @@ static int finish_run(nnrt_trainer *tr, int has_result, nnrt_error *err) {
   int rc;
   if (!tr->val || !isfinite(score)) {
     result = tr->params;
-    if ((rc = nnrt_evaluate_as(tr->m, result, tr->val ? tr->val : tr->train, tr->metric, 0, &mt, err)) != NNRT_OK)
+    if ((rc = nnrt_evaluate_as(tr->m, result, tr->val ? tr->val : tr->train, tr->metric, NULL, 0, &mt, err)) != NNRT_OK)
       return rc;
     score = mt.loss;
   }
@@ -478,7 +478,8 @@ static void report_run(nnrt_trainer *tr) {
 static int save_best(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc, nnrt_error *err) {
   if (!path)
     return NNRT_OK;
-  return nnrt_weights_save_labeled(path, tr->m, tr->best, sc, tr->o.labels, err);
+  nnrt_weights_extras x = {(nnrt_scaler *)sc, (nnrt_labels *)tr->o.labels, (nnrt_scaler *)tr->o.targets};
+  return nnrt_weights_save_ex(path, tr->m, tr->best, &x, err);
 }
 
 /* Adds "; ..." to the message in err (err may be NULL). */
@@ -505,6 +506,7 @@ static int beside_save(const nnrt_trainer *tr, const char *suffix, char *buf, si
 static void keep_last_good(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *err) {
   char name[NNRT_PATH_CAP], chosen[NNRT_PATH_CAP];
   nnrt_error e2;
+  nnrt_weights_extras x = {(nnrt_scaler *)sc, (nnrt_labels *)tr->o.labels, (nnrt_scaler *)tr->o.targets};
   int trained = tr->st.epoch > 0 || tr->st.global_best_restart >= 0;
   back_to_good(tr);
   if (tr->val && tr->st.run_best == INFINITY)
@@ -519,7 +521,7 @@ static void keep_last_good(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *
   if (!rc && !beside_save(tr, "diverged", name, sizeof name))
     rc = nnrt__fail(&e2, NNRT_EUSAGE, "%s: path too long", tr->o.save_path);
   if (!rc)
-    rc = nnrt__weights_save_new(name, tr->m, tr->best, sc, tr->o.labels, chosen, sizeof chosen, &e2);
+    rc = nnrt__weights_save_new(name, tr->m, tr->best, &x, chosen, sizeof chosen, &e2);
   if (rc)
     append(err, "; the last good weights could not be saved: %s", e2.msg);
   else

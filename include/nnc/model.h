@@ -45,6 +45,7 @@ typedef struct nnc_data_source {
   int32_t scale;               /* enum nnc_scale, applied to inputs */
   double scale_factor;         /* NNC_SCALE_FACTOR: inputs are multiplied by it */
   int32_t targets_inputs;      /* `targets inputs`: the targets are the inputs (an autoencoder) */
+  int32_t target_scale;        /* enum nnc_scale (zscore or minmax), applied to the targets */
 } nnc_data_source;
 
 /* The train block with every default filled in by the compiler. */

@@ -46,6 +46,9 @@
  *   "GBST"  the best parameters of the restarts finished so far.
  *   "LBLS"  the class label map (nnrt_labels): u32 n (1 ≤ n ≤ n_outputs), then n labels, each
  *           u32 length (1 … NNRT_LABEL_MAX) and its bytes (no NUL), all distinct.
+ *   "TSCL"  target scaling learned from the training data (`target_scale`), laid out as SCAL
+ *           with n_outputs in place of n_inputs: the network learns t' = (t − offset) ×
+ *           multiplier, and its outputs y' are reported as y = y' / multiplier + offset.
  * A checkpoint is therefore an ordinary weights file (the current parameters) with a CKPT
  * trailer: `eval --weights run.ckpt` works on it, and `train --resume` continues it.
  * The shuffle of epoch e of restart r is a pure function of (seed + r, e), so the checkpoint's
@@ -169,12 +172,19 @@ int nnrt_weights_save(const char *path, const nnc_model *m, const void *params,
  * truncation) and fills params; *scaler_out (if not NULL) receives the SCAL section or NULL. */
 int nnrt_weights_load(const char *path, const nnc_model *m, void *params,
                       nnrt_scaler **scaler_out, nnrt_error *err);
-/* The same with the class label map: saved when labels is not NULL; *labels_out (if not NULL)
- * receives the LBLS section or NULL. */
-int nnrt_weights_save_labeled(const char *path, const nnc_model *m, const void *params,
-                              const nnrt_scaler *scaler, const nnrt_labels *labels, nnrt_error *err);
-int nnrt_weights_load_labeled(const char *path, const nnc_model *m, void *params, nnrt_scaler **scaler_out,
-                              nnrt_labels **labels_out, nnrt_error *err);
+/* Everything a weights file may carry beside the parameters; NULL: absent. */
+typedef struct nnrt_weights_extras {
+  nnrt_scaler *scaler;        /* SCAL: the input scaling */
+  nnrt_labels *labels;        /* LBLS: the class label map */
+  nnrt_scaler *targets;       /* TSCL: the target scaling (n = n_outputs), see target_scale */
+} nnrt_weights_extras;
+/* nnrt_weights_save and nnrt_weights_load with every section: load fills x (each part owned
+ * by the caller, freed by nnrt_weights_extras_clear). */
+int nnrt_weights_save_ex(const char *path, const nnc_model *m, const void *params,
+                         const nnrt_weights_extras *x, nnrt_error *err);
+int nnrt_weights_load_ex(const char *path, const nnc_model *m, void *params, nnrt_weights_extras *x,
+                         nnrt_error *err);
+void nnrt_weights_extras_clear(nnrt_weights_extras *x);
 /* Text forms; format is "json" or "csv". Export writes scaler too (may be NULL); import
  * fills *scaler_out (if not NULL) with the scaling the text gives, or NULL if it gives none.
  * Every scaling read, from a file or a text, is checked: a known mode, n_inputs values,
@@ -224,9 +234,11 @@ enum nnrt_eval_flags { NNRT_EVAL_NO_LOSS = 1, NNRT_EVAL_CONFUSION = 2 };
 /* Scores by the model's metric (m->train->metric, resolved on d). */
 int nnrt_evaluate(const nnc_model *m, const void *params, const nnrt_dataset *d, int flags,
                   nnrt_metrics *out, nnrt_error *err);
-/* Scores by metric (resolved on d when AUTO). */
+/* Scores by metric (resolved on d when AUTO). targets (may be NULL): the target scaling d's
+ * targets carry; the loss is the trained one, on scaled targets, every other score in the
+ * original units (outputs and targets scaled back). */
 int nnrt_evaluate_as(const nnc_model *m, const void *params, const nnrt_dataset *d, int32_t metric,
-                     int flags, nnrt_metrics *out, nnrt_error *err);
+                     const nnrt_scaler *targets, int flags, nnrt_metrics *out, nnrt_error *err);
 void nnrt_metrics_clear(nnrt_metrics *mt);
 /* Forward pass over a dataset into y (n × n_outputs reals, caller-owned). */
 int nnrt_predict(const nnc_model *m, const void *params, const nnrt_dataset *d, void *y,
@@ -248,6 +260,7 @@ typedef struct nnrt_train_options {
   FILE *progress;             /* epoch lines and the live line (stderr by default) */
   FILE *report;               /* restart lines (stdout by default) */
   const nnrt_labels *labels;  /* class label map saved with the weights, or NULL */
+  const nnrt_scaler *targets; /* the target scaling of the data (saved, scores unscaled), or NULL */
 } nnrt_train_options;
 
 /* Fills o from the model's settings: threads 1, verbosity 2, no paths, stderr/stdout. */

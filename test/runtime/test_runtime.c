@@ -991,34 +991,52 @@ static void test_label_map(void) {
   ASSERT_HAS(err.msg, "l.csv:2: field 3: label 3 is out of range [0, 3)");
 }
 
-/* The LBLS section: saved and read back; a damaged one refused; files without it load. */
+/* Saves p with the label map l (and nothing else) to path. */
+static int save_labels(const char *path, const nnc_model *m, const double *p, nnrt_labels *l, nnrt_error *err) {
+  nnrt_weights_extras x = {NULL, l, NULL};
+  return nnrt_weights_save_ex(path, m, p, &x, err);
+}
+
+/* The LBLS and TSCL sections: saved and read back; damaged ones refused; files without them load. */
 static void test_weights_labels(void) {
-  /* (the parameters are the toy's: 13; the section is checked against n_outputs) */
+  /* (the parameters are the toy's: 13; the sections are checked against n_outputs) */
   nnc_model three_outputs = toy_model_f64;
   const nnc_model *m = &three_outputs;
   three_outputs.n_outputs = 3;
   double p[13] = {0}, q[13];
   char *names[] = {"no", "yes"};
-  nnrt_labels l = {2, names}, *back = NULL;
+  nnrt_labels l = {2, names};
+  nnrt_weights_extras back;
   nnrt_error err;
-  ASSERT(nnrt_weights_save_labeled(tp("l.w"), m, p, NULL, &l, &err) == NNRT_OK);
-  int rc = nnrt_weights_load_labeled(tp("l.w"), m, q, NULL, &back, &err);
+  ASSERT(save_labels(tp("l.w"), m, p, &l, &err) == NNRT_OK);
+  int rc = nnrt_weights_load_ex(tp("l.w"), m, q, &back, &err);
   ASSERT_STR(rc ? err.msg : "", "");
-  ASSERT(back && back->n == 2 && !strcmp(back->names[1], "yes"));
-  nnrt_labels_destroy(back);
+  ASSERT(back.labels && back.labels->n == 2 && !strcmp(back.labels->names[1], "yes") && !back.targets);
+  nnrt_weights_extras_clear(&back);
   ASSERT(nnrt_weights_load(tp("l.w"), m, q, NULL, &err) == NNRT_OK);
   ASSERT(nnrt_weights_save(tp("n.w"), m, p, NULL, &err) == NNRT_OK);
-  ASSERT(nnrt_weights_load_labeled(tp("n.w"), m, q, NULL, &back, &err) == NNRT_OK && back == NULL);
+  ASSERT(nnrt_weights_load_ex(tp("n.w"), m, q, &back, &err) == NNRT_OK && back.labels == NULL);
   char *dup[] = {"a", "a"};
   nnrt_labels same = {2, dup};
-  ASSERT(nnrt_weights_save_labeled(tp("d.w"), m, p, NULL, &same, &err) == NNRT_OK);
-  ASSERT(nnrt_weights_load_labeled(tp("d.w"), m, q, NULL, &back, &err) == NNRT_EDATA && back == NULL);
+  ASSERT(save_labels(tp("d.w"), m, p, &same, &err) == NNRT_OK);
+  ASSERT(nnrt_weights_load_ex(tp("d.w"), m, q, &back, &err) == NNRT_EDATA && back.labels == NULL);
   ASSERT_HAS(err.msg, "corrupted class label section: label 2 repeats label 1");
   char *four[] = {"a", "b", "c", "d"};
   nnrt_labels many = {4, four};
-  ASSERT(nnrt_weights_save_labeled(tp("m.w"), m, p, NULL, &many, &err) == NNRT_OK);
-  ASSERT(nnrt_weights_load_labeled(tp("m.w"), m, q, NULL, &back, &err) == NNRT_EDATA);
+  ASSERT(save_labels(tp("m.w"), m, p, &many, &err) == NNRT_OK);
+  ASSERT(nnrt_weights_load_ex(tp("m.w"), m, q, &back, &err) == NNRT_EDATA);
   ASSERT_HAS(err.msg, "4 labels for a network of 3 outputs");
+  double off[3] = {1, 2, 3}, mul[3] = {0.5, 0.25, 2};
+  nnrt_scaler ts = {NNC_SCALE_ZSCORE, 3, off, mul};
+  nnrt_weights_extras x = {NULL, &l, &ts};
+  ASSERT(nnrt_weights_save_ex(tp("t.w"), m, p, &x, &err) == NNRT_OK);
+  ASSERT(nnrt_weights_load_ex(tp("t.w"), m, q, &back, &err) == NNRT_OK);
+  ASSERT(back.targets && back.targets->n == 3 && back.targets->mul[2] == 2 && back.labels && !back.scaler);
+  nnrt_weights_extras_clear(&back);
+  ts.mode = NNC_SCALE_FACTOR;
+  ASSERT(nnrt_weights_save_ex(tp("f.w"), m, p, &x, &err) == NNRT_OK);
+  ASSERT(nnrt_weights_load_ex(tp("f.w"), m, q, &back, &err) == NNRT_EDATA);
+  ASSERT_HAS(err.msg, "f.w: target scaling section: ");
 }
 
 /* A dataset of n samples with the given inputs and targets (row-major). */
@@ -1072,14 +1090,14 @@ static void test_multilabel_scores(void) {
   m.forward = identity_forward;
   m.evaluate = NULL;
   m.scratch_fixed = m.scratch_per_sample = 0;
-  ASSERT(nnrt_evaluate_as(&m, NULL, d, NNC_METRIC_MULTILABEL, NNRT_EVAL_NO_LOSS | NNRT_EVAL_CONFUSION, &mt, &err) == 0);
+  ASSERT(nnrt_evaluate_as(&m, NULL, d, NNC_METRIC_MULTILABEL, NULL, NNRT_EVAL_NO_LOSS | NNRT_EVAL_CONFUSION, &mt, &err) == 0);
   ASSERT(mt.metric == NNC_METRIC_MULTILABEL && mt.confusion == NULL);
   ASSERT(fabs(mt.accuracy - 1.0 / 3) < 1e-12);      /* only sample 1 has both labels right */
   ASSERT(fabs(mt.hamming - 4.0 / 6) < 1e-12);
   ASSERT(mt.tp[0] == 2 && mt.fp[0] == 0 && mt.fn[0] == 0);
   ASSERT(mt.tp[1] == 1 && mt.fp[1] == 0 && mt.fn[1] == 2);
   nnrt_metrics_clear(&mt);
-  ASSERT(nnrt_evaluate_as(&m, NULL, d, NNC_METRIC_REGRESSION, NNRT_EVAL_NO_LOSS, &mt, &err) == 0);
+  ASSERT(nnrt_evaluate_as(&m, NULL, d, NNC_METRIC_REGRESSION, NULL, NNRT_EVAL_NO_LOSS, &mt, &err) == 0);
   ASSERT(fabs(mt.mse - 2.0 / 6) < 1e-12 && fabs(mt.mae - 2.0 / 6) < 1e-12 && fabs(mt.rmse - sqrt(2.0 / 6)) < 1e-12);
   nnrt_metrics_clear(&mt);
   nnrt_dataset_destroy(d);
