@@ -9,7 +9,9 @@ control character, a number that is not an integer (nan, 1.5: a missing value or
 target), and in data scored against trained weights a label the map lacks — or, for weights
 trained on 0..K−1, a label outside [0, K). A damaged LBLS section is refused when the weights
 are read. The model is the iris example (3 classes, f32); the autoencoder example is scored
-as a regression, never by accuracy."""
+as a regression, never by accuracy. Targets learned scaled (`target_scale`) need the TSCL
+section they were trained with: weights without it, or with it for a network that declares
+none, are refused, and `nnc --weights` refuses to compile outputs that would stay scaled."""
 import struct
 
 from adv import case, chain
@@ -71,6 +73,32 @@ def eval_after_named(name, data, err, exit=1, out=None):
                 setup=trained_named, exit=exit, err=err, out=out, creates=[])
 
 
+def r_nn(target_scale):
+    """A small regression network `r` over r.csv, its targets scaled or not."""
+    return ("network r {\n  input x[2];\n  layer h[4] tanh;\n  output y linear;\n  train {\n"
+            "    data \"r.csv\" header inputs 0..1 targets 2%s;\n    epochs 2;\n  }\n}\n"
+            % (" target_scale zscore" if target_scale else ""))
+
+
+R_CSV = "a,b,y\n" + "".join("%d,%d,%d\n" % (i % 5, i % 3, 1000 * i) for i in range(20))
+
+
+def trained_r(ctx):
+    ctx.sh("$NNC r.nn -o r && ./r train --quiet >/dev/null")
+
+
+def untag_tscl(ctx):
+    p = ctx.path("r.weights")
+    img = open(p, "rb").read()
+    open(p, "wb").write(with_checksum(img.replace(b"TSCL", b"XSCL")))
+
+
+def scaled_case(name, cmd, err, setup=trained_r, files=None):
+    f = {"r.nn": r_nn(True), "r.csv": R_CSV}
+    f.update(files or {})
+    return case(name, cmd, files=f, setup=setup, exit=1, err=err, creates=[])
+
+
 AUTOENCODER = "$NNC $EXAMPLES/autoencoder.nn -o ae && ./ae train --quiet --epochs 5 --save ae.weights"
 
 CASES = [
@@ -121,6 +149,20 @@ CASES = [
             r"iris\.weights: corrupted class label section: label 1"),
     damaged("labels-section-nul-in-label", lambda d: d[:8] + b"\0" + d[9:],
             r"iris\.weights: corrupted class label section: label 1"),
+    # ---- target scaling ----
+    scaled_case("target-scale-section-missing", "./r eval", setup=chain(trained_r, untag_tscl),
+                err=r"r\.weights: no target scaling, but network 'r' scales its targets by z-score fitted on its "
+                    r"training data"),
+    scaled_case("target-scale-not-declared", "./plain eval --weights r.weights", files={"plain.nn": r_nn(False)},
+                setup=chain(trained_r, lambda ctx: ctx.sh("$NNC plain.nn -o plain")),
+                err=r"r\.weights: the weights were trained on targets scaled by z-score, but network 'r' declares "
+                    r"no target scaling"),
+    scaled_case("target-scale-not-compiled-in", "$NNC r.nn --weights r.weights -o r2",
+                err=r"network 'r' learns scaled targets \(target_scale\): compiled with its weights it would "
+                    r"predict scaled values"),
+    case("target-scale-predict-original-units", "./r predict --input in.csv", files={
+         "r.nn": r_nn(True), "r.csv": R_CSV, "in.csv": "1,1\n"}, setup=trained_r, exit=0,
+         out=r"\A-?[0-9]{3,5}(\.[0-9]+)?\n\Z", creates=[]),
     # ---- metrics ----
     case("metric-flag-unknown", "./iris eval --metric accuracy", models=["iris"], exit=2, creates=[],
          err=r"--metric: expected auto, classification, multilabel or regression, got 'accuracy'"),

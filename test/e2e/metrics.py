@@ -4,7 +4,8 @@ reproduce intensities, 'targets inputs') gets a regression metric, never an accu
 confusion matrix, and reaches the MSE its comment states; the multi-label example reaches its
 stated label accuracy with per-label scores; iris with its species written 1..3, or as names,
 predicts the original labels with `predict --class`, and a label the training data never had
-is refused with its line."""
+is refused with its line; regression targets in large units (y·1000 + 5000) learned with
+`target_scale zscore` are scored and predicted in those units."""
 import csv
 import os
 import re
@@ -87,4 +88,31 @@ def labels():
     return "iris labelled 1..3: %d/150, by name: %d/150 predicted with their labels" % (one_based, named)
 
 
-e2e.ok("; ".join([autoencoder(), multilabel(), labels()]))
+def target_scaling():
+    rows = list(csv.reader(open(os.path.join(a.examples, "regression.csv"))))
+    data = os.path.join(a.work, "prices.csv")
+    with open(data, "w") as f:
+        f.write(",".join(rows[0]) + "\n")
+        f.writelines("%s,%s,%.3f\n" % (r[0], r[1], float(r[2]) * 1000 + 5000) for r in rows[1:])
+    src = open(os.path.join(a.examples, "regression.nn")).read()
+    src = src.replace('"regression.csv" header inputs 0..1 targets 2;',
+                      '"%s" header inputs 0..1 targets 2 target_scale zscore;' % data)
+    src = src.replace("network regression", "network prices")
+    if "target_scale" not in src:
+        e2e.fail("examples/regression.nn has changed its data line; update this test")
+    open(os.path.join(a.work, "prices.nn"), "w").write(src)
+    exe = os.path.join(a.work, "prices")
+    e2e.run([a.nnc, os.path.join(a.work, "prices.nn"), "-o", exe])
+    out = e2e.run([exe, "train", "--quiet"])
+    ev = e2e.run([exe, "eval"])
+    mse, r2 = e2e.metric(ev, "eval", "mse"), e2e.metric(ev, "eval", "r2")
+    if not (r2 > 0.95 and 10 < mse < 20000):
+        e2e.fail("scaled targets: MSE %g, R² %g (expected in the data's units, R² > 0.95)" % (mse, r2), out + ev)
+    pred = float(e2e.run([exe, "predict", "--input", data, "--inputs", "0..1"]).split()[0])
+    want = float(rows[1][2]) * 1000 + 5000
+    if abs(pred - want) > 300:
+        e2e.fail("predict gives %g for a target of %g: not in the original units" % (pred, want))
+    return "target_scale: MSE %g in the data's units (R² %g), predict %g for %g" % (mse, r2, pred, want)
+
+
+e2e.ok("; ".join([autoencoder(), multilabel(), labels(), target_scaling()]))
