@@ -809,6 +809,24 @@ static void test_early_stopping(void) {
   ASSERT(run(&toy_model_f64, "train --epochs 500 --restarts 1 --validation 0.5 --patience 3 --rate 0.1 "
                              "--quiet --save %s", tp("es.w")) == 0);
   ASSERT_HAS(R.out, "early stop after epoch");
+  ASSERT_HAS(R.out, "kept the weights of epoch ");
+}
+
+/* Each restart line shows the validation loss the restarts are compared on, and its epoch;
+ * the kept restart's is the summary's. */
+static void test_restart_lines_show_choice(void) {
+  char want[128];
+  ASSERT(run(&toy_model_f64, "train --epochs 6 --restarts 2 --validation 0.5 --quiet --save %s", tp("rs.w")) == 0);
+  const char *kept = strstr(R.out, "kept restart ");
+  ASSERT(kept);
+  int r = 0;
+  double loss = 0;
+  ASSERT(sscanf(kept, "kept restart %d/2 (validation loss %lf)", &r, &loss) == 2);
+  snprintf(want, sizeof want, "restart %d/2  seed %d  epochs 6", r, r);
+  const char *line = strstr(R.out, want);
+  ASSERT(line);
+  snprintf(want, sizeof want, "val_loss %.6g (epoch ", loss);
+  ASSERT(strstr(line, want) && strstr(line, want) < strchr(line, '\n'));
 }
 
 static void test_log_and_plot(void) {
@@ -1222,6 +1240,7 @@ static const test_case tests[] = {
   {"divergence_keeps_last_good", test_divergence_keeps_last_good},
   {"divergence_sees_nan_weights", test_divergence_sees_nan_weights},
   {"early_stopping", test_early_stopping},
+  {"restart_lines_show_choice", test_restart_lines_show_choice},
   {"log_and_plot", test_log_and_plot},
   {"usage_errors", test_usage_errors},
   {"gradcheck", test_gradcheck},
