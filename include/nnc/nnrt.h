@@ -102,9 +102,11 @@ void nnrt_set_allocator(nnrt_realloc_fn fn, void *ud);
  * `data`/`test` clause). CSV: header row 1/0/-1 (detect: a first row of names only is a
  * header, of numbers only data, a mix is refused); input columns (none listed: every column not a target); target columns (none
  * listed: the last column with onehot, else the last n_outputs columns); onehot: the single
- * target column is an integer class label in [0, n_outputs). IDX: `path` the images (any
- * number of dimensions, every type of the format), `labels` the label file (one dimension,
- * integer labels in [0, n_outputs), one-hot encoded). Either may be gzip-compressed. */
+ * target column is a class label, an integer in [0, n_outputs) or any other label through a
+ * label map (nnrt_labels, below); targets_inputs: the inputs are the targets too. IDX: `path`
+ * the images (any number of dimensions, every type of the format), `labels` the label file
+ * (one dimension, integer labels in [0, n_outputs), one-hot encoded). Either may be
+ * gzip-compressed. */
 
 enum nnrt_load_flags {
   NNRT_LOAD_INPUTS_ONLY = 1,  /* no targets: predict's input rows */
