@@ -29,9 +29,18 @@ void nnrt_labels_destroy(nnrt_labels *l) {
   nnrt__free(l);
 }
 
+/* 1 and v when text is a finite number. */
+static int number_of(const char *text, double *v) {
+  return nnrt__parse_real(text, 8, v) == NNRT_NUM_OK;
+}
+
 int32_t nnrt_labels_find(const nnrt_labels *l, const char *name) {
+  double v, w;
   for (int32_t i = 0; l && i < l->n; i++)
     if (!strcmp(l->names[i], name))
+      return i;
+  for (int32_t i = 0; l && number_of(name, &v) && i < l->n; i++) /* 2.0 is the class 2 */
+    if (number_of(l->names[i], &w) && v == w)
       return i;
   return -1;
 }
@@ -158,12 +167,21 @@ static int32_t add_seen(nnrt_label_reader *lr, const char *text, int32_t as_int,
   return lr->n_seen++;
 }
 
+/* The seen index of a label that is not an integer class: the same text, or, for a number,
+ * the same value (10 and 1e1 are one class). */
+static int32_t find_seen(const nnrt_label_reader *lr, const char *text) {
+  double v;
+  for (int32_t i = 0; i < lr->n_seen; i++)
+    if (!strcmp(lr->seen[i], text))
+      return i;
+  if (!number_of(text, &v))
+    return -1;
+  return nnrt_labels_find(&(nnrt_labels){lr->n_seen, lr->seen}, text);
+}
+
 static int take_building(nnrt_label_reader *lr, const char *text, int64_t row, const nnrt_label_at *at,
                          nnrt_error *err) {
-  int32_t as_int = integer_class(lr, text), k = as_int >= 0 ? lr->seen_of_int[as_int] : -1;
-  for (int32_t i = 0; as_int < 0 && i < lr->n_seen && k < 0; i++)
-    if (!strcmp(lr->seen[i], text))
-      k = i;
+  int32_t as_int = integer_class(lr, text), k = as_int >= 0 ? lr->seen_of_int[as_int] : find_seen(lr, text);
   if (k < 0 && (k = add_seen(lr, text, as_int, at, err)) < 0)
     return err ? err->code : NNRT_EDATA;
   return remember_row(lr, row, k, err);
@@ -214,8 +232,8 @@ typedef struct sort_entry {
   int32_t seen;               /* its index among the labels seen */
 } sort_entry;
 
-/* Numerically when every label is a number (1 < 2 < 10), else by bytes; ties (1 and 1.0)
- * by bytes, so the order is total. */
+/* Numerically when every label is a number (1 < 2 < 10; no two share a value), else by
+ * bytes. */
 static int by_label(const void *a, const void *b) {
   const sort_entry *x = a, *y = b;
   if (x->numeric && x->value != y->value)

@@ -987,6 +987,12 @@ static void test_label_map(void) {
   ASSERT(load_labeled("1,2,10\n3,4,9\n5,6,100\n", 0, NULL, &d, &err) == NNRT_OK);
   ASSERT(!strcmp(d->labels->names[0], "9") && !strcmp(d->labels->names[1], "10") && class_at(d, 2) == 2);
   nnrt_dataset_destroy(d);
+  ASSERT(load_labeled("1,2,10\n3,4,1e1\n5,6,9\n", 0, NULL, &d, &err) == NNRT_OK);
+  ASSERT(d->labels->n == 2 && !strcmp(d->labels->names[1], "10") && class_at(d, 1) == 1 && class_at(d, 2) == 0);
+  ASSERT(load_labeled("1,2,10.0\n3,4,9\n", 0, d->labels, &t, &err) == NNRT_OK);
+  ASSERT(class_at(t, 0) == 1 && class_at(t, 1) == 0);
+  nnrt_dataset_destroy(t);
+  nnrt_dataset_destroy(d);
   ASSERT(load_labeled("1,2,virginica\n3,4,setosa\n5,6,\"ver,sicolor\"\n", 0, NULL, &d, &err) == NNRT_OK);
   ASSERT(!strcmp(d->labels->names[0], "setosa") && !strcmp(d->labels->names[1], "ver,sicolor"));
   ASSERT(class_at(d, 0) == 2 && class_at(d, 1) == 0 && class_at(d, 2) == 1);
