@@ -709,6 +709,10 @@ static int export_weights(nnrt_cli *c, nnrt_error *err) {
     rc = obtain_scaler(c, &x.scaler, err);
   if (!rc)
     rc = nnrt_weights_export(stdout, m, params, x.scaler ? x.scaler : m->scale_mode ? &compiled : NULL, c->format, err);
+  if (!rc && (x.labels || x.targets))
+    fprintf(stderr, "note: the text form leaves out the weights file's %s; an import of it %s\n",
+            x.targets ? "target scaling" : "class label map",
+            x.targets ? "is refused: copy the weights file instead" : "predicts class indices, not labels");
   nnrt_weights_extras_clear(&x);
   nnrt__free_aligned(params);
   return rc;
@@ -718,6 +722,9 @@ static int export_weights(nnrt_cli *c, nnrt_error *err) {
  * without it; z-score and min-max statistics must come with the weights they were trained with. */
 static int imported_scaler(nnrt_cli *c, const char *name, nnrt_scaler **sc, nnrt_error *err) {
   const nnc_data_source *src = &c->m->train->data;
+  if (src->target_scale != NNC_SCALE_NONE) /* the text forms carry no target statistics */
+    return nnrt__fail(err, NNRT_EDATA, "%s: network '%s' learns scaled targets (target_scale), whose statistics the "
+                      "text forms do not carry: copy its weights file instead", name, c->m->name);
   if (*sc || src->scale == NNC_SCALE_NONE)
     return nnrt_scaler_matches(*sc, c->m, name, err);
   if (src->scale == NNC_SCALE_FACTOR)
