@@ -174,6 +174,16 @@ static int check_target_scaling(const nnrt_cli *c, const nnrt_scaler *ts, const 
 
 /* The parameters and what the weights file carries beside them (x: input scaling, label
  * map, target scaling), each checked against the network. */
+/* An autoencoder (`targets inputs`) reproduces the inputs it sees: scaled as they are, once
+ * sc has scaled them, or (sc NULL) as a model with compiled-in scaling scales them itself. */
+static void autoencoder_targets(const nnrt_cli *c, const nnc_data_source *src, const nnrt_scaler *sc,
+                                nnrt_dataset *d) {
+  const nnc_model *m = c->m;
+  nnrt_scaler compiled = {m->scale_mode, m->n_inputs, (double *)m->scale_offset, (double *)m->scale_mul};
+  if (src->targets_inputs && d)
+    nnrt__targets_from_inputs(!sc && m->scale_mode != NNC_SCALE_NONE ? &compiled : NULL, d);
+}
+
 static int load_weights(nnrt_cli *c, void **params, nnrt_weights_extras *x, nnrt_error *err) {
   char buf[512];
   const char *path = c->weights ? c->weights : default_weights(c, buf, sizeof buf);
@@ -375,6 +385,7 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
     if ((rc = nnrt__scaler_apply(td->sc, td->train, s->path, err)) != NNRT_OK)
       return rc;
   }
+  autoencoder_targets(c, s, td->sc, td->train);
   if (s->target_scale != NNC_SCALE_NONE && ((rc = nnrt__targets_fit(td->train, s->target_scale, &td->ts, err)) ||
                                             (rc = nnrt__targets_apply(td->ts, td->train, s->path, err))))
     return rc;
@@ -382,6 +393,8 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   if (c->test.path && (rc = load(c, &c->test, NNRT_LOAD_ZERO_BASED, td->train->labels, &td->test, err)) == NNRT_OK &&
       (rc = nnrt__scaler_apply(td->sc, td->test, c->test.path, err)) == NNRT_OK)
     rc = nnrt__targets_apply(td->ts, td->test, c->test.path, err);
+  if (!rc)
+    autoencoder_targets(c, &c->test, td->sc, td->test);
   return rc;
 }
 
@@ -523,8 +536,10 @@ int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
   if (!rc && (rc = obtain_scaler(c, &x.scaler, err)) == NNRT_OK &&
       (rc = load(c, src, c->initial ? 0 : NNRT_LOAD_ZERO_BASED, x.labels, &d, err)) == NNRT_OK &&
       (rc = scale_inputs(c, x.scaler, d, src->path, err)) == NNRT_OK &&
-      (rc = nnrt__targets_apply(x.targets, d, src->path, err)) == NNRT_OK)
+      (rc = nnrt__targets_apply(x.targets, d, src->path, err)) == NNRT_OK) {
+    autoencoder_targets(c, src, x.scaler, d);
     rc = nnrt_evaluate_as(c->m, params, d, c->o.s.metric, x.targets, NNRT_EVAL_CONFUSION, &mt, err);
+  }
   if (!rc) {
     printf("%s: %lld samples from %s\nmetric %s\n", c->m->name, (long long)d->n, src->path,
            nnrt_metric_name(mt.metric));
@@ -816,6 +831,8 @@ static int gradcheck_data(nnrt_cli *c, nnrt_scaler **sc, nnrt_dataset **d, nnrt_
     rc = nnrt_scaler_fit(*d, c->data.scale, c->data.scale_factor, sc, err);
   if (!rc)
     rc = nnrt__scaler_apply(*sc, *d, c->data.path, err);
+  if (!rc)
+    autoencoder_targets(c, &c->data, *sc, *d);
   return rc;
 }
 

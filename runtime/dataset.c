@@ -390,6 +390,17 @@ int nnrt__targets_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path,
   return rc;
 }
 
+void nnrt__targets_from_inputs(const nnrt_scaler *s, nnrt_dataset *d) {
+  if (!d->t || d->n_inputs != d->n_outputs)
+    return;
+  for (int64_t k = 0; k < d->n; k++)
+    for (int32_t i = 0; i < d->n_inputs; i++) {
+      int64_t at = k * d->n_inputs + i;
+      nnrt__set(d->t, d->real_bytes, at, s && s->mode != NNC_SCALE_NONE ? scaled(s, d, at, i)
+                                                                           : nnrt__get(d->x, d->real_bytes, at));
+    }
+}
+
 /* ---- subsets ---- */
 
 void nnrt__gather(const nnrt_dataset *d, const int64_t *idx, int64_t n, void *x, void *t) {

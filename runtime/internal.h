@@ -126,6 +126,9 @@ int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *
  * (refusing a value beyond the precision: `path: sample K, target O: …`; s NULL: nothing). */
 int nnrt__targets_fit(const nnrt_dataset *d, int32_t mode, nnrt_scaler **out, nnrt_error *err);
 int nnrt__targets_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err);
+/* `targets inputs`: the targets become the inputs as the network sees them: d's inputs scaled
+ * by s (NULL: as they are, already scaled). */
+void nnrt__targets_from_inputs(const nnrt_scaler *s, nnrt_dataset *d);
 /* A subset of rows (by index) copied into a new dataset. */
 int nnrt__dataset_subset(const nnrt_dataset *d, const int64_t *idx, int64_t n,
                          nnrt_dataset **out, nnrt_error *err);

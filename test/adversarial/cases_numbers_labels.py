@@ -15,7 +15,7 @@ none, are refused, and `nnc --weights` refuses to compile outputs that would sta
 import struct
 
 from adv import case, chain
-from cases_numbers_data import with_checksum
+from cases_numbers_data import idx_values, with_checksum
 
 HEAD = "a,b,c,d,s\n"
 NAMES = ["setosa", "versicolor", "virginica"]
@@ -99,6 +99,15 @@ def scaled_case(name, cmd, err, setup=trained_r, files=None, creates=()):
     return case(name, cmd, files=f, setup=setup, exit=1, err=err, creates=list(creates))
 
 
+AE_IDX_NN = """network aei {
+  input x[16];
+  layer h[4] sigmoid;
+  output y[16] sigmoid;
+  train { data "img.idx" targets inputs scale 1/255; epochs 3; }
+}
+"""
+AE_IDX = idx_values(0x08, [20, 4, 4], [(i * 37) % 256 for i in range(320)])
+
 AUTOENCODER = "$NNC $EXAMPLES/autoencoder.nn -o ae && ./ae train --quiet --epochs 5 --save ae.weights"
 
 CASES = [
@@ -167,6 +176,10 @@ CASES = [
     case("target-scale-predict-original-units", "./r predict --input in.csv", files={
          "r.nn": r_nn(True), "r.csv": R_CSV, "in.csv": "1,1\n"}, setup=trained_r, exit=0,
          out=r"\A-?[0-9]{3,5}(\.[0-9]+)?\n\Z", creates=[]),
+    # an autoencoder reproduces the inputs it sees: scaled, not the raw pixels
+    case("targets-inputs-are-scaled", "$NNC aei.nn -o aei && ./aei train --quiet >/dev/null && ./aei eval",
+         files={"aei.nn": AE_IDX_NN, "img.idx": AE_IDX}, exit=0, out=r"eval\s+mse 0\.[0-9]+\s",
+         creates=["aei", "aei.weights", "aei.weights.ckpt"]),
     # ---- metrics ----
     case("metric-flag-unknown", "./iris eval --metric accuracy", models=["iris"], exit=2, creates=[],
          err=r"--metric: expected auto, classification, multilabel or regression, got 'accuracy'"),
