@@ -64,7 +64,7 @@ static const flag flags[] = {
   {"input", F_PATH, CMD_PREDICT | CMD_WEIGHTS, "FILE", "input rows (default: standard input)", 0},
   {"initial", F_BOOL, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, NULL,
    "use the network's initial weights (its literal weights and init scheme, --seed) instead of a file", 0},
-  {"class", F_BOOL, CMD_PREDICT, NULL, "print the predicted class instead of the outputs", 0},
+  {"class", F_BOOL, CMD_PREDICT, NULL, "print the predicted class (its label as trained on) instead of the outputs", 0},
   {"format", F_WORD, CMD_WEIGHTS, "json|csv", "text format of weights export (default json)", 0},
   {"samples", F_LIMITED, CMD_GRADCHECK, "N", "samples to check (default 5)", NNC_LIMIT_SAMPLES},
   {"help", F_BOOL, ALL, NULL, "show this help", 0},

@@ -5,7 +5,7 @@
  * Produces: one-hot targets, and for training data whose labels are not the integers
  * 0..K−1 (strings, 1..K) a label map (nnrt_labels): the distinct labels sorted, numerically
  * when all are numbers, else by bytes, so the map depends on the set of labels only, never on
- * their order in the file. Refused, with `path:line: field F:`: an empty label or one longer
+ * their order in the file; a number is one class however it is written (10, 1e1, 10.0). Refused, with `path:line: field F:`: an empty label or one longer
  * than NNRT_LABEL_MAX bytes, more distinct labels than the network has outputs, a label not
  * in the given map, a control character, a number that is not an integer (nan, 1.5: a missing
  * value or a regression target, not a class), and (labels required 0-based) a label that is not
@@ -34,12 +34,15 @@ static int number_of(const char *text, double *v) {
   return nnrt__parse_real(text, 8, v) == NNRT_NUM_OK;
 }
 
+/* The same text, or for a number the same value: 2.0 and 2e0 are the class 2. */
 int32_t nnrt_labels_find(const nnrt_labels *l, const char *name) {
   double v, w;
   for (int32_t i = 0; l && i < l->n; i++)
     if (!strcmp(l->names[i], name))
       return i;
-  for (int32_t i = 0; l && number_of(name, &v) && i < l->n; i++) /* 2.0 is the class 2 */
+  if (!l || !number_of(name, &v))
+    return -1;
+  for (int32_t i = 0; i < l->n; i++)
     if (number_of(l->names[i], &w) && v == w)
       return i;
   return -1;
@@ -167,16 +170,10 @@ static int32_t add_seen(nnrt_label_reader *lr, const char *text, int32_t as_int,
   return lr->n_seen++;
 }
 
-/* The seen index of a label that is not an integer class: the same text, or, for a number,
- * the same value (10 and 1e1 are one class). */
+/* The seen index of a label that is not an integer class (10 and 1e1 are one class). */
 static int32_t find_seen(const nnrt_label_reader *lr, const char *text) {
-  double v;
-  for (int32_t i = 0; i < lr->n_seen; i++)
-    if (!strcmp(lr->seen[i], text))
-      return i;
-  if (!number_of(text, &v))
-    return -1;
-  return nnrt_labels_find(&(nnrt_labels){lr->n_seen, lr->seen}, text);
+  nnrt_labels seen = {lr->n_seen, lr->seen};
+  return nnrt_labels_find(&seen, text);
 }
 
 static int take_building(nnrt_label_reader *lr, const char *text, int64_t row, const nnrt_label_at *at,

@@ -123,7 +123,7 @@ typedef struct nnrt_labels {
   char **names;
 } nnrt_labels;
 void nnrt_labels_destroy(nnrt_labels *l);
-/* The index of name, or -1. */
+/* The index of name (a number: of the same value, 2.0 finds 2), or -1. */
 int32_t nnrt_labels_find(const nnrt_labels *l, const char *name);
 
 typedef struct nnrt_dataset {
