@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 2
+#define NNC_ABI_VERSION 3
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 enum nnc_decay { NNC_DECAY_NONE = 0, NNC_DECAY_INVERSE = 1, NNC_DECAY_EXPONENTIAL = 2, NNC_DECAY_STEP = 3 };
