@@ -134,13 +134,14 @@ static double unscaled(const nnrt_scaler *ts, int32_t o, double v) {
 static void count_class(nnrt_metrics *mt, int32_t truth, int32_t pred) {
   if (mt->confusion)
     mt->confusion[(int64_t)truth * mt->n_classes + pred]++;
-  if (!mt->tp || truth == pred) {
-    if (mt->tp)
-      mt->tp[truth]++;
+  if (!mt->tp)
     return;
+  if (truth == pred) {
+    mt->tp[truth]++;
+  } else {
+    mt->fn[truth]++;
+    mt->fp[pred]++;
   }
-  mt->fn[truth]++;
-  mt->fp[pred]++;
 }
 
 /* Each output ≥ 0.5 a label present, each target ≥ 0.5 a label that should be. */
