@@ -3,7 +3,8 @@
  * Consumes: a model, the training data (already scaled), options (the model's settings with
  * the command line's overrides).
  * Produces: the kept parameters (best restart by validation loss, or by training loss without
- * validation), progress lines, a log and a plot; checkpoints every N epochs and on
+ * validation), progress lines scored by the network's metric (resolved once on the training
+ * data), restart lines showing the loss each run is compared on, a log and a plot; checkpoints every N epochs and on
  * SIGINT/SIGTERM (nnrt__stop_flag). Only a run that succeeds replaces the save path; a run
  * that diverges writes its last good weights to a new file beside it (SAVE.diverged). A
  * checkpoint that cannot be written is a warning: training goes on to its final save.

@@ -1,6 +1,7 @@
 /* runtime/weights.c — the binary weights file, its trailer sections, and its text forms.
  *
- * Consumes: a model descriptor, n_params reals, optional sections (scaler, checkpoint state).
+ * Consumes: a model descriptor, n_params reals, optional sections (input scaling, class label
+ * map, target scaling, checkpoint state).
  * Produces: `NNCW` files (layout in nnc/nnrt.h) written whole or not at all (files.c), and
  * on reading either the checked parameters or a message saying exactly what is
  * wrong: not a weights file, version, truncated, trailing bytes, checksum (a corrupted byte),
