@@ -992,26 +992,28 @@ static LLVMValueRef const_source(Cg *cg, LLVMTypeRef ty, const nnc_data_source *
                       i32c(cg, d->format), i32c(cg, d->header), i32c(cg, d->n_input_cols),
                       const_ints(cg, d->input_cols, d->n_input_cols), i32c(cg, d->n_target_cols),
                       const_ints(cg, d->target_cols, d->n_target_cols), i32c(cg, d->onehot),
-                      i32c(cg, d->scale), f64c(cg, d->scale_factor)};
-  return LLVMConstNamedStruct(ty, f, 11);
+                      i32c(cg, d->scale), f64c(cg, d->scale_factor), i32c(cg, d->targets_inputs),
+                      i32c(cg, d->target_scale)};
+  return LLVMConstNamedStruct(ty, f, 13);
 }
 
 static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   LLVMTypeRef src_fields[] = {cg->ptr, cg->ptr, cg->i32, cg->i32, cg->i32, cg->ptr, cg->i32, cg->ptr,
-                              cg->i32, cg->i32, cg->f64};
+                              cg->i32, cg->i32, cg->f64, cg->i32, cg->i32};
   LLVMTypeRef src_ty = LLVMStructCreateNamed(cg->ctx, "nnc_data_source");
-  LLVMStructSetBody(src_ty, src_fields, 11, 0);
+  LLVMStructSetBody(src_ty, src_fields, 13, 0);
   LLVMTypeRef fields[] = {src_ty, src_ty, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32,
-                          cg->i32, cg->i32, cg->i64, cg->f64, cg->i32, cg->ptr, cg->i32};
+                          cg->i32, cg->i32, cg->i64, cg->f64, cg->i32, cg->ptr, cg->i32, cg->i32};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_train_settings");
-  LLVMStructSetBody(ty, fields, 16, 0);
+  LLVMStructSetBody(ty, fields, 17, 0);
   LLVMValueRef v[] = {const_source(cg, src_ty, &t->data), const_source(cg, src_ty, &t->test), i32c(cg, t->loss),
                       f64c(cg, t->rate), i32c(cg, t->decay), f64c(cg, t->decay_rate), i32c(cg, t->decay_every),
                       f64c(cg, t->momentum), i32c(cg, t->batch), i32c(cg, t->epochs), i32c(cg, t->restarts),
                       LLVMConstInt(cg->i64, t->seed, 0), f64c(cg, t->validation), i32c(cg, t->patience),
-                      const_string(cg, t->checkpoint, "nnc.checkpoint"), i32c(cg, t->checkpoint_every)};
+                      const_string(cg, t->checkpoint, "nnc.checkpoint"), i32c(cg, t->checkpoint_every),
+                      i32c(cg, t->metric)};
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, "nnc.train");
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 16));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 17));
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMPrivateLinkage);
   return g;

@@ -365,7 +365,7 @@ typedef struct Trained {
  * and min-max statistics were fitted on data the compiled model must not depend on. */
 static int scaling_without_section(const nnc_model *m, const char *path, nnrt_scaler **sc, nnrt_error *err) {
   const nnc_data_source *src = &m->train->data;
-  nnrt_dataset empty = {0, m->n_inputs, m->n_outputs, m->real_bytes, 0, NULL, NULL};
+  nnrt_dataset empty = {0, m->n_inputs, m->n_outputs, m->real_bytes, 0, NULL, NULL, NULL};
   if (*sc || src->scale == NNC_SCALE_NONE) return NNRT_OK;
   if (src->scale == NNC_SCALE_FACTOR) return nnrt_scaler_fit(&empty, NNC_SCALE_FACTOR, src->scale_factor, sc, err);
   snprintf(err->msg, sizeof err->msg,
@@ -388,6 +388,11 @@ static int load_weights(const IrNetwork *n, const char *path, Trained *tw) {
   m.n_outputs = n->n_outputs;
   m.n_params = n->n_params;
   m.train = &n->train;
+  if (n->train.data.target_scale != NNC_SCALE_NONE) { /* its outputs are in scaled units */
+    fprintf(stderr, "nnc: error: network '%s' learns scaled targets (target_scale): compiled with its weights it "
+            "would predict scaled values; compile it without --weights and predict with the weights file\n", n->name);
+    return 0;
+  }
   tw->params = xmalloc((size_t)(n->n_params ? n->n_params : 1) * (size_t)n->real_bytes);
   tw->scaler = NULL;
   nnrt_error err;

@@ -597,6 +597,8 @@ static void check_outputs_against_loss(Sema *s) {
   free(feeds);
   /* class scores: softmax, cross-entropy, one-hot labels, or 0/1 units read at 0.5 */
   n->classifier = softmax || all_sigmoid || n->train.loss == NNC_LOSS_CROSS_ENTROPY || n->train.data.onehot;
+  /* softmax outputs are one distribution over classes, whatever the targets look like */
+  if (softmax && n->train.metric == NNC_METRIC_AUTO) n->train.metric = NNC_METRIC_CLASSIFICATION;
 }
 
 /* Column selections of the data sources must match the network's widths; reported at the
@@ -611,6 +613,10 @@ static void check_data_widths(Sema *s, SrcLoc loc, const nnc_data_source *d, con
     diag_error(s->diag, loc, "%s selects %d target column%s but the network has %d output%s "
                "(add 'onehot' if the column is a class index)", what, d->n_target_cols,
                d->n_target_cols == 1 ? "" : "s", n->n_outputs, n->n_outputs == 1 ? "" : "s");
+  if (d->targets_inputs && n->n_inputs != n->n_outputs)
+    diag_error(s->diag, loc, "%s says 'targets inputs' but the network has %d input%s and %d output%s: the "
+               "outputs of an autoencoder reproduce its inputs", what, n->n_inputs, n->n_inputs == 1 ? "" : "s",
+               n->n_outputs, n->n_outputs == 1 ? "" : "s");
 }
 
 /* Every literal weight and bias must be a finite real of the network's precision (known only

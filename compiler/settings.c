@@ -203,20 +203,21 @@ static void take_scale(Cursor *c, nnc_data_source *d) {
 }
 
 /* Test data are scaled by the scaler fitted on the training data, never by their own. */
-static void refuse_test_scale(Cursor *c, SrcLoc at) {
-  fail(c, at, "'scale' on 'test' data: test data are scaled as the training data are; "
-       "write 'scale' on the 'data' setting only");
+static void refuse_test_scale(Cursor *c, SrcLoc at, const char *what) {
+  fail(c, at, "'%s' on 'test' data: test data are scaled as the training data are; "
+       "write '%s' on the 'data' setting only", what, what);
 }
 
 static const char *const data_options[] = {"format", "header", "noheader", "inputs", "targets",
-                                           "onehot", "scale", "labels"};
+                                           "onehot", "scale", "labels", "target_scale"};
 
 static void take_data_option(Cursor *c, nnc_data_source *d) {
   static const char *const formats[] = {"csv", "idx"};
   SrcLoc at = cursor_loc(c);
-  int opt = take_choice(c, data_options, 8, "a data option (format, header, noheader, inputs, targets, onehot, scale, labels)");
-  if (opt == 6 && strcmp(c->setting->key, "test") == 0) {
-    refuse_test_scale(c, at);
+  int opt = take_choice(c, data_options, 9, "a data option (format, header, noheader, inputs, targets, onehot, scale, "
+                        "labels, target_scale)");
+  if ((opt == 6 || opt == 8) && strcmp(c->setting->key, "test") == 0) {
+    refuse_test_scale(c, at, data_options[opt]);
     return;
   }
   switch (opt) {
@@ -228,10 +229,23 @@ static void take_data_option(Cursor *c, nnc_data_source *d) {
   case 1: d->header = 1; break;
   case 2: d->header = 0; break;
   case 3: take_columns(c, &d->n_input_cols, &d->input_cols); break;
-  case 4: take_columns(c, &d->n_target_cols, &d->target_cols); break;
+  case 4:
+    if (at_ident(c, "inputs")) { /* an autoencoder: the targets are the inputs */
+      d->targets_inputs = 1;
+      c->v = c->v->next;
+    } else {
+      take_columns(c, &d->n_target_cols, &d->target_cols);
+    }
+    break;
   case 5: d->onehot = 1; break;
   case 6: take_scale(c, d); break;
   case 7: take_string(c, "the path of an IDX label file", &d->labels); break;
+  case 8: {
+    static const char *const modes[] = {"zscore", "minmax"};
+    int k = take_choice(c, modes, 2, "zscore or minmax");
+    if (k >= 0) d->target_scale = k ? NNC_SCALE_MINMAX : NNC_SCALE_ZSCORE;
+    break;
+  }
   default: break;
   }
 }
@@ -261,8 +275,15 @@ static void report_source_problem(void *cursor, const char *msg) {
 static void check_source(Cursor *c, nnc_data_source *d) {
   Sema *s = c->s;
   SrcLoc loc = c->setting->loc;
-  if (d->format == NNC_FORMAT_IDX && !d->labels)
-    diag_error(s->diag, loc, "IDX data need a label file: add 'labels \"FILE\"'");
+  if (d->format == NNC_FORMAT_IDX && !d->labels && !d->targets_inputs)
+    diag_error(s->diag, loc, "IDX data need a label file: add 'labels \"FILE\"' (or 'targets inputs' for an "
+               "autoencoder)");
+  if (d->target_scale && (d->onehot || d->targets_inputs || d->labels))
+    diag_error(s->diag, loc, "'target_scale' is for regression targets; it excludes '%s'",
+               d->onehot ? "onehot" : d->targets_inputs ? "targets inputs" : "labels");
+  if (d->targets_inputs && (d->onehot || d->labels))
+    diag_error(s->diag, loc, "'targets inputs' makes the inputs the targets; it excludes '%s'",
+               d->onehot ? "onehot" : "labels");
   if (d->format == NNC_FORMAT_CSV && d->labels)
     diag_error(s->diag, loc, "'labels' is for IDX files; for CSV select the label column with 'targets N onehot'");
   if (d->format == NNC_FORMAT_IDX && (d->header >= 0 || d->n_input_cols || d->n_target_cols || d->onehot))
@@ -298,6 +319,13 @@ static void set_loss(Cursor *c) {
   static const char *const losses[] = {"squared", "cross_entropy"};
   int l = take_choice(c, losses, 2, "squared or cross_entropy");
   if (l >= 0) c->s->net->train.loss = l;
+}
+
+/* metric auto | classification | multilabel | regression */
+static void set_metric(Cursor *c) {
+  static const char *const metrics[] = {"auto", "classification", "multilabel", "regression"};
+  int k = take_choice(c, metrics, 4, "auto, classification, multilabel or regression");
+  if (k >= 0) c->s->net->train.metric = k;
 }
 
 static void set_rate(Cursor *c) { take_limited(c, NNC_LIMIT_RATE, &c->s->net->train.rate); }
@@ -479,7 +507,7 @@ static const SettingDef setting_defs[] = {
     {"momentum", set_momentum}, {"batch", set_batch},       {"epochs", set_epochs},
     {"restarts", set_restarts}, {"init", set_init},         {"seed", set_seed},
     {"validation", set_validation}, {"early_stop", set_early_stop}, {"patience", set_patience},
-    {"checkpoint", set_checkpoint}, {"precision", set_precision},
+    {"checkpoint", set_checkpoint}, {"precision", set_precision}, {"metric", set_metric},
 };
 #define N_SETTINGS ((int)(sizeof setting_defs / sizeof setting_defs[0]))
 

@@ -3,7 +3,7 @@
  * Consumes: the trainer's state at the end of an epoch (parameters, velocity, the run's and
  * the overall best parameters, nnrt_checkpoint_state).
  * Produces: a weights file whose parameters are the current ones, with trailer sections CKPT,
- * VELO, RBST, GBST and SCAL (see nnc/nnrt.h), written whole or not at all (files.c); and,
+ * VELO, RBST, GBST, SCAL, LBLS and TSCL (see nnc/nnrt.h), written whole or not at all (files.c); and,
  * resuming, the trainer state back. A plain weights file (no CKPT) resumes as the starting
  * point of the first run.
  */
@@ -57,10 +57,10 @@ static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scale
                             char *chosen, size_t cap, nnrt_error *err) {
   unsigned char state[8 * CKPT_FIELDS];
   int64_t np = tr->m->n_params;
-  uint64_t pbytes = (uint64_t)np * (uint64_t)tr->m->real_bytes, sc_len = 0;
-  void *sc_buf = NULL;
+  uint64_t pbytes = (uint64_t)np * (uint64_t)tr->m->real_bytes, sc_len = 0, lb_len = 0, ts_len = 0;
+  void *sc_buf = NULL, *lb_buf = NULL, *ts_buf = NULL;
   unsigned char *le = nnrt__alloc(3 * pbytes);
-  nnrt_section secs[5];
+  nnrt_section secs[7];
   int n = 0, rc;
   if (!le)
     return nnrt__oom_writing(err, path);
@@ -77,9 +77,15 @@ static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scale
   rc = NNRT_OK;
   if (sc && sc->mode != NNC_SCALE_NONE && (rc = nnrt__scaler_encode(sc, &sc_buf, &sc_len, err)) == NNRT_OK)
     secs[n++] = section("SCAL", sc_buf, sc_len);
+  if (rc == NNRT_OK && tr->o.labels && (rc = nnrt__labels_encode(tr->o.labels, &lb_buf, &lb_len, err)) == NNRT_OK)
+    secs[n++] = section("LBLS", lb_buf, lb_len);
+  if (rc == NNRT_OK && tr->o.targets && (rc = nnrt__scaler_encode(tr->o.targets, &ts_buf, &ts_len, err)) == NNRT_OK)
+    secs[n++] = section("TSCL", ts_buf, ts_len);
   if (rc == NNRT_OK)
     rc = nnrt__wfile_write(path, tr->m, tr->params, secs, n, chosen, cap, err);
   nnrt__free(sc_buf);
+  nnrt__free(lb_buf);
+  nnrt__free(ts_buf);
   nnrt__free(le);
   return rc;
 }

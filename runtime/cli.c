@@ -41,6 +41,7 @@ static const flag flags[] = {
   {"inputs", F_COLS, DATA_CMDS | CMD_PREDICT, "COLS", "CSV input columns, 0-based: 0..3,5", 0},
   {"targets", F_COLS, DATA_CMDS, "COLS", "CSV target columns, 0-based", 0},
   {"onehot", F_BOOL, DATA_CMDS, NULL, "the single target column is a class label", 0},
+  {"metric", F_WORD, CMD_TRAIN | CMD_EVAL, "NAME", "score by classification, multilabel, regression or auto", 0},
   {"epochs", F_LIMITED, CMD_TRAIN, "N", "epochs per restart", NNC_LIMIT_EPOCHS},
   {"rate", F_LIMITED, CMD_TRAIN, "R", "initial step size", NNC_LIMIT_RATE},
   {"batch", F_LIMITED, CMD_TRAIN, "N", "mini-batch size", NNC_LIMIT_BATCH},
@@ -63,7 +64,7 @@ static const flag flags[] = {
   {"input", F_PATH, CMD_PREDICT | CMD_WEIGHTS, "FILE", "input rows (default: standard input)", 0},
   {"initial", F_BOOL, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, NULL,
    "use the network's initial weights (its literal weights and init scheme, --seed) instead of a file", 0},
-  {"class", F_BOOL, CMD_PREDICT, NULL, "print the predicted class instead of the outputs", 0},
+  {"class", F_BOOL, CMD_PREDICT, NULL, "print the predicted class (its label as trained on) instead of the outputs", 0},
   {"format", F_WORD, CMD_WEIGHTS, "json|csv", "text format of weights export (default json)", 0},
   {"samples", F_LIMITED, CMD_GRADCHECK, "N", "samples to check (default 5)", NNC_LIMIT_SAMPLES},
   {"help", F_BOOL, ALL, NULL, "show this help", 0},
@@ -76,7 +77,7 @@ static const struct {
   const char *usage, *what;
 } commands[] = {
   {"train", CMD_TRAIN, "train [flags]", "train the network and save its weights"},
-  {"eval", CMD_EVAL, "eval [--weights W] [--data F]", "score weights on data: accuracy and confusion, or MSE and R²"},
+  {"eval", CMD_EVAL, "eval [--weights W] [--data F]", "score weights on data by the network's metric (classification, multilabel, regression)"},
   {"predict", CMD_PREDICT, "predict [--weights W] [--input F]", "write the outputs for CSV input rows"},
   {"info", CMD_INFO, "info", "describe the network and its training settings"},
   {"weights", CMD_WEIGHTS, "weights export|import --weights W [--format json|csv]",
@@ -229,6 +230,16 @@ static int set_bool(nnrt_cli *c, const char *name) {
   return NNRT_OK;
 }
 
+/* --metric NAME: the train block's `metric`, overridden. */
+static int set_metric(nnrt_cli *c, const char *v, nnrt_error *err) {
+  for (int32_t k = NNC_METRIC_AUTO; k <= NNC_METRIC_REGRESSION; k++)
+    if (!strcmp(v, nnrt_metric_name(k))) {
+      c->o.s.metric = k;
+      return NNRT_OK;
+    }
+  return usage_error(err, "metric", "auto, classification, multilabel or regression", v);
+}
+
 static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err) {
   switch (f->kind) {
   case F_PATH:
@@ -236,6 +247,8 @@ static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err)
       return usage_error(err, f->name, "a file name", v);
     return set_path(c, f->name, v);
   case F_WORD:
+    if (!strcmp(f->name, "metric"))
+      return set_metric(c, v, err);
     if (strcmp(v, "json") && strcmp(v, "csv"))
       return usage_error(err, f->name, "json or csv", v);
     return set_path(c, f->name, v);

@@ -2,8 +2,9 @@
  *
  * Consumes: the parsed command line (nnrt_cli: the model's settings with flags applied).
  * Produces: train (output paths checked → data → scaler → trainer → weights + summary), eval
- * (accuracy and confusion matrix, or MSE and R²), predict (output rows as CSV), info, weights
- * export/import, gradcheck. Results go to stdout, progress to stderr; errors are returned, not printed.
+ * (by the metric: accuracy, per-class precision/recall/F1 and a confusion matrix; per-label
+ * scores; or MSE, RMSE, MAE and R²), predict (output rows as CSV, or the class by its label),
+ * info, weights export/import, gradcheck. Results go to stdout, progress to stderr; errors are returned, not printed.
  */
 #include <math.h>
 #include <signal.h>
@@ -96,8 +97,11 @@ static int check_targets(nnrt_cli *c, const nnc_data_source *src, const nnrt_dat
   return NNRT_OK;
 }
 
-static int load(nnrt_cli *c, const nnc_data_source *src, int flags, nnrt_dataset **d, nnrt_error *err) {
-  int rc = nnrt_dataset_load(src, c->m->n_inputs, c->m->n_outputs, c->m->real_bytes, flags, d, err);
+/* Class labels are read through map; without one, training data (flags without
+ * NNRT_LOAD_ZERO_BASED) may build one, other data must have the labels 0..K−1. */
+static int load(nnrt_cli *c, const nnc_data_source *src, int flags, const nnrt_labels *map, nnrt_dataset **d,
+                nnrt_error *err) {
+  int rc = nnrt_dataset_load_mapped(src, c->m->n_inputs, c->m->n_outputs, c->m->real_bytes, flags, map, d, err);
   if (!rc && (rc = check_targets(c, src, *d, err)) != NNRT_OK) {
     nnrt_dataset_destroy(*d);
     *d = NULL;
@@ -112,7 +116,7 @@ static const char *default_weights(nnrt_cli *c, char *buf, size_t size) {
 
 /* The declared factor as a scaler (known without data). */
 static int factor_scaler(const nnc_model *m, nnrt_scaler **sc, nnrt_error *err) {
-  nnrt_dataset empty = {0, m->n_inputs, m->n_outputs, m->real_bytes, 0, NULL, NULL};
+  nnrt_dataset empty = {0, m->n_inputs, m->n_outputs, m->real_bytes, 0, NULL, NULL, NULL};
   return nnrt_scaler_fit(&empty, NNC_SCALE_FACTOR, m->train->data.scale_factor, sc, err);
 }
 
@@ -131,7 +135,7 @@ static int obtain_scaler(nnrt_cli *c, nnrt_scaler **sc, nnrt_error *err) {
                       "network names no training data to compute them from");
   nnc_data_source s = *src;
   finish_source(c, &s, src, c->labels);
-  if ((rc = load(c, &s, 0, &train, err)) == NNRT_OK)
+  if ((rc = load(c, &s, 0, NULL, &train, err)) == NNRT_OK)
     rc = nnrt_scaler_fit(train, src->scale, src->scale_factor, sc, err);
   nnrt_dataset_destroy(train);
   return rc;
@@ -148,10 +152,42 @@ static int scale_inputs(const nnrt_cli *c, const nnrt_scaler *sc, nnrt_dataset *
   return nnrt__scaler_apply(sc, d, path, err);
 }
 
-static int load_weights(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error *err) {
+static const char *const scale_names[] = {"none", "factor", "z-score", "min-max"};
+
+/* The target scaling of the weights (NULL: none) is the one the network declares
+ * (`target_scale`), and weights that need statistics have them. */
+static int check_target_scaling(const nnrt_cli *c, const nnrt_scaler *ts, const char *path, nnrt_error *err) {
+  int want = c->m->train->data.target_scale, got = ts ? ts->mode : NNC_SCALE_NONE;
+  if (want == got)
+    return NNRT_OK;
+  if (c->initial)
+    return nnrt__fail(err, NNRT_EUSAGE, "network '%s' scales its targets (target_scale) by statistics of its "
+                      "training data: --initial weights have none; train first", c->m->name);
+  if (!ts)
+    return nnrt__fail(err, NNRT_EDATA, "%s: no target scaling, but network '%s' scales its targets by %s "
+                      "fitted on its training data: the weights need the statistics they were trained with",
+                      path, c->m->name, scale_names[want]);
+  return nnrt__fail(err, NNRT_EDATA, "%s: the weights were trained on targets scaled by %s, but network '%s' "
+                    "declares %s (the `target_scale` of its data source)", path, scale_names[got], c->m->name,
+                    want ? scale_names[want] : "no target scaling");
+}
+
+/* The parameters and what the weights file carries beside them (x: input scaling, label
+ * map, target scaling), each checked against the network. */
+/* An autoencoder (`targets inputs`) reproduces the inputs it sees: scaled as they are, once
+ * sc has scaled them, or (sc NULL) as a model with compiled-in scaling scales them itself. */
+static void autoencoder_targets(const nnrt_cli *c, const nnc_data_source *src, const nnrt_scaler *sc,
+                                nnrt_dataset *d) {
+  const nnc_model *m = c->m;
+  nnrt_scaler compiled = {m->scale_mode, m->n_inputs, (double *)m->scale_offset, (double *)m->scale_mul};
+  if (src->targets_inputs && d)
+    nnrt__targets_from_inputs(!sc && m->scale_mode != NNC_SCALE_NONE ? &compiled : NULL, d);
+}
+
+static int load_weights(nnrt_cli *c, void **params, nnrt_weights_extras *x, nnrt_error *err) {
   char buf[512];
   const char *path = c->weights ? c->weights : default_weights(c, buf, sizeof buf);
-  *sc = NULL;
+  memset(x, 0, sizeof *x);
   *params = nnrt__alloc_array_aligned(c->m->n_params, (size_t)c->m->real_bytes);
   if (!*params)
     return nnrt__oom(err);
@@ -162,13 +198,16 @@ static int load_weights(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error
                       "it takes no --weights");
   if (c->initial || !c->m->train_step) { /* or compiled with trained weights */
     c->m->init(*params, c->o.s.seed);
-    return obtain_scaler(c, sc, err);
+    int rc = obtain_scaler(c, &x->scaler, err);
+    return rc || !c->m->train_step ? rc : check_target_scaling(c, NULL, path, err);
   }
-  int rc = nnrt_weights_load(path, c->m, *params, sc, err);
+  int rc = nnrt_weights_load_ex(path, c->m, *params, x, err);
   if (rc == NNRT_EDATA && !c->weights && access(path, F_OK) != 0)
     rc = nnrt__fail(err, NNRT_EUSAGE, "no weights: %s does not exist; train first or give --weights FILE", path);
   if (!rc)
-    rc = nnrt_scaler_matches(*sc, c->m, path, err);
+    rc = nnrt_scaler_matches(x->scaler, c->m, path, err);
+  if (!rc)
+    rc = check_target_scaling(c, x->targets, path, err);
   return rc;
 }
 
@@ -176,11 +215,14 @@ static int load_weights(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error
 
 static void print_metrics(FILE *f, const char *label, const nnrt_metrics *mt) {
   fprintf(f, "%-6s", label);
-  if (mt->classifier)
+  if (mt->metric == NNC_METRIC_CLASSIFICATION)
     fprintf(f, " accuracy %.2f%% (%lld/%lld)", 100 * mt->accuracy,
             (long long)llround(mt->accuracy * (double)mt->n), (long long)mt->n);
+  else if (mt->metric == NNC_METRIC_MULTILABEL)
+    fprintf(f, " exact match %.2f%% (%lld/%lld)  label accuracy %.2f%%", 100 * mt->accuracy,
+            (long long)llround(mt->accuracy * (double)mt->n), (long long)mt->n, 100 * mt->hamming);
   else
-    fprintf(f, " mse %.6g  r2 %.6g", mt->mse, mt->r2);
+    fprintf(f, " mse %.6g  rmse %.6g  mae %.6g  r2 %.6g", mt->mse, mt->rmse, mt->mae, mt->r2);
   if (!isnan(mt->loss))
     fprintf(f, "  loss %.6g", mt->loss);
   fputc('\n', f);
@@ -193,27 +235,97 @@ static int digits(int64_t v) {
   return d;
 }
 
-static void print_confusion(FILE *f, const nnrt_metrics *mt) {
+/* The name of class i: its label from the map, else its index. */
+static const char *class_name(const nnrt_labels *labels, int32_t i, char *buf, size_t size) {
+  if (labels && i < labels->n)
+    snprintf(buf, size, "%.12s", labels->names[i]);
+  else
+    snprintf(buf, size, "%d", (int)i);
+  return buf;
+}
+
+static int name_width(const nnrt_metrics *mt, const nnrt_labels *labels) {
+  char buf[16];
+  int w = 5;
+  for (int32_t i = 0; i < mt->n_classes; i++) {
+    int k = (int)strlen(class_name(labels, i, buf, sizeof buf));
+    w = k > w ? k : w;
+  }
+  return w;
+}
+
+static void print_confusion(FILE *f, const nnrt_metrics *mt, const nnrt_labels *labels) {
+  char buf[16];
   int64_t most = mt->n_classes;
   for (int64_t i = 0; i < (int64_t)mt->n_classes * mt->n_classes; i++)
     most = mt->confusion[i] > most ? mt->confusion[i] : most;
-  int w = digits(most) + 2;
-  fprintf(f, "confusion matrix (rows: true class, columns: predicted class)\n%*s", w, "");
-  for (int j = 0; j < mt->n_classes; j++)
-    fprintf(f, "%*d", w, j);
+  int w = digits(most) + 2, nw = name_width(mt, labels);
+  for (int32_t j = 0; j < mt->n_classes; j++) {
+    int k = (int)strlen(class_name(labels, j, buf, sizeof buf)) + 1;
+    w = k > w ? k : w;
+  }
+  fprintf(f, "confusion matrix (rows: true class, columns: predicted class)\n%-*s", nw, "");
+  for (int32_t j = 0; j < mt->n_classes; j++)
+    fprintf(f, "%*s", w, class_name(labels, j, buf, sizeof buf));
   fputc('\n', f);
-  for (int i = 0; i < mt->n_classes; i++) {
-    fprintf(f, "%*d", w, i);
-    for (int j = 0; j < mt->n_classes; j++)
+  for (int32_t i = 0; i < mt->n_classes; i++) {
+    fprintf(f, "%-*s", nw, class_name(labels, i, buf, sizeof buf));
+    for (int32_t j = 0; j < mt->n_classes; j++)
       fprintf(f, "%*lld", w, (long long)mt->confusion[(int64_t)i * mt->n_classes + j]);
     fputc('\n', f);
   }
 }
 
-static int score(nnrt_cli *c, const void *params, const nnrt_dataset *d, const char *label,
+/* a / (a + b), NaN when both are 0 (no prediction of the class, or no sample of it). */
+static double ratio(int64_t a, int64_t b) {
+  return a + b > 0 ? (double)a / (double)(a + b) : NAN;
+}
+
+static void print_ratio(FILE *f, double v) {
+  if (isnan(v))
+    fprintf(f, " %9s", "-");
+  else
+    fprintf(f, " %9.4f", v);
+}
+
+/* Precision, recall and F1 of each class (or label) and their unweighted mean (a class
+ * whose score is undefined, "-", counts as 0 in the mean). */
+static void print_class_scores(FILE *f, const nnrt_metrics *mt, const nnrt_labels *labels) {
+  char buf[16];
+  double sum[3] = {0, 0, 0};
+  int nw = name_width(mt, labels);
+  int multilabel = mt->metric == NNC_METRIC_MULTILABEL;
+  fprintf(f, "%-*s %9s %9s %9s %9s\n", nw, multilabel ? "label" : "class", "precision", "recall", "f1", "support");
+  for (int32_t i = 0; i < mt->n_classes; i++) {
+    double p = ratio(mt->tp[i], mt->fp[i]), r = ratio(mt->tp[i], mt->fn[i]);
+    double f1 = ratio(2 * mt->tp[i], mt->fp[i] + mt->fn[i]); /* 2pr / (p + r), defined when p or r is */
+    double v[3] = {p, r, f1};
+    fprintf(f, "%-*s", nw, class_name(labels, i, buf, sizeof buf));
+    for (int k = 0; k < 3; k++) {
+      print_ratio(f, v[k]);
+      sum[k] += isnan(v[k]) ? 0 : v[k];
+    }
+    fprintf(f, " %9lld\n", (long long)(mt->tp[i] + mt->fn[i]));
+  }
+  fprintf(f, "%-*s", nw, "mean");
+  for (int k = 0; k < 3; k++)
+    print_ratio(f, sum[k] / mt->n_classes);
+  fputc('\n', f);
+}
+
+static void print_details(FILE *f, const nnrt_metrics *mt, const nnrt_labels *labels) {
+  if (mt->tp)
+    print_class_scores(f, mt, labels);
+  if (mt->confusion)
+    print_confusion(f, mt, labels);
+  else if (mt->metric == NNC_METRIC_CLASSIFICATION)
+    fprintf(f, "no confusion matrix: %d classes, more than %d\n", (int)mt->n_classes, NNRT_CONFUSION_MAX);
+}
+
+static int score(nnrt_cli *c, const void *params, const nnrt_dataset *d, int32_t metric, const char *label,
                  nnrt_error *err) {
   nnrt_metrics mt;
-  int rc = nnrt_evaluate(c->m, params, d, 0, &mt, err);
+  int rc = nnrt_evaluate_as(c->m, params, d, metric, c->o.targets, 0, &mt, err);
   if (!rc)
     print_metrics(stdout, label, &mt);
   nnrt_metrics_clear(&mt);
@@ -256,7 +368,7 @@ static void restore_signals(const struct sigaction old[N_STOP + 1]) {
 
 typedef struct train_data {
   nnrt_dataset *train, *test;
-  nnrt_scaler *sc;
+  nnrt_scaler *sc, *ts;       /* input and target scaling, fitted on train */
 } train_data;
 
 static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
@@ -264,16 +376,25 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   int rc;
   if (!s->path)
     return nnrt__fail(err, NNRT_EUSAGE, "no training data: the network's train block names none; give --data FILE");
-  if ((rc = load(c, s, 0, &td->train, err)) != NNRT_OK)
+  if ((rc = load(c, s, 0, NULL, &td->train, err)) != NNRT_OK)
     return rc;
+  c->o.labels = td->train->labels;
   if (s->scale != NNC_SCALE_NONE) {
     if ((rc = nnrt_scaler_fit(td->train, s->scale, s->scale_factor, &td->sc, err)) != NNRT_OK)
       return rc;
     if ((rc = nnrt__scaler_apply(td->sc, td->train, s->path, err)) != NNRT_OK)
       return rc;
   }
-  if (c->test.path && (rc = load(c, &c->test, 0, &td->test, err)) == NNRT_OK)
-    rc = nnrt__scaler_apply(td->sc, td->test, c->test.path, err);
+  autoencoder_targets(c, s, td->sc, td->train);
+  if (s->target_scale != NNC_SCALE_NONE && ((rc = nnrt__targets_fit(td->train, s->target_scale, &td->ts, err)) ||
+                                            (rc = nnrt__targets_apply(td->ts, td->train, s->path, err))))
+    return rc;
+  c->o.targets = td->ts;
+  if (c->test.path && (rc = load(c, &c->test, NNRT_LOAD_ZERO_BASED, td->train->labels, &td->test, err)) == NNRT_OK &&
+      (rc = nnrt__scaler_apply(td->sc, td->test, c->test.path, err)) == NNRT_OK)
+    rc = nnrt__targets_apply(td->ts, td->test, c->test.path, err);
+  if (!rc)
+    autoencoder_targets(c, &c->test, td->sc, td->test);
   return rc;
 }
 
@@ -356,9 +477,13 @@ static int train_summary(nnrt_cli *c, nnrt_trainer *tr, const train_data *td,
   if (c->o.s.restarts > 1 && res->best_restart >= 0)
     printf("kept restart %d/%d (%s loss %.6g)\n", (int)res->best_restart + 1, (int)c->o.s.restarts,
            c->o.s.validation > 0 ? "validation" : "training", res->best_loss);
-  if ((rc = score(c, p, td->train, "train", err)) != NNRT_OK)
+  if (res->best_epoch > 0)
+    printf("kept the weights of epoch %lld, the best validation loss (%.6g)\n", (long long)res->best_epoch,
+           res->best_loss);
+  printf("metric %s\n", nnrt_metric_name(res->metric));
+  if ((rc = score(c, p, td->train, res->metric, "train", err)) != NNRT_OK)
     return rc;
-  if (td->test && (rc = score(c, p, td->test, "test", err)) != NNRT_OK)
+  if (td->test && (rc = score(c, p, td->test, res->metric, "test", err)) != NNRT_OK)
     return rc;
   printf("weights saved to %s\n", c->o.save_path);
   return NNRT_OK;
@@ -393,7 +518,7 @@ static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
 
 int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   char save[NNRT_PATH_CAP], ckpt[NNRT_PATH_CAP];
-  train_data td = {NULL, NULL, NULL};
+  train_data td = {NULL, NULL, NULL, NULL};
   int rc = finish_sources(c, err);
   if (!rc)
     rc = set_paths(c, save, ckpt, sizeof save, err);
@@ -407,6 +532,7 @@ int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   nnrt_dataset_destroy(td.train);
   nnrt_dataset_destroy(td.test);
   nnrt_scaler_destroy(td.sc);
+  nnrt_scaler_destroy(td.ts);
   return rc;
 }
 
@@ -420,82 +546,115 @@ static const nnc_data_source *eval_source(nnrt_cli *c) {
 
 int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
   void *params = NULL;
-  nnrt_scaler *sc = NULL;
+  nnrt_weights_extras x;
   nnrt_dataset *d = NULL;
   nnrt_metrics mt = {0};
   int rc = finish_sources(c, err);
   const nnc_data_source *src = eval_source(c);
   if (!rc)
-    rc = load_weights(c, &params, &sc, err);
+    rc = load_weights(c, &params, &x, err);
   if (!rc && !src->path)
     rc = nnrt__fail(err, NNRT_EUSAGE, "no data to evaluate on: give --data FILE");
-  if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK && (rc = load(c, src, 0, &d, err)) == NNRT_OK) {
-    if ((rc = scale_inputs(c, sc, d, src->path, err)) == NNRT_OK)
-      rc = nnrt_evaluate(c->m, params, d, NNRT_EVAL_CONFUSION, &mt, err);
+  if (!rc && (rc = obtain_scaler(c, &x.scaler, err)) == NNRT_OK &&
+      (rc = load(c, src, c->initial ? 0 : NNRT_LOAD_ZERO_BASED, x.labels, &d, err)) == NNRT_OK &&
+      (rc = scale_inputs(c, x.scaler, d, src->path, err)) == NNRT_OK &&
+      (rc = nnrt__targets_apply(x.targets, d, src->path, err)) == NNRT_OK) {
+    autoencoder_targets(c, src, x.scaler, d);
+    rc = nnrt_evaluate_as(c->m, params, d, c->o.s.metric, x.targets, NNRT_EVAL_CONFUSION, &mt, err);
   }
   if (!rc) {
-    printf("%s: %lld samples from %s\n", c->m->name, (long long)d->n, src->path);
+    printf("%s: %lld samples from %s\nmetric %s\n", c->m->name, (long long)d->n, src->path,
+           nnrt_metric_name(mt.metric));
     print_metrics(stdout, "eval", &mt);
-    if (mt.confusion)
-      print_confusion(stdout, &mt);
+    print_details(stdout, &mt, x.labels ? x.labels : d->labels);
   }
   nnrt_metrics_clear(&mt);
   nnrt_dataset_destroy(d);
-  nnrt_scaler_destroy(sc);
+  nnrt_weights_extras_clear(&x);
   nnrt__free_aligned(params);
   return rc;
 }
 
 /* ---- predict ---- */
 
-static void print_outputs(const nnrt_cli *c, const nnrt_dataset *d, const void *y) {
+/* A label as a CSV field: quoted when it holds a comma, a quote or outer spaces. */
+static void print_label(const char *name) {
+  size_t n = strlen(name);
+  if (!strpbrk(name, ",\"") && name[0] != ' ' && name[0] != '\t' && name[n - 1] != ' ' && name[n - 1] != '\t') {
+    fputs(name, stdout);
+    return;
+  }
+  putchar('"');
+  for (; *name; name++) {
+    if (*name == '"')
+      putchar('"');
+    putchar(*name);
+  }
+  putchar('"');
+}
+
+/* The predicted class: its label from the weights' map, else its index. */
+static void print_class(const nnrt_labels *labels, int32_t cls) {
+  if (labels && cls < labels->n)
+    print_label(labels->names[cls]);
+  else
+    printf("%d", (int)cls);
+  putchar('\n');
+}
+
+/* The outputs as CSV rows (in the targets' original units when the network learned scaled
+ * targets), or each row's class. */
+static void print_outputs(const nnrt_cli *c, const nnrt_dataset *d, const void *y, const nnrt_weights_extras *x) {
   int32_t no = c->m->n_outputs, rb = c->m->real_bytes;
+  const nnrt_labels *labels = x->labels;
+  const nnrt_scaler *ts = x->targets;
   for (int64_t k = 0; k < d->n; k++) {
     if (c->print_class) {
       int32_t best = 0;
       for (int32_t o = 1; o < no; o++)
         if (nnrt__get(y, rb, k * no + o) > nnrt__get(y, rb, k * no + best))
           best = o;
-      printf("%d\n", no == 1 ? nnrt__get(y, rb, k) >= 0.5 : (int)best);
+      print_class(labels, no == 1 ? nnrt__get(y, rb, k) >= 0.5 : best);
       continue;
     }
-    for (int32_t o = 0; o < no; o++)
-      printf("%s%.9g", o ? "," : "", nnrt__get(y, rb, k * no + o));
+    for (int32_t o = 0; o < no; o++) {
+      double v = nnrt__get(y, rb, k * no + o);
+      printf("%s%.9g", o ? "," : "", ts ? v / ts->mul[o] + ts->offset[o] : v);
+    }
     putchar('\n');
   }
 }
 
 int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   void *params = NULL, *y = NULL;
-  nnrt_scaler *sc = NULL;
+  nnrt_weights_extras x = {NULL, NULL, NULL};
   nnrt_dataset *d = NULL;
   nnc_data_source src = {c->input ? c->input : "-", NULL, c->input ? NNC_FORMAT_AUTO : NNC_FORMAT_CSV,
-                         -1, c->n_in_cols, c->in_cols, 0, NULL, 0, NNC_SCALE_NONE, 1};
+                         -1, c->n_in_cols, c->in_cols, 0, NULL, 0, NNC_SCALE_NONE, 1, 0, NNC_SCALE_NONE};
   if (c->print_class && !c->m->classifier)
     return nnrt__fail(err, NNRT_EUSAGE, "--class: network '%s' is not a classifier: its outputs are "
                       "values, not class probabilities", c->m->name);
   int rc = check_widths(c, err);
   if (!rc)
-    rc = load_weights(c, &params, &sc, err);
-  if (!rc && (rc = obtain_scaler(c, &sc, err)) == NNRT_OK &&
-      (rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, &d, err)) == NNRT_OK) {
-    if ((rc = scale_inputs(c, sc, d, c->input ? c->input : "<stdin>", err)) == NNRT_OK) {
+    rc = load_weights(c, &params, &x, err);
+  if (!rc && (rc = obtain_scaler(c, &x.scaler, err)) == NNRT_OK &&
+      (rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, NULL, &d, err)) == NNRT_OK) {
+    if ((rc = scale_inputs(c, x.scaler, d, c->input ? c->input : "<stdin>", err)) == NNRT_OK) {
       y = nnrt__alloc_array(d->n * c->m->n_outputs, (size_t)c->m->real_bytes);
       rc = y ? nnrt_predict(c->m, params, d, y, err) : nnrt__oom(err);
     }
   }
   if (!rc)
-    print_outputs(c, d, y);
+    print_outputs(c, d, y, &x);
+  nnrt_weights_extras_clear(&x);
   nnrt__free(y);
   nnrt_dataset_destroy(d);
-  nnrt_scaler_destroy(sc);
   nnrt__free_aligned(params);
   return rc;
 }
 
 /* ---- info ---- */
 
-static const char *const scale_names[] = {"none", "factor", "z-score", "min-max"};
 static const char *const decay_names[] = {"none", "inverse", "exponential", "step"};
 
 static void print_cols(const char *what, const int32_t *cols, int32_t n) {
@@ -521,12 +680,16 @@ static void print_source(const char *label, const nnc_data_source *s) {
   printf("%s", s->path);
   if (s->labels)
     printf(" (labels %s)", s->labels);
-  if (s->format != NNC_FORMAT_IDX && !s->labels) {
+  if (s->format != NNC_FORMAT_IDX && !s->labels)
     print_cols(" inputs", s->input_cols, s->n_input_cols);
+  if (s->targets_inputs)
+    printf("  targets inputs");
+  else if (s->format != NNC_FORMAT_IDX && !s->labels)
     print_cols(" targets", s->target_cols, s->n_target_cols);
-  }
   if (s->onehot)
     printf(" one-hot");
+  if (s->target_scale == NNC_SCALE_ZSCORE || s->target_scale == NNC_SCALE_MINMAX)
+    printf(" target_scale %s", scale_names[s->target_scale]);
   if (s->scale == NNC_SCALE_FACTOR)
     printf(" scale %s", nnc_number_text(s->scale_factor, factor, sizeof factor));
   else if (s->scale == NNC_SCALE_ZSCORE || s->scale == NNC_SCALE_MINMAX)
@@ -545,6 +708,8 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
          m->classifier ? "yes" : "no", (unsigned long long)m->fingerprint);
   print_source("data", &s->data);
   print_source("test", &s->test);
+  printf("  metric     %s%s\n", nnrt_metric_name(s->metric),
+         s->metric == NNC_METRIC_AUTO ? " (decided from the outputs and the targets)" : "");
   if (m->scale_mode > NNC_SCALE_NONE && m->scale_mode <= NNC_SCALE_MINMAX)
     printf("  scaling    %s, compiled in with the weights (inputs are raw)\n", scale_names[m->scale_mode]);
   char n1[32], n2[32];
@@ -573,15 +738,19 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
  * into the model with its weights. */
 static int export_weights(nnrt_cli *c, nnrt_error *err) {
   void *params = NULL;
-  nnrt_scaler *sc = NULL;
+  nnrt_weights_extras x;
   const nnc_model *m = c->m;
   nnrt_scaler compiled = {m->scale_mode, m->n_inputs, (double *)m->scale_offset, (double *)m->scale_mul};
-  int rc = load_weights(c, &params, &sc, err);
+  int rc = load_weights(c, &params, &x, err);
   if (!rc)
-    rc = obtain_scaler(c, &sc, err);
+    rc = obtain_scaler(c, &x.scaler, err);
   if (!rc)
-    rc = nnrt_weights_export(stdout, m, params, sc ? sc : m->scale_mode ? &compiled : NULL, c->format, err);
-  nnrt_scaler_destroy(sc);
+    rc = nnrt_weights_export(stdout, m, params, x.scaler ? x.scaler : m->scale_mode ? &compiled : NULL, c->format, err);
+  if (!rc && (x.labels || x.targets))
+    fprintf(stderr, "note: the text form leaves out the weights file's %s; an import of it %s\n",
+            x.targets ? "target scaling" : "class label map",
+            x.targets ? "is refused: copy the weights file instead" : "predicts class indices, not labels");
+  nnrt_weights_extras_clear(&x);
   nnrt__free_aligned(params);
   return rc;
 }
@@ -590,6 +759,9 @@ static int export_weights(nnrt_cli *c, nnrt_error *err) {
  * without it; z-score and min-max statistics must come with the weights they were trained with. */
 static int imported_scaler(nnrt_cli *c, const char *name, nnrt_scaler **sc, nnrt_error *err) {
   const nnc_data_source *src = &c->m->train->data;
+  if (src->target_scale != NNC_SCALE_NONE) /* the text forms carry no target statistics */
+    return nnrt__fail(err, NNRT_EDATA, "%s: network '%s' learns scaled targets (target_scale), whose statistics the "
+                      "text forms do not carry: copy its weights file instead", name, c->m->name);
   if (*sc || src->scale == NNC_SCALE_NONE)
     return nnrt_scaler_matches(*sc, c->m, name, err);
   if (src->scale == NNC_SCALE_FACTOR)
@@ -657,8 +829,14 @@ static int synthetic_data(nnrt_cli *c, nnrt_dataset **d, nnrt_error *err) {
 }
 
 static int gradcheck_params(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_error *err) {
-  if (c->weights)
-    return load_weights(c, params, sc, err);
+  if (c->weights) {
+    nnrt_weights_extras x;
+    int rc = load_weights(c, params, &x, err);
+    *sc = x.scaler;
+    x.scaler = NULL;
+    nnrt_weights_extras_clear(&x);
+    return rc;
+  }
   *sc = NULL;
   *params = nnrt__alloc_array_aligned(c->m->n_params, (size_t)c->m->real_bytes);
   if (!*params)
@@ -670,11 +848,13 @@ static int gradcheck_params(nnrt_cli *c, void **params, nnrt_scaler **sc, nnrt_e
 static int gradcheck_data(nnrt_cli *c, nnrt_scaler **sc, nnrt_dataset **d, nnrt_error *err) {
   if (!c->data.path)
     return synthetic_data(c, d, err);
-  int rc = load(c, &c->data, 0, d, err);
+  int rc = load(c, &c->data, 0, NULL, d, err);
   if (!rc && !*sc && c->data.scale != NNC_SCALE_NONE)
     rc = nnrt_scaler_fit(*d, c->data.scale, c->data.scale_factor, sc, err);
   if (!rc)
     rc = nnrt__scaler_apply(*sc, *d, c->data.path, err);
+  if (!rc)
+    autoencoder_targets(c, &c->data, *sc, *d);
   return rc;
 }
 

@@ -6,7 +6,7 @@
  * field (1-based) where it applies. Fields are split at commas, a "quoted" field (RFC 4180)
  * holding commas and "" quotes. Nothing is skipped silently: every row must have as
  * many fields as the first, no column may be both input and target, every selected field must be a finite decimal number within the
- * model's precision, every class label an integer in [0, n_outputs). Only trailing blank
+ * model's precision, every class label one the network has an output for (labels.c). Only trailing blank
  * lines are allowed. A UTF-8 byte-order mark before the first row is skipped; a first row
  * is a header when the source says so or, undeclared, when it holds names only (a row
  * mixing names and numbers is refused). Lines are bounded (nnrt__csv_max_line); a gzip file
@@ -281,6 +281,7 @@ typedef struct csv_state {
   int32_t *in_cols, *tg_cols; /* resolved column lists */
   nnrt_dataset *d;
   int64_t cap;
+  nnrt_label_reader labels;   /* onehot: the class labels (labels.c) */
 } csv_state;
 
 static int split_line(csv_state *st, int *nf, nnrt_error *err) {
@@ -300,9 +301,9 @@ static int split_line(csv_state *st, int *nf, nnrt_error *err) {
 }
 
 /* With neither `header` nor `noheader`: a first row of names only (fields that are not
- * numbers; empty fields aside) is a header, one with no names is data, and a row mixing names
- * and numbers is refused: it is a header with a numeric name or data with a typo, and which
- * one only the user knows. */
+ * numbers; empty fields and the class label column aside) is a header, one with no names is
+ * data, and a row mixing names and numbers is refused: it is a header with a numeric name or
+ * data with a typo, and which one only the user knows. */
 static int detect_header(csv_state *st, int nf, int *header, nnrt_error *err) {
   double v;
   int name = -1, number = -1;
@@ -310,8 +311,10 @@ static int detect_header(csv_state *st, int nf, int *header, nnrt_error *err) {
   *header = st->src->header == 1;
   if (st->src->header >= 0)
     return NNRT_OK;
+  const nnc_data_source *s = st->src;
+  int label_col = !s->onehot ? -1 : s->n_target_cols ? s->target_cols[0] : nf - 1;
   for (int i = 0; i < nf; i++) {
-    if (!st->fields[i][0])
+    if (!st->fields[i][0] || i == label_col) /* a class label may be a name in any row */
       continue;
     if (nnrt__parse_real(st->fields[i], 8, &v) == NNRT_NUM_NOT_A_NUMBER)
       name = name < 0 ? i : name;
@@ -441,21 +444,8 @@ static int field_number(csv_state *st, int col, double *v, nnrt_error *err) {
 }
 
 static int store_label(csv_state *st, int col, int64_t row, nnrt_error *err) {
-  char buf[64];
-  double v;
-  int32_t no = st->sh.n_outputs;
-  int bad = nnrt__parse_real(st->fields[col], 8, &v);
-  if (bad || v != floor(v))
-    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: label '%s' is not an integer",
-                      st->src->path, (long long)st->r.lineno, col + 1,
-                      nnrt__shown(st->fields[col], buf, sizeof buf));
-  if (v < 0 || v >= no)
-    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: label %s is out of range [0, %d)",
-                      st->src->path, (long long)st->r.lineno, col + 1,
-                      nnrt__shown(st->fields[col], buf, sizeof buf), (int)no);
-  for (int32_t o = 0; o < no; o++)
-    nnrt__set(st->d->t, st->sh.real_bytes, row * no + o, o == (int32_t)v);
-  return NNRT_OK;
+  nnrt_label_at at = {st->src->path, st->r.lineno, col + 1};
+  return nnrt__labels_take(&st->labels, st->fields[col], row, &at, err);
 }
 
 static int store_row(csv_state *st, int nf, nnrt_error *err) {
@@ -531,6 +521,8 @@ static int setup(csv_state *st, nnrt_error *err) {
                              st->sh.flags, &st->d, err);
   if (!rc)
     st->d->onehot = st->src->onehot && !(st->sh.flags & NNRT_LOAD_INPUTS_ONLY);
+  if (!rc && st->d->onehot)
+    rc = nnrt__labels_begin(&st->labels, st->sh.map, st->sh.flags & NNRT_LOAD_ZERO_BASED, st->sh.n_outputs, err);
   return rc;
 }
 
@@ -548,6 +540,8 @@ static int read_rows(csv_state *st, int header, nnrt_error *err) {
     rc = nnrt__gz_check_end(st->r.f, st->src->path, err);
   if (!rc && st->d->n == 0)
     rc = nnrt__fail(err, NNRT_EDATA, "%s: no data rows after the header", st->src->path);
+  if (!rc && st->d->onehot)
+    rc = nnrt__labels_finish(&st->labels, st->d, err);
   return rc;
 }
 
@@ -558,6 +552,7 @@ static void cleanup(csv_state *st) {
   nnrt__free(st->fields);
   nnrt__free(st->in_cols);
   nnrt__free(st->tg_cols);
+  nnrt__labels_end(&st->labels);
 }
 
 int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {

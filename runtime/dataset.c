@@ -6,7 +6,9 @@
  * scaled value beyond the model's precision), row subsets (validation split, batches), and
  * the check that nothing but gzip members and zero padding makes up a compressed file.
  * With format auto, a regular file whose first two bytes are zero is IDX, another regular file
- * CSV (refused with a labels file); a pipe is IDX with a labels file, else CSV.
+ * CSV (refused with a labels file); a pipe is IDX with a labels file, else CSV. A source with
+ * `targets inputs` reads its inputs alone and takes them as its targets too. Target scaling
+ * (`target_scale`) is the input scaling applied to the targets.
  */
 #include <errno.h>
 #include <math.h>
@@ -43,6 +45,7 @@ void nnrt_dataset_destroy(nnrt_dataset *d) {
     return;
   nnrt__free(d->x);
   nnrt__free(d->t);
+  nnrt_labels_destroy(d->labels);
   nnrt__free(d);
 }
 
@@ -154,14 +157,7 @@ static int sniff_idx(const char *path) {
   return got == 2 && b[0] == 0 && b[1] == 0;
 }
 
-int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_outputs,
-                      int32_t real_bytes, int flags, nnrt_dataset **out, nnrt_error *err) {
-  nnrt_shape sh = {n_inputs, n_outputs, real_bytes, flags};
-  *out = NULL;
-  if (!src || !src->path)
-    return nnrt__fail(err, NNRT_EUSAGE, "no data file given");
-  if (real_bytes != 4 && real_bytes != 8)
-    return nnrt__fail(err, NNRT_EUSAGE, "unsupported precision: %d-byte reals", (int)real_bytes);
+static int load_format(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
   int format = src->format;
   if (format == NNC_FORMAT_AUTO) { /* the first bytes say; a pipe with labels holds IDX images */
     int idx = sniff_idx(src->path);
@@ -173,6 +169,46 @@ int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_ou
     return nnrt__fail(err, NNRT_EUSAGE, "%s is CSV data: a label file (%s) is for IDX images; select the "
                       "label column with --targets N --onehot", src->path, src->labels);
   return nnrt__csv_load(src, sh, out, err);
+}
+
+/* `targets inputs`: the inputs are read alone and copied as the targets (an autoencoder). */
+static int load_autoencoder(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
+  size_t bytes;
+  if (sh.n_inputs != sh.n_outputs)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: 'targets inputs' needs as many outputs as inputs; the network has "
+                      "%d inputs and %d outputs", src->path, (int)sh.n_inputs, (int)sh.n_outputs);
+  sh.flags |= NNRT_LOAD_INPUTS_ONLY;
+  int rc = load_format(src, sh, out, err);
+  if (rc)
+    return rc;
+  bytes = (size_t)(*out)->n * (size_t)sh.n_inputs * (size_t)sh.real_bytes;
+  (*out)->t = nnrt__alloc(bytes ? bytes : 1);
+  if (!(*out)->t) {
+    nnrt_dataset_destroy(*out);
+    *out = NULL;
+    return nnrt__oom(err);
+  }
+  memcpy((*out)->t, (*out)->x, bytes);
+  return NNRT_OK;
+}
+
+int nnrt_dataset_load_mapped(const nnc_data_source *src, int32_t n_inputs, int32_t n_outputs,
+                             int32_t real_bytes, int flags, const nnrt_labels *map, nnrt_dataset **out,
+                             nnrt_error *err) {
+  nnrt_shape sh = {n_inputs, n_outputs, real_bytes, flags, map};
+  *out = NULL;
+  if (!src || !src->path)
+    return nnrt__fail(err, NNRT_EUSAGE, "no data file given");
+  if (real_bytes != 4 && real_bytes != 8)
+    return nnrt__fail(err, NNRT_EUSAGE, "unsupported precision: %d-byte reals", (int)real_bytes);
+  if (src->targets_inputs && !(flags & NNRT_LOAD_INPUTS_ONLY))
+    return load_autoencoder(src, sh, out, err);
+  return load_format(src, sh, out, err);
+}
+
+int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_outputs,
+                      int32_t real_bytes, int flags, nnrt_dataset **out, nnrt_error *err) {
+  return nnrt_dataset_load_mapped(src, n_inputs, n_outputs, real_bytes, flags, NULL, out, err);
 }
 
 /* ---- scaling ---- */
@@ -229,16 +265,17 @@ static void fit_minmax(double lo, double hi, int64_t n, double *offset, double *
 
 /* A z-score or min-max fit needs the column's span and its multiplier finite in f64: values
  * from -1e308 to 1e308, or two values 1e-320 apart, cannot be scaled. */
-static int check_fit(int32_t i, double lo, double hi, double mul, nnrt_error *err) {
+static int check_fit(const char *what, int32_t i, double lo, double hi, double mul, nnrt_error *err) {
   if (isfinite(hi - lo) && isfinite(mul) && mul > 0)
     return NNRT_OK;
-  return nnrt__fail(err, NNRT_EDATA, "training data: input %d: values from %g to %g cannot be scaled: %s", (int)i,
+  return nnrt__fail(err, NNRT_EDATA, "training data: %s %d: values from %g to %g cannot be scaled: %s", what, (int)i,
                     lo, hi, isfinite(hi - lo) ? "they differ by less than f64 can invert"
                                               : "their range is beyond f64");
 }
 
-int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_scaler **out,
-                    nnrt_error *err) {
+/* nnrt_scaler_fit; what ("input" or "target") names the columns in messages. */
+static int scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, const char *what, nnrt_scaler **out,
+                      nnrt_error *err) {
   int rc = scaler_alloc(d->n_inputs, mode, out, err);
   if (rc)
     return rc;
@@ -260,7 +297,7 @@ int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_sca
       fit_zscore(d, i, hi - lo, &s->offset[i], &s->mul[i]);
     else
       fit_minmax(lo, hi, d->n, &s->offset[i], &s->mul[i]);
-    rc = check_fit(i, lo, hi, s->mul[i], err);
+    rc = check_fit(what, i, lo, hi, s->mul[i], err);
   }
   if (rc) {
     nnrt_scaler_destroy(s);
@@ -268,6 +305,14 @@ int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_sca
   }
   return rc;
 }
+
+int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_scaler **out,
+                    nnrt_error *err) {
+  return scaler_fit(d, mode, factor, "input", out, err);
+}
+
+static int scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, const char *what,
+                        nnrt_error *err);
 
 static double scaled(const nnrt_scaler *s, const nnrt_dataset *d, int64_t at, int32_t i) {
   return (nnrt__get(d->x, d->real_bytes, at) - s->offset[i]) * s->mul[i];
@@ -284,13 +329,18 @@ void nnrt_scaler_apply(const nnrt_scaler *s, nnrt_dataset *d) {
 }
 
 int nnrt__scaler_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err) {
-  int rc = nnrt__scaler_check(s, d, path, err);
+  int rc = scaler_check(s, d, path, "input", err);
   if (!rc)
     nnrt_scaler_apply(s, d);
   return rc;
 }
 
 int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, nnrt_error *err) {
+  return scaler_check(s, d, path, "input", err);
+}
+
+static int scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, const char *what,
+                        nnrt_error *err) {
   if (!s || s->mode == NNC_SCALE_NONE || s->n != d->n_inputs)
     return NNRT_OK;
   for (int64_t k = 0; k < d->n; k++)
@@ -299,9 +349,9 @@ int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *
       double v = scaled(s, d, at, i);
       int problem = nnrt__check_real(v, d->real_bytes);
       if (problem)
-        return nnrt__fail(err, NNRT_EDATA, "%s: sample %lld, input %d: %g scaled by the training "
+        return nnrt__fail(err, NNRT_EDATA, "%s: sample %lld, %s %d: %g scaled by the training "
                           "data's statistics (offset %g, multiplier %g) is %g, %s", path,
-                          (long long)k + 1, (int)i, nnrt__get(d->x, d->real_bytes, at), s->offset[i],
+                          (long long)k + 1, what, (int)i, nnrt__get(d->x, d->real_bytes, at), s->offset[i],
                           s->mul[i], v, problem == NNRT_NUM_NOT_FINITE ? "not a finite number"
                           : d->real_bytes == 4 ? "out of range for f32" : "out of range for f64");
     }
@@ -314,6 +364,41 @@ void nnrt_scaler_destroy(nnrt_scaler *s) {
   nnrt__free(s->offset);
   nnrt__free(s->mul);
   nnrt__free(s);
+}
+
+/* ---- target scaling: the targets scaled as inputs are, through a view of them as inputs ---- */
+
+static nnrt_dataset targets_view(const nnrt_dataset *d) {
+  nnrt_dataset v = *d;
+  v.x = d->t;
+  v.n_inputs = d->n_outputs;
+  v.t = NULL;
+  v.labels = NULL;
+  return v;
+}
+
+int nnrt__targets_fit(const nnrt_dataset *d, int32_t mode, nnrt_scaler **out, nnrt_error *err) {
+  nnrt_dataset v = targets_view(d);
+  return scaler_fit(&v, mode, 1, "target", out, err);
+}
+
+int nnrt__targets_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err) {
+  nnrt_dataset v = targets_view(d);
+  int rc = !s || !d->t ? NNRT_OK : scaler_check(s, &v, path, "target", err);
+  if (!rc && s && d->t)
+    nnrt_scaler_apply(s, &v);
+  return rc;
+}
+
+void nnrt__targets_from_inputs(const nnrt_scaler *s, nnrt_dataset *d) {
+  if (!d->t || d->n_inputs != d->n_outputs)
+    return;
+  for (int64_t k = 0; k < d->n; k++)
+    for (int32_t i = 0; i < d->n_inputs; i++) {
+      int64_t at = k * d->n_inputs + i;
+      nnrt__set(d->t, d->real_bytes, at, s && s->mode != NNC_SCALE_NONE ? scaled(s, d, at, i)
+                                                                           : nnrt__get(d->x, d->real_bytes, at));
+    }
 }
 
 /* ---- subsets ---- */

@@ -56,7 +56,10 @@ uint64_t nnrt__rng_below(nnrt_rng *r, uint64_t n);   /* uniform in [0, n) */
 void nnrt__shuffle(int64_t *idx, int64_t n, nnrt_rng *r);
 
 /* ---- csv.c / idx.c: the two readers (dataset.c dispatches) ---- */
-typedef struct nnrt_shape { int32_t n_inputs, n_outputs, real_bytes, flags; } nnrt_shape;
+typedef struct nnrt_shape {
+  int32_t n_inputs, n_outputs, real_bytes, flags;
+  const nnrt_labels *map;  /* class labels are read through it (NULL: none given) */
+} nnrt_shape;
 int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);
 int nnrt__idx_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);
 /* Splits a CSV line in place at its commas (fields trimmed; a "quoted" field may hold commas
@@ -91,12 +94,41 @@ const char *nnrt__shown(const char *f, char *buf, size_t size);
 /* The UTF-8 byte-order mark a text file may start with; readers skip it. */
 #define NNRT_UTF8_BOM "\xEF\xBB\xBF"
 
+/* ---- labels.c: class labels as written, read row by row, one-hot encoded at the end ---- */
+typedef struct nnrt_label_reader {
+  const nnrt_labels *map;  /* given: every label must be in it */
+  int zero_based;          /* no map: every label must be an integer in [0, n_classes) */
+  int32_t n_classes;
+  int32_t n_seen;          /* building a map: the distinct labels in order of appearance */
+  char **seen;
+  int32_t *seen_of_int;    /* n_classes entries: the seen index of integer label c, or -1 */
+  int all_int;             /* every label seen is an integer in [0, n_classes) */
+  int32_t *row_class;      /* per row: its class (map, 0-based) or its seen index (building) */
+  int64_t cap;
+} nnrt_label_reader;
+typedef struct nnrt_label_at { const char *path; int64_t line; int field; } nnrt_label_at;
+int nnrt__labels_begin(nnrt_label_reader *lr, const nnrt_labels *map, int zero_based, int32_t n_classes,
+                       nnrt_error *err);
+int nnrt__labels_take(nnrt_label_reader *lr, const char *text, int64_t row, const nnrt_label_at *at,
+                      nnrt_error *err);
+/* Writes the one-hot targets of d's rows; d->labels receives the map built, if one was. */
+int nnrt__labels_finish(nnrt_label_reader *lr, nnrt_dataset *d, nnrt_error *err);
+void nnrt__labels_end(nnrt_label_reader *lr);
+nnrt_labels *nnrt__labels_new(int32_t n);   /* n NULL names; NULL when out of memory */
+
 /* ---- dataset.c ---- */
 /* nnrt_scaler_apply, refusing a value its scaling takes beyond the model's precision
  * (`path: sample K, input I: …`); d is left unscaled then. */
 int nnrt__scaler_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err);
 /* The check alone, d unchanged (for a model whose compiled-in scaling scales its inputs). */
 int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, nnrt_error *err);
+/* Target scaling: fitted on d's targets (z-score or min-max), and applied to them in place
+ * (refusing a value beyond the precision: `path: sample K, target O: …`; s NULL: nothing). */
+int nnrt__targets_fit(const nnrt_dataset *d, int32_t mode, nnrt_scaler **out, nnrt_error *err);
+int nnrt__targets_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err);
+/* `targets inputs`: the targets become the inputs as the network sees them: d's inputs scaled
+ * by s (NULL: as they are, already scaled). */
+void nnrt__targets_from_inputs(const nnrt_scaler *s, nnrt_dataset *d);
 /* A subset of rows (by index) copied into a new dataset. */
 int nnrt__dataset_subset(const nnrt_dataset *d, const int64_t *idx, int64_t n,
                          nnrt_dataset **out, nnrt_error *err);
@@ -153,8 +185,8 @@ int nnrt__wfile_write(const char *path, const nnc_model *m, const void *params,
                       const nnrt_section *sections, int n_sections, char *chosen, size_t cap,
                       nnrt_error *err);
 /* nnrt_weights_save into a file that did not exist (name, name.2, ...): its name into chosen. */
-int nnrt__weights_save_new(const char *name, const nnc_model *m, const void *params,
-                           const nnrt_scaler *scaler, char *chosen, size_t cap, nnrt_error *err);
+int nnrt__weights_save_new(const char *name, const nnc_model *m, const void *params, const nnrt_weights_extras *x,
+                           char *chosen, size_t cap, nnrt_error *err);
 int nnrt__wfile_read(const char *path, const nnc_model *m, nnrt_wfile *wf, nnrt_error *err);
 void nnrt__wfile_free(nnrt_wfile *wf);
 const nnrt_section *nnrt__wfile_section(const nnrt_wfile *wf, const char *tag);
@@ -162,6 +194,12 @@ const nnrt_section *nnrt__wfile_section(const nnrt_wfile *wf, const char *tag);
 int nnrt__scaler_encode(const nnrt_scaler *s, void **buf, uint64_t *len, nnrt_error *err);
 int nnrt__scaler_decode(const nnrt_section *sec, int32_t n_inputs, nnrt_scaler **out,
                         nnrt_error *err, const char *path);
+/* The LBLS section of a label map, and back (checked: 1..n_outputs distinct labels of
+ * 1..NNRT_LABEL_MAX bytes, no NUL); its largest size for m. */
+int nnrt__labels_encode(const nnrt_labels *l, void **buf, uint64_t *len, nnrt_error *err);
+int nnrt__labels_decode(const nnrt_section *sec, int32_t n_outputs, nnrt_labels **out, nnrt_error *err,
+                        const char *path);
+uint64_t nnrt__labels_max_bytes(const nnc_model *m);
 void nnrt__put_u64(unsigned char *p, uint64_t v);
 /* n reals of real_bytes rb to and from their little-endian file form. */
 void nnrt__put_reals(unsigned char *p, const void *vals, int64_t n, int32_t rb);
@@ -179,11 +217,11 @@ void nnrt__pool_destroy(nnrt_pool *p);
 /* ---- report.c: progress, log and plot ---- */
 typedef struct nnrt_epoch_row {
   int32_t restart, epoch;
-  double loss, acc, val_loss, val_acc, rate, seconds;  /* NaN when absent */
+  double loss, acc, val_loss, val_acc, rate, seconds;  /* NaN when absent; acc: the metric's score */
 } nnrt_epoch_row;
 double nnrt__now(void);
 /* Writes an SVG of the loss and accuracy curves of rows[0..n). */
-int nnrt__plot_svg(const char *path, const char *title, const nnrt_epoch_row *rows, int64_t n,
+int nnrt__plot_svg(const char *path, const char *title, const nnrt_epoch_row *rows, int64_t n, int32_t metric,
                    nnrt_error *err);
 
 #endif

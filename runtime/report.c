@@ -1,6 +1,7 @@
 /* runtime/report.c — what a person sees of training: progress, a CSV log, an SVG plot.
  *
- * Consumes: the trainer's per-epoch rows (loss, accuracy, validation scores, step size).
+ * Consumes: the trainer's per-epoch rows (loss, the metric's score — accuracy, fraction of
+ * labels right or RMSE —, validation scores, step size).
  * Produces: on a terminal a progress line redrawn with \r (at most 10 times a second), else
  * one plain line per epoch; a CSV log with one row per epoch of every restart; an SVG of the
  * kept run's loss (left axis) and accuracy (right axis) curves, drawn by hand. Both files are
@@ -67,14 +68,25 @@ void nnrt__progress_live(nnrt_trainer *tr, int64_t epoch, int64_t done, double l
   fflush(f);
 }
 
-static void print_scores(FILE *f, const nnrt_epoch_row *row) {
+const char *nnrt__score_name(int32_t metric) {
+  return metric == NNC_METRIC_REGRESSION ? "rmse" : metric == NNC_METRIC_MULTILABEL ? "label_acc" : "acc";
+}
+
+void nnrt__print_score(FILE *f, int32_t metric, int val, double score) {
+  if (isnan(score))
+    return;
+  if (metric == NNC_METRIC_REGRESSION)
+    fprintf(f, "  %s%s %.4g", val ? "val_" : "", nnrt__score_name(metric), score);
+  else
+    fprintf(f, "  %s%s %.2f%%", val ? "val_" : "", nnrt__score_name(metric), 100 * score);
+}
+
+static void print_scores(FILE *f, int32_t metric, const nnrt_epoch_row *row) {
   fprintf(f, "  loss %.4f", row->loss);
-  if (!isnan(row->acc))
-    fprintf(f, "  acc %.2f%%", 100 * row->acc);
+  nnrt__print_score(f, metric, 0, row->acc);
   if (!isnan(row->val_loss))
     fprintf(f, "  val_loss %.4f", row->val_loss);
-  if (!isnan(row->val_acc))
-    fprintf(f, "  val_acc %.2f%%", 100 * row->val_acc);
+  nnrt__print_score(f, metric, 1, row->val_acc);
 }
 
 /* In plain mode long runs print about 25 lines: the first epoch, every k-th, the last. */
@@ -97,7 +109,7 @@ void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samp
   if (tr->o.live)
     fputc('\r', f);
   print_prefix(tr, f, row->epoch);
-  print_scores(f, row);
+  print_scores(f, tr->metric, row);
   if (tr->o.live) {
     double rate = run_rate(tr, 0, now);
     fprintf(f, "  %.0f samples/s  left ", rate);
@@ -118,7 +130,8 @@ int nnrt__log_open(nnrt_trainer *tr, nnrt_error *err) {
     return NNRT_OK;
   int rc = nnrt__out_open(&tr->log, tr->o.log_path, err);
   if (!rc) {
-    fprintf(tr->log.f, "restart,epoch,loss,acc,val_loss,val_acc,rate,seconds\n");
+    fprintf(tr->log.f, "restart,epoch,loss,%s,val_loss,val_%s,rate,seconds\n", nnrt__score_name(tr->metric),
+            nnrt__score_name(tr->metric));
     nnrt__out_flush(&tr->log);
   }
   return rc;
@@ -235,14 +248,15 @@ static void legend(FILE *f, int has_val, int has_acc) {
   }
 }
 
-int nnrt__plot_svg(const char *path, const char *title, const nnrt_epoch_row *rows, int64_t n,
+int nnrt__plot_svg(const char *path, const char *title, const nnrt_epoch_row *rows, int64_t n, int32_t metric,
                    nnrt_error *err) {
   nnrt_out out;
   int rc = nnrt__out_open(&out, path, err);
   if (rc)
     return rc;
   FILE *f = out.f;
-  int has_val = n > 0 && !isnan(rows[0].val_loss), has_acc = n > 0 && !isnan(rows[0].acc);
+  int has_val = n > 0 && !isnan(rows[0].val_loss);
+  int has_acc = n > 0 && metric != NNC_METRIC_REGRESSION && !isnan(rows[0].acc); /* a fraction: right axis */
   axis la = loss_axis(rows, n), aa = {0, 1};
   fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
              "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",

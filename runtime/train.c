@@ -3,7 +3,8 @@
  * Consumes: a model, the training data (already scaled), options (the model's settings with
  * the command line's overrides).
  * Produces: the kept parameters (best restart by validation loss, or by training loss without
- * validation), progress lines, a log and a plot; checkpoints every N epochs and on
+ * validation), progress lines scored by the network's metric (resolved once on the training
+ * data), restart lines showing the loss each run is compared on, a log and a plot; checkpoints every N epochs and on
  * SIGINT/SIGTERM (nnrt__stop_flag). Only a run that succeeds replaces the save path; a run
  * that diverges writes its last good weights to a new file beside it (SAVE.diverged). A
  * checkpoint that cannot be written is a warning: training goes on to its final save.
@@ -121,6 +122,7 @@ static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
   if (rc)
     return rc;
   tr->batch = tr->o.s.batch < tr->train->n ? tr->o.s.batch : (int32_t)tr->train->n;
+  tr->metric = nnrt_metric_resolve(tr->m, tr->o.s.metric, tr->all);
   if ((rc = alloc_buffers(tr, err)) != NNRT_OK)
     return rc;
   if ((tr->o.threads > 1 || nnrt__mpi_size() > 1) && tr->batch > 1 && (rc = nnrt__threads_setup(tr, err)) != NNRT_OK)
@@ -258,22 +260,23 @@ static int push_row(nnrt_trainer *tr, const nnrt_epoch_row *row) {
   return NNRT_OK;
 }
 
-/* Scores the epoch just finished: accuracy on the training part, loss and accuracy on the
- * validation part. */
+/* Scores the epoch just finished by the metric: the training part's score (accuracy, or the
+ * fraction of labels right; none for a regression, whose score is its loss), the validation
+ * part's loss and score (accuracy, fraction of labels right, or RMSE). */
 static int score_epoch(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *err) {
   nnrt_metrics mt;
-  int rc = NNRT_OK;
+  int rc = NNRT_OK, regression = tr->metric == NNC_METRIC_REGRESSION;
   row->acc = row->val_loss = row->val_acc = NAN;
-  if ((tr->m->classifier || tr->train->onehot) && tr->o.verbosity >= 1) {
-    if ((rc = nnrt_evaluate(tr->m, tr->params, tr->train, NNRT_EVAL_NO_LOSS, &mt, err)) != NNRT_OK)
+  if (!regression && tr->o.verbosity >= 1) {
+    if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->train, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, err)) != NNRT_OK)
       return rc;
-    row->acc = mt.accuracy;
+    row->acc = tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
   }
   if (tr->val) {
-    if ((rc = nnrt_evaluate(tr->m, tr->params, tr->val, 0, &mt, err)) != NNRT_OK)
+    if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->val, tr->metric, tr->o.targets, 0, &mt, err)) != NNRT_OK)
       return rc;
     row->val_loss = mt.loss;
-    row->val_acc = mt.accuracy;
+    row->val_acc = regression ? mt.rmse : tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
   }
   return rc;
 }
@@ -284,6 +287,7 @@ static int track_validation(nnrt_trainer *tr, double val_loss) {
     return 0;
   if (val_loss < tr->st.run_best) {
     tr->st.run_best = val_loss;
+    tr->run_best_epoch = tr->st.epoch;
     tr->st.bad_epochs = 0;
     memcpy(tr->run_best, tr->params, param_bytes(tr));
     return 0;
@@ -337,6 +341,7 @@ static void start_run(nnrt_trainer *tr) {
   tr->st.epoch = 0;
   tr->st.steps = 0;
   tr->st.run_best = INFINITY;
+  tr->run_best_epoch = 0;
   tr->st.bad_epochs = 0;
   tr->n_rows = 0;
   memcpy(tr->run_best, tr->params, param_bytes(tr));
@@ -413,7 +418,7 @@ static int finish_run(nnrt_trainer *tr, int has_result, nnrt_error *err) {
   int rc;
   if (!tr->val || !isfinite(score)) {
     result = tr->params;
-    if ((rc = nnrt_evaluate(tr->m, result, tr->val ? tr->val : tr->train, 0, &mt, err)) != NNRT_OK)
+    if ((rc = nnrt_evaluate_as(tr->m, result, tr->val ? tr->val : tr->train, tr->metric, NULL, 0, &mt, err)) != NNRT_OK)
       return rc;
     score = mt.loss;
   }
@@ -421,7 +426,10 @@ static int finish_run(nnrt_trainer *tr, int has_result, nnrt_error *err) {
   if (!isfinite(score) && !has_result)
     score = INFINITY;
   int better = score < tr->st.global_best || tr->st.global_best_restart < 0;
+  tr->run_score = score;
+  tr->run_score_epoch = result == tr->run_best ? tr->run_best_epoch : 0;
   if (better) {
+    tr->kept_epoch = tr->run_score_epoch;
     tr->st.global_best = score;
     tr->st.global_best_restart = tr->st.restart;
     memcpy(tr->best, result, param_bytes(tr));
@@ -434,23 +442,36 @@ static int finish_run(nnrt_trainer *tr, int has_result, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* The row of epoch e of the run just finished (1-based), or NULL. */
+static const nnrt_epoch_row *run_row(const nnrt_trainer *tr, int64_t e) {
+  int kept = tr->st.global_best_restart == tr->st.restart;
+  const nnrt_epoch_row *rows = kept ? tr->best_rows : tr->rows;
+  int64_t n = kept ? tr->n_best_rows : tr->n_rows;
+  if (e <= 0)
+    e = rows && n ? rows[n - 1].epoch : 0;
+  for (int64_t i = 0; rows && i < n; i++)
+    if (rows[i].epoch == e)
+      return &rows[i];
+  return NULL;
+}
+
+/* "restart 2/3  seed 2  epochs 30  loss …  acc …  val_loss 0.0812 (epoch 17)  val_acc …": the
+ * last epoch's training scores, then the score the restarts are compared on: the validation
+ * loss of the epoch kept (or, without validation, the training loss of the final weights). */
 static void report_run(nnrt_trainer *tr) {
-  const nnrt_epoch_row *r = tr->n_best_rows && tr->st.global_best_restart == tr->st.restart
-                                ? &tr->best_rows[tr->n_best_rows - 1]
-                                : (tr->n_rows ? &tr->rows[tr->n_rows - 1] : NULL);
+  const nnrt_epoch_row *last = run_row(tr, 0), *kept = run_row(tr, tr->run_score_epoch);
   FILE *f = tr->o.report;
   if (tr->o.verbosity < 1 || tr->o.s.restarts <= 1 || !f)
     return;
   fprintf(f, "restart %lld/%d  seed %llu  epochs %lld", (long long)tr->st.restart + 1,
           (int)tr->o.s.restarts, (unsigned long long)tr->st.run_seed, (long long)tr->st.epoch);
-  if (r && isfinite(r->loss))
-    fprintf(f, "  loss %.6g", r->loss);
-  if (r && !isnan(r->acc))
-    fprintf(f, "  acc %.2f%%", 100 * r->acc);
-  if (r && !isnan(r->val_loss))
-    fprintf(f, "  val_loss %.6g", r->val_loss);
-  if (r && !isnan(r->val_acc))
-    fprintf(f, "  val_acc %.2f%%", 100 * r->val_acc);
+  if (tr->val && last && isfinite(last->loss))
+    fprintf(f, "  loss %.6g", last->loss);
+  nnrt__print_score(f, tr->metric, 0, last ? last->acc : NAN);
+  fprintf(f, "  %s %.6g", tr->val ? "val_loss" : "loss", tr->run_score);
+  if (tr->run_score_epoch > 0)
+    fprintf(f, " (epoch %lld)", (long long)tr->run_score_epoch);
+  nnrt__print_score(f, tr->metric, 1, kept ? kept->val_acc : NAN);
   fprintf(f, "%s\n", tr->st.global_best_restart == tr->st.restart ? "  (best so far)" : "");
   fflush(f);
 }
@@ -458,7 +479,8 @@ static void report_run(nnrt_trainer *tr) {
 static int save_best(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc, nnrt_error *err) {
   if (!path)
     return NNRT_OK;
-  return nnrt_weights_save(path, tr->m, tr->best, sc, err);
+  nnrt_weights_extras x = {(nnrt_scaler *)sc, (nnrt_labels *)tr->o.labels, (nnrt_scaler *)tr->o.targets};
+  return nnrt_weights_save_ex(path, tr->m, tr->best, &x, err);
 }
 
 /* Adds "; ..." to the message in err (err may be NULL). */
@@ -485,6 +507,7 @@ static int beside_save(const nnrt_trainer *tr, const char *suffix, char *buf, si
 static void keep_last_good(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *err) {
   char name[NNRT_PATH_CAP], chosen[NNRT_PATH_CAP];
   nnrt_error e2;
+  nnrt_weights_extras x = {(nnrt_scaler *)sc, (nnrt_labels *)tr->o.labels, (nnrt_scaler *)tr->o.targets};
   int trained = tr->st.epoch > 0 || tr->st.global_best_restart >= 0;
   back_to_good(tr);
   if (tr->val && tr->st.run_best == INFINITY)
@@ -499,7 +522,7 @@ static void keep_last_good(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *
   if (!rc && !beside_save(tr, "diverged", name, sizeof name))
     rc = nnrt__fail(&e2, NNRT_EUSAGE, "%s: path too long", tr->o.save_path);
   if (!rc)
-    rc = nnrt__weights_save_new(name, tr->m, tr->best, sc, chosen, sizeof chosen, &e2);
+    rc = nnrt__weights_save_new(name, tr->m, tr->best, &x, chosen, sizeof chosen, &e2);
   if (rc)
     append(err, "; the last good weights could not be saved: %s", e2.msg);
   else
@@ -613,12 +636,14 @@ int nnrt_trainer_run(nnrt_trainer *tr, const nnrt_scaler *scaler, nnrt_train_res
     res->diverged = rc == NNRT_EDIVERGED;
     res->interrupted = rc == NNRT_EINTERRUPTED;
     res->epochs_run = tr->n_best_rows;
+    res->best_epoch = tr->kept_epoch;
+    res->metric = tr->metric;
   }
   if (rc == NNRT_OK)
     rc = save_best(tr, tr->o.save_path, scaler, err);
   int saved = rc == NNRT_OK && tr->o.save_path;
   if (rc == NNRT_OK && tr->o.plot_path)
-    rc = nnrt__plot_svg(tr->o.plot_path, tr->m->name, tr->best_rows, tr->n_best_rows, err);
+    rc = nnrt__plot_svg(tr->o.plot_path, tr->m->name, tr->best_rows, tr->n_best_rows, tr->metric, err);
   rc = close_log(tr, rc, err);
   if (rc && saved)
     append(err, " (the weights were saved to %s)", tr->o.save_path);

@@ -23,6 +23,11 @@ struct nnrt_trainer {
   void *good_params, *good_velocity; /* at the start of the current epoch */
   int64_t good_steps;
   void *run_best;               /* best validation epoch of this run */
+  int64_t run_best_epoch;       /* its epoch (1-based; 0: unknown, as after a resume) */
+  double run_score;             /* what the run just finished is compared on */
+  int64_t run_score_epoch;      /* the epoch of its weights, 0: the last */
+  int64_t kept_epoch;           /* run_score_epoch of the kept run */
+  int32_t metric;               /* enum nnc_metric, resolved on the training data */
   void *best;                   /* best run so far */
   nnrt_checkpoint_state st;
   int resumed_weights;          /* run st.restart starts from loaded weights, not init */
@@ -62,6 +67,10 @@ int nnrt__checkpoint_resume(nnrt_trainer *tr, const char *path, nnrt_error *err)
 void nnrt__progress_live(nnrt_trainer *tr, int64_t epoch, int64_t done, double loss_sum,
                          double t0);
 void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s);
+/* "  acc 93.10%", "  val_label_acc 97.20%" or "  val_rmse 0.0123" by metric; nothing for NaN. */
+void nnrt__print_score(FILE *f, int32_t metric, int val, double score);
+/* The score's name in the log: acc, label_acc or rmse. */
+const char *nnrt__score_name(int32_t metric);
 int nnrt__log_open(nnrt_trainer *tr, nnrt_error *err);
 void nnrt__log_row(nnrt_trainer *tr, const nnrt_epoch_row *row);
 /* Gives the log its name (see files.c); a no-op without one. */

@@ -1,6 +1,7 @@
 /* runtime/weights.c — the binary weights file, its trailer sections, and its text forms.
  *
- * Consumes: a model descriptor, n_params reals, optional sections (scaler, checkpoint state).
+ * Consumes: a model descriptor, n_params reals, optional sections (input scaling, class label
+ * map, target scaling, checkpoint state).
  * Produces: `NNCW` files (layout in nnc/nnrt.h) written whole or not at all (files.c), and
  * on reading either the checked parameters or a message saying exactly what is
  * wrong: not a weights file, version, truncated, trailing bytes, checksum (a corrupted byte),
@@ -139,7 +140,8 @@ int nnrt__wfile_write(const char *path, const nnc_model *m, const void *params,
  * lies from making the reader wait for terabytes. */
 static uint64_t max_trailer(const nnc_model *m) {
   uint64_t pbytes = (uint64_t)m->n_params * (uint64_t)m->real_bytes;
-  return 16 * 16 + 8 * pbytes + 8 * 16 * (uint64_t)m->n_inputs + (64 << 10);
+  return 16 * 16 + 8 * pbytes + 8 * 16 * (uint64_t)m->n_inputs + (64 << 10) + nnrt__labels_max_bytes(m) +
+         8 + 16 * (uint64_t)m->n_outputs;
 }
 
 static int check_fingerprint(const char *path, const unsigned char *img, const nnc_model *m,
@@ -375,39 +377,45 @@ static int scaler_check_values(const nnrt_scaler *s, const char *where, nnrt_err
   return NNRT_OK;
 }
 
-int nnrt__scaler_decode(const nnrt_section *sec, int32_t n_inputs, nnrt_scaler **out,
-                        nnrt_error *err, const char *path) {
+/* A SCAL (what "input") or TSCL (what "target") section for n inputs or outputs. */
+static int decode_scaling(const nnrt_section *sec, int32_t n, const char *what, nnrt_scaler **out,
+                          nnrt_error *err, const char *path) {
   const unsigned char *p = sec->data;
   char where[1100];
   *out = NULL;
-  if (sec->len < 8 || get_u32(p) != (uint32_t)n_inputs || sec->len != 8 + 16 * (uint64_t)n_inputs) {
-    char inputs[32] = "";
+  if (sec->len < 8 || get_u32(p) != (uint32_t)n || sec->len != 8 + 16 * (uint64_t)n) {
+    char got[32] = "";
     if (sec->len >= 8)
-      snprintf(inputs, sizeof inputs, ", for %u inputs", get_u32(p));
-    return nnrt__fail(err, NNRT_EDATA, "%s: the input scaling section (%llu bytes%s) does not fit the network's "
-                      "%d inputs (%llu bytes)", path, (unsigned long long)sec->len, inputs, (int)n_inputs,
-                      (unsigned long long)(8 + 16 * (uint64_t)n_inputs));
+      snprintf(got, sizeof got, ", for %u %ss", get_u32(p), !strcmp(what, "input") ? "input" : "output");
+    return nnrt__fail(err, NNRT_EDATA, "%s: the %s scaling section (%llu bytes%s) does not fit the network's "
+                      "%d %ss (%llu bytes)", path, what, (unsigned long long)sec->len, got, (int)n,
+                      !strcmp(what, "input") ? "input" : "output", (unsigned long long)(8 + 16 * (uint64_t)n));
   }
   nnrt_scaler *s = nnrt__alloc(sizeof *s);
   if (!s)
     return nnrt__oom(err);
-  s->n = n_inputs;
+  s->n = n;
   s->mode = (int32_t)get_u32(p + 4);
-  s->offset = nnrt__alloc_array(n_inputs ? n_inputs : 1, sizeof(double));
-  s->mul = nnrt__alloc_array(n_inputs ? n_inputs : 1, sizeof(double));
+  s->offset = nnrt__alloc_array(n ? n : 1, sizeof(double));
+  s->mul = nnrt__alloc_array(n ? n : 1, sizeof(double));
   if (!s->offset || !s->mul) {
     nnrt_scaler_destroy(s);
     return nnrt__oom(err);
   }
-  nnrt__get_reals(s->offset, p + 8, n_inputs, 8);
-  nnrt__get_reals(s->mul, p + 8 + 8 * (uint64_t)n_inputs, n_inputs, 8);
-  snprintf(where, sizeof where, "%s: input scaling section", path);
+  nnrt__get_reals(s->offset, p + 8, n, 8);
+  nnrt__get_reals(s->mul, p + 8 + 8 * (uint64_t)n, n, 8);
+  snprintf(where, sizeof where, "%s: %s scaling section", path, what);
   int rc = scaler_check_values(s, where, err);
   if (rc)
     nnrt_scaler_destroy(s);
   else
     *out = s;
   return rc;
+}
+
+int nnrt__scaler_decode(const nnrt_section *sec, int32_t n_inputs, nnrt_scaler **out,
+                        nnrt_error *err, const char *path) {
+  return decode_scaling(sec, n_inputs, "input", out, err, path);
 }
 
 /* "z-score", "min-max", "a factor of 0.5" or "no scaling", for messages. */
@@ -436,45 +444,180 @@ int nnrt_scaler_matches(const nnrt_scaler *s, const nnc_model *m, const char *pa
                     describe_scaling(src->scale, src->scale_factor, want, sizeof want));
 }
 
+/* ---- the label map section ---- */
+
+uint64_t nnrt__labels_max_bytes(const nnc_model *m) {
+  return 4 + (uint64_t)m->n_outputs * (4 + NNRT_LABEL_MAX);
+}
+
+int nnrt__labels_encode(const nnrt_labels *l, void **buf, uint64_t *len, nnrt_error *err) {
+  uint64_t n = 4;
+  for (int32_t i = 0; i < l->n; i++)
+    n += 4 + strlen(l->names[i]);
+  unsigned char *p = nnrt__alloc(n);
+  *buf = p;
+  *len = n;
+  if (!p)
+    return nnrt__oom(err);
+  put_u32(p, (uint32_t)l->n);
+  p += 4;
+  for (int32_t i = 0; i < l->n; i++) {
+    uint32_t k = (uint32_t)strlen(l->names[i]);
+    put_u32(p, k);
+    memcpy(p + 4, l->names[i], k);
+    p += 4 + k;
+  }
+  return NNRT_OK;
+}
+
+/* One label of the section at *at: its length within the section and the label rules. */
+static int decode_label(const nnrt_section *sec, uint64_t *at, nnrt_labels *l, int32_t i, const char *path,
+                        nnrt_error *err) {
+  const unsigned char *p = sec->data;
+  uint32_t k = *at + 4 <= sec->len ? get_u32(p + *at) : 0;
+  if (*at + 4 > sec->len || k == 0 || k > NNRT_LABEL_MAX || *at + 4 + k > sec->len ||
+      memchr(p + *at + 4, 0, k))
+    return nnrt__fail(err, NNRT_EDATA, "%s: corrupted class label section: label %d", path, (int)i + 1);
+  l->names[i] = nnrt__alloc(k + 1);
+  if (!l->names[i])
+    return nnrt__oom(err);
+  memcpy(l->names[i], p + *at + 4, k);
+  *at += 4 + k;
+  for (int32_t j = 0; j < i; j++)
+    if (!strcmp(l->names[j], l->names[i]))
+      return nnrt__fail(err, NNRT_EDATA, "%s: corrupted class label section: label %d repeats label %d", path,
+                        (int)i + 1, (int)j + 1);
+  return NNRT_OK;
+}
+
+int nnrt__labels_decode(const nnrt_section *sec, int32_t n_outputs, nnrt_labels **out, nnrt_error *err,
+                        const char *path) {
+  uint32_t n = sec->len >= 4 ? get_u32(sec->data) : 0;
+  uint64_t at = 4;
+  int rc = NNRT_OK;
+  *out = NULL;
+  if (sec->len < 4 || n == 0 || n > (uint32_t)n_outputs)
+    return nnrt__fail(err, NNRT_EDATA, "%s: corrupted class label section: %u labels for a network of %d "
+                      "output%s", path, n, (int)n_outputs, n_outputs == 1 ? "" : "s");
+  nnrt_labels *l = nnrt__labels_new((int32_t)n);
+  if (!l)
+    return nnrt__oom(err);
+  for (int32_t i = 0; i < (int32_t)n && !rc; i++)
+    rc = decode_label(sec, &at, l, i, path, err);
+  if (!rc && at != sec->len)
+    rc = nnrt__fail(err, NNRT_EDATA, "%s: corrupted class label section: %llu bytes after its labels", path,
+                    (unsigned long long)(sec->len - at));
+  if (rc)
+    nnrt_labels_destroy(l);
+  else
+    *out = l;
+  return rc;
+}
+
 /* ---- public save/load ---- */
 
-/* Saves params with the scaler's SCAL section: over path, or as a new file (chosen != NULL). */
-static int save_weights(const char *path, const nnc_model *m, const void *params,
-                        const nnrt_scaler *scaler, char *chosen, size_t cap, nnrt_error *err) {
-  nnrt_section sec = {{'S', 'C', 'A', 'L'}, 0, NULL};
-  void *buf = NULL;
+/* The sections of x: SCAL, LBLS, TSCL, each encoded into bufs[i] (freed by the caller). */
+static int encode_extras(const nnrt_weights_extras *x, nnrt_section *sec, void **bufs, int *n, nnrt_error *err) {
+  static const char tags[3][4] = {{'S', 'C', 'A', 'L'}, {'L', 'B', 'L', 'S'}, {'T', 'S', 'C', 'L'}};
   int rc = NNRT_OK;
-  if (scaler && scaler->mode != NNC_SCALE_NONE && (rc = nnrt__scaler_encode(scaler, &buf, &sec.len, err)))
-    return rc;
-  sec.data = buf;
-  rc = nnrt__wfile_write(path, m, params, &sec, buf ? 1 : 0, chosen, cap, err);
-  nnrt__free(buf);
+  *n = 0;
+  for (int i = 0; i < 3 && !rc && x; i++) {
+    const nnrt_scaler *sc = i == 0 ? x->scaler : i == 2 ? x->targets : NULL;
+    uint64_t len = 0;
+    bufs[i] = NULL;
+    if (sc && sc->mode != NNC_SCALE_NONE)
+      rc = nnrt__scaler_encode(sc, &bufs[i], &len, err);
+    else if (i == 1 && x->labels)
+      rc = nnrt__labels_encode(x->labels, &bufs[i], &len, err);
+    if (!rc && bufs[i]) {
+      memcpy(sec[*n].tag, tags[i], 4);
+      sec[*n].len = len;
+      sec[(*n)++].data = bufs[i];
+    }
+  }
+  return rc;
+}
+
+/* Saves params with the sections of x: over path, or as a new file (chosen != NULL). */
+static int save_weights(const char *path, const nnc_model *m, const void *params, const nnrt_weights_extras *x,
+                        char *chosen, size_t cap, nnrt_error *err) {
+  nnrt_section sec[3];
+  void *bufs[3] = {NULL, NULL, NULL};
+  int n = 0, rc = encode_extras(x, sec, bufs, &n, err);
+  if (!rc)
+    rc = nnrt__wfile_write(path, m, params, sec, n, chosen, cap, err);
+  for (int i = 0; i < 3; i++)
+    nnrt__free(bufs[i]);
   return rc;
 }
 
 int nnrt_weights_save(const char *path, const nnc_model *m, const void *params,
                       const nnrt_scaler *scaler, nnrt_error *err) {
-  return save_weights(path, m, params, scaler, NULL, 0, err);
+  nnrt_weights_extras x = {(nnrt_scaler *)scaler, NULL, NULL};
+  return save_weights(path, m, params, &x, NULL, 0, err);
 }
 
-int nnrt__weights_save_new(const char *name, const nnc_model *m, const void *params,
-                           const nnrt_scaler *scaler, char *chosen, size_t cap, nnrt_error *err) {
-  return save_weights(name, m, params, scaler, chosen, cap, err);
+int nnrt_weights_save_ex(const char *path, const nnc_model *m, const void *params,
+                         const nnrt_weights_extras *x, nnrt_error *err) {
+  return save_weights(path, m, params, x, NULL, 0, err);
 }
 
-int nnrt_weights_load(const char *path, const nnc_model *m, void *params,
-                      nnrt_scaler **scaler_out, nnrt_error *err) {
+int nnrt__weights_save_new(const char *name, const nnc_model *m, const void *params, const nnrt_weights_extras *x,
+                           char *chosen, size_t cap, nnrt_error *err) {
+  return save_weights(name, m, params, x, chosen, cap, err);
+}
+
+void nnrt_weights_extras_clear(nnrt_weights_extras *x) {
+  nnrt_scaler_destroy(x->scaler);
+  nnrt_labels_destroy(x->labels);
+  nnrt_scaler_destroy(x->targets);
+  memset(x, 0, sizeof *x);
+}
+
+/* The target scaling section: as SCAL over the outputs, z-score or min-max only. */
+static int decode_targets(const nnrt_section *sec, const nnc_model *m, const char *path, nnrt_scaler **out,
+                          nnrt_error *err) {
+  int rc = decode_scaling(sec, m->n_outputs, "target", out, err, path);
+  if (!rc && (*out)->mode != NNC_SCALE_ZSCORE && (*out)->mode != NNC_SCALE_MINMAX) {
+    rc = nnrt__fail(err, NNRT_EDATA, "%s: target scaling section: mode %s, not zscore or minmax", path,
+                    scale_modes[(*out)->mode]);
+    nnrt_scaler_destroy(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int nnrt_weights_load_ex(const char *path, const nnc_model *m, void *params, nnrt_weights_extras *x,
+                         nnrt_error *err) {
   nnrt_wfile wf;
-  if (scaler_out)
-    *scaler_out = NULL;
+  memset(x, 0, sizeof *x);
   int rc = nnrt__wfile_read(path, m, &wf, err);
   if (rc)
     return rc;
   nnrt__get_reals(params, wf.params, m->n_params, m->real_bytes);
-  const nnrt_section *sc = nnrt__wfile_section(&wf, "SCAL");
-  if (sc && scaler_out)
-    rc = nnrt__scaler_decode(sc, m->n_inputs, scaler_out, err, path);
+  const nnrt_section *sc = nnrt__wfile_section(&wf, "SCAL"), *lb = nnrt__wfile_section(&wf, "LBLS");
+  const nnrt_section *ts = nnrt__wfile_section(&wf, "TSCL");
+  if (sc)
+    rc = nnrt__scaler_decode(sc, m->n_inputs, &x->scaler, err, path);
+  if (!rc && lb)
+    rc = nnrt__labels_decode(lb, m->n_outputs, &x->labels, err, path);
+  if (!rc && ts)
+    rc = decode_targets(ts, m, path, &x->targets, err);
+  if (rc)
+    nnrt_weights_extras_clear(x);
   nnrt__wfile_free(&wf);
+  return rc;
+}
+
+int nnrt_weights_load(const char *path, const nnc_model *m, void *params,
+                      nnrt_scaler **scaler_out, nnrt_error *err) {
+  nnrt_weights_extras x;
+  int rc = nnrt_weights_load_ex(path, m, params, &x, err);
+  if (scaler_out) {
+    *scaler_out = x.scaler;
+    x.scaler = NULL;
+  }
+  nnrt_weights_extras_clear(&x);
   return rc;
 }
 

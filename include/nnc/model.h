@@ -18,12 +18,17 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 2
+#define NNC_ABI_VERSION 3
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 enum nnc_decay { NNC_DECAY_NONE = 0, NNC_DECAY_INVERSE = 1, NNC_DECAY_EXPONENTIAL = 2, NNC_DECAY_STEP = 3 };
 enum nnc_format { NNC_FORMAT_AUTO = 0, NNC_FORMAT_CSV = 1, NNC_FORMAT_IDX = 2 };
 enum nnc_scale { NNC_SCALE_NONE = 0, NNC_SCALE_FACTOR = 1, NNC_SCALE_ZSCORE = 2, NNC_SCALE_MINMAX = 3 };
+/* What the network is scored by (`metric` in the train block). AUTO: decided by the runtime
+ * from the network and the targets (see nnrt_metric_resolve in nnc/nnrt.h). */
+enum nnc_metric {
+  NNC_METRIC_AUTO = 0, NNC_METRIC_CLASSIFICATION = 1, NNC_METRIC_MULTILABEL = 2, NNC_METRIC_REGRESSION = 3
+};
 
 /* One data source of the train block: `data ...;` or `test ...;`. Column lists are CSV
  * column indices (0-based); for IDX sources `path` holds the images and `labels` the labels. */
@@ -39,6 +44,8 @@ typedef struct nnc_data_source {
   int32_t onehot;              /* the single target column is a class index, one-hot encoded */
   int32_t scale;               /* enum nnc_scale, applied to inputs */
   double scale_factor;         /* NNC_SCALE_FACTOR: inputs are multiplied by it */
+  int32_t targets_inputs;      /* `targets inputs`: the targets are the inputs (an autoencoder) */
+  int32_t target_scale;        /* enum nnc_scale (zscore or minmax), applied to the targets */
 } nnc_data_source;
 
 /* The train block with every default filled in by the compiler. */
@@ -58,6 +65,7 @@ typedef struct nnc_train_settings {
   int32_t patience;            /* early stopping: epochs without improvement, 0 = off */
   const char *checkpoint;      /* path or NULL */
   int32_t checkpoint_every;    /* epochs */
+  int32_t metric;              /* enum nnc_metric */
 } nnc_train_settings;
 
 typedef struct nnc_model {

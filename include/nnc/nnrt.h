@@ -44,6 +44,11 @@
  *   "VELO"  the momentum velocity, n_params reals.
  *   "RBST"  the current run's best parameters so far (early stopping on validation loss).
  *   "GBST"  the best parameters of the restarts finished so far.
+ *   "LBLS"  the class label map (nnrt_labels): u32 n (1 ≤ n ≤ n_outputs), then n labels, each
+ *           u32 length (1 … NNRT_LABEL_MAX) and its bytes (no NUL), all distinct.
+ *   "TSCL"  target scaling learned from the training data (`target_scale`), laid out as SCAL
+ *           with n_outputs in place of n_inputs: the network learns t' = (t − offset) ×
+ *           multiplier, and its outputs y' are reported as y = y' / multiplier + offset.
  * A checkpoint is therefore an ordinary weights file (the current parameters) with a CKPT
  * trailer: `eval --weights run.ckpt` works on it, and `train --resume` continues it.
  * The shuffle of epoch e of restart r is a pure function of (seed + r, e), so the checkpoint's
@@ -97,13 +102,29 @@ void nnrt_set_allocator(nnrt_realloc_fn fn, void *ud);
  * `data`/`test` clause). CSV: header row 1/0/-1 (detect: a first row of names only is a
  * header, of numbers only data, a mix is refused); input columns (none listed: every column not a target); target columns (none
  * listed: the last column with onehot, else the last n_outputs columns); onehot: the single
- * target column is an integer class label in [0, n_outputs). IDX: `path` the images (any
- * number of dimensions, every type of the format), `labels` the label file (one dimension,
- * integer labels in [0, n_outputs), one-hot encoded). Either may be gzip-compressed. */
+ * target column is a class label, an integer in [0, n_outputs) or any other label through a
+ * label map (nnrt_labels, below); targets_inputs: the inputs are the targets too. IDX: `path`
+ * the images (any number of dimensions, every type of the format), `labels` the label file
+ * (one dimension, integer labels in [0, n_outputs), one-hot encoded). Either may be
+ * gzip-compressed. */
 
 enum nnrt_load_flags {
-  NNRT_LOAD_INPUTS_ONLY = 1   /* no targets: predict's input rows */
+  NNRT_LOAD_INPUTS_ONLY = 1,  /* no targets: predict's input rows */
+  NNRT_LOAD_ZERO_BASED = 2    /* class labels must be 0..K−1: no label map is built */
 };
+
+/* Class labels that are not the integers 0..K−1 (strings, 1..K): the label of each class,
+ * in output order. Built from the training data, sorted (numerically when every label is a
+ * number, else by bytes), so the same labels always give the same map; stored with the
+ * weights (LBLS section) and used by `predict --class`. */
+#define NNRT_LABEL_MAX 64     /* bytes of one label */
+typedef struct nnrt_labels {
+  int32_t n;
+  char **names;
+} nnrt_labels;
+void nnrt_labels_destroy(nnrt_labels *l);
+/* The index of name (a number: of the same value, 2.0 finds 2), or -1. */
+int32_t nnrt_labels_find(const nnrt_labels *l, const char *name);
 
 typedef struct nnrt_dataset {
   int64_t n;                  /* samples */
@@ -111,10 +132,17 @@ typedef struct nnrt_dataset {
   int32_t onehot;             /* targets are one-hot encoded class labels */
   void *x;                    /* n × n_inputs reals */
   void *t;                    /* n × n_outputs reals; NULL when loaded with INPUTS_ONLY */
+  nnrt_labels *labels;        /* the label map built from this data (owned), or NULL: labels 0..K−1 */
 } nnrt_dataset;
 
 int nnrt_dataset_load(const nnc_data_source *src, int32_t n_inputs, int32_t n_outputs,
                       int32_t real_bytes, int flags, nnrt_dataset **out, nnrt_error *err);
+/* nnrt_dataset_load of data scored against a trained network: class labels (onehot) are read
+ * through map (a label not in it is refused: `test.csv:17: field 5: label 'foo' is not one of
+ * the 3 classes seen in training`), or, map NULL, must be the integers 0..K−1. */
+int nnrt_dataset_load_mapped(const nnc_data_source *src, int32_t n_inputs, int32_t n_outputs,
+                             int32_t real_bytes, int flags, const nnrt_labels *map, nnrt_dataset **out,
+                             nnrt_error *err);
 /* An empty dataset of n samples (x, t zeroed; t omitted with NNRT_LOAD_INPUTS_ONLY). */
 int nnrt_dataset_create(int64_t n, int32_t n_inputs, int32_t n_outputs, int32_t real_bytes,
                         int flags, nnrt_dataset **out, nnrt_error *err);
@@ -146,6 +174,19 @@ int nnrt_weights_save(const char *path, const nnc_model *m, const void *params,
  * truncation) and fills params; *scaler_out (if not NULL) receives the SCAL section or NULL. */
 int nnrt_weights_load(const char *path, const nnc_model *m, void *params,
                       nnrt_scaler **scaler_out, nnrt_error *err);
+/* Everything a weights file may carry beside the parameters; NULL: absent. */
+typedef struct nnrt_weights_extras {
+  nnrt_scaler *scaler;        /* SCAL: the input scaling */
+  nnrt_labels *labels;        /* LBLS: the class label map */
+  nnrt_scaler *targets;       /* TSCL: the target scaling (n = n_outputs), see target_scale */
+} nnrt_weights_extras;
+/* nnrt_weights_save and nnrt_weights_load with every section: load fills x (each part owned
+ * by the caller, freed by nnrt_weights_extras_clear). */
+int nnrt_weights_save_ex(const char *path, const nnc_model *m, const void *params,
+                         const nnrt_weights_extras *x, nnrt_error *err);
+int nnrt_weights_load_ex(const char *path, const nnc_model *m, void *params, nnrt_weights_extras *x,
+                         nnrt_error *err);
+void nnrt_weights_extras_clear(nnrt_weights_extras *x);
 /* Text forms; format is "json" or "csv". Export writes scaler too (may be NULL); import
  * fills *scaler_out (if not NULL) with the scaling the text gives, or NULL if it gives none.
  * Every scaling read, from a file or a text, is checked: a known mode, n_inputs values,
@@ -160,23 +201,46 @@ int nnrt_weights_import(FILE *in, const char *name, const nnc_model *m, void *pa
 int nnrt_scaler_matches(const nnrt_scaler *scaler, const nnc_model *m, const char *path, nnrt_error *err);
 
 /* ---- Metrics ------------------------------------------------------------------------------
- * A network is judged as a classifier when m->classifier is set or its targets are one-hot:
- * prediction = argmax of the outputs, or output ≥ 0.5 for a single output (2 classes).
- * Otherwise as a regression: MSE over all outputs and R² = 1 − SS_res / SS_tot. */
+ * What a network is scored by (enum nnc_metric), decided by nnrt_metric_resolve when the
+ * train block and the command line leave it AUTO: one-hot targets → classification; outputs
+ * that are not class scores (m->classifier 0), or targets equal to the inputs (an
+ * autoencoder) → regression; otherwise by the targets: all 0 or 1 with one 1 per sample (or a
+ * single output) → classification, all 0 or 1 → multi-label, anything else → regression.
+ *  - classification: prediction = argmax of the outputs, or output ≥ 0.5 for a single output
+ *    (2 classes); accuracy, per-class precision, recall and F1, a confusion matrix;
+ *  - multi-label: each output ≥ 0.5 is a label present; exact-match ratio (every label right),
+ *    hamming score (the fraction of labels right), per-label precision, recall and F1;
+ *  - regression: MSE, RMSE and MAE over all outputs, R² = 1 − SS_res / SS_tot. */
+int32_t nnrt_metric_resolve(const nnc_model *m, int32_t metric, const nnrt_dataset *d);
+const char *nnrt_metric_name(int32_t metric);
+
+#define NNRT_CONFUSION_MAX 50 /* classes beyond which no confusion matrix is kept */
+
 typedef struct nnrt_metrics {
   int64_t n;
   double loss;                /* mean loss per sample, from the model's loss_grad */
-  int32_t classifier;
-  double accuracy;            /* in [0, 1] */
-  int32_t n_classes;
-  int64_t *confusion;         /* n_classes × n_classes, row = true class, column = predicted */
+  int32_t classifier;         /* metric is classification */
+  double accuracy;            /* classification: fraction right; multi-label: exact-match ratio */
+  int32_t n_classes;          /* classes, or labels of a multi-label network */
+  int64_t *confusion;         /* n_classes × n_classes, row = true class, column = predicted;
+                                 NULL beyond NNRT_CONFUSION_MAX classes */
   double mse, r2;
+  int32_t metric;             /* enum nnc_metric, never AUTO */
+  double rmse, mae;           /* regression */
+  double hamming;             /* multi-label: fraction of labels right */
+  int64_t *tp, *fp, *fn;      /* per class or label (with NNRT_EVAL_CONFUSION) */
 } nnrt_metrics;
 
 enum nnrt_eval_flags { NNRT_EVAL_NO_LOSS = 1, NNRT_EVAL_CONFUSION = 2 };
 
+/* Scores by the model's metric (m->train->metric, resolved on d). */
 int nnrt_evaluate(const nnc_model *m, const void *params, const nnrt_dataset *d, int flags,
                   nnrt_metrics *out, nnrt_error *err);
+/* Scores by metric (resolved on d when AUTO). targets (may be NULL): the target scaling d's
+ * targets carry; the loss is the trained one, on scaled targets, every other score in the
+ * original units (outputs and targets scaled back). */
+int nnrt_evaluate_as(const nnc_model *m, const void *params, const nnrt_dataset *d, int32_t metric,
+                     const nnrt_scaler *targets, int flags, nnrt_metrics *out, nnrt_error *err);
 void nnrt_metrics_clear(nnrt_metrics *mt);
 /* Forward pass over a dataset into y (n × n_outputs reals, caller-owned). */
 int nnrt_predict(const nnc_model *m, const void *params, const nnrt_dataset *d, void *y,
@@ -197,6 +261,8 @@ typedef struct nnrt_train_options {
   int32_t live;               /* 1: redraw a progress line with \r instead of epoch lines */
   FILE *progress;             /* epoch lines and the live line (stderr by default) */
   FILE *report;               /* restart lines (stdout by default) */
+  const nnrt_labels *labels;  /* class label map saved with the weights, or NULL */
+  const nnrt_scaler *targets; /* the target scaling of the data (saved, scores unscaled), or NULL */
 } nnrt_train_options;
 
 /* Fills o from the model's settings: threads 1, verbosity 2, no paths, stderr/stdout. */
@@ -219,6 +285,8 @@ typedef struct nnrt_train_result {
   double best_loss;           /* validation loss, or training loss without validation */
   int32_t diverged, interrupted;
   int64_t epochs_run;         /* in the kept run */
+  int64_t best_epoch;         /* the epoch whose weights were kept (validation), 0: the last */
+  int32_t metric;             /* what train and validation were scored by (never AUTO) */
 } nnrt_train_result;
 
 typedef struct nnrt_trainer nnrt_trainer;

@@ -175,8 +175,8 @@ CASES = [
          out=r"2 samples from d\.csv", creates=[]),
     # ---- class labels (iris: 3 classes, one-hot) ----
     case("csv-label-out-of-range", "./iris train --quiet --epochs 1 --restarts 1 --data d.csv",
-         models=["iris"], files={"d.csv": "a,b,c,d,s\n5.1,3.5,1.4,0.2,3\n"}, exit=1, creates=[],
-         err=r"d\.csv:2: field 5: label 3 is out of range \[0, 3\)"),
+         models=["iris"], files={"d.csv": "a,b,c,d,s\n5.1,3.5,1.4,0.2,0\n5,3,1,0,1\n5,3,1,0,2\n5,3,1,0,3\n"},
+         exit=1, creates=[], err=r"d\.csv:5: field 5: label '3' would be class 4, but the network has 3 outputs"),
     case("csv-label-fraction", "./iris train --quiet --epochs 1 --restarts 1 --data d.csv",
          models=["iris"], files={"d.csv": "a,b,c,d,s\n5.1,3.5,1.4,0.2,1.5\n"}, exit=1, creates=[],
          err=r"d\.csv:2: field 5: label '1\.5' is not an integer"),
@@ -185,7 +185,7 @@ CASES = [
          err=r"d\.csv:2: field 5: label 'nan' is not an integer"),
     case("csv-label-huge", "./iris train --quiet --epochs 1 --restarts 1 --data d.csv",
          models=["iris"], files={"d.csv": "a,b,c,d,s\n5.1,3.5,1.4,0.2,1e39\n"}, exit=1, creates=[],
-         err=r"d\.csv:2: field 5: label 1e39 is out of range \[0, 3\)"),
+         err=r"d\.csv:2: field 5: label '1e39' is beyond the integers a class label may be"),
     csv_refused("csv-probability-target-above-one", "x1,x2,y\n0,0,2\n", r"target 2 is outside \[0, 1\]"),
     # ---- IDX values against the model's precision ----
     idx_train("idx-f64-beyond-f32", idx_values(0x0E, [3, 2, 2], [0, 1, 2, 3, 4, 5, 1e39, 7, 8, 9, 10, 11]),

@@ -250,7 +250,7 @@ static void test_csv_malformed(void) {
       s.target_cols = parse_list(b->targets, &s.n_target_cols);
     nnrt_dataset *d = NULL;
     nnrt_error err = {0, ""};
-    int rc = nnrt_dataset_load(&s, b->n_in, b->n_out, 8, 0, &d, &err);
+    int rc = nnrt_dataset_load(&s, b->n_in, b->n_out, 8, NNRT_LOAD_ZERO_BASED, &d, &err);
     ASSERT(d == NULL);
     ASSERT(rc == NNRT_EDATA);
     ASSERT_STR(err.msg, b->message);
@@ -328,7 +328,7 @@ static void test_csv_first_row_and_ranges(void) {
   ASSERT_STR(err.msg, want);
   ASSERT(load_text("x,y,z\n1,1e39,0\n", 8, -1, 0, &d, &err) == NNRT_OK);
   nnrt_dataset_destroy(d);
-  nnrt_shape sh = {2, 1, 8, 0};
+  nnrt_shape sh = {2, 1, 8, 0, NULL};
   size_t max = nnrt__csv_max_line(sh);
   char *big = malloc(max + 16);
   memset(big, '1', max + 8);
@@ -809,6 +809,24 @@ static void test_early_stopping(void) {
   ASSERT(run(&toy_model_f64, "train --epochs 500 --restarts 1 --validation 0.5 --patience 3 --rate 0.1 "
                              "--quiet --save %s", tp("es.w")) == 0);
   ASSERT_HAS(R.out, "early stop after epoch");
+  ASSERT_HAS(R.out, "kept the weights of epoch ");
+}
+
+/* Each restart line shows the validation loss the restarts are compared on, and its epoch;
+ * the kept restart's is the summary's. */
+static void test_restart_lines_show_choice(void) {
+  char want[128];
+  ASSERT(run(&toy_model_f64, "train --epochs 6 --restarts 2 --validation 0.5 --quiet --save %s", tp("rs.w")) == 0);
+  const char *kept = strstr(R.out, "kept restart ");
+  ASSERT(kept);
+  int r = 0;
+  double loss = 0;
+  ASSERT(sscanf(kept, "kept restart %d/2 (validation loss %lf)", &r, &loss) == 2);
+  snprintf(want, sizeof want, "restart %d/2  seed %d  epochs 6", r, r);
+  const char *line = strstr(R.out, want);
+  ASSERT(line);
+  snprintf(want, sizeof want, "val_loss %.6g (epoch ", loss);
+  ASSERT(strstr(line, want) && strstr(line, want) < strchr(line, '\n'));
 }
 
 static void test_log_and_plot(void) {
@@ -850,6 +868,9 @@ static void test_usage_errors(void) {
                                        "(0: only on interrupt), got '-1'\n"},
     {"train --validation 1", 2, "error: --validation: expected a number in [0, 1) (0: none), got '1'\n"},
     {"gradcheck --samples 0", 2, "error: --samples: expected an integer from 1 to 1000000, got '0'\n"},
+    {"eval --metric accuracy", 2, "error: --metric: expected auto, classification, multilabel or regression, "
+                                  "got 'accuracy'\n"},
+    {"predict --metric regression", 2, "error: unknown flag '--metric' for 'predict' (see 'toy predict --help')\n"},
     {"train --momentum 1", 2, "error: --momentum: expected a number in [0, 1), got '1'\n"},
     {"train --patience 3", 2, "error: early stopping (patience 3) needs validation data, but validation is 0: "
                               "give --validation V (e.g. --validation 0.1), or --patience 0\n"},
@@ -923,6 +944,187 @@ static void test_eval_regression(void) {
   ASSERT(run(&reg, "eval --weights %s --data xor.csv", tp("reg.w")) == 0);
   ASSERT_HAS(R.out, "mse ");
   ASSERT_HAS(R.out, "r2 ");
+  ASSERT(run(&toy_model_f64, "eval --weights %s --data xor.csv --metric regression", tp("reg.w")) == 0);
+  ASSERT_HAS(R.out, "\nmetric regression\n");
+  ASSERT_HAS(R.out, "rmse ");
+  ASSERT(!strstr(R.out, "accuracy") && !strstr(R.out, "confusion"));
+  ASSERT(run(&toy_model_f64, "eval --weights %s --data xor.csv", tp("reg.w")) == 0);
+  ASSERT_HAS(R.out, "class precision    recall        f1   support\n"
+                    "0             -    0.0000    0.0000         2\n");
+  ASSERT_HAS(R.out, "confusion matrix");
+}
+
+/* ---- class labels and metrics ---- */
+
+/* Loads text as 2 inputs and a class label column for 3 outputs, through map (or building one). */
+static int load_labeled(const char *text, int flags, const nnrt_labels *map, nnrt_dataset **d, nnrt_error *err) {
+  write_file(tp("l.csv"), text, strlen(text));
+  nnc_data_source s = csv_source(tp("l.csv"));
+  s.onehot = 1;
+  return nnrt_dataset_load_mapped(&s, 2, 3, 8, flags, map, d, err);
+}
+
+static int32_t class_at(const nnrt_dataset *d, int64_t k) {
+  for (int32_t o = 0; o < d->n_outputs; o++)
+    if (nnrt_dataset_target(d, k, o) == 1)
+      return o;
+  return -1;
+}
+
+/* Labels 0..K−1 need no map; strings and 1..K get one, sorted (numbers by value), whatever
+ * their order in the file; a label map reads other data and refuses labels it lacks. */
+static void test_label_map(void) {
+  nnrt_dataset *d = NULL, *t = NULL;
+  nnrt_error err = {0, ""};
+  char want[512];
+  ASSERT(load_labeled("1,2,2\n3,4,0\n", 0, NULL, &d, &err) == NNRT_OK);
+  ASSERT(d->labels == NULL && class_at(d, 0) == 2 && class_at(d, 1) == 0);
+  nnrt_dataset_destroy(d);
+  ASSERT(load_labeled("1,2,3\n3,4,1\n5,6,2\n7,8,3\n", 0, NULL, &d, &err) == NNRT_OK);
+  ASSERT(d->labels && d->labels->n == 3 && !strcmp(d->labels->names[0], "1") && !strcmp(d->labels->names[2], "3"));
+  ASSERT(class_at(d, 0) == 2 && class_at(d, 1) == 0 && class_at(d, 3) == 2);
+  nnrt_dataset_destroy(d);
+  ASSERT(load_labeled("1,2,10\n3,4,9\n5,6,100\n", 0, NULL, &d, &err) == NNRT_OK);
+  ASSERT(!strcmp(d->labels->names[0], "9") && !strcmp(d->labels->names[1], "10") && class_at(d, 2) == 2);
+  nnrt_dataset_destroy(d);
+  ASSERT(load_labeled("1,2,10\n3,4,1e1\n5,6,9\n", 0, NULL, &d, &err) == NNRT_OK);
+  ASSERT(d->labels->n == 2 && !strcmp(d->labels->names[1], "10") && class_at(d, 1) == 1 && class_at(d, 2) == 0);
+  ASSERT(load_labeled("1,2,10.0\n3,4,9\n", 0, d->labels, &t, &err) == NNRT_OK);
+  ASSERT(class_at(t, 0) == 1 && class_at(t, 1) == 0);
+  nnrt_dataset_destroy(t);
+  nnrt_dataset_destroy(d);
+  ASSERT(load_labeled("1,2,virginica\n3,4,setosa\n5,6,\"ver,sicolor\"\n", 0, NULL, &d, &err) == NNRT_OK);
+  ASSERT(!strcmp(d->labels->names[0], "setosa") && !strcmp(d->labels->names[1], "ver,sicolor"));
+  ASSERT(class_at(d, 0) == 2 && class_at(d, 1) == 0 && class_at(d, 2) == 1);
+  ASSERT(load_labeled("1,2,setosa\n3,4,virginica\n5,6,iris\n", 0, d->labels, &t, &err) == NNRT_EDATA);
+  snprintf(want, sizeof want, "%s:3: field 3: label 'iris' is not one of the 3 classes seen in training "
+           "(setosa, ver,sicolor, virginica)", tp("l.csv"));
+  ASSERT_STR(err.msg, want);
+  ASSERT(t == NULL);
+  ASSERT(load_labeled("1,2,virginica\n3,4,setosa\n", 0, d->labels, &t, &err) == NNRT_OK);
+  ASSERT(t->labels == NULL && class_at(t, 0) == 2 && class_at(t, 1) == 0);
+  nnrt_dataset_destroy(t);
+  nnrt_dataset_destroy(d);
+  ASSERT(load_labeled("1,2,a\n3,4,b\n5,6,c\n7,8,a\n9,9,d\n", 0, NULL, &d, &err) == NNRT_EDATA);
+  snprintf(want, sizeof want, "%s:5: field 3: label 'd' would be class 4, but the network has 3 outputs "
+           "(labels so far: a, b, c)", tp("l.csv"));
+  ASSERT_STR(err.msg, want);
+  ASSERT(load_labeled("1,2,a\n3,4,\n", 0, NULL, &d, &err) == NNRT_EDATA);
+  ASSERT_HAS(err.msg, "l.csv:2: field 3: the class label is empty");
+  ASSERT(load_labeled("1,2,1\n3,4,3\n", NNRT_LOAD_ZERO_BASED, NULL, &d, &err) == NNRT_EDATA);
+  ASSERT_HAS(err.msg, "l.csv:2: field 3: label 3 is out of range [0, 3)");
+}
+
+/* Saves p with the label map l (and nothing else) to path. */
+static int save_labels(const char *path, const nnc_model *m, const double *p, nnrt_labels *l, nnrt_error *err) {
+  nnrt_weights_extras x = {NULL, l, NULL};
+  return nnrt_weights_save_ex(path, m, p, &x, err);
+}
+
+/* The LBLS and TSCL sections: saved and read back; damaged ones refused; files without them load. */
+static void test_weights_labels(void) {
+  /* (the parameters are the toy's: 13; the sections are checked against n_outputs) */
+  nnc_model three_outputs = toy_model_f64;
+  const nnc_model *m = &three_outputs;
+  three_outputs.n_outputs = 3;
+  double p[13] = {0}, q[13];
+  char *names[] = {"no", "yes"};
+  nnrt_labels l = {2, names};
+  nnrt_weights_extras back;
+  nnrt_error err;
+  ASSERT(save_labels(tp("l.w"), m, p, &l, &err) == NNRT_OK);
+  int rc = nnrt_weights_load_ex(tp("l.w"), m, q, &back, &err);
+  ASSERT_STR(rc ? err.msg : "", "");
+  ASSERT(back.labels && back.labels->n == 2 && !strcmp(back.labels->names[1], "yes") && !back.targets);
+  nnrt_weights_extras_clear(&back);
+  ASSERT(nnrt_weights_load(tp("l.w"), m, q, NULL, &err) == NNRT_OK);
+  ASSERT(nnrt_weights_save(tp("n.w"), m, p, NULL, &err) == NNRT_OK);
+  ASSERT(nnrt_weights_load_ex(tp("n.w"), m, q, &back, &err) == NNRT_OK && back.labels == NULL);
+  char *dup[] = {"a", "a"};
+  nnrt_labels same = {2, dup};
+  ASSERT(save_labels(tp("d.w"), m, p, &same, &err) == NNRT_OK);
+  ASSERT(nnrt_weights_load_ex(tp("d.w"), m, q, &back, &err) == NNRT_EDATA && back.labels == NULL);
+  ASSERT_HAS(err.msg, "corrupted class label section: label 2 repeats label 1");
+  char *four[] = {"a", "b", "c", "d"};
+  nnrt_labels many = {4, four};
+  ASSERT(save_labels(tp("m.w"), m, p, &many, &err) == NNRT_OK);
+  ASSERT(nnrt_weights_load_ex(tp("m.w"), m, q, &back, &err) == NNRT_EDATA);
+  ASSERT_HAS(err.msg, "4 labels for a network of 3 outputs");
+  double off[3] = {1, 2, 3}, mul[3] = {0.5, 0.25, 2};
+  nnrt_scaler ts = {NNC_SCALE_ZSCORE, 3, off, mul};
+  nnrt_weights_extras x = {NULL, &l, &ts};
+  ASSERT(nnrt_weights_save_ex(tp("t.w"), m, p, &x, &err) == NNRT_OK);
+  ASSERT(nnrt_weights_load_ex(tp("t.w"), m, q, &back, &err) == NNRT_OK);
+  ASSERT(back.targets && back.targets->n == 3 && back.targets->mul[2] == 2 && back.labels && !back.scaler);
+  nnrt_weights_extras_clear(&back);
+  ts.mode = NNC_SCALE_FACTOR;
+  ASSERT(nnrt_weights_save_ex(tp("f.w"), m, p, &x, &err) == NNRT_OK);
+  ASSERT(nnrt_weights_load_ex(tp("f.w"), m, q, &back, &err) == NNRT_EDATA);
+  ASSERT_HAS(err.msg, "f.w: target scaling section: ");
+}
+
+/* A dataset of n samples with the given inputs and targets (row-major). */
+static nnrt_dataset *make_set(int64_t n, int32_t ni, int32_t no, const double *x, const double *t) {
+  nnrt_dataset *d = NULL;
+  nnrt_error err;
+  if (nnrt_dataset_create(n, ni, no, 8, 0, &d, &err))
+    return NULL;
+  memcpy(d->x, x, (size_t)(n * ni) * sizeof(double));
+  memcpy(d->t, t, (size_t)(n * no) * sizeof(double));
+  return d;
+}
+
+/* AUTO decides by the targets: one-hot rows classify, 0/1 rows with several 1s are multi-label,
+ * targets equal to the inputs (an autoencoder) and other values are regression. */
+static void test_metric_resolve(void) {
+  nnc_model m = toy_model_f64;
+  double x[4] = {0, 1, 1, 0}, onehot[4] = {1, 0, 0, 1}, multi[4] = {1, 1, 0, 0}, soft[4] = {0.2, 0.8, 1, 0};
+  nnrt_dataset *a = make_set(2, 2, 2, x, onehot), *b = make_set(2, 2, 2, x, multi);
+  nnrt_dataset *c = make_set(2, 2, 2, x, soft), *e = make_set(2, 2, 2, x, x);
+  ASSERT(a && b && c && e);
+  m.classifier = 1;
+  ASSERT(nnrt_metric_resolve(&m, NNC_METRIC_AUTO, a) == NNC_METRIC_CLASSIFICATION);
+  ASSERT(nnrt_metric_resolve(&m, NNC_METRIC_AUTO, b) == NNC_METRIC_MULTILABEL);
+  ASSERT(nnrt_metric_resolve(&m, NNC_METRIC_AUTO, c) == NNC_METRIC_REGRESSION);
+  ASSERT(nnrt_metric_resolve(&m, NNC_METRIC_AUTO, e) == NNC_METRIC_REGRESSION);
+  ASSERT(nnrt_metric_resolve(&m, NNC_METRIC_REGRESSION, a) == NNC_METRIC_REGRESSION);
+  m.classifier = 0;
+  ASSERT(nnrt_metric_resolve(&m, NNC_METRIC_AUTO, a) == NNC_METRIC_REGRESSION);
+  nnrt_dataset_destroy(a);
+  nnrt_dataset_destroy(b);
+  nnrt_dataset_destroy(c);
+  nnrt_dataset_destroy(e);
+}
+
+/* Outputs of a 2-input, 2-output identity network: y = x. */
+static void identity_forward(const void *params, int64_t n, const void *x, void *y, void *scratch) {
+  (void)params, (void)scratch;
+  memcpy(y, x, (size_t)(2 * n) * sizeof(double));
+}
+
+/* Multi-label scores by hand: 3 samples of 2 labels, predictions = inputs ≥ 0.5. */
+static void test_multilabel_scores(void) {
+  nnc_model m = toy_model_f64;
+  double x[6] = {1, 1, 1, 0, 0, 0}, t[6] = {1, 1, 1, 1, 0, 1};
+  nnrt_dataset *d = make_set(3, 2, 2, x, t);
+  nnrt_metrics mt;
+  nnrt_error err;
+  ASSERT(d);
+  m.n_inputs = m.n_outputs = 2;
+  m.forward = identity_forward;
+  m.evaluate = NULL;
+  m.scratch_fixed = m.scratch_per_sample = 0;
+  ASSERT(nnrt_evaluate_as(&m, NULL, d, NNC_METRIC_MULTILABEL, NULL, NNRT_EVAL_NO_LOSS | NNRT_EVAL_CONFUSION, &mt, &err) == 0);
+  ASSERT(mt.metric == NNC_METRIC_MULTILABEL && mt.confusion == NULL);
+  ASSERT(fabs(mt.accuracy - 1.0 / 3) < 1e-12);      /* only sample 1 has both labels right */
+  ASSERT(fabs(mt.hamming - 4.0 / 6) < 1e-12);
+  ASSERT(mt.tp[0] == 2 && mt.fp[0] == 0 && mt.fn[0] == 0);
+  ASSERT(mt.tp[1] == 1 && mt.fp[1] == 0 && mt.fn[1] == 2);
+  nnrt_metrics_clear(&mt);
+  ASSERT(nnrt_evaluate_as(&m, NULL, d, NNC_METRIC_REGRESSION, NULL, NNRT_EVAL_NO_LOSS, &mt, &err) == 0);
+  ASSERT(fabs(mt.mse - 2.0 / 6) < 1e-12 && fabs(mt.mae - 2.0 / 6) < 1e-12 && fabs(mt.rmse - sqrt(2.0 / 6)) < 1e-12);
+  nnrt_metrics_clear(&mt);
+  nnrt_dataset_destroy(d);
 }
 
 static void test_schedules_and_rng(void) {
@@ -1044,10 +1246,15 @@ static const test_case tests[] = {
   {"divergence_keeps_last_good", test_divergence_keeps_last_good},
   {"divergence_sees_nan_weights", test_divergence_sees_nan_weights},
   {"early_stopping", test_early_stopping},
+  {"restart_lines_show_choice", test_restart_lines_show_choice},
   {"log_and_plot", test_log_and_plot},
   {"usage_errors", test_usage_errors},
   {"gradcheck", test_gradcheck},
   {"eval_regression", test_eval_regression},
+  {"label_map", test_label_map},
+  {"weights_labels", test_weights_labels},
+  {"metric_resolve", test_metric_resolve},
+  {"multilabel_scores", test_multilabel_scores},
   {"schedules_and_rng", test_schedules_and_rng},
   {"out_of_memory", test_out_of_memory},
 };
