@@ -17,8 +17,6 @@ typedef struct BackendOptions {
   const char *weights;                  /* trained weights to embed, or NULL */
 } BackendOptions;
 
-/* 1 if n is within the size nnc compiles (codegen.c); else 0 after reporting why. */
-int backend_check_size(const IrNetwork *n, Diag *diag);
 /* Runs code generation and emission; returns the driver's exit status. */
 int backend_run(const IrNetwork *n, const BackendOptions *o);
 const char *backend_llvm_version(void);

@@ -206,7 +206,6 @@ int main(int argc, char **argv) {
     else if (ir_verify(net, stderr)) status = 3;
     else if (o.action == ACT_CHECK) status = 0;
     else if (o.action == ACT_IR || o.action == ACT_DOT) status = dump(&o, ast, net);
-    else if (!backend_check_size(net, &diag)) status = 1;
     else status = run_backend(&o, net);
   }
   diag_finish(&diag);
