@@ -352,16 +352,58 @@ LLVMValueRef cg_scale_input(Cg *cg, LLVMValueRef v, LLVMValueRef i) {
   return cg->real_bytes == 8 ? d : LLVMBuildFPTrunc(cg->b, d, ty, "");
 }
 
-/* V[input group] = its inputs from x, scaled when the module scales its inputs. */
-static void emit_inputs(Cg *cg, const IrGroup *g, LLVMValueRef x, LLVMValueRef V) {
-  if (!cg->scale_offset) {
-    emit_copy(cg, V, g->value_offset, x, g->io_offset, g->size);
+/* V[input group] = its inputs from x, scaled when the module scales its inputs; the
+ * group's size, first column and first value are constants or loaded from a table. */
+static void emit_inputs(Cg *cg, LLVMValueRef size, LLVMValueRef io, LLVMValueRef voff, LLVMValueRef x, LLVMValueRef V) {
+  CgLoop l;
+  LLVMValueRef i = cg_loop_begin(cg, &l, size, "input");
+  LLVMValueRef in = LLVMBuildAdd(cg->b, io, i, "");
+  cg_store(cg, V, LLVMBuildAdd(cg->b, voff, i, ""), cg_scale_input(cg, cg_load(cg, x, in), in));
+  cg_loop_end(cg, &l);
+}
+
+/* Many input groups are copied by one loop over a table of (size, column, value offset)
+ * rather than by code per group, which would make one long block of copies. */
+enum { CG_MAX_INPUT_COPIES = 8 };
+
+static void emit_all_inputs(Cg *cg, LLVMValueRef x, LLVMValueRef V) {
+  const IrNetwork *n = cg->net;
+  int count = 0;
+  for (int i = 0; i < n->n_groups; i++) count += n->groups[i].role == ROLE_INPUT;
+  if (count <= CG_MAX_INPUT_COPIES) {
+    for (int i = 0; i < n->n_groups; i++) {
+      const IrGroup *g = &n->groups[i];
+      if (g->role != ROLE_INPUT) continue;
+      if (cg->scale_offset)
+        emit_inputs(cg, cg_int(cg, g->size), cg_int(cg, g->io_offset), cg_int(cg, g->value_offset), x, V);
+      else
+        emit_copy(cg, V, g->value_offset, x, g->io_offset, g->size);
+    }
     return;
   }
+  LLVMValueRef *rows = xmalloc(sizeof(LLVMValueRef) * 3 * (size_t)count);
+  int r = 0;
+  for (int i = 0; i < n->n_groups; i++) {
+    const IrGroup *g = &n->groups[i];
+    if (g->role != ROLE_INPUT) continue;
+    rows[r++] = cg_int(cg, g->size);
+    rows[r++] = cg_int(cg, g->io_offset);
+    rows[r++] = cg_int(cg, g->value_offset);
+  }
+  LLVMValueRef arr = LLVMConstArray2(cg->i64, rows, (uint64_t)r);
+  free(rows);
+  LLVMValueRef table = LLVMAddGlobal(cg->mod, LLVMTypeOf(arr), "nnc.inputs");
+  LLVMSetInitializer(table, arr);
+  LLVMSetGlobalConstant(table, 1);
+  LLVMSetLinkage(table, LLVMPrivateLinkage);
   CgLoop l;
-  LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, g->size), "scale");
-  LLVMValueRef in = LLVMBuildAdd(cg->b, cg_int(cg, g->io_offset), i, "");
-  cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), i, ""), cg_scale_input(cg, cg_load(cg, x, in), in));
+  LLVMValueRef row = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, count), "input_group"), cg_int(cg, 3), "");
+  LLVMValueRef f[3];
+  for (int k = 0; k < 3; k++) {
+    LLVMValueRef idx = LLVMBuildAdd(cg->b, row, cg_int(cg, k), "");
+    f[k] = LLVMBuildLoad2(cg->b, cg->i64, LLVMBuildInBoundsGEP2(cg->b, cg->i64, table, &idx, 1, ""), "");
+  }
+  emit_inputs(cg, f[0], f[1], f[2], x, V);
   cg_loop_end(cg, &l);
 }
 
@@ -371,9 +413,7 @@ static LLVMValueRef build_forward_one(Cg *cg) {
   LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr};
   LLVMValueRef fn = cg_begin_function(cg, cg->prefused ? "nnc.forward1p" : "nnc.forward1", cg->void_t, ps, 3, 7, 1);
   LLVMValueRef x = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2);
-  for (int i = 0; i < n->n_groups; i++)
-    if (n->groups[i].role == ROLE_INPUT)
-      emit_inputs(cg, &n->groups[i], x, V);
+  emit_all_inputs(cg, x, V);
   CgParts parts;
   parts_begin(cg, &parts, 7);
   static const unsigned targs[] = {0, 2};

@@ -208,6 +208,10 @@ CASES = [
          creates=["big.o"], timeout=60),
     case("20000-chained-neurons-compile", "$NNC -c big.nn -o big.o", files={"big.nn": big("edges", 20000)},
          creates=["big.o"], timeout=120),
+    case("20000-input-groups-compile", "$NNC -c big.nn -o big.o", files={"big.nn": big("inputs", 20000)},
+         creates=["big.o"], timeout=60),
+    case("20000-output-groups-compile", "$NNC -c big.nn -o big.o", files={"big.nn": big("outputs", 20000)},
+         creates=["big.o"], timeout=60),
     # --- out of memory: exit 3 and the message, never an abort --------------------------
     case("oom-in-llvm", run=under_ulimits("$NNC -c big.nn -o big.o"), exit=3, needs=skip_sanitized,
          files={"big.nn": big("layers", 120)}, timeout=600),
