@@ -18,8 +18,6 @@ typedef struct BackendOptions {
   const void *params;                   /* else parameters to embed from memory (an imported model), or NULL */
 } BackendOptions;
 
-/* 1 if n is within the size nnc compiles (codegen.c); else 0 after reporting why. */
-int backend_check_size(const IrNetwork *n, Diag *diag);
 /* Runs code generation and emission; returns the driver's exit status. */
 int backend_run(const IrNetwork *n, const BackendOptions *o);
 const char *backend_llvm_version(void);

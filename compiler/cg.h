@@ -8,6 +8,8 @@
 
 #include "ir.h"
 
+struct CgTables;
+
 typedef struct Cg {
   const IrNetwork *net;
   LLVMContextRef ctx;
@@ -23,6 +25,7 @@ typedef struct Cg {
   int prefused;                    /* while building its forward: products already in V */
   LLVMValueRef batch_forward;      /* nnc.forwardB, shared by the batch entry points */
   LLVMValueRef scale_offset, scale_mul; /* f64[n_inputs] of the compiled-in input scaling, or NULL */
+  const struct CgTables *tables;   /* the tabled groups of a large network (cg_table.c) */
 } Cg;
 
 /* A counted loop `for (i = 0; i < count; i++)`; body code goes between begin and end. */
@@ -58,17 +61,40 @@ LLVMValueRef cg_vload(Cg *cg, LLVMValueRef p, LLVMValueRef mask);
 void cg_vstore(Cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
 LLVMValueRef cg_vfma(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 
+/* codegen.c: the size of specialised code, in units of one edge set; a network's code is
+ * cut into internal functions of about CG_PART_COST each. */
+enum { CG_PART_COST = 256, CG_GROUP_COST = 8 };
+int64_t cg_group_cost(const IrGroup *g);
+int64_t cg_code_cost(const IrNetwork *n);
+
 /* codegen.c: pieces the batch kernels share with the per-sample code. */
 LLVMValueRef cg_begin_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, unsigned n,
                                unsigned noalias_mask, int internal);
-void cg_softmax(Cg *cg, LLVMValueRef base, int size);
+void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size);
 /* v (a real, or a vector of reals across samples) of input i, scaled as the runtime scales a
  * dataset when the module has compiled-in input scaling; v itself otherwise. */
 LLVMValueRef cg_scale_input(Cg *cg, LLVMValueRef v, LLVMValueRef i);
-void cg_emit_output_loss(Cg *cg, const IrGroup *g, LLVMValueRef y, LLVMValueRef G, LLVMValueRef t,
+/* An output group as its loss sees it: its size and first target column (i64 values,
+ * constant or loaded from a table) and whether it is a softmax. */
+typedef struct CgOutput {
+  LLVMValueRef size, io;
+  int softmax;
+} CgOutput;
+CgOutput cg_output_of(Cg *cg, const IrGroup *g);
+void cg_emit_output_loss(Cg *cg, CgOutput o, LLVMValueRef y, LLVMValueRef G, LLVMValueRef t,
                          LLVMValueRef loss, LLVMValueRef z, LLVMValueRef zs);
 int cg_keeps_logits(const Cg *cg, const IrGroup *g); /* cross-entropy outputs keep z */
 int cg_delta_is_direct(Cg *cg, const IrGroup *g);
+
+/* Initialisation: each edge set's values are drawn uniform in [a, b), normal with mean a
+ * and deviation b, or are the constant a, from the parameter's index and the seed. */
+typedef enum CgDraw { CG_DRAW_UNIFORM, CG_DRAW_NORMAL, CG_DRAW_CONSTANT } CgDraw;
+typedef struct CgInitRule {
+  CgDraw draw;
+  double a, b;
+} CgInitRule;
+CgInitRule cg_init_rule(const IrNetwork *n, const IrGroup *g, int64_t fan_in, const IrEdges *e);
+LLVMValueRef cg_emit_draw(Cg *cg, CgDraw draw, LLVMValueRef a, LLVMValueRef b, LLVMValueRef seed, LLVMValueRef index);
 
 /* cg_dense.c: per-sample kernels of dense edge sets at least one vector wide. */
 int cg_dense_vectorisable(const Cg *cg, const IrEdges *e);
@@ -86,11 +112,31 @@ LLVMValueRef cg_build_forward_batch(Cg *cg);
 LLVMValueRef cg_build_eval_batch(Cg *cg);
 LLVMValueRef cg_build_train_batch(Cg *cg, int sgd);
 
+/* cg_table.c: the groups of a large network that are walked from tables instead of
+ * being written out as code, the tables and the functions that walk them. */
+typedef struct CgTables {
+  unsigned char *tabled;            /* per group id: 1 if tabled; NULL: no tables */
+  int *index;                       /* per group id: its row in the group table, or -1 */
+  LLVMValueRef group_i, group_r, edge_i, edge_r, output_i, output_r, values;
+  int64_t n_outputs;
+  unsigned acts, draws, softmax_outputs; /* bits: activations, init draws, (non-)softmax outputs present */
+  LLVMValueRef forward, backward, sgd, init, loss, copy;
+} CgTables;
+int cg_uses_tables(const IrNetwork *n);
+unsigned char *cg_table_plan(const IrNetwork *n);
+void cg_tables_build(Cg *cg, CgTables *t, int trainable);
+void cg_tables_free(CgTables *t);
+int cg_is_tabled(const Cg *cg, const IrGroup *g);
+int cg_table_run(const Cg *cg, int i, int step, int64_t *lo, int64_t *hi);
+
 /* cg_math.c: vectorisable inline approximations, accurate to a few ulp. */
 LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x);
 LLVMValueRef cg_log(Cg *cg, LLVMValueRef x); /* x > 0 */
 /* An activation's forward rule, and its derivative expressed through its output y. */
 LLVMValueRef cg_activate(Cg *cg, IrAct act, double param, LLVMValueRef z);
 LLVMValueRef cg_derivative(Cg *cg, IrAct act, double param, LLVMValueRef y);
+/* The same with the activation's parameter a value computed at run time (a real). */
+LLVMValueRef cg_activate_with(Cg *cg, IrAct act, LLVMValueRef param, LLVMValueRef z);
+LLVMValueRef cg_derivative_with(Cg *cg, IrAct act, LLVMValueRef param, LLVMValueRef y);
 
 #endif

@@ -49,6 +49,7 @@ int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes) {
  * (tiny networks stay with per-sample code in registers); they need every weight dense and
  * learned. */
 int cg_batch_eligible(const IrNetwork *n) {
+  if (cg_uses_tables(n)) return 0; /* the tabled groups have per-sample code only */
   int64_t largest = 0;
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
@@ -413,7 +414,7 @@ static void emit_softmax_rows(Cg *cg, const IrGroup *g, const Batch *bt) {
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "sb");
   LLVMValueRef row = cg_elem(cg, bt->bufs[g->id].a, LLVMBuildMul(cg->b, b, cg_int(cg, padded(cg, g)), ""));
-  cg_softmax(cg, row, g->size);
+  cg_softmax(cg, row, cg_int(cg, g->size));
   cg_loop_end(cg, &lb);
 }
 
@@ -469,7 +470,7 @@ static void emit_batch_loss(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValue
   LLVMValueRef y = cg_elem(cg, bt->bufs[g->id].a, row), G = cg_elem(cg, bt->bufs[g->id].g, row);
   LLVMValueRef trow = cg_elem(cg, t, LLVMBuildMul(cg->b, b, cg_int(cg, cg->net->n_outputs), ""));
   LLVMValueRef z = cg_elem(cg, bt->bufs[g->id].at, b); /* column b of Zᵀ */
-  cg_emit_output_loss(cg, g, y, G, trow, loss, z, bt->npad);
+  cg_emit_output_loss(cg, cg_output_of(cg, g), y, G, trow, loss, z, bt->npad);
   cg_loop_end(cg, &lb);
 }
 

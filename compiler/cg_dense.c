@@ -17,6 +17,7 @@
  * per-sample SGD computes while it updates the weights; -1 if none or several. */
 int cg_prefusable_set(const Cg *cg, const IrGroup *g) {
   int found = -1;
+  if (cg_is_tabled(cg, g)) return -1;
   for (int k = 0; k < g->n_in; k++) {
     if (!cg_dense_vectorisable(cg, &g->in[k]) || cg->net->groups[g->in[k].src].role != ROLE_INPUT) continue;
     if (found >= 0) return -1;

@@ -139,12 +139,16 @@ static LLVMValueRef positive(Cg *cg, LLVMValueRef v) {
 }
 
 LLVMValueRef cg_activate(Cg *cg, IrAct act, double param, LLVMValueRef z) {
+  return cg_activate_with(cg, act, cg_real(cg, param), z);
+}
+
+LLVMValueRef cg_activate_with(Cg *cg, IrAct act, LLVMValueRef param, LLVMValueRef z) {
   switch (act) {
   case ACT_IDENTITY: return z;
   case ACT_SIGMOID: return sigmoid(cg, z);
   case ACT_RELU: return max_keep_nan(cg, z, cg_real(cg, 0.0));
   case ACT_TANH: return tanh_(cg, z);
-  case ACT_LEAKY_RELU: return LLVMBuildSelect(cg->b, positive(cg, z), z, cg_fmul(cg, z, cg_real(cg, param)), "");
+  case ACT_LEAKY_RELU: return LLVMBuildSelect(cg->b, positive(cg, z), z, cg_fmul(cg, z, param), "");
   case ACT_SOFTPLUS: return softplus(cg, z);
   case ACT_SOFTMAX: return z; /* normalised over the group by the caller */
   case ACT_STEP: return keep_nan(cg, z, LLVMBuildSelect(cg->b, positive(cg, z), cg_real(cg, 1.0), cg_real(cg, 0.0), ""));
@@ -155,13 +159,17 @@ LLVMValueRef cg_activate(Cg *cg, IrAct act, double param, LLVMValueRef z) {
 
 /* f'(z) written through y = f(z): σ' = y(1−y), tanh' = 1−y², softplus' = σ(z) = 1−e^{−y}. */
 LLVMValueRef cg_derivative(Cg *cg, IrAct act, double param, LLVMValueRef y) {
+  return cg_derivative_with(cg, act, cg_real(cg, param), y);
+}
+
+LLVMValueRef cg_derivative_with(Cg *cg, IrAct act, LLVMValueRef param, LLVMValueRef y) {
   LLVMValueRef one = cg_real(cg, 1.0), zero = cg_real(cg, 0.0);
   switch (act) {
   case ACT_IDENTITY: return one;
   case ACT_SIGMOID: return cg_fmul(cg, y, cg_fsub(cg, one, y));
   case ACT_RELU: return LLVMBuildSelect(cg->b, positive(cg, y), one, zero, "");
   case ACT_TANH: return cg_fsub(cg, one, cg_fmul(cg, y, y));
-  case ACT_LEAKY_RELU: return LLVMBuildSelect(cg->b, positive(cg, y), one, cg_real(cg, param), "");
+  case ACT_LEAKY_RELU: return LLVMBuildSelect(cg->b, positive(cg, y), one, param, "");
   case ACT_SOFTPLUS: return cg_fsub(cg, one, cg_exp(cg, LLVMBuildFNeg(cg->b, y, "")));
   case ACT_STEP: return zero;
   case ACT_SOFTMAX: return one; /* only with cross-entropy, whose delta is y − t directly */

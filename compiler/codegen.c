@@ -28,43 +28,19 @@ typedef enum BwdMode { BWD_ACCUMULATE, BWD_SGD } BwdMode;
 /* LLVM's optimisations take time that grows faster than the size of one function, so the
  * per-sample code of a large network is cut into parts of about CG_PART_COST (edge sets,
  * plus CG_GROUP_COST per group), each an internal function that the pass calls in order;
- * compile time then grows linearly with the network. */
-enum { CG_PART_COST = 256, CG_GROUP_COST = 8 };
+ * compile time then grows linearly with the network. Beyond a budget, the groups with the
+ * least arithmetic per unit of code are not written out at all but walked from tables
+ * (cg_table.c), so the code has a bounded size. */
+int64_t cg_group_cost(const IrGroup *g) { return CG_GROUP_COST + g->n_in; }
 
-static int64_t group_cost(const IrGroup *g) { return CG_GROUP_COST + g->n_in; }
-
-static int64_t code_cost(const IrNetwork *n) {
+int64_t cg_code_cost(const IrNetwork *n) {
   int64_t cost = 0;
-  for (int i = 0; i < n->n_order; i++) cost += group_cost(&n->groups[n->order[i]]);
+  for (int i = 0; i < n->n_order; i++) cost += cg_group_cost(&n->groups[n->order[i]]);
   return cost;
 }
 
-/* The largest network nnc compiles, in the cost above (a few ms of -O3 each): code
- * generation beyond it would run for minutes. Within one group the code is not cut into
- * parts, so its edge sets have a bound of their own. */
-enum { CG_MAX_CODE_COST = 40000, CG_MAX_GROUP_SETS = 500 };
-
-int backend_check_size(const IrNetwork *n, Diag *diag) {
-  int ok = 1;
-  for (int i = 0; i < n->n_order; i++) {
-    const IrGroup *g = &n->groups[n->order[i]];
-    if (g->n_in - 1 <= CG_MAX_GROUP_SETS) continue;
-    diag_error(diag, g->loc, "'%s' has %d incoming edge sets; nnc compiles at most %d into one neuron or layer "
-               "(feed it from whole layers instead)", g->name, g->n_in - 1, CG_MAX_GROUP_SETS);
-    ok = 0;
-  }
-  int64_t cost = code_cost(n), sets = cost - (int64_t)CG_GROUP_COST * n->n_order;
-  if (ok && cost > CG_MAX_CODE_COST) {
-    diag_error(diag, n->loc, "network '%s' is too large to compile: %d groups and %lld edge sets weigh %lld, "
-               "and nnc compiles at most %d (a group weighs %d, an edge set 1); use fewer, wider layers",
-               n->name, n->n_order, (long long)sets, (long long)cost, CG_MAX_CODE_COST, CG_GROUP_COST);
-    ok = 0;
-  }
-  return ok;
-}
-
 /* Small networks are unrolled and inlined into straight-line code; large ones are not. */
-int cg_is_small_network(const IrNetwork *n) { return n->n_params <= 4096 && code_cost(n) <= CG_PART_COST / 2; }
+int cg_is_small_network(const IrNetwork *n) { return n->n_params <= 4096 && cg_code_cost(n) <= CG_PART_COST / 2; }
 
 typedef struct CgParts {
   LLVMValueRef parent;           /* the function of the pass; its parameters are passed on */
@@ -117,6 +93,24 @@ static void parts_reserve(Cg *cg, CgParts *p, int64_t cost) {
 
 static void parts_end(Cg *cg, CgParts *p) {
   if (p->active && p->cost >= 0) parts_close(cg, p);
+}
+
+/* At position i of the order, in a pass stepping by step: if a run of tabled groups is
+ * there, calls the tables' function fn(the pass's parameters numbered in args, lo, hi)
+ * over it and returns the position beyond the run; otherwise returns i, for the caller to
+ * write the group's code. */
+static int call_tabled_run(Cg *cg, CgParts *parts, int i, int step, LLVMValueRef fn, const unsigned *args, unsigned n) {
+  if (!cg_is_tabled(cg, &cg->net->groups[cg->net->order[i]])) return i;
+  int64_t lo, hi;
+  int beyond = cg_table_run(cg, i, step, &lo, &hi);
+  parts_reserve(cg, parts, 1);
+  LLVMValueRef a[8];
+  NNC_ASSERT(n + 2 <= 8);
+  for (unsigned k = 0; k < n; k++) a[k] = LLVMGetParam(cg->fn, args[k]);
+  a[n] = cg_int(cg, lo);
+  a[n + 1] = cg_int(cg, hi);
+  LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, a, n + 2, "");
+  return beyond;
 }
 
 /* Parameter i of the function being built (a part has its parent's parameters). */
@@ -260,22 +254,22 @@ static LLVMValueRef emit_net_input(Cg *cg, const IrGroup *g, LLVMValueRef j, LLV
 }
 
 /* softmax over size values at base, in place: y = e^{z − max z} / Σ e^{z − max z}. */
-void cg_softmax(Cg *cg, LLVMValueRef base, int size) {
+void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size) {
   LLVMValueRef mx = cg_alloca(cg, cg->real, "max"), sum = cg_alloca(cg, cg->real, "sum");
   LLVMBuildStore(cg->b, cg_load(cg, base, cg_int(cg, 0)), mx);
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
   CgLoop l1, l2, l3;
-  LLVMValueRef i = cg_loop_begin(cg, &l1, cg_int(cg, size), "smax");
+  LLVMValueRef i = cg_loop_begin(cg, &l1, size, "smax");
   LLVMBuildStore(cg->b, cg_fmax(cg, cg_load(cg, base, i), LLVMBuildLoad2(cg->b, cg->real, mx, "")), mx);
   cg_loop_end(cg, &l1);
   LLVMValueRef m = LLVMBuildLoad2(cg->b, cg->real, mx, "");
-  i = cg_loop_begin(cg, &l2, cg_int(cg, size), "sexp");
+  i = cg_loop_begin(cg, &l2, size, "sexp");
   LLVMValueRef e = cg_exp(cg, cg_fsub(cg, cg_load(cg, base, i), m));
   cg_store(cg, base, i, e);
   LLVMBuildStore(cg->b, cg_fadd(cg, e, LLVMBuildLoad2(cg->b, cg->real, sum, "")), sum);
   cg_loop_end(cg, &l2);
   LLVMValueRef inv = LLVMBuildFDiv(cg->b, cg_real(cg, 1.0), LLVMBuildLoad2(cg->b, cg->real, sum, ""), "");
-  i = cg_loop_begin(cg, &l3, cg_int(cg, size), "snorm");
+  i = cg_loop_begin(cg, &l3, size, "snorm");
   cg_store(cg, base, i, cg_fmul(cg, cg_load(cg, base, i), inv));
   cg_loop_end(cg, &l3);
 }
@@ -311,7 +305,7 @@ static void emit_group_forward(Cg *cg, const IrGroup *g, LLVMValueRef params, LL
   LLVMValueRef y = cg_activate(cg, g->act, g->act_param, z);
   cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""), y);
   cg_loop_end(cg, &lj);
-  if (g->act == ACT_SOFTMAX) cg_softmax(cg, offset_ptr(cg, V, cg_int(cg, g->value_offset)), g->size);
+  if (g->act == ACT_SOFTMAX) cg_softmax(cg, offset_ptr(cg, V, cg_int(cg, g->value_offset)), cg_int(cg, g->size));
 }
 
 static void emit_copy(Cg *cg, LLVMValueRef dst, int64_t dst_off, LLVMValueRef src, int64_t src_off, int64_t n) {
@@ -358,16 +352,58 @@ LLVMValueRef cg_scale_input(Cg *cg, LLVMValueRef v, LLVMValueRef i) {
   return cg->real_bytes == 8 ? d : LLVMBuildFPTrunc(cg->b, d, ty, "");
 }
 
-/* V[input group] = its inputs from x, scaled when the module scales its inputs. */
-static void emit_inputs(Cg *cg, const IrGroup *g, LLVMValueRef x, LLVMValueRef V) {
-  if (!cg->scale_offset) {
-    emit_copy(cg, V, g->value_offset, x, g->io_offset, g->size);
+/* V[input group] = its inputs from x, scaled when the module scales its inputs; the
+ * group's size, first column and first value are constants or loaded from a table. */
+static void emit_inputs(Cg *cg, LLVMValueRef size, LLVMValueRef io, LLVMValueRef voff, LLVMValueRef x, LLVMValueRef V) {
+  CgLoop l;
+  LLVMValueRef i = cg_loop_begin(cg, &l, size, "input");
+  LLVMValueRef in = LLVMBuildAdd(cg->b, io, i, "");
+  cg_store(cg, V, LLVMBuildAdd(cg->b, voff, i, ""), cg_scale_input(cg, cg_load(cg, x, in), in));
+  cg_loop_end(cg, &l);
+}
+
+/* Many input groups are copied by one loop over a table of (size, column, value offset)
+ * rather than by code per group, which would make one long block of copies. */
+enum { CG_MAX_INPUT_COPIES = 8 };
+
+static void emit_all_inputs(Cg *cg, LLVMValueRef x, LLVMValueRef V) {
+  const IrNetwork *n = cg->net;
+  int count = 0;
+  for (int i = 0; i < n->n_groups; i++) count += n->groups[i].role == ROLE_INPUT;
+  if (count <= CG_MAX_INPUT_COPIES) {
+    for (int i = 0; i < n->n_groups; i++) {
+      const IrGroup *g = &n->groups[i];
+      if (g->role != ROLE_INPUT) continue;
+      if (cg->scale_offset)
+        emit_inputs(cg, cg_int(cg, g->size), cg_int(cg, g->io_offset), cg_int(cg, g->value_offset), x, V);
+      else
+        emit_copy(cg, V, g->value_offset, x, g->io_offset, g->size);
+    }
     return;
   }
+  LLVMValueRef *rows = xmalloc(sizeof(LLVMValueRef) * 3 * (size_t)count);
+  int r = 0;
+  for (int i = 0; i < n->n_groups; i++) {
+    const IrGroup *g = &n->groups[i];
+    if (g->role != ROLE_INPUT) continue;
+    rows[r++] = cg_int(cg, g->size);
+    rows[r++] = cg_int(cg, g->io_offset);
+    rows[r++] = cg_int(cg, g->value_offset);
+  }
+  LLVMValueRef arr = LLVMConstArray2(cg->i64, rows, (uint64_t)r);
+  free(rows);
+  LLVMValueRef table = LLVMAddGlobal(cg->mod, LLVMTypeOf(arr), "nnc.inputs");
+  LLVMSetInitializer(table, arr);
+  LLVMSetGlobalConstant(table, 1);
+  LLVMSetLinkage(table, LLVMPrivateLinkage);
   CgLoop l;
-  LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, g->size), "scale");
-  LLVMValueRef in = LLVMBuildAdd(cg->b, cg_int(cg, g->io_offset), i, "");
-  cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), i, ""), cg_scale_input(cg, cg_load(cg, x, in), in));
+  LLVMValueRef row = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, count), "input_group"), cg_int(cg, 3), "");
+  LLVMValueRef f[3];
+  for (int k = 0; k < 3; k++) {
+    LLVMValueRef idx = LLVMBuildAdd(cg->b, row, cg_int(cg, k), "");
+    f[k] = LLVMBuildLoad2(cg->b, cg->i64, LLVMBuildInBoundsGEP2(cg->b, cg->i64, table, &idx, 1, ""), "");
+  }
+  emit_inputs(cg, f[0], f[1], f[2], x, V);
   cg_loop_end(cg, &l);
 }
 
@@ -377,14 +413,18 @@ static LLVMValueRef build_forward_one(Cg *cg) {
   LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr};
   LLVMValueRef fn = cg_begin_function(cg, cg->prefused ? "nnc.forward1p" : "nnc.forward1", cg->void_t, ps, 3, 7, 1);
   LLVMValueRef x = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2);
-  for (int i = 0; i < n->n_groups; i++)
-    if (n->groups[i].role == ROLE_INPUT)
-      emit_inputs(cg, &n->groups[i], x, V);
+  emit_all_inputs(cg, x, V);
   CgParts parts;
   parts_begin(cg, &parts, 7);
+  static const unsigned targs[] = {0, 2};
   for (int i = 0; i < n->n_order; i++) {
+    int beyond = call_tabled_run(cg, &parts, i, 1, cg->tables->forward, targs, 2);
+    if (beyond != i) {
+      i = beyond - 1;
+      continue;
+    }
     const IrGroup *g = &n->groups[n->order[i]];
-    parts_reserve(cg, &parts, group_cost(g));
+    parts_reserve(cg, &parts, cg_group_cost(g));
     emit_group_forward(cg, g, arg(cg, 0), arg(cg, 2));
   }
   parts_end(cg, &parts);
@@ -394,17 +434,14 @@ static LLVMValueRef build_forward_one(Cg *cg) {
 
 /* --- loss --------------------------------------------------------------------------- */
 
-/* Adds one sample's loss over output group g into *loss and ∂L/∂y into G; y and G point at
- * the group's first neuron, t at the sample's target row. For cross-entropy (softmax or
- * sigmoid outputs) G receives y − t, which is ∂L/∂z directly. */
-/* Σ_j t_j over the group: softmax + cross-entropy has ∂L/∂z_j = y_j·Σt − t_j, which is
+/* Σ_j t_j over an output: softmax + cross-entropy has ∂L/∂z_j = y_j·Σt − t_j, which is
  * y − t only for targets that sum to 1. */
-static LLVMValueRef emit_target_sum(Cg *cg, const IrGroup *g, LLVMValueRef t) {
+static LLVMValueRef emit_target_sum(Cg *cg, CgOutput o, LLVMValueRef t) {
   LLVMValueRef sum = cg_alloca(cg, cg->real, "tsum");
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
   CgLoop l;
-  LLVMValueRef j = cg_loop_begin(cg, &l, cg_int(cg, g->size), "tsum");
-  LLVMValueRef tj = cg_load(cg, t, LLVMBuildAdd(cg->b, cg_int(cg, g->io_offset), j, ""));
+  LLVMValueRef j = cg_loop_begin(cg, &l, o.size, "tsum");
+  LLVMValueRef tj = cg_load(cg, t, LLVMBuildAdd(cg->b, o.io, j, ""));
   LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, sum, ""), tj), sum);
   cg_loop_end(cg, &l);
   return LLVMBuildLoad2(cg->b, cg->real, sum, "");
@@ -414,44 +451,49 @@ int cg_keeps_logits(const Cg *cg, const IrGroup *g) {
   return g->role == ROLE_OUTPUT && cg->net->train.loss == NNC_LOSS_CROSS_ENTROPY;
 }
 
-/* log Σ_k e^{z_k} over the group, as m + log Σ e^{z_k − m} with m = max z. */
-static LLVMValueRef emit_log_sum_exp(Cg *cg, const IrGroup *g, LLVMValueRef z, LLVMValueRef zs) {
+/* log Σ_k e^{z_k} over an output, as m + log Σ e^{z_k − m} with m = max z. */
+static LLVMValueRef emit_log_sum_exp(Cg *cg, CgOutput o, LLVMValueRef z, LLVMValueRef zs) {
   LLVMValueRef mx = cg_alloca(cg, cg->real, "lse_max"), sum = cg_alloca(cg, cg->real, "lse_sum");
   LLVMBuildStore(cg->b, cg_load(cg, z, cg_int(cg, 0)), mx);
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
   CgLoop l1, l2;
-  LLVMValueRef k = cg_loop_begin(cg, &l1, cg_int(cg, g->size), "lmax");
+  LLVMValueRef k = cg_loop_begin(cg, &l1, o.size, "lmax");
   LLVMBuildStore(cg->b, cg_fmax(cg, cg_load(cg, z, LLVMBuildMul(cg->b, k, zs, "")), LLVMBuildLoad2(cg->b, cg->real, mx, "")), mx);
   cg_loop_end(cg, &l1);
   LLVMValueRef m = LLVMBuildLoad2(cg->b, cg->real, mx, "");
-  k = cg_loop_begin(cg, &l2, cg_int(cg, g->size), "lsum");
+  k = cg_loop_begin(cg, &l2, o.size, "lsum");
   LLVMValueRef e = cg_exp(cg, cg_fsub(cg, cg_load(cg, z, LLVMBuildMul(cg->b, k, zs, "")), m));
   LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, sum, ""), e), sum);
   cg_loop_end(cg, &l2);
   return cg_fadd(cg, m, cg_log(cg, LLVMBuildLoad2(cg->b, cg->real, sum, "")));
 }
 
-/* Adds one sample's loss over output group g into *loss and ∂L/∂y into G; y and G point at
- * the group's first neuron, t at the sample's target row, z (cross-entropy only) at its
+CgOutput cg_output_of(Cg *cg, const IrGroup *g) {
+  CgOutput o = {cg_int(cg, g->size), cg_int(cg, g->io_offset), g->act == ACT_SOFTMAX};
+  return o;
+}
+
+/* Adds one sample's loss over output o into *loss and ∂L/∂y into G; y and G point at the
+ * output's first neuron, t at the sample's target row, z (cross-entropy only) at its
  * first weighted input, zs apart. Squared error: Σ (y − t)². Cross-entropy from z, stable
  * however saturated y is: sigmoid softplus(z) − t·z, softmax Σ t·(log Σ e^z − z). For
  * cross-entropy G receives ∂L/∂z directly: y − t, or y·Σt − t for softmax. */
-void cg_emit_output_loss(Cg *cg, const IrGroup *g, LLVMValueRef y, LLVMValueRef G, LLVMValueRef t,
+void cg_emit_output_loss(Cg *cg, CgOutput o, LLVMValueRef y, LLVMValueRef G, LLVMValueRef t,
                          LLVMValueRef loss, LLVMValueRef z, LLVMValueRef zs) {
-  int xent = cg->net->train.loss == NNC_LOSS_CROSS_ENTROPY, softmax = g->act == ACT_SOFTMAX;
-  LLVMValueRef tsum = xent && softmax ? emit_target_sum(cg, g, t) : NULL;
-  LLVMValueRef lse = xent && softmax ? emit_log_sum_exp(cg, g, z, zs) : NULL;
+  int xent = cg->net->train.loss == NNC_LOSS_CROSS_ENTROPY;
+  LLVMValueRef tsum = xent && o.softmax ? emit_target_sum(cg, o, t) : NULL;
+  LLVMValueRef lse = xent && o.softmax ? emit_log_sum_exp(cg, o, z, zs) : NULL;
   CgLoop lj;
-  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "loss");
+  LLVMValueRef j = cg_loop_begin(cg, &lj, o.size, "loss");
   LLVMValueRef out = cg_load(cg, y, j);
-  LLVMValueRef target = cg_load(cg, t, LLVMBuildAdd(cg->b, cg_int(cg, g->io_offset), j, ""));
+  LLVMValueRef target = cg_load(cg, t, LLVMBuildAdd(cg->b, o.io, j, ""));
   LLVMValueRef diff = cg_fsub(cg, out, target), l, grad;
   if (!xent) {
     l = cg_fmul(cg, diff, diff);
     grad = cg_fadd(cg, diff, diff);
   } else {
     LLVMValueRef zj = cg_load(cg, z, LLVMBuildMul(cg->b, j, zs, ""));
-    if (softmax)
+    if (o.softmax)
       l = cg_fmul(cg, target, cg_fsub(cg, lse, zj));
     else
       l = cg_fsub(cg, cg_activate(cg, ACT_SOFTPLUS, 0, zj), cg_fmul(cg, target, zj));
@@ -542,6 +584,35 @@ static void emit_group_backward(Cg *cg, const IrGroup *g, LLVMValueRef params, L
   cg_loop_end(cg, &lj);
 }
 
+/* Every output's loss into *loss and ∂L/∂y into G (at each output's neurons). */
+static void emit_outputs_loss(Cg *cg, LLVMValueRef V, LLVMValueRef G, LLVMValueRef t, LLVMValueRef loss) {
+  const IrNetwork *n = cg->net;
+  if (cg->tables->loss) {
+    LLVMValueRef args[] = {V, G, t, loss};
+    call(cg, cg->tables->loss, args, 4);
+    return;
+  }
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role == ROLE_OUTPUT) {
+      LLVMValueRef at = cg_int(cg, n->groups[i].value_offset);
+      LLVMValueRef z = offset_ptr(cg, V, cg_int(cg, n->n_values + n->groups[i].io_offset));
+      cg_emit_output_loss(cg, cg_output_of(cg, &n->groups[i]), offset_ptr(cg, V, at), offset_ptr(cg, G, at), t, loss, z, cg_int(cg, 1));
+    }
+}
+
+/* y (one sample's row) = the values of the output neurons. */
+static void emit_outputs_copy(Cg *cg, LLVMValueRef V, LLVMValueRef y) {
+  const IrNetwork *n = cg->net;
+  if (cg->tables->copy) {
+    LLVMValueRef args[] = {V, y};
+    call(cg, cg->tables->copy, args, 2);
+    return;
+  }
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role == ROLE_OUTPUT)
+      emit_copy(cg, y, n->groups[i].io_offset, V, n->groups[i].value_offset, n->groups[i].size);
+}
+
 /* bwd(params, t, V, G, out, rate) -> loss: loss of one sample (V from forward1), then the
  * reverse sweep; out is the gradient (accumulated) or, for BWD_SGD, the parameters. */
 static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode, int pipelined) {
@@ -555,17 +626,19 @@ static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode, int pipelined) {
   LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
   memzero(cg, G, n->n_values);
-  for (int i = 0; i < n->n_groups; i++)
-    if (n->groups[i].role == ROLE_OUTPUT) {
-      LLVMValueRef at = cg_int(cg, n->groups[i].value_offset);
-      LLVMValueRef z = offset_ptr(cg, V, cg_int(cg, n->n_values + n->groups[i].io_offset));
-      cg_emit_output_loss(cg, &n->groups[i], offset_ptr(cg, V, at), offset_ptr(cg, G, at), t, loss, z, cg_int(cg, 1));
-    }
+  emit_outputs_loss(cg, V, G, t, loss);
   CgParts parts;
   parts_begin(cg, &parts, noalias);
+  static const unsigned targs[] = {0, 2, 3, 4, 5};
+  LLVMValueRef tfn = mode == BWD_SGD ? cg->tables->sgd : cg->tables->backward;
   for (int i = n->n_order - 1; i >= 0; i--) {
+    int beyond = call_tabled_run(cg, &parts, i, -1, tfn, targs, 5);
+    if (beyond != i) {
+      i = beyond + 1;
+      continue;
+    }
     const IrGroup *g = &n->groups[n->order[i]];
-    parts_reserve(cg, &parts, group_cost(g));
+    parts_reserve(cg, &parts, cg_group_cost(g));
     cg->next_x = pipelined ? arg(cg, 6) : NULL; /* the next sample's inputs */
     emit_group_backward(cg, g, arg(cg, 0), arg(cg, 2), arg(cg, 3), arg(cg, 4), arg(cg, 5), mode);
   }
@@ -643,10 +716,7 @@ static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1, LLVMValueRef fwdN) 
   LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
   LLVMValueRef args[] = {params, sample_ptr(cg, x, s, n->n_inputs), V};
   call(cg, fwd1, args, 3);
-  LLVMValueRef ys = sample_ptr(cg, y, s, n->n_outputs);
-  for (int i = 0; i < n->n_groups; i++)
-    if (n->groups[i].role == ROLE_OUTPUT)
-      emit_copy(cg, ys, n->groups[i].io_offset, V, n->groups[i].value_offset, n->groups[i].size);
+  emit_outputs_copy(cg, V, sample_ptr(cg, y, s, n->n_outputs));
   cg_loop_end(cg, &ls);
   LLVMBuildRetVoid(cg->b);
   if (batch) {
@@ -714,14 +784,8 @@ static LLVMValueRef build_evaluate(Cg *cg, LLVMValueRef fwd1, LLVMValueRef evalN
   LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
   LLVMValueRef fargs[] = {params, sample_ptr(cg, x, s, n->n_inputs), V};
   call(cg, fwd1, fargs, 3);
-  LLVMValueRef ys = sample_ptr(cg, y, s, n->n_outputs), ts = sample_ptr(cg, t, s, n->n_outputs);
-  for (int i = 0; i < n->n_groups; i++) {
-    const IrGroup *g = &n->groups[i];
-    if (g->role != ROLE_OUTPUT) continue;
-    emit_copy(cg, ys, g->io_offset, V, g->value_offset, g->size);
-    LLVMValueRef z = offset_ptr(cg, V, cg_int(cg, n->n_values + g->io_offset));
-    cg_emit_output_loss(cg, g, offset_ptr(cg, V, cg_int(cg, g->value_offset)), G, ts, loss, z, cg_int(cg, 1));
-  }
+  emit_outputs_copy(cg, V, sample_ptr(cg, y, s, n->n_outputs));
+  emit_outputs_loss(cg, V, G, sample_ptr(cg, t, s, n->n_outputs), loss);
   cg_loop_end(cg, &ls);
   LLVMBuildRet(cg->b, to_f64(cg, LLVMBuildLoad2(cg->b, cg->real, loss, "")));
   if (batch) {
@@ -872,40 +936,60 @@ static LLVMValueRef f64_intrinsic(Cg *cg, const char *name, LLVMValueRef x) {
 }
 
 /* mean + std · N(0,1) by Box–Muller from two independent uniforms. */
-static LLVMValueRef emit_normal(Cg *cg, LLVMValueRef seed, LLVMValueRef index, double mean, double std) {
+static LLVMValueRef emit_normal(Cg *cg, LLVMValueRef seed, LLVMValueRef index, LLVMValueRef mean, LLVMValueRef std) {
   LLVMValueRef u1 = emit_uniform01(cg, seed, index);
   LLVMValueRef u2 = emit_uniform01(cg, seed, LLVMBuildAdd(cg->b, index, cg_int(cg, (int64_t)1 << 62), ""));
   LLVMValueRef r = f64_intrinsic(cg, "llvm.sqrt",
                                  LLVMBuildFMul(cg->b, f64c(cg, -2.0), f64_intrinsic(cg, "llvm.log", LLVMBuildFSub(cg->b, f64c(cg, 1.0), u1, "")), ""));
   LLVMValueRef c = f64_intrinsic(cg, "llvm.cos", LLVMBuildFMul(cg->b, u2, f64c(cg, 6.283185307179586), ""));
-  return LLVMBuildFAdd(cg->b, f64c(cg, mean), LLVMBuildFMul(cg->b, f64c(cg, std), LLVMBuildFMul(cg->b, r, c, ""), ""), "");
+  return LLVMBuildFAdd(cg->b, mean, LLVMBuildFMul(cg->b, std, LLVMBuildFMul(cg->b, r, c, ""), ""), "");
 }
 
-static LLVMValueRef emit_uniform(Cg *cg, LLVMValueRef seed, LLVMValueRef index, double lo, double hi) {
+static LLVMValueRef emit_uniform(Cg *cg, LLVMValueRef seed, LLVMValueRef index, LLVMValueRef lo, LLVMValueRef hi) {
   LLVMValueRef u = emit_uniform01(cg, seed, index);
-  return LLVMBuildFAdd(cg->b, f64c(cg, lo), LLVMBuildFMul(cg->b, u, f64c(cg, hi - lo), ""), "");
+  return LLVMBuildFAdd(cg->b, lo, LLVMBuildFMul(cg->b, u, LLVMBuildFSub(cg->b, hi, lo, ""), ""), "");
 }
 
-/* The initial value of parameter `index` of edge set e into g, as a double. */
-static LLVMValueRef emit_initial_value(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef seed, LLVMValueRef index) {
-  const IrNetwork *n = cg->net;
-  if (e->weight == WEIGHT_INITIAL) return f64c(cg, e->value);
-  int bias = is_bias_set(cg, e);
-  double fan_in = (double)ir_fan_in(n, g), fan_out = g->size;
+/* How the initial values of edge set e into g are drawn; fan_in is ir_fan_in(n, g). */
+CgInitRule cg_init_rule(const IrNetwork *n, const IrGroup *g, int64_t fan_in, const IrEdges *e) {
+  CgInitRule zero = {CG_DRAW_CONSTANT, 0.0, 0.0};
+  if (e->weight == WEIGHT_INITIAL) {
+    CgInitRule literal = {CG_DRAW_CONSTANT, e->value, 0.0};
+    return literal;
+  }
+  int bias = n->groups[e->src].role == ROLE_BIAS;
+  double fan_out = g->size;
   switch ((IrInit)n->init_kind) {
-  case INIT_UNIFORM: return emit_uniform(cg, seed, index, n->init_a, n->init_b);
-  case INIT_NORMAL: return emit_normal(cg, seed, index, n->init_a, n->init_b);
+  case INIT_UNIFORM: return (CgInitRule){CG_DRAW_UNIFORM, n->init_a, n->init_b};
+  case INIT_NORMAL: return (CgInitRule){CG_DRAW_NORMAL, n->init_a, n->init_b};
   case INIT_XAVIER: {
-    double limit = sqrt(6.0 / (fan_in + fan_out));
-    return bias ? f64c(cg, 0.0) : emit_uniform(cg, seed, index, -limit, limit);
+    double limit = sqrt(6.0 / ((double)fan_in + fan_out));
+    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
   }
   case INIT_HE: {
-    double limit = sqrt(6.0 / (fan_in > 0 ? fan_in : 1));
-    return bias ? f64c(cg, 0.0) : emit_uniform(cg, seed, index, -limit, limit);
+    double limit = sqrt(6.0 / (fan_in > 0 ? (double)fan_in : 1.0));
+    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
   }
-  case INIT_ZERO: return f64c(cg, 0.0);
+  case INIT_ZERO: return zero;
   }
-  return f64c(cg, 0.0);
+  return zero;
+}
+
+/* The initial value of parameter `index` under a rule of the given draw whose numbers a
+ * and b (doubles) are constants or loaded from a table. */
+LLVMValueRef cg_emit_draw(Cg *cg, CgDraw draw, LLVMValueRef a, LLVMValueRef b, LLVMValueRef seed, LLVMValueRef index) {
+  switch (draw) {
+  case CG_DRAW_UNIFORM: return emit_uniform(cg, seed, index, a, b);
+  case CG_DRAW_NORMAL: return emit_normal(cg, seed, index, a, b);
+  case CG_DRAW_CONSTANT: return a;
+  }
+  return a;
+}
+
+static LLVMValueRef emit_initial_value(Cg *cg, const IrGroup *g, int64_t fan_in, const IrEdges *e, LLVMValueRef seed,
+                                       LLVMValueRef index) {
+  CgInitRule r = cg_init_rule(cg->net, g, fan_in, e);
+  return cg_emit_draw(cg, r.draw, f64c(cg, r.a), f64c(cg, r.b), seed, index);
 }
 
 /* The trained weights as a constant array NAME_weights. */
@@ -937,18 +1021,25 @@ static LLVMValueRef build_init(Cg *cg) {
   }
   CgParts parts;
   parts_begin(cg, &parts, 1);
+  static const unsigned targs[] = {0, 1};
   for (int i = 0; i < n->n_order; i++) {
+    int beyond = call_tabled_run(cg, &parts, i, 1, cg->tables->init, targs, 2);
+    if (beyond != i) {
+      i = beyond - 1;
+      continue;
+    }
     const IrGroup *g = &n->groups[n->order[i]];
-    parts_reserve(cg, &parts, group_cost(g));
+    parts_reserve(cg, &parts, cg_group_cost(g));
     params = arg(cg, 0);
     seed = arg(cg, 1);
+    int64_t fan_in = ir_fan_in(n, g);
     for (int k = 0; k < g->n_in; k++) {
       const IrEdges *e = &g->in[k];
       if (e->param_offset < 0) continue;
       CgLoop l;
       LLVMValueRef j = cg_loop_begin(cg, &l, cg_int(cg, e->count), "init");
       LLVMValueRef index = LLVMBuildAdd(cg->b, cg_int(cg, e->param_offset), j, "");
-      LLVMValueRef v = emit_initial_value(cg, g, e, seed, index);
+      LLVMValueRef v = emit_initial_value(cg, g, fan_in, e, seed, index);
       cg_store(cg, params, index, from_f64(cg, v));
       cg_loop_end(cg, &l);
     }
@@ -1078,6 +1169,9 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
     cg.scale_mul = const_f64s(&cg, scale->mul, n->n_inputs, "nnc.scale_mul");
   }
   int batched = cg_batch_eligible(n), trainable = !weights;
+  CgTables tables;
+  cg_tables_build(&cg, &tables, trainable);
+  cg.tables = &tables;
   LLVMValueRef fwd1 = build_forward_one(&cg);
   LLVMValueRef init = build_init(&cg);
   if (batched) cg.batch_forward = cg_build_forward_body(&cg);
@@ -1105,6 +1199,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate, train_sequence,
                                         scale ? scale->mode : NNC_SCALE_NONE);
   if (with_main) build_main(&cg, model);
+  cg_tables_free(&tables);
   LLVMDisposeBuilder(cg.b);
   return cg.mod;
 }

@@ -292,7 +292,6 @@ int main(int argc, char **argv) {
     else if (o.action == ACT_CHECK) status = 0;
     else if (o.action == ACT_IR || o.action == ACT_DOT) status = dump(&o, ast, net);
     else if (o.action == ACT_NN) status = emit_nn(&o, onnx, net);
-    else if (!backend_check_size(net, &diag)) status = 1;
     else status = run_backend(&o, net, onnx);
   }
   diag_finish(&diag);

@@ -10,6 +10,8 @@ whose size grows linearly in N:
   neurons      N single neurons fed from the inputs, all summed into the output
   unit_layers  a chain of N one-neuron layers
   edges        a chain of N single neurons, each fed from the 3 before it (about 3N edge sets)
+  inputs       N single input neurons, all summed into the output
+  outputs      N single output neurons, each fed from one hidden layer
 
 usage: gen_large.py SHAPE N
 """
@@ -63,7 +65,20 @@ def edges(n):
     return out + train_block()
 
 
-SHAPES = {"terms": terms, "layers": layers, "neurons": neurons, "unit_layers": unit_layers, "edges": edges}
+def inputs(n):
+    out = ["network big {"] + [f"  input a{i};" for i in range(n)]
+    out.append("  output y[1] sigmoid <- " + " + ".join(f"a{i}" for i in range(n)) + ";")
+    return out + ["}"]
+
+
+def outputs(n):
+    out = header("big", 4) + ["  layer h[8] tanh;"]
+    out += [f"  output o{i} sigmoid <- h;" for i in range(n)]
+    return out + ["}"]
+
+
+SHAPES = {"terms": terms, "layers": layers, "neurons": neurons, "unit_layers": unit_layers, "edges": edges,
+          "inputs": inputs, "outputs": outputs}
 
 
 def generate(shape, n):
