@@ -40,6 +40,9 @@ void cg_loop_end(Cg *cg, CgLoop *l);
 LLVMValueRef cg_real(Cg *cg, double v);
 LLVMValueRef cg_int(Cg *cg, int64_t v);
 LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name);
+/* A private constant global holding init; an array of n elements of type ty (at least one). */
+LLVMValueRef cg_private_constant(Cg *cg, LLVMValueRef init, const char *name);
+LLVMValueRef cg_const_array(Cg *cg, LLVMTypeRef ty, LLVMValueRef *elems, int64_t n, const char *name);
 LLVMValueRef cg_elem(Cg *cg, LLVMValueRef base, LLVMValueRef index); /* &base[index] */
 LLVMValueRef cg_load(Cg *cg, LLVMValueRef base, LLVMValueRef index);
 void cg_store(Cg *cg, LLVMValueRef base, LLVMValueRef index, LLVMValueRef v);

@@ -87,16 +87,6 @@ unsigned char *cg_table_plan(const IrNetwork *n) {
 
 /* --- the tables --------------------------------------------------------------------- */
 
-static LLVMValueRef const_table(Cg *cg, LLVMTypeRef ty, LLVMValueRef *elems, int64_t n, const char *name) {
-  LLVMValueRef zero = LLVMConstNull(ty);
-  LLVMValueRef arr = LLVMConstArray2(ty, n ? elems : &zero, (uint64_t)(n ? n : 1));
-  LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(arr), name);
-  LLVMSetInitializer(g, arr);
-  LLVMSetGlobalConstant(g, 1);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
-  return g;
-}
-
 typedef struct Rows {
   LLVMValueRef *ints, *reals;
   int64_t n, ni, nr; /* rows, and int64 / real fields per row */
@@ -119,9 +109,9 @@ static void rows_add(Cg *cg, Rows *r, const int64_t *ints, const double *reals) 
 static void rows_emit(Cg *cg, Rows *r, LLVMValueRef *ints, LLVMValueRef *reals, const char *name) {
   char buf[64];
   snprintf(buf, sizeof buf, "nnc.%s.i", name);
-  *ints = const_table(cg, cg->i64, r->ints, r->n * r->ni, buf);
+  *ints = cg_const_array(cg, cg->i64, r->ints, r->n * r->ni, buf);
   snprintf(buf, sizeof buf, "nnc.%s.r", name);
-  *reals = const_table(cg, cg->f64, r->reals, r->n * r->nr, buf);
+  *reals = cg_const_array(cg, cg->f64, r->reals, r->n * r->nr, buf);
   free(r->ints);
   free(r->reals);
 }
@@ -199,7 +189,7 @@ static void build_tables(Cg *cg, CgTables *t) {
   rows_emit(cg, &groups, &t->group_i, &t->group_r, "tgroups");
   rows_emit(cg, &edges, &t->edge_i, &t->edge_r, "tedges");
   rows_emit(cg, &outputs, &t->output_i, &t->output_r, "toutputs");
-  t->values = const_table(cg, cg->real, values, n_edges, "nnc.tvalues");
+  t->values = cg_const_array(cg, cg->real, values, n_edges, "nnc.tvalues");
   free(values);
 }
 

@@ -7,6 +7,19 @@
 LLVMValueRef cg_real(Cg *cg, double v) { return LLVMConstReal(cg->real, v); }
 LLVMValueRef cg_int(Cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, 1); }
 
+LLVMValueRef cg_private_constant(Cg *cg, LLVMValueRef init, const char *name) {
+  LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
+LLVMValueRef cg_const_array(Cg *cg, LLVMTypeRef ty, LLVMValueRef *elems, int64_t n, const char *name) {
+  LLVMValueRef zero = LLVMConstNull(ty);
+  return cg_private_constant(cg, LLVMConstArray2(ty, n ? elems : &zero, (uint64_t)(n ? n : 1)), name);
+}
+
 LLVMValueRef cg_alloca(Cg *cg, LLVMTypeRef t, const char *name) {
   LLVMBasicBlockRef here = LLVMGetInsertBlock(cg->b);
   LLVMValueRef first = LLVMGetFirstInstruction(cg->entry);

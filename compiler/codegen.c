@@ -318,12 +318,8 @@ static void emit_copy(Cg *cg, LLVMValueRef dst, int64_t dst_off, LLVMValueRef sr
 static LLVMValueRef const_f64s(Cg *cg, const double *v, int n, const char *name) {
   LLVMValueRef *elems = xmalloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
   for (int i = 0; i < n; i++) elems[i] = LLVMConstReal(cg->f64, v[i]);
-  LLVMValueRef arr = LLVMConstArray2(cg->f64, elems, (uint64_t)n);
+  LLVMValueRef g = cg_const_array(cg, cg->f64, elems, n, name);
   free(elems);
-  LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(arr), name);
-  LLVMSetInitializer(g, arr);
-  LLVMSetGlobalConstant(g, 1);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
   return g;
 }
 
@@ -390,12 +386,8 @@ static void emit_all_inputs(Cg *cg, LLVMValueRef x, LLVMValueRef V) {
     rows[r++] = cg_int(cg, g->io_offset);
     rows[r++] = cg_int(cg, g->value_offset);
   }
-  LLVMValueRef arr = LLVMConstArray2(cg->i64, rows, (uint64_t)r);
+  LLVMValueRef table = cg_const_array(cg, cg->i64, rows, r, "nnc.inputs");
   free(rows);
-  LLVMValueRef table = LLVMAddGlobal(cg->mod, LLVMTypeOf(arr), "nnc.inputs");
-  LLVMSetInitializer(table, arr);
-  LLVMSetGlobalConstant(table, 1);
-  LLVMSetLinkage(table, LLVMPrivateLinkage);
   CgLoop l;
   LLVMValueRef row = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, count), "input_group"), cg_int(cg, 3), "");
   LLVMValueRef f[3];
@@ -1066,12 +1058,8 @@ static LLVMValueRef const_ints(Cg *cg, const int32_t *v, int n) {
   if (!n) return LLVMConstNull(cg->ptr);
   LLVMValueRef *elems = xmalloc(sizeof(LLVMValueRef) * (size_t)n);
   for (int i = 0; i < n; i++) elems[i] = LLVMConstInt(cg->i32, (unsigned long long)v[i], 1);
-  LLVMValueRef arr = LLVMConstArray2(cg->i32, elems, (uint64_t)n);
+  LLVMValueRef g = cg_const_array(cg, cg->i32, elems, n, "nnc.columns");
   free(elems);
-  LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(arr), "nnc.columns");
-  LLVMSetInitializer(g, arr);
-  LLVMSetGlobalConstant(g, 1);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
   return g;
 }
 
