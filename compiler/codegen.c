@@ -206,8 +206,31 @@ static void memzero(Cg *cg, LLVMValueRef p, int64_t elems) {
 
 /* --- weights ------------------------------------------------------------------------ */
 
+/* The per-edge literal weights of set e as a private constant array of type ty (the model's
+ * reals for fixed weights, doubles for initial ones), made once per set and named after its
+ * place in the IR: `nnc.values.G.K` for set K into group G. */
+static LLVMValueRef edge_values(Cg *cg, const IrEdges *e, LLVMTypeRef ty) {
+  const IrNetwork *n = cg->net;
+  int gid = 0;
+  while (gid < n->n_groups && !(e >= n->groups[gid].in && e < n->groups[gid].in + n->groups[gid].n_in)) gid++;
+  char name[64];
+  snprintf(name, sizeof name, "nnc.values.%d.%d", gid, (int)(e - n->groups[gid].in));
+  LLVMValueRef g = LLVMGetNamedGlobal(cg->mod, name);
+  if (g) return g;
+  LLVMValueRef *elems = xmalloc(sizeof(LLVMValueRef) * (size_t)e->count);
+  for (int64_t i = 0; i < e->count; i++) elems[i] = LLVMConstReal(ty, e->values[i]);
+  LLVMValueRef arr = LLVMConstArray2(ty, elems, (uint64_t)e->count);
+  free(elems);
+  g = LLVMAddGlobal(cg->mod, LLVMTypeOf(arr), name);
+  LLVMSetInitializer(g, arr);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
 /* The weight of edge k of set e (k: row-major index within the set). */
 static LLVMValueRef weight(Cg *cg, const IrEdges *e, LLVMValueRef params, LLVMValueRef k) {
+  if (e->weight == WEIGHT_FIXED && e->values) return cg_load(cg, edge_values(cg, e, cg->real), k);
   if (e->weight == WEIGHT_FIXED) return cg_real(cg, e->value);
   LLVMValueRef idx = LLVMBuildAdd(cg->b, cg_int(cg, e->param_offset), k, "");
   return cg_load(cg, params, idx);
@@ -889,6 +912,10 @@ static LLVMValueRef emit_uniform(Cg *cg, LLVMValueRef seed, LLVMValueRef index, 
 /* The initial value of parameter `index` of edge set e into g, as a double. */
 static LLVMValueRef emit_initial_value(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef seed, LLVMValueRef index) {
   const IrNetwork *n = cg->net;
+  if (e->weight == WEIGHT_INITIAL && e->values) {
+    LLVMValueRef k = LLVMBuildSub(cg->b, index, cg_int(cg, e->param_offset), "");
+    return LLVMBuildLoad2(cg->b, cg->f64, LLVMBuildInBoundsGEP2(cg->b, cg->f64, edge_values(cg, e, cg->f64), &k, 1, ""), "");
+  }
   if (e->weight == WEIGHT_INITIAL) return f64c(cg, e->value);
   int bias = is_bias_set(cg, e);
   double fan_in = (double)ir_fan_in(n, g), fan_out = g->size;

@@ -48,6 +48,8 @@ typedef struct IrEdges {
   int src_index;         /* EDGES_ONE: which neuron of src */
   IrWeightKind weight;
   double value;          /* WEIGHT_INITIAL, WEIGHT_FIXED: the weight of every edge in the set */
+  const double *values;  /* or, when not NULL, one weight per edge (count of them, in the
+                            order of the parameters: DENSE row-major [dst][src], else [dst]) */
   int64_t param_offset;  /* first parameter; -1 for WEIGHT_FIXED. DENSE: row-major [dst][src] */
   int64_t count;         /* number of edges */
   SrcLoc loc;

@@ -49,6 +49,7 @@ static const char *value_text(const AstValue *v, char *buf, size_t size) {
   case VAL_IDENT: snprintf(buf, size, "'%.40s'", v->text); break;
   case VAL_RANGE: snprintf(buf, size, "%lld..%lld", v->lo, v->hi); break;
   case VAL_CALL: snprintf(buf, size, "'%.40s(...)'", v->text); break;
+  case VAL_LIST: snprintf(buf, size, "[...]"); break;
   }
   return buf;
 }
