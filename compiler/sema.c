@@ -6,6 +6,7 @@
  * Training settings are checked by settings.c, called from here. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ast.h"
 #include "ir.h"
@@ -56,8 +57,49 @@ static size_t bounded_distance(const char *a, const char *b, size_t limit) {
   return row[lb];
 }
 
+/* Names other tools give to what nnc calls otherwise (settings, losses, activations, init
+ * schemes, decays), for the hints: a word here suggests its nnc name whenever that name is
+ * a candidate, however far apart they are spelt. Matched without regard to case. */
+static const char *const other_names[][2] = {
+    {"lr", "rate"}, {"learning_rate", "rate"}, {"learningrate", "rate"}, {"step_size", "rate"},
+    {"eta", "rate"}, {"alpha", "rate"},
+    {"optimizer", "sgd"}, {"optimiser", "sgd"}, {"optim", "sgd"}, {"solver", "sgd"},
+    {"epoch", "epochs"}, {"n_epochs", "epochs"}, {"num_epochs", "epochs"}, {"max_epochs", "epochs"},
+    {"max_epoch", "epochs"}, {"iterations", "epochs"}, {"max_iter", "epochs"},
+    {"batch_size", "batch"}, {"batchsize", "batch"}, {"minibatch", "batch"}, {"mini_batch", "batch"},
+    {"validation_split", "validation"}, {"val_split", "validation"}, {"valid", "validation"},
+    {"early_stopping", "early_stop"}, {"earlystopping", "early_stop"},
+    {"weight_init", "init"}, {"initializer", "init"}, {"initialiser", "init"}, {"initialization", "init"},
+    {"initialisation", "init"}, {"kernel_initializer", "init"},
+    {"random_seed", "seed"}, {"random_state", "seed"}, {"rng_seed", "seed"},
+    {"loss_function", "loss"}, {"criterion", "loss"}, {"objective", "loss"},
+    {"dtype", "precision"}, {"train_data", "data"}, {"training_data", "data"}, {"dataset", "data"},
+    {"test_data", "test"}, {"n_restarts", "restarts"}, {"num_restarts", "restarts"},
+    {"mse", "squared"}, {"mean_squared_error", "squared"}, {"squared_error", "squared"}, {"l2", "squared"},
+    {"sse", "squared"}, {"ce", "cross_entropy"}, {"crossentropy", "cross_entropy"}, {"xent", "cross_entropy"},
+    {"categorical_crossentropy", "cross_entropy"}, {"binary_crossentropy", "cross_entropy"},
+    {"sparse_categorical_crossentropy", "cross_entropy"}, {"bce", "cross_entropy"}, {"nll", "cross_entropy"},
+    {"log_loss", "cross_entropy"}, {"logloss", "cross_entropy"},
+    {"lrelu", "leaky_relu"}, {"leakyrelu", "leaky_relu"}, {"leaky", "leaky_relu"}, {"none", "identity"},
+    {"id", "identity"}, {"heaviside", "step"}, {"threshold", "step"}, {"hardlim", "step"},
+    {"binary_step", "step"}, {"glorot", "xavier"}, {"glorot_uniform", "xavier"}, {"xavier_uniform", "xavier"},
+    {"kaiming", "he"}, {"kaiming_uniform", "he"}, {"he_uniform", "he"}, {"zeros", "zero"},
+    {"random_uniform", "uniform"}, {"gaussian", "normal"}, {"random_normal", "normal"},
+    {"inverse_time", "inverse"}, {"invscaling", "inverse"}, {"exp", "exponential"},
+};
+
+static const char *other_name(const char *word, const char *const *cands, int n) {
+  for (size_t i = 0; i < sizeof other_names / sizeof other_names[0]; i++) {
+    if (strcasecmp(word, other_names[i][0]) != 0) continue;
+    for (int k = 0; k < n; k++)
+      if (strcmp(cands[k], other_names[i][1]) == 0) return cands[k];
+  }
+  return NULL;
+}
+
 const char *sema_closest(const char *word, const char *const *cands, int n) {
-  const char *best = NULL;
+  const char *best = other_name(word, cands, n);
+  if (best) return best;
   size_t best_d = strlen(word) < 4 ? 1 : 2;
   for (int i = 0; i < n; i++) {
     size_t d = bounded_distance(word, cands[i], best_d);
@@ -581,7 +623,8 @@ static const AstDecl **sums_by_neuron(Sema *s, const IrGroup *g) {
 }
 
 /* Resolves the terms of neuron j's sum into contribs (bias terms too, src = the bias neuron
- * or -1 for the group's own); marks whole groups named in dense[]. Returns 0 on an error. */
+ * or -1 for the group's own); marks whole groups named in dense[]. Returns 0 when a name or
+ * an index is wrong. */
 static int resolve_neuron_terms(Sema *s, const IrGroup *g, int j, const AstDecl *d, Contrib **cs, int *n, int *cap,
                                 unsigned char *dense) {
   int ok = 1, edges = 0;
@@ -605,10 +648,8 @@ static int resolve_neuron_terms(Sema *s, const IrGroup *g, int j, const AstDecl 
     if (*n == *cap) *cs = xrealloc(*cs, sizeof(Contrib) * (size_t)(*cap = *cap ? 2 * *cap : 16));
     (*cs)[(*n)++] = (Contrib){t, j, src, whole ? -1 : (int)t->index};
   }
-  if (ok && edges == 0) {
+  if (ok && edges == 0)
     diag_error(s->diag, d->name_loc, "'%s[%d]' has no incoming edge from a neuron, only a bias", g->name, j);
-    ok = 0;
-  }
   return ok;
 }
 
@@ -758,14 +799,14 @@ static void resolve_neuron_sums(Sema *s, IrGroup *g) {
   int n = 0, cap = 0, ok = 1;
   for (int j = 0; j < g->size; j++) ok &= resolve_neuron_terms(s, g, j, by[j], &cs, &n, &cap, dense);
   Merge *ms = NULL;
-  int mcap = 0;
+  int mcap = 0, errors = s->diag->errors;
   for (int i = 0; i < n && ok; i++) {
     if (cs[i].src < 0 || s->net->groups[cs[i].src].role == ROLE_BIAS) continue;
     int pos = merged_set(s, g, cs, &cs[i], dense, &ms, &mcap);
     if (pos >= 0) merge_contrib(s, g, pos, cs, i, &ms[pos]);
   }
   for (int pos = 0; pos < g->n_in; pos++) {
-    if (ok) check_gaps(s, g, pos, cs, &ms[pos], by);
+    if (s->diag->errors == errors) check_gaps(s, g, pos, cs, &ms[pos], by); /* else they would cascade */
     free(ms[pos].from);
   }
   if (ok) merge_bias(s, g, cs, n, by);

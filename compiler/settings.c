@@ -132,6 +132,17 @@ static int at_ident(const Cursor *c, const char *word) {
   return c->v && c->v->kind == VAL_IDENT && strcmp(c->v->text, word) == 0;
 }
 
+/* Reports a value that is none of names[], with the name meant when one is close or is what
+ * other tools call it ("did you mean 'squared'?" for `loss mse`). */
+static void expected_one_of(Cursor *c, const char *const *names, int n, const char *what) {
+  int named = c->v && (c->v->kind == VAL_IDENT || c->v->kind == VAL_CALL);
+  const char *hint = named ? sema_closest(c->v->text, names, n) : NULL;
+  if (hint)
+    fail(c, c->v->loc, "'%s' expects %s, got '%.40s'; did you mean '%s'?", c->key, what, c->v->text, hint);
+  else
+    expected(c, what);
+}
+
 /* One of names[]; returns its index or -1 after reporting. */
 static int take_choice(Cursor *c, const char *const *names, int n, const char *what) {
   if (c->v && c->v->kind == VAL_IDENT)
@@ -140,7 +151,7 @@ static int take_choice(Cursor *c, const char *const *names, int n, const char *w
         c->v = c->v->next;
         return i;
       }
-  expected(c, what);
+  expected_one_of(c, names, n, what);
   return -1;
 }
 
@@ -439,7 +450,12 @@ static void set_init(Cursor *c) {
   int want_args = k == INIT_UNIFORM || k == INIT_NORMAL ? 2 : 0;
   int nargs = 0;
   for (const AstValue *a = v->kind == VAL_CALL ? v->args : NULL; a; a = a->next) nargs += 1;
-  if (k < 0 || nargs != want_args || (want_args && v->kind != VAL_CALL)) {
+  if (k < 0) {
+    expected_one_of(c, kinds, 5, "uniform(a, b), normal(mean, std), xavier, he or zero");
+    c->v = v->next;
+    return;
+  }
+  if (nargs != want_args || (want_args && v->kind != VAL_CALL)) {
     expected(c, "uniform(a, b), normal(mean, std), xavier, he or zero");
     c->v = v->next;
     return;
