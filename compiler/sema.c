@@ -574,6 +574,7 @@ static void collect_neuron_sums(Sema *s, const AstNetwork *ast) {
   free(fill);
   free(target);
   s->neuron_sums_first = first;
+  s->named_whole = xcalloc((size_t)n + 1, 1);
 }
 
 /* One term of one neuron's sum, resolved: into neuron j, from src (idx: one neuron of it, or
@@ -794,7 +795,7 @@ static void merge_bias(Sema *s, IrGroup *g, const Contrib *cs, int n, const AstD
 static void resolve_neuron_sums(Sema *s, IrGroup *g) {
   const AstDecl **by = sums_by_neuron(s, g);
   if (!by) return;
-  unsigned char *dense = xcalloc((size_t)s->net->n_groups, 1);
+  unsigned char *dense = s->named_whole; /* all 0 between groups: cleared below */
   Contrib *cs = NULL;
   int n = 0, cap = 0, ok = 1;
   for (int j = 0; j < g->size; j++) ok &= resolve_neuron_terms(s, g, j, by[j], &cs, &n, &cap, dense);
@@ -810,9 +811,10 @@ static void resolve_neuron_sums(Sema *s, IrGroup *g) {
     free(ms[pos].from);
   }
   if (ok) merge_bias(s, g, cs, n, by);
+  for (int i = 0; i < n; i++)
+    if (cs[i].src >= 0) dense[cs[i].src] = 0;
   free(ms);
   free(cs);
-  free(dense);
   free(by);
 }
 
@@ -1115,6 +1117,7 @@ static void sema_fini(Sema *s) {
   free(s->edge_slots);
   free(s->neuron_sums);
   free(s->neuron_sums_first);
+  free(s->named_whole);
 }
 
 IrNetwork *sema_check(const AstFile *file, const char *source_path, Arena *arena, Diag *diag) {

@@ -30,6 +30,7 @@ typedef struct Sema {
   SrcLoc data_loc, test_loc;/* the train block's 'data' and 'test' settings, for later checks */
   const AstDecl **neuron_sums; /* the `NAME[i] <- sum` statements, grouped by target group: */
   int *neuron_sums_first;   /* group id -> its statements neuron_sums[first[id] .. first[id + 1]) */
+  unsigned char *named_whole; /* group id -> named whole in the neuron sums being resolved */
 } Sema;
 
 int sema_lookup(Sema *s, const char *name);
