@@ -691,19 +691,8 @@ static void merge_contrib(Sema *s, IrGroup *g, int pos, const Contrib *cs, int c
   const IrGroup *sg = &s->net->groups[c->src];
   char name[64];
   neuron_name(g, c->j, name, sizeof name);
-  if (weight_kind(c->t) != e->weight) {
-    const Contrib *f = &cs[m->first];
-    diag_error(s->diag, c->t->loc, "'%s' has %s weight from '%s' but '%s[%d]' has %s one: the weights from '%s' "
-               "into '%s' are all learned, all initial or all fixed", name, kind_adjective(weight_kind(c->t)),
-               sg->name, g->name, f->j, kind_adjective(e->weight), sg->name, g->name);
-    diag_note(s->diag, f->t->loc, "the first weight from '%s' into '%s' is here", sg->name, g->name);
-    return;
-  }
   int cols = e->kind == EDGES_DENSE ? sg->size : 1;
   int lo = c->idx < 0 || e->kind == EDGES_ONE ? 0 : c->idx, n = c->idx < 0 ? cols : 1;
-  int bad = 0;
-  const double *lit = term_values(s, c->t, (LitShape){name, 1, c->idx < 0 ? sg->name : name, n}, &bad);
-  if (bad) return;
   int64_t at = (int64_t)c->j * cols + lo;
   for (int i = 0; i < n; i++) {
     if (m->from[at + i]) {
@@ -712,6 +701,17 @@ static void merge_contrib(Sema *s, IrGroup *g, int pos, const Contrib *cs, int c
       return;
     }
   }
+  if (weight_kind(c->t) != e->weight) {
+    const Contrib *f = &cs[m->first];
+    diag_error(s->diag, c->t->loc, "'%s' has %s weight from '%s' but '%s[%d]' has %s one: the weights from '%s' "
+               "into '%s' are all learned, all initial or all fixed", name, kind_adjective(weight_kind(c->t)),
+               sg->name, g->name, f->j, kind_adjective(e->weight), sg->name, g->name);
+    diag_note(s->diag, f->t->loc, "the first weight from '%s' into '%s' is here", sg->name, g->name);
+    return;
+  }
+  int bad = 0;
+  const double *lit = term_values(s, c->t, (LitShape){name, 1, c->idx < 0 ? sg->name : name, n}, &bad);
+  if (bad) return;
   for (int i = 0; i < n; i++) {
     m->from[at + i] = ci + 1;
     if (e->values) ((double *)e->values)[at + i] = lit ? lit[i] : c->t->weight;
