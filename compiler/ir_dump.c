@@ -82,7 +82,7 @@ static void dump_string(const char *text, FILE *out) {
 static const char *plural(long long n) { return n == 1 ? "" : "s"; }
 
 static void dump_source(const char *what, const nnc_data_source *d, FILE *out) {
-  static const char *const formats[] = {"auto", "csv", "idx"};
+  static const char *const formats[] = {"auto", "csv", "idx", "fann"};
   static const char *const scales[] = {"none", "factor", "zscore", "minmax"};
   if (!d->path) return;
   fprintf(out, "  %s ", what);

@@ -224,7 +224,7 @@ static const char *const data_options[] = {"format", "header", "noheader", "inpu
                                            "onehot", "scale", "labels"};
 
 static void take_data_option(Cursor *c, nnc_data_source *d) {
-  static const char *const formats[] = {"csv", "idx"};
+  static const char *const formats[] = {"csv", "idx", "fann"};
   SrcLoc at = cursor_loc(c);
   int opt = take_choice(c, data_options, 8, "a data option (format, header, noheader, inputs, targets, onehot, scale, labels)");
   if (opt == 6 && strcmp(c->setting->key, "test") == 0) {
@@ -233,8 +233,8 @@ static void take_data_option(Cursor *c, nnc_data_source *d) {
   }
   switch (opt) {
   case 0: {
-    int f = take_choice(c, formats, 2, "csv or idx");
-    if (f >= 0) d->format = f == 0 ? NNC_FORMAT_CSV : NNC_FORMAT_IDX;
+    int f = take_choice(c, formats, 3, "csv, idx or fann");
+    if (f >= 0) d->format = f == 0 ? NNC_FORMAT_CSV : f == 1 ? NNC_FORMAT_IDX : NNC_FORMAT_FANN;
     break;
   }
   case 1: d->header = 1; break;
@@ -253,12 +253,15 @@ static int ends_with(const char *s, const char *suffix) {
   return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
 
-/* A name ending in .csv (or .csv.gz) is CSV, whatever else is given; otherwise a label file,
- * "idx" in the name or a .gz ending mean IDX. */
+/* A name ending in .csv (or .csv.gz) is CSV, whatever else is given, and one ending in .fann
+ * (or .fann.gz) a FANN training file; otherwise a label file, "idx" in the name or a .gz
+ * ending mean IDX. */
 static void infer_format(nnc_data_source *d) {
   if (d->format != NNC_FORMAT_AUTO) return;
   if (ends_with(d->path, ".csv") || ends_with(d->path, ".csv.gz"))
     d->format = NNC_FORMAT_CSV;
+  else if (ends_with(d->path, ".fann") || ends_with(d->path, ".fann.gz"))
+    d->format = NNC_FORMAT_FANN;
   else if (d->labels || strstr(d->path, "idx") || ends_with(d->path, ".gz"))
     d->format = NNC_FORMAT_IDX;
   else
@@ -277,6 +280,9 @@ static void check_source(Cursor *c, nnc_data_source *d) {
     diag_error(s->diag, loc, "IDX data need a label file: add 'labels \"FILE\"'");
   if (d->format == NNC_FORMAT_CSV && d->labels)
     diag_error(s->diag, loc, "'labels' is for IDX files; for CSV select the label column with 'targets N onehot'");
+  if (d->format == NNC_FORMAT_FANN && (d->labels || d->header >= 0 || d->n_input_cols || d->n_target_cols || d->onehot))
+    diag_error(s->diag, loc, "'header', 'noheader', 'inputs', 'targets', 'onehot' and 'labels' are for CSV and "
+               "IDX files; a FANN training file has each sample's inputs and outputs on lines of their own");
   if (d->format == NNC_FORMAT_IDX && (d->header >= 0 || d->n_input_cols || d->n_target_cols || d->onehot))
     diag_error(s->diag, loc, "'header', 'noheader', 'inputs', 'targets' and 'onehot' are for CSV files; IDX "
                "images are the inputs and their labels the one-hot targets");
