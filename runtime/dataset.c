@@ -155,8 +155,10 @@ static int sniff_idx(const char *path) {
   return got == 2 && b[0] == 0 && b[1] == 0;
 }
 
-/* A FANN training file starts with a line of three counts and nothing else (`4 2 1`); a CSV
- * file never does (its fields are separated by commas). Only a regular file is looked into. */
+/* A FANN training file starts with a line of three counts separated by spaces, as FANN writes
+ * it (`4 2 1`); a CSV file never does (its fields are separated by commas, and a first row of
+ * tab-separated numbers is CSV written with the wrong separator, said as such by the CSV
+ * reader). Only a regular file is looked into. */
 static int sniff_fann(const char *path) {
   char b[128] = {0};
   gzFile f = gzopen(path, "rb");
@@ -168,11 +170,11 @@ static int sniff_fann(const char *path) {
     return 0;
   int words = 0, i = 0;
   for (; i < got && b[i] != '\n'; i++) {
-    if (b[i] == ' ' || b[i] == '\t' || b[i] == '\r')
+    if (b[i] == ' ' || b[i] == '\r')
       continue;
     if (!isdigit((unsigned char)b[i]))
       return 0;
-    words += i == 0 || b[i - 1] == ' ' || b[i - 1] == '\t';
+    words += i == 0 || b[i - 1] == ' ';
   }
   return i < got && words == 3;
 }
