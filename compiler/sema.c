@@ -654,9 +654,11 @@ static int resolve_neuron_terms(Sema *s, const IrGroup *g, int j, const AstDecl 
   return ok;
 }
 
-/* The edge set of g that contribution c goes into, created on first use. */
-static int merged_set(Sema *s, IrGroup *g, const Contrib *cs, const Contrib *c, const unsigned char *dense, Merge **ms,
+/* The edge set of g that contribution c goes into, created on first use; -1 for a source
+ * refused as too large (reported once: its dense[] mark becomes 2). */
+static int merged_set(Sema *s, IrGroup *g, const Contrib *cs, const Contrib *c, unsigned char *dense, Merge **ms,
                       int *mcap) {
+  if (dense[c->src] == 2) return -1;
   int whole = dense[c->src];
   int64_t key = whole ? EDGE_KEY_DENSE : c->idx;
   int pos = edge_index_get(s, g->id, c->src, key);
@@ -667,6 +669,7 @@ static int merged_set(Sema *s, IrGroup *g, const Contrib *cs, const Contrib *c, 
     diag_error(s->diag, c->t->ref_loc, "'%s' takes %lld edges from '%s' in the sums of its neurons; nnc takes at "
                "most %d into one group this way (give '%s' one sum in its declaration)", g->name, (long long)count,
                sg->name, SEMA_MAX_MERGED_EDGES, g->name);
+    dense[c->src] = 2;
     return -1;
   }
   IrEdges *e = add_edges(s, g, whole ? EDGES_DENSE : EDGES_ONE, c->src, whole ? 0 : c->idx, c->t->ref_loc);
