@@ -561,11 +561,8 @@ static void cleanup(csv_state *st) {
   nnrt__free(st->tg_cols);
 }
 
-int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
-  csv_state *st = nnrt__alloc(sizeof *st);
-  int header = 0, rc;
-  if (!st)
-    return nnrt__oom(err);
+/* Opens the source's file ("-": standard input, shown as <stdin>) for the line reader. */
+static int open_source(csv_state *st, const nnc_data_source *src, nnrt_shape sh, nnrt_error *err) {
   int from_stdin = strcmp(src->path, "-") == 0;
   st->named = *src;
   if (from_stdin)
@@ -577,9 +574,18 @@ int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out
   errno = 0;
   st->r.f = from_stdin ? gzdopen(dup(0), "rb") : gzopen(src->path, "rb");
   if (!st->r.f)
-    rc = nnrt__fail(err, errno == ENOMEM ? NNRT_ENOMEM : NNRT_EDATA, "%s: cannot open: %s",
-                    st->src->path, errno ? strerror(errno) : "out of memory");
-  else if ((rc = read_first_row(st, &header, err)) == NNRT_OK && (rc = setup(st, err)) == NNRT_OK)
+    return nnrt__fail(err, errno == ENOMEM ? NNRT_ENOMEM : NNRT_EDATA, "%s: cannot open: %s", st->src->path,
+                      errno ? strerror(errno) : "out of memory");
+  return NNRT_OK;
+}
+
+int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
+  csv_state *st = nnrt__alloc(sizeof *st);
+  int header = 0, rc;
+  if (!st)
+    return nnrt__oom(err);
+  if ((rc = open_source(st, src, sh, err)) == NNRT_OK && (rc = read_first_row(st, &header, err)) == NNRT_OK &&
+      (rc = setup(st, err)) == NNRT_OK)
     rc = read_rows(st, header, err);
   if (rc == NNRT_OK) {
     *out = st->d;
@@ -598,8 +604,9 @@ int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out
  * and the file must hold exactly `count` samples. Memory grows with the samples read, never
  * with the count the header claims. */
 
+/* Splits the line at runs of spaces and tabs into st->fields (words: at most separators + 1). */
 static int split_words(csv_state *st, int *nf, nnrt_error *err) {
-  int need = count_fields(st->r.line) + 1, n = 0; /* words ≤ bytes / 2 + 1; commas + 1 is a bound too */
+  int need = 1, n = 0;
   for (const char *p = st->r.line; *p; p++)
     need += *p == ' ' || *p == '\t';
   if (need > st->max_fields) {
@@ -710,24 +717,12 @@ int nnrt__fann_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **ou
   int rc;
   if (!st)
     return nnrt__oom(err);
-  int from_stdin = strcmp(src->path, "-") == 0;
-  st->named = *src;
-  if (from_stdin)
-    st->named.path = "<stdin>";
-  st->src = &st->named;
-  st->sh = sh;
-  st->r.path = st->named.path;
-  st->r.max_len = nnrt__csv_max_line(sh);
-  errno = 0;
-  st->r.f = from_stdin ? gzdopen(dup(0), "rb") : gzopen(src->path, "rb");
-  if (!st->r.f)
-    rc = nnrt__fail(err, errno == ENOMEM ? NNRT_ENOMEM : NNRT_EDATA, "%s: cannot open: %s", st->src->path,
-                    errno ? strerror(errno) : "out of memory");
-  else if (src->labels) /* column selections are for CSV files: they do not apply here */
+  rc = open_source(st, src, sh, err);
+  if (!rc && src->labels) /* column selections are for CSV files: they do not apply here */
     rc = nnrt__fail(err, NNRT_EUSAGE, "%s is a FANN training file: a label file (%s) is for IDX images",
                     st->src->path, src->labels);
-  else if ((rc = fann_header(st, &count, err)) == NNRT_OK &&
-           (rc = nnrt_dataset_create(0, sh.n_inputs, sh.n_outputs, sh.real_bytes, sh.flags, &st->d, err)) == NNRT_OK)
+  if (!rc && (rc = fann_header(st, &count, err)) == NNRT_OK &&
+      (rc = nnrt_dataset_create(0, sh.n_inputs, sh.n_outputs, sh.real_bytes, sh.flags, &st->d, err)) == NNRT_OK)
     rc = fann_samples(st, count, err);
   if (rc == NNRT_OK)
     *out = st->d;
