@@ -90,8 +90,9 @@ int cg_keeps_logits(const Cg *cg, const IrGroup *g); /* cross-entropy outputs ke
 int cg_delta_is_direct(Cg *cg, const IrGroup *g);
 
 /* Initialisation: each edge set's values are drawn uniform in [a, b), normal with mean a
- * and deviation b, or are the constant a, from the parameter's index and the seed. */
-typedef enum CgDraw { CG_DRAW_UNIFORM, CG_DRAW_NORMAL, CG_DRAW_CONSTANT } CgDraw;
+ * and deviation b, or are the constant a, from the parameter's index and the seed; or they
+ * are the set's literal values, one per edge (read by the caller, not drawn). */
+typedef enum CgDraw { CG_DRAW_UNIFORM, CG_DRAW_NORMAL, CG_DRAW_CONSTANT, CG_DRAW_VALUES } CgDraw;
 typedef struct CgInitRule {
   CgDraw draw;
   double a, b;

@@ -47,7 +47,7 @@ int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes) {
 
 /* The batch kernels pay off when some dense product is at least one vector wide both ways
  * (tiny networks stay with per-sample code in registers); they need every weight dense and
- * learned. */
+ * learned, and a fixed bias to be one number (initial values only matter to init). */
 int cg_batch_eligible(const IrNetwork *n) {
   if (cg_uses_tables(n)) return 0; /* the tabled groups have per-sample code only */
   int64_t largest = 0;
@@ -62,6 +62,7 @@ int cg_batch_eligible(const IrNetwork *n) {
     const IrGroup *g = &n->groups[n->order[i]];
     for (int k = 0; k < g->n_in; k++) {
       const IrEdges *e = &g->in[k];
+      if (n->groups[e->src].role == ROLE_BIAS && e->weight == WEIGHT_FIXED && e->values) return 0;
       if (n->groups[e->src].role == ROLE_BIAS) continue;
       if (e->kind != EDGES_DENSE || e->weight == WEIGHT_FIXED) return 0;
     }

@@ -26,9 +26,10 @@ enum { CG_TABLE_BUDGET = 256 };
 enum { GF_VOFF, GF_SIZE, GF_ACT, GF_ELO, GF_EHI, GF_ZOFF, GF_DIRECT, GF_N };
 enum { EF_BIAS, EF_SOFF, EF_N, EF_POFF, EF_LEARNED, EF_GRAD, EF_DRAW, EF_COUNT, EF_VOFF, EF_VSTRIDE, EF_NF };
 enum { OF_VOFF, OF_SIZE, OF_IO, OF_ZOFF, OF_SOFTMAX, OF_N };
-/* …and of the double tables: group: act_param; edge set: init a, b. The constant weights
- * of fixed edge sets are a table of reals of their own: edge k of a set is
- * values[voff + k·vstride]. */
+/* …and of the double tables: group: act_param; edge set: init a, b. The literal weights
+ * of edge sets (fixed ones, and the initial values of per-edge literals) are a table of
+ * reals of their own: edge k of a set is values[voff + k·vstride], vstride 0 for a set
+ * whose edges share one value. */
 enum { GR_PARAM, GR_N };
 enum { ER_A, ER_B, ER_N };
 
@@ -121,8 +122,8 @@ static int wants_grad(const IrNetwork *n, int src) {
   return r == ROLE_HIDDEN || r == ROLE_OUTPUT;
 }
 
-static CgDraw add_edge_row(Cg *cg, Rows *edges, LLVMValueRef *values, const IrGroup *g, int64_t fan_in,
-                           const IrEdges *e) {
+static CgDraw add_edge_row(Cg *cg, Rows *edges, LLVMValueRef *values, int64_t *n_values, const IrGroup *g,
+                           int64_t fan_in, const IrEdges *e) {
   const IrNetwork *n = cg->net;
   const IrGroup *src = &n->groups[e->src];
   int bias = src->role == ROLE_BIAS, dense = e->kind == EDGES_DENSE;
@@ -136,11 +137,14 @@ static CgDraw add_edge_row(Cg *cg, Rows *edges, LLVMValueRef *values, const IrGr
       [EF_GRAD] = !bias && wants_grad(n, e->src),
       [EF_DRAW] = init.draw,
       [EF_COUNT] = e->count,
-      [EF_VOFF] = edges->n,
-      [EF_VSTRIDE] = 0,
+      [EF_VOFF] = *n_values,
+      [EF_VSTRIDE] = e->values != NULL,
   };
   double reals[ER_N] = {[ER_A] = init.a, [ER_B] = init.b};
-  values[edges->n] = cg_real(cg, e->weight == WEIGHT_FIXED ? e->value : 0.0);
+  if (e->values)
+    for (int64_t k = 0; k < e->count; k++) values[(*n_values)++] = cg_real(cg, e->values[k]);
+  else
+    values[(*n_values)++] = cg_real(cg, e->weight == WEIGHT_FIXED ? e->value : 0.0);
   rows_add(cg, edges, ints, reals);
   return init.draw;
 }
@@ -148,19 +152,21 @@ static CgDraw add_edge_row(Cg *cg, Rows *edges, LLVMValueRef *values, const IrGr
 /* The group, edge and output tables, and the table index of every tabled group. */
 static void build_tables(Cg *cg, CgTables *t) {
   const IrNetwork *n = cg->net;
-  int64_t n_edges = 0, n_groups = 0, n_outputs = 0;
+  int64_t n_edges = 0, n_groups = 0, n_outputs = 0, n_values = 0;
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
     if (!t->tabled[g->id]) continue;
     n_groups++;
     n_edges += g->n_in;
+    for (int k = 0; k < g->n_in; k++) n_values += g->in[k].values ? g->in[k].count : 1;
   }
   for (int i = 0; i < n->n_groups; i++) n_outputs += n->groups[i].role == ROLE_OUTPUT;
   Rows groups, edges, outputs;
   rows_init(&groups, n_groups, GF_N, GR_N);
   rows_init(&edges, n_edges, EF_NF, ER_N);
   rows_init(&outputs, n_outputs, OF_N, 0);
-  LLVMValueRef *values = xmalloc(sizeof(LLVMValueRef) * (size_t)(n_edges + 1));
+  LLVMValueRef *values = xmalloc(sizeof(LLVMValueRef) * (size_t)(n_values + 1));
+  n_values = 0;
   t->index = xmalloc(sizeof(int) * (size_t)n->n_groups);
   for (int i = 0; i < n->n_groups; i++) t->index[i] = -1;
   for (int i = 0; i < n->n_order; i++) {
@@ -169,7 +175,7 @@ static void build_tables(Cg *cg, CgTables *t) {
     t->acts |= 1u << g->act;
     t->index[g->id] = (int)groups.n;
     int64_t elo = edges.n, fan_in = ir_fan_in(n, g);
-    for (int k = 0; k < g->n_in; k++) t->draws |= 1u << add_edge_row(cg, &edges, values, g, fan_in, &g->in[k]);
+    for (int k = 0; k < g->n_in; k++) t->draws |= 1u << add_edge_row(cg, &edges, values, &n_values, g, fan_in, &g->in[k]);
     int64_t ints[GF_N] = {
         [GF_VOFF] = g->value_offset, [GF_SIZE] = g->size, [GF_ACT] = g->act, [GF_ELO] = elo, [GF_EHI] = edges.n,
         [GF_ZOFF] = cg_keeps_logits(cg, g) ? n->n_values + g->io_offset : -1, [GF_DIRECT] = cg_delta_is_direct(cg, g),
@@ -189,7 +195,7 @@ static void build_tables(Cg *cg, CgTables *t) {
   rows_emit(cg, &groups, &t->group_i, &t->group_r, "tgroups");
   rows_emit(cg, &edges, &t->edge_i, &t->edge_r, "tedges");
   rows_emit(cg, &outputs, &t->output_i, &t->output_r, "toutputs");
-  t->values = cg_const_array(cg, cg->real, values, n_edges, "nnc.tvalues");
+  t->values = cg_const_array(cg, cg->real, values, n_values, "nnc.tvalues");
   free(values);
 }
 
@@ -418,11 +424,12 @@ static LLVMValueRef build_backward(Cg *cg, const CgTables *t, int sgd) {
 /* --- initialisation ----------------------------------------------------------------- */
 
 typedef struct DrawCtx {
-  LLVMValueRef a, b, seed, index;
+  LLVMValueRef a, b, seed, index, literal;
 } DrawCtx;
 
 static LLVMValueRef draw_case(Cg *cg, int draw, void *p) {
   DrawCtx *d = p;
+  if (draw == CG_DRAW_VALUES) return d->literal;
   return cg_emit_draw(cg, (CgDraw)draw, d->a, d->b, d->seed, d->index);
 }
 
@@ -439,9 +446,14 @@ static void build_init(Cg *cg, CgTables *t) {
   LLVMBasicBlockRef after = begin_if(cg, learned, "learned");
   LLVMValueRef poff = field_i(cg, t->edge_i, EF_NF, row, EF_POFF);
   LLVMValueRef draw = field_i(cg, t->edge_i, EF_NF, row, EF_DRAW);
-  DrawCtx d = {field_r(cg, t->edge_r, ER_N, row, ER_A), field_r(cg, t->edge_r, ER_N, row, ER_B), seed, NULL};
+  LLVMValueRef voff = field_i(cg, t->edge_i, EF_NF, row, EF_VOFF);
+  DrawCtx d = {field_r(cg, t->edge_r, ER_N, row, ER_A), field_r(cg, t->edge_r, ER_N, row, ER_B), seed, NULL, NULL};
   LLVMValueRef k = cg_loop_begin(cg, &lk, field_i(cg, t->edge_i, EF_NF, row, EF_COUNT), "init");
   d.index = add(cg, poff, k);
+  if (t->draws & (1u << CG_DRAW_VALUES)) {
+    LLVMValueRef v = cg_load(cg, t->values, add(cg, voff, k));
+    d.literal = cg->real_bytes == 8 ? v : LLVMBuildFPExt(cg->b, v, cg->f64, "");
+  }
   LLVMValueRef v = switch_value(cg, draw, t->draws, cg->f64, draw_case, &d);
   cg_store(cg, params, d.index, to_real(cg, v));
   cg_loop_end(cg, &lk);

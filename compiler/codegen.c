@@ -200,8 +200,24 @@ static void memzero(Cg *cg, LLVMValueRef p, int64_t elems) {
 
 /* --- weights ------------------------------------------------------------------------ */
 
+/* The per-edge literal weights of set e as a private constant array of type ty (the model's
+ * reals for fixed weights, doubles for initial ones), made once per set and named after its
+ * place in the IR: `nnc.values.G.K` for set K into group G. */
+static LLVMValueRef edge_values(Cg *cg, const IrEdges *e, LLVMTypeRef ty) {
+  char name[64];
+  snprintf(name, sizeof name, "nnc.values.%d.%d", e->dst, (int)(e - cg->net->groups[e->dst].in));
+  LLVMValueRef g = LLVMGetNamedGlobal(cg->mod, name);
+  if (g) return g;
+  LLVMValueRef *elems = xmalloc(sizeof(LLVMValueRef) * (size_t)e->count);
+  for (int64_t i = 0; i < e->count; i++) elems[i] = LLVMConstReal(ty, e->values[i]);
+  g = cg_const_array(cg, ty, elems, e->count, name);
+  free(elems);
+  return g;
+}
+
 /* The weight of edge k of set e (k: row-major index within the set). */
 static LLVMValueRef weight(Cg *cg, const IrEdges *e, LLVMValueRef params, LLVMValueRef k) {
+  if (e->weight == WEIGHT_FIXED && e->values) return cg_load(cg, edge_values(cg, e, cg->real), k);
   if (e->weight == WEIGHT_FIXED) return cg_real(cg, e->value);
   LLVMValueRef idx = LLVMBuildAdd(cg->b, cg_int(cg, e->param_offset), k, "");
   return cg_load(cg, params, idx);
@@ -945,6 +961,7 @@ static LLVMValueRef emit_uniform(Cg *cg, LLVMValueRef seed, LLVMValueRef index, 
 /* How the initial values of edge set e into g are drawn; fan_in is ir_fan_in(n, g). */
 CgInitRule cg_init_rule(const IrNetwork *n, const IrGroup *g, int64_t fan_in, const IrEdges *e) {
   CgInitRule zero = {CG_DRAW_CONSTANT, 0.0, 0.0};
+  if (e->weight == WEIGHT_INITIAL && e->values) return (CgInitRule){CG_DRAW_VALUES, 0.0, 0.0};
   if (e->weight == WEIGHT_INITIAL) {
     CgInitRule literal = {CG_DRAW_CONSTANT, e->value, 0.0};
     return literal;
@@ -973,13 +990,19 @@ LLVMValueRef cg_emit_draw(Cg *cg, CgDraw draw, LLVMValueRef a, LLVMValueRef b, L
   switch (draw) {
   case CG_DRAW_UNIFORM: return emit_uniform(cg, seed, index, a, b);
   case CG_DRAW_NORMAL: return emit_normal(cg, seed, index, a, b);
-  case CG_DRAW_CONSTANT: return a;
+  case CG_DRAW_CONSTANT:
+  case CG_DRAW_VALUES: break; /* the caller's: see cg_init_rule */
   }
   return a;
 }
 
+/* The initial value of parameter `index` of edge set e into g, as a double. */
 static LLVMValueRef emit_initial_value(Cg *cg, const IrGroup *g, int64_t fan_in, const IrEdges *e, LLVMValueRef seed,
                                        LLVMValueRef index) {
+  if (e->weight == WEIGHT_INITIAL && e->values) {
+    LLVMValueRef k = LLVMBuildSub(cg->b, index, cg_int(cg, e->param_offset), "");
+    return LLVMBuildLoad2(cg->b, cg->f64, LLVMBuildInBoundsGEP2(cg->b, cg->f64, edge_values(cg, e, cg->f64), &k, 1, ""), "");
+  }
   CgInitRule r = cg_init_rule(cg->net, g, fan_in, e);
   return cg_emit_draw(cg, r.draw, f64c(cg, r.a), f64c(cg, r.b), seed, index);
 }

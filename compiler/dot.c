@@ -42,11 +42,13 @@ static void draw_group(const IrGroup *g, FILE *out) {
   }
 }
 
-static void edge_label(const IrEdges *e, FILE *out) {
+/* The label of edge k of set e (its index among the set's weights). */
+static void edge_label(const IrEdges *e, int64_t k, FILE *out) {
+  double w = e->values ? e->values[k] : e->value;
   if (e->weight == WEIGHT_FIXED)
-    fprintf(out, " [label=\"%g (fixed)\"]", e->value);
+    fprintf(out, " [label=\"%g (fixed)\"]", w);
   else if (e->weight == WEIGHT_INITIAL)
-    fprintf(out, " [label=\"%g\"]", e->value);
+    fprintf(out, " [label=\"%g\"]", w);
 }
 
 /* Draws edge set e into g between the nodes that stand for its neurons: every drawn source
@@ -67,7 +69,7 @@ static void draw_edges(const IrNetwork *n, const IrGroup *g, const IrEdges *e, F
       if (per_arrow > 1)
         fprintf(out, " [label=\"%s %lld\", penwidth=2]", e->kind == EDGES_DENSE ? "dense" : "×", per_arrow);
       else
-        edge_label(e, out);
+        edge_label(e, e->kind == EDGES_DENSE ? (int64_t)d * src->size + k : d, out);
       fputs(";\n", out);
     }
   }

@@ -51,7 +51,8 @@ static uint64_t fnv(uint64_t h, const void *data, size_t len) {
 static uint64_t fnv_i64(uint64_t h, int64_t v) { return fnv(h, &v, sizeof v); }
 
 /* Hash of everything that decides what the parameters mean: groups, activations, edge sets,
- * fixed weights, parameter offsets and precision. Names and initial values are left out. */
+ * fixed weights (each one of a set with per-edge values), parameter offsets and precision.
+ * Names and initial values are left out. */
 uint64_t ir_fingerprint(const IrNetwork *n) {
   uint64_t h = 1469598103934665603ull;
   h = fnv_i64(h, n->real_bytes);
@@ -68,7 +69,8 @@ uint64_t ir_fingerprint(const IrNetwork *n) {
       h = fnv_i64(h, e->src);
       h = fnv_i64(h, e->src_index);
       h = fnv_i64(h, e->weight == WEIGHT_FIXED);
-      if (e->weight == WEIGHT_FIXED) h = fnv(h, &e->value, sizeof e->value);
+      if (e->weight == WEIGHT_FIXED && e->values) h = fnv(h, e->values, sizeof(double) * (size_t)e->count);
+      else if (e->weight == WEIGHT_FIXED) h = fnv(h, &e->value, sizeof e->value);
       h = fnv_i64(h, e->param_offset);
     }
   }

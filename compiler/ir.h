@@ -3,7 +3,7 @@
  * (dumps, codegen) reads it and nothing else. It lives in one arena with the network.
  *
  * Invariants (ir_verify): group ids are indices into groups[]; every edge set points from
- * an earlier group in topological order; every hidden and output neuron has exactly one
+ * an earlier group in topological order and names the group it feeds; every hidden and output neuron has exactly one
  * bias edge; parameter blocks tile [0, n_params) without overlap, in topological order. */
 #ifndef NNC_IR_H
 #define NNC_IR_H
@@ -45,9 +45,12 @@ typedef enum IrEdgeKind {
 typedef struct IrEdges {
   IrEdgeKind kind;
   int src;               /* group id */
+  int dst;               /* the group it feeds */
   int src_index;         /* EDGES_ONE: which neuron of src */
   IrWeightKind weight;
   double value;          /* WEIGHT_INITIAL, WEIGHT_FIXED: the weight of every edge in the set */
+  const double *values;  /* or, when not NULL, one weight per edge (count of them, in the
+                            order of the parameters: DENSE row-major [dst][src], else [dst]) */
   int64_t param_offset;  /* first parameter; -1 for WEIGHT_FIXED. DENSE: row-major [dst][src] */
   int64_t count;         /* number of edges */
   SrcLoc loc;

@@ -8,6 +8,20 @@ static const char *weight_name(IrWeightKind w) {
   return names[w];
 }
 
+/* Per-edge weights as the language writes them: [a, b] per neuron of the group; a dense
+ * set as a matrix [[...], ...], one row per neuron of the group. */
+static void dump_values(const IrNetwork *n, const IrEdges *e, FILE *out) {
+  int64_t cols = e->kind == EDGES_DENSE ? n->groups[e->src].size : 1;
+  fputs(" [", out);
+  for (int64_t k = 0; k < e->count; k++) {
+    if (k) fputs(", ", out);
+    if (cols > 1 && k % cols == 0) fputc('[', out);
+    fprintf(out, "%.9g", e->values[k]);
+    if (cols > 1 && k % cols == cols - 1) fputc(']', out);
+  }
+  fputc(']', out);
+}
+
 static void dump_edges(const IrNetwork *n, const IrGroup *g, const IrEdges *e, FILE *out) {
   const IrGroup *src = &n->groups[e->src];
   if (src->role == ROLE_BIAS)
@@ -17,7 +31,10 @@ static void dump_edges(const IrNetwork *n, const IrGroup *g, const IrEdges *e, F
   else
     fprintf(out, "    one   %s[%d] -> %s", src->name, e->src_index, g->name);
   fprintf(out, " %s", weight_name(e->weight));
-  if (e->weight != WEIGHT_LEARNED) fprintf(out, " %.9g", e->value);
+  if (e->values)
+    dump_values(n, e, out);
+  else if (e->weight != WEIGHT_LEARNED)
+    fprintf(out, " %.9g", e->value);
   if (e->param_offset >= 0)
     fprintf(out, " params %lld..%lld\n", (long long)e->param_offset, (long long)(e->param_offset + e->count - 1));
   else
@@ -65,7 +82,7 @@ static void dump_string(const char *text, FILE *out) {
 static const char *plural(long long n) { return n == 1 ? "" : "s"; }
 
 static void dump_source(const char *what, const nnc_data_source *d, FILE *out) {
-  static const char *const formats[] = {"auto", "csv", "idx"};
+  static const char *const formats[] = {"auto", "csv", "idx", "fann"};
   static const char *const scales[] = {"none", "factor", "zscore", "minmax"};
   if (!d->path) return;
   fprintf(out, "  %s ", what);

@@ -1,5 +1,6 @@
 /* ir_verify.c — checks the invariants ir.h promises; run after every pass that builds or
  * changes the IR. A failure is a compiler bug, reported as an internal error. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "ir.h"
@@ -14,6 +15,7 @@ static int verify_group_edges(const IrNetwork *n, const IrGroup *g, const int *p
   for (int k = 0; k < g->n_in; k++) {
     const IrEdges *e = &g->in[k];
     if (e->src < 0 || e->src >= n->n_groups) return fail(err, n, "edge from a missing group", g->name);
+    if (e->dst != g->id) return fail(err, n, "edge set not naming the group it feeds", g->name);
     const IrGroup *src = &n->groups[e->src];
     if (src->role == ROLE_BIAS) biases++;
     if ((src->role == ROLE_HIDDEN || src->role == ROLE_OUTPUT) && pos[src->id] >= pos[g->id])
@@ -22,6 +24,9 @@ static int verify_group_edges(const IrNetwork *n, const IrGroup *g, const int *p
       return fail(err, n, "edge from a missing neuron", g->name);
     if ((e->weight == WEIGHT_FIXED) != (e->param_offset < 0))
       return fail(err, n, "fixed weights must have no parameters, others must", g->name);
+    if (e->values && e->weight == WEIGHT_LEARNED) return fail(err, n, "learned weights with literal values", g->name);
+    for (int64_t i = 0; e->values && i < e->count; i++)
+      if (!isfinite(e->values[i])) return fail(err, n, "a literal weight that is not finite", g->name);
   }
   if (biases != 1 || n->groups[g->in[g->n_in - 1].src].role != ROLE_BIAS)
     return fail(err, n, "not exactly one bias edge set, last", g->name);

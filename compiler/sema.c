@@ -6,6 +6,7 @@
  * Training settings are checked by settings.c, called from here. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ast.h"
 #include "ir.h"
@@ -56,8 +57,49 @@ static size_t bounded_distance(const char *a, const char *b, size_t limit) {
   return row[lb];
 }
 
+/* Names other tools give to what nnc calls otherwise (settings, losses, activations, init
+ * schemes, decays), for the hints: a word here suggests its nnc name whenever that name is
+ * a candidate, however far apart they are spelt. Matched without regard to case. */
+static const char *const other_names[][2] = {
+    {"lr", "rate"}, {"learning_rate", "rate"}, {"learningrate", "rate"}, {"step_size", "rate"},
+    {"eta", "rate"}, {"alpha", "rate"},
+    {"optimizer", "sgd"}, {"optimiser", "sgd"}, {"optim", "sgd"}, {"solver", "sgd"},
+    {"epoch", "epochs"}, {"n_epochs", "epochs"}, {"num_epochs", "epochs"}, {"max_epochs", "epochs"},
+    {"max_epoch", "epochs"}, {"iterations", "epochs"}, {"max_iter", "epochs"},
+    {"batch_size", "batch"}, {"batchsize", "batch"}, {"minibatch", "batch"}, {"mini_batch", "batch"},
+    {"validation_split", "validation"}, {"val_split", "validation"}, {"valid", "validation"},
+    {"early_stopping", "early_stop"}, {"earlystopping", "early_stop"},
+    {"weight_init", "init"}, {"initializer", "init"}, {"initialiser", "init"}, {"initialization", "init"},
+    {"initialisation", "init"}, {"kernel_initializer", "init"},
+    {"random_seed", "seed"}, {"random_state", "seed"}, {"rng_seed", "seed"},
+    {"loss_function", "loss"}, {"criterion", "loss"}, {"objective", "loss"},
+    {"dtype", "precision"}, {"train_data", "data"}, {"training_data", "data"}, {"dataset", "data"},
+    {"test_data", "test"}, {"n_restarts", "restarts"}, {"num_restarts", "restarts"},
+    {"mse", "squared"}, {"mean_squared_error", "squared"}, {"squared_error", "squared"}, {"l2", "squared"},
+    {"sse", "squared"}, {"ce", "cross_entropy"}, {"crossentropy", "cross_entropy"}, {"xent", "cross_entropy"},
+    {"categorical_crossentropy", "cross_entropy"}, {"binary_crossentropy", "cross_entropy"},
+    {"sparse_categorical_crossentropy", "cross_entropy"}, {"bce", "cross_entropy"}, {"nll", "cross_entropy"},
+    {"log_loss", "cross_entropy"}, {"logloss", "cross_entropy"},
+    {"lrelu", "leaky_relu"}, {"leakyrelu", "leaky_relu"}, {"leaky", "leaky_relu"}, {"none", "identity"},
+    {"id", "identity"}, {"heaviside", "step"}, {"threshold", "step"}, {"hardlim", "step"},
+    {"binary_step", "step"}, {"glorot", "xavier"}, {"glorot_uniform", "xavier"}, {"xavier_uniform", "xavier"},
+    {"kaiming", "he"}, {"kaiming_uniform", "he"}, {"he_uniform", "he"}, {"zeros", "zero"},
+    {"random_uniform", "uniform"}, {"gaussian", "normal"}, {"random_normal", "normal"},
+    {"inverse_time", "inverse"}, {"invscaling", "inverse"}, {"exp", "exponential"},
+};
+
+static const char *other_name(const char *word, const char *const *cands, int n) {
+  for (size_t i = 0; i < sizeof other_names / sizeof other_names[0]; i++) {
+    if (strcasecmp(word, other_names[i][0]) != 0) continue;
+    for (int k = 0; k < n; k++)
+      if (strcmp(cands[k], other_names[i][1]) == 0) return cands[k];
+  }
+  return NULL;
+}
+
 const char *sema_closest(const char *word, const char *const *cands, int n) {
-  const char *best = NULL;
+  const char *best = other_name(word, cands, n);
+  if (best) return best;
   size_t best_d = strlen(word) < 4 ? 1 : 2;
   for (int i = 0; i < n; i++) {
     size_t d = bounded_distance(word, cands[i], best_d);
@@ -119,6 +161,7 @@ static int checked_size(Sema *s, const AstDecl *d) {
 /* Creates one group per declaration; a repeated name is reported with the first one. */
 static void declare_groups(Sema *s, const AstNetwork *ast) {
   for (const AstDecl *d = ast->decls; d; d = d->next) {
+    if (d->kind == DECL_SUM) continue;
     int *slot = name_slot(s, d->name);
     if (*slot >= 0) {
       diag_error(s->diag, d->name_loc, "'%s' is already defined", d->name);
@@ -199,11 +242,103 @@ static IrEdges *add_edges(Sema *s, IrGroup *g, IrEdgeKind kind, int src, int src
   return e;
 }
 
+static IrWeightKind weight_kind(const AstTerm *t) {
+  return t->fixed ? WEIGHT_FIXED : t->has_weight ? WEIGHT_INITIAL : WEIGHT_LEARNED;
+}
+
 /* `w*x`: initial w; `fixed w*x`: fixed w; `x`: learned; `fixed x`: fixed 1 (the AST's
- * weight is 1 when none was written, -1 after a minus). */
-static void set_weight(IrEdges *e, const AstTerm *t) {
-  e->weight = t->fixed ? WEIGHT_FIXED : t->has_weight ? WEIGHT_INITIAL : WEIGHT_LEARNED;
-  e->value = e->weight == WEIGHT_LEARNED ? 0 : t->weight;
+ * weight is 1 when none was written, -1 after a minus). values: a literal's numbers, one per
+ * edge, or NULL. */
+static void set_weight(IrEdges *e, const AstTerm *t, const double *values) {
+  e->weight = weight_kind(t);
+  e->value = e->weight == WEIGHT_LEARNED || t->lit ? 0 : t->weight;
+  e->values = values;
+}
+
+/* --- literal weight vectors and matrices -------------------------------------------- */
+
+static int64_t count_list(const AstValue *v) {
+  int64_t n = 0;
+  for (; v; v = v->next) n++;
+  return n;
+}
+
+static int is_matrix(const AstValue *lit) { return lit->args && lit->args->kind == VAL_LIST; }
+
+/* Where a literal's weights go: into `dst` (rows: its neurons), from `src` (cols: the
+ * source neurons of one edge; 1 for one neuron and for a bias), for messages. */
+typedef struct LitShape {
+  const char *dst;
+  int64_t rows;
+  const char *src; /* NULL for a bias */
+  int64_t cols;
+} LitShape;
+
+static const char *plural_s(int64_t n) { return n == 1 ? "" : "s"; }
+
+/* A vector fits a shape with one row (the weights of one neuron) or one column (one weight
+ * per neuron of dst); any other shape is a matrix, one row per neuron of dst. */
+static int vector_fits(Sema *s, const AstTerm *t, LitShape sh) {
+  int64_t n = count_list(t->lit->args);
+  const char *what = sh.src ? "weight" : "bias";
+  if ((sh.cols == 1 && n == sh.rows) || (sh.rows == 1 && n == sh.cols)) return 1;
+  if (sh.rows > 1 && sh.cols > 1)
+    diag_error(s->diag, t->lit->loc, "'%s' has %lld neurons and '%s' has %lld: the weights from '%s' are a "
+               "matrix of %lld rows of %lld numbers, one row per neuron of '%s'", sh.dst, (long long)sh.rows,
+               sh.src, (long long)sh.cols, sh.src, (long long)sh.rows, (long long)sh.cols, sh.dst);
+  else if (sh.cols == 1)
+    diag_error(s->diag, t->lit->loc, "%s vector of '%s' has %lld number%s; '%s' has %lld neuron%s", what, sh.dst,
+               (long long)n, plural_s(n), sh.dst, (long long)sh.rows, plural_s(sh.rows));
+  else
+    diag_error(s->diag, t->lit->loc, "weight vector of '%s' has %lld number%s; '%s' has %lld neuron%s", sh.dst,
+               (long long)n, plural_s(n), sh.src, (long long)sh.cols, plural_s(sh.cols));
+  return 0;
+}
+
+static int matrix_fits(Sema *s, const AstTerm *t, LitShape sh) {
+  int64_t n = count_list(t->lit->args), i = 0;
+  const char *what = sh.src ? "weight" : "bias";
+  if (n != sh.rows) {
+    diag_error(s->diag, t->lit->loc, "%s matrix of '%s' has %lld row%s; '%s' has %lld neuron%s", what, sh.dst,
+               (long long)n, plural_s(n), sh.dst, (long long)sh.rows, plural_s(sh.rows));
+    return 0;
+  }
+  int ok = 1;
+  for (const AstValue *row = t->lit->args; row; row = row->next, i++) {
+    int64_t k = count_list(row->args);
+    if (k == sh.cols) continue;
+    if (sh.cols > 1)
+      diag_error(s->diag, row->loc, "row %lld of the weight matrix of '%s' has %lld number%s; '%s' has %lld neurons",
+                 (long long)i, sh.dst, (long long)k, plural_s(k), sh.src, (long long)sh.cols);
+    else
+      diag_error(s->diag, row->loc, "row %lld of the %s matrix of '%s' has %lld numbers; it takes 1", (long long)i,
+                 what, sh.dst, (long long)k);
+    ok = 0;
+  }
+  return ok;
+}
+
+/* The numbers of t's literal, rows × cols in row-major order with t's sign applied, in the
+ * IR's arena; NULL after reporting a literal whose shape does not fit. */
+static double *literal_values(Sema *s, const AstTerm *t, LitShape sh) {
+  if (!(is_matrix(t->lit) ? matrix_fits(s, t, sh) : vector_fits(s, t, sh))) return NULL;
+  double *v = arena_alloc(s->arena, sizeof(double) * (size_t)(sh.rows * sh.cols));
+  int64_t k = 0;
+  for (const AstValue *e = t->lit->args; e; e = e->next) {
+    if (e->kind != VAL_LIST) v[k++] = t->weight * e->num;
+    for (const AstValue *x = e->kind == VAL_LIST ? e->args : NULL; x; x = x->next) v[k++] = t->weight * x->num;
+  }
+  return v;
+}
+
+/* The per-edge values of term t on an edge set into dst (rows neurons) from src (cols neurons
+ * per edge, src NULL for a bias): NULL when t has a plain number or none. *bad is set when
+ * the literal does not fit. */
+static const double *term_values(Sema *s, const AstTerm *t, LitShape sh, int *bad) {
+  if (!t->lit) return NULL;
+  const double *v = literal_values(s, t, sh);
+  if (!v) *bad = 1;
+  return v;
 }
 
 /* --- duplicate edges: (group, source, key) -> position in the group's in[] ------------ */
@@ -304,9 +439,14 @@ static int add_ref_term(Sema *s, IrGroup *g, const AstTerm *t) {
     diag_note(s->diag, dup->loc, "the earlier edge is here");
     return 1;
   }
-  set_weight(add_edges(s, g, kind, src, idx, t->ref_loc), t);
+  int bad = 0;
+  char src_name[64];
+  if (t->has_index) snprintf(src_name, sizeof src_name, "%.40s[%d]", sg->name, idx);
+  LitShape sh = {g->name, g->size, t->has_index ? src_name : sg->name, kind == EDGES_DENSE ? sg->size : 1};
+  const double *values = term_values(s, t, sh, &bad);
+  set_weight(add_edges(s, g, kind, src, idx, t->ref_loc), t, values);
   remember_edges(s, g, kind, src, idx);
-  return 1;
+  return !bad;
 }
 
 /* The incoming edges of g: its sum, or dense from prev (the declaration before it) if none. */
@@ -339,17 +479,37 @@ static void attach_bias(Sema *s, IrGroup *g) {
   int src = s->bias_src[g->id];
   if (src < 0) src = implicit_bias(s, g)->id;
   IrEdges *e = add_edges(s, g, EDGES_ONE, src, 0, t ? t->loc : g->loc);
+  int bad = 0;
   if (t)
-    set_weight(e, t);
+    set_weight(e, t, term_values(s, t, (LitShape){g->name, g->size, NULL, 1}, &bad));
   else
     e->weight = WEIGHT_LEARNED;
+}
+
+static void resolve_neuron_sums(Sema *s, IrGroup *g);
+
+/* Literal weights that are all the same number (`[0.5, 0.5]*x`) are one value for the set:
+ * one IR, one fingerprint, for one meaning. Run after layout, which counts the edges. */
+static void collapse_equal_values(IrGroup *g) {
+  for (int k = 0; k < g->n_in; k++) {
+    IrEdges *e = &g->in[k];
+    int64_t i = 1;
+    while (e->values && i < e->count && memcmp(&e->values[i], &e->values[0], sizeof(double)) == 0) i++;
+    if (!e->values || i < e->count) continue;
+    e->value = e->values[0];
+    e->values = NULL;
+  }
 }
 
 static void resolve_group(Sema *s, IrGroup *g, const AstDecl *d, int prev) {
   if (g->role == ROLE_INPUT || g->role == ROLE_BIAS) return;
   resolve_activation(s, g, d->act);
-  resolve_sum(s, g, d, prev);
-  attach_bias(s, g);
+  if (s->neuron_sums_first[g->id] < s->neuron_sums_first[g->id + 1]) {
+    resolve_neuron_sums(s, g);
+  } else {
+    resolve_sum(s, g, d, prev);
+    attach_bias(s, g);
+  }
 }
 
 /* Resolves the declarations in order. A layer without `<-` is fed from the last declaration
@@ -357,11 +517,308 @@ static void resolve_group(Sema *s, IrGroup *g, const AstDecl *d, int prev) {
 static void resolve_groups(Sema *s, const AstNetwork *ast) {
   int prev = -1;
   for (const AstDecl *d = ast->decls; d; d = d->next) {
-    int id = sema_lookup(s, d->name);
+    int id = d->kind == DECL_SUM ? -1 : sema_lookup(s, d->name);
     if (id < 0 || s->decl_of[id] != d) continue;
     resolve_group(s, &s->net->groups[id], d, prev);
     if (d->kind != DECL_BIAS) prev = id;
   }
+}
+
+/* --- per-neuron sums: `NAME[i] <- sum` ------------------------------------------------ */
+
+/* The target group of a `NAME[i] <- sum` statement, or -1 after reporting why it has none. */
+static int neuron_sum_target(Sema *s, const AstDecl *d) {
+  int id = sema_lookup(s, d->name);
+  if (id < 0) {
+    report_unknown_name(s, d->name_loc, d->name);
+    return -1;
+  }
+  const IrGroup *g = &s->net->groups[id];
+  if (g->role == ROLE_INPUT || g->role == ROLE_BIAS) {
+    diag_error(s->diag, d->name_loc, "'%s' is %s: it has no incoming edges", g->name,
+               g->role == ROLE_INPUT ? "an input" : "a bias neuron");
+    return -1;
+  }
+  if (d->size < 0 || d->size >= g->size) {
+    diag_error(s->diag, d->size_loc, "index %lld is out of range for '%s', which has %d neuron%s", d->size, g->name,
+               g->size, plural_s(g->size));
+    return -1;
+  }
+  if (s->decl_of[id]->has_sum) {
+    diag_error(s->diag, d->name_loc, "'%s' has its incoming sum in its declaration; its neurons cannot also "
+               "have sums of their own", g->name);
+    diag_note(s->diag, s->decl_of[id]->name_loc, "'%s' is declared here", g->name);
+    return -1;
+  }
+  return id;
+}
+
+/* Groups the `NAME[i] <- sum` statements by target group (a counting sort, in source order
+ * within a group) into s->neuron_sums. */
+static void collect_neuron_sums(Sema *s, const AstNetwork *ast) {
+  int n = s->net->n_groups, total = 0;
+  int *first = xcalloc((size_t)n + 2, sizeof(int));
+  int *target = NULL;
+  for (const AstDecl *d = ast->decls; d; d = d->next) total += d->kind == DECL_SUM;
+  target = xmalloc(sizeof(int) * (size_t)(total + 1));
+  int k = 0;
+  for (const AstDecl *d = ast->decls; d; d = d->next)
+    if (d->kind == DECL_SUM && (target[k++] = neuron_sum_target(s, d)) >= 0) first[target[k - 1] + 1]++;
+  for (int i = 0; i < n; i++) first[i + 1] += first[i];
+  s->neuron_sums = xmalloc(sizeof(AstDecl *) * (size_t)(total + 1));
+  int *fill = xmalloc(sizeof(int) * (size_t)(n + 1));
+  memcpy(fill, first, sizeof(int) * (size_t)(n + 1));
+  k = 0;
+  for (const AstDecl *d = ast->decls; d; d = d->next)
+    if (d->kind == DECL_SUM && target[k++] >= 0) s->neuron_sums[fill[target[k - 1]]++] = d;
+  free(fill);
+  free(target);
+  s->neuron_sums_first = first;
+  s->named_whole = xcalloc((size_t)n + 1, 1);
+}
+
+/* One term of one neuron's sum, resolved: into neuron j, from src (idx: one neuron of it, or
+ * -1 for the whole group). */
+typedef struct Contrib {
+  const AstTerm *t;
+  int j, src, idx;
+} Contrib;
+
+/* What an edge set built from neuron sums has received so far: per edge, the contribution
+ * that gave it (+1; 0: none yet). */
+typedef struct Merge {
+  int *from;
+  int first; /* the first contribution to the set */
+} Merge;
+
+/* The most literal weights one edge set may take from neuron sums (a dense set from a large
+ * group, named in many neurons' sums, would otherwise be sized rows × columns). */
+#define SEMA_MAX_MERGED_EDGES (1 << 24)
+
+static void neuron_name(const IrGroup *g, int j, char *buf, size_t size) {
+  snprintf(buf, size, "%.40s[%d]", g->name, j);
+}
+
+/* Each neuron of g has exactly one sum; returns them by neuron, or NULL after reporting. */
+static const AstDecl **sums_by_neuron(Sema *s, const IrGroup *g) {
+  const AstDecl **by = xcalloc((size_t)g->size, sizeof *by);
+  int ok = 1;
+  for (int k = s->neuron_sums_first[g->id]; k < s->neuron_sums_first[g->id + 1]; k++) {
+    const AstDecl *d = s->neuron_sums[k];
+    if (by[d->size]) {
+      diag_error(s->diag, d->name_loc, "'%s[%lld]' already has its incoming sum", g->name, d->size);
+      diag_note(s->diag, by[d->size]->name_loc, "the first is here");
+      ok = 0;
+    }
+    by[d->size] = d;
+  }
+  for (int j = 0; j < g->size && ok; j++)
+    if (!by[j]) {
+      diag_error(s->diag, g->loc, "neuron %d of '%s' has no incoming sum: once one neuron of a group has "
+                 "'%s[i] <- ...', every neuron needs one", j, g->name, g->name);
+      ok = 0;
+    }
+  if (ok) return by;
+  free(by);
+  return NULL;
+}
+
+/* Resolves the terms of neuron j's sum into contribs (bias terms too, src = the bias neuron
+ * or -1 for the group's own); marks whole groups named in dense[]. Returns 0 when a name or
+ * an index is wrong. */
+static int resolve_neuron_terms(Sema *s, const IrGroup *g, int j, const AstDecl *d, Contrib **cs, int *n, int *cap,
+                                unsigned char *dense) {
+  int ok = 1, edges = 0;
+  for (const AstTerm *t = d->sum; t; t = t->next) {
+    int src = t->ref ? sema_lookup(s, t->ref) : -1;
+    if (t->ref && src < 0) {
+      report_unknown_name(s, t->ref_loc, t->ref);
+      ok = 0;
+      continue;
+    }
+    const IrGroup *sg = src >= 0 ? &s->net->groups[src] : NULL;
+    if (sg && t->has_index && (t->index < 0 || t->index >= sg->size)) {
+      diag_error(s->diag, t->ref_loc, "index %lld is out of range for '%s', which has %d neuron%s", t->index,
+                 sg->name, sg->size, plural_s(sg->size));
+      ok = 0;
+      continue;
+    }
+    int whole = sg && sg->role != ROLE_BIAS && !t->has_index && sg->size > 1;
+    if (whole) dense[src] = 1;
+    edges += sg && sg->role != ROLE_BIAS;
+    if (*n == *cap) *cs = xrealloc(*cs, sizeof(Contrib) * (size_t)(*cap = *cap ? 2 * *cap : 16));
+    (*cs)[(*n)++] = (Contrib){t, j, src, whole ? -1 : (int)t->index};
+  }
+  if (ok && edges == 0)
+    diag_error(s->diag, d->name_loc, "'%s[%d]' has no incoming edge from a neuron, only a bias", g->name, j);
+  return ok;
+}
+
+/* The edge set of g that contribution c goes into, created on first use; -1 for a source
+ * refused as too large (reported once: its dense[] mark becomes 2). */
+static int merged_set(Sema *s, IrGroup *g, const Contrib *cs, const Contrib *c, unsigned char *dense, Merge **ms,
+                      int *mcap) {
+  if (dense[c->src] == 2) return -1;
+  int whole = dense[c->src];
+  int64_t key = whole ? EDGE_KEY_DENSE : c->idx;
+  int pos = edge_index_get(s, g->id, c->src, key);
+  if (pos >= 0) return pos;
+  const IrGroup *sg = &s->net->groups[c->src];
+  int64_t count = whole ? (int64_t)g->size * sg->size : g->size;
+  if (count > SEMA_MAX_MERGED_EDGES) {
+    diag_error(s->diag, c->t->ref_loc, "'%s' takes %lld edges from '%s' in the sums of its neurons; nnc takes at "
+               "most %d into one group this way (give '%s' one sum in its declaration)", g->name, (long long)count,
+               sg->name, SEMA_MAX_MERGED_EDGES, g->name);
+    dense[c->src] = 2;
+    return -1;
+  }
+  IrEdges *e = add_edges(s, g, whole ? EDGES_DENSE : EDGES_ONE, c->src, whole ? 0 : c->idx, c->t->ref_loc);
+  e->weight = weight_kind(c->t);
+  e->count = count; /* as layout() will count it */
+  if (e->weight != WEIGHT_LEARNED) e->values = arena_alloc(s->arena, sizeof(double) * (size_t)count);
+  edge_index_put(s, g->id, c->src, key, g->n_in - 1);
+  if (g->n_in > *mcap) *ms = xrealloc(*ms, sizeof(Merge) * (size_t)(*mcap = 2 * g->n_in));
+  (*ms)[g->n_in - 1] = (Merge){xcalloc((size_t)count, sizeof(int)), (int)(c - cs)};
+  return g->n_in - 1;
+}
+
+static const char *kind_adjective(IrWeightKind w) {
+  return w == WEIGHT_LEARNED ? "a learned" : w == WEIGHT_INITIAL ? "an initial" : "a fixed";
+}
+
+/* Puts contribution ci (of cs) into edge set pos of g: its weights at the edges of its
+ * neuron, after checking it agrees with the set's kind and gives no edge twice. */
+static void merge_contrib(Sema *s, IrGroup *g, int pos, const Contrib *cs, int ci, Merge *m) {
+  const Contrib *c = &cs[ci];
+  IrEdges *e = &g->in[pos];
+  const IrGroup *sg = &s->net->groups[c->src];
+  char name[64];
+  neuron_name(g, c->j, name, sizeof name);
+  int cols = e->kind == EDGES_DENSE ? sg->size : 1;
+  int lo = c->idx < 0 || e->kind == EDGES_ONE ? 0 : c->idx, n = c->idx < 0 ? cols : 1;
+  int64_t at = (int64_t)c->j * cols + lo;
+  for (int i = 0; i < n; i++) {
+    if (m->from[at + i]) {
+      diag_error(s->diag, c->t->ref_loc, "'%s' already has an edge from '%s'", name, sg->name);
+      diag_note(s->diag, cs[m->from[at + i] - 1].t->ref_loc, "the earlier edge is here");
+      return;
+    }
+  }
+  if (weight_kind(c->t) != e->weight) {
+    const Contrib *f = &cs[m->first];
+    diag_error(s->diag, c->t->loc, "'%s' has %s weight from '%s' but '%s[%d]' has %s one: the weights from '%s' "
+               "into '%s' are all learned, all initial or all fixed", name, kind_adjective(weight_kind(c->t)),
+               sg->name, g->name, f->j, kind_adjective(e->weight), sg->name, g->name);
+    diag_note(s->diag, f->t->loc, "the first weight from '%s' into '%s' is here", sg->name, g->name);
+    return;
+  }
+  int bad = 0;
+  const double *lit = term_values(s, c->t, (LitShape){name, 1, c->idx < 0 ? sg->name : name, n}, &bad);
+  if (bad) return;
+  for (int i = 0; i < n; i++) {
+    m->from[at + i] = ci + 1;
+    if (e->values) ((double *)e->values)[at + i] = lit ? lit[i] : c->t->weight;
+  }
+}
+
+/* An edge that some neurons of g have and neuron j has not is a fixed 0 when the set is
+ * fixed; a learned or initial one cannot be left out (it would be a parameter). */
+static void check_gaps(Sema *s, IrGroup *g, int pos, const Contrib *cs, const Merge *m, const AstDecl **by) {
+  const IrEdges *e = &g->in[pos];
+  if (e->weight == WEIGHT_FIXED) return;
+  const IrGroup *sg = &s->net->groups[e->src];
+  int cols = e->kind == EDGES_DENSE ? sg->size : 1;
+  for (int64_t k = 0; k < e->count; k++) {
+    if (m->from[k]) continue;
+    int j = (int)(k / cols), i = e->kind == EDGES_DENSE ? (int)(k % cols) : e->src_index;
+    const Contrib *have = &cs[m->first];
+    diag_error(s->diag, by[j]->name_loc, "'%s[%d]' has no edge from '%s[%d]', which '%s[%d]' has with %s weight; "
+               "only fixed weights may be left out of some neurons of a group (a missing one is a fixed 0)",
+               g->name, j, sg->name, i, g->name, have->j, kind_adjective(e->weight));
+    return;
+  }
+}
+
+/* The bias edge set of a group whose neurons have their own sums: one bias neuron for the
+ * group (a declared one if any sum names one), and per neuron the weight its sum gives;
+ * a neuron whose sum gives none has a learned bias. */
+static void merge_bias(Sema *s, IrGroup *g, const Contrib *cs, int n, const AstDecl **by) {
+  const Contrib **bias = xcalloc((size_t)g->size, sizeof *bias);
+  const Contrib *named = NULL, *first = NULL;
+  int ok = 1;
+  for (int i = 0; i < n; i++) {
+    const Contrib *c = &cs[i];
+    if (c->src >= 0 && s->net->groups[c->src].role != ROLE_BIAS) continue;
+    char name[64];
+    neuron_name(g, c->j, name, sizeof name);
+    if (bias[c->j]) {
+      diag_error(s->diag, c->t->loc, "'%s' has more than one bias", name);
+      diag_note(s->diag, bias[c->j]->t->loc, "the first bias is here");
+      ok = 0;
+      continue;
+    }
+    bias[c->j] = c;
+    if (c->src >= 0 && named && named->src != c->src) {
+      diag_error(s->diag, c->t->ref_loc, "'%s' takes its bias from '%s' but '%s[%d]' from '%s': a group has one "
+                 "bias neuron", name, c->t->ref, g->name, named->j, named->t->ref);
+      ok = 0;
+    }
+    if (c->src >= 0 && !named) named = c;
+    if (!first) first = c;
+  }
+  IrWeightKind kind = first ? weight_kind(first->t) : WEIGHT_LEARNED;
+  for (int j = 0; j < g->size && ok && first; j++) {
+    IrWeightKind k = bias[j] ? weight_kind(bias[j]->t) : WEIGHT_LEARNED;
+    if (k == kind) continue;
+    diag_error(s->diag, bias[j] ? bias[j]->t->loc : by[j]->name_loc, "'%s[%d]' has %s bias but '%s[%d]' has %s "
+               "one: the biases of a group are all learned, all initial or all fixed", g->name, j,
+               kind_adjective(k), g->name, first->j, kind_adjective(kind));
+    ok = 0;
+  }
+  int src = named ? named->src : implicit_bias(s, g)->id;
+  IrEdges *e = add_edges(s, g, EDGES_ONE, src, 0, first ? first->t->loc : g->loc);
+  e->weight = ok ? kind : WEIGHT_LEARNED;
+  if (e->weight != WEIGHT_LEARNED) {
+    double *v = arena_alloc(s->arena, sizeof(double) * (size_t)g->size);
+    for (int j = 0; j < g->size; j++) {
+      int bad = 0;
+      char name[64];
+      neuron_name(g, j, name, sizeof name);
+      const double *lit = term_values(s, bias[j]->t, (LitShape){name, 1, NULL, 1}, &bad);
+      v[j] = lit ? lit[0] : bias[j]->t->weight;
+    }
+    e->values = v;
+  }
+  free(bias);
+}
+
+/* The incoming edges of g from the sums of its neurons: one edge set per source (a whole
+ * group, when any sum names it whole, or one neuron), each edge with its neuron's weight,
+ * then the bias edge set. */
+static void resolve_neuron_sums(Sema *s, IrGroup *g) {
+  const AstDecl **by = sums_by_neuron(s, g);
+  if (!by) return;
+  unsigned char *dense = s->named_whole; /* all 0 between groups: cleared below */
+  Contrib *cs = NULL;
+  int n = 0, cap = 0, ok = 1;
+  for (int j = 0; j < g->size; j++) ok &= resolve_neuron_terms(s, g, j, by[j], &cs, &n, &cap, dense);
+  Merge *ms = NULL;
+  int mcap = 0, errors = s->diag->errors;
+  for (int i = 0; i < n && ok; i++) {
+    if (cs[i].src < 0 || s->net->groups[cs[i].src].role == ROLE_BIAS) continue;
+    int pos = merged_set(s, g, cs, &cs[i], dense, &ms, &mcap);
+    if (pos >= 0) merge_contrib(s, g, pos, cs, i, &ms[pos]);
+  }
+  for (int pos = 0; pos < g->n_in; pos++) {
+    if (s->diag->errors == errors) check_gaps(s, g, pos, cs, &ms[pos], by); /* else they would cascade */
+    free(ms[pos].from);
+  }
+  if (ok) merge_bias(s, g, cs, n, by);
+  for (int i = 0; i < n; i++)
+    if (cs[i].src >= 0) dense[cs[i].src] = 0;
+  free(ms);
+  free(cs);
+  free(by);
 }
 
 /* --- order -------------------------------------------------------------------------- */
@@ -524,6 +981,7 @@ static void layout(IrNetwork *n) {
     IrGroup *g = &n->groups[n->order[i]];
     for (int k = 0; k < g->n_in; k++) {
       IrEdges *e = &g->in[k];
+      e->dst = g->id;
       e->count = e->kind == EDGES_DENSE ? (int64_t)g->size * n->groups[e->src].size : g->size;
       if (e->weight != WEIGHT_FIXED) e->param_offset = params, params += e->count;
     }
@@ -620,11 +1078,22 @@ static void check_data_widths(Sema *s, SrcLoc loc, const nnc_data_source *d, con
 }
 
 /* Every literal weight and bias must be a finite real of the network's precision (known only
- * after the train block is read): in f32, `3.5e38*x` would become infinity. */
+ * after the train block is read): in f32, `3.5e38*x` would become infinity. A literal vector
+ * or matrix is checked number by number, each at its place. */
 static void check_literal_values(Sema *s, const AstNetwork *ast) {
   for (const AstDecl *d = ast->decls; d; d = d->next)
-    for (const AstTerm *t = d->has_sum ? d->sum : NULL; t; t = t->next)
-      if (t->has_weight) sema_check_real(s, t->loc, t->ref ? (t->fixed ? "fixed weight" : "weight") : "bias", t->weight);
+    for (const AstTerm *t = d->has_sum ? d->sum : NULL; t; t = t->next) {
+      const char *what = t->ref ? (t->fixed ? "fixed weight" : "weight") : "bias";
+      if (!t->lit) {
+        if (t->has_weight) sema_check_real(s, t->loc, what, t->weight);
+        continue;
+      }
+      for (const AstValue *e = t->lit->args; e; e = e->next) {
+        if (e->kind != VAL_LIST) sema_check_real(s, e->loc, what, t->weight * e->num);
+        for (const AstValue *x = e->kind == VAL_LIST ? e->args : NULL; x; x = x->next)
+          sema_check_real(s, x->loc, what, t->weight * x->num);
+      }
+    }
 }
 
 /* --- entry -------------------------------------------------------------------------- */
@@ -656,6 +1125,9 @@ static void sema_fini(Sema *s) {
   free(s->bias_src);
   free(s->in_cap);
   free(s->edge_slots);
+  free(s->neuron_sums);
+  free(s->neuron_sums_first);
+  free(s->named_whole);
 }
 
 IrNetwork *sema_check(const AstFile *file, const char *source_path, Arena *arena, Diag *diag) {
@@ -671,6 +1143,7 @@ IrNetwork *sema_check(const AstFile *file, const char *source_path, Arena *arena
   sema_init(&s, ast, n_decls, arena, diag);
   s.net->source_path = source_path;
   declare_groups(&s, ast);
+  collect_neuron_sums(&s, ast);
   resolve_groups(&s, ast);
   settings_check(&s, ast);
   check_literal_values(&s, ast);
@@ -678,6 +1151,7 @@ IrNetwork *sema_check(const AstFile *file, const char *source_path, Arena *arena
   if (order_groups(&s) && errors_before_order == 0) {
     compute_depths(s.net);
     layout(s.net);
+    for (int i = 0; i < s.net->n_groups; i++) collapse_equal_values(&s.net->groups[i]);
     check_roles(&s, ast);
     check_outputs_against_loss(&s);
     check_reachability(&s);

@@ -49,6 +49,7 @@ static const char *value_text(const AstValue *v, char *buf, size_t size) {
   case VAL_IDENT: snprintf(buf, size, "'%.40s'", v->text); break;
   case VAL_RANGE: snprintf(buf, size, "%lld..%lld", v->lo, v->hi); break;
   case VAL_CALL: snprintf(buf, size, "'%.40s(...)'", v->text); break;
+  case VAL_LIST: snprintf(buf, size, "[...]"); break;
   }
   return buf;
 }
@@ -131,6 +132,17 @@ static int at_ident(const Cursor *c, const char *word) {
   return c->v && c->v->kind == VAL_IDENT && strcmp(c->v->text, word) == 0;
 }
 
+/* Reports a value that is none of names[], with the name meant when one is close or is what
+ * other tools call it ("did you mean 'squared'?" for `loss mse`). */
+static void expected_one_of(Cursor *c, const char *const *names, int n, const char *what) {
+  int named = c->v && (c->v->kind == VAL_IDENT || c->v->kind == VAL_CALL);
+  const char *hint = named ? sema_closest(c->v->text, names, n) : NULL;
+  if (hint)
+    fail(c, c->v->loc, "'%s' expects %s, got '%.40s'; did you mean '%s'?", c->key, what, c->v->text, hint);
+  else
+    expected(c, what);
+}
+
 /* One of names[]; returns its index or -1 after reporting. */
 static int take_choice(Cursor *c, const char *const *names, int n, const char *what) {
   if (c->v && c->v->kind == VAL_IDENT)
@@ -139,7 +151,7 @@ static int take_choice(Cursor *c, const char *const *names, int n, const char *w
         c->v = c->v->next;
         return i;
       }
-  expected(c, what);
+  expected_one_of(c, names, n, what);
   return -1;
 }
 
@@ -212,7 +224,7 @@ static const char *const data_options[] = {"format", "header", "noheader", "inpu
                                            "onehot", "scale", "labels", "target_scale"};
 
 static void take_data_option(Cursor *c, nnc_data_source *d) {
-  static const char *const formats[] = {"csv", "idx"};
+  static const char *const formats[] = {"csv", "idx", "fann"};
   SrcLoc at = cursor_loc(c);
   int opt = take_choice(c, data_options, 9, "a data option (format, header, noheader, inputs, targets, onehot, scale, "
                         "labels, target_scale)");
@@ -222,8 +234,8 @@ static void take_data_option(Cursor *c, nnc_data_source *d) {
   }
   switch (opt) {
   case 0: {
-    int f = take_choice(c, formats, 2, "csv or idx");
-    if (f >= 0) d->format = f == 0 ? NNC_FORMAT_CSV : NNC_FORMAT_IDX;
+    int f = take_choice(c, formats, 3, "csv, idx or fann");
+    if (f >= 0) d->format = f == 0 ? NNC_FORMAT_CSV : f == 1 ? NNC_FORMAT_IDX : NNC_FORMAT_FANN;
     break;
   }
   case 1: d->header = 1; break;
@@ -255,12 +267,15 @@ static int ends_with(const char *s, const char *suffix) {
   return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
 
-/* A name ending in .csv (or .csv.gz) is CSV, whatever else is given; otherwise a label file,
- * "idx" in the name or a .gz ending mean IDX. */
+/* A name ending in .csv (or .csv.gz) is CSV, whatever else is given, and one ending in .fann
+ * (or .fann.gz) a FANN training file; otherwise a label file, "idx" in the name or a .gz
+ * ending mean IDX. */
 static void infer_format(nnc_data_source *d) {
   if (d->format != NNC_FORMAT_AUTO) return;
   if (ends_with(d->path, ".csv") || ends_with(d->path, ".csv.gz"))
     d->format = NNC_FORMAT_CSV;
+  else if (ends_with(d->path, ".fann") || ends_with(d->path, ".fann.gz"))
+    d->format = NNC_FORMAT_FANN;
   else if (d->labels || strstr(d->path, "idx") || ends_with(d->path, ".gz"))
     d->format = NNC_FORMAT_IDX;
   else
@@ -286,6 +301,9 @@ static void check_source(Cursor *c, nnc_data_source *d) {
                d->onehot ? "onehot" : "labels");
   if (d->format == NNC_FORMAT_CSV && d->labels)
     diag_error(s->diag, loc, "'labels' is for IDX files; for CSV select the label column with 'targets N onehot'");
+  if (d->format == NNC_FORMAT_FANN && (d->labels || d->header >= 0 || d->n_input_cols || d->n_target_cols || d->onehot))
+    diag_error(s->diag, loc, "'header', 'noheader', 'inputs', 'targets', 'onehot' and 'labels' are for CSV and "
+               "IDX files; a FANN training file has each sample's inputs and outputs on lines of their own");
   if (d->format == NNC_FORMAT_IDX && (d->header >= 0 || d->n_input_cols || d->n_target_cols || d->onehot))
     diag_error(s->diag, loc, "'header', 'noheader', 'inputs', 'targets' and 'onehot' are for CSV files; IDX "
                "images are the inputs and their labels the one-hot targets");
@@ -466,7 +484,12 @@ static void set_init(Cursor *c) {
   int want_args = k == INIT_UNIFORM || k == INIT_NORMAL ? 2 : 0;
   int nargs = 0;
   for (const AstValue *a = v->kind == VAL_CALL ? v->args : NULL; a; a = a->next) nargs += 1;
-  if (k < 0 || nargs != want_args || (want_args && v->kind != VAL_CALL)) {
+  if (k < 0) {
+    expected_one_of(c, kinds, 5, "uniform(a, b), normal(mean, std), xavier, he or zero");
+    c->v = v->next;
+    return;
+  }
+  if (nargs != want_args || (want_args && v->kind != VAL_CALL)) {
     expected(c, "uniform(a, b), normal(mean, std), xavier, he or zero");
     c->v = v->next;
     return;

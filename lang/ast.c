@@ -72,6 +72,14 @@ AstValue *ast_value_call(ParseCtx *p, SrcLoc loc, const char *name, AstValue *ar
   return x;
 }
 
+AstValue *ast_value_list(ParseCtx *p, SrcLoc loc, AstValue *elems) {
+  AstValue *x = ast_new(p, sizeof *x);
+  x->kind = VAL_LIST;
+  x->loc = loc;
+  x->args = elems;
+  return x;
+}
+
 /* The list appenders run in constant time: the head of a list keeps its last node (`last`,
  * NULL while the list has one node), so a sum or a setting of 100,000 items stays linear. */
 AstValue *ast_value_append(AstValue *list, AstValue *v) {
@@ -86,7 +94,8 @@ AstTerm *ast_term(ParseCtx *p, SrcLoc loc, AstValue *weight, const char *ref, Sr
   AstTerm *t = ast_new(p, sizeof *t);
   t->loc = loc;
   t->has_weight = weight != NULL;
-  t->weight = weight ? weight->num : 1.0;
+  t->weight = weight && weight->kind != VAL_LIST ? weight->num : 1.0;
+  t->lit = weight && weight->kind == VAL_LIST ? weight : NULL;
   t->ref = ref;
   t->ref_loc = ref_loc;
   t->has_index = index != NULL;
@@ -130,6 +139,12 @@ AstDecl *ast_decl(ParseCtx *p, AstDeclKind kind, SrcLoc loc, const char *name, S
 AstDecl *ast_decl_sum(AstDecl *d, AstTerm *sum) {
   d->has_sum = 1;
   d->sum = sum;
+  return d;
+}
+
+/* `NAME[i] <- sum`, kept in the declaration list as a DECL_SUM with the index as its size. */
+AstDecl *ast_neuron_sum(ParseCtx *p, SrcLoc loc, const char *name, AstValue *index) {
+  AstDecl *d = ast_decl(p, DECL_SUM, loc, name, loc, index, NULL);
   return d;
 }
 
@@ -202,6 +217,6 @@ AstFile *ast_parse(const Source *src, Arena *arena, Diag *diag) {
 }
 
 const char *ast_decl_kind_name(AstDeclKind k) {
-  static const char *const names[] = {"input", "bias", "layer", "neuron", "output"};
+  static const char *const names[] = {"input", "bias", "layer", "neuron", "output", "sum"};
   return names[k];
 }

@@ -21,6 +21,7 @@ typedef enum AstValueKind {
   VAL_RANGE, /* lo..hi, integers */
   VAL_RATIO, /* num/den */
   VAL_CALL,  /* ident(args) */
+  VAL_LIST,  /* [args]: a literal vector of numbers, or a matrix: a list of vectors */
 } AstValueKind;
 
 typedef struct AstValue AstValue;
@@ -30,18 +31,20 @@ struct AstValue {
   double num;        /* VAL_INT, VAL_REAL, VAL_RATIO (already divided) */
   long long lo, hi;  /* VAL_INT (lo), VAL_RANGE */
   const char *text;  /* VAL_STRING contents, VAL_IDENT and VAL_CALL name */
-  AstValue *args;    /* VAL_CALL */
+  AstValue *args;    /* VAL_CALL, VAL_LIST */
   AstValue *next;
   AstValue *last;    /* on a list's head: its last node, for appending in O(1) (NULL: itself) */
 };
 
-/* One term of an incoming sum: `[fixed] [w *] ref[index]` or `[fixed] w` (a bias term). */
+/* One term of an incoming sum: `[fixed] [w *] ref[index]` or `[fixed] w` (a bias term); w is
+ * a number or a literal vector or matrix (`[0.1, 0.2]`, `[[1, 2], [3, 4]]`). */
 typedef struct AstTerm AstTerm;
 struct AstTerm {
   SrcLoc loc;
   int fixed;
   int has_weight;
-  double weight;     /* sign applied */
+  double weight;     /* sign applied; with a literal, its sign: 1 or -1 */
+  const AstValue *lit; /* a literal vector or matrix (VAL_LIST), or NULL */
   const char *ref;   /* NULL: a bias term (a bare number) */
   SrcLoc ref_loc;
   int has_index;
@@ -50,7 +53,9 @@ struct AstTerm {
   AstTerm *last;     /* on a list's head: its last node (NULL: itself) */
 };
 
-typedef enum AstDeclKind { DECL_INPUT, DECL_BIAS, DECL_LAYER, DECL_NEURON, DECL_OUTPUT } AstDeclKind;
+/* DECL_SUM is not a declaration but `NAME[i] <- sum`: the incoming sum of neuron i of the
+ * group NAME (name, size: the index, sum). */
+typedef enum AstDeclKind { DECL_INPUT, DECL_BIAS, DECL_LAYER, DECL_NEURON, DECL_OUTPUT, DECL_SUM } AstDeclKind;
 
 typedef struct AstDecl AstDecl;
 struct AstDecl {
@@ -111,6 +116,7 @@ AstValue *ast_value_text(ParseCtx *p, AstValueKind kind, SrcLoc loc, const char 
 AstValue *ast_value_range(ParseCtx *p, SrcLoc loc, AstValue *lo, AstValue *hi);
 AstValue *ast_value_ratio(ParseCtx *p, SrcLoc loc, AstValue *num, AstValue *den);
 AstValue *ast_value_call(ParseCtx *p, SrcLoc loc, const char *name, AstValue *args);
+AstValue *ast_value_list(ParseCtx *p, SrcLoc loc, AstValue *elems);
 AstValue *ast_value_append(AstValue *list, AstValue *v);
 
 AstTerm *ast_term(ParseCtx *p, SrcLoc loc, AstValue *weight, const char *ref, SrcLoc ref_loc,
@@ -122,6 +128,7 @@ AstTerm *ast_term_append(AstTerm *list, AstTerm *t);
 AstDecl *ast_decl(ParseCtx *p, AstDeclKind kind, SrcLoc loc, const char *name, SrcLoc name_loc,
                   AstValue *size, AstValue *act);
 AstDecl *ast_decl_sum(AstDecl *d, AstTerm *sum);
+AstDecl *ast_neuron_sum(ParseCtx *p, SrcLoc loc, const char *name, AstValue *index);
 
 AstSetting *ast_setting(ParseCtx *p, SrcLoc loc, const char *key, AstValue *values);
 AstSetting *ast_setting_append(AstSetting *list, AstSetting *s);

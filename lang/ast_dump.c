@@ -26,13 +26,23 @@ static void dump_value(const AstValue *v, FILE *out) {
     dump_value_list(v->args, ", ", out);
     fputc(')', out);
     break;
+  case VAL_LIST:
+    fputc('[', out);
+    dump_value_list(v->args, ", ", out);
+    fputc(']', out);
+    break;
   }
 }
 
 static void dump_term(const AstTerm *t, FILE *out) {
   fprintf(out, "    term %d:%d", t->loc.line, t->loc.col);
   if (t->fixed) fputs(" fixed", out);
-  if (t->has_weight) fprintf(out, " weight %.17g", t->weight);
+  if (t->lit) {
+    fputs(t->weight < 0 ? " weight -" : " weight ", out);
+    dump_value(t->lit, out);
+  } else if (t->has_weight) {
+    fprintf(out, " weight %.17g", t->weight);
+  }
   if (t->ref) {
     fprintf(out, " from %s", t->ref);
     if (t->has_index) fprintf(out, "[%lld]", t->index);
@@ -43,6 +53,11 @@ static void dump_term(const AstTerm *t, FILE *out) {
 }
 
 static void dump_decl(const AstDecl *d, FILE *out) {
+  if (d->kind == DECL_SUM) {
+    fprintf(out, "  sum %s[%lld] %d:%d\n", d->name, d->size, d->loc.line, d->loc.col);
+    for (const AstTerm *t = d->sum; t; t = t->next) dump_term(t, out);
+    return;
+  }
   fprintf(out, "  %s %s %d:%d", ast_decl_kind_name(d->kind), d->name, d->loc.line, d->loc.col);
   if (d->has_size) fprintf(out, " size %lld", d->size);
   if (d->act) {

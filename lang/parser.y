@@ -48,8 +48,9 @@ static void yyerror(YYLTYPE *l, ParseCtx *ctx, void *scanner, const char *msg) {
 %token ARROW "'<-'" DOTDOT "'..'"
 
 %type <network> network network_head
-%type <decl> decl
+%type <decl> decl neuron_sum
 %type <value> size_opt activation number signed_number value values call_args call_arg_list index_opt
+%type <value> literal numbers rows
 %type <term> sum term first_term weighted
 %type <setting> settings setting
 
@@ -70,11 +71,12 @@ network_head
   : KW_NETWORK IDENT            { $$ = ast_network(ctx, loc_of(@2), $2); ctx->current = $$; }
   ;
 
-/* item = decl ";" | "train" "{" { setting } "}" ; */
+/* item = decl ";" | neuron_sum ";" | "train" "{" { setting } "}" ; */
 items
   : %empty
   | items decl ';'              { ast_network_add_decl(ctx->current, $2); }
   | items KW_TRAIN '{' settings '}' { ast_network_add_train(ctx, ctx->current, loc_of(@2), $4); }
+  | items neuron_sum ';'        { ast_network_add_decl(ctx->current, $2); }
   | items error ';'
   | items error '}'
   ;
@@ -93,6 +95,11 @@ decl
   | KW_NEURON IDENT activation ARROW sum      { $$ = ast_decl_sum(ast_decl(ctx, DECL_NEURON, loc_of(@1), $2, loc_of(@2), NULL, $3), $5); }
   | KW_OUTPUT IDENT size_opt activation       { $$ = ast_decl(ctx, DECL_OUTPUT, loc_of(@1), $2, loc_of(@2), $3, $4); }
   | KW_OUTPUT IDENT size_opt activation ARROW sum { $$ = ast_decl_sum(ast_decl(ctx, DECL_OUTPUT, loc_of(@1), $2, loc_of(@2), $3, $4), $6); }
+  ;
+
+/* neuron_sum = IDENT "[" INTEGER "]" "<-" sum ;  (the incoming sum of one neuron of a group) */
+neuron_sum
+  : IDENT '[' INTEGER ']' ARROW sum { $$ = ast_decl_sum(ast_neuron_sum(ctx, loc_of(@1), $1, ast_value_int(ctx, loc_of(@3), $3)), $6); }
   ;
 
 /* size = "[" INTEGER "]" ; */
@@ -119,17 +126,36 @@ first_term
   | '-' term                    { $$ = ast_term_negate($2); }
   ;
 
-/* term = [ "fixed" ] ( number [ "*" ref ] | ref ) ; */
+/* term = [ "fixed" ] weighted ; */
 term
   : weighted                    { $$ = $1; }
   | KW_FIXED weighted           { $$ = ast_term_fixed($2, loc_of(@1)); }
   ;
 
-/* ref = IDENT [ "[" INTEGER "]" ] ; */
+/* weighted = ( number | literal ) [ "*" ref ] | ref ;  ref = IDENT [ "[" INTEGER "]" ] ; */
 weighted
   : number                          { $$ = ast_term(ctx, loc_of(@1), $1, NULL, loc_of(@1), NULL); }
   | number '*' IDENT index_opt      { $$ = ast_term(ctx, loc_of(@1), $1, $3, loc_of(@3), $4); }
+  | literal                         { $$ = ast_term(ctx, loc_of(@1), $1, NULL, loc_of(@1), NULL); }
+  | literal '*' IDENT index_opt     { $$ = ast_term(ctx, loc_of(@1), $1, $3, loc_of(@3), $4); }
   | IDENT index_opt                 { $$ = ast_term(ctx, loc_of(@1), NULL, $1, loc_of(@1), $2); }
+  ;
+
+/* literal = "[" signed_number { "," signed_number } "]"        a vector
+ *         | "[" vector { "," vector } "]" ;                     a matrix, one vector a row */
+literal
+  : '[' numbers ']'             { $$ = ast_value_list(ctx, loc_of(@1), $2); }
+  | '[' rows ']'                { $$ = ast_value_list(ctx, loc_of(@1), $2); }
+  ;
+
+numbers
+  : signed_number               { $$ = $1; }
+  | numbers ',' signed_number   { $$ = ast_value_append($1, $3); }
+  ;
+
+rows
+  : '[' numbers ']'             { $$ = ast_value_list(ctx, loc_of(@1), $2); }
+  | rows ',' '[' numbers ']'    { $$ = ast_value_append($1, ast_value_list(ctx, loc_of(@3), $4)); }
   ;
 
 index_opt

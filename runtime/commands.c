@@ -680,11 +680,11 @@ static void print_source(const char *label, const nnc_data_source *s) {
   printf("%s", s->path);
   if (s->labels)
     printf(" (labels %s)", s->labels);
-  if (s->format != NNC_FORMAT_IDX && !s->labels)
+  if (s->format != NNC_FORMAT_IDX && s->format != NNC_FORMAT_FANN && !s->labels)
     print_cols(" inputs", s->input_cols, s->n_input_cols);
   if (s->targets_inputs)
     printf("  targets inputs");
-  else if (s->format != NNC_FORMAT_IDX && !s->labels)
+  else if (s->format != NNC_FORMAT_IDX && s->format != NNC_FORMAT_FANN && !s->labels)
     print_cols(" targets", s->target_cols, s->n_target_cols);
   if (s->onehot)
     printf(" one-hot");

@@ -12,7 +12,8 @@
  * mixing names and numbers is refused). Lines are bounded (nnrt__csv_max_line); a gzip file
  * must end with its last member (nnrt__gz_check_end).
  * Also the shared reader of numbers written as text (nnrt__parse_real), used by every
- * reader of the runtime.
+ * reader of the runtime, and the reader of FANN training files (nnrt__fann_load), which
+ * shares the line reader and the number reader.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -555,11 +556,8 @@ static void cleanup(csv_state *st) {
   nnrt__labels_end(&st->labels);
 }
 
-int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
-  csv_state *st = nnrt__alloc(sizeof *st);
-  int header = 0, rc;
-  if (!st)
-    return nnrt__oom(err);
+/* Opens the source's file ("-": standard input, shown as <stdin>) for the line reader. */
+static int open_source(csv_state *st, const nnc_data_source *src, nnrt_shape sh, nnrt_error *err) {
   int from_stdin = strcmp(src->path, "-") == 0;
   st->named = *src;
   if (from_stdin)
@@ -571,15 +569,160 @@ int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out
   errno = 0;
   st->r.f = from_stdin ? gzdopen(dup(0), "rb") : gzopen(src->path, "rb");
   if (!st->r.f)
-    rc = nnrt__fail(err, errno == ENOMEM ? NNRT_ENOMEM : NNRT_EDATA, "%s: cannot open: %s",
-                    st->src->path, errno ? strerror(errno) : "out of memory");
-  else if ((rc = read_first_row(st, &header, err)) == NNRT_OK && (rc = setup(st, err)) == NNRT_OK)
+    return nnrt__fail(err, errno == ENOMEM ? NNRT_ENOMEM : NNRT_EDATA, "%s: cannot open: %s", st->src->path,
+                      errno ? strerror(errno) : "out of memory");
+  return NNRT_OK;
+}
+
+int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
+  csv_state *st = nnrt__alloc(sizeof *st);
+  int header = 0, rc;
+  if (!st)
+    return nnrt__oom(err);
+  if ((rc = open_source(st, src, sh, err)) == NNRT_OK && (rc = read_first_row(st, &header, err)) == NNRT_OK &&
+      (rc = setup(st, err)) == NNRT_OK)
     rc = read_rows(st, header, err);
   if (rc == NNRT_OK) {
     *out = st->d;
   } else {
     nnrt_dataset_destroy(st->d);
   }
+  cleanup(st);
+  nnrt__free(st);
+  return rc;
+}
+
+/* ---- FANN training files ----
+ * `count inputs outputs` on the first line, then per sample one line of its inputs and one
+ * of its outputs, numbers separated by spaces or tabs (the format FANN's fann_read_train_from_
+ * file reads). Every number goes through nnrt__parse_real; the counts must be the network's,
+ * and the file must hold exactly `count` samples. Memory grows with the samples read, never
+ * with the count the header claims. */
+
+/* Splits the line at runs of spaces and tabs into st->fields (words: at most separators + 1). */
+static int split_words(csv_state *st, int *nf, nnrt_error *err) {
+  int need = 1, n = 0;
+  for (const char *p = st->r.line; *p; p++)
+    need += *p == ' ' || *p == '\t';
+  if (need > st->max_fields) {
+    char **f = nnrt__realloc(st->fields, (size_t)need * sizeof *f);
+    if (!f)
+      return nnrt__oom(err);
+    st->fields = f;
+    st->max_fields = need;
+  }
+  for (char *p = st->r.line; *p;) {
+    while (*p == ' ' || *p == '\t')
+      *p++ = 0;
+    if (!*p)
+      break;
+    st->fields[n++] = p;
+    while (*p && *p != ' ' && *p != '\t')
+      p++;
+  }
+  *nf = n;
+  return NNRT_OK;
+}
+
+/* A count in the header: digits only, at most 10^12. */
+static int fann_count(const char *s, int64_t *v) {
+  if (!*s || strlen(s) > 13)
+    return 0;
+  for (const char *p = s; *p; p++)
+    if (!isdigit((unsigned char)*p))
+      return 0;
+  *v = strtoll(s, NULL, 10);
+  return *v <= 1000000000000LL;
+}
+
+static int fann_header(csv_state *st, int64_t *count, nnrt_error *err) {
+  int got, nf, rc;
+  int64_t in = 0, out = 0;
+  const char *p = st->src->path;
+  if ((rc = next_row(st, &got, err)) != NNRT_OK)
+    return rc;
+  if (!got)
+    return nnrt__fail(err, NNRT_EDATA, "%s: empty file", p);
+  if ((rc = split_words(st, &nf, err)) != NNRT_OK)
+    return rc;
+  if (nf != 3 || !fann_count(st->fields[0], count) || !fann_count(st->fields[1], &in) ||
+      !fann_count(st->fields[2], &out))
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: a FANN training file starts with 'samples inputs outputs' "
+                      "(three counts)", p, (long long)st->r.lineno);
+  if (in != st->sh.n_inputs || out != st->sh.n_outputs)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: the samples have %lld input%s and %lld output%s; the network "
+                      "has %d and %d", p, (long long)st->r.lineno, (long long)in, in == 1 ? "" : "s",
+                      (long long)out, out == 1 ? "" : "s", (int)st->sh.n_inputs, (int)st->sh.n_outputs);
+  if (*count == 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: the file declares no samples", p, (long long)st->r.lineno);
+  return NNRT_OK;
+}
+
+/* One line of want numbers (sample's inputs or outputs) into dst[at ..] (dst NULL: checked only). */
+static int fann_line(csv_state *st, int64_t sample, int32_t want, const char *what, void *dst, int64_t at,
+                     int64_t count, nnrt_error *err) {
+  int got, nf, rc;
+  double v;
+  char buf[64];
+  const char *p = st->src->path;
+  if ((rc = next_row(st, &got, err)) != NNRT_OK)
+    return rc;
+  if (!got)
+    return nnrt__fail(err, NNRT_EDATA, "%s: the file ends in sample %lld; its first line declares %lld samples",
+                      p, (long long)sample, (long long)count);
+  if ((rc = split_words(st, &nf, err)) != NNRT_OK)
+    return rc;
+  if (nf != want)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: sample %lld: %d number%s, expected %d %s", p,
+                      (long long)st->r.lineno, (long long)sample, nf, nf == 1 ? "" : "s", (int)want, what);
+  for (int i = 0; i < nf; i++) {
+    int problem = nnrt__parse_real(st->fields[i], st->sh.real_bytes, &v);
+    if (problem)
+      return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: '%s' %s", p, (long long)st->r.lineno, i + 1,
+                        nnrt__shown(st->fields[i], buf, sizeof buf), nnrt__number_problem(problem, st->sh.real_bytes));
+    if (dst)
+      nnrt__set(dst, st->sh.real_bytes, at + i, v);
+  }
+  return NNRT_OK;
+}
+
+static int fann_samples(csv_state *st, int64_t count, nnrt_error *err) {
+  nnrt_dataset *d = st->d;
+  int rc = NNRT_OK, got;
+  for (int64_t s = 1; s <= count && !rc; s++) {
+    if (d->n == st->cap && (rc = grow_dataset(st, err)) != NNRT_OK)
+      break;
+    rc = fann_line(st, s, d->n_inputs, d->n_inputs == 1 ? "input" : "inputs", d->x, d->n * d->n_inputs, count, err);
+    if (!rc)
+      rc = fann_line(st, s, d->n_outputs, d->n_outputs == 1 ? "output" : "outputs", d->t, d->n * d->n_outputs,
+                     count, err);
+    d->n += !rc;
+  }
+  if (!rc && (rc = next_row(st, &got, err)) == NNRT_OK && got)
+    rc = nnrt__fail(err, NNRT_EDATA, "%s:%lld: more lines after the %lld sample%s the first line declares",
+                    st->src->path, (long long)st->r.lineno, (long long)count, count == 1 ? "" : "s");
+  if (!rc)
+    rc = nnrt__gz_check_end(st->r.f, st->src->path, err);
+  return rc;
+}
+
+int nnrt__fann_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
+  csv_state *st = nnrt__alloc(sizeof *st);
+  int64_t count = 0;
+  int rc;
+  if (!st)
+    return nnrt__oom(err);
+  rc = open_source(st, src, sh, err);
+  if (!rc && src->labels) /* column selections are for CSV files: they do not apply here */
+    rc = nnrt__fail(err, NNRT_EUSAGE, "%s is a FANN training file: a label file (%s) is for IDX images",
+                    st->src->path, src->labels);
+  if (!rc && (rc = fann_header(st, &count, err)) == NNRT_OK &&
+      (rc = nnrt_dataset_create(0, sh.n_inputs, sh.n_outputs, sh.real_bytes, sh.flags, &st->d, err)) == NNRT_OK)
+    rc = fann_samples(st, count, err);
+  if (rc == NNRT_OK)
+    *out = st->d;
+  else
+    nnrt_dataset_destroy(st->d);
   cleanup(st);
   nnrt__free(st);
   return rc;

@@ -10,6 +10,7 @@
  * `targets inputs` reads its inputs alone and takes them as its targets too. Target scaling
  * (`target_scale`) is the input scaling applied to the targets.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -157,14 +158,41 @@ static int sniff_idx(const char *path) {
   return got == 2 && b[0] == 0 && b[1] == 0;
 }
 
+/* A FANN training file starts with a line of three counts separated by spaces, as FANN writes
+ * it (`4 2 1`); a CSV file never does (its fields are separated by commas, and a first row of
+ * tab-separated numbers is CSV written with the wrong separator, said as such by the CSV
+ * reader). Only a regular file is looked into. */
+static int sniff_fann(const char *path) {
+  char b[128] = {0};
+  gzFile f = gzopen(path, "rb");
+  if (!f)
+    return 0;
+  int got = gzread(f, b, sizeof b - 1);
+  gzclose(f);
+  if (got <= 0)
+    return 0;
+  int words = 0, i = 0;
+  for (; i < got && b[i] != '\n'; i++) {
+    if (b[i] == ' ' || b[i] == '\r')
+      continue;
+    if (!isdigit((unsigned char)b[i]))
+      return 0;
+    words += i == 0 || b[i - 1] == ' ';
+  }
+  return i < got && words == 3;
+}
+
 static int load_format(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
   int format = src->format;
   if (format == NNC_FORMAT_AUTO) { /* the first bytes say; a pipe with labels holds IDX images */
     int idx = sniff_idx(src->path);
-    format = idx == 1 || (idx < 0 && src->labels) ? NNC_FORMAT_IDX : NNC_FORMAT_CSV;
+    format = idx == 1 || (idx < 0 && src->labels) ? NNC_FORMAT_IDX
+             : idx == 0 && sniff_fann(src->path) ? NNC_FORMAT_FANN : NNC_FORMAT_CSV;
   }
   if (format == NNC_FORMAT_IDX)
     return nnrt__idx_load(src, sh, out, err);
+  if (format == NNC_FORMAT_FANN)
+    return nnrt__fann_load(src, sh, out, err);
   if (src->labels) /* as the train block's 'labels' is refused on CSV data */
     return nnrt__fail(err, NNRT_EUSAGE, "%s is CSV data: a label file (%s) is for IDX images; select the "
                       "label column with --targets N --onehot", src->path, src->labels);

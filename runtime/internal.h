@@ -62,6 +62,7 @@ typedef struct nnrt_shape {
 } nnrt_shape;
 int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);
 int nnrt__idx_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);
+int nnrt__fann_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);
 /* Splits a CSV line in place at its commas (fields trimmed; a "quoted" field may hold commas
  * and "" for a quote). Returns the field count, -1 when more than max fields would be needed
  * (then *need holds the count), or -NNRT_CSV_* for a badly quoted field (*need: its number,

@@ -22,7 +22,7 @@
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 enum nnc_decay { NNC_DECAY_NONE = 0, NNC_DECAY_INVERSE = 1, NNC_DECAY_EXPONENTIAL = 2, NNC_DECAY_STEP = 3 };
-enum nnc_format { NNC_FORMAT_AUTO = 0, NNC_FORMAT_CSV = 1, NNC_FORMAT_IDX = 2 };
+enum nnc_format { NNC_FORMAT_AUTO = 0, NNC_FORMAT_CSV = 1, NNC_FORMAT_IDX = 2, NNC_FORMAT_FANN = 3 };
 enum nnc_scale { NNC_SCALE_NONE = 0, NNC_SCALE_FACTOR = 1, NNC_SCALE_ZSCORE = 2, NNC_SCALE_MINMAX = 3 };
 /* What the network is scored by (`metric` in the train block). AUTO: decided by the runtime
  * from the network and the targets (see nnrt_metric_resolve in nnc/nnrt.h). */

@@ -71,8 +71,8 @@ static void fill_edges(RefNet *r, const IrGroup *g, int j, RefNeuron *nr) {
       int64_t k = es->kind == EDGES_DENSE ? (int64_t)j * src->size + i : j;
       ed->src = src->value_offset + si;
       ed->param = es->weight == WEIGHT_FIXED ? -1 : es->param_offset + k;
-      ed->fixed = es->value;
-      if (es->weight == WEIGHT_INITIAL) r->initial[ed->param] = es->value;
+      ed->fixed = es->values ? es->values[k] : es->value;
+      if (es->weight == WEIGHT_INITIAL) r->initial[ed->param] = ed->fixed;
     }
   }
 }
