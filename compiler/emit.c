@@ -400,6 +400,7 @@ static int load_weights(const IrNetwork *n, const char *path, Trained *tw) {
       nnrt_scaler_matches(tw->scaler, &m, path, &err) == NNRT_OK &&
       scaling_without_section(&m, path, &tw->scaler, &err) == NNRT_OK)
     return 1;
+  if (err.code == NNRT_ENOMEM) xoom("reading the weights");
   fprintf(stderr, "nnc: error: %s\n", err.msg);
   return 0;
 }

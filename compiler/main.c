@@ -197,8 +197,9 @@ static int write_nn(const Options *o, const OnnxModel *onnx, const IrNetwork *ne
   int ok = nnrt_weights_save(weights, &m, params, NULL, &err) == NNRT_OK;
   free(params);
   if (!ok) {
-    fprintf(stderr, "nnc: error: %s\n", err.msg);
     out_abort(&file);
+    if (err.code == NNRT_ENOMEM) xoom("writing the weights");
+    fprintf(stderr, "nnc: error: %s\n", err.msg);
     return 1;
   }
   return out_commit(&file) ? 0 : 1;

@@ -14,9 +14,15 @@ struct ArenaBlock {
   _Alignas(16) unsigned char data[];
 };
 
-static void out_of_memory(size_t size) {
-  fprintf(stderr, "nnc: error: out of memory (allocating %zu bytes)\n", size);
+void xoom(const char *where) {
+  fprintf(stderr, "nnc: error: out of memory (%s)\n", where);
   exit(3);
+}
+
+static void out_of_memory(size_t size) {
+  char where[64];
+  snprintf(where, sizeof where, "allocating %zu bytes", size);
+  xoom(where);
 }
 
 void *xmalloc(size_t size) {

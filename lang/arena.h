@@ -17,6 +17,9 @@ char *arena_strdup(Arena *a, const char *s);
 void arena_free(Arena *a);
 
 /* Every allocation of the compiler goes through these; they never return NULL. */
+/* Out of memory: the message `nnc: error: out of memory (WHERE)` and exit status 3, as for
+ * every allocation nnc itself or LLVM makes. */
+_Noreturn void xoom(const char *where);
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);

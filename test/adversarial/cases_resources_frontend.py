@@ -155,6 +155,14 @@ def short_stderr(limit):
 
 
 XOR_SRC = "network v {\n  input x[2];\n  layer h[2] tanh;\n  output y[1] sigmoid;\n}\n"
+WIDE_SRC = "network wide {\n  input x[1000];\n  layer h[1000] tanh;\n  output y[1] sigmoid;\n}\n"
+
+
+def wide_weights(ctx):
+    """wide.weights: the initial weights of WIDE_SRC, through its executable's text form."""
+    r = ctx.sh("$NNC wide.nn -O0 -o wide && ./wide weights export --initial --format csv | "
+               "./wide weights import --weights wide.weights && rm wide", timeout=120)
+    assert r.code == 0, r.err
 
 CASES = [
     # --- size: linear time on 100,000 of everything --------------------------------------
@@ -213,8 +221,9 @@ CASES = [
     case("20000-output-groups-compile", "$NNC -c big.nn -o big.o", files={"big.nn": big("outputs", 20000)},
          creates=["big.o"], timeout=60),
     # --- out of memory: exit 3 and the message, never an abort --------------------------
-    case("oom-in-llvm", run=under_ulimits("$NNC -c big.nn -o big.o"), exit=3, needs=skip_sanitized,
-         files={"big.nn": big("layers", 120)}, timeout=600),
+    # A million trained weights compiled in: little for the front-end, much for LLVM.
+    case("oom-in-llvm", run=under_ulimits("$NNC -c wide.nn --weights wide.weights -o wide.o"), exit=3,
+         needs=skip_sanitized, files={"wide.nn": WIDE_SRC}, setup=wide_weights, timeout=600),
     case("oom-in-the-arena", run=under_ulimits("$NNC --check big.nn", step_kib=20000), exit=3, needs=skip_sanitized,
          files={"big.nn": big("neurons", 100000)}, timeout=600),
     # a compiled model's training set that does not fit: a message and exit 1, not a crash
