@@ -48,6 +48,9 @@ LLVMValueRef cg_fmuladd(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 LLVMValueRef cg_intrinsic(Cg *cg, const char *name, LLVMValueRef *args, unsigned n);
 LLVMValueRef cg_fmax(Cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_fmin(Cg *cg, LLVMValueRef a, LLVMValueRef b);
+/* count reals (an i64) set to zero / copied, by loops: no memset or memcpy calls. */
+void cg_zero(Cg *cg, LLVMValueRef p, LLVMValueRef count);
+void cg_copy(Cg *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef count);
 
 /* Vectors of vec_bytes: splat, masked (mask NULL: full) loads and stores, fma. */
 int cg_vec_len(const Cg *cg);
@@ -81,6 +84,7 @@ int cg_prefusable_set(const Cg *cg, const IrGroup *g);
 int cg_batch_eligible(const IrNetwork *n);
 int64_t cg_batch_align(const IrNetwork *n, int vec_bytes);
 int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes);
+int64_t cg_batch_forward_reals_per_sample(const IrNetwork *n, int vec_bytes, int64_t *row_tail);
 LLVMValueRef cg_build_forward_body(Cg *cg);
 LLVMValueRef cg_build_forward_batch(Cg *cg);
 LLVMValueRef cg_build_eval_batch(Cg *cg);

@@ -88,6 +88,14 @@ static const char *first_line(char *text) {
   return text;
 }
 
+/* A triple without an operating system (arm-none-eabi, riscv32-unknown-elf): code for a fixed
+ * address, no GOT, and the descriptor in read-only data rather than .data.rel.ro. */
+static int bare_metal(const char *normalized_triple) {
+  const char *os = strchr(normalized_triple, '-');
+  os = os ? strchr(os + 1, '-') : NULL;
+  return os && (strncmp(os + 1, "none", 4) == 0 || strncmp(os + 1, "unknown", 7) == 0);
+}
+
 /* The target machine for the options; NULL after a message if the target is unknown. */
 static int make_target(const BackendOptions *o, Target *t) {
   LLVMInitializeAllTargetInfos();
@@ -120,7 +128,8 @@ static int make_target(const BackendOptions *o, Target *t) {
                             : o->opt_level == 1 ? LLVMCodeGenLevelLess
                             : o->opt_level == 2 ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelAggressive;
   t->vec_bytes = strstr(t->features, "+avx512f") ? 64 : strstr(t->features, "+avx") ? 32 : 16;
-  t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, level, LLVMRelocPIC, LLVMCodeModelDefault);
+  LLVMRelocMode reloc = bare_metal(t->triple) ? LLVMRelocStatic : LLVMRelocPIC;
+  t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, level, reloc, LLVMCodeModelDefault);
   if (!t->tm) {
     fprintf(stderr, "nnc: error: cannot create a target machine for '%s' (cpu '%s')\n", t->triple, t->cpu);
     return 0;
@@ -135,10 +144,13 @@ static void free_target(Target *t) {
   LLVMDisposeMessage(t->features);
 }
 
-/* Every defined function gets the target's CPU and features, as clang does. */
+/* Every defined function gets the target's CPU and features, as clang does, and
+ * "no-builtins" as with clang -ffreestanding: LLVM then forms no calls to memset, memcpy or
+ * any other C library function from loops, so objects link without a C library. */
 static void set_target_attributes(LLVMModuleRef m, LLVMContextRef ctx, const Target *t) {
   for (LLVMValueRef fn = LLVMGetFirstFunction(m); fn; fn = LLVMGetNextFunction(fn)) {
     if (LLVMIsDeclaration(fn)) continue;
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateStringAttribute(ctx, "no-builtins", 11, "", 0));
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                             LLVMCreateStringAttribute(ctx, "target-cpu", 10, t->cpu, (unsigned)strlen(t->cpu)));
     if (t->features[0])

@@ -9,6 +9,21 @@
 #include "codegen.h"
 #include "output.h"
 
+/* NAME_FORWARD_SCRATCH_BYTES(n): exactly what forward alone touches for n samples (the
+ * batch kernels take at most `chunk` samples at a time); a constant expression for n constant. */
+static void write_forward_scratch(FILE *f, const char *up, CgForwardScratch s) {
+  fprintf(f, "/* Scratch of the forward pass alone, exactly; every function: %s_SCRATCH_BYTES(n). */\n", up);
+  if (!s.per_sample) {
+    fprintf(f, "#define %s_FORWARD_SCRATCH_BYTES(n) ((n) < 1 ? (int64_t)0 : (int64_t)%lld)\n", up, (long long)s.one);
+    return;
+  }
+  fprintf(f, "#define %s_FORWARD_SCRATCH_BYTES(n) \\\n"
+             "  ((n) < 1 ? (int64_t)0 : (n) == 1 ? (int64_t)%lld \\\n"
+             "   : (int64_t)%lld * ((((n) < %lld ? (int64_t)(n) : (int64_t)%lld) + %lld) / %lld * %lld) - %lld)\n",
+          up, (long long)s.one, (long long)s.per_sample, (long long)s.chunk, (long long)s.chunk,
+          (long long)(s.align - 1), (long long)s.align, (long long)s.align, (long long)s.row_tail);
+}
+
 int emit_header(const IrNetwork *n, const char *path, int vec_bytes, int embedded);
 
 static void upper(char *dst, const char *src, size_t cap) {
@@ -29,10 +44,11 @@ static void write_inference_prototypes(FILE *f, const char *nm, const char *up, 
           "/* Parameters from the .nn init scheme and literal weights; deterministic in seed. */\n"
           "void %1$s_init(%1$s_real *params, uint64_t seed);\n\n"
           "/* y[n][%2$s_N_OUTPUTS] = network(x[n][%2$s_N_INPUTS]);\n"
-          "   scratch: %2$s_SCRATCH_BYTES(n) bytes, 64-byte aligned. */\n"
+          "   scratch: %2$s_FORWARD_SCRATCH_BYTES(n) bytes, 64-byte aligned. */\n"
           "void %1$s_forward(const %1$s_real *params, int64_t n, const %1$s_real *x, %1$s_real *y,\n"
           "                  void *scratch);\n\n"
-          "/* y = network(x) and the summed loss against t (no backward pass). */\n"
+          "/* y = network(x) and the summed loss against t (no backward pass);\n"
+          "   scratch: %2$s_SCRATCH_BYTES(n) bytes, 64-byte aligned. */\n"
           "double %1$s_evaluate(const %1$s_real *params, int64_t n, const %1$s_real *x,\n"
           "                     const %1$s_real *t, %1$s_real *y, void *scratch);\n\n",
           nm, up);
@@ -72,6 +88,7 @@ int emit_header(const IrNetwork *n, const char *path, int vec_bytes, int embedde
   fprintf(f, "#define %s_N_PARAMS %lld\n", up, (long long)n->n_params);
   fprintf(f, "#define %s_SCRATCH_BYTES(n) ((int64_t)%lld + (int64_t)(n) * %lld)\n", up,
           (long long)cg_scratch_bytes(n, vec_bytes), (long long)cg_scratch_per_sample(n, vec_bytes));
+  write_forward_scratch(f, up, cg_forward_scratch(n, vec_bytes));
   fprintf(f, "#define %s_PRECISION %d /* bytes per real */\n\n", up, n->real_bytes);
   fprintf(f, "typedef %s %s_real;\n\n", n->real_bytes == 8 ? "double" : "float", n->name);
   write_inference_prototypes(f, n->name, up, embedded, n->train.data.scale != NNC_SCALE_NONE);
