@@ -15,6 +15,7 @@ typedef struct BackendOptions {
   const char *output;                   /* NULL: derived from the network name */
   const char *header;                   /* NULL: no header */
   const char *weights;                  /* trained weights to embed, or NULL */
+  const char *prefix;                   /* of the exported symbols and header macros; NULL: the network's name */
 } BackendOptions;
 
 /* 1 if n is within the size nnc compiles (codegen.c); else 0 after reporting why. */

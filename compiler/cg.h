@@ -10,6 +10,7 @@
 
 typedef struct Cg {
   const IrNetwork *net;
+  const char *prefix;              /* of the exported symbols: PREFIX_forward, ... */
   LLVMContextRef ctx;
   LLVMModuleRef mod;
   LLVMBuilderRef b;

@@ -605,7 +605,7 @@ static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode, int pipelined) {
 
 static char *symbol(Cg *cg, const char *suffix) {
   static char buf[512];
-  snprintf(buf, sizeof buf, "%s_%s", cg->net->name, suffix);
+  snprintf(buf, sizeof buf, "%s_%s", cg->prefix, suffix);
   return buf;
 }
 
@@ -1079,9 +1079,11 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 /* --- entry -------------------------------------------------------------------------- */
 
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
-                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale) {
+                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale,
+                              const char *prefix) {
   Cg cg = {0};
   cg.net = n;
+  cg.prefix = prefix ? prefix : n->name;
   cg.ctx = ctx;
   cg.mod = LLVMModuleCreateWithNameInContext(n->name, ctx);
   cg.b = LLVMCreateBuilderInContext(ctx);

@@ -17,9 +17,11 @@ typedef struct CgInputScale {
  * paths resolved by the caller). with_main: also define main() calling nnrt_main.
  * weights: trained parameters to compile in (an inference-only module), or NULL.
  * scale: with weights, their input scaling, which forward and evaluate then apply to the raw
- * inputs they are given; NULL: none. */
+ * inputs they are given; NULL: none. prefix: of the exported symbols (PREFIX_forward, ...);
+ * NULL: the network's name. */
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
-                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale);
+                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale,
+                              const char *prefix);
 /* Scratch the generated functions need for n samples: fixed + n · per_sample bytes. */
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes);
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes);

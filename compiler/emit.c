@@ -363,7 +363,7 @@ static int emit_executable(const Target *t, LLVMModuleRef m, const char *output)
 
 /* --- the header --------------------------------------------------------------------- */
 
-int emit_header(const IrNetwork *n, const char *path, int vec_bytes, int embedded);
+int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded);
 
 /* --- embedded weights -------------------------------------------------------------- */
 
@@ -461,8 +461,9 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   CgInputScale scale = {tw.scaler ? tw.scaler->mode : 0, tw.scaler ? tw.scaler->offset : NULL,
                         tw.scaler ? tw.scaler->mul : NULL};
   LLVMContextRef ctx = LLVMContextCreate();
+  const char *prefix = o->prefix ? o->prefix : n->name;
   LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, tw.params,
-                                    tw.scaler ? &scale : NULL);
+                                    tw.scaler ? &scale : NULL, prefix);
   LLVMSetTarget(m, t.triple);
   LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(t.tm);
   LLVMSetModuleDataLayout(m, layout);
@@ -471,7 +472,7 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   int status = 3;
   if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level, cg_is_small_network(n))) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;
-  if (status == 0 && o->header && !emit_header(n, o->header, t.vec_bytes, tw.params != NULL)) status = 1;
+  if (status == 0 && o->header && !emit_header(n, prefix, o->header, t.vec_bytes, tw.params != NULL)) status = 1;
   LLVMDisposeModule(m);
   LLVMContextDispose(ctx);
   free(paths);
