@@ -96,6 +96,14 @@ static int bare_metal(const char *normalized_triple) {
   return os && (strncmp(os + 1, "none", 4) == 0 || strncmp(os + 1, "unknown", 7) == 0);
 }
 
+int nnc_target_has_feature(LLVMTargetMachineRef tm, const char *feature); /* target_features.cpp */
+
+/* The widest vector registers worth using on the machine's CPU with its features, whether
+ * both came from the command line, the CPU alone (its own features) or the host. */
+static int vector_bytes(LLVMTargetMachineRef tm) {
+  return nnc_target_has_feature(tm, "avx512f") ? 64 : nnc_target_has_feature(tm, "avx") ? 32 : 16;
+}
+
 /* The target machine for the options; NULL after a message if the target is unknown. */
 static int make_target(const BackendOptions *o, Target *t) {
   LLVMInitializeAllTargetInfos();
@@ -127,13 +135,13 @@ static int make_target(const BackendOptions *o, Target *t) {
   LLVMCodeGenOptLevel level = o->opt_level == 0 ? LLVMCodeGenLevelNone
                             : o->opt_level == 1 ? LLVMCodeGenLevelLess
                             : o->opt_level == 2 ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelAggressive;
-  t->vec_bytes = strstr(t->features, "+avx512f") ? 64 : strstr(t->features, "+avx") ? 32 : 16;
   LLVMRelocMode reloc = bare_metal(t->triple) ? LLVMRelocStatic : LLVMRelocPIC;
   t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, level, reloc, LLVMCodeModelDefault);
   if (!t->tm) {
     fprintf(stderr, "nnc: error: cannot create a target machine for '%s' (cpu '%s')\n", t->triple, t->cpu);
     return 0;
   }
+  t->vec_bytes = vector_bytes(t->tm);
   return 1;
 }
 
