@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""compare.py GOT EXPECTED [TOL]: the numbers of two text files (whitespace-separated; words
-that are not numbers are skipped) agree one for one within TOL relative to max(1, |expected|)
-(default 1e-5). Prints "match: N numbers" and exits 0, or names the first difference, exit 1."""
+"""compare.py GOT EXPECTED [TOL]: the numbers of two text files (separated by white space or
+commas; words that are not numbers are skipped) agree one for one within TOL relative to
+max(1, |expected|) (default 1e-5). Prints "match: N numbers" and exits 0, or names the first difference, exit 1."""
+import re
 import sys
 
 
 def numbers(path):
     out = []
     with open(path) as f:
-        for word in f.read().split():
+        for word in re.split(r"[\s,]+", f.read()):
             try:
                 out.append(float(word))
             except ValueError:

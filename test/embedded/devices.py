@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""devices.py — an nnc object with trained weights, run on emulated devices, gives the
+outputs of the host's `./NAME predict`.
+
+  devices.py --nnc NNC --examples DIR --work DIR --device cortex-m4|aarch64 [--example iris]
+
+Trains the example on the host (its executable, a fraction of a second), compiles it with
+the weights for the device (nnc -c --weights, header beside), and links Inputs/device/
+predict.c with the example's first rows of inputs:
+  cortex-m4  a bare-metal program for qemu's mps2-an386 board, linked by arm-none-eabi-gcc
+             with -nostdlib and libgcc alone (startup_m4.c: vector table, FPU on, semihosting
+             output), run under qemu-system-arm -semihosting;
+  aarch64    a static Linux program linked by aarch64-linux-gnu-gcc, run under qemu-aarch64.
+The program prints every row's outputs twice (one sample per call, then all in one call);
+both must equal predict's within 1e-5 relative. Exit 0 on success, 1 on failure, 77
+(skipped, with the reason) when a cross tool or emulator is not installed."""
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEVICE = os.path.join(HERE, "Inputs", "device")
+sys.path.insert(0, os.path.join(HERE, "Inputs"))
+import compare  # noqa: E402
+
+ROWS = 12
+TIMEOUT = 60
+TOOLS = {
+    "cortex-m4": (["arm-none-eabi-gcc", "qemu-system-arm"], "gcc-arm-none-eabi qemu-system-arm"),
+    "aarch64": (["aarch64-linux-gnu-gcc", "qemu-aarch64"], "gcc-aarch64-linux-gnu qemu-user"),
+}
+M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+
+
+def run(cmd, cwd, what):
+    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
+    if p.returncode != 0:
+        sys.exit(f"FAIL: {what}: {' '.join(cmd)} exited {p.returncode}:\n{p.stdout}")
+    return p.stdout
+
+
+def input_rows(examples, name):
+    """The first ROWS rows of the example's data file, its input columns only (as text)."""
+    with open(os.path.join(examples, name + ".csv")) as f:
+        rows = list(csv.reader(f))
+    if not rows[0][0].replace(".", "").replace("-", "").isdigit():
+        rows = rows[1:]
+    n_inputs = {"iris": 4, "xor": 2}[name]
+    return [r[:n_inputs] for r in rows[:ROWS]]
+
+
+def write_inputs(work, name, rows):
+    with open(os.path.join(work, "rows.csv"), "w") as f:
+        f.writelines(",".join(r) + "\n" for r in rows)
+    with open(os.path.join(work, "inputs.h"), "w") as f:
+        f.write(f"#define N_ROWS {len(rows)}\n")
+        f.write(f"static const {name}_real rows[N_ROWS][{len(rows[0])}] = {{\n")
+        f.writelines("  {" + ", ".join(v + "f" if "." in v else v for v in r) + "},\n" for r in rows)
+        f.write("};\n")
+
+
+def build_m4(args, work, name):
+    obj = os.path.join(work, name + "-m4.o")
+    run([args.nnc, "-c", os.path.join(args.examples, name + ".nn"), "--weights", name + ".weights",
+         "--target", "thumbv7em-none-eabihf", "--cpu", "cortex-m4", "-o", obj, "--header", name + ".h"], work, "nnc")
+    elf = os.path.join(work, name + "-m4.elf")
+    run(["arm-none-eabi-gcc", *M4_FLAGS, "-O2", "-std=c11", "-ffreestanding", "-nostdlib", "-Wall", "-Wextra",
+         "-Werror", "-fno-tree-loop-distribute-patterns", f"-DNET={name}", f"-DUP={name.upper()}",
+         f"-I{args.include}", f"-I{work}", f"-I{DEVICE}", "-T", os.path.join(DEVICE, "mps2.ld"),
+         os.path.join(DEVICE, "startup_m4.c"), os.path.join(DEVICE, "predict.c"), obj, "-lgcc", "-o", elf],
+        work, "linking the Cortex-M4 program with libgcc alone")
+    return ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
+            "-semihosting-config", "enable=on,target=native", "-kernel", elf]
+
+
+def build_aarch64(args, work, name):
+    obj = os.path.join(work, name + "-a64.o")
+    run([args.nnc, "-c", os.path.join(args.examples, name + ".nn"), "--weights", name + ".weights",
+         "--target", "aarch64-linux-gnu", "-o", obj, "--header", name + ".h"], work, "nnc")
+    exe = os.path.join(work, name + "-a64")
+    run(["aarch64-linux-gnu-gcc", "-O2", "-std=c11", "-static", "-Wall", "-Wextra", "-Werror", f"-DNET={name}",
+         f"-DUP={name.upper()}", f"-I{args.include}", f"-I{work}", f"-I{DEVICE}",
+         os.path.join(DEVICE, "linux_io.c"), os.path.join(DEVICE, "predict.c"), obj, "-o", exe],
+        work, "linking the aarch64 program")
+    return ["qemu-aarch64", exe]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nnc", required=True)
+    ap.add_argument("--examples", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--device", choices=sorted(TOOLS), required=True)
+    ap.add_argument("--example", default="iris", choices=["iris", "xor"])
+    args = ap.parse_args()
+    args.nnc, args.examples, args.work = (os.path.abspath(p) for p in (args.nnc, args.examples, args.work))
+    args.include = os.path.join(os.path.dirname(os.path.abspath(args.examples)), "include")
+    tools, packages = TOOLS[args.device]
+    missing = [t for t in tools if not shutil.which(t)]
+    if missing:
+        print(f"skipped: {', '.join(missing)} not installed (Debian: apt-get install {packages})")
+        return 77
+    name, work = args.example, args.work
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    run([args.nnc, os.path.join(args.examples, name + ".nn"), "-o", name], work, "nnc")
+    run(["./" + name, "train", "--seed", "1"], work, "training on the host")
+    rows = input_rows(args.examples, name)
+    write_inputs(work, name, rows)
+    expected = run(["./" + name, "predict", "--input", "rows.csv"], work, "predict on the host")
+    with open(os.path.join(work, "expected.txt"), "w") as f:
+        f.write(expected * 2)
+    device = build_m4(args, work, name) if args.device == "cortex-m4" else build_aarch64(args, work, name)
+    got = run(device, work, f"the {args.device} program")
+    with open(os.path.join(work, "got.txt"), "w") as f:
+        f.write(got)
+    sys.argv = ["compare.py", os.path.join(work, "got.txt"), os.path.join(work, "expected.txt"), "1e-5"]
+    status = compare.main()
+    print(f"{args.device}: {name}: {len(rows)} rows, outputs {'equal' if status == 0 else 'differ from'} the host's predict")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
