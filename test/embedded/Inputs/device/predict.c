@@ -13,6 +13,7 @@
 #define STR_(a) #a
 #define STR(a) STR_(a)
 #include STR(NET.h)
+#include "format.h"
 #include "inputs.h"
 
 typedef CAT(NET, _real) real;
@@ -22,40 +23,10 @@ static _Alignas(64) unsigned char scratch_one[CAT(UP, _FORWARD_SCRATCH_BYTES)(1)
 static _Alignas(64) unsigned char scratch_all[CAT(UP, _FORWARD_SCRATCH_BYTES)(N_ROWS)];
 static real y[N_ROWS * N_OUT];
 
-/* v as d.dddddddde±XX into buf (at least 20 bytes). */
-static char *format(char *buf, double v) {
-  char *p = buf;
-  if (v != v) return buf[0] = 'n', buf[1] = 'a', buf[2] = 'n', buf[3] = 0, buf;
-  if (v < 0) *p++ = '-', v = -v;
-  int e = 0;
-  if (v != 0) {
-    while (v >= 10) v /= 10, e++;
-    while (v < 1) v *= 10, e--;
-  }
-  uint32_t q = (uint32_t)(v * 1e8 + 0.5);
-  if (q >= 1000000000u) q /= 10, e++;
-  char digits[9];
-  for (int i = 8; i >= 0; i--) digits[i] = (char)('0' + q % 10), q /= 10;
-  *p++ = digits[0];
-  *p++ = '.';
-  for (int i = 1; i < 9; i++) *p++ = digits[i];
-  *p++ = 'e';
-  *p++ = e < 0 ? '-' : '+';
-  if (e < 0) e = -e;
-  *p++ = (char)('0' + e / 10);
-  *p++ = (char)('0' + e % 10);
-  *p = 0;
-  return buf;
-}
-
 static void print_row(const real *out) {
   char line[N_OUT * 24 + 2], *p = line;
-  for (int j = 0; j < N_OUT; j++) {
-    if (j) *p++ = ',';
-    for (char *s = format(p, (double)out[j]); *s; s++) p++;
-  }
-  *p++ = '\n';
-  *p = 0;
+  for (int j = 0; j < N_OUT; j++) p = append_real(j ? append(p, ",") : p, (double)out[j]);
+  append(p, "\n");
   dev_write(line);
 }
 
