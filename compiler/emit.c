@@ -145,6 +145,22 @@ static int make_target(const BackendOptions *o, Target *t) {
   return 1;
 }
 
+/* On ELF targets every function gets a section of its own (as -ffunction-sections), and on
+ * bare metal every constant too (-fdata-sections; elsewhere the descriptor's pointers need
+ * .data.rel.ro), so that a firmware linked with --gc-sections keeps only what it calls:
+ * NAME_forward and NAME_weights without evaluate, init and the descriptor. */
+static void set_own_sections(LLVMModuleRef m, const Target *t) {
+  if (strstr(t->triple, "apple") || strstr(t->triple, "windows")) return;
+  char name[600];
+  for (LLVMValueRef fn = LLVMGetFirstFunction(m); fn; fn = LLVMGetNextFunction(fn))
+    if (!LLVMIsDeclaration(fn) && snprintf(name, sizeof name, ".text.%s", LLVMGetValueName(fn)) < (int)sizeof name)
+      LLVMSetSection(fn, name);
+  for (LLVMValueRef g = LLVMGetFirstGlobal(m); g && bare_metal(t->triple); g = LLVMGetNextGlobal(g))
+    if (LLVMGetLinkage(g) != LLVMPrivateLinkage && LLVMIsGlobalConstant(g) &&
+        snprintf(name, sizeof name, ".rodata.%s", LLVMGetValueName(g)) < (int)sizeof name)
+      LLVMSetSection(g, name);
+}
+
 static void free_target(Target *t) {
   if (t->tm) LLVMDisposeTargetMachine(t->tm);
   LLVMDisposeMessage(t->triple);
@@ -477,6 +493,7 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   LLVMSetModuleDataLayout(m, layout);
   LLVMDisposeTargetData(layout);
   set_target_attributes(m, ctx, &t);
+  set_own_sections(m, &t);
   int status = 3;
   if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level, cg_is_small_network(n))) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;

@@ -82,7 +82,7 @@ def build_m4(args, work, name, flags, program):
          "--target", "thumbv7em-none-eabihf", "--cpu", "cortex-m4", "-o", obj, "--header", name + ".h"], work, "nnc")
     elf = os.path.join(work, name + "-m4.elf")
     run(["arm-none-eabi-gcc", *M4_FLAGS, "-O2", "-std=c11", "-ffreestanding", "-nostdlib", "-Wall", "-Wextra",
-         "-Werror", "-fno-tree-loop-distribute-patterns", f"-DNET={name}", f"-DUP={name.upper()}",
+         "-Werror", "-fno-tree-loop-distribute-patterns", "-Wl,--gc-sections", f"-DNET={name}", f"-DUP={name.upper()}",
          f"-I{args.include}", f"-I{work}", f"-I{DEVICE}", "-T", os.path.join(DEVICE, "mps2.ld"),
          os.path.join(DEVICE, "startup_m4.c"), os.path.join(DEVICE, program), obj, "-lgcc", "-o", elf],
         work, "linking the Cortex-M4 program with libgcc alone")
