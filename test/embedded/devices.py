@@ -45,7 +45,12 @@ M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16
 
 
 def run(cmd, cwd, what):
-    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
+    """cmd's output; exits with FAIL (and the output) if it fails or runs over TIMEOUT seconds."""
+    try:
+        p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout or ""
+        sys.exit(f"FAIL: {what}: {' '.join(cmd)} did not finish in {TIMEOUT} s:\n{out}")
     if p.returncode != 0:
         sys.exit(f"FAIL: {what}: {' '.join(cmd)} exited {p.returncode}:\n{p.stdout}")
     return p.stdout
