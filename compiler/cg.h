@@ -12,6 +12,7 @@ struct CgTables;
 
 typedef struct Cg {
   const IrNetwork *net;
+  const char *prefix;              /* of the exported symbols: PREFIX_forward, ... */
   LLVMContextRef ctx;
   LLVMModuleRef mod;
   LLVMBuilderRef b;
@@ -54,6 +55,9 @@ LLVMValueRef cg_fmuladd(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 LLVMValueRef cg_intrinsic(Cg *cg, const char *name, LLVMValueRef *args, unsigned n);
 LLVMValueRef cg_fmax(Cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_fmin(Cg *cg, LLVMValueRef a, LLVMValueRef b);
+/* count reals (an i64) set to zero / copied, by loops: no memset or memcpy calls. */
+void cg_zero(Cg *cg, LLVMValueRef p, LLVMValueRef count);
+void cg_copy(Cg *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef count);
 
 /* Vectors of vec_bytes: splat, masked (mask NULL: full) loads and stores, fma. */
 int cg_vec_len(const Cg *cg);
@@ -111,6 +115,7 @@ int cg_prefusable_set(const Cg *cg, const IrGroup *g);
 int cg_batch_eligible(const IrNetwork *n);
 int64_t cg_batch_align(const IrNetwork *n, int vec_bytes);
 int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes);
+int64_t cg_batch_forward_reals_per_sample(const IrNetwork *n, int vec_bytes, int64_t *row_tail);
 LLVMValueRef cg_build_forward_body(Cg *cg);
 LLVMValueRef cg_build_forward_batch(Cg *cg);
 LLVMValueRef cg_build_eval_batch(Cg *cg);
@@ -121,7 +126,7 @@ LLVMValueRef cg_build_train_batch(Cg *cg, int sgd);
 typedef struct CgTables {
   unsigned char *tabled;            /* per group id: 1 if tabled; NULL: no tables */
   int *index;                       /* per group id: its row in the group table, or -1 */
-  LLVMValueRef group_i, group_r, edge_i, edge_r, output_i, output_r, values;
+  LLVMValueRef group_i, group_r, edge_i, edge_r, output_i, output_r, values, one;
   int64_t n_outputs;
   unsigned acts, draws, softmax_outputs; /* bits: activations, init draws, (non-)softmax outputs present */
   LLVMValueRef forward, backward, sgd, init, loss, copy;

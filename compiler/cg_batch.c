@@ -45,6 +45,25 @@ int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes) {
   return total;
 }
 
+/* Reals per sample of the batch region up to the end of the last Aᵀ or A of batch_layout,
+ * which the forward pass reaches (G, after them, is the backward pass's). *row_tail: the
+ * columns that end's last row leaves unwritten (the padding of an A row, 0 after an Aᵀ). */
+int64_t cg_batch_forward_reals_per_sample(const IrNetwork *n, int vec_bytes, int64_t *row_tail) {
+  int64_t vl = vec_bytes / n->real_bytes, off = 0, end = 0;
+  *row_tail = 0;
+  for (int i = 0; i < n->n_groups; i++) {
+    const IrGroup *g = &n->groups[i];
+    if (g->role == ROLE_BIAS) continue;
+    end = off += g->size;
+    *row_tail = 0;
+    if (g->role == ROLE_INPUT) continue;
+    end = off += round_up(g->size, vl);
+    *row_tail = round_up(g->size, vl) - g->size;
+    off += round_up(g->size, vl);
+  }
+  return end;
+}
+
 /* The batch kernels pay off when some dense product is at least one vector wide both ways
  * (tiny networks stay with per-sample code in registers); they need every weight dense and
  * learned, and a fixed bias to be one number (initial values only matter to init). */
@@ -642,8 +661,7 @@ LLVMValueRef cg_build_train_batch(Cg *cg, int sgd) {
   emit_forward_batch(cg, &bt, params, x);
   for (int i = 0; i < n->n_groups; i++) /* G of every computed group, padding rows included */
     if (bt.bufs[i].g)
-      LLVMBuildMemSet(cg->b, bt.bufs[i].g, LLVMConstInt(cg->i8, 0, 0),
-                      LLVMBuildMul(cg->b, bt.npad, cg_int(cg, padded(cg, &n->groups[i]) * cg->real_bytes), ""), 16);
+      cg_zero(cg, bt.bufs[i].g, LLVMBuildMul(cg->b, bt.npad, cg_int(cg, padded(cg, &n->groups[i])), ""));
   LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
   for (int i = 0; i < n->n_groups; i++)

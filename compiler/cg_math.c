@@ -51,12 +51,21 @@ static LLVMValueRef pow2_of(Cg *cg, LLVMValueRef k) {
   return LLVMBuildBitCast(cg->b, bits, cg->real, "pow2");
 }
 
+/* x rounded to the nearest integer (ties to even) for |x| < 2^22 (2^51 in f64): adding and
+ * subtracting 1.5·2^23 (1.5·2^52) leaves no fraction bits, as rint does; plain arithmetic,
+ * so a target without a rounding instruction (Cortex-M4) calls no rintf. Strict adds: fast
+ * math would fold them away. */
+static LLVMValueRef round_to_integer(Cg *cg, LLVMValueRef x) {
+  LLVMValueRef magic = cg_real(cg, cg->real_bytes == 8 ? 6755399441055744.0 : 12582912.0);
+  return LLVMBuildFSub(cg->b, LLVMBuildFAdd(cg->b, x, magic, ""), magic, "rounded");
+}
+
 LLVMValueRef cg_exp(Cg *cg, LLVMValueRef arg) {
   int f64 = cg->real_bytes == 8;
   /* the clamp maps NaN to a bound (so that 2^k below stays defined); keep_nan restores it */
   LLVMValueRef x = cg_fmin(cg, cg_fmax(cg, arg, cg_real(cg, f64 ? -708.0 : -87.0)), cg_real(cg, f64 ? 709.0 : 88.0));
   LLVMValueRef kx = cg_fmul(cg, x, cg_real(cg, 1.4426950408889634));
-  LLVMValueRef k = cg_intrinsic(cg, "llvm.rint", &kx, 1);
+  LLVMValueRef k = round_to_integer(cg, kx);
   double ln2_hi = f64 ? 6.93145751953125e-1 : 0.693359375;
   double ln2_lo = f64 ? 1.42860682030941723212e-6 : -2.12194440e-4;
   LLVMValueRef r = cg_fmuladd(cg, k, cg_real(cg, -ln2_hi), x); /* k·ln2_hi is exact */

@@ -130,7 +130,7 @@ static CgDraw add_edge_row(Cg *cg, Rows *edges, LLVMValueRef *values, int64_t *n
   CgInitRule init = cg_init_rule(n, g, fan_in, e);
   int64_t ints[EF_NF] = {
       [EF_BIAS] = bias,
-      [EF_SOFF] = src->value_offset + (dense ? 0 : e->src_index),
+      [EF_SOFF] = bias ? 0 : src->value_offset + (dense ? 0 : e->src_index),
       [EF_N] = dense ? src->size : 1,
       [EF_POFF] = e->param_offset,
       [EF_LEARNED] = e->weight != WEIGHT_FIXED,
@@ -196,6 +196,8 @@ static void build_tables(Cg *cg, CgTables *t) {
   rows_emit(cg, &edges, &t->edge_i, &t->edge_r, "tedges");
   rows_emit(cg, &outputs, &t->output_i, &t->output_r, "toutputs");
   t->values = cg_const_array(cg, cg->real, values, n_values, "nnc.tvalues");
+  LLVMValueRef one = cg_real(cg, 1.0);
+  t->one = cg_const_array(cg, cg->real, &one, 1, "nnc.tone");
   free(values);
 }
 
@@ -319,10 +321,13 @@ static LLVMValueRef edge_weight(Cg *cg, const CgTables *t, const TEdges *e, LLVM
   return w;
 }
 
-/* The source value of edge i of a set: V[soff + i], or 1 for a bias. */
-static LLVMValueRef edge_source(Cg *cg, const TEdges *e, LLVMValueRef V, LLVMValueRef i) {
-  LLVMValueRef v = cg_load(cg, V, add(cg, e->soff, i));
-  return LLVMBuildSelect(cg->b, e->bias, cg_real(cg, 1.0), v, "");
+/* The source value of edge i of a set: V[soff + i], or 1 for a bias, read from a constant:
+ * a bias neuron's slot in V is never written, and may lie past what forward's scratch holds. */
+static LLVMValueRef edge_source(Cg *cg, const CgTables *t, const TEdges *e, LLVMValueRef V, LLVMValueRef i) {
+  LLVMValueRef p = LLVMBuildSelect(cg->b, e->bias, t->one, cg_elem(cg, V, add(cg, e->soff, i)), "");
+  LLVMValueRef v = LLVMBuildLoad2(cg->b, cg->real, p, "x");
+  LLVMSetAlignment(v, (unsigned)cg->real_bytes);
+  return v;
 }
 
 /* --- forward ------------------------------------------------------------------------ */
@@ -339,7 +344,7 @@ static LLVMValueRef emit_net_input(Cg *cg, const CgTables *t, const TGroup *g, L
   LLVMValueRef dot = cg_alloca(cg, cg->real, "dot");
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), dot);
   LLVMValueRef i = cg_loop_begin(cg, &li, e.n, "i");
-  LLVMValueRef term = cg_fmul(cg, edge_weight(cg, t, &e, params, add(cg, base, i)), edge_source(cg, &e, V, i));
+  LLVMValueRef term = cg_fmul(cg, edge_weight(cg, t, &e, params, add(cg, base, i)), edge_source(cg, t, &e, V, i));
   LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, dot, ""), term), dot);
   cg_loop_end(cg, &li);
   LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, z, ""), LLVMBuildLoad2(cg->b, cg->real, dot, "")), z);
@@ -386,7 +391,7 @@ static void emit_sets_backward(Cg *cg, const CgTables *t, const TGroup *g, LLVMV
   LLVMValueRef base = LLVMBuildMul(cg->b, j, e.n, "");
   LLVMValueRef i = cg_loop_begin(cg, &li, e.n, "i");
   LLVMValueRef k = add(cg, base, i), s = add(cg, e.soff, i);
-  LLVMValueRef w = edge_weight(cg, t, &e, params, k), x = edge_source(cg, &e, V, i);
+  LLVMValueRef w = edge_weight(cg, t, &e, params, k), x = edge_source(cg, t, &e, V, i);
   LLVMBasicBlockRef after = begin_if(cg, e.grad, "src_grad");
   cg_store(cg, G, s, cg_fmuladd(cg, w, delta, cg_load(cg, G, s)));
   end_if(cg, after);

@@ -156,11 +156,30 @@ void cg_vstore(Cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
   masked_intrinsic(cg, "llvm.masked.store", types, args, 4);
 }
 
+/* a·b + c, fused where the target has fused multiply-add (a libm call for llvm.fma where it
+ * has not: fmaf lane by lane, with no libm to link on a microcontroller). */
 LLVMValueRef cg_vfma(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
   LLVMValueRef args[] = {a, b, c};
-  unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
+  unsigned id = LLVMLookupIntrinsicID("llvm.fmuladd", 12);
   LLVMTypeRef t = cg_vec_type(cg);
   LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, &t, 1);
   return LLVMBuildCall2(cg->b, LLVMIntrinsicGetType(cg->ctx, id, &t, 1), fn, args, 3, "");
 }
 
+/* Loops instead of llvm.memset / llvm.memcpy, which become calls to memset and memcpy (or
+ * __aeabi_memclr8, __aeabi_memcpy4 on Arm) for sizes LLVM does not expand: the objects nnc
+ * writes call no C library. LLVM vectorises the loops; "no-builtins" on every function
+ * (emit.c) keeps it from turning them back into calls. */
+void cg_zero(Cg *cg, LLVMValueRef p, LLVMValueRef count) {
+  CgLoop l;
+  LLVMValueRef i = cg_loop_begin(cg, &l, count, "zero");
+  cg_store(cg, p, i, cg_real(cg, 0.0));
+  cg_loop_end(cg, &l);
+}
+
+void cg_copy(Cg *cg, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef count) {
+  CgLoop l;
+  LLVMValueRef i = cg_loop_begin(cg, &l, count, "copy");
+  cg_store(cg, dst, i, cg_load(cg, src, i));
+  cg_loop_end(cg, &l);
+}

@@ -137,6 +137,32 @@ int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes) {
   return per_sample_region(n) + slack * cg_scratch_per_sample(n, vec_bytes);
 }
 
+/* Samples per call of a batch kernel (call_in_chunks): 4 vectors of them. */
+static int64_t chunk_samples(const IrNetwork *n, int vec_bytes) { return 4 * (vec_bytes / n->real_bytes); }
+
+/* The end of the reals one forward pass writes in V: every neuron's output but the biases',
+ * then (cross-entropy) the outputs' z. */
+static int64_t forward_values_end(const IrNetwork *n) {
+  if (n->train.loss == NNC_LOSS_CROSS_ENTROPY) return n->n_values + n->n_outputs;
+  int64_t end = 0;
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role != ROLE_BIAS && n->groups[i].value_offset + n->groups[i].size > end)
+      end = n->groups[i].value_offset + n->groups[i].size;
+  return end;
+}
+
+/* NAME_forward alone: one sample writes V; more than one go through the batch kernels with
+ * their region at the start of scratch. */
+CgForwardScratch cg_forward_scratch(const IrNetwork *n, int vec_bytes) {
+  CgForwardScratch s = {forward_values_end(n) * n->real_bytes, 0, 0, chunk_samples(n, vec_bytes),
+                        cg_batch_align(n, vec_bytes)};
+  if (cg_batch_eligible(n)) {
+    s.per_sample = cg_batch_forward_reals_per_sample(n, vec_bytes, &s.row_tail) * n->real_bytes;
+    s.row_tail *= n->real_bytes;
+  }
+  return s;
+}
+
 /* --- functions and attributes ------------------------------------------------------- */
 
 static void add_attr(Cg *cg, LLVMValueRef fn, unsigned idx, const char *name) {
@@ -195,7 +221,7 @@ static LLVMValueRef byte_ptr(Cg *cg, LLVMValueRef base, int64_t bytes) {
 
 static void memzero(Cg *cg, LLVMValueRef p, int64_t elems) {
   if (elems == 0) return;
-  LLVMBuildMemSet(cg->b, p, LLVMConstInt(cg->i8, 0, 0), cg_int(cg, elems * cg->real_bytes), 16);
+  cg_zero(cg, p, cg_int(cg, elems));
 }
 
 /* --- weights ------------------------------------------------------------------------ */
@@ -326,7 +352,7 @@ static void emit_group_forward(Cg *cg, const IrGroup *g, LLVMValueRef params, LL
 
 static void emit_copy(Cg *cg, LLVMValueRef dst, int64_t dst_off, LLVMValueRef src, int64_t src_off, int64_t n) {
   LLVMValueRef d = offset_ptr(cg, dst, cg_int(cg, dst_off)), s = offset_ptr(cg, src, cg_int(cg, src_off));
-  LLVMBuildMemCpy(cg->b, d, (unsigned)cg->real_bytes, s, (unsigned)cg->real_bytes, cg_int(cg, n * cg->real_bytes));
+  cg_copy(cg, d, s, cg_int(cg, n));
 }
 
 /* --- input scaling ------------------------------------------------------------------ */
@@ -660,7 +686,7 @@ static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode, int pipelined) {
 
 static char *symbol(Cg *cg, const char *suffix) {
   static char buf[512];
-  snprintf(buf, sizeof buf, "%s_%s", cg->net->name, suffix);
+  snprintf(buf, sizeof buf, "%s_%s", cg->prefix, suffix);
   return buf;
 }
 
@@ -686,7 +712,7 @@ static LLVMBasicBlockRef branch_if_batch(Cg *cg, LLVMValueRef count, LLVMValueRe
 static LLVMValueRef call_in_chunks(Cg *cg, LLVMValueRef kernel, LLVMValueRef *args, unsigned nargs, int xi, int ti,
                                    int yi, int returns) {
   const IrNetwork *n = cg->net;
-  int64_t chunk = 4 * cg_vec_len(cg);
+  int64_t chunk = chunk_samples(n, cg->vec_bytes);
   LLVMValueRef total = cg_alloca(cg, cg->f64, "chunks");
   LLVMBuildStore(cg->b, LLVMConstReal(cg->f64, 0.0), total);
   LLVMValueRef count = args[1];
@@ -729,7 +755,7 @@ static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1, LLVMValueRef fwdN) 
   LLVMBuildRetVoid(cg->b);
   if (batch) {
     LLVMPositionBuilderAtEnd(cg->b, batch);
-    LLVMValueRef bargs[] = {params, count, x, y, batch_region(cg, V)};
+    LLVMValueRef bargs[] = {params, count, x, y, V}; /* forward needs no per-sample region */
     call_in_chunks(cg, fwdN, bargs, 5, 2, -1, 3, 0);
     LLVMBuildRetVoid(cg->b);
   }
@@ -1030,7 +1056,7 @@ static LLVMValueRef build_init(Cg *cg) {
   LLVMValueRef params = LLVMGetParam(fn, 0), seed = LLVMGetParam(fn, 1);
   if (cg->embedded) {
     if (n->n_params)
-      LLVMBuildMemCpy(cg->b, params, (unsigned)cg->real_bytes, cg->embedded, 64, cg_int(cg, n->n_params * cg->real_bytes));
+      cg_copy(cg, params, cg->embedded, cg_int(cg, n->n_params));
     LLVMBuildRetVoid(cg->b);
     return fn;
   }
@@ -1157,9 +1183,11 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 /* --- entry -------------------------------------------------------------------------- */
 
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
-                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale) {
+                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale,
+                              const char *prefix) {
   Cg cg = {0};
   cg.net = n;
+  cg.prefix = prefix ? prefix : n->name;
   cg.ctx = ctx;
   cg.mod = LLVMModuleCreateWithNameInContext(n->name, ctx);
   cg.b = LLVMCreateBuilderInContext(ctx);

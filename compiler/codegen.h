@@ -17,12 +17,22 @@ typedef struct CgInputScale {
  * paths resolved by the caller). with_main: also define main() calling nnrt_main.
  * weights: trained parameters to compile in (an inference-only module), or NULL.
  * scale: with weights, their input scaling, which forward and evaluate then apply to the raw
- * inputs they are given; NULL: none. */
+ * inputs they are given; NULL: none. prefix: of the exported symbols (PREFIX_forward, ...);
+ * NULL: the network's name. */
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
-                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale);
+                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale,
+                              const char *prefix);
 /* Scratch the generated functions need for n samples: fixed + n · per_sample bytes. */
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes);
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes);
+/* The exact scratch NAME_forward alone needs: `one` bytes for one sample; for n > 1 samples,
+ * with the batch kernels (per_sample > 0), per_sample bytes for each of m = min(n, chunk)
+ * samples rounded up to a multiple of align, less the row_tail bytes its last row leaves
+ * unwritten; without them `one` again. */
+typedef struct CgForwardScratch {
+  int64_t one, per_sample, row_tail, chunk, align;
+} CgForwardScratch;
+CgForwardScratch cg_forward_scratch(const IrNetwork *n, int vec_bytes);
 /* A small network (few parameters and little code) has its internal functions inlined
  * everywhere and its loops left to LLVM's unroller; a larger one is made of explicitly tiled
  * kernels that unrolling only makes slower to compile (the 784-256-128-10 net: 1.3 s ->

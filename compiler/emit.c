@@ -88,6 +88,22 @@ static const char *first_line(char *text) {
   return text;
 }
 
+/* A triple without an operating system (arm-none-eabi, riscv32-unknown-elf): code for a fixed
+ * address, no GOT, and the descriptor in read-only data rather than .data.rel.ro. */
+static int bare_metal(const char *normalized_triple) {
+  const char *os = strchr(normalized_triple, '-');
+  os = os ? strchr(os + 1, '-') : NULL;
+  return os && (strncmp(os + 1, "none", 4) == 0 || strncmp(os + 1, "unknown", 7) == 0);
+}
+
+int nnc_target_has_feature(LLVMTargetMachineRef tm, const char *feature); /* target_features.cpp */
+
+/* The widest vector registers worth using on the machine's CPU with its features, whether
+ * both came from the command line, the CPU alone (its own features) or the host. */
+static int vector_bytes(LLVMTargetMachineRef tm) {
+  return nnc_target_has_feature(tm, "avx512f") ? 64 : nnc_target_has_feature(tm, "avx") ? 32 : 16;
+}
+
 /* The target machine for the options; NULL after a message if the target is unknown. */
 static int make_target(const BackendOptions *o, Target *t) {
   LLVMInitializeAllTargetInfos();
@@ -119,13 +135,30 @@ static int make_target(const BackendOptions *o, Target *t) {
   LLVMCodeGenOptLevel level = o->opt_level == 0 ? LLVMCodeGenLevelNone
                             : o->opt_level == 1 ? LLVMCodeGenLevelLess
                             : o->opt_level == 2 ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelAggressive;
-  t->vec_bytes = strstr(t->features, "+avx512f") ? 64 : strstr(t->features, "+avx") ? 32 : 16;
-  t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, level, LLVMRelocPIC, LLVMCodeModelDefault);
+  LLVMRelocMode reloc = bare_metal(t->triple) ? LLVMRelocStatic : LLVMRelocPIC;
+  t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, level, reloc, LLVMCodeModelDefault);
   if (!t->tm) {
     fprintf(stderr, "nnc: error: cannot create a target machine for '%s' (cpu '%s')\n", t->triple, t->cpu);
     return 0;
   }
+  t->vec_bytes = vector_bytes(t->tm);
   return 1;
+}
+
+/* On ELF targets every function gets a section of its own (as -ffunction-sections), and on
+ * bare metal every constant too (-fdata-sections; elsewhere the descriptor's pointers need
+ * .data.rel.ro), so that a firmware linked with --gc-sections keeps only what it calls:
+ * NAME_forward and NAME_weights without evaluate, init and the descriptor. */
+static void set_own_sections(LLVMModuleRef m, const Target *t) {
+  if (strstr(t->triple, "apple") || strstr(t->triple, "windows")) return;
+  char name[600];
+  for (LLVMValueRef fn = LLVMGetFirstFunction(m); fn; fn = LLVMGetNextFunction(fn))
+    if (!LLVMIsDeclaration(fn) && snprintf(name, sizeof name, ".text.%s", LLVMGetValueName(fn)) < (int)sizeof name)
+      LLVMSetSection(fn, name);
+  for (LLVMValueRef g = LLVMGetFirstGlobal(m); g && bare_metal(t->triple); g = LLVMGetNextGlobal(g))
+    if (LLVMGetLinkage(g) != LLVMPrivateLinkage && LLVMIsGlobalConstant(g) &&
+        snprintf(name, sizeof name, ".rodata.%s", LLVMGetValueName(g)) < (int)sizeof name)
+      LLVMSetSection(g, name);
 }
 
 static void free_target(Target *t) {
@@ -135,10 +168,13 @@ static void free_target(Target *t) {
   LLVMDisposeMessage(t->features);
 }
 
-/* Every defined function gets the target's CPU and features, as clang does. */
+/* Every defined function gets the target's CPU and features, as clang does, and
+ * "no-builtins" as with clang -ffreestanding: LLVM then forms no calls to memset, memcpy or
+ * any other C library function from loops, so objects link without a C library. */
 static void set_target_attributes(LLVMModuleRef m, LLVMContextRef ctx, const Target *t) {
   for (LLVMValueRef fn = LLVMGetFirstFunction(m); fn; fn = LLVMGetNextFunction(fn)) {
     if (LLVMIsDeclaration(fn)) continue;
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateStringAttribute(ctx, "no-builtins", 11, "", 0));
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                             LLVMCreateStringAttribute(ctx, "target-cpu", 10, t->cpu, (unsigned)strlen(t->cpu)));
     if (t->features[0])
@@ -351,7 +387,7 @@ static int emit_executable(const Target *t, LLVMModuleRef m, const char *output)
 
 /* --- the header --------------------------------------------------------------------- */
 
-int emit_header(const IrNetwork *n, const char *path, int vec_bytes, int embedded);
+int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded);
 
 /* --- embedded weights -------------------------------------------------------------- */
 
@@ -456,17 +492,19 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   CgInputScale scale = {tw.scaler ? tw.scaler->mode : 0, tw.scaler ? tw.scaler->offset : NULL,
                         tw.scaler ? tw.scaler->mul : NULL};
   LLVMContextRef ctx = LLVMContextCreate();
+  const char *prefix = o->prefix ? o->prefix : n->name;
   LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, params,
-                                    tw.scaler ? &scale : NULL);
+                                    tw.scaler ? &scale : NULL, prefix);
   LLVMSetTarget(m, t.triple);
   LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(t.tm);
   LLVMSetModuleDataLayout(m, layout);
   LLVMDisposeTargetData(layout);
   set_target_attributes(m, ctx, &t);
+  set_own_sections(m, &t);
   int status = 3;
   if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level, cg_is_small_network(n))) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;
-  if (status == 0 && o->header && !emit_header(n, o->header, t.vec_bytes, params != NULL)) status = 1;
+  if (status == 0 && o->header && !emit_header(n, prefix, o->header, t.vec_bytes, params != NULL)) status = 1;
   LLVMDisposeModule(m);
   LLVMContextDispose(ctx);
   free(paths);

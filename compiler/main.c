@@ -5,6 +5,7 @@
  * Every output is written whole or not at all (output.c); one that would overwrite an input
  * or another output is refused before any work (exit 2).
  * Exit status: 0 success, 1 errors in the input, 2 bad usage, 3 out of memory. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ static const char usage_text[] =
     "  -S                write assembly\n"
     "  --emit-llvm       write LLVM IR as text\n"
     "  --weights FILE    embed trained weights: an inference-only object or executable\n"
+    "  --prefix NAME     name the object's symbols NAME_forward, NAME_model, ... and the\n"
+    "                    header's macros NAME_... (default: the network's name)\n"
     "\n"
     "Inspection (written to standard output unless -o is given):\n"
     "  --check           stop after checking; report errors only\n"
@@ -79,6 +82,18 @@ static const char *option_value(int argc, char **argv, int *i) {
   return argv[++*i];
 }
 
+/* The longest --prefix: symbols and macros stay well inside the buffers that build them. */
+#define MAX_PREFIX 128
+
+/* A symbol prefix is a C identifier: a letter or '_', then letters, digits and '_'. */
+static const char *check_prefix(const char *p) {
+  size_t len = strlen(p);
+  int ok = len > 0 && len <= MAX_PREFIX && !isdigit((unsigned char)p[0]);
+  for (size_t i = 0; ok && i < len; i++) ok = isalnum((unsigned char)p[i]) || p[i] == '_';
+  if (!ok) usage_error("--prefix '%s' is not a C identifier of at most 128 characters", p);
+  return p;
+}
+
 static void set_action(Options *o, Action a, const char *flag) {
   if (o->action != ACT_EXECUTABLE && o->action != a) usage_error("'%s' conflicts with an earlier output option", flag);
   o->action = a;
@@ -94,6 +109,7 @@ static int parse_flag(Options *o, int argc, char **argv, int *i) {
   if (strcmp(a, "-o") == 0) o->output = option_value(argc, argv, i);
   else if (strcmp(a, "--header") == 0) o->header = option_value(argc, argv, i);
   else if (strcmp(a, "--weights") == 0) o->weights = option_value(argc, argv, i);
+  else if (strcmp(a, "--prefix") == 0) o->backend.prefix = check_prefix(option_value(argc, argv, i));
   else if (strcmp(a, "--target") == 0) o->backend.triple = option_value(argc, argv, i);
   else if (strcmp(a, "--cpu") == 0) o->backend.cpu = option_value(argc, argv, i);
   else if (strcmp(a, "--features") == 0) o->backend.features = option_value(argc, argv, i);

@@ -11,7 +11,9 @@
  *  - `real` is float for `precision f32` and double for `precision f64` (see `precision`);
  *  - parameters are one flat array of `n_params` reals; fixed weights are not parameters;
  *  - samples are rows: x is n × n_inputs, y and t are n × n_outputs;
- *  - scratch must hold scratch_fixed + n × scratch_per_sample bytes, 64-byte aligned.
+ *  - scratch must hold scratch_fixed + n × scratch_per_sample bytes, 64-byte aligned
+ *    (forward alone needs less: NAME_FORWARD_SCRATCH_BYTES(n) of the generated header);
+ *  - the object calls no C library, libm or runtime (docs/embedded.md).
  */
 #ifndef NNC_MODEL_H
 #define NNC_MODEL_H
