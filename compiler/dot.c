@@ -49,11 +49,20 @@ static void draw_group(const IrGroup *g, FILE *out) {
   }
 }
 
-/* The rank group g is drawn in: inputs first, outputs last (out_rank), hidden groups by
- * depth; -1 for bias neurons, which are drawn outside the ranks. */
-static int rank_of(const IrGroup *g, int out_rank) {
+/* Whether any edge set reads group id. */
+static int is_read(const IrNetwork *n, int id) {
+  for (int i = 0; i < n->n_groups; i++)
+    for (int k = 0; k < n->groups[i].n_in; k++)
+      if (n->groups[i].in[k].src == id) return 1;
+  return 0;
+}
+
+/* The rank group g is drawn in: inputs first, outputs last (out_rank) unless another group
+ * reads them, other groups by depth; -1 for bias neurons, which are drawn outside the ranks. */
+static int rank_of(const IrNetwork *n, const IrGroup *g, int out_rank) {
   if (g->role == ROLE_BIAS) return -1;
-  return g->role == ROLE_OUTPUT ? out_rank : g->role == ROLE_INPUT ? 0 : g->depth;
+  if (g->role == ROLE_OUTPUT && !is_read(n, g->id)) return out_rank;
+  return g->role == ROLE_INPUT ? 0 : g->depth;
 }
 
 static int output_rank(const IrNetwork *n) {
@@ -81,7 +90,7 @@ static int edge_label(const IrEdges *e, int64_t k, FILE *out) {
  * An arrow that stands for several weights is bold and labelled with their number. */
 static void draw_edges(const IrNetwork *n, const IrGroup *g, const IrEdges *e, int out_rank, FILE *out) {
   const IrGroup *src = &n->groups[e->src];
-  int skip = src->role != ROLE_BIAS && rank_of(g, out_rank) - rank_of(src, out_rank) > 1;
+  int skip = src->role != ROLE_BIAS && rank_of(n, g, out_rank) - rank_of(n, src, out_rank) > 1;
   int src_first = e->kind == EDGES_ONE ? e->src_index : 0;
   int n_src = e->kind == EDGES_DENSE && expanded(src) ? src->size : 1;
   int n_dst = expanded(g) ? g->size : 1;
@@ -127,7 +136,7 @@ static void chain_rank(const IrGroup *const *gs, int n_gs, FILE *out) {
 static void draw_rank(const IrNetwork *n, int rank, int out_rank, const IrGroup **gs, FILE *out) {
   int n_gs = 0, n_nodes = 0;
   for (int i = 0; i < n->n_groups; i++)
-    if (rank_of(&n->groups[i], out_rank) == rank) gs[n_gs++] = &n->groups[i];
+    if (rank_of(n, &n->groups[i], out_rank) == rank) gs[n_gs++] = &n->groups[i];
   if (n_gs == 0) return;
   qsort(gs, (size_t)n_gs, sizeof *gs, by_io_order);
   fprintf(out, " subgraph layer%d {\n  rank=same;\n", rank);
