@@ -7,11 +7,13 @@
  *
  * The criterion follows the precision's machine epsilon eps (2^-23 for f32, 2^-52 for f64):
  * the step is h = cbrt(eps)·max(1, |p|), which balances the truncation error (~h²) against
- * the rounding error of the loss (~eps·|L|/h), so both are ~eps^(2/3). Each parameter's error
- * |a − n| is divided by max(|a|, |n|, |g|∞, eps^(1/3)·max(1, |L|)) — its own size, the largest
- * component of that sample's gradient (a tiny component is judged against the gradient it
- * belongs to, not against itself), and the rounding floor of the loss — and must be at most
- * GC_TOLERANCE_FACTOR·eps^(2/3) (about 2.4e-3 for f32, 3.7e-9 for f64).
+ * the rounding error of the loss (~eps·|L|/h), so both are ~eps^(2/3)·max(1, |L|). Each
+ * parameter's error |a − n| is divided by max(|a|, |n|, |g|∞, A·max(1, |L|)/F) — its own
+ * size, the largest component of that sample's gradient (a tiny component is judged against
+ * the gradient it belongs to, not against itself), and a floor from the loss L — and must be
+ * at most F·eps^(2/3), F = GC_TOLERANCE_FACTOR: about 2.4e-3 for f32, 3.7e-9 for f64. The
+ * floor makes the absolute tolerance A·eps^(2/3)·max(1, |L|), A = GC_ABSOLUTE_FACTOR: a few
+ * times the difference's own error, which near a minimum (a small gradient) dominates.
  */
 #include <math.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "internal.h"
 
 #define GC_TOLERANCE_FACTOR 100.0
+#define GC_ABSOLUTE_FACTOR 10.0
 
 typedef struct gc_work {
   const nnc_model *m;
@@ -57,12 +60,12 @@ static double numeric_grad(gc_work *w, int64_t i) {
 }
 
 /* The scale a sample's errors are measured against: its gradient's largest component and the
- * rounding floor eps^(1/3)·max(1, |L|) of a difference quotient of its loss L. */
+ * floor A·max(1, |L|)/F from its loss L (the absolute tolerance divided by the relative one). */
 static double sample_scale(const gc_work *w, double loss) {
   double gmax = 0;
   for (int64_t i = 0; i < w->m->n_params; i++)
     gmax = fmax(gmax, fabs((double)nnrt__get(w->grad, w->m->real_bytes, i)));
-  return fmax(gmax, cbrt(w->eps) * fmax(1.0, fabs(loss)));
+  return fmax(gmax, GC_ABSOLUTE_FACTOR * fmax(1.0, fabs(loss)) / GC_TOLERANCE_FACTOR);
 }
 
 static void check_param(gc_work *w, int64_t i, int64_t s, nnrt_gradcheck_result *res) {
