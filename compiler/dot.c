@@ -1,9 +1,15 @@
 /* dot.c — `nnc --emit-dot`: the network as a Graphviz picture, drawn the way the design's
  * introduction draws networks: neurons as circles (inputs as boxes, bias neurons as small
  * circles labelled 1, outputs doubled), the activation inside each neuron, weights on the
- * edges where they are known, one rank per layer. Groups larger than DOT_MAX_EXPANDED are
- * drawn as one node; an arrow to or from one stands for several weights, drawn bold and
- * labelled with their number, and reaches every node drawn for the other side. */
+ * edges where they are known, one rank per layer. Inputs form the first rank and outputs the
+ * last, each in io order (neurons of a group in index order, groups by their io column),
+ * held in that order by invisible edges within the rank. Groups larger than DOT_MAX_EXPANDED
+ * are drawn as one node labelled with name, size and activation; an arrow to or from one
+ * stands for several weights, drawn bold and labelled with their number, and reaches every
+ * node drawn for the other side. An arrow that skips a rank is dashed and coloured so it
+ * stays visible beside the arrows between neighbouring ranks. */
+#include <stdlib.h>
+
 #include "ir.h"
 
 #define DOT_MAX_EXPANDED 12
@@ -35,27 +41,56 @@ static void draw_group(const IrGroup *g, FILE *out) {
       continue;
     }
     fprintf(out, " [shape=%s, label=\"%s", shape, g->name);
-    if (!expanded(g)) fprintf(out, "[%d]", g->size);
+    if (!expanded(g) && g->role == ROLE_INPUT) fprintf(out, "\\n%d inputs", g->size);
+    else if (!expanded(g)) fprintf(out, "\\n%d × %s", g->size, act_symbol(g->act));
     else if (g->size > 1) fprintf(out, "[%d]", i);
-    if (g->role != ROLE_INPUT) fprintf(out, "\\n%s", act_symbol(g->act));
+    if (expanded(g) && g->role != ROLE_INPUT) fprintf(out, "\\n%s", act_symbol(g->act));
     fprintf(out, "\"%s];\n", g->role == ROLE_INPUT ? ", style=filled, fillcolor=palegreen" : "");
   }
 }
 
-/* The label of edge k of set e (its index among the set's weights). */
-static void edge_label(const IrEdges *e, int64_t k, FILE *out) {
+/* Whether any edge set reads group id. */
+static int is_read(const IrNetwork *n, int id) {
+  for (int i = 0; i < n->n_groups; i++)
+    for (int k = 0; k < n->groups[i].n_in; k++)
+      if (n->groups[i].in[k].src == id) return 1;
+  return 0;
+}
+
+/* The rank group g is drawn in: inputs first, outputs last (out_rank) unless another group
+ * reads them, other groups by depth; -1 for bias neurons, which are drawn outside the ranks. */
+static int rank_of(const IrNetwork *n, const IrGroup *g, int out_rank) {
+  if (g->role == ROLE_BIAS) return -1;
+  if (g->role == ROLE_OUTPUT && !is_read(n, g->id)) return out_rank;
+  return g->role == ROLE_INPUT ? 0 : g->depth;
+}
+
+static int output_rank(const IrNetwork *n) {
+  int r = 1;
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role != ROLE_BIAS && n->groups[i].depth > r) r = n->groups[i].depth;
+  return r;
+}
+
+/* The label of edge k of set e (its index among the set's weights), opening the arrow's
+ * attribute list; returns whether it wrote one. */
+static int edge_label(const IrEdges *e, int64_t k, FILE *out) {
   double w = e->values ? e->values[k] : e->value;
   if (e->weight == WEIGHT_FIXED)
-    fprintf(out, " [label=\"%g (fixed)\"]", w);
+    fprintf(out, " [label=\"%g (fixed)\"", w);
   else if (e->weight == WEIGHT_INITIAL)
-    fprintf(out, " [label=\"%g\"]", w);
+    fprintf(out, " [label=\"%g\"", w);
+  return e->weight == WEIGHT_FIXED || e->weight == WEIGHT_INITIAL;
 }
+
+#define DOT_SKIP_STYLE "style=dashed, color=steelblue, fontcolor=steelblue"
 
 /* Draws edge set e into g between the nodes that stand for its neurons: every drawn source
  * node (one for EDGES_ONE or a collapsed group, else each neuron) to every drawn node of g.
  * An arrow that stands for several weights is bold and labelled with their number. */
-static void draw_edges(const IrNetwork *n, const IrGroup *g, const IrEdges *e, FILE *out) {
+static void draw_edges(const IrNetwork *n, const IrGroup *g, const IrEdges *e, int out_rank, FILE *out) {
   const IrGroup *src = &n->groups[e->src];
+  int skip = src->role != ROLE_BIAS && rank_of(n, g, out_rank) - rank_of(n, src, out_rank) > 1;
   int src_first = e->kind == EDGES_ONE ? e->src_index : 0;
   int n_src = e->kind == EDGES_DENSE && expanded(src) ? src->size : 1;
   int n_dst = expanded(g) ? g->size : 1;
@@ -66,34 +101,64 @@ static void draw_edges(const IrNetwork *n, const IrGroup *g, const IrEdges *e, F
       node_id(src, src_first + k, out);
       fputs(" -> ", out);
       node_id(g, d, out);
+      int open = 1;
       if (per_arrow > 1)
-        fprintf(out, " [label=\"%s %lld\", penwidth=2]", e->kind == EDGES_DENSE ? "dense" : "×", per_arrow);
+        fprintf(out, " [label=\"%s %lld\", penwidth=2", e->kind == EDGES_DENSE ? "dense" : "×", per_arrow);
       else
-        edge_label(e, e->kind == EDGES_DENSE ? (int64_t)d * src->size + k : d, out);
-      fputs(";\n", out);
+        open = edge_label(e, e->kind == EDGES_DENSE ? (int64_t)d * src->size + k : d, out);
+      if (skip) fputs(open ? ", " DOT_SKIP_STYLE : " [" DOT_SKIP_STYLE, out);
+      fputs(open || skip ? "];\n" : ";\n", out);
     }
   }
 }
 
-void ir_dump_dot(const IrNetwork *n, FILE *out) {
-  fprintf(out, "digraph \"%s\" {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", n->name);
-  int max_depth = 0;
-  for (int i = 0; i < n->n_groups; i++)
-    if (n->groups[i].depth > max_depth) max_depth = n->groups[i].depth;
-  for (int d = 0; d <= max_depth; d++) {
-    fprintf(out, " subgraph layer%d {\n  rank=same;\n", d);
-    for (int i = 0; i < n->n_groups; i++) {
-      const IrGroup *g = &n->groups[i];
-      int depth = g->role == ROLE_BIAS ? -1 : g->depth;
-      if (depth == d) draw_group(g, out);
+/* Io order within a rank: inputs and outputs by their io column, hidden groups by id. */
+static int by_io_order(const void *a, const void *b) {
+  const IrGroup *x = *(const IrGroup *const *)a, *y = *(const IrGroup *const *)b;
+  int kx = x->role == ROLE_OUTPUT, ky = y->role == ROLE_OUTPUT;
+  if (kx != ky) return kx - ky;
+  int64_t ox = x->io_offset >= 0 ? x->io_offset : x->id, oy = y->io_offset >= 0 ? y->io_offset : y->id;
+  return (ox > oy) - (ox < oy);
+}
+
+/* Holds the nodes of one rank in their order with a chain of invisible edges. */
+static void chain_rank(const IrGroup *const *gs, int n_gs, FILE *out) {
+  int first = 1;
+  for (int k = 0; k < n_gs; k++)
+    for (int i = 0; i < (expanded(gs[k]) ? gs[k]->size : 1); i++) {
+      fputs(first ? "  " : " -> ", out);
+      node_id(gs[k], i, out);
+      first = 0;
     }
-    fputs(" }\n", out);
+  fputs(" [style=invis];\n", out);
+}
+
+static void draw_rank(const IrNetwork *n, int rank, int out_rank, const IrGroup **gs, FILE *out) {
+  int n_gs = 0, n_nodes = 0;
+  for (int i = 0; i < n->n_groups; i++)
+    if (rank_of(n, &n->groups[i], out_rank) == rank) gs[n_gs++] = &n->groups[i];
+  if (n_gs == 0) return;
+  qsort(gs, (size_t)n_gs, sizeof *gs, by_io_order);
+  fprintf(out, " subgraph layer%d {\n  rank=same;\n", rank);
+  for (int k = 0; k < n_gs; k++) {
+    draw_group(gs[k], out);
+    n_nodes += expanded(gs[k]) ? gs[k]->size : 1;
   }
+  if (n_nodes > 1) chain_rank(gs, n_gs, out);
+  fputs(" }\n", out);
+}
+
+void ir_dump_dot(const IrNetwork *n, FILE *out) {
+  fprintf(out, "digraph \"%s\" {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n", n->name);
+  int out_rank = output_rank(n);
+  const IrGroup **gs = xmalloc((size_t)n->n_groups * sizeof *gs);
+  for (int r = 0; r <= out_rank; r++) draw_rank(n, r, out_rank, gs, out);
+  free(gs);
   for (int i = 0; i < n->n_groups; i++)
     if (n->groups[i].role == ROLE_BIAS) draw_group(&n->groups[i], out);
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
-    for (int k = 0; k < g->n_in; k++) draw_edges(n, g, &g->in[k], out);
+    for (int k = 0; k < g->n_in; k++) draw_edges(n, g, &g->in[k], out_rank, out);
   }
   fputs("}\n", out);
 }

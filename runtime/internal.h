@@ -225,4 +225,10 @@ double nnrt__now(void);
 int nnrt__plot_svg(const char *path, const char *title, const nnrt_epoch_row *rows, int64_t n, int32_t metric,
                    nnrt_error *err);
 
+/* ---- gradcheck.c: the finite-difference criterion ---- */
+double nnrt__gradcheck_eps(int32_t real_bytes);   /* machine epsilon of f32 (4) or f64 (8) */
+double nnrt__gradcheck_tolerance(double eps);     /* the largest error that passes */
+/* |a − n| / max(|a|, |n|, scale): analytic a against numeric n; NaN counts as infinite. */
+double nnrt__gradcheck_error(double a, double n, double scale);
+
 #endif

@@ -932,6 +932,37 @@ static void test_gradcheck(void) {
   ASSERT(code == 1);
   ASSERT_HAS(R.out, "parameter 3");
   ASSERT_HAS(R.out, "FAIL");
+  toy_hooks.bad_grad = 2; /* a wrong derivative is found in f32 too */
+  code = run(&toy_model_f32, "gradcheck --samples 3");
+  toy_hooks.bad_grad = 0;
+  ASSERT(code == 1);
+  ASSERT_HAS(R.out, "parameter 1");
+  ASSERT_HAS(R.out, "FAIL");
+}
+
+/* f(x) = x³ at x = 1.7 evaluated in f32: the derivative 3x² passes the f32 criterion with the
+ * f32 step, a derivative 1% off (or one with a wrong sign, or NaN) fails it. */
+static float cube_f32(float x) { return x * x * x; }
+
+static double cube_central_difference(double x, double eps) {
+  double h = cbrt(eps) * fmax(1.0, fabs(x));
+  float hi = (float)(x + h), lo = (float)(x - h);
+  return ((double)cube_f32(hi) - (double)cube_f32(lo)) / ((double)hi - (double)lo);
+}
+
+static void test_gradcheck_criterion(void) {
+  double eps = nnrt__gradcheck_eps(4), x = 1.7, n = cube_central_difference(x, eps);
+  double tol = nnrt__gradcheck_tolerance(eps), scale = 3 * x * x;
+  ASSERT(tol > 1e-3 && tol < 1e-2);
+  ASSERT(nnrt__gradcheck_tolerance(nnrt__gradcheck_eps(8)) < 1e-7);
+  ASSERT(nnrt__gradcheck_error(3 * x * x, n, scale) <= tol);
+  ASSERT(nnrt__gradcheck_error(1.01 * 3 * x * x, n, scale) > tol);
+  ASSERT(nnrt__gradcheck_error(-3 * x * x, n, scale) > tol);
+  ASSERT(nnrt__gradcheck_error(NAN, n, scale) > tol);
+  /* a small component is judged against its sample's gradient: 1e-6 off in a 1e-5 component
+   * of a gradient whose largest component is 1 passes, 1e-2 off fails */
+  ASSERT(nnrt__gradcheck_error(1e-5, 1.1e-5, 1.0) <= tol);
+  ASSERT(nnrt__gradcheck_error(1e-5, 1e-2, 1.0) > tol);
 }
 
 static void test_eval_regression(void) {
@@ -1250,6 +1281,7 @@ static const test_case tests[] = {
   {"log_and_plot", test_log_and_plot},
   {"usage_errors", test_usage_errors},
   {"gradcheck", test_gradcheck},
+  {"gradcheck_criterion", test_gradcheck_criterion},
   {"eval_regression", test_eval_regression},
   {"label_map", test_label_map},
   {"weights_labels", test_weights_labels},
