@@ -118,51 +118,94 @@ static int usage_error(nnrt_error *err, const char *name, const char *want, cons
   return nnrt__fail(err, NNRT_EUSAGE, "--%s: expected %s, got '%s'", name, want, got);
 }
 
-/* The flag's number: integers written as such, reals in any strtod form; NaN when the text is
- * not a whole number of the kind (NaN is outside every limit). */
-static double flag_number(const nnc_limit *l, const char *s) {
-  char *end;
-  double x;
-  errno = 0;
-  if (l->integer) {
-    long long i = strtoll(s, &end, 10);
-    x = errno ? NAN : (double)i;
-  } else {
-    x = strtod(s, &end);
-  }
-  return !*s || *end || errno ? NAN : x;
+/* ---- the one reader of flag values that are numbers ----
+ * Decimal text only, as the .nn language and data files write numbers (nnrt__parse_real):
+ * no leading or trailing space, no hex, no "1e", no "inf"; integers as digits alone (an
+ * optional sign), so that "1.0", "1e3" or "+5" are not read as something else. */
+
+static int all_digits(const char *s) {
+  if (!*s)
+    return 0;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9')
+      return 0;
+  return 1;
 }
 
+/* The flag's number, NaN when the text is not a number of the kind (NaN is outside every
+ * limit). */
+static double flag_number(const nnc_limit *l, const char *s) {
+  double x;
+  if (l->integer) {
+    const char *digits = s + (*s == '-');
+    if (!all_digits(digits))
+      return NAN;
+    errno = 0;
+    x = (double)strtoll(s, NULL, 10);
+    return errno ? NAN : x;
+  }
+  return nnrt__parse_real(s, 8, &x) == NNRT_NUM_OK ? x : NAN;
+}
+
+/* A column number at *p: digits alone, at most NNC_MAX_COLUMN; -1 otherwise. */
+static long column_number(const char **p) {
+  long v = 0;
+  const char *s = *p;
+  if (*s < '0' || *s > '9')
+    return -1;
+  for (; *s >= '0' && *s <= '9'; s++)
+    if ((v = v * 10 + (*s - '0')) > NNC_MAX_COLUMN)
+      return -1;
+  *p = s;
+  return v;
+}
+
+static int push_column(int32_t **a, int32_t *cnt, int32_t *cap, long k, nnrt_error *err) {
+  if (*cnt == *cap) {
+    int32_t *b = nnrt__realloc(*a, (size_t)(*cap *= 2) * sizeof **a);
+    if (!b)
+      return nnrt__oom(err);
+    *a = b;
+  }
+  (*a)[(*cnt)++] = (int32_t)k;
+  return NNRT_OK;
+}
+
+/* The first column listed twice in a[0..n), or -1: one pass over a bitmap. */
+static long repeated_column(const int32_t *a, int32_t n, nnrt_error *err, int *rc) {
+  unsigned char *seen = nnrt__alloc_array(NNC_MAX_COLUMN / 8 + 1, 1);
+  long twice = -1;
+  *rc = seen ? NNRT_OK : nnrt__oom(err);
+  for (int32_t i = 0; seen && i < n && twice < 0; i++) {
+    if ((seen[a[i] / 8] >> (a[i] % 8)) & 1)
+      twice = a[i];
+    seen[a[i] / 8] |= (unsigned char)(1u << (a[i] % 8));
+  }
+  nnrt__free(seen);
+  return twice;
+}
+
+/* "0..3,5": column numbers and ascending ranges, comma-separated, no column twice. */
 static int parse_cols(const char *s, int32_t **cols, int32_t *n, nnrt_error *err, const char *name) {
   int32_t cap = 16, cnt = 0;
   int32_t *a = nnrt__alloc_array(cap, sizeof(int32_t));
   const char *p = s;
+  int rc = NNRT_OK;
   if (!a)
     return nnrt__oom(err);
   while (*p) {
-    char *end;
-    long lo = strtol(p, &end, 10), hi;
-    if (end == p || lo < 0 || lo > NNC_MAX_COLUMN)
+    long lo = column_number(&p), hi = lo;
+    if (lo < 0)
       goto bad;
-    hi = lo;
-    p = end;
     if (p[0] == '.' && p[1] == '.') {
-      hi = strtol(p + 2, &end, 10);
-      if (end == p + 2 || hi < lo || hi > NNC_MAX_COLUMN)
+      p += 2;
+      if ((hi = column_number(&p)) < lo)
         goto bad;
-      p = end;
     }
-    for (long k = lo; k <= hi; k++) {
-      if (cnt == cap) {
-        int32_t *b = nnrt__realloc(a, (size_t)(cap *= 2) * sizeof *a);
-        if (!b) {
-          nnrt__free(a);
-          return nnrt__oom(err);
-        }
-        a = b;
-      }
-      a[cnt++] = (int32_t)k;
-    }
+    for (long k = lo; k <= hi && rc == NNRT_OK; k++)
+      rc = push_column(&a, &cnt, &cap, k, err);
+    if (rc)
+      goto fail;
     if (*p == ',' && p[1])
       p++;
     else if (*p)
@@ -170,13 +213,22 @@ static int parse_cols(const char *s, int32_t **cols, int32_t *n, nnrt_error *err
   }
   if (cnt == 0)
     goto bad;
+  long twice = repeated_column(a, cnt, err, &rc);
+  if (rc)
+    goto fail;
+  if (twice >= 0) {
+    rc = nnrt__fail(err, NNRT_EUSAGE, "--%s: column %ld is listed twice in '%s'", name, twice, s);
+    goto fail;
+  }
   nnrt__free(*cols);
   *cols = a;
   *n = cnt;
   return NNRT_OK;
 bad:
+  rc = usage_error(err, name, "column indices like 0..3,5 (ranges low to high, each column once)", s);
+fail:
   nnrt__free(a);
-  return usage_error(err, name, "column indices like 0..3,5", s);
+  return rc;
 }
 
 static int set_path(nnrt_cli *c, const char *name, const char *v) {
@@ -255,10 +307,9 @@ static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err)
   case F_LIMITED:
     return set_limited(c, f, v, err);
   case F_U64: {
-    char *end;
     errno = 0;
-    unsigned long long u = strtoull(v, &end, 10);
-    if (!*v || *end || errno || *v == '-')
+    unsigned long long u = all_digits(v) ? strtoull(v, NULL, 10) : 0;
+    if (!all_digits(v) || errno)
       return usage_error(err, f->name, "a non-negative integer", v);
     c->o.s.seed = u;
     c->seed_given = 1;

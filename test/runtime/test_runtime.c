@@ -887,7 +887,21 @@ static void test_usage_errors(void) {
      "CSV columns; the data are IDX images (their pixels the inputs, their labels the one-hot targets)\n"},
     {"eval --seed 3 --weights w.w", 2, "error: --seed seeds the initial weights of --initial; 'eval' without "
                                        "--initial reads its weights from a file\n"},
-    {"train --inputs 3..1", 2, "error: --inputs: expected column indices like 0..3,5, got '3..1'\n"},
+    {"train --inputs 3..1", 2, "error: --inputs: expected column indices like 0..3,5 (ranges low to high, each column once), got '3..1'\n"},
+    {"train --inputs +1,2", 2, "error: --inputs: expected column indices like 0..3,5 (ranges low to high, each column once), got '+1,2'\n"},
+    {"train --targets -0", 2, "error: --targets: expected column indices like 0..3,5 (ranges low to high, each column once), got '-0'\n"},
+    {"train --inputs 0,0", 2, "error: --inputs: column 0 is listed twice in '0,0'\n"},
+    {"train --inputs 0..2,1", 2, "error: --inputs: column 1 is listed twice in '0..2,1'\n"},
+    {"train --rate 0x10", 2, "error: --rate: expected a number in (0, 1000000], got '0x10'\n"},
+    {"train --rate 1e", 2, "error: --rate: expected a number in (0, 1000000], got '1e'\n"},
+    {"train --momentum .5.", 2, "error: --momentum: expected a number in [0, 1), got '.5.'\n"},
+    {"train --epochs 1.0", 2, "error: --epochs: expected an integer from 0 to 1000000000, got '1.0'\n"},
+    {"train --epochs +5", 2, "error: --epochs: expected an integer from 0 to 1000000000, got '+5'\n"},
+    {"train --batch 1e2", 2, "error: --batch: expected an integer from 1 to 1048576 (1: per-sample SGD), "
+                             "got '1e2'\n"},
+    {"train --seed +4", 2, "error: --seed: expected a non-negative integer, got '+4'\n"},
+    {"train --seed 18446744073709551616", 2, "error: --seed: expected a non-negative integer, "
+                                             "got '18446744073709551616'\n"},
     {"train --seed -4", 2, "error: --seed: expected a non-negative integer, got '-4'\n"},
     {"train --frobnicate", 2, "error: unknown flag '--frobnicate' for 'train' (see 'toy train --help')\n"},
     {"eval --rate 1", 2, "error: unknown flag '--rate' for 'eval' (see 'toy eval --help')\n"},
