@@ -346,6 +346,13 @@ static void set_metric(Cursor *c) {
   if (k >= 0) c->s->net->train.metric = k;
 }
 
+/* shuffle on | off: off visits the samples in data order every epoch. */
+static void set_shuffle(Cursor *c) {
+  static const char *const states[] = {"on", "off"};
+  int k = take_choice(c, states, 2, "on or off");
+  if (k >= 0) c->s->net->train.shuffle_off = k;
+}
+
 static void set_rate(Cursor *c) { take_limited(c, NNC_LIMIT_RATE, &c->s->net->train.rate); }
 
 /* `every N` after a setting, N epochs within the limit id; its messages name 'every'. */
@@ -531,6 +538,7 @@ static const SettingDef setting_defs[] = {
     {"restarts", set_restarts}, {"init", set_init},         {"seed", set_seed},
     {"validation", set_validation}, {"early_stop", set_early_stop}, {"patience", set_patience},
     {"checkpoint", set_checkpoint}, {"precision", set_precision}, {"metric", set_metric},
+    {"shuffle", set_shuffle},
 };
 #define N_SETTINGS ((int)(sizeof setting_defs / sizeof setting_defs[0]))
 

@@ -1,8 +1,8 @@
 /* runtime/cli.c — nnrt_main: the command line of every generated executable.
  *
  * Consumes: the model descriptor and argv (`prog CMD [flags]`).
- * Produces: the parsed nnrt_cli (the model's settings with every flag applied, each value
- * checked against the train block's limits of nnc/limits.h: `error: --rate: expected a number in
+ * Produces: the parsed nnrt_cli (the model's settings with every flag applied, each number
+ * read as decimal text by one reader and checked against the train block's limits of nnc/limits.h: `error: --rate: expected a number in
  * (0, 1000000], got 'abc'`; flags that could not act refused), help texts, and the exit code:
  * 0 ok, 1 bad data/files (or a failed check), 2 bad usage, 130 interrupted.
  */
@@ -59,6 +59,8 @@ static const flag flags[] = {
   {"log", F_PATH, CMD_TRAIN, "FILE", "CSV log, one row per epoch", 0},
   {"plot", F_PATH, CMD_TRAIN, "FILE", "SVG plot of the loss and accuracy curves", 0},
   {"quiet", F_BOOL, CMD_TRAIN, NULL, "no per-epoch lines", 0},
+  {"shuffle", F_BOOL, CMD_TRAIN, NULL, "a new sample order each epoch (the default)", 0},
+  {"no-shuffle", F_BOOL, CMD_TRAIN, NULL, "every epoch in data order (`shuffle off`)", 0},
   {"weights", F_PATH, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS | CMD_GRADCHECK, "FILE",
    "weights file (default NAME.weights; gradcheck: initial weights)", 0},
   {"input", F_PATH, CMD_PREDICT | CMD_WEIGHTS, "FILE", "input rows (default: standard input)", 0},
@@ -279,6 +281,8 @@ static int set_bool(nnrt_cli *c, const char *name) {
   else if (!strcmp(name, "quiet")) c->quiet = 1;
   else if (!strcmp(name, "class")) c->print_class = 1;
   else if (!strcmp(name, "initial")) c->initial = 1;
+  else if (!strcmp(name, "shuffle")) c->shuffle_flags |= 1, c->o.s.shuffle_off = 0;
+  else if (!strcmp(name, "no-shuffle")) c->shuffle_flags |= 2, c->o.s.shuffle_off = 1;
   return NNRT_OK;
 }
 
@@ -436,6 +440,8 @@ static void report_error(const nnrt_error *err, int rc) {
  * a seed for weights read from a file. */
 static int check_flag_combinations(const nnrt_cli *c, nnrt_error *err) {
   const nnc_train_settings *s = &c->o.s;
+  if (c->shuffle_flags == 3)
+    return nnrt__fail(err, NNRT_EUSAGE, "--shuffle and --no-shuffle contradict each other: give one");
   if (c->cmd == CMD_TRAIN && s->patience > 0 && s->validation == 0)
     return nnrt__fail(err, NNRT_EUSAGE, "early stopping (patience %d) needs validation data, but validation "
                       "is 0: give --validation V (e.g. --validation 0.1), or --patience 0", (int)s->patience);
