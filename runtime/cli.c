@@ -1,10 +1,11 @@
 /* runtime/cli.c — nnrt_main: the command line of every generated executable.
  *
  * Consumes: the model descriptor and argv (`prog CMD [flags]`).
- * Produces: the parsed nnrt_cli (the model's settings with every flag applied, each number
- * read as decimal text by one reader and checked against the train block's limits of nnc/limits.h: `error: --rate: expected a number in
- * (0, 1000000], got 'abc'`; flags that could not act refused), help texts, and the exit code:
- * 0 ok, 1 bad data/files (or a failed check), 2 bad usage, 130 interrupted.
+ * Produces: the parsed nnrt_cli (the model's settings with every flag applied, each number read
+ * as decimal text by one reader and checked against the train block's limits of nnc/limits.h:
+ * `error: --rate: expected a number in (0, 1000000], got 'abc'`; flags that could not act
+ * refused), help texts, and the exit code: 0 ok, 1 bad data/files (or a failed check), 2 bad
+ * usage, 130 interrupted.
  */
 #include <errno.h>
 #include <math.h>
@@ -122,8 +123,9 @@ static int usage_error(nnrt_error *err, const char *name, const char *want, cons
 
 /* ---- the one reader of flag values that are numbers ----
  * Decimal text only, as the .nn language and data files write numbers (nnrt__parse_real):
- * no leading or trailing space, no hex, no "1e", no "inf"; integers as digits alone (an
- * optional sign), so that "1.0", "1e3" or "+5" are not read as something else. */
+ * no leading or trailing space, no hex, no "1e", no "inf"; integers as digits alone (a minus
+ * sign is read, for the limit to refuse), so that "1.0", "1e3" or "+5" are not read as something
+ * else. */
 
 static int all_digits(const char *s) {
   if (!*s)
@@ -162,75 +164,60 @@ static long column_number(const char **p) {
   return v;
 }
 
-static int push_column(int32_t **a, int32_t *cnt, int32_t *cap, long k, nnrt_error *err) {
-  if (*cnt == *cap) {
-    int32_t *b = nnrt__realloc(*a, (size_t)(*cap *= 2) * sizeof **a);
+/* A growing column list whose bitmap of the columns in it refuses a column twice as soon as it
+ * comes, so that the list never outgrows the NNC_MAX_COLUMN + 1 distinct columns. */
+typedef struct col_list {
+  int32_t *a, n, cap;
+  unsigned char *seen;
+  long twice;            /* the first column listed twice, or -1 */
+} col_list;
+
+static int push_column(col_list *l, long k, nnrt_error *err) {
+  if ((l->seen[k / 8] >> (k % 8)) & 1) {
+    l->twice = k;
+    return NNRT_EUSAGE;
+  }
+  l->seen[k / 8] |= (unsigned char)(1u << (k % 8));
+  if (l->n == l->cap) {
+    int32_t *b = nnrt__realloc(l->a, (size_t)(l->cap *= 2) * sizeof *l->a);
     if (!b)
       return nnrt__oom(err);
-    *a = b;
+    l->a = b;
   }
-  (*a)[(*cnt)++] = (int32_t)k;
+  l->a[l->n++] = (int32_t)k;
   return NNRT_OK;
-}
-
-/* The first column listed twice in a[0..n), or -1: one pass over a bitmap. */
-static long repeated_column(const int32_t *a, int32_t n, nnrt_error *err, int *rc) {
-  unsigned char *seen = nnrt__alloc_array(NNC_MAX_COLUMN / 8 + 1, 1);
-  long twice = -1;
-  *rc = seen ? NNRT_OK : nnrt__oom(err);
-  for (int32_t i = 0; seen && i < n && twice < 0; i++) {
-    if ((seen[a[i] / 8] >> (a[i] % 8)) & 1)
-      twice = a[i];
-    seen[a[i] / 8] |= (unsigned char)(1u << (a[i] % 8));
-  }
-  nnrt__free(seen);
-  return twice;
 }
 
 /* "0..3,5": column numbers and ascending ranges, comma-separated, no column twice. */
 static int parse_cols(const char *s, int32_t **cols, int32_t *n, nnrt_error *err, const char *name) {
-  int32_t cap = 16, cnt = 0;
-  int32_t *a = nnrt__alloc_array(cap, sizeof(int32_t));
+  col_list l = {nnrt__alloc_array(16, sizeof(int32_t)), 0, 16, nnrt__alloc_array(NNC_MAX_COLUMN / 8 + 1, 1), -1};
   const char *p = s;
-  int rc = NNRT_OK;
-  if (!a)
-    return nnrt__oom(err);
-  while (*p) {
+  int rc = l.a && l.seen ? NNRT_OK : nnrt__oom(err);
+  while (!rc && *p) {
     long lo = column_number(&p), hi = lo;
-    if (lo < 0)
-      goto bad;
-    if (p[0] == '.' && p[1] == '.') {
+    if (lo >= 0 && p[0] == '.' && p[1] == '.') {
       p += 2;
-      if ((hi = column_number(&p)) < lo)
-        goto bad;
+      hi = column_number(&p);
     }
-    for (long k = lo; k <= hi && rc == NNRT_OK; k++)
-      rc = push_column(&a, &cnt, &cap, k, err);
-    if (rc)
-      goto fail;
-    if (*p == ',' && p[1])
-      p++;
-    else if (*p)
-      goto bad;
+    if (lo < 0 || hi < lo || (*p && (*p != ',' || !p[1])))
+      rc = usage_error(err, name, "column indices like 0..3,5 (ranges low to high, each column once)", s);
+    for (long k = lo; !rc && k <= hi; k++)
+      rc = push_column(&l, k, err);
+    p += *p == ',';
   }
-  if (cnt == 0)
-    goto bad;
-  long twice = repeated_column(a, cnt, err, &rc);
-  if (rc)
-    goto fail;
-  if (twice >= 0) {
-    rc = nnrt__fail(err, NNRT_EUSAGE, "--%s: column %ld is listed twice in '%s'", name, twice, s);
-    goto fail;
+  if (l.twice >= 0)
+    rc = nnrt__fail(err, NNRT_EUSAGE, "--%s: column %ld is listed twice in '%s'", name, l.twice, s);
+  else if (!rc && l.n == 0)
+    rc = usage_error(err, name, "column indices like 0..3,5 (ranges low to high, each column once)", s);
+  nnrt__free(l.seen);
+  if (rc) {
+    nnrt__free(l.a);
+    return rc;
   }
   nnrt__free(*cols);
-  *cols = a;
-  *n = cnt;
+  *cols = l.a;
+  *n = l.n;
   return NNRT_OK;
-bad:
-  rc = usage_error(err, name, "column indices like 0..3,5 (ranges low to high, each column once)", s);
-fail:
-  nnrt__free(a);
-  return rc;
 }
 
 static int set_path(nnrt_cli *c, const char *name, const char *v) {

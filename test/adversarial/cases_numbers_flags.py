@@ -58,6 +58,8 @@ CASES = [
     refused("flag-inputs-column-twice", "--inputs 0,0 --targets 2", r"error: --inputs: column 0 is listed twice in '0,0'"),
     refused("flag-inputs-range-overlaps", "--inputs 0..1,1 --targets 2",
             r"error: --inputs: column 1 is listed twice in '0\.\.1,1'"),
+    refused("flag-inputs-wide-ranges-repeated", "--inputs " + ",".join(["0..1000000"] * 2000) + " --targets 2",
+            r"error: --inputs: column 0 is listed twice in '0\.\.1000000,0"),
     refused("flag-inputs-descending-range", "--inputs 1..0 --targets 2", r"error: --inputs: expected %s" % COLS),
     refused("flag-inputs-signed-column", "--inputs +0,1 --targets 2", r"error: --inputs: expected %s" % COLS),
     refused("flag-inputs-leading-space", "--inputs ' 0,1' --targets 2", r"error: --inputs: expected %s" % COLS),
