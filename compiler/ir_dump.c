@@ -124,6 +124,7 @@ static void dump_train(const IrNetwork *n, FILE *out) {
     dump_string(t->checkpoint, out);
     fprintf(out, " every %d", t->checkpoint_every);
   }
+  if (t->shuffle_off) fputs(" shuffle off", out);
   fputc('\n', out);
 }
 

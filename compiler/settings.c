@@ -167,20 +167,38 @@ static int take_string(Cursor *c, const char *what, const char **out) {
 
 /* --- data sources ------------------------------------------------------------------- */
 
-/* Column list: integers and ranges, e.g. `0..3 5 7`. */
-static int take_columns(Cursor *c, int32_t *count, const int32_t **cols) {
+/* The number of columns the list starting at v selects, or -1 after an error: a range out of
+ * order or beyond NNC_MAX_COLUMN, or a column listed twice (found as it comes, so a list never
+ * counts more than NNC_MAX_COLUMN + 1 columns). */
+static int count_columns(Cursor *c, const AstValue *v) {
+  unsigned char *seen = arena_alloc(c->s->arena, NNC_MAX_COLUMN / 8 + 1);
   int n = 0;
-  const AstValue *start = c->v;
-  for (const AstValue *v = c->v; v && (v->kind == VAL_INT || v->kind == VAL_RANGE); v = v->next) {
+  memset(seen, 0, NNC_MAX_COLUMN / 8 + 1);
+  for (; n >= 0 && v && (v->kind == VAL_INT || v->kind == VAL_RANGE); v = v->next) {
     long long lo = v->lo, hi = v->kind == VAL_RANGE ? v->hi : v->lo;
     if (lo < 0 || hi < lo || hi > NNC_MAX_COLUMN) {
       fail(c, v->loc, "bad column range %lld..%lld (columns count from 0 to %d, low to high)", lo, hi,
            NNC_MAX_COLUMN);
-      return 0;
+      n = -1;
     }
-    n += (int)(hi - lo + 1);
-    if (n > NNC_MAX_COLUMN) break;
+    for (long long col = lo; n >= 0 && col <= hi; col++) {
+      if ((seen[col / 8] >> (col % 8)) & 1) {
+        fail(c, v->loc, "column %lld is listed twice", col);
+        n = -1;
+      } else {
+        seen[col / 8] |= (unsigned char)(1u << (col % 8));
+        n++;
+      }
+    }
   }
+  return n;
+}
+
+/* Column list: integers and ranges, e.g. `0..3 5 7`, each column once. */
+static int take_columns(Cursor *c, int32_t *count, const int32_t **cols) {
+  const AstValue *start = c->v;
+  int n = count_columns(c, start);
+  if (n < 0) return 0;
   if (n == 0) {
     expected(c, "column numbers (e.g. 0..3)");
     return 0;
@@ -344,6 +362,13 @@ static void set_metric(Cursor *c) {
   static const char *const metrics[] = {"auto", "classification", "multilabel", "regression"};
   int k = take_choice(c, metrics, 4, "auto, classification, multilabel or regression");
   if (k >= 0) c->s->net->train.metric = k;
+}
+
+/* shuffle on | off: off visits the samples in data order every epoch. */
+static void set_shuffle(Cursor *c) {
+  static const char *const states[] = {"on", "off"};
+  int k = take_choice(c, states, 2, "on or off");
+  if (k >= 0) c->s->net->train.shuffle_off = k;
 }
 
 static void set_rate(Cursor *c) { take_limited(c, NNC_LIMIT_RATE, &c->s->net->train.rate); }
@@ -531,6 +556,7 @@ static const SettingDef setting_defs[] = {
     {"restarts", set_restarts}, {"init", set_init},         {"seed", set_seed},
     {"validation", set_validation}, {"early_stop", set_early_stop}, {"patience", set_patience},
     {"checkpoint", set_checkpoint}, {"precision", set_precision}, {"metric", set_metric},
+    {"shuffle", set_shuffle},
 };
 #define N_SETTINGS ((int)(sizeof setting_defs / sizeof setting_defs[0]))
 

@@ -1,10 +1,11 @@
 /* runtime/cli.c — nnrt_main: the command line of every generated executable.
  *
  * Consumes: the model descriptor and argv (`prog CMD [flags]`).
- * Produces: the parsed nnrt_cli (the model's settings with every flag applied, each value
- * checked against the train block's limits of nnc/limits.h: `error: --rate: expected a number in
- * (0, 1000000], got 'abc'`; flags that could not act refused), help texts, and the exit code:
- * 0 ok, 1 bad data/files (or a failed check), 2 bad usage, 130 interrupted.
+ * Produces: the parsed nnrt_cli (the model's settings with every flag applied, each number read
+ * as decimal text by one reader and checked against the train block's limits of nnc/limits.h:
+ * `error: --rate: expected a number in (0, 1000000], got 'abc'`; flags that could not act
+ * refused), help texts, and the exit code: 0 ok, 1 bad data/files (or a failed check), 2 bad
+ * usage, 130 interrupted.
  */
 #include <errno.h>
 #include <math.h>
@@ -59,6 +60,8 @@ static const flag flags[] = {
   {"log", F_PATH, CMD_TRAIN, "FILE", "CSV log, one row per epoch", 0},
   {"plot", F_PATH, CMD_TRAIN, "FILE", "SVG plot of the loss and accuracy curves", 0},
   {"quiet", F_BOOL, CMD_TRAIN, NULL, "no per-epoch lines", 0},
+  {"shuffle", F_BOOL, CMD_TRAIN, NULL, "a new sample order each epoch (the default)", 0},
+  {"no-shuffle", F_BOOL, CMD_TRAIN, NULL, "every epoch in data order (`shuffle off`)", 0},
   {"weights", F_PATH, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS | CMD_GRADCHECK, "FILE",
    "weights file (default NAME.weights; gradcheck: initial weights)", 0},
   {"input", F_PATH, CMD_PREDICT | CMD_WEIGHTS, "FILE", "input rows (default: standard input)", 0},
@@ -118,65 +121,103 @@ static int usage_error(nnrt_error *err, const char *name, const char *want, cons
   return nnrt__fail(err, NNRT_EUSAGE, "--%s: expected %s, got '%s'", name, want, got);
 }
 
-/* The flag's number: integers written as such, reals in any strtod form; NaN when the text is
- * not a whole number of the kind (NaN is outside every limit). */
-static double flag_number(const nnc_limit *l, const char *s) {
-  char *end;
-  double x;
-  errno = 0;
-  if (l->integer) {
-    long long i = strtoll(s, &end, 10);
-    x = errno ? NAN : (double)i;
-  } else {
-    x = strtod(s, &end);
-  }
-  return !*s || *end || errno ? NAN : x;
+/* ---- the one reader of flag values that are numbers ----
+ * Decimal text only, as the .nn language and data files write numbers (nnrt__parse_real):
+ * no leading or trailing space, no hex, no "1e", no "inf"; integers as digits alone (a minus
+ * sign is read, for the limit to refuse), so that "1.0", "1e3" or "+5" are not read as something
+ * else. */
+
+static int all_digits(const char *s) {
+  if (!*s)
+    return 0;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9')
+      return 0;
+  return 1;
 }
 
-static int parse_cols(const char *s, int32_t **cols, int32_t *n, nnrt_error *err, const char *name) {
-  int32_t cap = 16, cnt = 0;
-  int32_t *a = nnrt__alloc_array(cap, sizeof(int32_t));
-  const char *p = s;
-  if (!a)
-    return nnrt__oom(err);
-  while (*p) {
-    char *end;
-    long lo = strtol(p, &end, 10), hi;
-    if (end == p || lo < 0 || lo > NNC_MAX_COLUMN)
-      goto bad;
-    hi = lo;
-    p = end;
-    if (p[0] == '.' && p[1] == '.') {
-      hi = strtol(p + 2, &end, 10);
-      if (end == p + 2 || hi < lo || hi > NNC_MAX_COLUMN)
-        goto bad;
-      p = end;
-    }
-    for (long k = lo; k <= hi; k++) {
-      if (cnt == cap) {
-        int32_t *b = nnrt__realloc(a, (size_t)(cap *= 2) * sizeof *a);
-        if (!b) {
-          nnrt__free(a);
-          return nnrt__oom(err);
-        }
-        a = b;
-      }
-      a[cnt++] = (int32_t)k;
-    }
-    if (*p == ',' && p[1])
-      p++;
-    else if (*p)
-      goto bad;
+/* The flag's number, NaN when the text is not a number of the kind (NaN is outside every
+ * limit). */
+static double flag_number(const nnc_limit *l, const char *s) {
+  double x;
+  if (l->integer) {
+    const char *digits = s + (*s == '-');
+    if (!all_digits(digits))
+      return NAN;
+    errno = 0;
+    x = (double)strtoll(s, NULL, 10);
+    return errno ? NAN : x;
   }
-  if (cnt == 0)
-    goto bad;
-  nnrt__free(*cols);
-  *cols = a;
-  *n = cnt;
+  return nnrt__parse_real(s, 8, &x) == NNRT_NUM_OK ? x : NAN;
+}
+
+/* A column number at *p: digits alone, at most NNC_MAX_COLUMN; -1 otherwise. */
+static long column_number(const char **p) {
+  long v = 0;
+  const char *s = *p;
+  if (*s < '0' || *s > '9')
+    return -1;
+  for (; *s >= '0' && *s <= '9'; s++)
+    if ((v = v * 10 + (*s - '0')) > NNC_MAX_COLUMN)
+      return -1;
+  *p = s;
+  return v;
+}
+
+/* A growing column list whose bitmap of the columns in it refuses a column twice as soon as it
+ * comes, so that the list never outgrows the NNC_MAX_COLUMN + 1 distinct columns. */
+typedef struct col_list {
+  int32_t *a, n, cap;
+  unsigned char *seen;
+  long twice;            /* the first column listed twice, or -1 */
+} col_list;
+
+static int push_column(col_list *l, long k, nnrt_error *err) {
+  if ((l->seen[k / 8] >> (k % 8)) & 1) {
+    l->twice = k;
+    return NNRT_EUSAGE;
+  }
+  l->seen[k / 8] |= (unsigned char)(1u << (k % 8));
+  if (l->n == l->cap) {
+    int32_t *b = nnrt__realloc(l->a, (size_t)(l->cap *= 2) * sizeof *l->a);
+    if (!b)
+      return nnrt__oom(err);
+    l->a = b;
+  }
+  l->a[l->n++] = (int32_t)k;
   return NNRT_OK;
-bad:
-  nnrt__free(a);
-  return usage_error(err, name, "column indices like 0..3,5", s);
+}
+
+/* "0..3,5": column numbers and ascending ranges, comma-separated, no column twice. */
+static int parse_cols(const char *s, int32_t **cols, int32_t *n, nnrt_error *err, const char *name) {
+  col_list l = {nnrt__alloc_array(16, sizeof(int32_t)), 0, 16, nnrt__alloc_array(NNC_MAX_COLUMN / 8 + 1, 1), -1};
+  const char *p = s;
+  int rc = l.a && l.seen ? NNRT_OK : nnrt__oom(err);
+  while (!rc && *p) {
+    long lo = column_number(&p), hi = lo;
+    if (lo >= 0 && p[0] == '.' && p[1] == '.') {
+      p += 2;
+      hi = column_number(&p);
+    }
+    if (lo < 0 || hi < lo || (*p && (*p != ',' || !p[1])))
+      rc = usage_error(err, name, "column indices like 0..3,5 (ranges low to high, each column once)", s);
+    for (long k = lo; !rc && k <= hi; k++)
+      rc = push_column(&l, k, err);
+    p += *p == ',';
+  }
+  if (l.twice >= 0)
+    rc = nnrt__fail(err, NNRT_EUSAGE, "--%s: column %ld is listed twice in '%s'", name, l.twice, s);
+  else if (!rc && l.n == 0)
+    rc = usage_error(err, name, "column indices like 0..3,5 (ranges low to high, each column once)", s);
+  nnrt__free(l.seen);
+  if (rc) {
+    nnrt__free(l.a);
+    return rc;
+  }
+  nnrt__free(*cols);
+  *cols = l.a;
+  *n = l.n;
+  return NNRT_OK;
 }
 
 static int set_path(nnrt_cli *c, const char *name, const char *v) {
@@ -227,6 +268,8 @@ static int set_bool(nnrt_cli *c, const char *name) {
   else if (!strcmp(name, "quiet")) c->quiet = 1;
   else if (!strcmp(name, "class")) c->print_class = 1;
   else if (!strcmp(name, "initial")) c->initial = 1;
+  else if (!strcmp(name, "shuffle")) c->shuffle_flags |= 1, c->o.s.shuffle_off = 0;
+  else if (!strcmp(name, "no-shuffle")) c->shuffle_flags |= 2, c->o.s.shuffle_off = 1;
   return NNRT_OK;
 }
 
@@ -255,10 +298,9 @@ static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err)
   case F_LIMITED:
     return set_limited(c, f, v, err);
   case F_U64: {
-    char *end;
     errno = 0;
-    unsigned long long u = strtoull(v, &end, 10);
-    if (!*v || *end || errno || *v == '-')
+    unsigned long long u = all_digits(v) ? strtoull(v, NULL, 10) : 0;
+    if (!all_digits(v) || errno)
       return usage_error(err, f->name, "a non-negative integer", v);
     c->o.s.seed = u;
     c->seed_given = 1;
@@ -385,6 +427,8 @@ static void report_error(const nnrt_error *err, int rc) {
  * a seed for weights read from a file. */
 static int check_flag_combinations(const nnrt_cli *c, nnrt_error *err) {
   const nnc_train_settings *s = &c->o.s;
+  if (c->shuffle_flags == 3)
+    return nnrt__fail(err, NNRT_EUSAGE, "--shuffle and --no-shuffle contradict each other: give one");
   if (c->cmd == CMD_TRAIN && s->patience > 0 && s->validation == 0)
     return nnrt__fail(err, NNRT_EUSAGE, "early stopping (patience %d) needs validation data, but validation "
                       "is 0: give --validation V (e.g. --validation 0.1), or --patience 0", (int)s->patience);

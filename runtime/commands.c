@@ -729,6 +729,8 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
   else
     printf("  checkpoint %s.weights.ckpt", m->name);
   printf(s->checkpoint_every > 0 ? " every %d epochs\n" : " (on interrupt only)\n", (int)s->checkpoint_every);
+  if (s->shuffle_off)
+    printf("  shuffle    off (every epoch in data order)\n");
   return NNRT_OK;
 }
 

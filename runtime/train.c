@@ -10,7 +10,7 @@
  * checkpoint that cannot be written is a warning: training goes on to its final save.
  *
  * Determinism: restart r uses seed+r for init; epoch e of it shuffles with an RNG seeded from
- * (seed+r, e); the validation split is one shuffle seeded by the seed alone. Nothing else is
+ * (seed+r, e), unless shuffling is off (data order every epoch); the validation split is one shuffle seeded by the seed alone. Nothing else is
  * random, so a checkpoint (restart, epoch, step count, velocity) resumes bit-exactly.
  *
  * Under mpirun every rank runs this same loop over the global batches (step.c shares each
@@ -114,6 +114,8 @@ static int check_options(const nnrt_train_options *o, nnrt_error *err) {
 }
 
 static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
+  /* Under mpirun every rank steps through one sample order: rank 0's `shuffle` rules. */
+  nnrt__mpi_bcast(&tr->o.s.shuffle_off, sizeof tr->o.s.shuffle_off);
   int rc = check_options(&tr->o, err);
   if (!rc && (tr->all->n == 0 || !tr->all->t))
     rc = nnrt__fail(err, NNRT_EDATA, "no training samples with targets");
@@ -183,10 +185,14 @@ static size_t param_bytes(const nnrt_trainer *tr) {
   return (size_t)tr->m->n_params * (size_t)tr->m->real_bytes;
 }
 
+/* The epoch's sample order: a shuffle seeded by (run seed, epoch), or data order with
+ * `shuffle off`. */
 static void shuffle_epoch(nnrt_trainer *tr, int64_t epoch) {
   nnrt_rng rng;
   for (int64_t i = 0; i < tr->train->n; i++)
     tr->order[i] = i;
+  if (tr->o.s.shuffle_off)
+    return;
   nnrt__rng_seed(&rng, tr->st.run_seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(epoch + 1)));
   nnrt__shuffle(tr->order, tr->train->n, &rng);
 }

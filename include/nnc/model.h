@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 3
+#define NNC_ABI_VERSION 4
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 enum nnc_decay { NNC_DECAY_NONE = 0, NNC_DECAY_INVERSE = 1, NNC_DECAY_EXPONENTIAL = 2, NNC_DECAY_STEP = 3 };
@@ -68,6 +68,7 @@ typedef struct nnc_train_settings {
   const char *checkpoint;      /* path or NULL */
   int32_t checkpoint_every;    /* epochs */
   int32_t metric;              /* enum nnc_metric */
+  int32_t shuffle_off;         /* 1: every epoch visits the samples in data order (`shuffle off`) */
 } nnc_train_settings;
 
 typedef struct nnc_model {

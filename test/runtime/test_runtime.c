@@ -760,6 +760,34 @@ static void test_resume_continues(void) {
   ASSERT(run(&toy_model_f64, "eval --weights %s", tp("h.ckpt")) == 0);
 }
 
+/* With shuffling off every epoch visits the samples in data order, whatever the seed: two runs
+ * from the same weights with different seeds end on the same weights; with shuffling on they
+ * differ. */
+static void test_shuffle_off(void) {
+  const char *common = "train --quiet --epochs 1 --restarts 1 --batch 1 --rate 0.5";
+  ASSERT(run(&toy_model_f64, "train --quiet --epochs 0 --save %s", tp("start.w")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --no-shuffle --seed 1 --resume %s --save %s", common, tp("start.w"),
+             tp("off1.w")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --no-shuffle --seed 2 --resume %s --save %s", common, tp("start.w"),
+             tp("off2.w")) == 0);
+  ASSERT(files_equal(tp("off1.w"), tp("off2.w")));
+  ASSERT(run(&toy_model_f64, "%s --shuffle --seed 1 --resume %s --save %s", common, tp("start.w"),
+             tp("on1.w")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --seed 2 --resume %s --save %s", common, tp("start.w"), tp("on2.w")) == 0);
+  ASSERT(!files_equal(tp("on1.w"), tp("on2.w")));
+  /* the train block's `shuffle off`, and --shuffle turning it back on */
+  nnc_train_settings ordered = *toy_model_f64.train;
+  nnc_model m = toy_model_f64;
+  ordered.shuffle_off = 1;
+  m.train = &ordered;
+  ASSERT(run(&m, "%s --seed 2 --resume %s --save %s", common, tp("start.w"), tp("block.w")) == 0);
+  ASSERT(files_equal(tp("off1.w"), tp("block.w")));
+  ASSERT(run(&m, "%s --shuffle --seed 2 --resume %s --save %s", common, tp("start.w"), tp("on3.w")) == 0);
+  ASSERT(files_equal(tp("on2.w"), tp("on3.w")));
+  ASSERT(run(&m, "info") == 0);
+  ASSERT_HAS(R.out, "shuffle    off");
+}
+
 static void test_interrupt_and_resume(void) {
   const char *common = "train --epochs 5 --restarts 1 --momentum 0.5";
   ASSERT(run(&toy_model_f64, "%s --save %s", common, tp("s.w")) == 0);
@@ -887,7 +915,22 @@ static void test_usage_errors(void) {
      "CSV columns; the data are IDX images (their pixels the inputs, their labels the one-hot targets)\n"},
     {"eval --seed 3 --weights w.w", 2, "error: --seed seeds the initial weights of --initial; 'eval' without "
                                        "--initial reads its weights from a file\n"},
-    {"train --inputs 3..1", 2, "error: --inputs: expected column indices like 0..3,5, got '3..1'\n"},
+    {"train --inputs 3..1", 2, "error: --inputs: expected column indices like 0..3,5 (ranges low to high, each column once), got '3..1'\n"},
+    {"train --inputs +1,2", 2, "error: --inputs: expected column indices like 0..3,5 (ranges low to high, each column once), got '+1,2'\n"},
+    {"train --targets -0", 2, "error: --targets: expected column indices like 0..3,5 (ranges low to high, each column once), got '-0'\n"},
+    {"train --inputs 0,0", 2, "error: --inputs: column 0 is listed twice in '0,0'\n"},
+    {"train --inputs 0..2,1", 2, "error: --inputs: column 1 is listed twice in '0..2,1'\n"},
+    {"train --rate 0x10", 2, "error: --rate: expected a number in (0, 1000000], got '0x10'\n"},
+    {"train --rate 1e", 2, "error: --rate: expected a number in (0, 1000000], got '1e'\n"},
+    {"train --momentum .5.", 2, "error: --momentum: expected a number in [0, 1), got '.5.'\n"},
+    {"train --epochs 1.0", 2, "error: --epochs: expected an integer from 0 to 1000000000, got '1.0'\n"},
+    {"train --epochs +5", 2, "error: --epochs: expected an integer from 0 to 1000000000, got '+5'\n"},
+    {"train --batch 1e2", 2, "error: --batch: expected an integer from 1 to 1048576 (1: per-sample SGD), "
+                             "got '1e2'\n"},
+    {"train --seed +4", 2, "error: --seed: expected a non-negative integer, got '+4'\n"},
+    {"train --seed 18446744073709551616", 2, "error: --seed: expected a non-negative integer, "
+                                             "got '18446744073709551616'\n"},
+    {"train --shuffle --no-shuffle", 2, "error: --shuffle and --no-shuffle contradict each other: give one\n"},
     {"train --seed -4", 2, "error: --seed: expected a non-negative integer, got '-4'\n"},
     {"train --frobnicate", 2, "error: unknown flag '--frobnicate' for 'train' (see 'toy train --help')\n"},
     {"eval --rate 1", 2, "error: unknown flag '--rate' for 'eval' (see 'toy eval --help')\n"},
@@ -1274,6 +1317,7 @@ static const test_case tests[] = {
   {"threads_reproducible", test_threads_reproducible},
   {"resume_continues", test_resume_continues},
   {"interrupt_and_resume", test_interrupt_and_resume},
+  {"shuffle_off", test_shuffle_off},
   {"divergence_keeps_last_good", test_divergence_keeps_last_good},
   {"divergence_sees_nan_weights", test_divergence_sees_nan_weights},
   {"early_stopping", test_early_stopping},
