@@ -285,15 +285,23 @@ typedef struct csv_state {
   nnrt_label_reader labels;   /* onehot: the class labels (labels.c) */
 } csv_state;
 
+/* Room for need fields in st->fields. */
+static int reserve_fields(csv_state *st, int need, nnrt_error *err) {
+  if (need <= st->max_fields)
+    return NNRT_OK;
+  char **f = nnrt__realloc(st->fields, (size_t)need * sizeof *f);
+  if (!f)
+    return nnrt__oom(err);
+  st->fields = f;
+  st->max_fields = need;
+  return NNRT_OK;
+}
+
 static int split_line(csv_state *st, int *nf, nnrt_error *err) {
   int need = count_fields(st->r.line);
-  if (need > st->max_fields) {
-    char **f = nnrt__realloc(st->fields, (size_t)need * sizeof *f);
-    if (!f)
-      return nnrt__oom(err);
-    st->fields = f;
-    st->max_fields = need;
-  }
+  int rc = reserve_fields(st, need, err);
+  if (rc != NNRT_OK)
+    return rc;
   *nf = nnrt__csv_split(st->r.line, st->fields, st->max_fields, &need);
   if (*nf < 0)
     return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: %s", st->src->path,
@@ -604,13 +612,9 @@ static int split_words(csv_state *st, int *nf, nnrt_error *err) {
   int need = 1, n = 0;
   for (const char *p = st->r.line; *p; p++)
     need += *p == ' ' || *p == '\t';
-  if (need > st->max_fields) {
-    char **f = nnrt__realloc(st->fields, (size_t)need * sizeof *f);
-    if (!f)
-      return nnrt__oom(err);
-    st->fields = f;
-    st->max_fields = need;
-  }
+  int rc = reserve_fields(st, need, err);
+  if (rc != NNRT_OK)
+    return rc;
   for (char *p = st->r.line; *p;) {
     while (*p == ' ' || *p == '\t')
       *p++ = 0;
