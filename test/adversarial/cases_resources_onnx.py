@@ -44,7 +44,7 @@ CASES = [
     case("onnx-tensor-holds-less-than-it-declares", "$NNC --check lie.onnx", files={"lie.onnx": lying_tensor()},
          exit=1, err=r"initializer 'W' has 4 elements for its shape of 4000", timeout=30),
     case("onnx-chain-of-100000-nodes", "$NNC chain.onnx -o chain", files={"chain.onnx": chain(100000)},
-         exit=1, err=r"too large to compile", creates=[], timeout=60),
+         creates=["chain"], timeout=60),
     case("onnx-truncated-at-every-tenth-byte",
          "for n in $(seq 1 10 570); do head -c $n m.onnx > cut.onnx; $NNC --check cut.onnx 2>>log;"
          " test $? = 1 || exit 9; done; rm cut.onnx; grep -c 'not a valid ONNX model' log",
