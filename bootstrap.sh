@@ -14,7 +14,7 @@ PACKAGES=(cmake make gcc flex bison llvm-19-dev llvm-19-tools libzstd-dev zlib1g
           clang-19 libfuzzer-19-dev libclang-rt-19-dev dataset-fashion-mnist file
           openmpi-bin libopenmpi-dev iproute2 graphviz
           libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
-          gcc-arm-none-eabi qemu-system-arm qemu-user gcc-aarch64-linux-gnu)
+          gcc-arm-none-eabi qemu-system-arm qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 
 install_deps() {
   local missing=()
