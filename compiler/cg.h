@@ -91,6 +91,8 @@ CgOutput cg_output_of(Cg *cg, const IrGroup *g);
 void cg_emit_output_loss(Cg *cg, CgOutput o, LLVMValueRef y, LLVMValueRef G, LLVMValueRef t,
                          LLVMValueRef loss, LLVMValueRef z, LLVMValueRef zs);
 int cg_keeps_logits(const Cg *cg, const IrGroup *g); /* cross-entropy outputs keep z */
+/* Needs ∂L/∂(output) of group src: hidden and output neurons, not inputs and biases. */
+int cg_wants_grad(const IrNetwork *n, int src);
 int cg_delta_is_direct(Cg *cg, const IrGroup *g);
 
 /* Initialisation: each edge set's values are drawn uniform in [a, b), normal with mean a

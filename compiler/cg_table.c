@@ -117,11 +117,6 @@ static void rows_emit(Cg *cg, Rows *r, LLVMValueRef *ints, LLVMValueRef *reals, 
   free(r->reals);
 }
 
-static int wants_grad(const IrNetwork *n, int src) {
-  IrRole r = n->groups[src].role;
-  return r == ROLE_HIDDEN || r == ROLE_OUTPUT;
-}
-
 static CgDraw add_edge_row(Cg *cg, Rows *edges, LLVMValueRef *values, int64_t *n_values, const IrGroup *g,
                            int64_t fan_in, const IrEdges *e) {
   const IrNetwork *n = cg->net;
@@ -134,7 +129,7 @@ static CgDraw add_edge_row(Cg *cg, Rows *edges, LLVMValueRef *values, int64_t *n
       [EF_N] = dense ? src->size : 1,
       [EF_POFF] = e->param_offset,
       [EF_LEARNED] = e->weight != WEIGHT_FIXED,
-      [EF_GRAD] = !bias && wants_grad(n, e->src),
+      [EF_GRAD] = !bias && cg_wants_grad(n, e->src),
       [EF_DRAW] = init.draw,
       [EF_COUNT] = e->count,
       [EF_VOFF] = *n_values,

@@ -252,8 +252,8 @@ static LLVMValueRef weight(Cg *cg, const IrEdges *e, LLVMValueRef params, LLVMVa
 static int is_bias_set(Cg *cg, const IrEdges *e) { return cg->net->groups[e->src].role == ROLE_BIAS; }
 
 /* Needs ∂L/∂(output) of src: hidden and output neurons, not inputs and biases. */
-static int wants_grad(Cg *cg, int src) {
-  IrRole r = cg->net->groups[src].role;
+int cg_wants_grad(const IrNetwork *n, int src) {
+  IrRole r = n->groups[src].role;
   return r == ROLE_HIDDEN || r == ROLE_OUTPUT;
 }
 
@@ -556,7 +556,7 @@ static void emit_edge_backward(Cg *cg, const IrEdges *e, LLVMValueRef k, LLVMVal
                                LLVMValueRef params, LLVMValueRef V, LLVMValueRef G, LLVMValueRef out,
                                LLVMValueRef rate, BwdMode mode) {
   LLVMValueRef w = weight(cg, e, params, k);
-  if (wants_grad(cg, e->src)) cg_store(cg, G, s, cg_fmuladd(cg, w, delta, cg_load(cg, G, s)));
+  if (cg_wants_grad(cg->net, e->src)) cg_store(cg, G, s, cg_fmuladd(cg, w, delta, cg_load(cg, G, s)));
   emit_weight_grad(cg, e, k, cg_fmul(cg, delta, cg_load(cg, V, s)), w, out, rate, mode);
 }
 
