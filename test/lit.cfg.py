@@ -1,5 +1,6 @@
 # lit configuration of nnc's tests: every .nn and .test file under test/ is a test; RUN
-# lines use %nnc (the compiler), %examples (examples/), %cc (the C compiler) and FileCheck.
+# lines use %nnc (the compiler), %examples (examples/), %cc (the C compiler), %compare
+# (test/embedded/Inputs/compare.py) and FileCheck.
 import os
 import lit.formats
 
@@ -20,4 +21,6 @@ config.substitutions.append(("%nnc", os.path.join(config.nnc_obj_root, "nnc")))
 config.substitutions.append(("%examples", os.path.join(config.nnc_src_root, "examples")))
 config.substitutions.append(("%include", os.path.join(config.nnc_src_root, "include")))
 config.substitutions.append(("%cc", config.c_compiler))
+# %compare GOT EXPECTED TOL: the numbers of two files agree within TOL relative
+config.substitutions.append(("%compare", "python3 " + os.path.join(config.nnc_src_root, "test", "embedded", "Inputs", "compare.py")))
 config.substitutions.append(("%rtlib", os.path.join(config.nnc_obj_root, "runtime")))
