@@ -114,7 +114,9 @@ def numbers(text):
 
 
 def same_outputs(what, got, want):
-    """got and want: lists of rows; each value within REL relative of the other."""
+    """got and want: lists of rows; each value within REL of the other, relative to the larger of
+    the two or to 1, whichever is larger: f32 outputs near zero (a softmax's unlikely classes)
+    carry the rounding of the larger numbers they were computed from, not their own."""
     if len(got) != len(want):
         e2e.fail("%s: %d rows, predict gave %d" % (what, len(got), len(want)))
     worst = 0.0
@@ -122,7 +124,7 @@ def same_outputs(what, got, want):
         if len(g) != len(w):
             e2e.fail("%s: row %d has %d outputs, predict gave %d" % (what, r + 1, len(g), len(w)))
         for a, b in zip(g, w):
-            rel = abs(a - b) / max(abs(a), abs(b), 1e-30)
+            rel = abs(a - b) / max(abs(a), abs(b), 1.0)
             worst = max(worst, rel)
             if rel > REL:
                 e2e.fail("%s: row %d: %.9g, predict gave %.9g (relative difference %.3g > %g)"
