@@ -69,8 +69,9 @@ void cg_vstore(Cg *cg, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
 LLVMValueRef cg_vfma(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);
 
 /* codegen.c: the size of specialised code, in units of one edge set; a network's code is
- * cut into internal functions of about CG_PART_COST each. */
-enum { CG_PART_COST = 256, CG_GROUP_COST = 8 };
+ * cut into internal functions of about CG_PART_COST each; the kernels of a network of at most
+ * CG_INLINE_PARAMS weights are inlined into its entry points. */
+enum { CG_PART_COST = 256, CG_GROUP_COST = 8, CG_INLINE_PARAMS = 512 };
 int64_t cg_group_cost(const IrGroup *g);
 int64_t cg_code_cost(const IrNetwork *n);
 
