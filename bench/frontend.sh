@@ -8,12 +8,12 @@
 # per 10x of N (between two sizes, scaled to one decade). Not a test: nothing under test/ runs it.
 #
 # usage: bench/frontend.sh [NNC] [SIZES] [SHAPES]
-#   defaults: build/nnc, "30 300 1000 10000 100000", "terms layers neurons edges inputs outputs"
+#   defaults: build/nnc, "30 300 1000 10000 100000", "terms layers neurons edges inputs outputs mlp"
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 nnc=${1:-$here/../build/nnc}
 sizes=${2:-"30 300 1000 10000 100000"}
-shapes=${3:-"terms layers neurons edges inputs outputs"}
+shapes=${3:-"terms layers neurons edges inputs outputs mlp"}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

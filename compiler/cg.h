@@ -25,6 +25,7 @@ typedef struct Cg {
   LLVMValueRef next_x;             /* while building the pipelined SGD step: the next sample */
   int prefused;                    /* while building its forward: products already in V */
   LLVMValueRef batch_forward;      /* nnc.forwardB, shared by the batch entry points */
+  int rolled;                      /* while building a batch kernel: its loops are not unrolled */
   LLVMValueRef scale_offset, scale_mul; /* f64[n_inputs] of the compiled-in input scaling, or NULL */
   const struct CgTables *tables;   /* the tabled groups of a large network (cg_table.c) */
 } Cg;

@@ -2,6 +2,8 @@
  * counted loops, fast-math arithmetic and intrinsic calls. */
 #include <string.h>
 
+#include <llvm-c/DebugInfo.h>
+
 #include "cg.h"
 
 LLVMValueRef cg_real(Cg *cg, double v) { return LLVMConstReal(cg->real, v); }
@@ -97,10 +99,22 @@ LLVMValueRef cg_loop_begin(Cg *cg, CgLoop *l, LLVMValueRef count, const char *na
   return l->i;
 }
 
+/* Marks a loop's back edge llvm.loop.unroll.disable: the loop's id is a node that names
+ * itself, made through a temporary node. */
+static void keep_rolled(Cg *cg, LLVMValueRef back_edge) {
+  LLVMMetadataRef temp = LLVMTemporaryMDNode(cg->ctx, NULL, 0);
+  LLVMMetadataRef disable = LLVMMDStringInContext2(cg->ctx, "llvm.loop.unroll.disable", 24);
+  LLVMMetadataRef ops[] = {temp, LLVMMDNodeInContext2(cg->ctx, &disable, 1)};
+  LLVMMetadataRef id = LLVMMDNodeInContext2(cg->ctx, ops, 2);
+  LLVMMetadataReplaceAllUsesWith(temp, id);
+  LLVMSetMetadata(back_edge, LLVMGetMDKindIDInContext(cg->ctx, "llvm.loop", 9), LLVMMetadataAsValue(cg->ctx, id));
+}
+
 void cg_loop_end(Cg *cg, CgLoop *l) {
   LLVMValueRef next = LLVMBuildNSWAdd(cg->b, l->i, cg_int(cg, 1), "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(cg->b);
-  LLVMBuildBr(cg->b, l->header);
+  LLVMValueRef back_edge = LLVMBuildBr(cg->b, l->header);
+  if (cg->rolled) keep_rolled(cg, back_edge);
   LLVMAddIncoming(l->i, &next, &latch, 1);
   LLVMPositionBuilderAtEnd(cg->b, l->exit);
 }

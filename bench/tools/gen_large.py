@@ -12,6 +12,7 @@ whose size grows linearly in N:
   edges        a chain of N single neurons, each fed from the 3 before it (about 3N edge sets)
   inputs       N single input neurons, all summed into the output
   outputs      N single output neurons, each fed from one hidden layer
+  mlp          a dense K-32-K/4 network of about N weights (K = N/40), the everyday shape
 
 usage: gen_large.py SHAPE N
 """
@@ -77,8 +78,14 @@ def outputs(n):
     return out + ["}"]
 
 
+def mlp(n):
+    k = max(1, n // 40)
+    out = header("big", k) + ["  layer h[32] sigmoid;", f"  output y[{max(1, k // 4)}] sigmoid;"]
+    return out + ["}"]
+
+
 SHAPES = {"terms": terms, "layers": layers, "neurons": neurons, "unit_layers": unit_layers, "edges": edges,
-          "inputs": inputs, "outputs": outputs}
+          "inputs": inputs, "outputs": outputs, "mlp": mlp}
 
 
 def generate(shape, n):
