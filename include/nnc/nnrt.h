@@ -287,6 +287,7 @@ typedef struct nnrt_train_result {
   int64_t epochs_run;         /* in the kept run */
   int64_t best_epoch;         /* the epoch whose weights were kept (validation), 0: the last */
   int32_t metric;             /* what train and validation were scored by (never AUTO) */
+  int32_t restarts_diverged;  /* runs that diverged (the others go on; diverged is set when all did) */
 } nnrt_train_result;
 
 typedef struct nnrt_trainer nnrt_trainer;
