@@ -5,9 +5,12 @@
  * Produces: the kept parameters (best restart by validation loss, or by training loss without
  * validation), progress lines scored by the network's metric (resolved once on the training
  * data), restart lines showing the loss each run is compared on, a log and a plot; checkpoints every N epochs and on
- * SIGINT/SIGTERM (nnrt__stop_flag). Only a run that succeeds replaces the save path; a run
- * that diverges writes its last good weights to a new file beside it (SAVE.diverged). A
- * checkpoint that cannot be written is a warning: training goes on to its final save.
+ * SIGINT/SIGTERM (nnrt__stop_flag). Only a run that succeeds replaces the save path; a
+ * restart that diverges lets the others go on (a warning counts it), and when every one
+ * diverged the best of their last good weights go to a new file beside it (SAVE.diverged).
+ * Divergence, and kept weights no better than the majority class or the mean, are reported
+ * with their likely cause (advice.c). A checkpoint that cannot be written is a warning:
+ * training goes on to its final save.
  *
  * Determinism: restart r uses seed+r for init; epoch e of it shuffles with an RNG seeded from
  * (seed+r, e), unless shuffling is off (data order every epoch); the validation split is one shuffle seeded by the seed alone. Nothing else is
