@@ -576,7 +576,7 @@ static void set_defaults(IrNetwork *n) {
   t->data.header = t->test.header = -1;
   t->data.scale_factor = t->test.scale_factor = 1;
   t->loss = NNC_LOSS_SQUARED;
-  t->rate = 0.1;
+  t->rate = 0.01;
   t->batch = 1;
   t->epochs = 10;
   t->restarts = 1;

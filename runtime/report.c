@@ -2,8 +2,10 @@
  *
  * Consumes: the trainer's per-epoch rows (loss, the metric's score — accuracy, fraction of
  * labels right or RMSE —, validation scores, step size).
- * Produces: on a terminal a progress line redrawn with \r (at most 10 times a second), else
- * one plain line per epoch; a CSV log with one row per epoch of every restart; an SVG of the
+ * Produces: one line per epoch (about 25 for long runs), the same in a pipe and on a
+ * terminal; on a terminal also a live line for the epoch in progress, redrawn with \r (at most
+ * 10 times a second) and replaced by the epoch's line, or erased before any other message
+ * (nnrt__progress_clear), so every message starts at column 0; a CSV log with one row per epoch of every restart; an SVG of the
  * kept run's loss (left axis) and accuracy (right axis) curves, drawn by hand. Both files are
  * written through files.c: a temporary renamed over the destination when complete.
  */
@@ -66,6 +68,15 @@ void nnrt__progress_live(nnrt_trainer *tr, int64_t epoch, int64_t done, double l
   print_duration(f, time_left(tr, epoch, done, rate));
   fprintf(f, "\033[K");
   fflush(f);
+  tr->line_open = 1;
+}
+
+void nnrt__progress_clear(nnrt_trainer *tr) {
+  if (!tr->line_open || !tr->o.progress)
+    return;
+  fputs("\r\033[K", tr->o.progress);
+  fflush(tr->o.progress);
+  tr->line_open = 0;
 }
 
 const char *nnrt__score_name(int32_t metric) {
@@ -89,34 +100,35 @@ static void print_scores(FILE *f, int32_t metric, const nnrt_epoch_row *row) {
   nnrt__print_score(f, metric, 1, row->val_acc);
 }
 
-/* In plain mode long runs print about 25 lines: the first epoch, every k-th, the last. */
-static int plain_line_due(const nnrt_trainer *tr, int64_t epoch) {
+/* Long runs keep about 25 epoch lines: the first epoch, every k-th, the last (and the one
+ * where early stopping ends the run). */
+static int line_due(const nnrt_trainer *tr, int64_t epoch, int last) {
   int64_t every = tr->o.s.epochs <= 50 ? 1 : (tr->o.s.epochs + 24) / 25;
-  return epoch == 1 || epoch >= tr->o.s.epochs || epoch % every == 0;
+  return last || epoch == 1 || epoch >= tr->o.s.epochs || epoch % every == 0;
 }
 
-/* Plain mode: one line per epoch (thinned for long runs). Live mode: the line redrawn (throttled, the last epoch
- * always), with the run's average speed and the time left. */
-void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s) {
+/* A line due stays: plain, or on a terminal written over the live line (\r … \033[K) and
+ * ended. On a terminal an epoch not due only updates the live line (throttled), with the
+ * run's average speed and the time left. */
+void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s, int last) {
   FILE *f = tr->o.progress;
   double now = nnrt__now();
-  if (tr->o.verbosity < 2 || !f)
-    return;
-  if (tr->o.live && row->epoch < tr->o.s.epochs && throttled(tr, now))
-    return;
-  if (!tr->o.live && !plain_line_due(tr, row->epoch))
+  int due = line_due(tr, row->epoch, last);
+  if (tr->o.verbosity < 2 || !f || (!due && (!tr->o.live || throttled(tr, now))))
     return;
   if (tr->o.live)
     fputc('\r', f);
   print_prefix(tr, f, row->epoch);
   print_scores(f, tr->metric, row);
-  if (tr->o.live) {
+  if (due) {
+    fprintf(f, "  %.0f samples/s%s\n", samples_per_s, tr->o.live ? "\033[K" : "");
+    tr->line_open = 0;
+  } else {
     double rate = run_rate(tr, 0, now);
     fprintf(f, "  %.0f samples/s  left ", rate);
     print_duration(f, time_left(tr, row->epoch, 0, rate));
     fprintf(f, "\033[K");
-  } else {
-    fprintf(f, "  %.0f samples/s\n", samples_per_s);
+    tr->line_open = 1;
   }
   fflush(f);
 }

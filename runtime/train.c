@@ -5,9 +5,12 @@
  * Produces: the kept parameters (best restart by validation loss, or by training loss without
  * validation), progress lines scored by the network's metric (resolved once on the training
  * data), restart lines showing the loss each run is compared on, a log and a plot; checkpoints every N epochs and on
- * SIGINT/SIGTERM (nnrt__stop_flag). Only a run that succeeds replaces the save path; a run
- * that diverges writes its last good weights to a new file beside it (SAVE.diverged). A
- * checkpoint that cannot be written is a warning: training goes on to its final save.
+ * SIGINT/SIGTERM (nnrt__stop_flag). Only a run that succeeds replaces the save path; a
+ * restart that diverges lets the others go on (a warning counts it), and when every one
+ * diverged the best of their last good weights go to a new file beside it (SAVE.diverged).
+ * Divergence, and kept weights no better than the majority class or the mean, are reported
+ * with their likely cause (advice.c). A checkpoint that cannot be written is a warning:
+ * training goes on to its final save.
  *
  * Determinism: restart r uses seed+r for init; epoch e of it shuffles with an RNG seeded from
  * (seed+r, e), unless shuffling is off (data order every epoch); the validation split is one shuffle seeded by the seed alone. Nothing else is
@@ -325,13 +328,16 @@ static int end_epoch(nnrt_trainer *tr, int64_t epoch, double loss, double secs, 
   share_epoch(tr, &row);
   if (push_row(tr, &row) != NNRT_OK)
     return nnrt__oom(err);
-  nnrt__report_epoch(tr, &row, (double)tr->train->n / (secs > 0 ? secs : 1e-9));
-  nnrt__log_row(tr, &row);
   tr->st.epoch = epoch + 1;
   *stop = track_validation(tr, row.val_loss);
-  if (*stop && tr->o.verbosity >= 1)
+  nnrt__report_epoch(tr, &row, (double)tr->train->n / (secs > 0 ? secs : 1e-9), *stop);
+  nnrt__log_row(tr, &row);
+  if (*stop && tr->o.verbosity >= 1) {
+    nnrt__progress_clear(tr);
     fprintf(tr->o.report, "early stop after epoch %lld: validation loss has not improved for %d epochs\n",
             (long long)epoch + 1, (int)tr->o.s.patience);
+    fflush(tr->o.report);
+  }
   remember_good(tr);
   return NNRT_OK;
 }
@@ -359,8 +365,8 @@ static void warn(nnrt_trainer *tr, const char *fmt, ...) {
   va_list ap;
   if (!tr->o.progress || tr->o.verbosity < 1)
     return;
-  if (tr->o.live)
-    fputc('\n', tr->o.progress);
+  nnrt__progress_clear(tr);
+  fflush(tr->o.report);
   fprintf(tr->o.progress, "warning: ");
   va_start(ap, fmt);
   vfprintf(tr->o.progress, fmt, ap);
@@ -383,16 +389,18 @@ static void maybe_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, int64_t ep
        (long long)epoch + 1, e.msg);
 }
 
-/* "epoch 3: the loss became nan", or the first parameter that did when the loss stayed finite. */
+/* "epoch 3: the loss became nan", or the first parameter that did when the loss stayed finite;
+ * the error says so with the likely cause (advice.c). With several restarts the others go on
+ * (nnrt_trainer_run) and this message is the last diverged run's. */
 static int diverged(const nnrt_trainer *tr, int64_t e, double loss, nnrt_error *err) {
-  char what[64];
+  char what[64], advice[512];
   int64_t bad = isfinite(loss) ? first_nonfinite_param(tr) : -1;
   if (bad >= 0)
     snprintf(what, sizeof what, "parameter %lld became %g", (long long)bad, nnrt__get(tr->params, tr->m->real_bytes, bad));
   else
     snprintf(what, sizeof what, "the loss became %g", loss);
-  return nnrt__fail(err, NNRT_EDIVERGED, "epoch %lld: %s: training diverged (try a smaller --rate)",
-                    (long long)e + 1, what);
+  nnrt__advice(tr, 1, advice, sizeof advice);
+  return nnrt__fail(err, NNRT_EDIVERGED, "epoch %lld: %s: training diverged (%s)", (long long)e + 1, what, advice);
 }
 
 static int run_epochs(nnrt_trainer *tr, const nnrt_scaler *sc, int *outcome, nnrt_error *err) {
@@ -403,8 +411,6 @@ static int run_epochs(nnrt_trainer *tr, const nnrt_scaler *sc, int *outcome, nnr
   for (int64_t e = tr->st.epoch; e < tr->o.s.epochs && !stop; e++) {
     double t0 = nnrt__now();
     *outcome = run_epoch(tr, e, &loss);
-    if (*outcome == EPOCH_DIVERGED && tr->o.live)
-      fputc('\n', tr->o.progress);
     if (*outcome == EPOCH_DIVERGED)
       return diverged(tr, e, loss, err);
     if (*outcome == EPOCH_STOPPED)
@@ -417,7 +423,7 @@ static int run_epochs(nnrt_trainer *tr, const nnrt_scaler *sc, int *outcome, nnr
 }
 
 /* The run's result: its best validation epoch, or its final weights scored on training loss. */
-static int finish_run(nnrt_trainer *tr, int has_result, nnrt_error *err) {
+static int finish_run(nnrt_trainer *tr, nnrt_error *err) {
   const void *result = tr->val ? tr->run_best : tr->params;
   nnrt_metrics mt = {0};
   double score = tr->st.run_best;
@@ -429,8 +435,6 @@ static int finish_run(nnrt_trainer *tr, int has_result, nnrt_error *err) {
     score = mt.loss;
   }
   nnrt__mpi_bcast(&score, sizeof score);
-  if (!isfinite(score) && !has_result)
-    score = INFINITY;
   int better = score < tr->st.global_best || tr->st.global_best_restart < 0;
   tr->run_score = score;
   tr->run_score_epoch = result == tr->run_best ? tr->run_best_epoch : 0;
@@ -507,25 +511,43 @@ static int beside_save(const nnrt_trainer *tr, const char *suffix, char *buf, si
   return n > 0 && (size_t)n < cap;
 }
 
-/* After divergence: the run's last good weights compete with the finished runs, and the best
- * goes to a new file beside the save path, never over it. err holds the divergence; what
- * became of the weights is added to it. */
-static void keep_last_good(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *err) {
+/* After divergence: the run's last good weights (its best validation epoch, or its last
+ * finished epoch) are kept in best while no run has succeeded, when they are better than the
+ * other diverged runs' (compared on the loss finish_run compares on). Nothing is kept of a run
+ * that diverged in its first epoch. */
+static int keep_last_good(nnrt_trainer *tr, nnrt_error *err) {
+  nnrt_metrics mt = {0};
+  back_to_good(tr);
+  if (tr->st.global_best_restart >= 0 || tr->st.epoch == 0)
+    return NNRT_OK;
+  const void *result = tr->val && isfinite(tr->st.run_best) ? tr->run_best : tr->params;
+  int rc = nnrt_evaluate_as(tr->m, result, tr->val ? tr->val : tr->train, tr->metric, NULL, 0, &mt, err);
+  if (rc)
+    return rc;
+  double score = isfinite(mt.loss) ? mt.loss : INFINITY;
+  nnrt__mpi_bcast(&score, sizeof score);
+  if (tr->diverged_kept && !(score < tr->diverged_score))
+    return NNRT_OK;
+  memcpy(tr->best, result, param_bytes(tr));
+  tr->diverged_kept = 1;
+  tr->diverged_score = score;
+  return NNRT_OK;
+}
+
+/* Every run diverged: the best of their last good weights goes to a new file beside the save
+ * path, never over it. err holds the divergence; what became of the weights is added to it. */
+static void save_last_good(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *err) {
   char name[NNRT_PATH_CAP], chosen[NNRT_PATH_CAP];
   nnrt_error e2;
   nnrt_weights_extras x = {(nnrt_scaler *)sc, (nnrt_labels *)tr->o.labels, (nnrt_scaler *)tr->o.targets};
-  int trained = tr->st.epoch > 0 || tr->st.global_best_restart >= 0;
-  back_to_good(tr);
-  if (tr->val && tr->st.run_best == INFINITY)
-    memcpy(tr->run_best, tr->params, param_bytes(tr));
-  int rc = finish_run(tr, 0, &e2);
+  int rc = NNRT_OK;
   if (!tr->o.save_path || nnrt__in_place(tr->o.save_path))
     return;
-  if (!trained) {
+  if (!tr->diverged_kept) {
     append(err, "; no epoch had finished, so no weights were saved");
     return;
   }
-  if (!rc && !beside_save(tr, "diverged", name, sizeof name))
+  if (!beside_save(tr, "diverged", name, sizeof name))
     rc = nnrt__fail(&e2, NNRT_EUSAGE, "%s: path too long", tr->o.save_path);
   if (!rc)
     rc = nnrt__weights_save_new(name, tr->m, tr->best, &x, chosen, sizeof chosen, &e2);
@@ -536,6 +558,19 @@ static void keep_last_good(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *
            "replaces it)", chosen, tr->o.save_path);
 }
 
+/* "restart 2/5  seed 2  diverged: epoch 3: the loss became nan" (the advice comes once, at the
+ * end of training). */
+static void report_diverged_run(nnrt_trainer *tr, const nnrt_error *e) {
+  const char *end = strstr(e->msg, ": training diverged");
+  FILE *f = tr->o.report;
+  if (tr->o.verbosity < 1 || tr->o.s.restarts <= 1 || !f)
+    return;
+  fprintf(f, "restart %lld/%d  seed %llu  diverged: %.*s\n", (long long)tr->st.restart + 1,
+          (int)tr->o.s.restarts, (unsigned long long)tr->st.run_seed,
+          (int)(end ? (size_t)(end - e->msg) : strlen(e->msg)), e->msg);
+  fflush(f);
+}
+
 /* Interrupted: a checkpoint of the last finished epoch, to resume from. If the checkpoint
  * path cannot take it, a new file beside the save path (SAVE.interrupted) does. */
 static int stop_with_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *err) {
@@ -543,8 +578,6 @@ static int stop_with_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_er
   const char *where = tr->o.checkpoint_path;
   nnrt_error e1, e2;
   back_to_good(tr);
-  if (tr->o.live)
-    fputc('\n', tr->o.progress);
   if (!where)
     return nnrt__fail(err, NNRT_EINTERRUPTED, "interrupted in epoch %lld of restart %lld (no checkpoint path)",
                       (long long)tr->st.epoch + 1, (long long)tr->st.restart + 1);
@@ -573,17 +606,19 @@ static int one_run(nnrt_trainer *tr, const nnrt_scaler *sc, int fresh, nnrt_erro
   tr->run_samples = 0;
   tr->last_draw = 0;
   int rc = run_epochs(tr, sc, &outcome, err);
-  if (tr->o.live && tr->o.verbosity >= 2 && rc == NNRT_OK)
-    fputc('\n', tr->o.progress);
+  nnrt__progress_clear(tr);
   if (rc == NNRT_EDIVERGED) {
-    keep_last_good(tr, sc, err);
-    return rc;
+    tr->diverged_err = *err;
+    tr->diverged_restart = tr->st.restart;
+    tr->n_diverged++;
+    report_diverged_run(tr, err);
+    return (rc = keep_last_good(tr, err)) != NNRT_OK ? rc : NNRT_EDIVERGED;
   }
   if (rc == NNRT_EINTERRUPTED)
     return stop_with_checkpoint(tr, sc, err);
   if (rc)
     return rc;
-  if ((rc = finish_run(tr, 1, err)) != NNRT_OK)
+  if ((rc = finish_run(tr, err)) != NNRT_OK)
     return rc;
   report_run(tr);
   return NNRT_OK;
@@ -622,6 +657,58 @@ static int close_log(nnrt_trainer *tr, int rc, nnrt_error *err) {
   return rc;
 }
 
+/* The kept weights scored on the validation part (or the training data): a classifier no
+ * better than always answering the most common class, or a regression no better than the
+ * mean of its targets (R² ≤ 0), has learned nothing. A warning, with the likely cause: the
+ * weights are still saved and the exit status stays 0 (they are what training found). */
+static void warn_if_chance(nnrt_trainer *tr) {
+  const nnrt_dataset *d = tr->val ? tr->val : tr->train;
+  const char *where = tr->val ? "validation data" : "training data";
+  nnrt_metrics mt = {0};
+  nnrt_error e;
+  char advice[512];
+  if (tr->o.s.epochs == 0 || tr->st.global_best_restart < 0 || tr->metric == NNC_METRIC_MULTILABEL ||
+      tr->o.verbosity < 1 || nnrt__mpi_rank() > 0 ||
+      nnrt_evaluate_as(tr->m, tr->best, d, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, &e) != NNRT_OK)
+    return;
+  double base = tr->metric == NNC_METRIC_CLASSIFICATION ? nnrt__majority_fraction(d) : NAN;
+  nnrt__advice(tr, 0, advice, sizeof advice);
+  if (tr->metric == NNC_METRIC_REGRESSION && mt.r2 <= 0)
+    warn(tr, "R² %.4g on the %s: the network predicts no better than the mean of the targets (%s)", mt.r2,
+         where, advice);
+  else if (base < 1 && mt.accuracy <= base + 1e-12)
+    warn(tr, "accuracy %.2f%% on the %s is no better than always answering the most common class "
+         "(%.2f%%): the network has learned nothing (%s)", 100 * mt.accuracy, where, 100 * base, advice);
+  nnrt_metrics_clear(&mt);
+}
+
+/* Some restarts diverged: a warning when another succeeded (it is kept), else the last
+ * divergence is the error and the best last good weights go to SAVE.diverged. Then a run
+ * that learned nothing is a warning too. */
+static int after_restarts(nnrt_trainer *tr, const nnrt_scaler *sc, nnrt_error *err) {
+  char advice[512], first[sizeof err->msg];
+  int n = (int)tr->o.s.restarts;
+  if (tr->n_diverged && tr->st.global_best_restart >= 0) {
+    nnrt__advice(tr, 1, advice, sizeof advice);
+    warn(tr, "%d of %d restarts diverged (%s); the best of the others is kept", (int)tr->n_diverged, n, advice);
+  } else if (tr->n_diverged) {
+    *err = tr->diverged_err;
+    if (n > 1) {
+      snprintf(first, sizeof first, "%s", err->msg);
+      if (tr->n_diverged == n)
+        snprintf(err->msg, sizeof err->msg, "all %d restarts diverged; restart %lld: %.900s", n,
+                 (long long)tr->diverged_restart + 1, first);
+      else
+        snprintf(err->msg, sizeof err->msg, "%d of %d restarts diverged and none finished; restart %lld: %.900s",
+                 (int)tr->n_diverged, n, (long long)tr->diverged_restart + 1, first);
+    }
+    save_last_good(tr, sc, err);
+    return NNRT_EDIVERGED;
+  }
+  warn_if_chance(tr);
+  return NNRT_OK;
+}
+
 int nnrt_trainer_run(nnrt_trainer *tr, const nnrt_scaler *scaler, nnrt_train_result *res,
                      nnrt_error *err) {
   int rc = NNRT_OK, fresh = 1;
@@ -632,9 +719,11 @@ int nnrt_trainer_run(nnrt_trainer *tr, const nnrt_scaler *scaler, nnrt_train_res
       return rc;
     fresh = tr->resumed_weights;
   }
-  for (; tr->st.restart < tr->o.s.restarts && rc == NNRT_OK; tr->st.restart++, fresh = 1)
-    if ((rc = one_run(tr, scaler, fresh, err)) != NNRT_OK)
+  for (; tr->st.restart < tr->o.s.restarts; tr->st.restart++, fresh = 1)
+    if ((rc = one_run(tr, scaler, fresh, err)) != NNRT_OK && rc != NNRT_EDIVERGED)
       break;
+  if (rc == NNRT_OK || rc == NNRT_EDIVERGED)
+    rc = after_restarts(tr, scaler, err);
   if (res) {
     memset(res, 0, sizeof *res);
     res->best_restart = (int32_t)tr->st.global_best_restart;
@@ -644,6 +733,7 @@ int nnrt_trainer_run(nnrt_trainer *tr, const nnrt_scaler *scaler, nnrt_train_res
     res->epochs_run = tr->n_best_rows;
     res->best_epoch = tr->kept_epoch;
     res->metric = tr->metric;
+    res->restarts_diverged = tr->n_diverged;
   }
   if (rc == NNRT_OK)
     rc = save_best(tr, tr->o.save_path, scaler, err);

@@ -46,6 +46,12 @@ struct nnrt_trainer {
   int64_t n_rows, cap_rows, n_best_rows;
   nnrt_out log;                 /* the CSV log in progress (log.f NULL: none) */
   double run_start, last_draw;  /* this session of the run; the live line's last redraw */
+  int line_open;                /* a live line is on the progress stream (not ended by \n) */
+  int32_t n_diverged;           /* restarts of this session that diverged */
+  int diverged_kept;            /* best holds a diverged run's last good weights (no run succeeded) */
+  double diverged_score;        /* their loss */
+  nnrt_error diverged_err;      /* the last divergence, with its advice */
+  int64_t diverged_restart;
   int64_t run_samples;          /* samples trained since run_start */
 };
 
@@ -63,10 +69,31 @@ int nnrt__checkpoint_write(nnrt_trainer *tr, const char *path, const nnrt_scaler
                            char *chosen, size_t cap, nnrt_error *err);
 int nnrt__checkpoint_resume(nnrt_trainer *tr, const char *path, nnrt_error *err);
 
+/* advice.c */
+typedef struct nnrt_advice_facts {
+  double rate, momentum;
+  int inputs_scaled, targets_scaled, regression; /* by the data source's settings; the metric */
+  int32_t input, target;        /* the input and the output whose |value| is largest, -1: none */
+  double input_max, target_max; /* that |value| */
+} nnrt_advice_facts;
+void nnrt__advice_facts(const nnrt_dataset *d, const nnc_train_settings *s, int32_t metric,
+                        nnrt_advice_facts *f);
+/* "likely cause: the targets are not scaled (…): add 'target_scale zscore' to the data; else
+ * try a smaller --rate (now 0.1)"; diverged 0: advice for a run that learned nothing. */
+void nnrt__advice_text(const nnrt_advice_facts *f, int diverged, char *buf, size_t cap);
+/* The same from the trainer's training data and settings. */
+void nnrt__advice(const nnrt_trainer *tr, int diverged, char *buf, size_t cap);
+/* The fraction of d's samples in its most common class (targets one-hot, or one output read
+ * as class 1 when ≥ 0.5); NaN without targets. */
+double nnrt__majority_fraction(const nnrt_dataset *d);
+
 /* report.c */
 void nnrt__progress_live(nnrt_trainer *tr, int64_t epoch, int64_t done, double loss_sum,
                          double t0);
-void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s);
+/* last: the run's final epoch (early stopping), whose line always stays. */
+void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s, int last);
+/* Erases the live line, if one is on screen, so that the next message starts at column 0. */
+void nnrt__progress_clear(nnrt_trainer *tr);
 /* "  acc 93.10%", "  val_label_acc 97.20%" or "  val_rmse 0.0123" by metric; nothing for NaN. */
 void nnrt__print_score(FILE *f, int32_t metric, int val, double score);
 /* The score's name in the log: acc, label_acc or rmse. */

@@ -252,7 +252,7 @@ typedef struct nnrt_train_options {
   nnc_train_settings s;       /* the model's settings with flags applied */
   int32_t threads;            /* ≥ 1 */
   const char *save_path;      /* final weights of a run that succeeded, NULL: do not save;
-                                 a diverged run writes a new file SAVE.diverged instead */
+                                 when every run diverged, a new file SAVE.diverged instead */
   const char *checkpoint_path;/* checkpoints, every N epochs and on interrupt */
   const char *resume_path;    /* a checkpoint (or plain weights) to continue from, or NULL */
   const char *log_path;       /* CSV, one row per epoch, or NULL */
@@ -287,6 +287,7 @@ typedef struct nnrt_train_result {
   int64_t epochs_run;         /* in the kept run */
   int64_t best_epoch;         /* the epoch whose weights were kept (validation), 0: the last */
   int32_t metric;             /* what train and validation were scored by (never AUTO) */
+  int32_t restarts_diverged;  /* runs that diverged (the others go on; diverged is set when all did) */
 } nnrt_train_result;
 
 typedef struct nnrt_trainer nnrt_trainer;

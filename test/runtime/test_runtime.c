@@ -805,7 +805,7 @@ static void test_divergence_keeps_last_good(void) {
   toy_hooks.nan_after = 7;
   ASSERT(run(&toy_model_f64, "train --epochs 5 --restarts 1 --save %s", tp("nan.w")) == 1);
   toy_hooks.nan_after = 0;
-  ASSERT_HAS(R.err, "error: epoch 2: the loss became nan: training diverged (try a smaller --rate); "
+  ASSERT_HAS(R.err, "error: epoch 2: the loss became nan: training diverged (try a smaller --rate than 1); "
                     "the last good weights were saved to");
   ASSERT_HAS(R.err, "nan.w.diverged (not to ");
   /* only a run that succeeds writes the save path */
@@ -823,7 +823,7 @@ static void test_divergence_sees_nan_weights(void) {
   toy_hooks.nan_weight_after = 8; /* the last step of epoch 2 (4 samples per epoch) */
   ASSERT(run(&toy_model_f64, "train --epochs 5 --restarts 1 --save %s", tp("nanw.w")) == 1);
   toy_hooks.nan_weight_after = 0;
-  ASSERT_HAS(R.err, "error: epoch 2: parameter 12 became nan: training diverged (try a smaller --rate); "
+  ASSERT_HAS(R.err, "error: epoch 2: parameter 12 became nan: training diverged (try a smaller --rate than 1); "
                     "the last good weights were saved to");
   ASSERT(access(tp("nanw.w"), F_OK) != 0);
   double p[13];
@@ -831,6 +831,72 @@ static void test_divergence_sees_nan_weights(void) {
   ASSERT(nnrt_weights_load(tp("nanw.w.diverged"), &toy_model_f64, p, NULL, &err) == NNRT_OK);
   for (int i = 0; i < 13; i++)
     ASSERT(isfinite(p[i]));
+}
+
+/* A restart that diverges does not end training: the others go on, the best of them is
+ * saved (exit 0) and a warning counts the diverged ones. */
+static void test_diverged_restart_others_go_on(void) {
+  toy_hooks.nan_after = 7; /* epoch 2 of restart 1 */
+  ASSERT(run(&toy_model_f64, "train --epochs 5 --restarts 3 --quiet --save %s", tp("r3.w")) == 0);
+  toy_hooks.nan_after = 0;
+  ASSERT_HAS(R.out, "restart 1/3  seed 1  diverged: epoch 2: the loss became nan\n");
+  ASSERT_HAS(R.out, "restart 3/3  seed 3  epochs 5");
+  ASSERT_HAS(R.err, "warning: 1 of 3 restarts diverged (try a smaller --rate than 1); the best of the others is kept\n");
+  ASSERT(access(tp("r3.w"), F_OK) == 0);
+  ASSERT(access(tp("r3.w.diverged"), F_OK) != 0);
+}
+
+/* Every restart diverged: the error counts them, the best last good weights go to
+ * SAVE.diverged. */
+static void test_all_restarts_diverged(void) {
+  toy_hooks.nan_every = 7;
+  toy_hooks.nan_calls = 0;
+  ASSERT(run(&toy_model_f64, "train --epochs 5 --restarts 2 --quiet --save %s", tp("r2.w")) == 1);
+  toy_hooks.nan_every = 0;
+  ASSERT_HAS(R.out, "restart 1/2  seed 1  diverged: epoch 2: the loss became nan\n");
+  ASSERT_HAS(R.err, "error: all 2 restarts diverged; restart 2: epoch 2: the loss became nan: training diverged "
+                    "(try a smaller --rate than 1); the last good weights were saved to");
+  ASSERT(access(tp("r2.w"), F_OK) != 0);
+  ASSERT(access(tp("r2.w.diverged"), F_OK) == 0);
+}
+
+/* The advice names unscaled targets (regression only), unscaled inputs, then the step size. */
+static void test_advice(void) {
+  char buf[512];
+  nnrt_advice_facts f = {0.1, 0, 0, 0, 1, 4, 0, 284, 346};
+  nnrt__advice_text(&f, 1, buf, sizeof buf);
+  ASSERT_STR(buf, "likely cause: the targets are not scaled, output 0 reaches 346: add 'target_scale zscore' to "
+                  "the data; the inputs are not scaled, input 4 reaches 284: add 'scale zscore' to the data; else "
+                  "try a smaller --rate than 0.1");
+  f.targets_scaled = 1;
+  f.momentum = 0.9;
+  nnrt__advice_text(&f, 1, buf, sizeof buf);
+  ASSERT_STR(buf, "likely cause: the inputs are not scaled, input 4 reaches 284: add 'scale zscore' to the data; "
+                  "else try a smaller --rate or --momentum: rate 0.1 with momentum 0.9 steps like rate 1");
+  f.inputs_scaled = 1;
+  nnrt__advice_text(&f, 0, buf, sizeof buf);
+  ASSERT_STR(buf, "try another --rate than 0.1, or more --epochs");
+  f.inputs_scaled = f.targets_scaled = f.regression = 0; /* a classifier's targets are 0/1 */
+  f.input_max = 9;
+  nnrt__advice_text(&f, 1, buf, sizeof buf);
+  ASSERT_STR(buf, "try a smaller --rate or --momentum: rate 0.1 with momentum 0.9 steps like rate 1");
+  nnrt__advice_text(&f, 1, buf, 12); /* cut, still terminated */
+  ASSERT_STR(buf, "try a small");
+}
+
+static void test_majority_fraction(void) {
+  nnrt_dataset *d;
+  nnrt_error err;
+  ASSERT(nnrt_dataset_create(5, 1, 3, 8, 0, &d, &err) == NNRT_OK);
+  int cls[5] = {2, 0, 2, 1, 2};
+  for (int s = 0; s < 5; s++)
+    ((double *)d->t)[3 * s + cls[s]] = 1;
+  ASSERT(fabs(nnrt__majority_fraction(d) - 0.6) < 1e-12);
+  nnrt_dataset_destroy(d);
+  ASSERT(nnrt_dataset_create(4, 1, 1, 4, 0, &d, &err) == NNRT_OK);
+  ((float *)d->t)[1] = 1; /* one output: class 1 when >= 0.5 */
+  ASSERT(fabs(nnrt__majority_fraction(d) - 0.75) < 1e-12);
+  nnrt_dataset_destroy(d);
 }
 
 static void test_early_stopping(void) {
@@ -1320,6 +1386,10 @@ static const test_case tests[] = {
   {"shuffle_off", test_shuffle_off},
   {"divergence_keeps_last_good", test_divergence_keeps_last_good},
   {"divergence_sees_nan_weights", test_divergence_sees_nan_weights},
+  {"diverged_restart_others_go_on", test_diverged_restart_others_go_on},
+  {"all_restarts_diverged", test_all_restarts_diverged},
+  {"advice", test_advice},
+  {"majority_fraction", test_majority_fraction},
   {"early_stopping", test_early_stopping},
   {"restart_lines_show_choice", test_restart_lines_show_choice},
   {"log_and_plot", test_log_and_plot},

@@ -119,6 +119,8 @@ static double SUFFIXED(train_step_)(void *params, void *velocity, int64_t n, con
   }
   if (toy_hooks.nan_after > 0 && --toy_hooks.nan_after == 0)
     return NAN;
+  if (toy_hooks.nan_every > 0 && ++toy_hooks.nan_calls % toy_hooks.nan_every == 0)
+    return NAN;
   if (toy_hooks.nan_weight_after > 0 && --toy_hooks.nan_weight_after == 0)
     p[NP - 1] = (real)NAN;
   if (toy_hooks.interrupt_after > 0 && --toy_hooks.interrupt_after == 0)

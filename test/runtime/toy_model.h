@@ -6,6 +6,8 @@
 
 typedef struct toy_hook_state {
   int nan_after;          /* train_step returns NaN on this call (counting down) */
+  int nan_every;          /* train_step returns NaN on every this-many-th call */
+  int nan_calls;          /* calls counted for nan_every */
   int nan_weight_after;   /* train_step makes the last parameter NaN on this call, loss finite */
   int interrupt_after;    /* train_step raises SIGINT on this call */
   int bad_grad;           /* 1 + index of a gradient entry loss_grad scales by 1.5 */
