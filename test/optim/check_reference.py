@@ -4,11 +4,13 @@ and compares the weights with PyTorch's: every optimizer and option, per-sample 
 f64 to 1e-10 and f32 to 1e-5, relative to the reference value, or to 0.01 for a smaller one (the rounding of a weight
 near 0 comes from sums of terms of the size of the others).
 
-Usage: check_reference.py --nnc NNC --work DIR [--threads N] [--mpirun MPIRUN] [--resume]
+Usage: check_reference.py --nnc NNC --work DIR [--threads N] [--mpirun MPIRUN] [--resume] [--flags]
                           [--only SUBSTRING]
 --threads N: the mini-batch cases train on N threads (the same numbers are expected).
 --mpirun: the mini-batch cases train data-parallel on 2 processes (the gradients are summed in
 another order: the same tolerances hold).
+--flags: each network is compiled with `sgd rate 0.5` and trained with the case's optimizer
+given by the executable's flags (--optimizer adam --beta1 0.8 ...): the same numbers.
 --resume: each case trains its first epoch with a checkpoint, then resumes for the rest: the
 weights must be exactly those of one uninterrupted run (the checkpoint carries the
 optimizer's state and step count), and a checkpoint is refused by another optimizer."""
@@ -74,14 +76,34 @@ def check_resume(name, case, straight):
     return None
 
 
+def setting_flags(setting):
+    """`adam rate 0.01 betas 0.8 0.95 amsgrad on` as flags: --optimizer adam --rate 0.01 ..."""
+    words = setting.split()
+    flags, i = ["--optimizer", words[0]], 1
+    while i < len(words):
+        key = words[i]
+        if key == "betas":
+            flags += ["--beta1", words[i + 1], "--beta2", words[i + 2]]
+            i += 3
+        elif words[i + 1] == "on":
+            flags.append("--" + key)
+            i += 2
+        else:
+            flags += ["--" + key.replace("_", "-"), words[i + 1]]
+            i += 2
+    return flags
+
+
 def check_case(a, ref, case):
     name = case["name"].replace(".", "_")
+    setting = "sgd rate 0.5" if a.flags else case["setting"]
     with open(name + ".nn", "w") as fh:
         fh.write(NET % {"w1": literal(ref["w1"]), "b1": literal(ref["b1"]), "w2": literal(ref["w2"]),
-                        "b2": literal(ref["b2"]), "setting": case["setting"], "batch": case["batch"],
+                        "b2": literal(ref["b2"]), "setting": setting, "batch": case["batch"],
                         "epochs": case["epochs"], "precision": case["precision"]})
     run([a.nnc, name + ".nn", "-o", name])
     flags = ["--threads", str(a.threads)] if a.threads > 1 and case["batch"] > 1 else []
+    flags += setting_flags(case["setting"]) if a.flags else []
     launch = mpirun(a) if a.mpirun and case["batch"] > 1 else []
     run(launch + ["./" + name, "train", "--quiet", "--save", name + ".weights"] + flags)
     got = json.loads(run(["./" + name, "weights", "export", "--weights", name + ".weights"]))["params"]
@@ -107,6 +129,7 @@ def main():
     p.add_argument("--only", default="")
     p.add_argument("--mpirun")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--flags", action="store_true")
     a = p.parse_args()
     a.nnc = os.path.abspath(a.nnc)
     with open(os.path.join(HERE, "reference.json")) as fh:

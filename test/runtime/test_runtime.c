@@ -900,6 +900,20 @@ static void test_usage_errors(void) {
                                   "got 'accuracy'\n"},
     {"predict --metric regression", 2, "error: unknown flag '--metric' for 'predict' (see 'toy predict --help')\n"},
     {"train --momentum 1", 2, "error: --momentum: expected a number in [0, 1), got '1'\n"},
+    {"train --optimizer adagrad", 2, "error: --optimizer: expected sgd, adam, adamw or rmsprop, got 'adagrad'\n"},
+    {"train --optimizer adam --beta1 1", 2, "error: --beta1: expected a number in [0, 1), got '1'\n"},
+    {"train --optimizer adam --beta2 -0.1", 2, "error: --beta2: expected a number in [0, 1), got '-0.1'\n"},
+    {"train --optimizer rmsprop --eps 0", 2, "error: --eps: expected a number in (0, 1], got '0'\n"},
+    {"train --weight-decay 1001", 2, "error: --weight-decay: expected a number in [0, 1000] (0: none), got '1001'\n"},
+    {"train --optimizer rmsprop --alpha 1", 2, "error: --alpha: expected a number in [0, 1), got '1'\n"},
+    {"train --beta1 0.5", 2, "error: --beta1 is not a hyperparameter of sgd, the optimizer of this training "
+                             "(choose another with --optimizer)\n"},
+    {"train --optimizer adam --momentum 0.9", 2, "error: --momentum is not a hyperparameter of adam, the optimizer "
+                                                 "of this training (choose another with --optimizer)\n"},
+    {"train --centered --optimizer adamw", 2, "error: --centered is not a hyperparameter of adamw, the optimizer "
+                                              "of this training (choose another with --optimizer)\n"},
+    {"train --nesterov", 2, "error: Nesterov momentum needs a momentum above 0: give --momentum M (e.g. 0.9)\n"},
+    {"train --amsgrad=on", 2, "error: --amsgrad takes no value\n"},
     {"train --patience 3", 2, "error: early stopping (patience 3) needs validation data, but validation is 0: "
                               "give --validation V (e.g. --validation 0.1), or --patience 0\n"},
     {"train --data xor.csv --inputs 0..1 --targets 1", 2,
