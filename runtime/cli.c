@@ -47,7 +47,7 @@ static const flag flags[] = {
   {"epochs", F_LIMITED, CMD_TRAIN, "N", "epochs per restart", NNC_LIMIT_EPOCHS},
   {"rate", F_LIMITED, CMD_TRAIN, "R", "initial step size", NNC_LIMIT_RATE},
   {"batch", F_LIMITED, CMD_TRAIN, "N", "mini-batch size", NNC_LIMIT_BATCH},
-  {"optimizer", F_WORD, CMD_TRAIN, "NAME", "sgd, adam, adamw or rmsprop (its defaults for the hyperparameters not given)", 0},
+  {"optimizer", F_WORD, CMD_TRAIN, "NAME", "sgd, adam, adamw or rmsprop, with its defaults (the rate kept)", 0},
   {"momentum", F_LIMITED, CMD_TRAIN, "M", "momentum (sgd, rmsprop)", NNC_LIMIT_MOMENTUM},
   {"nesterov", F_BOOL, CMD_TRAIN, NULL, "Nesterov momentum (sgd)", 0},
   {"beta1", F_LIMITED, CMD_TRAIN, "B", "first-moment decay (adam, adamw)", NNC_LIMIT_BETA1},
