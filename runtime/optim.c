@@ -25,6 +25,7 @@
 
 typedef struct optim_step {
   const nnc_train_settings *s;
+  int slots;                    /* state slots of the optimizer (s1, s2 NULL beyond them) */
   int64_t n_params, lo, hi;
   void *params, *state;
   const void *grad;
@@ -37,8 +38,8 @@ typedef struct optim_step {
   real *restrict p = (real *)st->params + st->lo;                                               \
   const real *restrict g = (const real *)st->grad + st->lo;                                     \
   real *restrict s0 = (real *)st->state + st->lo;                                               \
-  real *restrict s1 = (real *)st->state + st->n_params + st->lo;                                \
-  real *restrict s2 = (real *)st->state + 2 * st->n_params + st->lo;                            \
+  real *restrict s1 = st->slots > 1 ? (real *)st->state + st->n_params + st->lo : NULL;         \
+  real *restrict s2 = st->slots > 2 ? (real *)st->state + 2 * st->n_params + st->lo : NULL;     \
   const int64_t len = st->hi - st->lo;                                                          \
   const real inv = (real)st->inv_n, wd = (real)st->s->weight_decay, lr = (real)st->rate;        \
   (void)s1;                                                                                     \
@@ -147,7 +148,7 @@ int nnrt__optim_slots(const nnc_train_settings *s) {
 
 void nnrt__optim_update(const nnc_model *m, const nnc_train_settings *s, void *params, void *state,
                         const void *grad, int64_t lo, int64_t hi, double rate, double inv_n, int64_t t) {
-  optim_step st = {s, m->n_params, lo, hi, params, state, grad, rate, inv_n, t};
+  optim_step st = {s, nnrt__optim_slots(s), m->n_params, lo, hi, params, state, grad, rate, inv_n, t};
   if (hi > lo && s->optimizer >= 0 && s->optimizer < NNC_OPT_COUNT)
     rules[s->optimizer](&st, m->real_bytes);
 }
