@@ -1,8 +1,9 @@
 /* settings.c — checks the train block of a network.
  * Consumes: the `key value ...;` settings of the AST. Produces: nnc_train_settings in the
  * IR with every default filled in, and the init scheme and precision. Each setting has one
- * parser that takes the values it needs from a cursor; `sgd` groups rate, decay, momentum
- * and batch on one line. Defaults are documented in docs/language.md. Numeric settings obey
+ * parser that takes the values it needs from a cursor; `sgd`, `adam`, `adamw` and `rmsprop`
+ * choose the optimizer (one entry of nnc/optim.h each) and group its keys on one line, rate,
+ * decay, momentum and batch among them. Defaults are documented in docs/language.md. Numeric settings obey
  * the limits of nnc/limits.h, which the executable's flags share; literal values (init
  * ranges, scale factors) must be reals of the network's precision; settings that could not
  * act (scale on test data, early stopping without validation) are refused. */
