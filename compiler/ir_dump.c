@@ -2,6 +2,7 @@
  * their edge sets and parameter ranges, then the evaluation order, the layers (groups by
  * depth) and the training settings. Deterministic: names and numbers only. */
 #include "ir.h"
+#include "nnc/optim.h"
 
 static const char *weight_name(IrWeightKind w) {
   static const char *const names[] = {"learned", "initial", "fixed"};
@@ -105,6 +106,18 @@ static void dump_source(const char *what, const nnc_data_source *d, FILE *out) {
   fputc('\n', out);
 }
 
+/* The optimizer's line, for all but plain SGD (whose settings the line above holds). */
+static void dump_optimizer(const nnc_train_settings *t, FILE *out) {
+  if (!nnc_optimizer_in_runtime(t)) return;
+  fprintf(out, "  optimizer %s", nnc_optimizer_get(t->optimizer)->name);
+  if (t->optimizer == NNC_OPT_ADAM || t->optimizer == NNC_OPT_ADAMW)
+    fprintf(out, " betas %g %g eps %g amsgrad %s", t->beta1, t->beta2, t->eps, t->amsgrad ? "on" : "off");
+  if (t->optimizer == NNC_OPT_RMSPROP)
+    fprintf(out, " alpha %g eps %g centered %s", t->alpha, t->eps, t->centered ? "on" : "off");
+  if (t->optimizer == NNC_OPT_SGD) fprintf(out, " nesterov %s", t->nesterov ? "on" : "off");
+  fprintf(out, " weight_decay %g\n", t->weight_decay);
+}
+
 static void dump_train(const IrNetwork *n, FILE *out) {
   static const char *const decays[] = {"none", "inverse", "exponential", "step"};
   const nnc_train_settings *t = &n->train;
@@ -126,6 +139,7 @@ static void dump_train(const IrNetwork *n, FILE *out) {
   }
   if (t->shuffle_off) fputs(" shuffle off", out);
   fputc('\n', out);
+  dump_optimizer(t, out);
 }
 
 void ir_dump(const IrNetwork *n, FILE *out) {

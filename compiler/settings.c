@@ -1,8 +1,9 @@
 /* settings.c — checks the train block of a network.
  * Consumes: the `key value ...;` settings of the AST. Produces: nnc_train_settings in the
  * IR with every default filled in, and the init scheme and precision. Each setting has one
- * parser that takes the values it needs from a cursor; `sgd` groups rate, decay, momentum
- * and batch on one line. Defaults are documented in docs/language.md. Numeric settings obey
+ * parser that takes the values it needs from a cursor; `sgd`, `adam`, `adamw` and `rmsprop`
+ * choose the optimizer (one entry of nnc/optim.h each) and group its keys on one line, rate,
+ * decay, momentum and batch among them. Defaults are documented in docs/language.md. Numeric settings obey
  * the limits of nnc/limits.h, which the executable's flags share; literal values (init
  * ranges, scale factors) must be reals of the network's precision; settings that could not
  * act (scale on test data, early stopping without validation) are refused. */
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "nnc/limits.h"
+#include "nnc/optim.h"
 #include "sema.h"
 
 typedef struct Cursor {
@@ -424,17 +426,118 @@ static void set_seed(Cursor *c) {
 }
 
 static int claim(Cursor *c, const char *key, SrcLoc loc);
+static int setting_index(const char *key);
 
-/* sgd rate R decay ... momentum M batch B: at least one, each as if set on its own line. */
-static void set_sgd(Cursor *c) {
-  static const char *const keys[] = {"rate", "decay", "momentum", "batch"};
-  static void (*const parsers[])(Cursor *) = {set_rate, set_decay, set_momentum, set_batch};
+/* on | off, as 0 or 1. */
+static void take_switch(Cursor *c, int32_t *out) {
+  static const char *const states[] = {"off", "on"};
+  int k = take_choice(c, states, 2, "on or off");
+  if (k >= 0) *out = k;
+}
+
+/* The keys of an optimizer's setting beyond rate, decay and batch, by enum nnc_optim_key bit. */
+static const struct {
+  const char *key;
+  unsigned bit;
+} optim_keys[] = {
+    {"momentum", NNC_OKEY_MOMENTUM}, {"nesterov", NNC_OKEY_NESTEROV}, {"betas", NNC_OKEY_BETAS},
+    {"alpha", NNC_OKEY_ALPHA},       {"eps", NNC_OKEY_EPS},           {"weight_decay", NNC_OKEY_WEIGHT_DECAY},
+    {"amsgrad", NNC_OKEY_AMSGRAD},   {"centered", NNC_OKEY_CENTERED},
+};
+#define N_OPTIM_KEYS ((int)(sizeof optim_keys / sizeof optim_keys[0]))
+
+static void take_optim_key(Cursor *c, unsigned bit, SrcLoc at) {
+  nnc_train_settings *t = &c->s->net->train;
+  switch (bit) {
+  case NNC_OKEY_MOMENTUM: set_momentum(c); break;
+  case NNC_OKEY_NESTEROV:
+    take_switch(c, &t->nesterov);
+    if (t->nesterov) c->s->nesterov_loc = at;
+    break;
+  case NNC_OKEY_WEIGHT_DECAY: take_limited(c, NNC_LIMIT_WEIGHT_DECAY, &t->weight_decay); break;
+  case NNC_OKEY_BETAS:
+    if (!take_limited(c, NNC_LIMIT_BETA1, &t->beta1)) break;
+    if (is_number(c->v))
+      take_limited(c, NNC_LIMIT_BETA2, &t->beta2);
+    else
+      expected(c, "two numbers, beta1 and beta2");
+    break;
+  case NNC_OKEY_EPS: take_limited(c, NNC_LIMIT_EPS, &t->eps); break;
+  case NNC_OKEY_AMSGRAD: take_switch(c, &t->amsgrad); break;
+  case NNC_OKEY_ALPHA: take_limited(c, NNC_LIMIT_ALPHA, &t->alpha); break;
+  case NNC_OKEY_CENTERED: take_switch(c, &t->centered); break;
+  default: break;
+  }
+}
+
+/* The setting's keys, names[0..*n), in words: "rate, decay, momentum, batch, nesterov or
+ * weight_decay" (rate, decay, momentum and batch first, as `sgd` has always listed them). */
+static const char *optim_key_list(const nnc_optimizer_def *d, const char **names, int *n) {
+  static char buf[256];
+  *n = 0;
+  names[(*n)++] = "rate";
+  names[(*n)++] = "decay";
+  if (d->keys & NNC_OKEY_MOMENTUM) names[(*n)++] = "momentum";
+  names[(*n)++] = "batch";
+  for (int i = 0; i < N_OPTIM_KEYS; i++)
+    if ((d->keys & optim_keys[i].bit) && optim_keys[i].bit != NNC_OKEY_MOMENTUM) names[(*n)++] = optim_keys[i].key;
+  buf[0] = 0;
+  for (int i = 0; i < *n; i++) {
+    strcat(buf, names[i]);
+    strcat(buf, i + 2 < *n ? ", " : i + 2 == *n ? " or " : "");
+  }
+  return buf;
+}
+
+static int optim_key_bit(const char *key) {
+  for (int i = 0; i < N_OPTIM_KEYS; i++)
+    if (strcmp(optim_keys[i].key, key) == 0) return (int)optim_keys[i].bit;
+  return 0;
+}
+
+/* Refuses a second optimizer setting (`sgd ...;` and `adam ...;`), with a note at the first. */
+static int only_optimizer(Cursor *c) {
+  for (int k = 0; k < NNC_OPT_COUNT; k++) {
+    const char *other = nnc_optimizer_get(k)->name;
+    SrcLoc first = c->first_set[setting_index(other)];
+    if (strcmp(other, c->setting->key) != 0 && first.line > 0) {
+      fail(c, c->setting->loc, "'%s' and '%s' both choose the optimizer; keep one", other, c->setting->key);
+      diag_note(c->s->diag, first, "'%s' is here", other);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* sgd|adam|adamw|rmsprop KEY VALUE...: the optimizer and any of its keys, each at most once;
+ * rate, decay, momentum and batch as if set on their own lines. */
+static void set_optimizer(Cursor *c) {
+  int id = nnc_optimizer_find(c->setting->key);
+  const nnc_optimizer_def *d = nnc_optimizer_get(id);
+  const char *names[16];
+  int n;
+  const char *words = optim_key_list(d, names, &n);
+  unsigned seen = 0;
+  if (!only_optimizer(c)) return;
+  nnc_optimizer_defaults(&c->s->net->train, id);
+  if (id != NNC_OPT_SGD && !c->v) return; /* `adam;`: every default */
   do {
     SrcLoc at = cursor_loc(c);
-    int k = take_choice(c, keys, 4, "rate, decay, momentum or batch");
-    if (k < 0 || !claim(c, keys[k], at)) return;
-    c->key = keys[k];
-    parsers[k](c);
+    int k = take_choice(c, names, n, words);
+    if (k < 0) return;
+    int bit = optim_key_bit(names[k]);
+    int own_line = !bit || bit == NNC_OKEY_MOMENTUM; /* rate, decay, momentum, batch */
+    if (own_line && !claim(c, names[k], at)) return;
+    if (!own_line && (seen & (unsigned)bit)) {
+      fail(c, at, "'%s' is set more than once", names[k]);
+      return;
+    }
+    seen |= (unsigned)bit;
+    c->key = names[k];
+    if (!strcmp(names[k], "rate")) set_rate(c);
+    else if (!strcmp(names[k], "decay")) set_decay(c);
+    else if (!strcmp(names[k], "batch")) set_batch(c);
+    else take_optim_key(c, (unsigned)bit, at);
     c->key = c->setting->key;
   } while (c->v && !c->failed);
 }
@@ -551,7 +654,8 @@ typedef struct SettingDef {
 
 static const SettingDef setting_defs[] = {
     {"data", set_data},         {"test", set_test},         {"loss", set_loss},
-    {"sgd", set_sgd},           {"rate", set_rate},         {"decay", set_decay},
+    {"sgd", set_optimizer},     {"adam", set_optimizer},    {"adamw", set_optimizer},
+    {"rmsprop", set_optimizer}, {"rate", set_rate},         {"decay", set_decay},
     {"momentum", set_momentum}, {"batch", set_batch},       {"epochs", set_epochs},
     {"restarts", set_restarts}, {"init", set_init},         {"seed", set_seed},
     {"validation", set_validation}, {"early_stop", set_early_stop}, {"patience", set_patience},
@@ -576,12 +680,13 @@ static void set_defaults(IrNetwork *n) {
   t->data.header = t->test.header = -1;
   t->data.scale_factor = t->test.scale_factor = 1;
   t->loss = NNC_LOSS_SQUARED;
-  t->rate = 0.01;
   t->batch = 1;
   t->epochs = 10;
   t->restarts = 1;
   t->seed = 1;
   t->checkpoint_every = 0;
+  nnc_optimizer_defaults(t, NNC_OPT_SGD);
+  t->rate = nnc_optimizer_get(NNC_OPT_SGD)->rate;
   n->real_bytes = 4;
   n->init_kind = INIT_XAVIER;
 }
@@ -641,6 +746,20 @@ static void check_early_stop(Sema *s, const SrcLoc *first_set) {
                "or drop the patience");
 }
 
+/* What an optimizer cannot take, once every setting is read: momentum set on its own line for
+ * adam or adamw, `nesterov on` without momentum (as PyTorch refuses it). Without a rate, the
+ * optimizer's default rate. */
+static void check_optimizer(Sema *s, const SrcLoc *first_set) {
+  nnc_train_settings *t = &s->net->train;
+  const nnc_optimizer_def *d = nnc_optimizer_get(t->optimizer);
+  SrcLoc m = first_set[setting_index("momentum")];
+  if (m.line > 0 && !(d->keys & NNC_OKEY_MOMENTUM))
+    diag_error(s->diag, m, "'momentum' is not a setting of %s (its moments are set by 'betas')", d->name);
+  if (s->nesterov_loc.line > 0 && !(t->momentum > 0))
+    diag_error(s->diag, s->nesterov_loc, "'nesterov on' needs a momentum above 0 (e.g. sgd momentum 0.9 nesterov on)");
+  if (first_set[setting_index("rate")].line == 0) t->rate = d->rate;
+}
+
 void settings_check(Sema *s, const AstNetwork *ast) {
   set_defaults(s->net);
   s->net->train_given = ast->has_train;
@@ -648,4 +767,5 @@ void settings_check(Sema *s, const AstNetwork *ast) {
   SrcLoc first_set[N_SETTINGS] = {{0, 0}};
   for (const AstSetting *st = ast->settings; st; st = st->next) check_setting(s, st, first_set);
   check_early_stop(s, first_set);
+  check_optimizer(s, first_set);
 }

@@ -3,9 +3,11 @@
  * Consumes: the trainer's state at the end of an epoch (parameters, velocity, the run's and
  * the overall best parameters, nnrt_checkpoint_state).
  * Produces: a weights file whose parameters are the current ones, with trailer sections CKPT,
- * VELO, RBST, GBST, SCAL, LBLS and TSCL (see nnc/nnrt.h), written whole or not at all (files.c); and,
- * resuming, the trainer state back. A plain weights file (no CKPT) resumes as the starting
- * point of the first run.
+ * VELO (SGD) or OPTM (every other optimizer), RBST, GBST, SCAL, LBLS and TSCL (see nnc/nnrt.h),
+ * written whole or not at all (files.c); and, resuming, the trainer state back. A plain
+ * weights file (no CKPT) resumes as the starting point of the first run. A checkpoint resumes
+ * only with the optimizer that wrote it (one without OPTM, older ones included, was SGD's):
+ * another's state would not mean the same.
  */
 #include <math.h>
 #include <stdint.h>
@@ -13,9 +15,19 @@
 #include <string.h>
 
 #include "mpi_api.h"
+#include "nnc/optim.h"
 #include "trainer.h"
 
 #define CKPT_FIELDS 8
+
+static void put_u32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 
 static void encode_state(const nnrt_checkpoint_state *s, unsigned char *p) {
   uint64_t v[CKPT_FIELDS];
@@ -53,27 +65,36 @@ static nnrt_section section(const char *tag, const void *data, uint64_t len) {
   return s;
 }
 
+/* OPTM: u32 optimizer (enum nnc_optimizer), u32 slots, then slots × n_params reals. */
+#define OPTM_HEADER 8
+
 static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc,
                             char *chosen, size_t cap, nnrt_error *err) {
   unsigned char state[8 * CKPT_FIELDS];
   int64_t np = tr->m->n_params;
   uint64_t pbytes = (uint64_t)np * (uint64_t)tr->m->real_bytes, sc_len = 0, lb_len = 0, ts_len = 0;
+  uint64_t obytes = (uint64_t)tr->slots * pbytes;
   void *sc_buf = NULL, *lb_buf = NULL, *ts_buf = NULL;
-  unsigned char *le = nnrt__alloc(3 * pbytes);
+  unsigned char *le = nnrt__alloc(OPTM_HEADER + obytes + 2 * pbytes), *opt = le + 2 * pbytes;
   nnrt_section secs[7];
   int n = 0, rc;
   if (!le)
     return nnrt__oom_writing(err, path);
   encode_state(&tr->st, state);
-  nnrt__put_reals(le, tr->velocity, np, tr->m->real_bytes);
-  nnrt__put_reals(le + pbytes, tr->run_best, np, tr->m->real_bytes);
-  nnrt__put_reals(le + 2 * pbytes, tr->best, np, tr->m->real_bytes);
+  nnrt__put_reals(le, tr->run_best, np, tr->m->real_bytes);
+  nnrt__put_reals(le + pbytes, tr->best, np, tr->m->real_bytes);
+  put_u32(opt, (uint32_t)tr->o.s.optimizer);
+  put_u32(opt + 4, (uint32_t)tr->slots);
+  nnrt__put_reals(opt + OPTM_HEADER, tr->velocity, tr->slots * np, tr->m->real_bytes);
   secs[n++] = section("CKPT", state, sizeof state);
-  secs[n++] = section("VELO", le, pbytes);
+  if (tr->o.s.optimizer == NNC_OPT_SGD)
+    secs[n++] = section("VELO", opt + OPTM_HEADER, pbytes);
+  else
+    secs[n++] = section("OPTM", opt, OPTM_HEADER + obytes);
   if (tr->val)
-    secs[n++] = section("RBST", le + pbytes, pbytes);
+    secs[n++] = section("RBST", le, pbytes);
   if (tr->st.global_best_restart >= 0)
-    secs[n++] = section("GBST", le + 2 * pbytes, pbytes);
+    secs[n++] = section("GBST", le + pbytes, pbytes);
   rc = NNRT_OK;
   if (sc && sc->mode != NNC_SCALE_NONE && (rc = nnrt__scaler_encode(sc, &sc_buf, &sc_len, err)) == NNRT_OK)
     secs[n++] = section("SCAL", sc_buf, sc_len);
@@ -164,6 +185,38 @@ static int check_state(const nnrt_checkpoint_state *st, const nnrt_trainer *tr, 
   return NNRT_OK;
 }
 
+static const char *optimizer_name(uint32_t id) {
+  const nnc_optimizer_def *d = nnc_optimizer_get((int)id);
+  return d ? d->name : "an unknown optimizer";
+}
+
+/* The optimizer's state: OPTM for the optimizer training with, VELO (or nothing) for SGD. */
+static int restore_optimizer(nnrt_trainer *tr, const nnrt_wfile *wf, const char *path, nnrt_error *err) {
+  const nnrt_section *o = nnrt__wfile_section(wf, "OPTM");
+  const nnc_model *m = tr->m;
+  uint64_t pbytes = (uint64_t)m->n_params * (uint64_t)m->real_bytes;
+  uint32_t id = o && o->len >= OPTM_HEADER ? get_u32(o->data) : NNC_OPT_SGD;
+  if (o && o->len < OPTM_HEADER)
+    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint section OPTM has %llu bytes, fewer than its header's %d",
+                      path, (unsigned long long)o->len, OPTM_HEADER);
+  if (id != (uint32_t)tr->o.s.optimizer)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint holds the state of %s, but this training uses %s; "
+                      "resume with --optimizer %s", path, optimizer_name(id), optimizer_name((uint32_t)tr->o.s.optimizer),
+                      optimizer_name(id));
+  if (!o)
+    return restore_params(wf, "VELO", tr->velocity, pbytes, path, err, m);
+  uint32_t slots = get_u32(o->data + 4);
+  if (slots != (uint32_t)tr->slots || o->len != OPTM_HEADER + (uint64_t)slots * pbytes)
+    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint section OPTM has %llu bytes for %u state slots, must have "
+                      "%llu (%d slots of %lld parameters)", path, (unsigned long long)o->len, (unsigned)slots,
+                      (unsigned long long)(OPTM_HEADER + (uint64_t)tr->slots * pbytes), tr->slots,
+                      (long long)m->n_params);
+  nnrt__get_reals(tr->velocity, o->data + OPTM_HEADER, tr->slots * m->n_params, m->real_bytes);
+  if (!all_finite(tr->velocity, tr->slots * m->n_params, m->real_bytes))
+    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint section OPTM holds a value that is not finite", path);
+  return NNRT_OK;
+}
+
 static int restore_state(nnrt_trainer *tr, const nnrt_wfile *wf, const char *path, nnrt_error *err) {
   const nnrt_section *ck = nnrt__wfile_section(wf, "CKPT");
   uint64_t pbytes = (uint64_t)tr->m->n_params * (uint64_t)tr->m->real_bytes;
@@ -176,7 +229,7 @@ static int restore_state(nnrt_trainer *tr, const nnrt_wfile *wf, const char *pat
   if (!rc && st.global_best_restart >= 0 && !nnrt__wfile_section(wf, "GBST"))
     rc = nnrt__fail(err, NNRT_EDATA, "%s: checkpoint has a best restart but no section GBST", path);
   if (!rc)
-    rc = restore_params(wf, "VELO", tr->velocity, pbytes, path, err, tr->m);
+    rc = restore_optimizer(tr, wf, path, err);
   if (!rc)
     rc = restore_params(wf, "RBST", tr->run_best, pbytes, path, err, tr->m);
   if (!rc)

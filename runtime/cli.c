@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "mpi_api.h"
 #include "nnc/limits.h"
+#include "nnc/optim.h"
 
 /* F_LIMITED: a number within its limit of nnc/limits.h, the one the train block obeys. */
 enum flag_kind {
@@ -46,7 +47,16 @@ static const flag flags[] = {
   {"epochs", F_LIMITED, CMD_TRAIN, "N", "epochs per restart", NNC_LIMIT_EPOCHS},
   {"rate", F_LIMITED, CMD_TRAIN, "R", "initial step size", NNC_LIMIT_RATE},
   {"batch", F_LIMITED, CMD_TRAIN, "N", "mini-batch size", NNC_LIMIT_BATCH},
-  {"momentum", F_LIMITED, CMD_TRAIN, "M", "momentum", NNC_LIMIT_MOMENTUM},
+  {"optimizer", F_WORD, CMD_TRAIN, "NAME", "sgd, adam, adamw or rmsprop, with its defaults (the rate kept)", 0},
+  {"momentum", F_LIMITED, CMD_TRAIN, "M", "momentum (sgd, rmsprop)", NNC_LIMIT_MOMENTUM},
+  {"nesterov", F_BOOL, CMD_TRAIN, NULL, "Nesterov momentum (sgd)", 0},
+  {"beta1", F_LIMITED, CMD_TRAIN, "B", "first-moment decay (adam, adamw)", NNC_LIMIT_BETA1},
+  {"beta2", F_LIMITED, CMD_TRAIN, "B", "second-moment decay (adam, adamw)", NNC_LIMIT_BETA2},
+  {"eps", F_LIMITED, CMD_TRAIN, "E", "added to the denominator (adam, adamw, rmsprop)", NNC_LIMIT_EPS},
+  {"weight-decay", F_LIMITED, CMD_TRAIN, "W", "L2 weight decay (decoupled for adamw)", NNC_LIMIT_WEIGHT_DECAY},
+  {"amsgrad", F_BOOL, CMD_TRAIN, NULL, "the largest second moment so far (adam, adamw)", 0},
+  {"alpha", F_LIMITED, CMD_TRAIN, "A", "mean-square decay (rmsprop)", NNC_LIMIT_ALPHA},
+  {"centered", F_BOOL, CMD_TRAIN, NULL, "divide by the variance's root, not the mean square's (rmsprop)", 0},
   {"restarts", F_LIMITED, CMD_TRAIN, "K", "independent initialisations, best kept", NNC_LIMIT_RESTARTS},
   {"seed", F_U64, CMD_TRAIN | CMD_GRADCHECK | CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, "S",
    "random seed (restart r uses S+r; with --initial: the initialisation's seed)", 0},
@@ -236,11 +246,92 @@ static int set_path(nnrt_cli *c, const char *name, const char *v) {
   return NNRT_OK;
 }
 
+/* The flags of an optimizer's hyperparameters, with the key of nnc/optim.h each sets: applied
+ * once every flag is read, over --optimizer's defaults (apply_optimizer_flags). */
+static const struct {
+  const char *flag;
+  unsigned key;
+} optim_flags[] = {
+    {"momentum", NNC_OKEY_MOMENTUM}, {"nesterov", NNC_OKEY_NESTEROV},         {"beta1", NNC_OKEY_BETAS},
+    {"beta2", NNC_OKEY_BETAS},       {"eps", NNC_OKEY_EPS},                   {"weight-decay", NNC_OKEY_WEIGHT_DECAY},
+    {"amsgrad", NNC_OKEY_AMSGRAD},   {"alpha", NNC_OKEY_ALPHA},               {"centered", NNC_OKEY_CENTERED},
+};
+#define N_OPTIM_FLAGS (int)(sizeof optim_flags / sizeof optim_flags[0])
+
+/* Records optimizer flag `name` (value x); 0 if it is not one. */
+static int set_optim_flag(nnrt_cli *c, const char *name, double x) {
+  nnc_train_settings *o = &c->optim;
+  int i = 0;
+  while (i < N_OPTIM_FLAGS && strcmp(optim_flags[i].flag, name))
+    i++;
+  if (i == N_OPTIM_FLAGS)
+    return 0;
+  c->optim_given |= 1u << i;
+  switch (optim_flags[i].key) {
+  case NNC_OKEY_MOMENTUM: o->momentum = x; break;
+  case NNC_OKEY_NESTEROV: o->nesterov = 1; break;
+  case NNC_OKEY_BETAS: *(strcmp(name, "beta1") ? &o->beta2 : &o->beta1) = x; break;
+  case NNC_OKEY_EPS: o->eps = x; break;
+  case NNC_OKEY_WEIGHT_DECAY: o->weight_decay = x; break;
+  case NNC_OKEY_AMSGRAD: o->amsgrad = 1; break;
+  case NNC_OKEY_ALPHA: o->alpha = x; break;
+  default: o->centered = 1; break;
+  }
+  return 1;
+}
+
+/* The optimizer of the train block, or --optimizer's with its defaults (the rate kept), then
+ * the hyperparameter flags, each refused when the optimizer has no such hyperparameter. */
+static int apply_optimizer_flags(nnrt_cli *c, nnrt_error *err) {
+  nnc_train_settings *s = &c->o.s;
+  const nnc_train_settings *o = &c->optim;
+  if (c->optimizer >= 0 && c->optimizer != s->optimizer) {
+    nnc_optimizer_defaults(s, c->optimizer);
+    if (!(nnc_optimizer_get(c->optimizer)->keys & NNC_OKEY_MOMENTUM))
+      s->momentum = 0;
+  }
+  const nnc_optimizer_def *d = nnc_optimizer_get(s->optimizer);
+  if (!d)
+    return nnrt__fail(err, NNRT_EUSAGE, "the model names optimizer %d, which this runtime does not know", (int)s->optimizer);
+  for (int i = 0; i < N_OPTIM_FLAGS; i++) {
+    if (!(c->optim_given & (1u << i)))
+      continue;
+    if (!(d->keys & optim_flags[i].key))
+      return nnrt__fail(err, NNRT_EUSAGE, "--%s is not a hyperparameter of %s, the optimizer of this training "
+                        "(choose another with --optimizer)", optim_flags[i].flag, d->name);
+    switch (optim_flags[i].key) {
+    case NNC_OKEY_MOMENTUM: s->momentum = o->momentum; break;
+    case NNC_OKEY_NESTEROV: s->nesterov = 1; break;
+    case NNC_OKEY_BETAS:
+      if (!strcmp(optim_flags[i].flag, "beta1")) s->beta1 = o->beta1;
+      else s->beta2 = o->beta2;
+      break;
+    case NNC_OKEY_EPS: s->eps = o->eps; break;
+    case NNC_OKEY_WEIGHT_DECAY: s->weight_decay = o->weight_decay; break;
+    case NNC_OKEY_AMSGRAD: s->amsgrad = 1; break;
+    case NNC_OKEY_ALPHA: s->alpha = o->alpha; break;
+    default: s->centered = 1; break;
+    }
+  }
+  if (s->nesterov && !(s->momentum > 0))
+    return nnrt__fail(err, NNRT_EUSAGE, "Nesterov momentum needs a momentum above 0: give --momentum M (e.g. 0.9)");
+  return NNRT_OK;
+}
+
+/* --optimizer NAME */
+static int set_optimizer(nnrt_cli *c, const char *v, nnrt_error *err) {
+  int id = nnc_optimizer_find(v);
+  if (id < 0)
+    return usage_error(err, "optimizer", "sgd, adam, adamw or rmsprop", v);
+  c->optimizer = id;
+  return NNRT_OK;
+}
+
 static int set_number(nnrt_cli *c, const char *name, double x) {
   nnc_train_settings *s = &c->o.s;
   int32_t v = (int32_t)(x > INT32_MAX ? 0 : x); /* integer limits are within int32 */
+  if (set_optim_flag(c, name, x)) return NNRT_OK;
   if (!strcmp(name, "rate")) s->rate = x;
-  else if (!strcmp(name, "momentum")) s->momentum = x;
   else if (!strcmp(name, "validation")) s->validation = x;
   else if (!strcmp(name, "epochs")) s->epochs = v;
   else if (!strcmp(name, "batch")) s->batch = (int32_t)v;
@@ -264,6 +355,7 @@ static int set_limited(nnrt_cli *c, const flag *f, const char *v, nnrt_error *er
 }
 
 static int set_bool(nnrt_cli *c, const char *name) {
+  if (set_optim_flag(c, name, 1)) return NNRT_OK;
   if (!strcmp(name, "onehot")) c->onehot_given = 1;
   else if (!strcmp(name, "quiet")) c->quiet = 1;
   else if (!strcmp(name, "class")) c->print_class = 1;
@@ -292,6 +384,8 @@ static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err)
   case F_WORD:
     if (!strcmp(f->name, "metric"))
       return set_metric(c, v, err);
+    if (!strcmp(f->name, "optimizer"))
+      return set_optimizer(c, v, err);
     if (strcmp(v, "json") && strcmp(v, "csv"))
       return usage_error(err, f->name, "json or csv", v);
     return set_path(c, f->name, v);
@@ -368,6 +462,7 @@ static void init_cli(nnrt_cli *c, const nnc_model *m, const char *prog) {
   c->test = c->o.s.test;
   c->format = "json";
   c->samples = 5;
+  c->optimizer = -1;
 }
 
 static int find_command(const char *name) {
@@ -439,7 +534,9 @@ static int check_flag_combinations(const nnrt_cli *c, nnrt_error *err) {
 }
 
 static int run_command(nnrt_cli *c, nnrt_error *err) {
-  int rc = check_flag_combinations(c, err);
+  int rc = apply_optimizer_flags(c, err);
+  if (!rc)
+    rc = check_flag_combinations(c, err);
   if (rc)
     return rc;
   if (!c->m->train_step && (c->cmd == CMD_TRAIN || c->cmd == CMD_GRADCHECK))

@@ -26,6 +26,9 @@ typedef struct nnrt_cli {
   int quiet, print_class, seed_given;
   int shuffle_flags;            /* 1: --shuffle given, 2: --no-shuffle given */
   int initial;                  /* --initial: init(seed) instead of a weights file */
+  int optimizer;                /* --optimizer: enum nnc_optimizer, -1: not given */
+  unsigned optim_given;         /* bit i: optimizer flag i of cli.c given, its value in optim */
+  nnc_train_settings optim;     /* the values of the optimizer flags given */
 } nnrt_cli;
 
 /* commands.c: each returns an enum nnrt_status and has printed its own output. */

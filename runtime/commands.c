@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "mpi_api.h"
 #include "nnc/limits.h"
+#include "nnc/optim.h"
 
 /* ---- data sources with the flags applied ---- */
 
@@ -697,6 +698,25 @@ static void print_source(const char *label, const nnc_data_source *s) {
   putchar('\n');
 }
 
+/* "  optimizer  adam, betas 0.9 0.999, eps 1e-08, weight_decay 0, amsgrad off": every
+ * optimizer but plain SGD, whose rate and momentum the lines around say all. */
+static void print_optimizer(const nnc_train_settings *s) {
+  char a[32], b[32], e[32], w[32];
+  if (!nnc_optimizer_in_runtime(s) || !nnc_optimizer_get(s->optimizer))
+    return;
+  nnc_number_text(s->eps, e, sizeof e);
+  nnc_number_text(s->weight_decay, w, sizeof w);
+  printf("  optimizer  %s", nnc_optimizer_get(s->optimizer)->name);
+  if (s->optimizer == NNC_OPT_ADAM || s->optimizer == NNC_OPT_ADAMW)
+    printf(", betas %s %s, eps %s, amsgrad %s", nnc_number_text(s->beta1, a, sizeof a),
+           nnc_number_text(s->beta2, b, sizeof b), e, s->amsgrad ? "on" : "off");
+  else if (s->optimizer == NNC_OPT_RMSPROP)
+    printf(", alpha %s, eps %s, centered %s", nnc_number_text(s->alpha, a, sizeof a), e, s->centered ? "on" : "off");
+  else
+    printf(", nesterov %s", s->nesterov ? "on" : "off");
+  printf(", weight_decay %s\n", w);
+}
+
 int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
   const nnc_model *m = c->m;
   const nnc_train_settings *s = m->train;
@@ -722,6 +742,7 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
   printf("\n  batch      %d\n  momentum   %s\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
          (int)s->batch, nnc_number_text(s->momentum, n2, sizeof n2), (int)s->epochs, (int)s->restarts,
          (unsigned long long)s->seed);
+  print_optimizer(s);
   printf("  validation %s\n  patience   %d%s\n", nnc_number_text(s->validation, n1, sizeof n1), (int)s->patience,
          s->patience ? "" : " (off)");
   if (s->checkpoint)

@@ -89,6 +89,8 @@ typedef struct update_job {
   nnrt_trainer *tr;
   double scale, momentum;
   int n_grads;                  /* gradient buffers to sum: the threads, or 1 after an allreduce */
+  double rate;                  /* for optim.c: the step size, scale = rate/n */
+  int64_t n;                    /* samples in the batch */
 } update_job;
 
 /* Worker w updates parameters [w·P/T, (w+1)·P/T): g = Σ over workers in worker order, then
@@ -127,26 +129,53 @@ typedef struct update_job {
     }                                                                                           \
   } while (0)
 
+/* grads[0] += grads[1] + ... over parameters [lo, hi), in worker order. */
+#define SUM_SLICE(real)                                                                         \
+  do {                                                                                          \
+    real *restrict g0 = (real *)tr->grads[0];                                                   \
+    for (int k = 1; k < job->n_grads; k++) {                                                    \
+      const real *restrict gk = (const real *)tr->grads[k];                                     \
+      for (int64_t i = lo; i < hi; i++)                                                         \
+        g0[i] += gk[i];                                                                         \
+    }                                                                                           \
+  } while (0)
+
 static void update_worker(void *ctx, int w) {
   update_job *job = ctx;
   nnrt_trainer *tr = job->tr;
-  int T = tr->o.threads;
+  int T = tr->pool ? tr->o.threads : 1;
   int64_t P = tr->m->n_params, lo = P * w / T, hi = P * (w + 1) / T;
-  if (tr->m->real_bytes == 4)
+  if (tr->runtime_update) {
+    if (tr->m->real_bytes == 4)
+      SUM_SLICE(float);
+    else
+      SUM_SLICE(double);
+    nnrt__optim_update(tr->m, &tr->o.s, tr->params, tr->velocity, tr->grads[0], lo, hi, job->rate,
+                       1 / (double)job->n, tr->st.steps + 1);
+  } else if (tr->m->real_bytes == 4)
     UPDATE_SLICE(float);
   else
     UPDATE_SLICE(double);
 }
 
+/* The gradients on the threads (or on this one), then the update: the fused SGD's, or
+ * optim.c's. */
 static double threaded_batch(nnrt_trainer *tr, int64_t n, double rate) {
   grad_job job = {tr, n};
-  nnrt__pool_run(tr->pool, grad_worker, &job);
+  int T = tr->pool ? tr->o.threads : 1;
+  if (tr->pool)
+    nnrt__pool_run(tr->pool, grad_worker, &job);
+  else
+    grad_worker(&job, 0);
   double loss = 0;
-  for (int w = 0; w < tr->o.threads; w++)
+  for (int w = 0; w < T; w++)
     loss += tr->losses[w];
   if (isfinite(loss)) {
-    update_job up = {tr, rate / (double)n, tr->o.s.momentum, tr->o.threads};
-    nnrt__pool_run(tr->pool, update_worker, &up);
+    update_job up = {tr, rate / (double)n, tr->o.s.momentum, T, rate, n};
+    if (tr->pool)
+      nnrt__pool_run(tr->pool, update_worker, &up);
+    else
+      update_worker(&up, 0);
   }
   return loss;
 }
@@ -187,7 +216,7 @@ static double mpi_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) 
   nnrt__mpi_sum_reals(sums, 2, 8);
   tr->stop_agreed = sums[1] > 0;
   if (isfinite(sums[0])) {
-    update_job up = {tr, rate / (double)n, tr->o.s.momentum, 1};
+    update_job up = {tr, rate / (double)n, tr->o.s.momentum, 1, rate, n};
     if (tr->pool)
       nnrt__pool_run(tr->pool, update_worker, &up);
     else
@@ -210,7 +239,7 @@ double nnrt__train_sequence(nnrt_trainer *tr, int64_t from, int64_t n, int64_t e
 double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
   const nnc_model *m = tr->m;
   const nnrt_dataset *d = tr->train;
-  if (n == 1) { /* per-sample SGD straight from the dataset, no copy */
+  if (n == 1 && !tr->runtime_update) { /* per-sample SGD straight from the dataset, no copy */
     int64_t k = tr->order[from];
     return m->train_step(tr->params, tr->velocity, 1, nnrt__at(d->x, d->real_bytes, k * d->n_inputs),
                          nnrt__at(d->t, d->real_bytes, k * d->n_outputs), rate, tr->o.s.momentum,
@@ -219,7 +248,7 @@ double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate)
   if (nnrt__mpi_size() > 1)
     return mpi_batch(tr, from, n, rate);
   nnrt__gather(d, tr->order + from, n, tr->xb, tr->tb);
-  if (tr->pool)
+  if (tr->pool || tr->runtime_update)
     return threaded_batch(tr, n, rate);
   return m->train_step(tr->params, tr->velocity, n, tr->xb, tr->tb, rate, tr->o.s.momentum,
                        tr->scratch);

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "mpi_api.h"
+#include "nnc/optim.h"
 #include "trainer.h"
 
 volatile sig_atomic_t nnrt__stop_flag;
@@ -83,12 +84,15 @@ static void *alloc_params(const nnc_model *m) {
 
 static int alloc_buffers(nnrt_trainer *tr, nnrt_error *err) {
   const nnc_model *m = tr->m;
-  tr->seq = tr->batch == 1 && tr->o.s.momentum == 0 && m->train_sequence && nnrt__mpi_size() <= 1 ? SEQUENCE_CHUNK : 0;
+  tr->slots = nnrt__optim_slots(&tr->o.s);
+  tr->runtime_update = nnc_optimizer_in_runtime(&tr->o.s);
+  tr->seq = tr->batch == 1 && tr->o.s.momentum == 0 && !tr->runtime_update && m->train_sequence &&
+            nnrt__mpi_size() <= 1 ? SEQUENCE_CHUNK : 0;
   int64_t b = tr->seq > tr->batch ? tr->seq : tr->batch;
   tr->params = alloc_params(m);
-  tr->velocity = alloc_params(m);
+  tr->velocity = nnrt__alloc_array_aligned(tr->slots * m->n_params, (size_t)m->real_bytes);
   tr->good_params = alloc_params(m);
-  tr->good_velocity = alloc_params(m);
+  tr->good_velocity = nnrt__alloc_array_aligned(tr->slots * m->n_params, (size_t)m->real_bytes);
   tr->run_best = alloc_params(m);
   tr->best = alloc_params(m);
   tr->order = nnrt__alloc_array(tr->train->n, sizeof(int64_t));
@@ -109,6 +113,9 @@ static int check_options(const nnrt_train_options *o, nnrt_error *err) {
     return nnrt__fail(err, NNRT_EUSAGE, "invalid training settings (rate %g, batch %d, epochs %d, "
                       "restarts %d, momentum %g, validation %g, threads %d)", s->rate, (int)s->batch,
                       (int)s->epochs, (int)s->restarts, s->momentum, s->validation, (int)o->threads);
+  int rc = nnrt__optim_check(s, err);
+  if (rc)
+    return rc;
   if (nnrt__mpi_size() > 1 && s->batch == 1)
     return nnrt__fail(err, NNRT_EUSAGE, "per-sample SGD (batch 1) runs in one process only; under mpirun "
                       "with %d processes give a mini-batch (--batch B, B > 1), or run without mpirun",
@@ -130,8 +137,9 @@ static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
   tr->metric = nnrt_metric_resolve(tr->m, tr->o.s.metric, tr->all);
   if ((rc = alloc_buffers(tr, err)) != NNRT_OK)
     return rc;
-  if ((tr->o.threads > 1 || nnrt__mpi_size() > 1) && tr->batch > 1 && (rc = nnrt__threads_setup(tr, err)) != NNRT_OK)
-    return rc;
+  if (((tr->o.threads > 1 || nnrt__mpi_size() > 1) && tr->batch > 1) || tr->runtime_update)
+    if ((rc = nnrt__threads_setup(tr, err)) != NNRT_OK)
+      return rc;
   tr->st.global_best = INFINITY;
   tr->st.global_best_restart = -1;
   return nnrt__log_open(tr, err);
@@ -200,15 +208,20 @@ static void shuffle_epoch(nnrt_trainer *tr, int64_t epoch) {
   nnrt__shuffle(tr->order, tr->train->n, &rng);
 }
 
+/* The optimizer's state: its slots of n_params reals. */
+static size_t state_bytes(const nnrt_trainer *tr) {
+  return (size_t)tr->slots * param_bytes(tr);
+}
+
 static void remember_good(nnrt_trainer *tr) {
   memcpy(tr->good_params, tr->params, param_bytes(tr));
-  memcpy(tr->good_velocity, tr->velocity, param_bytes(tr));
+  memcpy(tr->good_velocity, tr->velocity, state_bytes(tr));
   tr->good_steps = tr->st.steps;
 }
 
 static void back_to_good(nnrt_trainer *tr) {
   memcpy(tr->params, tr->good_params, param_bytes(tr));
-  memcpy(tr->velocity, tr->good_velocity, param_bytes(tr));
+  memcpy(tr->velocity, tr->good_velocity, state_bytes(tr));
   tr->st.steps = tr->good_steps;
 }
 
@@ -315,7 +328,7 @@ static void share_epoch(nnrt_trainer *tr, nnrt_epoch_row *row) {
   row->val_loss = v[1];
   row->val_acc = v[2];
   nnrt__mpi_bcast(tr->params, (int64_t)param_bytes(tr));
-  nnrt__mpi_bcast(tr->velocity, (int64_t)param_bytes(tr));
+  nnrt__mpi_bcast(tr->velocity, (int64_t)state_bytes(tr));
 }
 
 static int end_epoch(nnrt_trainer *tr, int64_t epoch, double loss, double secs, int *stop,
@@ -349,7 +362,7 @@ static void start_run(nnrt_trainer *tr) {
   if (!tr->resumed_weights)
     tr->m->init(tr->params, tr->st.run_seed);
   tr->resumed_weights = 0;
-  memset(tr->velocity, 0, param_bytes(tr));
+  memset(tr->velocity, 0, state_bytes(tr));
   tr->st.epoch = 0;
   tr->st.steps = 0;
   tr->st.run_best = INFINITY;
@@ -625,7 +638,7 @@ static int one_run(nnrt_trainer *tr, const nnrt_scaler *sc, int fresh, nnrt_erro
 }
 
 static void note_threads(nnrt_trainer *tr) {
-  if (tr->o.threads > 1 && tr->batch == 1 && tr->o.verbosity >= 1)
+  if (tr->o.threads > 1 && tr->batch == 1 && !nnc_optimizer_in_runtime(&tr->o.s) && tr->o.verbosity >= 1)
     fprintf(tr->o.report, "note: batch 1 (per-sample SGD) runs on one thread; --threads %d ignored\n",
             (int)tr->o.threads);
 }
@@ -638,9 +651,10 @@ static int resume(nnrt_trainer *tr, nnrt_error *err) {
     return nnrt__fail(err, all, "rank 0 could not resume from %s", tr->o.resume_path);
   if (rc || nnrt__mpi_size() <= 1)
     return rc;
-  void *bufs[] = {tr->params, tr->velocity, tr->run_best, tr->best};
-  for (int i = 0; i < 4; i++)
+  void *bufs[] = {tr->params, tr->run_best, tr->best};
+  for (int i = 0; i < 3; i++)
     nnrt__mpi_bcast(bufs[i], (int64_t)param_bytes(tr));
+  nnrt__mpi_bcast(tr->velocity, (int64_t)state_bytes(tr));
   nnrt__mpi_bcast(&tr->st, sizeof tr->st);
   nnrt__mpi_bcast(&tr->resumed_weights, sizeof tr->resumed_weights);
   return NNRT_OK;

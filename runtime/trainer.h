@@ -19,8 +19,10 @@ struct nnrt_trainer {
   int64_t *order;               /* this epoch's sample order */
   int32_t batch;
 
-  void *params, *velocity;      /* the run in progress */
+  void *params, *velocity;      /* the run in progress; velocity: the optimizer's state, slots × n_params */
   void *good_params, *good_velocity; /* at the start of the current epoch */
+  int slots;                    /* state reals per parameter (nnc/optim.h) */
+  int runtime_update;           /* the update runs in optim.c after loss_grad, not fused */
   int64_t good_steps;
   void *run_best;               /* best validation epoch of this run */
   int64_t run_best_epoch;       /* its epoch (1-based; 0: unknown, as after a resume) */
@@ -62,6 +64,14 @@ double nnrt__train_sequence(nnrt_trainer *tr, int64_t from, int64_t n, int64_t e
 double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate);
 int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err);
 void nnrt__threads_free(nnrt_trainer *tr);
+
+/* optim.c */
+int nnrt__optim_slots(const nnc_train_settings *s);
+/* Updates parameters [lo, hi) and their state from the batch's summed gradient: step size
+ * rate, 1/n for a batch of n, t the update's number in the run (from 1). */
+void nnrt__optim_update(const nnc_model *m, const nnc_train_settings *s, void *params, void *state,
+                        const void *grad, int64_t lo, int64_t hi, double rate, double inv_n, int64_t t);
+int nnrt__optim_check(const nnc_train_settings *s, nnrt_error *err);
 
 /* checkpoint.c */
 /* Replaces path whole, or (chosen != NULL) writes a new file beside it, as files.c does. */

@@ -32,6 +32,11 @@ enum nnc_limit_id {
   NNC_LIMIT_VALIDATION,
   NNC_LIMIT_DECAY_INVERSE,
   NNC_LIMIT_DECAY_FACTOR,
+  NNC_LIMIT_BETA1,
+  NNC_LIMIT_BETA2,
+  NNC_LIMIT_EPS,
+  NNC_LIMIT_WEIGHT_DECAY,
+  NNC_LIMIT_ALPHA,
   NNC_LIMIT_COUNT
 };
 
@@ -60,6 +65,11 @@ static inline const nnc_limit *nnc_limit_get(enum nnc_limit_id id) {
       [NNC_LIMIT_VALIDATION] = {"validation", "validation", 0, 0, 1, 0, 1, "0: none"},
       [NNC_LIMIT_DECAY_INVERSE] = {"decay inverse", NULL, 0, 0, 1e6, 0, 0, NULL},
       [NNC_LIMIT_DECAY_FACTOR] = {"decay exponential/step", NULL, 0, 0, 1, 1, 0, NULL},
+      [NNC_LIMIT_BETA1] = {"betas", "beta1", 0, 0, 1, 0, 1, NULL},
+      [NNC_LIMIT_BETA2] = {"betas", "beta2", 0, 0, 1, 0, 1, NULL},
+      [NNC_LIMIT_EPS] = {"eps", "eps", 0, 0, 1, 1, 0, NULL},
+      [NNC_LIMIT_WEIGHT_DECAY] = {"weight_decay", "weight-decay", 0, 0, 1000, 0, 0, "0: none"},
+      [NNC_LIMIT_ALPHA] = {"alpha", "alpha", 0, 0, 1, 0, 1, NULL},
   };
   return &table[id];
 }

@@ -20,9 +20,11 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 4
+#define NNC_ABI_VERSION 5
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
+/* The update rule (nnc/optim.h has one entry each). */
+enum nnc_optimizer { NNC_OPT_SGD = 0, NNC_OPT_ADAM = 1, NNC_OPT_ADAMW = 2, NNC_OPT_RMSPROP = 3, NNC_OPT_COUNT = 4 };
 enum nnc_decay { NNC_DECAY_NONE = 0, NNC_DECAY_INVERSE = 1, NNC_DECAY_EXPONENTIAL = 2, NNC_DECAY_STEP = 3 };
 enum nnc_format { NNC_FORMAT_AUTO = 0, NNC_FORMAT_CSV = 1, NNC_FORMAT_IDX = 2, NNC_FORMAT_FANN = 3 };
 enum nnc_scale { NNC_SCALE_NONE = 0, NNC_SCALE_FACTOR = 1, NNC_SCALE_ZSCORE = 2, NNC_SCALE_MINMAX = 3 };
@@ -69,6 +71,12 @@ typedef struct nnc_train_settings {
   int32_t checkpoint_every;    /* epochs */
   int32_t metric;              /* enum nnc_metric */
   int32_t shuffle_off;         /* 1: every epoch visits the samples in data order (`shuffle off`) */
+  int32_t optimizer;           /* enum nnc_optimizer */
+  double beta1, beta2;         /* adam, adamw: moment decays, each in [0, 1) */
+  double eps;                  /* adam, adamw, rmsprop: added to the denominator, > 0 */
+  double weight_decay;         /* L2 (sgd, adam, rmsprop) or decoupled (adamw), ≥ 0 */
+  double alpha;                /* rmsprop: mean-square decay in [0, 1) */
+  int32_t amsgrad, centered, nesterov; /* adam/adamw, rmsprop, sgd switches */
 } nnc_train_settings;
 
 typedef struct nnc_model {

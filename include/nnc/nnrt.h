@@ -41,7 +41,12 @@
  *           multipliers; x' = (x − offset) × multiplier.
  *   "CKPT"  training state of a checkpoint (see nnrt_checkpoint_state below, stored field by
  *           field as i64/u64/f64 in declaration order).
- *   "VELO"  the momentum velocity, n_params reals.
+ *   "VELO"  the momentum velocity, n_params reals (SGD).
+ *   "OPTM"  the state of any other optimizer (nnc/optim.h): u32 optimizer (enum
+ *           nnc_optimizer), u32 slots, then slots × n_params reals (Adam: first moments, second
+ *           moments, largest second moments; RMSProp: mean squares, momentum buffers, mean
+ *           gradients). Its step count t is CKPT's steps. A checkpoint resumes only with the
+ *           optimizer that wrote it; one without OPTM is SGD's.
  *   "RBST"  the current run's best parameters so far (early stopping on validation loss).
  *   "GBST"  the best parameters of the restarts finished so far.
  *   "LBLS"  the class label map (nnrt_labels): u32 n (1 ≤ n ≤ n_outputs), then n labels, each

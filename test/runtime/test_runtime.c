@@ -760,6 +760,64 @@ static void test_resume_continues(void) {
   ASSERT(run(&toy_model_f64, "eval --weights %s", tp("h.ckpt")) == 0);
 }
 
+/* Rewrites checkpoint src to dst with the OPTM section's bytes changed by edit (its length
+ * may change up to the section's size + 8); the checksum stays right. */
+static void rewrite_optm(const char *src, const char *dst, void (*edit)(unsigned char *, uint64_t *)) {
+  nnrt_wfile wf;
+  nnrt_error err;
+  static unsigned char buf[1 << 16];
+  nnrt_section secs[16];
+  ASSERT(nnrt__wfile_read(src, &toy_model_f64, &wf, &err) == NNRT_OK);
+  for (int i = 0; i < wf.n_sections; i++) {
+    secs[i] = wf.sections[i];
+    if (!memcmp(secs[i].tag, "OPTM", 4)) {
+      memcpy(buf, secs[i].data, secs[i].len);
+      edit(buf, &secs[i].len);
+      secs[i].data = buf;
+    }
+  }
+  ASSERT(nnrt__wfile_write(dst, &toy_model_f64, wf.params, secs, wf.n_sections, NULL, 0, &err) == NNRT_OK);
+  nnrt__wfile_free(&wf);
+}
+
+static void optm_two_slots(unsigned char *p, uint64_t *len) { p[4] = 2; (void)len; }
+static void optm_short(unsigned char *p, uint64_t *len) { (void)p; *len = 6; }
+static void optm_nan(unsigned char *p, uint64_t *len) {
+  double nan = NAN;
+  memcpy(p + *len - 8, &nan, 8);
+}
+static void optm_optimizer_9(unsigned char *p, uint64_t *len) { p[0] = 9; (void)len; }
+
+/* An optimizer's checkpoint: resumed by it bit-exactly, refused by another, and refused when
+ * its OPTM section is damaged (wrong slots, short, NaN, unknown optimizer). */
+static void test_optimizer_checkpoints(void) {
+  const char *common = "train --quiet --restarts 1 --optimizer adam --rate 0.05 --batch 2 --amsgrad";
+  ASSERT(run(&toy_model_f64, "%s --epochs 4 --save %s", common, tp("adam.w")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --epochs 2 --save %s --checkpoint %s --checkpoint-every 2", common, tp("a2.w"),
+             tp("a.ckpt")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --epochs 4 --resume %s --save %s", common, tp("a.ckpt"), tp("ar.w")) == 0);
+  ASSERT(files_equal(tp("adam.w"), tp("ar.w")));
+  ASSERT(run(&toy_model_f64, "train --quiet --restarts 1 --epochs 4 --resume %s", tp("a.ckpt")) == 2);
+  ASSERT_HAS(R.err, "the checkpoint holds the state of adam, but this training uses sgd; resume with --optimizer adam");
+  ASSERT(run(&toy_model_f64, "train --quiet --restarts 1 --epochs 4 --save %s --checkpoint %s --checkpoint-every 2", tp("s.w"),
+             tp("s.ckpt")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --epochs 4 --resume %s", common, tp("s.ckpt")) == 2);
+  ASSERT_HAS(R.err, "the checkpoint holds the state of sgd, but this training uses adam; resume with --optimizer sgd");
+  rewrite_optm(tp("a.ckpt"), tp("slots.ckpt"), optm_two_slots);
+  ASSERT(run(&toy_model_f64, "%s --epochs 4 --resume %s", common, tp("slots.ckpt")) == 1);
+  ASSERT_HAS(R.err, "checkpoint section OPTM has");
+  ASSERT_HAS(R.err, "for 2 state slots, must have");
+  rewrite_optm(tp("a.ckpt"), tp("short.ckpt"), optm_short);
+  ASSERT(run(&toy_model_f64, "%s --epochs 4 --resume %s", common, tp("short.ckpt")) == 1);
+  ASSERT_HAS(R.err, "checkpoint section OPTM has 6 bytes, fewer than its header's 8");
+  rewrite_optm(tp("a.ckpt"), tp("nan.ckpt"), optm_nan);
+  ASSERT(run(&toy_model_f64, "%s --epochs 4 --resume %s", common, tp("nan.ckpt")) == 1);
+  ASSERT_HAS(R.err, "checkpoint section OPTM holds a value that is not finite");
+  rewrite_optm(tp("a.ckpt"), tp("nine.ckpt"), optm_optimizer_9);
+  ASSERT(run(&toy_model_f64, "%s --epochs 4 --resume %s", common, tp("nine.ckpt")) == 2);
+  ASSERT_HAS(R.err, "the checkpoint holds the state of an unknown optimizer, but this training uses adam");
+}
+
 /* With shuffling off every epoch visits the samples in data order, whatever the seed: two runs
  * from the same weights with different seeds end on the same weights; with shuffling on they
  * differ. */
@@ -966,6 +1024,20 @@ static void test_usage_errors(void) {
                                   "got 'accuracy'\n"},
     {"predict --metric regression", 2, "error: unknown flag '--metric' for 'predict' (see 'toy predict --help')\n"},
     {"train --momentum 1", 2, "error: --momentum: expected a number in [0, 1), got '1'\n"},
+    {"train --optimizer adagrad", 2, "error: --optimizer: expected sgd, adam, adamw or rmsprop, got 'adagrad'\n"},
+    {"train --optimizer adam --beta1 1", 2, "error: --beta1: expected a number in [0, 1), got '1'\n"},
+    {"train --optimizer adam --beta2 -0.1", 2, "error: --beta2: expected a number in [0, 1), got '-0.1'\n"},
+    {"train --optimizer rmsprop --eps 0", 2, "error: --eps: expected a number in (0, 1], got '0'\n"},
+    {"train --weight-decay 1001", 2, "error: --weight-decay: expected a number in [0, 1000] (0: none), got '1001'\n"},
+    {"train --optimizer rmsprop --alpha 1", 2, "error: --alpha: expected a number in [0, 1), got '1'\n"},
+    {"train --beta1 0.5", 2, "error: --beta1 is not a hyperparameter of sgd, the optimizer of this training "
+                             "(choose another with --optimizer)\n"},
+    {"train --optimizer adam --momentum 0.9", 2, "error: --momentum is not a hyperparameter of adam, the optimizer "
+                                                 "of this training (choose another with --optimizer)\n"},
+    {"train --centered --optimizer adamw", 2, "error: --centered is not a hyperparameter of adamw, the optimizer "
+                                              "of this training (choose another with --optimizer)\n"},
+    {"train --nesterov", 2, "error: Nesterov momentum needs a momentum above 0: give --momentum M (e.g. 0.9)\n"},
+    {"train --amsgrad=on", 2, "error: --amsgrad takes no value\n"},
     {"train --patience 3", 2, "error: early stopping (patience 3) needs validation data, but validation is 0: "
                               "give --validation V (e.g. --validation 0.1), or --patience 0\n"},
     {"train --data xor.csv --inputs 0..1 --targets 1", 2,
@@ -1394,6 +1466,7 @@ static const test_case tests[] = {
   {"restart_lines_show_choice", test_restart_lines_show_choice},
   {"log_and_plot", test_log_and_plot},
   {"usage_errors", test_usage_errors},
+  {"optimizer_checkpoints", test_optimizer_checkpoints},
   {"gradcheck", test_gradcheck},
   {"gradcheck_criterion", test_gradcheck_criterion},
   {"eval_regression", test_eval_regression},

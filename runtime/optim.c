@@ -1,0 +1,186 @@
+/* runtime/optim.c — the update rules of the optimizers of nnc/optim.h, one row per entry.
+ *
+ * Consumes: a slice [lo, hi) of the flat parameter array, the batch's summed gradient, the
+ * optimizer's state slots (n_params reals each, laid one after the other), this step's rate
+ * (the schedule's), 1/n for a batch of n, and the update's number t in the run (from 1).
+ * Produces: the parameters and state of the slice updated, as PyTorch's torch.optim does:
+ *   g  = Σ gradients / n (+ weight_decay·p for sgd, adam and rmsprop: L2)
+ *   sgd      v = m·v − rate·g; p += v, or p += m·v − rate·g with nesterov (the velocity form
+ *            of torch's buffer b = m·b + g, p −= rate·(g + m·b), the same at a constant rate)
+ *   adam     m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; v̂ = max(v̂, v) with amsgrad, else v;
+ *            p −= rate/(1−β1^t) · m / (√v̂ / √(1−β2^t) + eps)
+ *   adamw    p ×= 1 − rate·weight_decay first (decoupled), then adam without L2
+ *   rmsprop  s = α·s + (1−α)·g²; centered: a = α·a + (1−α)·g, d = √(s − a²) + eps, else
+ *            d = √s + eps; momentum: b = m·b + g/d, p −= rate·b; else p −= rate·g/d
+ * Each rule is a loop over restrict pointers in the model's precision (scalars computed in
+ * double, once), its cases outside the loop, so it vectorises; a slice is independent of every
+ * other, so threads split the parameters and the result does not depend on how.
+ */
+#include <math.h>
+#include <stddef.h>
+
+#include "nnc/limits.h"
+#include "nnc/optim.h"
+#include "trainer.h"
+
+typedef struct optim_step {
+  const nnc_train_settings *s;
+  int slots;                    /* state slots of the optimizer (s1, s2 NULL beyond them) */
+  int64_t n_params, lo, hi;
+  void *params, *state;
+  const void *grad;
+  double rate, inv_n;
+  int64_t t;
+} optim_step;
+
+/* Pointers to the slice of the parameters, the gradient and state slot k. */
+#define SLICE(real)                                                                             \
+  real *restrict p = (real *)st->params + st->lo;                                               \
+  const real *restrict g = (const real *)st->grad + st->lo;                                     \
+  real *restrict s0 = (real *)st->state + st->lo;                                               \
+  real *restrict s1 = st->slots > 1 ? (real *)st->state + st->n_params + st->lo : NULL;         \
+  real *restrict s2 = st->slots > 2 ? (real *)st->state + 2 * st->n_params + st->lo : NULL;     \
+  const int64_t len = st->hi - st->lo;                                                          \
+  const real inv = (real)st->inv_n, wd = (real)st->s->weight_decay, lr = (real)st->rate;        \
+  (void)s1;                                                                                     \
+  (void)s2
+
+#define SGD_RULE(real, SQRT)                                                                    \
+  static void sgd_##real(const optim_step *st) {                                                \
+    SLICE(real);                                                                                \
+    const real mu = (real)st->s->momentum;                                                      \
+    if (st->s->nesterov) {                                                                      \
+      for (int64_t i = 0; i < len; i++) {                                                       \
+        real gi = g[i] * inv + wd * p[i];                                                       \
+        s0[i] = mu * s0[i] - lr * gi;                                                           \
+        p[i] += mu * s0[i] - lr * gi;                                                           \
+      }                                                                                         \
+    } else {                                                                                    \
+      for (int64_t i = 0; i < len; i++) {                                                       \
+        real gi = g[i] * inv + wd * p[i];                                                       \
+        s0[i] = mu * s0[i] - lr * gi;                                                           \
+        p[i] += s0[i];                                                                          \
+      }                                                                                         \
+    }                                                                                           \
+  }
+
+/* adam and adamw: decoupled selects AdamW's weight decay. */
+#define ADAM_RULE(real, SQRT)                                                                   \
+  static void adam_##real(const optim_step *st, int decoupled) {                                \
+    SLICE(real);                                                                                \
+    const double b1 = st->s->beta1, b2 = st->s->beta2;                                          \
+    const real c1 = (real)b1, c2 = (real)b2, d1 = (real)(1 - b1), d2 = (real)(1 - b2);          \
+    const real step = (real)(st->rate / (1 - pow(b1, (double)st->t)));                         \
+    const real bc2 = (real)sqrt(1 - pow(b2, (double)st->t)), eps = (real)st->s->eps;           \
+    const real keep = (real)(1 - st->rate * st->s->weight_decay), l2 = decoupled ? 0 : wd;     \
+    (void)lr;                                                                                   \
+    if (decoupled)                                                                              \
+      for (int64_t i = 0; i < len; i++)                                                         \
+        p[i] *= keep;                                                                           \
+    for (int64_t i = 0; i < len; i++) {                                                         \
+      real gi = g[i] * inv + l2 * p[i];                                                         \
+      s0[i] = c1 * s0[i] + d1 * gi;                                                             \
+      s1[i] = c2 * s1[i] + d2 * gi * gi;                                                        \
+    }                                                                                           \
+    if (st->s->amsgrad) {                                                                       \
+      for (int64_t i = 0; i < len; i++) {                                                       \
+        s2[i] = s2[i] > s1[i] ? s2[i] : s1[i];                                                  \
+        p[i] -= step * s0[i] / (SQRT(s2[i]) / bc2 + eps);                                       \
+      }                                                                                         \
+    } else {                                                                                    \
+      for (int64_t i = 0; i < len; i++)                                                         \
+        p[i] -= step * s0[i] / (SQRT(s1[i]) / bc2 + eps);                                       \
+    }                                                                                           \
+  }
+
+/* The centered and momentum cases are loops of their own; s2 holds the mean gradient. */
+#define RMSPROP_RULE(real, SQRT)                                                                \
+  static void rmsprop_##real(const optim_step *st) {                                            \
+    SLICE(real);                                                                                \
+    const real a = (real)st->s->alpha, da = (real)(1 - st->s->alpha);                           \
+    const real mu = (real)st->s->momentum, eps = (real)st->s->eps;                             \
+    const int centered = st->s->centered, with_m = st->s->momentum > 0;                        \
+    for (int64_t i = 0; i < len; i++) {                                                         \
+      real gi = g[i] * inv + wd * p[i];                                                         \
+      s0[i] = a * s0[i] + da * gi * gi;                                                         \
+      if (centered)                                                                             \
+        s2[i] = a * s2[i] + da * gi;                                                            \
+      real d = SQRT(centered ? s0[i] - s2[i] * s2[i] : s0[i]) + eps;                            \
+      if (with_m) {                                                                             \
+        s1[i] = mu * s1[i] + gi / d;                                                            \
+        p[i] -= lr * s1[i];                                                                     \
+      } else {                                                                                  \
+        p[i] -= lr * gi / d;                                                                    \
+      }                                                                                         \
+    }                                                                                           \
+  }
+
+SGD_RULE(float, sqrtf)
+SGD_RULE(double, sqrt)
+ADAM_RULE(float, sqrtf)
+ADAM_RULE(double, sqrt)
+RMSPROP_RULE(float, sqrtf)
+RMSPROP_RULE(double, sqrt)
+
+static void sgd_rule(const optim_step *st, int real_bytes) {
+  if (real_bytes == 4) sgd_float(st); else sgd_double(st);
+}
+static void adam_rule(const optim_step *st, int real_bytes) {
+  if (real_bytes == 4) adam_float(st, 0); else adam_double(st, 0);
+}
+static void adamw_rule(const optim_step *st, int real_bytes) {
+  if (real_bytes == 4) adam_float(st, 1); else adam_double(st, 1);
+}
+static void rmsprop_rule(const optim_step *st, int real_bytes) {
+  if (real_bytes == 4) rmsprop_float(st); else rmsprop_double(st);
+}
+
+/* Row k updates for entry k of nnc/optim.h. */
+static void (*const rules[NNC_OPT_COUNT])(const optim_step *, int) = {
+    [NNC_OPT_SGD] = sgd_rule, [NNC_OPT_ADAM] = adam_rule, [NNC_OPT_ADAMW] = adamw_rule,
+    [NNC_OPT_RMSPROP] = rmsprop_rule,
+};
+
+int nnrt__optim_slots(const nnc_train_settings *s) {
+  const nnc_optimizer_def *d = nnc_optimizer_get(s->optimizer);
+  return d ? d->slots : 1;
+}
+
+void nnrt__optim_update(const nnc_model *m, const nnc_train_settings *s, void *params, void *state,
+                        const void *grad, int64_t lo, int64_t hi, double rate, double inv_n, int64_t t) {
+  optim_step st = {s, nnrt__optim_slots(s), m->n_params, lo, hi, params, state, grad, rate, inv_n, t};
+  if (hi > lo && s->optimizer >= 0 && s->optimizer < NNC_OPT_COUNT)
+    rules[s->optimizer](&st, m->real_bytes);
+}
+
+/* Every hyperparameter the optimizer takes within its limit of nnc/limits.h (the library API
+ * is reached without the command line's checks; the others are not read). */
+int nnrt__optim_check(const nnc_train_settings *s, nnrt_error *err) {
+  static const struct {
+    int limit;
+    unsigned key;
+    size_t offset;
+  } fields[] = {
+      {NNC_LIMIT_BETA1, NNC_OKEY_BETAS, offsetof(nnc_train_settings, beta1)},
+      {NNC_LIMIT_BETA2, NNC_OKEY_BETAS, offsetof(nnc_train_settings, beta2)},
+      {NNC_LIMIT_EPS, NNC_OKEY_EPS, offsetof(nnc_train_settings, eps)},
+      {NNC_LIMIT_WEIGHT_DECAY, NNC_OKEY_WEIGHT_DECAY, offsetof(nnc_train_settings, weight_decay)},
+      {NNC_LIMIT_ALPHA, NNC_OKEY_ALPHA, offsetof(nnc_train_settings, alpha)},
+  };
+  char rule[128];
+  const nnc_optimizer_def *d = nnc_optimizer_get(s->optimizer);
+  if (!d)
+    return nnrt__fail(err, NNRT_EUSAGE, "invalid optimizer %d (sgd, adam, adamw or rmsprop)", (int)s->optimizer);
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    if (!(d->keys & fields[i].key))
+      continue;
+    const nnc_limit *l = nnc_limit_get(fields[i].limit);
+    double v = *(const double *)((const char *)s + fields[i].offset);
+    if (!nnc_limit_allows(l, v))
+      return nnrt__fail(err, NNRT_EUSAGE, "invalid training setting %s %g: expected %s", l->flag, v,
+                        nnc_limit_rule(l, rule, sizeof rule));
+  }
+  if (s->nesterov && !(s->momentum > 0))
+    return nnrt__fail(err, NNRT_EUSAGE, "nesterov needs a momentum above 0");
+  return NNRT_OK;
+}

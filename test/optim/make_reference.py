@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""Writes reference.json: the weights PyTorch's torch.optim reaches from given initial weights
+on a tiny data set, for each optimizer and option nnc implements, per-sample and mini-batch, in
+f64 and f32. check_reference.py trains the same network with nnc and compares.
+
+Run with the Python that has torch (Debian's python3-torch): /usr/bin/python3 make_reference.py.
+The suite never runs this script; it reads the committed reference.json.
+
+The network is `input x[2]; layer h[3] tanh; output y[2] linear`, its weights literal in the
+.nn file. nnc's parameters are laid out as torch's nn.Linear ones: h's weights (3 rows of 2),
+h's biases, y's weights (2 rows of 3), y's biases. nnc's squared loss of a sample is
+Σ (ŷ − y)² with no ½, and a step uses the batch's summed gradient divided by the batch size:
+torch's loss here is therefore ((ŷ − y)²).sum() / n for a batch of n (the last batch of an
+epoch may be smaller). Samples are visited in data order (`shuffle off`)."""
+import json
+import os
+
+import torch
+
+W1 = [[0.1, 0.2], [0.3, -0.4], [0.5, 0.6]]
+B1 = [0.01, 0.02, 0.03]
+W2 = [[0.1, 0.2, 0.3], [-0.4, 0.5, 0.6]]
+B2 = [0.05, -0.05]
+DATA = [[0.1, 0.2, 0.3, -0.1], [0.5, -0.4, 0.2, 0.6], [-0.3, 0.8, -0.5, 0.1],
+        [0.9, 0.1, 0.4, 0.4], [-0.7, -0.2, 0.0, -0.3], [0.2, 0.6, 0.7, 0.2]]
+
+# name: (nnc setting, torch optimizer class, its keyword arguments)
+OPTIMIZERS = {
+    "sgd_momentum": ("sgd rate 0.05 momentum 0.9", torch.optim.SGD, dict(lr=0.05, momentum=0.9)),
+    "sgd_nesterov": ("sgd rate 0.05 momentum 0.9 nesterov on", torch.optim.SGD,
+                     dict(lr=0.05, momentum=0.9, nesterov=True)),
+    "sgd_weight_decay": ("sgd rate 0.05 momentum 0.5 weight_decay 0.01", torch.optim.SGD,
+                         dict(lr=0.05, momentum=0.5, weight_decay=0.01)),
+    "sgd_weight_decay_plain": ("sgd rate 0.05 weight_decay 0.1", torch.optim.SGD, dict(lr=0.05, weight_decay=0.1)),
+    "adam": ("adam rate 0.01", torch.optim.Adam, dict(lr=0.01)),
+    "adam_amsgrad": ("adam rate 0.01 betas 0.8 0.95 amsgrad on", torch.optim.Adam,
+                     dict(lr=0.01, betas=(0.8, 0.95), amsgrad=True)),
+    "adam_weight_decay": ("adam rate 0.01 eps 1e-6 weight_decay 0.1", torch.optim.Adam,
+                          dict(lr=0.01, eps=1e-6, weight_decay=0.1)),
+    "adamw": ("adamw rate 0.01", torch.optim.AdamW, dict(lr=0.01)),
+    "adamw_amsgrad": ("adamw rate 0.02 weight_decay 0.5 amsgrad on", torch.optim.AdamW,
+                      dict(lr=0.02, weight_decay=0.5, amsgrad=True)),
+    "rmsprop": ("rmsprop rate 0.01", torch.optim.RMSprop, dict(lr=0.01)),
+    "rmsprop_momentum": ("rmsprop rate 0.01 momentum 0.5 weight_decay 0.01", torch.optim.RMSprop,
+                         dict(lr=0.01, momentum=0.5, weight_decay=0.01)),
+    "rmsprop_centered": ("rmsprop rate 0.01 alpha 0.9 eps 1e-6 momentum 0.3 centered on", torch.optim.RMSprop,
+                         dict(lr=0.01, alpha=0.9, eps=1e-6, momentum=0.3, centered=True)),
+}
+MODES = {"per_sample": (1, 2), "mini_batch": (4, 3)}  # batch, epochs
+
+
+def train(opt_class, kwargs, dtype, batch, epochs):
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)).to(dtype)
+    with torch.no_grad():
+        for p, v in zip(net.parameters(), (W1, B1, W2, B2)):
+            p.copy_(torch.tensor(v, dtype=dtype))
+    data = torch.tensor(DATA, dtype=dtype)
+    x, t = data[:, :2], data[:, 2:]
+    extra = {} if opt_class is torch.optim.SGD else {"foreach": False}
+    opt = opt_class(net.parameters(), **kwargs, **extra)
+    for _ in range(epochs):
+        for lo in range(0, len(DATA), batch):
+            xb, tb = x[lo:lo + batch], t[lo:lo + batch]
+            opt.zero_grad()
+            loss = ((net(xb) - tb) ** 2).sum() / len(xb)
+            loss.backward()
+            opt.step()
+    return [float(v) for p in net.parameters() for v in p.detach().reshape(-1)]
+
+
+def main():
+    cases = []
+    for name, (setting, opt_class, kwargs) in OPTIMIZERS.items():
+        for mode, (batch, epochs) in MODES.items():
+            for precision, dtype in (("f64", torch.float64), ("f32", torch.float32)):
+                cases.append({"name": f"{name}.{mode}.{precision}", "setting": setting, "batch": batch,
+                              "epochs": epochs, "precision": precision,
+                              "params": train(opt_class, kwargs, dtype, batch, epochs)})
+    out = {"torch": torch.__version__, "w1": W1, "b1": B1, "w2": W2, "b2": B2, "data": DATA, "cases": cases}
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.json")
+    head = json.dumps({k: v for k, v in out.items() if k != "cases"})[:-1]
+    with open(path, "w") as fh:  # one case a line
+        fh.write(head + ', "cases": [\n' + ",\n".join(json.dumps(c) for c in cases) + "\n]}\n")
+    print(f"{len(cases)} cases written to {path}")
+
+
+main()
