@@ -68,6 +68,7 @@ static const flag flags[] = {
   {"initial", F_BOOL, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, NULL,
    "use the network's initial weights (its literal weights and init scheme, --seed) instead of a file", 0},
   {"class", F_BOOL, CMD_PREDICT, NULL, "print the predicted class (its label as trained on) instead of the outputs", 0},
+  {"proba", F_BOOL, CMD_PREDICT, NULL, "print the class and then each class's probability: label,p0,p1,...", 0},
   {"format", F_WORD, CMD_WEIGHTS, "json|csv", "text format of weights export (default json)", 0},
   {"samples", F_LIMITED, CMD_GRADCHECK, "N", "samples to check (default 5)", NNC_LIMIT_SAMPLES},
   {"help", F_BOOL, ALL, NULL, "show this help", 0},
@@ -267,6 +268,7 @@ static int set_bool(nnrt_cli *c, const char *name) {
   if (!strcmp(name, "onehot")) c->onehot_given = 1;
   else if (!strcmp(name, "quiet")) c->quiet = 1;
   else if (!strcmp(name, "class")) c->print_class = 1;
+  else if (!strcmp(name, "proba")) c->print_proba = 1;
   else if (!strcmp(name, "initial")) c->initial = 1;
   else if (!strcmp(name, "shuffle")) c->shuffle_flags |= 1, c->o.s.shuffle_off = 0;
   else if (!strcmp(name, "no-shuffle")) c->shuffle_flags |= 2, c->o.s.shuffle_off = 1;

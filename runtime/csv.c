@@ -18,8 +18,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -29,6 +31,7 @@
 
 typedef struct line_reader {
   gzFile f;
+  int fd;                  /* >= 0: a pipe or terminal read as it comes (read(2)), not through f */
   const char *path;
   char *line;
   size_t cap, len;
@@ -39,7 +42,28 @@ typedef struct line_reader {
   size_t max_len;          /* the longest line accepted, in bytes */
 } line_reader;
 
+/* A pipe gives what has been written so far: the reader must not wait for a whole chunk
+ * while the writer waits for an answer. Compressed data come from files only. */
+static int read_available(line_reader *r, nnrt_error *err) {
+  ssize_t got;
+  do
+    got = read(r->fd, r->chunk, sizeof r->chunk);
+  while (got < 0 && errno == EINTR);
+  if (got < 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", r->path, strerror(errno));
+  if (r->lineno == 0 && r->pos == 0 && got >= 2 && (unsigned char)r->chunk[0] == 0x1f &&
+      (unsigned char)r->chunk[1] == 0x8b)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: gzip-compressed rows through a pipe: predict reads a pipe row by "
+                      "row; decompress them first (zcat FILE | ...) or give the file with --input FILE", r->path);
+  r->eof = got == 0;
+  r->pos = 0;
+  r->end = (size_t)got;
+  return NNRT_OK;
+}
+
 static int fill_chunk(line_reader *r, nnrt_error *err) {
+  if (r->fd >= 0)
+    return read_available(r, err);
   int got = gzread(r->f, r->chunk, sizeof r->chunk);
   if (got < 0 || (got == 0 && nnrt__gz_failed(r->f)))
     return nnrt__gz_fail(r->f, r->path, err);
@@ -309,6 +333,17 @@ static int split_line(csv_state *st, int *nf, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* Rows read one at a time know their input columns before the first row is looked at: only
+ * those decide whether it is a header (a whole data row may hold a class label by name). */
+static int is_selected_input(const csv_state *st, int col) {
+  if (!st->in_cols)
+    return 1;
+  for (int i = 0; i < st->n_in; i++)
+    if (st->in_cols[i] == col)
+      return 1;
+  return 0;
+}
+
 /* With neither `header` nor `noheader`: a first row of names only (fields that are not
  * numbers; empty fields and the class label column aside) is a header, one with no names is
  * data, and a row mixing names and numbers is refused: it is a header with a numeric name or
@@ -323,7 +358,7 @@ static int detect_header(csv_state *st, int nf, int *header, nnrt_error *err) {
   const nnc_data_source *s = st->src;
   int label_col = !s->onehot ? -1 : s->n_target_cols ? s->target_cols[0] : nf - 1;
   for (int i = 0; i < nf; i++) {
-    if (!st->fields[i][0] || i == label_col) /* a class label may be a name in any row */
+    if (!st->fields[i][0] || i == label_col || !is_selected_input(st, i)) /* a class label may be a name in any row */
       continue;
     if (nnrt__parse_real(st->fields[i], 8, &v) == NNRT_NUM_NOT_A_NUMBER)
       name = name < 0 ? i : name;
@@ -557,6 +592,8 @@ static int read_rows(csv_state *st, int header, nnrt_error *err) {
 static void cleanup(csv_state *st) {
   if (st->r.f)
     gzclose(st->r.f);
+  if (st->r.fd >= 0)
+    close(st->r.fd);
   nnrt__free(st->r.line);
   nnrt__free(st->fields);
   nnrt__free(st->in_cols);
@@ -574,6 +611,7 @@ static int open_source(csv_state *st, const nnc_data_source *src, nnrt_shape sh,
   st->sh = sh;
   st->r.path = st->named.path;
   st->r.max_len = nnrt__csv_max_line(sh);
+  st->r.fd = -1;
   errno = 0;
   st->r.f = from_stdin ? gzdopen(dup(0), "rb") : gzopen(src->path, "rb");
   if (!st->r.f)
@@ -598,6 +636,215 @@ int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out
   cleanup(st);
   nnrt__free(st);
   return rc;
+}
+
+/* ---- rows one at a time: predict's input ----
+ * Each row is returned as soon as its line has come, so that a program writing rows into a
+ * pipe reads each answer before it writes the next. The first row decides which fields are
+ * the inputs (nnrt_row_shape); every later row has as many fields. */
+
+struct nnrt_csv_rows {
+  csv_state st;
+  nnrt_row_shape rs;
+  const int32_t *cols;        /* the input columns chosen at the first row */
+  int32_t *own_cols;
+  int pending_first;          /* the first row is data, not yet returned */
+};
+
+/* Opens path ("-": standard input) as open_source does, except that a pipe or a terminal is
+ * read as it comes (read_available) rather than through zlib, which waits for whole chunks. */
+static int open_rows(csv_state *st, const char *path, nnrt_shape sh, nnrt_error *err) {
+  int from_stdin = strcmp(path, "-") == 0;
+  struct stat sb;
+  st->named.path = from_stdin ? "<stdin>" : path;
+  st->named.header = -1;
+  st->src = &st->named;
+  st->sh = sh;
+  st->r.path = st->named.path;
+  st->r.max_len = nnrt__csv_max_line(sh);
+  st->r.fd = -1;
+  int fd = from_stdin ? dup(0) : open(path, O_RDONLY);
+  if (fd < 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s: cannot open: %s", st->named.path, strerror(errno));
+  if (fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+    st->r.fd = fd;
+    return NNRT_OK;
+  }
+  errno = 0;
+  if (!(st->r.f = gzdopen(fd, "rb"))) {
+    close(fd);
+    return nnrt__fail(err, NNRT_ENOMEM, "%s: cannot open: out of memory", st->named.path);
+  }
+  return NNRT_OK;
+}
+
+static void show_cols(const int32_t *cols, int32_t n, char *buf, size_t size) {
+  size_t at = 0;
+  buf[0] = 0;
+  for (int32_t i = 0; i < n && at + 24 < size; i++) {
+    int32_t j = i;
+    while (j + 1 < n && cols[j + 1] == cols[j] + 1)
+      j++;
+    at += (size_t)snprintf(buf + at, size - at, j > i ? "%s%d..%d" : "%s%d", i ? "," : "", (int)cols[i],
+                           (int)cols[j]);
+    i = j;
+  }
+}
+
+static int is_identity(const int32_t *cols, int32_t n) {
+  for (int32_t i = 0; i < n; i++)
+    if (cols[i] != i)
+      return 0;
+  return 1;
+}
+
+static int rows_refused(nnrt_csv_rows *r, nnrt_error *err) {
+  const nnrt_row_shape *rs = &r->rs;
+  int w = r->st.width;
+  char cols[96];
+  if (rs->data_width < 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: a row of %d field%s, but the network has %d input%s: give one "
+                      "field per input, or choose the input columns with --inputs COLS", r->st.src->path,
+                      (long long)r->st.r.lineno, w, w == 1 ? "" : "s", (int)rs->n_inputs, rs->n_inputs == 1 ? "" : "s");
+  show_cols(rs->data_cols, rs->n_inputs, cols, sizeof cols);
+  return nnrt__fail(err, NNRT_EDATA, "%s:%lld: a row of %d field%s, but the network has %d input%s and the rows of "
+                    "its training data (%s) have %d fields: give one field per input, or whole data rows (their "
+                    "inputs are columns %s), or choose the input columns with --inputs COLS", r->st.src->path,
+                    (long long)r->st.r.lineno, w, w == 1 ? "" : "s", (int)rs->n_inputs, rs->n_inputs == 1 ? "" : "s",
+                    rs->data_path, (int)rs->data_width, cols);
+}
+
+/* The input columns for rows of st.width fields: --inputs; one field per input; or a whole
+ * row of the training data, its input columns. When both of the last two fit a row but differ,
+ * only the user knows which is meant. */
+static int choose_columns(nnrt_csv_rows *r, nnrt_error *err) {
+  const nnrt_row_shape *rs = &r->rs;
+  int w = r->st.width;
+  char cols[96];
+  if (rs->cols) {
+    r->cols = rs->cols;
+  } else if (w == rs->n_inputs && rs->data_width == w && !is_identity(rs->data_cols, w)) {
+    show_cols(rs->data_cols, rs->n_inputs, cols, sizeof cols);
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: rows of %d fields are both one field per input and whole rows of the "
+                      "training data (%s, whose inputs are columns %s): say which with --inputs 0..%d or --inputs %s",
+                      r->st.src->path, w, rs->data_path, cols, w - 1, cols);
+  } else if (w == rs->n_inputs) {
+    if (!(r->own_cols = nnrt__alloc_array(w, sizeof(int32_t))))
+      return nnrt__oom(err);
+    for (int i = 0; i < w; i++)
+      r->own_cols[i] = i;
+    r->cols = r->own_cols;
+  } else if (w == rs->data_width) {
+    r->cols = rs->data_cols;
+  } else {
+    return rows_refused(r, err);
+  }
+  for (int32_t i = 0; i < rs->n_inputs; i++)
+    if (r->cols[i] >= w)
+      return check_column(&r->st, "input", r->cols[i], err);
+  return NNRT_OK;
+}
+
+/* The first row: its width, the columns, and whether it is a header (names only in the
+ * input columns). */
+static int first_row(nnrt_csv_rows *r, int *got, nnrt_error *err) {
+  csv_state *st = &r->st;
+  int nf = 0, rc = next_row(st, got, err), header = 0;
+  if (rc)
+    return rc;
+  if (!*got)
+    return nnrt__fail(err, NNRT_EDATA, "%s: empty file", st->src->path);
+  if ((rc = split_line(st, &nf, err)) != NNRT_OK)
+    return rc;
+  st->width = nf;
+  if ((rc = choose_columns(r, err)) != NNRT_OK)
+    return rc;
+  st->n_in = r->rs.n_inputs;
+  st->in_cols = (int32_t *)r->cols;     /* borrowed: cleanup must not free it */
+  rc = detect_header(st, nf, &header, err);
+  r->pending_first = !header;
+  return rc;
+}
+
+static int row_inputs(nnrt_csv_rows *r, int nf, void *x, nnrt_error *err) {
+  csv_state *st = &r->st;
+  double v;
+  int rc;
+  if (nf != st->width)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: expected %d field%s, found %d", st->src->path,
+                      (long long)st->r.lineno, st->width, st->width == 1 ? "" : "s", nf);
+  for (int32_t i = 0; i < r->rs.n_inputs; i++) {
+    if ((rc = field_number(st, r->cols[i], &v, err)) != NNRT_OK)
+      return rc;
+    nnrt__set(x, st->sh.real_bytes, i, v);
+  }
+  return NNRT_OK;
+}
+
+int nnrt__rows_open(const char *path, nnrt_shape sh, const nnrt_row_shape *rs, nnrt_csv_rows **out,
+                    nnrt_error *err) {
+  nnrt_csv_rows *r = nnrt__alloc(sizeof *r);
+  *out = r;
+  if (!r)
+    return nnrt__oom(err);
+  r->rs = *rs;
+  return open_rows(&r->st, path, sh, err);
+}
+
+int nnrt__rows_next(nnrt_csv_rows *r, void *x, int *got, nnrt_error *err) {
+  int nf = 0, rc;
+  if (!r->cols) {
+    if ((rc = first_row(r, got, err)) != NNRT_OK)
+      return rc;
+    if (r->pending_first)
+      return row_inputs(r, r->st.width, x, err);
+  }
+  if ((rc = next_row(&r->st, got, err)) != NNRT_OK)
+    return rc;
+  if (!*got) {
+    if (r->st.r.f && (rc = nnrt__gz_check_end(r->st.r.f, r->st.src->path, err)) != NNRT_OK)
+      return rc;
+    if (!r->pending_first)
+      return nnrt__fail(err, NNRT_EDATA, "%s: no data rows after the header", r->st.src->path);
+    return NNRT_OK;
+  }
+  r->pending_first = 1;       /* from now on: some data row has been returned */
+  if ((rc = split_line(&r->st, &nf, err)) != NNRT_OK)
+    return rc;
+  return row_inputs(r, nf, x, err);
+}
+
+int nnrt__rows_would_wait(const nnrt_csv_rows *r) {
+  return r->st.r.fd >= 0 && r->st.r.pos == r->st.r.end && !r->st.r.eof;
+}
+
+int64_t nnrt__rows_line(const nnrt_csv_rows *r) { return r->st.r.lineno; }
+
+void nnrt__rows_close(nnrt_csv_rows *r) {
+  if (!r)
+    return;
+  r->st.in_cols = NULL;
+  cleanup(&r->st);
+  nnrt__free(r->own_cols);
+  nnrt__free(r);
+}
+
+/* The fields of the first row of a CSV file (header or data); 0 when it cannot be read. */
+int32_t nnrt__csv_width(const char *path, nnrt_shape sh) {
+  csv_state *st = nnrt__alloc(sizeof *st);
+  nnrt_error quiet = {0, ""};
+  nnc_data_source src = {0};
+  int got = 0, nf = 0;
+  if (!st)
+    return 0;
+  src.path = path;
+  src.header = -1;
+  if (open_source(st, &src, sh, &quiet) == NNRT_OK && next_row(st, &got, &quiet) == NNRT_OK && got &&
+      split_line(st, &nf, &quiet) != NNRT_OK)
+    nf = 0;
+  cleanup(st);
+  nnrt__free(st);
+  return nf;
 }
 
 /* ---- FANN training files ----
