@@ -42,6 +42,7 @@ static const flag flags[] = {
   {"inputs", F_COLS, DATA_CMDS | CMD_PREDICT, "COLS", "CSV input columns, 0-based: 0..3,5", 0},
   {"targets", F_COLS, DATA_CMDS, "COLS", "CSV target columns, 0-based", 0},
   {"onehot", F_BOOL, DATA_CMDS, NULL, "the single target column is a class label", 0},
+  {"delimiter", F_WORD, DATA_CMDS | CMD_PREDICT, "C", "the character between CSV fields: ';', '|', tab, ... (default ',')", 0},
   {"metric", F_WORD, CMD_TRAIN | CMD_EVAL, "NAME", "score by classification, multilabel, regression or auto", 0},
   {"epochs", F_LIMITED, CMD_TRAIN, "N", "epochs per restart", NNC_LIMIT_EPOCHS},
   {"rate", F_LIMITED, CMD_TRAIN, "R", "initial step size", NNC_LIMIT_RATE},
@@ -88,6 +89,10 @@ static const struct {
   {"data", CMD_TRAIN, "training data (default: the train block's data)"},
   {"data", CMD_EVAL, "data to score (default: the train block's test data, else its data)"},
   {"data", CMD_GRADCHECK, "samples to check on (default: the train block's data, else random inputs and targets)"},
+  {"delimiter", DATA_CMDS, "the character between the fields of --data and --test (of the train block's files when "
+   "neither is given): ';', '|', tab, ... (default ',')"},
+  {"delimiter", CMD_PREDICT, "the character between the fields of the rows: ';', '|', tab, ... (default: the data "
+   "setting's, else ',')"},
   {"inputs", CMD_PREDICT, "input columns of each row, 0-based (default: every field of a row of one field per "
    "input; the data setting's input columns of a whole data row)"},
   {"input", CMD_PREDICT, "CSV rows, IDX images or a FANN file (default: standard input, answered row by row)"},
@@ -316,6 +321,18 @@ static int set_bool(nnrt_cli *c, const char *name) {
   return NNRT_OK;
 }
 
+/* --delimiter C: one character that cannot be part of a number or a quoted field, or `tab`. */
+static int set_delimiter(nnrt_cli *c, const char *v, nnrt_error *err) {
+  unsigned char ch = !strcmp(v, "tab") ? '\t' : (unsigned char)v[0];
+  if (!ch || (v[1] && strcmp(v, "tab")) || (ch < 0x20 && ch != '\t') || ch >= 0x7f || (ch >= '0' && ch <= '9') ||
+      (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || strchr(".+-\"' ", ch))
+    return usage_error(err, "delimiter", "one character that is not part of a number, a quote or a space "
+                       "(';', '|', tab, ...)", v);
+  c->delimiter = ch;
+  c->delimiter_given = 1;
+  return NNRT_OK;
+}
+
 /* --metric NAME: the train block's `metric`, overridden. */
 static int set_metric(nnrt_cli *c, const char *v, nnrt_error *err) {
   for (int32_t k = NNC_METRIC_AUTO; k <= NNC_METRIC_REGRESSION; k++)
@@ -335,6 +352,8 @@ static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err)
   case F_WORD:
     if (!strcmp(f->name, "metric"))
       return set_metric(c, v, err);
+    if (!strcmp(f->name, "delimiter"))
+      return set_delimiter(c, v, err);
     if (strcmp(v, "json") && strcmp(v, "csv"))
       return usage_error(err, f->name, "json or csv", v);
     return set_path(c, f->name, v);

@@ -18,15 +18,23 @@
 
 /* ---- data sources with the flags applied ---- */
 
+/* Whether --data or --test named other files than the train block: --delimiter is theirs. */
+static int files_replaced(const nnrt_cli *c) {
+  return c->data.path != c->m->train->data.path || c->test.path != c->m->train->test.path;
+}
+
 static void finish_source(nnrt_cli *c, nnc_data_source *s, const nnc_data_source *orig,
                           const char *labels) {
   if (s->path != orig->path) { /* --data/--test replaced the file: detect its form */
     s->format = NNC_FORMAT_AUTO;
     s->header = -1;
     s->labels = labels;
+    s->delimiter = 0;
   } else if (labels) {
     s->labels = labels;
   }
+  if (c->delimiter_given && (s->path != orig->path || !files_replaced(c)))
+    s->delimiter = c->delimiter;
   if (c->inputs_given) {
     s->input_cols = c->in_cols;
     s->n_input_cols = c->n_in_cols;
@@ -687,7 +695,7 @@ static int training_row_shape(const nnrt_cli *c, nnrt_row_shape *rs, int32_t **o
     return NNRT_OK;
   if (s->n_input_cols) {
     rs->data_cols = s->input_cols;
-    rs->data_width = nnrt__csv_width(s->path, sh);
+    rs->data_width = nnrt__csv_width(s, sh);
     rs->data_width = rs->data_width > 0 ? rs->data_width : -1;
     return NNRT_OK;
   }
@@ -715,7 +723,8 @@ static int predict_rows(predict_run *p, nnrt_error *err) {
   nnrt_cli *c = p->c;
   const nnc_model *m = c->m;
   nnrt_shape sh = {m->n_inputs, m->n_outputs, m->real_bytes, NNRT_LOAD_INPUTS_ONLY, NULL};
-  nnrt_row_shape rs = {m->n_inputs, c->inputs_given ? c->in_cols : NULL, -1, NULL, NULL};
+  nnrt_row_shape rs = {m->n_inputs, c->inputs_given ? c->in_cols : NULL, -1, NULL, NULL,
+                       c->delimiter_given ? c->delimiter : m->train->data.delimiter};
   nnrt_csv_rows *rows = NULL;
   int32_t *data_cols = NULL;
   int got = 1, rc = training_row_shape(c, &rs, &data_cols, err);
@@ -746,7 +755,7 @@ static int predict_rows(predict_run *p, nnrt_error *err) {
 static int predict_file(predict_run *p, nnrt_error *err) {
   nnrt_cli *c = p->c;
   nnc_data_source src = {c->input, NULL, NNC_FORMAT_AUTO, -1, c->n_in_cols, c->in_cols, 0, NULL, 0,
-                         NNC_SCALE_NONE, 1, 0, NNC_SCALE_NONE};
+                         NNC_SCALE_NONE, 1, 0, NNC_SCALE_NONE, c->delimiter};
   int rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, NULL, &p->d, err);
   if (!rc) {
     p->y = nnrt__alloc_array(p->d->n * c->m->n_outputs, (size_t)c->m->real_bytes);
@@ -758,7 +767,7 @@ static int predict_file(predict_run *p, nnrt_error *err) {
 int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   predict_run p = {c, NULL, {NULL, NULL, NULL}, NULL, NULL, c->input ? c->input : "<stdin>", 0};
   nnc_data_source probe = {c->input, NULL, NNC_FORMAT_AUTO, -1, 0, NULL, 0, NULL, 0, NNC_SCALE_NONE, 1, 0,
-                           NNC_SCALE_NONE};
+                           NNC_SCALE_NONE, 0};
   if ((c->print_class || c->print_proba) && !c->m->classifier)
     return nnrt__fail(err, NNRT_EUSAGE, "--%s: network '%s' is not a classifier: its outputs are "
                       "values, not class probabilities", c->print_proba ? "proba" : "class", c->m->name);
@@ -811,6 +820,10 @@ static void print_source(const char *label, const nnc_data_source *s) {
     print_cols(" targets", s->target_cols, s->n_target_cols);
   if (s->onehot)
     printf(" one-hot");
+  if (s->delimiter == '\t')
+    printf(" delimiter tab");
+  else if (s->delimiter && s->delimiter != ',')
+    printf(" delimiter '%c'", (char)s->delimiter);
   if (s->target_scale == NNC_SCALE_ZSCORE || s->target_scale == NNC_SCALE_MINMAX)
     printf(" target_scale %s", scale_names[s->target_scale]);
   if (s->scale == NNC_SCALE_FACTOR)

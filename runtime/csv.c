@@ -127,28 +127,32 @@ static int read_line(line_reader *r, int *got, nnrt_error *err) {
 
 /* ---- fields ---- */
 
-static char *trim(char *s) {
-  while (*s == ' ' || *s == '\t')
+/* Spaces around a field are not part of it; so are tabs, unless they separate the fields. */
+static int is_pad(char ch, char delim) { return ch == ' ' || (ch == '\t' && delim != '\t'); }
+
+static char *trim(char *s, char delim) {
+  while (is_pad(*s, delim))
     s++;
   char *e = s + strlen(s);
-  while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+  while (e > s && is_pad(e[-1], delim))
     *--e = 0;
   return s;
 }
 
-/* One field starting at p (spaces before it skipped), ended by a comma or the end of the line,
- * written back in place as the field's text: a quoted field ("…", RFC 4180) may hold commas
- * and doubled quotes, and only spaces may follow its closing quote. *next is the character
- * after the field's comma, or NULL at the end of the line. Returns 0 or an NNRT_CSV_* problem. */
-static int split_field(char *p, char **field, char **next) {
-  while (*p == ' ' || *p == '\t')
+/* One field starting at p (spaces before it skipped), ended by the delimiter or the end of the
+ * line, written back in place as the field's text: a quoted field ("…", RFC 4180) may hold
+ * delimiters and doubled quotes, and only spaces may follow its closing quote. *next is the
+ * character after the field's delimiter, or NULL at the end of the line. Returns 0 or an
+ * NNRT_CSV_* problem. */
+static int split_field(char *p, char delim, char **field, char **next) {
+  while (is_pad(*p, delim))
     p++;
   if (*p != '"') {
-    char *comma = strchr(p, ',');
-    *next = comma ? comma + 1 : NULL;
-    if (comma)
-      *comma = 0;
-    *field = trim(p);
+    char *end = strchr(p, delim);
+    *next = end ? end + 1 : NULL;
+    if (end)
+      *end = 0;
+    *field = trim(p, delim);
     return 0;
   }
   char *in = p + 1, *out = p;
@@ -162,19 +166,19 @@ static int split_field(char *p, char **field, char **next) {
     *out++ = *in;
   }
   *out = 0;
-  for (in++; *in == ' ' || *in == '\t'; in++)
+  for (in++; is_pad(*in, delim); in++)
     ;
-  if (*in && *in != ',')
+  if (*in && *in != delim)
     return NNRT_CSV_AFTER_QUOTE;
   *next = *in ? in + 1 : NULL;
   return 0;
 }
 
-int nnrt__csv_split(char *line, char **fields, int max, int *need) {
+int nnrt__csv_split_at(char *line, char delim, char **fields, int max, int *need) {
   int n = 0;
   for (char *p = line; p;) {
     char *f;
-    int problem = split_field(p, &f, &p);
+    int problem = split_field(p, delim, &f, &p);
     if (problem) {
       *need = n + 1;
       return -problem;
@@ -190,16 +194,20 @@ int nnrt__csv_split(char *line, char **fields, int max, int *need) {
   return n;
 }
 
+int nnrt__csv_split(char *line, char **fields, int max, int *need) {
+  return nnrt__csv_split_at(line, ',', fields, max, need);
+}
+
 const char *nnrt__csv_problem(int rc) {
   return rc == -NNRT_CSV_UNCLOSED_QUOTE ? "a quote is not closed on its line"
                                         : "text after the closing quote (a field is \"…\", quotes inside doubled)";
 }
 
-/* An upper bound on the fields of a line (its commas, quoted or not, plus one). */
-static int count_fields(const char *line) {
+/* An upper bound on the fields of a line (its delimiters, quoted or not, plus one). */
+static int count_fields(const char *line, char delim) {
   int n = 1;
   for (; *line; line++)
-    n += *line == ',';
+    n += *line == delim;
   return n;
 }
 
@@ -321,12 +329,14 @@ static int reserve_fields(csv_state *st, int need, nnrt_error *err) {
   return NNRT_OK;
 }
 
+static char delimiter(const csv_state *st) { return st->src->delimiter ? (char)st->src->delimiter : ','; }
+
 static int split_line(csv_state *st, int *nf, nnrt_error *err) {
-  int need = count_fields(st->r.line);
+  int need = count_fields(st->r.line, delimiter(st));
   int rc = reserve_fields(st, need, err);
   if (rc != NNRT_OK)
     return rc;
-  *nf = nnrt__csv_split(st->r.line, st->fields, st->max_fields, &need);
+  *nf = nnrt__csv_split_at(st->r.line, delimiter(st), st->fields, st->max_fields, &need);
   if (*nf < 0)
     return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: %s", st->src->path,
                       (long long)st->r.lineno, need, nnrt__csv_problem(*nf));
@@ -382,15 +392,17 @@ static int is_target(const csv_state *st, int col) {
   return 0;
 }
 
-/* " (fields are separated by commas, …)" when the first row is one field holding another
- * separator, else "". */
+/* When the first row is one field holding another usual separator: the setting and flag that
+ * read the file with it; else "". */
 static const char *separator_hint(const csv_state *st) {
-  if (st->width != 1)
+  if (st->width != 1 || delimiter(st) != ',')
     return "";
   if (strchr(st->fields[0], ';'))
-    return " (fields are separated by commas; the first row holds semicolons)";
+    return " (the rows hold semicolons, not commas: say 'delimiter \";\"' in the data source, or --delimiter ';')";
   if (strchr(st->fields[0], '\t'))
-    return " (fields are separated by commas; the first row holds tabs)";
+    return " (the rows hold tabs, not commas: say 'delimiter tab' in the data source, or --delimiter tab)";
+  if (strchr(st->fields[0], '|'))
+    return " (the rows hold '|', not commas: say 'delimiter \"|\"' in the data source, or --delimiter '|')";
   return "";
 }
 
@@ -401,6 +413,20 @@ static int check_column(const csv_state *st, const char *what, int32_t col, nnrt
                       st->src->path, what, (int)col, st->width, st->width == 1 ? "" : "s",
                       st->width - 1, separator_hint(st));
   return NNRT_OK;
+}
+
+/* Columns as the language writes them: 0..3,5. */
+static void show_cols(const int32_t *cols, int32_t n, char *buf, size_t size) {
+  size_t at = 0;
+  buf[0] = 0;
+  for (int32_t i = 0; i < n && at + 24 < size; i++) {
+    int32_t j = i;
+    while (j + 1 < n && cols[j + 1] == cols[j] + 1)
+      j++;
+    at += (size_t)snprintf(buf + at, size - at, j > i ? "%s%d..%d" : "%s%d", i ? "," : "", (int)cols[i],
+                           (int)cols[j]);
+    i = j;
+  }
 }
 
 static int resolve_targets(csv_state *st, nnrt_error *err) {
@@ -420,11 +446,31 @@ static int resolve_targets(csv_state *st, nnrt_error *err) {
   if (s->onehot && st->n_tg != 1)
     return nnrt__fail(err, NNRT_EDATA, "%s: one-hot labels need exactly one target column, %d selected",
                       s->path, (int)st->n_tg);
-  if (!s->onehot && st->n_tg != st->sh.n_outputs)
-    return nnrt__fail(err, NNRT_EDATA, "%s: %d target column%s selected but the network has %d output%s",
-                      s->path, (int)st->n_tg, st->n_tg == 1 ? "" : "s", (int)st->sh.n_outputs,
-                      st->sh.n_outputs == 1 ? "" : "s");
+  if (!s->onehot && st->n_tg != st->sh.n_outputs) {
+    char cols[96], hint[256] = "";
+    show_cols(st->tg_cols, st->n_tg, cols, sizeof cols);
+    if (st->n_tg == 1 && st->sh.n_outputs > 1)
+      snprintf(hint, sizeof hint, ": if column %s holds class indices for the %d outputs, add 'onehot' to the data "
+               "source (--onehot)", cols, (int)st->sh.n_outputs);
+    return nnrt__fail(err, NNRT_EDATA, "%s: %d target column%s selected (%s) but the network has %d output%s%s",
+                      s->path, (int)st->n_tg, st->n_tg == 1 ? "" : "s", cols, (int)st->sh.n_outputs,
+                      st->sh.n_outputs == 1 ? "" : "s", hint);
+  }
   return NNRT_OK;
+}
+
+/* When the targets were taken as the last n_outputs columns and the inputs do not fit: which
+ * columns were taken, and that a class index column wants `onehot`. */
+static void implicit_targets_hint(const csv_state *st, char *hint, size_t size) {
+  const nnc_data_source *s = st->src;
+  char cols[96];
+  hint[0] = 0;
+  if (s->n_target_cols || s->onehot || s->targets_inputs || st->n_tg < 2 || (st->sh.flags & NNRT_LOAD_INPUTS_ONLY))
+    return;
+  show_cols(st->tg_cols, st->n_tg, cols, sizeof cols);
+  snprintf(hint, size, "; the targets were taken as the last %d columns (%s), one per output: if column %d holds "
+           "class indices for the %d outputs, add 'onehot' to the data source (--onehot), which takes it alone",
+           (int)st->n_tg, cols, st->width - 1, (int)st->n_tg);
 }
 
 static int resolve_inputs(csv_state *st, nnrt_error *err) {
@@ -452,10 +498,15 @@ static int resolve_inputs(csv_state *st, nnrt_error *err) {
       return nnrt__fail(err, NNRT_EDATA, "%s: column %d is both an input and a target", s->path,
                         (int)st->in_cols[i]);
   }
-  if (st->n_in != st->sh.n_inputs)
-    return nnrt__fail(err, NNRT_EDATA, "%s: %d input column%s selected but the network has %d input%s",
-                      s->path, (int)st->n_in, st->n_in == 1 ? "" : "s", (int)st->sh.n_inputs,
-                      st->sh.n_inputs == 1 ? "" : "s");
+  if (st->n_in != st->sh.n_inputs) {
+    char cols[96], hint[320];
+    show_cols(st->in_cols, st->n_in, cols, sizeof cols);
+    implicit_targets_hint(st, hint, sizeof hint);
+    return nnrt__fail(err, NNRT_EDATA, "%s: %d input column%s selected%s%s%s but the network has %d input%s%s%s",
+                      s->path, (int)st->n_in, st->n_in == 1 ? "" : "s", st->n_in ? " (" : "", cols,
+                      st->n_in ? ")" : "", (int)st->sh.n_inputs, st->sh.n_inputs == 1 ? "" : "s", hint,
+                      separator_hint(st));
+  }
   return NNRT_OK;
 }
 
@@ -653,11 +704,12 @@ struct nnrt_csv_rows {
 
 /* Opens path ("-": standard input) as open_source does, except that a pipe or a terminal is
  * read as it comes (read_available) rather than through zlib, which waits for whole chunks. */
-static int open_rows(csv_state *st, const char *path, nnrt_shape sh, nnrt_error *err) {
+static int open_rows(csv_state *st, const char *path, nnrt_shape sh, const nnrt_row_shape *rs, nnrt_error *err) {
   int from_stdin = strcmp(path, "-") == 0;
   struct stat sb;
   st->named.path = from_stdin ? "<stdin>" : path;
   st->named.header = -1;
+  st->named.delimiter = rs->delimiter;
   st->src = &st->named;
   st->sh = sh;
   st->r.path = st->named.path;
@@ -678,19 +730,6 @@ static int open_rows(csv_state *st, const char *path, nnrt_shape sh, nnrt_error 
   return NNRT_OK;
 }
 
-static void show_cols(const int32_t *cols, int32_t n, char *buf, size_t size) {
-  size_t at = 0;
-  buf[0] = 0;
-  for (int32_t i = 0; i < n && at + 24 < size; i++) {
-    int32_t j = i;
-    while (j + 1 < n && cols[j + 1] == cols[j] + 1)
-      j++;
-    at += (size_t)snprintf(buf + at, size - at, j > i ? "%s%d..%d" : "%s%d", i ? "," : "", (int)cols[i],
-                           (int)cols[j]);
-    i = j;
-  }
-}
-
 static int is_identity(const int32_t *cols, int32_t n) {
   for (int32_t i = 0; i < n; i++)
     if (cols[i] != i)
@@ -704,14 +743,15 @@ static int rows_refused(nnrt_csv_rows *r, nnrt_error *err) {
   char cols[96];
   if (rs->data_width < 0)
     return nnrt__fail(err, NNRT_EDATA, "%s:%lld: a row of %d field%s, but the network has %d input%s: give one "
-                      "field per input, or choose the input columns with --inputs COLS", r->st.src->path,
-                      (long long)r->st.r.lineno, w, w == 1 ? "" : "s", (int)rs->n_inputs, rs->n_inputs == 1 ? "" : "s");
+                      "field per input, or choose the input columns with --inputs COLS%s", r->st.src->path,
+                      (long long)r->st.r.lineno, w, w == 1 ? "" : "s", (int)rs->n_inputs, rs->n_inputs == 1 ? "" : "s",
+                      separator_hint(&r->st));
   show_cols(rs->data_cols, rs->n_inputs, cols, sizeof cols);
   return nnrt__fail(err, NNRT_EDATA, "%s:%lld: a row of %d field%s, but the network has %d input%s and the rows of "
                     "its training data (%s) have %d fields: give one field per input, or whole data rows (their "
-                    "inputs are columns %s), or choose the input columns with --inputs COLS", r->st.src->path,
+                    "inputs are columns %s), or choose the input columns with --inputs COLS%s", r->st.src->path,
                     (long long)r->st.r.lineno, w, w == 1 ? "" : "s", (int)rs->n_inputs, rs->n_inputs == 1 ? "" : "s",
-                    rs->data_path, (int)rs->data_width, cols);
+                    rs->data_path, (int)rs->data_width, cols, separator_hint(&r->st));
 }
 
 /* The input columns for rows of st.width fields: --inputs; one field per input; or a whole
@@ -788,7 +828,7 @@ int nnrt__rows_open(const char *path, nnrt_shape sh, const nnrt_row_shape *rs, n
   if (!r)
     return nnrt__oom(err);
   r->rs = *rs;
-  return open_rows(&r->st, path, sh, err);
+  return open_rows(&r->st, path, sh, rs, err);
 }
 
 int nnrt__rows_next(nnrt_csv_rows *r, void *x, int *got, nnrt_error *err) {
@@ -830,16 +870,13 @@ void nnrt__rows_close(nnrt_csv_rows *r) {
 }
 
 /* The fields of the first row of a CSV file (header or data); 0 when it cannot be read. */
-int32_t nnrt__csv_width(const char *path, nnrt_shape sh) {
+int32_t nnrt__csv_width(const nnc_data_source *src, nnrt_shape sh) {
   csv_state *st = nnrt__alloc(sizeof *st);
   nnrt_error quiet = {0, ""};
-  nnc_data_source src = {0};
   int got = 0, nf = 0;
   if (!st)
     return 0;
-  src.path = path;
-  src.header = -1;
-  if (open_source(st, &src, sh, &quiet) == NNRT_OK && next_row(st, &got, &quiet) == NNRT_OK && got &&
+  if (open_source(st, src, sh, &quiet) == NNRT_OK && next_row(st, &got, &quiet) == NNRT_OK && got &&
       split_line(st, &nf, &quiet) != NNRT_OK)
     nf = 0;
   cleanup(st);

@@ -69,6 +69,8 @@ int nnrt__fann_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **ou
  * from 1; nnrt__csv_problem says what is wrong). */
 enum { NNRT_CSV_UNCLOSED_QUOTE = 2, NNRT_CSV_AFTER_QUOTE = 3 };
 int nnrt__csv_split(char *line, char **fields, int max, int *need);
+/* The same at another delimiter (tab, ';', ...) than the comma. */
+int nnrt__csv_split_at(char *line, char delim, char **fields, int max, int *need);
 const char *nnrt__csv_problem(int rc);
 /* The longest CSV line read for a network: 1 MiB plus 1 KiB per input and output. */
 size_t nnrt__csv_max_line(nnrt_shape sh);
@@ -89,6 +91,7 @@ typedef struct nnrt_row_shape {
   int32_t data_width;          /* fields of a training data row, -1 unknown */
   const int32_t *data_cols;    /* their n_inputs input columns */
   const char *data_path;       /* the training data, named in messages */
+  int32_t delimiter;           /* the byte between fields, 0: ',' */
 } nnrt_row_shape;
 typedef struct nnrt_csv_rows nnrt_csv_rows;
 /* *out is set even on failure: close it. */
@@ -101,7 +104,7 @@ int nnrt__rows_would_wait(const nnrt_csv_rows *r);
 int64_t nnrt__rows_line(const nnrt_csv_rows *r);   /* the line of the last row read */
 void nnrt__rows_close(nnrt_csv_rows *r);
 /* The number of fields of the first row of a CSV file; 0 when it cannot be read. */
-int32_t nnrt__csv_width(const char *path, nnrt_shape sh);
+int32_t nnrt__csv_width(const nnc_data_source *src, nnrt_shape sh);
 /* Parses a whole field: 0 a finite number, 1 not a number, 2 not finite or beyond f64. */
 int nnrt__parse_number(const char *s, double *v);
 

@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 4
+#define NNC_ABI_VERSION 5
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 enum nnc_decay { NNC_DECAY_NONE = 0, NNC_DECAY_INVERSE = 1, NNC_DECAY_EXPONENTIAL = 2, NNC_DECAY_STEP = 3 };
@@ -48,6 +48,7 @@ typedef struct nnc_data_source {
   double scale_factor;         /* NNC_SCALE_FACTOR: inputs are multiplied by it */
   int32_t targets_inputs;      /* `targets inputs`: the targets are the inputs (an autoencoder) */
   int32_t target_scale;        /* enum nnc_scale (zscore or minmax), applied to the targets */
+  int32_t delimiter;           /* CSV: the byte between fields; 0 means ',' */
 } nnc_data_source;
 
 /* The train block with every default filled in by the compiler. */
