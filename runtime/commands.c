@@ -3,7 +3,8 @@
  * Consumes: the parsed command line (nnrt_cli: the model's settings with flags applied).
  * Produces: train (output paths checked → data → scaler → trainer → weights + summary), eval
  * (by the metric: accuracy, per-class precision/recall/F1 and a confusion matrix; per-label
- * scores; or MSE, RMSE, MAE and R²), predict (output rows as CSV, or the class by its label),
+ * scores; or MSE, RMSE, MAE and R²), predict (each row answered as it comes: its outputs as CSV,
+ * its class by its label, or the class and each class's probability),
  * info, weights export/import, gradcheck. Results go to stdout, progress to stderr; errors are returned, not printed.
  */
 #include <math.h>

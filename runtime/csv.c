@@ -3,8 +3,8 @@
  * Consumes: a CSV file (plain or gzip-compressed), an nnc_data_source saying which columns
  * are inputs and targets, and the network's shape and precision.
  * Produces: an nnrt_dataset in the model's precision, or a message `path:line: …` naming the
- * field (1-based) where it applies. Fields are split at commas, a "quoted" field (RFC 4180)
- * holding commas and "" quotes. Nothing is skipped silently: every row must have as
+ * field (1-based) where it applies. Fields are split at commas (or the source's delimiter), a
+ * "quoted" field (RFC 4180) holding them and "" quotes. Nothing is skipped silently: every row must have as
  * many fields as the first, no column may be both input and target, every selected field must be a finite decimal number within the
  * model's precision, every class label one the network has an output for (labels.c). Only trailing blank
  * lines are allowed. A UTF-8 byte-order mark before the first row is skipped; a first row
@@ -12,8 +12,10 @@
  * mixing names and numbers is refused). Lines are bounded (nnrt__csv_max_line); a gzip file
  * must end with its last member (nnrt__gz_check_end).
  * Also the shared reader of numbers written as text (nnrt__parse_real), used by every
- * reader of the runtime, and the reader of FANN training files (nnrt__fann_load), which
- * shares the line reader and the number reader.
+ * reader of the runtime, the reader of predict's rows one at a time as they come
+ * (nnrt__rows_*: a pipe is read with read(2), never waited on for more than a row), and the
+ * reader of FANN training files (nnrt__fann_load), which share the line reader and the
+ * number reader.
  */
 #include <ctype.h>
 #include <errno.h>
