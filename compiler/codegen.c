@@ -1127,15 +1127,15 @@ static LLVMValueRef const_source(Cg *cg, LLVMTypeRef ty, const nnc_data_source *
                       const_ints(cg, d->input_cols, d->n_input_cols), i32c(cg, d->n_target_cols),
                       const_ints(cg, d->target_cols, d->n_target_cols), i32c(cg, d->onehot),
                       i32c(cg, d->scale), f64c(cg, d->scale_factor), i32c(cg, d->targets_inputs),
-                      i32c(cg, d->target_scale)};
-  return LLVMConstNamedStruct(ty, f, 13);
+                      i32c(cg, d->target_scale), i32c(cg, d->delimiter)};
+  return LLVMConstNamedStruct(ty, f, 14);
 }
 
 static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   LLVMTypeRef src_fields[] = {cg->ptr, cg->ptr, cg->i32, cg->i32, cg->i32, cg->ptr, cg->i32, cg->ptr,
-                              cg->i32, cg->i32, cg->f64, cg->i32, cg->i32};
+                              cg->i32, cg->i32, cg->f64, cg->i32, cg->i32, cg->i32};
   LLVMTypeRef src_ty = LLVMStructCreateNamed(cg->ctx, "nnc_data_source");
-  LLVMStructSetBody(src_ty, src_fields, 13, 0);
+  LLVMStructSetBody(src_ty, src_fields, 14, 0);
   LLVMTypeRef fields[] = {src_ty, src_ty, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32,
                           cg->i32, cg->i32, cg->i64, cg->f64, cg->i32, cg->ptr, cg->i32, cg->i32, cg->i32,
                           cg->i32, cg->f64, cg->f64, cg->f64, cg->f64, cg->f64, cg->i32, cg->i32, cg->i32};

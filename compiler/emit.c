@@ -203,15 +203,17 @@ static int optimise(LLVMModuleRef m, const Target *t, int level, int unroll) {
 
 /* --- data paths --------------------------------------------------------------------- */
 
-/* A relative data path is taken relative to the .nn file, made absolute when it exists. */
+/* A relative data path is taken relative to the directory of the .nn file, as a C compiler
+ * takes #include "file", and stored absolute, so that the executable finds its data from any
+ * directory; a file that exists is named by its real path (no "..", no symbolic links). */
 static const char *resolve_path(const char *path, const char *source_path, char *buf, size_t cap) {
   if (!path || path[0] == '/') return path;
-  char *copy = strdup(source_path);
+  char *copy = strdup(source_path), dir[PATH_MAX], real[PATH_MAX];
   if (!copy) return path;
-  const char *dir = dirname(copy);
-  snprintf(buf, cap, "%s/%s", dir, path);
+  int known = realpath(dirname(copy), dir) != NULL;
   free(copy);
-  char real[PATH_MAX];
+  if (!known) return path;
+  snprintf(buf, cap, "%s/%s", strcmp(dir, "/") ? dir : "", path);
   if (realpath(buf, real)) snprintf(buf, cap, "%s", real);
   return buf;
 }

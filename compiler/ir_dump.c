@@ -101,6 +101,7 @@ static void dump_source(const char *what, const nnc_data_source *d, FILE *out) {
   for (int i = 0; i < d->n_target_cols; i++) fprintf(out, " %d", d->target_cols[i]);
   if (!d->n_target_cols) fputs(" last", out);
   if (d->onehot) fputs(" onehot", out);
+  if (d->delimiter && d->delimiter != ',') fprintf(out, " delimiter %d", d->delimiter);
   fprintf(out, " scale %s", scales[d->scale]);
   if (d->scale == NNC_SCALE_FACTOR) fprintf(out, " %.9g", d->scale_factor);
   fputc('\n', out);

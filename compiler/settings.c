@@ -7,6 +7,7 @@
  * the limits of nnc/limits.h, which the executable's flags share; literal values (init
  * ranges, scale factors) must be reals of the network's precision; settings that could not
  * act (scale on test data, early stopping without validation) are refused. */
+#include <ctype.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -241,13 +242,34 @@ static void refuse_test_scale(Cursor *c, SrcLoc at, const char *what) {
 }
 
 static const char *const data_options[] = {"format", "header", "noheader", "inputs", "targets",
-                                           "onehot", "scale", "labels", "target_scale"};
+                                           "onehot", "scale", "labels", "target_scale", "delimiter"};
+
+/* `delimiter ";"` (or `delimiter tab`): one byte between the fields of a CSV file, which
+ * cannot be part of a number or a quoted field: not a letter, digit, '.', '+', '-', quote,
+ * space or line end. */
+static void take_delimiter(Cursor *c, nnc_data_source *d) {
+  const AstValue *v = c->v;
+  const char *text = NULL;
+  if (at_ident(c, "tab")) {
+    d->delimiter = '\t';
+    c->v = c->v->next;
+    return;
+  }
+  if (!take_string(c, "a delimiter: one character in quotes (\";\", \"|\") or tab", &text)) return;
+  unsigned char ch = (unsigned char)text[0];
+  if (!ch || text[1] || (ch < 0x20 && ch != '\t') || ch >= 0x7f || isalnum(ch) || strchr(".+-\"' ", ch)) {
+    fail(c, v->loc, "'delimiter' expects one character that is not part of a number, a quote or a space "
+         "(\";\", \"|\", ...) or tab, got \"%s\"", text);
+    return;
+  }
+  d->delimiter = ch;
+}
 
 static void take_data_option(Cursor *c, nnc_data_source *d) {
   static const char *const formats[] = {"csv", "idx", "fann"};
   SrcLoc at = cursor_loc(c);
-  int opt = take_choice(c, data_options, 9, "a data option (format, header, noheader, inputs, targets, onehot, scale, "
-                        "labels, target_scale)");
+  int opt = take_choice(c, data_options, 10, "a data option (format, header, noheader, inputs, targets, onehot, "
+                        "scale, labels, target_scale, delimiter)");
   if ((opt == 6 || opt == 8) && strcmp(c->setting->key, "test") == 0) {
     refuse_test_scale(c, at, data_options[opt]);
     return;
@@ -278,6 +300,7 @@ static void take_data_option(Cursor *c, nnc_data_source *d) {
     if (k >= 0) d->target_scale = k ? NNC_SCALE_MINMAX : NNC_SCALE_ZSCORE;
     break;
   }
+  case 9: take_delimiter(c, d); break;
   default: break;
   }
 }
@@ -324,6 +347,9 @@ static void check_source(Cursor *c, nnc_data_source *d) {
   if (d->format == NNC_FORMAT_FANN && (d->labels || d->header >= 0 || d->n_input_cols || d->n_target_cols || d->onehot))
     diag_error(s->diag, loc, "'header', 'noheader', 'inputs', 'targets', 'onehot' and 'labels' are for CSV and "
                "IDX files; a FANN training file has each sample's inputs and outputs on lines of their own");
+  if (d->format != NNC_FORMAT_CSV && d->delimiter)
+    diag_error(s->diag, loc, "'delimiter' is for CSV files; this source is %s", d->format == NNC_FORMAT_IDX ?
+               "IDX images" : "a FANN training file");
   if (d->format == NNC_FORMAT_IDX && (d->header >= 0 || d->n_input_cols || d->n_target_cols || d->onehot))
     diag_error(s->diag, loc, "'header', 'noheader', 'inputs', 'targets' and 'onehot' are for CSV files; IDX "
                "images are the inputs and their labels the one-hot targets");

@@ -43,6 +43,7 @@ static const flag flags[] = {
   {"inputs", F_COLS, DATA_CMDS | CMD_PREDICT, "COLS", "CSV input columns, 0-based: 0..3,5", 0},
   {"targets", F_COLS, DATA_CMDS, "COLS", "CSV target columns, 0-based", 0},
   {"onehot", F_BOOL, DATA_CMDS, NULL, "the single target column is a class label", 0},
+  {"delimiter", F_WORD, DATA_CMDS | CMD_PREDICT, "C", "the character between CSV fields: ';', '|', tab, ... (default ',')", 0},
   {"metric", F_WORD, CMD_TRAIN | CMD_EVAL, "NAME", "score by classification, multilabel, regression or auto", 0},
   {"epochs", F_LIMITED, CMD_TRAIN, "N", "epochs per restart", NNC_LIMIT_EPOCHS},
   {"rate", F_LIMITED, CMD_TRAIN, "R", "initial step size", NNC_LIMIT_RATE},
@@ -58,8 +59,7 @@ static const flag flags[] = {
   {"alpha", F_LIMITED, CMD_TRAIN, "A", "mean-square decay (rmsprop)", NNC_LIMIT_ALPHA},
   {"centered", F_BOOL, CMD_TRAIN, NULL, "divide by the variance's root, not the mean square's (rmsprop)", 0},
   {"restarts", F_LIMITED, CMD_TRAIN, "K", "independent initialisations, best kept", NNC_LIMIT_RESTARTS},
-  {"seed", F_U64, CMD_TRAIN | CMD_GRADCHECK | CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, "S",
-   "random seed (restart r uses S+r; with --initial: the initialisation's seed)", 0},
+  {"seed", F_U64, CMD_TRAIN | CMD_GRADCHECK | CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, "S", "random seed", 0},
   {"threads", F_LIMITED, CMD_TRAIN, "N", "threads sharing each mini-batch", NNC_LIMIT_THREADS},
   {"validation", F_LIMITED, CMD_TRAIN, "V", "fraction of the data held out for validation", NNC_LIMIT_VALIDATION},
   {"patience", F_LIMITED, CMD_TRAIN, "N", "stop after N epochs without validation gain", NNC_LIMIT_PATIENCE},
@@ -72,31 +72,67 @@ static const flag flags[] = {
   {"quiet", F_BOOL, CMD_TRAIN, NULL, "no per-epoch lines", 0},
   {"shuffle", F_BOOL, CMD_TRAIN, NULL, "a new sample order each epoch (the default)", 0},
   {"no-shuffle", F_BOOL, CMD_TRAIN, NULL, "every epoch in data order (`shuffle off`)", 0},
-  {"weights", F_PATH, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS | CMD_GRADCHECK, "FILE",
-   "weights file (default NAME.weights; gradcheck: initial weights)", 0},
+  {"weights", F_PATH, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS | CMD_GRADCHECK, "FILE", "weights file", 0},
   {"input", F_PATH, CMD_PREDICT | CMD_WEIGHTS, "FILE", "input rows (default: standard input)", 0},
-  {"initial", F_BOOL, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, NULL,
-   "use the network's initial weights (its literal weights and init scheme, --seed) instead of a file", 0},
-  {"class", F_BOOL, CMD_PREDICT, NULL, "print the predicted class (its label as trained on) instead of the outputs", 0},
+  {"initial", F_BOOL, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, NULL, "the network's initial weights instead of a file", 0},
+  {"class", F_BOOL, CMD_PREDICT, NULL, "print each row's class (its label as trained on) instead of the outputs", 0},
+  {"proba", F_BOOL, CMD_PREDICT, NULL, "print each row's class, then each class's probability: label,p0,p1,...", 0},
   {"format", F_WORD, CMD_WEIGHTS, "json|csv", "text format of weights export (default json)", 0},
   {"samples", F_LIMITED, CMD_GRADCHECK, "N", "samples to check (default 5)", NNC_LIMIT_SAMPLES},
   {"help", F_BOOL, ALL, NULL, "show this help", 0},
 };
 #define N_FLAGS (int)(sizeof flags / sizeof flags[0])
 
+/* Where a flag means something particular to a command, its words for that command (the
+ * flag table's words are for the others). */
+static const struct {
+  const char *flag;
+  int cmds;
+  const char *help;
+} command_words[] = {
+  {"seed", CMD_TRAIN, "seed of the initial weights and the sample order (restart r uses S+r)"},
+  {"seed", CMD_GRADCHECK, "seed of the initial weights (without --weights) and of the random samples (without data)"},
+  {"seed", CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, "with --initial: the seed of the initial weights"},
+  {"weights", CMD_EVAL | CMD_PREDICT, "weights file (default NAME.weights)"},
+  {"weights", CMD_WEIGHTS, "export: the weights file read (default NAME.weights); import: the file written"},
+  {"weights", CMD_GRADCHECK, "weights to check the gradient at (default: the initial weights of --seed)"},
+  {"data", CMD_TRAIN, "training data (default: the train block's data)"},
+  {"data", CMD_EVAL, "data to score (default: the train block's test data, else its data)"},
+  {"data", CMD_GRADCHECK, "samples to check on (default: the train block's data, else random inputs and targets)"},
+  {"delimiter", DATA_CMDS, "the character between the fields of --data and --test (of the train block's files when "
+   "neither is given): ';', '|', tab, ... (default ',')"},
+  {"delimiter", CMD_PREDICT, "the character between the fields of the rows: ';', '|', tab, ... (default: the data "
+   "setting's, else ',')"},
+  {"inputs", CMD_PREDICT, "input columns of each row, 0-based (default: every field of a row of one field per "
+   "input; the data setting's input columns of a whole data row)"},
+  {"input", CMD_PREDICT, "CSV rows, IDX images or a FANN file (default: standard input, answered row by row)"},
+  {"input", CMD_WEIGHTS, "import: the text read (default: standard input)"},
+  {"initial", CMD_EVAL, "score the network's initial weights (its literal weights and init scheme, --seed)"},
+  {"initial", CMD_PREDICT, "predict with the network's initial weights (its literal weights and init scheme, --seed)"},
+  {"initial", CMD_WEIGHTS, "export the network's initial weights (its literal weights and init scheme, --seed)"},
+};
+#define N_COMMAND_WORDS (int)(sizeof command_words / sizeof command_words[0])
+
 static const struct {
   const char *name;
   int cmd;
-  const char *usage, *what;
+  const char *usage, *what, *more;
 } commands[] = {
-  {"train", CMD_TRAIN, "train [flags]", "train the network and save its weights"},
-  {"eval", CMD_EVAL, "eval [--weights W] [--data F]", "score weights on data by the network's metric (classification, multilabel, regression)"},
-  {"predict", CMD_PREDICT, "predict [--weights W] [--input F]", "write the outputs for CSV input rows"},
-  {"info", CMD_INFO, "info", "describe the network and its training settings"},
-  {"weights", CMD_WEIGHTS, "weights export|import --weights W [--format json|csv]",
-   "export weights as text to stdout, or import them from stdin"},
-  {"gradcheck", CMD_GRADCHECK, "gradcheck [--weights W] [--samples N]",
-   "compare backpropagation with finite differences"},
+  {"train", CMD_TRAIN, "train [flags]", "train the network and save its weights",
+   "Flags override the settings of the train block ('info' shows them)."},
+  {"eval", CMD_EVAL, "eval [--weights W] [--data F] [--metric M]",
+   "score weights on data by the network's metric (classification, multilabel, regression)", NULL},
+  {"predict", CMD_PREDICT, "predict [--weights W] [--input F] [--class | --proba]",
+   "write the outputs (or the class) for each input row",
+   "Each row is answered as soon as it is read, so a program can write a row into a pipe and\n"
+   "read its answer before it writes the next. A row holds one field per input, or is a whole\n"
+   "row of the training data, whose input columns are taken; the first row decides, and a first\n"
+   "row of names is a header."},
+  {"info", CMD_INFO, "info", "describe the network and its training settings", NULL},
+  {"weights", CMD_WEIGHTS, "weights export|import [--weights W] [--format json|csv]",
+   "export weights as text to stdout, or import them from stdin", NULL},
+  {"gradcheck", CMD_GRADCHECK, "gradcheck [--weights W] [--data F] [--samples N]",
+   "compare backpropagation with finite differences", NULL},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
@@ -110,8 +146,19 @@ static void global_help(FILE *f, const nnrt_cli *c) {
              "exit status: 0 ok, 1 bad data or files, 2 bad usage, 130 interrupted\n", c->prog);
 }
 
+/* A flag's words for the command cmd. */
+static const char *flag_help(const flag *fl, int cmd) {
+  for (int i = 0; i < N_COMMAND_WORDS; i++)
+    if ((command_words[i].cmds & cmd) && !strcmp(command_words[i].flag, fl->name))
+      return command_words[i].help;
+  return fl->help;
+}
+
 static void command_help(FILE *f, const nnrt_cli *c, int which) {
-  fprintf(f, "usage: %s %s\n\n%s.\n\nflags:\n", c->prog, commands[which].usage, commands[which].what);
+  fprintf(f, "usage: %s %s\n\n%s.\n", c->prog, commands[which].usage, commands[which].what);
+  if (commands[which].more)
+    fprintf(f, "%s\n", commands[which].more);
+  fprintf(f, "\nflags:\n");
   for (int i = 0; i < N_FLAGS; i++) {
     char left[64];
     if (!(flags[i].cmds & commands[which].cmd))
@@ -121,7 +168,7 @@ static void command_help(FILE *f, const nnrt_cli *c, int which) {
     char rule[128] = "";
     if (flags[i].kind == F_LIMITED)
       nnc_limit_rule(nnc_limit_get(flags[i].limit), rule, sizeof rule);
-    fprintf(f, "  %-24s %s%s%s\n", left, flags[i].help, *rule ? ": " : "", rule);
+    fprintf(f, "  %-24s %s%s%s\n", left, flag_help(&flags[i], commands[which].cmd), *rule ? ": " : "", rule);
   }
 }
 
@@ -359,9 +406,22 @@ static int set_bool(nnrt_cli *c, const char *name) {
   if (!strcmp(name, "onehot")) c->onehot_given = 1;
   else if (!strcmp(name, "quiet")) c->quiet = 1;
   else if (!strcmp(name, "class")) c->print_class = 1;
+  else if (!strcmp(name, "proba")) c->print_proba = 1;
   else if (!strcmp(name, "initial")) c->initial = 1;
   else if (!strcmp(name, "shuffle")) c->shuffle_flags |= 1, c->o.s.shuffle_off = 0;
   else if (!strcmp(name, "no-shuffle")) c->shuffle_flags |= 2, c->o.s.shuffle_off = 1;
+  return NNRT_OK;
+}
+
+/* --delimiter C: one character that cannot be part of a number or a quoted field, or `tab`. */
+static int set_delimiter(nnrt_cli *c, const char *v, nnrt_error *err) {
+  unsigned char ch = !strcmp(v, "tab") ? '\t' : (unsigned char)v[0];
+  if (!ch || (v[1] && strcmp(v, "tab")) || (ch < 0x20 && ch != '\t') || ch >= 0x7f || (ch >= '0' && ch <= '9') ||
+      (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || strchr(".+-\"' ", ch))
+    return usage_error(err, "delimiter", "one character that is not part of a number, a quote or a space "
+                       "(';', '|', tab, ...)", v);
+  c->delimiter = ch;
+  c->delimiter_given = 1;
   return NNRT_OK;
 }
 
@@ -386,6 +446,8 @@ static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err)
       return set_metric(c, v, err);
     if (!strcmp(f->name, "optimizer"))
       return set_optimizer(c, v, err);
+    if (!strcmp(f->name, "delimiter"))
+      return set_delimiter(c, v, err);
     if (strcmp(v, "json") && strcmp(v, "csv"))
       return usage_error(err, f->name, "json or csv", v);
     return set_path(c, f->name, v);

@@ -23,7 +23,9 @@ typedef struct nnrt_cli {
   int inputs_given, targets_given, onehot_given;
   const char *weights, *input, *format, *labels, *test_labels;
   int64_t samples;
-  int quiet, print_class, seed_given;
+  int quiet, print_class, print_proba, seed_given;
+  int delimiter_given;
+  int32_t delimiter;            /* --delimiter: the byte between CSV fields */
   int shuffle_flags;            /* 1: --shuffle given, 2: --no-shuffle given */
   int initial;                  /* --initial: init(seed) instead of a weights file */
   int optimizer;                /* --optimizer: enum nnc_optimizer, -1: not given */

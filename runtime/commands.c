@@ -3,7 +3,8 @@
  * Consumes: the parsed command line (nnrt_cli: the model's settings with flags applied).
  * Produces: train (output paths checked → data → scaler → trainer → weights + summary), eval
  * (by the metric: accuracy, per-class precision/recall/F1 and a confusion matrix; per-label
- * scores; or MSE, RMSE, MAE and R²), predict (output rows as CSV, or the class by its label),
+ * scores; or MSE, RMSE, MAE and R²), predict (each row answered as it comes: its outputs as CSV,
+ * its class by its label, or the class and each class's probability),
  * info, weights export/import, gradcheck. Results go to stdout, progress to stderr; errors are returned, not printed.
  */
 #include <math.h>
@@ -19,15 +20,23 @@
 
 /* ---- data sources with the flags applied ---- */
 
+/* Whether --data or --test named other files than the train block: --delimiter is theirs. */
+static int files_replaced(const nnrt_cli *c) {
+  return c->data.path != c->m->train->data.path || c->test.path != c->m->train->test.path;
+}
+
 static void finish_source(nnrt_cli *c, nnc_data_source *s, const nnc_data_source *orig,
                           const char *labels) {
   if (s->path != orig->path) { /* --data/--test replaced the file: detect its form */
     s->format = NNC_FORMAT_AUTO;
     s->header = -1;
     s->labels = labels;
+    s->delimiter = 0;
   } else if (labels) {
     s->labels = labels;
   }
+  if (c->delimiter_given && (s->path != orig->path || !files_replaced(c)))
+    s->delimiter = c->delimiter;
   if (c->inputs_given) {
     s->input_cols = c->in_cols;
     s->n_input_cols = c->n_in_cols;
@@ -142,15 +151,16 @@ static int obtain_scaler(nnrt_cli *c, nnrt_scaler **sc, nnrt_error *err) {
   return rc;
 }
 
-/* Scales d's inputs by sc, refusing a value scaled beyond the precision; a model with
- * compiled-in scaling scales them itself, and they are only checked against it. */
-static int scale_inputs(const nnrt_cli *c, const nnrt_scaler *sc, nnrt_dataset *d, const char *path,
+/* Scales d's inputs by sc, refusing a value scaled beyond the precision (d's samples counted
+ * from first + 1 in the message); a model with compiled-in scaling scales them itself, and they
+ * are only checked against it. */
+static int scale_inputs(const nnrt_cli *c, const nnrt_scaler *sc, nnrt_dataset *d, const char *path, int64_t first,
                         nnrt_error *err) {
   const nnc_model *m = c->m;
   nnrt_scaler compiled = {m->scale_mode, m->n_inputs, (double *)m->scale_offset, (double *)m->scale_mul};
   if (!sc && m->scale_mode != NNC_SCALE_NONE)
-    return nnrt__scaler_check(&compiled, d, path, err);
-  return nnrt__scaler_apply(sc, d, path, err);
+    return nnrt__scaler_check(&compiled, d, path, first, err);
+  return nnrt__scaler_apply_from(sc, d, path, first, err);
 }
 
 static const char *const scale_names[] = {"none", "factor", "z-score", "min-max"};
@@ -558,7 +568,7 @@ int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
     rc = nnrt__fail(err, NNRT_EUSAGE, "no data to evaluate on: give --data FILE");
   if (!rc && (rc = obtain_scaler(c, &x.scaler, err)) == NNRT_OK &&
       (rc = load(c, src, c->initial ? 0 : NNRT_LOAD_ZERO_BASED, x.labels, &d, err)) == NNRT_OK &&
-      (rc = scale_inputs(c, x.scaler, d, src->path, err)) == NNRT_OK &&
+      (rc = scale_inputs(c, x.scaler, d, src->path, 0, err)) == NNRT_OK &&
       (rc = nnrt__targets_apply(x.targets, d, src->path, err)) == NNRT_OK) {
     autoencoder_targets(c, src, x.scaler, d);
     rc = nnrt_evaluate_as(c->m, params, d, c->o.s.metric, x.targets, NNRT_EVAL_CONFUSION, &mt, err);
@@ -600,22 +610,40 @@ static void print_class(const nnrt_labels *labels, int32_t cls) {
     print_label(labels->names[cls]);
   else
     printf("%d", (int)cls);
-  putchar('\n');
+}
+
+/* The class of sample k's outputs: the largest, or a single output at least 0.5. */
+static int32_t predicted_class(const nnrt_cli *c, const void *y, int64_t k) {
+  int32_t no = c->m->n_outputs, rb = c->m->real_bytes, best = 0;
+  if (no == 1)
+    return nnrt__get(y, rb, k) >= 0.5;
+  for (int32_t o = 1; o < no; o++)
+    if (nnrt__get(y, rb, k * no + o) > nnrt__get(y, rb, k * no + best))
+      best = o;
+  return best;
+}
+
+/* --proba: each class's probability after the class; a single output is class 1's, so class
+ * 0 has 1 − y. */
+static void print_probabilities(const nnrt_cli *c, const void *y, int64_t k) {
+  int32_t no = c->m->n_outputs, rb = c->m->real_bytes;
+  if (no == 1)
+    printf(",%.9g,%.9g", 1 - nnrt__get(y, rb, k), nnrt__get(y, rb, k));
+  for (int32_t o = 0; no > 1 && o < no; o++)
+    printf(",%.9g", nnrt__get(y, rb, k * no + o));
 }
 
 /* The outputs as CSV rows (in the targets' original units when the network learned scaled
- * targets), or each row's class. */
+ * targets), or each row's class (with its probabilities). */
 static void print_outputs(const nnrt_cli *c, const nnrt_dataset *d, const void *y, const nnrt_weights_extras *x) {
   int32_t no = c->m->n_outputs, rb = c->m->real_bytes;
-  const nnrt_labels *labels = x->labels;
   const nnrt_scaler *ts = x->targets;
   for (int64_t k = 0; k < d->n; k++) {
-    if (c->print_class) {
-      int32_t best = 0;
-      for (int32_t o = 1; o < no; o++)
-        if (nnrt__get(y, rb, k * no + o) > nnrt__get(y, rb, k * no + best))
-          best = o;
-      print_class(labels, no == 1 ? nnrt__get(y, rb, k) >= 0.5 : best);
+    if (c->print_class || c->print_proba) {
+      print_class(x->labels, predicted_class(c, y, k));
+      if (c->print_proba)
+        print_probabilities(c, y, k);
+      putchar('\n');
       continue;
     }
     for (int32_t o = 0; o < no; o++) {
@@ -626,31 +654,136 @@ static void print_outputs(const nnrt_cli *c, const nnrt_dataset *d, const void *
   }
 }
 
+/* The rows predicted together: at most PREDICT_BATCH, fewer when the next row must be waited
+ * for (a program on the other end of a pipe reads each answer before it writes the next row). */
+#define PREDICT_BATCH 256
+
+typedef struct predict_run {
+  nnrt_cli *c;
+  void *params;
+  nnrt_weights_extras x;
+  nnrt_dataset *d;            /* the batch: d->n rows so far */
+  void *y;
+  const char *path;           /* as messages name the input */
+  int64_t done;               /* rows answered before this batch */
+} predict_run;
+
+/* Scales, predicts and prints the batch, and flushes the answers out. */
+static int answer_batch(predict_run *p, nnrt_error *err) {
+  int rc = NNRT_OK;
+  if (p->d->n == 0)
+    return NNRT_OK;
+  if ((rc = scale_inputs(p->c, p->x.scaler, p->d, p->path, p->done, err)) == NNRT_OK &&
+      (rc = nnrt_predict(p->c->m, p->params, p->d, p->y, err)) == NNRT_OK) {
+    print_outputs(p->c, p->d, p->y, &p->x);
+    fflush(stdout);
+  }
+  p->done += p->d->n;
+  p->d->n = 0;
+  return rc;
+}
+
+/* The input columns of a whole row of the training data, when it is CSV whose rows can be
+ * counted: every column that is not a target (their count known from the settings), or the
+ * columns the data source names (the rows counted in the file's first line). */
+static int training_row_shape(const nnrt_cli *c, nnrt_row_shape *rs, int32_t **own, nnrt_error *err) {
+  const nnc_data_source *s = &c->m->train->data;
+  const nnc_model *m = c->m;
+  nnrt_shape sh = {m->n_inputs, m->n_outputs, m->real_bytes, NNRT_LOAD_INPUTS_ONLY, NULL};
+  rs->data_width = -1;
+  rs->data_path = s->path;
+  if (!s->path || s->labels || (s->format != NNC_FORMAT_CSV && s->format != NNC_FORMAT_AUTO) ||
+      nnrt__source_format(s) != NNC_FORMAT_CSV)
+    return NNRT_OK;
+  if (s->n_input_cols) {
+    rs->data_cols = s->input_cols;
+    rs->data_width = nnrt__csv_width(s, sh);
+    rs->data_width = rs->data_width > 0 ? rs->data_width : -1;
+    return NNRT_OK;
+  }
+  int32_t n_tg = s->targets_inputs ? 0 : s->n_target_cols ? s->n_target_cols : s->onehot ? 1 : m->n_outputs;
+  int32_t w = m->n_inputs + n_tg;
+  if (!(*own = nnrt__alloc_array(m->n_inputs, sizeof(int32_t))))
+    return nnrt__oom(err);
+  for (int32_t col = 0, i = 0; col < w && i < m->n_inputs; col++) {
+    int target = 0;
+    for (int32_t t = 0; t < s->n_target_cols; t++)
+      target |= s->target_cols[t] == col;
+    if (!s->n_target_cols && !s->targets_inputs)
+      target = col >= m->n_inputs;
+    if (!target)
+      (*own)[i++] = col;
+  }
+  rs->data_cols = *own;
+  rs->data_width = w;
+  return NNRT_OK;
+}
+
+/* Rows of CSV, read one at a time: the answers to the rows read are out before the reader
+ * waits for more. */
+static int predict_rows(predict_run *p, nnrt_error *err) {
+  nnrt_cli *c = p->c;
+  const nnc_model *m = c->m;
+  nnrt_shape sh = {m->n_inputs, m->n_outputs, m->real_bytes, NNRT_LOAD_INPUTS_ONLY, NULL};
+  nnrt_row_shape rs = {m->n_inputs, c->inputs_given ? c->in_cols : NULL, -1, NULL, NULL,
+                       c->delimiter_given ? c->delimiter : m->train->data.delimiter};
+  nnrt_csv_rows *rows = NULL;
+  int32_t *data_cols = NULL;
+  int got = 1, rc = training_row_shape(c, &rs, &data_cols, err);
+  if (!rc && (rc = nnrt_dataset_create(PREDICT_BATCH, m->n_inputs, m->n_outputs, m->real_bytes,
+                                       NNRT_LOAD_INPUTS_ONLY, &p->d, err)) == NNRT_OK) {
+    p->d->n = 0;
+    p->y = nnrt__alloc_array(PREDICT_BATCH * (int64_t)m->n_outputs, (size_t)m->real_bytes);
+    rc = p->y ? nnrt__rows_open(c->input ? c->input : "-", sh, &rs, &rows, err) : nnrt__oom(err);
+  }
+  while (!rc && got) {
+    if (p->d->n == PREDICT_BATCH || (p->d->n && nnrt__rows_would_wait(rows)))
+      rc = answer_batch(p, err);
+    if (!rc)
+      rc = nnrt__rows_next(rows, nnrt__at(p->d->x, m->real_bytes, p->d->n * m->n_inputs), &got, err);
+    p->d->n += !rc && got;
+  }
+  if (!rc || (p->d && rc != NNRT_ENOMEM)) { /* the rows before a bad one are answered */
+    nnrt_error later = {0, ""};
+    int answered = answer_batch(p, rc ? &later : err);
+    rc = rc ? rc : answered;
+  }
+  nnrt__rows_close(rows);
+  nnrt__free(data_cols);
+  return rc;
+}
+
+/* IDX images or a FANN file given with --input: read whole, predicted together. */
+static int predict_file(predict_run *p, nnrt_error *err) {
+  nnrt_cli *c = p->c;
+  nnc_data_source src = {c->input, NULL, NNC_FORMAT_AUTO, -1, c->n_in_cols, c->in_cols, 0, NULL, 0,
+                         NNC_SCALE_NONE, 1, 0, NNC_SCALE_NONE, c->delimiter};
+  int rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, NULL, &p->d, err);
+  if (!rc) {
+    p->y = nnrt__alloc_array(p->d->n * c->m->n_outputs, (size_t)c->m->real_bytes);
+    rc = p->y ? answer_batch(p, err) : nnrt__oom(err);
+  }
+  return rc;
+}
+
 int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
-  void *params = NULL, *y = NULL;
-  nnrt_weights_extras x = {NULL, NULL, NULL};
-  nnrt_dataset *d = NULL;
-  nnc_data_source src = {c->input ? c->input : "-", NULL, c->input ? NNC_FORMAT_AUTO : NNC_FORMAT_CSV,
-                         -1, c->n_in_cols, c->in_cols, 0, NULL, 0, NNC_SCALE_NONE, 1, 0, NNC_SCALE_NONE};
-  if (c->print_class && !c->m->classifier)
-    return nnrt__fail(err, NNRT_EUSAGE, "--class: network '%s' is not a classifier: its outputs are "
-                      "values, not class probabilities", c->m->name);
+  predict_run p = {c, NULL, {NULL, NULL, NULL}, NULL, NULL, c->input ? c->input : "<stdin>", 0};
+  nnc_data_source probe = {c->input, NULL, NNC_FORMAT_AUTO, -1, 0, NULL, 0, NULL, 0, NNC_SCALE_NONE, 1, 0,
+                           NNC_SCALE_NONE, 0};
+  if ((c->print_class || c->print_proba) && !c->m->classifier)
+    return nnrt__fail(err, NNRT_EUSAGE, "--%s: network '%s' is not a classifier: its outputs are "
+                      "values, not class probabilities", c->print_proba ? "proba" : "class", c->m->name);
   int rc = check_widths(c, err);
   if (!rc)
-    rc = load_weights(c, &params, &x, err);
-  if (!rc && (rc = obtain_scaler(c, &x.scaler, err)) == NNRT_OK &&
-      (rc = load(c, &src, NNRT_LOAD_INPUTS_ONLY, NULL, &d, err)) == NNRT_OK) {
-    if ((rc = scale_inputs(c, x.scaler, d, c->input ? c->input : "<stdin>", err)) == NNRT_OK) {
-      y = nnrt__alloc_array(d->n * c->m->n_outputs, (size_t)c->m->real_bytes);
-      rc = y ? nnrt_predict(c->m, params, d, y, err) : nnrt__oom(err);
-    }
-  }
+    rc = load_weights(c, &p.params, &p.x, err);
   if (!rc)
-    print_outputs(c, d, y, &x);
-  nnrt_weights_extras_clear(&x);
-  nnrt__free(y);
-  nnrt_dataset_destroy(d);
-  nnrt__free_aligned(params);
+    rc = obtain_scaler(c, &p.x.scaler, err);
+  if (!rc)
+    rc = c->input && nnrt__source_format(&probe) != NNC_FORMAT_CSV ? predict_file(&p, err) : predict_rows(&p, err);
+  nnrt_weights_extras_clear(&p.x);
+  nnrt__free(p.y);
+  nnrt_dataset_destroy(p.d);
+  nnrt__free_aligned(p.params);
   return rc;
 }
 
@@ -689,6 +822,10 @@ static void print_source(const char *label, const nnc_data_source *s) {
     print_cols(" targets", s->target_cols, s->n_target_cols);
   if (s->onehot)
     printf(" one-hot");
+  if (s->delimiter == '\t')
+    printf(" delimiter tab");
+  else if (s->delimiter && s->delimiter != ',')
+    printf(" delimiter '%c'", (char)s->delimiter);
   if (s->target_scale == NNC_SCALE_ZSCORE || s->target_scale == NNC_SCALE_MINMAX)
     printf(" target_scale %s", scale_names[s->target_scale]);
   if (s->scale == NNC_SCALE_FACTOR)

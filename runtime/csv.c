@@ -3,8 +3,8 @@
  * Consumes: a CSV file (plain or gzip-compressed), an nnc_data_source saying which columns
  * are inputs and targets, and the network's shape and precision.
  * Produces: an nnrt_dataset in the model's precision, or a message `path:line: …` naming the
- * field (1-based) where it applies. Fields are split at commas, a "quoted" field (RFC 4180)
- * holding commas and "" quotes. Nothing is skipped silently: every row must have as
+ * field (1-based) where it applies. Fields are split at commas (or the source's delimiter), a
+ * "quoted" field (RFC 4180) holding them and "" quotes. Nothing is skipped silently: every row must have as
  * many fields as the first, no column may be both input and target, every selected field must be a finite decimal number within the
  * model's precision, every class label one the network has an output for (labels.c). Only trailing blank
  * lines are allowed. A UTF-8 byte-order mark before the first row is skipped; a first row
@@ -12,14 +12,18 @@
  * mixing names and numbers is refused). Lines are bounded (nnrt__csv_max_line); a gzip file
  * must end with its last member (nnrt__gz_check_end).
  * Also the shared reader of numbers written as text (nnrt__parse_real), used by every
- * reader of the runtime, and the reader of FANN training files (nnrt__fann_load), which
- * shares the line reader and the number reader.
+ * reader of the runtime, the reader of predict's rows one at a time as they come
+ * (nnrt__rows_*: a pipe is read with read(2), never waited on for more than a row), and the
+ * reader of FANN training files (nnrt__fann_load), which share the line reader and the
+ * number reader.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -29,6 +33,7 @@
 
 typedef struct line_reader {
   gzFile f;
+  int fd;                  /* >= 0: a pipe or terminal read as it comes (read(2)), not through f */
   const char *path;
   char *line;
   size_t cap, len;
@@ -39,7 +44,28 @@ typedef struct line_reader {
   size_t max_len;          /* the longest line accepted, in bytes */
 } line_reader;
 
+/* A pipe gives what has been written so far: the reader must not wait for a whole chunk
+ * while the writer waits for an answer. Compressed data come from files only. */
+static int read_available(line_reader *r, nnrt_error *err) {
+  ssize_t got;
+  do
+    got = read(r->fd, r->chunk, sizeof r->chunk);
+  while (got < 0 && errno == EINTR);
+  if (got < 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s: read error: %s", r->path, strerror(errno));
+  if (r->lineno == 0 && r->pos == 0 && got >= 2 && (unsigned char)r->chunk[0] == 0x1f &&
+      (unsigned char)r->chunk[1] == 0x8b)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: gzip-compressed rows through a pipe: predict reads a pipe row by "
+                      "row; decompress them first (zcat FILE | ...) or give the file with --input FILE", r->path);
+  r->eof = got == 0;
+  r->pos = 0;
+  r->end = (size_t)got;
+  return NNRT_OK;
+}
+
 static int fill_chunk(line_reader *r, nnrt_error *err) {
+  if (r->fd >= 0)
+    return read_available(r, err);
   int got = gzread(r->f, r->chunk, sizeof r->chunk);
   if (got < 0 || (got == 0 && nnrt__gz_failed(r->f)))
     return nnrt__gz_fail(r->f, r->path, err);
@@ -103,28 +129,32 @@ static int read_line(line_reader *r, int *got, nnrt_error *err) {
 
 /* ---- fields ---- */
 
-static char *trim(char *s) {
-  while (*s == ' ' || *s == '\t')
+/* Spaces around a field are not part of it; so are tabs, unless they separate the fields. */
+static int is_pad(char ch, char delim) { return ch == ' ' || (ch == '\t' && delim != '\t'); }
+
+static char *trim(char *s, char delim) {
+  while (is_pad(*s, delim))
     s++;
   char *e = s + strlen(s);
-  while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+  while (e > s && is_pad(e[-1], delim))
     *--e = 0;
   return s;
 }
 
-/* One field starting at p (spaces before it skipped), ended by a comma or the end of the line,
- * written back in place as the field's text: a quoted field ("…", RFC 4180) may hold commas
- * and doubled quotes, and only spaces may follow its closing quote. *next is the character
- * after the field's comma, or NULL at the end of the line. Returns 0 or an NNRT_CSV_* problem. */
-static int split_field(char *p, char **field, char **next) {
-  while (*p == ' ' || *p == '\t')
+/* One field starting at p (spaces before it skipped), ended by the delimiter or the end of the
+ * line, written back in place as the field's text: a quoted field ("…", RFC 4180) may hold
+ * delimiters and doubled quotes, and only spaces may follow its closing quote. *next is the
+ * character after the field's delimiter, or NULL at the end of the line. Returns 0 or an
+ * NNRT_CSV_* problem. */
+static int split_field(char *p, char delim, char **field, char **next) {
+  while (is_pad(*p, delim))
     p++;
   if (*p != '"') {
-    char *comma = strchr(p, ',');
-    *next = comma ? comma + 1 : NULL;
-    if (comma)
-      *comma = 0;
-    *field = trim(p);
+    char *end = strchr(p, delim);
+    *next = end ? end + 1 : NULL;
+    if (end)
+      *end = 0;
+    *field = trim(p, delim);
     return 0;
   }
   char *in = p + 1, *out = p;
@@ -138,19 +168,19 @@ static int split_field(char *p, char **field, char **next) {
     *out++ = *in;
   }
   *out = 0;
-  for (in++; *in == ' ' || *in == '\t'; in++)
+  for (in++; is_pad(*in, delim); in++)
     ;
-  if (*in && *in != ',')
+  if (*in && *in != delim)
     return NNRT_CSV_AFTER_QUOTE;
   *next = *in ? in + 1 : NULL;
   return 0;
 }
 
-int nnrt__csv_split(char *line, char **fields, int max, int *need) {
+int nnrt__csv_split_at(char *line, char delim, char **fields, int max, int *need) {
   int n = 0;
   for (char *p = line; p;) {
     char *f;
-    int problem = split_field(p, &f, &p);
+    int problem = split_field(p, delim, &f, &p);
     if (problem) {
       *need = n + 1;
       return -problem;
@@ -166,16 +196,20 @@ int nnrt__csv_split(char *line, char **fields, int max, int *need) {
   return n;
 }
 
+int nnrt__csv_split(char *line, char **fields, int max, int *need) {
+  return nnrt__csv_split_at(line, ',', fields, max, need);
+}
+
 const char *nnrt__csv_problem(int rc) {
   return rc == -NNRT_CSV_UNCLOSED_QUOTE ? "a quote is not closed on its line"
                                         : "text after the closing quote (a field is \"…\", quotes inside doubled)";
 }
 
-/* An upper bound on the fields of a line (its commas, quoted or not, plus one). */
-static int count_fields(const char *line) {
+/* An upper bound on the fields of a line (its delimiters, quoted or not, plus one). */
+static int count_fields(const char *line, char delim) {
   int n = 1;
   for (; *line; line++)
-    n += *line == ',';
+    n += *line == delim;
   return n;
 }
 
@@ -297,16 +331,29 @@ static int reserve_fields(csv_state *st, int need, nnrt_error *err) {
   return NNRT_OK;
 }
 
+static char delimiter(const csv_state *st) { return st->src->delimiter ? (char)st->src->delimiter : ','; }
+
 static int split_line(csv_state *st, int *nf, nnrt_error *err) {
-  int need = count_fields(st->r.line);
+  int need = count_fields(st->r.line, delimiter(st));
   int rc = reserve_fields(st, need, err);
   if (rc != NNRT_OK)
     return rc;
-  *nf = nnrt__csv_split(st->r.line, st->fields, st->max_fields, &need);
+  *nf = nnrt__csv_split_at(st->r.line, delimiter(st), st->fields, st->max_fields, &need);
   if (*nf < 0)
     return nnrt__fail(err, NNRT_EDATA, "%s:%lld: field %d: %s", st->src->path,
                       (long long)st->r.lineno, need, nnrt__csv_problem(*nf));
   return NNRT_OK;
+}
+
+/* Rows read one at a time know their input columns before the first row is looked at: only
+ * those decide whether it is a header (a whole data row may hold a class label by name). */
+static int is_selected_input(const csv_state *st, int col) {
+  if (!st->in_cols)
+    return 1;
+  for (int i = 0; i < st->n_in; i++)
+    if (st->in_cols[i] == col)
+      return 1;
+  return 0;
 }
 
 /* With neither `header` nor `noheader`: a first row of names only (fields that are not
@@ -323,7 +370,7 @@ static int detect_header(csv_state *st, int nf, int *header, nnrt_error *err) {
   const nnc_data_source *s = st->src;
   int label_col = !s->onehot ? -1 : s->n_target_cols ? s->target_cols[0] : nf - 1;
   for (int i = 0; i < nf; i++) {
-    if (!st->fields[i][0] || i == label_col) /* a class label may be a name in any row */
+    if (!st->fields[i][0] || i == label_col || !is_selected_input(st, i)) /* a class label may be a name in any row */
       continue;
     if (nnrt__parse_real(st->fields[i], 8, &v) == NNRT_NUM_NOT_A_NUMBER)
       name = name < 0 ? i : name;
@@ -347,15 +394,17 @@ static int is_target(const csv_state *st, int col) {
   return 0;
 }
 
-/* " (fields are separated by commas, …)" when the first row is one field holding another
- * separator, else "". */
+/* When the first row is one field holding another usual separator: the setting and flag that
+ * read the file with it; else "". */
 static const char *separator_hint(const csv_state *st) {
-  if (st->width != 1)
+  if (st->width != 1 || delimiter(st) != ',')
     return "";
   if (strchr(st->fields[0], ';'))
-    return " (fields are separated by commas; the first row holds semicolons)";
+    return " (the rows hold semicolons, not commas: say 'delimiter \";\"' in the data source, or --delimiter ';')";
   if (strchr(st->fields[0], '\t'))
-    return " (fields are separated by commas; the first row holds tabs)";
+    return " (the rows hold tabs, not commas: say 'delimiter tab' in the data source, or --delimiter tab)";
+  if (strchr(st->fields[0], '|'))
+    return " (the rows hold '|', not commas: say 'delimiter \"|\"' in the data source, or --delimiter '|')";
   return "";
 }
 
@@ -366,6 +415,20 @@ static int check_column(const csv_state *st, const char *what, int32_t col, nnrt
                       st->src->path, what, (int)col, st->width, st->width == 1 ? "" : "s",
                       st->width - 1, separator_hint(st));
   return NNRT_OK;
+}
+
+/* Columns as the language writes them: 0..3,5. */
+static void show_cols(const int32_t *cols, int32_t n, char *buf, size_t size) {
+  size_t at = 0;
+  buf[0] = 0;
+  for (int32_t i = 0; i < n && at + 24 < size; i++) {
+    int32_t j = i;
+    while (j + 1 < n && cols[j + 1] == cols[j] + 1)
+      j++;
+    at += (size_t)snprintf(buf + at, size - at, j > i ? "%s%d..%d" : "%s%d", i ? "," : "", (int)cols[i],
+                           (int)cols[j]);
+    i = j;
+  }
 }
 
 static int resolve_targets(csv_state *st, nnrt_error *err) {
@@ -385,11 +448,31 @@ static int resolve_targets(csv_state *st, nnrt_error *err) {
   if (s->onehot && st->n_tg != 1)
     return nnrt__fail(err, NNRT_EDATA, "%s: one-hot labels need exactly one target column, %d selected",
                       s->path, (int)st->n_tg);
-  if (!s->onehot && st->n_tg != st->sh.n_outputs)
-    return nnrt__fail(err, NNRT_EDATA, "%s: %d target column%s selected but the network has %d output%s",
-                      s->path, (int)st->n_tg, st->n_tg == 1 ? "" : "s", (int)st->sh.n_outputs,
-                      st->sh.n_outputs == 1 ? "" : "s");
+  if (!s->onehot && st->n_tg != st->sh.n_outputs) {
+    char cols[96], hint[256] = "";
+    show_cols(st->tg_cols, st->n_tg, cols, sizeof cols);
+    if (st->n_tg == 1 && st->sh.n_outputs > 1)
+      snprintf(hint, sizeof hint, ": if column %s holds class indices for the %d outputs, add 'onehot' to the data "
+               "source (--onehot)", cols, (int)st->sh.n_outputs);
+    return nnrt__fail(err, NNRT_EDATA, "%s: %d target column%s selected (%s) but the network has %d output%s%s",
+                      s->path, (int)st->n_tg, st->n_tg == 1 ? "" : "s", cols, (int)st->sh.n_outputs,
+                      st->sh.n_outputs == 1 ? "" : "s", hint);
+  }
   return NNRT_OK;
+}
+
+/* When the targets were taken as the last n_outputs columns and the inputs do not fit: which
+ * columns were taken, and that a class index column wants `onehot`. */
+static void implicit_targets_hint(const csv_state *st, char *hint, size_t size) {
+  const nnc_data_source *s = st->src;
+  char cols[96];
+  hint[0] = 0;
+  if (s->n_target_cols || s->onehot || s->targets_inputs || st->n_tg < 2 || (st->sh.flags & NNRT_LOAD_INPUTS_ONLY))
+    return;
+  show_cols(st->tg_cols, st->n_tg, cols, sizeof cols);
+  snprintf(hint, size, "; the targets were taken as the last %d columns (%s), one per output: if column %d holds "
+           "class indices for the %d outputs, add 'onehot' to the data source (--onehot), which takes it alone",
+           (int)st->n_tg, cols, st->width - 1, (int)st->n_tg);
 }
 
 static int resolve_inputs(csv_state *st, nnrt_error *err) {
@@ -417,10 +500,15 @@ static int resolve_inputs(csv_state *st, nnrt_error *err) {
       return nnrt__fail(err, NNRT_EDATA, "%s: column %d is both an input and a target", s->path,
                         (int)st->in_cols[i]);
   }
-  if (st->n_in != st->sh.n_inputs)
-    return nnrt__fail(err, NNRT_EDATA, "%s: %d input column%s selected but the network has %d input%s",
-                      s->path, (int)st->n_in, st->n_in == 1 ? "" : "s", (int)st->sh.n_inputs,
-                      st->sh.n_inputs == 1 ? "" : "s");
+  if (st->n_in != st->sh.n_inputs) {
+    char cols[96], hint[320];
+    show_cols(st->in_cols, st->n_in, cols, sizeof cols);
+    implicit_targets_hint(st, hint, sizeof hint);
+    return nnrt__fail(err, NNRT_EDATA, "%s: %d input column%s selected%s%s%s but the network has %d input%s%s%s",
+                      s->path, (int)st->n_in, st->n_in == 1 ? "" : "s", st->n_in ? " (" : "", cols,
+                      st->n_in ? ")" : "", (int)st->sh.n_inputs, st->sh.n_inputs == 1 ? "" : "s", hint,
+                      separator_hint(st));
+  }
   return NNRT_OK;
 }
 
@@ -557,6 +645,8 @@ static int read_rows(csv_state *st, int header, nnrt_error *err) {
 static void cleanup(csv_state *st) {
   if (st->r.f)
     gzclose(st->r.f);
+  if (st->r.fd >= 0)
+    close(st->r.fd);
   nnrt__free(st->r.line);
   nnrt__free(st->fields);
   nnrt__free(st->in_cols);
@@ -574,6 +664,7 @@ static int open_source(csv_state *st, const nnc_data_source *src, nnrt_shape sh,
   st->sh = sh;
   st->r.path = st->named.path;
   st->r.max_len = nnrt__csv_max_line(sh);
+  st->r.fd = -1;
   errno = 0;
   st->r.f = from_stdin ? gzdopen(dup(0), "rb") : gzopen(src->path, "rb");
   if (!st->r.f)
@@ -598,6 +689,201 @@ int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out
   cleanup(st);
   nnrt__free(st);
   return rc;
+}
+
+/* ---- rows one at a time: predict's input ----
+ * Each row is returned as soon as its line has come, so that a program writing rows into a
+ * pipe reads each answer before it writes the next. The first row decides which fields are
+ * the inputs (nnrt_row_shape); every later row has as many fields. */
+
+struct nnrt_csv_rows {
+  csv_state st;
+  nnrt_row_shape rs;
+  const int32_t *cols;        /* the input columns chosen at the first row */
+  int32_t *own_cols;
+  int pending_first;          /* the first row is data, not yet returned */
+};
+
+/* Opens path ("-": standard input) as open_source does, except that a pipe or a terminal is
+ * read as it comes (read_available) rather than through zlib, which waits for whole chunks. */
+static int open_rows(csv_state *st, const char *path, nnrt_shape sh, const nnrt_row_shape *rs, nnrt_error *err) {
+  int from_stdin = strcmp(path, "-") == 0;
+  struct stat sb;
+  st->named.path = from_stdin ? "<stdin>" : path;
+  st->named.header = -1;
+  st->named.delimiter = rs->delimiter;
+  st->src = &st->named;
+  st->sh = sh;
+  st->r.path = st->named.path;
+  st->r.max_len = nnrt__csv_max_line(sh);
+  st->r.fd = -1;
+  int fd = from_stdin ? dup(0) : open(path, O_RDONLY);
+  if (fd < 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s: cannot open: %s", st->named.path, strerror(errno));
+  if (fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+    st->r.fd = fd;
+    return NNRT_OK;
+  }
+  errno = 0;
+  if (!(st->r.f = gzdopen(fd, "rb"))) {
+    close(fd);
+    return nnrt__fail(err, NNRT_ENOMEM, "%s: cannot open: out of memory", st->named.path);
+  }
+  return NNRT_OK;
+}
+
+static int is_identity(const int32_t *cols, int32_t n) {
+  for (int32_t i = 0; i < n; i++)
+    if (cols[i] != i)
+      return 0;
+  return 1;
+}
+
+static int rows_refused(nnrt_csv_rows *r, nnrt_error *err) {
+  const nnrt_row_shape *rs = &r->rs;
+  int w = r->st.width;
+  char cols[96];
+  if (rs->data_width < 0)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: a row of %d field%s, but the network has %d input%s: give one "
+                      "field per input, or choose the input columns with --inputs COLS%s", r->st.src->path,
+                      (long long)r->st.r.lineno, w, w == 1 ? "" : "s", (int)rs->n_inputs, rs->n_inputs == 1 ? "" : "s",
+                      separator_hint(&r->st));
+  show_cols(rs->data_cols, rs->n_inputs, cols, sizeof cols);
+  return nnrt__fail(err, NNRT_EDATA, "%s:%lld: a row of %d field%s, but the network has %d input%s and the rows of "
+                    "its training data (%s) have %d fields: give one field per input, or whole data rows (their "
+                    "inputs are columns %s), or choose the input columns with --inputs COLS%s", r->st.src->path,
+                    (long long)r->st.r.lineno, w, w == 1 ? "" : "s", (int)rs->n_inputs, rs->n_inputs == 1 ? "" : "s",
+                    rs->data_path, (int)rs->data_width, cols, separator_hint(&r->st));
+}
+
+/* The input columns for rows of st.width fields: --inputs; one field per input; or a whole
+ * row of the training data, its input columns. When both of the last two fit a row but differ,
+ * only the user knows which is meant. */
+static int choose_columns(nnrt_csv_rows *r, nnrt_error *err) {
+  const nnrt_row_shape *rs = &r->rs;
+  int w = r->st.width;
+  char cols[96];
+  if (rs->cols) {
+    r->cols = rs->cols;
+  } else if (w == rs->n_inputs && rs->data_width == w && !is_identity(rs->data_cols, w)) {
+    show_cols(rs->data_cols, rs->n_inputs, cols, sizeof cols);
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: rows of %d fields are both one field per input and whole rows of the "
+                      "training data (%s, whose inputs are columns %s): say which with --inputs 0..%d or --inputs %s",
+                      r->st.src->path, w, rs->data_path, cols, w - 1, cols);
+  } else if (w == rs->n_inputs) {
+    if (!(r->own_cols = nnrt__alloc_array(w, sizeof(int32_t))))
+      return nnrt__oom(err);
+    for (int i = 0; i < w; i++)
+      r->own_cols[i] = i;
+    r->cols = r->own_cols;
+  } else if (w == rs->data_width) {
+    r->cols = rs->data_cols;
+  } else {
+    return rows_refused(r, err);
+  }
+  for (int32_t i = 0; i < rs->n_inputs; i++)
+    if (r->cols[i] >= w)
+      return check_column(&r->st, "input", r->cols[i], err);
+  return NNRT_OK;
+}
+
+/* The first row: its width, the columns, and whether it is a header (names only in the
+ * input columns). */
+static int first_row(nnrt_csv_rows *r, int *got, nnrt_error *err) {
+  csv_state *st = &r->st;
+  int nf = 0, rc = next_row(st, got, err), header = 0;
+  if (rc)
+    return rc;
+  if (!*got)
+    return nnrt__fail(err, NNRT_EDATA, "%s: empty file", st->src->path);
+  if ((rc = split_line(st, &nf, err)) != NNRT_OK)
+    return rc;
+  st->width = nf;
+  if ((rc = choose_columns(r, err)) != NNRT_OK)
+    return rc;
+  st->n_in = r->rs.n_inputs;
+  st->in_cols = (int32_t *)r->cols;     /* borrowed: cleanup must not free it */
+  rc = detect_header(st, nf, &header, err);
+  r->pending_first = !header;
+  return rc;
+}
+
+static int row_inputs(nnrt_csv_rows *r, int nf, void *x, nnrt_error *err) {
+  csv_state *st = &r->st;
+  double v;
+  int rc;
+  if (nf != st->width)
+    return nnrt__fail(err, NNRT_EDATA, "%s:%lld: expected %d field%s, found %d", st->src->path,
+                      (long long)st->r.lineno, st->width, st->width == 1 ? "" : "s", nf);
+  for (int32_t i = 0; i < r->rs.n_inputs; i++) {
+    if ((rc = field_number(st, r->cols[i], &v, err)) != NNRT_OK)
+      return rc;
+    nnrt__set(x, st->sh.real_bytes, i, v);
+  }
+  return NNRT_OK;
+}
+
+int nnrt__rows_open(const char *path, nnrt_shape sh, const nnrt_row_shape *rs, nnrt_csv_rows **out,
+                    nnrt_error *err) {
+  nnrt_csv_rows *r = nnrt__alloc(sizeof *r);
+  *out = r;
+  if (!r)
+    return nnrt__oom(err);
+  r->rs = *rs;
+  return open_rows(&r->st, path, sh, rs, err);
+}
+
+int nnrt__rows_next(nnrt_csv_rows *r, void *x, int *got, nnrt_error *err) {
+  int nf = 0, rc;
+  if (!r->cols) {
+    if ((rc = first_row(r, got, err)) != NNRT_OK)
+      return rc;
+    if (r->pending_first)
+      return row_inputs(r, r->st.width, x, err);
+  }
+  if ((rc = next_row(&r->st, got, err)) != NNRT_OK)
+    return rc;
+  if (!*got) {
+    if (r->st.r.f && (rc = nnrt__gz_check_end(r->st.r.f, r->st.src->path, err)) != NNRT_OK)
+      return rc;
+    if (!r->pending_first)
+      return nnrt__fail(err, NNRT_EDATA, "%s: no data rows after the header", r->st.src->path);
+    return NNRT_OK;
+  }
+  r->pending_first = 1;       /* from now on: some data row has been returned */
+  if ((rc = split_line(&r->st, &nf, err)) != NNRT_OK)
+    return rc;
+  return row_inputs(r, nf, x, err);
+}
+
+int nnrt__rows_would_wait(const nnrt_csv_rows *r) {
+  return r->st.r.fd >= 0 && r->st.r.pos == r->st.r.end && !r->st.r.eof;
+}
+
+int64_t nnrt__rows_line(const nnrt_csv_rows *r) { return r->st.r.lineno; }
+
+void nnrt__rows_close(nnrt_csv_rows *r) {
+  if (!r)
+    return;
+  r->st.in_cols = NULL;
+  cleanup(&r->st);
+  nnrt__free(r->own_cols);
+  nnrt__free(r);
+}
+
+/* The fields of the first row of a CSV file (header or data); 0 when it cannot be read. */
+int32_t nnrt__csv_width(const nnc_data_source *src, nnrt_shape sh) {
+  csv_state *st = nnrt__alloc(sizeof *st);
+  nnrt_error quiet = {0, ""};
+  int got = 0, nf = 0;
+  if (!st)
+    return 0;
+  if (open_source(st, src, sh, &quiet) == NNRT_OK && next_row(st, &got, &quiet) == NNRT_OK && got &&
+      split_line(st, &nf, &quiet) != NNRT_OK)
+    nf = 0;
+  cleanup(st);
+  nnrt__free(st);
+  return nf;
 }
 
 /* ---- FANN training files ----

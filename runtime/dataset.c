@@ -182,13 +182,16 @@ static int sniff_fann(const char *path) {
   return i < got && words == 3;
 }
 
+int nnrt__source_format(const nnc_data_source *src) {
+  if (src->format != NNC_FORMAT_AUTO)
+    return src->format;
+  int idx = sniff_idx(src->path); /* the first bytes say; a pipe with labels holds IDX images */
+  return idx == 1 || (idx < 0 && src->labels) ? NNC_FORMAT_IDX
+         : idx == 0 && sniff_fann(src->path) ? NNC_FORMAT_FANN : NNC_FORMAT_CSV;
+}
+
 static int load_format(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
-  int format = src->format;
-  if (format == NNC_FORMAT_AUTO) { /* the first bytes say; a pipe with labels holds IDX images */
-    int idx = sniff_idx(src->path);
-    format = idx == 1 || (idx < 0 && src->labels) ? NNC_FORMAT_IDX
-             : idx == 0 && sniff_fann(src->path) ? NNC_FORMAT_FANN : NNC_FORMAT_CSV;
-  }
+  int format = nnrt__source_format(src);
   if (format == NNC_FORMAT_IDX)
     return nnrt__idx_load(src, sh, out, err);
   if (format == NNC_FORMAT_FANN)
@@ -340,7 +343,7 @@ int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_sca
 }
 
 static int scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, const char *what,
-                        nnrt_error *err);
+                        int64_t first, nnrt_error *err);
 
 static double scaled(const nnrt_scaler *s, const nnrt_dataset *d, int64_t at, int32_t i) {
   return (nnrt__get(d->x, d->real_bytes, at) - s->offset[i]) * s->mul[i];
@@ -357,18 +360,23 @@ void nnrt_scaler_apply(const nnrt_scaler *s, nnrt_dataset *d) {
 }
 
 int nnrt__scaler_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err) {
-  int rc = scaler_check(s, d, path, "input", err);
+  return nnrt__scaler_apply_from(s, d, path, 0, err);
+}
+
+int nnrt__scaler_apply_from(const nnrt_scaler *s, nnrt_dataset *d, const char *path, int64_t first, nnrt_error *err) {
+  int rc = scaler_check(s, d, path, "input", first, err);
   if (!rc)
     nnrt_scaler_apply(s, d);
   return rc;
 }
 
-int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, nnrt_error *err) {
-  return scaler_check(s, d, path, "input", err);
+int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, int64_t first,
+                       nnrt_error *err) {
+  return scaler_check(s, d, path, "input", first, err);
 }
 
 static int scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, const char *what,
-                        nnrt_error *err) {
+                        int64_t first, nnrt_error *err) {
   if (!s || s->mode == NNC_SCALE_NONE || s->n != d->n_inputs)
     return NNRT_OK;
   for (int64_t k = 0; k < d->n; k++)
@@ -379,7 +387,7 @@ static int scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char 
       if (problem)
         return nnrt__fail(err, NNRT_EDATA, "%s: sample %lld, %s %d: %g scaled by the training "
                           "data's statistics (offset %g, multiplier %g) is %g, %s", path,
-                          (long long)k + 1, what, (int)i, nnrt__get(d->x, d->real_bytes, at), s->offset[i],
+                          (long long)(first + k + 1), what, (int)i, nnrt__get(d->x, d->real_bytes, at), s->offset[i],
                           s->mul[i], v, problem == NNRT_NUM_NOT_FINITE ? "not a finite number"
                           : d->real_bytes == 4 ? "out of range for f32" : "out of range for f64");
     }
@@ -412,7 +420,7 @@ int nnrt__targets_fit(const nnrt_dataset *d, int32_t mode, nnrt_scaler **out, nn
 
 int nnrt__targets_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err) {
   nnrt_dataset v = targets_view(d);
-  int rc = !s || !d->t ? NNRT_OK : scaler_check(s, &v, path, "target", err);
+  int rc = !s || !d->t ? NNRT_OK : scaler_check(s, &v, path, "target", 0, err);
   if (!rc && s && d->t)
     nnrt_scaler_apply(s, &v);
   return rc;

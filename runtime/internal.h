@@ -69,6 +69,8 @@ int nnrt__fann_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **ou
  * from 1; nnrt__csv_problem says what is wrong). */
 enum { NNRT_CSV_UNCLOSED_QUOTE = 2, NNRT_CSV_AFTER_QUOTE = 3 };
 int nnrt__csv_split(char *line, char **fields, int max, int *need);
+/* The same at another delimiter (tab, ';', ...) than the comma. */
+int nnrt__csv_split_at(char *line, char delim, char **fields, int max, int *need);
 const char *nnrt__csv_problem(int rc);
 /* The longest CSV line read for a network: 1 MiB plus 1 KiB per input and output. */
 size_t nnrt__csv_max_line(nnrt_shape sh);
@@ -78,6 +80,31 @@ int nnrt__gz_fail(gzFile f, const char *path, nnrt_error *err);
 /* At the end of a compressed file read through f: refuses bytes after its last gzip member
  * that zlib skipped silently (not another member, not zero padding). */
 int nnrt__gz_check_end(gzFile f, const char *path, nnrt_error *err);
+/* Predict's input rows, read one at a time as they come (a pipe is not read ahead of the
+ * answers). The first row's field count chooses the input columns: cols (--inputs) when given;
+ * else n_inputs fields are the inputs in order; else a row of data_width fields (a row of the
+ * training data, data_width -1 when unknown) gives its input columns data_cols. A first row of
+ * names only in those columns is a header. */
+typedef struct nnrt_row_shape {
+  int32_t n_inputs;
+  const int32_t *cols;         /* --inputs, n_inputs of them, or NULL */
+  int32_t data_width;          /* fields of a training data row, -1 unknown */
+  const int32_t *data_cols;    /* their n_inputs input columns */
+  const char *data_path;       /* the training data, named in messages */
+  int32_t delimiter;           /* the byte between fields, 0: ',' */
+} nnrt_row_shape;
+typedef struct nnrt_csv_rows nnrt_csv_rows;
+/* *out is set even on failure: close it. */
+int nnrt__rows_open(const char *path, nnrt_shape sh, const nnrt_row_shape *rs, nnrt_csv_rows **out,
+                    nnrt_error *err);
+/* The next row's inputs into x (n_inputs reals); *got 0 at the end. */
+int nnrt__rows_next(nnrt_csv_rows *r, void *x, int *got, nnrt_error *err);
+/* Whether the next row must be waited for: a pipe whose rows read so far are all taken. */
+int nnrt__rows_would_wait(const nnrt_csv_rows *r);
+int64_t nnrt__rows_line(const nnrt_csv_rows *r);   /* the line of the last row read */
+void nnrt__rows_close(nnrt_csv_rows *r);
+/* The number of fields of the first row of a CSV file; 0 when it cannot be read. */
+int32_t nnrt__csv_width(const nnc_data_source *src, nnrt_shape sh);
 /* Parses a whole field: 0 a finite number, 1 not a number, 2 not finite or beyond f64. */
 int nnrt__parse_number(const char *s, double *v);
 
@@ -121,8 +148,13 @@ nnrt_labels *nnrt__labels_new(int32_t n);   /* n NULL names; NULL when out of me
 /* nnrt_scaler_apply, refusing a value its scaling takes beyond the model's precision
  * (`path: sample K, input I: …`); d is left unscaled then. */
 int nnrt__scaler_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path, nnrt_error *err);
+/* The same for rows that follow first others (messages count the samples from first + 1). */
+int nnrt__scaler_apply_from(const nnrt_scaler *s, nnrt_dataset *d, const char *path, int64_t first, nnrt_error *err);
 /* The check alone, d unchanged (for a model whose compiled-in scaling scales its inputs). */
-int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, nnrt_error *err);
+int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, int64_t first,
+                       nnrt_error *err);
+/* The format of a source, format auto resolved by the file's first bytes and name. */
+int nnrt__source_format(const nnc_data_source *src);
 /* Target scaling: fitted on d's targets (z-score or min-max), and applied to them in place
  * (refusing a value beyond the precision: `path: sample K, target O: …`; s NULL: nothing). */
 int nnrt__targets_fit(const nnrt_dataset *d, int32_t mode, nnrt_scaler **out, nnrt_error *err);

@@ -50,6 +50,7 @@ typedef struct nnc_data_source {
   double scale_factor;         /* NNC_SCALE_FACTOR: inputs are multiplied by it */
   int32_t targets_inputs;      /* `targets inputs`: the targets are the inputs (an autoencoder) */
   int32_t target_scale;        /* enum nnc_scale (zscore or minmax), applied to the targets */
+  int32_t delimiter;           /* CSV: the byte between fields; 0 means ',' */
 } nnc_data_source;
 
 /* The train block with every default filled in by the compiler. */

@@ -77,9 +77,10 @@ CASES = [
     csv_refused("rn-csv-quoted-space-is-not-a-number", "\" 1\",0,0\n1,1,0\n",
                 r"d\.csv:1: field 1: ' 1' is not a number"),
     csv_refused("rn-csv-semicolons", "0;0;0\n1;1;0\n",
-                r"d\.csv: target column 2 is out of range: rows have 1 field \(columns 0\.\.0\) \(fields are "
-                r"separated by commas; the first row holds semicolons\)"),
-    csv_refused("rn-csv-tabs", "0\t0\t0\n1\t1\t0\n", r"rows have 1 field .*the first row holds tabs"),
+                r"d\.csv: target column 2 is out of range: rows have 1 field \(columns 0\.\.0\) \(the rows hold "
+                r"semicolons, not commas: say 'delimiter \";\"' in the data source, or --delimiter ';'\)"),
+    csv_refused("rn-csv-tabs", "0\t0\t0\n1\t1\t0\n", r"rows have 1 field .*the rows hold tabs, not commas: say "
+                r"'delimiter tab' in the data source, or --delimiter tab"),
     # a column both input and target, which the language refuses, selected on the command line
     case("rn-csv-column-input-and-target", "./xor train --quiet --epochs 1 --restarts 1 --inputs 0..1 --targets 1",
          models=["xor"], exit=2, err=r"column 1 is both an input and a target", creates=[]),

@@ -199,7 +199,7 @@ static const bad_csv bad_csvs[] = {
   {"blank_only.csv", 2, 1, 0, NULL, NULL, "blank_only.csv: empty file"},
   {"header_only.csv", 2, 1, 0, NULL, NULL, "header_only.csv: no data rows after the header"},
   {"too_few_inputs.csv", 3, 1, 0, NULL, NULL,
-   "too_few_inputs.csv: 2 input columns selected but the network has 3 inputs"},
+   "too_few_inputs.csv: 2 input columns selected (0..1) but the network has 3 inputs"},
   {"label_range.csv", 2, 3, 1, NULL, NULL, "label_range.csv:2: field 3: label 3 is out of range [0, 3)"},
   {"label_frac.csv", 2, 3, 1, NULL, NULL, "label_frac.csv:1: field 3: label '1.5' is not an integer"},
   {"label_neg.csv", 2, 3, 1, NULL, NULL, "label_neg.csv:1: field 3: label -1 is out of range [0, 3)"},
@@ -213,7 +213,7 @@ static const bad_csv bad_csvs[] = {
   {"target_range.csv", 2, 1, 0, NULL, "7",
    "target_range.csv: target column 7 is out of range: rows have 3 fields (columns 0..2)"},
   {"target_count.csv", 2, 1, 0, "0,1", "2,3",
-   "target_count.csv: 2 target columns selected but the network has 1 output"},
+   "target_count.csv: 2 target columns selected (2..3) but the network has 1 output"},
   {"binary.csv", 2, 1, 0, NULL, NULL, "binary.csv:1: NUL byte in a text line (not a CSV file?)"},
   {"header_late.csv", 2, 1, 0, NULL, NULL, "header_late.csv:3: field 1: 'a' is not a number"},
   {"trailing_comma.csv", 3, 1, 0, NULL, NULL, "trailing_comma.csv:1: field 4: '' is not a number"},
@@ -222,7 +222,8 @@ static const bad_csv bad_csvs[] = {
   {"onehot_two.csv", 2, 3, 1, "0,1", "2,3",
    "onehot_two.csv: one-hot labels need exactly one target column, 2 selected"},
   {"semicolons.csv", 2, 1, 0, NULL, NULL,
-   "semicolons.csv: 0 input columns selected but the network has 2 inputs"},
+   "semicolons.csv: 0 input columns selected but the network has 2 inputs (the rows hold semicolons, not "
+   "commas: say 'delimiter \";\"' in the data source, or --delimiter ';')"},
   {"truncated.csv.gz", 2, 1, 0, NULL, NULL, "truncated.csv.gz: read error: unexpected end of file"},
   {"no_such_file.csv", 2, 1, 0, NULL, NULL, "no_such_file.csv: cannot open: No such file or directory"},
 };
