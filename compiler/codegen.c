@@ -20,6 +20,7 @@
 #include "cg.h"
 #include "backend.h"
 #include "codegen.h"
+#include "export.h"
 
 typedef enum BwdMode { BWD_ACCUMULATE, BWD_SGD } BwdMode;
 
@@ -1103,6 +1104,17 @@ static LLVMValueRef const_string(Cg *cg, const char *s, const char *name) {
   return g;
 }
 
+/* A private constant array of len bytes (the ONNX export plan). */
+static LLVMValueRef const_bytes(Cg *cg, const unsigned char *bytes, size_t len, const char *name) {
+  LLVMValueRef data = LLVMConstStringInContext(cg->ctx, (const char *)bytes, (unsigned)len, 1);
+  LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(data), name);
+  LLVMSetInitializer(g, data);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetAlignment(g, 8);
+  return g;
+}
+
 static LLVMValueRef const_ints(Cg *cg, const int32_t *v, int n) {
   if (!n) return LLVMConstNull(cg->ptr);
   LLVMValueRef *elems = xmalloc(sizeof(LLVMValueRef) * (size_t)n);
@@ -1154,18 +1166,22 @@ static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LL
   const IrNetwork *n = cg->net;
   LLVMTypeRef fields[] = {cg->i32, cg->ptr, cg->i64, cg->i32, cg->i32, cg->i32, cg->i64, cg->i64,
                           cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr,
-                          cg->i32, cg->ptr, cg->ptr};
+                          cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->i64};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_model");
-  LLVMStructSetBody(ty, fields, 20, 0);
+  LLVMStructSetBody(ty, fields, 22, 0);
+  size_t plan_len;
+  unsigned char *plan = export_plan(n, &plan_len);
   LLVMValueRef none = LLVMConstNull(cg->ptr);
   LLVMValueRef v[] = {i32c(cg, NNC_ABI_VERSION), const_string(cg, n->name, "nnc.name"),
                       LLVMConstInt(cg->i64, n->fingerprint, 0), i32c(cg, n->real_bytes), i32c(cg, n->n_inputs),
                       i32c(cg, n->n_outputs), cg_int(cg, n->n_params), cg_int(cg, cg_scratch_bytes(n, cg->vec_bytes)),
                       cg_int(cg, cg_scratch_per_sample(n, cg->vec_bytes)), i32c(cg, n->classifier), build_settings(cg, train), init, forward,
                       loss_grad, train_step, evaluate, train_sequence, i32c(cg, cg->scale_offset ? scale_mode : 0),
-                      cg->scale_offset ? cg->scale_offset : none, cg->scale_mul ? cg->scale_mul : none};
+                      cg->scale_offset ? cg->scale_offset : none, cg->scale_mul ? cg->scale_mul : none,
+                      const_bytes(cg, plan, plan_len, "nnc.onnx_plan"), cg_int(cg, (int64_t)plan_len)};
+  free(plan);
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 20));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 22));
   LLVMSetGlobalConstant(g, 1);
   return g;
 }

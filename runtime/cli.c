@@ -69,6 +69,7 @@ static const flag flags[] = {
    "use the network's initial weights (its literal weights and init scheme, --seed) instead of a file", 0},
   {"class", F_BOOL, CMD_PREDICT, NULL, "print the predicted class (its label as trained on) instead of the outputs", 0},
   {"format", F_WORD, CMD_WEIGHTS, "json|csv", "text format of weights export (default json)", 0},
+  {"onnx", F_PATH, CMD_WEIGHTS, "FILE", "weights export: write the network with its weights as an ONNX model", 0},
   {"samples", F_LIMITED, CMD_GRADCHECK, "N", "samples to check (default 5)", NNC_LIMIT_SAMPLES},
   {"help", F_BOOL, ALL, NULL, "show this help", 0},
 };
@@ -83,8 +84,8 @@ static const struct {
   {"eval", CMD_EVAL, "eval [--weights W] [--data F]", "score weights on data by the network's metric (classification, multilabel, regression)"},
   {"predict", CMD_PREDICT, "predict [--weights W] [--input F]", "write the outputs for CSV input rows"},
   {"info", CMD_INFO, "info", "describe the network and its training settings"},
-  {"weights", CMD_WEIGHTS, "weights export|import --weights W [--format json|csv]",
-   "export weights as text to stdout, or import them from stdin"},
+  {"weights", CMD_WEIGHTS, "weights export|import --weights W [--format json|csv] [--onnx FILE]",
+   "export weights as text to stdout (or the network as an ONNX model), or import them from stdin"},
   {"gradcheck", CMD_GRADCHECK, "gradcheck [--weights W] [--samples N]",
    "compare backpropagation with finite differences"},
 };
@@ -233,6 +234,7 @@ static int set_path(nnrt_cli *c, const char *name, const char *v) {
   else if (!strcmp(name, "weights")) c->weights = v;
   else if (!strcmp(name, "input")) c->input = v;
   else if (!strcmp(name, "format")) c->format = v;
+  else if (!strcmp(name, "onnx")) c->onnx = v;
   return NNRT_OK;
 }
 
