@@ -740,6 +740,9 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
 static int onnx_output(nnrt_cli *c, nnrt_error *err) {
   char buf[512];
   const char *weights = c->weights ? c->weights : default_weights(c, buf, sizeof buf);
+  if (!strcmp(c->onnx, "-"))
+    return nnrt__fail(err, NNRT_EUSAGE, "--onnx: '-' (standard output) cannot hold an ONNX model, which is "
+                      "binary; give a file name");
   int rc = nnrt__check_output("--onnx", c->onnx, err);
   if (!rc && nnrt__same_file(c->onnx, weights))
     rc = nnrt__fail(err, NNRT_EUSAGE, "--onnx %s is the weights file; give another name", c->onnx);
