@@ -296,8 +296,9 @@ static LLVMValueRef emit_net_input(Cg *cg, const IrGroup *g, LLVMValueRef j, LLV
   return z;
 }
 
-/* softmax over size values at base, in place: y = e^{z − max z} / Σ e^{z − max z}. */
-void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size) {
+/* softmax over size values at base, in place: y = e^{z − max z} / Σ e^{z − max z}; its log
+ * (act ACT_LOG_SOFTMAX): y = (z − max z) − log Σ e^{z − max z}, as ONNX's LogSoftmax. */
+void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size, IrAct act) {
   LLVMValueRef mx = cg_alloca(cg, cg->real, "max"), sum = cg_alloca(cg, cg->real, "sum");
   LLVMBuildStore(cg->b, cg_load(cg, base, cg_int(cg, 0)), mx);
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
@@ -308,9 +309,16 @@ void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size) {
   LLVMValueRef m = LLVMBuildLoad2(cg->b, cg->real, mx, "");
   i = cg_loop_begin(cg, &l2, size, "sexp");
   LLVMValueRef e = cg_exp(cg, cg_fsub(cg, cg_load(cg, base, i), m));
-  cg_store(cg, base, i, e);
+  if (act != ACT_LOG_SOFTMAX) cg_store(cg, base, i, e);
   LLVMBuildStore(cg->b, cg_fadd(cg, e, LLVMBuildLoad2(cg->b, cg->real, sum, "")), sum);
   cg_loop_end(cg, &l2);
+  if (act == ACT_LOG_SOFTMAX) {
+    LLVMValueRef log_sum = cg_log(cg, LLVMBuildLoad2(cg->b, cg->real, sum, ""));
+    i = cg_loop_begin(cg, &l3, size, "lsnorm");
+    cg_store(cg, base, i, cg_fsub(cg, cg_fsub(cg, cg_load(cg, base, i), m), log_sum));
+    cg_loop_end(cg, &l3);
+    return;
+  }
   LLVMValueRef inv = LLVMBuildFDiv(cg->b, cg_real(cg, 1.0), LLVMBuildLoad2(cg->b, cg->real, sum, ""), "");
   i = cg_loop_begin(cg, &l3, size, "snorm");
   cg_store(cg, base, i, cg_fmul(cg, cg_load(cg, base, i), inv));
@@ -348,7 +356,8 @@ static void emit_group_forward(Cg *cg, const IrGroup *g, LLVMValueRef params, LL
   LLVMValueRef y = cg_activate(cg, g->act, g->act_param, z);
   cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""), y);
   cg_loop_end(cg, &lj);
-  if (g->act == ACT_SOFTMAX) cg_softmax(cg, offset_ptr(cg, V, cg_int(cg, g->value_offset)), cg_int(cg, g->size));
+  if (cg_normalises(g->act))
+    cg_softmax(cg, offset_ptr(cg, V, cg_int(cg, g->value_offset)), cg_int(cg, g->size), g->act);
 }
 
 static void emit_copy(Cg *cg, LLVMValueRef dst, int64_t dst_off, LLVMValueRef src, int64_t src_off, int64_t n) {

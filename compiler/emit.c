@@ -542,7 +542,22 @@ static int emit_module(const Target *t, LLVMModuleRef m, const BackendOptions *o
   return 0;
 }
 
+/* A log_softmax output is computed, not trained (nnc has no loss for log-probabilities):
+ * code for it is generated only with weights to compile in. */
+static int refuse_training_log_softmax(const IrNetwork *n) {
+  for (int i = 0; i < n->n_groups; i++) {
+    const IrGroup *g = &n->groups[i];
+    if (g->act != ACT_LOG_SOFTMAX) continue;
+    fprintf(stderr, "%s:%d:%d: error: output '%s' is log_softmax, which nnc computes but does not train: compile "
+            "the network with its weights (--weights FILE), or train it with softmax and loss cross_entropy\n",
+            n->source_path, g->loc.line, g->loc.col, g->name);
+    return 1;
+  }
+  return 0;
+}
+
 int backend_run(const IrNetwork *n, const BackendOptions *o) {
+  if (!o->weights && !o->params && refuse_training_log_softmax(n)) return 1;
   Target t = {0};
   if (!make_target(o, &t)) {
     free_target(&t);

@@ -715,9 +715,10 @@ static void op_leaky_relu(OnnxModel *m) {
   op_activation(m, ACT_LEAKY_RELU, alpha);
 }
 
-/* Softmax over one whole sample: before opset 13 over the axes from `axis` on (default 1),
- * from 13 over the one axis (default -1); either must cover the sample. */
-static void op_softmax(OnnxModel *m) {
+/* Softmax (act ACT_SOFTMAX) or LogSoftmax (ACT_LOG_SOFTMAX) over one whole sample: before
+ * opset 13 over the axes from `axis` on (default 1), from 13 over the one axis (default -1);
+ * either must cover the sample. */
+static void op_normalised(OnnxModel *m, IrAct act) {
   check_arity(m, 1, 1);
   Value *v = form_input(m, 0);
   const Shape *s = &v->shape;
@@ -728,12 +729,17 @@ static void op_softmax(OnnxModel *m) {
   if (!whole) {
     char b[128];
     shape_text(s, b, sizeof b);
-    node_error(m, "softmax along axis %d of %s is not supported (nnc's softmax covers one whole sample, "
-               "every axis but the first)", axis, b);
+    node_error(m, "%s along axis %d of %s is not supported (nnc's %s covers one whole sample, "
+               "every axis but the first)", ir_act_name(act), axis, b, ir_act_name(act));
   }
-  if (v->width < 2) node_error(m, "softmax over a single value is not supported (it is always 1)");
-  set_output(m, materialise(m, v, ACT_SOFTMAX, 0, m->node->output[0]));
+  if (v->width < 2)
+    node_error(m, "%s over a single value is not supported (it is always %s)", ir_act_name(act),
+               act == ACT_SOFTMAX ? "1" : "0");
+  set_output(m, materialise(m, v, act, 0, m->node->output[0]));
 }
+
+static void op_softmax(OnnxModel *m) { op_normalised(m, ACT_SOFTMAX); }
+static void op_log_softmax(OnnxModel *m) { op_normalised(m, ACT_LOG_SOFTMAX); }
 
 /* Gemm: Y = alpha·A·B' + beta·C, A the form (transA=0), B and C constants. */
 static void op_gemm(OnnxModel *m) {
@@ -1030,10 +1036,6 @@ static void op_sigmoid(OnnxModel *m) { op_activation(m, ACT_SIGMOID, 0); }
 static void op_tanh(OnnxModel *m) { op_activation(m, ACT_TANH, 0); }
 static void op_softplus(OnnxModel *m) { op_activation(m, ACT_SOFTPLUS, 0); }
 
-static void op_log_softmax(OnnxModel *m) {
-  node_error(m, "not supported: nnc has no log-softmax activation (export the network with Softmax, which "
-             "predicts the same class)");
-}
 
 static const Operator operators[] = {
     {"Gemm", 9, op_gemm},         {"MatMul", 1, op_matmul},      {"Add", 7, op_add},
@@ -1155,11 +1157,11 @@ static void check_softmax(OnnxModel *m) {
   for (int i = 0; i < m->n_groups; i++) {
     const Group *g = &m->groups[i];
     if (!g->live || g->role == ROLE_INPUT) continue;
-    if (g->act == ACT_SOFTMAX && (g->role != ROLE_OUTPUT || m->groups[i].feeds)) {
+    if ((g->act == ACT_SOFTMAX || g->act == ACT_LOG_SOFTMAX) && (g->role != ROLE_OUTPUT || m->groups[i].feeds)) {
       m->node = m->proto->graph->node[g->node];
       m->node_index = g->node;
-      node_error(m, "a softmax whose result other nodes use is not supported (nnc applies softmax only to an "
-                 "output of the network)");
+      node_error(m, "a %s whose result other nodes use is not supported (nnc applies %s only to an "
+                 "output of the network)", ir_act_name(g->act), ir_act_name(g->act));
     }
     if (g->act == ACT_SOFTMAX) softmax = 1;
     else if (g->role == ROLE_OUTPUT && (g->act != ACT_SIGMOID || m->groups[i].feeds)) other = i;
