@@ -1,5 +1,5 @@
 """export_check.py — ONNX export of every example network and of the networks in
-Inputs/export/, each checked four ways:
+Inputs/export/ (and of an imported model ending in LogSoftmax), each checked four ways:
   1. `./NET weights export --onnx` and `nnc --emit-onnx NET.nn --weights W` write the same bytes;
   2. onnx.checker.check_model(full_check=True) accepts the model;
   3. the graph evaluated by onnx_eval.py (NumPy) gives ./NET predict's outputs within 1e-5
@@ -128,6 +128,27 @@ def check(args, name, where, how):
           % (name, len(model.graph.node), TOLERANCE, trip))
 
 
+def check_reexport(args):
+    """An imported model (an MLP ending in LogSoftmax) exported again: the checker accepts it
+    and NumPy computes what the imported model predicts."""
+    work = os.path.join(args.work, "reexport")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    src = os.path.join(HERE, "Inputs", "log_softmax")
+    must([args.nnc, os.path.join(src, "mlp.onnx"), "-o", "mlp"], work)
+    must([args.nnc, "--emit-onnx", os.path.join(src, "mlp.onnx"), "-o", "again.onnx"], work)
+    model = onnx.load(os.path.join(work, "again.onnx"))
+    onnx.checker.check_model(model, full_check=True)
+    if "LogSoftmax" not in [n.op_type for n in model.graph.node]:
+        raise SystemExit("FAIL reexport: no LogSoftmax in the export")
+    predicted = must([os.path.join(work, "mlp"), "predict", "--input", os.path.join(src, "inputs.csv")], work)
+    x = np.loadtxt(os.path.join(src, "inputs.csv"), delimiter=",", dtype=np.float32, ndmin=2)
+    got = onnx_eval.run(model, x).astype(np.float64)
+    if not close(got, parse_rows(predicted)):
+        raise SystemExit("FAIL reexport: the exported graph computes\n%s\nbut predict printed\n%s" % (got, predicted))
+    print("%-12s %3d nodes: checker ok, NumPy within %g of predict" % ("reexport", len(model.graph.node), TOLERANCE))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nnc", required=True)
@@ -146,6 +167,9 @@ def main():
             print("%-12s skipped: %s is not installed" % (name, FASHION))
             continue
         check(args, name, where, how)
+        passed += 1
+    if not args.only or args.only == "reexport":
+        check_reexport(args)
         passed += 1
     print("%d passed, 0 failed" % passed)
 
