@@ -53,6 +53,7 @@ typedef struct Value {
   Term *terms;    /* form: one term per source group */
   int n_terms;
   double *bias;   /* form: width entries */
+  int positive;   /* Greater(form, 0): a boolean, read only by a Cast to the model's reals */
 } Value;
 
 typedef struct Group {
@@ -625,6 +626,9 @@ static Value *input(OnnxModel *m, size_t i) {
   Value *v = lookup(m, m->node->input[i]);
   if (!v)
     node_error(m, "input '%s' is not defined before the node (the graph must be in topological order)", m->node->input[i]);
+  if (v->positive && strcmp(str(m->node->op_type), "Cast") != 0)
+    node_error(m, "input '%s' is the boolean of a Greater; nnc reads it only through a Cast to the model's "
+               "reals (a step unit)", v->name);
   return v;
 }
 
@@ -706,6 +710,35 @@ static void op_identity(OnnxModel *m) {
 static void op_activation(OnnxModel *m, IrAct act, double param) {
   check_arity(m, 1, 1);
   set_output(m, materialise(m, form_input(m, 0), act, param, m->node->output[0]));
+}
+
+/* Greater(z, 0): z > 0 as a boolean, which Cast turns into a step unit. */
+static void op_greater(OnnxModel *m) {
+  check_arity(m, 2, 2);
+  Value *z = form_input(m, 0), *b = const_input(m, 1, "B");
+  if (b->count != 1 || b->data[0] != 0)
+    node_error(m, "B '%s' is not the constant 0 (nnc reads Greater as a step unit, z > 0)", b->name);
+  Value *r = alloc(m, 1, sizeof *r);
+  *r = *z;
+  r->positive = 1;
+  set_output(m, r);
+}
+
+/* Cast of Greater(z, 0) to the model's reals: a step unit (1 where z > 0, else 0); a Cast
+ * of a value to the type it has is nothing. */
+static void op_cast(OnnxModel *m) {
+  check_arity(m, 1, 1);
+  Value *v = input(m, 0);
+  int64_t to = int_attr(m, "to", 0);
+  int own = m->real_bytes == 8 ? ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+  if (to != own)
+    node_error(m, "a cast to %s is not supported (nnc computes in %s; it reads Cast only as the step unit "
+               "Cast(Greater(z, 0)) or a cast to the model's own type)", type_name((int32_t)to), type_name(own));
+  if (v->is_const) node_error(m, "input '%s' is a constant; nnc computes only what depends on the inputs", v->name);
+  if (!v->positive) return set_output(m, v);
+  Value z = *v;
+  z.positive = 0;
+  set_output(m, materialise(m, &z, ACT_STEP, 0, m->node->output[0]));
 }
 
 static void op_leaky_relu(OnnxModel *m) {
@@ -1044,6 +1077,7 @@ static const Operator operators[] = {
     {"LogSoftmax", 1, op_log_softmax}, {"Identity", 1, op_identity}, {"Flatten", 1, op_flatten},
     {"Reshape", 5, op_reshape},   {"Concat", 4, op_concat},      {"Constant", 1, op_constant},
     {"Dropout", 7, op_dropout},   {"BatchNormalization", 9, op_batch_norm},
+    {"Greater", 7, op_greater},   {"Cast", 6, op_cast},
 };
 
 static void read_node(OnnxModel *m) {
@@ -1123,6 +1157,9 @@ static void read_outputs(OnnxModel *m) {
     Value *v = lookup(m, name);
     if (!v) model_error(m, "output '%s' is not computed by any node", name);
     if (v->is_const) model_error(m, "output '%s' is a constant; nnc computes only what depends on the inputs", name);
+    if (v->positive)
+      model_error(m, "output '%s' is the boolean of a Greater; nnc computes reals (a step unit is "
+                  "Cast(Greater(z, 0)) to them)", name);
     int grp = plain_group(m, v);
     if (grp < 0 || m->groups[grp].role != ROLE_HIDDEN) {
       if (v->n_terms == 0) model_error(m, "output '%s' does not depend on the inputs", name);

@@ -5,7 +5,8 @@ Inputs/export/ (and of an imported model ending in LogSoftmax), each checked fou
   3. the graph evaluated by onnx_eval.py (NumPy) gives ./NET predict's outputs within 1e-5
      relative to max(1, |value|);
   4. `nnc EXPORTED.onnx -o m2` predicts exactly what `nnc NET.nn --weights W` predicts (the
-     same printed digits: both compile the weights in), or is refused for the reason ROUND_TRIP_REFUSED names (docs/onnx.md, "Export").
+     same printed digits: both compile the weights in; within 1e-5 for ROUND_TRIP_ROUNDED),
+     or is refused for the reason ROUND_TRIP_REFUSED names (docs/onnx.md, "Export").
 Run with /usr/bin/python3 (Debian's python3-onnx and python3-numpy); exits 77 (skipped),
 with the reason, when they cannot be imported."""
 import argparse
@@ -39,9 +40,14 @@ CASES = [
 
 # The importer reads no operator for these constructs: its refusal names the operator.
 ROUND_TRIP_REFUSED = {
-    "parity_step": "(Greater): not supported", "mixed": "(Greater): not supported",
-    "iris": "(Cast): not supported", "wide": "(Sub): not supported", "classes": "(Cast): not supported",
+    "iris": "(Cast): a cast to double", "wide": "(Sub): not supported", "classes": "(Cast): a cast to double",
 }
+
+# The importer reads these back as another network computing the same function: several
+# input groups become one (their edge sets dense from the whole input, zeros elsewhere), and
+# an edge set from one neuron of a wider group becomes dense from the group, so sums are
+# added in another order. Their outputs agree within TOLERANCE, not bit for bit.
+ROUND_TRIP_ROUNDED = {"mixed"}
 
 TOLERANCE = 1e-5
 
@@ -121,9 +127,14 @@ def check(args, name, where, how):
         must([args.nnc, src, "--weights", "w.weights", "-o", "compiled"], work)
         compiled = must([os.path.join(work, "compiled"), "predict", "--input", "rows.csv"], work)
         again = must([os.path.join(work, "m2"), "predict", "--input", "rows.csv"], work)
-        if again != compiled:
+        if name in ROUND_TRIP_ROUNDED:
+            if not close(parse_rows(again), parse_rows(compiled)):
+                raise SystemExit("FAIL %s: the imported export predicts\n%s\nnot\n%s" % (name, again, compiled))
+            trip = "round trip within %g (another network, the same function)" % TOLERANCE
+        elif again != compiled:
             raise SystemExit("FAIL %s: the imported export predicts\n%s\nnot\n%s" % (name, again, compiled))
-        trip = "round trip bit-identical"
+        else:
+            trip = "round trip bit-identical"
     print("%-12s %3d nodes: checker ok, NumPy within %g of predict, %s"
           % (name, len(model.graph.node), TOLERANCE, trip))
 
