@@ -109,7 +109,7 @@ typedef struct plan_group {
 
 typedef struct plan {
   const unsigned char *p, *end;
-  int bad;
+  int bad, oom;               /* malformed; out of memory (then bad too) */
   int64_t n_groups, n_order;
   int64_t *order;
   plan_group *groups;
@@ -154,10 +154,12 @@ static char *plan_name(plan *pl) {
   int64_t len = plan_int(pl, 0, 1 << 20);
   const unsigned char *at = plan_skip(pl, (len + 7) / 8);
   char *s = at ? nnrt__alloc((size_t)len + 1) : NULL;
-  if (s)
+  if (s) {
     memcpy(s, at, (size_t)len);
-  else
+  } else {
+    pl->oom |= at != NULL;
     pl->bad = 1;
+  }
   return s;
 }
 
@@ -187,7 +189,7 @@ static void plan_read_group(plan *pl, const nnc_model *m, plan_group *g) {
     return;
   g->in = nnrt__alloc(sizeof *g->in * (size_t)(g->n_in ? g->n_in : 1));
   if (!g->in) {
-    pl->bad = 1;
+    pl->oom = pl->bad = 1;
     return;
   }
   for (int64_t k = 0; k < g->n_in && !pl->bad; k++)
@@ -247,6 +249,8 @@ static int plan_read(plan *pl, const nnc_model *m, nnrt_error *err) {
     pl->order[i] = plan_int(pl, 0, pl->n_groups - 1);
   for (int64_t i = 0; i < pl->n_groups && !pl->bad; i++)
     plan_read_group(pl, m, &pl->groups[i]);
+  if (pl->oom)
+    return nnrt__oom(err);
   if (pl->bad || pl->p != pl->end || !plan_consistent(pl, m))
     return nnrt__fail(err, NNRT_EDATA, "model '%s': its ONNX export plan is malformed", m->name);
   return NNRT_OK;
