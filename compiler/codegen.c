@@ -1168,18 +1168,21 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   return g;
 }
 
-/* nnc_model NAME_model = {...}: the descriptor the runtime drives the model through. */
+/* nnc_model NAME_model = {...}: the descriptor the runtime drives the model through. An
+ * executable's carries the ONNX export plan (export.c) for `weights export --onnx`; an
+ * object's, linked into firmware or a program, does not (its bytes would be dead weight). */
 static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LLVMValueRef init,
                                      LLVMValueRef forward, LLVMValueRef loss_grad, LLVMValueRef train_step,
-                                     LLVMValueRef evaluate, LLVMValueRef train_sequence, int scale_mode) {
+                                     LLVMValueRef evaluate, LLVMValueRef train_sequence, int scale_mode,
+                                     int with_plan) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef fields[] = {cg->i32, cg->ptr, cg->i64, cg->i32, cg->i32, cg->i32, cg->i64, cg->i64,
                           cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr,
                           cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->i64};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_model");
   LLVMStructSetBody(ty, fields, 22, 0);
-  size_t plan_len;
-  unsigned char *plan = export_plan(n, &plan_len);
+  size_t plan_len = 0;
+  unsigned char *plan = with_plan ? export_plan(n, &plan_len) : NULL;
   LLVMValueRef none = LLVMConstNull(cg->ptr);
   LLVMValueRef v[] = {i32c(cg, NNC_ABI_VERSION), const_string(cg, n->name, "nnc.name"),
                       LLVMConstInt(cg->i64, n->fingerprint, 0), i32c(cg, n->real_bytes), i32c(cg, n->n_inputs),
@@ -1187,7 +1190,7 @@ static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LL
                       cg_int(cg, cg_scratch_per_sample(n, cg->vec_bytes)), i32c(cg, n->classifier), build_settings(cg, train), init, forward,
                       loss_grad, train_step, evaluate, train_sequence, i32c(cg, cg->scale_offset ? scale_mode : 0),
                       cg->scale_offset ? cg->scale_offset : none, cg->scale_mul ? cg->scale_mul : none,
-                      const_bytes(cg, plan, plan_len, "nnc.onnx_plan"), cg_int(cg, (int64_t)plan_len)};
+                      plan ? const_bytes(cg, plan, plan_len, "nnc.onnx_plan") : none, cg_int(cg, (int64_t)plan_len)};
   free(plan);
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
   LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 22));
@@ -1261,7 +1264,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   LLVMValueRef evalN = batched ? cg_build_eval_batch(&cg) : NULL;
   LLVMValueRef evaluate = build_evaluate(&cg, fwd1, evalN);
   LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate, train_sequence,
-                                        scale ? scale->mode : NNC_SCALE_NONE);
+                                        scale ? scale->mode : NNC_SCALE_NONE, with_main);
   if (with_main) build_main(&cg, model);
   cg_tables_free(&tables);
   LLVMDisposeBuilder(cg.b);

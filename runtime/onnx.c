@@ -232,7 +232,8 @@ static int plan_read(plan *pl, const nnc_model *m, nnrt_error *err) {
   memset(pl, 0, sizeof *pl);
   if (!m->onnx_plan || m->onnx_plan_bytes <= 0)
     return nnrt__fail(err, NNRT_EUSAGE, "model '%s' carries no description of its network for ONNX export "
-                      "(an nnc_model written by hand); compile its .nn source with nnc", m->name);
+                      "(nnc writes one into executables, not into objects or models written by hand): use an "
+                      "executable nnc compiled, or nnc --emit-onnx", m->name);
   pl->p = m->onnx_plan;
   pl->end = m->onnx_plan + m->onnx_plan_bytes;
   if (plan_word(pl) != NNC_ONNX_PLAN_MAGIC)

@@ -126,7 +126,8 @@ typedef struct nnc_model {
    *     then n_in edge sets: kind (0 dense, 1 from one neuron), src, src_index,
    *     param_offset (−1: fixed weights), count, n_values (0 for parameters, 1 for one fixed
    *     weight of every edge, count for one fixed weight per edge), n_values reals.
-   * NULL (size 0): a model without one (written by hand); export refuses it. */
+   * NULL (size 0) in objects (nnc -c: firmware has no use for it) and in models written by
+   * hand; export refuses those. */
   const unsigned char *onnx_plan;
   int64_t onnx_plan_bytes;
 } nnc_model;
