@@ -22,5 +22,8 @@ typedef struct BackendOptions {
 /* Runs code generation and emission; returns the driver's exit status. */
 int backend_run(const IrNetwork *n, const BackendOptions *o);
 const char *backend_llvm_version(void);
+/* --emit-onnx: the network with its trained weights (weights, or the imported model's params)
+ * as an ONNX model, written by libnnrt's writer (nnrt_onnx_model) from the plan of export.c. */
+int backend_emit_onnx(const IrNetwork *n, const BackendOptions *o);
 
 #endif

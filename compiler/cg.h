@@ -79,7 +79,9 @@ int64_t cg_code_cost(const IrNetwork *n);
 /* codegen.c: pieces the batch kernels share with the per-sample code. */
 LLVMValueRef cg_begin_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, unsigned n,
                                unsigned noalias_mask, int internal);
-void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size);
+void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size, IrAct act); /* or log_softmax */
+/* softmax and log_softmax: computed over the whole group after the elementwise pass */
+static inline int cg_normalises(IrAct a) { return a == ACT_SOFTMAX || a == ACT_LOG_SOFTMAX; }
 /* v (a real, or a vector of reals across samples) of input i, scaled as the runtime scales a
  * dataset when the module has compiled-in input scaling; v itself otherwise. */
 LLVMValueRef cg_scale_input(Cg *cg, LLVMValueRef v, LLVMValueRef i);

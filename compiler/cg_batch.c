@@ -419,7 +419,7 @@ static void emit_transpose_out(Cg *cg, const IrGroup *g, const Batch *bt) {
 
 /* Aᵀ = f(Zᵀ) in place; outputs that keep their logits get f applied to A instead. */
 static void emit_activation_inplace(Cg *cg, const IrGroup *g, const Batch *bt) {
-  if (g->act == ACT_IDENTITY || g->act == ACT_SOFTMAX || cg_keeps_logits(cg, g)) return;
+  if (g->act == ACT_IDENTITY || cg_normalises(g->act) || cg_keeps_logits(cg, g)) return;
   CgLoop lj, lb;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "aj");
   LLVMValueRef b = cg_loop_begin(cg, &lb, bt->npad, "ab");
@@ -434,13 +434,13 @@ static void emit_softmax_rows(Cg *cg, const IrGroup *g, const Batch *bt) {
   CgLoop lb;
   LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "sb");
   LLVMValueRef row = cg_elem(cg, bt->bufs[g->id].a, LLVMBuildMul(cg->b, b, cg_int(cg, padded(cg, g)), ""));
-  cg_softmax(cg, row, cg_int(cg, g->size));
+  cg_softmax(cg, row, cg_int(cg, g->size), g->act);
   cg_loop_end(cg, &lb);
 }
 
 /* A = f(A) over every row, for outputs whose Aᵀ keeps the logits (softmax aside). */
 static void emit_activation_rows(Cg *cg, const IrGroup *g, const Batch *bt) {
-  if (g->act == ACT_IDENTITY || g->act == ACT_SOFTMAX) return;
+  if (g->act == ACT_IDENTITY || cg_normalises(g->act)) return;
   CgLoop lb, lj;
   LLVMValueRef b = cg_loop_begin(cg, &lb, bt->npad, "rb");
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "rj");
@@ -477,7 +477,7 @@ static void emit_group_forward_batch(Cg *cg, const IrGroup *g, LLVMValueRef para
   emit_activation_inplace(cg, g, bt);
   emit_transpose_out(cg, g, bt);
   if (cg_keeps_logits(cg, g)) emit_activation_rows(cg, g, bt);
-  if (g->act == ACT_SOFTMAX) emit_softmax_rows(cg, g, bt);
+  if (cg_normalises(g->act)) emit_softmax_rows(cg, g, bt);
 }
 
 /* --- backward ----------------------------------------------------------------------- */

@@ -181,7 +181,8 @@ LLVMValueRef cg_activate_with(Cg *cg, IrAct act, LLVMValueRef param, LLVMValueRe
   case ACT_TANH: return tanh_(cg, z);
   case ACT_LEAKY_RELU: return LLVMBuildSelect(cg->b, positive(cg, z), z, cg_fmul(cg, z, param), "");
   case ACT_SOFTPLUS: return softplus(cg, z);
-  case ACT_SOFTMAX: return z; /* normalised over the group by the caller */
+  case ACT_SOFTMAX:
+  case ACT_LOG_SOFTMAX: return z; /* normalised over the group by the caller */
   case ACT_STEP: return keep_nan(cg, z, LLVMBuildSelect(cg->b, positive(cg, z), cg_real(cg, 1.0), cg_real(cg, 0.0), ""));
   default: break;
   }
@@ -206,6 +207,7 @@ LLVMValueRef cg_derivative_with(Cg *cg, IrAct act, LLVMValueRef param, LLVMValue
   case ACT_SOFTPLUS: return LLVMBuildFNeg(cg->b, expm1_(cg, LLVMBuildFNeg(cg->b, y, "")), "");
   case ACT_STEP: return zero;
   case ACT_SOFTMAX: return one; /* only with cross-entropy, whose delta is y − t directly */
+  case ACT_LOG_SOFTMAX: return one; /* never trained: backend_run refuses to (inference only) */
   default: break;
   }
   diag_internal(__FILE__, __LINE__, "unknown activation");

@@ -363,9 +363,11 @@ static void build_forward(Cg *cg, CgTables *t) {
   ActCtx a = {g.param, z};
   cg_store(cg, V, add(cg, g.voff, j), switch_value(cg, g.act, t->acts, cg->real, activate_case, &a));
   cg_loop_end(cg, &lj);
-  if (t->acts & (1u << ACT_SOFTMAX)) {
-    after = begin_if(cg, LLVMBuildICmp(cg->b, LLVMIntEQ, g.act, cg_int(cg, ACT_SOFTMAX), ""), "softmax");
-    cg_softmax(cg, cg_elem(cg, V, g.voff), g.size);
+  static const IrAct whole[] = {ACT_SOFTMAX, ACT_LOG_SOFTMAX};
+  for (int w = 0; w < 2; w++) {
+    if (!(t->acts & (1u << whole[w]))) continue;
+    after = begin_if(cg, LLVMBuildICmp(cg->b, LLVMIntEQ, g.act, cg_int(cg, whole[w]), ""), ir_act_name(whole[w]));
+    cg_softmax(cg, cg_elem(cg, V, g.voff), g.size, whole[w]);
     end_if(cg, after);
   }
   cg_loop_end(cg, &lg);

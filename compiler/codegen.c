@@ -20,6 +20,7 @@
 #include "cg.h"
 #include "backend.h"
 #include "codegen.h"
+#include "export.h"
 
 typedef enum BwdMode { BWD_ACCUMULATE, BWD_SGD } BwdMode;
 
@@ -301,8 +302,9 @@ static LLVMValueRef emit_net_input(Cg *cg, const IrGroup *g, LLVMValueRef j, LLV
   return z;
 }
 
-/* softmax over size values at base, in place: y = e^{z − max z} / Σ e^{z − max z}. */
-void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size) {
+/* softmax over size values at base, in place: y = e^{z − max z} / Σ e^{z − max z}; its log
+ * (act ACT_LOG_SOFTMAX): y = (z − max z) − log Σ e^{z − max z}, as ONNX's LogSoftmax. */
+void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size, IrAct act) {
   LLVMValueRef mx = cg_alloca(cg, cg->real, "max"), sum = cg_alloca(cg, cg->real, "sum");
   LLVMBuildStore(cg->b, cg_load(cg, base, cg_int(cg, 0)), mx);
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
@@ -313,9 +315,16 @@ void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size) {
   LLVMValueRef m = LLVMBuildLoad2(cg->b, cg->real, mx, "");
   i = cg_loop_begin(cg, &l2, size, "sexp");
   LLVMValueRef e = cg_exp(cg, cg_fsub(cg, cg_load(cg, base, i), m));
-  cg_store(cg, base, i, e);
+  if (act != ACT_LOG_SOFTMAX) cg_store(cg, base, i, e);
   LLVMBuildStore(cg->b, cg_fadd(cg, e, LLVMBuildLoad2(cg->b, cg->real, sum, "")), sum);
   cg_loop_end(cg, &l2);
+  if (act == ACT_LOG_SOFTMAX) {
+    LLVMValueRef log_sum = cg_log(cg, LLVMBuildLoad2(cg->b, cg->real, sum, ""));
+    i = cg_loop_begin(cg, &l3, size, "lsnorm");
+    cg_store(cg, base, i, cg_fsub(cg, cg_fsub(cg, cg_load(cg, base, i), m), log_sum));
+    cg_loop_end(cg, &l3);
+    return;
+  }
   LLVMValueRef inv = LLVMBuildFDiv(cg->b, cg_real(cg, 1.0), LLVMBuildLoad2(cg->b, cg->real, sum, ""), "");
   i = cg_loop_begin(cg, &l3, size, "snorm");
   cg_store(cg, base, i, cg_fmul(cg, cg_load(cg, base, i), inv));
@@ -353,7 +362,8 @@ static void emit_group_forward(Cg *cg, const IrGroup *g, LLVMValueRef params, LL
   LLVMValueRef y = cg_activate(cg, g->act, g->act_param, z);
   cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""), y);
   cg_loop_end(cg, &lj);
-  if (g->act == ACT_SOFTMAX) cg_softmax(cg, offset_ptr(cg, V, cg_int(cg, g->value_offset)), cg_int(cg, g->size));
+  if (cg_normalises(g->act))
+    cg_softmax(cg, offset_ptr(cg, V, cg_int(cg, g->value_offset)), cg_int(cg, g->size), g->act);
 }
 
 static void emit_copy(Cg *cg, LLVMValueRef dst, int64_t dst_off, LLVMValueRef src, int64_t src_off, int64_t n) {
@@ -1109,6 +1119,17 @@ static LLVMValueRef const_string(Cg *cg, const char *s, const char *name) {
   return g;
 }
 
+/* A private constant array of len bytes (the ONNX export plan). */
+static LLVMValueRef const_bytes(Cg *cg, const unsigned char *bytes, size_t len, const char *name) {
+  LLVMValueRef data = LLVMConstStringInContext(cg->ctx, (const char *)bytes, (unsigned)len, 1);
+  LLVMValueRef g = LLVMAddGlobal(cg->mod, LLVMTypeOf(data), name);
+  LLVMSetInitializer(g, data);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetAlignment(g, 8);
+  return g;
+}
+
 static LLVMValueRef const_ints(Cg *cg, const int32_t *v, int n) {
   if (!n) return LLVMConstNull(cg->ptr);
   LLVMValueRef *elems = xmalloc(sizeof(LLVMValueRef) * (size_t)n);
@@ -1156,25 +1177,32 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   return g;
 }
 
-/* nnc_model NAME_model = {...}: the descriptor the runtime drives the model through. */
+/* nnc_model NAME_model = {...}: the descriptor the runtime drives the model through. An
+ * executable's carries the ONNX export plan (export.c) for `weights export --onnx`; an
+ * object's, linked into firmware or a program, does not (its bytes would be dead weight). */
 static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LLVMValueRef init,
                                      LLVMValueRef forward, LLVMValueRef loss_grad, LLVMValueRef train_step,
-                                     LLVMValueRef evaluate, LLVMValueRef train_sequence, int scale_mode) {
+                                     LLVMValueRef evaluate, LLVMValueRef train_sequence, int scale_mode,
+                                     int with_plan) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef fields[] = {cg->i32, cg->ptr, cg->i64, cg->i32, cg->i32, cg->i32, cg->i64, cg->i64,
                           cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr,
-                          cg->i32, cg->ptr, cg->ptr};
+                          cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->i64};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_model");
-  LLVMStructSetBody(ty, fields, 20, 0);
+  LLVMStructSetBody(ty, fields, 22, 0);
+  size_t plan_len = 0;
+  unsigned char *plan = with_plan ? export_plan(n, &plan_len) : NULL;
   LLVMValueRef none = LLVMConstNull(cg->ptr);
   LLVMValueRef v[] = {i32c(cg, NNC_ABI_VERSION), const_string(cg, n->name, "nnc.name"),
                       LLVMConstInt(cg->i64, n->fingerprint, 0), i32c(cg, n->real_bytes), i32c(cg, n->n_inputs),
                       i32c(cg, n->n_outputs), cg_int(cg, n->n_params), cg_int(cg, cg_scratch_bytes(n, cg->vec_bytes)),
                       cg_int(cg, cg_scratch_per_sample(n, cg->vec_bytes)), i32c(cg, n->classifier), build_settings(cg, train), init, forward,
                       loss_grad, train_step, evaluate, train_sequence, i32c(cg, cg->scale_offset ? scale_mode : 0),
-                      cg->scale_offset ? cg->scale_offset : none, cg->scale_mul ? cg->scale_mul : none};
+                      cg->scale_offset ? cg->scale_offset : none, cg->scale_mul ? cg->scale_mul : none,
+                      plan ? const_bytes(cg, plan, plan_len, "nnc.onnx_plan") : none, cg_int(cg, (int64_t)plan_len)};
+  free(plan);
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 20));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 22));
   LLVMSetGlobalConstant(g, 1);
   return g;
 }
@@ -1245,7 +1273,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   LLVMValueRef evalN = batched ? cg_build_eval_batch(&cg) : NULL;
   LLVMValueRef evaluate = build_evaluate(&cg, fwd1, evalN);
   LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate, train_sequence,
-                                        scale ? scale->mode : NNC_SCALE_NONE);
+                                        scale ? scale->mode : NNC_SCALE_NONE, with_main);
   if (with_main) build_main(&cg, model);
   cg_tables_free(&tables);
   LLVMDisposeBuilder(cg.b);

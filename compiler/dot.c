@@ -24,7 +24,7 @@ static void node_id(const IrGroup *g, int i, FILE *out) {
 }
 
 static const char *act_symbol(IrAct a) {
-  static const char *const s[] = {"id", "σ", "relu", "tanh", "lrelu", "softplus", "softmax", "step"};
+  static const char *const s[] = {"id", "σ", "relu", "tanh", "lrelu", "softplus", "softmax", "step", "logsoftmax"};
   return s[a];
 }
 

@@ -23,6 +23,7 @@
 
 #include "backend.h"
 #include "codegen.h"
+#include "export.h"
 #include "output.h"
 #include "nnc/nnrt.h"
 
@@ -448,6 +449,78 @@ static void free_trained(Trained *tw) {
   nnrt_scaler_destroy(tw->scaler);
 }
 
+/* --- ONNX export --------------------------------------------------------------------- */
+
+/* The descriptor the runtime's ONNX writer reads: sizes, settings and the export plan. */
+static nnc_model export_descriptor(const IrNetwork *n, unsigned char *plan, size_t plan_len) {
+  nnc_model m = {0};
+  m.abi_version = NNC_ABI_VERSION;
+  m.name = n->name;
+  m.fingerprint = n->fingerprint;
+  m.real_bytes = n->real_bytes;
+  m.n_inputs = n->n_inputs;
+  m.n_outputs = n->n_outputs;
+  m.n_params = n->n_params;
+  m.classifier = n->classifier;
+  m.train = &n->train;
+  m.onnx_plan = plan;
+  m.onnx_plan_bytes = (int64_t)plan_len;
+  return m;
+}
+
+/* The target scaling of the weights is the one the network declares (`target_scale`). */
+static int targets_match(const nnc_model *m, const nnrt_weights_extras *x, const char *path, nnrt_error *err) {
+  int want = m->train->data.target_scale != NNC_SCALE_NONE, got = x->targets != NULL;
+  if (want == got) return NNRT_OK;
+  snprintf(err->msg, sizeof err->msg, got ? "%s: the weights were trained on scaled targets, but network '%s' "
+           "declares no target scaling" : "%s: no target scaling, but network '%s' scales its targets "
+           "(target_scale): use the weights its train command saved", path, m->name);
+  return err->code = NNRT_EDATA;
+}
+
+/* Trained weights and what they were trained with, checked as the runtime checks them. */
+static int load_for_export(const nnc_model *m, const char *path, void *params, nnrt_weights_extras *x) {
+  nnrt_error err;
+  if (nnrt_weights_load_ex(path, m, params, x, &err) == NNRT_OK &&
+      nnrt_scaler_matches(x->scaler, m, path, &err) == NNRT_OK &&
+      scaling_without_section(m, path, &x->scaler, &err) == NNRT_OK && targets_match(m, x, path, &err) == NNRT_OK)
+    return 1;
+  if (err.code == NNRT_ENOMEM) xoom("reading the weights");
+  fprintf(stderr, "nnc: error: %s\n", err.msg);
+  return 0;
+}
+
+int backend_emit_onnx(const IrNetwork *n, const BackendOptions *o) {
+  char name[512];
+  snprintf(name, sizeof name, "%s.onnx", n->name);
+  const char *out = o->output ? o->output : name;
+  int refused = o->output ? 0 : out_check(out, NULL, n->source_path, o->weights);
+  if (refused) return refused;
+  if (!o->weights && !o->params) {
+    fprintf(stderr, "nnc: error: --emit-onnx writes a trained network: give its weights (--weights FILE, "
+            "saved by './%s train')\n", n->name);
+    return 1;
+  }
+  size_t plan_len, len;
+  unsigned char *plan = export_plan(n, &plan_len), *bytes = NULL;
+  nnc_model m = export_descriptor(n, plan, plan_len);
+  nnrt_weights_extras x = {NULL, NULL, NULL};
+  void *params = o->weights ? xmalloc((size_t)(n->n_params ? n->n_params : 1) * (size_t)n->real_bytes) : NULL;
+  int status = 1;
+  nnrt_error err;
+  if (!o->weights || load_for_export(&m, o->weights, params, &x)) {
+    if (nnrt_onnx_model(&m, params ? params : o->params, x.scaler, x.targets, &bytes, &len, &err) == NNRT_OK)
+      status = write_bytes(out, (const char *)bytes, len) ? 0 : 1;
+    else if (err.code == NNRT_ENOMEM) xoom("writing the ONNX model");
+    else fprintf(stderr, "nnc: error: %s\n", err.msg);
+  }
+  free(bytes);
+  free(params);
+  free(plan);
+  nnrt_weights_extras_clear(&x);
+  return status;
+}
+
 /* --- entry -------------------------------------------------------------------------- */
 
 static int verify(LLVMModuleRef m) {
@@ -471,7 +544,22 @@ static int emit_module(const Target *t, LLVMModuleRef m, const BackendOptions *o
   return 0;
 }
 
+/* A log_softmax output is computed, not trained (nnc has no loss for log-probabilities):
+ * code for it is generated only with weights to compile in. */
+static int refuse_training_log_softmax(const IrNetwork *n) {
+  for (int i = 0; i < n->n_groups; i++) {
+    const IrGroup *g = &n->groups[i];
+    if (g->act != ACT_LOG_SOFTMAX) continue;
+    fprintf(stderr, "%s:%d:%d: error: output '%s' is log_softmax, which nnc computes but does not train: compile "
+            "the network with its weights (--weights FILE), or train it with softmax and loss cross_entropy\n",
+            n->source_path, g->loc.line, g->loc.col, g->name);
+    return 1;
+  }
+  return 0;
+}
+
 int backend_run(const IrNetwork *n, const BackendOptions *o) {
+  if (!o->weights && !o->params && refuse_training_log_softmax(n)) return 1;
   Target t = {0};
   if (!make_target(o, &t)) {
     free_target(&t);

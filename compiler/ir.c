@@ -6,7 +6,7 @@
 
 const char *ir_act_name(IrAct a) {
   static const char *const names[] = {"identity", "sigmoid", "relu",    "tanh",
-                                      "leaky_relu", "softplus", "softmax", "step"};
+                                      "leaky_relu", "softplus", "softmax", "step", "log_softmax"};
   return a < ACT_COUNT ? names[a] : "?";
 }
 

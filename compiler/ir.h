@@ -26,6 +26,8 @@ typedef enum IrAct {
   ACT_SOFTPLUS,
   ACT_SOFTMAX,    /* over the whole group; output groups only */
   ACT_STEP,       /* 1 if x > 0 else 0; derivative 0 */
+  ACT_LOG_SOFTMAX, /* log of the softmax, z − max z − log Σ e^{z − max z}; output groups only,
+                      for inference (a network with one compiles with its weights) */
   ACT_COUNT
 } IrAct;
 

@@ -28,6 +28,7 @@ typedef enum Action {
   ACT_DOT,        /* --emit-dot */
   ACT_CHECK,      /* --check */
   ACT_NN,         /* --emit-nn: an ONNX model as .nn source and its weights file */
+  ACT_ONNX,       /* --emit-onnx: the network with trained weights as an ONNX model */
 } Action;
 
 typedef struct Options {
@@ -58,6 +59,8 @@ static const char usage_text[] =
     "  --emit-dot        draw the network as a Graphviz graph\n"
     "  --emit-nn         write an ONNX model as .nn source (-o FILE.nn) and its weights\n"
     "                    (FILE.weights)\n"
+    "  --emit-onnx       write the network with its trained weights (--weights FILE) as an\n"
+    "                    ONNX model (-o FILE, default NAME.onnx)\n"
     "\n"
     "Code generation:\n"
     "  -O0 -O1 -O2 -O3   optimisation level (default -O3)\n"
@@ -103,7 +106,8 @@ static int parse_flag(Options *o, int argc, char **argv, int *i) {
   const char *a = argv[*i];
   static const struct { const char *flag; Action action; } actions[] = {
       {"-c", ACT_OBJECT}, {"-S", ACT_ASSEMBLY}, {"--emit-llvm", ACT_LLVM}, {"--emit-ast", ACT_AST},
-      {"--emit-ir", ACT_IR}, {"--emit-dot", ACT_DOT}, {"--check", ACT_CHECK}, {"--emit-nn", ACT_NN}};
+      {"--emit-ir", ACT_IR}, {"--emit-dot", ACT_DOT}, {"--check", ACT_CHECK}, {"--emit-nn", ACT_NN},
+      {"--emit-onnx", ACT_ONNX}};
   for (size_t k = 0; k < sizeof actions / sizeof actions[0]; k++)
     if (strcmp(a, actions[k].flag) == 0) return set_action(o, actions[k].action, a), 1;
   if (strcmp(a, "-o") == 0) o->output = option_value(argc, argv, i);
@@ -236,6 +240,17 @@ static int emit_nn(const Options *o, const OnnxModel *onnx, const IrNetwork *net
   return status;
 }
 
+/* --emit-onnx: the weights are the file's, or an imported model's own. */
+static int emit_onnx(const Options *o, const IrNetwork *net, const OnnxModel *onnx) {
+  BackendOptions b = o->backend;
+  b.output = o->output;
+  b.weights = o->weights;
+  b.params = onnx && !o->weights ? onnx_params(onnx, net) : NULL;
+  int status = backend_emit_onnx(net, &b);
+  free((void *)b.params);
+  return status;
+}
+
 static int run_backend(const Options *o, const IrNetwork *net, const OnnxModel *onnx) {
   BackendOptions b = o->backend;
   b.output = o->output;
@@ -277,6 +292,8 @@ int main(int argc, char **argv) {
   parse_args(&o, argc, argv);
   if (o.action == ACT_EXECUTABLE && o.output && strcmp(o.output, "-") == 0)
     usage_error("an executable cannot be written to standard output (-o -); give a file name%s", "");
+  if (o.action == ACT_ONNX && o.output && strcmp(o.output, "-") == 0)
+    usage_error("an ONNX model cannot be written to standard output (-o -); give a file name%s", "");
   int refused = out_check(o.output, o.header, o.input, o.weights);
   if (refused) return refused;
   Source src = {o.input, NULL, 0};
@@ -309,6 +326,7 @@ int main(int argc, char **argv) {
     else if (o.action == ACT_CHECK) status = 0;
     else if (o.action == ACT_IR || o.action == ACT_DOT) status = dump(&o, ast, net);
     else if (o.action == ACT_NN) status = emit_nn(&o, onnx, net);
+    else if (o.action == ACT_ONNX) status = emit_onnx(&o, net, onnx);
     else status = run_backend(&o, net, onnx);
   }
   diag_finish(&diag);

@@ -53,6 +53,7 @@ typedef struct Value {
   Term *terms;    /* form: one term per source group */
   int n_terms;
   double *bias;   /* form: width entries */
+  int positive;   /* Greater(form, 0): a boolean, read only by a Cast to the model's reals */
 } Value;
 
 typedef struct Group {
@@ -625,6 +626,9 @@ static Value *input(OnnxModel *m, size_t i) {
   Value *v = lookup(m, m->node->input[i]);
   if (!v)
     node_error(m, "input '%s' is not defined before the node (the graph must be in topological order)", m->node->input[i]);
+  if (v->positive && strcmp(str(m->node->op_type), "Cast") != 0)
+    node_error(m, "input '%s' is the boolean of a Greater; nnc reads it only through a Cast to the model's "
+               "reals (a step unit)", v->name);
   return v;
 }
 
@@ -708,6 +712,35 @@ static void op_activation(OnnxModel *m, IrAct act, double param) {
   set_output(m, materialise(m, form_input(m, 0), act, param, m->node->output[0]));
 }
 
+/* Greater(z, 0): z > 0 as a boolean, which Cast turns into a step unit. */
+static void op_greater(OnnxModel *m) {
+  check_arity(m, 2, 2);
+  Value *z = form_input(m, 0), *b = const_input(m, 1, "B");
+  if (b->count != 1 || b->data[0] != 0)
+    node_error(m, "B '%s' is not the constant 0 (nnc reads Greater as a step unit, z > 0)", b->name);
+  Value *r = alloc(m, 1, sizeof *r);
+  *r = *z;
+  r->positive = 1;
+  set_output(m, r);
+}
+
+/* Cast of Greater(z, 0) to the model's reals: a step unit (1 where z > 0, else 0); a Cast
+ * of a value to the type it has is nothing. */
+static void op_cast(OnnxModel *m) {
+  check_arity(m, 1, 1);
+  Value *v = input(m, 0);
+  int64_t to = int_attr(m, "to", 0);
+  int own = m->real_bytes == 8 ? ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+  if (to != own)
+    node_error(m, "a cast to %s is not supported (nnc computes in %s; it reads Cast only as the step unit "
+               "Cast(Greater(z, 0)) or a cast to the model's own type)", type_name((int32_t)to), type_name(own));
+  if (v->is_const) node_error(m, "input '%s' is a constant; nnc computes only what depends on the inputs", v->name);
+  if (!v->positive) return set_output(m, v);
+  Value z = *v;
+  z.positive = 0;
+  set_output(m, materialise(m, &z, ACT_STEP, 0, m->node->output[0]));
+}
+
 static void op_leaky_relu(OnnxModel *m) {
   double alpha = float_attr(m, "alpha", 0.01);
   if (!(alpha >= 0 && alpha < 1))
@@ -715,9 +748,10 @@ static void op_leaky_relu(OnnxModel *m) {
   op_activation(m, ACT_LEAKY_RELU, alpha);
 }
 
-/* Softmax over one whole sample: before opset 13 over the axes from `axis` on (default 1),
- * from 13 over the one axis (default -1); either must cover the sample. */
-static void op_softmax(OnnxModel *m) {
+/* Softmax (act ACT_SOFTMAX) or LogSoftmax (ACT_LOG_SOFTMAX) over one whole sample: before
+ * opset 13 over the axes from `axis` on (default 1), from 13 over the one axis (default -1);
+ * either must cover the sample. */
+static void op_normalised(OnnxModel *m, IrAct act) {
   check_arity(m, 1, 1);
   Value *v = form_input(m, 0);
   const Shape *s = &v->shape;
@@ -728,12 +762,17 @@ static void op_softmax(OnnxModel *m) {
   if (!whole) {
     char b[128];
     shape_text(s, b, sizeof b);
-    node_error(m, "softmax along axis %d of %s is not supported (nnc's softmax covers one whole sample, "
-               "every axis but the first)", axis, b);
+    node_error(m, "%s along axis %d of %s is not supported (nnc's %s covers one whole sample, "
+               "every axis but the first)", ir_act_name(act), axis, b, ir_act_name(act));
   }
-  if (v->width < 2) node_error(m, "softmax over a single value is not supported (it is always 1)");
-  set_output(m, materialise(m, v, ACT_SOFTMAX, 0, m->node->output[0]));
+  if (v->width < 2)
+    node_error(m, "%s over a single value is not supported (it is always %s)", ir_act_name(act),
+               act == ACT_SOFTMAX ? "1" : "0");
+  set_output(m, materialise(m, v, act, 0, m->node->output[0]));
 }
+
+static void op_softmax(OnnxModel *m) { op_normalised(m, ACT_SOFTMAX); }
+static void op_log_softmax(OnnxModel *m) { op_normalised(m, ACT_LOG_SOFTMAX); }
 
 /* Gemm: Y = alpha·A·B' + beta·C, A the form (transA=0), B and C constants. */
 static void op_gemm(OnnxModel *m) {
@@ -1030,10 +1069,6 @@ static void op_sigmoid(OnnxModel *m) { op_activation(m, ACT_SIGMOID, 0); }
 static void op_tanh(OnnxModel *m) { op_activation(m, ACT_TANH, 0); }
 static void op_softplus(OnnxModel *m) { op_activation(m, ACT_SOFTPLUS, 0); }
 
-static void op_log_softmax(OnnxModel *m) {
-  node_error(m, "not supported: nnc has no log-softmax activation (export the network with Softmax, which "
-             "predicts the same class)");
-}
 
 static const Operator operators[] = {
     {"Gemm", 9, op_gemm},         {"MatMul", 1, op_matmul},      {"Add", 7, op_add},
@@ -1042,6 +1077,7 @@ static const Operator operators[] = {
     {"LogSoftmax", 1, op_log_softmax}, {"Identity", 1, op_identity}, {"Flatten", 1, op_flatten},
     {"Reshape", 5, op_reshape},   {"Concat", 4, op_concat},      {"Constant", 1, op_constant},
     {"Dropout", 7, op_dropout},   {"BatchNormalization", 9, op_batch_norm},
+    {"Greater", 7, op_greater},   {"Cast", 6, op_cast},
 };
 
 static void read_node(OnnxModel *m) {
@@ -1121,6 +1157,9 @@ static void read_outputs(OnnxModel *m) {
     Value *v = lookup(m, name);
     if (!v) model_error(m, "output '%s' is not computed by any node", name);
     if (v->is_const) model_error(m, "output '%s' is a constant; nnc computes only what depends on the inputs", name);
+    if (v->positive)
+      model_error(m, "output '%s' is the boolean of a Greater; nnc computes reals (a step unit is "
+                  "Cast(Greater(z, 0)) to them)", name);
     int grp = plain_group(m, v);
     if (grp < 0 || m->groups[grp].role != ROLE_HIDDEN) {
       if (v->n_terms == 0) model_error(m, "output '%s' does not depend on the inputs", name);
@@ -1155,11 +1194,11 @@ static void check_softmax(OnnxModel *m) {
   for (int i = 0; i < m->n_groups; i++) {
     const Group *g = &m->groups[i];
     if (!g->live || g->role == ROLE_INPUT) continue;
-    if (g->act == ACT_SOFTMAX && (g->role != ROLE_OUTPUT || m->groups[i].feeds)) {
+    if ((g->act == ACT_SOFTMAX || g->act == ACT_LOG_SOFTMAX) && (g->role != ROLE_OUTPUT || m->groups[i].feeds)) {
       m->node = m->proto->graph->node[g->node];
       m->node_index = g->node;
-      node_error(m, "a softmax whose result other nodes use is not supported (nnc applies softmax only to an "
-                 "output of the network)");
+      node_error(m, "a %s whose result other nodes use is not supported (nnc applies %s only to an "
+                 "output of the network)", ir_act_name(g->act), ir_act_name(g->act));
     }
     if (g->act == ACT_SOFTMAX) softmax = 1;
     else if (g->role == ROLE_OUTPUT && (g->act != ACT_SIGMOID || m->groups[i].feeds)) other = i;

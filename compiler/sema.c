@@ -177,7 +177,7 @@ static void declare_groups(Sema *s, const AstNetwork *ast) {
 /* --- activations -------------------------------------------------------------------- */
 
 static const char *const act_names[] = {"identity", "sigmoid", "relu",     "tanh",
-                                        "leaky_relu", "softplus", "softmax", "step"};
+                                        "leaky_relu", "softplus", "softmax", "step", "log_softmax"};
 
 static int act_by_name(const char *name) {
   if (strcmp(name, "linear") == 0) return ACT_IDENTITY;
@@ -201,7 +201,7 @@ static void resolve_activation(Sema *s, IrGroup *g, const AstValue *act) {
       diag_error(s->diag, act->loc, "unknown activation '%s'; did you mean '%s'?", act->text, hint);
     else
       diag_error(s->diag, act->loc, "unknown activation '%s' (expected identity, sigmoid, relu, tanh, "
-                 "leaky_relu, softplus, softmax or step)", act->text);
+                 "leaky_relu, softplus, softmax, log_softmax or step)", act->text);
     return;
   }
   g->act = (IrAct)a;
@@ -998,12 +998,13 @@ static void check_roles(Sema *s, const AstNetwork *ast) {
   if (n->n_outputs == 0) diag_error(s->diag, ast->loc, "network '%s' has no output", n->name);
   for (int i = 0; i < n->n_groups; i++) {
     const IrGroup *g = &n->groups[i];
-    if (g->act == ACT_SOFTMAX && g->role != ROLE_OUTPUT)
-      diag_error(s->diag, s->decl_of[i]->act->loc, "softmax is only allowed on an output group; '%s' is a %s",
-                 g->name, ast_decl_kind_name(s->decl_of[i]->kind));
-    else if (g->act == ACT_SOFTMAX && g->size < 2)
-      diag_error(s->diag, s->decl_of[i]->act->loc, "softmax needs an output group of at least 2 neurons; "
-                 "'%s' has 1 (use sigmoid for one output)", g->name);
+    int whole = g->act == ACT_SOFTMAX || g->act == ACT_LOG_SOFTMAX;
+    if (whole && g->role != ROLE_OUTPUT)
+      diag_error(s->diag, s->decl_of[i]->act->loc, "%s is only allowed on an output group; '%s' is a %s",
+                 ir_act_name(g->act), g->name, ast_decl_kind_name(s->decl_of[i]->kind));
+    else if (whole && g->size < 2)
+      diag_error(s->diag, s->decl_of[i]->act->loc, "%s needs an output group of at least 2 neurons; "
+                 "'%s' has 1 (use sigmoid for one output)", ir_act_name(g->act), g->name);
   }
 }
 
@@ -1042,7 +1043,7 @@ static void check_outputs_against_loss(Sema *s) {
   for (int i = 0; i < n->n_groups; i++) {
     const IrGroup *g = &n->groups[i];
     if (g->role != ROLE_OUTPUT) continue;
-    if (g->act == ACT_SOFTMAX) softmax = 1;
+    if (g->act == ACT_SOFTMAX || g->act == ACT_LOG_SOFTMAX) softmax = 1;
     if (g->act != ACT_SIGMOID && g->act != ACT_STEP) all_sigmoid = 0;
     if (n->train.loss == NNC_LOSS_CROSS_ENTROPY && g->act != ACT_SOFTMAX && g->act != ACT_SIGMOID)
       diag_error(s->diag, g->loc, "cross_entropy needs softmax or sigmoid outputs; '%s' is %s",
@@ -1053,7 +1054,7 @@ static void check_outputs_against_loss(Sema *s) {
       diag_error(s->diag, g->loc, "softmax output '%s' needs 'loss cross_entropy' in the train block", g->name);
   }
   free(feeds);
-  /* class scores: softmax, cross-entropy, one-hot labels, or 0/1 units read at 0.5 */
+  /* class scores: softmax (or its log), cross-entropy, one-hot labels, or 0/1 units read at 0.5 */
   n->classifier = softmax || all_sigmoid || n->train.loss == NNC_LOSS_CROSS_ENTROPY || n->train.data.onehot;
   /* softmax outputs are one distribution over classes, whatever the targets look like */
   if (softmax && n->train.metric == NNC_METRIC_AUTO) n->train.metric = NNC_METRIC_CLASSIFICATION;

@@ -78,6 +78,7 @@ static const flag flags[] = {
   {"class", F_BOOL, CMD_PREDICT, NULL, "print each row's class (its label as trained on) instead of the outputs", 0},
   {"proba", F_BOOL, CMD_PREDICT, NULL, "print each row's class, then each class's probability: label,p0,p1,...", 0},
   {"format", F_WORD, CMD_WEIGHTS, "json|csv", "text format of weights export (default json)", 0},
+  {"onnx", F_PATH, CMD_WEIGHTS, "FILE", "weights export: write the network with its weights as an ONNX model", 0},
   {"samples", F_LIMITED, CMD_GRADCHECK, "N", "samples to check (default 5)", NNC_LIMIT_SAMPLES},
   {"help", F_BOOL, ALL, NULL, "show this help", 0},
 };
@@ -129,8 +130,8 @@ static const struct {
    "row of the training data, whose input columns are taken; the first row decides, and a first\n"
    "row of names is a header."},
   {"info", CMD_INFO, "info", "describe the network and its training settings", NULL},
-  {"weights", CMD_WEIGHTS, "weights export|import [--weights W] [--format json|csv]",
-   "export weights as text to stdout, or import them from stdin", NULL},
+  {"weights", CMD_WEIGHTS, "weights export|import [--weights W] [--format json|csv] [--onnx FILE]",
+   "export weights as text to stdout (or the network as an ONNX model), or import them from stdin", NULL},
   {"gradcheck", CMD_GRADCHECK, "gradcheck [--weights W] [--data F] [--samples N]",
    "compare backpropagation with finite differences", NULL},
 };
@@ -290,6 +291,7 @@ static int set_path(nnrt_cli *c, const char *name, const char *v) {
   else if (!strcmp(name, "weights")) c->weights = v;
   else if (!strcmp(name, "input")) c->input = v;
   else if (!strcmp(name, "format")) c->format = v;
+  else if (!strcmp(name, "onnx")) c->onnx = v;
   return NNRT_OK;
 }
 

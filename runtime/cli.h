@@ -22,6 +22,7 @@ typedef struct nnrt_cli {
   int32_t n_in_cols, n_tg_cols;
   int inputs_given, targets_given, onehot_given;
   const char *weights, *input, *format, *labels, *test_labels;
+  const char *onnx;             /* weights export --onnx FILE */
   int64_t samples;
   int quiet, print_class, print_proba, seed_given;
   int delimiter_given;

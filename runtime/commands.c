@@ -894,6 +894,19 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
 
 /* ---- weights export / import ---- */
 
+/* --onnx FILE may be written: not standard output, not the weights or the input it reads. */
+static int onnx_output(nnrt_cli *c, nnrt_error *err) {
+  char buf[512];
+  const char *weights = c->weights ? c->weights : default_weights(c, buf, sizeof buf);
+  if (!strcmp(c->onnx, "-"))
+    return nnrt__fail(err, NNRT_EUSAGE, "--onnx: '-' (standard output) cannot hold an ONNX model, which is "
+                      "binary; give a file name");
+  int rc = nnrt__check_output("--onnx", c->onnx, err);
+  if (!rc && nnrt__same_file(c->onnx, weights))
+    rc = nnrt__fail(err, NNRT_EUSAGE, "--onnx %s is the weights file; give another name", c->onnx);
+  return rc;
+}
+
 /* What predict scales inputs by: the weights file's (or refitted) scaling, or the one compiled
  * into the model with its weights. */
 static int export_weights(nnrt_cli *c, nnrt_error *err) {
@@ -901,12 +914,18 @@ static int export_weights(nnrt_cli *c, nnrt_error *err) {
   nnrt_weights_extras x;
   const nnc_model *m = c->m;
   nnrt_scaler compiled = {m->scale_mode, m->n_inputs, (double *)m->scale_offset, (double *)m->scale_mul};
-  int rc = load_weights(c, &params, &x, err);
+  int rc = c->onnx ? onnx_output(c, err) : NNRT_OK;
+  if (rc)
+    return rc;
+  rc = load_weights(c, &params, &x, err);
   if (!rc)
     rc = obtain_scaler(c, &x.scaler, err);
-  if (!rc)
-    rc = nnrt_weights_export(stdout, m, params, x.scaler ? x.scaler : m->scale_mode ? &compiled : NULL, c->format, err);
-  if (!rc && (x.labels || x.targets))
+  const nnrt_scaler *sc = x.scaler ? x.scaler : m->scale_mode ? &compiled : NULL;
+  if (!rc && c->onnx)
+    rc = nnrt_onnx_write(c->onnx, m, params, sc, x.targets, err);
+  else if (!rc)
+    rc = nnrt_weights_export(stdout, m, params, sc, c->format, err);
+  if (!rc && !c->onnx && (x.labels || x.targets))
     fprintf(stderr, "note: the text form leaves out the weights file's %s; an import of it %s\n",
             x.targets ? "target scaling" : "class label map",
             x.targets ? "is refused: copy the weights file instead" : "predicts class indices, not labels");
@@ -940,6 +959,9 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
     return nnrt__fail(err, NNRT_EUSAGE, "weights: expected 'export' or 'import' (see '%s weights --help')", c->prog);
   if (!strcmp(c->action, "export")) {
     return export_weights(c, err);
+  } else if (c->onnx) {
+    return nnrt__fail(err, NNRT_EUSAGE, "weights import: --onnx writes a model on export; nnc imports ONNX "
+                      "models (nnc model.onnx)");
   } else if (!c->weights) {
     return nnrt__fail(err, NNRT_EUSAGE, "weights import: give --weights FILE, the file to write");
   } else if ((rc = nnrt__check_output("--weights", c->weights, err)) != NNRT_OK) {

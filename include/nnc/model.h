@@ -123,6 +123,24 @@ typedef struct nnc_model {
    * the SCAL section of the weights file). */
   int32_t scale_mode;
   const double *scale_offset, *scale_mul; /* n_inputs each */
+
+  /* The network's structure for ONNX export (`weights export --onnx`): a plan the compiler
+   * wrote from the network IR, which the runtime's writer (nnrt_onnx_write) fills with the
+   * parameters. Words of 8 bytes, little-endian (integers int64, reals IEEE double):
+   *   magic NNC_ONNX_PLAN_MAGIC, n_groups, n_order, order[n_order] (ids of hidden and
+   *   output groups in evaluation order), then each group in id order:
+   *     role (0 input, 1 bias, 2 hidden, 3 output), size, act (0 identity, 1 sigmoid, 2 relu,
+   *     3 tanh, 4 leaky_relu, 5 softplus, 6 softmax, 7 step, 8 log_softmax), act_param (real),
+   *     io_offset, name_bytes, the name in ceil(name_bytes / 8) words (zero padded), n_in,
+   *     then n_in edge sets: kind (0 dense, 1 from one neuron), src, src_index,
+   *     param_offset (−1: fixed weights), count, n_values (0 for parameters, 1 for one fixed
+   *     weight of every edge, count for one fixed weight per edge), n_values reals.
+   * NULL (size 0) in objects (nnc -c: firmware has no use for it) and in models written by
+   * hand; export refuses those. */
+  const unsigned char *onnx_plan;
+  int64_t onnx_plan_bytes;
 } nnc_model;
+
+#define NNC_ONNX_PLAN_MAGIC 0x314e414c50584e4eull /* "NNXPLAN1" */
 
 #endif

@@ -204,6 +204,15 @@ int nnrt_weights_import(FILE *in, const char *name, const nnc_model *m, void *pa
  * (m->train->data) declares: the same mode and, for a factor, the same factor. Otherwise the
  * weights were trained on other inputs than the network describes: NNRT_EDATA. */
 int nnrt_scaler_matches(const nnrt_scaler *scaler, const nnc_model *m, const char *path, nnrt_error *err);
+/* Writes the network of m with params as an ONNX model (operator set 13; docs/onnx.md,
+ * "Export") to path, whole or not at all: one input [N, n_inputs] taking raw inputs scaled
+ * by scaler (NULL: none), one output [N, n_outputs] in the targets' units when targets (the
+ * target scaling, or NULL) is given. Needs the export plan nnc compiles into every model. */
+int nnrt_onnx_write(const char *path, const nnc_model *m, const void *params, const nnrt_scaler *scaler,
+                    const nnrt_scaler *targets, nnrt_error *err);
+/* The same model as bytes in *bytes, from the allocator hook (free() with the default one). */
+int nnrt_onnx_model(const nnc_model *m, const void *params, const nnrt_scaler *scaler, const nnrt_scaler *targets,
+                    unsigned char **bytes, size_t *len, nnrt_error *err);
 
 /* ---- Metrics ------------------------------------------------------------------------------
  * What a network is scored by (enum nnc_metric), decided by nnrt_metric_resolve when the

@@ -1431,6 +1431,71 @@ static void test_out_of_memory(void) {
   ASSERT(k > 20);
 }
 
+/* ---- ONNX export ---- */
+
+/* The export plan of the toy network (nnc/model.h): x[2] → h[3] sigmoid → y sigmoid, each
+ * with a bias neuron, parameters in toy_model.c's order. */
+static const uint64_t toy_plan[] = {
+  NNC_ONNX_PLAN_MAGIC, 5, 2, 2, 4,
+  0, 2, 0, 0, 0, 1, 'x', 0,                                        /* input x[2] */
+  1, 1, 0, 0, (uint64_t)-1, 2, 'b' | '1' << 8, 0,                  /* bias b1 */
+  2, 3, 1, 0, (uint64_t)-1, 1, 'h', 2,                             /* hidden h[3] sigmoid */
+  0, 0, 0, 0, 6, 0,   0, 1, 0, 6, 3, 0,                            /*   dense x, bias b1 */
+  1, 1, 0, 0, (uint64_t)-1, 2, 'b' | '2' << 8, 0,                  /* bias b2 */
+  3, 1, 1, 0, 0, 1, 'y', 2,                                        /* output y sigmoid */
+  0, 2, 0, 9, 3, 0,   0, 3, 0, 12, 1, 0,                           /*   dense h, bias b2 */
+};
+
+static int holds(const unsigned char *bytes, size_t len, const char *word) {
+  size_t n = strlen(word);
+  for (size_t i = 0; i + n <= len; i++)
+    if (!memcmp(bytes + i, word, n))
+      return 1;
+  return 0;
+}
+
+static int toy_export(size_t plan_words, unsigned char **bytes, size_t *len, nnrt_error *err) {
+  nnc_model m = toy_model_f64;
+  double params[13];
+  for (int i = 0; i < 13; i++)
+    params[i] = 0.25 * i - 1;
+  m.onnx_plan = (const unsigned char *)toy_plan; /* words little-endian: this host's order */
+  m.onnx_plan_bytes = (int64_t)(plan_words * 8);
+  return nnrt_onnx_model(&m, params, NULL, NULL, bytes, len, err);
+}
+
+/* A model without a plan is refused; the toy's plan gives a ModelProto (ir_version 7 first,
+ * the operators in it); a truncated plan is malformed; every allocation failing in turn
+ * gives ENOMEM and nothing else. */
+static void test_onnx_export(void) {
+  unsigned char *bytes = NULL;
+  size_t len = 0;
+  nnrt_error err;
+  const uint16_t one = 1;
+  if (*(const unsigned char *)&one != 1)
+    return; /* the plan above is written in this host's byte order */
+  ASSERT(nnrt_onnx_model(&toy_model_f64, NULL, NULL, NULL, &bytes, &len, &err) == NNRT_EUSAGE);
+  ASSERT(strstr(err.msg, "carries no description of its network") != NULL);
+  size_t words = sizeof toy_plan / sizeof toy_plan[0];
+  ASSERT(toy_export(words, &bytes, &len, &err) == NNRT_OK);
+  ASSERT(len > 200 && bytes[0] == 0x08 && bytes[1] == 7);
+  ASSERT(holds(bytes, len, "Gemm") && holds(bytes, len, "Sigmoid"));
+  free(bytes);
+  ASSERT(toy_export(words - 1, &bytes, &len, &err) == NNRT_EDATA && !bytes);
+  ASSERT(strstr(err.msg, "export plan is malformed") != NULL);
+  int rc = NNRT_ENOMEM;
+  long k;
+  for (k = 0; k < 10000 && rc == NNRT_ENOMEM; k++) {
+    alloc_budget = k;
+    nnrt_set_allocator(failing_realloc, NULL);
+    rc = toy_export(words, &bytes, &len, &err);
+    nnrt_set_allocator(NULL, NULL);
+    ASSERT(rc == NNRT_OK || (rc == NNRT_ENOMEM && !bytes));
+  }
+  ASSERT(rc == NNRT_OK && k > 10);
+  free(bytes);
+}
+
 /* ---- main ---- */
 
 typedef struct test_case { const char *name; void (*fn)(void); } test_case;
@@ -1477,6 +1542,7 @@ static const test_case tests[] = {
   {"multilabel_scores", test_multilabel_scores},
   {"schedules_and_rng", test_schedules_and_rng},
   {"out_of_memory", test_out_of_memory},
+  {"onnx_export", test_onnx_export},
 };
 
 static void remove_tmpdir(void) {

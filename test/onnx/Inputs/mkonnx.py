@@ -169,6 +169,19 @@ def softmax_and_linear():
     return model(graph(nodes, [value_info("x", ["N", 4])], [value_info("y", ["N", 4]), value_info("y2", ["N", 4])]))
 
 
+def step(b=0.0, after="Cast", output="y", to=FLOAT):
+    """Gemm → Greater(z, B) → Cast (a step unit, as nnc exports one), or another node after
+    the Greater, or the Greater's boolean as the graph's output."""
+    nodes = [node("Gemm", ["x", "W", "C"], ["z"], "fc", [attr_int("transB", 1)]),
+             node("Greater", ["z", "B"], ["p"], "gt")]
+    if after == "Cast":
+        nodes.append(node("Cast", ["p"], ["y"], "cast", [attr_int("to", to)]))
+    elif after:
+        nodes.append(node(after, ["p"], ["y"], "after"))
+    inits = [tensor("W", [3, 4], weights(12, 1)), tensor("C", [3], weights(3, 2)), tensor("B", [], [b])]
+    return model(graph(nodes, [value_info("x", ["N", 4])], [value_info(output, ["N", 3])], inits))
+
+
 def external_data():
     t = f_int(1, 4) + f_int(2, FLOAT) + f_str(8, "W") + f_bytes(13, f_str(1, "location") + f_str(2, "w.bin")) + f_int(14, 1)
     return one_node("Add", inputs=("x", "W"), inits=[t])
@@ -197,6 +210,11 @@ MODELS = {
     "opset-22": lambda: one_node("Relu", opset=22),
     "gemm-opset-8": lambda: one_node("Gemm", inputs=("x", "W"), inits=[tensor("W", [4, 4], weights(16, 1))], opset=8),
     "log-softmax": lambda: one_node("LogSoftmax", [attr_int("axis", -1)], "lsm"),
+    "step": step,
+    "greater-not-zero": lambda: step(b=0.5),
+    "greater-into-relu": lambda: step(after="Relu"),
+    "greater-output": lambda: step(after=None, output="p"),
+    "cast-to-int64": lambda: one_node("Cast", [attr_int("to", INT64)], "cast"),
     "gemm-trans-a": lambda: one_node("Gemm", [attr_int("transA", 1)], "fc", ("x", "W"), [tensor("W", [4, 4], weights(16, 1))]),
     "gemm-b-input": lambda: one_node("Gemm", (), "fc", ("x", "W"), extra_inputs=[value_info("W", [4, 4])]),
     "gemm-c-batch": lambda: one_node("Gemm", (), "fc", ("x", "W", "C"), [tensor("W", [4, 4], weights(16, 1)),
