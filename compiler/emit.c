@@ -414,10 +414,9 @@ static int scaling_without_section(const nnc_model *m, const char *path, nnrt_sc
   return err->code = NNRT_EDATA;
 }
 
-/* Reads a weights file for n with the runtime's own checks (magic, version, fingerprint,
- * count, precision, checksum, a usable scaling section that is the one the network
- * declares); 0 after a message if it does not belong to n. */
-static int load_weights(const IrNetwork *n, const char *path, Trained *tw) {
+/* The descriptor of n the runtime's weights reader and ONNX writer check files against:
+ * name, fingerprint, sizes, precision and settings (no code). */
+static nnc_model model_descriptor(const IrNetwork *n) {
   nnc_model m = {0};
   m.abi_version = NNC_ABI_VERSION;
   m.name = n->name;
@@ -426,7 +425,16 @@ static int load_weights(const IrNetwork *n, const char *path, Trained *tw) {
   m.n_inputs = n->n_inputs;
   m.n_outputs = n->n_outputs;
   m.n_params = n->n_params;
+  m.classifier = n->classifier;
   m.train = &n->train;
+  return m;
+}
+
+/* Reads a weights file for n with the runtime's own checks (magic, version, fingerprint,
+ * count, precision, checksum, a usable scaling section that is the one the network
+ * declares); 0 after a message if it does not belong to n. */
+static int load_weights(const IrNetwork *n, const char *path, Trained *tw) {
+  nnc_model m = model_descriptor(n);
   if (n->train.data.target_scale != NNC_SCALE_NONE) { /* its outputs are in scaled units */
     fprintf(stderr, "nnc: error: network '%s' learns scaled targets (target_scale): compiled with its weights it "
             "would predict scaled values; compile it without --weights and predict with the weights file\n", n->name);
@@ -453,16 +461,7 @@ static void free_trained(Trained *tw) {
 
 /* The descriptor the runtime's ONNX writer reads: sizes, settings and the export plan. */
 static nnc_model export_descriptor(const IrNetwork *n, unsigned char *plan, size_t plan_len) {
-  nnc_model m = {0};
-  m.abi_version = NNC_ABI_VERSION;
-  m.name = n->name;
-  m.fingerprint = n->fingerprint;
-  m.real_bytes = n->real_bytes;
-  m.n_inputs = n->n_inputs;
-  m.n_outputs = n->n_outputs;
-  m.n_params = n->n_params;
-  m.classifier = n->classifier;
-  m.train = &n->train;
+  nnc_model m = model_descriptor(n);
   m.onnx_plan = plan;
   m.onnx_plan_bytes = (int64_t)plan_len;
   return m;
