@@ -150,8 +150,10 @@ def lose_host(how):
     with Hosts(3) as h:
         h.deploy("wide", data)
         ckpt = h.dir(1, "wide.ckpt")
-        train = ["prefix/bin/wide", "train", "--quiet", "--save", "wide.weights", "--checkpoint", "wide.ckpt",
-                 "--checkpoint-every", "1"]
+        # The executable names the data by the absolute path it had beside wide.nn, which the
+        # hosts do not see: each reads its own copy, named relative to its working directory.
+        train = ["prefix/bin/wide", "train", "--quiet", "--data", "regression.csv", "--save", "wide.weights",
+                 "--checkpoint", "wide.ckpt", "--checkpoint-every", "1"]
         log = open("train.out", "w")
         p = subprocess.Popen(h.mpirun(3, train), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
@@ -192,7 +194,8 @@ def lose_host(how):
         shutil.copy(ckpt, h.dir(1, "lost.ckpt"))
         info = e2e.run(["./wide", "eval", "--weights", h.dir(1, "lost.ckpt"), "--data", data],
                        what="eval of the checkpoint left by the lost host")
-        resumed = e2e.run(h.mpirun(2, ["prefix/bin/wide", "train", "--quiet", "--resume", "lost.ckpt",
+        resumed = e2e.run(h.mpirun(2, ["prefix/bin/wide", "train", "--quiet", "--data", "regression.csv",
+                                       "--resume", "lost.ckpt",
                                        "--epochs", "%d" % (checkpoint_epoch(h.dir(1, "lost.ckpt")) + 2),
                                        "--save", "resumed.weights", "--checkpoint", "resumed.ckpt"]),
                           what="resume on 2 hosts", timeout=120)
