@@ -507,8 +507,11 @@ int backend_emit_onnx(const IrNetwork *n, const BackendOptions *o) {
   void *params = o->weights ? xmalloc((size_t)(n->n_params ? n->n_params : 1) * (size_t)n->real_bytes) : NULL;
   int status = 1;
   nnrt_error err;
+  nnrt_scaler own = {o->scale_mode, n->n_inputs, (double *)o->scale_offset, (double *)o->scale_mul};
+  const nnrt_scaler *scaler = !o->weights && o->scale_mode != NNC_SCALE_NONE ? &own : NULL;
   if (!o->weights || load_for_export(&m, o->weights, params, &x)) {
-    if (nnrt_onnx_model(&m, params ? params : o->params, x.scaler, x.targets, &bytes, &len, &err) == NNRT_OK)
+    if (nnrt_onnx_model(&m, params ? params : o->params, x.scaler ? x.scaler : scaler, x.targets, &bytes, &len,
+                        &err) == NNRT_OK)
       status = write_bytes(out, (const char *)bytes, len) ? 0 : 1;
     else if (err.code == NNRT_ENOMEM) xoom("writing the ONNX model");
     else fprintf(stderr, "nnc: error: %s\n", err.msg);
@@ -580,10 +583,13 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   const void *params = tw.params ? tw.params : o->params;
   CgInputScale scale = {tw.scaler ? tw.scaler->mode : 0, tw.scaler ? tw.scaler->offset : NULL,
                         tw.scaler ? tw.scaler->mul : NULL};
+  int scaled = tw.scaler != NULL;
+  if (!tw.params && o->params && o->scale_mode != NNC_SCALE_NONE) /* an imported model's own scaling */
+    scale = (CgInputScale){o->scale_mode, o->scale_offset, o->scale_mul}, scaled = 1;
   LLVMContextRef ctx = LLVMContextCreate();
   const char *prefix = o->prefix ? o->prefix : n->name;
   LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, params,
-                                    tw.scaler ? &scale : NULL, prefix);
+                                    scaled ? &scale : NULL, prefix);
   LLVMSetTarget(m, t.triple);
   LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(t.tm);
   LLVMSetModuleDataLayout(m, layout);

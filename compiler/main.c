@@ -226,6 +226,13 @@ static int write_nn(const Options *o, const OnnxModel *onnx, const IrNetwork *ne
 }
 
 static int emit_nn(const Options *o, const OnnxModel *onnx, const IrNetwork *net) {
+  const double *offset, *mul;
+  if (onnx_input_scaling(onnx, &offset, &mul) != NNC_SCALE_NONE) {
+    fprintf(stderr, "%s: error: --emit-nn: the model scales its inputs before its first layer (Sub, Mul or Div by "
+            "constants); a .nn source states input scaling only as fitted on its training data ('scale'): compile "
+            "the model itself (nnc %s)\n", o->input, o->input);
+    return 1;
+  }
   size_t cap = strlen(net->name) + (o->output ? strlen(o->output) : 0) + 16;
   char *source = xmalloc(cap), *weights = xmalloc(cap);
   const char *out = o->output;
@@ -246,6 +253,7 @@ static int emit_onnx(const Options *o, const IrNetwork *net, const OnnxModel *on
   b.output = o->output;
   b.weights = o->weights;
   b.params = onnx && !o->weights ? onnx_params(onnx, net) : NULL;
+  if (b.params) b.scale_mode = onnx_input_scaling(onnx, &b.scale_offset, &b.scale_mul);
   int status = backend_emit_onnx(net, &b);
   free((void *)b.params);
   return status;
@@ -257,6 +265,7 @@ static int run_backend(const Options *o, const IrNetwork *net, const OnnxModel *
   b.header = o->header;
   b.weights = o->weights;
   b.params = onnx && !o->weights ? onnx_params(onnx, net) : NULL;
+  if (b.params) b.scale_mode = onnx_input_scaling(onnx, &b.scale_offset, &b.scale_mul);
   b.kind = o->action == ACT_OBJECT ? OUT_OBJECT
          : o->action == ACT_ASSEMBLY ? OUT_ASSEMBLY
          : o->action == ACT_LLVM ? OUT_LLVM
