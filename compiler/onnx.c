@@ -987,6 +987,8 @@ static Value *as_form(OnnxModel *m, const Value *v) {
  * was), else the form's rows scaled and shifted. */
 static Value *affine(OnnxModel *m, Value *v, const char *op, const Value *cv) {
   double *c = broadcast_const(m, cv, &v->shape, "the constant");
+  for (int64_t i = 0; i < v->width; i++)
+    if (!isfinite(c[i])) node_error(m, "the constant '%s' holds %g; nnc reads only finite weights", cv->name, c[i]);
   if (input_group_of(m, v) >= 0 && (op[0] != '+' || v->scale_mul || v->wide)) return scaled_input(m, v, op, c);
   v = as_form(m, v);
   double *a = alloc(m, (size_t)v->width, sizeof(double)), *b = alloc(m, (size_t)v->width, sizeof(double));

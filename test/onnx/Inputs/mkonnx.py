@@ -262,6 +262,7 @@ MODELS = {
     "div-by-zero": lambda: model(graph([node("Relu", ["x"], ["r"], "relu"), node("Div", ["r", "Z"], ["y"], "div")],
                                        [value_info("x", ["N", 4])], [value_info("y", ["N", 4])],
                                        [tensor("Z", [], [0.0])])),
+    "mul-by-infinity": lambda: one_node("Mul", (), "mul", ("x", "K"), [tensor("K", [], [float("inf")])]),
     "scale-by-zero": lambda: one_node("Div", (), "div", ("x", "Z"), [tensor("Z", [], [0.0])]),
     "conv": lambda: relu_then("Conv"),
     "conv-unnamed": lambda: relu_then("Conv", ""),
