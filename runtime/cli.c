@@ -70,6 +70,7 @@ static const flag flags[] = {
   {"log", F_PATH, CMD_TRAIN, "FILE", "CSV log, one row per epoch", 0},
   {"plot", F_PATH, CMD_TRAIN, "FILE", "SVG plot of the loss and accuracy curves", 0},
   {"quiet", F_BOOL, CMD_TRAIN, NULL, "no per-epoch lines", 0},
+  {"train-score", F_WORD, CMD_TRAIN, "WHEN", "score the training data on the epochs shown (default), every epoch, or the last", 0},
   {"shuffle", F_BOOL, CMD_TRAIN, NULL, "a new sample order each epoch (the default)", 0},
   {"no-shuffle", F_BOOL, CMD_TRAIN, NULL, "every epoch in data order (`shuffle off`)", 0},
   {"weights", F_PATH, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS | CMD_GRADCHECK, "FILE", "weights file", 0},
@@ -437,6 +438,17 @@ static int set_metric(nnrt_cli *c, const char *v, nnrt_error *err) {
   return usage_error(err, "metric", "auto, classification, multilabel or regression", v);
 }
 
+/* --train-score shown|every|last: which epochs score the training data (enum nnrt_train_score). */
+static int set_train_score(nnrt_cli *c, const char *v, nnrt_error *err) {
+  static const char *const names[] = {"shown", "every", "last"};
+  for (int32_t k = 0; k < 3; k++)
+    if (!strcmp(v, names[k])) {
+      c->o.train_score = k;
+      return NNRT_OK;
+    }
+  return usage_error(err, "train-score", "shown, every or last", v);
+}
+
 static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err) {
   switch (f->kind) {
   case F_PATH:
@@ -450,6 +462,8 @@ static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err)
       return set_optimizer(c, v, err);
     if (!strcmp(f->name, "delimiter"))
       return set_delimiter(c, v, err);
+    if (!strcmp(f->name, "train-score"))
+      return set_train_score(c, v, err);
     if (strcmp(v, "json") && strcmp(v, "csv"))
       return usage_error(err, f->name, "json or csv", v);
     return set_path(c, f->name, v);

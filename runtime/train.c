@@ -282,25 +282,44 @@ static int push_row(nnrt_trainer *tr, const nnrt_epoch_row *row) {
   return NNRT_OK;
 }
 
-/* Scores the epoch just finished by the metric: the training part's score (accuracy, or the
- * fraction of labels right; none for a regression, whose score is its loss), the validation
- * part's loss and score (accuracy, fraction of labels right, or RMSE). */
-static int score_epoch(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *err) {
+/* Scores the epoch just finished on the validation part: its loss and score (accuracy,
+ * fraction of labels right, or RMSE). */
+static int score_validation(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *err) {
   nnrt_metrics mt;
-  int rc = NNRT_OK, regression = tr->metric == NNC_METRIC_REGRESSION;
+  int rc, regression = tr->metric == NNC_METRIC_REGRESSION;
   row->acc = row->val_loss = row->val_acc = NAN;
-  if (!regression && tr->o.verbosity >= 1) {
-    if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->train, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, err)) != NNRT_OK)
-      return rc;
-    row->acc = tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
-  }
-  if (tr->val) {
-    if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->val, tr->metric, tr->o.targets, 0, &mt, err)) != NNRT_OK)
-      return rc;
-    row->val_loss = mt.loss;
-    row->val_acc = regression ? mt.rmse : tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
-  }
-  return rc;
+  if (!tr->val)
+    return NNRT_OK;
+  if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->val, tr->metric, tr->o.targets, 0, &mt, err)) != NNRT_OK)
+    return rc;
+  row->val_loss = mt.loss;
+  row->val_acc = regression ? mt.rmse : tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
+  return NNRT_OK;
+}
+
+/* Whether epoch (1-based; last: the run's last) scores the training part: a pass over the
+ * training data that only the epoch lines, the log, the plot and the restart line show
+ * (enum nnrt_train_score). A regression has no training score (its score is its loss). */
+static int train_score_due(const nnrt_trainer *tr, int64_t epoch, int last) {
+  if (tr->metric == NNC_METRIC_REGRESSION || tr->o.verbosity < 1)
+    return 0;
+  if (last || tr->o.train_score == NNRT_TRAIN_SCORE_EVERY)
+    return 1;
+  if (tr->o.train_score == NNRT_TRAIN_SCORE_LAST)
+    return 0;
+  return tr->o.log_path || tr->o.plot_path || (tr->o.verbosity >= 2 && nnrt__line_due(tr, epoch, 0));
+}
+
+/* The training part's score (accuracy, or the fraction of labels right), rank 0's under MPI. */
+static int score_training(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *err) {
+  nnrt_metrics mt;
+  int rc = nnrt_evaluate_as(tr->m, tr->params, tr->train, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, err);
+  if (rc != NNRT_OK)
+    return rc;
+  row->acc = tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
+  if (nnrt__mpi_size() > 1)
+    nnrt__mpi_bcast(&row->acc, sizeof row->acc);
+  return NNRT_OK;
 }
 
 /* Early stopping bookkeeping; returns 1 when patience has run out. */
@@ -335,14 +354,16 @@ static int end_epoch(nnrt_trainer *tr, int64_t epoch, double loss, double secs, 
                      nnrt_error *err) {
   nnrt_epoch_row row = {(int32_t)tr->st.restart, (int32_t)epoch + 1, loss, NAN, NAN, NAN,
                         nnrt__rate_at(&tr->o.s, tr->st.steps, epoch), nnrt__now() - tr->run_start};
-  int rc = score_epoch(tr, &row, err);
+  int rc = score_validation(tr, &row, err);
   if (rc)
     return rc;
   share_epoch(tr, &row);
-  if (push_row(tr, &row) != NNRT_OK)
-    return nnrt__oom(err);
   tr->st.epoch = epoch + 1;
   *stop = track_validation(tr, row.val_loss);
+  if (train_score_due(tr, epoch + 1, *stop || epoch + 1 >= tr->o.s.epochs) && (rc = score_training(tr, &row, err)))
+    return rc;
+  if (push_row(tr, &row) != NNRT_OK)
+    return nnrt__oom(err);
   nnrt__report_epoch(tr, &row, (double)tr->train->n / (secs > 0 ? secs : 1e-9), *stop);
   nnrt__log_row(tr, &row);
   if (*stop && tr->o.verbosity >= 1) {

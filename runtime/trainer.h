@@ -102,6 +102,8 @@ void nnrt__progress_live(nnrt_trainer *tr, int64_t epoch, int64_t done, double l
                          double t0);
 /* last: the run's final epoch (early stopping), whose line always stays. */
 void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s, int last);
+/* 1 if epoch's line is printed (all of a short run; about 25 of a long one; last: the run's last). */
+int nnrt__line_due(const nnrt_trainer *tr, int64_t epoch, int last);
 /* Erases the live line, if one is on screen, so that the next message starts at column 0. */
 void nnrt__progress_clear(nnrt_trainer *tr);
 /* "  acc 93.10%", "  val_label_acc 97.20%" or "  val_rmse 0.0123" by metric; nothing for NaN. */

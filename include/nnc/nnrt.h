@@ -277,7 +277,15 @@ typedef struct nnrt_train_options {
   FILE *report;               /* restart lines (stdout by default) */
   const nnrt_labels *labels;  /* class label map saved with the weights, or NULL */
   const nnrt_scaler *targets; /* the target scaling of the data (saved, scores unscaled), or NULL */
+  int32_t train_score;        /* enum nnrt_train_score: which epochs score the training data */
 } nnrt_train_options;
+
+/* The training part's score (accuracy, fraction of labels right) of an epoch is a pass over
+ * the training data after the epoch; no decision reads it (early stopping and restarts use the
+ * validation loss, or the final weights' training loss). SHOWN: the epochs whose line is
+ * printed, every epoch when a log or plot is written, and each run's last; EVERY: every epoch;
+ * LAST: each run's last epoch only. */
+enum nnrt_train_score { NNRT_TRAIN_SCORE_SHOWN = 0, NNRT_TRAIN_SCORE_EVERY = 1, NNRT_TRAIN_SCORE_LAST = 2 };
 
 /* Fills o from the model's settings: threads 1, verbosity 2, no paths, stderr/stdout. */
 void nnrt_train_options_init(nnrt_train_options *o, const nnc_model *m);
