@@ -310,15 +310,14 @@ static int train_score_due(const nnrt_trainer *tr, int64_t epoch, int last) {
   return tr->o.log_path || tr->o.plot_path || (tr->o.verbosity >= 2 && nnrt__line_due(tr, epoch, 0));
 }
 
-/* The training part's score (accuracy, or the fraction of labels right), rank 0's under MPI. */
+/* The training part's score (accuracy, or the fraction of labels right): shown by rank 0
+ * alone, so under MPI no other rank needs it (their verbosity is 0: they skip it). */
 static int score_training(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *err) {
   nnrt_metrics mt;
   int rc = nnrt_evaluate_as(tr->m, tr->params, tr->train, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, err);
   if (rc != NNRT_OK)
     return rc;
   row->acc = tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
-  if (nnrt__mpi_size() > 1)
-    nnrt__mpi_bcast(&row->acc, sizeof row->acc);
   return NNRT_OK;
 }
 
