@@ -680,8 +680,8 @@ static Value *settled(OnnxModel *m, Value *v) {
 static Value *scaled_input(OnnxModel *m, const Value *v, const char *op, const double *c) {
   Value *r = alloc(m, 1, sizeof *r);
   *r = *v;
-  r->scale_off = alloc(m, (size_t)v->width, sizeof(double));
-  r->scale_mul = alloc(m, (size_t)v->width, sizeof(double));
+  r->scale_off = new_matrix(m, 2, v->width); /* counted as weights: a chain of them is bounded */
+  r->scale_mul = r->scale_off + v->width;
   for (int64_t i = 0; i < v->width; i++) {
     double off = v->scale_mul ? v->scale_off[i] : 0, mul = v->scale_mul ? v->scale_mul[i] : 1;
     if (op[0] == '-' && mul == 1) off += c[i];
