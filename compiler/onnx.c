@@ -7,10 +7,13 @@
  *
  * Every tensor of the graph is either a constant (initializers, Constant nodes) or a linear
  * form of group outputs: Σ M_k · group_k + bias, one matrix per source group. Gemm, MatMul,
- * Add, Concat, BatchNormalization, Dropout, Identity, Flatten and Reshape transform forms; an activation turns a form
- * into a new group (its edge sets are the form's matrices, its bias the form's bias), whose
- * output is the identity form of that group. A sample is the tensor without its first axis
- * (the batch axis) when its rank is 2 or more, the whole tensor otherwise.
+ * Add, Sub, Mul and Div by constants, Concat, BatchNormalization, Dropout, Identity, Flatten
+ * and Reshape transform forms; an activation turns a form into a new group (its edge sets
+ * are the form's matrices, its bias the form's bias), whose output is the identity form of
+ * that group. Sub, Add, Mul and Div of a graph input before a layer reads it are its input
+ * scaling (onnx_input_scaling), which the model applies in double, compiled in with the
+ * weights. A sample is the tensor without its first axis (the batch axis) when its rank is 2
+ * or more, the whole tensor otherwise.
  * The first error ends the import: one message, exit status 1. */
 #include <math.h>
 #include <setjmp.h>
