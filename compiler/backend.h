@@ -17,6 +17,7 @@ typedef struct BackendOptions {
   const char *weights;                  /* trained weights to embed, or NULL */
   const void *params;                   /* else parameters to embed from memory (an imported model), or NULL */
   const char *prefix;                   /* of the exported symbols and header macros; NULL: the network's name */
+  int quantize;                         /* CgQuantize of the embedded weights (--quantize) */
 } BackendOptions;
 
 /* Runs code generation and emission; returns the driver's exit status. */

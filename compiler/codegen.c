@@ -252,7 +252,7 @@ static LLVMValueRef edge_values(Cg *cg, const IrEdges *e, LLVMTypeRef ty) {
 static LLVMValueRef weight(Cg *cg, const IrEdges *e, LLVMValueRef params, LLVMValueRef k) {
   if (e->weight == WEIGHT_FIXED && e->values) return cg_load(cg, edge_values(cg, e, cg->real), k);
   if (e->weight == WEIGHT_FIXED) return cg_real(cg, e->value);
-  LLVMValueRef idx = LLVMBuildAdd(cg->b, cg_int(cg, e->param_offset), k, "");
+  LLVMValueRef idx = LLVMBuildAdd(cg->b, cg_int(cg, cg_param_offset(cg, e)), k, "");
   return cg_load(cg, params, idx);
 }
 
@@ -290,7 +290,7 @@ static LLVMValueRef emit_net_input(Cg *cg, const IrGroup *g, LLVMValueRef j, LLV
     const IrEdges *e = &g->in[k];
     const IrGroup *src = &cg->net->groups[e->src];
     LLVMValueRef term;
-    if (skip_dense && cg_dense_vectorisable(cg, e)) continue;
+    if (skip_dense && cg_has_kernel(cg, e)) continue;
     if (is_bias_set(cg, e))
       term = weight(cg, e, params, j);
     else if (e->kind == EDGES_DENSE)
@@ -333,7 +333,7 @@ void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size, IrAct act) {
 
 static int has_dense_kernel(Cg *cg, const IrGroup *g) {
   for (int k = 0; k < g->n_in; k++)
-    if (cg_dense_vectorisable(cg, &g->in[k])) return 1;
+    if (cg_has_kernel(cg, &g->in[k])) return 1;
   return 0;
 }
 
@@ -347,7 +347,8 @@ static void emit_dense_net_inputs(Cg *cg, const IrGroup *g, LLVMValueRef params,
   cg_store(cg, V, vi, fused >= 0 ? cg_fadd(cg, cg_load(cg, V, vi), z) : z);
   cg_loop_end(cg, &lj);
   for (int k = 0; k < g->n_in; k++)
-    if (k != fused && cg_dense_vectorisable(cg, &g->in[k])) cg_emit_dense_forward(cg, g, &g->in[k], params, V);
+    if (cg_quantized(cg, &g->in[k])) cg_emit_quant_forward(cg, g, &g->in[k], V);
+    else if (k != fused && cg_dense_vectorisable(cg, &g->in[k])) cg_emit_dense_forward(cg, g, &g->in[k], params, V);
 }
 
 static void emit_group_forward(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V) {
@@ -1070,6 +1071,11 @@ static LLVMValueRef build_init(Cg *cg) {
   LLVMTypeRef ps[] = {cg->ptr, cg->i64};
   LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "init"), cg->void_t, ps, 2, 1, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), seed = LLVMGetParam(fn, 1);
+  if (cg->q) {
+    cg_emit_quant_init(cg, params);
+    LLVMBuildRetVoid(cg->b);
+    return fn;
+  }
   if (cg->embedded) {
     if (n->n_params)
       cg_copy(cg, params, cg->embedded, cg_int(cg, n->n_params));
@@ -1221,7 +1227,7 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
                               int with_main, int vec_bytes, const void *weights, const CgInputScale *scale,
-                              const char *prefix) {
+                              const char *prefix, CgQuantize quant) {
   Cg cg = {0};
   cg.net = n;
   cg.prefix = prefix ? prefix : n->name;
@@ -1239,12 +1245,14 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   cg.void_t = LLVMVoidTypeInContext(ctx);
   cg.vec_bytes = vec_bytes;
 
-  if (weights) cg.embedded = build_embedded_weights(&cg, weights);
+  cg.quant = weights ? quant : CG_QUANT_NONE;
+  if (cg.quant) cg_quant_build(&cg, weights); /* the quantized kernels take no batch or tables */
+  else if (weights) cg.embedded = build_embedded_weights(&cg, weights);
   if (weights && scale) { /* only inference code reads inputs through the scaling */
     cg.scale_offset = const_f64s(&cg, scale->offset, n->n_inputs, "nnc.scale_offset");
     cg.scale_mul = const_f64s(&cg, scale->mul, n->n_inputs, "nnc.scale_mul");
   }
-  int batched = cg_batch_eligible(n), trainable = !weights;
+  int batched = cg_batch_eligible(n) && !cg.quant, trainable = !weights;
   CgTables tables;
   cg_tables_build(&cg, &tables, trainable);
   cg.tables = &tables;
@@ -1276,6 +1284,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
                                         scale ? scale->mode : NNC_SCALE_NONE, with_main);
   if (with_main) build_main(&cg, model);
   cg_tables_free(&tables);
+  cg_quant_free(&cg);
   LLVMDisposeBuilder(cg.b);
   return cg.mod;
 }

@@ -390,7 +390,7 @@ static int emit_executable(const Target *t, LLVMModuleRef m, const char *output)
 
 /* --- the header --------------------------------------------------------------------- */
 
-int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded);
+int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize);
 
 /* --- embedded weights -------------------------------------------------------------- */
 
@@ -557,7 +557,16 @@ static int refuse_training_log_softmax(const IrNetwork *n) {
   return 0;
 }
 
+/* Quantization rounds trained weights: without them (a training executable) there are none. */
+static int refuse_quantize_without_weights(const BackendOptions *o) {
+  if (!o->quantize || o->weights || o->params) return 0;
+  fprintf(stderr, "nnc: error: --quantize %s compiles trained weights: give them with --weights FILE (code that "
+          "trains stays in float)\n", cg_quant_name((CgQuantize)o->quantize));
+  return 1;
+}
+
 int backend_run(const IrNetwork *n, const BackendOptions *o) {
+  if (refuse_quantize_without_weights(o)) return 2;
   if (!o->weights && !o->params && refuse_training_log_softmax(n)) return 1;
   Target t = {0};
   if (!make_target(o, &t)) {
@@ -583,7 +592,7 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   LLVMContextRef ctx = LLVMContextCreate();
   const char *prefix = o->prefix ? o->prefix : n->name;
   LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, params,
-                                    tw.scaler ? &scale : NULL, prefix);
+                                    tw.scaler ? &scale : NULL, prefix, (CgQuantize)o->quantize);
   LLVMSetTarget(m, t.triple);
   LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(t.tm);
   LLVMSetModuleDataLayout(m, layout);
@@ -593,7 +602,8 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   int status = 3;
   if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level, cg_is_small_network(n))) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;
-  if (status == 0 && o->header && !emit_header(n, prefix, o->header, t.vec_bytes, params != NULL)) status = 1;
+  if (status == 0 && o->header && !emit_header(n, prefix, o->header, t.vec_bytes, params != NULL, o->quantize))
+    status = 1;
   LLVMDisposeModule(m);
   LLVMContextDispose(ctx);
   free(paths);
