@@ -20,7 +20,9 @@
 typedef struct CgQuantSet {
   LLVMValueRef w;      /* i16 (bf16) or i8 weights, row-major [dst][src]; NULL: not quantized */
   LLVMValueRef scale;  /* int8: reals s_j per neuron */
+  LLVMValueRef wsum;   /* int8: i32 Σ_i w[j][i] per neuron, to undo the +128 of the inputs */
   int64_t rest;        /* not quantized: the set's first parameter in the rest array */
+  int64_t stride;      /* int8: a row's length in w, padded with zero weights to whole vectors */
 } CgQuantSet;
 
 typedef struct CgQuant {
@@ -81,9 +83,18 @@ static void quantize_bf16(Cg *cg, CgQuantSet *s, const IrEdges *e, const void *w
   free(q);
 }
 
+/* Rows at least a vector long are padded to whole vectors of bytes: the dot product then
+ * has no scalar remainder (784 inputs: 13 vectors of 64 instead of 12 and 16 single bytes). */
+static int64_t padded_row(const Cg *cg, int64_t m) {
+  int64_t v = cg->vec_bytes;
+  return m < v ? m : (m + v - 1) / v * v;
+}
+
 static void quantize_int8(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, const void *w, const char *name) {
-  int64_t rows = e->count / m;
-  int64_t *q = xmalloc(sizeof(int64_t) * (size_t)e->count);
+  int64_t rows = e->count / m, st = padded_row(cg, m);
+  s->stride = st;
+  int64_t *q = xcalloc((size_t)(rows * st), sizeof(int64_t));
+  int64_t *wsum = xcalloc((size_t)rows, sizeof(int64_t));
   double *scale = xmalloc(sizeof(double) * (size_t)rows);
   for (int64_t j = 0; j < rows; j++) {
     double amax = 0;
@@ -91,13 +102,17 @@ static void quantize_int8(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, co
     scale[j] = (float)(amax / 127);
     for (int64_t i = 0; i < m; i++) {
       double v = scale[j] > 0 ? nearbyint(param_at(cg, w, e->param_offset + j * m + i) / scale[j]) : 0;
-      q[j * m + i] = (int64_t)fmin(127, fmax(-127, v));
+      q[j * st + i] = (int64_t)fmin(127, fmax(-127, v));
+      wsum[j] += q[j * st + i];
     }
   }
-  s->w = int_array(cg, cg->i8, q, e->count, name);
+  s->w = int_array(cg, cg->i8, q, rows * st, name);
   char sname[80];
   snprintf(sname, sizeof sname, "%s.scale", name);
   s->scale = real_array(cg, scale, rows, sname);
+  snprintf(sname, sizeof sname, "%s.sum", name);
+  s->wsum = int_array(cg, cg->i32, wsum, rows, sname);
+  free(wsum);
   free(q);
   free(scale);
 }
@@ -178,6 +193,11 @@ static void bf16_rows(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVM
   cg_loop_end(cg, &lj);
 }
 
+static LLVMValueRef byte_at(Cg *cg, LLVMValueRef base, int64_t k) {
+  LLVMValueRef i = cg_int(cg, k);
+  return LLVMBuildInBoundsGEP2(cg->b, cg->i8, base, &i, 1, "");
+}
+
 static LLVMValueRef fabs_real(Cg *cg, LLVMValueRef v) {
   LLVMValueRef neg = LLVMBuildFCmp(cg->b, LLVMRealOLT, v, cg_real(cg, 0.0), "");
   return LLVMBuildSelect(cg->b, neg, LLVMBuildFNeg(cg->b, v, ""), v, "");
@@ -203,33 +223,41 @@ static LLVMValueRef to_int8(Cg *cg, LLVMValueRef v) {
   return LLVMBuildFPToSI(cg->b, r, cg->i8, "");
 }
 
-/* xq[i] = x[i] / s_x as int8 with s_x = max |x| / 127; returns s_x (0 when x is all zeros). */
-static LLVMValueRef quantize_source(Cg *cg, LLVMValueRef x, int64_t m, LLVMValueRef xq) {
+/* xq[i] = x[i] / s_x + 128 as an unsigned byte with s_x = max |x| / 127 (unsigned times signed
+ * bytes is the operand order of the x86 VNNI dot product); returns s_x (0 when x is all zeros). */
+static LLVMValueRef quantize_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t st, LLVMValueRef xq) {
   LLVMValueRef amax = abs_max(cg, x, m);
   LLVMValueRef pos = LLVMBuildFCmp(cg->b, LLVMRealOGT, amax, cg_real(cg, 0.0), "");
   LLVMValueRef inv = LLVMBuildSelect(cg->b, pos, LLVMBuildFDiv(cg->b, cg_real(cg, 127.0), amax, ""), cg_real(cg, 0.0), "");
   CgLoop l;
   LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, m), "qx");
   LLVMValueRef q = to_int8(cg, LLVMBuildFMul(cg->b, cg_load(cg, x, i), inv, ""));
+  q = LLVMBuildXor(cg->b, q, LLVMConstInt(cg->i8, 0x80, 0), ""); /* + 128, as unsigned */
   LLVMBuildStore(cg->b, q, LLVMBuildInBoundsGEP2(cg->b, cg->i8, xq, &i, 1, ""));
   cg_loop_end(cg, &l);
+  for (int64_t k = m; k < st; k++) /* the padding: any byte (its weights are 0), but defined */
+    LLVMBuildStore(cg->b, LLVMConstInt(cg->i8, 0x80, 0), byte_at(cg, xq, k));
   return LLVMBuildFMul(cg->b, amax, cg_real(cg, 1.0 / 127.0), "");
 }
 
 static void int8_rows(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVMValueRef x, LLVMValueRef z) {
-  LLVMValueRef xq = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)m), "xq");
-  LLVMValueRef sx = quantize_source(cg, x, m, xq);
+  int64_t st = s->stride;
+  LLVMValueRef xq = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)st), "xq");
+  LLVMSetAlignment(xq, 64);
+  LLVMValueRef sx = quantize_source(cg, x, m, st, xq);
   CgLoop lj, li;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, rows), "qrow");
   LLVMValueRef acc = cg_alloca(cg, cg->i32, "qacc");
   LLVMBuildStore(cg->b, LLVMConstInt(cg->i32, 0, 0), acc);
-  LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, m), "qcol");
-  LLVMValueRef w = LLVMBuildSExt(cg->b, load_typed(cg, cg->i8, s->w, idx2(cg, j, m, i)), cg->i32, "");
-  LLVMValueRef xv = LLVMBuildSExt(cg->b, load_typed(cg, cg->i8, xq, i), cg->i32, "");
+  LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, st), "qcol");
+  LLVMValueRef w = LLVMBuildSExt(cg->b, load_typed(cg, cg->i8, s->w, idx2(cg, j, st, i)), cg->i32, "");
+  LLVMValueRef xv = LLVMBuildZExt(cg->b, load_typed(cg, cg->i8, xq, i), cg->i32, "");
   LLVMValueRef sum = LLVMBuildAdd(cg->b, LLVMBuildLoad2(cg->b, cg->i32, acc, ""), LLVMBuildMul(cg->b, w, xv, ""), "");
   LLVMBuildStore(cg->b, sum, acc);
   cg_loop_end(cg, &li);
-  LLVMValueRef dot = LLVMBuildSIToFP(cg->b, LLVMBuildLoad2(cg->b, cg->i32, acc, ""), cg->real, "");
+  LLVMValueRef undo = LLVMBuildShl(cg->b, load_typed(cg, cg->i32, s->wsum, j), LLVMConstInt(cg->i32, 7, 0), "");
+  LLVMValueRef exact = LLVMBuildSub(cg->b, LLVMBuildLoad2(cg->b, cg->i32, acc, ""), undo, "");
+  LLVMValueRef dot = LLVMBuildSIToFP(cg->b, exact, cg->real, "");
   LLVMValueRef scale = cg_fmul(cg, cg_load(cg, s->scale, j), sx);
   cg_store(cg, z, j, cg_fmuladd(cg, dot, scale, cg_load(cg, z, j)));
   cg_loop_end(cg, &lj);
@@ -257,10 +285,9 @@ static void init_set(Cg *cg, const IrEdges *e, LLVMValueRef params) {
   CgLoop lj, li;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, e->count / m), "qinit_row");
   LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, m), "qinit");
-  LLVMValueRef k = idx2(cg, j, m, i);
-  LLVMValueRef w = dequant_unscaled(cg, s, k);
+  LLVMValueRef w = dequant_unscaled(cg, s, idx2(cg, j, s->stride ? s->stride : m, i));
   if (s->scale) w = LLVMBuildFMul(cg->b, w, cg_load(cg, s->scale, j), "");
-  cg_store(cg, out, k, w);
+  cg_store(cg, out, idx2(cg, j, m, i), w);
   cg_loop_end(cg, &li);
   cg_loop_end(cg, &lj);
 }
