@@ -32,6 +32,7 @@ typedef struct Cg {
   const struct CgTables *tables;   /* the tabled groups of a large network (cg_table.c) */
   CgQuantize quant;                /* --quantize: the scheme of the embedded weights */
   struct CgQuant *q;               /* its quantized sets (cg_quant.c), or NULL */
+  unsigned isa;                    /* CG_ISA_... bits: instructions the quantized kernels may call */
 } Cg;
 
 /* A counted loop `for (i = 0; i < count; i++)`; body code goes between begin and end. */

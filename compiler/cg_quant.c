@@ -107,6 +107,7 @@ static void quantize_int8(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, co
     }
   }
   s->w = int_array(cg, cg->i8, q, rows * st, name);
+  LLVMSetAlignment(s->w, 64);
   char sname[80];
   snprintf(sname, sizeof sname, "%s.scale", name);
   s->scale = real_array(cg, scale, rows, sname);
@@ -240,11 +241,66 @@ static LLVMValueRef quantize_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t s
   return LLVMBuildFMul(cg->b, amax, cg_real(cg, 1.0 / 127.0), "");
 }
 
+/* z[j] += (acc − 128·Σ_i w[j][i]) · s_j · s_x: the dot product of row j made exact and scaled. */
+static void int8_finish(Cg *cg, const CgQuantSet *s, LLVMValueRef j, LLVMValueRef acc, LLVMValueRef sx, LLVMValueRef z) {
+  LLVMValueRef undo = LLVMBuildShl(cg->b, load_typed(cg, cg->i32, s->wsum, j), LLVMConstInt(cg->i32, 7, 0), "");
+  LLVMValueRef dot = LLVMBuildSIToFP(cg->b, LLVMBuildSub(cg->b, acc, undo, ""), cg->real, "");
+  LLVMValueRef scale = cg_fmul(cg, cg_load(cg, s->scale, j), sx);
+  cg_store(cg, z, j, cg_fmuladd(cg, dot, scale, cg_load(cg, z, j)));
+}
+
+/* AVX-512 VNNI: VNNI_ROWS rows at a time, each vector of inputs loaded once for all of them,
+ * one vpdpbusd (64 unsigned × signed byte products into 16 i32 sums) per row and vector. */
+#define VNNI_ROWS 8
+
+static LLVMValueRef vnni_call(Cg *cg, const char *name, LLVMValueRef *args, unsigned n, LLVMTypeRef overload) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, overload ? &overload : NULL, overload ? 1 : 0);
+  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
+}
+
+static void vnni_block(Cg *cg, const CgQuantSet *s, LLVMValueRef row0, int nr, LLVMValueRef xq, LLVMValueRef sx,
+                       LLVMValueRef z) {
+  LLVMTypeRef v16 = LLVMVectorType(cg->i32, 16);
+  LLVMValueRef acc[VNNI_ROWS];
+  for (int r = 0; r < nr; r++) {
+    acc[r] = cg_alloca(cg, v16, "vacc");
+    LLVMBuildStore(cg->b, LLVMConstNull(v16), acc[r]);
+  }
+  CgLoop lv;
+  LLVMValueRef off = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lv, cg_int(cg, s->stride / 64), "vnni"), cg_int(cg, 64), "");
+  LLVMValueRef xv = LLVMBuildLoad2(cg->b, v16, LLVMBuildInBoundsGEP2(cg->b, cg->i8, xq, &off, 1, ""), "");
+  for (int r = 0; r < nr; r++) {
+    LLVMValueRef k = idx2(cg, LLVMBuildAdd(cg->b, row0, cg_int(cg, r), ""), s->stride, off);
+    LLVMValueRef wv = LLVMBuildLoad2(cg->b, v16, LLVMBuildInBoundsGEP2(cg->b, cg->i8, s->w, &k, 1, ""), "");
+    LLVMValueRef args[] = {LLVMBuildLoad2(cg->b, v16, acc[r], ""), xv, wv};
+    LLVMBuildStore(cg->b, vnni_call(cg, "llvm.x86.avx512.vpdpbusd.512", args, 3, NULL), acc[r]);
+  }
+  cg_loop_end(cg, &lv);
+  for (int r = 0; r < nr; r++) {
+    LLVMValueRef v = LLVMBuildLoad2(cg->b, v16, acc[r], "");
+    LLVMValueRef sum = vnni_call(cg, "llvm.vector.reduce.add", &v, 1, v16);
+    int8_finish(cg, s, LLVMBuildAdd(cg->b, row0, cg_int(cg, r), ""), sum, sx, z);
+  }
+}
+
+static void vnni_rows(Cg *cg, const CgQuantSet *s, int64_t rows, LLVMValueRef xq, LLVMValueRef sx, LLVMValueRef z) {
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(cg, &lb, cg_int(cg, rows / VNNI_ROWS), "vnni_rows");
+  vnni_block(cg, s, LLVMBuildMul(cg->b, b, cg_int(cg, VNNI_ROWS), ""), VNNI_ROWS, xq, sx, z);
+  cg_loop_end(cg, &lb);
+  if (rows % VNNI_ROWS) vnni_block(cg, s, cg_int(cg, rows - rows % VNNI_ROWS), (int)(rows % VNNI_ROWS), xq, sx, z);
+}
+
 static void int8_rows(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVMValueRef x, LLVMValueRef z) {
   int64_t st = s->stride;
   LLVMValueRef xq = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)st), "xq");
   LLVMSetAlignment(xq, 64);
   LLVMValueRef sx = quantize_source(cg, x, m, st, xq);
+  if ((cg->isa & CG_ISA_VNNI512) && st % 64 == 0) {
+    vnni_rows(cg, s, rows, xq, sx, z);
+    return;
+  }
   CgLoop lj, li;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, rows), "qrow");
   LLVMValueRef acc = cg_alloca(cg, cg->i32, "qacc");
@@ -255,11 +311,7 @@ static void int8_rows(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVM
   LLVMValueRef sum = LLVMBuildAdd(cg->b, LLVMBuildLoad2(cg->b, cg->i32, acc, ""), LLVMBuildMul(cg->b, w, xv, ""), "");
   LLVMBuildStore(cg->b, sum, acc);
   cg_loop_end(cg, &li);
-  LLVMValueRef undo = LLVMBuildShl(cg->b, load_typed(cg, cg->i32, s->wsum, j), LLVMConstInt(cg->i32, 7, 0), "");
-  LLVMValueRef exact = LLVMBuildSub(cg->b, LLVMBuildLoad2(cg->b, cg->i32, acc, ""), undo, "");
-  LLVMValueRef dot = LLVMBuildSIToFP(cg->b, exact, cg->real, "");
-  LLVMValueRef scale = cg_fmul(cg, cg_load(cg, s->scale, j), sx);
-  cg_store(cg, z, j, cg_fmuladd(cg, dot, scale, cg_load(cg, z, j)));
+  int8_finish(cg, s, j, LLVMBuildLoad2(cg->b, cg->i32, acc, ""), sx, z);
   cg_loop_end(cg, &lj);
 }
 

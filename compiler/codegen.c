@@ -1227,7 +1227,7 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
                               int with_main, int vec_bytes, const void *weights, const CgInputScale *scale,
-                              const char *prefix, CgQuantize quant) {
+                              const char *prefix, CgQuantize quant, unsigned isa) {
   Cg cg = {0};
   cg.net = n;
   cg.prefix = prefix ? prefix : n->name;
@@ -1246,6 +1246,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   cg.vec_bytes = vec_bytes;
 
   cg.quant = weights ? quant : CG_QUANT_NONE;
+  cg.isa = isa;
   if (cg.quant) cg_quant_build(&cg, weights); /* the quantized kernels take no batch or tables */
   else if (weights) cg.embedded = build_embedded_weights(&cg, weights);
   if (weights && scale) { /* only inference code reads inputs through the scaling */

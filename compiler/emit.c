@@ -105,6 +105,11 @@ static int vector_bytes(LLVMTargetMachineRef tm) {
   return nnc_target_has_feature(tm, "avx512f") ? 64 : nnc_target_has_feature(tm, "avx") ? 32 : 16;
 }
 
+/* What the quantized kernels may call: vpdpbusd on zmm registers. */
+static unsigned quant_isa(const Target *t) {
+  return t->vec_bytes == 64 && nnc_target_has_feature(t->tm, "avx512vnni") ? CG_ISA_VNNI512 : 0;
+}
+
 /* The target machine for the options; NULL after a message if the target is unknown. */
 static int make_target(const BackendOptions *o, Target *t) {
   LLVMInitializeAllTargetInfos();
@@ -592,7 +597,8 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   LLVMContextRef ctx = LLVMContextCreate();
   const char *prefix = o->prefix ? o->prefix : n->name;
   LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, params,
-                                    tw.scaler ? &scale : NULL, prefix, (CgQuantize)o->quantize);
+                                    tw.scaler ? &scale : NULL, prefix, (CgQuantize)o->quantize,
+                                    quant_isa(&t));
   LLVMSetTarget(m, t.triple);
   LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(t.tm);
   LLVMSetModuleDataLayout(m, layout);
