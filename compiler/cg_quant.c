@@ -76,10 +76,17 @@ static LLVMValueRef real_array(Cg *cg, const double *v, int64_t n, const char *n
   return g;
 }
 
-static void quantize_bf16(Cg *cg, CgQuantSet *s, const IrEdges *e, const void *w, const char *name) {
-  int64_t *q = xmalloc(sizeof(int64_t) * (size_t)e->count);
-  for (int64_t k = 0; k < e->count; k++) q[k] = (int16_t)bf16_of((float)param_at(cg, w, e->param_offset + k));
-  s->w = int_array(cg, LLVMInt16TypeInContext(cg->ctx), q, e->count, name);
+/* With AVX-512 BF16, rows of at least 32 weights go to vdpbf16ps, padded to whole vectors of 32. */
+static int dpbf16_rows(const Cg *cg, int64_t m) { return (cg->isa & CG_ISA_BF16_512) && m >= 32; }
+
+static void quantize_bf16(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, const void *w, const char *name) {
+  int64_t rows = e->count / m, st = dpbf16_rows(cg, m) ? (m + 31) / 32 * 32 : m;
+  s->stride = st;
+  int64_t *q = xcalloc((size_t)(rows * st), sizeof(int64_t));
+  for (int64_t j = 0; j < rows; j++)
+    for (int64_t i = 0; i < m; i++) q[j * st + i] = (int16_t)bf16_of((float)param_at(cg, w, e->param_offset + j * m + i));
+  s->w = int_array(cg, LLVMInt16TypeInContext(cg->ctx), q, rows * st, name);
+  LLVMSetAlignment(s->w, 64);
   free(q);
 }
 
@@ -137,7 +144,7 @@ void cg_quant_build(Cg *cg, const void *weights) {
       char name[64];
       snprintf(name, sizeof name, "nnc.%s.%d.%d", cg_quant_name(cg->quant), gi, k);
       s->rest = -1;
-      if (cg_quantized(cg, e) && cg->quant == CG_QUANT_BF16) quantize_bf16(cg, s, e, weights, name);
+      if (cg_quantized(cg, e) && cg->quant == CG_QUANT_BF16) quantize_bf16(cg, s, e, n->groups[e->src].size, weights, name);
       else if (cg_quantized(cg, e)) quantize_int8(cg, s, e, n->groups[e->src].size, weights, name);
       else if (e->param_offset >= 0) {
         s->rest = n_rest;
@@ -160,6 +167,15 @@ void cg_quant_free(Cg *cg) {
 
 /* --- kernels ------------------------------------------------------------------------ */
 
+/* Rows per pass of the AVX-512 kernels: each vector of inputs loaded once feeds that many. */
+#define VNNI_ROWS 8
+
+static LLVMValueRef vnni_call(Cg *cg, const char *name, LLVMValueRef *args, unsigned n, LLVMTypeRef overload) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, overload ? &overload : NULL, overload ? 1 : 0);
+  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
+}
+
 static LLVMValueRef idx2(Cg *cg, LLVMValueRef row, int64_t m, LLVMValueRef i) {
   return LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, row, cg_int(cg, m), ""), i, "");
 }
@@ -181,7 +197,65 @@ static LLVMValueRef dequant_unscaled(Cg *cg, const CgQuantSet *s, LLVMValueRef k
   return LLVMBuildSIToFP(cg->b, load_typed(cg, cg->i8, s->w, k), cg->real, "");
 }
 
+/* AVX-512 BF16: the inputs rounded to bf16 once (vcvtneps2bf16), then VNNI_ROWS rows at a
+ * time, one vdpbf16ps (32 bf16 pairs into 16 float sums) per row and vector. */
+static void dpbf16_block(Cg *cg, const CgQuantSet *s, LLVMValueRef row0, int nr, LLVMValueRef xb, LLVMValueRef z) {
+  const char *name = "llvm.x86.avx512bf16.dpbf16ps.512";
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMTypeRef fty = LLVMIntrinsicGetType(cg->ctx, id, NULL, 0), ops[3];
+  LLVMGetParamTypes(fty, ops);
+  LLVMTypeRef v16 = ops[0];
+  LLVMValueRef acc[VNNI_ROWS];
+  for (int r = 0; r < nr; r++) {
+    acc[r] = cg_alloca(cg, v16, "bacc");
+    LLVMBuildStore(cg->b, LLVMConstNull(v16), acc[r]);
+  }
+  CgLoop lv;
+  LLVMValueRef off = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lv, cg_int(cg, s->stride / 32), "dpbf16"), cg_int(cg, 32), "");
+  LLVMTypeRef i16 = LLVMInt16TypeInContext(cg->ctx);
+  LLVMValueRef xv = LLVMBuildLoad2(cg->b, ops[1], LLVMBuildInBoundsGEP2(cg->b, i16, xb, &off, 1, ""), "");
+  for (int r = 0; r < nr; r++) {
+    LLVMValueRef k = idx2(cg, LLVMBuildAdd(cg->b, row0, cg_int(cg, r), ""), s->stride, off);
+    LLVMValueRef wv = LLVMBuildLoad2(cg->b, ops[2], LLVMBuildInBoundsGEP2(cg->b, i16, s->w, &k, 1, ""), "");
+    LLVMValueRef args[] = {LLVMBuildLoad2(cg->b, v16, acc[r], ""), xv, wv};
+    LLVMBuildStore(cg->b, vnni_call(cg, name, args, 3, NULL), acc[r]);
+  }
+  cg_loop_end(cg, &lv);
+  for (int r = 0; r < nr; r++) {
+    LLVMValueRef args[] = {LLVMConstReal(LLVMFloatTypeInContext(cg->ctx), 0.0), LLVMBuildLoad2(cg->b, v16, acc[r], "")};
+    LLVMValueRef sum = cg_fast(vnni_call(cg, "llvm.vector.reduce.fadd", args, 2, v16));
+    if (cg->real_bytes == 8) sum = LLVMBuildFPExt(cg->b, sum, cg->real, "");
+    LLVMValueRef j = LLVMBuildAdd(cg->b, row0, cg_int(cg, r), "");
+    cg_store(cg, z, j, cg_fadd(cg, cg_load(cg, z, j), sum));
+  }
+}
+
+static void dpbf16_rows_all(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVMValueRef x, LLVMValueRef z) {
+  LLVMTypeRef bf = LLVMBFloatTypeInContext(cg->ctx);
+  LLVMValueRef xb = cg_alloca(cg, LLVMArrayType2(bf, (uint64_t)s->stride), "xb");
+  LLVMSetAlignment(xb, 64);
+  CgLoop l;
+  LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, m), "xbf16");
+  LLVMValueRef v = cg_load(cg, x, i);
+  if (cg->real_bytes == 8) v = LLVMBuildFPTrunc(cg->b, v, LLVMFloatTypeInContext(cg->ctx), "");
+  LLVMBuildStore(cg->b, LLVMBuildFPTrunc(cg->b, v, bf, ""), LLVMBuildInBoundsGEP2(cg->b, bf, xb, &i, 1, ""));
+  cg_loop_end(cg, &l);
+  for (int64_t k = m; k < s->stride; k++) { /* the padding: zeros */
+    LLVMValueRef idx = cg_int(cg, k);
+    LLVMBuildStore(cg->b, LLVMConstNull(bf), LLVMBuildInBoundsGEP2(cg->b, bf, xb, &idx, 1, ""));
+  }
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(cg, &lb, cg_int(cg, rows / VNNI_ROWS), "dpbf16_rows");
+  dpbf16_block(cg, s, LLVMBuildMul(cg->b, b, cg_int(cg, VNNI_ROWS), ""), VNNI_ROWS, xb, z);
+  cg_loop_end(cg, &lb);
+  if (rows % VNNI_ROWS) dpbf16_block(cg, s, cg_int(cg, rows - rows % VNNI_ROWS), (int)(rows % VNNI_ROWS), xb, z);
+}
+
 static void bf16_rows(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVMValueRef x, LLVMValueRef z) {
+  if (dpbf16_rows(cg, m)) {
+    dpbf16_rows_all(cg, s, rows, m, x, z);
+    return;
+  }
   CgLoop lj, li;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, rows), "qrow");
   LLVMValueRef acc = cg_alloca(cg, cg->real, "qacc");
@@ -251,14 +325,6 @@ static void int8_finish(Cg *cg, const CgQuantSet *s, LLVMValueRef j, LLVMValueRe
 
 /* AVX-512 VNNI: VNNI_ROWS rows at a time, each vector of inputs loaded once for all of them,
  * one vpdpbusd (64 unsigned × signed byte products into 16 i32 sums) per row and vector. */
-#define VNNI_ROWS 8
-
-static LLVMValueRef vnni_call(Cg *cg, const char *name, LLVMValueRef *args, unsigned n, LLVMTypeRef overload) {
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, overload ? &overload : NULL, overload ? 1 : 0);
-  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
-}
-
 static void vnni_block(Cg *cg, const CgQuantSet *s, LLVMValueRef row0, int nr, LLVMValueRef xq, LLVMValueRef sx,
                        LLVMValueRef z) {
   LLVMTypeRef v16 = LLVMVectorType(cg->i32, 16);

@@ -105,9 +105,11 @@ static int vector_bytes(LLVMTargetMachineRef tm) {
   return nnc_target_has_feature(tm, "avx512f") ? 64 : nnc_target_has_feature(tm, "avx") ? 32 : 16;
 }
 
-/* What the quantized kernels may call: vpdpbusd on zmm registers. */
+/* What the quantized kernels may call: vpdpbusd and vdpbf16ps on zmm registers. */
 static unsigned quant_isa(const Target *t) {
-  return t->vec_bytes == 64 && nnc_target_has_feature(t->tm, "avx512vnni") ? CG_ISA_VNNI512 : 0;
+  if (t->vec_bytes != 64) return 0;
+  return (nnc_target_has_feature(t->tm, "avx512vnni") ? CG_ISA_VNNI512 : 0) |
+         (nnc_target_has_feature(t->tm, "avx512bf16") ? CG_ISA_BF16_512 : 0);
 }
 
 /* The target machine for the options; NULL after a message if the target is unknown. */
