@@ -109,7 +109,9 @@ int emit_header(const IrNetwork *n, const char *prefix, const char *path, int ve
   fprintf(f, "#define %s_N_PARAMS %lld\n", up, (long long)n->n_params);
   fprintf(f, "#define %s_SCRATCH_BYTES(n) ((int64_t)%lld + (int64_t)(n) * %lld)\n", up,
           (long long)cg_scratch_bytes(n, vec_bytes), (long long)cg_scratch_per_sample(n, vec_bytes));
-  write_forward_scratch(f, up, cg_forward_scratch(n, vec_bytes));
+  CgForwardScratch fs = cg_forward_scratch(n, vec_bytes);
+  if (quantize) fs.per_sample = 0; /* quantized: every sample through the per-sample code */
+  write_forward_scratch(f, up, fs);
   fprintf(f, "#define %s_PRECISION %d /* bytes per real */\n\n", up, n->real_bytes);
   fprintf(f, "typedef %s %s_real;\n\n", n->real_bytes == 8 ? "double" : "float", nm);
   int scaled = n->train.data.scale != NNC_SCALE_NONE;
