@@ -9,12 +9,15 @@ import statistics
 import sys
 import time
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # before importing torch
+    os.environ.setdefault(v, "1")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from fmnist import load  # noqa: E402
 
 torch.set_num_threads(1)
+if "fbgemm" in torch.backends.quantized.supported_engines:  # x86's int8 kernels (this torch picks onednn)
+    torch.backends.quantized.engine = "fbgemm"
 params = torch.tensor(json.load(open(sys.argv[1]))["params"], dtype=torch.float32)
 reps = int(sys.argv[2])
 model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
