@@ -157,6 +157,11 @@ void cg_quant_build(Cg *cg, const void *weights);  /* sets cg->q and cg->embedde
 void cg_quant_free(Cg *cg);
 void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef V);
 void cg_emit_quant_init(Cg *cg, LLVMValueRef params);
+/* Batches of a quantized module: CG_QUANT_SAMPLES samples per pass over the weights of the
+ * sets cg_quant_multi accepts (int8 with AVX-512 VNNI). */
+enum { CG_QUANT_SAMPLES = 4 };
+int cg_quant_multi(const Cg *cg, const IrEdges *e);
+void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, const LLVMValueRef *V);
 
 /* cg_math.c: vectorisable inline approximations, accurate to a few ulp. */
 LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x);

@@ -390,6 +390,69 @@ void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValue
   else int8_rows(cg, s, g->size, src->size, x, z);
 }
 
+/* --- batches: several samples per pass over the weights (AVX-512 VNNI) --------------- */
+
+/* Rows per pass of the multi-sample kernel: ROWS × CG_QUANT_SAMPLES accumulators stay in
+ * registers, and each weight vector loaded feeds one vpdpbusd per sample. */
+#define MULTI_ROWS 4
+
+int cg_quant_multi(const Cg *cg, const IrEdges *e) {
+  return cg_quantized(cg, e) && cg->quant == CG_QUANT_INT8 && (cg->isa & CG_ISA_VNNI512) &&
+         set_of(cg, e)->stride % 64 == 0;
+}
+
+typedef struct MultiPass {
+  const CgQuantSet *s;
+  LLVMValueRef xq[CG_QUANT_SAMPLES], sx[CG_QUANT_SAMPLES], z[CG_QUANT_SAMPLES];
+} MultiPass;
+
+static void multi_block(Cg *cg, const MultiPass *mp, LLVMValueRef row0, int nr) {
+  LLVMTypeRef v16 = LLVMVectorType(cg->i32, 16);
+  LLVMValueRef acc[MULTI_ROWS][CG_QUANT_SAMPLES];
+  for (int r = 0; r < nr; r++)
+    for (int k = 0; k < CG_QUANT_SAMPLES; k++) {
+      acc[r][k] = cg_alloca(cg, v16, "macc");
+      LLVMBuildStore(cg->b, LLVMConstNull(v16), acc[r][k]);
+    }
+  CgLoop lv;
+  LLVMValueRef off = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lv, cg_int(cg, mp->s->stride / 64), "mvnni"), cg_int(cg, 64), "");
+  LLVMValueRef xv[CG_QUANT_SAMPLES];
+  for (int k = 0; k < CG_QUANT_SAMPLES; k++)
+    xv[k] = LLVMBuildLoad2(cg->b, v16, LLVMBuildInBoundsGEP2(cg->b, cg->i8, mp->xq[k], &off, 1, ""), "");
+  for (int r = 0; r < nr; r++) {
+    LLVMValueRef w = idx2(cg, LLVMBuildAdd(cg->b, row0, cg_int(cg, r), ""), mp->s->stride, off);
+    LLVMValueRef wv = LLVMBuildLoad2(cg->b, v16, LLVMBuildInBoundsGEP2(cg->b, cg->i8, mp->s->w, &w, 1, ""), "");
+    for (int k = 0; k < CG_QUANT_SAMPLES; k++) {
+      LLVMValueRef args[] = {LLVMBuildLoad2(cg->b, v16, acc[r][k], ""), xv[k], wv};
+      LLVMBuildStore(cg->b, vnni_call(cg, "llvm.x86.avx512.vpdpbusd.512", args, 3, NULL), acc[r][k]);
+    }
+  }
+  cg_loop_end(cg, &lv);
+  for (int r = 0; r < nr; r++)
+    for (int k = 0; k < CG_QUANT_SAMPLES; k++) {
+      LLVMValueRef v = LLVMBuildLoad2(cg->b, v16, acc[r][k], "");
+      LLVMValueRef sum = vnni_call(cg, "llvm.vector.reduce.add", &v, 1, v16);
+      int8_finish(cg, mp->s, LLVMBuildAdd(cg->b, row0, cg_int(cg, r), ""), sum, mp->sx[k], mp->z[k]);
+    }
+}
+
+/* The quantized set e for CG_QUANT_SAMPLES samples at once, V[k] the value vector of sample k. */
+void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, const LLVMValueRef *V) {
+  const IrGroup *src = &cg->net->groups[e->src];
+  MultiPass mp = {.s = set_of(cg, e)};
+  for (int k = 0; k < CG_QUANT_SAMPLES; k++) {
+    mp.xq[k] = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)mp.s->stride), "mxq");
+    LLVMSetAlignment(mp.xq[k], 64);
+    mp.sx[k] = quantize_source(cg, cg_elem(cg, V[k], cg_int(cg, src->value_offset)), src->size, mp.s->stride, mp.xq[k]);
+    mp.z[k] = cg_elem(cg, V[k], cg_int(cg, g->value_offset));
+  }
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(cg, &lb, cg_int(cg, g->size / MULTI_ROWS), "mrows");
+  multi_block(cg, &mp, LLVMBuildMul(cg->b, b, cg_int(cg, MULTI_ROWS), ""), MULTI_ROWS);
+  cg_loop_end(cg, &lb);
+  if (g->size % MULTI_ROWS) multi_block(cg, &mp, cg_int(cg, g->size - g->size % MULTI_ROWS), g->size % MULTI_ROWS);
+}
+
 /* --- init: the dequantized weights ------------------------------------------------- */
 
 static void init_set(Cg *cg, const IrEdges *e, LLVMValueRef params) {
