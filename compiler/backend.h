@@ -19,6 +19,7 @@ typedef struct BackendOptions {
   int scale_mode;                       /* with params: their input scaling (enum nnc_scale), x' = */
   const double *scale_offset, *scale_mul; /* (x − offset)·mul per input; NNC_SCALE_NONE: none */
   const char *prefix;                   /* of the exported symbols and header macros; NULL: the network's name */
+  int quantize;                         /* CgQuantize of the embedded weights (--quantize) */
 } BackendOptions;
 
 /* Runs code generation and emission; returns the driver's exit status. */
