@@ -1152,6 +1152,23 @@ static LLVMValueRef const_source(Cg *cg, LLVMTypeRef ty, const nnc_data_source *
   return LLVMConstNamedStruct(ty, f, 14);
 }
 
+/* nnc_schedule_settings, field for field (include/nnc/model.h). */
+static LLVMTypeRef schedule_type(Cg *cg) {
+  LLVMTypeRef f[] = {cg->i32, cg->i32, cg->f64, cg->f64, cg->i32, cg->i32,
+                     cg->f64, cg->i32, cg->i32, cg->f64, cg->f64, cg->f64};
+  LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_schedule_settings");
+  LLVMStructSetBody(ty, f, 12, 0);
+  return ty;
+}
+
+static LLVMValueRef const_schedule(Cg *cg, LLVMTypeRef ty, const nnc_schedule_settings *s) {
+  LLVMValueRef f[] = {i32c(cg, s->period),   i32c(cg, s->period_mult), f64c(cg, s->min_rate),
+                      f64c(cg, s->factor),   i32c(cg, s->patience),    i32c(cg, s->cooldown),
+                      f64c(cg, s->threshold), i32c(cg, s->warmup),     i32c(cg, s->warmup_steps),
+                      f64c(cg, s->warmup_from), f64c(cg, s->clip_norm), f64c(cg, s->clip_value)};
+  return LLVMConstNamedStruct(ty, f, 12);
+}
+
 static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   LLVMTypeRef src_fields[] = {cg->ptr, cg->ptr, cg->i32, cg->i32, cg->i32, cg->ptr, cg->i32, cg->ptr,
                               cg->i32, cg->i32, cg->f64, cg->i32, cg->i32, cg->i32};
@@ -1159,9 +1176,10 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   LLVMStructSetBody(src_ty, src_fields, 14, 0);
   LLVMTypeRef fields[] = {src_ty, src_ty, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32,
                           cg->i32, cg->i32, cg->i64, cg->f64, cg->i32, cg->ptr, cg->i32, cg->i32, cg->i32,
-                          cg->i32, cg->f64, cg->f64, cg->f64, cg->f64, cg->f64, cg->i32, cg->i32, cg->i32};
+                          cg->i32, cg->f64, cg->f64, cg->f64, cg->f64, cg->f64, cg->i32, cg->i32, cg->i32,
+                          schedule_type(cg)};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_train_settings");
-  LLVMStructSetBody(ty, fields, 27, 0);
+  LLVMStructSetBody(ty, fields, 28, 0);
   LLVMValueRef v[] = {const_source(cg, src_ty, &t->data), const_source(cg, src_ty, &t->test), i32c(cg, t->loss),
                       f64c(cg, t->rate), i32c(cg, t->decay), f64c(cg, t->decay_rate), i32c(cg, t->decay_every),
                       f64c(cg, t->momentum), i32c(cg, t->batch), i32c(cg, t->epochs), i32c(cg, t->restarts),
@@ -1169,9 +1187,10 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
                       const_string(cg, t->checkpoint, "nnc.checkpoint"), i32c(cg, t->checkpoint_every),
                       i32c(cg, t->metric), i32c(cg, t->shuffle_off), i32c(cg, t->optimizer), f64c(cg, t->beta1),
                       f64c(cg, t->beta2), f64c(cg, t->eps), f64c(cg, t->weight_decay), f64c(cg, t->alpha),
-                      i32c(cg, t->amsgrad), i32c(cg, t->centered), i32c(cg, t->nesterov)};
+                      i32c(cg, t->amsgrad), i32c(cg, t->centered), i32c(cg, t->nesterov),
+                      const_schedule(cg, fields[27], &t->sched)};
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, "nnc.train");
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 27));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 28));
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMPrivateLinkage);
   return g;

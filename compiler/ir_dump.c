@@ -3,6 +3,7 @@
  * depth) and the training settings. Deterministic: names and numbers only. */
 #include "ir.h"
 #include "nnc/optim.h"
+#include "nnc/schedule.h"
 
 static const char *weight_name(IrWeightKind w) {
   static const char *const names[] = {"learned", "initial", "fixed"};
@@ -120,14 +121,14 @@ static void dump_optimizer(const nnc_train_settings *t, FILE *out) {
 }
 
 static void dump_train(const IrNetwork *n, FILE *out) {
-  static const char *const decays[] = {"none", "inverse", "exponential", "step"};
   const nnc_train_settings *t = &n->train;
+  char sched[256];
   fputs("train:\n", out);
   dump_source("data", &t->data, out);
   dump_source("test", &t->test, out);
   fprintf(out, "  loss %s rate %g decay %s", t->loss == NNC_LOSS_SQUARED ? "squared" : "cross_entropy",
-          t->rate, decays[t->decay]);
-  if (t->decay) fprintf(out, " %g", t->decay_rate);
+          t->rate, nnc_schedule_get(t->decay)->name);
+  if (t->decay && t->decay < NNC_DECAY_COSINE) fprintf(out, " %g", t->decay_rate);
   if (t->decay == NNC_DECAY_STEP) fprintf(out, " every %d", t->decay_every);
   fprintf(out, " momentum %g batch %d epochs %d restarts %d\n", t->momentum, t->batch, t->epochs, t->restarts);
   fprintf(out, "  init %s", ir_init_name(n->init_kind));
@@ -140,6 +141,7 @@ static void dump_train(const IrNetwork *n, FILE *out) {
   }
   if (t->shuffle_off) fputs(" shuffle off", out);
   fputc('\n', out);
+  if (*nnc_schedule_text(t, sched, sizeof sched)) fprintf(out, "  schedule %s\n", sched);
   dump_optimizer(t, out);
 }
 

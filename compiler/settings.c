@@ -3,7 +3,9 @@
  * IR with every default filled in, and the init scheme and precision. Each setting has one
  * parser that takes the values it needs from a cursor; `sgd`, `adam`, `adamw` and `rmsprop`
  * choose the optimizer (one entry of nnc/optim.h each) and group its keys on one line, rate,
- * decay, momentum and batch among them. Defaults are documented in docs/language.md. Numeric settings obey
+ * decay, momentum and batch among them; `decay` names a schedule of nnc/schedule.h and its
+ * constants, `warmup` and `clip` the warmup and the gradient clipping that go with any
+ * optimizer. Defaults are documented in docs/language.md. Numeric settings obey
  * the limits of nnc/limits.h, which the executable's flags share; literal values (init
  * ranges, scale factors) must be reals of the network's precision; settings that could not
  * act (scale on test data, early stopping without validation) are refused. */
@@ -17,6 +19,7 @@
 
 #include "nnc/limits.h"
 #include "nnc/optim.h"
+#include "nnc/schedule.h"
 #include "sema.h"
 
 typedef struct Cursor {
@@ -410,30 +413,135 @@ static void take_every(Cursor *c, enum nnc_limit_id id, int32_t *out) {
   c->key = key;
 }
 
-/* decay inverse K | exponential K | step K every N | none */
-static void set_decay(Cursor *c) {
-  static const char *const kinds[] = {"none", "inverse", "exponential", "step"};
-  nnc_train_settings *t = &c->s->net->train;
-  int k = take_choice(c, kinds, 4, "none, inverse, exponential or step");
-  if (k <= 0) {
-    if (k == 0) t->decay = NNC_DECAY_NONE;
-    return;
+/* --- schedules (one entry of nnc/schedule.h each), warmup, clipping ------------------- */
+
+/* The schedules' names in words: "none, inverse, ..., cosine_restarts or plateau". */
+static const char *schedule_words(const char **names) {
+  static char buf[160];
+  buf[0] = 0;
+  for (int k = 0; k < NNC_DECAY_COUNT; k++) {
+    names[k] = nnc_schedule_get(k)->name;
+    strcat(buf, names[k]);
+    strcat(buf, k + 2 < NNC_DECAY_COUNT ? ", " : k + 2 == NNC_DECAY_COUNT ? " or " : "");
   }
-  double rate;
-  const char *key = c->key;
-  c->key = k == NNC_DECAY_INVERSE ? "decay inverse" : k == NNC_DECAY_STEP ? "decay step" : "decay exponential";
-  int ok = take_limited(c, k == NNC_DECAY_INVERSE ? NNC_LIMIT_DECAY_INVERSE : NNC_LIMIT_DECAY_FACTOR, &rate);
-  c->key = key;
-  if (!ok) return;
-  t->decay = k;
-  t->decay_rate = rate;
-  if (k == NNC_DECAY_STEP) {
-    if (!at_ident(c, "every")) {
-      expected(c, "'every N' (epochs between steps)");
+  return buf;
+}
+
+/* The index of the schedule key word at the cursor, or -1. */
+static int at_schedule_key(const Cursor *c) {
+  for (int i = 0; c->v && c->v->kind == VAL_IDENT && i < NNC_SCHED_KEYS; i++)
+    if (strcmp(c->v->text, nnc_schedule_key_get(i)->word) == 0) return i;
+  return -1;
+}
+
+/* "min_rate" or "factor, patience, threshold, cooldown or min_rate": the keys of d in words. */
+static const char *schedule_key_words(const nnc_schedule_def *d, char *buf, size_t size) {
+  int n = 0, total = 0;
+  for (int i = 0; i < NNC_SCHED_KEYS; i++) total += (d->keys & nnc_schedule_key_get(i)->bit) != 0;
+  buf[0] = 0;
+  for (int i = 0; i < NNC_SCHED_KEYS && size > 32; i++) {
+    if (!(d->keys & nnc_schedule_key_get(i)->bit)) continue;
+    n++;
+    strncat(buf, nnc_schedule_key_get(i)->word, size - strlen(buf) - 1);
+    strncat(buf, n + 1 < total ? ", " : n + 1 == total ? " or " : "", size - strlen(buf) - 1);
+  }
+  return total ? buf : "none";
+}
+
+/* The keys after a schedule's constant, each at most once, each within its limit; a key of
+ * another schedule is refused with the list of this one's. */
+static void take_schedule_keys(Cursor *c, int id) {
+  const nnc_schedule_def *d = nnc_schedule_get(id);
+  nnc_train_settings *t = &c->s->net->train;
+  unsigned seen = 0;
+  char words[128], key[48];
+  const char *saved = c->key;
+  for (int i; !c->failed && (i = at_schedule_key(c)) >= 0;) {
+    const nnc_schedule_key *k = nnc_schedule_key_get(i);
+    SrcLoc at = c->v->loc;
+    if (!(d->keys & k->bit)) {
+      fail(c, at, "'%s' is not a key of 'decay %s' (it takes %s)", k->word, d->name,
+           schedule_key_words(d, words, sizeof words));
       return;
     }
-    take_every(c, NNC_LIMIT_DECAY_EVERY, &t->decay_every);
+    if (seen & k->bit) {
+      fail(c, at, "'%s' is set more than once", k->word);
+      return;
+    }
+    seen |= k->bit;
+    c->v = c->v->next;
+    snprintf(key, sizeof key, "%s", k->word);
+    c->key = key;
+    double v;
+    if (take_limited(c, (enum nnc_limit_id)k->limit, &v)) nnc_schedule_key_set(t, k, v);
+    c->key = saved;
   }
+  if (!c->failed && (d->required & ~seen) & NNC_SKEY_EVERY) expected(c, "'every N' (epochs between steps)");
+}
+
+/* decay none | inverse K | exponential K | step K every N | cosine N [min_rate M]
+ *     | cosine_restarts N [mult K] [min_rate M]
+ *     | plateau [factor F] [patience N] [threshold T] [cooldown N] [min_rate M] */
+static void set_decay(Cursor *c) {
+  const char *names[NNC_DECAY_COUNT];
+  nnc_train_settings *t = &c->s->net->train;
+  int k = take_choice(c, names, NNC_DECAY_COUNT, schedule_words(names));
+  if (k < 0) return;
+  const nnc_schedule_def *d = nnc_schedule_get(k);
+  t->decay = k;
+  if (d->constant >= 0) {
+    char key[48];
+    const char *saved = c->key;
+    double v;
+    snprintf(key, sizeof key, "decay %s", d->name);
+    c->key = key;
+    int ok = take_limited(c, (enum nnc_limit_id)d->constant, &v);
+    c->key = saved;
+    if (!ok) return;
+    if (k == NNC_DECAY_COSINE || k == NNC_DECAY_COSINE_RESTARTS)
+      t->sched.period = (int32_t)v;
+    else
+      t->decay_rate = v;
+  }
+  take_schedule_keys(c, k);
+}
+
+/* warmup N [epochs | steps] [from F]: the rate rises linearly from F·rate to rate over N
+ * epochs (before the schedule) or over the first N updates (the schedule's rate × it). */
+static void set_warmup(Cursor *c) {
+  static const char *const units[] = {"epochs", "steps"};
+  nnc_schedule_settings *sc = &c->s->net->train.sched;
+  if (!take_limited_int(c, NNC_LIMIT_WARMUP, &sc->warmup)) return;
+  if (c->v && c->v->kind == VAL_IDENT && strcmp(c->v->text, "from") != 0) {
+    int u = take_choice(c, units, 2, "epochs, steps or 'from F'");
+    if (u < 0) return;
+    sc->warmup_steps = u;
+  }
+  if (at_ident(c, "from")) {
+    c->v = c->v->next;
+    c->key = "from";
+    take_limited(c, NNC_LIMIT_WARMUP_FROM, &sc->warmup_from);
+    c->key = c->setting->key;
+  }
+}
+
+/* clip norm C | value V | norm C value V: the batch's gradient clipped before the update. */
+static void set_clip(Cursor *c) {
+  static const char *const kinds[] = {"norm", "value"};
+  nnc_schedule_settings *sc = &c->s->net->train.sched;
+  int seen[2] = {0, 0};
+  do {
+    SrcLoc at = cursor_loc(c);
+    int k = take_choice(c, kinds, 2, "norm C or value V");
+    if (k < 0) return;
+    if (seen[k]++) {
+      fail(c, at, "'%s' is set more than once", kinds[k]);
+      return;
+    }
+    c->key = k ? "clip value" : "clip norm";
+    take_limited(c, k ? NNC_LIMIT_CLIP_VALUE : NNC_LIMIT_CLIP_NORM, k ? &sc->clip_value : &sc->clip_norm);
+    c->key = c->setting->key;
+  } while (c->v && !c->failed);
 }
 
 static void set_momentum(Cursor *c) { take_limited(c, NNC_LIMIT_MOMENTUM, &c->s->net->train.momentum); }
@@ -686,7 +794,7 @@ static const SettingDef setting_defs[] = {
     {"restarts", set_restarts}, {"init", set_init},         {"seed", set_seed},
     {"validation", set_validation}, {"early_stop", set_early_stop}, {"patience", set_patience},
     {"checkpoint", set_checkpoint}, {"precision", set_precision}, {"metric", set_metric},
-    {"shuffle", set_shuffle},
+    {"shuffle", set_shuffle},   {"warmup", set_warmup},     {"clip", set_clip},
 };
 #define N_SETTINGS ((int)(sizeof setting_defs / sizeof setting_defs[0]))
 
@@ -713,6 +821,7 @@ static void set_defaults(IrNetwork *n) {
   t->checkpoint_every = 0;
   nnc_optimizer_defaults(t, NNC_OPT_SGD);
   t->rate = nnc_optimizer_get(NNC_OPT_SGD)->rate;
+  nnc_schedule_defaults(&t->sched);
   n->real_bytes = 4;
   n->init_kind = INIT_XAVIER;
 }

@@ -17,6 +17,7 @@
 #include "mpi_api.h"
 #include "nnc/limits.h"
 #include "nnc/optim.h"
+#include "nnc/schedule.h"
 
 /* ---- data sources with the flags applied ---- */
 
@@ -876,6 +877,9 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
            s->decay == NNC_DECAY_STEP ? " every" : "");
   if (s->decay == NNC_DECAY_STEP)
     printf(" %d epochs", (int)s->decay_every);
+  char sched[256];
+  if (*nnc_schedule_text(s, sched, sizeof sched))
+    printf(", %s", sched);
   printf("\n  batch      %d\n  momentum   %s\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
          (int)s->batch, nnc_number_text(s->momentum, n2, sizeof n2), (int)s->epochs, (int)s->restarts,
          (unsigned long long)s->seed);
