@@ -1000,30 +1000,45 @@ static LLVMValueRef emit_uniform(Cg *cg, LLVMValueRef seed, LLVMValueRef index, 
   return LLVMBuildFAdd(cg->b, lo, LLVMBuildFMul(cg->b, u, LLVMBuildFSub(cg->b, hi, lo, ""), ""), "");
 }
 
-/* How the initial values of edge set e into g are drawn; fan_in is ir_fan_in(n, g). */
-CgInitRule cg_init_rule(const IrNetwork *n, const IrGroup *g, int64_t fan_in, const IrEdges *e) {
+/* The draw of one init scheme, for weights or (bias 1) bias weights. */
+static CgInitRule init_rule_of(const IrInitSpec *spec, int bias, double fan_in, double fan_out) {
   CgInitRule zero = {CG_DRAW_CONSTANT, 0.0, 0.0};
+  double in = fan_in > 0 ? fan_in : 1.0;
+  switch ((IrInit)spec->kind) {
+  case INIT_UNIFORM: return (CgInitRule){CG_DRAW_UNIFORM, spec->a, spec->b};
+  case INIT_NORMAL: return (CgInitRule){CG_DRAW_NORMAL, spec->a, spec->b};
+  case INIT_XAVIER: {
+    double limit = sqrt(6.0 / (fan_in + fan_out));
+    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
+  }
+  case INIT_HE: {
+    double limit = sqrt(6.0 / in);
+    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
+  }
+  case INIT_TORCH: return (CgInitRule){CG_DRAW_UNIFORM, -1 / sqrt(in), 1 / sqrt(in)};
+  case INIT_CONSTANT: return (CgInitRule){CG_DRAW_CONSTANT, spec->a, 0.0};
+  case INIT_ZERO: return zero;
+  }
+  return zero;
+}
+
+/* How the initial values of edge set e into g are drawn; fan_in is ir_fan_in(n, g). The
+ * group's `init` (else the network's) for weights; for bias weights the group's `bias_init`,
+ * else the train block's, else what the weights' scheme gives bias weights. */
+CgInitRule cg_init_rule(const IrNetwork *n, const IrGroup *g, int64_t fan_in, const IrEdges *e) {
   if (e->weight == WEIGHT_INITIAL && e->values) return (CgInitRule){CG_DRAW_VALUES, 0.0, 0.0};
   if (e->weight == WEIGHT_INITIAL) {
     CgInitRule literal = {CG_DRAW_CONSTANT, e->value, 0.0};
     return literal;
   }
   int bias = n->groups[e->src].role == ROLE_BIAS;
-  double fan_out = g->size;
-  switch ((IrInit)n->init_kind) {
-  case INIT_UNIFORM: return (CgInitRule){CG_DRAW_UNIFORM, n->init_a, n->init_b};
-  case INIT_NORMAL: return (CgInitRule){CG_DRAW_NORMAL, n->init_a, n->init_b};
-  case INIT_XAVIER: {
-    double limit = sqrt(6.0 / ((double)fan_in + fan_out));
-    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
-  }
-  case INIT_HE: {
-    double limit = sqrt(6.0 / (fan_in > 0 ? (double)fan_in : 1.0));
-    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
-  }
-  case INIT_ZERO: return zero;
-  }
-  return zero;
+  IrInitSpec net = {n->init_kind, n->init_a, n->init_b};
+  const IrInitSpec *spec = g->init.kind >= 0 ? &g->init : &net;
+  if (bias && g->bias_init.kind >= 0)
+    spec = &g->bias_init;
+  else if (bias && n->bias_init.kind >= 0)
+    spec = &n->bias_init;
+  return init_rule_of(spec, bias, (double)fan_in, (double)g->size);
 }
 
 /* The initial value of parameter `index` under a rule of the given draw whose numbers a

@@ -52,6 +52,9 @@ static void dump_group(const IrNetwork *n, const IrGroup *g, FILE *out) {
     if (g->vectorisable) fputs(" vector", out);
   }
   if (g->implicit) fputs(" implicit", out);
+  char spec[80];
+  if (g->init.kind >= 0) fprintf(out, " init %s", ir_init_text(&g->init, spec, sizeof spec));
+  if (g->bias_init.kind >= 0) fprintf(out, " bias_init %s", ir_init_text(&g->bias_init, spec, sizeof spec));
   if (g->io_offset >= 0)
     fprintf(out, " %s %lld..%lld", g->role == ROLE_INPUT ? "x" : "y", (long long)g->io_offset,
             (long long)(g->io_offset + g->size - 1));
@@ -133,6 +136,7 @@ static void dump_train(const IrNetwork *n, FILE *out) {
   fprintf(out, " momentum %g batch %d epochs %d restarts %d\n", t->momentum, t->batch, t->epochs, t->restarts);
   fprintf(out, "  init %s", ir_init_name(n->init_kind));
   if (n->init_kind == INIT_UNIFORM || n->init_kind == INIT_NORMAL) fprintf(out, "(%g, %g)", n->init_a, n->init_b);
+  if (n->bias_init.kind >= 0) fprintf(out, " bias_init %s", ir_init_text(&n->bias_init, sched, sizeof sched));
   fprintf(out, " seed %llu validation %g patience %d", (unsigned long long)t->seed, t->validation, t->patience);
   if (t->checkpoint) {
     fputs(" checkpoint ", out);

@@ -42,5 +42,7 @@ const char *sema_closest(const char *word, const char *const *cands, int n);
 int sema_check_real(Sema *s, SrcLoc loc, const char *what, double v);
 /* Checks the train block and fills s->net->train (every default set when absent). */
 void settings_check(Sema *s, const AstNetwork *ast);
+/* Checks a group's `init` and `bias_init` options into g->init and g->bias_init. */
+void settings_check_group_options(Sema *s, IrGroup *g, const AstSetting *options);
 
 #endif

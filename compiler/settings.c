@@ -731,51 +731,107 @@ static void check_init_range(Cursor *c, const AstValue *call, int kind) {
          "be at most %s", ta, tb, real_name(c->s), tm);
 }
 
-/* init xavier | he | zero | uniform(a, b) | normal(mean, std)  [seed S] */
-static void set_init(Cursor *c) {
-  static const char *const kinds[] = {"uniform", "normal", "xavier", "he", "zero"};
-  IrNetwork *n = c->s->net;
+/* The init schemes by IrInit, and their words for messages: every weight (`init`), or
+ * bias weights (`bias_init`: no xavier or he, whose bias weights are 0, and a number). */
+static const char *const init_kinds[] = {"uniform", "normal", "xavier", "he", "zero", "torch"};
+#define N_INIT_KINDS 6
+#define INIT_WORDS "uniform(a, b), normal(mean, std), xavier, he, zero or torch"
+#define BIAS_INIT_WORDS "a number, uniform(a, b), normal(mean, std), zero or torch"
+
+/* One init scheme at the cursor into spec: `init` takes a scheme, `bias_init` (bias 1) also a
+ * number, the constant every bias weight starts at. */
+static void take_init_spec(Cursor *c, int bias, IrInitSpec *spec) {
   const AstValue *v = c->v;
+  const char *words = bias ? BIAS_INIT_WORDS : INIT_WORDS;
+  if (bias && is_number(v)) {
+    if (sema_check_real(c->s, v->loc, "bias_init", v->num)) *spec = (IrInitSpec){INIT_CONSTANT, v->num, 0};
+    else c->failed = 1;
+    c->v = v->next;
+    return;
+  }
   if (!v || (v->kind != VAL_IDENT && v->kind != VAL_CALL)) {
-    expected(c, "uniform(a, b), normal(mean, std), xavier, he or zero");
+    expected(c, words);
     return;
   }
   int k = -1;
-  for (int i = 0; i < 5; i++)
-    if (strcmp(v->text, kinds[i]) == 0) k = i;
+  for (int i = 0; i < N_INIT_KINDS; i++)
+    if (strcmp(v->text, init_kinds[i]) == 0) k = i;
+  if (bias && (k == INIT_XAVIER || k == INIT_HE)) {
+    fail(c, v->loc, "'bias_init' expects %s, got '%s': %s starts bias weights at 0 (write 'bias_init zero')", words,
+         v->text, v->text);
+    return;
+  }
   int want_args = k == INIT_UNIFORM || k == INIT_NORMAL ? 2 : 0;
   int nargs = 0;
   for (const AstValue *a = v->kind == VAL_CALL ? v->args : NULL; a; a = a->next) nargs += 1;
   if (k < 0) {
-    expected_one_of(c, kinds, 5, "uniform(a, b), normal(mean, std), xavier, he or zero");
+    expected_one_of(c, init_kinds, N_INIT_KINDS, words);
     c->v = v->next;
     return;
   }
   if (nargs != want_args || (want_args && v->kind != VAL_CALL)) {
-    expected(c, "uniform(a, b), normal(mean, std), xavier, he or zero");
+    expected(c, words);
     c->v = v->next;
     return;
   }
   c->v = v->next;
-  n->init_kind = k;
-  if (want_args) {
-    if (!is_number(v->args) || !is_number(v->args->next)) {
-      fail(c, v->loc, "%s takes two numbers", v->text);
-      return;
-    }
-    n->init_a = v->args->num;
-    n->init_b = v->args->next->num;
-    if (k == INIT_UNIFORM && !(n->init_a < n->init_b))
-      fail(c, v->loc, "uniform(a, b) needs a < b");
-    else if (k == INIT_NORMAL && !(n->init_b > 0))
-      fail(c, v->loc, "normal(mean, std) needs std > 0");
-    else
-      check_init_range(c, v, k);
+  *spec = (IrInitSpec){k, 0, 0};
+  if (!want_args) return;
+  if (!is_number(v->args) || !is_number(v->args->next)) {
+    fail(c, v->loc, "%s takes two numbers", v->text);
+    return;
   }
+  spec->a = v->args->num;
+  spec->b = v->args->next->num;
+  if (k == INIT_UNIFORM && !(spec->a < spec->b))
+    fail(c, v->loc, "uniform(a, b) needs a < b");
+  else if (k == INIT_NORMAL && !(spec->b > 0))
+    fail(c, v->loc, "normal(mean, std) needs std > 0");
+  else
+    check_init_range(c, v, k);
+}
+
+/* init xavier | he | zero | torch | uniform(a, b) | normal(mean, std)  [seed S] */
+static void set_init(Cursor *c) {
+  IrNetwork *n = c->s->net;
+  IrInitSpec spec = {-1, 0, 0};
+  take_init_spec(c, 0, &spec);
+  if (spec.kind < 0 || c->failed) return;
+  n->init_kind = spec.kind;
+  n->init_a = spec.a;
+  n->init_b = spec.b;
   if (at_ident(c, "seed")) {
     if (!claim(c, "seed", c->v->loc)) return;
     c->v = c->v->next;
     set_seed(c);
+  }
+}
+
+/* bias_init B | zero | torch | uniform(a, b) | normal(mean, std): every bias weight's start. */
+static void set_bias_init(Cursor *c) {
+  IrInitSpec spec = {-1, 0, 0};
+  take_init_spec(c, 1, &spec);
+  if (spec.kind >= 0 && !c->failed) c->s->net->bias_init = spec;
+}
+
+/* The options after a group's activation: `init SCHEME` and `bias_init B`, each at most once,
+ * as the train block's `init` and `bias_init` (no seed: the network has one). */
+void settings_check_group_options(Sema *s, IrGroup *g, const AstSetting *options) {
+  static const char *const keys[] = {"init", "bias_init"};
+  int seen[2] = {0, 0};
+  for (const AstSetting *o = options; o; o = o->next) {
+    int k = strcmp(o->key, "init") == 0 ? 0 : strcmp(o->key, "bias_init") == 0 ? 1 : -1;
+    const char *hint = k < 0 ? sema_closest(o->key, keys, 2) : NULL;
+    if (k < 0 && hint)
+      diag_error(s->diag, o->loc, "unknown option '%s' of '%s'; did you mean '%s'?", o->key, g->name, hint);
+    else if (k < 0)
+      diag_error(s->diag, o->loc, "unknown option '%s' of '%s' (a layer, neuron or output takes init and bias_init)",
+                 o->key, g->name);
+    else if (seen[k]++)
+      diag_error(s->diag, o->loc, "'%s' is given more than once for '%s'", o->key, g->name);
+    if (k < 0 || seen[k] > 1) continue;
+    Cursor c = {s, o, o->key, o->values, 0, NULL};
+    take_init_spec(&c, k, k ? &g->bias_init : &g->init);
   }
 }
 
@@ -795,6 +851,7 @@ static const SettingDef setting_defs[] = {
     {"validation", set_validation}, {"early_stop", set_early_stop}, {"patience", set_patience},
     {"checkpoint", set_checkpoint}, {"precision", set_precision}, {"metric", set_metric},
     {"shuffle", set_shuffle},   {"warmup", set_warmup},     {"clip", set_clip},
+    {"bias_init", set_bias_init},
 };
 #define N_SETTINGS ((int)(sizeof setting_defs / sizeof setting_defs[0]))
 
@@ -824,6 +881,7 @@ static void set_defaults(IrNetwork *n) {
   nnc_schedule_defaults(&t->sched);
   n->real_bytes = 4;
   n->init_kind = INIT_XAVIER;
+  n->bias_init = (IrInitSpec){-1, 0, 0};
 }
 
 static void report_unknown_setting(Sema *s, const AstSetting *st) {

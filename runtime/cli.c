@@ -72,13 +72,13 @@ static const flag flags[] = {
    NNC_LIMIT_THRESHOLD},
   {"cooldown", F_LIMITED, CMD_TRAIN, "N", "plateau: epochs not judged after a reduction (default 0)", NNC_LIMIT_COOLDOWN},
   {"warmup", F_LIMITED, CMD_TRAIN, "N", "the rate rises linearly over the first N epochs (or updates, with "
-   "--warmup-steps); 0: none", NNC_LIMIT_WARMUP},
+   "--warmup-steps)", NNC_LIMIT_WARMUP},
   {"warmup-steps", F_BOOL, CMD_TRAIN, NULL, "--warmup counts updates, not epochs", 0},
   {"warmup-from", F_LIMITED, CMD_TRAIN, "F", "the warmup's first rate, a fraction of the rate (default 1/3)",
    NNC_LIMIT_WARMUP_FROM},
-  {"clip-norm", F_LIMITED, CMD_TRAIN, "C", "scale each batch's gradient down to L2 norm C over all parameters "
-   "(0: off)", NNC_LIMIT_CLIP_NORM},
-  {"clip-value", F_LIMITED, CMD_TRAIN, "V", "clip each component of each batch's gradient to [-V, V] (0: off)",
+  {"clip-norm", F_LIMITED, CMD_TRAIN, "C", "scale each batch's gradient down to L2 norm C over all parameters",
+   NNC_LIMIT_CLIP_NORM},
+  {"clip-value", F_LIMITED, CMD_TRAIN, "V", "clip each component of each batch's gradient to [-V, V]",
    NNC_LIMIT_CLIP_VALUE},
   {"restarts", F_LIMITED, CMD_TRAIN, "K", "independent initialisations, best kept", NNC_LIMIT_RESTARTS},
   {"seed", F_U64, CMD_TRAIN | CMD_GRADCHECK | CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, "S", "random seed", 0},
