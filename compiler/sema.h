@@ -28,6 +28,7 @@ typedef struct Sema {
   EdgeSlot *edge_slots;     /* the edge sets written in sums, for duplicate checks in O(1) */
   size_t edge_cap, edge_count;
   SrcLoc data_loc, test_loc;/* the train block's 'data' and 'test' settings, for later checks */
+  SrcLoc dampening_loc;     /* where a nonzero `dampening` was written (line 0: nowhere) */
   SrcLoc nesterov_loc;      /* where `nesterov on` was written (line 0: nowhere) */
   const AstDecl **neuron_sums; /* the `NAME[i] <- sum` statements, grouped by target group: */
   int *neuron_sums_first;   /* group id -> its statements neuron_sums[first[id] .. first[id + 1]) */

@@ -576,7 +576,7 @@ static const struct {
 } optim_keys[] = {
     {"momentum", NNC_OKEY_MOMENTUM}, {"nesterov", NNC_OKEY_NESTEROV}, {"betas", NNC_OKEY_BETAS},
     {"alpha", NNC_OKEY_ALPHA},       {"eps", NNC_OKEY_EPS},           {"weight_decay", NNC_OKEY_WEIGHT_DECAY},
-    {"amsgrad", NNC_OKEY_AMSGRAD},   {"centered", NNC_OKEY_CENTERED},
+    {"amsgrad", NNC_OKEY_AMSGRAD},   {"centered", NNC_OKEY_CENTERED}, {"dampening", NNC_OKEY_DAMPENING},
 };
 #define N_OPTIM_KEYS ((int)(sizeof optim_keys / sizeof optim_keys[0]))
 
@@ -600,6 +600,10 @@ static void take_optim_key(Cursor *c, unsigned bit, SrcLoc at) {
   case NNC_OKEY_AMSGRAD: take_switch(c, &t->amsgrad); break;
   case NNC_OKEY_ALPHA: take_limited(c, NNC_LIMIT_ALPHA, &t->alpha); break;
   case NNC_OKEY_CENTERED: take_switch(c, &t->centered); break;
+  case NNC_OKEY_DAMPENING:
+    take_limited(c, NNC_LIMIT_DAMPENING, &t->dampening);
+    if (t->dampening != 0) c->s->dampening_loc = at;
+    break;
   default: break;
   }
 }
@@ -950,6 +954,8 @@ static void check_optimizer(Sema *s, const SrcLoc *first_set) {
     diag_error(s->diag, m, "'momentum' is not a setting of %s (its moments are set by 'betas')", d->name);
   if (s->nesterov_loc.line > 0 && !(t->momentum > 0))
     diag_error(s->diag, s->nesterov_loc, "'nesterov on' needs a momentum above 0 (e.g. sgd momentum 0.9 nesterov on)");
+  if (s->nesterov_loc.line > 0 && s->dampening_loc.line > 0)
+    diag_error(s->diag, s->dampening_loc, "'dampening' must be 0 with 'nesterov on' (as PyTorch's SGD requires)");
   if (first_set[setting_index("rate")].line == 0) t->rate = d->rate;
 }
 

@@ -59,6 +59,7 @@ static const flag flags[] = {
   {"amsgrad", F_BOOL, CMD_TRAIN, NULL, "the largest second moment so far (adam, adamw)", 0},
   {"alpha", F_LIMITED, CMD_TRAIN, "A", "mean-square decay (rmsprop)", NNC_LIMIT_ALPHA},
   {"centered", F_BOOL, CMD_TRAIN, NULL, "divide by the variance's root, not the mean square's (rmsprop)", 0},
+  {"dampening", F_LIMITED, CMD_TRAIN, "D", "the gradient enters the momentum buffer times 1 - D (sgd)", NNC_LIMIT_DAMPENING},
   {"schedule", F_WORD, CMD_TRAIN, "NAME", "none, cosine, cosine_restarts or plateau, with its defaults (the rate kept)", 0},
   {"period", F_LIMITED, CMD_TRAIN, "N", "cosine: epochs from the rate down to --min-rate; cosine_restarts: the first "
    "period", NNC_LIMIT_PERIOD},
@@ -326,6 +327,7 @@ static const struct {
     {"momentum", NNC_OKEY_MOMENTUM}, {"nesterov", NNC_OKEY_NESTEROV},         {"beta1", NNC_OKEY_BETAS},
     {"beta2", NNC_OKEY_BETAS},       {"eps", NNC_OKEY_EPS},                   {"weight-decay", NNC_OKEY_WEIGHT_DECAY},
     {"amsgrad", NNC_OKEY_AMSGRAD},   {"alpha", NNC_OKEY_ALPHA},               {"centered", NNC_OKEY_CENTERED},
+    {"dampening", NNC_OKEY_DAMPENING},
 };
 #define N_OPTIM_FLAGS (int)(sizeof optim_flags / sizeof optim_flags[0])
 
@@ -346,6 +348,7 @@ static int set_optim_flag(nnrt_cli *c, const char *name, double x) {
   case NNC_OKEY_WEIGHT_DECAY: o->weight_decay = x; break;
   case NNC_OKEY_AMSGRAD: o->amsgrad = 1; break;
   case NNC_OKEY_ALPHA: o->alpha = x; break;
+  case NNC_OKEY_DAMPENING: o->dampening = x; break;
   default: o->centered = 1; break;
   }
   return 1;
@@ -381,11 +384,14 @@ static int apply_optimizer_flags(nnrt_cli *c, nnrt_error *err) {
     case NNC_OKEY_WEIGHT_DECAY: s->weight_decay = o->weight_decay; break;
     case NNC_OKEY_AMSGRAD: s->amsgrad = 1; break;
     case NNC_OKEY_ALPHA: s->alpha = o->alpha; break;
+    case NNC_OKEY_DAMPENING: s->dampening = o->dampening; break;
     default: s->centered = 1; break;
     }
   }
   if (s->nesterov && !(s->momentum > 0))
     return nnrt__fail(err, NNRT_EUSAGE, "Nesterov momentum needs a momentum above 0: give --momentum M (e.g. 0.9)");
+  if (s->nesterov && s->dampening != 0)
+    return nnrt__fail(err, NNRT_EUSAGE, "Nesterov momentum needs a dampening of 0 (as PyTorch's SGD requires)");
   return NNRT_OK;
 }
 

@@ -851,7 +851,7 @@ static void print_optimizer(const nnc_train_settings *s) {
   else if (s->optimizer == NNC_OPT_RMSPROP)
     printf(", alpha %s, eps %s, centered %s", nnc_number_text(s->alpha, a, sizeof a), e, s->centered ? "on" : "off");
   else
-    printf(", nesterov %s", s->nesterov ? "on" : "off");
+    printf(", nesterov %s, dampening %s", s->nesterov ? "on" : "off", nnc_number_text(s->dampening, a, sizeof a));
   printf(", weight_decay %s\n", w);
 }
 

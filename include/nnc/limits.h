@@ -37,6 +37,7 @@ enum nnc_limit_id {
   NNC_LIMIT_EPS,
   NNC_LIMIT_WEIGHT_DECAY,
   NNC_LIMIT_ALPHA,
+  NNC_LIMIT_DAMPENING,
   /* schedules, warmup and clipping (nnc/schedule.h) */
   NNC_LIMIT_PERIOD,
   NNC_LIMIT_PERIOD_MULT,
@@ -82,6 +83,7 @@ static inline const nnc_limit *nnc_limit_get(enum nnc_limit_id id) {
       [NNC_LIMIT_EPS] = {"eps", "eps", 0, 0, 1, 1, 0, NULL},
       [NNC_LIMIT_WEIGHT_DECAY] = {"weight_decay", "weight-decay", 0, 0, 1000, 0, 0, "0: none"},
       [NNC_LIMIT_ALPHA] = {"alpha", "alpha", 0, 0, 1, 0, 1, NULL},
+      [NNC_LIMIT_DAMPENING] = {"dampening", "dampening", 0, 0, 1, 0, 0, "0: none"},
       [NNC_LIMIT_PERIOD] = {"decay cosine", "period", 1, 1, 1e9, 0, 0, NULL},
       [NNC_LIMIT_PERIOD_MULT] = {"mult", "period-mult", 1, 1, 1e6, 0, 0, NULL},
       [NNC_LIMIT_MIN_RATE] = {"min_rate", "min-rate", 0, 0, 1e6, 0, 0, NULL},

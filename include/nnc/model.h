@@ -99,6 +99,7 @@ typedef struct nnc_train_settings {
   double weight_decay;         /* L2 (sgd, adam, rmsprop) or decoupled (adamw), ≥ 0 */
   double alpha;                /* rmsprop: mean-square decay in [0, 1) */
   int32_t amsgrad, centered, nesterov; /* adam/adamw, rmsprop, sgd switches */
+  double dampening;            /* sgd: the gradient's share of the momentum buffer is 1 − dampening */
   nnc_schedule_settings sched; /* the schedule's constants, warmup, clipping */
 } nnc_train_settings;
 

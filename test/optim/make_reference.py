@@ -37,6 +37,8 @@ OPTIMIZERS = {
                      dict(lr=0.05, momentum=0.9, nesterov=True)),
     "sgd_weight_decay": ("sgd rate 0.05 momentum 0.5 weight_decay 0.01", torch.optim.SGD,
                          dict(lr=0.05, momentum=0.5, weight_decay=0.01)),
+    "sgd_dampening": ("sgd rate 0.05 momentum 0.9 dampening 0.3", torch.optim.SGD,
+                      dict(lr=0.05, momentum=0.9, dampening=0.3)),
     "sgd_weight_decay_plain": ("sgd rate 0.05 weight_decay 0.1", torch.optim.SGD, dict(lr=0.05, weight_decay=0.1)),
     "adam": ("adam rate 0.01", torch.optim.Adam, dict(lr=0.01)),
     "adam_amsgrad": ("adam rate 0.01 betas 0.8 0.95 amsgrad on", torch.optim.Adam,

@@ -1092,6 +1092,11 @@ static void test_usage_errors(void) {
     {"train --warmup-steps=on", 2, "error: --warmup-steps takes no value\n"},
     {"train --clip-norm -1", 2, "error: --clip-norm: expected a number in [0, 1000000000] (0: off), got '-1'\n"},
     {"train --clip-value nan", 2, "error: --clip-value: expected a number in [0, 1000000000] (0: off), got 'nan'\n"},
+    {"train --dampening 2", 2, "error: --dampening: expected a number in [0, 1] (0: none), got '2'\n"},
+    {"train --optimizer adam --dampening 0.5", 2, "error: --dampening is not a hyperparameter of adam, the optimizer "
+                                                  "of this training (choose another with --optimizer)\n"},
+    {"train --momentum 0.9 --nesterov --dampening 0.1", 2, "error: Nesterov momentum needs a dampening of 0 (as "
+                                                           "PyTorch's SGD requires)\n"},
     {"train --nesterov", 2, "error: Nesterov momentum needs a momentum above 0: give --momentum M (e.g. 0.9)\n"},
     {"train --amsgrad=on", 2, "error: --amsgrad takes no value\n"},
     {"train --patience 3", 2, "error: early stopping (patience 3) needs validation data, but validation is 0: "
