@@ -1076,30 +1076,45 @@ static LLVMValueRef emit_uniform(Cg *cg, LLVMValueRef seed, LLVMValueRef index, 
   return LLVMBuildFAdd(cg->b, lo, LLVMBuildFMul(cg->b, u, LLVMBuildFSub(cg->b, hi, lo, ""), ""), "");
 }
 
-/* How the initial values of edge set e into g are drawn; fan_in is ir_fan_in(n, g). */
-CgInitRule cg_init_rule(const IrNetwork *n, const IrGroup *g, int64_t fan_in, const IrEdges *e) {
+/* The draw of one init scheme, for weights or (bias 1) bias weights. */
+static CgInitRule init_rule_of(const IrInitSpec *spec, int bias, double fan_in, double fan_out) {
   CgInitRule zero = {CG_DRAW_CONSTANT, 0.0, 0.0};
+  double in = fan_in > 0 ? fan_in : 1.0;
+  switch ((IrInit)spec->kind) {
+  case INIT_UNIFORM: return (CgInitRule){CG_DRAW_UNIFORM, spec->a, spec->b};
+  case INIT_NORMAL: return (CgInitRule){CG_DRAW_NORMAL, spec->a, spec->b};
+  case INIT_XAVIER: {
+    double limit = sqrt(6.0 / (fan_in + fan_out));
+    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
+  }
+  case INIT_HE: {
+    double limit = sqrt(6.0 / in);
+    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
+  }
+  case INIT_TORCH: return (CgInitRule){CG_DRAW_UNIFORM, -1 / sqrt(in), 1 / sqrt(in)};
+  case INIT_CONSTANT: return (CgInitRule){CG_DRAW_CONSTANT, spec->a, 0.0};
+  case INIT_ZERO: return zero;
+  }
+  return zero;
+}
+
+/* How the initial values of edge set e into g are drawn; fan_in is ir_fan_in(n, g). The
+ * group's `init` (else the network's) for weights; for bias weights the group's `bias_init`,
+ * else the train block's, else what the weights' scheme gives bias weights. */
+CgInitRule cg_init_rule(const IrNetwork *n, const IrGroup *g, int64_t fan_in, const IrEdges *e) {
   if (e->weight == WEIGHT_INITIAL && e->values) return (CgInitRule){CG_DRAW_VALUES, 0.0, 0.0};
   if (e->weight == WEIGHT_INITIAL) {
     CgInitRule literal = {CG_DRAW_CONSTANT, e->value, 0.0};
     return literal;
   }
   int bias = n->groups[e->src].role == ROLE_BIAS;
-  double fan_out = g->size;
-  switch ((IrInit)n->init_kind) {
-  case INIT_UNIFORM: return (CgInitRule){CG_DRAW_UNIFORM, n->init_a, n->init_b};
-  case INIT_NORMAL: return (CgInitRule){CG_DRAW_NORMAL, n->init_a, n->init_b};
-  case INIT_XAVIER: {
-    double limit = sqrt(6.0 / ((double)fan_in + fan_out));
-    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
-  }
-  case INIT_HE: {
-    double limit = sqrt(6.0 / (fan_in > 0 ? (double)fan_in : 1.0));
-    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
-  }
-  case INIT_ZERO: return zero;
-  }
-  return zero;
+  IrInitSpec net = {n->init_kind, n->init_a, n->init_b};
+  const IrInitSpec *spec = g->init.kind >= 0 ? &g->init : &net;
+  if (bias && g->bias_init.kind >= 0)
+    spec = &g->bias_init;
+  else if (bias && n->bias_init.kind >= 0)
+    spec = &n->bias_init;
+  return init_rule_of(spec, bias, (double)fan_in, (double)g->size);
 }
 
 /* The initial value of parameter `index` under a rule of the given draw whose numbers a
@@ -1233,6 +1248,23 @@ static LLVMValueRef const_source(Cg *cg, LLVMTypeRef ty, const nnc_data_source *
   return LLVMConstNamedStruct(ty, f, 14);
 }
 
+/* nnc_schedule_settings, field for field (include/nnc/model.h). */
+static LLVMTypeRef schedule_type(Cg *cg) {
+  LLVMTypeRef f[] = {cg->i32, cg->i32, cg->f64, cg->f64, cg->i32, cg->i32,
+                     cg->f64, cg->i32, cg->i32, cg->f64, cg->f64, cg->f64};
+  LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_schedule_settings");
+  LLVMStructSetBody(ty, f, 12, 0);
+  return ty;
+}
+
+static LLVMValueRef const_schedule(Cg *cg, LLVMTypeRef ty, const nnc_schedule_settings *s) {
+  LLVMValueRef f[] = {i32c(cg, s->period),   i32c(cg, s->period_mult), f64c(cg, s->min_rate),
+                      f64c(cg, s->factor),   i32c(cg, s->patience),    i32c(cg, s->cooldown),
+                      f64c(cg, s->threshold), i32c(cg, s->warmup),     i32c(cg, s->warmup_steps),
+                      f64c(cg, s->warmup_from), f64c(cg, s->clip_norm), f64c(cg, s->clip_value)};
+  return LLVMConstNamedStruct(ty, f, 12);
+}
+
 static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   LLVMTypeRef src_fields[] = {cg->ptr, cg->ptr, cg->i32, cg->i32, cg->i32, cg->ptr, cg->i32, cg->ptr,
                               cg->i32, cg->i32, cg->f64, cg->i32, cg->i32, cg->i32};
@@ -1240,9 +1272,10 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   LLVMStructSetBody(src_ty, src_fields, 14, 0);
   LLVMTypeRef fields[] = {src_ty, src_ty, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32,
                           cg->i32, cg->i32, cg->i64, cg->f64, cg->i32, cg->ptr, cg->i32, cg->i32, cg->i32,
-                          cg->i32, cg->f64, cg->f64, cg->f64, cg->f64, cg->f64, cg->i32, cg->i32, cg->i32};
+                          cg->i32, cg->f64, cg->f64, cg->f64, cg->f64, cg->f64, cg->i32, cg->i32, cg->i32,
+                          cg->f64, schedule_type(cg)};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_train_settings");
-  LLVMStructSetBody(ty, fields, 27, 0);
+  LLVMStructSetBody(ty, fields, 29, 0);
   LLVMValueRef v[] = {const_source(cg, src_ty, &t->data), const_source(cg, src_ty, &t->test), i32c(cg, t->loss),
                       f64c(cg, t->rate), i32c(cg, t->decay), f64c(cg, t->decay_rate), i32c(cg, t->decay_every),
                       f64c(cg, t->momentum), i32c(cg, t->batch), i32c(cg, t->epochs), i32c(cg, t->restarts),
@@ -1250,9 +1283,10 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
                       const_string(cg, t->checkpoint, "nnc.checkpoint"), i32c(cg, t->checkpoint_every),
                       i32c(cg, t->metric), i32c(cg, t->shuffle_off), i32c(cg, t->optimizer), f64c(cg, t->beta1),
                       f64c(cg, t->beta2), f64c(cg, t->eps), f64c(cg, t->weight_decay), f64c(cg, t->alpha),
-                      i32c(cg, t->amsgrad), i32c(cg, t->centered), i32c(cg, t->nesterov)};
+                      i32c(cg, t->amsgrad), i32c(cg, t->centered), i32c(cg, t->nesterov),
+                      f64c(cg, t->dampening), const_schedule(cg, fields[28], &t->sched)};
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, "nnc.train");
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 27));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 29));
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMPrivateLinkage);
   return g;

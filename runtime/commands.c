@@ -17,6 +17,7 @@
 #include "mpi_api.h"
 #include "nnc/limits.h"
 #include "nnc/optim.h"
+#include "nnc/schedule.h"
 
 /* ---- data sources with the flags applied ---- */
 
@@ -850,7 +851,7 @@ static void print_optimizer(const nnc_train_settings *s) {
   else if (s->optimizer == NNC_OPT_RMSPROP)
     printf(", alpha %s, eps %s, centered %s", nnc_number_text(s->alpha, a, sizeof a), e, s->centered ? "on" : "off");
   else
-    printf(", nesterov %s", s->nesterov ? "on" : "off");
+    printf(", nesterov %s, dampening %s", s->nesterov ? "on" : "off", nnc_number_text(s->dampening, a, sizeof a));
   printf(", weight_decay %s\n", w);
 }
 
@@ -876,6 +877,9 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
            s->decay == NNC_DECAY_STEP ? " every" : "");
   if (s->decay == NNC_DECAY_STEP)
     printf(" %d epochs", (int)s->decay_every);
+  char sched[256];
+  if (*nnc_schedule_text(s, sched, sizeof sched))
+    printf(", %s", sched);
   printf("\n  batch      %d\n  momentum   %s\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
          (int)s->batch, nnc_number_text(s->momentum, n2, sizeof n2), (int)s->epochs, (int)s->restarts,
          (unsigned long long)s->seed);

@@ -47,6 +47,11 @@
  *           moments, largest second moments; RMSProp: mean squares, momentum buffers, mean
  *           gradients). Its step count t is CKPT's steps. A checkpoint resumes only with the
  *           optimizer that wrote it; one without OPTM is SGD's.
+ *   "SCHD"  the state of `decay plateau` (runtime/schedule.c): f64 rate, f64 best loss, i64
+ *           epochs without improvement, i64 cooldown epochs left. Written when training with
+ *           decay plateau; training with it resumes only a checkpoint that has it (or one from
+ *           before its first epoch ended). Every other schedule's position is CKPT's epoch and
+ *           steps.
  *   "RBST"  the current run's best parameters so far (early stopping on validation loss).
  *   "GBST"  the best parameters of the restarts finished so far.
  *   "LBLS"  the class label map (nnrt_labels): u32 n (1 ≤ n ≤ n_outputs), then n labels, each
