@@ -84,6 +84,7 @@ static const flag flags[] = {
   {"restarts", F_LIMITED, CMD_TRAIN, "K", "independent initialisations, best kept", NNC_LIMIT_RESTARTS},
   {"seed", F_U64, CMD_TRAIN | CMD_GRADCHECK | CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, "S", "random seed", 0},
   {"threads", F_LIMITED, CMD_TRAIN, "N", "threads sharing each mini-batch", NNC_LIMIT_THREADS},
+  {"shard-data", F_BOOL, CMD_TRAIN, NULL, "under mpirun: each process reads only its share of the training rows", 0},
   {"validation", F_LIMITED, CMD_TRAIN, "V", "fraction of the data held out for validation", NNC_LIMIT_VALIDATION},
   {"patience", F_LIMITED, CMD_TRAIN, "N", "stop after N epochs without validation gain", NNC_LIMIT_PATIENCE},
   {"save", F_PATH, CMD_TRAIN, "FILE", "where the kept weights go (default NAME.weights)", 0},
@@ -527,6 +528,7 @@ static int set_bool(nnrt_cli *c, const char *name) {
   if (set_optim_flag(c, name, 1) || (!strcmp(name, "warmup-steps") && set_sched_flag(c, name, 1))) return NNRT_OK;
   if (!strcmp(name, "onehot")) c->onehot_given = 1;
   else if (!strcmp(name, "quiet")) c->quiet = 1;
+  else if (!strcmp(name, "shard-data")) nnrt__shard_enable(1);
   else if (!strcmp(name, "class")) c->print_class = 1;
   else if (!strcmp(name, "proba")) c->print_proba = 1;
   else if (!strcmp(name, "initial")) c->initial = 1;

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -383,25 +384,66 @@ typedef struct train_data {
   nnrt_scaler *sc, *ts;       /* input and target scaling, fitted on train */
 } train_data;
 
+/* ---- --shard-data: rank r of K loads rows r, r+K, ... of the training file (docs/mpi.md) ---- */
+
+/* Every rank's sample count summed: the epoch's length. Every rank takes part (a collective),
+ * so a rank that failed to load takes part with 0 samples. */
+static int64_t shard_total(const train_data *td) {
+  double n = td->train ? (double)td->train->n : 0;
+  nnrt__mpi_sum_reals(&n, 1, 8);
+  nnrt__shard_set_total((int64_t)n);
+  return (int64_t)n;
+}
+
+/* --shard-data under MPI: the ranks share the file's rows and fit the scaling on all of them;
+ * the test data are read by rank 0 alone, which scores them. */
+static int shard_fit(train_data *td, const nnc_data_source *s, nnrt_error *err) {
+  int64_t total = nnrt__shard_total(td->train->n);
+  if (s->scale != NNC_SCALE_NONE)
+    return nnrt__scaler_fit_shards(td->train, total, s->scale, s->scale_factor, &td->sc, err);
+  return NNRT_OK;
+}
+
+/* The ranks' collectives of loading stay in step: every rank goes on only if all did. */
+static int shard_agree(int rc, nnrt_error *err) {
+  int all = nnrt__mpi_agree(rc);
+  if (all && !rc)
+    return nnrt__fail(err, all, "another process of the job failed (see its message)");
+  return rc;
+}
+
+/* ---- end of --shard-data ---- */
+
 static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   const nnc_data_source *s = &c->data;
-  int rc;
+  int sharded = nnrt__sharded(), rc;
   if (!s->path)
     return nnrt__fail(err, NNRT_EUSAGE, "no training data: the network's train block names none; give --data FILE");
-  if ((rc = load(c, s, 0, NULL, &td->train, err)) != NNRT_OK)
+  rc = load(c, s, sharded ? NNRT__LOAD_SHARD : 0, NULL, &td->train, err);
+  if (sharded && (rc = shard_agree(rc, err)) == NNRT_OK) {
+    shard_total(td);
+    rc = shard_agree(shard_fit(td, s, err), err);
+  } else if (!rc && s->scale != NNC_SCALE_NONE) {
+    rc = nnrt_scaler_fit(td->train, s->scale, s->scale_factor, &td->sc, err);
+  }
+  if (rc != NNRT_OK)
     return rc;
   c->o.labels = td->train->labels;
-  if (s->scale != NNC_SCALE_NONE) {
-    if ((rc = nnrt_scaler_fit(td->train, s->scale, s->scale_factor, &td->sc, err)) != NNRT_OK)
-      return rc;
-    if ((rc = nnrt__scaler_apply(td->sc, td->train, s->path, err)) != NNRT_OK)
-      return rc;
-  }
+  if (s->scale != NNC_SCALE_NONE)
+    rc = nnrt__scaler_apply(td->sc, td->train, s->path, err);
+  if (sharded)
+    rc = shard_agree(rc, err);
+  if (rc)
+    return rc;
   autoencoder_targets(c, s, td->sc, td->train);
-  if (s->target_scale != NNC_SCALE_NONE && ((rc = nnrt__targets_fit(td->train, s->target_scale, &td->ts, err)) ||
-                                            (rc = nnrt__targets_apply(td->ts, td->train, s->path, err))))
+  if (s->target_scale != NNC_SCALE_NONE &&
+      ((rc = sharded ? nnrt__targets_fit_shards(td->train, nnrt__shard_total(0), s->target_scale, &td->ts, err)
+                     : nnrt__targets_fit(td->train, s->target_scale, &td->ts, err)) ||
+       (rc = nnrt__targets_apply(td->ts, td->train, s->path, err))))
     return rc;
   c->o.targets = td->ts;
+  if (sharded && nnrt__mpi_rank() > 0)
+    return NNRT_OK;
   if (c->test.path && (rc = load(c, &c->test, NNRT_LOAD_ZERO_BASED, td->train->labels, &td->test, err)) == NNRT_OK &&
       (rc = nnrt__scaler_apply(td->sc, td->test, c->test.path, err)) == NNRT_OK)
     rc = nnrt__targets_apply(td->ts, td->test, c->test.path, err);
@@ -414,11 +456,41 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
  * order assumes they are the same everywhere: a host with another version of the file would
  * train on wrong rows, silently. Each rank compares the loaded (and scaled) samples'
  * fingerprint with rank 0's. */
+/* The fingerprint of a regular file's bytes as stored, chained from h (a pipe is not read). */
+static uint64_t file_fingerprint(uint64_t h, const char *path) {
+  static unsigned char buf[1 << 16];
+  struct stat st;
+  size_t got;
+  FILE *f = path && stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
+  if (!f)
+    return h;
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+    h = nnrt__fingerprint(h, buf, (int64_t)got);
+  fclose(f);
+  return h;
+}
+
+/* --shard-data: no rank holds the rows of another, so each compares the file's row count and
+ * the fingerprint of its bytes (data and labels files) with rank 0's. */
+static int check_same_file(nnrt_cli *c, nnrt_error *err) {
+  uint64_t mine[2] = {(uint64_t)nnrt__shard_file_rows(), 0xcbf29ce484222325ull}, rank0[2];
+  mine[1] = file_fingerprint(file_fingerprint(mine[1], c->data.path), c->data.labels);
+  if (nnrt__mpi_same_as_rank0(mine, 2, rank0))
+    return NNRT_OK;
+  if (rank0[0] != mine[0])
+    return nnrt__fail(err, NNRT_EDATA, "%s: %lld samples here, %lld on rank 0: the training data must be "
+                      "the same on every host", c->data.path, (long long)mine[0], (long long)rank0[0]);
+  return nnrt__fail(err, NNRT_EDATA, "%s: its bytes differ from rank 0's: the training data must be the same "
+                    "on every host", c->data.path);
+}
+
 static int check_same_data(nnrt_cli *c, const train_data *td, nnrt_error *err) {
   const nnrt_dataset *d = td->train;
   uint64_t mine[2] = {(uint64_t)d->n, 0xcbf29ce484222325ull}, rank0[2];
   if (nnrt__mpi_size() <= 1)
     return NNRT_OK;
+  if (nnrt__sharded())
+    return check_same_file(c, err);
   mine[1] = nnrt__fingerprint(mine[1], d->x, d->n * d->n_inputs * d->real_bytes);
   mine[1] = nnrt__fingerprint(mine[1], d->t, d->n * d->n_outputs * d->real_bytes);
   if (nnrt__mpi_same_as_rank0(mine, 2, rank0))

@@ -28,6 +28,7 @@
 #include <zlib.h>
 
 #include "internal.h"
+#include "mpi_api.h"
 
 /* ---- line reader over zlib ---- */
 
@@ -317,6 +318,7 @@ typedef struct csv_state {
   nnrt_dataset *d;
   int64_t cap;
   nnrt_label_reader labels;   /* onehot: the class labels (labels.c) */
+  int64_t rows_seen;          /* data rows read, kept or not (NNRT__LOAD_SHARD keeps some) */
 } csv_state;
 
 /* Room for need fields in st->fields. */
@@ -545,6 +547,20 @@ static int store_label(csv_state *st, int col, int64_t row, nnrt_error *err) {
   return nnrt__labels_take(&st->labels, st->fields[col], row, &at, err);
 }
 
+/* A row of another rank's shard: checked as a kept one (every host refuses the same file),
+ * its label seen (the label map is the whole file's), nothing stored. */
+static int skip_row(csv_state *st, nnrt_error *err) {
+  int rc = NNRT_OK;
+  double v;
+  for (int i = 0; i < st->n_in && !rc; i++)
+    rc = field_number(st, st->in_cols[i], &v, err);
+  if (!rc && st->src->onehot && st->n_tg == 1)
+    return store_label(st, st->tg_cols[0], -1, err);
+  for (int i = 0; i < st->n_tg && !rc; i++)
+    rc = field_number(st, st->tg_cols[i], &v, err);
+  return rc;
+}
+
 static int store_row(csv_state *st, int nf, nnrt_error *err) {
   nnrt_dataset *d = st->d;
   int rc;
@@ -552,6 +568,8 @@ static int store_row(csv_state *st, int nf, nnrt_error *err) {
   if (nf != st->width)
     return nnrt__fail(err, NNRT_EDATA, "%s:%lld: expected %d field%s, found %d", st->src->path,
                       (long long)st->r.lineno, st->width, st->width == 1 ? "" : "s", nf);
+  if ((st->sh.flags & NNRT__LOAD_SHARD) && !nnrt__shard_keeps(st->rows_seen++))
+    return skip_row(st, err);
   if (d->n == st->cap && (rc = grow_dataset(st, err)) != NNRT_OK)
     return rc;
   for (int i = 0; i < st->n_in; i++) {
@@ -635,7 +653,9 @@ static int read_rows(csv_state *st, int header, nnrt_error *err) {
   }
   if (!rc)
     rc = nnrt__gz_check_end(st->r.f, st->src->path, err);
-  if (!rc && st->d->n == 0)
+  if (st->sh.flags & NNRT__LOAD_SHARD)
+    nnrt__shard_note_rows(st->rows_seen);
+  if (!rc && st->d->n == 0 && !((st->sh.flags & NNRT__LOAD_SHARD) && st->rows_seen > 0))
     rc = nnrt__fail(err, NNRT_EDATA, "%s: no data rows after the header", st->src->path);
   if (!rc && st->d->onehot)
     rc = nnrt__labels_finish(&st->labels, st->d, err);

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "internal.h"
+#include "mpi_api.h"
 
 int nnrt_dataset_create(int64_t n, int32_t n_inputs, int32_t n_outputs, int32_t real_bytes,
                         int flags, nnrt_dataset **out, nnrt_error *err) {
@@ -192,6 +193,9 @@ int nnrt__source_format(const nnc_data_source *src) {
 
 static int load_format(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err) {
   int format = nnrt__source_format(src);
+  if ((sh.flags & NNRT__LOAD_SHARD) && format == NNC_FORMAT_FANN)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: --shard-data reads CSV and IDX files; this one is in FANN's format",
+                      src->path);
   if (format == NNC_FORMAT_IDX)
     return nnrt__idx_load(src, sh, out, err);
   if (format == NNC_FORMAT_FANN)
@@ -342,6 +346,82 @@ int nnrt_scaler_fit(const nnrt_dataset *d, int32_t mode, double factor, nnrt_sca
   return scaler_fit(d, mode, factor, "input", out, err);
 }
 
+/* ---- the fit over every rank's shard (--shard-data): the whole file's statistics ---- */
+
+/* Sum over ranks of each column's values (pass 0), or of squared deviations from mean (pass 1),
+ * after the column's power-of-two pre-scaling e as in fit_zscore. */
+static void shard_sums(const nnrt_dataset *d, const int *e, const double *mean, double *sum) {
+  for (int32_t i = 0; i < d->n_inputs; i++) {
+    double acc = 0;
+    for (int64_t k = 0; k < d->n; k++) {
+      double v = ldexp(nnrt_dataset_input(d, k, i), -e[i]);
+      acc += mean ? (v - mean[i]) * (v - mean[i]) : v;
+    }
+    sum[i] = acc;
+  }
+  nnrt__mpi_sum_reals(sum, d->n_inputs, 8);
+}
+
+/* Column ranges of the whole file: hi[i] and -lo[i] maximised over ranks. */
+static void shard_ranges(const nnrt_dataset *d, double *hi, double *neg_lo) {
+  for (int32_t i = 0; i < d->n_inputs; i++) {
+    double lo;
+    column_range(d, i, &lo, &hi[i]);
+    neg_lo[i] = -lo;
+  }
+  nnrt__mpi_max(hi, 2 * d->n_inputs);
+}
+
+static int shard_fit_columns(const nnrt_dataset *d, int64_t total, nnrt_scaler *s, double *buf, int *e,
+                             nnrt_error *err) {
+  int32_t n = d->n_inputs;
+  double *hi = buf, *neg_lo = buf + n, *mean = buf + 2 * n, *sum = buf + 3 * n;
+  int rc = NNRT_OK;
+  shard_ranges(d, hi, neg_lo);
+  for (int32_t i = 0; i < n; i++) {
+    e[i] = 0;
+    if (s->mode == NNC_SCALE_ZSCORE && hi[i] + neg_lo[i] > 0x1p500)
+      frexp(hi[i] + neg_lo[i], &e[i]);
+  }
+  if (s->mode == NNC_SCALE_ZSCORE) {
+    shard_sums(d, e, NULL, mean);
+    for (int32_t i = 0; i < n; i++)
+      mean[i] /= (double)(total ? total : 1);
+    shard_sums(d, e, mean, sum);
+  }
+  for (int32_t i = 0; i < n && !rc && total > 0; i++) {
+    double sd = total > 1 && s->mode == NNC_SCALE_ZSCORE ? sqrt(sum[i] / (double)total) : 0;
+    if (s->mode == NNC_SCALE_ZSCORE) {
+      s->offset[i] = ldexp(mean[i], e[i]);
+      s->mul[i] = sd > 0 ? 1 / ldexp(sd, e[i]) : 1;
+    } else {
+      fit_minmax(-neg_lo[i], hi[i], total, &s->offset[i], &s->mul[i]);
+    }
+    rc = check_fit("input", i, -neg_lo[i], hi[i], s->mul[i], err);
+  }
+  return rc;
+}
+
+int nnrt__scaler_fit_shards(const nnrt_dataset *d, int64_t total, int32_t mode, double factor, nnrt_scaler **out,
+                            nnrt_error *err) {
+  if (mode != NNC_SCALE_ZSCORE && mode != NNC_SCALE_MINMAX)
+    return nnrt_scaler_fit(d, mode, factor, out, err);
+  int rc = scaler_alloc(d->n_inputs, mode, out, err);
+  double *buf = rc ? NULL : nnrt__alloc_array(4 * (d->n_inputs ? d->n_inputs : 1), sizeof(double));
+  int *e = rc ? NULL : nnrt__alloc_array(d->n_inputs ? d->n_inputs : 1, sizeof(int));
+  if (!rc && (!buf || !e))
+    rc = nnrt__oom(err);
+  if (!rc)
+    rc = shard_fit_columns(d, total, *out, buf, e, err);
+  nnrt__free(buf);
+  nnrt__free(e);
+  if (rc) {
+    nnrt_scaler_destroy(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
 static int scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, const char *what,
                         int64_t first, nnrt_error *err);
 
@@ -424,6 +504,12 @@ int nnrt__targets_apply(const nnrt_scaler *s, nnrt_dataset *d, const char *path,
   if (!rc && s && d->t)
     nnrt_scaler_apply(s, &v);
   return rc;
+}
+
+int nnrt__targets_fit_shards(const nnrt_dataset *d, int64_t total, int32_t mode, nnrt_scaler **out,
+                             nnrt_error *err) {
+  nnrt_dataset v = targets_view(d);
+  return nnrt__scaler_fit_shards(&v, total, mode, 1, out, err);
 }
 
 void nnrt__targets_from_inputs(const nnrt_scaler *s, nnrt_dataset *d) {

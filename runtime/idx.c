@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "internal.h"
+#include "mpi_api.h"
 
 #define IDX_MAX_BYTES ((uint64_t)1 << 38)     /* 256 GiB of data in one file */
 #define IDX_FIRST_CHUNK ((uint64_t)1 << 20)
@@ -104,6 +105,15 @@ static int check_plain_size(gzFile f, idx_file *x, nnrt_error *err) {
                     (unsigned long long)((uint64_t)st.st_size - head - bytes));
 }
 
+/* With NNRT__LOAD_SHARD, sample i of the file is kept by this rank only (--shard-data). */
+static int keeps(nnrt_shape sh, uint64_t sample) {
+  return !(sh.flags & NNRT__LOAD_SHARD) || nnrt__shard_keeps((int64_t)sample);
+}
+
+static int64_t kept_samples(nnrt_shape sh, uint64_t n) {
+  return sh.flags & NNRT__LOAD_SHARD ? nnrt__shard_before((int64_t)n) : (int64_t)n;
+}
+
 /* Reads the declared bytes into a buffer that grows only as data arrives (a header that lies
  * costs nothing), then one more chunk: a byte past the declared data is an error, and a
  * stream that inflates without end is not read further. */
@@ -137,6 +147,33 @@ static int read_data(gzFile f, idx_file *x, nnrt_error *err) {
     return nnrt__fail(err, NNRT_EDATA, "%s: %llu%s unexpected bytes after the data", x->path,
                       (unsigned long long)got, got == sizeof extra ? " or more" : "");
   return nnrt__gz_check_end(f, x->path, err);
+}
+
+/* --shard-data: the images of this rank's samples only, read one sample at a time (the
+ * others read into one sample's room and dropped), so a rank holds 1/K of the file; the same
+ * checks of the end as read_data. x->count becomes the kept values. */
+static int read_shard(gzFile f, idx_file *x, nnrt_shape sh, nnrt_error *err) {
+  uint64_t per = x->count / x->dims[0], row = per * (uint64_t)type_size(x->type), got, kept = 0;
+  uint64_t n_kept = (uint64_t)nnrt__shard_before((int64_t)x->dims[0]);
+  unsigned char extra[256], *skip = nnrt__alloc(row ? row : 1);
+  int rc = check_plain_size(f, x, err);
+  if (!rc && (!skip || !(x->data = nnrt__alloc(n_kept * row > 0 ? n_kept * row : 1))))
+    rc = nnrt__oom(err);
+  for (uint64_t i = 0; i < x->dims[0] && !rc; i++) {
+    int keep = keeps(sh, i);
+    rc = read_exact(f, x->path, keep ? x->data + kept * row : skip, row, &got, err);
+    if (!rc && got < row)
+      rc = nnrt__fail(err, NNRT_EDATA, "%s: truncated: expected %llu bytes of data, found %llu", x->path,
+                      (unsigned long long)(x->count * (uint64_t)type_size(x->type)),
+                      (unsigned long long)(i * row + got));
+    kept += keep;
+  }
+  nnrt__free(skip);
+  x->count = kept * per;
+  if (!rc && (rc = read_exact(f, x->path, extra, sizeof extra, &got, err)) == NNRT_OK && got)
+    rc = nnrt__fail(err, NNRT_EDATA, "%s: %llu%s unexpected bytes after the data", x->path,
+                    (unsigned long long)got, got == sizeof extra ? " or more" : "");
+  return rc ? rc : nnrt__gz_check_end(f, x->path, err);
 }
 
 static int idx_open(const char *path, idx_file *x, gzFile *f, nnrt_error *err) {
@@ -186,14 +223,16 @@ static int check_images(const idx_file *im, nnrt_shape sh, nnrt_error *err) {
 }
 
 /* Every value must be finite and within the model's precision (an f64 image in an f32 model). */
-static int store_images(const idx_file *im, nnrt_dataset *d, nnrt_error *err) {
+static int store_images(const idx_file *im, nnrt_shape sh, nnrt_dataset *d, nnrt_error *err) {
   uint64_t per = (uint64_t)d->n_inputs;
+  int shard = (sh.flags & NNRT__LOAD_SHARD) && nnrt__sharded(); /* the kept samples: rank + k·K */
   for (uint64_t i = 0; i < im->count; i++) {
     double v = idx_value(im, i);
     int problem = nnrt__check_real(v, d->real_bytes);
+    uint64_t sample = shard ? i / per * (uint64_t)nnrt__mpi_size() + (uint64_t)nnrt__mpi_rank() : i / per;
     if (problem)
       return nnrt__fail(err, NNRT_EDATA, "%s: sample %llu, value %llu: %g %s", im->path,
-                        (unsigned long long)(i / per + 1), (unsigned long long)(i % per + 1), v,
+                        (unsigned long long)(sample + 1), (unsigned long long)(i % per + 1), v,
                         nnrt__number_problem(problem, d->real_bytes));
     nnrt__set(d->x, d->real_bytes, (int64_t)i, v);
   }
@@ -210,15 +249,19 @@ static int check_labels(const idx_file *im, const idx_file *lb, nnrt_error *err)
   return NNRT_OK;
 }
 
-static int store_labels(const idx_file *lb, nnrt_dataset *d, nnrt_error *err) {
+static int store_labels(const idx_file *lb, nnrt_shape sh, nnrt_dataset *d, nnrt_error *err) {
   int32_t no = d->n_outputs;
+  int64_t at = 0;
   for (uint64_t i = 0; i < lb->count; i++) {
     double v = idx_value(lb, i);
     if (v != floor(v) || v < 0 || v >= no)
       return nnrt__fail(err, NNRT_EDATA, "%s: label %g of sample %llu is out of range [0, %d)",
                         lb->path, v, (unsigned long long)i + 1, (int)no);
+    if (!keeps(sh, i))
+      continue;
     for (int32_t o = 0; o < no; o++)
-      nnrt__set(d->t, d->real_bytes, (int64_t)i * no + o, o == (int32_t)v);
+      nnrt__set(d->t, d->real_bytes, at * no + o, o == (int32_t)v);
+    at++;
   }
   d->onehot = 1;
   return NNRT_OK;
@@ -231,15 +274,18 @@ static int build(gzFile fi, idx_file *im, gzFile fl, idx_file *lb, nnrt_shape sh
   if (!rc && lb)
     rc = check_labels(im, lb, err);
   if (!rc)
-    rc = read_data(fi, im, err);
+    rc = sh.flags & NNRT__LOAD_SHARD ? read_shard(fi, im, sh, err) : read_data(fi, im, err);
   if (!rc && lb)
     rc = read_data(fl, lb, err);
   if (!rc)
-    rc = nnrt_dataset_create(im->dims[0], sh.n_inputs, sh.n_outputs, sh.real_bytes, sh.flags, out, err);
+    rc = nnrt_dataset_create(kept_samples(sh, im->dims[0]), sh.n_inputs, sh.n_outputs, sh.real_bytes, sh.flags,
+                             out, err);
   if (!rc)
-    rc = store_images(im, *out, err);
+    rc = store_images(im, sh, *out, err);
   if (!rc && lb)
-    rc = store_labels(lb, *out, err);
+    rc = store_labels(lb, sh, *out, err);
+  if (!rc && (sh.flags & NNRT__LOAD_SHARD))
+    nnrt__shard_note_rows(im->dims[0]);
   if (rc && *out) {
     nnrt_dataset_destroy(*out);
     *out = NULL;

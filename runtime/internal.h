@@ -60,6 +60,14 @@ typedef struct nnrt_shape {
   int32_t n_inputs, n_outputs, real_bytes, flags;
   const nnrt_labels *map;  /* class labels are read through it (NULL: none given) */
 } nnrt_shape;
+/* Internal load flag: keep only this rank's rows of the file (nnrt__shard_keeps, --shard-data). */
+#define NNRT__LOAD_SHARD (1 << 20)
+/* The input scaling fitted on the rows of every rank's shard together (total of them): the
+ * whole file's statistics, reduced over MPI (a plain fit in one process). */
+int nnrt__scaler_fit_shards(const nnrt_dataset *d, int64_t total, int32_t mode, double factor, nnrt_scaler **out,
+                            nnrt_error *err);
+int nnrt__targets_fit_shards(const nnrt_dataset *d, int64_t total, int32_t mode, nnrt_scaler **out,
+                             nnrt_error *err);
 int nnrt__csv_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);
 int nnrt__idx_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);
 int nnrt__fann_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out, nnrt_error *err);

@@ -98,6 +98,8 @@ static int32_t integer_class(const nnrt_label_reader *lr, const char *text) {
 }
 
 static int remember_row(nnrt_label_reader *lr, int64_t row, int32_t cls, nnrt_error *err) {
+  if (row < 0) /* a row not kept (another rank's shard): its label is seen, not stored */
+    return NNRT_OK;
   if (row >= lr->cap) {
     int64_t cap = lr->cap ? lr->cap * 2 : 1024;
     int32_t *p = nnrt__realloc(lr->row_class, (size_t)cap * sizeof *p);

@@ -223,3 +223,42 @@ void nnrt__mpi_abort(int code) {
     api->abort(code);
   exit(code);
 }
+
+/* ---- data shards (--shard-data) ---- */
+
+static int shard_on;
+static int64_t shard_rows, shard_sum;
+
+void nnrt__shard_enable(int on) {
+  shard_on = on;
+}
+
+int nnrt__sharded(void) {
+  return shard_on && world_size > 1;
+}
+
+int nnrt__shard_keeps(int64_t row) {
+  return !nnrt__sharded() || row % world_size == world_rank;
+}
+
+int64_t nnrt__shard_before(int64_t pos) {
+  if (!nnrt__sharded())
+    return pos;
+  return pos > world_rank ? (pos - world_rank - 1) / world_size + 1 : 0;
+}
+
+void nnrt__shard_note_rows(int64_t rows) {
+  shard_rows = rows;
+}
+
+int64_t nnrt__shard_file_rows(void) {
+  return shard_rows;
+}
+
+void nnrt__shard_set_total(int64_t n) {
+  shard_sum = n;
+}
+
+int64_t nnrt__shard_total(int64_t local_n) {
+  return nnrt__sharded() ? shard_sum : local_n;
+}

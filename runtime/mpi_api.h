@@ -56,4 +56,16 @@ uint64_t nnrt__fingerprint(uint64_t h, const void *data, int64_t bytes);
 int nnrt__mpi_same_as_rank0(const uint64_t *v, int n, uint64_t *rank0);
 void nnrt__mpi_abort(int code);
 
+/* ---- data shards (--shard-data): rank r of K holds rows r, r+K, r+2K, ... of the training
+ * file; global sample position p of an epoch is local position p/K on rank p mod K. ---- */
+void nnrt__shard_enable(int on);
+int nnrt__sharded(void);                    /* --shard-data and more than one process */
+int nnrt__shard_keeps(int64_t row);         /* whether this rank holds file row `row` (0-based) */
+int64_t nnrt__shard_before(int64_t pos);    /* this rank's positions among global ones [0, pos) */
+/* The file's row count as the reader saw it, and the training samples of all ranks (their sum). */
+void nnrt__shard_note_rows(int64_t rows);
+int64_t nnrt__shard_file_rows(void);
+void nnrt__shard_set_total(int64_t n);
+int64_t nnrt__shard_total(int64_t local_n); /* the sum set above when sharded, else local_n */
+
 #endif

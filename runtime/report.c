@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mpi_api.h"
 #include "trainer.h"
 
 double nnrt__now(void) {
@@ -43,7 +44,7 @@ static double run_rate(const nnrt_trainer *tr, int64_t extra, double now) {
 }
 
 static double time_left(const nnrt_trainer *tr, int64_t epochs_done, int64_t extra, double rate) {
-  return ((double)(tr->o.s.epochs - epochs_done) * (double)tr->train->n - (double)extra) / rate;
+  return ((double)(tr->o.s.epochs - epochs_done) * (double)nnrt__shard_total(tr->train->n) - (double)extra) / rate;
 }
 
 /* Redraws at most 10 times a second. */
@@ -63,7 +64,7 @@ void nnrt__progress_live(nnrt_trainer *tr, int64_t epoch, int64_t done, double l
   double rate = run_rate(tr, done, now);
   fputc('\r', f);
   print_prefix(tr, f, epoch + 1);
-  fprintf(f, "  %3d%%  loss %.4f  %.0f samples/s  left ", (int)(100 * done / tr->train->n),
+  fprintf(f, "  %3d%%  loss %.4f  %.0f samples/s  left ", (int)(100 * done / nnrt__shard_total(tr->train->n)),
           loss_sum / (double)done, rate);
   print_duration(f, time_left(tr, epoch, done, rate));
   fprintf(f, "\033[K");

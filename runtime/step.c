@@ -202,10 +202,14 @@ static double threaded_batch(nnrt_trainer *tr, int64_t n, double rate) {
 /* This rank's share of the global batch order[from, from+n), the allreduce, the update. */
 static double mpi_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
   const nnc_model *m = tr->m;
-  int64_t k = nnrt__mpi_size(), r = nnrt__mpi_rank(), lo = n * r / k, hi = n * (r + 1) / k;
+  int64_t k = nnrt__mpi_size(), r = nnrt__mpi_rank(), lo = n * r / k, hi = n * (r + 1) / k, at = from + lo;
+  if (nnrt__sharded()) { /* --shard-data: global positions from..from+n−1 of this rank, in its own order */
+    at = lo = nnrt__shard_before(from);
+    hi = nnrt__shard_before(from + n);
+  }
   grad_job job = {tr, hi - lo};
   double sums[2] = {0, nnrt__stop_flag ? 1 : 0};
-  nnrt__gather(tr->train, tr->order + from + lo, hi - lo, tr->xb, tr->tb);
+  nnrt__gather(tr->train, tr->order + at, hi - lo, tr->xb, tr->tb);
   if (tr->pool)
     nnrt__pool_run(tr->pool, grad_worker, &job);
   else

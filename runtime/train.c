@@ -117,6 +117,9 @@ static int check_options(const nnrt_train_options *o, nnrt_error *err) {
   int rc = nnrt__optim_check(s, err);
   if (rc)
     return rc;
+  if (nnrt__sharded() && s->validation > 0)
+    return nnrt__fail(err, NNRT_EUSAGE, "--shard-data holds out no validation part yet: train without "
+                      "'validation' (--validation 0), or without --shard-data");
   if (nnrt__mpi_size() > 1 && s->batch == 1)
     return nnrt__fail(err, NNRT_EUSAGE, "per-sample SGD (batch 1) runs in one process only; under mpirun "
                       "with %d processes give a mini-batch (--batch B, B > 1), or run without mpirun",
@@ -134,7 +137,8 @@ static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
     rc = split_validation(tr, err);
   if (rc)
     return rc;
-  tr->batch = tr->o.s.batch < tr->train->n ? tr->o.s.batch : (int32_t)tr->train->n;
+  int64_t n = nnrt__shard_total(tr->train->n); /* --shard-data: every rank's samples */
+  tr->batch = tr->o.s.batch < n ? tr->o.s.batch : (int32_t)n;
   tr->metric = nnrt_metric_resolve(tr->m, tr->o.s.metric, tr->all);
   if ((rc = alloc_buffers(tr, err)) != NNRT_OK)
     return rc;
@@ -205,8 +209,9 @@ static void shuffle_epoch(nnrt_trainer *tr, int64_t epoch) {
     tr->order[i] = i;
   if (tr->o.s.shuffle_off)
     return;
-  nnrt__rng_seed(&rng, tr->st.run_seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(epoch + 1)));
-  nnrt__shuffle(tr->order, tr->train->n, &rng);
+  nnrt__rng_seed(&rng, tr->st.run_seed ^ (0xd1b54a32d192ed03ull * (uint64_t)(epoch + 1)) ^
+                           (nnrt__sharded() ? 0x9e3779b97f4a7c15ull * (uint64_t)(nnrt__mpi_rank() + 1) : 0));
+  nnrt__shuffle(tr->order, tr->train->n, &rng); /* --shard-data: this rank's rows, a seed of its own */
 }
 
 /* The optimizer's state: its slots of n_params reals. */
@@ -240,7 +245,7 @@ static int64_t first_nonfinite_param(const nnrt_trainer *tr) {
 
 /* Runs the batches of one epoch; *loss gets the mean training loss of its samples. */
 static int run_epoch(nnrt_trainer *tr, int64_t epoch, double *loss) {
-  int64_t n = tr->train->n;
+  int64_t n = nnrt__shard_total(tr->train->n); /* --shard-data: every rank's samples */
   double sum = 0, t0 = nnrt__now();
   shuffle_epoch(tr, epoch);
   int64_t per_call = tr->seq ? tr->seq : tr->batch;
@@ -365,7 +370,7 @@ static int end_epoch(nnrt_trainer *tr, int64_t epoch, double loss, double secs, 
     return rc;
   if (push_row(tr, &row) != NNRT_OK)
     return nnrt__oom(err);
-  nnrt__report_epoch(tr, &row, (double)tr->train->n / (secs > 0 ? secs : 1e-9), *stop);
+  nnrt__report_epoch(tr, &row, (double)nnrt__shard_total(tr->train->n) / (secs > 0 ? secs : 1e-9), *stop);
   nnrt__log_row(tr, &row);
   if (*stop && tr->o.verbosity >= 1) {
     nnrt__progress_clear(tr);
