@@ -11,7 +11,14 @@ memory. --case:
   kill        SIGKILL of rank 1 during training ends the whole job (mpirun exits non-zero
               within 30 s, no hang) and the last checkpoint loads (`eval --weights` on it);
   resume      a 2-rank checkpoint (iris, after epoch 50) resumed in one process for 50 more
-              epochs gives the weights of 100 epochs in one process (within TOL).
+              epochs gives the weights of 100 epochs in one process (within TOL);
+  shard       --shard-data on 2 and 3 ranks: full-batch XOR and Iris (z-score fitted over the
+              shards) end with the weights of one process (within TOL); Iris in mini-batches of 8
+              scores within 4 points of one process on the whole file; validation is refused;
+              a rank whose file has a row fewer, or a changed byte, is refused before training;
+  shard-memory  Fashion-MNIST, 1 epoch with --shard-data: the peak resident memory of the
+              largest rank (ru_maxrss) falls with K: at K = 2 below 0.8 × one process's, at
+              K = 3 below K = 2's.
 --mpirun is the launcher; it runs as root here with OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM)."""
 import json
 import os
@@ -60,19 +67,23 @@ def compare(exe, w1, w2, label, out1="", out2=""):
     return worst
 
 
-def same_weights(name, flags):
+def same_weights(name, flags, np=2, rank_flags=(), last=True):
     exe = e2e.compile_example(a, name)
     os.chdir(a.examples)  # the .nn files name their data relative to examples/
     common = [exe, "train", "--quiet", "--threads", "1"] + flags
     out1 = e2e.run(common + ["--save", os.path.join(a.work, "one.weights"),
                              "--checkpoint", os.path.join(a.work, "one.ckpt")])
-    out2 = e2e.run(mpirun(2, common + ["--save", os.path.join(a.work, "two.weights"),
-                                       "--checkpoint", os.path.join(a.work, "two.ckpt")]))
+    out2 = e2e.run(mpirun(np, common + list(rank_flags) + ["--save", os.path.join(a.work, "two.weights"),
+                                                          "--checkpoint", os.path.join(a.work, "two.ckpt")]))
     if out2.count("weights saved to") != 1:
         e2e.fail("%s: expected one summary (from rank 0), got %d" % (name, out2.count("weights saved to")), out2)
     worst = compare(exe, os.path.join(a.work, "one.weights"), os.path.join(a.work, "two.weights"),
                     name, out1, out2)
-    e2e.ok("%s %s: 2 ranks = 1 process within %.2g (relative, tolerance %g)" % (name, " ".join(flags), worst, TOL))
+    msg = "%s %s: %d ranks = 1 process within %.2g (relative, tolerance %g)" % (
+        name, " ".join(flags + list(rank_flags)), np, worst, TOL)
+    if last:
+        e2e.ok(msg)
+    print("ok: " + msg)
 
 
 def expect_refusal(cmd, what, env=None):
@@ -178,7 +189,79 @@ def resume():
     e2e.ok("a 2-rank checkpoint resumed in one process = one process throughout, within %.2g" % worst)
 
 
+def accuracy_on(exe, weights, data):
+    return e2e.metric(e2e.run([exe, "eval", "--weights", weights, "--data", data]), "eval", "accuracy")
+
+
+def shard_refusals():
+    exe = e2e.compile_example(a, "iris")
+    os.chdir(a.examples)
+    expect_refusal(mpirun(2, [exe, "train", "--shard-data", "--save", a.work + "/v.weights"]),
+                   "--shard-data holds out no validation part yet")
+    # each rank reads --data relative to its own working directory: rank 1 gets another file
+    rows = open("iris.csv").read().splitlines(True)
+    for d, text in (("same", rows), ("fewer", rows[:-1]), ("changed", rows[:-1] + [rows[-1].replace("5.9", "5.8")])):
+        os.makedirs(os.path.join(a.work, d), exist_ok=True)
+        open(os.path.join(a.work, d, "iris.csv"), "w").write("".join(text))
+    for d, what in (("fewer", "149 samples here, 150 on rank 0"), ("changed", "its bytes differ from rank 0's")):
+        cmd = [exe, "train", "--shard-data", "--validation", "0", "--batch", "8", "--data", "iris.csv",
+               "--save", a.work + "/r.weights"]
+        p = subprocess.run([a.mpirun] + MCA + ["-np", "1", "-wdir", os.path.join(a.work, "same")] + cmd +
+                           [":", "-np", "1", "-wdir", os.path.join(a.work, d)] + cmd,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
+        if p.returncode == 0 or "rank 1 on" not in p.stdout or what not in p.stdout:
+            e2e.fail("rank 1 with a file %s: expected 'rank 1 on HOST: ... %s', status %d" % (d, what, p.returncode),
+                     p.stdout)
+    print("ok: --shard-data: validation refused; a rank with a row fewer or a changed value stops before training")
+
+
+def shard():
+    shard_refusals()
+    for np in (2, 3):
+        same_weights("xor", ["--batch", "4"], np, ["--shard-data"], last=False)
+        same_weights("iris", ["--batch", "150", "--validation", "0", "--epochs", "100", "--restarts", "1"], np,
+                     ["--shard-data"], last=False)
+    exe = e2e.compile_example(a, "iris")
+    os.chdir(a.examples)
+    flags = [exe, "train", "--quiet", "--batch", "8", "--momentum", "0.5", "--validation", "0", "--epochs", "30",
+             "--restarts", "1"]
+    e2e.run(flags + ["--save", a.work + "/one.weights", "--checkpoint", a.work + "/one.ckpt"])
+    e2e.run(mpirun(3, flags + ["--shard-data", "--save", a.work + "/three.weights", "--checkpoint",
+                               a.work + "/three.ckpt"]))
+    acc1, acc3 = (accuracy_on(exe, a.work + f, "iris.csv") for f in ("/one.weights", "/three.weights"))
+    if acc3 < acc1 - 4:
+        e2e.fail("iris, 3 sharded ranks: accuracy %.2f%% < one process's %.2f%% − 4" % (acc3, acc1))
+    e2e.ok("iris, batch 8, 3 sharded ranks: accuracy %.2f%% on the whole file, one process %.2f%%" % (acc3, acc1))
+
+
+MAXRSS = ("import resource, subprocess, sys\n"
+          "rc = subprocess.call(sys.argv[1:])\n"
+          "print('maxrss %d KB' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+          "sys.exit(rc)\n")
+
+
+def shard_memory():
+    if not os.path.exists(os.path.join(DATA, "train-images-idx3-ubyte.gz")):
+        e2e.skip("%s is missing (apt-get install dataset-fashion-mnist)" % DATA)
+    exe = e2e.compile_example(a, "fashion")
+    open("maxrss.py", "w").write(MAXRSS)
+    peak, acc = {}, {}
+    for k in (1, 2, 3):
+        cmd = ["python3", "maxrss.py", exe, "train", "--quiet", "--epochs", "1", "--batch", "512",
+               "--save", "f%d.weights" % k, "--checkpoint", "f%d.ckpt" % k] + (["--shard-data"] if k > 1 else [])
+        out = e2e.run(mpirun(k, cmd) if k > 1 else cmd, timeout=600)
+        peak[k] = max(int(v) for v in re.findall(r"^maxrss (\d+) KB", out, re.M)) / 1024
+        acc[k] = e2e.metric(out, "test", "accuracy")
+    if not (peak[2] < 0.8 * peak[1] and peak[3] < peak[2]):
+        e2e.fail("peak memory per rank does not fall with K: %s MB" % peak)
+    if min(acc[2], acc[3]) < acc[1] - 6:
+        e2e.fail("sharded test accuracy %.2f%%, %.2f%% < one process's %.2f%% − 6" % (acc[2], acc[3], acc[1]))
+    e2e.ok("Fashion-MNIST, peak resident memory of the largest rank: K=1 %.0f MB, K=2 %.0f MB, K=3 %.0f MB "
+           "(test accuracy %.2f%%, %.2f%%, %.2f%%)" % (peak[1], peak[2], peak[3], acc[1], acc[2], acc[3]))
+
+
 cases = {"xor": lambda: same_weights("xor", ["--batch", "4"]),
+         "shard": shard, "shard-memory": shard_memory,
          "iris": lambda: same_weights("iris", ["--batch", "8", "--momentum", "0.5"]),
          "refuse": refuse, "fashion": fashion, "kill": kill, "resume": resume}
 if a.case not in cases:
