@@ -414,6 +414,13 @@ static int shard_agree(int rc, nnrt_error *err) {
 
 /* ---- end of --shard-data ---- */
 
+/* The target scaling, fitted on the training data (on every shard's with --shard-data). */
+static int fit_targets(train_data *td, const nnc_data_source *s, nnrt_error *err) {
+  if (nnrt__sharded())
+    return nnrt__targets_fit_shards(td->train, nnrt__shard_total(td->train->n), s->target_scale, &td->ts, err);
+  return nnrt__targets_fit(td->train, s->target_scale, &td->ts, err);
+}
+
 static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   const nnc_data_source *s = &c->data;
   int sharded = nnrt__sharded(), rc;
@@ -437,9 +444,7 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
     return rc;
   autoencoder_targets(c, s, td->sc, td->train);
   if (s->target_scale != NNC_SCALE_NONE &&
-      ((rc = sharded ? nnrt__targets_fit_shards(td->train, nnrt__shard_total(0), s->target_scale, &td->ts, err)
-                     : nnrt__targets_fit(td->train, s->target_scale, &td->ts, err)) ||
-       (rc = nnrt__targets_apply(td->ts, td->train, s->path, err))))
+      ((rc = fit_targets(td, s, err)) || (rc = nnrt__targets_apply(td->ts, td->train, s->path, err))))
     return rc;
   c->o.targets = td->ts;
   if (sharded && nnrt__mpi_rank() > 0)

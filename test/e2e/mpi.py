@@ -12,8 +12,9 @@ memory. --case:
               within 30 s, no hang) and the last checkpoint loads (`eval --weights` on it);
   resume      a 2-rank checkpoint (iris, after epoch 50) resumed in one process for 50 more
               epochs gives the weights of 100 epochs in one process (within TOL);
-  shard       --shard-data on 2 and 3 ranks: full-batch XOR and Iris (z-score fitted over the
-              shards) end with the weights of one process (within TOL); Iris in mini-batches of 8
+  shard       --shard-data on 2 and 3 ranks: full-batch XOR, Iris (z-score fitted over the
+              shards) and, on 3, diabetes (inputs and targets z-scored) end with the weights of
+              one process (within TOL); Iris in mini-batches of 8
               scores within 4 points of one process on the whole file; validation is refused;
               a rank whose file has a row fewer, or a changed byte, is refused before training;
   shard-memory  Fashion-MNIST, 1 epoch with --shard-data: the peak resident memory of the
@@ -46,7 +47,7 @@ def mpirun(np, cmd):
 
 def params(exe, weights):
     out = e2e.run([exe, "weights", "export", "--weights", weights])
-    return json.loads(out)["params"]
+    return json.JSONDecoder().raw_decode(out)[0]["params"]  # a note may follow (target scaling)
 
 
 def kept(out):
@@ -221,6 +222,8 @@ def shard():
         same_weights("xor", ["--batch", "4"], np, ["--shard-data"], last=False)
         same_weights("iris", ["--batch", "150", "--validation", "0", "--epochs", "100", "--restarts", "1"], np,
                      ["--shard-data"], last=False)
+    # z-score inputs and targets (target_scale) fitted over the shards
+    same_weights("diabetes", ["--batch", "442", "--validation", "0", "--epochs", "30"], 3, ["--shard-data"], last=False)
     exe = e2e.compile_example(a, "iris")
     os.chdir(a.examples)
     flags = [exe, "train", "--quiet", "--batch", "8", "--momentum", "0.5", "--validation", "0", "--epochs", "30",

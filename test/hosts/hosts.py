@@ -7,6 +7,7 @@ hosts); the test copies the compiled executable into prefix/bin and the data fil
 host's working directory, as one deploys to a cluster. --case:
   train      on --hosts N (2 or 3) hosts, XOR and Iris end with the weights of one process
              within the shared-memory tests' tolerance (1e-4 relative, same restart kept);
+             so do full-batch XOR and Iris with --shard-data (each host holding its rows);
   kill       3 hosts train with a checkpoint every epoch; every process of host 3 is killed:
              the job ends on the other hosts within BOUND seconds with a message naming
              10.77.0.3; the checkpoint resumes on 2 hosts;
@@ -138,7 +139,12 @@ def train():
         # namespaces takes 1.5 ms on 2 hosts, 5 ms on 3 (2 cores), against 0.02 ms in one process
         same_weights(h, "xor", ["--batch", "4", "--epochs", "300", "--restarts", "2"])
         same_weights(h, "iris", ["--batch", "8", "--momentum", "0.5", "--epochs", "30", "--restarts", "2"])
-    e2e.ok("XOR and Iris on %d hosts over TCP = one process" % a.hosts)
+        # --shard-data: each host holds its rows only; full batches give one process's weights
+        # (in one process the flag changes nothing)
+        same_weights(h, "xor", ["--batch", "4", "--epochs", "300", "--restarts", "2", "--shard-data"])
+        same_weights(h, "iris", ["--batch", "150", "--validation", "0", "--epochs", "30", "--restarts", "1",
+                                 "--shard-data"])
+    e2e.ok("XOR and Iris on %d hosts over TCP = one process, with and without --shard-data" % a.hosts)
 
 
 def lose_host(how):
