@@ -64,7 +64,8 @@ static int split_validation(nnrt_trainer *tr, nnrt_error *err) {
   nnrt_rng rng;
   for (int64_t i = 0; i < d->n; i++)
     idx[i] = i;
-  nnrt__rng_seed(&rng, tr->o.s.seed ^ 0x76616c6964617465ull);
+  nnrt__rng_seed(&rng, tr->o.s.seed ^ 0x76616c6964617465ull ^ /* --shard-data: each rank its own split */
+                           (nnrt__sharded() ? 0x9e3779b97f4a7c15ull * (uint64_t)(nnrt__mpi_rank() + 1) : 0));
   nnrt__shuffle(idx, d->n, &rng);
   int rc = nnrt__dataset_subset(d, idx, d->n - n_val, &tr->train, err);
   if (!rc) {
@@ -74,6 +75,33 @@ static int split_validation(nnrt_trainer *tr, nnrt_error *err) {
   nnrt__free(idx);
   return rc;
 }
+
+/* ---- --shard-data: each rank holds out part of its own rows (docs/mpi.md) ---- */
+
+/* The validation part's scores over every rank's part: means weighted by the parts' sizes
+ * (RMSE through its square). */
+static void shard_validation(int64_t n, int regression, nnrt_epoch_row *row) {
+  double v[3] = {(double)n, row->val_loss * (double)n,
+                 (regression ? row->val_acc * row->val_acc : row->val_acc) * (double)n};
+  nnrt__mpi_sum_reals(v, 3, 8);
+  row->val_loss = v[1] / v[0];
+  row->val_acc = regression ? sqrt(v[2] / v[0]) : v[2] / v[0];
+}
+
+/* After each rank split its shard: the training samples of all ranks, the epoch's length.
+ * A collective every rank reaches, whatever its own rc. */
+static int shard_train_total(nnrt_trainer *tr, int rc, nnrt_error *err) {
+  int all = nnrt__mpi_agree(rc);
+  double n;
+  if (all)
+    return rc ? rc : nnrt__fail(err, all, "another process of the job failed (see its message)");
+  n = (double)tr->train->n;
+  nnrt__mpi_sum_reals(&n, 1, 8);
+  nnrt__shard_set_total((int64_t)n);
+  return NNRT_OK;
+}
+
+/* ---- end of --shard-data ---- */
 
 static void *alloc_params(const nnc_model *m) {
   return nnrt__alloc_array_aligned(m->n_params, (size_t)m->real_bytes);
@@ -117,9 +145,6 @@ static int check_options(const nnrt_train_options *o, nnrt_error *err) {
   int rc = nnrt__optim_check(s, err);
   if (rc)
     return rc;
-  if (nnrt__sharded() && s->validation > 0)
-    return nnrt__fail(err, NNRT_EUSAGE, "--shard-data holds out no validation part yet: train without "
-                      "'validation' (--validation 0), or without --shard-data");
   if (nnrt__mpi_size() > 1 && s->batch == 1)
     return nnrt__fail(err, NNRT_EUSAGE, "per-sample SGD (batch 1) runs in one process only; under mpirun "
                       "with %d processes give a mini-batch (--batch B, B > 1), or run without mpirun",
@@ -135,6 +160,8 @@ static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
     rc = nnrt__fail(err, NNRT_EDATA, "no training samples with targets");
   if (!rc)
     rc = split_validation(tr, err);
+  if (nnrt__sharded())
+    rc = shard_train_total(tr, rc, err);
   if (rc)
     return rc;
   int64_t n = nnrt__shard_total(tr->train->n); /* --shard-data: every rank's samples */
@@ -300,6 +327,8 @@ static int score_validation(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *e
     return rc;
   row->val_loss = mt.loss;
   row->val_acc = regression ? mt.rmse : tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
+  if (nnrt__sharded())
+    shard_validation(mt.n, regression, row);
   return NNRT_OK;
 }
 

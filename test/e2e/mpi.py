@@ -14,8 +14,9 @@ memory. --case:
               epochs gives the weights of 100 epochs in one process (within TOL);
   shard       --shard-data on 2 and 3 ranks: full-batch XOR, Iris (z-score fitted over the
               shards) and, on 3, diabetes (inputs and targets z-scored) end with the weights of
-              one process (within TOL); Iris in mini-batches of 8
-              scores within 4 points of one process on the whole file; validation is refused;
+              one process (within TOL); Iris in mini-batches of 8, without and with
+              validation (held out of each shard, scored over all), scores within 4 points of
+              one process on the whole file;
               a rank whose file has a row fewer, or a changed byte, is refused before training;
   shard-memory  Fashion-MNIST, 1 epoch with --shard-data: the peak resident memory of the
               largest rank (ru_maxrss) falls with K: at K = 2 below 0.8 × one process's, at
@@ -197,8 +198,6 @@ def accuracy_on(exe, weights, data):
 def shard_refusals():
     exe = e2e.compile_example(a, "iris")
     os.chdir(a.examples)
-    expect_refusal(mpirun(2, [exe, "train", "--shard-data", "--save", a.work + "/v.weights"]),
-                   "--shard-data holds out no validation part yet")
     # each rank reads --data relative to its own working directory: rank 1 gets another file
     rows = open("iris.csv").read().splitlines(True)
     for d, text in (("same", rows), ("fewer", rows[:-1]), ("changed", rows[:-1] + [rows[-1].replace("5.9", "5.8")])):
@@ -213,7 +212,7 @@ def shard_refusals():
         if p.returncode == 0 or "rank 1 on" not in p.stdout or what not in p.stdout:
             e2e.fail("rank 1 with a file %s: expected 'rank 1 on HOST: ... %s', status %d" % (d, what, p.returncode),
                      p.stdout)
-    print("ok: --shard-data: validation refused; a rank with a row fewer or a changed value stops before training")
+    print("ok: --shard-data: a rank with a row fewer or a changed value stops before training")
 
 
 def shard():
@@ -234,7 +233,20 @@ def shard():
     acc1, acc3 = (accuracy_on(exe, a.work + f, "iris.csv") for f in ("/one.weights", "/three.weights"))
     if acc3 < acc1 - 4:
         e2e.fail("iris, 3 sharded ranks: accuracy %.2f%% < one process's %.2f%% − 4" % (acc3, acc1))
-    e2e.ok("iris, batch 8, 3 sharded ranks: accuracy %.2f%% on the whole file, one process %.2f%%" % (acc3, acc1))
+    print("ok: iris, batch 8, 3 sharded ranks: accuracy %.2f%% on the whole file, one process %.2f%%" % (acc3, acc1))
+    # validation (the example's 0.2) held out of each shard, scored over all of them
+    flags = [exe, "train", "--batch", "8", "--momentum", "0.5", "--epochs", "30", "--restarts", "2",
+             "--patience", "5"]
+    e2e.run(flags + ["--save", a.work + "/one.weights", "--checkpoint", a.work + "/one.ckpt"])
+    out = e2e.run(mpirun(3, flags + ["--shard-data", "--save", a.work + "/three.weights", "--checkpoint",
+                                     a.work + "/three.ckpt"]))
+    if not re.search(r"^kept restart \d/2 \(validation loss", out, re.M):
+        e2e.fail("iris with validation, 3 sharded ranks: no 'kept restart N/2 (validation loss ...)'", out)
+    acc1, acc3 = (accuracy_on(exe, a.work + f, "iris.csv") for f in ("/one.weights", "/three.weights"))
+    if acc3 < acc1 - 4:
+        e2e.fail("iris with validation, 3 sharded ranks: accuracy %.2f%% < one process's %.2f%% − 4" % (acc3, acc1))
+    e2e.ok("iris, validation 0.2, 3 sharded ranks: accuracy %.2f%% on the whole file, one process %.2f%%"
+           % (acc3, acc1))
 
 
 MAXRSS = ("import resource, subprocess, sys\n"
