@@ -212,7 +212,12 @@ def shard_refusals():
         if p.returncode == 0 or "rank 1 on" not in p.stdout or what not in p.stdout:
             e2e.fail("rank 1 with a file %s: expected 'rank 1 on HOST: ... %s', status %d" % (d, what, p.returncode),
                      p.stdout)
-    print("ok: --shard-data: a rank with a row fewer or a changed value stops before training")
+    # a FANN file (counts line, then inputs and outputs lines) cannot be sharded
+    xor = e2e.compile_example(a, "xor")
+    open(os.path.join(a.work, "xor.fann"), "w").write("4 2 1\n0 0\n0\n0 1\n1\n1 0\n1\n1 1\n0\n")
+    expect_refusal(mpirun(2, [xor, "train", "--shard-data", "--batch", "4", "--data", os.path.join(a.work, "xor.fann"),
+                              "--save", a.work + "/x.weights"]), "--shard-data reads CSV and IDX files")
+    print("ok: --shard-data: a rank with a row fewer or a changed value stops before training; FANN refused")
 
 
 def shard():
