@@ -10,7 +10,8 @@
  * lines are allowed. A UTF-8 byte-order mark before the first row is skipped; a first row
  * is a header when the source says so or, undeclared, when it holds names only (a row
  * mixing names and numbers is refused). Lines are bounded (nnrt__csv_max_line); a gzip file
- * must end with its last member (nnrt__gz_check_end).
+ * must end with its last member (nnrt__gz_check_end). With NNRT__LOAD_SHARD (--shard-data)
+ * every row is still checked and its label seen, but only this MPI rank's rows are stored.
  * Also the shared reader of numbers written as text (nnrt__parse_real), used by every
  * reader of the runtime, the reader of predict's rows one at a time as they come
  * (nnrt__rows_*: a pipe is read with read(2), never waited on for more than a row), and the

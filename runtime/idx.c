@@ -9,6 +9,8 @@
  * Both headers are checked before any data is read; a plain file's size must match its
  * header before anything is allocated, and compressed data is read only as far as the header
  * declares (plus one chunk to find extra bytes), into a buffer that grows as data arrives.
+ * With NNRT__LOAD_SHARD (--shard-data) only this MPI rank's samples are kept, read one at a
+ * time (read_shard), so the rank never holds the others' images.
  */
 #include <errno.h>
 #include <math.h>

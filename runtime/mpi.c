@@ -9,6 +9,8 @@
  * nothing is loaded), and collectives that are no-ops in a world of one process. A launch
  * with several processes and no plugin is refused with a clear message naming the host
  * (status NNRT_EUSAGE); that failure is this process's alone (nnrt__mpi_failed_alone).
+ * Also the state of --shard-data: which rows of the training file this rank keeps (r, r+K,
+ * ...), where a global sample position is in its own order, and the ranks' total samples.
  */
 #define _GNU_SOURCE /* dlinfo */
 #include <dlfcn.h>

@@ -13,7 +13,9 @@
  * sums its threads' gradients, and MPI_Allreduce sums the processes' gradients in place in the
  * model's precision; every rank then clips the same sum and applies the same update. The
  * batch's loss and the stop request (SIGINT/SIGTERM on any rank) are summed in a second,
- * two-double allreduce, so every rank sees the same loss and stops at the same step.
+ * two-double allreduce, so every rank sees the same loss and stops at the same step. With
+ * --shard-data a rank takes, of the global positions [from, from+n), those ≡ rank mod K, from
+ * its own order of its own rows.
  */
 #include <math.h>
 #include <string.h>
