@@ -21,6 +21,9 @@
  * decision (validation scores for early stopping, a run's score for restarts, a resumed
  * checkpoint) are rank 0's, broadcast; parameters and velocity are re-broadcast from rank 0
  * after each epoch so no rounding difference between ranks can ever accumulate.
+ * With --shard-data each rank holds its own rows: it splits off its validation part and
+ * shuffles its training part with its rank mixed into the seeds; the epoch runs over the
+ * ranks' total and validation scores are averaged over the ranks' parts.
  */
 #include <math.h>
 #include <stdarg.h>
