@@ -1159,9 +1159,10 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   LLVMStructSetBody(src_ty, src_fields, 14, 0);
   LLVMTypeRef fields[] = {src_ty, src_ty, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32,
                           cg->i32, cg->i32, cg->i64, cg->f64, cg->i32, cg->ptr, cg->i32, cg->i32, cg->i32,
-                          cg->i32, cg->f64, cg->f64, cg->f64, cg->f64, cg->f64, cg->i32, cg->i32, cg->i32};
+                          cg->i32, cg->f64, cg->f64, cg->f64, cg->f64, cg->f64, cg->i32, cg->i32, cg->i32,
+                          cg->f64, cg->f64, cg->f64, cg->f64};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_train_settings");
-  LLVMStructSetBody(ty, fields, 27, 0);
+  LLVMStructSetBody(ty, fields, 31, 0);
   LLVMValueRef v[] = {const_source(cg, src_ty, &t->data), const_source(cg, src_ty, &t->test), i32c(cg, t->loss),
                       f64c(cg, t->rate), i32c(cg, t->decay), f64c(cg, t->decay_rate), i32c(cg, t->decay_every),
                       f64c(cg, t->momentum), i32c(cg, t->batch), i32c(cg, t->epochs), i32c(cg, t->restarts),
@@ -1169,9 +1170,10 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
                       const_string(cg, t->checkpoint, "nnc.checkpoint"), i32c(cg, t->checkpoint_every),
                       i32c(cg, t->metric), i32c(cg, t->shuffle_off), i32c(cg, t->optimizer), f64c(cg, t->beta1),
                       f64c(cg, t->beta2), f64c(cg, t->eps), f64c(cg, t->weight_decay), f64c(cg, t->alpha),
-                      i32c(cg, t->amsgrad), i32c(cg, t->centered), i32c(cg, t->nesterov)};
+                      i32c(cg, t->amsgrad), i32c(cg, t->centered), i32c(cg, t->nesterov),
+                      f64c(cg, t->eta_minus), f64c(cg, t->eta_plus), f64c(cg, t->step_min), f64c(cg, t->step_max)};
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, "nnc.train");
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 27));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 31));
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMPrivateLinkage);
   return g;

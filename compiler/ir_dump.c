@@ -116,6 +116,10 @@ static void dump_optimizer(const nnc_train_settings *t, FILE *out) {
   if (t->optimizer == NNC_OPT_RMSPROP)
     fprintf(out, " alpha %g eps %g centered %s", t->alpha, t->eps, t->centered ? "on" : "off");
   if (t->optimizer == NNC_OPT_SGD) fprintf(out, " nesterov %s", t->nesterov ? "on" : "off");
+  if (nnc_optimizer_full_batch(t->optimizer)) {
+    fprintf(out, " etas %g %g step_sizes %g %g full_batch\n", t->eta_minus, t->eta_plus, t->step_min, t->step_max);
+    return;
+  }
   fprintf(out, " weight_decay %g\n", t->weight_decay);
 }
 

@@ -849,7 +849,11 @@ static void print_optimizer(const nnc_train_settings *s) {
            nnc_number_text(s->beta2, b, sizeof b), e, s->amsgrad ? "on" : "off");
   else if (s->optimizer == NNC_OPT_RMSPROP)
     printf(", alpha %s, eps %s, centered %s", nnc_number_text(s->alpha, a, sizeof a), e, s->centered ? "on" : "off");
-  else
+  else if (nnc_optimizer_full_batch(s->optimizer)) {
+    printf(", etas %s %s, step_sizes ", nnc_number_text(s->eta_minus, a, sizeof a), nnc_number_text(s->eta_plus, b, sizeof b));
+    printf("%s %s, full batch\n", nnc_number_text(s->step_min, a, sizeof a), nnc_number_text(s->step_max, b, sizeof b));
+    return;
+  } else
     printf(", nesterov %s", s->nesterov ? "on" : "off");
   printf(", weight_decay %s\n", w);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains the networks of reference.json (written by make_reference.py with PyTorch) with nnc
 and compares the weights with PyTorch's: every optimizer and option, per-sample and mini-batch,
-f64 to 1e-10 and f32 to 1e-5, relative to the reference value, or to 0.01 for a smaller one (the rounding of a weight
+rprop and irprop on the whole data set, f64 to 1e-10 and f32 to 1e-5, relative to the reference value, or to 0.01 for a smaller one (the rounding of a weight
 near 0 comes from sums of terms of the size of the others).
 
 Usage: check_reference.py --nnc NNC --work DIR [--threads N] [--mpirun MPIRUN] [--resume] [--flags]
@@ -30,7 +30,7 @@ NET = """network ref {
   output y[2] linear <- %(w2)s*h + %(b2)s;
   train {
     data "data.csv" header inputs 0..1 targets 2..3;
-    %(setting)s batch %(batch)d;
+    %(setting)s%(batch)s;
     epochs %(epochs)d;
     shuffle off;
     precision %(precision)s;
@@ -76,14 +76,17 @@ def check_resume(name, case, straight):
     return None
 
 
+PAIRS = {"betas": ("beta1", "beta2"), "etas": ("eta-minus", "eta-plus"), "step_sizes": ("step-min", "step-max")}
+
+
 def setting_flags(setting):
     """`adam rate 0.01 betas 0.8 0.95 amsgrad on` as flags: --optimizer adam --rate 0.01 ..."""
     words = setting.split()
     flags, i = ["--optimizer", words[0]], 1
     while i < len(words):
         key = words[i]
-        if key == "betas":
-            flags += ["--beta1", words[i + 1], "--beta2", words[i + 2]]
+        if key in PAIRS:
+            flags += ["--" + PAIRS[key][0], words[i + 1], "--" + PAIRS[key][1], words[i + 2]]
             i += 3
         elif words[i + 1] == "on":
             flags.append("--" + key)
@@ -99,12 +102,14 @@ def check_case(a, ref, case):
     setting = "sgd rate 0.5" if a.flags else case["setting"]
     with open(name + ".nn", "w") as fh:
         fh.write(NET % {"w1": literal(ref["w1"]), "b1": literal(ref["b1"]), "w2": literal(ref["w2"]),
-                        "b2": literal(ref["b2"]), "setting": setting, "batch": case["batch"],
+                        "b2": literal(ref["b2"]), "setting": setting,
+                        "batch": " batch %d" % case["batch"] if case["batch"] else "",
                         "epochs": case["epochs"], "precision": case["precision"]})
     run([a.nnc, name + ".nn", "-o", name])
-    flags = ["--threads", str(a.threads)] if a.threads > 1 and case["batch"] > 1 else []
+    several = case["batch"] != 1  # a mini-batch, or the whole data set (batch 0: rprop, irprop)
+    flags = ["--threads", str(a.threads)] if a.threads > 1 and several else []
     flags += setting_flags(case["setting"]) if a.flags else []
-    launch = mpirun(a) if a.mpirun and case["batch"] > 1 else []
+    launch = mpirun(a) if a.mpirun and several else []
     run(launch + ["./" + name, "train", "--quiet", "--save", name + ".weights"] + flags)
     got = json.loads(run(["./" + name, "weights", "export", "--weights", name + ".weights"]))["params"]
     if a.resume:

@@ -11,7 +11,13 @@ The network is `input x[2]; layer h[3] tanh; output y[2] linear`, its weights li
 h's biases, y's weights (2 rows of 3), y's biases. nnc's squared loss of a sample is
 Σ (ŷ − y)² with no ½, and a step uses the batch's summed gradient divided by the batch size:
 torch's loss here is therefore ((ŷ − y)²).sum() / n for a batch of n (the last batch of an
-epoch may be smaller). Samples are visited in data order (`shuffle off`)."""
+epoch may be smaller). Samples are visited in data order (`shuffle off`).
+
+The full-batch optimizers (rprop, irprop) step once per epoch on the whole data set's gradient
+(mode full_batch, written with batch 0: their setting has no batch). rprop is torch.optim.Rprop;
+irprop is FANN's iRPROP− (fann_update_weights_irpropm), which torch lacks: its rule is written
+below over torch's gradients, as nnc documents it (a step floor of 1e-4, growth when the
+gradient or the previous one is 0, no move after a sign change or on a zero gradient)."""
 import json
 import os
 
@@ -49,6 +55,45 @@ OPTIMIZERS = {
 MODES = {"per_sample": (1, 2), "mini_batch": (4, 3)}  # batch, epochs
 
 
+class IRprop(torch.optim.Optimizer):
+    """FANN's iRPROP− as nnc implements it: Δ = clamp(max(Δ, 1e-4)·f, Δmin, Δmax) with
+    f = η− after a sign change (then g = 0), else η+; p −= sign(g)·Δ; Δ starts at lr."""
+
+    def __init__(self, params, lr=0.1, etas=(0.5, 1.2), step_sizes=(0.0, 50.0)):
+        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            (down, up), (lo, hi) = group["etas"], group["step_sizes"]
+            for p in group["params"]:
+                st = self.state[p]
+                if not st:
+                    st["prev"] = torch.zeros_like(p)
+                    st["step"] = torch.full_like(p, group["lr"])
+                g = p.grad.clone()
+                prod = g * st["prev"]
+                factor = torch.where(prod < 0, torch.full_like(p, down), torch.full_like(p, up))
+                d = torch.clamp(st["step"], min=1e-4) * factor
+                d = d.clamp(lo, hi)
+                g[prod < 0] = 0
+                p.add_(-g.sign() * d)
+                st["prev"].copy_(g)
+                st["step"].copy_(d)
+
+
+# name: (nnc setting, optimizer class, its keyword arguments): one step per epoch on all data
+FULL_BATCH = {
+    "rprop": ("rprop", torch.optim.Rprop, dict(lr=0.01)),
+    "rprop_options": ("rprop rate 0.05 etas 0.3 1.5 step_sizes 0.001 0.2", torch.optim.Rprop,
+                      dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(0.001, 0.2))),
+    "irprop": ("irprop", IRprop, dict()),
+    "irprop_options": ("irprop rate 0.02 etas 0.4 1.3 step_sizes 0.01 1", IRprop,
+                       dict(lr=0.02, etas=(0.4, 1.3), step_sizes=(0.01, 1.0))),
+}
+FULL_BATCH_EPOCHS = 12
+
+
 def train(opt_class, kwargs, dtype, batch, epochs):
     net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)).to(dtype)
     with torch.no_grad():
@@ -56,7 +101,8 @@ def train(opt_class, kwargs, dtype, batch, epochs):
             p.copy_(torch.tensor(v, dtype=dtype))
     data = torch.tensor(DATA, dtype=dtype)
     x, t = data[:, :2], data[:, 2:]
-    extra = {} if opt_class is torch.optim.SGD else {"foreach": False}
+    extra = {} if opt_class in (torch.optim.SGD, IRprop) else {"foreach": False}
+    batch = batch or len(DATA)
     opt = opt_class(net.parameters(), **kwargs, **extra)
     for _ in range(epochs):
         for lo in range(0, len(DATA), batch):
@@ -76,6 +122,11 @@ def main():
                 cases.append({"name": f"{name}.{mode}.{precision}", "setting": setting, "batch": batch,
                               "epochs": epochs, "precision": precision,
                               "params": train(opt_class, kwargs, dtype, batch, epochs)})
+    for name, (setting, opt_class, kwargs) in FULL_BATCH.items():
+        for precision, dtype in (("f64", torch.float64), ("f32", torch.float32)):
+            cases.append({"name": f"{name}.full_batch.{precision}", "setting": setting, "batch": 0,
+                          "epochs": FULL_BATCH_EPOCHS, "precision": precision,
+                          "params": train(opt_class, kwargs, dtype, 0, FULL_BATCH_EPOCHS)})
     out = {"torch": torch.__version__, "w1": W1, "b1": B1, "w2": W2, "b2": B2, "data": DATA, "cases": cases}
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.json")
     head = json.dumps({k: v for k, v in out.items() if k != "cases"})[:-1]
