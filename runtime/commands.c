@@ -880,8 +880,12 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
            s->decay == NNC_DECAY_STEP ? " every" : "");
   if (s->decay == NNC_DECAY_STEP)
     printf(" %d epochs", (int)s->decay_every);
-  printf("\n  batch      %d\n  momentum   %s\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
-         (int)s->batch, nnc_number_text(s->momentum, n2, sizeof n2), (int)s->epochs, (int)s->restarts,
+  if (nnc_optimizer_full_batch(s->optimizer) && s->batch == NNC_OPT_FULL_BATCH)
+    printf("\n  batch      every sample (full batch, at most %d)", (int)s->batch);
+  else
+    printf("\n  batch      %d", (int)s->batch);
+  printf("\n  momentum   %s\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
+         nnc_number_text(s->momentum, n2, sizeof n2), (int)s->epochs, (int)s->restarts,
          (unsigned long long)s->seed);
   print_optimizer(s);
   printf("  validation %s\n  patience   %d%s\n", nnc_number_text(s->validation, n1, sizeof n1), (int)s->patience,
