@@ -16,6 +16,7 @@ weights must be exactly those of one uninterrupted run (the checkpoint carries t
 optimizer's state and step count), and a checkpoint is refused by another optimizer."""
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ NET = """network ref {
   layer h[3] tanh <- %(w1)s*x + %(b1)s;
   output y[2] linear <- %(w2)s*h + %(b2)s;
   train {
-    data "data.csv" header inputs 0..1 targets 2..3;
+    data "%(data)s" header inputs 0..1 targets 2..3;
     %(setting)s%(batch)s;
     epochs %(epochs)d;
     shuffle off;
@@ -97,12 +98,33 @@ def setting_flags(setting):
     return flags
 
 
+def wave_data(n):
+    """make_reference.py's wave_data: the rows of the cases with wave_rows."""
+    return [[math.sin(0.37 * i), math.cos(1.3 * i), 0.5 * math.sin(0.11 * i + 1), 0.3 * math.cos(0.07 * i)]
+            for i in range(n)]
+
+
+def write_data(path, rows):
+    with open(path, "w") as fh:
+        fh.write("x0,x1,t0,t1\n" + "".join(",".join(repr(v) for v in row) + "\n" for row in rows))
+
+
+def data_file(case):
+    """data.csv, or for a case with wave_rows a file of that many rows (written once)."""
+    if "wave_rows" not in case:
+        return "data.csv"
+    path = "wave%d.csv" % case["wave_rows"]
+    if not os.path.exists(path):
+        write_data(path, wave_data(case["wave_rows"]))
+    return path
+
+
 def check_case(a, ref, case):
     name = case["name"].replace(".", "_")
     setting = "sgd rate 0.5" if a.flags else case["setting"]
     with open(name + ".nn", "w") as fh:
         fh.write(NET % {"w1": literal(ref["w1"]), "b1": literal(ref["b1"]), "w2": literal(ref["w2"]),
-                        "b2": literal(ref["b2"]), "setting": setting,
+                        "b2": literal(ref["b2"]), "setting": setting, "data": data_file(case),
                         "batch": " batch %d" % case["batch"] if case["batch"] else "",
                         "epochs": case["epochs"], "precision": case["precision"]})
     run([a.nnc, name + ".nn", "-o", name])
@@ -142,8 +164,7 @@ def main():
     shutil.rmtree(a.work, ignore_errors=True)
     os.makedirs(a.work)
     os.chdir(a.work)
-    with open("data.csv", "w") as fh:
-        fh.write("x0,x1,t0,t1\n" + "".join(",".join(repr(v) for v in row) + "\n" for row in ref["data"]))
+    write_data("data.csv", ref["data"])
     cases = [c for c in ref["cases"] if a.only in c["name"]]
     failed = 0
     for case in cases:

@@ -19,6 +19,7 @@ irprop is FANN's iRPROP− (fann_update_weights_irpropm), which torch lacks: its
 below over torch's gradients, as nnc documents it (a step floor of 1e-4, growth when the
 gradient or the previous one is 0, no move after a sign change or on a zero gradient)."""
 import json
+import math
 import os
 
 import torch
@@ -94,18 +95,28 @@ FULL_BATCH = {
 FULL_BATCH_EPOCHS = 12
 
 
-def train(opt_class, kwargs, dtype, batch, epochs):
+def wave_data(n):
+    """n rows of a smooth function, written out by check_reference.py the same way: more rows
+    than one chunk of a full-batch gradient (1024), so the chunked sum is checked too."""
+    return [[math.sin(0.37 * i), math.cos(1.3 * i), 0.5 * math.sin(0.11 * i + 1), 0.3 * math.cos(0.07 * i)]
+            for i in range(n)]
+
+
+WAVE_ROWS = 2600
+
+
+def train(opt_class, kwargs, dtype, batch, epochs, rows=DATA):
     net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)).to(dtype)
     with torch.no_grad():
         for p, v in zip(net.parameters(), (W1, B1, W2, B2)):
             p.copy_(torch.tensor(v, dtype=dtype))
-    data = torch.tensor(DATA, dtype=dtype)
+    data = torch.tensor(rows, dtype=dtype)
     x, t = data[:, :2], data[:, 2:]
     extra = {} if opt_class in (torch.optim.SGD, IRprop) else {"foreach": False}
-    batch = batch or len(DATA)
+    batch = batch or len(rows)
     opt = opt_class(net.parameters(), **kwargs, **extra)
     for _ in range(epochs):
-        for lo in range(0, len(DATA), batch):
+        for lo in range(0, len(rows), batch):
             xb, tb = x[lo:lo + batch], t[lo:lo + batch]
             opt.zero_grad()
             loss = ((net(xb) - tb) ** 2).sum() / len(xb)
@@ -127,6 +138,11 @@ def main():
             cases.append({"name": f"{name}.full_batch.{precision}", "setting": setting, "batch": 0,
                           "epochs": FULL_BATCH_EPOCHS, "precision": precision,
                           "params": train(opt_class, kwargs, dtype, 0, FULL_BATCH_EPOCHS)})
+    for name in ("rprop_options", "irprop"):  # f64 only: the data are written as decimal text
+        setting, opt_class, kwargs = FULL_BATCH[name]
+        cases.append({"name": f"{name}.full_batch_wave.f64", "setting": setting, "batch": 0, "epochs": 6,
+                      "precision": "f64", "wave_rows": WAVE_ROWS,
+                      "params": train(opt_class, kwargs, torch.float64, 0, 6, wave_data(WAVE_ROWS))})
     out = {"torch": torch.__version__, "w1": W1, "b1": B1, "w2": W2, "b2": B2, "data": DATA, "cases": cases}
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.json")
     head = json.dumps({k: v for k, v in out.items() if k != "cases"})[:-1]
