@@ -16,7 +16,10 @@ typedef struct BackendOptions {
   const char *header;                   /* NULL: no header */
   const char *weights;                  /* trained weights to embed, or NULL */
   const void *params;                   /* else parameters to embed from memory (an imported model), or NULL */
+  int scale_mode;                       /* with params: their input scaling (enum nnc_scale), x' = */
+  const double *scale_offset, *scale_mul; /* (x − offset)·mul per input; NNC_SCALE_NONE: none */
   const char *prefix;                   /* of the exported symbols and header macros; NULL: the network's name */
+  int quantize;                         /* CgQuantize of the embedded weights (--quantize) */
 } BackendOptions;
 
 /* Runs code generation and emission; returns the driver's exit status. */

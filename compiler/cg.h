@@ -6,9 +6,11 @@
 
 #include <llvm-c/Core.h>
 
+#include "codegen.h"
 #include "ir.h"
 
 struct CgTables;
+struct CgQuant;
 
 typedef struct Cg {
   const IrNetwork *net;
@@ -28,6 +30,9 @@ typedef struct Cg {
   int rolled;                      /* while building a batch kernel: its loops are not unrolled */
   LLVMValueRef scale_offset, scale_mul; /* f64[n_inputs] of the compiled-in input scaling, or NULL */
   const struct CgTables *tables;   /* the tabled groups of a large network (cg_table.c) */
+  CgQuantize quant;                /* --quantize: the scheme of the embedded weights */
+  struct CgQuant *q;               /* its quantized sets (cg_quant.c), or NULL */
+  unsigned isa;                    /* CG_ISA_... bits: instructions the quantized kernels may call */
 } Cg;
 
 /* A counted loop `for (i = 0; i < count; i++)`; body code goes between begin and end. */
@@ -143,6 +148,20 @@ void cg_tables_build(Cg *cg, CgTables *t, int trainable);
 void cg_tables_free(CgTables *t);
 int cg_is_tabled(const Cg *cg, const IrGroup *g);
 int cg_table_run(const Cg *cg, int i, int step, int64_t *lo, int64_t *hi);
+
+/* cg_quant.c: quantized inference kernels of the dense sets with learned weights. */
+int cg_quantized(const Cg *cg, const IrEdges *e);  /* e is read through a quantized kernel */
+int cg_has_kernel(const Cg *cg, const IrEdges *e); /* quantized, or a vector kernel of cg_dense.c */
+int64_t cg_param_offset(const Cg *cg, const IrEdges *e); /* e's first parameter in what forward reads */
+void cg_quant_build(Cg *cg, const void *weights);  /* sets cg->q and cg->embedded */
+void cg_quant_free(Cg *cg);
+void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef V);
+void cg_emit_quant_init(Cg *cg, LLVMValueRef params);
+/* Batches of a quantized module: CG_QUANT_SAMPLES samples per pass over the weights of the
+ * sets cg_quant_multi accepts (int8 with AVX-512 VNNI). */
+enum { CG_QUANT_SAMPLES = 4 };
+int cg_quant_multi(const Cg *cg, const IrEdges *e);
+void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, const LLVMValueRef *V);
 
 /* cg_math.c: vectorisable inline approximations, accurate to a few ulp. */
 LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x);

@@ -530,7 +530,7 @@ static void build_copy(Cg *cg, CgTables *t) {
 
 void cg_tables_build(Cg *cg, CgTables *t, int trainable) {
   memset(t, 0, sizeof *t);
-  t->tabled = cg_table_plan(cg->net);
+  t->tabled = cg->quant ? NULL : cg_table_plan(cg->net); /* quantized: code for every group */
   if (!t->tabled) return;
   build_tables(cg, t);
   build_forward(cg, t);

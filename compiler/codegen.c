@@ -252,7 +252,7 @@ static LLVMValueRef edge_values(Cg *cg, const IrEdges *e, LLVMTypeRef ty) {
 static LLVMValueRef weight(Cg *cg, const IrEdges *e, LLVMValueRef params, LLVMValueRef k) {
   if (e->weight == WEIGHT_FIXED && e->values) return cg_load(cg, edge_values(cg, e, cg->real), k);
   if (e->weight == WEIGHT_FIXED) return cg_real(cg, e->value);
-  LLVMValueRef idx = LLVMBuildAdd(cg->b, cg_int(cg, e->param_offset), k, "");
+  LLVMValueRef idx = LLVMBuildAdd(cg->b, cg_int(cg, cg_param_offset(cg, e)), k, "");
   return cg_load(cg, params, idx);
 }
 
@@ -290,7 +290,7 @@ static LLVMValueRef emit_net_input(Cg *cg, const IrGroup *g, LLVMValueRef j, LLV
     const IrEdges *e = &g->in[k];
     const IrGroup *src = &cg->net->groups[e->src];
     LLVMValueRef term;
-    if (skip_dense && cg_dense_vectorisable(cg, e)) continue;
+    if (skip_dense && cg_has_kernel(cg, e)) continue;
     if (is_bias_set(cg, e))
       term = weight(cg, e, params, j);
     else if (e->kind == EDGES_DENSE)
@@ -333,26 +333,39 @@ void cg_softmax(Cg *cg, LLVMValueRef base, LLVMValueRef size, IrAct act) {
 
 static int has_dense_kernel(Cg *cg, const IrGroup *g) {
   for (int k = 0; k < g->n_in; k++)
-    if (cg_dense_vectorisable(cg, &g->in[k])) return 1;
+    if (cg_has_kernel(cg, &g->in[k])) return 1;
   return 0;
 }
 
-/* With wide dense sets: V[g] = bias and narrow sets, then the vector kernels add theirs. */
-static void emit_dense_net_inputs(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V) {
-  int fused = cg->prefused ? cg_prefusable_set(cg, g) : -1; /* its product is in V already */
+/* V[g] = bias and the narrow sets (plus, fused >= 0, the product already in V). */
+static void emit_narrow_net_inputs(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V, int fused) {
   CgLoop lj;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "narrow");
   LLVMValueRef vi = LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, "");
   LLVMValueRef z = emit_net_input(cg, g, j, params, V, 1);
   cg_store(cg, V, vi, fused >= 0 ? cg_fadd(cg, cg_load(cg, V, vi), z) : z);
   cg_loop_end(cg, &lj);
-  for (int k = 0; k < g->n_in; k++)
-    if (k != fused && cg_dense_vectorisable(cg, &g->in[k])) cg_emit_dense_forward(cg, g, &g->in[k], params, V);
 }
+
+/* With wide dense sets: V[g] = bias and narrow sets, then the vector kernels add theirs. */
+static void emit_dense_net_inputs(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V) {
+  int fused = cg->prefused ? cg_prefusable_set(cg, g) : -1; /* its product is in V already */
+  emit_narrow_net_inputs(cg, g, params, V, fused);
+  for (int k = 0; k < g->n_in; k++)
+    if (cg_quantized(cg, &g->in[k])) cg_emit_quant_forward(cg, g, &g->in[k], V);
+    else if (k != fused && cg_dense_vectorisable(cg, &g->in[k])) cg_emit_dense_forward(cg, g, &g->in[k], params, V);
+}
+
+static void emit_group_activate(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V, int dense);
 
 static void emit_group_forward(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V) {
   int dense = has_dense_kernel(cg, g);
   if (dense) emit_dense_net_inputs(cg, g, params, V);
+  emit_group_activate(cg, g, params, V, dense);
+}
+
+/* y = f(z) over g, z in V[g] (dense) or summed here. */
+static void emit_group_activate(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef V, int dense) {
   CgLoop lj;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), g->name);
   LLVMValueRef z = dense ? cg_load(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""))
@@ -478,6 +491,69 @@ static LLVMValueRef build_forward_one(Cg *cg) {
     emit_group_forward(cg, g, arg(cg, 0), arg(cg, 2));
   }
   parts_end(cg, &parts);
+  LLVMBuildRetVoid(cg->b);
+  return fn;
+}
+
+/* --- batches of a quantized module ------------------------------------------------- */
+
+static int has_multi_kernel(Cg *cg) {
+  const IrNetwork *n = cg->net;
+  for (int i = 0; i < n->n_order; i++)
+    for (int k = 0; k < n->groups[n->order[i]].n_in; k++)
+      if (cg_quant_multi(cg, &n->groups[n->order[i]].in[k])) return 1;
+  return 0;
+}
+
+/* Group g for CG_QUANT_SAMPLES samples: the sets of cg_quant_multi in one pass for all. */
+static void emit_group_forward_multi(Cg *cg, const IrGroup *g, LLVMValueRef params, const LLVMValueRef *V) {
+  int multi = 0;
+  for (int k = 0; k < g->n_in; k++) multi |= cg_quant_multi(cg, &g->in[k]);
+  for (int s = 0; !multi && s < CG_QUANT_SAMPLES; s++) emit_group_forward(cg, g, params, V[s]);
+  if (!multi) return;
+  for (int s = 0; s < CG_QUANT_SAMPLES; s++) emit_narrow_net_inputs(cg, g, params, V[s], -1);
+  for (int k = 0; k < g->n_in; k++) {
+    const IrEdges *e = &g->in[k];
+    if (cg_quant_multi(cg, e)) cg_emit_quant_forward_multi(cg, g, e, V);
+    else if (cg_quantized(cg, e))
+      for (int s = 0; s < CG_QUANT_SAMPLES; s++) cg_emit_quant_forward(cg, g, e, V[s]);
+    else if (cg_dense_vectorisable(cg, e))
+      for (int s = 0; s < CG_QUANT_SAMPLES; s++) cg_emit_dense_forward(cg, g, e, params, V[s]);
+  }
+  for (int s = 0; s < CG_QUANT_SAMPLES; s++) emit_group_activate(cg, g, params, V[s], 1);
+}
+
+static LLVMValueRef sample_ptr(Cg *cg, LLVMValueRef base, LLVMValueRef s, int width);
+static void emit_outputs_copy(Cg *cg, LLVMValueRef V, LLVMValueRef y);
+static LLVMValueRef call(Cg *cg, LLVMValueRef fn, LLVMValueRef *args, unsigned n);
+
+/* nnc.forwardQ(params, n, x, y, V): n samples of a quantized module, CG_QUANT_SAMPLES at a
+ * time through the multi-sample kernels (their values on the stack), the rest one by one. */
+static LLVMValueRef build_quant_batch(Cg *cg, LLVMValueRef fwd1) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = cg_begin_function(cg, "nnc.forwardQ", cg->void_t, ps, 5, 0x1d, 1);
+  LLVMValueRef params = arg(cg, 0), count = arg(cg, 1), x = arg(cg, 2), y = arg(cg, 3);
+  int64_t nv = values_bytes(n) / n->real_bytes;
+  LLVMValueRef buf = cg_alloca(cg, LLVMArrayType2(cg->real, (uint64_t)(nv * CG_QUANT_SAMPLES)), "Vq"), V[CG_QUANT_SAMPLES];
+  LLVMSetAlignment(buf, 64);
+  for (int s = 0; s < CG_QUANT_SAMPLES; s++) V[s] = cg_elem(cg, buf, cg_int(cg, s * nv));
+  LLVMValueRef blocks = LLVMBuildSDiv(cg->b, count, cg_int(cg, CG_QUANT_SAMPLES), "");
+  CgLoop lb;
+  LLVMValueRef b = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lb, blocks, "qblock"), cg_int(cg, CG_QUANT_SAMPLES), "");
+  for (int s = 0; s < CG_QUANT_SAMPLES; s++)
+    emit_all_inputs(cg, sample_ptr(cg, x, LLVMBuildAdd(cg->b, b, cg_int(cg, s), ""), n->n_inputs), V[s]);
+  for (int i = 0; i < n->n_order; i++) emit_group_forward_multi(cg, &n->groups[n->order[i]], params, V);
+  for (int s = 0; s < CG_QUANT_SAMPLES; s++)
+    emit_outputs_copy(cg, V[s], sample_ptr(cg, y, LLVMBuildAdd(cg->b, b, cg_int(cg, s), ""), n->n_outputs));
+  cg_loop_end(cg, &lb);
+  LLVMValueRef done = LLVMBuildMul(cg->b, blocks, cg_int(cg, CG_QUANT_SAMPLES), "");
+  CgLoop ls;
+  LLVMValueRef s = LLVMBuildAdd(cg->b, done, cg_loop_begin(cg, &ls, LLVMBuildSub(cg->b, count, done, ""), "qrest"), "");
+  LLVMValueRef args[] = {params, sample_ptr(cg, x, s, n->n_inputs), V[0]};
+  call(cg, fwd1, args, 3);
+  emit_outputs_copy(cg, V[0], sample_ptr(cg, y, s, n->n_outputs));
+  cg_loop_end(cg, &ls);
   LLVMBuildRetVoid(cg->b);
   return fn;
 }
@@ -1000,30 +1076,45 @@ static LLVMValueRef emit_uniform(Cg *cg, LLVMValueRef seed, LLVMValueRef index, 
   return LLVMBuildFAdd(cg->b, lo, LLVMBuildFMul(cg->b, u, LLVMBuildFSub(cg->b, hi, lo, ""), ""), "");
 }
 
-/* How the initial values of edge set e into g are drawn; fan_in is ir_fan_in(n, g). */
-CgInitRule cg_init_rule(const IrNetwork *n, const IrGroup *g, int64_t fan_in, const IrEdges *e) {
+/* The draw of one init scheme, for weights or (bias 1) bias weights. */
+static CgInitRule init_rule_of(const IrInitSpec *spec, int bias, double fan_in, double fan_out) {
   CgInitRule zero = {CG_DRAW_CONSTANT, 0.0, 0.0};
+  double in = fan_in > 0 ? fan_in : 1.0;
+  switch ((IrInit)spec->kind) {
+  case INIT_UNIFORM: return (CgInitRule){CG_DRAW_UNIFORM, spec->a, spec->b};
+  case INIT_NORMAL: return (CgInitRule){CG_DRAW_NORMAL, spec->a, spec->b};
+  case INIT_XAVIER: {
+    double limit = sqrt(6.0 / (fan_in + fan_out));
+    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
+  }
+  case INIT_HE: {
+    double limit = sqrt(6.0 / in);
+    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
+  }
+  case INIT_TORCH: return (CgInitRule){CG_DRAW_UNIFORM, -1 / sqrt(in), 1 / sqrt(in)};
+  case INIT_CONSTANT: return (CgInitRule){CG_DRAW_CONSTANT, spec->a, 0.0};
+  case INIT_ZERO: return zero;
+  }
+  return zero;
+}
+
+/* How the initial values of edge set e into g are drawn; fan_in is ir_fan_in(n, g). The
+ * group's `init` (else the network's) for weights; for bias weights the group's `bias_init`,
+ * else the train block's, else what the weights' scheme gives bias weights. */
+CgInitRule cg_init_rule(const IrNetwork *n, const IrGroup *g, int64_t fan_in, const IrEdges *e) {
   if (e->weight == WEIGHT_INITIAL && e->values) return (CgInitRule){CG_DRAW_VALUES, 0.0, 0.0};
   if (e->weight == WEIGHT_INITIAL) {
     CgInitRule literal = {CG_DRAW_CONSTANT, e->value, 0.0};
     return literal;
   }
   int bias = n->groups[e->src].role == ROLE_BIAS;
-  double fan_out = g->size;
-  switch ((IrInit)n->init_kind) {
-  case INIT_UNIFORM: return (CgInitRule){CG_DRAW_UNIFORM, n->init_a, n->init_b};
-  case INIT_NORMAL: return (CgInitRule){CG_DRAW_NORMAL, n->init_a, n->init_b};
-  case INIT_XAVIER: {
-    double limit = sqrt(6.0 / ((double)fan_in + fan_out));
-    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
-  }
-  case INIT_HE: {
-    double limit = sqrt(6.0 / (fan_in > 0 ? (double)fan_in : 1.0));
-    return bias ? zero : (CgInitRule){CG_DRAW_UNIFORM, -limit, limit};
-  }
-  case INIT_ZERO: return zero;
-  }
-  return zero;
+  IrInitSpec net = {n->init_kind, n->init_a, n->init_b};
+  const IrInitSpec *spec = g->init.kind >= 0 ? &g->init : &net;
+  if (bias && g->bias_init.kind >= 0)
+    spec = &g->bias_init;
+  else if (bias && n->bias_init.kind >= 0)
+    spec = &n->bias_init;
+  return init_rule_of(spec, bias, (double)fan_in, (double)g->size);
 }
 
 /* The initial value of parameter `index` under a rule of the given draw whose numbers a
@@ -1070,6 +1161,11 @@ static LLVMValueRef build_init(Cg *cg) {
   LLVMTypeRef ps[] = {cg->ptr, cg->i64};
   LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "init"), cg->void_t, ps, 2, 1, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), seed = LLVMGetParam(fn, 1);
+  if (cg->q) {
+    cg_emit_quant_init(cg, params);
+    LLVMBuildRetVoid(cg->b);
+    return fn;
+  }
   if (cg->embedded) {
     if (n->n_params)
       cg_copy(cg, params, cg->embedded, cg_int(cg, n->n_params));
@@ -1152,6 +1248,23 @@ static LLVMValueRef const_source(Cg *cg, LLVMTypeRef ty, const nnc_data_source *
   return LLVMConstNamedStruct(ty, f, 14);
 }
 
+/* nnc_schedule_settings, field for field (include/nnc/model.h). */
+static LLVMTypeRef schedule_type(Cg *cg) {
+  LLVMTypeRef f[] = {cg->i32, cg->i32, cg->f64, cg->f64, cg->i32, cg->i32,
+                     cg->f64, cg->i32, cg->i32, cg->f64, cg->f64, cg->f64};
+  LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_schedule_settings");
+  LLVMStructSetBody(ty, f, 12, 0);
+  return ty;
+}
+
+static LLVMValueRef const_schedule(Cg *cg, LLVMTypeRef ty, const nnc_schedule_settings *s) {
+  LLVMValueRef f[] = {i32c(cg, s->period),   i32c(cg, s->period_mult), f64c(cg, s->min_rate),
+                      f64c(cg, s->factor),   i32c(cg, s->patience),    i32c(cg, s->cooldown),
+                      f64c(cg, s->threshold), i32c(cg, s->warmup),     i32c(cg, s->warmup_steps),
+                      f64c(cg, s->warmup_from), f64c(cg, s->clip_norm), f64c(cg, s->clip_value)};
+  return LLVMConstNamedStruct(ty, f, 12);
+}
+
 static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   LLVMTypeRef src_fields[] = {cg->ptr, cg->ptr, cg->i32, cg->i32, cg->i32, cg->ptr, cg->i32, cg->ptr,
                               cg->i32, cg->i32, cg->f64, cg->i32, cg->i32, cg->i32};
@@ -1160,9 +1273,9 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   LLVMTypeRef fields[] = {src_ty, src_ty, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32,
                           cg->i32, cg->i32, cg->i64, cg->f64, cg->i32, cg->ptr, cg->i32, cg->i32, cg->i32,
                           cg->i32, cg->f64, cg->f64, cg->f64, cg->f64, cg->f64, cg->i32, cg->i32, cg->i32,
-                          cg->f64, cg->f64, cg->f64, cg->f64};
+                          cg->f64, cg->f64, cg->f64, cg->f64, cg->f64, schedule_type(cg)};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_train_settings");
-  LLVMStructSetBody(ty, fields, 31, 0);
+  LLVMStructSetBody(ty, fields, 33, 0);
   LLVMValueRef v[] = {const_source(cg, src_ty, &t->data), const_source(cg, src_ty, &t->test), i32c(cg, t->loss),
                       f64c(cg, t->rate), i32c(cg, t->decay), f64c(cg, t->decay_rate), i32c(cg, t->decay_every),
                       f64c(cg, t->momentum), i32c(cg, t->batch), i32c(cg, t->epochs), i32c(cg, t->restarts),
@@ -1171,9 +1284,10 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
                       i32c(cg, t->metric), i32c(cg, t->shuffle_off), i32c(cg, t->optimizer), f64c(cg, t->beta1),
                       f64c(cg, t->beta2), f64c(cg, t->eps), f64c(cg, t->weight_decay), f64c(cg, t->alpha),
                       i32c(cg, t->amsgrad), i32c(cg, t->centered), i32c(cg, t->nesterov),
-                      f64c(cg, t->eta_minus), f64c(cg, t->eta_plus), f64c(cg, t->step_min), f64c(cg, t->step_max)};
+                      f64c(cg, t->eta_minus), f64c(cg, t->eta_plus), f64c(cg, t->step_min), f64c(cg, t->step_max),
+                      f64c(cg, t->dampening), const_schedule(cg, fields[32], &t->sched)};
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, "nnc.train");
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 31));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 33));
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMPrivateLinkage);
   return g;
@@ -1223,7 +1337,7 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
                               int with_main, int vec_bytes, const void *weights, const CgInputScale *scale,
-                              const char *prefix) {
+                              const char *prefix, CgQuantize quant, unsigned isa) {
   Cg cg = {0};
   cg.net = n;
   cg.prefix = prefix ? prefix : n->name;
@@ -1241,12 +1355,15 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   cg.void_t = LLVMVoidTypeInContext(ctx);
   cg.vec_bytes = vec_bytes;
 
-  if (weights) cg.embedded = build_embedded_weights(&cg, weights);
+  cg.quant = weights ? quant : CG_QUANT_NONE;
+  cg.isa = isa;
+  if (cg.quant) cg_quant_build(&cg, weights); /* the quantized kernels take no batch or tables */
+  else if (weights) cg.embedded = build_embedded_weights(&cg, weights);
   if (weights && scale) { /* only inference code reads inputs through the scaling */
     cg.scale_offset = const_f64s(&cg, scale->offset, n->n_inputs, "nnc.scale_offset");
     cg.scale_mul = const_f64s(&cg, scale->mul, n->n_inputs, "nnc.scale_mul");
   }
-  int batched = cg_batch_eligible(n), trainable = !weights;
+  int batched = cg_batch_eligible(n) && !cg.quant, trainable = !weights;
   CgTables tables;
   cg_tables_build(&cg, &tables, trainable);
   cg.tables = &tables;
@@ -1254,6 +1371,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   LLVMValueRef init = build_init(&cg);
   if (batched) cg.batch_forward = cg_build_forward_body(&cg);
   LLVMValueRef fwdN = batched ? cg_build_forward_batch(&cg) : NULL;
+  if (cg.quant && has_multi_kernel(&cg)) fwdN = build_quant_batch(&cg, fwd1);
   LLVMValueRef forward = build_forward(&cg, fwd1, fwdN);
   LLVMValueRef loss_grad = LLVMConstNull(cg.ptr), train_step = LLVMConstNull(cg.ptr);
   LLVMValueRef train_sequence = LLVMConstNull(cg.ptr);
@@ -1278,6 +1396,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
                                         scale ? scale->mode : NNC_SCALE_NONE, with_main);
   if (with_main) build_main(&cg, model);
   cg_tables_free(&tables);
+  cg_quant_free(&cg);
   LLVMDisposeBuilder(cg.b);
   return cg.mod;
 }

@@ -13,15 +13,22 @@ typedef struct CgInputScale {
   const double *offset, *mul;
 } CgInputScale;
 
+/* --quantize: how the embedded weights of the dense sets are stored and multiplied. */
+typedef enum CgQuantize { CG_QUANT_NONE, CG_QUANT_BF16, CG_QUANT_INT8 } CgQuantize;
+const char *cg_quant_name(CgQuantize q); /* "none", "bf16", "int8" (cg_quant.c) */
+/* Instructions of the target the quantized kernels call directly (the rest is left to LLVM's
+ * vectoriser): AVX-512 VNNI (vpdpbusd) and AVX-512 BF16 (vdpbf16ps) with 64-byte vectors. */
+enum { CG_ISA_VNNI512 = 1, CG_ISA_BF16_512 = 2 };
+
 /* Builds the module of n in ctx. train: the settings to record in the descriptor (data
  * paths resolved by the caller). with_main: also define main() calling nnrt_main.
  * weights: trained parameters to compile in (an inference-only module), or NULL.
  * scale: with weights, their input scaling, which forward and evaluate then apply to the raw
  * inputs they are given; NULL: none. prefix: of the exported symbols (PREFIX_forward, ...);
- * NULL: the network's name. */
+ * NULL: the network's name. quant: with weights, the scheme they are compiled in with; isa: CG_ISA_... bits. */
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
                               int with_main, int vec_bytes, const void *weights, const CgInputScale *scale,
-                              const char *prefix);
+                              const char *prefix, CgQuantize quant, unsigned isa);
 /* Scratch the generated functions need for n samples: fixed + n · per_sample bytes. */
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes);
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes);

@@ -26,7 +26,7 @@ static void write_forward_scratch(FILE *f, const char *up, CgForwardScratch s) {
           (long long)(s.align - 1), (long long)s.align, (long long)s.align, (long long)s.row_tail);
 }
 
-int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded);
+int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize);
 
 /* s in capitals, whole however long (the macros' prefix); the caller frees it. */
 static char *upper(const char *s) {
@@ -34,6 +34,23 @@ static char *upper(const char *s) {
   char *up = xmalloc(n + 1);
   for (size_t i = 0; i <= n; i++) up[i] = (char)toupper((unsigned char)s[i]);
   return up;
+}
+
+/* A quantized object: the scheme as a macro, and what it means. */
+static void write_quantized(FILE *f, const char *up, CgQuantize q, int scaled) {
+  fprintf(f, "/* Compiled with trained weights quantized to %1$s: the weights of every dense layer are\n"
+             "   %2$s;\n"
+             "   biases and single edges stay float, and so do x and y. forward and evaluate use the\n"
+             "   compiled-in weights and ignore params (it may be NULL); init writes the weights they\n"
+             "   compute with, dequantized, into params.%3$s */\n"
+             "#define %4$s_QUANTIZE \"%1$s\"\n\n",
+          cg_quant_name(q),
+          q == CG_QUANT_BF16 ? "bfloat16 (rounded to nearest even), multiplied and summed in float"
+                             : "int8 with one scale per neuron (max |w| / 127); each layer's input is\n"
+                               "   quantized per sample (max |x| / 127), products summed in int32, then scaled to float",
+          scaled ? "\n   x holds raw inputs: forward and evaluate apply the input scaling the weights\n"
+                   "   were trained with (the `scale` of the data source) themselves." : "",
+          up);
 }
 
 /* %1$s: the network's name, %2$s: the same in capitals (the macros' prefix). */
@@ -76,7 +93,7 @@ static void write_training_prototypes(FILE *f, const char *nm) {
           nm);
 }
 
-int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded) {
+int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize) {
   OutFile out;
   FILE *f = out_open(&out, path);
   if (!f) return 0;
@@ -92,10 +109,14 @@ int emit_header(const IrNetwork *n, const char *prefix, const char *path, int ve
   fprintf(f, "#define %s_N_PARAMS %lld\n", up, (long long)n->n_params);
   fprintf(f, "#define %s_SCRATCH_BYTES(n) ((int64_t)%lld + (int64_t)(n) * %lld)\n", up,
           (long long)cg_scratch_bytes(n, vec_bytes), (long long)cg_scratch_per_sample(n, vec_bytes));
-  write_forward_scratch(f, up, cg_forward_scratch(n, vec_bytes));
+  CgForwardScratch fs = cg_forward_scratch(n, vec_bytes);
+  if (quantize) fs.per_sample = 0; /* quantized: every sample through the per-sample code */
+  write_forward_scratch(f, up, fs);
   fprintf(f, "#define %s_PRECISION %d /* bytes per real */\n\n", up, n->real_bytes);
   fprintf(f, "typedef %s %s_real;\n\n", n->real_bytes == 8 ? "double" : "float", nm);
-  write_inference_prototypes(f, nm, up, embedded, n->train.data.scale != NNC_SCALE_NONE);
+  int scaled = n->train.data.scale != NNC_SCALE_NONE;
+  if (quantize) write_quantized(f, up, (CgQuantize)quantize, scaled);
+  write_inference_prototypes(f, nm, up, embedded && !quantize, scaled);
   if (!embedded) write_training_prototypes(f, nm);
   fprintf(f, "/* The descriptor libnnrt drives the model through (nnc/model.h). */\n"
              "extern const nnc_model %s_model;\n", nm);

@@ -1,5 +1,6 @@
 /* ir.c — small queries over the network IR shared by every pass: names of kinds, fan-in and
  * fan-out, and the structural fingerprint that weights files are checked against. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ir.h"
@@ -16,8 +17,18 @@ const char *ir_role_name(IrRole r) {
 }
 
 const char *ir_init_name(IrInit i) {
-  static const char *const names[] = {"uniform", "normal", "xavier", "he", "zero"};
+  static const char *const names[] = {"uniform", "normal", "xavier", "he", "zero", "torch", "constant"};
   return names[i];
+}
+
+const char *ir_init_text(const IrInitSpec *spec, char *buf, size_t size) {
+  if (spec->kind == INIT_UNIFORM || spec->kind == INIT_NORMAL)
+    snprintf(buf, size, "%s(%g, %g)", ir_init_name((IrInit)spec->kind), spec->a, spec->b);
+  else if (spec->kind == INIT_CONSTANT)
+    snprintf(buf, size, "%g", spec->a);
+  else
+    snprintf(buf, size, "%s", ir_init_name((IrInit)spec->kind));
+  return buf;
 }
 
 const IrGroup *ir_group(const IrNetwork *n, int id) { return &n->groups[id]; }

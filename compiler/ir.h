@@ -58,6 +58,14 @@ typedef struct IrEdges {
   SrcLoc loc;
 } IrEdges;
 
+/* How learned weights start (`init` in the train block, `init` and `bias_init` on a group):
+ * kind an IrInit, a and b its numbers (uniform's ends, normal's mean and std, a constant's
+ * value); kind -1: not given (the network's scheme). */
+typedef struct IrInitSpec {
+  int kind;
+  double a, b;
+} IrInitSpec;
+
 typedef struct IrGroup {
   int id;
   const char *name;
@@ -73,6 +81,8 @@ typedef struct IrGroup {
   int vectorisable;      /* all incoming sets dense from whole groups: one matrix-vector op each */
   int64_t value_offset;  /* first neuron of this group in the network's value vector */
   int64_t io_offset;     /* inputs: column in x; outputs: column in y; else -1 */
+  IrInitSpec init;       /* `init` of the group's declaration, kind -1: the network's */
+  IrInitSpec bias_init;  /* `bias_init` of the declaration, kind -1: the network's */
 } IrGroup;
 
 typedef struct IrNetwork {
@@ -92,13 +102,20 @@ typedef struct IrNetwork {
   int train_given;           /* the file had a train block */
   int init_kind;             /* IrInit */
   double init_a, init_b;
+  IrInitSpec bias_init;      /* the train block's `bias_init`, kind -1: the scheme's biases */
 } IrNetwork;
 
-typedef enum IrInit { INIT_UNIFORM, INIT_NORMAL, INIT_XAVIER, INIT_HE, INIT_ZERO } IrInit;
+/* INIT_TORCH: PyTorch's nn.Linear default, weights and biases uniform in ±1/√fan_in;
+ * INIT_CONSTANT (bias_init only): every bias weight a. */
+typedef enum IrInit {
+  INIT_UNIFORM, INIT_NORMAL, INIT_XAVIER, INIT_HE, INIT_ZERO, INIT_TORCH, INIT_CONSTANT
+} IrInit;
 
 const char *ir_act_name(IrAct a);
 const char *ir_role_name(IrRole r);
 const char *ir_init_name(IrInit i);
+/* "he", "uniform(-0.1, 0.1)", or a constant's value "0.5". */
+const char *ir_init_text(const IrInitSpec *spec, char *buf, size_t size);
 const IrGroup *ir_group(const IrNetwork *n, int id);
 int64_t ir_fan_in(const IrNetwork *n, const IrGroup *g); /* incoming edges per neuron, bias excluded */
 int64_t ir_fan_out(const IrNetwork *n, int group_id);    /* outgoing edges per neuron */

@@ -3,6 +3,7 @@
  * depth) and the training settings. Deterministic: names and numbers only. */
 #include "ir.h"
 #include "nnc/optim.h"
+#include "nnc/schedule.h"
 
 static const char *weight_name(IrWeightKind w) {
   static const char *const names[] = {"learned", "initial", "fixed"};
@@ -51,6 +52,9 @@ static void dump_group(const IrNetwork *n, const IrGroup *g, FILE *out) {
     if (g->vectorisable) fputs(" vector", out);
   }
   if (g->implicit) fputs(" implicit", out);
+  char spec[80];
+  if (g->init.kind >= 0) fprintf(out, " init %s", ir_init_text(&g->init, spec, sizeof spec));
+  if (g->bias_init.kind >= 0) fprintf(out, " bias_init %s", ir_init_text(&g->bias_init, spec, sizeof spec));
   if (g->io_offset >= 0)
     fprintf(out, " %s %lld..%lld", g->role == ROLE_INPUT ? "x" : "y", (long long)g->io_offset,
             (long long)(g->io_offset + g->size - 1));
@@ -115,27 +119,28 @@ static void dump_optimizer(const nnc_train_settings *t, FILE *out) {
     fprintf(out, " betas %g %g eps %g amsgrad %s", t->beta1, t->beta2, t->eps, t->amsgrad ? "on" : "off");
   if (t->optimizer == NNC_OPT_RMSPROP)
     fprintf(out, " alpha %g eps %g centered %s", t->alpha, t->eps, t->centered ? "on" : "off");
-  if (t->optimizer == NNC_OPT_SGD) fprintf(out, " nesterov %s", t->nesterov ? "on" : "off");
   if (nnc_optimizer_full_batch(t->optimizer)) {
     fprintf(out, " etas %g %g step_sizes %g %g full_batch\n", t->eta_minus, t->eta_plus, t->step_min, t->step_max);
     return;
   }
+  if (t->optimizer == NNC_OPT_SGD) fprintf(out, " nesterov %s dampening %g", t->nesterov ? "on" : "off", t->dampening);
   fprintf(out, " weight_decay %g\n", t->weight_decay);
 }
 
 static void dump_train(const IrNetwork *n, FILE *out) {
-  static const char *const decays[] = {"none", "inverse", "exponential", "step"};
   const nnc_train_settings *t = &n->train;
+  char sched[256];
   fputs("train:\n", out);
   dump_source("data", &t->data, out);
   dump_source("test", &t->test, out);
   fprintf(out, "  loss %s rate %g decay %s", t->loss == NNC_LOSS_SQUARED ? "squared" : "cross_entropy",
-          t->rate, decays[t->decay]);
-  if (t->decay) fprintf(out, " %g", t->decay_rate);
+          t->rate, nnc_schedule_get(t->decay)->name);
+  if (t->decay && t->decay < NNC_DECAY_COSINE) fprintf(out, " %g", t->decay_rate);
   if (t->decay == NNC_DECAY_STEP) fprintf(out, " every %d", t->decay_every);
   fprintf(out, " momentum %g batch %d epochs %d restarts %d\n", t->momentum, t->batch, t->epochs, t->restarts);
   fprintf(out, "  init %s", ir_init_name(n->init_kind));
   if (n->init_kind == INIT_UNIFORM || n->init_kind == INIT_NORMAL) fprintf(out, "(%g, %g)", n->init_a, n->init_b);
+  if (n->bias_init.kind >= 0) fprintf(out, " bias_init %s", ir_init_text(&n->bias_init, sched, sizeof sched));
   fprintf(out, " seed %llu validation %g patience %d", (unsigned long long)t->seed, t->validation, t->patience);
   if (t->checkpoint) {
     fputs(" checkpoint ", out);
@@ -144,6 +149,7 @@ static void dump_train(const IrNetwork *n, FILE *out) {
   }
   if (t->shuffle_off) fputs(" shuffle off", out);
   fputc('\n', out);
+  if (*nnc_schedule_text(t, sched, sizeof sched)) fprintf(out, "  schedule %s\n", sched);
   dump_optimizer(t, out);
 }
 

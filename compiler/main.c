@@ -13,6 +13,7 @@
 
 #include "ast.h"
 #include "backend.h"
+#include "codegen.h"
 #include "ir.h"
 #include "nnc/nnrt.h"
 #include "onnx.h"
@@ -49,6 +50,8 @@ static const char usage_text[] =
     "  -S                write assembly\n"
     "  --emit-llvm       write LLVM IR as text\n"
     "  --weights FILE    embed trained weights: an inference-only object or executable\n"
+    "  --quantize SCHEME with --weights: store the dense layers' weights as int8 (one scale\n"
+    "                    per neuron, int32 sums) or bf16 (float sums); x and y stay float\n"
     "  --prefix NAME     name the object's symbols NAME_forward, NAME_model, ... and the\n"
     "                    header's macros NAME_... (default: the network's name)\n"
     "\n"
@@ -97,6 +100,13 @@ static const char *check_prefix(const char *p) {
   return p;
 }
 
+/* --quantize SCHEME: int8 or bf16. */
+static int quantize_scheme(const char *s) {
+  if (strcmp(s, "int8") == 0) return CG_QUANT_INT8;
+  if (strcmp(s, "bf16") == 0) return CG_QUANT_BF16;
+  usage_error("unknown --quantize scheme '%s' (int8 or bf16)", s);
+}
+
 static void set_action(Options *o, Action a, const char *flag) {
   if (o->action != ACT_EXECUTABLE && o->action != a) usage_error("'%s' conflicts with an earlier output option", flag);
   o->action = a;
@@ -113,6 +123,7 @@ static int parse_flag(Options *o, int argc, char **argv, int *i) {
   if (strcmp(a, "-o") == 0) o->output = option_value(argc, argv, i);
   else if (strcmp(a, "--header") == 0) o->header = option_value(argc, argv, i);
   else if (strcmp(a, "--weights") == 0) o->weights = option_value(argc, argv, i);
+  else if (strcmp(a, "--quantize") == 0) o->backend.quantize = quantize_scheme(option_value(argc, argv, i));
   else if (strcmp(a, "--prefix") == 0) o->backend.prefix = check_prefix(option_value(argc, argv, i));
   else if (strcmp(a, "--target") == 0) o->backend.triple = option_value(argc, argv, i);
   else if (strcmp(a, "--cpu") == 0) o->backend.cpu = option_value(argc, argv, i);
@@ -141,6 +152,9 @@ static void parse_args(Options *o, int argc, char **argv) {
     o->input = a;
   }
   if (!o->input) usage_error("no input file%s", "");
+  if (o->backend.quantize && o->action != ACT_EXECUTABLE && o->action != ACT_OBJECT && o->action != ACT_ASSEMBLY &&
+      o->action != ACT_LLVM)
+    usage_error("--quantize applies to compiled code (an executable, -c, -S or --emit-llvm)%s", "");
 }
 
 /* The largest source nnc reads: a bound for /dev/zero, a pipe that never ends, or a file
@@ -226,6 +240,13 @@ static int write_nn(const Options *o, const OnnxModel *onnx, const IrNetwork *ne
 }
 
 static int emit_nn(const Options *o, const OnnxModel *onnx, const IrNetwork *net) {
+  const double *offset, *mul;
+  if (onnx_input_scaling(onnx, &offset, &mul) != NNC_SCALE_NONE) {
+    fprintf(stderr, "%s: error: --emit-nn: the model scales its inputs before its first layer (Sub, Mul or Div by "
+            "constants); a .nn source states input scaling only as fitted on its training data ('scale'): compile "
+            "the model itself (nnc %s)\n", o->input, o->input);
+    return 1;
+  }
   size_t cap = strlen(net->name) + (o->output ? strlen(o->output) : 0) + 16;
   char *source = xmalloc(cap), *weights = xmalloc(cap);
   const char *out = o->output;
@@ -246,6 +267,7 @@ static int emit_onnx(const Options *o, const IrNetwork *net, const OnnxModel *on
   b.output = o->output;
   b.weights = o->weights;
   b.params = onnx && !o->weights ? onnx_params(onnx, net) : NULL;
+  if (b.params) b.scale_mode = onnx_input_scaling(onnx, &b.scale_offset, &b.scale_mul);
   int status = backend_emit_onnx(net, &b);
   free((void *)b.params);
   return status;
@@ -257,6 +279,7 @@ static int run_backend(const Options *o, const IrNetwork *net, const OnnxModel *
   b.header = o->header;
   b.weights = o->weights;
   b.params = onnx && !o->weights ? onnx_params(onnx, net) : NULL;
+  if (b.params) b.scale_mode = onnx_input_scaling(onnx, &b.scale_offset, &b.scale_mul);
   b.kind = o->action == ACT_OBJECT ? OUT_OBJECT
          : o->action == ACT_ASSEMBLY ? OUT_ASSEMBLY
          : o->action == ACT_LLVM ? OUT_LLVM

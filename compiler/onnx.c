@@ -7,10 +7,13 @@
  *
  * Every tensor of the graph is either a constant (initializers, Constant nodes) or a linear
  * form of group outputs: Σ M_k · group_k + bias, one matrix per source group. Gemm, MatMul,
- * Add, Concat, BatchNormalization, Dropout, Identity, Flatten and Reshape transform forms; an activation turns a form
- * into a new group (its edge sets are the form's matrices, its bias the form's bias), whose
- * output is the identity form of that group. A sample is the tensor without its first axis
- * (the batch axis) when its rank is 2 or more, the whole tensor otherwise.
+ * Add, Sub, Mul and Div by constants, Concat, BatchNormalization, Dropout, Identity, Flatten
+ * and Reshape transform forms; an activation turns a form into a new group (its edge sets
+ * are the form's matrices, its bias the form's bias), whose output is the identity form of
+ * that group. Sub, Add, Mul and Div of a graph input before a layer reads it are its input
+ * scaling (onnx_input_scaling), which the model applies in double, compiled in with the
+ * weights. A sample is the tensor without its first axis (the batch axis) when its rank is 2
+ * or more, the whole tensor otherwise.
  * The first error ends the import: one message, exit status 1. */
 #include <math.h>
 #include <setjmp.h>
@@ -54,6 +57,9 @@ typedef struct Value {
   int n_terms;
   double *bias;   /* form: width entries */
   int positive;   /* Greater(form, 0): a boolean, read only by a Cast to the model's reals */
+  double *scale_off, *scale_mul; /* an input group's values under input scaling (x − off)·mul, not
+                                    yet read by a layer; NULL: none (see "input scaling" below) */
+  int wide;       /* cast to double in a float model: read only by Sub, Add, Mul, Div and a Cast back */
 } Value;
 
 typedef struct Group {
@@ -70,6 +76,8 @@ typedef struct Group {
   int live;   /* feeds an output */
   int feeds;  /* live groups fed by it */
   int id;     /* its id in the checked IR (declaration order); -1: not declared */
+  double *scale_off, *scale_mul; /* an input group: the scaling its readers see; NULL: none */
+  int read_raw; /* an input group read unscaled */
 } Group;
 
 struct OnnxModel {
@@ -93,6 +101,8 @@ struct OnnxModel {
   size_t source_len;
   int *decl;     /* group index of each declared group, in declaration order */
   int n_decl;
+  int scale_mode;               /* enum nnc_scale of the input scaling; NNC_SCALE_NONE: none */
+  double *scale_off, *scale_mul; /* its offsets and multipliers, one per input column */
 };
 
 static const char *str(const char *s) { return s ? s : ""; }
@@ -598,6 +608,98 @@ static Value *empty_form(OnnxModel *m, const Shape *shape, int max_terms) {
   return r;
 }
 
+/* --- input scaling ---------------------------------------------------------------------- */
+
+/* Sub, Add, Mul and Div of a constant applied to a graph input before any layer reads it are
+ * the network's input scaling, x' = (x − offset)·mul per input, which nnc computes in double
+ * and rounds once (as nnc's own export writes it: Cast to double, Sub, Mul, Cast back), so an
+ * export comes back with the same outputs bit for bit. The scaling rides on the value until an
+ * operator that is not one of these reads it; it then becomes the input group's scaling, which
+ * every reader of the group sees: an input read both scaled and unscaled, or scaled in two
+ * ways, is refused. Casts to double around it (and the Div and Add of a target scaling after the
+ * output layer) are read as nnc computes: in double, rounded once. */
+
+/* The operators that pass a pending scaling (or a value in double) on to their result. */
+static int passes_scaling(const char *op) {
+  static const char *const ops[] = {"Identity", "Cast", "Flatten", "Reshape", "Dropout", "Sub", "Add", "Mul", "Div"};
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    if (strcmp(op, ops[i]) == 0) return 1;
+  return 0;
+}
+
+/* The input group whose values v is (identity, no bias), or -1. */
+static int input_group_of(const OnnxModel *m, const Value *v) {
+  int g = plain_group(m, v);
+  return g >= 0 && m->groups[g].role == ROLE_INPUT ? g : -1;
+}
+
+static int same_reals(const double *a, const double *b, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+/* A message about the node being read, or about the graph's outputs when none is. */
+static _Noreturn void __attribute__((format(printf, 2, 3))) error_here(OnnxModel *m, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (m->node) node_error(m, "%s", buf);
+  model_error(m, "%s", buf);
+}
+
+/* v as a layer reads it: a pending scaling becomes its input group's; an input read without
+ * one is marked so. A value still in double is refused. */
+static Value *settled(OnnxModel *m, Value *v) {
+  if (v->wide)
+    error_here(m, "input '%s' is a value cast to double; nnc computes a float model in float (it reads a cast to "
+               "double only around a scaling: Sub, Add, Mul or Div by constants, then a Cast back)", v->name);
+  int g = input_group_of(m, v);
+  if (g < 0) return v;
+  Group *gr = &m->groups[g];
+  if (!v->scale_mul) {
+    if (gr->scale_mul)
+      error_here(m, "input '%s' is read unscaled here and scaled elsewhere; nnc scales each input once, for "
+                 "every reader", gr->name);
+    gr->read_raw = 1;
+    return v;
+  }
+  if (gr->read_raw || (gr->scale_mul && !(same_reals(gr->scale_off, v->scale_off, v->width) &&
+                                          same_reals(gr->scale_mul, v->scale_mul, v->width))))
+    error_here(m, "input '%s' is scaled here and read %s elsewhere; nnc scales each input once, for every reader",
+               gr->name, gr->read_raw ? "unscaled" : "with another scaling");
+  gr->scale_off = v->scale_off;
+  gr->scale_mul = v->scale_mul;
+  Value *r = alloc(m, 1, sizeof *r);
+  *r = *v;
+  r->scale_off = r->scale_mul = NULL;
+  return r;
+}
+
+/* x' = (x − off)·mul followed by `op` (one of - + * /, "r-" for c − x') with c: a new
+ * offset and multiplier, computed in double. */
+static Value *scaled_input(OnnxModel *m, const Value *v, const char *op, const double *c) {
+  Value *r = alloc(m, 1, sizeof *r);
+  *r = *v;
+  r->scale_off = new_matrix(m, 2, v->width); /* counted as weights: a chain of them is bounded */
+  r->scale_mul = r->scale_off + v->width;
+  for (int64_t i = 0; i < v->width; i++) {
+    double off = v->scale_mul ? v->scale_off[i] : 0, mul = v->scale_mul ? v->scale_mul[i] : 1;
+    if (op[0] == '-' && mul == 1) off += c[i];
+    else if (op[0] == '-') off += c[i] / mul;
+    else if (op[0] == '+') off -= c[i] / mul;
+    else if (op[0] == '*') mul *= c[i];
+    else if (op[0] == '/') mul /= c[i];
+    else off += c[i] / mul, mul = -mul; /* c − (x − off)·mul = (x − (off + c/mul))·(−mul) */
+    if (!isfinite(off) || !isfinite(mul))
+      node_error(m, "scaling input %lld by %g gives a scaling that is not finite", (long long)i, c[i]);
+    r->scale_off[i] = off, r->scale_mul[i] = mul;
+  }
+  return r;
+}
+
 /* --- node inputs and attributes ---------------------------------------------------------- */
 
 static const Onnx__AttributeProto *attribute(const OnnxModel *m, const char *name) {
@@ -629,7 +731,7 @@ static Value *input(OnnxModel *m, size_t i) {
   if (v->positive && strcmp(str(m->node->op_type), "Cast") != 0)
     node_error(m, "input '%s' is the boolean of a Greater; nnc reads it only through a Cast to the model's "
                "reals (a step unit)", v->name);
-  return v;
+  return passes_scaling(str(m->node->op_type)) ? v : settled(m, v);
 }
 
 static Value *form_input(OnnxModel *m, size_t i) {
@@ -725,17 +827,24 @@ static void op_greater(OnnxModel *m) {
 }
 
 /* Cast of Greater(z, 0) to the model's reals: a step unit (1 where z > 0, else 0); a Cast
- * of a value to the type it has is nothing. */
+ * of a value to the type it has is nothing; in a float model, a Cast to double and back
+ * brackets a scaling computed in double. */
 static void op_cast(OnnxModel *m) {
   check_arity(m, 1, 1);
   Value *v = input(m, 0);
   int64_t to = int_attr(m, "to", 0);
   int own = m->real_bytes == 8 ? ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-  if (to != own)
+  int widen = to == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE && !v->positive && !v->is_const;
+  if (to != own && !widen)
     node_error(m, "a cast to %s is not supported (nnc computes in %s; it reads Cast only as the step unit "
                "Cast(Greater(z, 0)) or a cast to the model's own type)", type_name((int32_t)to), type_name(own));
   if (v->is_const) node_error(m, "input '%s' is a constant; nnc computes only what depends on the inputs", v->name);
-  if (!v->positive) return set_output(m, v);
+  if (!v->positive) {
+    Value *r = alloc(m, 1, sizeof *r);
+    *r = *v;
+    r->wide = to != own;
+    return set_output(m, r);
+  }
   Value z = *v;
   z.positive = 0;
   set_output(m, materialise(m, &z, ACT_STEP, 0, m->node->output[0]));
@@ -826,36 +935,106 @@ static int same_shape(const Shape *a, const Shape *b) {
   return 1;
 }
 
-/* Add: a form and a constant (a bias), or two forms of one shape (two branches). */
-static void op_add(OnnxModel *m) {
-  check_arity(m, 2, 2);
-  Value *a = input(m, 0), *b = input(m, 1);
-  if (a->is_const && b->is_const) node_error(m, "adds two constants; nnc computes only what depends on the inputs");
-  if (a->is_const) {
-    Value *t = a;
-    a = b, b = t;
+/* v with row i scaled by a[i] and shifted by b[i]: the same terms, each matrix a new copy. */
+static Value *scale_rows(OnnxModel *m, const Value *v, const double *a, const double *b) {
+  Value *r = alloc(m, 1, sizeof *r);
+  *r = *v;
+  r->terms = alloc(m, (size_t)v->n_terms, sizeof(Term));
+  for (int t = 0; t < v->n_terms; t++) {
+    int64_t cols = m->groups[v->terms[t].group].size;
+    double *out = new_matrix(m, v->width, cols);
+    for (int64_t i = 0; i < v->width; i++)
+      for (int64_t j = 0; j < cols; j++)
+        out[i * cols + j] = a[i] * (v->terms[t].m ? v->terms[t].m[i * cols + j] : i == j);
+    r->terms[t] = (Term){v->terms[t].group, out};
   }
-  if (b->is_const) { /* the same terms (values never change), a new bias */
-    double *c = broadcast_const(m, b, &a->shape, "the constant");
-    Value *r = alloc(m, 1, sizeof *r);
-    *r = *a;
-    r->bias = alloc(m, (size_t)r->width, sizeof(double));
-    for (int64_t i = 0; i < r->width; i++) r->bias[i] = a->bias[i] + c[i];
-    set_output(m, r);
-    return;
-  }
+  r->bias = alloc(m, (size_t)v->width, sizeof(double));
+  for (int64_t i = 0; i < v->width; i++) r->bias[i] = a[i] * v->bias[i] + b[i];
+  return r;
+}
+
+/* The sum of two computed values of one shape (two branches); sign −1 subtracts b. */
+static Value *add_forms(OnnxModel *m, Value *a, Value *b, double sign) {
   if (!same_shape(&a->shape, &b->shape)) {
     char x[128], y[128];
     shape_text(&a->shape, x, sizeof x);
     shape_text(&b->shape, y, sizeof y);
-    node_error(m, "adds values of shapes %s and %s; nnc adds two computed values only when their shapes are equal", x, y);
+    node_error(m, "%s values of shapes %s and %s; nnc %s two computed values only when their shapes are equal",
+               sign > 0 ? "adds" : "subtracts", x, y, sign > 0 ? "adds" : "subtracts");
+  }
+  a = settled(m, a), b = settled(m, b);
+  if (sign < 0) {
+    double *minus = alloc(m, (size_t)b->width, sizeof(double)), *zero = alloc(m, (size_t)b->width, sizeof(double));
+    for (int64_t i = 0; i < b->width; i++) minus[i] = -1;
+    b = scale_rows(m, b, minus, zero);
   }
   Value *r = empty_form(m, &a->shape, a->n_terms + b->n_terms);
   for (int t = 0; t < a->n_terms; t++) add_term(m, r, &a->terms[t], a->width, NULL);
   for (int t = 0; t < b->n_terms; t++) add_term(m, r, &b->terms[t], b->width, NULL);
   for (int64_t i = 0; i < r->width; i++) r->bias[i] = a->bias[i] + b->bias[i];
-  set_output(m, r);
+  return r;
 }
+
+/* v as a form a layer reads (its pending scaling settled), still in double if it was. */
+static Value *as_form(OnnxModel *m, const Value *v) {
+  Value t = *v;
+  t.wide = 0;
+  Value *r = alloc(m, 1, sizeof *r);
+  *r = *settled(m, &t);
+  r->wide = v->wide;
+  return r;
+}
+
+/* v `op` c for a constant c (one of - + * /, "r-" for c − v): an input's scaling (Add only
+ * once it is scaled or in double: an Add of a constant to an input stays a bias, as it always
+ * was), else the form's rows scaled and shifted. */
+static Value *affine(OnnxModel *m, Value *v, const char *op, const Value *cv) {
+  double *c = broadcast_const(m, cv, &v->shape, "the constant");
+  for (int64_t i = 0; i < v->width; i++)
+    if (!isfinite(c[i])) node_error(m, "the constant '%s' holds %g; nnc reads only finite weights", cv->name, c[i]);
+  if (input_group_of(m, v) >= 0 && (op[0] != '+' || v->scale_mul || v->wide)) return scaled_input(m, v, op, c);
+  v = as_form(m, v);
+  double *a = alloc(m, (size_t)v->width, sizeof(double)), *b = alloc(m, (size_t)v->width, sizeof(double));
+  for (int64_t i = 0; i < v->width; i++) {
+    a[i] = op[0] == '*' ? c[i] : op[0] == '/' ? 1 / c[i] : op[0] == 'r' ? -1 : 1;
+    b[i] = op[0] == '+' ? c[i] : op[0] == '-' ? -c[i] : op[0] == 'r' ? c[i] : 0;
+    if (!isfinite(a[i])) node_error(m, "divides by 0");
+  }
+  Value *r = scale_rows(m, v, a, b);
+  r->wide = v->wide;
+  return r;
+}
+
+/* Add and Sub: a computed value and a constant (a bias, or an input's scaling), or two
+ * computed values of one shape (two branches). */
+static void add_or_sub(OnnxModel *m, double sign) {
+  check_arity(m, 2, 2);
+  Value *a = input(m, 0), *b = input(m, 1);
+  if (a->is_const && b->is_const)
+    node_error(m, "%s two constants; nnc computes only what depends on the inputs", sign > 0 ? "adds" : "subtracts");
+  if (a->is_const) set_output(m, affine(m, b, sign > 0 ? "+" : "r-", a));
+  else if (b->is_const) set_output(m, affine(m, a, sign > 0 ? "+" : "-", b));
+  else set_output(m, add_forms(m, a, b, sign));
+}
+
+static void op_add(OnnxModel *m) { add_or_sub(m, 1); }
+static void op_sub(OnnxModel *m) { add_or_sub(m, -1); }
+
+/* Mul and Div by a constant: an input's scaling, or the form's rows scaled. */
+static void mul_or_div(OnnxModel *m, int divide) {
+  check_arity(m, 2, 2);
+  Value *a = input(m, 0), *b = input(m, 1);
+  if (a->is_const && b->is_const)
+    node_error(m, "%s two constants; nnc computes only what depends on the inputs", divide ? "divides" : "multiplies");
+  if (!a->is_const && !b->is_const)
+    node_error(m, "%s two computed values; nnc %s a computed value only by a constant", divide ? "divides" : "multiplies",
+               divide ? "divides" : "multiplies");
+  if (divide && a->is_const) node_error(m, "divides a constant by a computed value; not supported");
+  set_output(m, a->is_const ? affine(m, b, "*", a) : affine(m, a, divide ? "/" : "*", b));
+}
+
+static void op_mul(OnnxModel *m) { mul_or_div(m, 0); }
+static void op_div(OnnxModel *m) { mul_or_div(m, 1); }
 
 /* Concat along an axis of the sample (not the batch axis): each operand's rows are placed
  * in the result. A constant operand contributes to the bias only. */
@@ -908,24 +1087,6 @@ static void op_dropout(OnnxModel *m) {
   }
   if (int_attr(m, "is_test", 1) == 0) node_error(m, "training mode is not supported (nnc imports for inference)");
   set_output(m, input(m, 0));
-}
-
-/* v with row i scaled by a[i] and shifted by b[i]: the same terms, each matrix a new copy. */
-static Value *scale_rows(OnnxModel *m, const Value *v, const double *a, const double *b) {
-  Value *r = alloc(m, 1, sizeof *r);
-  *r = *v;
-  r->terms = alloc(m, (size_t)v->n_terms, sizeof(Term));
-  for (int t = 0; t < v->n_terms; t++) {
-    int64_t cols = m->groups[v->terms[t].group].size;
-    double *out = new_matrix(m, v->width, cols);
-    for (int64_t i = 0; i < v->width; i++)
-      for (int64_t j = 0; j < cols; j++)
-        out[i * cols + j] = a[i] * (v->terms[t].m ? v->terms[t].m[i * cols + j] : i == j);
-    r->terms[t] = (Term){v->terms[t].group, out};
-  }
-  r->bias = alloc(m, (size_t)v->width, sizeof(double));
-  for (int64_t i = 0; i < v->width; i++) r->bias[i] = a[i] * v->bias[i] + b[i];
-  return r;
 }
 
 /* BatchNormalization at inference: per channel (axis 1) y = s·(x − mean)/√(var + ε) + B,
@@ -1072,6 +1233,7 @@ static void op_softplus(OnnxModel *m) { op_activation(m, ACT_SOFTPLUS, 0); }
 
 static const Operator operators[] = {
     {"Gemm", 9, op_gemm},         {"MatMul", 1, op_matmul},      {"Add", 7, op_add},
+    {"Sub", 7, op_sub},           {"Mul", 7, op_mul},            {"Div", 7, op_div},
     {"Relu", 6, op_relu},         {"Sigmoid", 6, op_sigmoid},    {"Tanh", 6, op_tanh},
     {"Softplus", 1, op_softplus}, {"LeakyRelu", 6, op_leaky_relu}, {"Softmax", 1, op_softmax},
     {"LogSoftmax", 1, op_log_softmax}, {"Identity", 1, op_identity}, {"Flatten", 1, op_flatten},
@@ -1156,6 +1318,8 @@ static void read_outputs(OnnxModel *m) {
     const char *name = str(g->output[i]->name);
     Value *v = lookup(m, name);
     if (!v) model_error(m, "output '%s' is not computed by any node", name);
+    if (v->wide) model_error(m, "output '%s' is a value cast to double; nnc's outputs are float in a float model", name);
+    if (!v->is_const && !v->positive) v = settled(m, v);
     if (v->is_const) model_error(m, "output '%s' is a constant; nnc computes only what depends on the inputs", name);
     if (v->positive)
       model_error(m, "output '%s' is the boolean of a Greater; nnc computes reals (a step unit is "
@@ -1304,6 +1468,30 @@ static void warn_unused_inputs(const OnnxModel *m) {
       fprintf(m->err, "%s: warning: input '%s' does not feed any output\n", m->path, m->groups[i].name);
 }
 
+/* The input groups' scalings side by side (an input without one: offset 0, multiplier 1): a
+ * factor when every offset is 0 and every multiplier the same, else offsets and multipliers. */
+static void collect_scaling(OnnxModel *m) {
+  int64_t n = 0, k = 0;
+  int any = 0;
+  for (int d = 0; d < m->n_decl; d++) {
+    const Group *g = &m->groups[m->decl[d]];
+    if (g->role == ROLE_INPUT) n += g->size, any |= g->scale_mul != NULL;
+  }
+  if (!any) return;
+  m->scale_off = alloc(m, (size_t)n, sizeof(double));
+  m->scale_mul = alloc(m, (size_t)n, sizeof(double));
+  int factor = 1;
+  for (int d = 0; d < m->n_decl; d++) {
+    const Group *g = &m->groups[m->decl[d]];
+    for (int64_t i = 0; g->role == ROLE_INPUT && i < g->size; i++, k++) {
+      m->scale_off[k] = g->scale_mul ? g->scale_off[i] : 0;
+      m->scale_mul[k] = g->scale_mul ? g->scale_mul[i] : 1;
+      factor &= m->scale_off[k] == 0 && m->scale_mul[k] == m->scale_mul[0];
+    }
+  }
+  m->scale_mode = factor ? NNC_SCALE_FACTOR : NNC_SCALE_ZSCORE;
+}
+
 OnnxModel *onnx_import(const char *path, const unsigned char *bytes, size_t len, FILE *err) {
   OnnxModel *m = xcalloc(1, sizeof *m);
   m->path = path;
@@ -1322,9 +1510,16 @@ OnnxModel *onnx_import(const char *path, const unsigned char *bytes, size_t len,
   mark_live(m);
   check_softmax(m);
   declare(m);
+  collect_scaling(m);
   warn_unused_inputs(m);
   write_source(m);
   return m;
+}
+
+int onnx_input_scaling(const OnnxModel *m, const double **offset, const double **mul) {
+  *offset = m->scale_off;
+  *mul = m->scale_mul;
+  return m->scale_mode;
 }
 
 const char *onnx_nn_source(const OnnxModel *m, size_t *len) {

@@ -25,6 +25,10 @@ const char *onnx_nn_source(const OnnxModel *m, size_t *len);
 /* The model's parameters in the order of net (the IR the checker built from the source), as
  * net->real_bytes reals; malloc'd. */
 void *onnx_params(const OnnxModel *m, const IrNetwork *net);
+/* The input scaling the model applies before its first layers, x' = (x − offset[i])·mul[i]
+ * over the network's inputs in double (docs/onnx.md): its enum nnc_scale (NNC_SCALE_FACTOR
+ * or NNC_SCALE_ZSCORE for any offsets and multipliers), or NNC_SCALE_NONE and NULLs. */
+int onnx_input_scaling(const OnnxModel *m, const double **offset, const double **mul);
 void onnx_free(OnnxModel *m);
 
 #endif

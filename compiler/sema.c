@@ -136,6 +136,7 @@ static IrGroup *new_group(Sema *s, const char *name, SrcLoc loc, IrRole role, in
   g->role = role;
   g->size = size;
   g->io_offset = -1;
+  g->init = g->bias_init = (IrInitSpec){-1, 0, 0};
   return g;
 }
 
@@ -504,6 +505,7 @@ static void collapse_equal_values(IrGroup *g) {
 static void resolve_group(Sema *s, IrGroup *g, const AstDecl *d, int prev) {
   if (g->role == ROLE_INPUT || g->role == ROLE_BIAS) return;
   resolve_activation(s, g, d->act);
+  settings_check_group_options(s, g, d->options);
   if (s->neuron_sums_first[g->id] < s->neuron_sums_first[g->id + 1]) {
     resolve_neuron_sums(s, g);
   } else {

@@ -28,6 +28,7 @@ typedef struct Sema {
   EdgeSlot *edge_slots;     /* the edge sets written in sums, for duplicate checks in O(1) */
   size_t edge_cap, edge_count;
   SrcLoc data_loc, test_loc;/* the train block's 'data' and 'test' settings, for later checks */
+  SrcLoc dampening_loc;     /* where a nonzero `dampening` was written (line 0: nowhere) */
   SrcLoc nesterov_loc;      /* where `nesterov on` was written (line 0: nowhere) */
   const AstDecl **neuron_sums; /* the `NAME[i] <- sum` statements, grouped by target group: */
   int *neuron_sums_first;   /* group id -> its statements neuron_sums[first[id] .. first[id + 1]) */
@@ -42,5 +43,7 @@ const char *sema_closest(const char *word, const char *const *cands, int n);
 int sema_check_real(Sema *s, SrcLoc loc, const char *what, double v);
 /* Checks the train block and fills s->net->train (every default set when absent). */
 void settings_check(Sema *s, const AstNetwork *ast);
+/* Checks a group's `init` and `bias_init` options into g->init and g->bias_init. */
+void settings_check_group_options(Sema *s, IrGroup *g, const AstSetting *options);
 
 #endif

@@ -5,6 +5,11 @@
  * `rprop` and `irprop` choose the optimizer (one entry of nnc/optim.h each) and group its keys
  * on one line, rate, decay, momentum and batch among them (the full-batch rprop and irprop
  * take neither batch nor decay). Defaults are documented in docs/language.md. Numeric settings obey
+ * parser that takes the values it needs from a cursor; `sgd`, `adam`, `adamw` and `rmsprop`
+ * choose the optimizer (one entry of nnc/optim.h each) and group its keys on one line, rate,
+ * decay, momentum and batch among them; `decay` names a schedule of nnc/schedule.h and its
+ * constants, `warmup` and `clip` the warmup and the gradient clipping that go with any
+ * optimizer. Defaults are documented in docs/language.md. Numeric settings obey
  * the limits of nnc/limits.h, which the executable's flags share; literal values (init
  * ranges, scale factors) must be reals of the network's precision; settings that could not
  * act (scale on test data, early stopping without validation) are refused. */
@@ -18,6 +23,7 @@
 
 #include "nnc/limits.h"
 #include "nnc/optim.h"
+#include "nnc/schedule.h"
 #include "sema.h"
 
 typedef struct Cursor {
@@ -411,30 +417,135 @@ static void take_every(Cursor *c, enum nnc_limit_id id, int32_t *out) {
   c->key = key;
 }
 
-/* decay inverse K | exponential K | step K every N | none */
-static void set_decay(Cursor *c) {
-  static const char *const kinds[] = {"none", "inverse", "exponential", "step"};
-  nnc_train_settings *t = &c->s->net->train;
-  int k = take_choice(c, kinds, 4, "none, inverse, exponential or step");
-  if (k <= 0) {
-    if (k == 0) t->decay = NNC_DECAY_NONE;
-    return;
+/* --- schedules (one entry of nnc/schedule.h each), warmup, clipping ------------------- */
+
+/* The schedules' names in words: "none, inverse, ..., cosine_restarts or plateau". */
+static const char *schedule_words(const char **names) {
+  static char buf[160];
+  buf[0] = 0;
+  for (int k = 0; k < NNC_DECAY_COUNT; k++) {
+    names[k] = nnc_schedule_get(k)->name;
+    strcat(buf, names[k]);
+    strcat(buf, k + 2 < NNC_DECAY_COUNT ? ", " : k + 2 == NNC_DECAY_COUNT ? " or " : "");
   }
-  double rate;
-  const char *key = c->key;
-  c->key = k == NNC_DECAY_INVERSE ? "decay inverse" : k == NNC_DECAY_STEP ? "decay step" : "decay exponential";
-  int ok = take_limited(c, k == NNC_DECAY_INVERSE ? NNC_LIMIT_DECAY_INVERSE : NNC_LIMIT_DECAY_FACTOR, &rate);
-  c->key = key;
-  if (!ok) return;
-  t->decay = k;
-  t->decay_rate = rate;
-  if (k == NNC_DECAY_STEP) {
-    if (!at_ident(c, "every")) {
-      expected(c, "'every N' (epochs between steps)");
+  return buf;
+}
+
+/* The index of the schedule key word at the cursor, or -1. */
+static int at_schedule_key(const Cursor *c) {
+  for (int i = 0; c->v && c->v->kind == VAL_IDENT && i < NNC_SCHED_KEYS; i++)
+    if (strcmp(c->v->text, nnc_schedule_key_get(i)->word) == 0) return i;
+  return -1;
+}
+
+/* "min_rate" or "factor, patience, threshold, cooldown or min_rate": the keys of d in words. */
+static const char *schedule_key_words(const nnc_schedule_def *d, char *buf, size_t size) {
+  int n = 0, total = 0;
+  for (int i = 0; i < NNC_SCHED_KEYS; i++) total += (d->keys & nnc_schedule_key_get(i)->bit) != 0;
+  buf[0] = 0;
+  for (int i = 0; i < NNC_SCHED_KEYS && size > 32; i++) {
+    if (!(d->keys & nnc_schedule_key_get(i)->bit)) continue;
+    n++;
+    strncat(buf, nnc_schedule_key_get(i)->word, size - strlen(buf) - 1);
+    strncat(buf, n + 1 < total ? ", " : n + 1 == total ? " or " : "", size - strlen(buf) - 1);
+  }
+  return total ? buf : "none";
+}
+
+/* The keys after a schedule's constant, each at most once, each within its limit; a key of
+ * another schedule is refused with the list of this one's. */
+static void take_schedule_keys(Cursor *c, int id) {
+  const nnc_schedule_def *d = nnc_schedule_get(id);
+  nnc_train_settings *t = &c->s->net->train;
+  unsigned seen = 0;
+  char words[128], key[48];
+  const char *saved = c->key;
+  for (int i; !c->failed && (i = at_schedule_key(c)) >= 0;) {
+    const nnc_schedule_key *k = nnc_schedule_key_get(i);
+    SrcLoc at = c->v->loc;
+    if (!(d->keys & k->bit)) {
+      fail(c, at, "'%s' is not a key of 'decay %s' (it takes %s)", k->word, d->name,
+           schedule_key_words(d, words, sizeof words));
       return;
     }
-    take_every(c, NNC_LIMIT_DECAY_EVERY, &t->decay_every);
+    if (seen & k->bit) {
+      fail(c, at, "'%s' is set more than once", k->word);
+      return;
+    }
+    seen |= k->bit;
+    c->v = c->v->next;
+    snprintf(key, sizeof key, "%s", k->word);
+    c->key = key;
+    double v;
+    if (take_limited(c, (enum nnc_limit_id)k->limit, &v)) nnc_schedule_key_set(t, k, v);
+    c->key = saved;
   }
+  if (!c->failed && (d->required & ~seen) & NNC_SKEY_EVERY) expected(c, "'every N' (epochs between steps)");
+}
+
+/* decay none | inverse K | exponential K | step K every N | cosine N [min_rate M]
+ *     | cosine_restarts N [mult K] [min_rate M]
+ *     | plateau [factor F] [patience N] [threshold T] [cooldown N] [min_rate M] */
+static void set_decay(Cursor *c) {
+  const char *names[NNC_DECAY_COUNT];
+  nnc_train_settings *t = &c->s->net->train;
+  int k = take_choice(c, names, NNC_DECAY_COUNT, schedule_words(names));
+  if (k < 0) return;
+  const nnc_schedule_def *d = nnc_schedule_get(k);
+  t->decay = k;
+  if (d->constant >= 0) {
+    char key[48];
+    const char *saved = c->key;
+    double v;
+    snprintf(key, sizeof key, "decay %s", d->name);
+    c->key = key;
+    int ok = take_limited(c, (enum nnc_limit_id)d->constant, &v);
+    c->key = saved;
+    if (!ok) return;
+    if (k == NNC_DECAY_COSINE || k == NNC_DECAY_COSINE_RESTARTS)
+      t->sched.period = (int32_t)v;
+    else
+      t->decay_rate = v;
+  }
+  take_schedule_keys(c, k);
+}
+
+/* warmup N [epochs | steps] [from F]: the rate rises linearly from F·rate to rate over N
+ * epochs (before the schedule) or over the first N updates (the schedule's rate × it). */
+static void set_warmup(Cursor *c) {
+  static const char *const units[] = {"epochs", "steps"};
+  nnc_schedule_settings *sc = &c->s->net->train.sched;
+  if (!take_limited_int(c, NNC_LIMIT_WARMUP, &sc->warmup)) return;
+  if (c->v && c->v->kind == VAL_IDENT && strcmp(c->v->text, "from") != 0) {
+    int u = take_choice(c, units, 2, "epochs, steps or 'from F'");
+    if (u < 0) return;
+    sc->warmup_steps = u;
+  }
+  if (at_ident(c, "from")) {
+    c->v = c->v->next;
+    c->key = "from";
+    take_limited(c, NNC_LIMIT_WARMUP_FROM, &sc->warmup_from);
+    c->key = c->setting->key;
+  }
+}
+
+/* clip norm C | value V | norm C value V: the batch's gradient clipped before the update. */
+static void set_clip(Cursor *c) {
+  static const char *const kinds[] = {"norm", "value"};
+  nnc_schedule_settings *sc = &c->s->net->train.sched;
+  int seen[2] = {0, 0};
+  do {
+    SrcLoc at = cursor_loc(c);
+    int k = take_choice(c, kinds, 2, "norm C or value V");
+    if (k < 0) return;
+    if (seen[k]++) {
+      fail(c, at, "'%s' is set more than once", kinds[k]);
+      return;
+    }
+    c->key = k ? "clip value" : "clip norm";
+    take_limited(c, k ? NNC_LIMIT_CLIP_VALUE : NNC_LIMIT_CLIP_NORM, k ? &sc->clip_value : &sc->clip_norm);
+    c->key = c->setting->key;
+  } while (c->v && !c->failed);
 }
 
 static void set_momentum(Cursor *c) { take_limited(c, NNC_LIMIT_MOMENTUM, &c->s->net->train.momentum); }
@@ -469,8 +580,8 @@ static const struct {
 } optim_keys[] = {
     {"momentum", NNC_OKEY_MOMENTUM}, {"nesterov", NNC_OKEY_NESTEROV}, {"betas", NNC_OKEY_BETAS},
     {"alpha", NNC_OKEY_ALPHA},       {"eps", NNC_OKEY_EPS},           {"weight_decay", NNC_OKEY_WEIGHT_DECAY},
-    {"amsgrad", NNC_OKEY_AMSGRAD},   {"centered", NNC_OKEY_CENTERED},
     {"etas", NNC_OKEY_ETAS},         {"step_sizes", NNC_OKEY_STEP_SIZES},
+    {"amsgrad", NNC_OKEY_AMSGRAD},   {"centered", NNC_OKEY_CENTERED}, {"dampening", NNC_OKEY_DAMPENING},
 };
 #define N_OPTIM_KEYS ((int)(sizeof optim_keys / sizeof optim_keys[0]))
 
@@ -515,6 +626,10 @@ static void take_optim_key(Cursor *c, unsigned bit, SrcLoc at) {
   case NNC_OKEY_ETAS: take_pair(c, NNC_LIMIT_ETA_MINUS, &t->eta_minus, NNC_LIMIT_ETA_PLUS, &t->eta_plus,
                                 "two numbers, the decrease and increase factors"); break;
   case NNC_OKEY_STEP_SIZES: take_step_sizes(c, at); break;
+  case NNC_OKEY_DAMPENING:
+    take_limited(c, NNC_LIMIT_DAMPENING, &t->dampening);
+    if (t->dampening != 0) c->s->dampening_loc = at;
+    break;
   default: break;
   }
 }
@@ -646,51 +761,107 @@ static void check_init_range(Cursor *c, const AstValue *call, int kind) {
          "be at most %s", ta, tb, real_name(c->s), tm);
 }
 
-/* init xavier | he | zero | uniform(a, b) | normal(mean, std)  [seed S] */
-static void set_init(Cursor *c) {
-  static const char *const kinds[] = {"uniform", "normal", "xavier", "he", "zero"};
-  IrNetwork *n = c->s->net;
+/* The init schemes by IrInit, and their words for messages: every weight (`init`), or
+ * bias weights (`bias_init`: no xavier or he, whose bias weights are 0, and a number). */
+static const char *const init_kinds[] = {"uniform", "normal", "xavier", "he", "zero", "torch"};
+#define N_INIT_KINDS 6
+#define INIT_WORDS "uniform(a, b), normal(mean, std), xavier, he, zero or torch"
+#define BIAS_INIT_WORDS "a number, uniform(a, b), normal(mean, std), zero or torch"
+
+/* One init scheme at the cursor into spec: `init` takes a scheme, `bias_init` (bias 1) also a
+ * number, the constant every bias weight starts at. */
+static void take_init_spec(Cursor *c, int bias, IrInitSpec *spec) {
   const AstValue *v = c->v;
+  const char *words = bias ? BIAS_INIT_WORDS : INIT_WORDS;
+  if (bias && is_number(v)) {
+    if (sema_check_real(c->s, v->loc, "bias_init", v->num)) *spec = (IrInitSpec){INIT_CONSTANT, v->num, 0};
+    else c->failed = 1;
+    c->v = v->next;
+    return;
+  }
   if (!v || (v->kind != VAL_IDENT && v->kind != VAL_CALL)) {
-    expected(c, "uniform(a, b), normal(mean, std), xavier, he or zero");
+    expected(c, words);
     return;
   }
   int k = -1;
-  for (int i = 0; i < 5; i++)
-    if (strcmp(v->text, kinds[i]) == 0) k = i;
+  for (int i = 0; i < N_INIT_KINDS; i++)
+    if (strcmp(v->text, init_kinds[i]) == 0) k = i;
+  if (bias && (k == INIT_XAVIER || k == INIT_HE)) {
+    fail(c, v->loc, "'bias_init' expects %s, got '%s': %s starts bias weights at 0 (write 'bias_init zero')", words,
+         v->text, v->text);
+    return;
+  }
   int want_args = k == INIT_UNIFORM || k == INIT_NORMAL ? 2 : 0;
   int nargs = 0;
   for (const AstValue *a = v->kind == VAL_CALL ? v->args : NULL; a; a = a->next) nargs += 1;
   if (k < 0) {
-    expected_one_of(c, kinds, 5, "uniform(a, b), normal(mean, std), xavier, he or zero");
+    expected_one_of(c, init_kinds, N_INIT_KINDS, words);
     c->v = v->next;
     return;
   }
   if (nargs != want_args || (want_args && v->kind != VAL_CALL)) {
-    expected(c, "uniform(a, b), normal(mean, std), xavier, he or zero");
+    expected(c, words);
     c->v = v->next;
     return;
   }
   c->v = v->next;
-  n->init_kind = k;
-  if (want_args) {
-    if (!is_number(v->args) || !is_number(v->args->next)) {
-      fail(c, v->loc, "%s takes two numbers", v->text);
-      return;
-    }
-    n->init_a = v->args->num;
-    n->init_b = v->args->next->num;
-    if (k == INIT_UNIFORM && !(n->init_a < n->init_b))
-      fail(c, v->loc, "uniform(a, b) needs a < b");
-    else if (k == INIT_NORMAL && !(n->init_b > 0))
-      fail(c, v->loc, "normal(mean, std) needs std > 0");
-    else
-      check_init_range(c, v, k);
+  *spec = (IrInitSpec){k, 0, 0};
+  if (!want_args) return;
+  if (!is_number(v->args) || !is_number(v->args->next)) {
+    fail(c, v->loc, "%s takes two numbers", v->text);
+    return;
   }
+  spec->a = v->args->num;
+  spec->b = v->args->next->num;
+  if (k == INIT_UNIFORM && !(spec->a < spec->b))
+    fail(c, v->loc, "uniform(a, b) needs a < b");
+  else if (k == INIT_NORMAL && !(spec->b > 0))
+    fail(c, v->loc, "normal(mean, std) needs std > 0");
+  else
+    check_init_range(c, v, k);
+}
+
+/* init xavier | he | zero | torch | uniform(a, b) | normal(mean, std)  [seed S] */
+static void set_init(Cursor *c) {
+  IrNetwork *n = c->s->net;
+  IrInitSpec spec = {-1, 0, 0};
+  take_init_spec(c, 0, &spec);
+  if (spec.kind < 0 || c->failed) return;
+  n->init_kind = spec.kind;
+  n->init_a = spec.a;
+  n->init_b = spec.b;
   if (at_ident(c, "seed")) {
     if (!claim(c, "seed", c->v->loc)) return;
     c->v = c->v->next;
     set_seed(c);
+  }
+}
+
+/* bias_init B | zero | torch | uniform(a, b) | normal(mean, std): every bias weight's start. */
+static void set_bias_init(Cursor *c) {
+  IrInitSpec spec = {-1, 0, 0};
+  take_init_spec(c, 1, &spec);
+  if (spec.kind >= 0 && !c->failed) c->s->net->bias_init = spec;
+}
+
+/* The options after a group's activation: `init SCHEME` and `bias_init B`, each at most once,
+ * as the train block's `init` and `bias_init` (no seed: the network has one). */
+void settings_check_group_options(Sema *s, IrGroup *g, const AstSetting *options) {
+  static const char *const keys[] = {"init", "bias_init"};
+  int seen[2] = {0, 0};
+  for (const AstSetting *o = options; o; o = o->next) {
+    int k = strcmp(o->key, "init") == 0 ? 0 : strcmp(o->key, "bias_init") == 0 ? 1 : -1;
+    const char *hint = k < 0 ? sema_closest(o->key, keys, 2) : NULL;
+    if (k < 0 && hint)
+      diag_error(s->diag, o->loc, "unknown option '%s' of '%s'; did you mean '%s'?", o->key, g->name, hint);
+    else if (k < 0)
+      diag_error(s->diag, o->loc, "unknown option '%s' of '%s' (a layer, neuron or output takes init and bias_init)",
+                 o->key, g->name);
+    else if (seen[k]++)
+      diag_error(s->diag, o->loc, "'%s' is given more than once for '%s'", o->key, g->name);
+    if (k < 0 || seen[k] > 1) continue;
+    Cursor c = {s, o, o->key, o->values, 0, NULL};
+    take_init_spec(&c, k, k ? &g->bias_init : &g->init);
   }
 }
 
@@ -710,7 +881,8 @@ static const SettingDef setting_defs[] = {
     {"restarts", set_restarts}, {"init", set_init},         {"seed", set_seed},
     {"validation", set_validation}, {"early_stop", set_early_stop}, {"patience", set_patience},
     {"checkpoint", set_checkpoint}, {"precision", set_precision}, {"metric", set_metric},
-    {"shuffle", set_shuffle},
+    {"shuffle", set_shuffle},   {"warmup", set_warmup},     {"clip", set_clip},
+    {"bias_init", set_bias_init},
 };
 #define N_SETTINGS ((int)(sizeof setting_defs / sizeof setting_defs[0]))
 
@@ -737,8 +909,10 @@ static void set_defaults(IrNetwork *n) {
   t->checkpoint_every = 0;
   nnc_optimizer_defaults(t, NNC_OPT_SGD);
   t->rate = nnc_optimizer_get(NNC_OPT_SGD)->rate;
+  nnc_schedule_defaults(&t->sched);
   n->real_bytes = 4;
   n->init_kind = INIT_XAVIER;
+  n->bias_init = (IrInitSpec){-1, 0, 0};
 }
 
 static void report_unknown_setting(Sema *s, const AstSetting *st) {
@@ -824,6 +998,8 @@ static void check_optimizer(Sema *s, const SrcLoc *first_set) {
                d->keys & NNC_OKEY_BETAS ? " (its moments are set by 'betas')" : "");
   if (s->nesterov_loc.line > 0 && !(t->momentum > 0))
     diag_error(s->diag, s->nesterov_loc, "'nesterov on' needs a momentum above 0 (e.g. sgd momentum 0.9 nesterov on)");
+  if (s->nesterov_loc.line > 0 && s->dampening_loc.line > 0)
+    diag_error(s->diag, s->dampening_loc, "'dampening' must be 0 with 'nesterov on' (as PyTorch's SGD requires)");
   if (first_set[setting_index("rate")].line == 0) t->rate = d->rate;
   check_full_batch(s, d, first_set);
 }

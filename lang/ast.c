@@ -142,6 +142,11 @@ AstDecl *ast_decl_sum(AstDecl *d, AstTerm *sum) {
   return d;
 }
 
+AstDecl *ast_decl_options(AstDecl *d, AstSetting *options) {
+  d->options = options;
+  return d;
+}
+
 /* `NAME[i] <- sum`, kept in the declaration list as a DECL_SUM with the index as its size. */
 AstDecl *ast_neuron_sum(ParseCtx *p, SrcLoc loc, const char *name, AstValue *index) {
   AstDecl *d = ast_decl(p, DECL_SUM, loc, name, loc, index, NULL);

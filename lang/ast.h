@@ -69,6 +69,7 @@ struct AstDecl {
   AstValue *act;     /* VAL_IDENT or VAL_CALL; NULL for inputs and biases */
   int has_sum;       /* `<- sum` given; otherwise dense from the previous declaration */
   AstTerm *sum;
+  struct AstSetting *options; /* `init he`, `bias_init 0` after the activation, one value each */
   AstDecl *next;
 };
 
@@ -128,6 +129,7 @@ AstTerm *ast_term_append(AstTerm *list, AstTerm *t);
 AstDecl *ast_decl(ParseCtx *p, AstDeclKind kind, SrcLoc loc, const char *name, SrcLoc name_loc,
                   AstValue *size, AstValue *act);
 AstDecl *ast_decl_sum(AstDecl *d, AstTerm *sum);
+AstDecl *ast_decl_options(AstDecl *d, struct AstSetting *options);
 AstDecl *ast_neuron_sum(ParseCtx *p, SrcLoc loc, const char *name, AstValue *index);
 
 AstSetting *ast_setting(ParseCtx *p, SrcLoc loc, const char *key, AstValue *values);

@@ -52,7 +52,7 @@ static void yyerror(YYLTYPE *l, ParseCtx *ctx, void *scanner, const char *msg) {
 %type <value> size_opt activation number signed_number value values call_args call_arg_list index_opt
 %type <value> literal numbers rows
 %type <term> sum term first_term weighted
-%type <setting> settings setting
+%type <setting> settings setting decl_options
 
 %%
 
@@ -83,18 +83,24 @@ items
 
 /* decl = "input" IDENT [ size ]
  *      | "bias" IDENT
- *      | "layer" IDENT [ size ] activation [ "<-" sum ]
- *      | "neuron" IDENT activation [ "<-" sum ]
- *      | "output" IDENT [ size ] activation [ "<-" sum ] ; */
+ *      | "layer" IDENT [ size ] activation { option } [ "<-" sum ]
+ *      | "neuron" IDENT activation { option } [ "<-" sum ]
+ *      | "output" IDENT [ size ] activation { option } [ "<-" sum ] ;
+ * option = IDENT value ;  (`init he`, `bias_init 0`: checked by sema) */
 decl
   : KW_INPUT IDENT size_opt     { $$ = ast_decl(ctx, DECL_INPUT, loc_of(@1), $2, loc_of(@2), $3, NULL); }
   | KW_BIAS IDENT               { $$ = ast_decl(ctx, DECL_BIAS, loc_of(@1), $2, loc_of(@2), NULL, NULL); }
-  | KW_LAYER IDENT size_opt activation        { $$ = ast_decl(ctx, DECL_LAYER, loc_of(@1), $2, loc_of(@2), $3, $4); }
-  | KW_LAYER IDENT size_opt activation ARROW sum { $$ = ast_decl_sum(ast_decl(ctx, DECL_LAYER, loc_of(@1), $2, loc_of(@2), $3, $4), $6); }
-  | KW_NEURON IDENT activation                { $$ = ast_decl(ctx, DECL_NEURON, loc_of(@1), $2, loc_of(@2), NULL, $3); }
-  | KW_NEURON IDENT activation ARROW sum      { $$ = ast_decl_sum(ast_decl(ctx, DECL_NEURON, loc_of(@1), $2, loc_of(@2), NULL, $3), $5); }
-  | KW_OUTPUT IDENT size_opt activation       { $$ = ast_decl(ctx, DECL_OUTPUT, loc_of(@1), $2, loc_of(@2), $3, $4); }
-  | KW_OUTPUT IDENT size_opt activation ARROW sum { $$ = ast_decl_sum(ast_decl(ctx, DECL_OUTPUT, loc_of(@1), $2, loc_of(@2), $3, $4), $6); }
+  | KW_LAYER IDENT size_opt activation decl_options  { $$ = ast_decl_options(ast_decl(ctx, DECL_LAYER, loc_of(@1), $2, loc_of(@2), $3, $4), $5); }
+  | KW_LAYER IDENT size_opt activation decl_options ARROW sum { $$ = ast_decl_sum(ast_decl_options(ast_decl(ctx, DECL_LAYER, loc_of(@1), $2, loc_of(@2), $3, $4), $5), $7); }
+  | KW_NEURON IDENT activation decl_options          { $$ = ast_decl_options(ast_decl(ctx, DECL_NEURON, loc_of(@1), $2, loc_of(@2), NULL, $3), $4); }
+  | KW_NEURON IDENT activation decl_options ARROW sum { $$ = ast_decl_sum(ast_decl_options(ast_decl(ctx, DECL_NEURON, loc_of(@1), $2, loc_of(@2), NULL, $3), $4), $6); }
+  | KW_OUTPUT IDENT size_opt activation decl_options { $$ = ast_decl_options(ast_decl(ctx, DECL_OUTPUT, loc_of(@1), $2, loc_of(@2), $3, $4), $5); }
+  | KW_OUTPUT IDENT size_opt activation decl_options ARROW sum { $$ = ast_decl_sum(ast_decl_options(ast_decl(ctx, DECL_OUTPUT, loc_of(@1), $2, loc_of(@2), $3, $4), $5), $7); }
+  ;
+
+decl_options
+  : %empty                      { $$ = NULL; }
+  | decl_options IDENT value    { $$ = ast_setting_append($1, ast_setting(ctx, loc_of(@2), $2, $3)); }
   ;
 
 /* neuron_sum = IDENT "[" INTEGER "]" "<-" sum ;  (the incoming sum of one neuron of a group) */

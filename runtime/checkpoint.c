@@ -3,11 +3,14 @@
  * Consumes: the trainer's state at the end of an epoch (parameters, velocity, the run's and
  * the overall best parameters, nnrt_checkpoint_state).
  * Produces: a weights file whose parameters are the current ones, with trailer sections CKPT,
- * VELO (SGD) or OPTM (every other optimizer), RBST, GBST, SCAL, LBLS and TSCL (see nnc/nnrt.h),
+ * VELO (SGD) or OPTM (every other optimizer), SCHD (decay plateau), RBST, GBST, SCAL, LBLS and
+ * TSCL (see nnc/nnrt.h),
  * written whole or not at all (files.c); and, resuming, the trainer state back. A plain
  * weights file (no CKPT) resumes as the starting point of the first run. A checkpoint resumes
  * only with the optimizer that wrote it (one without OPTM, older ones included, was SGD's):
- * another's state would not mean the same.
+ * another's state would not mean the same. Training with `decay plateau` resumes only a
+ * checkpoint that has its state (SCHD), unless it is from before the first epoch ended; other
+ * schedules are pure functions of the epoch and step count CKPT holds.
  */
 #include <math.h>
 #include <stdint.h>
@@ -16,6 +19,7 @@
 
 #include "mpi_api.h"
 #include "nnc/optim.h"
+#include "nnc/schedule.h"
 #include "trainer.h"
 
 #define CKPT_FIELDS 8
@@ -65,18 +69,41 @@ static nnrt_section section(const char *tag, const void *data, uint64_t len) {
   return s;
 }
 
+/* SCHD: decay plateau's state: f64 rate, f64 best loss, i64 bad epochs, i64 cooldown left. */
+#define SCHD_BYTES 32
+
+static void encode_plateau(const nnrt_plateau *p, unsigned char *out) {
+  uint64_t v[4];
+  memcpy(&v[0], &p->rate, 8);
+  memcpy(&v[1], &p->best, 8);
+  v[2] = (uint64_t)p->bad_epochs;
+  v[3] = (uint64_t)p->cooldown;
+  for (int i = 0; i < 4; i++)
+    nnrt__put_u64(out + 8 * i, v[i]);
+}
+
+static void decode_plateau(nnrt_plateau *p, const unsigned char *in) {
+  uint64_t v[4];
+  for (int i = 0; i < 4; i++)
+    v[i] = nnrt__get_u64(in + 8 * i);
+  memcpy(&p->rate, &v[0], 8);
+  memcpy(&p->best, &v[1], 8);
+  p->bad_epochs = (int64_t)v[2];
+  p->cooldown = (int64_t)v[3];
+}
+
 /* OPTM: u32 optimizer (enum nnc_optimizer), u32 slots, then slots × n_params reals. */
 #define OPTM_HEADER 8
 
 static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc,
                             char *chosen, size_t cap, nnrt_error *err) {
-  unsigned char state[8 * CKPT_FIELDS];
+  unsigned char state[8 * CKPT_FIELDS], schd[SCHD_BYTES];
   int64_t np = tr->m->n_params;
   uint64_t pbytes = (uint64_t)np * (uint64_t)tr->m->real_bytes, sc_len = 0, lb_len = 0, ts_len = 0;
   uint64_t obytes = (uint64_t)tr->slots * pbytes;
   void *sc_buf = NULL, *lb_buf = NULL, *ts_buf = NULL;
   unsigned char *le = nnrt__alloc(OPTM_HEADER + obytes + 2 * pbytes), *opt = le + 2 * pbytes;
-  nnrt_section secs[7];
+  nnrt_section secs[8];
   int n = 0, rc;
   if (!le)
     return nnrt__oom_writing(err, path);
@@ -91,6 +118,10 @@ static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scale
     secs[n++] = section("VELO", opt + OPTM_HEADER, pbytes);
   else
     secs[n++] = section("OPTM", opt, OPTM_HEADER + obytes);
+  if (tr->o.s.decay == NNC_DECAY_PLATEAU) {
+    encode_plateau(&tr->plateau, schd);
+    secs[n++] = section("SCHD", schd, SCHD_BYTES);
+  }
   if (tr->val)
     secs[n++] = section("RBST", le, pbytes);
   if (tr->st.global_best_restart >= 0)
@@ -217,6 +248,37 @@ static int restore_optimizer(nnrt_trainer *tr, const nnrt_wfile *wf, const char 
   return NNRT_OK;
 }
 
+/* decay plateau's state from SCHD, checked (a crafted file must not reach arithmetic); a
+ * checkpoint without it resumes only before the first epoch's end. Other schedules start
+ * their plateau state afresh (it is not read). */
+static int restore_plateau(nnrt_trainer *tr, const nnrt_wfile *wf, const nnrt_checkpoint_state *st,
+                           const char *path, nnrt_error *err) {
+  const nnrt_section *sd = nnrt__wfile_section(wf, "SCHD");
+  nnrt_plateau p;
+  nnrt__plateau_start(&tr->plateau, &tr->o.s);
+  if (tr->o.s.decay != NNC_DECAY_PLATEAU)
+    return NNRT_OK;
+  if (!sd && st->epoch > 0)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint has no state of 'decay plateau' (section SCHD): it "
+                      "was written by training with another schedule; resume it with that schedule (--schedule)",
+                      path);
+  if (!sd)
+    return NNRT_OK;
+  if (sd->len != SCHD_BYTES)
+    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint section SCHD has %llu bytes, must have %d", path,
+                      (unsigned long long)sd->len, SCHD_BYTES);
+  decode_plateau(&p, sd->data);
+  if (!(p.rate > 0 && isfinite(p.rate)) || isnan(p.best) || p.best == -INFINITY)
+    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint section SCHD holds rate %g and best loss %g: the rate must "
+                      "be above 0 and finite, the loss a number or +inf", path, p.rate, p.best);
+  if (p.bad_epochs < 0 || p.bad_epochs > st->epoch || p.cooldown < 0 || p.cooldown > INT32_MAX)
+    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint section SCHD holds %lld bad epochs and a cooldown of %lld: "
+                      "must be from 0 to the epoch (%lld) and from 0 to 2^31 - 1", path, (long long)p.bad_epochs,
+                      (long long)p.cooldown, (long long)st->epoch);
+  tr->plateau = p;
+  return NNRT_OK;
+}
+
 static int restore_state(nnrt_trainer *tr, const nnrt_wfile *wf, const char *path, nnrt_error *err) {
   const nnrt_section *ck = nnrt__wfile_section(wf, "CKPT");
   uint64_t pbytes = (uint64_t)tr->m->n_params * (uint64_t)tr->m->real_bytes;
@@ -230,6 +292,8 @@ static int restore_state(nnrt_trainer *tr, const nnrt_wfile *wf, const char *pat
     rc = nnrt__fail(err, NNRT_EDATA, "%s: checkpoint has a best restart but no section GBST", path);
   if (!rc)
     rc = restore_optimizer(tr, wf, path, err);
+  if (!rc)
+    rc = restore_plateau(tr, wf, &st, path, err);
   if (!rc)
     rc = restore_params(wf, "RBST", tr->run_best, pbytes, path, err, tr->m);
   if (!rc)

@@ -17,6 +17,7 @@
 #include "mpi_api.h"
 #include "nnc/limits.h"
 #include "nnc/optim.h"
+#include "nnc/schedule.h"
 
 /* F_LIMITED: a number within its limit of nnc/limits.h, the one the train block obeys. */
 enum flag_kind {
@@ -62,6 +63,28 @@ static const flag flags[] = {
   {"eta-plus", F_LIMITED, CMD_TRAIN, "E", "step-size factor after the same sign (rprop, irprop)", NNC_LIMIT_ETA_PLUS},
   {"step-min", F_LIMITED, CMD_TRAIN, "D", "smallest step size (rprop, irprop)", NNC_LIMIT_STEP_MIN},
   {"step-max", F_LIMITED, CMD_TRAIN, "D", "largest step size (rprop, irprop)", NNC_LIMIT_STEP_MAX},
+  {"dampening", F_LIMITED, CMD_TRAIN, "D", "the gradient enters the momentum buffer times 1 - D (sgd)", NNC_LIMIT_DAMPENING},
+  {"schedule", F_WORD, CMD_TRAIN, "NAME", "none, cosine, cosine_restarts or plateau, with its defaults (the rate kept)", 0},
+  {"period", F_LIMITED, CMD_TRAIN, "N", "cosine: epochs from the rate down to --min-rate; cosine_restarts: the first "
+   "period", NNC_LIMIT_PERIOD},
+  {"period-mult", F_LIMITED, CMD_TRAIN, "K", "cosine_restarts: each period K times the last (default 1)", NNC_LIMIT_PERIOD_MULT},
+  {"min-rate", F_LIMITED, CMD_TRAIN, "R", "cosine: the lowest rate; plateau: the rate is never reduced below it "
+   "(default 0)", NNC_LIMIT_MIN_RATE},
+  {"factor", F_LIMITED, CMD_TRAIN, "F", "plateau: the rate is multiplied by F on a plateau (default 0.1)", NNC_LIMIT_PLATEAU_FACTOR},
+  {"plateau-patience", F_LIMITED, CMD_TRAIN, "N", "plateau: epochs without improvement before a reduction (default "
+   "10)", NNC_LIMIT_PLATEAU_PATIENCE},
+  {"threshold", F_LIMITED, CMD_TRAIN, "T", "plateau: an improvement is a loss below best*(1 - T) (default 1e-4)",
+   NNC_LIMIT_THRESHOLD},
+  {"cooldown", F_LIMITED, CMD_TRAIN, "N", "plateau: epochs not judged after a reduction (default 0)", NNC_LIMIT_COOLDOWN},
+  {"warmup", F_LIMITED, CMD_TRAIN, "N", "the rate rises linearly over the first N epochs (or updates, with "
+   "--warmup-steps)", NNC_LIMIT_WARMUP},
+  {"warmup-steps", F_BOOL, CMD_TRAIN, NULL, "--warmup counts updates, not epochs", 0},
+  {"warmup-from", F_LIMITED, CMD_TRAIN, "F", "the warmup's first rate, a fraction of the rate (default 1/3)",
+   NNC_LIMIT_WARMUP_FROM},
+  {"clip-norm", F_LIMITED, CMD_TRAIN, "C", "scale each batch's gradient down to L2 norm C over all parameters",
+   NNC_LIMIT_CLIP_NORM},
+  {"clip-value", F_LIMITED, CMD_TRAIN, "V", "clip each component of each batch's gradient to [-V, V]",
+   NNC_LIMIT_CLIP_VALUE},
   {"restarts", F_LIMITED, CMD_TRAIN, "K", "independent initialisations, best kept", NNC_LIMIT_RESTARTS},
   {"seed", F_U64, CMD_TRAIN | CMD_GRADCHECK | CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS, "S", "random seed", 0},
   {"threads", F_LIMITED, CMD_TRAIN, "N", "threads sharing each mini-batch", NNC_LIMIT_THREADS},
@@ -74,6 +97,7 @@ static const flag flags[] = {
   {"log", F_PATH, CMD_TRAIN, "FILE", "CSV log, one row per epoch", 0},
   {"plot", F_PATH, CMD_TRAIN, "FILE", "SVG plot of the loss and accuracy curves", 0},
   {"quiet", F_BOOL, CMD_TRAIN, NULL, "no per-epoch lines", 0},
+  {"train-score", F_WORD, CMD_TRAIN, "WHEN", "score the training data on the epochs shown (default), every epoch, or the last", 0},
   {"shuffle", F_BOOL, CMD_TRAIN, NULL, "a new sample order each epoch (the default)", 0},
   {"no-shuffle", F_BOOL, CMD_TRAIN, NULL, "every epoch in data order (`shuffle off`)", 0},
   {"weights", F_PATH, CMD_EVAL | CMD_PREDICT | CMD_WEIGHTS | CMD_GRADCHECK, "FILE", "weights file", 0},
@@ -310,6 +334,7 @@ static const struct {
     {"amsgrad", NNC_OKEY_AMSGRAD},   {"alpha", NNC_OKEY_ALPHA},               {"centered", NNC_OKEY_CENTERED},
     {"eta-minus", NNC_OKEY_ETAS},    {"eta-plus", NNC_OKEY_ETAS},
     {"step-min", NNC_OKEY_STEP_SIZES}, {"step-max", NNC_OKEY_STEP_SIZES},
+    {"dampening", NNC_OKEY_DAMPENING},
 };
 #define N_OPTIM_FLAGS (int)(sizeof optim_flags / sizeof optim_flags[0])
 
@@ -332,6 +357,7 @@ static int set_optim_flag(nnrt_cli *c, const char *name, double x) {
   case NNC_OKEY_ALPHA: o->alpha = x; break;
   case NNC_OKEY_ETAS: *(strcmp(name, "eta-minus") ? &o->eta_plus : &o->eta_minus) = x; break;
   case NNC_OKEY_STEP_SIZES: *(strcmp(name, "step-min") ? &o->step_max : &o->step_min) = x; break;
+  case NNC_OKEY_DAMPENING: o->dampening = x; break;
   default: o->centered = 1; break;
   }
   return 1;
@@ -383,6 +409,7 @@ static int apply_optimizer_flags(nnrt_cli *c, nnrt_error *err) {
       if (!strcmp(optim_flags[i].flag, "step-min")) s->step_min = o->step_min;
       else s->step_max = o->step_max;
       break;
+    case NNC_OKEY_DAMPENING: s->dampening = o->dampening; break;
     default: s->centered = 1; break;
     }
   }
@@ -391,6 +418,99 @@ static int apply_optimizer_flags(nnrt_cli *c, nnrt_error *err) {
                       "most --step-max", s->step_min, s->step_max);
   if (s->nesterov && !(s->momentum > 0))
     return nnrt__fail(err, NNRT_EUSAGE, "Nesterov momentum needs a momentum above 0: give --momentum M (e.g. 0.9)");
+  if (s->nesterov && s->dampening != 0)
+    return nnrt__fail(err, NNRT_EUSAGE, "Nesterov momentum needs a dampening of 0 (as PyTorch's SGD requires)");
+  return NNRT_OK;
+}
+
+/* ---- schedule flags (nnc/schedule.h) ---- */
+
+/* The flags of a schedule's constants: "period", then the keys of nnc/schedule.h by index
+ * (their flag is the key's word with '-' for '_', patience excepted). Applied once every flag
+ * is read, over --schedule's defaults (apply_schedule_flags). */
+static const struct {
+  const char *flag;
+  int key;                      /* index into nnc_schedule_key_get, -1: the period */
+} sched_flags[] = {
+    {"period", -1}, {"period-mult", 1}, {"min-rate", 2}, {"factor", 3},
+    {"plateau-patience", 4}, {"threshold", 5}, {"cooldown", 6},
+};
+#define N_SCHED_FLAGS (int)(sizeof sched_flags / sizeof sched_flags[0])
+
+/* Records schedule flag `name` (value x), or sets a warmup or clipping flag; 0 if it is none. */
+static int set_sched_flag(nnrt_cli *c, const char *name, double x) {
+  nnc_schedule_settings *o = &c->o.s.sched;
+  if (!strcmp(name, "warmup")) o->warmup = (int32_t)x;
+  else if (!strcmp(name, "warmup-steps")) o->warmup_steps = 1;
+  else if (!strcmp(name, "warmup-from")) o->warmup_from = x;
+  else if (!strcmp(name, "clip-norm")) o->clip_norm = x;
+  else if (!strcmp(name, "clip-value")) o->clip_value = x;
+  else {
+    int i = 0;
+    while (i < N_SCHED_FLAGS && strcmp(sched_flags[i].flag, name))
+      i++;
+    if (i == N_SCHED_FLAGS)
+      return 0;
+    c->sched_given |= 1u << i;
+    if (sched_flags[i].key < 0)
+      c->sched.sched.period = (int32_t)x;
+    else
+      nnc_schedule_key_set(&c->sched, nnc_schedule_key_get(sched_flags[i].key), x);
+  }
+  return 1;
+}
+
+/* One schedule flag's value from c->sched into s, refused when the schedule has no such
+ * constant. */
+static int apply_sched_flag(nnrt_cli *c, int i, nnrt_error *err) {
+  nnc_train_settings *s = &c->o.s;
+  const nnc_schedule_def *d = nnc_schedule_get(s->decay);
+  int key = sched_flags[i].key, cosine = s->decay == NNC_DECAY_COSINE || s->decay == NNC_DECAY_COSINE_RESTARTS;
+  if (key < 0 ? !cosine : !(d->keys & nnc_schedule_key_get(key)->bit))
+    return nnrt__fail(err, NNRT_EUSAGE, "--%s is not a constant of decay %s, the schedule of this training (choose "
+                      "another with --schedule)", sched_flags[i].flag, d->name);
+  if (key < 0) {
+    s->sched.period = c->sched.sched.period;
+    return NNRT_OK;
+  }
+  const nnc_schedule_key *k = nnc_schedule_key_get(key);
+  memcpy((char *)s + k->offset, (const char *)&c->sched + k->offset,
+         nnc_limit_get((enum nnc_limit_id)k->limit)->integer ? sizeof(int32_t) : sizeof(double));
+  return NNRT_OK;
+}
+
+/* The schedule of the train block, or --schedule's with its defaults (warmup and clipping
+ * kept), then its constants' flags. */
+static int apply_schedule_flags(nnrt_cli *c, nnrt_error *err) {
+  nnc_train_settings *s = &c->o.s;
+  if (c->schedule >= 0 && c->schedule != s->decay) {
+    nnc_schedule_settings keep = s->sched;
+    nnc_schedule_defaults(&s->sched);
+    s->sched.warmup = keep.warmup;
+    s->sched.warmup_steps = keep.warmup_steps;
+    s->sched.warmup_from = keep.warmup_from;
+    s->sched.clip_norm = keep.clip_norm;
+    s->sched.clip_value = keep.clip_value;
+    s->decay = c->schedule;
+  }
+  if (!nnc_schedule_get(s->decay))
+    return nnrt__fail(err, NNRT_EUSAGE, "the model names schedule %d, which this runtime does not know", (int)s->decay);
+  for (int i = 0; i < N_SCHED_FLAGS; i++)
+    if ((c->sched_given & (1u << i)) && apply_sched_flag(c, i, err))
+      return NNRT_EUSAGE;
+  if ((s->decay == NNC_DECAY_COSINE || s->decay == NNC_DECAY_COSINE_RESTARTS) && s->sched.period < 1)
+    return nnrt__fail(err, NNRT_EUSAGE, "--schedule %s needs its period: give --period N (epochs)",
+                      nnc_schedule_get(s->decay)->name);
+  return NNRT_OK;
+}
+
+/* --schedule NAME: the schedules whose constants have flags. */
+static int set_schedule(nnrt_cli *c, const char *v, nnrt_error *err) {
+  int id = nnc_schedule_find(v);
+  if (id != NNC_DECAY_NONE && id < NNC_DECAY_COSINE)
+    return usage_error(err, "schedule", "none, cosine, cosine_restarts or plateau (inverse, exponential and step "
+                       "are set in the train block)", v);
+  c->schedule = id;
   return NNRT_OK;
 }
 
@@ -406,7 +526,7 @@ static int set_optimizer(nnrt_cli *c, const char *v, nnrt_error *err) {
 static int set_number(nnrt_cli *c, const char *name, double x) {
   nnc_train_settings *s = &c->o.s;
   int32_t v = (int32_t)(x > INT32_MAX ? 0 : x); /* integer limits are within int32 */
-  if (set_optim_flag(c, name, x)) return NNRT_OK;
+  if (set_optim_flag(c, name, x) || set_sched_flag(c, name, x)) return NNRT_OK;
   if (!strcmp(name, "rate")) s->rate = x;
   else if (!strcmp(name, "validation")) s->validation = x;
   else if (!strcmp(name, "epochs")) s->epochs = v;
@@ -431,7 +551,7 @@ static int set_limited(nnrt_cli *c, const flag *f, const char *v, nnrt_error *er
 }
 
 static int set_bool(nnrt_cli *c, const char *name) {
-  if (set_optim_flag(c, name, 1)) return NNRT_OK;
+  if (set_optim_flag(c, name, 1) || (!strcmp(name, "warmup-steps") && set_sched_flag(c, name, 1))) return NNRT_OK;
   if (!strcmp(name, "onehot")) c->onehot_given = 1;
   else if (!strcmp(name, "quiet")) c->quiet = 1;
   else if (!strcmp(name, "class")) c->print_class = 1;
@@ -464,6 +584,17 @@ static int set_metric(nnrt_cli *c, const char *v, nnrt_error *err) {
   return usage_error(err, "metric", "auto, classification, multilabel or regression", v);
 }
 
+/* --train-score shown|every|last: which epochs score the training data (enum nnrt_train_score). */
+static int set_train_score(nnrt_cli *c, const char *v, nnrt_error *err) {
+  static const char *const names[] = {"shown", "every", "last"};
+  for (int32_t k = 0; k < 3; k++)
+    if (!strcmp(v, names[k])) {
+      c->o.train_score = k;
+      return NNRT_OK;
+    }
+  return usage_error(err, "train-score", "shown, every or last", v);
+}
+
 static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err) {
   switch (f->kind) {
   case F_PATH:
@@ -475,8 +606,12 @@ static int set_value(nnrt_cli *c, const flag *f, const char *v, nnrt_error *err)
       return set_metric(c, v, err);
     if (!strcmp(f->name, "optimizer"))
       return set_optimizer(c, v, err);
+    if (!strcmp(f->name, "schedule"))
+      return set_schedule(c, v, err);
     if (!strcmp(f->name, "delimiter"))
       return set_delimiter(c, v, err);
+    if (!strcmp(f->name, "train-score"))
+      return set_train_score(c, v, err);
     if (strcmp(v, "json") && strcmp(v, "csv"))
       return usage_error(err, f->name, "json or csv", v);
     return set_path(c, f->name, v);
@@ -554,6 +689,7 @@ static void init_cli(nnrt_cli *c, const nnc_model *m, const char *prog) {
   c->format = "json";
   c->samples = 5;
   c->optimizer = -1;
+  c->schedule = -1;
 }
 
 static int find_command(const char *name) {
@@ -626,6 +762,8 @@ static int check_flag_combinations(const nnrt_cli *c, nnrt_error *err) {
 
 static int run_command(nnrt_cli *c, nnrt_error *err) {
   int rc = apply_optimizer_flags(c, err);
+  if (!rc)
+    rc = apply_schedule_flags(c, err);
   if (!rc)
     rc = check_flag_combinations(c, err);
   if (rc)

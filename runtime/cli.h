@@ -33,6 +33,9 @@ typedef struct nnrt_cli {
   unsigned optim_given;         /* bit i: optimizer flag i of cli.c given, its value in optim */
   nnc_train_settings optim;     /* the values of the optimizer flags given */
   int batch_given;              /* --batch given: kept when --optimizer changes the batch */
+  int schedule;                 /* --schedule: enum nnc_decay, -1: not given */
+  unsigned sched_given;         /* bit i: schedule flag i of cli.c given, its value in sched */
+  nnc_train_settings sched;     /* the values of the schedule flags given */
 } nnrt_cli;
 
 /* commands.c: each returns an enum nnrt_status and has printed its own output. */

@@ -17,6 +17,7 @@
 #include "mpi_api.h"
 #include "nnc/limits.h"
 #include "nnc/optim.h"
+#include "nnc/schedule.h"
 
 /* ---- data sources with the flags applied ---- */
 
@@ -854,7 +855,7 @@ static void print_optimizer(const nnc_train_settings *s) {
     printf("%s %s, full batch\n", nnc_number_text(s->step_min, a, sizeof a), nnc_number_text(s->step_max, b, sizeof b));
     return;
   } else
-    printf(", nesterov %s", s->nesterov ? "on" : "off");
+    printf(", nesterov %s, dampening %s", s->nesterov ? "on" : "off", nnc_number_text(s->dampening, a, sizeof a));
   printf(", weight_decay %s\n", w);
 }
 
@@ -880,6 +881,9 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
            s->decay == NNC_DECAY_STEP ? " every" : "");
   if (s->decay == NNC_DECAY_STEP)
     printf(" %d epochs", (int)s->decay_every);
+  char sched[256];
+  if (*nnc_schedule_text(s, sched, sizeof sched))
+    printf(", %s", sched);
   if (nnc_optimizer_full_batch(s->optimizer) && s->batch == NNC_OPT_FULL_BATCH)
     printf("\n  batch      every sample (full batch, at most %d)", (int)s->batch);
   else

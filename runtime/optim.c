@@ -5,7 +5,8 @@
  * (the schedule's), 1/n for a batch of n, and the update's number t in the run (from 1).
  * Produces: the parameters and state of the slice updated, as PyTorch's torch.optim does:
  *   g  = Σ gradients / n (+ weight_decay·p for sgd, adam and rmsprop: L2)
- *   sgd      v = m·v − rate·g; p += v, or p += m·v − rate·g with nesterov (the velocity form
+ *   sgd      v = m·v − rate·(1−d)·g (d: dampening, 0 at the first update); p += v, or
+ *            p += m·v − rate·g with nesterov (the velocity form
  *            of torch's buffer b = m·b + g, p −= rate·(g + m·b), the same at a constant rate)
  *   adam     m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; v̂ = max(v̂, v) with amsgrad, else v;
  *            p −= rate/(1−β1^t) · m / (√v̂ / √(1−β2^t) + eps)
@@ -50,20 +51,24 @@ typedef struct optim_step {
   (void)s1;                                                                                     \
   (void)s2
 
+/* dampening d: torch's buffer b = m·b + (1 − d)·g, b = g at the first step; here the
+ * gradient's term is scaled by 1 − d after the first update (and only with momentum). */
 #define SGD_RULE(real, SQRT)                                                                    \
   static void sgd_##real(const optim_step *st) {                                                \
     SLICE(real);                                                                                \
     const real mu = (real)st->s->momentum;                                                      \
+    const double damp = st->s->momentum > 0 && st->t > 1 ? 1 - st->s->dampening : 1;           \
+    const real lrd = (real)(st->rate * damp);                                                   \
     if (st->s->nesterov) {                                                                      \
       for (int64_t i = 0; i < len; i++) {                                                       \
         real gi = g[i] * inv + wd * p[i];                                                       \
-        s0[i] = mu * s0[i] - lr * gi;                                                           \
+        s0[i] = mu * s0[i] - lrd * gi;                                                          \
         p[i] += mu * s0[i] - lr * gi;                                                           \
       }                                                                                         \
     } else {                                                                                    \
       for (int64_t i = 0; i < len; i++) {                                                       \
         real gi = g[i] * inv + wd * p[i];                                                       \
-        s0[i] = mu * s0[i] - lr * gi;                                                           \
+        s0[i] = mu * s0[i] - lrd * gi;                                                          \
         p[i] += s0[i];                                                                          \
       }                                                                                         \
     }                                                                                           \
@@ -208,6 +213,7 @@ int nnrt__optim_check(const nnc_train_settings *s, nnrt_error *err) {
       {NNC_LIMIT_ETA_PLUS, NNC_OKEY_ETAS, offsetof(nnc_train_settings, eta_plus)},
       {NNC_LIMIT_STEP_MIN, NNC_OKEY_STEP_SIZES, offsetof(nnc_train_settings, step_min)},
       {NNC_LIMIT_STEP_MAX, NNC_OKEY_STEP_SIZES, offsetof(nnc_train_settings, step_max)},
+      {NNC_LIMIT_DAMPENING, NNC_OKEY_DAMPENING, offsetof(nnc_train_settings, dampening)},
   };
   char rule[128];
   const nnc_optimizer_def *d = nnc_optimizer_get(s->optimizer);
@@ -227,5 +233,7 @@ int nnrt__optim_check(const nnc_train_settings *s, nnrt_error *err) {
   if ((d->keys & NNC_OKEY_STEP_SIZES) && s->step_min > s->step_max)
     return nnrt__fail(err, NNRT_EUSAGE, "the step sizes' lower bound %g is above their upper bound %g", s->step_min,
                       s->step_max);
+  if (s->nesterov && s->dampening != 0)
+    return nnrt__fail(err, NNRT_EUSAGE, "nesterov needs a dampening of 0");
   return NNRT_OK;
 }

@@ -102,7 +102,7 @@ static void print_scores(FILE *f, int32_t metric, const nnrt_epoch_row *row) {
 
 /* Long runs keep about 25 epoch lines: the first epoch, every k-th, the last (and the one
  * where early stopping ends the run). */
-static int line_due(const nnrt_trainer *tr, int64_t epoch, int last) {
+int nnrt__line_due(const nnrt_trainer *tr, int64_t epoch, int last) {
   int64_t every = tr->o.s.epochs <= 50 ? 1 : (tr->o.s.epochs + 24) / 25;
   return last || epoch == 1 || epoch >= tr->o.s.epochs || epoch % every == 0;
 }
@@ -113,7 +113,7 @@ static int line_due(const nnrt_trainer *tr, int64_t epoch, int last) {
 void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s, int last) {
   FILE *f = tr->o.progress;
   double now = nnrt__now();
-  int due = line_due(tr, row->epoch, last);
+  int due = nnrt__line_due(tr, row->epoch, last);
   if (tr->o.verbosity < 2 || !f || (!due && (!tr->o.live || throttled(tr, now))))
     return;
   if (tr->o.live)

@@ -1,17 +1,19 @@
-/* runtime/step.c — one SGD step, on one thread or split among several, and the schedule.
+/* runtime/step.c — one SGD step, on one thread or split among several.
  *
  * Consumes: the trainer's sample order and data, the step size of this step.
  * Produces: updated parameters (and velocity). On one thread the model's fused train_step
  * does everything. With threads > 1 and a batch > 1, each worker runs loss_grad on its
  * contiguous share of the batch into its own gradient buffer and scratch; the gradients are
  * summed in worker order and the update v = m·v − rate·g/n, p += v is applied here, so a
- * given seed and thread count always give the same numbers.
+ * given seed and thread count always give the same numbers. Clipping (clip.c) takes the
+ * batch's whole gradient: the threads' gradients are summed first, then clipped, then the
+ * update runs (optim.c's rule: clipping never takes the fused SGD step).
  * Under mpirun (nnrt__mpi_size() > 1) each process takes its contiguous share of the global
  * batch (rows [n·r/K, n·(r+1)/K) for rank r of K), splits it among its threads the same way,
  * sums its threads' gradients, and MPI_Allreduce sums the processes' gradients in place in the
- * model's precision; every rank then applies the same update. The batch's loss and the stop
- * request (SIGINT/SIGTERM on any rank) are summed in a second, two-double allreduce, so every
- * rank sees the same loss and stops at the same step.
+ * model's precision; every rank then clips the same sum and applies the same update. The
+ * batch's loss and the stop request (SIGINT/SIGTERM on any rank) are summed in a second,
+ * two-double allreduce, so every rank sees the same loss and stops at the same step.
  * Full-batch optimizers (rprop, irprop) take the whole training set as one batch: each worker
  * sums the gradient of its share in chunks of FULL_BATCH_CHUNK rows, so that the scratch stays
  * the size of a chunk whatever the data set's.
@@ -21,20 +23,8 @@
 
 #include "mpi_api.h"
 #include "nnc/optim.h"
+#include "nnc/schedule.h"
 #include "trainer.h"
-
-double nnrt__rate_at(const nnc_train_settings *s, int64_t steps, int64_t epoch) {
-  switch (s->decay) {
-  case NNC_DECAY_INVERSE:
-    return s->rate / (1 + s->decay_rate * (double)steps);
-  case NNC_DECAY_EXPONENTIAL:
-    return s->rate * pow(s->decay_rate, (double)epoch);
-  case NNC_DECAY_STEP:
-    return s->rate * pow(s->decay_rate, (double)(epoch / (s->decay_every > 0 ? s->decay_every : 1)));
-  default:
-    return s->rate;
-  }
-}
 
 /* ---- threads ---- */
 
@@ -170,28 +160,6 @@ static void update_worker(void *ctx, int w) {
     UPDATE_SLICE(double);
 }
 
-/* The gradients on the threads (or on this one), then the update: the fused SGD's, or
- * optim.c's. */
-static double threaded_batch(nnrt_trainer *tr, int64_t n, double rate) {
-  grad_job job = {tr, n};
-  int T = tr->pool ? tr->o.threads : 1;
-  if (tr->pool)
-    nnrt__pool_run(tr->pool, grad_worker, &job);
-  else
-    grad_worker(&job, 0);
-  double loss = 0;
-  for (int w = 0; w < T; w++)
-    loss += tr->losses[w];
-  if (isfinite(loss)) {
-    update_job up = {tr, rate / (double)n, tr->o.s.momentum, T, rate, n};
-    if (tr->pool)
-      nnrt__pool_run(tr->pool, update_worker, &up);
-    else
-      update_worker(&up, 0);
-  }
-  return loss;
-}
-
 /* grads[0] += grads[1] + ... in worker order. */
 #define SUM_GRADS(real)                                                                         \
   do {                                                                                          \
@@ -208,6 +176,39 @@ static void sum_thread_grads(nnrt_trainer *tr) {
     SUM_GRADS(float);
   else
     SUM_GRADS(double);
+}
+
+/* Clipping (clip.c) needs the batch's whole gradient: the threads' gradients are summed into
+ * the first buffer first. Returns the number of gradient buffers left to sum. */
+static int clip_batch(nnrt_trainer *tr, int64_t n, int n_grads) {
+  if (!nnc_schedule_needs_gradient(&tr->o.s))
+    return n_grads;
+  if (n_grads > 1)
+    sum_thread_grads(tr);
+  nnrt__clip_grad(tr->m, &tr->o.s, tr->grads[0], 1 / (double)n);
+  return 1;
+}
+
+/* The gradients on the threads (or on this one), then the update: the fused SGD's, or
+ * optim.c's. */
+static double threaded_batch(nnrt_trainer *tr, int64_t n, double rate) {
+  grad_job job = {tr, n};
+  int T = tr->pool ? tr->o.threads : 1;
+  if (tr->pool)
+    nnrt__pool_run(tr->pool, grad_worker, &job);
+  else
+    grad_worker(&job, 0);
+  double loss = 0;
+  for (int w = 0; w < T; w++)
+    loss += tr->losses[w];
+  if (isfinite(loss)) {
+    update_job up = {tr, rate / (double)n, tr->o.s.momentum, clip_batch(tr, n, T), rate, n};
+    if (tr->pool)
+      nnrt__pool_run(tr->pool, update_worker, &up);
+    else
+      update_worker(&up, 0);
+  }
+  return loss;
 }
 
 /* This rank's share of the global batch order[from, from+n), the allreduce, the update. */
@@ -228,7 +229,7 @@ static double mpi_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) 
   nnrt__mpi_sum_reals(sums, 2, 8);
   tr->stop_agreed = sums[1] > 0;
   if (isfinite(sums[0])) {
-    update_job up = {tr, rate / (double)n, tr->o.s.momentum, 1, rate, n};
+    update_job up = {tr, rate / (double)n, tr->o.s.momentum, clip_batch(tr, n, 1), rate, n};
     if (tr->pool)
       nnrt__pool_run(tr->pool, update_worker, &up);
     else
@@ -242,7 +243,7 @@ static double mpi_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) 
 double nnrt__train_sequence(nnrt_trainer *tr, int64_t from, int64_t n, int64_t epoch) {
   const nnc_model *m = tr->m;
   for (int64_t k = 0; k < n; k++)
-    tr->seq_rates[k] = nnrt__rate_at(&tr->o.s, tr->st.steps + k, epoch);
+    tr->seq_rates[k] = nnrt__rate_at(&tr->o.s, &tr->plateau, tr->st.steps + k, epoch);
   nnrt__gather(tr->train, tr->order + from, n, tr->xb, tr->tb);
   tr->st.steps += n;
   return m->train_sequence(tr->params, n, tr->xb, tr->tb, tr->seq_rates, tr->scratch);

@@ -28,6 +28,7 @@
 
 #include "mpi_api.h"
 #include "nnc/optim.h"
+#include "nnc/schedule.h"
 #include "trainer.h"
 
 volatile sig_atomic_t nnrt__stop_flag;
@@ -85,7 +86,7 @@ static void *alloc_params(const nnc_model *m) {
 static int alloc_buffers(nnrt_trainer *tr, nnrt_error *err) {
   const nnc_model *m = tr->m;
   tr->slots = nnrt__optim_slots(&tr->o.s);
-  tr->runtime_update = nnc_optimizer_in_runtime(&tr->o.s);
+  tr->runtime_update = nnc_optimizer_in_runtime(&tr->o.s) || nnc_schedule_needs_gradient(&tr->o.s);
   tr->seq = tr->batch == 1 && tr->o.s.momentum == 0 && !tr->runtime_update && m->train_sequence &&
             nnrt__mpi_size() <= 1 ? SEQUENCE_CHUNK : 0;
   int64_t b = tr->seq > tr->batch ? tr->seq : tr->batch;
@@ -263,7 +264,7 @@ static int run_epoch(nnrt_trainer *tr, int64_t epoch, double *loss) {
     if (tr->seq) {
       l = nnrt__train_sequence(tr, from, b, epoch);
     } else {
-      l = nnrt__train_batch(tr, from, b, nnrt__rate_at(&tr->o.s, tr->st.steps, epoch));
+      l = nnrt__train_batch(tr, from, b, nnrt__rate_at(&tr->o.s, &tr->plateau, tr->st.steps, epoch));
       tr->st.steps++;
     }
     sum += l;
@@ -296,25 +297,43 @@ static int push_row(nnrt_trainer *tr, const nnrt_epoch_row *row) {
   return NNRT_OK;
 }
 
-/* Scores the epoch just finished by the metric: the training part's score (accuracy, or the
- * fraction of labels right; none for a regression, whose score is its loss), the validation
- * part's loss and score (accuracy, fraction of labels right, or RMSE). */
-static int score_epoch(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *err) {
+/* Scores the epoch just finished on the validation part: its loss and score (accuracy,
+ * fraction of labels right, or RMSE). */
+static int score_validation(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *err) {
   nnrt_metrics mt;
-  int rc = NNRT_OK, regression = tr->metric == NNC_METRIC_REGRESSION;
+  int rc, regression = tr->metric == NNC_METRIC_REGRESSION;
   row->acc = row->val_loss = row->val_acc = NAN;
-  if (!regression && tr->o.verbosity >= 1) {
-    if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->train, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, err)) != NNRT_OK)
-      return rc;
-    row->acc = tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
-  }
-  if (tr->val) {
-    if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->val, tr->metric, tr->o.targets, 0, &mt, err)) != NNRT_OK)
-      return rc;
-    row->val_loss = mt.loss;
-    row->val_acc = regression ? mt.rmse : tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
-  }
-  return rc;
+  if (!tr->val)
+    return NNRT_OK;
+  if ((rc = nnrt_evaluate_as(tr->m, tr->params, tr->val, tr->metric, tr->o.targets, 0, &mt, err)) != NNRT_OK)
+    return rc;
+  row->val_loss = mt.loss;
+  row->val_acc = regression ? mt.rmse : tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
+  return NNRT_OK;
+}
+
+/* Whether epoch (1-based; last: the run's last) scores the training part: a pass over the
+ * training data that only the epoch lines, the log, the plot and the restart line show
+ * (enum nnrt_train_score). A regression has no training score (its score is its loss). */
+static int train_score_due(const nnrt_trainer *tr, int64_t epoch, int last) {
+  if (tr->metric == NNC_METRIC_REGRESSION || tr->o.verbosity < 1)
+    return 0;
+  if (last || tr->o.train_score == NNRT_TRAIN_SCORE_EVERY)
+    return 1;
+  if (tr->o.train_score == NNRT_TRAIN_SCORE_LAST)
+    return 0;
+  return tr->o.log_path || tr->o.plot_path || (tr->o.verbosity >= 2 && nnrt__line_due(tr, epoch, 0));
+}
+
+/* The training part's score (accuracy, or the fraction of labels right): shown by rank 0
+ * alone, so under MPI no other rank needs it (their verbosity is 0: they skip it). */
+static int score_training(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *err) {
+  nnrt_metrics mt;
+  int rc = nnrt_evaluate_as(tr->m, tr->params, tr->train, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, err);
+  if (rc != NNRT_OK)
+    return rc;
+  row->acc = tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
+  return NNRT_OK;
 }
 
 /* Early stopping bookkeeping; returns 1 when patience has run out. */
@@ -348,15 +367,18 @@ static void share_epoch(nnrt_trainer *tr, nnrt_epoch_row *row) {
 static int end_epoch(nnrt_trainer *tr, int64_t epoch, double loss, double secs, int *stop,
                      nnrt_error *err) {
   nnrt_epoch_row row = {(int32_t)tr->st.restart, (int32_t)epoch + 1, loss, NAN, NAN, NAN,
-                        nnrt__rate_at(&tr->o.s, tr->st.steps, epoch), nnrt__now() - tr->run_start};
-  int rc = score_epoch(tr, &row, err);
+                        nnrt__rate_at(&tr->o.s, &tr->plateau, tr->st.steps, epoch), nnrt__now() - tr->run_start};
+  int rc = score_validation(tr, &row, err);
   if (rc)
     return rc;
   share_epoch(tr, &row);
-  if (push_row(tr, &row) != NNRT_OK)
-    return nnrt__oom(err);
+  nnrt__plateau_step(&tr->plateau, &tr->o.s, tr->val ? row.val_loss : loss, epoch);
   tr->st.epoch = epoch + 1;
   *stop = track_validation(tr, row.val_loss);
+  if (train_score_due(tr, epoch + 1, *stop || epoch + 1 >= tr->o.s.epochs) && (rc = score_training(tr, &row, err)))
+    return rc;
+  if (push_row(tr, &row) != NNRT_OK)
+    return nnrt__oom(err);
   nnrt__report_epoch(tr, &row, (double)tr->train->n / (secs > 0 ? secs : 1e-9), *stop);
   nnrt__log_row(tr, &row);
   if (*stop && tr->o.verbosity >= 1) {
@@ -377,6 +399,7 @@ static void start_run(nnrt_trainer *tr) {
     tr->m->init(tr->params, tr->st.run_seed);
   tr->resumed_weights = 0;
   memset(tr->velocity, 0, state_bytes(tr));
+  nnrt__plateau_start(&tr->plateau, &tr->o.s);
   tr->st.epoch = 0;
   tr->st.steps = 0;
   tr->st.run_best = INFINITY;
@@ -652,9 +675,11 @@ static int one_run(nnrt_trainer *tr, const nnrt_scaler *sc, int fresh, nnrt_erro
 }
 
 static void note_threads(nnrt_trainer *tr) {
-  if (tr->o.threads > 1 && tr->batch == 1 && !nnc_optimizer_in_runtime(&tr->o.s) && tr->o.verbosity >= 1)
+  if (tr->o.threads > 1 && tr->batch == 1 && !tr->runtime_update && tr->o.verbosity >= 1)
     fprintf(tr->o.report, "note: batch 1 (per-sample SGD) runs on one thread; --threads %d ignored\n",
             (int)tr->o.threads);
+  if (tr->o.s.decay == NNC_DECAY_PLATEAU && !tr->val && tr->o.verbosity >= 1)
+    fprintf(tr->o.report, "note: decay plateau watches the training loss (there is no validation data)\n");
 }
 
 /* Rank 0 reads the checkpoint (only it needs the file) and sends the state to the others. */
@@ -670,6 +695,7 @@ static int resume(nnrt_trainer *tr, nnrt_error *err) {
     nnrt__mpi_bcast(bufs[i], (int64_t)param_bytes(tr));
   nnrt__mpi_bcast(tr->velocity, (int64_t)state_bytes(tr));
   nnrt__mpi_bcast(&tr->st, sizeof tr->st);
+  nnrt__mpi_bcast(&tr->plateau, sizeof tr->plateau);
   nnrt__mpi_bcast(&tr->resumed_weights, sizeof tr->resumed_weights);
   return NNRT_OK;
 }

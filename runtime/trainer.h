@@ -10,6 +10,13 @@
 
 extern volatile sig_atomic_t nnrt__stop_flag;
 
+/* Reduce-on-plateau (schedule.c): the rate it has left, the best loss, the epochs since, the
+ * cooldown left. Checkpoints carry it (section SCHD). */
+typedef struct nnrt_plateau {
+  double rate, best;
+  int64_t bad_epochs, cooldown;
+} nnrt_plateau;
+
 struct nnrt_trainer {
   const nnc_model *m;
   nnrt_train_options o;
@@ -34,6 +41,7 @@ struct nnrt_trainer {
   int32_t metric;               /* enum nnc_metric, resolved on the training data */
   void *best;                   /* best run so far */
   nnrt_checkpoint_state st;
+  nnrt_plateau plateau;         /* decay plateau's state in this run */
   int resumed_weights;          /* run st.restart starts from loaded weights, not init */
 
   void *xb, *tb;                /* a gathered batch (or sequence chunk) */
@@ -59,8 +67,18 @@ struct nnrt_trainer {
   int64_t run_samples;          /* samples trained since run_start */
 };
 
+/* schedule.c */
+/* The rate of update `steps` (from 0) of epoch `epoch` (from 0); p: plateau's state or NULL. */
+double nnrt__rate_at(const nnc_train_settings *s, const nnrt_plateau *p, int64_t steps, int64_t epoch);
+void nnrt__plateau_start(nnrt_plateau *p, const nnc_train_settings *s);
+/* After epoch `epoch` (from 0), whose loss (validation, else training) was loss. */
+void nnrt__plateau_step(nnrt_plateau *p, const nnc_train_settings *s, double loss, int64_t epoch);
+
+/* clip.c */
+/* Clips the batch's summed gradient (n_params reals) as the settings ask; inv_n = 1/n. */
+void nnrt__clip_grad(const nnc_model *m, const nnc_train_settings *s, void *grad, double inv_n);
+
 /* step.c */
-double nnrt__rate_at(const nnc_train_settings *s, int64_t steps, int64_t epoch);
 double nnrt__train_sequence(nnrt_trainer *tr, int64_t from, int64_t n, int64_t epoch);
 /* One step on samples order[from, from+n): returns the summed loss. */
 double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate);
@@ -104,6 +122,8 @@ void nnrt__progress_live(nnrt_trainer *tr, int64_t epoch, int64_t done, double l
                          double t0);
 /* last: the run's final epoch (early stopping), whose line always stays. */
 void nnrt__report_epoch(nnrt_trainer *tr, const nnrt_epoch_row *row, double samples_per_s, int last);
+/* 1 if epoch's line is printed (all of a short run; about 25 of a long one; last: the run's last). */
+int nnrt__line_due(const nnrt_trainer *tr, int64_t epoch, int last);
 /* Erases the live line, if one is on screen, so that the next message starts at column 0. */
 void nnrt__progress_clear(nnrt_trainer *tr);
 /* "  acc 93.10%", "  val_label_acc 97.20%" or "  val_rmse 0.0123" by metric; nothing for NaN. */

@@ -42,6 +42,19 @@ enum nnc_limit_id {
   NNC_LIMIT_ETA_PLUS,
   NNC_LIMIT_STEP_MIN,
   NNC_LIMIT_STEP_MAX,
+  NNC_LIMIT_DAMPENING,
+  /* schedules, warmup and clipping (nnc/schedule.h) */
+  NNC_LIMIT_PERIOD,
+  NNC_LIMIT_PERIOD_MULT,
+  NNC_LIMIT_MIN_RATE,
+  NNC_LIMIT_PLATEAU_FACTOR,
+  NNC_LIMIT_PLATEAU_PATIENCE,
+  NNC_LIMIT_THRESHOLD,
+  NNC_LIMIT_COOLDOWN,
+  NNC_LIMIT_WARMUP,
+  NNC_LIMIT_WARMUP_FROM,
+  NNC_LIMIT_CLIP_NORM,
+  NNC_LIMIT_CLIP_VALUE,
   NNC_LIMIT_COUNT
 };
 
@@ -79,6 +92,18 @@ static inline const nnc_limit *nnc_limit_get(enum nnc_limit_id id) {
       [NNC_LIMIT_ETA_PLUS] = {"etas", "eta-plus", 0, 1, 1e6, 1, 0, NULL},
       [NNC_LIMIT_STEP_MIN] = {"step_sizes", "step-min", 0, 0, 1e6, 0, 0, NULL},
       [NNC_LIMIT_STEP_MAX] = {"step_sizes", "step-max", 0, 0, 1e6, 1, 0, NULL},
+      [NNC_LIMIT_DAMPENING] = {"dampening", "dampening", 0, 0, 1, 0, 0, "0: none"},
+      [NNC_LIMIT_PERIOD] = {"decay cosine", "period", 1, 1, 1e9, 0, 0, NULL},
+      [NNC_LIMIT_PERIOD_MULT] = {"mult", "period-mult", 1, 1, 1e6, 0, 0, NULL},
+      [NNC_LIMIT_MIN_RATE] = {"min_rate", "min-rate", 0, 0, 1e6, 0, 0, NULL},
+      [NNC_LIMIT_PLATEAU_FACTOR] = {"factor", "factor", 0, 0, 1, 1, 1, NULL},
+      [NNC_LIMIT_PLATEAU_PATIENCE] = {"patience", "plateau-patience", 1, 0, 1e9, 0, 0, NULL},
+      [NNC_LIMIT_THRESHOLD] = {"threshold", "threshold", 0, 0, 1, 0, 1, NULL},
+      [NNC_LIMIT_COOLDOWN] = {"cooldown", "cooldown", 1, 0, 1e9, 0, 0, NULL},
+      [NNC_LIMIT_WARMUP] = {"warmup", "warmup", 1, 0, 1e9, 0, 0, "0: none"},
+      [NNC_LIMIT_WARMUP_FROM] = {"from", "warmup-from", 0, 0, 1, 1, 0, NULL},
+      [NNC_LIMIT_CLIP_NORM] = {"clip norm", "clip-norm", 0, 0, 1e9, 0, 0, "0: off"},
+      [NNC_LIMIT_CLIP_VALUE] = {"clip value", "clip-value", 0, 0, 1e9, 0, 0, "0: off"},
   };
   return &table[id];
 }

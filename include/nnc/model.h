@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 6
+#define NNC_ABI_VERSION 7
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 /* The update rule (nnc/optim.h has one entry each). */
@@ -29,7 +29,11 @@ enum nnc_optimizer {
   NNC_OPT_RPROP = 4, NNC_OPT_IRPROP = 5, /* full-batch, sign-based (torch.optim.Rprop; FANN's iRPROP−) */
   NNC_OPT_COUNT = 6
 };
-enum nnc_decay { NNC_DECAY_NONE = 0, NNC_DECAY_INVERSE = 1, NNC_DECAY_EXPONENTIAL = 2, NNC_DECAY_STEP = 3 };
+/* The step-size schedule (`decay` in the train block; nnc/schedule.h has one entry each). */
+enum nnc_decay {
+  NNC_DECAY_NONE = 0, NNC_DECAY_INVERSE = 1, NNC_DECAY_EXPONENTIAL = 2, NNC_DECAY_STEP = 3,
+  NNC_DECAY_COSINE = 4, NNC_DECAY_COSINE_RESTARTS = 5, NNC_DECAY_PLATEAU = 6, NNC_DECAY_COUNT = 7
+};
 enum nnc_format { NNC_FORMAT_AUTO = 0, NNC_FORMAT_CSV = 1, NNC_FORMAT_IDX = 2, NNC_FORMAT_FANN = 3 };
 enum nnc_scale { NNC_SCALE_NONE = 0, NNC_SCALE_FACTOR = 1, NNC_SCALE_ZSCORE = 2, NNC_SCALE_MINMAX = 3 };
 /* What the network is scored by (`metric` in the train block). AUTO: decided by the runtime
@@ -56,6 +60,23 @@ typedef struct nnc_data_source {
   int32_t target_scale;        /* enum nnc_scale (zscore or minmax), applied to the targets */
   int32_t delimiter;           /* CSV: the byte between fields; 0 means ',' */
 } nnc_data_source;
+
+/* The schedule's constants beyond decay_rate and decay_every, warmup and gradient clipping
+ * (nnc/schedule.h; docs/language.md gives every formula). */
+typedef struct nnc_schedule_settings {
+  int32_t period;              /* cosine: T_max epochs; cosine_restarts: the first period T_0 */
+  int32_t period_mult;         /* cosine_restarts: each period T_mult times the last, ≥ 1 */
+  double min_rate;             /* cosine: eta_min; plateau: min_lr */
+  double factor;               /* plateau: rate ×= factor on a plateau, in (0, 1) */
+  int32_t patience;            /* plateau: epochs without improvement tolerated */
+  int32_t cooldown;            /* plateau: epochs ignored after a reduction */
+  double threshold;            /* plateau: better means loss < best·(1 − threshold) */
+  int32_t warmup;              /* linear warmup over this many epochs (or steps), 0: none */
+  int32_t warmup_steps;        /* 1: warmup counts updates; 0: epochs */
+  double warmup_from;          /* the warmup's first factor of the rate, in (0, 1] */
+  double clip_norm;            /* clip the gradient's global L2 norm to this, 0: off */
+  double clip_value;           /* clip each gradient component to ±this, 0: off */
+} nnc_schedule_settings;
 
 /* The train block with every default filled in by the compiler. */
 typedef struct nnc_train_settings {
@@ -85,6 +106,8 @@ typedef struct nnc_train_settings {
   /* rprop, irprop: step-size factors after a sign change (0 < eta_minus < 1) and after the
    * same sign (eta_plus > 1), and the step sizes' bounds (0 ≤ step_min ≤ step_max). */
   double eta_minus, eta_plus, step_min, step_max;
+  double dampening;            /* sgd: the gradient's share of the momentum buffer is 1 − dampening */
+  nnc_schedule_settings sched; /* the schedule's constants, warmup, clipping */
 } nnc_train_settings;
 
 typedef struct nnc_model {

@@ -47,6 +47,11 @@
  *           moments, largest second moments; RMSProp: mean squares, momentum buffers, mean
  *           gradients). Its step count t is CKPT's steps. A checkpoint resumes only with the
  *           optimizer that wrote it; one without OPTM is SGD's.
+ *   "SCHD"  the state of `decay plateau` (runtime/schedule.c): f64 rate, f64 best loss, i64
+ *           epochs without improvement, i64 cooldown epochs left. Written when training with
+ *           decay plateau; training with it resumes only a checkpoint that has it (or one from
+ *           before its first epoch ended). Every other schedule's position is CKPT's epoch and
+ *           steps.
  *   "RBST"  the current run's best parameters so far (early stopping on validation loss).
  *   "GBST"  the best parameters of the restarts finished so far.
  *   "LBLS"  the class label map (nnrt_labels): u32 n (1 ≤ n ≤ n_outputs), then n labels, each
@@ -277,7 +282,15 @@ typedef struct nnrt_train_options {
   FILE *report;               /* restart lines (stdout by default) */
   const nnrt_labels *labels;  /* class label map saved with the weights, or NULL */
   const nnrt_scaler *targets; /* the target scaling of the data (saved, scores unscaled), or NULL */
+  int32_t train_score;        /* enum nnrt_train_score: which epochs score the training data */
 } nnrt_train_options;
+
+/* The training part's score (accuracy, fraction of labels right) of an epoch is a pass over
+ * the training data after the epoch; no decision reads it (early stopping and restarts use the
+ * validation loss, or the final weights' training loss). SHOWN: the epochs whose line is
+ * printed, every epoch when a log or plot is written, and each run's last; EVERY: every epoch;
+ * LAST: each run's last epoch only. */
+enum nnrt_train_score { NNRT_TRAIN_SCORE_SHOWN = 0, NNRT_TRAIN_SCORE_EVERY = 1, NNRT_TRAIN_SCORE_LAST = 2 };
 
 /* Fills o from the model's settings: threads 1, verbosity 2, no paths, stderr/stdout. */
 void nnrt_train_options_init(nnrt_train_options *o, const nnc_model *m);

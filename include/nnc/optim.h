@@ -26,7 +26,8 @@ enum nnc_optim_key {
   NNC_OKEY_CENTERED = 1 << 7,
   /* rprop, irprop */
   NNC_OKEY_ETAS = 1 << 16,
-  NNC_OKEY_STEP_SIZES = 1 << 17
+  NNC_OKEY_STEP_SIZES = 1 << 17,
+  NNC_OKEY_DAMPENING = 1 << 8
 };
 
 typedef struct nnc_optimizer_def {
@@ -54,7 +55,7 @@ typedef struct nnc_optimizer_def {
 
 static inline const nnc_optimizer_def *nnc_optimizer_get(int id) {
   static const nnc_optimizer_def table[NNC_OPT_COUNT] = {
-      [NNC_OPT_SGD] = {"sgd", NNC_OKEY_MOMENTUM | NNC_OKEY_NESTEROV | NNC_OKEY_WEIGHT_DECAY, 0.01, 0, 1,
+      [NNC_OPT_SGD] = {"sgd", NNC_OKEY_MOMENTUM | NNC_OKEY_NESTEROV | NNC_OKEY_WEIGHT_DECAY | NNC_OKEY_DAMPENING, 0.01, 0, 1,
                        "velocity"},
       [NNC_OPT_ADAM] = {"adam", NNC_OKEY_BETAS | NNC_OKEY_EPS | NNC_OKEY_WEIGHT_DECAY | NNC_OKEY_AMSGRAD, 0.001, 0,
                         3, "first moment, second moment, largest second moment"},
@@ -91,6 +92,7 @@ static inline void nnc_optimizer_defaults(nnc_train_settings *t, int id) {
   t->eta_plus = NNC_OPT_ETA_PLUS;
   t->step_min = nnc_optimizer_get(id)->step_min;
   t->step_max = NNC_OPT_STEP_MAX;
+  t->dampening = 0;
 }
 
 /* Whether optimizer id steps once per epoch on the whole training set (rprop, irprop). */
@@ -102,7 +104,7 @@ static inline int nnc_optimizer_full_batch(int id) {
 /* Whether the update runs in the runtime after the generated backward pass (every optimizer
  * but plain SGD, whose update the generated code fuses into the backward sweep). */
 static inline int nnc_optimizer_in_runtime(const nnc_train_settings *t) {
-  return t->optimizer != NNC_OPT_SGD || t->nesterov || t->weight_decay != 0;
+  return t->optimizer != NNC_OPT_SGD || t->nesterov || t->weight_decay != 0 || t->dampening != 0;
 }
 
 #endif

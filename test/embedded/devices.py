@@ -2,7 +2,7 @@
 """devices.py — nnc objects run on emulated devices and give what the host gives.
 
   devices.py --nnc NNC --examples DIR --work DIR --device cortex-m4|aarch64
-             [--example iris|xor] [--task predict|train]
+             [--example iris|xor] [--task predict|train] [--quantize int8|bf16]
 
 Builds the example's executable and trains it on the host (a fraction of a second), then
 compiles the example for the device (nnc -c, header beside) and links a test program of
@@ -15,6 +15,10 @@ Tasks:
   predict    (object with the trained weights) predict.c prints the outputs of the example's
              first rows, one sample per call, then all in one call; both must equal the
              host's `predict` within 1e-5 relative;
+             With --quantize, the object and the host's executable are both compiled with the
+             weights quantized so, the outputs compared within 1e-3 (an input rounded to the
+             other side of an int8 step), and the code + read-only data of the device's
+             quantized and float objects (arm-none-eabi-size) are printed side by side;
   train      (trainable object, xor only) train.c trains from seed 1 as `train --restarts 1
              --seed 1` does on the host, must reach 100 % accuracy, and its weights must equal
              the host's within 1e-5 relative (float rounding differs: the host fuses
@@ -122,8 +126,28 @@ def predict_task(args, work, name):
     run(["./" + name, "train", "--seed", "1", "--quiet"], work, "training on the host")
     rows = input_rows(args.examples, name)
     write_inputs(work, name, rows)
-    expected = run(["./" + name, "predict", "--input", "rows.csv"], work, "predict on the host")
-    return f"{len(rows)} rows, outputs", expected * 2, ["--weights", name + ".weights"]
+    flags, host = ["--weights", name + ".weights"], "./" + name
+    if args.quantize:
+        flags += ["--quantize", args.quantize]
+        host = f"./{name}-{args.quantize}"
+        run([args.nnc, os.path.join(args.examples, name + ".nn"), *flags, "-o", host], work, "nnc")
+    expected = run([host, "predict", "--input", "rows.csv"], work, "predict on the host")
+    what = f"{len(rows)} rows, outputs" + (f" ({args.quantize})" if args.quantize else "")
+    return what, expected * 2, flags
+
+
+def m4_sizes(args, work, name):
+    """Code + read-only data (the text column of arm-none-eabi-size) of the Cortex-M4 object
+    with the quantized weights and of the float one, as a line."""
+    plain = os.path.join(work, name + "-float-m4.o")
+    run([args.nnc, "-c", os.path.join(args.examples, name + ".nn"), "--weights", name + ".weights",
+         "--target", "thumbv7em-none-eabihf", "--cpu", "cortex-m4", "-o", plain], work, "nnc")
+    sizes = []
+    for obj in (os.path.join(work, name + "-m4.o"), plain):
+        out = run(["arm-none-eabi-size", obj], work, "arm-none-eabi-size").splitlines()
+        sizes.append(int(out[1].split()[0]))
+    return (f"cortex-m4: {name}: code + read-only data {sizes[0]} bytes {args.quantize}, {sizes[1]} float "
+            f"({100.0 * sizes[0] / sizes[1]:.0f} %)")
 
 
 def train_task(args, work, name):
@@ -153,6 +177,7 @@ def main():
     ap.add_argument("--device", choices=sorted(TOOLS), required=True)
     ap.add_argument("--example", default="iris", choices=["iris", "xor"])
     ap.add_argument("--task", default="predict", choices=["predict", "train"])
+    ap.add_argument("--quantize", choices=["int8", "bf16"])
     args = ap.parse_args()
     args.nnc, args.examples, args.work = (os.path.abspath(p) for p in (args.nnc, args.examples, args.work))
     args.include = os.path.join(os.path.dirname(os.path.abspath(args.examples)), "include")
@@ -179,8 +204,11 @@ def main():
     if args.task == "train" and expected.splitlines()[0] not in got.splitlines():
         print(f"FAIL: the {args.device} program did not reach {expected.splitlines()[0]}:\n{got}")
         return 1
-    sys.argv = ["compare.py", os.path.join(work, "got.txt"), os.path.join(work, "expected.txt"), str(TOLERANCE)]
+    tolerance = 1e-3 if args.quantize else TOLERANCE
+    sys.argv = ["compare.py", os.path.join(work, "got.txt"), os.path.join(work, "expected.txt"), str(tolerance)]
     status = compare.main()
+    if args.quantize and args.device == "cortex-m4":
+        print(m4_sizes(args, work, name))
     print(f"{args.device}: {name}: {what} {'equal to' if status == 0 else 'different from'} the host's")
     return status
 

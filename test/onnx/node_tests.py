@@ -27,7 +27,8 @@ import pb  # noqa: E402
 
 PREFIXES = ("test_gemm", "test_matmul_", "test_add", "test_relu", "test_sigmoid", "test_tanh", "test_leakyrelu",
             "test_softplus", "test_softmax", "test_logsoftmax", "test_identity", "test_flatten", "test_reshape",
-            "test_concat", "test_constant", "test_batchnorm", "test_dropout", "test_greater", "test_cast_")
+            "test_concat", "test_constant", "test_batchnorm", "test_dropout", "test_greater", "test_cast_",
+            "test_sub", "test_mul", "test_div")
 NOT_OURS = ("test_constant_pad", "test_constantofshape", "test_softplus_expanded",  # other operators
             "test_greater_equal")
 

@@ -2,6 +2,8 @@
 """Trains the networks of reference.json (written by make_reference.py with PyTorch) with nnc
 and compares the weights with PyTorch's: every optimizer and option, per-sample and mini-batch,
 rprop and irprop on the whole data set, f64 to 1e-10 and f32 to 1e-5, relative to the reference value, or to 0.01 for a smaller one (the rounding of a weight
+and compares the weights with PyTorch's: every optimizer and option, every step-size schedule
+(with warmup) and gradient clipping, per-sample and mini-batch, f64 to 1e-10 and f32 to 1e-5, relative to the reference value, or to 0.01 for a smaller one (the rounding of a weight
 near 0 comes from sums of terms of the size of the others).
 
 Usage: check_reference.py --nnc NNC --work DIR [--threads N] [--mpirun MPIRUN] [--resume] [--flags]
@@ -10,11 +12,15 @@ Usage: check_reference.py --nnc NNC --work DIR [--threads N] [--mpirun MPIRUN] [
 --mpirun: the mini-batch cases train data-parallel on 2 processes (the gradients are summed in
 another order: the same tolerances hold).
 --flags: each network is compiled with `sgd rate 0.5` and trained with the case's optimizer
-given by the executable's flags (--optimizer adam --beta1 0.8 ...): the same numbers.
+given by the executable's flags (--optimizer adam --beta1 0.8 ...), and its schedule, warmup
+and clipping by theirs (--schedule cosine --period 5 ...): the same numbers.
+The scheduled cases also compare each epoch's rate in the log with PyTorch's (relative 1e-8
+(the log has 9 digits), but for a warmup in steps, whose rate changes within the epoch.
 --resume: each case trains its first epoch with a checkpoint, then resumes for the rest: the
 weights must be exactly those of one uninterrupted run (the checkpoint carries the
 optimizer's state and step count), and a checkpoint is refused by another optimizer."""
 import argparse
+import csv
 import json
 import math
 import os
@@ -32,6 +38,7 @@ NET = """network ref {
   train {
     data "%(data)s" header inputs 0..1 targets 2..3;
     %(setting)s%(batch)s;
+    %(extra)s
     epochs %(epochs)d;
     shuffle off;
     precision %(precision)s;
@@ -117,6 +124,16 @@ def data_file(case):
     if not os.path.exists(path):
         write_data(path, wave_data(case["wave_rows"]))
     return path
+def check_rates(name, case):
+    """Each epoch's rate in the log against the rate torch's scheduler gave that epoch."""
+    if "rates" not in case or "steps" in case.get("extra", ""):
+        return None
+    with open(name + ".log") as fh:
+        rows = list(csv.DictReader(fh))
+    got = [float(r["rate"]) for r in rows]
+    if len(got) != len(case["rates"]) or any(abs(g - w) > 1e-8 * w for g, w in zip(got, case["rates"])):
+        return "the rates of the epochs differ\n  nnc   %s\n  torch %s" % (got, case["rates"])
+    return None
 
 
 def check_case(a, ref, case):
@@ -126,14 +143,18 @@ def check_case(a, ref, case):
         fh.write(NET % {"w1": literal(ref["w1"]), "b1": literal(ref["b1"]), "w2": literal(ref["w2"]),
                         "b2": literal(ref["b2"]), "setting": setting, "data": data_file(case),
                         "batch": " batch %d" % case["batch"] if case["batch"] else "",
-                        "epochs": case["epochs"], "precision": case["precision"]})
+                        "epochs": case["epochs"], "precision": case["precision"],
+                        "extra": "" if a.flags else case.get("extra", "")})
     run([a.nnc, name + ".nn", "-o", name])
     several = case["batch"] != 1  # a mini-batch, or the whole data set (batch 0: rprop, irprop)
     flags = ["--threads", str(a.threads)] if a.threads > 1 and several else []
-    flags += setting_flags(case["setting"]) if a.flags else []
+    flags += setting_flags(case["setting"]) + case.get("flags", []) if a.flags else []
     launch = mpirun(a) if a.mpirun and several else []
-    run(launch + ["./" + name, "train", "--quiet", "--save", name + ".weights"] + flags)
+    run(launch + ["./" + name, "train", "--quiet", "--save", name + ".weights", "--log", name + ".log"] + flags)
     got = json.loads(run(["./" + name, "weights", "export", "--weights", name + ".weights"]))["params"]
+    problem = check_rates(name, case)
+    if problem:
+        return problem
     if a.resume:
         problem = check_resume(name, case, got)
         if problem:

@@ -17,7 +17,13 @@ The full-batch optimizers (rprop, irprop) step once per epoch on the whole data 
 (mode full_batch, written with batch 0: their setting has no batch). rprop is torch.optim.Rprop;
 irprop is FANN's iRPROP− (fann_update_weights_irpropm), which torch lacks: its rule is written
 below over torch's gradients, as nnc documents it (a step floor of 1e-4, growth when the
-gradient or the previous one is 0, no move after a sign change or on a zero gradient)."""
+gradient or the previous one is 0, no move after a sign change or on a zero gradient).
+
+The scheduled cases add lines to the train block (`decay ...`, `warmup ...`, `clip ...`) and
+train with torch.optim.lr_scheduler (stepped once per epoch, the warmup in steps once per
+update, ReduceLROnPlateau on the epoch's mean training loss) and torch.nn.utils.clip_grad_*
+(on the batch's mean gradient, before the step); "flags" are the executable's flags that say
+the same over a network compiled without those lines."""
 import json
 import math
 import os
@@ -38,6 +44,8 @@ OPTIMIZERS = {
                      dict(lr=0.05, momentum=0.9, nesterov=True)),
     "sgd_weight_decay": ("sgd rate 0.05 momentum 0.5 weight_decay 0.01", torch.optim.SGD,
                          dict(lr=0.05, momentum=0.5, weight_decay=0.01)),
+    "sgd_dampening": ("sgd rate 0.05 momentum 0.9 dampening 0.3", torch.optim.SGD,
+                      dict(lr=0.05, momentum=0.9, dampening=0.3)),
     "sgd_weight_decay_plain": ("sgd rate 0.05 weight_decay 0.1", torch.optim.SGD, dict(lr=0.05, weight_decay=0.1)),
     "adam": ("adam rate 0.01", torch.optim.Adam, dict(lr=0.01)),
     "adam_amsgrad": ("adam rate 0.01 betas 0.8 0.95 amsgrad on", torch.optim.Adam,
@@ -55,6 +63,7 @@ OPTIMIZERS = {
 }
 MODES = {"per_sample": (1, 2), "mini_batch": (4, 3)}  # batch, epochs
 
+LR = torch.optim.lr_scheduler
 
 class IRprop(torch.optim.Optimizer):
     """FANN's iRPROP− as nnc implements it: Δ = clamp(max(Δ, 1e-4)·f, Δmin, Δmax) with
@@ -105,7 +114,65 @@ def wave_data(n):
 WAVE_ROWS = 2600
 
 
-def train(opt_class, kwargs, dtype, batch, epochs, rows=DATA):
+def warmup_then_cosine(opt):
+    return {"epoch": LR.SequentialLR(opt, [LR.LinearLR(opt, start_factor=0.2, total_iters=2),
+                                           LR.CosineAnnealingLR(opt, T_max=4, eta_min=0.001)], milestones=[2])}
+
+
+def step_warmup_cosine(opt):
+    step = LR.LinearLR(opt, start_factor=0.1, total_iters=5)  # chained: the rates multiply
+    return {"step": step, "epoch": LR.CosineAnnealingLR(opt, T_max=6)}
+
+
+# name: (optimizer setting, train-block lines, the same as flags, torch optimizer, its keyword
+# arguments, schedulers of an optimizer, clipping (kind, value) or None)
+SCHEDULED = {
+    "cosine": ("adam rate 0.02", "decay cosine 5 min_rate 0.001;",
+               ["--schedule", "cosine", "--period", "5", "--min-rate", "0.001"], torch.optim.Adam, dict(lr=0.02),
+               lambda opt: {"epoch": LR.CosineAnnealingLR(opt, T_max=5, eta_min=0.001)}, None),
+    "cosine_restarts": ("sgd rate 0.1", "decay cosine_restarts 2 mult 2 min_rate 0.01;",
+                        ["--schedule", "cosine_restarts", "--period", "2", "--period-mult", "2", "--min-rate", "0.01"],
+                        torch.optim.SGD, dict(lr=0.1),
+                        lambda opt: {"epoch": LR.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.01)}, None),
+    "warmup_cosine": ("adamw rate 0.02", "decay cosine 4 min_rate 0.001; warmup 2 epochs from 0.2;",
+                      ["--schedule", "cosine", "--period", "4", "--min-rate", "0.001", "--warmup", "2", "--warmup-from",
+                       "0.2"], torch.optim.AdamW, dict(lr=0.02), warmup_then_cosine, None),
+    "warmup_steps_cosine": ("rmsprop rate 0.01", "decay cosine 6; warmup 5 steps from 0.1;",
+                            ["--schedule", "cosine", "--period", "6", "--warmup", "5", "--warmup-steps", "--warmup-from",
+                             "0.1"], torch.optim.RMSprop, dict(lr=0.01), step_warmup_cosine, None),
+    "plateau": ("adam rate 0.05", "decay plateau factor 0.5 patience 0 threshold 0.05;",
+                ["--schedule", "plateau", "--factor", "0.5", "--plateau-patience", "0", "--threshold", "0.05"],
+                torch.optim.Adam, dict(lr=0.05),
+                lambda opt: {"plateau": LR.ReduceLROnPlateau(opt, factor=0.5, patience=0, threshold=0.05)}, None),
+    "plateau_cooldown": ("sgd rate 0.2", "decay plateau factor 0.5 patience 1 threshold 0.1 cooldown 1 min_rate 0.04;",
+                         ["--schedule", "plateau", "--factor", "0.5", "--plateau-patience", "1", "--threshold", "0.1",
+                          "--cooldown", "1", "--min-rate", "0.04"], torch.optim.SGD, dict(lr=0.2),
+                         lambda opt: {"plateau": LR.ReduceLROnPlateau(opt, factor=0.5, patience=1, threshold=0.1,
+                                                                      cooldown=1, min_lr=0.04)}, None),
+    "clip_norm": ("sgd rate 0.1 momentum 0.9", "clip norm 0.05;", ["--clip-norm", "0.05"], torch.optim.SGD,
+                  dict(lr=0.1, momentum=0.9), lambda opt: {}, ("norm", 0.05)),
+    "clip_value": ("adam rate 0.01", "clip value 0.02;", ["--clip-value", "0.02"], torch.optim.Adam, dict(lr=0.01),
+                   lambda opt: {}, ("value", 0.02)),
+    "clip_warmup_cosine": ("adamw rate 0.02 weight_decay 0.1", "decay cosine 4 min_rate 0.001; warmup 2 epochs from "
+                           "0.2; clip norm 0.1 value 0.05;",
+                           ["--schedule", "cosine", "--period", "4", "--min-rate", "0.001", "--warmup", "2",
+                            "--warmup-from", "0.2", "--clip-norm", "0.1", "--clip-value", "0.05"], torch.optim.AdamW,
+                           dict(lr=0.02, weight_decay=0.1), warmup_then_cosine, ("both", (0.1, 0.05))),
+}
+SCHEDULED_MODES = {"per_sample": (1, 8), "mini_batch": (4, 8)}  # batch, epochs
+
+
+def clip(net, how):
+    if how is None:
+        return
+    kind, value = how
+    if kind in ("value", "both"):
+        torch.nn.utils.clip_grad_value_(net.parameters(), value if kind == "value" else value[1])
+    if kind in ("norm", "both"):
+        torch.nn.utils.clip_grad_norm_(net.parameters(), value if kind == "norm" else value[0])
+
+
+def train(opt_class, kwargs, dtype, batch, epochs, schedulers=None, clipping=None, rates=None, rows=DATA):
     net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)).to(dtype)
     with torch.no_grad():
         for p, v in zip(net.parameters(), (W1, B1, W2, B2)):
@@ -115,13 +182,25 @@ def train(opt_class, kwargs, dtype, batch, epochs, rows=DATA):
     extra = {} if opt_class in (torch.optim.SGD, IRprop) else {"foreach": False}
     batch = batch or len(rows)
     opt = opt_class(net.parameters(), **kwargs, **extra)
+    sched = schedulers(opt) if schedulers else {}
     for _ in range(epochs):
+        total = 0.0
+        if rates is not None:
+            rates.append(opt.param_groups[0]["lr"])
         for lo in range(0, len(rows), batch):
             xb, tb = x[lo:lo + batch], t[lo:lo + batch]
             opt.zero_grad()
-            loss = ((net(xb) - tb) ** 2).sum() / len(xb)
-            loss.backward()
+            summed = ((net(xb) - tb) ** 2).sum()
+            total += float(summed)
+            (summed / len(xb)).backward()
+            clip(net, clipping)
             opt.step()
+            if "step" in sched:
+                sched["step"].step()
+        if "epoch" in sched:
+            sched["epoch"].step()
+        if "plateau" in sched:
+            sched["plateau"].step(total / len(rows))
     return [float(v) for p in net.parameters() for v in p.detach().reshape(-1)]
 
 
@@ -142,7 +221,15 @@ def main():
         setting, opt_class, kwargs = FULL_BATCH[name]
         cases.append({"name": f"{name}.full_batch_wave.f64", "setting": setting, "batch": 0, "epochs": 6,
                       "precision": "f64", "wave_rows": WAVE_ROWS,
-                      "params": train(opt_class, kwargs, torch.float64, 0, 6, wave_data(WAVE_ROWS))})
+                      "params": train(opt_class, kwargs, torch.float64, 0, 6, rows=wave_data(WAVE_ROWS))})
+    for name, (setting, extra, flags, opt_class, kwargs, schedulers, clipping) in SCHEDULED.items():
+        for mode, (batch, epochs) in SCHEDULED_MODES.items():
+            for precision, dtype in (("f64", torch.float64), ("f32", torch.float32)):
+                rates = []
+                params = train(opt_class, kwargs, dtype, batch, epochs, schedulers, clipping, rates)
+                cases.append({"name": f"{name}.{mode}.{precision}", "setting": setting, "extra": extra,
+                              "flags": flags, "batch": batch, "epochs": epochs, "precision": precision,
+                              "rates": rates, "params": params})
     out = {"torch": torch.__version__, "w1": W1, "b1": B1, "w2": W2, "b2": B2, "data": DATA, "cases": cases}
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.json")
     head = json.dumps({k: v for k, v in out.items() if k != "cases"})[:-1]

@@ -819,6 +819,39 @@ static void test_optimizer_checkpoints(void) {
   ASSERT_HAS(R.err, "the checkpoint holds the state of an unknown optimizer, but this training uses adam");
 }
 
+/* A checkpoint of decay plateau carries its state (SCHD): resumed bit-exactly; refused by
+ * plateau when it has none (written with another schedule) or when the state is damaged. */
+static void test_plateau_checkpoints(void) {
+  const char *common = "train --quiet --restarts 1 --batch 2 --rate 0.5 --schedule plateau --factor 0.5 "
+                       "--plateau-patience 0 --threshold 0.5";
+  ASSERT(run(&toy_model_f64, "%s --epochs 6 --save %s", common, tp("p.w")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --epochs 3 --save %s --checkpoint %s --checkpoint-every 3", common, tp("p3.w"),
+             tp("p.ckpt")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --epochs 6 --resume %s --save %s", common, tp("p.ckpt"), tp("pr.w")) == 0);
+  ASSERT(files_equal(tp("p.w"), tp("pr.w")));
+  ASSERT(run(&toy_model_f64, "train --quiet --restarts 1 --batch 2 --epochs 3 --save %s --checkpoint %s "
+             "--checkpoint-every 3", tp("n.w"), tp("n.ckpt")) == 0);
+  ASSERT(run(&toy_model_f64, "%s --epochs 6 --resume %s", common, tp("n.ckpt")) == 2);
+  ASSERT_HAS(R.err, "the checkpoint has no state of 'decay plateau' (section SCHD)");
+  nnrt_wfile wf;
+  nnrt_error err;
+  nnrt_section secs[16];
+  unsigned char bad[32];
+  ASSERT(nnrt__wfile_read(tp("p.ckpt"), &toy_model_f64, &wf, &err) == NNRT_OK);
+  for (int i = 0; i < wf.n_sections; i++) {
+    secs[i] = wf.sections[i];
+    if (!memcmp(secs[i].tag, "SCHD", 4)) {
+      memcpy(bad, secs[i].data, 32);
+      memset(bad, 0, 8); /* a rate of 0 */
+      secs[i].data = bad;
+    }
+  }
+  ASSERT(nnrt__wfile_write(tp("bad.ckpt"), &toy_model_f64, wf.params, secs, wf.n_sections, NULL, 0, &err) == NNRT_OK);
+  nnrt__wfile_free(&wf);
+  ASSERT(run(&toy_model_f64, "%s --epochs 6 --resume %s", common, tp("bad.ckpt")) == 1);
+  ASSERT_HAS(R.err, "checkpoint section SCHD holds rate 0");
+}
+
 /* With shuffling off every epoch visits the samples in data order, whatever the seed: two runs
  * from the same weights with different seeds end on the same weights; with shuffling on they
  * differ. */
@@ -1045,6 +1078,33 @@ static void test_usage_errors(void) {
                                                  "of this training (choose another with --optimizer)\n"},
     {"train --centered --optimizer adamw", 2, "error: --centered is not a hyperparameter of adamw, the optimizer "
                                               "of this training (choose another with --optimizer)\n"},
+    {"train --schedule linear", 2, "error: --schedule: expected none, cosine, cosine_restarts or plateau (inverse, "
+                                   "exponential and step are set in the train block), got 'linear'\n"},
+    {"train --schedule cosine", 2, "error: --schedule cosine needs its period: give --period N (epochs)\n"},
+    {"train --period 5", 2, "error: --period is not a constant of decay inverse, the schedule of this training "
+                            "(choose another with --schedule)\n"},
+    {"train --schedule cosine --period 5 --factor 0.5", 2, "error: --factor is not a constant of decay cosine, the "
+                                                           "schedule of this training (choose another with --schedule)\n"},
+    {"train --schedule plateau --factor 1", 2, "error: --factor: expected a number in (0, 1), got '1'\n"},
+    {"train --schedule plateau --plateau-patience -1", 2, "error: --plateau-patience: expected an integer from 0 to "
+                                                          "1000000000, got '-1'\n"},
+    {"train --schedule plateau --threshold 1", 2, "error: --threshold: expected a number in [0, 1), got '1'\n"},
+    {"train --schedule plateau --cooldown 0.5", 2, "error: --cooldown: expected an integer from 0 to 1000000000, "
+                                                   "got '0.5'\n"},
+    {"train --schedule cosine_restarts --period 2 --period-mult 0", 2, "error: --period-mult: expected an integer "
+                                                                       "from 1 to 1000000, got '0'\n"},
+    {"train --schedule cosine --period 0", 2, "error: --period: expected an integer from 1 to 1000000000, got '0'\n"},
+    {"train --min-rate -1", 2, "error: --min-rate: expected a number in [0, 1000000], got '-1'\n"},
+    {"train --warmup -1", 2, "error: --warmup: expected an integer from 0 to 1000000000 (0: none), got '-1'\n"},
+    {"train --warmup-from 0", 2, "error: --warmup-from: expected a number in (0, 1], got '0'\n"},
+    {"train --warmup-steps=on", 2, "error: --warmup-steps takes no value\n"},
+    {"train --clip-norm -1", 2, "error: --clip-norm: expected a number in [0, 1000000000] (0: off), got '-1'\n"},
+    {"train --clip-value nan", 2, "error: --clip-value: expected a number in [0, 1000000000] (0: off), got 'nan'\n"},
+    {"train --dampening 2", 2, "error: --dampening: expected a number in [0, 1] (0: none), got '2'\n"},
+    {"train --optimizer adam --dampening 0.5", 2, "error: --dampening is not a hyperparameter of adam, the optimizer "
+                                                  "of this training (choose another with --optimizer)\n"},
+    {"train --momentum 0.9 --nesterov --dampening 0.1", 2, "error: Nesterov momentum needs a dampening of 0 (as "
+                                                           "PyTorch's SGD requires)\n"},
     {"train --nesterov", 2, "error: Nesterov momentum needs a momentum above 0: give --momentum M (e.g. 0.9)\n"},
     {"train --amsgrad=on", 2, "error: --amsgrad takes no value\n"},
     {"train --patience 3", 2, "error: early stopping (patience 3) needs validation data, but validation is 0: "
@@ -1351,19 +1411,72 @@ static void test_multilabel_scores(void) {
   nnrt_dataset_destroy(d);
 }
 
+/* cosine, cosine_restarts, warmup in epochs and in steps, reduce-on-plateau, clipping. */
+static void test_cosine_warmup_plateau_clip(void) {
+  nnc_train_settings s = {0};
+  nnrt_plateau p;
+  s.rate = 2;
+  s.decay = NNC_DECAY_COSINE;
+  s.sched.period = 4;
+  s.sched.min_rate = 1;
+  ASSERT(nnrt__rate_at(&s, NULL, 0, 0) == 2 && nnrt__rate_at(&s, NULL, 0, 2) == 1.5 && nnrt__rate_at(&s, NULL, 0, 4) == 1);
+  s.decay = NNC_DECAY_COSINE_RESTARTS;
+  s.sched.period = 2;
+  s.sched.period_mult = 2; /* periods [0, 2), [2, 6), [6, 14) */
+  ASSERT(nnrt__rate_at(&s, NULL, 0, 1) == 1.5 && nnrt__rate_at(&s, NULL, 0, 2) == 2 && nnrt__rate_at(&s, NULL, 0, 4) == 1.5);
+  ASSERT(nnrt__rate_at(&s, NULL, 0, 6) == 2 && nnrt__rate_at(&s, NULL, 0, 10) == 1.5);
+  s.sched.period_mult = 1;
+  ASSERT(nnrt__rate_at(&s, NULL, 0, 1000000001) == 1.5);
+  s.decay = NNC_DECAY_COSINE;
+  s.sched.period = 4;
+  s.sched.warmup = 2; /* epochs 0, 1 warm up; the cosine starts at epoch 2 */
+  s.sched.warmup_from = 0.5;
+  ASSERT(nnrt__rate_at(&s, NULL, 0, 0) == 1 && nnrt__rate_at(&s, NULL, 0, 1) == 1.5);
+  ASSERT(nnrt__rate_at(&s, NULL, 0, 2) == 2 && nnrt__rate_at(&s, NULL, 0, 4) == 1.5);
+  s.sched.warmup_steps = 1; /* updates 0, 1 warm up, the cosine's epochs unchanged */
+  ASSERT(nnrt__rate_at(&s, NULL, 1, 0) == 1.5 && nnrt__rate_at(&s, NULL, 2, 2) == 1.5);
+  memset(&s.sched, 0, sizeof s.sched);
+  s.decay = NNC_DECAY_PLATEAU;
+  s.sched.factor = 0.5;
+  s.sched.patience = 1;
+  s.sched.cooldown = 1;
+  s.sched.min_rate = 0.4;
+  nnrt__plateau_start(&p, &s);
+  /* the same loss every epoch: bad epochs 0, 1, 2 → halve (cooldown 1), 0, 1, 2 → halve, ... */
+  double want[] = {2, 2, 1, 1, 1, 0.5, 0.5, 0.5, 0.4};
+  for (int e = 0; e < 9; e++) {
+    nnrt__plateau_step(&p, &s, 1, e);
+    ASSERT(nnrt__rate_at(&s, &p, 0, e + 1) == want[e]);
+  }
+  double g[4] = {3, -4, 0.5, -0.5};
+  nnc_model m = {0};
+  m.n_params = 4;
+  m.real_bytes = 8;
+  s.sched.clip_value = 1; /* g/2 clamped to ±1: sums to ±2 */
+  nnrt__clip_grad(&m, &s, g, 0.5);
+  ASSERT(g[0] == 2 && g[1] == -2 && g[2] == 0.5 && g[3] == -0.5);
+  s.sched.clip_value = 0;
+  s.sched.clip_norm = 0.5; /* ‖g/2‖ = √(1 + 1 + 0.0625 + 0.0625) */
+  nnrt__clip_grad(&m, &s, g, 0.5);
+  double norm = 0;
+  for (int i = 0; i < 4; i++)
+    norm += g[i] * g[i] / 4;
+  ASSERT(fabs(sqrt(norm) - 0.5) < 1e-5);
+}
+
 static void test_schedules_and_rng(void) {
   nnc_train_settings s = {0};
   s.rate = 2;
   s.decay = NNC_DECAY_INVERSE;
   s.decay_rate = 0.5;
-  ASSERT(nnrt__rate_at(&s, 0, 0) == 2 && nnrt__rate_at(&s, 6, 0) == 0.5);
+  ASSERT(nnrt__rate_at(&s, NULL, 0, 0) == 2 && nnrt__rate_at(&s, NULL, 6, 0) == 0.5);
   s.decay = NNC_DECAY_EXPONENTIAL;
-  ASSERT(nnrt__rate_at(&s, 99, 0) == 2 && nnrt__rate_at(&s, 99, 2) == 0.5);
+  ASSERT(nnrt__rate_at(&s, NULL, 99, 0) == 2 && nnrt__rate_at(&s, NULL, 99, 2) == 0.5);
   s.decay = NNC_DECAY_STEP;
   s.decay_every = 3;
-  ASSERT(nnrt__rate_at(&s, 9, 2) == 2 && nnrt__rate_at(&s, 9, 3) == 1 && nnrt__rate_at(&s, 9, 6) == 0.5);
+  ASSERT(nnrt__rate_at(&s, NULL, 9, 2) == 2 && nnrt__rate_at(&s, NULL, 9, 3) == 1 && nnrt__rate_at(&s, NULL, 9, 6) == 0.5);
   s.decay = NNC_DECAY_NONE;
-  ASSERT(nnrt__rate_at(&s, 1000, 1000) == 2);
+  ASSERT(nnrt__rate_at(&s, NULL, 1000, 1000) == 2);
   nnrt_rng a, b;
   int64_t x[50], y[50], seen[50] = {0};
   for (int i = 0; i < 50; i++)
@@ -1552,6 +1665,8 @@ static const test_case tests[] = {
   {"metric_resolve", test_metric_resolve},
   {"multilabel_scores", test_multilabel_scores},
   {"schedules_and_rng", test_schedules_and_rng},
+  {"cosine_warmup_plateau_clip", test_cosine_warmup_plateau_clip},
+  {"plateau_checkpoints", test_plateau_checkpoints},
   {"out_of_memory", test_out_of_memory},
   {"onnx_export", test_onnx_export},
 };

@@ -127,8 +127,49 @@ def eval_bn(x):
     return [max(0.0, s * (v - mu) / math.sqrt(var + eps) + b) for v, s, b, mu, var in zip(g, BN[0], BN[1], BN[2], VAR)]
 
 
+MEAN, SCALE = [0.5, -0.25, 1.0, 0.0], [2.0, 4.0, 0.5, 1.0]   # input scaling: (x - MEAN) * SCALE
+TMUL, TOFF = [0.25, 2.0, 0.5], [10.0, -1.0, 3.0]           # output: y / TMUL + TOFF
+
+
+def scaled():
+    """x[N,4] -> Cast(double) -> Sub MEAN -> Mul SCALE -> Cast(float) (nnc's export of an input
+    scaling) -> Gemm(transB) -> Relu -> Gemm(transB) -> Cast(double) -> Div TMUL -> Add TOFF ->
+    Cast(float) (nnc's export of a target scaling); u[N,4] -> Sub then Div in float (PyTorch's
+    (u - mean) / std) -> Mul 2 -> Relu."""
+    nodes = [node("Cast", ["x"], ["xd"], "wide", [attr_int("to", DOUBLE)]),
+             node("Sub", ["xd", "MEAN"], ["xc"], "centre"),
+             node("Mul", ["xc", "SCALE"], ["xs"], "scale"),
+             node("Cast", ["xs"], ["xf"], "narrow", [attr_int("to", FLOAT)]),
+             node("Gemm", ["xf", "W1", "B1"], ["h"], "fc1", [attr_int("transB", 1)]),
+             node("Relu", ["h"], ["hr"], "relu1"),
+             node("Gemm", ["hr", "W2", "B2"], ["z"], "fc2", [attr_int("transB", 1)]),
+             node("Cast", ["z"], ["zd"], "zwide", [attr_int("to", DOUBLE)]),
+             node("Div", ["zd", "TMUL"], ["zdiv"], "unscale"),
+             node("Add", ["zdiv", "TOFF"], ["zu"], "shift"),
+             node("Cast", ["zu"], ["y"], "znarrow", [attr_int("to", FLOAT)]),
+             node("Sub", ["u", "MEANF"], ["c2"], "centre2"),
+             node("Div", ["c2", "STD"], ["n2"], "norm2"),
+             node("Mul", ["TWO", "n2"], ["m2"], "twice"),
+             node("Relu", ["m2"], ["y2"], "relu2")]
+    inits = [tensor("MEAN", [4], MEAN, DOUBLE), tensor("SCALE", [4], SCALE, DOUBLE),
+             tensor("W1", [8, 4], flat(W1)), tensor("B1", [8], B1), tensor("W2", [3, 8], flat(W2)),
+             tensor("B2", [3], B2), tensor("TMUL", [3], TMUL, DOUBLE), tensor("TOFF", [3], TOFF, DOUBLE),
+             tensor("MEANF", [1, 4], MEAN), tensor("STD", [4], [0.5, 0.25, 2.0, 1.0]), tensor("TWO", [], [2.0])]
+    return model(graph(nodes, [value_info("x", ["N", 4]), value_info("u", ["N", 4])],
+                       [value_info("y", ["N", 3]), value_info("y2", ["N", 4])], inits, "scaled"))
+
+
+def eval_scaled(x):
+    xs = [f32((v - m) * s) for v, m, s in zip(x[:4], MEAN, SCALE)]
+    h = [max(0.0, v + b) for v, b in zip(matvec(W1, xs), B1)]
+    y = [(v + b) / t + o for v, b, t, o in zip(matvec(W2, h), B2, TMUL, TOFF)]
+    y2 = [max(0.0, 2 * (v - m) / s) for v, m, s in zip(x[4:], MEAN, [0.5, 0.25, 2.0, 1.0])]
+    return y + y2
+
+
 WORKING = {"bn": (bn, eval_bn, 3), "mlp": (mlp, eval_mlp, 4), "mlp-f64": (lambda: mlp(DOUBLE), eval_mlp, 4),
-           "mlp-opset9": (lambda: mlp(opset=9), eval_mlp, 4), "skip": (skip, eval_skip, 4)}
+           "mlp-opset9": (lambda: mlp(opset=9), eval_mlp, 4), "skip": (skip, eval_skip, 4),
+           "scaled": (scaled, eval_scaled, 8)}
 
 
 def sample_inputs(width):
@@ -197,7 +238,32 @@ def unused_input():
     return model(graph(nodes, [value_info("x", ["N", 4]), value_info("unused", ["N", 2])], [value_info("y", ["N", 4])]))
 
 
+def scaled_and_raw():
+    """x scaled (Sub) for one Relu, read unscaled by another."""
+    nodes = [node("Sub", ["x", "M"], ["s"], "centre"), node("Relu", ["s"], ["a"], "relu1"),
+             node("Relu", ["x"], ["b"], "relu2"), node("Add", ["a", "b"], ["y"], "join")]
+    return model(graph(nodes, [value_info("x", ["N", 4])], [value_info("y", ["N", 4])], [tensor("M", [4], weights(4, 1))]))
+
+
+def cast_double(after):
+    """x cast to double, then read by `after` (or the graph's output)."""
+    nodes = [node("Cast", ["x"], ["d" if after else "y"], "wide", [attr_int("to", DOUBLE)])]
+    if after:
+        nodes.append(node(after, ["d"], ["y"], "after"))
+    return model(graph(nodes, [value_info("x", ["N", 4])], [value_info("y", ["N", 4])]))
+
+
 MODELS = {
+    "scaled-and-raw": scaled_and_raw,
+    "double-into-relu": lambda: cast_double("Relu"),
+    "double-output": lambda: cast_double(None),
+    "mul-two-values": lambda: one_node("Mul", (), "mul", ("x", "x")),
+    "div-constant-by-value": lambda: one_node("Div", (), "div", ("W", "x"), [tensor("W", [4], weights(4, 1))]),
+    "div-by-zero": lambda: model(graph([node("Relu", ["x"], ["r"], "relu"), node("Div", ["r", "Z"], ["y"], "div")],
+                                       [value_info("x", ["N", 4])], [value_info("y", ["N", 4])],
+                                       [tensor("Z", [], [0.0])])),
+    "mul-by-infinity": lambda: one_node("Mul", (), "mul", ("x", "K"), [tensor("K", [], [float("inf")])]),
+    "scale-by-zero": lambda: one_node("Div", (), "div", ("x", "Z"), [tensor("Z", [], [0.0])]),
     "conv": lambda: relu_then("Conv"),
     "conv-unnamed": lambda: relu_then("Conv", ""),
     "custom-domain": lambda: model(graph([f_str(1, "x") + f_str(2, "y") + f_str(3, "q") + f_str(4, "Relu") +

@@ -10,7 +10,13 @@ NAME.y.csv (f32). The suite needs none of this: run it by hand to regenerate the
          connection), Linear, Softmax (operator set 17)
   bn     Linear, BatchNorm1d (its running statistics set), ReLU, Dropout, Linear (eval mode,
          operator set 13)
+  norm   the inputs normalised, (x - mean) / std with constant mean and std (a Sub and a Div
+         in float), then Linear, ReLU, Linear (operator set 13)
+
+Usage: export.py [NAME...] (default: all).
 """
+import sys
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -26,6 +32,17 @@ class Skip(nn.Module):
         return torch.softmax(self.out(torch.cat([h, x], dim=1)), dim=1)
 
 
+class Norm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([5.8, 3.0, 3.8, 1.2]))
+        self.register_buffer("std", torch.tensor([0.83, 0.43, 1.76, 0.76]))
+        self.net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+
+    def forward(self, x):
+        return self.net((x - self.mean) / self.std)
+
+
 def main():
     torch.manual_seed(0)
     models = {
@@ -37,6 +54,8 @@ def main():
         "skip": (Skip(), torch.randn(7, 6), 17),
         "bn": (nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 2)),
                torch.randn(7, 5), 13),
+        "norm": (Norm(), torch.randn(7, 4) * torch.tensor([0.83, 0.43, 1.76, 0.76]) + torch.tensor([5.8, 3.0, 3.8, 1.2]),
+                 13),
     }
     bn = models["bn"][0][1]
     bn.running_mean.uniform_(-1, 1)
@@ -44,6 +63,8 @@ def main():
     bn.weight.data.uniform_(0.5, 1.5)
     bn.bias.data.uniform_(-0.5, 0.5)
     for name, (model, x, opset) in models.items():
+        if len(sys.argv) > 1 and name not in sys.argv[1:]:
+            continue
         model.eval()
         torch.onnx.export(model, x, name + ".onnx", input_names=["x"], output_names=["y"],
                           dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=opset,
