@@ -1273,9 +1273,9 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   LLVMTypeRef fields[] = {src_ty, src_ty, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32, cg->f64, cg->i32,
                           cg->i32, cg->i32, cg->i64, cg->f64, cg->i32, cg->ptr, cg->i32, cg->i32, cg->i32,
                           cg->i32, cg->f64, cg->f64, cg->f64, cg->f64, cg->f64, cg->i32, cg->i32, cg->i32,
-                          cg->f64, schedule_type(cg)};
+                          cg->f64, cg->f64, cg->f64, cg->f64, cg->f64, schedule_type(cg)};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_train_settings");
-  LLVMStructSetBody(ty, fields, 29, 0);
+  LLVMStructSetBody(ty, fields, 33, 0);
   LLVMValueRef v[] = {const_source(cg, src_ty, &t->data), const_source(cg, src_ty, &t->test), i32c(cg, t->loss),
                       f64c(cg, t->rate), i32c(cg, t->decay), f64c(cg, t->decay_rate), i32c(cg, t->decay_every),
                       f64c(cg, t->momentum), i32c(cg, t->batch), i32c(cg, t->epochs), i32c(cg, t->restarts),
@@ -1284,9 +1284,10 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
                       i32c(cg, t->metric), i32c(cg, t->shuffle_off), i32c(cg, t->optimizer), f64c(cg, t->beta1),
                       f64c(cg, t->beta2), f64c(cg, t->eps), f64c(cg, t->weight_decay), f64c(cg, t->alpha),
                       i32c(cg, t->amsgrad), i32c(cg, t->centered), i32c(cg, t->nesterov),
-                      f64c(cg, t->dampening), const_schedule(cg, fields[28], &t->sched)};
+                      f64c(cg, t->eta_minus), f64c(cg, t->eta_plus), f64c(cg, t->step_min), f64c(cg, t->step_max),
+                      f64c(cg, t->dampening), const_schedule(cg, fields[32], &t->sched)};
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, "nnc.train");
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 29));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 33));
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMPrivateLinkage);
   return g;

@@ -119,6 +119,10 @@ static void dump_optimizer(const nnc_train_settings *t, FILE *out) {
     fprintf(out, " betas %g %g eps %g amsgrad %s", t->beta1, t->beta2, t->eps, t->amsgrad ? "on" : "off");
   if (t->optimizer == NNC_OPT_RMSPROP)
     fprintf(out, " alpha %g eps %g centered %s", t->alpha, t->eps, t->centered ? "on" : "off");
+  if (nnc_optimizer_full_batch(t->optimizer)) {
+    fprintf(out, " etas %g %g step_sizes %g %g full_batch\n", t->eta_minus, t->eta_plus, t->step_min, t->step_max);
+    return;
+  }
   if (t->optimizer == NNC_OPT_SGD) fprintf(out, " nesterov %s dampening %g", t->nesterov ? "on" : "off", t->dampening);
   fprintf(out, " weight_decay %g\n", t->weight_decay);
 }

@@ -1,6 +1,10 @@
 /* settings.c — checks the train block of a network.
  * Consumes: the `key value ...;` settings of the AST. Produces: nnc_train_settings in the
  * IR with every default filled in, and the init scheme and precision. Each setting has one
+ * parser that takes the values it needs from a cursor; `sgd`, `adam`, `adamw`, `rmsprop`,
+ * `rprop` and `irprop` choose the optimizer (one entry of nnc/optim.h each) and group its keys
+ * on one line, rate, decay, momentum and batch among them (the full-batch rprop and irprop
+ * take neither batch nor decay). Defaults are documented in docs/language.md. Numeric settings obey
  * parser that takes the values it needs from a cursor; `sgd`, `adam`, `adamw` and `rmsprop`
  * choose the optimizer (one entry of nnc/optim.h each) and group its keys on one line, rate,
  * decay, momentum and batch among them; `decay` names a schedule of nnc/schedule.h and its
@@ -576,9 +580,28 @@ static const struct {
 } optim_keys[] = {
     {"momentum", NNC_OKEY_MOMENTUM}, {"nesterov", NNC_OKEY_NESTEROV}, {"betas", NNC_OKEY_BETAS},
     {"alpha", NNC_OKEY_ALPHA},       {"eps", NNC_OKEY_EPS},           {"weight_decay", NNC_OKEY_WEIGHT_DECAY},
+    {"etas", NNC_OKEY_ETAS},         {"step_sizes", NNC_OKEY_STEP_SIZES},
     {"amsgrad", NNC_OKEY_AMSGRAD},   {"centered", NNC_OKEY_CENTERED}, {"dampening", NNC_OKEY_DAMPENING},
 };
 #define N_OPTIM_KEYS ((int)(sizeof optim_keys / sizeof optim_keys[0]))
+
+/* Two numbers, each within its limit (etas, step_sizes). */
+static int take_pair(Cursor *c, enum nnc_limit_id first, double *a, enum nnc_limit_id second, double *b,
+                     const char *what) {
+  if (!take_limited(c, first, a)) return 0;
+  if (is_number(c->v)) return take_limited(c, second, b);
+  expected(c, what);
+  return 0;
+}
+
+/* step_sizes MIN MAX: the bounds of rprop's step sizes, MIN ≤ MAX. */
+static void take_step_sizes(Cursor *c, SrcLoc at) {
+  nnc_train_settings *t = &c->s->net->train;
+  if (take_pair(c, NNC_LIMIT_STEP_MIN, &t->step_min, NNC_LIMIT_STEP_MAX, &t->step_max,
+                "two numbers, the smallest and the largest step size") && t->step_min > t->step_max)
+    fail(c, at, "'step_sizes' needs the smallest step size at most the largest, got %g and %g", t->step_min,
+         t->step_max);
+}
 
 static void take_optim_key(Cursor *c, unsigned bit, SrcLoc at) {
   nnc_train_settings *t = &c->s->net->train;
@@ -600,6 +623,9 @@ static void take_optim_key(Cursor *c, unsigned bit, SrcLoc at) {
   case NNC_OKEY_AMSGRAD: take_switch(c, &t->amsgrad); break;
   case NNC_OKEY_ALPHA: take_limited(c, NNC_LIMIT_ALPHA, &t->alpha); break;
   case NNC_OKEY_CENTERED: take_switch(c, &t->centered); break;
+  case NNC_OKEY_ETAS: take_pair(c, NNC_LIMIT_ETA_MINUS, &t->eta_minus, NNC_LIMIT_ETA_PLUS, &t->eta_plus,
+                                "two numbers, the decrease and increase factors"); break;
+  case NNC_OKEY_STEP_SIZES: take_step_sizes(c, at); break;
   case NNC_OKEY_DAMPENING:
     take_limited(c, NNC_LIMIT_DAMPENING, &t->dampening);
     if (t->dampening != 0) c->s->dampening_loc = at;
@@ -614,9 +640,9 @@ static const char *optim_key_list(const nnc_optimizer_def *d, const char **names
   static char buf[256];
   *n = 0;
   names[(*n)++] = "rate";
-  names[(*n)++] = "decay";
+  if (!d->full_batch) names[(*n)++] = "decay";
   if (d->keys & NNC_OKEY_MOMENTUM) names[(*n)++] = "momentum";
-  names[(*n)++] = "batch";
+  if (!d->full_batch) names[(*n)++] = "batch";
   for (int i = 0; i < N_OPTIM_KEYS; i++)
     if ((d->keys & optim_keys[i].bit) && optim_keys[i].bit != NNC_OKEY_MOMENTUM) names[(*n)++] = optim_keys[i].key;
   buf[0] = 0;
@@ -849,7 +875,8 @@ typedef struct SettingDef {
 static const SettingDef setting_defs[] = {
     {"data", set_data},         {"test", set_test},         {"loss", set_loss},
     {"sgd", set_optimizer},     {"adam", set_optimizer},    {"adamw", set_optimizer},
-    {"rmsprop", set_optimizer}, {"rate", set_rate},         {"decay", set_decay},
+    {"rmsprop", set_optimizer}, {"rprop", set_optimizer},   {"irprop", set_optimizer},
+    {"rate", set_rate},         {"decay", set_decay},
     {"momentum", set_momentum}, {"batch", set_batch},       {"epochs", set_epochs},
     {"restarts", set_restarts}, {"init", set_init},         {"seed", set_seed},
     {"validation", set_validation}, {"early_stop", set_early_stop}, {"patience", set_patience},
@@ -943,6 +970,22 @@ static void check_early_stop(Sema *s, const SrcLoc *first_set) {
                "or drop the patience");
 }
 
+/* rprop and irprop update once per epoch from the whole training set's gradient: `batch` and
+ * `decay` written on their own lines could not act and are refused; the batch is every sample. */
+static void check_full_batch(Sema *s, const nnc_optimizer_def *d, const SrcLoc *first_set) {
+  nnc_train_settings *t = &s->net->train;
+  SrcLoc b = first_set[setting_index("batch")], k = first_set[setting_index("decay")];
+  if (!d->full_batch) return;
+  if (b.line > 0)
+    diag_error(s->diag, b, "'batch' is not a setting of %s: it updates once per epoch from the whole training "
+               "set's gradient", d->name);
+  if (k.line > 0)
+    diag_error(s->diag, k, "'decay' is not a setting of %s: its step sizes adapt by themselves ('rate' is the "
+               "first step size)", d->name);
+  t->batch = NNC_OPT_FULL_BATCH;
+  t->decay = NNC_DECAY_NONE;
+}
+
 /* What an optimizer cannot take, once every setting is read: momentum set on its own line for
  * adam or adamw, `nesterov on` without momentum (as PyTorch refuses it). Without a rate, the
  * optimizer's default rate. */
@@ -951,12 +994,14 @@ static void check_optimizer(Sema *s, const SrcLoc *first_set) {
   const nnc_optimizer_def *d = nnc_optimizer_get(t->optimizer);
   SrcLoc m = first_set[setting_index("momentum")];
   if (m.line > 0 && !(d->keys & NNC_OKEY_MOMENTUM))
-    diag_error(s->diag, m, "'momentum' is not a setting of %s (its moments are set by 'betas')", d->name);
+    diag_error(s->diag, m, "'momentum' is not a setting of %s%s", d->name,
+               d->keys & NNC_OKEY_BETAS ? " (its moments are set by 'betas')" : "");
   if (s->nesterov_loc.line > 0 && !(t->momentum > 0))
     diag_error(s->diag, s->nesterov_loc, "'nesterov on' needs a momentum above 0 (e.g. sgd momentum 0.9 nesterov on)");
   if (s->nesterov_loc.line > 0 && s->dampening_loc.line > 0)
     diag_error(s->diag, s->dampening_loc, "'dampening' must be 0 with 'nesterov on' (as PyTorch's SGD requires)");
   if (first_set[setting_index("rate")].line == 0) t->rate = d->rate;
+  check_full_batch(s, d, first_set);
 }
 
 void settings_check(Sema *s, const AstNetwork *ast) {

@@ -49,7 +49,7 @@ static const flag flags[] = {
   {"epochs", F_LIMITED, CMD_TRAIN, "N", "epochs per restart", NNC_LIMIT_EPOCHS},
   {"rate", F_LIMITED, CMD_TRAIN, "R", "initial step size", NNC_LIMIT_RATE},
   {"batch", F_LIMITED, CMD_TRAIN, "N", "mini-batch size", NNC_LIMIT_BATCH},
-  {"optimizer", F_WORD, CMD_TRAIN, "NAME", "sgd, adam, adamw or rmsprop, with its defaults (the rate kept)", 0},
+  {"optimizer", F_WORD, CMD_TRAIN, "NAME", "sgd, adam, adamw, rmsprop, rprop or irprop, with its defaults (the rate kept)", 0},
   {"momentum", F_LIMITED, CMD_TRAIN, "M", "momentum (sgd, rmsprop)", NNC_LIMIT_MOMENTUM},
   {"nesterov", F_BOOL, CMD_TRAIN, NULL, "Nesterov momentum (sgd)", 0},
   {"beta1", F_LIMITED, CMD_TRAIN, "B", "first-moment decay (adam, adamw)", NNC_LIMIT_BETA1},
@@ -59,6 +59,10 @@ static const flag flags[] = {
   {"amsgrad", F_BOOL, CMD_TRAIN, NULL, "the largest second moment so far (adam, adamw)", 0},
   {"alpha", F_LIMITED, CMD_TRAIN, "A", "mean-square decay (rmsprop)", NNC_LIMIT_ALPHA},
   {"centered", F_BOOL, CMD_TRAIN, NULL, "divide by the variance's root, not the mean square's (rmsprop)", 0},
+  {"eta-minus", F_LIMITED, CMD_TRAIN, "E", "step-size factor after a sign change (rprop, irprop)", NNC_LIMIT_ETA_MINUS},
+  {"eta-plus", F_LIMITED, CMD_TRAIN, "E", "step-size factor after the same sign (rprop, irprop)", NNC_LIMIT_ETA_PLUS},
+  {"step-min", F_LIMITED, CMD_TRAIN, "D", "smallest step size (rprop, irprop)", NNC_LIMIT_STEP_MIN},
+  {"step-max", F_LIMITED, CMD_TRAIN, "D", "largest step size (rprop, irprop)", NNC_LIMIT_STEP_MAX},
   {"dampening", F_LIMITED, CMD_TRAIN, "D", "the gradient enters the momentum buffer times 1 - D (sgd)", NNC_LIMIT_DAMPENING},
   {"schedule", F_WORD, CMD_TRAIN, "NAME", "none, cosine, cosine_restarts or plateau, with its defaults (the rate kept)", 0},
   {"period", F_LIMITED, CMD_TRAIN, "N", "cosine: epochs from the rate down to --min-rate; cosine_restarts: the first "
@@ -329,6 +333,8 @@ static const struct {
     {"momentum", NNC_OKEY_MOMENTUM}, {"nesterov", NNC_OKEY_NESTEROV},         {"beta1", NNC_OKEY_BETAS},
     {"beta2", NNC_OKEY_BETAS},       {"eps", NNC_OKEY_EPS},                   {"weight-decay", NNC_OKEY_WEIGHT_DECAY},
     {"amsgrad", NNC_OKEY_AMSGRAD},   {"alpha", NNC_OKEY_ALPHA},               {"centered", NNC_OKEY_CENTERED},
+    {"eta-minus", NNC_OKEY_ETAS},    {"eta-plus", NNC_OKEY_ETAS},
+    {"step-min", NNC_OKEY_STEP_SIZES}, {"step-max", NNC_OKEY_STEP_SIZES},
     {"dampening", NNC_OKEY_DAMPENING},
 };
 #define N_OPTIM_FLAGS (int)(sizeof optim_flags / sizeof optim_flags[0])
@@ -350,6 +356,8 @@ static int set_optim_flag(nnrt_cli *c, const char *name, double x) {
   case NNC_OKEY_WEIGHT_DECAY: o->weight_decay = x; break;
   case NNC_OKEY_AMSGRAD: o->amsgrad = 1; break;
   case NNC_OKEY_ALPHA: o->alpha = x; break;
+  case NNC_OKEY_ETAS: *(strcmp(name, "eta-minus") ? &o->eta_plus : &o->eta_minus) = x; break;
+  case NNC_OKEY_STEP_SIZES: *(strcmp(name, "step-min") ? &o->step_max : &o->step_min) = x; break;
   case NNC_OKEY_DAMPENING: o->dampening = x; break;
   default: o->centered = 1; break;
   }
@@ -362,9 +370,17 @@ static int apply_optimizer_flags(nnrt_cli *c, nnrt_error *err) {
   nnc_train_settings *s = &c->o.s;
   const nnc_train_settings *o = &c->optim;
   if (c->optimizer >= 0 && c->optimizer != s->optimizer) {
+    int was_full = nnc_optimizer_full_batch(s->optimizer);
     nnc_optimizer_defaults(s, c->optimizer);
     if (!(nnc_optimizer_get(c->optimizer)->keys & NNC_OKEY_MOMENTUM))
       s->momentum = 0;
+    if (was_full && !c->batch_given) /* from rprop's whole set back to the default batch */
+      s->batch = 1;
+  }
+  if (nnc_optimizer_full_batch(s->optimizer)) { /* every sample, no schedule (trainer refuses a smaller --batch) */
+    if (!c->batch_given)
+      s->batch = NNC_OPT_FULL_BATCH;
+    s->decay = NNC_DECAY_NONE;
   }
   const nnc_optimizer_def *d = nnc_optimizer_get(s->optimizer);
   if (!d)
@@ -386,10 +402,21 @@ static int apply_optimizer_flags(nnrt_cli *c, nnrt_error *err) {
     case NNC_OKEY_WEIGHT_DECAY: s->weight_decay = o->weight_decay; break;
     case NNC_OKEY_AMSGRAD: s->amsgrad = 1; break;
     case NNC_OKEY_ALPHA: s->alpha = o->alpha; break;
+    case NNC_OKEY_ETAS:
+      if (!strcmp(optim_flags[i].flag, "eta-minus")) s->eta_minus = o->eta_minus;
+      else s->eta_plus = o->eta_plus;
+      break;
+    case NNC_OKEY_STEP_SIZES:
+      if (!strcmp(optim_flags[i].flag, "step-min")) s->step_min = o->step_min;
+      else s->step_max = o->step_max;
+      break;
     case NNC_OKEY_DAMPENING: s->dampening = o->dampening; break;
     default: s->centered = 1; break;
     }
   }
+  if ((d->keys & NNC_OKEY_STEP_SIZES) && s->step_min > s->step_max)
+    return nnrt__fail(err, NNRT_EUSAGE, "the smallest step size %g is above the largest %g: give --step-min at "
+                      "most --step-max", s->step_min, s->step_max);
   if (s->nesterov && !(s->momentum > 0))
     return nnrt__fail(err, NNRT_EUSAGE, "Nesterov momentum needs a momentum above 0: give --momentum M (e.g. 0.9)");
   if (s->nesterov && s->dampening != 0)
@@ -492,7 +519,7 @@ static int set_schedule(nnrt_cli *c, const char *v, nnrt_error *err) {
 static int set_optimizer(nnrt_cli *c, const char *v, nnrt_error *err) {
   int id = nnc_optimizer_find(v);
   if (id < 0)
-    return usage_error(err, "optimizer", "sgd, adam, adamw or rmsprop", v);
+    return usage_error(err, "optimizer", "sgd, adam, adamw, rmsprop, rprop or irprop", v);
   c->optimizer = id;
   return NNRT_OK;
 }
@@ -504,7 +531,7 @@ static int set_number(nnrt_cli *c, const char *name, double x) {
   if (!strcmp(name, "rate")) s->rate = x;
   else if (!strcmp(name, "validation")) s->validation = x;
   else if (!strcmp(name, "epochs")) s->epochs = v;
-  else if (!strcmp(name, "batch")) s->batch = (int32_t)v;
+  else if (!strcmp(name, "batch")) s->batch = (int32_t)v, c->batch_given = 1;
   else if (!strcmp(name, "restarts")) s->restarts = (int32_t)v;
   else if (!strcmp(name, "threads")) c->o.threads = (int32_t)v;
   else if (!strcmp(name, "patience")) s->patience = (int32_t)v;

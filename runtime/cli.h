@@ -32,6 +32,7 @@ typedef struct nnrt_cli {
   int optimizer;                /* --optimizer: enum nnc_optimizer, -1: not given */
   unsigned optim_given;         /* bit i: optimizer flag i of cli.c given, its value in optim */
   nnc_train_settings optim;     /* the values of the optimizer flags given */
+  int batch_given;              /* --batch given: kept when --optimizer changes the batch */
   int schedule;                 /* --schedule: enum nnc_decay, -1: not given */
   unsigned sched_given;         /* bit i: schedule flag i of cli.c given, its value in sched */
   nnc_train_settings sched;     /* the values of the schedule flags given */

@@ -927,7 +927,11 @@ static void print_optimizer(const nnc_train_settings *s) {
            nnc_number_text(s->beta2, b, sizeof b), e, s->amsgrad ? "on" : "off");
   else if (s->optimizer == NNC_OPT_RMSPROP)
     printf(", alpha %s, eps %s, centered %s", nnc_number_text(s->alpha, a, sizeof a), e, s->centered ? "on" : "off");
-  else
+  else if (nnc_optimizer_full_batch(s->optimizer)) {
+    printf(", etas %s %s, step_sizes ", nnc_number_text(s->eta_minus, a, sizeof a), nnc_number_text(s->eta_plus, b, sizeof b));
+    printf("%s %s, full batch\n", nnc_number_text(s->step_min, a, sizeof a), nnc_number_text(s->step_max, b, sizeof b));
+    return;
+  } else
     printf(", nesterov %s, dampening %s", s->nesterov ? "on" : "off", nnc_number_text(s->dampening, a, sizeof a));
   printf(", weight_decay %s\n", w);
 }
@@ -957,8 +961,12 @@ int nnrt__cmd_info(nnrt_cli *c, nnrt_error *err) {
   char sched[256];
   if (*nnc_schedule_text(s, sched, sizeof sched))
     printf(", %s", sched);
-  printf("\n  batch      %d\n  momentum   %s\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
-         (int)s->batch, nnc_number_text(s->momentum, n2, sizeof n2), (int)s->epochs, (int)s->restarts,
+  if (nnc_optimizer_full_batch(s->optimizer) && s->batch == NNC_OPT_FULL_BATCH)
+    printf("\n  batch      every sample (full batch, at most %d)", (int)s->batch);
+  else
+    printf("\n  batch      %d", (int)s->batch);
+  printf("\n  momentum   %s\n  epochs     %d\n  restarts   %d\n  seed       %llu\n",
+         nnc_number_text(s->momentum, n2, sizeof n2), (int)s->epochs, (int)s->restarts,
          (unsigned long long)s->seed);
   print_optimizer(s);
   printf("  validation %s\n  patience   %d%s\n", nnc_number_text(s->validation, n1, sizeof n1), (int)s->patience,

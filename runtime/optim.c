@@ -13,6 +13,11 @@
  *   adamw    p ×= 1 − rate·weight_decay first (decoupled), then adam without L2
  *   rmsprop  s = α·s + (1−α)·g²; centered: a = α·a + (1−α)·g, d = √(s − a²) + eps, else
  *            d = √s + eps; momentum: b = m·b + g/d, p −= rate·b; else p −= rate·g/d
+ *   rprop    (full batch; state q = previous gradient, Δ = step size, Δ = rate at t = 1)
+ *            f = η+ if g·q > 0, η− if g·q < 0, else 1; Δ = clamp(f·Δ, Δmin, Δmax);
+ *            g = 0 if g·q < 0; p −= sign(g)·Δ; q = g   (torch.optim.Rprop)
+ *   irprop   FANN's iRPROP−: as rprop with Δ = max(Δ, 0.0001) first and f = η+ also
+ *            when g·q = 0 (the first step grows rate by η+)
  * Each rule is a loop over restrict pointers in the model's precision (scalars computed in
  * double, once), its cases outside the loop, so it vectorises; a slice is independent of every
  * other, so threads split the parameters and the result does not depend on how.
@@ -120,12 +125,38 @@ typedef struct optim_step {
     }                                                                                           \
   }
 
+/* rprop and irprop: fann selects FANN's iRPROP− (a step floor of 1e-4, growth when g·q = 0).
+ * s0 holds the previous gradient (0 after a sign change), s1 the step sizes. */
+#define RPROP_RULE(real)                                                                        \
+  static void rprop_##real(const optim_step *st, int fann) {                                    \
+    SLICE(real);                                                                                \
+    const real up = (real)st->s->eta_plus, down = (real)st->s->eta_minus;                       \
+    const real lo = (real)st->s->step_min, hi = (real)st->s->step_max;                          \
+    const real floor_ = fann ? (real)1e-4 : 0, flat = fann ? up : 1;                            \
+    (void)wd;                                                                                   \
+    if (st->t == 1)                                                                             \
+      for (int64_t i = 0; i < len; i++)                                                         \
+        s1[i] = lr;                                                                             \
+    for (int64_t i = 0; i < len; i++) {                                                         \
+      real gi = g[i] * inv, prod = gi * s0[i];                                                  \
+      real d = s1[i] > floor_ ? s1[i] : floor_;                                                 \
+      d *= prod > 0 ? up : prod < 0 ? down : flat;                                              \
+      d = d < lo ? lo : d > hi ? hi : d;                                                        \
+      gi = prod < 0 ? 0 : gi;                                                                   \
+      p[i] -= (gi > 0 ? d : gi < 0 ? -d : 0);                                                   \
+      s0[i] = gi;                                                                               \
+      s1[i] = d;                                                                                \
+    }                                                                                           \
+  }
+
 SGD_RULE(float, sqrtf)
 SGD_RULE(double, sqrt)
 ADAM_RULE(float, sqrtf)
 ADAM_RULE(double, sqrt)
 RMSPROP_RULE(float, sqrtf)
 RMSPROP_RULE(double, sqrt)
+RPROP_RULE(float)
+RPROP_RULE(double)
 
 static void sgd_rule(const optim_step *st, int real_bytes) {
   if (real_bytes == 4) sgd_float(st); else sgd_double(st);
@@ -140,10 +171,17 @@ static void rmsprop_rule(const optim_step *st, int real_bytes) {
   if (real_bytes == 4) rmsprop_float(st); else rmsprop_double(st);
 }
 
+static void rprop_rule(const optim_step *st, int real_bytes) {
+  if (real_bytes == 4) rprop_float(st, 0); else rprop_double(st, 0);
+}
+static void irprop_rule(const optim_step *st, int real_bytes) {
+  if (real_bytes == 4) rprop_float(st, 1); else rprop_double(st, 1);
+}
+
 /* Row k updates for entry k of nnc/optim.h. */
 static void (*const rules[NNC_OPT_COUNT])(const optim_step *, int) = {
     [NNC_OPT_SGD] = sgd_rule, [NNC_OPT_ADAM] = adam_rule, [NNC_OPT_ADAMW] = adamw_rule,
-    [NNC_OPT_RMSPROP] = rmsprop_rule,
+    [NNC_OPT_RMSPROP] = rmsprop_rule, [NNC_OPT_RPROP] = rprop_rule, [NNC_OPT_IRPROP] = irprop_rule,
 };
 
 int nnrt__optim_slots(const nnc_train_settings *s) {
@@ -171,12 +209,16 @@ int nnrt__optim_check(const nnc_train_settings *s, nnrt_error *err) {
       {NNC_LIMIT_EPS, NNC_OKEY_EPS, offsetof(nnc_train_settings, eps)},
       {NNC_LIMIT_WEIGHT_DECAY, NNC_OKEY_WEIGHT_DECAY, offsetof(nnc_train_settings, weight_decay)},
       {NNC_LIMIT_ALPHA, NNC_OKEY_ALPHA, offsetof(nnc_train_settings, alpha)},
+      {NNC_LIMIT_ETA_MINUS, NNC_OKEY_ETAS, offsetof(nnc_train_settings, eta_minus)},
+      {NNC_LIMIT_ETA_PLUS, NNC_OKEY_ETAS, offsetof(nnc_train_settings, eta_plus)},
+      {NNC_LIMIT_STEP_MIN, NNC_OKEY_STEP_SIZES, offsetof(nnc_train_settings, step_min)},
+      {NNC_LIMIT_STEP_MAX, NNC_OKEY_STEP_SIZES, offsetof(nnc_train_settings, step_max)},
       {NNC_LIMIT_DAMPENING, NNC_OKEY_DAMPENING, offsetof(nnc_train_settings, dampening)},
   };
   char rule[128];
   const nnc_optimizer_def *d = nnc_optimizer_get(s->optimizer);
   if (!d)
-    return nnrt__fail(err, NNRT_EUSAGE, "invalid optimizer %d (sgd, adam, adamw or rmsprop)", (int)s->optimizer);
+    return nnrt__fail(err, NNRT_EUSAGE, "invalid optimizer %d (sgd, adam, adamw, rmsprop, rprop or irprop)", (int)s->optimizer);
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     if (!(d->keys & fields[i].key))
       continue;
@@ -188,6 +230,9 @@ int nnrt__optim_check(const nnc_train_settings *s, nnrt_error *err) {
   }
   if (s->nesterov && !(s->momentum > 0))
     return nnrt__fail(err, NNRT_EUSAGE, "nesterov needs a momentum above 0");
+  if ((d->keys & NNC_OKEY_STEP_SIZES) && s->step_min > s->step_max)
+    return nnrt__fail(err, NNRT_EUSAGE, "the step sizes' lower bound %g is above their upper bound %g", s->step_min,
+                      s->step_max);
   if (s->nesterov && s->dampening != 0)
     return nnrt__fail(err, NNRT_EUSAGE, "nesterov needs a dampening of 0");
   return NNRT_OK;

@@ -16,20 +16,30 @@
  * two-double allreduce, so every rank sees the same loss and stops at the same step. With
  * --shard-data a rank takes, of the global positions [from, from+n), those ≡ rank mod K, from
  * its own order of its own rows.
+ * Full-batch optimizers (rprop, irprop) take the whole training set as one batch: each worker
+ * sums the gradient of its share in chunks of FULL_BATCH_CHUNK rows, so that the scratch stays
+ * the size of a chunk whatever the data set's.
  */
 #include <math.h>
 #include <string.h>
 
 #include "mpi_api.h"
+#include "nnc/optim.h"
 #include "nnc/schedule.h"
 #include "trainer.h"
 
 /* ---- threads ---- */
 
+/* Rows per loss_grad call of a full-batch optimizer's worker. */
+#define FULL_BATCH_CHUNK 1024
+
 int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err) {
   const nnc_model *m = tr->m;
   int n = tr->o.threads, k = nnrt__mpi_size();
   int64_t share = ((tr->batch + k - 1) / k + n - 1) / n;
+  if (nnc_optimizer_full_batch(tr->o.s.optimizer) && share > FULL_BATCH_CHUNK)
+    share = FULL_BATCH_CHUNK;
+  tr->grad_chunk = share > 0 ? share : 1;
   int rc = n > 1 ? nnrt__pool_create(n, &tr->pool, err) : NNRT_OK;
   if (rc)
     return rc;
@@ -63,7 +73,7 @@ typedef struct grad_job {
   int64_t n;
 } grad_job;
 
-/* Worker w takes rows [w·n/T, (w+1)·n/T) of the gathered batch. */
+/* Worker w takes rows [w·n/T, (w+1)·n/T) of the gathered batch, grad_chunk rows per call. */
 static void grad_worker(void *ctx, int w) {
   grad_job *job = ctx;
   nnrt_trainer *tr = job->tr;
@@ -71,10 +81,12 @@ static void grad_worker(void *ctx, int w) {
   int64_t T = tr->o.threads, lo = job->n * w / T, hi = job->n * (w + 1) / T;
   memset(tr->grads[w], 0, (size_t)m->n_params * (size_t)m->real_bytes);
   tr->losses[w] = 0;
-  if (hi > lo)
-    tr->losses[w] = m->loss_grad(tr->params, hi - lo, nnrt__at(tr->xb, m->real_bytes, lo * m->n_inputs),
-                                 nnrt__at(tr->tb, m->real_bytes, lo * m->n_outputs), tr->grads[w],
-                                 tr->scratches[w]);
+  for (int64_t a = lo; a < hi; a += tr->grad_chunk) {
+    int64_t rows = hi - a < tr->grad_chunk ? hi - a : tr->grad_chunk;
+    tr->losses[w] += m->loss_grad(tr->params, rows, nnrt__at(tr->xb, m->real_bytes, a * m->n_inputs),
+                                  nnrt__at(tr->tb, m->real_bytes, a * m->n_outputs), tr->grads[w],
+                                  tr->scratches[w]);
+  }
 }
 
 typedef struct update_job {

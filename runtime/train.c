@@ -130,7 +130,8 @@ static int alloc_buffers(nnrt_trainer *tr, nnrt_error *err) {
   tr->order = nnrt__alloc_array(tr->train->n, sizeof(int64_t));
   tr->xb = nnrt__alloc_array_aligned(b * m->n_inputs, (size_t)m->real_bytes);
   tr->tb = nnrt__alloc_array_aligned(b * m->n_outputs, (size_t)m->real_bytes);
-  tr->scratch = nnrt__alloc_aligned((size_t)(m->scratch_fixed + b * m->scratch_per_sample));
+  int64_t sb = nnc_optimizer_full_batch(tr->o.s.optimizer) ? 1 : b; /* full batch: the workers' scratches */
+  tr->scratch = nnrt__alloc_aligned((size_t)(m->scratch_fixed + sb * m->scratch_per_sample));
   tr->seq_rates = tr->seq ? nnrt__alloc_array(tr->seq, sizeof(double)) : NULL;
   if (!tr->params || !tr->velocity || !tr->good_params || !tr->good_velocity || !tr->run_best ||
       !tr->best || !tr->order || !tr->xb || !tr->tb || !tr->scratch || (tr->seq && !tr->seq_rates))
@@ -155,6 +156,17 @@ static int check_options(const nnrt_train_options *o, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* rprop and irprop step on the gradient of the whole training set: a batch smaller than it
+ * (--batch over a full-batch optimizer) is refused rather than silently widened. */
+static int check_full_batch(const nnrt_trainer *tr, int64_t n, nnrt_error *err) {
+  const nnc_train_settings *s = &tr->o.s;
+  if (!nnc_optimizer_full_batch(s->optimizer) || s->batch >= n)
+    return NNRT_OK;
+  return nnrt__fail(err, NNRT_EUSAGE, "%s updates once per epoch from the whole training set's gradient: batch %d "
+                    "is smaller than the %lld training samples (drop --batch, or choose another --optimizer)",
+                    nnc_optimizer_get(s->optimizer)->name, (int)s->batch, (long long)n);
+}
+
 static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
   /* Under mpirun every rank steps through one sample order: rank 0's `shuffle` rules. */
   nnrt__mpi_bcast(&tr->o.s.shuffle_off, sizeof tr->o.s.shuffle_off);
@@ -168,6 +180,8 @@ static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
   if (rc)
     return rc;
   int64_t n = nnrt__shard_total(tr->train->n); /* --shard-data: every rank's samples */
+  if ((rc = check_full_batch(tr, n, err)) != NNRT_OK)
+    return rc;
   tr->batch = tr->o.s.batch < n ? tr->o.s.batch : (int32_t)n;
   tr->metric = nnrt_metric_resolve(tr->m, tr->o.s.metric, tr->all);
   if ((rc = alloc_buffers(tr, err)) != NNRT_OK)

@@ -37,6 +37,11 @@ enum nnc_limit_id {
   NNC_LIMIT_EPS,
   NNC_LIMIT_WEIGHT_DECAY,
   NNC_LIMIT_ALPHA,
+  /* rprop, irprop */
+  NNC_LIMIT_ETA_MINUS,
+  NNC_LIMIT_ETA_PLUS,
+  NNC_LIMIT_STEP_MIN,
+  NNC_LIMIT_STEP_MAX,
   NNC_LIMIT_DAMPENING,
   /* schedules, warmup and clipping (nnc/schedule.h) */
   NNC_LIMIT_PERIOD,
@@ -83,6 +88,10 @@ static inline const nnc_limit *nnc_limit_get(enum nnc_limit_id id) {
       [NNC_LIMIT_EPS] = {"eps", "eps", 0, 0, 1, 1, 0, NULL},
       [NNC_LIMIT_WEIGHT_DECAY] = {"weight_decay", "weight-decay", 0, 0, 1000, 0, 0, "0: none"},
       [NNC_LIMIT_ALPHA] = {"alpha", "alpha", 0, 0, 1, 0, 1, NULL},
+      [NNC_LIMIT_ETA_MINUS] = {"etas", "eta-minus", 0, 0, 1, 1, 1, NULL},
+      [NNC_LIMIT_ETA_PLUS] = {"etas", "eta-plus", 0, 1, 1e6, 1, 0, NULL},
+      [NNC_LIMIT_STEP_MIN] = {"step_sizes", "step-min", 0, 0, 1e6, 0, 0, NULL},
+      [NNC_LIMIT_STEP_MAX] = {"step_sizes", "step-max", 0, 0, 1e6, 1, 0, NULL},
       [NNC_LIMIT_DAMPENING] = {"dampening", "dampening", 0, 0, 1, 0, 0, "0: none"},
       [NNC_LIMIT_PERIOD] = {"decay cosine", "period", 1, 1, 1e9, 0, 0, NULL},
       [NNC_LIMIT_PERIOD_MULT] = {"mult", "period-mult", 1, 1, 1e6, 0, 0, NULL},

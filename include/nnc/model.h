@@ -20,11 +20,15 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 6
+#define NNC_ABI_VERSION 7
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 /* The update rule (nnc/optim.h has one entry each). */
-enum nnc_optimizer { NNC_OPT_SGD = 0, NNC_OPT_ADAM = 1, NNC_OPT_ADAMW = 2, NNC_OPT_RMSPROP = 3, NNC_OPT_COUNT = 4 };
+enum nnc_optimizer {
+  NNC_OPT_SGD = 0, NNC_OPT_ADAM = 1, NNC_OPT_ADAMW = 2, NNC_OPT_RMSPROP = 3,
+  NNC_OPT_RPROP = 4, NNC_OPT_IRPROP = 5, /* full-batch, sign-based (torch.optim.Rprop; FANN's iRPROP−) */
+  NNC_OPT_COUNT = 6
+};
 /* The step-size schedule (`decay` in the train block; nnc/schedule.h has one entry each). */
 enum nnc_decay {
   NNC_DECAY_NONE = 0, NNC_DECAY_INVERSE = 1, NNC_DECAY_EXPONENTIAL = 2, NNC_DECAY_STEP = 3,
@@ -99,6 +103,9 @@ typedef struct nnc_train_settings {
   double weight_decay;         /* L2 (sgd, adam, rmsprop) or decoupled (adamw), ≥ 0 */
   double alpha;                /* rmsprop: mean-square decay in [0, 1) */
   int32_t amsgrad, centered, nesterov; /* adam/adamw, rmsprop, sgd switches */
+  /* rprop, irprop: step-size factors after a sign change (0 < eta_minus < 1) and after the
+   * same sign (eta_plus > 1), and the step sizes' bounds (0 ≤ step_min ≤ step_max). */
+  double eta_minus, eta_plus, step_min, step_max;
   double dampening;            /* sgd: the gradient's share of the momentum buffer is 1 − dampening */
   nnc_schedule_settings sched; /* the schedule's constants, warmup, clipping */
 } nnc_train_settings;

@@ -1,6 +1,6 @@
 /* nnc/optim.h — the optimizers, one table entry each, shared by the compiler (the `sgd`,
- * `adam`, `adamw` and `rmsprop` settings of a train block) and the runtime (`--optimizer`, the
- * update, checkpoints).
+ * `adam`, `adamw`, `rmsprop`, `rprop` and `irprop` settings of a train block) and the runtime
+ * (`--optimizer`, the update, checkpoints).
  *
  * An entry names the optimizer, the keys its setting takes (each a field of
  * nnc_train_settings, numbers checked against nnc/limits.h), its defaults, and the state it
@@ -24,6 +24,9 @@ enum nnc_optim_key {
   NNC_OKEY_AMSGRAD = 1 << 5,
   NNC_OKEY_ALPHA = 1 << 6,
   NNC_OKEY_CENTERED = 1 << 7,
+  /* rprop, irprop */
+  NNC_OKEY_ETAS = 1 << 16,
+  NNC_OKEY_STEP_SIZES = 1 << 17,
   NNC_OKEY_DAMPENING = 1 << 8
 };
 
@@ -34,12 +37,21 @@ typedef struct nnc_optimizer_def {
   double weight_decay;       /* default weight decay */
   int slots;                 /* state reals per parameter */
   const char *state;         /* what the slots hold, in order */
+  int full_batch;            /* 1: one update per epoch from the whole training set's gradient
+                                (no batch, no decay: rate is the initial step size) */
+  double step_min;           /* default lower bound of the step sizes (full-batch rules) */
 } nnc_optimizer_def;
 
 #define NNC_OPT_BETA1 0.9
 #define NNC_OPT_BETA2 0.999
 #define NNC_OPT_EPS 1e-8
 #define NNC_OPT_ALPHA 0.99
+/* rprop and irprop: etas (decrease, increase) and the upper bound of the step sizes. */
+#define NNC_OPT_ETA_MINUS 0.5
+#define NNC_OPT_ETA_PLUS 1.2
+#define NNC_OPT_STEP_MAX 50
+/* The batch of full-batch optimizers: every sample, up to the largest batch there is. */
+#define NNC_OPT_FULL_BATCH (1 << 20)
 
 static inline const nnc_optimizer_def *nnc_optimizer_get(int id) {
   static const nnc_optimizer_def table[NNC_OPT_COUNT] = {
@@ -51,6 +63,11 @@ static inline const nnc_optimizer_def *nnc_optimizer_get(int id) {
                          0.01, 3, "first moment, second moment, largest second moment"},
       [NNC_OPT_RMSPROP] = {"rmsprop", NNC_OKEY_ALPHA | NNC_OKEY_EPS | NNC_OKEY_WEIGHT_DECAY | NNC_OKEY_MOMENTUM |
                            NNC_OKEY_CENTERED, 0.01, 0, 3, "mean square, momentum buffer, mean gradient"},
+      /* full-batch, sign-based: torch.optim.Rprop, and FANN's iRPROP− (its default training) */
+      [NNC_OPT_RPROP] = {"rprop", NNC_OKEY_ETAS | NNC_OKEY_STEP_SIZES, 0.01, 0, 2,
+                         "previous gradient, step size", 1, 1e-6},
+      [NNC_OPT_IRPROP] = {"irprop", NNC_OKEY_ETAS | NNC_OKEY_STEP_SIZES, 0.1, 0, 2,
+                          "previous gradient, step size", 1, 0},
   };
   return id >= 0 && id < NNC_OPT_COUNT ? &table[id] : NULL;
 }
@@ -71,7 +88,17 @@ static inline void nnc_optimizer_defaults(nnc_train_settings *t, int id) {
   t->alpha = NNC_OPT_ALPHA;
   t->weight_decay = nnc_optimizer_get(id)->weight_decay;
   t->amsgrad = t->centered = t->nesterov = 0;
+  t->eta_minus = NNC_OPT_ETA_MINUS;
+  t->eta_plus = NNC_OPT_ETA_PLUS;
+  t->step_min = nnc_optimizer_get(id)->step_min;
+  t->step_max = NNC_OPT_STEP_MAX;
   t->dampening = 0;
+}
+
+/* Whether optimizer id steps once per epoch on the whole training set (rprop, irprop). */
+static inline int nnc_optimizer_full_batch(int id) {
+  const nnc_optimizer_def *d = nnc_optimizer_get(id);
+  return d && d->full_batch;
 }
 
 /* Whether the update runs in the runtime after the generated backward pass (every optimizer

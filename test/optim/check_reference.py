@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 """Trains the networks of reference.json (written by make_reference.py with PyTorch) with nnc
+and compares the weights with PyTorch's: every optimizer and option, per-sample and mini-batch,
+rprop and irprop on the whole data set, f64 to 1e-10 and f32 to 1e-5, relative to the reference value, or to 0.01 for a smaller one (the rounding of a weight
 and compares the weights with PyTorch's: every optimizer and option, every step-size schedule
 (with warmup) and gradient clipping, per-sample and mini-batch, f64 to 1e-10 and f32 to 1e-5, relative to the reference value, or to 0.01 for a smaller one (the rounding of a weight
 near 0 comes from sums of terms of the size of the others).
@@ -20,6 +22,7 @@ optimizer's state and step count), and a checkpoint is refused by another optimi
 import argparse
 import csv
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -33,8 +36,8 @@ NET = """network ref {
   layer h[3] tanh <- %(w1)s*x + %(b1)s;
   output y[2] linear <- %(w2)s*h + %(b2)s;
   train {
-    data "data.csv" header inputs 0..1 targets 2..3;
-    %(setting)s batch %(batch)d;
+    data "%(data)s" header inputs 0..1 targets 2..3;
+    %(setting)s%(batch)s;
     %(extra)s
     epochs %(epochs)d;
     shuffle off;
@@ -81,14 +84,17 @@ def check_resume(name, case, straight):
     return None
 
 
+PAIRS = {"betas": ("beta1", "beta2"), "etas": ("eta-minus", "eta-plus"), "step_sizes": ("step-min", "step-max")}
+
+
 def setting_flags(setting):
     """`adam rate 0.01 betas 0.8 0.95 amsgrad on` as flags: --optimizer adam --rate 0.01 ..."""
     words = setting.split()
     flags, i = ["--optimizer", words[0]], 1
     while i < len(words):
         key = words[i]
-        if key == "betas":
-            flags += ["--beta1", words[i + 1], "--beta2", words[i + 2]]
+        if key in PAIRS:
+            flags += ["--" + PAIRS[key][0], words[i + 1], "--" + PAIRS[key][1], words[i + 2]]
             i += 3
         elif words[i + 1] == "on":
             flags.append("--" + key)
@@ -99,6 +105,25 @@ def setting_flags(setting):
     return flags
 
 
+def wave_data(n):
+    """make_reference.py's wave_data: the rows of the cases with wave_rows."""
+    return [[math.sin(0.37 * i), math.cos(1.3 * i), 0.5 * math.sin(0.11 * i + 1), 0.3 * math.cos(0.07 * i)]
+            for i in range(n)]
+
+
+def write_data(path, rows):
+    with open(path, "w") as fh:
+        fh.write("x0,x1,t0,t1\n" + "".join(",".join(repr(v) for v in row) + "\n" for row in rows))
+
+
+def data_file(case):
+    """data.csv, or for a case with wave_rows a file of that many rows (written once)."""
+    if "wave_rows" not in case:
+        return "data.csv"
+    path = "wave%d.csv" % case["wave_rows"]
+    if not os.path.exists(path):
+        write_data(path, wave_data(case["wave_rows"]))
+    return path
 def check_rates(name, case):
     """Each epoch's rate in the log against the rate torch's scheduler gave that epoch."""
     if "rates" not in case or "steps" in case.get("extra", ""):
@@ -116,13 +141,15 @@ def check_case(a, ref, case):
     setting = "sgd rate 0.5" if a.flags else case["setting"]
     with open(name + ".nn", "w") as fh:
         fh.write(NET % {"w1": literal(ref["w1"]), "b1": literal(ref["b1"]), "w2": literal(ref["w2"]),
-                        "b2": literal(ref["b2"]), "setting": setting, "batch": case["batch"],
+                        "b2": literal(ref["b2"]), "setting": setting, "data": data_file(case),
+                        "batch": " batch %d" % case["batch"] if case["batch"] else "",
                         "epochs": case["epochs"], "precision": case["precision"],
                         "extra": "" if a.flags else case.get("extra", "")})
     run([a.nnc, name + ".nn", "-o", name])
-    flags = ["--threads", str(a.threads)] if a.threads > 1 and case["batch"] > 1 else []
+    several = case["batch"] != 1  # a mini-batch, or the whole data set (batch 0: rprop, irprop)
+    flags = ["--threads", str(a.threads)] if a.threads > 1 and several else []
     flags += setting_flags(case["setting"]) + case.get("flags", []) if a.flags else []
-    launch = mpirun(a) if a.mpirun and case["batch"] > 1 else []
+    launch = mpirun(a) if a.mpirun and several else []
     run(launch + ["./" + name, "train", "--quiet", "--save", name + ".weights", "--log", name + ".log"] + flags)
     got = json.loads(run(["./" + name, "weights", "export", "--weights", name + ".weights"]))["params"]
     problem = check_rates(name, case)
@@ -158,8 +185,7 @@ def main():
     shutil.rmtree(a.work, ignore_errors=True)
     os.makedirs(a.work)
     os.chdir(a.work)
-    with open("data.csv", "w") as fh:
-        fh.write("x0,x1,t0,t1\n" + "".join(",".join(repr(v) for v in row) + "\n" for row in ref["data"]))
+    write_data("data.csv", ref["data"])
     cases = [c for c in ref["cases"] if a.only in c["name"]]
     failed = 0
     for case in cases:

@@ -13,12 +13,19 @@ h's biases, y's weights (2 rows of 3), y's biases. nnc's squared loss of a sampl
 torch's loss here is therefore ((ŷ − y)²).sum() / n for a batch of n (the last batch of an
 epoch may be smaller). Samples are visited in data order (`shuffle off`).
 
+The full-batch optimizers (rprop, irprop) step once per epoch on the whole data set's gradient
+(mode full_batch, written with batch 0: their setting has no batch). rprop is torch.optim.Rprop;
+irprop is FANN's iRPROP− (fann_update_weights_irpropm), which torch lacks: its rule is written
+below over torch's gradients, as nnc documents it (a step floor of 1e-4, growth when the
+gradient or the previous one is 0, no move after a sign change or on a zero gradient).
+
 The scheduled cases add lines to the train block (`decay ...`, `warmup ...`, `clip ...`) and
 train with torch.optim.lr_scheduler (stepped once per epoch, the warmup in steps once per
 update, ReduceLROnPlateau on the epoch's mean training loss) and torch.nn.utils.clip_grad_*
 (on the batch's mean gradient, before the step); "flags" are the executable's flags that say
 the same over a network compiled without those lines."""
 import json
+import math
 import os
 
 import torch
@@ -57,6 +64,54 @@ OPTIMIZERS = {
 MODES = {"per_sample": (1, 2), "mini_batch": (4, 3)}  # batch, epochs
 
 LR = torch.optim.lr_scheduler
+
+class IRprop(torch.optim.Optimizer):
+    """FANN's iRPROP− as nnc implements it: Δ = clamp(max(Δ, 1e-4)·f, Δmin, Δmax) with
+    f = η− after a sign change (then g = 0), else η+; p −= sign(g)·Δ; Δ starts at lr."""
+
+    def __init__(self, params, lr=0.1, etas=(0.5, 1.2), step_sizes=(0.0, 50.0)):
+        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            (down, up), (lo, hi) = group["etas"], group["step_sizes"]
+            for p in group["params"]:
+                st = self.state[p]
+                if not st:
+                    st["prev"] = torch.zeros_like(p)
+                    st["step"] = torch.full_like(p, group["lr"])
+                g = p.grad.clone()
+                prod = g * st["prev"]
+                factor = torch.where(prod < 0, torch.full_like(p, down), torch.full_like(p, up))
+                d = torch.clamp(st["step"], min=1e-4) * factor
+                d = d.clamp(lo, hi)
+                g[prod < 0] = 0
+                p.add_(-g.sign() * d)
+                st["prev"].copy_(g)
+                st["step"].copy_(d)
+
+
+# name: (nnc setting, optimizer class, its keyword arguments): one step per epoch on all data
+FULL_BATCH = {
+    "rprop": ("rprop", torch.optim.Rprop, dict(lr=0.01)),
+    "rprop_options": ("rprop rate 0.05 etas 0.3 1.5 step_sizes 0.001 0.2", torch.optim.Rprop,
+                      dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(0.001, 0.2))),
+    "irprop": ("irprop", IRprop, dict()),
+    "irprop_options": ("irprop rate 0.02 etas 0.4 1.3 step_sizes 0.01 1", IRprop,
+                       dict(lr=0.02, etas=(0.4, 1.3), step_sizes=(0.01, 1.0))),
+}
+FULL_BATCH_EPOCHS = 12
+
+
+def wave_data(n):
+    """n rows of a smooth function, written out by check_reference.py the same way: more rows
+    than one chunk of a full-batch gradient (1024), so the chunked sum is checked too."""
+    return [[math.sin(0.37 * i), math.cos(1.3 * i), 0.5 * math.sin(0.11 * i + 1), 0.3 * math.cos(0.07 * i)]
+            for i in range(n)]
+
+
+WAVE_ROWS = 2600
 
 
 def warmup_then_cosine(opt):
@@ -117,21 +172,22 @@ def clip(net, how):
         torch.nn.utils.clip_grad_norm_(net.parameters(), value if kind == "norm" else value[0])
 
 
-def train(opt_class, kwargs, dtype, batch, epochs, schedulers=None, clipping=None, rates=None):
+def train(opt_class, kwargs, dtype, batch, epochs, schedulers=None, clipping=None, rates=None, rows=DATA):
     net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)).to(dtype)
     with torch.no_grad():
         for p, v in zip(net.parameters(), (W1, B1, W2, B2)):
             p.copy_(torch.tensor(v, dtype=dtype))
-    data = torch.tensor(DATA, dtype=dtype)
+    data = torch.tensor(rows, dtype=dtype)
     x, t = data[:, :2], data[:, 2:]
-    extra = {} if opt_class is torch.optim.SGD else {"foreach": False}
+    extra = {} if opt_class in (torch.optim.SGD, IRprop) else {"foreach": False}
+    batch = batch or len(rows)
     opt = opt_class(net.parameters(), **kwargs, **extra)
     sched = schedulers(opt) if schedulers else {}
     for _ in range(epochs):
         total = 0.0
         if rates is not None:
             rates.append(opt.param_groups[0]["lr"])
-        for lo in range(0, len(DATA), batch):
+        for lo in range(0, len(rows), batch):
             xb, tb = x[lo:lo + batch], t[lo:lo + batch]
             opt.zero_grad()
             summed = ((net(xb) - tb) ** 2).sum()
@@ -144,7 +200,7 @@ def train(opt_class, kwargs, dtype, batch, epochs, schedulers=None, clipping=Non
         if "epoch" in sched:
             sched["epoch"].step()
         if "plateau" in sched:
-            sched["plateau"].step(total / len(DATA))
+            sched["plateau"].step(total / len(rows))
     return [float(v) for p in net.parameters() for v in p.detach().reshape(-1)]
 
 
@@ -156,6 +212,16 @@ def main():
                 cases.append({"name": f"{name}.{mode}.{precision}", "setting": setting, "batch": batch,
                               "epochs": epochs, "precision": precision,
                               "params": train(opt_class, kwargs, dtype, batch, epochs)})
+    for name, (setting, opt_class, kwargs) in FULL_BATCH.items():
+        for precision, dtype in (("f64", torch.float64), ("f32", torch.float32)):
+            cases.append({"name": f"{name}.full_batch.{precision}", "setting": setting, "batch": 0,
+                          "epochs": FULL_BATCH_EPOCHS, "precision": precision,
+                          "params": train(opt_class, kwargs, dtype, 0, FULL_BATCH_EPOCHS)})
+    for name in ("rprop_options", "irprop"):  # f64 only: the data are written as decimal text
+        setting, opt_class, kwargs = FULL_BATCH[name]
+        cases.append({"name": f"{name}.full_batch_wave.f64", "setting": setting, "batch": 0, "epochs": 6,
+                      "precision": "f64", "wave_rows": WAVE_ROWS,
+                      "params": train(opt_class, kwargs, torch.float64, 0, 6, rows=wave_data(WAVE_ROWS))})
     for name, (setting, extra, flags, opt_class, kwargs, schedulers, clipping) in SCHEDULED.items():
         for mode, (batch, epochs) in SCHEDULED_MODES.items():
             for precision, dtype in (("f64", torch.float64), ("f32", torch.float32)):

@@ -1058,7 +1058,15 @@ static void test_usage_errors(void) {
                                   "got 'accuracy'\n"},
     {"predict --metric regression", 2, "error: unknown flag '--metric' for 'predict' (see 'toy predict --help')\n"},
     {"train --momentum 1", 2, "error: --momentum: expected a number in [0, 1), got '1'\n"},
-    {"train --optimizer adagrad", 2, "error: --optimizer: expected sgd, adam, adamw or rmsprop, got 'adagrad'\n"},
+    {"train --optimizer adagrad", 2, "error: --optimizer: expected sgd, adam, adamw, rmsprop, rprop or irprop, "
+                                     "got 'adagrad'\n"},
+    {"train --optimizer rprop --eta-minus 1", 2, "error: --eta-minus: expected a number in (0, 1), got '1'\n"},
+    {"train --optimizer irprop --eta-plus 1", 2, "error: --eta-plus: expected a number in (1, 1000000], got '1'\n"},
+    {"train --optimizer rprop --step-min -1", 2, "error: --step-min: expected a number in [0, 1000000], got '-1'\n"},
+    {"train --optimizer rprop --step-min 2 --step-max 1", 2, "error: the smallest step size 2 is above the largest 1: "
+                                                             "give --step-min at most --step-max\n"},
+    {"train --step-max 1", 2, "error: --step-max is not a hyperparameter of sgd, the optimizer of this training "
+                              "(choose another with --optimizer)\n"},
     {"train --optimizer adam --beta1 1", 2, "error: --beta1: expected a number in [0, 1), got '1'\n"},
     {"train --optimizer adam --beta2 -0.1", 2, "error: --beta2: expected a number in [0, 1), got '-0.1'\n"},
     {"train --optimizer rmsprop --eps 0", 2, "error: --eps: expected a number in (0, 1], got '0'\n"},
@@ -1109,6 +1117,9 @@ static void test_usage_errors(void) {
      "error: --inputs/--targets/--onehot: 'onehot' needs exactly one target column (the class index), got 2\n"},
     {"train --data xor.csv --labels xor.csv", 2, "error: xor.csv is CSV data: a label file (xor.csv) is for IDX "
                                                  "images; select the label column with --targets N --onehot\n"},
+    {"train --data xor.csv --optimizer rprop --batch 2", 2, "error: rprop updates once per epoch from the whole "
+     "training set's gradient: batch 2 is smaller than the 4 training samples (drop --batch, or choose another "
+     "--optimizer)\n"},
     {"train --data xor.csv --test-labels xor.csv", 2, "error: --test-labels needs test data: give --test FILE\n"},
     {"train --data xor.csv --labels xor.csv --inputs 0..1", 2, "error: --inputs, --targets and --onehot select "
      "CSV columns; the data are IDX images (their pixels the inputs, their labels the one-hot targets)\n"},
