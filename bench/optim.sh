@@ -1,25 +1,26 @@
 #!/bin/bash
 # bench/optim.sh — nnc's Adam against nnc's SGD and PyTorch's Adam on the Fashion-MNIST network
 # (784-256-128-10 ReLU, cross-entropy, batch 64, 5 epochs, constant rate), side by side in one run.
-#   bench/optim.sh              3 seeds round-robin (about 5 min)
-#   bench/optim.sh --seeds N    N seeds; --epochs E  E epochs
+#   bench/optim.sh              3 seeds round-robin (about 6 min on a loaded machine)
+#   bench/optim.sh --seeds N    N seeds; --epochs E  E epochs; --torch-sgd  PyTorch's SGD too
 # Builds nnc from the committed HEAD (as run.sh does, into build/), runs on one core (CPU 0, 1 thread):
 #   nnc_sgd    nnc/fmnist_relu.nn as written (sgd rate 0.1)
 #   nnc_adam   the same with --optimizer adam --rate 0.001 (betas 0.9 0.999, eps 1e-8, no decay)
 #   torch_adam peers/torch_optim.py: torch.optim.Adam, lr 0.001, the same defaults
-#   torch_sgd  peers/torch_optim.py: torch.optim.SGD, lr 0.1
+#   torch_sgd  peers/torch_optim.py: torch.optim.SGD, lr 0.1 (with --torch-sgd)
 # s/epoch is the training time of an epoch (no loading or scoring), median over every epoch of every seed;
 # accuracy is the final test accuracy, mean over the seeds. Writes build/optim/{raw.tsv,table.md,log.txt}.
 set -euo pipefail
 cd "$(dirname "$0")"
 BENCH=$PWD ROOT=$(cd .. && pwd)
 PY=/usr/bin/python3            # Debian's python: the one with torch and numpy
-SEEDS=3 EPOCHS=5
+SEEDS=3 EPOCHS=5 TORCH_SGD=0
 while [ $# -gt 0 ]; do
   case $1 in
     --seeds) SEEDS=$2; shift ;;
     --epochs) EPOCHS=$2; shift ;;
-    *) echo "usage: $0 [--seeds N] [--epochs E]" >&2; exit 2 ;;
+    --torch-sgd) TORCH_SGD=1 ;;
+    *) echo "usage: $0 [--seeds N] [--epochs E] [--torch-sgd]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -62,7 +63,7 @@ for s in $(seq 1 "$SEEDS"); do
   run $s nnc_sgd $NNCT --seed $s
   run $s nnc_adam $NNCT $ADAM --seed $s
   run $s torch_adam $NOCT $PY peers/torch_optim.py 1 $EPOCHS adam 0.001 $s
-  run $s torch_sgd $NOCT $PY peers/torch_optim.py 1 $EPOCHS sgd 0.1 $s
+  [ $TORCH_SGD = 0 ] || run $s torch_sgd $NOCT $PY peers/torch_optim.py 1 $EPOCHS sgd 0.1 $s
 done
 say "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 $PY tools/optim_table.py "$RAW" | tee $OUT/table.md
