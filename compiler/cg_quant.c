@@ -197,6 +197,14 @@ static LLVMValueRef dequant_unscaled(Cg *cg, const CgQuantSet *s, LLVMValueRef k
   return LLVMBuildSIToFP(cg->b, load_typed(cg, cg->i8, s->w, k), cg->real, "");
 }
 
+/* nr accumulators of vector type ty on the stack, each zero. */
+static void zeroed_accumulators(Cg *cg, LLVMTypeRef ty, LLVMValueRef *acc, int nr) {
+  for (int r = 0; r < nr; r++) {
+    acc[r] = cg_alloca(cg, ty, "acc");
+    LLVMBuildStore(cg->b, LLVMConstNull(ty), acc[r]);
+  }
+}
+
 /* AVX-512 BF16: the inputs rounded to bf16 once (vcvtneps2bf16), then VNNI_ROWS rows at a
  * time, one vdpbf16ps (32 bf16 pairs into 16 float sums) per row and vector. */
 static void dpbf16_block(Cg *cg, const CgQuantSet *s, LLVMValueRef row0, int nr, LLVMValueRef xb, LLVMValueRef z) {
@@ -206,10 +214,7 @@ static void dpbf16_block(Cg *cg, const CgQuantSet *s, LLVMValueRef row0, int nr,
   LLVMGetParamTypes(fty, ops);
   LLVMTypeRef v16 = ops[0];
   LLVMValueRef acc[VNNI_ROWS];
-  for (int r = 0; r < nr; r++) {
-    acc[r] = cg_alloca(cg, v16, "bacc");
-    LLVMBuildStore(cg->b, LLVMConstNull(v16), acc[r]);
-  }
+  zeroed_accumulators(cg, v16, acc, nr);
   CgLoop lv;
   LLVMValueRef off = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lv, cg_int(cg, s->stride / 32), "dpbf16"), cg_int(cg, 32), "");
   LLVMTypeRef i16 = LLVMInt16TypeInContext(cg->ctx);
@@ -329,10 +334,7 @@ static void vnni_block(Cg *cg, const CgQuantSet *s, LLVMValueRef row0, int nr, L
                        LLVMValueRef z) {
   LLVMTypeRef v16 = LLVMVectorType(cg->i32, 16);
   LLVMValueRef acc[VNNI_ROWS];
-  for (int r = 0; r < nr; r++) {
-    acc[r] = cg_alloca(cg, v16, "vacc");
-    LLVMBuildStore(cg->b, LLVMConstNull(v16), acc[r]);
-  }
+  zeroed_accumulators(cg, v16, acc, nr);
   CgLoop lv;
   LLVMValueRef off = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lv, cg_int(cg, s->stride / 64), "vnni"), cg_int(cg, 64), "");
   LLVMValueRef xv = LLVMBuildLoad2(cg->b, v16, LLVMBuildInBoundsGEP2(cg->b, cg->i8, xq, &off, 1, ""), "");

@@ -82,24 +82,18 @@ typedef struct optim_step {
     const real c1 = (real)b1, c2 = (real)b2, d1 = (real)(1 - b1), d2 = (real)(1 - b2);          \
     const real step = (real)(st->rate / (1 - pow(b1, (double)st->t)));                         \
     const real bc2 = (real)sqrt(1 - pow(b2, (double)st->t)), eps = (real)st->s->eps;           \
-    const real keep = (real)(1 - st->rate * st->s->weight_decay), l2 = decoupled ? 0 : wd;     \
+    const real keep = decoupled ? (real)(1 - st->rate * st->s->weight_decay) : 1, l2 = decoupled ? 0 : wd; \
+    const int ams = st->s->amsgrad;                                                             \
     (void)lr;                                                                                   \
-    if (decoupled)                                                                              \
-      for (int64_t i = 0; i < len; i++)                                                         \
-        p[i] *= keep;                                                                           \
-    for (int64_t i = 0; i < len; i++) {                                                         \
+    for (int64_t i = 0; i < len; i++) { /* one pass: each parameter's whole update at once */   \
       real gi = g[i] * inv + l2 * p[i];                                                         \
+      p[i] *= keep;                                                                             \
       s0[i] = c1 * s0[i] + d1 * gi;                                                             \
       s1[i] = c2 * s1[i] + d2 * gi * gi;                                                        \
-    }                                                                                           \
-    if (st->s->amsgrad) {                                                                       \
-      for (int64_t i = 0; i < len; i++) {                                                       \
-        s2[i] = s2[i] > s1[i] ? s2[i] : s1[i];                                                  \
-        p[i] -= step * s0[i] / (SQRT(s2[i]) / bc2 + eps);                                       \
-      }                                                                                         \
-    } else {                                                                                    \
-      for (int64_t i = 0; i < len; i++)                                                         \
-        p[i] -= step * s0[i] / (SQRT(s1[i]) / bc2 + eps);                                       \
+      real v = s1[i];                                                                           \
+      if (ams)                                                                                  \
+        v = s2[i] = s2[i] > s1[i] ? s2[i] : s1[i];                                              \
+      p[i] -= step * s0[i] / (SQRT(v) / bc2 + eps);                                             \
     }                                                                                           \
   }
 
