@@ -70,6 +70,7 @@ unsigned char *cg_table_plan(const IrNetwork *n) {
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
     int64_t c = cg_group_cost(g);
+    if (g->dropout > 0) continue; /* its masks are applied in written-out code only */
     if (c > CG_PART_COST) {
       tabled[g->id] = 1;
       continue;

@@ -126,8 +126,38 @@ static LLVMValueRef arg(Cg *cg, unsigned i) { return LLVMGetParam(cg->fn, i); }
 static int64_t align64(int64_t bytes) { return (bytes + 63) & ~(int64_t)63; }
 
 /* V and G hold a slot per neuron, then (V) the weighted inputs z of the outputs, from which
- * cross-entropy is computed without rounding y to 0 or 1 first. */
-static int64_t values_bytes(const IrNetwork *n) { return align64((n->n_values + n->n_outputs) * n->real_bytes); }
+ * cross-entropy is computed without rounding y to 0 or 1 first, then (loss_grad of a network
+ * with dropout) the sample's mask row. */
+static int64_t values_bytes(const IrNetwork *n) {
+  return align64((n->n_values + n->n_outputs + n->n_dropout) * n->real_bytes);
+}
+
+/* --- dropout ------------------------------------------------------------------------ */
+
+/* NAME_loss_grad of a network with dropout reads sample s's mask row (n_dropout reals, each 0
+ * or 1/(1 − p), written by its caller) at this byte offset of its scratch plus s rows; it
+ * copies the row into V after the outputs' z, where the training kernels read it. Only
+ * loss_grad drops units: forward, evaluate, train_step and train_sequence never do. */
+int64_t cg_dropout_mask_offset(const IrNetwork *n);
+static int64_t mask_row_bytes(const IrNetwork *n) { return n->n_dropout * n->real_bytes; }
+static int drops(const Cg *cg, const IrGroup *g) { return cg->dropout && g->dropout > 0; }
+static LLVMValueRef mask_index(Cg *cg, const IrGroup *g, LLVMValueRef j) {
+  return LLVMBuildAdd(cg->b, cg_int(cg, cg->net->n_values + cg->net->n_outputs + g->dropout_offset), j, "");
+}
+
+/* y·m: a unit's output as the training forward pass of loss_grad passes it on. */
+static LLVMValueRef dropout_output(Cg *cg, const IrGroup *g, LLVMValueRef V, LLVMValueRef j, LLVMValueRef y) {
+  return drops(cg, g) ? cg_fmul(cg, y, cg_load(cg, V, mask_index(cg, g, j))) : y;
+}
+
+/* ∂L/∂z = G·m·f'(y) for a unit with dropout, V holding y·m: f' is taken at V·(1 − p), which
+ * is y where the unit was kept; where it was dropped m is 0 and so is the delta. */
+static LLVMValueRef dropout_delta(Cg *cg, const IrGroup *g, LLVMValueRef V, LLVMValueRef vi, LLVMValueRef j,
+                                  LLVMValueRef G_j) {
+  LLVMValueRef y = cg_fmul(cg, cg_load(cg, V, vi), cg_real(cg, 1 - g->dropout));
+  LLVMValueRef gm = cg_fmul(cg, G_j, cg_load(cg, V, mask_index(cg, g, j)));
+  return cg_fmul(cg, gm, cg_derivative(cg, g->act, g->act_param, y));
+}
 
 /* Scratch: V, G and a gradient for the per-sample code, then the batch region. */
 static int64_t per_sample_region(const IrNetwork *n) {
@@ -136,8 +166,11 @@ static int64_t per_sample_region(const IrNetwork *n) {
 }
 
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes) {
-  return cg_batch_eligible(n) ? cg_batch_reals_per_sample(n, vec_bytes) * n->real_bytes : 0;
+  int64_t batch = cg_batch_eligible(n) ? cg_batch_reals_per_sample(n, vec_bytes) * n->real_bytes : 0;
+  return batch > mask_row_bytes(n) ? batch : mask_row_bytes(n);
 }
+
+int64_t cg_dropout_mask_offset(const IrNetwork *n) { return per_sample_region(n); }
 
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes) {
   int64_t slack = cg_batch_eligible(n) ? cg_batch_align(n, vec_bytes) - 1 : 0;
@@ -372,7 +405,7 @@ static void emit_group_activate(Cg *cg, const IrGroup *g, LLVMValueRef params, L
                          : emit_net_input(cg, g, j, params, V, 0);
   if (cg_keeps_logits(cg, g))
     cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, cg->net->n_values + g->io_offset), j, ""), z);
-  LLVMValueRef y = cg_activate(cg, g->act, g->act_param, z);
+  LLVMValueRef y = dropout_output(cg, g, V, j, cg_activate(cg, g->act, g->act_param, z));
   cg_store(cg, V, LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, ""), y);
   cg_loop_end(cg, &lj);
   if (cg_normalises(g->act))
@@ -474,7 +507,8 @@ static void emit_all_inputs(Cg *cg, LLVMValueRef x, LLVMValueRef V) {
 static LLVMValueRef build_forward_one(Cg *cg) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr};
-  LLVMValueRef fn = cg_begin_function(cg, cg->prefused ? "nnc.forward1p" : "nnc.forward1", cg->void_t, ps, 3, 7, 1);
+  const char *name = cg->prefused ? "nnc.forward1p" : cg->dropout ? "nnc.forward1d" : "nnc.forward1";
+  LLVMValueRef fn = cg_begin_function(cg, name, cg->void_t, ps, 3, 7, 1);
   LLVMValueRef x = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2);
   emit_all_inputs(cg, x, V);
   CgParts parts;
@@ -681,7 +715,9 @@ static void emit_group_backward_dense(Cg *cg, const IrGroup *g, LLVMValueRef par
   CgLoop l1, l2;
   LLVMValueRef j = cg_loop_begin(cg, &l1, cg_int(cg, g->size), "delta");
   LLVMValueRef vi = LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, "");
-  if (!cg_delta_is_direct(cg, g))
+  if (drops(cg, g))
+    cg_store(cg, G, vi, dropout_delta(cg, g, V, vi, j, cg_load(cg, G, vi)));
+  else if (!cg_delta_is_direct(cg, g))
     cg_store(cg, G, vi, cg_fmul(cg, cg_load(cg, G, vi), cg_derivative(cg, g->act, g->act_param, cg_load(cg, V, vi))));
   cg_loop_end(cg, &l1);
   j = cg_loop_begin(cg, &l2, cg_int(cg, g->size), "narrow");
@@ -705,7 +741,8 @@ static void emit_group_backward(Cg *cg, const IrGroup *g, LLVMValueRef params, L
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), g->name);
   LLVMValueRef vi = LLVMBuildAdd(cg->b, cg_int(cg, g->value_offset), j, "");
   LLVMValueRef delta = cg_load(cg, G, vi);
-  if (!cg_delta_is_direct(cg, g)) delta = cg_fmul(cg, delta, cg_derivative(cg, g->act, g->act_param, cg_load(cg, V, vi)));
+  if (drops(cg, g)) delta = dropout_delta(cg, g, V, vi, j, delta);
+  else if (!cg_delta_is_direct(cg, g)) delta = cg_fmul(cg, delta, cg_derivative(cg, g->act, g->act_param, cg_load(cg, V, vi)));
   for (int k = 0; k < g->n_in; k++) emit_set_backward(cg, &g->in[k], j, delta, params, V, G, out, rate, mode);
   cg_loop_end(cg, &lj);
 }
@@ -746,7 +783,7 @@ static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode, int pipelined) {
   LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->real, cg->ptr};
   /* In SGD mode params and out are the same buffer: neither may be noalias. */
   unsigned noalias = mode == BWD_SGD ? 0x4e : 0x5f;
-  const char *name = mode == BWD_SGD ? (pipelined ? "nnc.sgd1p" : "nnc.sgd1") : "nnc.backward1";
+  const char *name = mode == BWD_SGD ? (pipelined ? "nnc.sgd1p" : "nnc.sgd1") : cg->dropout ? "nnc.backward1d" : "nnc.backward1";
   LLVMValueRef fn = cg_begin_function(cg, name, cg->real, ps, 7, noalias, 1);
   LLVMValueRef t = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2), G = LLVMGetParam(fn, 3);
   LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
@@ -854,12 +891,22 @@ static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1, LLVMValueRef fwdN) 
   return fn;
 }
 
+/* V's mask slots = sample s's row of the caller's masks in scratch. */
+static void emit_mask_row(Cg *cg, LLVMValueRef scratch, LLVMValueRef s, LLVMValueRef V) {
+  const IrNetwork *n = cg->net;
+  LLVMValueRef rows = byte_ptr(cg, scratch, cg_dropout_mask_offset(n));
+  LLVMValueRef src = sample_ptr(cg, rows, s, (int)n->n_dropout);
+  LLVMValueRef dst = byte_ptr(cg, V, (n->n_values + n->n_outputs) * n->real_bytes);
+  LLVMBuildMemCpy(cg->b, dst, (unsigned)n->real_bytes, src, (unsigned)n->real_bytes,
+                  cg_int(cg, mask_row_bytes(n)));
+}
+
 /* NAME_loss_grad(params, n, x, t, grad, scratch) -> summed loss */
 /* The body as an internal function (inlined into train_step too), the export a wrapper. */
 static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1, LLVMValueRef bwdN) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
-  LLVMValueRef fn = cg_begin_function(cg, "nnc.loss_grad", cg->f64, ps, 6, 0x3d, 1);
+  LLVMValueRef fn = cg_begin_function(cg, cg->dropout ? "nnc.loss_grad_dropout" : "nnc.loss_grad", cg->f64, ps, 6, 0x3d, 1);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                t = LLVMGetParam(fn, 3), grad = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5);
   LLVMValueRef V = scratch, G = byte_ptr(cg, scratch, values_bytes(n));
@@ -868,6 +915,7 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   LLVMBuildStore(cg->b, LLVMConstReal(cg->f64, 0.0), total);
   CgLoop ls;
   LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
+  if (cg->dropout) emit_mask_row(cg, scratch, s, V);
   LLVMValueRef fargs[] = {params, sample_ptr(cg, x, s, n->n_inputs), V};
   call(cg, fwd1, fargs, 3);
   LLVMValueRef bargs[] = {params, sample_ptr(cg, t, s, n->n_outputs), V, G, grad, cg_real(cg, 0.0),
@@ -882,6 +930,17 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
     LLVMBuildRet(cg->b, call_in_chunks(cg, bwdN, args, 7, 2, 3, -1, 1));
   }
   return fn;
+}
+
+/* loss_grad's body for a network with dropout: per sample, the mask row into V, then the
+ * forward and backward kernels that apply it (no batch kernels). */
+static LLVMValueRef build_dropout_loss_grad(Cg *cg) {
+  cg->dropout = 1;
+  LLVMValueRef fwd1d = build_forward_one(cg);
+  LLVMValueRef bwd1d = build_backward_one(cg, BWD_ACCUMULATE, 0);
+  LLVMValueRef body = build_loss_grad(cg, fwd1d, bwd1d, NULL);
+  cg->dropout = 0;
+  return body;
 }
 
 /* NAME_loss_grad(params, n, x, t, grad, scratch) */
@@ -1293,6 +1352,19 @@ static LLVMValueRef build_settings(Cg *cg, const nnc_train_settings *t) {
   return g;
 }
 
+/* double[n_dropout]: each dropout unit's p, or NULL without dropout. */
+static LLVMValueRef dropout_rates(Cg *cg) {
+  const IrNetwork *n = cg->net;
+  if (!n->n_dropout) return LLVMConstNull(cg->ptr);
+  double *p = xmalloc(sizeof(double) * (size_t)n->n_dropout);
+  for (int i = 0; i < n->n_groups; i++)
+    for (int j = 0; n->groups[i].dropout > 0 && j < n->groups[i].size; j++)
+      p[n->groups[i].dropout_offset + j] = n->groups[i].dropout;
+  LLVMValueRef v = const_f64s(cg, p, (int)n->n_dropout, "nnc.dropout_rates");
+  free(p);
+  return v;
+}
+
 /* nnc_model NAME_model = {...}: the descriptor the runtime drives the model through. An
  * executable's carries the ONNX export plan (export.c) for `weights export --onnx`; an
  * object's, linked into firmware or a program, does not (its bytes would be dead weight). */
@@ -1303,9 +1375,9 @@ static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LL
   const IrNetwork *n = cg->net;
   LLVMTypeRef fields[] = {cg->i32, cg->ptr, cg->i64, cg->i32, cg->i32, cg->i32, cg->i64, cg->i64,
                           cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr,
-                          cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->i64};
+                          cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->i64, cg->i64, cg->ptr, cg->i64};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_model");
-  LLVMStructSetBody(ty, fields, 22, 0);
+  LLVMStructSetBody(ty, fields, 25, 0);
   size_t plan_len = 0;
   unsigned char *plan = with_plan ? export_plan(n, &plan_len) : NULL;
   LLVMValueRef none = LLVMConstNull(cg->ptr);
@@ -1315,10 +1387,11 @@ static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LL
                       cg_int(cg, cg_scratch_per_sample(n, cg->vec_bytes)), i32c(cg, n->classifier), build_settings(cg, train), init, forward,
                       loss_grad, train_step, evaluate, train_sequence, i32c(cg, cg->scale_offset ? scale_mode : 0),
                       cg->scale_offset ? cg->scale_offset : none, cg->scale_mul ? cg->scale_mul : none,
-                      plan ? const_bytes(cg, plan, plan_len, "nnc.onnx_plan") : none, cg_int(cg, (int64_t)plan_len)};
+                      plan ? const_bytes(cg, plan, plan_len, "nnc.onnx_plan") : none, cg_int(cg, (int64_t)plan_len),
+                      cg_int(cg, n->n_dropout), dropout_rates(cg), cg_int(cg, cg_dropout_mask_offset(n))};
   free(plan);
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 22));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 25));
   LLVMSetGlobalConstant(g, 1);
   return g;
 }
@@ -1387,6 +1460,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
     LLVMValueRef sgdN = batched ? cg_build_train_batch(&cg, 1) : NULL;
     LLVMValueRef loss_grad_body = build_loss_grad(&cg, fwd1, bwd1, bwdN);
     train_step = build_train_step(&cg, fwd1, sgd1, loss_grad_body, sgdN);
+    if (n->n_dropout) loss_grad_body = build_dropout_loss_grad(&cg);
     build_loss_grad_export(&cg, loss_grad_body);
     loss_grad = LLVMGetNamedFunction(cg.mod, symbol(&cg, "loss_grad"));
   }

@@ -83,6 +83,8 @@ typedef struct IrGroup {
   int64_t io_offset;     /* inputs: column in x; outputs: column in y; else -1 */
   IrInitSpec init;       /* `init` of the group's declaration, kind -1: the network's */
   IrInitSpec bias_init;  /* `bias_init` of the declaration, kind -1: the network's */
+  double dropout;        /* `dropout P`: share of outputs zeroed per training sample, 0: none */
+  int64_t dropout_offset; /* dropout > 0: first unit of this group in a sample's mask row */
 } IrGroup;
 
 typedef struct IrNetwork {
@@ -103,6 +105,7 @@ typedef struct IrNetwork {
   int init_kind;             /* IrInit */
   double init_a, init_b;
   IrInitSpec bias_init;      /* the train block's `bias_init`, kind -1: the scheme's biases */
+  int64_t n_dropout;         /* units of the groups with dropout: the length of a mask row */
 } IrNetwork;
 
 /* INIT_TORCH: PyTorch's nn.Linear default, weights and biases uniform in ±1/√fan_in;

@@ -55,6 +55,7 @@ static void dump_group(const IrNetwork *n, const IrGroup *g, FILE *out) {
   char spec[80];
   if (g->init.kind >= 0) fprintf(out, " init %s", ir_init_text(&g->init, spec, sizeof spec));
   if (g->bias_init.kind >= 0) fprintf(out, " bias_init %s", ir_init_text(&g->bias_init, spec, sizeof spec));
+  if (g->dropout > 0) fprintf(out, " dropout %g", g->dropout);
   if (g->io_offset >= 0)
     fprintf(out, " %s %lld..%lld", g->role == ROLE_INPUT ? "x" : "y", (long long)g->io_offset,
             (long long)(g->io_offset + g->size - 1));

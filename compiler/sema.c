@@ -978,6 +978,7 @@ static void layout(IrNetwork *n) {
     values += g->size;
     if (g->role == ROLE_INPUT) g->io_offset = n->n_inputs, n->n_inputs += g->size;
     if (g->role == ROLE_OUTPUT) g->io_offset = n->n_outputs, n->n_outputs += g->size;
+    if (g->dropout > 0) g->dropout_offset = n->n_dropout, n->n_dropout += g->size;
   }
   for (int i = 0; i < n->n_order; i++) {
     IrGroup *g = &n->groups[n->order[i]];

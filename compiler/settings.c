@@ -844,24 +844,43 @@ static void set_bias_init(Cursor *c) {
   if (spec.kind >= 0 && !c->failed) c->s->net->bias_init = spec;
 }
 
-/* The options after a group's activation: `init SCHEME` and `bias_init B`, each at most once,
- * as the train block's `init` and `bias_init` (no seed: the network has one). */
+/* dropout P: the share of the group's outputs zeroed in each training sample, in [0, 1);
+ * a hidden group's only (the output is what the loss reads). */
+static void take_dropout(Cursor *c, IrGroup *g) {
+  double p = 0;
+  char buf[32];
+  SrcLoc at = cursor_loc(c);
+  if (!take_number(c, "a number in [0, 1)", &p)) return;
+  if (!(p >= 0 && p < 1))
+    fail(c, at, "'dropout' expects a number in [0, 1), got %s", nnc_number_text(p, buf, sizeof buf));
+  else if (g->role == ROLE_OUTPUT)
+    fail(c, at, "'dropout' is not an option of the output '%s': only hidden layers and neurons drop units",
+         g->name);
+  else
+    g->dropout = p;
+}
+
+/* The options after a group's activation: `init SCHEME`, `bias_init B` and `dropout P`, each
+ * at most once; init and bias_init as the train block's (no seed: the network has one). */
 void settings_check_group_options(Sema *s, IrGroup *g, const AstSetting *options) {
-  static const char *const keys[] = {"init", "bias_init"};
-  int seen[2] = {0, 0};
+  static const char *const keys[] = {"init", "bias_init", "dropout"};
+  int seen[3] = {0, 0, 0};
   for (const AstSetting *o = options; o; o = o->next) {
-    int k = strcmp(o->key, "init") == 0 ? 0 : strcmp(o->key, "bias_init") == 0 ? 1 : -1;
-    const char *hint = k < 0 ? sema_closest(o->key, keys, 2) : NULL;
+    int k = -1;
+    for (int i = 0; i < 3; i++)
+      if (strcmp(o->key, keys[i]) == 0) k = i;
+    const char *hint = k < 0 ? sema_closest(o->key, keys, 3) : NULL;
     if (k < 0 && hint)
       diag_error(s->diag, o->loc, "unknown option '%s' of '%s'; did you mean '%s'?", o->key, g->name, hint);
     else if (k < 0)
-      diag_error(s->diag, o->loc, "unknown option '%s' of '%s' (a layer, neuron or output takes init and bias_init)",
-                 o->key, g->name);
+      diag_error(s->diag, o->loc, "unknown option '%s' of '%s' (a layer, neuron or output takes init, bias_init "
+                 "and dropout)", o->key, g->name);
     else if (seen[k]++)
       diag_error(s->diag, o->loc, "'%s' is given more than once for '%s'", o->key, g->name);
     if (k < 0 || seen[k] > 1) continue;
     Cursor c = {s, o, o->key, o->values, 0, NULL};
-    take_init_spec(&c, k, k ? &g->bias_init : &g->init);
+    if (k == 2) take_dropout(&c, g);
+    else take_init_spec(&c, k, k ? &g->bias_init : &g->init);
   }
 }
 

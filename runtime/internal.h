@@ -47,6 +47,14 @@ static inline void *nnrt__at(const void *a, int32_t real_bytes, int64_t i) {
   return (char *)a + (size_t)i * (size_t)real_bytes;
 }
 
+/* ---- dropout.c: the masks loss_grad applies (nnc_model.n_dropout > 0) ---- */
+uint64_t nnrt__dropout_key(uint64_t seed, int64_t epoch, int64_t row);
+/* Sample s's mask (s < n) for the sample of dataset row rows[s], into scratch. */
+void nnrt__dropout_masks(const nnc_model *m, void *scratch, const int64_t *rows, int64_t n, uint64_t seed,
+                         int64_t epoch);
+/* Masks that keep every unit (a loss_grad call outside training: gradcheck, metrics). */
+void nnrt__dropout_keep_all(const nnc_model *m, void *scratch, int64_t n);
+
 /* ---- rng.c: splitmix64 seeding, xoshiro256** stream ---- */
 typedef struct nnrt_rng { uint64_t s[4]; } nnrt_rng;
 uint64_t nnrt__splitmix64(uint64_t *state);

@@ -246,6 +246,8 @@ int nnrt_evaluate_as(const nnc_model *m, const void *params, const nnrt_dataset 
       mt->loss += m->evaluate(params, n, x, t, b.y, b.scratch);
     } else {
       m->forward(params, n, x, b.y, b.scratch);
+      if (want_loss && m->n_dropout)
+        nnrt__dropout_keep_all(m, b.scratch, n);
       if (want_loss) mt->loss += m->loss_grad(params, n, x, t, b.grad, b.scratch);
     }
     score_chunk(d, b.y, s, n, &ta, mt);

@@ -71,6 +71,7 @@ void nnrt__threads_free(nnrt_trainer *tr) {
 typedef struct grad_job {
   nnrt_trainer *tr;
   int64_t n;
+  const int64_t *rows;          /* the dataset rows of the gathered batch (dropout's masks) */
 } grad_job;
 
 /* Worker w takes rows [w·n/T, (w+1)·n/T) of the gathered batch, grad_chunk rows per call. */
@@ -83,6 +84,8 @@ static void grad_worker(void *ctx, int w) {
   tr->losses[w] = 0;
   for (int64_t a = lo; a < hi; a += tr->grad_chunk) {
     int64_t rows = hi - a < tr->grad_chunk ? hi - a : tr->grad_chunk;
+    if (m->n_dropout)
+      nnrt__dropout_masks(m, tr->scratches[w], job->rows + a, rows, tr->st.run_seed, tr->epoch);
     tr->losses[w] += m->loss_grad(tr->params, rows, nnrt__at(tr->xb, m->real_bytes, a * m->n_inputs),
                                   nnrt__at(tr->tb, m->real_bytes, a * m->n_outputs), tr->grads[w],
                                   tr->scratches[w]);
@@ -193,8 +196,8 @@ static int clip_batch(nnrt_trainer *tr, int64_t n, int n_grads) {
 
 /* The gradients on the threads (or on this one), then the update: the fused SGD's, or
  * optim.c's. */
-static double threaded_batch(nnrt_trainer *tr, int64_t n, double rate) {
-  grad_job job = {tr, n};
+static double threaded_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
+  grad_job job = {tr, n, tr->order + from};
   int T = tr->pool ? tr->o.threads : 1;
   if (tr->pool)
     nnrt__pool_run(tr->pool, grad_worker, &job);
@@ -221,7 +224,7 @@ static double mpi_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) 
     at = lo = nnrt__shard_before(from);
     hi = nnrt__shard_before(from + n);
   }
-  grad_job job = {tr, hi - lo};
+  grad_job job = {tr, hi - lo, tr->order + at};
   double sums[2] = {0, nnrt__stop_flag ? 1 : 0};
   nnrt__gather(tr->train, tr->order + at, hi - lo, tr->xb, tr->tb);
   if (tr->pool)
@@ -258,7 +261,7 @@ double nnrt__train_sequence(nnrt_trainer *tr, int64_t from, int64_t n, int64_t e
 double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
   const nnc_model *m = tr->m;
   const nnrt_dataset *d = tr->train;
-  if (n == 1 && !tr->runtime_update) { /* per-sample SGD straight from the dataset, no copy */
+  if (n == 1 && !tr->runtime_update && !m->n_dropout) { /* per-sample SGD straight from the dataset, no copy */
     int64_t k = tr->order[from];
     return m->train_step(tr->params, tr->velocity, 1, nnrt__at(d->x, d->real_bytes, k * d->n_inputs),
                          nnrt__at(d->t, d->real_bytes, k * d->n_outputs), rate, tr->o.s.momentum,
@@ -267,8 +270,8 @@ double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate)
   if (nnrt__mpi_size() > 1)
     return mpi_batch(tr, from, n, rate);
   nnrt__gather(d, tr->order + from, n, tr->xb, tr->tb);
-  if (tr->pool || tr->runtime_update)
-    return threaded_batch(tr, n, rate);
+  if (tr->pool || tr->runtime_update || m->n_dropout) /* dropout: only loss_grad drops units */
+    return threaded_batch(tr, from, n, rate);
   return m->train_step(tr->params, tr->velocity, n, tr->xb, tr->tb, rate, tr->o.s.momentum,
                        tr->scratch);
 }

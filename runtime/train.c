@@ -118,7 +118,7 @@ static int alloc_buffers(nnrt_trainer *tr, nnrt_error *err) {
   const nnc_model *m = tr->m;
   tr->slots = nnrt__optim_slots(&tr->o.s);
   tr->runtime_update = nnc_optimizer_in_runtime(&tr->o.s) || nnc_schedule_needs_gradient(&tr->o.s);
-  tr->seq = tr->batch == 1 && tr->o.s.momentum == 0 && !tr->runtime_update && m->train_sequence &&
+  tr->seq = tr->batch == 1 && tr->o.s.momentum == 0 && !tr->runtime_update && m->train_sequence && !m->n_dropout &&
             nnrt__mpi_size() <= 1 ? SEQUENCE_CHUNK : 0;
   int64_t b = tr->seq > tr->batch ? tr->seq : tr->batch;
   tr->params = alloc_params(m);
@@ -186,7 +186,7 @@ static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
   tr->metric = nnrt_metric_resolve(tr->m, tr->o.s.metric, tr->all);
   if ((rc = alloc_buffers(tr, err)) != NNRT_OK)
     return rc;
-  if (((tr->o.threads > 1 || nnrt__mpi_size() > 1) && tr->batch > 1) || tr->runtime_update)
+  if (((tr->o.threads > 1 || nnrt__mpi_size() > 1) && tr->batch > 1) || tr->runtime_update || tr->m->n_dropout)
     if ((rc = nnrt__threads_setup(tr, err)) != NNRT_OK)
       return rc;
   tr->st.global_best = INFINITY;
@@ -292,6 +292,7 @@ static int run_epoch(nnrt_trainer *tr, int64_t epoch, double *loss) {
   int64_t n = nnrt__shard_total(tr->train->n); /* --shard-data: every rank's samples */
   double sum = 0, t0 = nnrt__now();
   shuffle_epoch(tr, epoch);
+  tr->epoch = epoch;
   int64_t per_call = tr->seq ? tr->seq : tr->batch;
   for (int64_t from = 0; from < n; from += per_call) {
     int64_t b = n - from < per_call ? n - from : per_call;

@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 7
+#define NNC_ABI_VERSION 8
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 /* The update rule (nnc/optim.h has one entry each). */
@@ -169,6 +169,16 @@ typedef struct nnc_model {
    * hand; export refuses those. */
   const unsigned char *onnx_plan;
   int64_t onnx_plan_bytes;
+
+  /* Dropout (`layer h[64] relu dropout 0.2;`): the units of the groups with dropout, in group
+   * order, and each one's p. With n_dropout > 0, loss_grad (and only loss_grad) multiplies
+   * each such unit's output, and its delta, by a mask its caller writes into scratch: the
+   * mask of sample s is n_dropout reals at byte dropout_mask_offset + s·n_dropout·real_bytes,
+   * each 0 or 1/(1 − p) (all 1: no unit dropped). forward, evaluate, train_step and
+   * train_sequence never drop units. n_dropout 0, dropout_rates NULL: no dropout. */
+  int64_t n_dropout;
+  const double *dropout_rates;
+  int64_t dropout_mask_offset;
 } nnc_model;
 
 #define NNC_ONNX_PLAN_MAGIC 0x314e414c50584e4eull /* "NNXPLAN1" */

@@ -1,0 +1,41 @@
+/* runtime/dropout.c — the masks of dropout, written where a model's loss_grad reads them.
+ *
+ * Consumes: a model with dropout units (nnc_model.n_dropout > 0, nnc/model.h), the dataset
+ * rows of the samples about to go through loss_grad, the run's seed and the epoch.
+ * Produces: each sample's mask row in the scratch given to loss_grad: unit u of the sample
+ * of row r is kept (value 1/(1 − p_u)) when U ≥ p_u, else dropped (0), where
+ *   h(z) = splitmix64 of state z (one step: z + 0x9e37..., then the two xor-multiplies),
+ *   key  = h(h(h(seed) ^ epoch) ^ r),   U = (h(key + u) >> 11) · 2^-53,
+ * epoch counted from 0. The mask of a sample thus depends on (seed, epoch, row) alone: not
+ * on the batch, the thread count, the MPI ranks, or where a resumed run started again.
+ */
+#include "internal.h"
+
+/* One splitmix64 step from state z: a 64-bit hash of z. */
+static uint64_t dropout_hash(uint64_t z) { return nnrt__splitmix64(&z); }
+
+uint64_t nnrt__dropout_key(uint64_t seed, int64_t epoch, int64_t row) {
+  return dropout_hash(dropout_hash(dropout_hash(seed) ^ (uint64_t)epoch) ^ (uint64_t)row);
+}
+
+static void *mask_row(const nnc_model *m, void *scratch, int64_t s) {
+  return nnrt__at(scratch, m->real_bytes, m->dropout_mask_offset / m->real_bytes + s * m->n_dropout);
+}
+
+void nnrt__dropout_masks(const nnc_model *m, void *scratch, const int64_t *rows, int64_t n, uint64_t seed,
+                         int64_t epoch) {
+  for (int64_t s = 0; s < n; s++) {
+    uint64_t key = nnrt__dropout_key(seed, epoch, rows[s]);
+    void *row = mask_row(m, scratch, s);
+    for (int64_t u = 0; u < m->n_dropout; u++) {
+      double p = m->dropout_rates[u], U = (double)(dropout_hash(key + (uint64_t)u) >> 11) * 0x1p-53;
+      nnrt__set(row, m->real_bytes, u, U >= p ? 1 / (1 - p) : 0);
+    }
+  }
+}
+
+void nnrt__dropout_keep_all(const nnc_model *m, void *scratch, int64_t n) {
+  for (int64_t s = 0; s < n; s++)
+    for (int64_t u = 0; u < m->n_dropout; u++)
+      nnrt__set(mask_row(m, scratch, s), m->real_bytes, u, 1);
+}
