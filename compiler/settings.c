@@ -994,12 +994,16 @@ static void check_early_stop(Sema *s, const SrcLoc *first_set) {
 static void check_full_batch(Sema *s, const nnc_optimizer_def *d, const SrcLoc *first_set) {
   nnc_train_settings *t = &s->net->train;
   SrcLoc b = first_set[setting_index("batch")], k = first_set[setting_index("decay")];
+  SrcLoc w = first_set[setting_index("warmup")];
   if (!d->full_batch) return;
   if (b.line > 0)
     diag_error(s->diag, b, "'batch' is not a setting of %s: it updates once per epoch from the whole training "
                "set's gradient", d->name);
   if (k.line > 0)
     diag_error(s->diag, k, "'decay' is not a setting of %s: its step sizes adapt by themselves ('rate' is the "
+               "first step size)", d->name);
+  if (w.line > 0)
+    diag_error(s->diag, w, "'warmup' is not a setting of %s: its step sizes adapt by themselves ('rate' is the "
                "first step size)", d->name);
   t->batch = NNC_OPT_FULL_BATCH;
   t->decay = NNC_DECAY_NONE;

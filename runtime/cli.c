@@ -762,8 +762,26 @@ static int check_flag_combinations(const nnrt_cli *c, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* rprop and irprop step by the signs of the whole set's gradient, their step sizes adapting by
+ * themselves: a schedule or a warmup of the rate could not act, and is refused. */
+static int check_full_batch_schedule(nnrt_cli *c, nnrt_error *err) {
+  const nnc_train_settings *s = &c->o.s;
+  const char *name = nnc_optimizer_get(s->optimizer)->name;
+  if (!nnc_optimizer_full_batch(s->optimizer))
+    return NNRT_OK;
+  if (c->schedule > NNC_DECAY_NONE)
+    return nnrt__fail(err, NNRT_EUSAGE, "--schedule is not a setting of %s: its step sizes adapt by themselves "
+                      "(--rate is the first step size; choose another optimizer with --optimizer)", name);
+  if (s->sched.warmup > 0)
+    return nnrt__fail(err, NNRT_EUSAGE, "--warmup is not a setting of %s: its step sizes adapt by themselves "
+                      "(--rate is the first step size; choose another optimizer with --optimizer)", name);
+  return NNRT_OK;
+}
+
 static int run_command(nnrt_cli *c, nnrt_error *err) {
   int rc = apply_optimizer_flags(c, err);
+  if (!rc)
+    rc = check_full_batch_schedule(c, err);
   if (!rc)
     rc = apply_schedule_flags(c, err);
   if (!rc)
