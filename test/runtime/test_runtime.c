@@ -1065,6 +1065,12 @@ static void test_usage_errors(void) {
     {"train --optimizer rprop --step-min -1", 2, "error: --step-min: expected a number in [0, 1000000], got '-1'\n"},
     {"train --optimizer rprop --step-min 2 --step-max 1", 2, "error: the smallest step size 2 is above the largest 1: "
                                                              "give --step-min at most --step-max\n"},
+    {"train --optimizer rprop --schedule cosine --period 5", 2, "error: --schedule is not a setting of rprop: its "
+                                                                "step sizes adapt by themselves (--rate is the first "
+                                                                "step size; choose another optimizer with --optimizer)\n"},
+    {"train --optimizer irprop --warmup 3", 2, "error: --warmup is not a setting of irprop: its step sizes adapt by "
+                                               "themselves (--rate is the first step size; choose another optimizer "
+                                               "with --optimizer)\n"},
     {"train --step-max 1", 2, "error: --step-max is not a hyperparameter of sgd, the optimizer of this training "
                               "(choose another with --optimizer)\n"},
     {"train --optimizer adam --beta1 1", 2, "error: --beta1: expected a number in [0, 1), got '1'\n"},
