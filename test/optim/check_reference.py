@@ -14,6 +14,7 @@ another order: the same tolerances hold).
 --flags: each network is compiled with `sgd rate 0.5` and trained with the case's optimizer
 given by the executable's flags (--optimizer adam --beta1 0.8 ...), and its schedule, warmup
 and clipping by theirs (--schedule cosine --period 5 ...): the same numbers.
+The dropout cases put `dropout P` on h (kept with --flags: it is the network's).
 The scheduled cases also compare each epoch's rate in the log with PyTorch's (relative 1e-8
 (the log has 9 digits), but for a warmup in steps, whose rate changes within the epoch.
 --resume: each case trains its first epoch with a checkpoint, then resumes for the rest: the
@@ -33,7 +34,7 @@ TOLERANCE = {"f64": 1e-10, "f32": 1e-5}
 
 NET = """network ref {
   input x[2];
-  layer h[3] tanh <- %(w1)s*x + %(b1)s;
+  layer h[3] tanh%(dropout)s <- %(w1)s*x + %(b1)s;
   output y[2] linear <- %(w2)s*h + %(b2)s;
   train {
     data "%(data)s" header inputs 0..1 targets 2..3;
@@ -144,7 +145,8 @@ def check_case(a, ref, case):
                         "b2": literal(ref["b2"]), "setting": setting, "data": data_file(case),
                         "batch": " batch %d" % case["batch"] if case["batch"] else "",
                         "epochs": case["epochs"], "precision": case["precision"],
-                        "extra": "" if a.flags else case.get("extra", "")})
+                        "extra": "" if a.flags else case.get("extra", ""),
+                        "dropout": " dropout %r" % case["dropout"] if "dropout" in case else ""})
     run([a.nnc, name + ".nn", "-o", name])
     several = case["batch"] != 1  # a mini-batch, or the whole data set (batch 0: rprop, irprop)
     flags = ["--threads", str(a.threads)] if a.threads > 1 and several else []

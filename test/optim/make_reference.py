@@ -23,7 +23,11 @@ The scheduled cases add lines to the train block (`decay ...`, `warmup ...`, `cl
 train with torch.optim.lr_scheduler (stepped once per epoch, the warmup in steps once per
 update, ReduceLROnPlateau on the epoch's mean training loss) and torch.nn.utils.clip_grad_*
 (on the batch's mean gradient, before the step); "flags" are the executable's flags that say
-the same over a network compiled without those lines."""
+the same over a network compiled without those lines.
+
+The dropout cases put `dropout P` on h: nnc's mask of each sample is reproduced here bit for
+bit (runtime/dropout.c: splitmix64 of (seed, epoch, row), seed 1, the default) and applied in
+torch as PyTorch's nn.Dropout does, h·mask with mask 0 or 1/(1 − P)."""
 import json
 import math
 import os
@@ -162,6 +166,33 @@ SCHEDULED = {
 SCHEDULED_MODES = {"per_sample": (1, 8), "mini_batch": (4, 8)}  # batch, epochs
 
 
+# name: (nnc setting, torch optimizer class, its keyword arguments), trained with dropout on h
+DROPOUT = {
+    "dropout_sgd": ("sgd rate 0.1 momentum 0.5", torch.optim.SGD, dict(lr=0.1, momentum=0.5)),
+    "dropout_adamw": ("adamw rate 0.02", torch.optim.AdamW, dict(lr=0.02)),
+}
+DROPOUT_P = 0.4
+DROPOUT_SEED = 1
+DROPOUT_MODES = {"per_sample": (1, 4), "mini_batch": (4, 4)}  # batch, epochs
+U64 = (1 << 64) - 1
+
+
+def splitmix64(z):
+    """One splitmix64 step from state z (runtime/rng.c)."""
+    z = (z + 0x9E3779B97F4A7C15) & U64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & U64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & U64
+    return z ^ (z >> 31)
+
+
+def dropout_mask(p, seed, epoch, row, units):
+    """nnc's mask of the sample of data row `row` in epoch `epoch` (from 0): unit u kept, as
+    1/(1 − p), when U = (h(key + u) >> 11)·2^-53 ≥ p, with key = h(h(h(seed) ^ epoch) ^ row)."""
+    key = splitmix64(splitmix64(splitmix64(seed) ^ epoch) ^ row)
+    us = [(splitmix64((key + u) & U64) >> 11) * 2.0 ** -53 for u in range(units)]
+    return [1 / (1 - p) if U >= p else 0.0 for U in us]
+
+
 def clip(net, how):
     if how is None:
         return
@@ -172,8 +203,21 @@ def clip(net, how):
         torch.nn.utils.clip_grad_norm_(net.parameters(), value if kind == "norm" else value[0])
 
 
-def train(opt_class, kwargs, dtype, batch, epochs, schedulers=None, clipping=None, rates=None, rows=DATA):
-    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)).to(dtype)
+class Masked(torch.nn.Module):
+    """Multiplies each row by the mask the caller set (dropout as nn.Dropout applies it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.mask = None
+
+    def forward(self, h):
+        return h if self.mask is None else h * self.mask
+
+
+def train(opt_class, kwargs, dtype, batch, epochs, schedulers=None, clipping=None, rates=None, rows=DATA,
+          dropout=0.0):
+    drop = Masked()
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), drop, torch.nn.Linear(3, 2)).to(dtype)
     with torch.no_grad():
         for p, v in zip(net.parameters(), (W1, B1, W2, B2)):
             p.copy_(torch.tensor(v, dtype=dtype))
@@ -183,12 +227,15 @@ def train(opt_class, kwargs, dtype, batch, epochs, schedulers=None, clipping=Non
     batch = batch or len(rows)
     opt = opt_class(net.parameters(), **kwargs, **extra)
     sched = schedulers(opt) if schedulers else {}
-    for _ in range(epochs):
+    for epoch in range(epochs):
         total = 0.0
         if rates is not None:
             rates.append(opt.param_groups[0]["lr"])
         for lo in range(0, len(rows), batch):
             xb, tb = x[lo:lo + batch], t[lo:lo + batch]
+            if dropout > 0:
+                drop.mask = torch.tensor([dropout_mask(dropout, DROPOUT_SEED, epoch, r, 3)
+                                          for r in range(lo, lo + len(xb))], dtype=dtype)
             opt.zero_grad()
             summed = ((net(xb) - tb) ** 2).sum()
             total += float(summed)
@@ -230,6 +277,12 @@ def main():
                 cases.append({"name": f"{name}.{mode}.{precision}", "setting": setting, "extra": extra,
                               "flags": flags, "batch": batch, "epochs": epochs, "precision": precision,
                               "rates": rates, "params": params})
+    for name, (setting, opt_class, kwargs) in DROPOUT.items():
+        for mode, (batch, epochs) in DROPOUT_MODES.items():
+            for precision, dtype in (("f64", torch.float64), ("f32", torch.float32)):
+                cases.append({"name": f"{name}.{mode}.{precision}", "setting": setting, "batch": batch,
+                              "epochs": epochs, "precision": precision, "dropout": DROPOUT_P,
+                              "params": train(opt_class, kwargs, dtype, batch, epochs, dropout=DROPOUT_P)})
     out = {"torch": torch.__version__, "w1": W1, "b1": B1, "w2": W2, "b2": B2, "data": DATA, "cases": cases}
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.json")
     head = json.dumps({k: v for k, v in out.items() if k != "cases"})[:-1]
