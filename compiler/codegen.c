@@ -138,7 +138,6 @@ static int64_t values_bytes(const IrNetwork *n) {
  * or 1/(1 − p), written by its caller) at this byte offset of its scratch plus s rows; it
  * copies the row into V after the outputs' z, where the training kernels read it. Only
  * loss_grad drops units: forward, evaluate, train_step and train_sequence never do. */
-int64_t cg_dropout_mask_offset(const IrNetwork *n);
 static int64_t mask_row_bytes(const IrNetwork *n) { return n->n_dropout * n->real_bytes; }
 static int drops(const Cg *cg, const IrGroup *g) { return cg->dropout && g->dropout > 0; }
 static LLVMValueRef mask_index(Cg *cg, const IrGroup *g, LLVMValueRef j) {

@@ -32,6 +32,8 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
 /* Scratch the generated functions need for n samples: fixed + n · per_sample bytes. */
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes);
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes);
+/* Where loss_grad of a network with dropout reads its callers' masks (nnc_model in nnc/model.h). */
+int64_t cg_dropout_mask_offset(const IrNetwork *n);
 /* The exact scratch NAME_forward alone needs: `one` bytes for one sample; for n > 1 samples,
  * with the batch kernels (per_sample > 0), per_sample bytes for each of m = min(n, chunk)
  * samples rounded up to a multiple of align, less the row_tail bytes its last row leaves

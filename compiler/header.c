@@ -26,6 +26,16 @@ static void write_forward_scratch(FILE *f, const char *up, CgForwardScratch s) {
           (long long)(s.align - 1), (long long)s.align, (long long)s.align, (long long)s.row_tail);
 }
 
+/* A network with dropout: loss_grad applies the masks its caller writes (nnc/model.h). */
+static void write_dropout(FILE *f, const IrNetwork *n, const char *nm, const char *up) {
+  fprintf(f, "/* Dropout: loss_grad (only) multiplies the outputs and deltas of %1$s_N_DROPOUT units by\n"
+             "   the mask of each sample s, %1$s_N_DROPOUT reals (0 or 1/(1 - p), all 1 for none) that\n"
+             "   the caller writes at byte %1$s_DROPOUT_MASK_OFFSET + s * %1$s_N_DROPOUT * %1$s_PRECISION\n"
+             "   of scratch before the call (libnnrt's trainer does; see %4$s_model.dropout_rates). */\n"
+             "#define %1$s_N_DROPOUT %2$lld\n#define %1$s_DROPOUT_MASK_OFFSET %3$lld\n\n",
+          up, (long long)n->n_dropout, (long long)cg_dropout_mask_offset(n), nm);
+}
+
 int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize);
 
 /* s in capitals, whole however long (the macros' prefix); the caller frees it. */
@@ -118,6 +128,7 @@ int emit_header(const IrNetwork *n, const char *prefix, const char *path, int ve
   if (quantize) write_quantized(f, up, (CgQuantize)quantize, scaled);
   write_inference_prototypes(f, nm, up, embedded && !quantize, scaled);
   if (!embedded) write_training_prototypes(f, nm);
+  if (!embedded && n->n_dropout) write_dropout(f, n, nm, up);
   fprintf(f, "/* The descriptor libnnrt drives the model through (nnc/model.h). */\n"
              "extern const nnc_model %s_model;\n", nm);
   fputs("\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n", f);
