@@ -14,7 +14,8 @@ another order: the same tolerances hold).
 --flags: each network is compiled with `sgd rate 0.5` and trained with the case's optimizer
 given by the executable's flags (--optimizer adam --beta1 0.8 ...), and its schedule, warmup
 and clipping by theirs (--schedule cosine --period 5 ...): the same numbers.
-The dropout cases put `dropout P` on h (kept with --flags: it is the network's).
+The dropout cases put `dropout P` on h (kept with --flags: it is the network's); the
+dropout_wide cases train a 20-32-24-3 network (literal weights "wide" of reference.json).
 The scheduled cases also compare each epoch's rate in the log with PyTorch's (relative 1e-8
 (the log has 9 digits), but for a warmup in steps, whose rate changes within the epoch.
 --resume: each case trains its first epoch with a checkpoint, then resumes for the rest: the
@@ -46,6 +47,34 @@ NET = """network ref {
   }
 }
 """
+
+
+WIDE_NET = """network ref {
+  input x[20];
+  layer h[32] sigmoid dropout %(p1)r <- %(w1)s*x + %(b1)s;
+  layer g[24] relu dropout %(p2)r <- %(w2)s*h + %(b2)s;
+  output y[3] linear <- %(w3)s*g + %(b3)s;
+  train {
+    data "wide.csv" header inputs 0..19 targets 20..22;
+    %(setting)s%(batch)s;
+    epochs %(epochs)d;
+    shuffle off;
+    precision %(precision)s;
+  }
+}
+"""
+
+
+def wide_net(ref, case, setting):
+    """The network of the dropout_wide cases (make_reference.py), wide.csv written once."""
+    if not os.path.exists("wide.csv"):
+        write_data("wide.csv", ref["wide"]["data"], ["x%d" % i for i in range(20)] + ["t0", "t1", "t2"])
+    L = ref["wide"]["layers"]
+    return WIDE_NET % {"p1": case["wide"][0], "p2": case["wide"][1], "w1": literal(L[0]["w"]),
+                       "b1": literal(L[0]["b"]), "w2": literal(L[1]["w"]), "b2": literal(L[1]["b"]),
+                       "w3": literal(L[2]["w"]), "b3": literal(L[2]["b"]), "setting": setting,
+                       "batch": " batch %d" % case["batch"], "epochs": case["epochs"],
+                       "precision": case["precision"]}
 
 
 def run(cmd):
@@ -112,9 +141,9 @@ def wave_data(n):
             for i in range(n)]
 
 
-def write_data(path, rows):
+def write_data(path, rows, names=("x0", "x1", "t0", "t1")):
     with open(path, "w") as fh:
-        fh.write("x0,x1,t0,t1\n" + "".join(",".join(repr(v) for v in row) + "\n" for row in rows))
+        fh.write(",".join(names) + "\n" + "".join(",".join(repr(v) for v in row) + "\n" for row in rows))
 
 
 def data_file(case):
@@ -140,13 +169,17 @@ def check_rates(name, case):
 def check_case(a, ref, case):
     name = case["name"].replace(".", "_")
     setting = "sgd rate 0.5" if a.flags else case["setting"]
+    if "wide" in case:
+        text = wide_net(ref, case, setting)
+    else:
+        text = NET % {"w1": literal(ref["w1"]), "b1": literal(ref["b1"]), "w2": literal(ref["w2"]),
+                      "b2": literal(ref["b2"]), "setting": setting, "data": data_file(case),
+                      "batch": " batch %d" % case["batch"] if case["batch"] else "",
+                      "epochs": case["epochs"], "precision": case["precision"],
+                      "extra": "" if a.flags else case.get("extra", ""),
+                      "dropout": " dropout %r" % case["dropout"] if "dropout" in case else ""}
     with open(name + ".nn", "w") as fh:
-        fh.write(NET % {"w1": literal(ref["w1"]), "b1": literal(ref["b1"]), "w2": literal(ref["w2"]),
-                        "b2": literal(ref["b2"]), "setting": setting, "data": data_file(case),
-                        "batch": " batch %d" % case["batch"] if case["batch"] else "",
-                        "epochs": case["epochs"], "precision": case["precision"],
-                        "extra": "" if a.flags else case.get("extra", ""),
-                        "dropout": " dropout %r" % case["dropout"] if "dropout" in case else ""})
+        fh.write(text)
     run([a.nnc, name + ".nn", "-o", name])
     several = case["batch"] != 1  # a mini-batch, or the whole data set (batch 0: rprop, irprop)
     flags = ["--threads", str(a.threads)] if a.threads > 1 and several else []

@@ -27,7 +27,9 @@ the same over a network compiled without those lines.
 
 The dropout cases put `dropout P` on h: nnc's mask of each sample is reproduced here bit for
 bit (runtime/dropout.c: splitmix64 of (seed, epoch, row), seed 1, the default) and applied in
-torch as PyTorch's nn.Dropout does, h·mask with mask 0 or 1/(1 − P)."""
+torch as PyTorch's nn.Dropout does, h·mask with mask 0 or 1/(1 − P). The dropout_wide cases
+train a wider network (20-32-24-3, sigmoid and ReLU layers each with dropout, literal weights
+in "wide"), whose groups are wide enough for nnc's vector kernels."""
 import json
 import math
 import os
@@ -193,6 +195,53 @@ def dropout_mask(p, seed, epoch, row, units):
     return [1 / (1 - p) if U >= p else 0.0 for U in us]
 
 
+WIDE_SIZES = [20, 32, 24, 3]
+WIDE_P = [0.3, 0.5]
+WIDE_MODES = {"per_sample": (1, 2), "mini_batch": (5, 3)}  # batch, epochs
+
+
+def wide_reference():
+    """Literal weights (w, b per layer) and 40 rows of 20 inputs and 3 targets."""
+    layers = []
+    for k in range(3):
+        n_in, n_out = WIDE_SIZES[k], WIDE_SIZES[k + 1]
+        w = [[round(0.4 * math.sin(1.7 * i + 0.9 * j + k) / math.sqrt(n_in) * 3, 6) for j in range(n_in)]
+             for i in range(n_out)]
+        b = [round(0.05 * math.cos(i + k), 6) for i in range(n_out)]
+        layers.append({"w": w, "b": b})
+    data = [[round(math.sin(0.3 * r + j), 6) for j in range(20)] + [round(math.cos(0.2 * r + k), 6) for k in range(3)]
+            for r in range(40)]
+    return {"layers": layers, "data": data}
+
+
+def train_wide(wide, dtype, batch, epochs):
+    """SGD (rate 0.01, momentum 0.5) with nnc's masks on both hidden layers."""
+    ts = []
+    for layer in wide["layers"]:
+        ts += [torch.tensor(layer["w"], dtype=dtype, requires_grad=True),
+               torch.tensor(layer["b"], dtype=dtype, requires_grad=True)]
+    data = torch.tensor(wide["data"], dtype=dtype)
+    x, t = data[:, :20], data[:, 20:]
+    opt = torch.optim.SGD(ts, lr=0.01, momentum=0.5)
+    rates = [WIDE_P[0]] * WIDE_SIZES[1] + [WIDE_P[1]] * WIDE_SIZES[2]
+    for epoch in range(epochs):
+        for lo in range(0, len(x), batch):
+            xb, tb = x[lo:lo + batch], t[lo:lo + batch]
+            masks = []
+            for r in range(lo, lo + len(xb)):
+                key = splitmix64(splitmix64(splitmix64(DROPOUT_SEED) ^ epoch) ^ r)
+                us = [(splitmix64((key + u) & U64) >> 11) * 2.0 ** -53 for u in range(len(rates))]
+                masks.append([1 / (1 - p) if U >= p else 0.0 for U, p in zip(us, rates)])
+            m = torch.tensor(masks, dtype=dtype)
+            h = torch.sigmoid(xb @ ts[0].T + ts[1]) * m[:, :WIDE_SIZES[1]]
+            g = torch.relu(h @ ts[2].T + ts[3]) * m[:, WIDE_SIZES[1]:]
+            y = g @ ts[4].T + ts[5]
+            opt.zero_grad()
+            (((y - tb) ** 2).sum() / len(xb)).backward()
+            opt.step()
+    return [float(v) for p in ts for v in p.detach().reshape(-1)]
+
+
 def clip(net, how):
     if how is None:
         return
@@ -283,7 +332,13 @@ def main():
                 cases.append({"name": f"{name}.{mode}.{precision}", "setting": setting, "batch": batch,
                               "epochs": epochs, "precision": precision, "dropout": DROPOUT_P,
                               "params": train(opt_class, kwargs, dtype, batch, epochs, dropout=DROPOUT_P)})
-    out = {"torch": torch.__version__, "w1": W1, "b1": B1, "w2": W2, "b2": B2, "data": DATA, "cases": cases}
+    wide = wide_reference()
+    for mode, (batch, epochs) in WIDE_MODES.items():
+        for precision, dtype in (("f64", torch.float64), ("f32", torch.float32)):
+            cases.append({"name": f"dropout_wide.{mode}.{precision}", "setting": "sgd rate 0.01 momentum 0.5",
+                          "batch": batch, "epochs": epochs, "precision": precision, "wide": WIDE_P,
+                          "params": train_wide(wide, dtype, batch, epochs)})
+    out = {"torch": torch.__version__, "w1": W1, "b1": B1, "w2": W2, "b2": B2, "data": DATA, "wide": wide, "cases": cases}
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.json")
     head = json.dumps({k: v for k, v in out.items() if k != "cases"})[:-1]
     with open(path, "w") as fh:  # one case a line
