@@ -26,7 +26,8 @@ typedef struct Cg {
   LLVMValueRef embedded;           /* NAME_weights when trained weights are compiled in, or NULL */
   LLVMValueRef next_x;             /* while building the pipelined SGD step: the next sample */
   int prefused;                    /* while building its forward: products already in V */
-  int dropout;                     /* while building loss_grad's kernels: V holds the sample's
+  int dropout;                     /* while building the training kernels of a network with
+                                      dropout (loss_grad, train_step): V holds the sample's
                                       dropout mask after the outputs' z, applied forward and back */
   LLVMValueRef batch_forward;      /* nnc.forwardB, shared by the batch entry points */
   int rolled;                      /* while building a batch kernel: its loops are not unrolled */

@@ -134,10 +134,10 @@ static int64_t values_bytes(const IrNetwork *n) {
 
 /* --- dropout ------------------------------------------------------------------------ */
 
-/* NAME_loss_grad of a network with dropout reads sample s's mask row (n_dropout reals, each 0
- * or 1/(1 − p), written by its caller) at this byte offset of its scratch plus s rows; it
- * copies the row into V after the outputs' z, where the training kernels read it. Only
- * loss_grad drops units: forward, evaluate, train_step and train_sequence never do. */
+/* NAME_loss_grad and NAME_train_step of a network with dropout read sample s's mask row
+ * (n_dropout reals, each 0 or 1/(1 − p), written by their caller) at this byte offset of their
+ * scratch plus s rows; they copy the row into V after the outputs' z, where the training
+ * kernels read it. forward, evaluate and train_sequence never drop units. */
 static int64_t mask_row_bytes(const IrNetwork *n) { return n->n_dropout * n->real_bytes; }
 static int drops(const Cg *cg, const IrGroup *g) { return cg->dropout && g->dropout > 0; }
 static LLVMValueRef mask_index(Cg *cg, const IrGroup *g, LLVMValueRef j) {
@@ -782,7 +782,8 @@ static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode, int pipelined) {
   LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->real, cg->ptr};
   /* In SGD mode params and out are the same buffer: neither may be noalias. */
   unsigned noalias = mode == BWD_SGD ? 0x4e : 0x5f;
-  const char *name = mode == BWD_SGD ? (pipelined ? "nnc.sgd1p" : "nnc.sgd1") : cg->dropout ? "nnc.backward1d" : "nnc.backward1";
+  const char *name = mode == BWD_SGD ? (pipelined ? "nnc.sgd1p" : cg->dropout ? "nnc.sgd1d" : "nnc.sgd1")
+                                     : cg->dropout ? "nnc.backward1d" : "nnc.backward1";
   LLVMValueRef fn = cg_begin_function(cg, name, cg->real, ps, 7, noalias, 1);
   LLVMValueRef t = LLVMGetParam(fn, 1), V = LLVMGetParam(fn, 2), G = LLVMGetParam(fn, 3);
   LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
@@ -931,17 +932,6 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   return fn;
 }
 
-/* loss_grad's body for a network with dropout: per sample, the mask row into V, then the
- * forward and backward kernels that apply it (no batch kernels). */
-static LLVMValueRef build_dropout_loss_grad(Cg *cg) {
-  cg->dropout = 1;
-  LLVMValueRef fwd1d = build_forward_one(cg);
-  LLVMValueRef bwd1d = build_backward_one(cg, BWD_ACCUMULATE, 0);
-  LLVMValueRef body = build_loss_grad(cg, fwd1d, bwd1d, NULL);
-  cg->dropout = 0;
-  return body;
-}
-
 /* NAME_loss_grad(params, n, x, t, grad, scratch) */
 static void build_loss_grad_export(Cg *cg, LLVMValueRef body) {
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
@@ -1029,6 +1019,7 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   LLVMBuildCondBr(cg->b, LLVMBuildAnd(cg->b, one, no_m, ""), fused, batch);
 
   LLVMPositionBuilderAtEnd(cg->b, fused);
+  if (cg->dropout) emit_mask_row(cg, scratch, cg_int(cg, 0), V);
   LLVMValueRef fargs[] = {params, x, V};
   call(cg, fwd1, fargs, 3);
   LLVMValueRef sargs[] = {params, t, V, G, params, rate, LLVMConstNull(cg->ptr)};
@@ -1052,6 +1043,20 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   emit_update(cg, params, vel, grad, scale, momentum);
   LLVMBuildRet(cg->b, loss);
   return fn;
+}
+
+/* A network with dropout: loss_grad's body (into *loss_grad) and NAME_train_step, per sample
+ * the mask row into V, then the forward and backward kernels that apply it (the fused
+ * per-sample step for one sample without momentum; no batch kernels). */
+static LLVMValueRef build_dropout_training(Cg *cg, LLVMValueRef *loss_grad) {
+  cg->dropout = 1;
+  LLVMValueRef fwd1d = build_forward_one(cg);
+  LLVMValueRef bwd1d = build_backward_one(cg, BWD_ACCUMULATE, 0);
+  LLVMValueRef sgd1d = build_backward_one(cg, BWD_SGD, 0);
+  *loss_grad = build_loss_grad(cg, fwd1d, bwd1d, NULL);
+  LLVMValueRef step = build_train_step(cg, fwd1d, sgd1d, *loss_grad, NULL);
+  cg->dropout = 0;
+  return step;
 }
 
 /* NAME_train_sequence(params, n, x, t, rates, scratch) -> summed loss: per-sample SGD over
@@ -1458,8 +1463,8 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
     LLVMValueRef bwdN = batched ? cg_build_train_batch(&cg, 0) : NULL;
     LLVMValueRef sgdN = batched ? cg_build_train_batch(&cg, 1) : NULL;
     LLVMValueRef loss_grad_body = build_loss_grad(&cg, fwd1, bwd1, bwdN);
-    train_step = build_train_step(&cg, fwd1, sgd1, loss_grad_body, sgdN);
-    if (n->n_dropout) loss_grad_body = build_dropout_loss_grad(&cg);
+    if (n->n_dropout) train_step = build_dropout_training(&cg, &loss_grad_body);
+    else train_step = build_train_step(&cg, fwd1, sgd1, loss_grad_body, sgdN);
     build_loss_grad_export(&cg, loss_grad_body);
     loss_grad = LLVMGetNamedFunction(cg.mod, symbol(&cg, "loss_grad"));
   }

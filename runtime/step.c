@@ -261,8 +261,10 @@ double nnrt__train_sequence(nnrt_trainer *tr, int64_t from, int64_t n, int64_t e
 double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
   const nnc_model *m = tr->m;
   const nnrt_dataset *d = tr->train;
-  if (n == 1 && !tr->runtime_update && !m->n_dropout) { /* per-sample SGD straight from the dataset, no copy */
+  if (n == 1 && !tr->runtime_update) { /* per-sample SGD straight from the dataset, no copy */
     int64_t k = tr->order[from];
+    if (m->n_dropout)
+      nnrt__dropout_masks(m, tr->scratch, &k, 1, tr->st.run_seed, tr->epoch);
     return m->train_step(tr->params, tr->velocity, 1, nnrt__at(d->x, d->real_bytes, k * d->n_inputs),
                          nnrt__at(d->t, d->real_bytes, k * d->n_outputs), rate, tr->o.s.momentum,
                          tr->scratch);
@@ -270,8 +272,10 @@ double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate)
   if (nnrt__mpi_size() > 1)
     return mpi_batch(tr, from, n, rate);
   nnrt__gather(d, tr->order + from, n, tr->xb, tr->tb);
-  if (tr->pool || tr->runtime_update || m->n_dropout) /* dropout: only loss_grad drops units */
+  if (tr->pool || tr->runtime_update)
     return threaded_batch(tr, from, n, rate);
+  if (m->n_dropout)
+    nnrt__dropout_masks(m, tr->scratch, tr->order + from, n, tr->st.run_seed, tr->epoch);
   return m->train_step(tr->params, tr->velocity, n, tr->xb, tr->tb, rate, tr->o.s.momentum,
                        tr->scratch);
 }

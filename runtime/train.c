@@ -186,7 +186,7 @@ static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
   tr->metric = nnrt_metric_resolve(tr->m, tr->o.s.metric, tr->all);
   if ((rc = alloc_buffers(tr, err)) != NNRT_OK)
     return rc;
-  if (((tr->o.threads > 1 || nnrt__mpi_size() > 1) && tr->batch > 1) || tr->runtime_update || tr->m->n_dropout)
+  if (((tr->o.threads > 1 || nnrt__mpi_size() > 1) && tr->batch > 1) || tr->runtime_update)
     if ((rc = nnrt__threads_setup(tr, err)) != NNRT_OK)
       return rc;
   tr->st.global_best = INFINITY;

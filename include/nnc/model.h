@@ -171,11 +171,12 @@ typedef struct nnc_model {
   int64_t onnx_plan_bytes;
 
   /* Dropout (`layer h[64] relu dropout 0.2;`): the units of the groups with dropout, in group
-   * order, and each one's p. With n_dropout > 0, loss_grad (and only loss_grad) multiplies
-   * each such unit's output, and its delta, by a mask its caller writes into scratch: the
-   * mask of sample s is n_dropout reals at byte dropout_mask_offset + s·n_dropout·real_bytes,
-   * each 0 or 1/(1 − p) (all 1: no unit dropped). forward, evaluate, train_step and
-   * train_sequence never drop units. n_dropout 0, dropout_rates NULL: no dropout. */
+   * order, and each one's p. With n_dropout > 0, loss_grad and train_step multiply each such
+   * unit's output, and its delta, by a mask their caller writes into scratch: the mask of
+   * sample s is n_dropout reals at byte dropout_mask_offset + s·n_dropout·real_bytes, each 0
+   * or 1/(1 − p) (all 1: no unit dropped). forward, evaluate and train_sequence never drop
+   * units (the runtime trains such a model without train_sequence). n_dropout 0,
+   * dropout_rates NULL: no dropout. */
   int64_t n_dropout;
   const double *dropout_rates;
   int64_t dropout_mask_offset;

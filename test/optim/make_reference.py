@@ -172,6 +172,7 @@ SCHEDULED_MODES = {"per_sample": (1, 8), "mini_batch": (4, 8)}  # batch, epochs
 DROPOUT = {
     "dropout_sgd": ("sgd rate 0.1 momentum 0.5", torch.optim.SGD, dict(lr=0.1, momentum=0.5)),
     "dropout_adamw": ("adamw rate 0.02", torch.optim.AdamW, dict(lr=0.02)),
+    "dropout_sgd_plain": ("sgd rate 0.1", torch.optim.SGD, dict(lr=0.1)),  # per sample: the fused step
 }
 DROPOUT_P = 0.4
 DROPOUT_SEED = 1
@@ -197,7 +198,7 @@ def dropout_mask(p, seed, epoch, row, units):
 
 WIDE_SIZES = [20, 32, 24, 3]
 WIDE_P = [0.3, 0.5]
-WIDE_MODES = {"per_sample": (1, 2), "mini_batch": (5, 3)}  # batch, epochs
+WIDE_MODES = {"per_sample": (1, 2, 0.0), "mini_batch": (5, 3, 0.5)}  # batch, epochs, momentum
 
 
 def wide_reference():
@@ -214,15 +215,19 @@ def wide_reference():
     return {"layers": layers, "data": data}
 
 
-def train_wide(wide, dtype, batch, epochs):
-    """SGD (rate 0.01, momentum 0.5) with nnc's masks on both hidden layers."""
+def wide_setting(momentum):
+    return "sgd rate 0.01" + (" momentum %g" % momentum if momentum else "")
+
+
+def train_wide(wide, dtype, batch, epochs, momentum):
+    """SGD (rate 0.01, the momentum given) with nnc's masks on both hidden layers."""
     ts = []
     for layer in wide["layers"]:
         ts += [torch.tensor(layer["w"], dtype=dtype, requires_grad=True),
                torch.tensor(layer["b"], dtype=dtype, requires_grad=True)]
     data = torch.tensor(wide["data"], dtype=dtype)
     x, t = data[:, :20], data[:, 20:]
-    opt = torch.optim.SGD(ts, lr=0.01, momentum=0.5)
+    opt = torch.optim.SGD(ts, lr=0.01, momentum=momentum)
     rates = [WIDE_P[0]] * WIDE_SIZES[1] + [WIDE_P[1]] * WIDE_SIZES[2]
     for epoch in range(epochs):
         for lo in range(0, len(x), batch):
@@ -333,11 +338,11 @@ def main():
                               "epochs": epochs, "precision": precision, "dropout": DROPOUT_P,
                               "params": train(opt_class, kwargs, dtype, batch, epochs, dropout=DROPOUT_P)})
     wide = wide_reference()
-    for mode, (batch, epochs) in WIDE_MODES.items():
+    for mode, (batch, epochs, momentum) in WIDE_MODES.items():
         for precision, dtype in (("f64", torch.float64), ("f32", torch.float32)):
-            cases.append({"name": f"dropout_wide.{mode}.{precision}", "setting": "sgd rate 0.01 momentum 0.5",
+            cases.append({"name": f"dropout_wide.{mode}.{precision}", "setting": wide_setting(momentum),
                           "batch": batch, "epochs": epochs, "precision": precision, "wide": WIDE_P,
-                          "params": train_wide(wide, dtype, batch, epochs)})
+                          "params": train_wide(wide, dtype, batch, epochs, momentum)})
     out = {"torch": torch.__version__, "w1": W1, "b1": B1, "w2": W2, "b2": B2, "data": DATA, "wide": wide, "cases": cases}
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.json")
     head = json.dumps({k: v for k, v in out.items() if k != "cases"})[:-1]
