@@ -9,6 +9,11 @@
  *   int8: w[j][i] = round(W[j][i] / s_j), s_j = max_i |W[j][i]| / 127 per neuron j (symmetric);
  *         the source's outputs quantized per sample, s_x = max_i |x_i| / 127; products
  *         summed in i32, then z[j] += acc · s_j · s_x.
+ * With AVX-512 VNNI (int8) or BF16 (bf16) and f32 reals the weights are tiled: panels of 16
+ * rows, each group of 4 (int8) or 2 (bf16) consecutive inputs of the 16 rows one vector, so
+ * that one vpdpbusd / vdpbf16ps multiplies it by a sample's group broadcast to every lane and
+ * each lane sums one row: a register tile of panels × samples, no horizontal sums; a batch
+ * runs CG_QUANT_SAMPLES samples per pass over the weights through the same kernel.
  * Afterwards: forward and evaluate read only these arrays; init writes the dequantized
  * weights into params, so the runtime's weights commands see what the kernels compute with. */
 #include <math.h>
