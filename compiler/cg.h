@@ -161,8 +161,8 @@ void cg_quant_free(Cg *cg);
 void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef V);
 void cg_emit_quant_init(Cg *cg, LLVMValueRef params);
 /* Batches of a quantized module: CG_QUANT_SAMPLES samples per pass over the weights of the
- * sets cg_quant_multi accepts (int8 with AVX-512 VNNI). */
-enum { CG_QUANT_SAMPLES = 4 };
+ * sets cg_quant_multi accepts (int8 with AVX-512 VNNI, bf16 with AVX-512 BF16). */
+enum { CG_QUANT_SAMPLES = 8 };
 int cg_quant_multi(const Cg *cg, const IrEdges *e);
 void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, const LLVMValueRef *V);
 

@@ -9,6 +9,11 @@
  *   int8: w[j][i] = round(W[j][i] / s_j), s_j = max_i |W[j][i]| / 127 per neuron j (symmetric);
  *         the source's outputs quantized per sample, s_x = max_i |x_i| / 127; products
  *         summed in i32, then z[j] += acc · s_j · s_x.
+ * With AVX-512 VNNI (int8) or BF16 (bf16) and f32 reals the weights are tiled: panels of 16
+ * rows, each group of 4 (int8) or 2 (bf16) consecutive inputs of the 16 rows one vector, so
+ * that one vpdpbusd / vdpbf16ps multiplies it by a sample's group broadcast to every lane and
+ * each lane sums one row: a register tile of panels × samples, no horizontal sums; a batch
+ * runs CG_QUANT_SAMPLES samples per pass over the weights through the same kernel.
  * Afterwards: forward and evaluate read only these arrays; init writes the dequantized
  * weights into params, so the runtime's weights commands see what the kernels compute with. */
 #include <math.h>
@@ -22,7 +27,10 @@ typedef struct CgQuantSet {
   LLVMValueRef scale;  /* int8: reals s_j per neuron */
   LLVMValueRef wsum;   /* int8: i32 Σ_i w[j][i] per neuron, to undo the +128 of the inputs */
   int64_t rest;        /* not quantized: the set's first parameter in the rest array */
-  int64_t stride;      /* int8: a row's length in w, padded with zero weights to whole vectors */
+  int64_t stride;      /* a row's length in w, padded with zero weights (int8: to whole vectors) */
+  int per_lane;        /* tiled: a lane's consecutive weights of one row (4 int8, 2 bf16); 0: row-major */
+  int64_t depth;       /* tiled: groups of per_lane inputs in a row (stride / per_lane) */
+  int64_t panels;      /* tiled: panels of TILE_LANES rows, the last padded with zero rows */
 } CgQuantSet;
 
 typedef struct CgQuant {
@@ -76,16 +84,57 @@ static LLVMValueRef real_array(Cg *cg, const double *v, int64_t n, const char *n
   return g;
 }
 
-/* With AVX-512 BF16, rows of at least 32 weights go to vdpbf16ps, padded to whole vectors of 32. */
-static int dpbf16_rows(const Cg *cg, int64_t m) { return (cg->isa & CG_ISA_BF16_512) && m >= 32; }
+/* The tiled kernels: an AVX-512 dot-product instruction whose 16 lanes each sum per_lane
+ * products, a lane being one row (neuron) and the inputs one sample's, broadcast. */
+typedef struct TileScheme {
+  const char *dot;     /* acc[l] += Σ_{t < per_lane} a[l][t]·b[l][t] for the 16 lanes l */
+  int per_lane;
+} TileScheme;
+
+#define TILE_LANES 16
+
+static const TileScheme tile_int8 = {"llvm.x86.avx512.vpdpbusd.512", 4};
+static const TileScheme tile_bf16 = {"llvm.x86.avx512bf16.dpbf16ps.512", 2};
+
+/* The scheme's tiled kernel where the target has its instruction (and the reals are f32,
+ * 16 to a vector), else NULL: rows one after another, loops LLVM vectorises. */
+static const TileScheme *tile_scheme(const Cg *cg) {
+  if (cg->real_bytes != 4 || cg->vec_bytes != 64) return NULL;
+  if (cg->quant == CG_QUANT_INT8 && (cg->isa & CG_ISA_VNNI512)) return &tile_int8;
+  if (cg->quant == CG_QUANT_BF16 && (cg->isa & CG_ISA_BF16_512)) return &tile_bf16;
+  return NULL;
+}
+
+/* s's layout for rows × m weights: tiled, panels of TILE_LANES rows stored group of per_lane
+ * inputs after group ([panel][group][row in panel][per_lane]: one vector per panel and group),
+ * else rows of `row` weights. Returns the number of weights with their zero padding. */
+static int64_t lay_out(const Cg *cg, CgQuantSet *s, int64_t rows, int64_t m, int64_t row) {
+  const TileScheme *t = tile_scheme(cg);
+  if (!t) {
+    s->stride = row;
+    return rows * row;
+  }
+  s->per_lane = t->per_lane;
+  s->depth = (m + t->per_lane - 1) / t->per_lane;
+  s->stride = s->depth * t->per_lane;
+  s->panels = (rows + TILE_LANES - 1) / TILE_LANES;
+  return s->panels * TILE_LANES * s->stride;
+}
+
+/* Where weight (j, i) of s is in its array. */
+static int64_t weight_at(const CgQuantSet *s, int64_t j, int64_t i) {
+  if (!s->per_lane) return j * s->stride + i;
+  int64_t pl = s->per_lane;
+  return ((j / TILE_LANES) * s->depth + i / pl) * TILE_LANES * pl + (j % TILE_LANES) * pl + i % pl;
+}
 
 static void quantize_bf16(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, const void *w, const char *name) {
-  int64_t rows = e->count / m, st = dpbf16_rows(cg, m) ? (m + 31) / 32 * 32 : m;
-  s->stride = st;
-  int64_t *q = xcalloc((size_t)(rows * st), sizeof(int64_t));
+  int64_t rows = e->count / m, n = lay_out(cg, s, rows, m, m);
+  int64_t *q = xcalloc((size_t)n, sizeof(int64_t));
   for (int64_t j = 0; j < rows; j++)
-    for (int64_t i = 0; i < m; i++) q[j * st + i] = (int16_t)bf16_of((float)param_at(cg, w, e->param_offset + j * m + i));
-  s->w = int_array(cg, LLVMInt16TypeInContext(cg->ctx), q, rows * st, name);
+    for (int64_t i = 0; i < m; i++)
+      q[weight_at(s, j, i)] = (int16_t)bf16_of((float)param_at(cg, w, e->param_offset + j * m + i));
+  s->w = int_array(cg, LLVMInt16TypeInContext(cg->ctx), q, n, name);
   LLVMSetAlignment(s->w, 64);
   free(q);
 }
@@ -98,28 +147,30 @@ static int64_t padded_row(const Cg *cg, int64_t m) {
 }
 
 static void quantize_int8(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, const void *w, const char *name) {
-  int64_t rows = e->count / m, st = padded_row(cg, m);
-  s->stride = st;
-  int64_t *q = xcalloc((size_t)(rows * st), sizeof(int64_t));
-  int64_t *wsum = xcalloc((size_t)rows, sizeof(int64_t));
-  double *scale = xmalloc(sizeof(double) * (size_t)rows);
+  int64_t rows = e->count / m, n = lay_out(cg, s, rows, m, padded_row(cg, m));
+  int64_t n_rows = s->per_lane ? s->panels * TILE_LANES : rows; /* the padding rows: all zero */
+  int64_t *q = xcalloc((size_t)n, sizeof(int64_t));
+  int64_t *wsum = xcalloc((size_t)n_rows, sizeof(int64_t));
+  double *scale = xcalloc((size_t)n_rows, sizeof(double));
   for (int64_t j = 0; j < rows; j++) {
     double amax = 0;
     for (int64_t i = 0; i < m; i++) amax = fmax(amax, fabs(param_at(cg, w, e->param_offset + j * m + i)));
     scale[j] = (float)(amax / 127);
     for (int64_t i = 0; i < m; i++) {
       double v = scale[j] > 0 ? nearbyint(param_at(cg, w, e->param_offset + j * m + i) / scale[j]) : 0;
-      q[j * st + i] = (int64_t)fmin(127, fmax(-127, v));
-      wsum[j] += q[j * st + i];
+      q[weight_at(s, j, i)] = (int64_t)fmin(127, fmax(-127, v));
+      wsum[j] += q[weight_at(s, j, i)];
     }
   }
-  s->w = int_array(cg, cg->i8, q, rows * st, name);
+  s->w = int_array(cg, cg->i8, q, n, name);
   LLVMSetAlignment(s->w, 64);
   char sname[80];
   snprintf(sname, sizeof sname, "%s.scale", name);
-  s->scale = real_array(cg, scale, rows, sname);
+  s->scale = real_array(cg, scale, n_rows, sname);
+  LLVMSetAlignment(s->scale, 64);
   snprintf(sname, sizeof sname, "%s.sum", name);
-  s->wsum = int_array(cg, cg->i32, wsum, rows, sname);
+  s->wsum = int_array(cg, cg->i32, wsum, n_rows, sname);
+  LLVMSetAlignment(s->wsum, 64);
   free(wsum);
   free(q);
   free(scale);
@@ -167,9 +218,6 @@ void cg_quant_free(Cg *cg) {
 
 /* --- kernels ------------------------------------------------------------------------ */
 
-/* Rows per pass of the AVX-512 kernels: each vector of inputs loaded once feeds that many. */
-#define VNNI_ROWS 8
-
 static LLVMValueRef vnni_call(Cg *cg, const char *name, LLVMValueRef *args, unsigned n, LLVMTypeRef overload) {
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
   LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, overload ? &overload : NULL, overload ? 1 : 0);
@@ -197,6 +245,15 @@ static LLVMValueRef dequant_unscaled(Cg *cg, const CgQuantSet *s, LLVMValueRef k
   return LLVMBuildSIToFP(cg->b, load_typed(cg, cg->i8, s->w, k), cg->real, "");
 }
 
+/* weight_at at run time: where weight (j, i) of s is. */
+static LLVMValueRef weight_index(Cg *cg, const CgQuantSet *s, LLVMValueRef j, LLVMValueRef i) {
+  if (!s->per_lane) return idx2(cg, j, s->stride, i);
+  LLVMValueRef lanes = cg_int(cg, TILE_LANES), pl = cg_int(cg, s->per_lane);
+  LLVMValueRef group = idx2(cg, LLVMBuildUDiv(cg->b, j, lanes, ""), s->depth, LLVMBuildUDiv(cg->b, i, pl, ""));
+  LLVMValueRef in_group = idx2(cg, LLVMBuildURem(cg->b, j, lanes, ""), s->per_lane, LLVMBuildURem(cg->b, i, pl, ""));
+  return idx2(cg, group, TILE_LANES * s->per_lane, in_group);
+}
+
 /* nr accumulators of vector type ty on the stack, each zero. */
 static void zeroed_accumulators(Cg *cg, LLVMTypeRef ty, LLVMValueRef *acc, int nr) {
   for (int r = 0; r < nr; r++) {
@@ -205,62 +262,7 @@ static void zeroed_accumulators(Cg *cg, LLVMTypeRef ty, LLVMValueRef *acc, int n
   }
 }
 
-/* AVX-512 BF16: the inputs rounded to bf16 once (vcvtneps2bf16), then VNNI_ROWS rows at a
- * time, one vdpbf16ps (32 bf16 pairs into 16 float sums) per row and vector. */
-static void dpbf16_block(Cg *cg, const CgQuantSet *s, LLVMValueRef row0, int nr, LLVMValueRef xb, LLVMValueRef z) {
-  const char *name = "llvm.x86.avx512bf16.dpbf16ps.512";
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMTypeRef fty = LLVMIntrinsicGetType(cg->ctx, id, NULL, 0), ops[3];
-  LLVMGetParamTypes(fty, ops);
-  LLVMTypeRef v16 = ops[0];
-  LLVMValueRef acc[VNNI_ROWS];
-  zeroed_accumulators(cg, v16, acc, nr);
-  CgLoop lv;
-  LLVMValueRef off = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lv, cg_int(cg, s->stride / 32), "dpbf16"), cg_int(cg, 32), "");
-  LLVMTypeRef i16 = LLVMInt16TypeInContext(cg->ctx);
-  LLVMValueRef xv = LLVMBuildLoad2(cg->b, ops[1], LLVMBuildInBoundsGEP2(cg->b, i16, xb, &off, 1, ""), "");
-  for (int r = 0; r < nr; r++) {
-    LLVMValueRef k = idx2(cg, LLVMBuildAdd(cg->b, row0, cg_int(cg, r), ""), s->stride, off);
-    LLVMValueRef wv = LLVMBuildLoad2(cg->b, ops[2], LLVMBuildInBoundsGEP2(cg->b, i16, s->w, &k, 1, ""), "");
-    LLVMValueRef args[] = {LLVMBuildLoad2(cg->b, v16, acc[r], ""), xv, wv};
-    LLVMBuildStore(cg->b, vnni_call(cg, name, args, 3, NULL), acc[r]);
-  }
-  cg_loop_end(cg, &lv);
-  for (int r = 0; r < nr; r++) {
-    LLVMValueRef args[] = {LLVMConstReal(LLVMFloatTypeInContext(cg->ctx), 0.0), LLVMBuildLoad2(cg->b, v16, acc[r], "")};
-    LLVMValueRef sum = cg_fast(vnni_call(cg, "llvm.vector.reduce.fadd", args, 2, v16));
-    if (cg->real_bytes == 8) sum = LLVMBuildFPExt(cg->b, sum, cg->real, "");
-    LLVMValueRef j = LLVMBuildAdd(cg->b, row0, cg_int(cg, r), "");
-    cg_store(cg, z, j, cg_fadd(cg, cg_load(cg, z, j), sum));
-  }
-}
-
-static void dpbf16_rows_all(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVMValueRef x, LLVMValueRef z) {
-  LLVMTypeRef bf = LLVMBFloatTypeInContext(cg->ctx);
-  LLVMValueRef xb = cg_alloca(cg, LLVMArrayType2(bf, (uint64_t)s->stride), "xb");
-  LLVMSetAlignment(xb, 64);
-  CgLoop l;
-  LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, m), "xbf16");
-  LLVMValueRef v = cg_load(cg, x, i);
-  if (cg->real_bytes == 8) v = LLVMBuildFPTrunc(cg->b, v, LLVMFloatTypeInContext(cg->ctx), "");
-  LLVMBuildStore(cg->b, LLVMBuildFPTrunc(cg->b, v, bf, ""), LLVMBuildInBoundsGEP2(cg->b, bf, xb, &i, 1, ""));
-  cg_loop_end(cg, &l);
-  for (int64_t k = m; k < s->stride; k++) { /* the padding: zeros */
-    LLVMValueRef idx = cg_int(cg, k);
-    LLVMBuildStore(cg->b, LLVMConstNull(bf), LLVMBuildInBoundsGEP2(cg->b, bf, xb, &idx, 1, ""));
-  }
-  CgLoop lb;
-  LLVMValueRef b = cg_loop_begin(cg, &lb, cg_int(cg, rows / VNNI_ROWS), "dpbf16_rows");
-  dpbf16_block(cg, s, LLVMBuildMul(cg->b, b, cg_int(cg, VNNI_ROWS), ""), VNNI_ROWS, xb, z);
-  cg_loop_end(cg, &lb);
-  if (rows % VNNI_ROWS) dpbf16_block(cg, s, cg_int(cg, rows - rows % VNNI_ROWS), (int)(rows % VNNI_ROWS), xb, z);
-}
-
 static void bf16_rows(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVMValueRef x, LLVMValueRef z) {
-  if (dpbf16_rows(cg, m)) {
-    dpbf16_rows_all(cg, s, rows, m, x, z);
-    return;
-  }
   CgLoop lj, li;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, rows), "qrow");
   LLVMValueRef acc = cg_alloca(cg, cg->real, "qacc");
@@ -294,6 +296,26 @@ static LLVMValueRef abs_max(Cg *cg, LLVMValueRef x, int64_t m) {
   return LLVMBuildLoad2(cg->b, cg->real, mx, "");
 }
 
+/* abs_max with whole vectors of x (f32, 16 lanes, the tiled kernels' targets): a chain of
+ * m/16 vector maxima, then the lanes' and the remainder's; the same maximum. */
+static LLVMValueRef abs_max_vectors(Cg *cg, LLVMValueRef x, int64_t m) {
+  LLVMTypeRef vt = cg_vec_type(cg);
+  int64_t vl = cg_vec_len(cg), whole = m / vl * vl;
+  LLVMValueRef mx = cg_alloca(cg, vt, "qvmax");
+  LLVMBuildStore(cg->b, LLVMConstNull(vt), mx);
+  CgLoop l;
+  LLVMValueRef i = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, m / vl), "qvabs"), cg_int(cg, vl), "");
+  LLVMValueRef v = cg_vload(cg, cg_elem(cg, x, i), NULL);
+  LLVMValueRef a = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOLT, v, LLVMConstNull(vt), ""), LLVMBuildFNeg(cg->b, v, ""), v, "");
+  LLVMValueRef old = LLVMBuildLoad2(cg->b, vt, mx, "");
+  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, a, old, ""), a, old, ""), mx);
+  cg_loop_end(cg, &l);
+  LLVMValueRef lanes = LLVMBuildLoad2(cg->b, vt, mx, ""), r = cg_real(cg, 0.0);
+  for (int64_t k = 0; k < vl; k++) r = cg_fmax(cg, LLVMBuildExtractElement(cg->b, lanes, LLVMConstInt(cg->i32, (unsigned long long)k, 0), ""), r);
+  for (int64_t k = whole; k < m; k++) r = cg_fmax(cg, fabs_real(cg, cg_load(cg, x, cg_int(cg, k))), r);
+  return r;
+}
+
 /* v rounded half away from zero and clamped to [−127, 127], as an i8: compares, an add and a
  * conversion, no call to a C library. */
 static LLVMValueRef to_int8(Cg *cg, LLVMValueRef v) {
@@ -305,8 +327,8 @@ static LLVMValueRef to_int8(Cg *cg, LLVMValueRef v) {
 
 /* xq[i] = x[i] / s_x + 128 as an unsigned byte with s_x = max |x| / 127 (unsigned times signed
  * bytes is the operand order of the x86 VNNI dot product); returns s_x (0 when x is all zeros). */
-static LLVMValueRef quantize_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t st, LLVMValueRef xq) {
-  LLVMValueRef amax = abs_max(cg, x, m);
+static LLVMValueRef quantize_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t st, LLVMValueRef xq, int tiled) {
+  LLVMValueRef amax = tiled ? abs_max_vectors(cg, x, m) : abs_max(cg, x, m);
   LLVMValueRef pos = LLVMBuildFCmp(cg->b, LLVMRealOGT, amax, cg_real(cg, 0.0), "");
   LLVMValueRef inv = LLVMBuildSelect(cg->b, pos, LLVMBuildFDiv(cg->b, cg_real(cg, 127.0), amax, ""), cg_real(cg, 0.0), "");
   CgLoop l;
@@ -320,6 +342,19 @@ static LLVMValueRef quantize_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t s
   return LLVMBuildFMul(cg->b, amax, cg_real(cg, 1.0 / 127.0), "");
 }
 
+/* xb[i] = x[i] rounded to bf16 (vcvtneps2bf16 with AVX-512 BF16), zeros up to st. */
+static void round_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t st, LLVMValueRef xb) {
+  LLVMTypeRef bf = LLVMBFloatTypeInContext(cg->ctx);
+  CgLoop l;
+  LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, m), "xbf16");
+  LLVMBuildStore(cg->b, LLVMBuildFPTrunc(cg->b, cg_load(cg, x, i), bf, ""), LLVMBuildInBoundsGEP2(cg->b, bf, xb, &i, 1, ""));
+  cg_loop_end(cg, &l);
+  for (int64_t k = m; k < st; k++) {
+    LLVMValueRef idx = cg_int(cg, k);
+    LLVMBuildStore(cg->b, LLVMConstNull(bf), LLVMBuildInBoundsGEP2(cg->b, bf, xb, &idx, 1, ""));
+  }
+}
+
 /* z[j] += (acc − 128·Σ_i w[j][i]) · s_j · s_x: the dot product of row j made exact and scaled. */
 static void int8_finish(Cg *cg, const CgQuantSet *s, LLVMValueRef j, LLVMValueRef acc, LLVMValueRef sx, LLVMValueRef z) {
   LLVMValueRef undo = LLVMBuildShl(cg->b, load_typed(cg, cg->i32, s->wsum, j), LLVMConstInt(cg->i32, 7, 0), "");
@@ -328,47 +363,12 @@ static void int8_finish(Cg *cg, const CgQuantSet *s, LLVMValueRef j, LLVMValueRe
   cg_store(cg, z, j, cg_fmuladd(cg, dot, scale, cg_load(cg, z, j)));
 }
 
-/* AVX-512 VNNI: VNNI_ROWS rows at a time, each vector of inputs loaded once for all of them,
- * one vpdpbusd (64 unsigned × signed byte products into 16 i32 sums) per row and vector. */
-static void vnni_block(Cg *cg, const CgQuantSet *s, LLVMValueRef row0, int nr, LLVMValueRef xq, LLVMValueRef sx,
-                       LLVMValueRef z) {
-  LLVMTypeRef v16 = LLVMVectorType(cg->i32, 16);
-  LLVMValueRef acc[VNNI_ROWS];
-  zeroed_accumulators(cg, v16, acc, nr);
-  CgLoop lv;
-  LLVMValueRef off = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lv, cg_int(cg, s->stride / 64), "vnni"), cg_int(cg, 64), "");
-  LLVMValueRef xv = LLVMBuildLoad2(cg->b, v16, LLVMBuildInBoundsGEP2(cg->b, cg->i8, xq, &off, 1, ""), "");
-  for (int r = 0; r < nr; r++) {
-    LLVMValueRef k = idx2(cg, LLVMBuildAdd(cg->b, row0, cg_int(cg, r), ""), s->stride, off);
-    LLVMValueRef wv = LLVMBuildLoad2(cg->b, v16, LLVMBuildInBoundsGEP2(cg->b, cg->i8, s->w, &k, 1, ""), "");
-    LLVMValueRef args[] = {LLVMBuildLoad2(cg->b, v16, acc[r], ""), xv, wv};
-    LLVMBuildStore(cg->b, vnni_call(cg, "llvm.x86.avx512.vpdpbusd.512", args, 3, NULL), acc[r]);
-  }
-  cg_loop_end(cg, &lv);
-  for (int r = 0; r < nr; r++) {
-    LLVMValueRef v = LLVMBuildLoad2(cg->b, v16, acc[r], "");
-    LLVMValueRef sum = vnni_call(cg, "llvm.vector.reduce.add", &v, 1, v16);
-    int8_finish(cg, s, LLVMBuildAdd(cg->b, row0, cg_int(cg, r), ""), sum, sx, z);
-  }
-}
-
-static void vnni_rows(Cg *cg, const CgQuantSet *s, int64_t rows, LLVMValueRef xq, LLVMValueRef sx, LLVMValueRef z) {
-  CgLoop lb;
-  LLVMValueRef b = cg_loop_begin(cg, &lb, cg_int(cg, rows / VNNI_ROWS), "vnni_rows");
-  vnni_block(cg, s, LLVMBuildMul(cg->b, b, cg_int(cg, VNNI_ROWS), ""), VNNI_ROWS, xq, sx, z);
-  cg_loop_end(cg, &lb);
-  if (rows % VNNI_ROWS) vnni_block(cg, s, cg_int(cg, rows - rows % VNNI_ROWS), (int)(rows % VNNI_ROWS), xq, sx, z);
-}
-
+/* Without the tiled kernel: row after row, one i32 sum each. */
 static void int8_rows(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVMValueRef x, LLVMValueRef z) {
   int64_t st = s->stride;
   LLVMValueRef xq = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)st), "xq");
   LLVMSetAlignment(xq, 64);
-  LLVMValueRef sx = quantize_source(cg, x, m, st, xq);
-  if ((cg->isa & CG_ISA_VNNI512) && st % 64 == 0) {
-    vnni_rows(cg, s, rows, xq, sx, z);
-    return;
-  }
+  LLVMValueRef sx = quantize_source(cg, x, m, st, xq, 0);
   CgLoop lj, li;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, rows), "qrow");
   LLVMValueRef acc = cg_alloca(cg, cg->i32, "qacc");
@@ -383,76 +383,163 @@ static void int8_rows(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVM
   cg_loop_end(cg, &lj);
 }
 
+/* --- the tiled kernel: a register tile of panels × samples (AVX-512 VNNI, BF16) -------- */
+
+/* The register tile: TILE_PANELS_* panels (of TILE_LANES rows) × TILE_SAMPLES samples of
+ * accumulators. Each broadcast of a sample's inputs feeds one dot product per panel, each
+ * panel's weight vector loaded feeds one per sample. One sample: 8 × 1; batches: 2 × 8 (16
+ * accumulators; 4 × 4 measured alike on Fashion-MNIST). */
+#define TILE_PANELS_ONE 8
+#define TILE_PANELS_MULTI 2
+#define TILE_SAMPLES 8
+
+typedef struct Tile {
+  const CgQuantSet *s;
+  const TileScheme *t;
+  LLVMTypeRef acc_ty, x_ty, w_ty; /* the dot product's operands */
+  int samples;
+  LLVMValueRef xq[CG_QUANT_SAMPLES]; /* each sample's inputs: u8 + 128 (int8), bf16 */
+  LLVMValueRef sx[CG_QUANT_SAMPLES]; /* int8: each sample's scale */
+  LLVMValueRef z[CG_QUANT_SAMPLES];  /* each sample's net inputs of the set's group */
+} Tile;
+
+static void tile_begin(Cg *cg, Tile *t, const CgQuantSet *s, int samples) {
+  memset(t, 0, sizeof *t);
+  t->s = s;
+  t->t = tile_scheme(cg);
+  t->samples = samples;
+  unsigned id = LLVMLookupIntrinsicID(t->t->dot, strlen(t->t->dot));
+  LLVMTypeRef ops[3];
+  LLVMGetParamTypes(LLVMIntrinsicGetType(cg->ctx, id, NULL, 0), ops);
+  t->acc_ty = ops[0], t->x_ty = ops[1], t->w_ty = ops[2];
+}
+
+/* Sample k's inputs x (m of them) made the kernel's operands, z its group's net inputs. */
+static void tile_sample(Cg *cg, Tile *t, int k, LLVMValueRef x, int64_t m, LLVMValueRef z) {
+  int64_t st = t->s->stride;
+  int int8 = t->t == &tile_int8;
+  LLVMTypeRef elem = int8 ? cg->i8 : LLVMBFloatTypeInContext(cg->ctx);
+  t->xq[k] = cg_alloca(cg, LLVMArrayType2(elem, (uint64_t)st), "xq");
+  LLVMSetAlignment(t->xq[k], 64);
+  if (int8) t->sx[k] = quantize_source(cg, x, m, st, t->xq[k], 1);
+  else round_source(cg, x, m, st, t->xq[k]);
+  t->z[k] = z;
+}
+
+/* The i32 v in every lane. */
+static LLVMValueRef lanes_i32(Cg *cg, LLVMValueRef v) {
+  LLVMTypeRef v16 = LLVMVectorType(cg->i32, TILE_LANES);
+  LLVMValueRef one = LLVMBuildInsertElement(cg->b, LLVMGetUndef(v16), v, LLVMConstInt(cg->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(cg->b, one, LLVMGetUndef(v16), LLVMConstNull(v16), "");
+}
+
+/* Sample k's group g of per_lane inputs (4 bytes) in every lane. */
+static LLVMValueRef tile_broadcast(Cg *cg, const Tile *t, int k, LLVMValueRef g) {
+  LLVMValueRef off = LLVMBuildMul(cg->b, g, cg_int(cg, 4), "");
+  LLVMValueRef v = LLVMBuildLoad2(cg->b, cg->i32, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->xq[k], &off, 1, ""), "");
+  LLVMSetAlignment(v, 4);
+  return LLVMBuildBitCast(cg->b, lanes_i32(cg, v), t->x_ty, "");
+}
+
+/* The weights of panel p, group g: TILE_LANES rows × per_lane inputs, one vector. */
+static LLVMValueRef tile_weights(Cg *cg, const Tile *t, LLVMValueRef p, LLVMValueRef g) {
+  LLVMValueRef off = LLVMBuildMul(cg->b, idx2(cg, p, t->s->depth, g), cg_int(cg, 64), "");
+  LLVMValueRef v = LLVMBuildLoad2(cg->b, t->w_ty, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->s->w, &off, 1, ""), "");
+  LLVMSetAlignment(v, 64);
+  return v;
+}
+
+/* z[k][rows of panel p] += the sums acc, scaled back (int8), in the first `lanes` lanes. */
+static void tile_finish(Cg *cg, const Tile *t, LLVMValueRef p, int k, LLVMValueRef acc, int lanes) {
+  LLVMValueRef j0 = LLVMBuildMul(cg->b, p, cg_int(cg, TILE_LANES), ""), mask = cg_lane_mask(cg, lanes);
+  LLVMValueRef zp = cg_elem(cg, t->z[k], j0), z = cg_vload(cg, zp, mask);
+  if (t->t == &tile_bf16) {
+    cg_vstore(cg, cg_fadd(cg, z, acc), zp, mask);
+    return;
+  }
+  LLVMTypeRef v16 = LLVMVectorType(cg->i32, TILE_LANES);
+  LLVMValueRef wsum = LLVMBuildLoad2(cg->b, v16, LLVMBuildInBoundsGEP2(cg->b, cg->i32, t->s->wsum, &j0, 1, ""), "");
+  LLVMSetAlignment(wsum, 64);
+  LLVMValueRef undo = LLVMBuildShl(cg->b, wsum, lanes_i32(cg, LLVMConstInt(cg->i32, 7, 0)), "");
+  LLVMValueRef dot = LLVMBuildSIToFP(cg->b, LLVMBuildSub(cg->b, acc, undo, ""), cg_vec_type(cg), "");
+  LLVMValueRef scale = LLVMBuildLoad2(cg->b, cg_vec_type(cg), cg_elem(cg, t->s->scale, j0), "");
+  LLVMSetAlignment(scale, 64);
+  cg_vstore(cg, cg_vfma(cg, dot, cg_fmul(cg, scale, cg_splat(cg, t->sx[k])), z), zp, mask);
+}
+
+/* Panels p0 .. p0+np−1 for samples k0 .. k0+nk−1: np × nk accumulators, and per group of
+ * inputs np weight vectors and one broadcast per sample. `lanes`: rows in the last panel. */
+static void tile_samples(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lanes, int k0, int nk) {
+  LLVMValueRef acc[TILE_PANELS_ONE][CG_QUANT_SAMPLES], p[TILE_PANELS_ONE], w[TILE_PANELS_ONE];
+  for (int i = 0; i < np; i++) {
+    zeroed_accumulators(cg, t->acc_ty, acc[i] + k0, nk);
+    p[i] = LLVMBuildAdd(cg->b, p0, cg_int(cg, i), "");
+  }
+  CgLoop l;
+  LLVMValueRef g = cg_loop_begin(cg, &l, cg_int(cg, t->s->depth), "tile");
+  for (int i = 0; i < np; i++) w[i] = tile_weights(cg, t, p[i], g);
+  for (int k = k0; k < k0 + nk; k++) {
+    LLVMValueRef x = tile_broadcast(cg, t, k, g);
+    for (int i = 0; i < np; i++) {
+      LLVMValueRef args[] = {LLVMBuildLoad2(cg->b, t->acc_ty, acc[i][k], ""), x, w[i]};
+      LLVMBuildStore(cg->b, vnni_call(cg, t->t->dot, args, 3, NULL), acc[i][k]);
+    }
+  }
+  cg_loop_end(cg, &l);
+  for (int i = 0; i < np; i++)
+    for (int k = k0; k < k0 + nk; k++)
+      tile_finish(cg, t, p[i], k, LLVMBuildLoad2(cg->b, t->acc_ty, acc[i][k], ""), i == np - 1 ? lanes : TILE_LANES);
+}
+
+/* Panels p0 .. p0+np−1 for every sample, TILE_SAMPLES at a time. */
+static void tile_block(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lanes) {
+  for (int k0 = 0; k0 < t->samples; k0 += TILE_SAMPLES) {
+    int nk = t->samples - k0 < TILE_SAMPLES ? t->samples - k0 : TILE_SAMPLES;
+    tile_samples(cg, t, p0, np, lanes, k0, nk);
+  }
+}
+
+/* Every panel of the set's `rows` rows, `per_pass` at a time. */
+static void tile_rows(Cg *cg, const Tile *t, int64_t rows, int per_pass) {
+  int64_t full = rows / TILE_LANES;
+  if (full >= per_pass) {
+    CgLoop l;
+    LLVMValueRef b = cg_loop_begin(cg, &l, cg_int(cg, full / per_pass), "panels");
+    tile_block(cg, t, LLVMBuildMul(cg->b, b, cg_int(cg, per_pass), ""), per_pass, TILE_LANES);
+    cg_loop_end(cg, &l);
+  }
+  if (full % per_pass) tile_block(cg, t, cg_int(cg, full - full % per_pass), (int)(full % per_pass), TILE_LANES);
+  if (rows % TILE_LANES) tile_block(cg, t, cg_int(cg, full), 1, (int)(rows % TILE_LANES));
+}
+
 /* z[j] += Σ_i W[j][i]·x[i] for every neuron j of g over the quantized set e. */
 void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef V) {
   const IrGroup *src = &cg->net->groups[e->src];
   const CgQuantSet *s = set_of(cg, e);
   LLVMValueRef x = cg_elem(cg, V, cg_int(cg, src->value_offset)), z = cg_elem(cg, V, cg_int(cg, g->value_offset));
-  if (cg->quant == CG_QUANT_BF16) bf16_rows(cg, s, g->size, src->size, x, z);
+  if (s->per_lane) {
+    Tile t;
+    tile_begin(cg, &t, s, 1);
+    tile_sample(cg, &t, 0, x, src->size, z);
+    tile_rows(cg, &t, g->size, TILE_PANELS_ONE);
+  } else if (cg->quant == CG_QUANT_BF16) bf16_rows(cg, s, g->size, src->size, x, z);
   else int8_rows(cg, s, g->size, src->size, x, z);
 }
 
-/* --- batches: several samples per pass over the weights (AVX-512 VNNI) --------------- */
+/* --- batches: CG_QUANT_SAMPLES samples per pass over the weights ---------------------- */
 
-/* Rows per pass of the multi-sample kernel: ROWS × CG_QUANT_SAMPLES accumulators stay in
- * registers, and each weight vector loaded feeds one vpdpbusd per sample. */
-#define MULTI_ROWS 4
+int cg_quant_multi(const Cg *cg, const IrEdges *e) { return cg_quantized(cg, e) && set_of(cg, e)->per_lane; }
 
-int cg_quant_multi(const Cg *cg, const IrEdges *e) {
-  return cg_quantized(cg, e) && cg->quant == CG_QUANT_INT8 && (cg->isa & CG_ISA_VNNI512) &&
-         set_of(cg, e)->stride % 64 == 0;
-}
-
-typedef struct MultiPass {
-  const CgQuantSet *s;
-  LLVMValueRef xq[CG_QUANT_SAMPLES], sx[CG_QUANT_SAMPLES], z[CG_QUANT_SAMPLES];
-} MultiPass;
-
-static void multi_block(Cg *cg, const MultiPass *mp, LLVMValueRef row0, int nr) {
-  LLVMTypeRef v16 = LLVMVectorType(cg->i32, 16);
-  LLVMValueRef acc[MULTI_ROWS][CG_QUANT_SAMPLES];
-  for (int r = 0; r < nr; r++)
-    for (int k = 0; k < CG_QUANT_SAMPLES; k++) {
-      acc[r][k] = cg_alloca(cg, v16, "macc");
-      LLVMBuildStore(cg->b, LLVMConstNull(v16), acc[r][k]);
-    }
-  CgLoop lv;
-  LLVMValueRef off = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lv, cg_int(cg, mp->s->stride / 64), "mvnni"), cg_int(cg, 64), "");
-  LLVMValueRef xv[CG_QUANT_SAMPLES];
-  for (int k = 0; k < CG_QUANT_SAMPLES; k++)
-    xv[k] = LLVMBuildLoad2(cg->b, v16, LLVMBuildInBoundsGEP2(cg->b, cg->i8, mp->xq[k], &off, 1, ""), "");
-  for (int r = 0; r < nr; r++) {
-    LLVMValueRef w = idx2(cg, LLVMBuildAdd(cg->b, row0, cg_int(cg, r), ""), mp->s->stride, off);
-    LLVMValueRef wv = LLVMBuildLoad2(cg->b, v16, LLVMBuildInBoundsGEP2(cg->b, cg->i8, mp->s->w, &w, 1, ""), "");
-    for (int k = 0; k < CG_QUANT_SAMPLES; k++) {
-      LLVMValueRef args[] = {LLVMBuildLoad2(cg->b, v16, acc[r][k], ""), xv[k], wv};
-      LLVMBuildStore(cg->b, vnni_call(cg, "llvm.x86.avx512.vpdpbusd.512", args, 3, NULL), acc[r][k]);
-    }
-  }
-  cg_loop_end(cg, &lv);
-  for (int r = 0; r < nr; r++)
-    for (int k = 0; k < CG_QUANT_SAMPLES; k++) {
-      LLVMValueRef v = LLVMBuildLoad2(cg->b, v16, acc[r][k], "");
-      LLVMValueRef sum = vnni_call(cg, "llvm.vector.reduce.add", &v, 1, v16);
-      int8_finish(cg, mp->s, LLVMBuildAdd(cg->b, row0, cg_int(cg, r), ""), sum, mp->sx[k], mp->z[k]);
-    }
-}
-
-/* The quantized set e for CG_QUANT_SAMPLES samples at once, V[k] the value vector of sample k. */
+/* The quantized set e for CG_QUANT_SAMPLES samples at once, V[k] the value vector of sample k:
+ * the same kernel as one sample's, lane by lane the same operations in the same order. */
 void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, const LLVMValueRef *V) {
   const IrGroup *src = &cg->net->groups[e->src];
-  MultiPass mp = {.s = set_of(cg, e)};
-  for (int k = 0; k < CG_QUANT_SAMPLES; k++) {
-    mp.xq[k] = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)mp.s->stride), "mxq");
-    LLVMSetAlignment(mp.xq[k], 64);
-    mp.sx[k] = quantize_source(cg, cg_elem(cg, V[k], cg_int(cg, src->value_offset)), src->size, mp.s->stride, mp.xq[k]);
-    mp.z[k] = cg_elem(cg, V[k], cg_int(cg, g->value_offset));
-  }
-  CgLoop lb;
-  LLVMValueRef b = cg_loop_begin(cg, &lb, cg_int(cg, g->size / MULTI_ROWS), "mrows");
-  multi_block(cg, &mp, LLVMBuildMul(cg->b, b, cg_int(cg, MULTI_ROWS), ""), MULTI_ROWS);
-  cg_loop_end(cg, &lb);
-  if (g->size % MULTI_ROWS) multi_block(cg, &mp, cg_int(cg, g->size - g->size % MULTI_ROWS), g->size % MULTI_ROWS);
+  Tile t;
+  tile_begin(cg, &t, set_of(cg, e), CG_QUANT_SAMPLES);
+  for (int k = 0; k < CG_QUANT_SAMPLES; k++)
+    tile_sample(cg, &t, k, cg_elem(cg, V[k], cg_int(cg, src->value_offset)), src->size,
+                cg_elem(cg, V[k], cg_int(cg, g->value_offset)));
+  tile_rows(cg, &t, g->size, TILE_PANELS_MULTI);
 }
 
 /* --- init: the dequantized weights ------------------------------------------------- */
@@ -468,7 +555,7 @@ static void init_set(Cg *cg, const IrEdges *e, LLVMValueRef params) {
   CgLoop lj, li;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, e->count / m), "qinit_row");
   LLVMValueRef i = cg_loop_begin(cg, &li, cg_int(cg, m), "qinit");
-  LLVMValueRef w = dequant_unscaled(cg, s, idx2(cg, j, s->stride ? s->stride : m, i));
+  LLVMValueRef w = dequant_unscaled(cg, s, weight_index(cg, s, j, i));
   if (s->scale) w = LLVMBuildFMul(cg->b, w, cg_load(cg, s->scale, j), "");
   cg_store(cg, out, idx2(cg, j, m, i), w);
   cg_loop_end(cg, &li);

@@ -4,7 +4,9 @@
    calls, the median block), batch-10,000 throughput (one call of n = 10000); the three models
    alternate within each repetition so that a noisy period of the machine hits them alike.
    build: gcc -O2 -I../include -Ibuild/quant nnc_quant.c q_float.o q_bf16.o q_int8.o -lz
-   usage: nnc_quant [REPS]   (a markdown table with medians over REPS, and ratios to float) */
+   usage: nnc_quant [REPS [PEAK]]   (a markdown table with medians over REPS, and ratios to float;
+   with PEAK, the fp32 FMA peak in GFLOP/s measured in the same run by tools/peak.c, also each
+   throughput as a multiple of the peak's bound: PEAK / (2 flop × 234,752 multiply-adds) a sample) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #define NTE 10000
 #define MODELS 3
 #define MAX_REPS 64
+#define MACS_PER_SAMPLE (784.0 * 256 + 256.0 * 128 + 128.0 * 10)
 
 typedef void (*forward_fn)(const float *, int64_t, const float *, float *, void *);
 static const char *names[MODELS] = {"float", "bf16", "int8"};
@@ -44,6 +47,7 @@ static int argmax(const float *o) { int a = 0; for (int k = 1; k < NO; k++) if (
 
 int main(int argc, char **argv) {
   int reps = argc > 1 ? atoi(argv[1]) : 5;
+  double bound = argc > 2 ? atof(argv[2]) * 1e9 / (2 * MACS_PER_SAMPLE) : 0; /* samples/s at the FMA peak */
   if (reps < 1 || reps > MAX_REPS) { fprintf(stderr, "usage: %s [REPS 1..%d]\n", argv[0], MAX_REPS); return 2; }
   unsigned char *u = idx(D "t10k-images-idx3-ubyte.gz", 16, NTE * NI), *y = idx(D "t10k-labels-idx1-ubyte.gz", 8, NTE);
   float *x = aligned_alloc(64, sizeof(float) * NTE * NI), *out = aligned_alloc(64, sizeof(float) * NTE * NO);
@@ -70,11 +74,15 @@ int main(int argc, char **argv) {
       thr[k][r] = NTE / (now() - t0);
     }
   double l0 = median(lat[0], reps), t0 = median(thr[0], reps);
-  printf("| model | test accuracy | latency, 1 sample (µs) | × float | batch-10,000 (samples/s) | × float |\n");
-  printf("|---|---:|---:|---:|---:|---:|\n");
+  if (bound > 0) printf("fp32 FMA-peak bound: %.1f GFLOP/s / %.0f flop = %.0f samples/s\n", atof(argv[2]), 2 * MACS_PER_SAMPLE, bound);
+  printf("| model | test accuracy | latency, 1 sample (µs) | × float | batch-10,000 (samples/s) | × float |%s\n",
+         bound > 0 ? " × FMA-peak bound |" : "");
+  printf("|---|---:|---:|---:|---:|---:|%s\n", bound > 0 ? "---:|" : "");
   for (int k = 0; k < MODELS; k++) {
     double l = median(lat[k], reps), t = median(thr[k], reps);
-    printf("| %s | %.2f %% | %.2f | %.2f | %.0f | %.2f |\n", names[k], acc[k], l * 1e6, l / l0, t, t / t0);
+    printf("| %s | %.2f %% | %.2f | %.2f | %.0f | %.2f |", names[k], acc[k], l * 1e6, l / l0, t, t / t0);
+    if (bound > 0) printf(" %.2f |", t / bound);
+    printf("\n");
   }
   return 0;
 }
