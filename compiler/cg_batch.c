@@ -11,9 +11,10 @@
  *   input grad   G[b][i] += Σ_j D[b][j] · W[j][i]    batch-major
  *   weight grad  W[j][i] −= s·Σ_b D[b][j] · X[b][i]  batch-major, the SGD step fused in
  * Between them each group's outputs are transposed once per batch (cheap: size × batch).
+ * The tile's shape (rows × vectors) is chosen from the target's vector registers (tile_shape).
  * The batch is padded to whole vectors (cg_batch_align): column loops over samples end in a
- * tile of 0 to 3 vectors chosen at run time; column tails over neurons (compile-time sizes)
- * use constant masks. */
+ * tile of 0 to vt − 1 vectors chosen at run time; column tails over neurons (compile-time
+ * sizes) use constant masks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,8 @@
 static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 
-/* The padded batch is a whole number of vectors (and of the input-gradient tile's 8 rows). */
+/* The padded batch is a whole number of vectors, and of 8 samples: the input-gradient tile's
+ * rows, a runtime count, divide it (tile_shape). */
 int64_t cg_batch_align(const IrNetwork *n, int vec_bytes) {
   int64_t vl = vec_bytes / n->real_bytes;
   return vl >= 8 ? vl : 8;
