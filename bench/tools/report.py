@@ -187,7 +187,7 @@ for n, ref in (("nnc driver", "nnc_mb"), ("nnc `train`", "cli_mb1")):
     x = r(med(ep("c_mb")), med(ep(ref))); target(f"w1 {n} faster than hand-written C", x, lambda v: v > 1, f"{x:.2f}×" if x else "", up_to(med(ep("c_mb")), floor_epoch1))
 for n, t in (("nnc driver", "nnc_mb_avx2"), ("nnc `train`", "cli_mb1_avx2")):
     x = None if not ep(t) else 100 * FLOP * 60000 / med(ep(t)) / 1e9 / PEAK1_AVX2
-    target(f"w1 {n} compiled for AVX2 (`--cpu x86-64-v3`) ≥ 75 % of the AVX2 FMA peak", x, lambda v: v >= 75, f"{x:.0f} %" if x else "", "≤ 100 %")
+    target(f"w1 {n} compiled for AVX2 (`--cpu x86-64-v3`) ≥ 75 % of the AVX2 FMA peak", x, lambda v: v >= 75, f"{x:.1f} %" if x else "", "≤ 100 %")
 x = r(med(ep("torch2")), med(ep("cli_mb2"))); target("w1 nnc `train --threads 2` ≥ 1.7× PyTorch 2 threads (PASSIVE, Haswell)", x, lambda v: v >= 1.7, f"{x:.2f}×" if x else "", up_to(med(ep("torch2")), floor_epoch2))
 x = r(med(ep("torch2_auto")), med(ep("cli_mb2"))); target("w1 nnc `train --threads 2` vs PyTorch 2 threads, autodetected kernel (≥ 1.7×)", x, lambda v: v >= 1.7, f"{x:.2f}×" if x else "", up_to(med(ep("torch2_auto")), floor_epoch2))
 def acc_of(tag):
