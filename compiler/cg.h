@@ -135,6 +135,7 @@ LLVMValueRef cg_build_forward_body(Cg *cg);
 LLVMValueRef cg_build_forward_batch(Cg *cg);
 LLVMValueRef cg_build_eval_batch(Cg *cg);
 LLVMValueRef cg_build_train_batch(Cg *cg, int sgd);
+LLVMValueRef cg_build_update_batch(Cg *cg);
 
 /* cg_table.c: the groups of a large network that are walked from tables instead of
  * being written out as code, the tables and the functions that walk them. */

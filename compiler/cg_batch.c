@@ -722,3 +722,105 @@ LLVMValueRef cg_build_train_batch(Cg *cg, int sgd) {
   batch_end(cg, &bt);
   return fn;
 }
+
+/* --- the optimizer's update beside the backward sweep ------------------------------- */
+
+/* update(ctx, lo, hi): the runtime's optimizer steps parameters [lo, hi). */
+static void emit_update_call(Cg *cg, LLVMValueRef update, LLVMValueRef ctx, const IrEdges *e) {
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->i64};
+  LLVMValueRef args[] = {ctx, cg_int(cg, e->param_offset), cg_int(cg, e->param_offset + e->count)};
+  LLVMBuildCall2(cg->b, LLVMFunctionType(cg->void_t, ps, 3, 0), update, args, 3, "");
+}
+
+/* Branches to a return of the loss when it is not finite (no update for such a batch). */
+static void emit_return_unless_finite(Cg *cg, LLVMValueRef loss) {
+  LLVMValueRef l = LLVMBuildLoad2(cg->b, cg->real, loss, "");
+  LLVMValueRef finite = LLVMBuildFCmp(cg->b, LLVMRealOEQ, LLVMBuildFSub(cg->b, l, l, ""), cg_real(cg, 0.0), "");
+  LLVMBasicBlockRef sweep = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "sweep");
+  LLVMBasicBlockRef skip = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "not_finite");
+  LLVMBuildCondBr(cg->b, finite, sweep, skip);
+  LLVMPositionBuilderAtEnd(cg->b, skip);
+  LLVMBuildRet(cg->b, l);
+  LLVMPositionBuilderAtEnd(cg->b, sweep);
+}
+
+/* An edge set's backward step with its weights' gradient stored, not added (no zeroing):
+ * G_src[b][i] += Σ_j D[b][j] W[j][i] as in emit_set_backward_batch, then
+ * grad W[j][i] = Σ_b D[b][j] X[b][i]. */
+static void emit_set_backward_stored(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params,
+                                     LLVMValueRef x, const Batch *bt, LLVMValueRef grad) {
+  const IrGroup *src = &cg->net->groups[e->src];
+  if (src->role == ROLE_HIDDEN || src->role == ROLE_OUTPUT) {
+    Gemm m = {0};
+    m.a = bt->bufs[g->id].g, m.a_rs = cg_int(cg, padded(cg, g)), m.a_ks = cg_int(cg, 1);
+    m.b = edge_params(cg, params, e), m.b_ks = cg_int(cg, src->size);
+    m.o = bt->bufs[src->id].g, m.o_rs = cg_int(cg, padded(cg, src));
+    m.k = cg_int(cg, g->size);
+    m.rows = bt->npad, m.rows_const = -1;
+    m.cols = cg_int(cg, src->size), m.cols_const = src->size;
+    m.rt = 8, m.vt = 3, m.cols_outer = 1;
+    m.out = OUT_ADD;
+    emit_gemm(cg, &m);
+  }
+  Gemm m = {0};
+  m.a = bt->bufs[g->id].g, m.a_rs = cg_int(cg, 1), m.a_ks = cg_int(cg, padded(cg, g));
+  if (src->role == ROLE_INPUT) {
+    m.b = cg_elem(cg, x, cg_int(cg, src->io_offset)), m.b_ks = cg_int(cg, cg->net->n_inputs);
+  } else {
+    m.b = bt->bufs[src->id].a, m.b_ks = cg_int(cg, padded(cg, src));
+  }
+  m.o = edge_params(cg, grad, e), m.o_rs = cg_int(cg, src->size);
+  m.k = bt->n;
+  m.rows = cg_int(cg, g->size), m.rows_const = g->size;
+  m.cols = cg_int(cg, src->size), m.cols_const = src->size;
+  m.rt = 6, m.vt = 4, m.cols_outer = 1;
+  m.out = OUT_STORE;
+  emit_gemm(cg, &m);
+}
+
+/* One group's backward step, each edge set's gradient handed to the update as soon as it
+ * is complete: the sweep reads an edge set's weights only in its own step, before the
+ * update. (The biases' gradient, one row, is zeroed and summed into.) */
+static void emit_group_backward_update(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef x,
+                                       const Batch *bt, LLVMValueRef grad, LLVMValueRef update, LLVMValueRef ctx) {
+  emit_delta(cg, g, bt);
+  for (int k = 0; k < g->n_in; k++) {
+    const IrEdges *e = &g->in[k];
+    if (e->weight == WEIGHT_FIXED) continue; /* a fixed bias: nothing to learn */
+    if (k < g->n_in - 1) {
+      emit_set_backward_stored(cg, g, e, params, x, bt, grad);
+    } else {
+      cg_zero(cg, cg_elem(cg, grad, cg_int(cg, e->param_offset)), cg_int(cg, e->count));
+      emit_bias_grad(cg, g, e, bt, grad, NULL);
+    }
+    emit_update_call(cg, update, ctx, e);
+  }
+}
+
+/* nnc.updateN(params, n, x, t, grad, update, ctx, region) -> summed loss: the batch's
+ * gradient into grad, each edge set's range [lo, hi) passed to update(ctx, lo, hi) as soon
+ * as it is complete; nothing updated when the loss is not finite. params and grad are not
+ * noalias: update writes them. */
+LLVMValueRef cg_build_update_batch(Cg *cg) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = cg_begin_function(cg, "nnc.updateN", cg->real, ps, 8, 0x8c, 1);
+  LLVMValueRef params = LLVMGetParam(fn, 0), x = LLVMGetParam(fn, 2), t = LLVMGetParam(fn, 3),
+               grad = LLVMGetParam(fn, 4), update = LLVMGetParam(fn, 5), ctx = LLVMGetParam(fn, 6);
+  Batch bt;
+  batch_begin(cg, &bt, LLVMGetParam(fn, 1), LLVMGetParam(fn, 7));
+  emit_forward_batch(cg, &bt, params, x);
+  for (int i = 0; i < n->n_groups; i++) /* G of every computed group, padding rows included */
+    if (bt.bufs[i].g)
+      cg_zero(cg, bt.bufs[i].g, LLVMBuildMul(cg->b, bt.npad, cg_int(cg, padded(cg, &n->groups[i])), ""));
+  LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role == ROLE_OUTPUT) emit_batch_loss(cg, &n->groups[i], &bt, t, loss);
+  emit_return_unless_finite(cg, loss);
+  for (int i = n->n_order - 1; i >= 0; i--)
+    emit_group_backward_update(cg, &n->groups[n->order[i]], params, x, &bt, grad, update, ctx);
+  LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
+  batch_end(cg, &bt);
+  return fn;
+}

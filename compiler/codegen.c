@@ -941,6 +941,45 @@ static void build_loss_grad_export(Cg *cg, LLVMValueRef body) {
   LLVMBuildRet(cg->b, call(cg, body, args, 6));
 }
 
+/* update(ctx, 0, n_params) unless the loss is not finite. */
+static void emit_update_all(Cg *cg, LLVMValueRef loss, LLVMValueRef update, LLVMValueRef ctx) {
+  LLVMValueRef finite = LLVMBuildFCmp(cg->b, LLVMRealOEQ, LLVMBuildFSub(cg->b, loss, loss, ""),
+                                      LLVMConstReal(cg->f64, 0.0), "");
+  LLVMBasicBlockRef step = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "update_all");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "updated_all");
+  LLVMBuildCondBr(cg->b, finite, step, done);
+  LLVMPositionBuilderAtEnd(cg->b, step);
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->i64};
+  LLVMValueRef args[] = {ctx, cg_int(cg, 0), cg_int(cg, cg->net->n_params)};
+  LLVMBuildCall2(cg->b, LLVMFunctionType(cg->void_t, ps, 3, 0), update, args, 3, "");
+  LLVMBuildBr(cg->b, done);
+  LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
+/* NAME_loss_grad_update(params, n, x, t, grad, scratch, update, ctx) -> summed loss: the
+ * batch's gradient stored into grad and handed to the runtime's optimizer, update(ctx, lo, hi),
+ * range by range as the batch kernels' backward sweep completes each edge set's (updN), or
+ * whole after the gradient (per-sample code, a batch of one). */
+static LLVMValueRef build_loss_grad_update(Cg *cg, LLVMValueRef loss_grad, LLVMValueRef updN) {
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "loss_grad_update"), cg->f64, ps, 8, 0x2c, 0);
+  LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
+               t = LLVMGetParam(fn, 3), grad = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5),
+               update = LLVMGetParam(fn, 6), ctx = LLVMGetParam(fn, 7);
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, updN);
+  memzero(cg, grad, cg->net->n_params);
+  LLVMValueRef largs[] = {params, count, x, t, grad, scratch};
+  LLVMValueRef loss = call(cg, loss_grad, largs, 6);
+  emit_update_all(cg, loss, update, ctx);
+  LLVMBuildRet(cg->b, loss);
+  if (batch) {
+    LLVMPositionBuilderAtEnd(cg->b, batch);
+    LLVMValueRef args[] = {params, count, x, t, grad, update, ctx, batch_region(cg, scratch)};
+    LLVMBuildRet(cg->b, to_f64(cg, call(cg, updN, args, 8)));
+  }
+  return fn;
+}
+
 /* NAME_evaluate(params, n, x, t, y, scratch) -> summed loss: outputs and loss without a
  * backward pass (per sample, or through the batch kernels). */
 static LLVMValueRef build_evaluate(Cg *cg, LLVMValueRef fwd1, LLVMValueRef evalN) {
@@ -1375,13 +1414,13 @@ static LLVMValueRef dropout_rates(Cg *cg) {
 static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LLVMValueRef init,
                                      LLVMValueRef forward, LLVMValueRef loss_grad, LLVMValueRef train_step,
                                      LLVMValueRef evaluate, LLVMValueRef train_sequence, int scale_mode,
-                                     int with_plan) {
+                                     int with_plan, LLVMValueRef loss_grad_update) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef fields[] = {cg->i32, cg->ptr, cg->i64, cg->i32, cg->i32, cg->i32, cg->i64, cg->i64,
                           cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr,
-                          cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->i64, cg->i64, cg->ptr, cg->i64};
+                          cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->i64, cg->i64, cg->ptr, cg->i64, cg->ptr};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_model");
-  LLVMStructSetBody(ty, fields, 25, 0);
+  LLVMStructSetBody(ty, fields, 26, 0);
   size_t plan_len = 0;
   unsigned char *plan = with_plan ? export_plan(n, &plan_len) : NULL;
   LLVMValueRef none = LLVMConstNull(cg->ptr);
@@ -1392,10 +1431,11 @@ static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LL
                       loss_grad, train_step, evaluate, train_sequence, i32c(cg, cg->scale_offset ? scale_mode : 0),
                       cg->scale_offset ? cg->scale_offset : none, cg->scale_mul ? cg->scale_mul : none,
                       plan ? const_bytes(cg, plan, plan_len, "nnc.onnx_plan") : none, cg_int(cg, (int64_t)plan_len),
-                      cg_int(cg, n->n_dropout), dropout_rates(cg), cg_int(cg, cg_dropout_mask_offset(n))};
+                      cg_int(cg, n->n_dropout), dropout_rates(cg), cg_int(cg, cg_dropout_mask_offset(n)),
+                      loss_grad_update};
   free(plan);
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 25));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 26));
   LLVMSetGlobalConstant(g, 1);
   return g;
 }
@@ -1453,7 +1493,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   if (cg.quant && has_multi_kernel(&cg)) fwdN = build_quant_batch(&cg, fwd1);
   LLVMValueRef forward = build_forward(&cg, fwd1, fwdN);
   LLVMValueRef loss_grad = LLVMConstNull(cg.ptr), train_step = LLVMConstNull(cg.ptr);
-  LLVMValueRef train_sequence = LLVMConstNull(cg.ptr);
+  LLVMValueRef train_sequence = LLVMConstNull(cg.ptr), loss_grad_update = LLVMConstNull(cg.ptr);
   if (trainable) { /* an object with embedded weights is for inference only */
     LLVMValueRef bwd1 = build_backward_one(&cg, BWD_ACCUMULATE, 0);
     LLVMValueRef sgd1 = build_backward_one(&cg, BWD_SGD, 0);
@@ -1468,12 +1508,15 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
     if (n->n_dropout) train_step = build_dropout_training(&cg, &loss_grad_body);
     else train_step = build_train_step(&cg, fwd1, sgd1, loss_grad_body, sgdN);
     build_loss_grad_export(&cg, loss_grad_body);
+    /* the batch kernels apply no dropout masks: with dropout, the per-sample body and one update */
+    LLVMValueRef updN = batched && !n->n_dropout ? cg_build_update_batch(&cg) : NULL;
+    loss_grad_update = build_loss_grad_update(&cg, loss_grad_body, updN);
     loss_grad = LLVMGetNamedFunction(cg.mod, symbol(&cg, "loss_grad"));
   }
   LLVMValueRef evalN = batched ? cg_build_eval_batch(&cg) : NULL;
   LLVMValueRef evaluate = build_evaluate(&cg, fwd1, evalN);
   LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate, train_sequence,
-                                        scale ? scale->mode : NNC_SCALE_NONE, with_main);
+                                        scale ? scale->mode : NNC_SCALE_NONE, with_main, loss_grad_update);
   if (with_main) build_main(&cg, model);
   cg_tables_free(&tables);
   cg_quant_free(&cg);

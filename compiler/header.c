@@ -99,7 +99,13 @@ static void write_training_prototypes(FILE *f, const char *nm) {
           "   n train steps of one sample, each update sharing its pass over the weights with\n"
           "   the next sample's forward products. Returns the summed loss. */\n"
           "double %1$s_train_sequence(%1$s_real *params, int64_t n, const %1$s_real *x,\n"
-          "                           const %1$s_real *t, const double *rates, void *scratch);\n\n",
+          "                           const %1$s_real *t, const double *rates, void *scratch);\n\n"
+          "/* The summed gradient of n >= 1 samples stored into grad, each range [lo, hi) of it\n"
+          "   passed to update(ctx, lo, hi) once complete and no longer read by the backward\n"
+          "   sweep (an optimizer's step beside it; nnc/model.h). Returns the summed loss. */\n"
+          "double %1$s_loss_grad_update(%1$s_real *params, int64_t n, const %1$s_real *x,\n"
+          "                             const %1$s_real *t, %1$s_real *grad, void *scratch,\n"
+          "                             void (*update)(void *ctx, int64_t lo, int64_t hi), void *ctx);\n\n",
           nm);
 }
 

@@ -29,6 +29,17 @@
 #include "nnc/optim.h"
 #include "trainer.h"
 
+/* libnnrt is built once for any x86-64, but the rules below run over every parameter at every
+ * step: GCC compiles each one three times, for AVX-512 (x86-64-v4), AVX2 with FMA (v3) and
+ * generic SSE, and the loader picks the widest the CPU has (an ifunc). The loops are
+ * element-wise (no sums), and ISO C mode contracts no a·b + c into an FMA, so every clone
+ * gives the same bits: results and checkpoints do not depend on the CPU. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define OPTIM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define OPTIM_CLONES
+#endif
+
 typedef struct optim_step {
   const nnc_train_settings *s;
   int slots;                    /* state slots of the optimizer (s1, s2 NULL beyond them) */
@@ -54,7 +65,7 @@ typedef struct optim_step {
 /* dampening d: torch's buffer b = m·b + (1 − d)·g, b = g at the first step; here the
  * gradient's term is scaled by 1 − d after the first update (and only with momentum). */
 #define SGD_RULE(real, SQRT)                                                                    \
-  static void sgd_##real(const optim_step *st) {                                                \
+  OPTIM_CLONES static void sgd_##real(const optim_step *st) {                                   \
     SLICE(real);                                                                                \
     const real mu = (real)st->s->momentum;                                                      \
     const double damp = st->s->momentum > 0 && st->t > 1 ? 1 - st->s->dampening : 1;           \
@@ -76,7 +87,7 @@ typedef struct optim_step {
 
 /* adam and adamw: decoupled selects AdamW's weight decay. */
 #define ADAM_RULE(real, SQRT)                                                                   \
-  static void adam_##real(const optim_step *st, int decoupled) {                                \
+  OPTIM_CLONES static void adam_##real(const optim_step *st, int decoupled) {                   \
     SLICE(real);                                                                                \
     const double b1 = st->s->beta1, b2 = st->s->beta2;                                          \
     const real c1 = (real)b1, c2 = (real)b2, d1 = (real)(1 - b1), d2 = (real)(1 - b2);          \
@@ -99,7 +110,7 @@ typedef struct optim_step {
 
 /* The centered and momentum cases are loops of their own; s2 holds the mean gradient. */
 #define RMSPROP_RULE(real, SQRT)                                                                \
-  static void rmsprop_##real(const optim_step *st) {                                            \
+  OPTIM_CLONES static void rmsprop_##real(const optim_step *st) {                               \
     SLICE(real);                                                                                \
     const real a = (real)st->s->alpha, da = (real)(1 - st->s->alpha);                           \
     const real mu = (real)st->s->momentum, eps = (real)st->s->eps;                             \
@@ -122,7 +133,7 @@ typedef struct optim_step {
 /* rprop and irprop: fann selects FANN's iRPROP− (a step floor of 1e-4, growth when g·q = 0).
  * s0 holds the previous gradient (0 after a sign change), s1 the step sizes. */
 #define RPROP_RULE(real)                                                                        \
-  static void rprop_##real(const optim_step *st, int fann) {                                    \
+  OPTIM_CLONES static void rprop_##real(const optim_step *st, int fann) {                       \
     SLICE(real);                                                                                \
     const real up = (real)st->s->eta_plus, down = (real)st->s->eta_minus;                       \
     const real lo = (real)st->s->step_min, hi = (real)st->s->step_max;                          \

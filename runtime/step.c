@@ -16,11 +16,18 @@
  * two-double allreduce, so every rank sees the same loss and stops at the same step. With
  * --shard-data a rank takes, of the global positions [from, from+n), those ≡ rank mod K, from
  * its own order of its own rows.
+ * On one thread of one process, an optimizer of optim.c (adam, rmsprop, sgd with options...)
+ * steps beside the backward sweep through the model's loss_grad_update: each layer's weights
+ * are updated by the same rule as soon as their gradient is complete, while it is in cache,
+ * so the numbers are those of the update after the whole gradient. Not with clipping (it
+ * needs the whole gradient first), full-batch optimizers, threads or processes, nor when
+ * NNRT_FUSED_UPDATE=0 is set in the environment (the update then runs after the gradient).
  * Full-batch optimizers (rprop, irprop) take the whole training set as one batch: each worker
  * sums the gradient of its share in chunks of FULL_BATCH_CHUNK rows, so that the scratch stays
  * the size of a chunk whatever the data set's.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mpi_api.h"
@@ -247,6 +254,41 @@ static double mpi_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) 
   return sums[0];
 }
 
+/* ---- the optimizer's update beside the backward sweep (one thread, one process) ---- */
+
+typedef struct fused_update {
+  nnrt_trainer *tr;
+  double rate, inv_n;
+} fused_update;
+
+/* The model's callback: optim.c's rule over parameters [lo, hi) of this step. */
+static void fused_update_range(void *ctx, int64_t lo, int64_t hi) {
+  fused_update *u = ctx;
+  nnrt_trainer *tr = u->tr;
+  nnrt__optim_update(tr->m, &tr->o.s, tr->params, tr->velocity, tr->grads[0], lo, hi, u->rate, u->inv_n,
+                     tr->st.steps + 1);
+}
+
+/* Whether this batch of n can take the update beside the backward sweep. */
+static int fused_update_valid(const nnrt_trainer *tr, int64_t n) {
+  static int off = -1;
+  if (off < 0) {
+    const char *v = getenv("NNRT_FUSED_UPDATE");
+    off = v && strcmp(v, "0") == 0;
+  }
+  return !off && tr->runtime_update && tr->m->loss_grad_update && !tr->pool && nnrt__mpi_size() <= 1 &&
+         n >= 1 && n <= tr->grad_chunk && !nnc_schedule_needs_gradient(&tr->o.s) &&
+         !nnc_optimizer_full_batch(tr->o.s.optimizer);
+}
+
+static double fused_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
+  const nnc_model *m = tr->m;
+  fused_update u = {tr, rate, 1 / (double)n};
+  if (m->n_dropout)
+    nnrt__dropout_masks(m, tr->scratches[0], tr->order + from, n, tr->st.run_seed, tr->epoch);
+  return m->loss_grad_update(tr->params, n, tr->xb, tr->tb, tr->grads[0], tr->scratches[0], fused_update_range, &u);
+}
+
 /* Per-sample SGD over samples [from, from + n) of the epoch's order through the model's
  * pipelined train_sequence: the same steps as n batches of one. */
 double nnrt__train_sequence(nnrt_trainer *tr, int64_t from, int64_t n, int64_t epoch) {
@@ -272,6 +314,8 @@ double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate)
   if (nnrt__mpi_size() > 1)
     return mpi_batch(tr, from, n, rate);
   nnrt__gather(d, tr->order + from, n, tr->xb, tr->tb);
+  if (fused_update_valid(tr, n))
+    return fused_batch(tr, from, n, rate);
   if (tr->pool || tr->runtime_update)
     return threaded_batch(tr, from, n, rate);
   if (m->n_dropout)

@@ -29,7 +29,7 @@ struct nnrt_trainer {
   void *params, *velocity;      /* the run in progress; velocity: the optimizer's state, slots × n_params */
   void *good_params, *good_velocity; /* at the start of the current epoch */
   int slots;                    /* state reals per parameter (nnc/optim.h) */
-  int runtime_update;           /* the update runs in optim.c after loss_grad, not fused */
+  int runtime_update;           /* the update is optim.c's (beside loss_grad_update or after loss_grad) */
   int64_t epoch;                /* the epoch in progress (from 0): dropout's masks depend on it */
   int64_t grad_chunk;           /* rows per loss_grad call on a worker's share (full-batch
                                    optimizers: a whole epoch's share is done in chunks) */

@@ -180,6 +180,17 @@ typedef struct nnc_model {
   int64_t n_dropout;
   const double *dropout_rates;
   int64_t dropout_mask_offset;
+
+  /* One step of an optimizer the runtime applies (nnc/optim.h: every one but plain SGD), its
+   * update beside the backward sweep: the summed gradient of the n ≥ 1 samples is stored into
+   * grad (no zeroing needed first) and each range [lo, hi) of it passed to update(ctx, lo, hi)
+   * as soon as it is complete and the sweep no longer reads those parameters (the batch
+   * kernels: one edge set's weights or biases at a time, while they are in cache; otherwise
+   * all at once at the end). Every parameter is in exactly one range; none is passed when the
+   * loss is not finite. Returns the summed loss. May be NULL: the runtime then zeroes grad,
+   * calls loss_grad and updates after it. */
+  double (*loss_grad_update)(void *params, int64_t n, const void *x, const void *t, void *grad, void *scratch,
+                             void (*update)(void *ctx, int64_t lo, int64_t hi), void *ctx);
 } nnc_model;
 
 #define NNC_ONNX_PLAN_MAGIC 0x314e414c50584e4eull /* "NNXPLAN1" */
