@@ -107,8 +107,10 @@ static int vector_bytes(LLVMTargetMachineRef tm) {
   return nnc_target_has_feature(tm, "avx512f") ? 64 : nnc_target_has_feature(tm, "avx") ? 32 : 16;
 }
 
-/* What the quantized kernels may call: vpdpbusd and vdpbf16ps on zmm registers. */
+/* What the quantized kernels may call: vpdpbusd and vdpbf16ps on zmm registers, the Armv8.2
+ * dot product (sdot) on 128-bit registers. */
 static unsigned quant_isa(const Target *t) {
+  if (nnc_target_has_feature(t->tm, "dotprod")) return CG_ISA_SDOT128;
   if (t->vec_bytes != 64) return 0;
   return (nnc_target_has_feature(t->tm, "avx512vnni") ? CG_ISA_VNNI512 : 0) |
          (nnc_target_has_feature(t->tm, "avx512bf16") ? CG_ISA_BF16_512 : 0);
