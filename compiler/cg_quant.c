@@ -369,15 +369,16 @@ static void round_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t st, LLVMValu
 }
 
 /* z[j] += (acc − 128·Σ_i w[j][i]) · s_j · s_x: the dot product of row j made exact and scaled
- * (acc · s_j · s_x with sdot: nothing to undo). */
+ * (acc · s_j · s_x with sdot: nothing to undo). Strict float operations (no reassociation, no
+ * fusing) whichever loop calls this: the rows with and without sdot give the same bits. */
 static void int8_finish(Cg *cg, const CgQuantSet *s, LLVMValueRef j, LLVMValueRef acc, LLVMValueRef sx, LLVMValueRef z) {
   if (s->wsum) {
     LLVMValueRef undo = LLVMBuildShl(cg->b, load_typed(cg, cg->i32, s->wsum, j), LLVMConstInt(cg->i32, 7, 0), "");
     acc = LLVMBuildSub(cg->b, acc, undo, "");
   }
   LLVMValueRef dot = LLVMBuildSIToFP(cg->b, acc, cg->real, "");
-  LLVMValueRef scale = cg_fmul(cg, cg_load(cg, s->scale, j), sx);
-  cg_store(cg, z, j, cg_fmuladd(cg, dot, scale, cg_load(cg, z, j)));
+  LLVMValueRef scale = LLVMBuildFMul(cg->b, cg_load(cg, s->scale, j), sx, "");
+  cg_store(cg, z, j, LLVMBuildFAdd(cg->b, LLVMBuildFMul(cg->b, dot, scale, ""), cg_load(cg, z, j), ""));
 }
 
 /* Without the tiled kernel: row after row, one i32 sum each. */
