@@ -4,6 +4,7 @@
 #                           committed HEAD and every program, runs all of them REPS times round-robin
 #   bench/run.sh --quick    a smoke run (< 3 min): 1 repetition, fewer epochs and chunks
 #   bench/run.sh --reps N   N repetitions (default 3)
+#   bench/run.sh --only 'TAG ...'  only those jobs (e.g. 'peak1 nnc_mb cli_mb1 nnc_mb_avx2 cli_mb1_avx2'), results in build/results-only
 # Writes bench/results/{raw.tsv,table.md,env.txt,log.txt} and prints the table.
 # 1-thread runs are pinned to CPU 0, 2-thread runs to CPUs 0,1 (taskset); each run is wrapped in
 # /usr/bin/time for its peak RSS.
@@ -11,17 +12,18 @@ set -euo pipefail
 cd "$(dirname "$0")"
 BENCH=$PWD ROOT=$(cd .. && pwd)
 PY=/usr/bin/python3            # Debian's python: the one with torch, numpy and sklearn
-QUICK=0 REPS=3
+QUICK=0 REPS=3 ONLY=
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1; REPS=1 ;;
     --reps) REPS=$2; shift ;;
-    *) echo "usage: $0 [--quick] [--reps N]" >&2; exit 2 ;;
+    --only) ONLY=$2; shift ;;
+    *) echo "usage: $0 [--quick] [--reps N] [--only 'TAG ...']" >&2; exit 2 ;;
   esac
   shift
 done
 if [ $QUICK = 1 ]; then E1=2 E2=1 CH=3 SCALE=4; else E1=5 E2=3 CH=7 SCALE=1; fi
-RES=results; [ $QUICK = 1 ] && RES=build/results-quick
+RES=results; [ $QUICK = 1 ] && RES=build/results-quick; [ -n "$ONLY" ] && RES=build/results-only
 mkdir -p build "$RES"
 RAW=$RES/raw.tsv LOG=$RES/log.txt
 : >"$RAW"; : >"$LOG"
@@ -56,9 +58,13 @@ say "building the models and the peer programs"
 B=build/bin; mkdir -p $B
 for n in fmnist_relu fmnist_sig xor iris; do $NNC -c nnc/$n.nn -o $B/$n.o --header $B/$n.h; done
 $NNC nnc/fmnist_relu.nn -o $B/fmnist_relu_cli
+# workload 1 again for CPUs without AVX-512 (AVX2, 16 ymm registers: Zen 2/3, Intel client cores)
+$NNC -c nnc/fmnist_relu.nn --cpu x86-64-v3 -o $B/fmnist_relu_avx2.o --header $B/fmnist_relu_avx2.h
+$NNC nnc/fmnist_relu.nn --cpu x86-64-v3 -o $B/fmnist_relu_avx2_cli
 $NNC nnc/fmnist_sig.nn -o $B/fmnist_sig_cli
 CC="gcc -O2 -Wall -I$INC -I$B"
 for n in fmnist_relu fmnist_sig; do $CC -DNET=$n -include $B/$n.h -o $B/nnc_mlp_$n drivers/nnc_mlp.c $B/$n.o -lz -lm; done
+$CC -DNET=fmnist_relu -include $B/fmnist_relu_avx2.h -o $B/nnc_mlp_fmnist_relu_avx2 drivers/nnc_mlp.c $B/fmnist_relu_avx2.o -lz -lm
 for n in xor iris; do $CC -Ipeers -DNET=$n -include $B/$n.h -o $B/nnc_tiny_$n drivers/nnc_tiny.c $B/$n.o -lm; done
 gcc -O2 -Wall -o $B/fann_mlp peers/fann_mlp.c -lfloatfann -lz -lm
 gcc -O2 -Wall -o $B/tiny_fann peers/tiny_fann.c -lfloatfann -lm
@@ -90,6 +96,9 @@ JOBS=(
   "nnc_mb 0 $B/nnc_mlp_fmnist_relu $E1"
   "cli_mb1 0 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mb1.weights"
   "cli_mb2 0,1 $B/fmnist_relu_cli train --epochs $E1 --threads 2 --save build/cli_mb2.weights"
+  # ... compiled with --cpu x86-64-v3 (AVX2), reported against the AVX2 FMA peak
+  "nnc_mb_avx2 0 $B/nnc_mlp_fmnist_relu_avx2 $E1"
+  "cli_mb1_avx2 0 $B/fmnist_relu_avx2_cli train --epochs $E1 --threads 1 --save build/cli_mb1_avx2.weights"
   # data-parallel training over MPI (issue 7): 1 and 2 ranks of the same train command
   "cli_mpi1 0,1 $MPIRUN -np 1 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mpi1.weights"
   "cli_mpi2 0,1 $MPIRUN -np 2 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mpi2.weights"
@@ -118,6 +127,11 @@ JOBS=(
   "cc_iris 0 $NNC -c nnc/iris.nn -o build/cc.o --header build/cc.h"
   "cc_fmnist_relu_exe 0 $NNC nnc/fmnist_relu.nn -o build/cc.exe"
 )
+if [ -n "$ONLY" ]; then
+  kept=()
+  for j in "${JOBS[@]}"; do case " $ONLY " in *" ${j%% *} "*) kept+=("$j") ;; esac; done
+  JOBS=("${kept[@]}")
+fi
 
 # run REP TAG CPUS CMD...: pinned, under /usr/bin/time; appends "rep tag rss_kb wall_s cmd json" to raw.tsv
 run() {
@@ -138,7 +152,7 @@ run() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$tag" "$rss" "$wall" "taskset -c $cpus $*" "$json" >>"$RAW"
 }
 
-{ date -u '+%Y-%m-%d %H:%M:%S UTC'; echo "command: bench/run.sh $([ $QUICK = 1 ] && echo --quick) --reps $REPS"
+{ date -u '+%Y-%m-%d %H:%M:%S UTC'; echo "command: bench/run.sh $([ $QUICK = 1 ] && echo --quick) --reps $REPS${ONLY:+ --only '$ONLY'}"
   echo "nnc commit: $COMMIT (built from 'git archive HEAD', RelWithDebInfo)"
   echo "load before: $(uptime)"; } >"$RES/env.txt"
 N=${#JOBS[@]}

@@ -11,9 +11,10 @@
  *   input grad   G[b][i] += Σ_j D[b][j] · W[j][i]    batch-major
  *   weight grad  W[j][i] −= s·Σ_b D[b][j] · X[b][i]  batch-major, the SGD step fused in
  * Between them each group's outputs are transposed once per batch (cheap: size × batch).
+ * The tile's shape (rows × vectors) is chosen from the target's vector registers (tile_shape).
  * The batch is padded to whole vectors (cg_batch_align): column loops over samples end in a
- * tile of 0 to 3 vectors chosen at run time; column tails over neurons (compile-time sizes)
- * use constant masks. */
+ * tile of 0 to vt − 1 vectors chosen at run time; column tails over neurons (compile-time
+ * sizes) use constant masks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,8 @@
 static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 
-/* The padded batch is a whole number of vectors (and of the input-gradient tile's 8 rows). */
+/* The padded batch is a whole number of vectors, and of 8 samples: the input-gradient tile's
+ * rows, a runtime count, divide it (tile_shape). */
 int64_t cg_batch_align(const IrNetwork *n, int vec_bytes) {
   int64_t vl = vec_bytes / n->real_bytes;
   return vl >= 8 ? vl : 8;
@@ -118,7 +120,38 @@ static void batch_layout(Cg *cg, Batch *bt, LLVMValueRef region) {
   }
 }
 
-/* --- vectors ------------------------------------------------------------------------ */
+/* --- tile shapes from the register file --------------------------------------------- */
+
+/* A register tile: rt rows × vt vectors of accumulators. */
+typedef struct TileShape {
+  int rt, vt;
+} TileShape;
+
+enum { TILE_MAX_ROWS = 8, TILE_MAX_VECTORS = 4 };
+
+/* Vector registers a tile of rt × vt holds in its k loop: the accumulators, the vt vectors of
+ * B, the broadcast of A, and where multiply-adds are not fused, the product before its add. */
+static int tile_registers(const Cg *cg, int rt, int vt) { return rt * vt + vt + 1 + !cg->vec_fma; }
+
+/* The register tile of a product, from the target's vector registers (cg->vec_regs): the most
+ * accumulators that fit with one register to spare, then the fewest loads per step of k
+ * (rt + vt), then the most rows. rows_divide > 0: the row count is a runtime multiple of it
+ * (the padded batch), which rt must divide. What that gives, any rows (rows dividing 8 or 16):
+ *   32 registers with FMA (AVX-512 zmm, AArch64 NEON)  6 × 4 (8 × 3)
+ *   16 with FMA (AVX2 ymm)                             6 × 2 (4 × 2)
+ *   16 without (SSE2 xmm)                              5 × 2 (4 × 2)
+ *    8 with FMA (Cortex-M4: 32 single-precision)       5 × 1 (2 × 2) */
+static TileShape tile_shape(const Cg *cg, int64_t rows_divide) {
+  TileShape best = {1, 1};
+  for (int rt = 1; rt <= TILE_MAX_ROWS; rt++)
+    for (int vt = 1; vt <= TILE_MAX_VECTORS; vt++) {
+      if (tile_registers(cg, rt, vt) > cg->vec_regs - 1 || (rows_divide && rows_divide % rt)) continue;
+      int more = rt * vt > best.rt * best.vt, as_many = rt * vt == best.rt * best.vt;
+      if (more || (as_many && rt + vt <= best.rt + best.vt)) best = (TileShape){rt, vt};
+    }
+  return best;
+}
+
 
 /* --- the outer-product tile --------------------------------------------------------- */
 
@@ -176,8 +209,8 @@ static void emit_tile_store(Cg *cg, const Gemm *g, LLVMValueRef r, LLVMValueRef 
 
 /* One tile: nr rows from r0, nv vectors from column c0; the last vector has `last` lanes. */
 static void emit_tile(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr, LLVMValueRef c0, int nv, int last) {
-  LLVMValueRef acc[8][4];
-  NNC_ASSERT(nr >= 1 && nr <= 8 && nv >= 1 && nv <= 4);
+  LLVMValueRef acc[TILE_MAX_ROWS][TILE_MAX_VECTORS];
+  NNC_ASSERT(nr >= 1 && nr <= TILE_MAX_ROWS && nv >= 1 && nv <= TILE_MAX_VECTORS);
   LLVMTypeRef vt = cg_vec_type(cg);
   for (int r = 0; r < nr; r++)
     for (int v = 0; v < nv; v++) {
@@ -187,7 +220,7 @@ static void emit_tile(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr, LLVMValueR
   LLVMValueRef tail = cg_lane_mask(cg, last);
   CgLoop lk;
   LLVMValueRef k = cg_loop_begin(cg, &lk, g->k, "k");
-  LLVMValueRef bv[4];
+  LLVMValueRef bv[TILE_MAX_VECTORS];
   for (int v = 0; v < nv; v++)
     bv[v] = cg_vload(cg, cg_elem(cg, g->b, idx2(cg, k, g->b_ks, at_col(cg, c0, v), NULL)), v == nv - 1 ? tail : NULL);
   for (int r = 0; r < nr; r++) {
@@ -467,7 +500,8 @@ static void emit_group_forward_batch(Cg *cg, const IrGroup *g, LLVMValueRef para
     m.k = cg_int(cg, src->size), m.k_const = src->size, m.k_block = 128;
     m.rows_const = g->size, m.rows = cg_int(cg, g->size);
     m.cols = bt->npad, m.cols_const = -1;
-    m.rt = 6, m.vt = 4;
+    TileShape ts = tile_shape(cg, 0);
+    m.rt = ts.rt, m.vt = ts.vt;
     m.out = first ? OUT_STORE : OUT_ADD;
     if (first && bias->weight == WEIGHT_FIXED) m.bias_const = bias->value;
     else if (first) m.bias = edge_params(cg, params, bias);
@@ -539,7 +573,8 @@ static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, 
     m.k = cg_int(cg, g->size);
     m.rows = bt->npad, m.rows_const = -1;
     m.cols = cg_int(cg, src->size), m.cols_const = src->size;
-    m.rt = 8, m.vt = 3, m.cols_outer = 1;
+    TileShape ts = tile_shape(cg, cg_batch_align(cg->net, cg->vec_bytes));
+    m.rt = ts.rt, m.vt = ts.vt, m.cols_outer = 1;
     m.out = OUT_ADD;
     emit_gemm(cg, &m);
   }
@@ -555,7 +590,8 @@ static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, 
   m.k = bt->n;
   m.rows = cg_int(cg, g->size), m.rows_const = g->size;
   m.cols = cg_int(cg, src->size), m.cols_const = src->size;
-  m.rt = 6, m.vt = 4, m.cols_outer = 1;
+  TileShape ts = tile_shape(cg, 0);
+  m.rt = ts.rt, m.vt = ts.vt, m.cols_outer = 1;
   m.out = scale ? OUT_SUBSCALED : OUT_ADD;
   m.scale = scale;
   emit_gemm(cg, &m);

@@ -1413,7 +1413,7 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 /* --- entry -------------------------------------------------------------------------- */
 
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
-                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale,
+                              int with_main, CgVectorUnit vec, const void *weights, const CgInputScale *scale,
                               const char *prefix, CgQuantize quant, unsigned isa) {
   Cg cg = {0};
   cg.net = n;
@@ -1430,7 +1430,9 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   cg.f64 = LLVMDoubleTypeInContext(ctx);
   cg.ptr = LLVMPointerTypeInContext(ctx, 0);
   cg.void_t = LLVMVoidTypeInContext(ctx);
-  cg.vec_bytes = vec_bytes;
+  cg.vec_bytes = vec.bytes;
+  cg.vec_regs = vec.regs;
+  cg.vec_fma = vec.fma;
 
   cg.quant = weights ? quant : CG_QUANT_NONE;
   cg.isa = isa;

@@ -20,14 +20,23 @@ const char *cg_quant_name(CgQuantize q); /* "none", "bf16", "int8" (cg_quant.c) 
  * vectoriser): AVX-512 VNNI (vpdpbusd) and AVX-512 BF16 (vdpbf16ps) with 64-byte vectors. */
 enum { CG_ISA_VNNI512 = 1, CG_ISA_BF16_512 = 2, CG_ISA_SDOT128 = 4 };
 
+/* The target's vectors as the generated kernels use them; the batch kernels size their
+ * register tiles from it (cg_batch.c). */
+typedef struct CgVectorUnit {
+  int bytes; /* the widest vector registers worth using: 64, 32 or 16 */
+  int regs;  /* how many registers of that width the target has */
+  int fma;   /* 1: it fuses multiply-adds (otherwise a product needs a register of its own) */
+} CgVectorUnit;
+
 /* Builds the module of n in ctx. train: the settings to record in the descriptor (data
  * paths resolved by the caller). with_main: also define main() calling nnrt_main.
  * weights: trained parameters to compile in (an inference-only module), or NULL.
  * scale: with weights, their input scaling, which forward and evaluate then apply to the raw
  * inputs they are given; NULL: none. prefix: of the exported symbols (PREFIX_forward, ...);
- * NULL: the network's name. quant: with weights, the scheme they are compiled in with; isa: CG_ISA_... bits. */
+ * NULL: the network's name. quant: with weights, the scheme they are compiled in with; isa: CG_ISA_... bits.
+ * vec: the target's vectors. */
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
-                              int with_main, int vec_bytes, const void *weights, const CgInputScale *scale,
+                              int with_main, CgVectorUnit vec, const void *weights, const CgInputScale *scale,
                               const char *prefix, CgQuantize quant, unsigned isa);
 /* Scratch the generated functions need for n samples: fixed + n · per_sample bytes. */
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes);

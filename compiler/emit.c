@@ -42,7 +42,7 @@ const char *backend_llvm_version(void) {
 typedef struct Target {
   char *triple, *cpu, *features; /* LLVM-owned strings */
   LLVMTargetMachineRef tm;
-  int vec_bytes; /* widest vector registers worth using */
+  CgVectorUnit vec; /* widest vector registers worth using, how many, fused multiply-add */
 } Target;
 
 static char *llvm_strdup(const char *s) { return LLVMCreateMessage(s); }
@@ -107,12 +107,37 @@ static int vector_bytes(LLVMTargetMachineRef tm) {
   return nnc_target_has_feature(tm, "avx512f") ? 64 : nnc_target_has_feature(tm, "avx") ? 32 : 16;
 }
 
+/* The vector registers of that width: 32 with AVX-512 and 16 otherwise on x86-64 (8 in 32-bit
+ * mode), 32 on AArch64, 16 quad registers with 32-bit Arm NEON; a target without vector registers
+ * (Cortex-M4: 32 single-precision ones) or unknown counts as 8. */
+static int vector_registers(const Target *t) {
+  const char *a = t->triple;
+  if (!strncmp(a, "x86_64", 6)) return nnc_target_has_feature(t->tm, "avx512f") ? 32 : 16;
+  if (!strncmp(a, "aarch64", 7) || !strncmp(a, "arm64", 5)) return 32;
+  if ((!strncmp(a, "arm", 3) || !strncmp(a, "thumb", 5)) && nnc_target_has_feature(t->tm, "neon")) return 16;
+  return 8;
+}
+
+/* Fused multiply-add in vector registers: FMA3 or AVX-512 on x86, always on AArch64, VFPv4 on
+ * 32-bit Arm (vfp4d16sp: the Cortex-M4's FPv4-SP and every larger VFPv4). */
+static int vector_fma(const Target *t) {
+  const char *a = t->triple;
+  if (!strncmp(a, "x86_64", 6) || a[0] == 'i') return nnc_target_has_feature(t->tm, "fma") || nnc_target_has_feature(t->tm, "avx512f");
+  if (!strncmp(a, "aarch64", 7) || !strncmp(a, "arm64", 5)) return 1;
+  if (!strncmp(a, "arm", 3) || !strncmp(a, "thumb", 5)) return nnc_target_has_feature(t->tm, "vfp4d16sp");
+  return 0;
+}
+
+static CgVectorUnit vector_unit(const Target *t) {
+  return (CgVectorUnit){vector_bytes(t->tm), vector_registers(t), vector_fma(t)};
+}
+
 /* What the quantized kernels may call: vpdpbusd and vdpbf16ps on zmm registers, the Armv8.2
  * dot product (sdot) on aarch64's 128-bit registers (not 32-bit Arm's, whose intrinsic differs). */
 static unsigned quant_isa(const Target *t) {
   int aarch64 = strncmp(t->triple, "aarch64", 7) == 0 || strncmp(t->triple, "arm64", 5) == 0;
   if (aarch64 && nnc_target_has_feature(t->tm, "dotprod")) return CG_ISA_SDOT128;
-  if (t->vec_bytes != 64) return 0;
+  if (t->vec.bytes != 64) return 0;
   return (nnc_target_has_feature(t->tm, "avx512vnni") ? CG_ISA_VNNI512 : 0) |
          (nnc_target_has_feature(t->tm, "avx512bf16") ? CG_ISA_BF16_512 : 0);
 }
@@ -154,7 +179,7 @@ static int make_target(const BackendOptions *o, Target *t) {
     fprintf(stderr, "nnc: error: cannot create a target machine for '%s' (cpu '%s')\n", t->triple, t->cpu);
     return 0;
   }
-  t->vec_bytes = vector_bytes(t->tm);
+  t->vec = vector_unit(t);
   return 1;
 }
 
@@ -627,9 +652,9 @@ static void report_quantization(const IrNetwork *n, const nnc_train_settings *tr
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
     LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
     unsigned isa = quant_isa(&host);
-    const nnc_model *mf = jit_add(jit, tsc, cg_build_module(n, ctx, train, 0, host.vec_bytes, params, scale, "nnc_float",
+    const nnc_model *mf = jit_add(jit, tsc, cg_build_module(n, ctx, train, 0, host.vec, params, scale, "nnc_float",
                                                             CG_QUANT_NONE, isa), &host, n, "nnc_float_model");
-    const nnc_model *mq = jit_add(jit, tsc, cg_build_module(n, ctx, train, 0, host.vec_bytes, params, scale, "nnc_quant",
+    const nnc_model *mq = jit_add(jit, tsc, cg_build_module(n, ctx, train, 0, host.vec, params, scale, "nnc_quant",
                                                             q, isa), &host, n, "nnc_quant_model");
     char sf[1100], sq[1100];
     if (mf && mq && score(mf, params, d, sf, sizeof sf) && score(mq, params, d, sq, sizeof sq))
@@ -694,7 +719,7 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
     scale = (CgInputScale){o->scale_mode, o->scale_offset, o->scale_mul}, scaled = 1;
   LLVMContextRef ctx = LLVMContextCreate();
   const char *prefix = o->prefix ? o->prefix : n->name;
-  LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec_bytes, params,
+  LLVMModuleRef m = cg_build_module(n, ctx, &train, o->kind == OUT_EXECUTABLE, t.vec, params,
                                     scaled ? &scale : NULL, prefix, (CgQuantize)o->quantize,
                                     quant_isa(&t));
   LLVMSetTarget(m, t.triple);
@@ -707,7 +732,7 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level, cg_is_small_network(n))) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;
   if (status == 0 && o->quantize) report_quantization(n, &train, params, scaled ? &scale : NULL, (CgQuantize)o->quantize);
-  if (status == 0 && o->header && !emit_header(n, prefix, o->header, t.vec_bytes, params != NULL, o->quantize))
+  if (status == 0 && o->header && !emit_header(n, prefix, o->header, t.vec.bytes, params != NULL, o->quantize))
     status = 1;
   LLVMDisposeModule(m);
   LLVMContextDispose(ctx);

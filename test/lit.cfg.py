@@ -18,6 +18,17 @@ for var in ("HOME", "TMPDIR", "OPENBLAS_CORETYPE", "ASAN_OPTIONS", "UBSAN_OPTION
     if var in os.environ:
         config.environment[var] = os.environ[var]
 
+# The host's x86 vector features (from /proc/cpuinfo), for tests that run code compiled for a
+# named x86-64 level: REQUIRES: host-avx2, host-avx512f.
+try:
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split() for line in f if line.startswith("flags")), [])
+except OSError:
+    flags = []
+for flag in ("avx2", "fma", "avx512f"):
+    if flag in flags:
+        config.available_features.add("host-" + flag)
+
 config.substitutions.append(("%nnc", os.path.join(config.nnc_obj_root, "nnc")))
 config.substitutions.append(("%examples", os.path.join(config.nnc_src_root, "examples")))
 config.substitutions.append(("%include", os.path.join(config.nnc_src_root, "include")))
