@@ -14,6 +14,9 @@
  * that one vpdpbusd / vdpbf16ps multiplies it by a sample's group broadcast to every lane and
  * each lane sums one row: a register tile of panels × samples, no horizontal sums; a batch
  * runs CG_QUANT_SAMPLES samples per pass over the weights through the same kernel.
+ * With the Armv8.2 dot product (aarch64 +dotprod) int8 rows are padded to 16 bytes and
+ * summed 16 products per sdot, inputs quantized to signed bytes as the weights are: the
+ * same i32 sums as the rows elsewhere (which shift the inputs by 128 and undo it).
  * Afterwards: forward and evaluate read only these arrays; init writes the dequantized
  * weights into params, so the runtime's weights commands see what the kernels compute with. */
 #include <math.h>
@@ -25,7 +28,8 @@
 typedef struct CgQuantSet {
   LLVMValueRef w;      /* i16 (bf16) or i8 weights, row-major [dst][src]; NULL: not quantized */
   LLVMValueRef scale;  /* int8: reals s_j per neuron */
-  LLVMValueRef wsum;   /* int8: i32 Σ_i w[j][i] per neuron, to undo the +128 of the inputs */
+  LLVMValueRef wsum;   /* int8: i32 Σ_i w[j][i] per neuron, to undo the +128 of the inputs;
+                        * NULL with sdot, whose inputs are signed */
   int64_t rest;        /* not quantized: the set's first parameter in the rest array */
   int64_t stride;      /* a row's length in w, padded with zero weights (int8: to whole vectors) */
   int per_lane;        /* tiled: a lane's consecutive weights of one row (4 int8, 2 bf16); 0: row-major */
@@ -139,11 +143,17 @@ static void quantize_bf16(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, co
   free(q);
 }
 
+/* int8 with the Armv8.2 dot product: rows of whole 16-byte vectors, one sdot each. */
+static int sdot_rows(const Cg *cg) { return cg->quant == CG_QUANT_INT8 && (cg->isa & CG_ISA_SDOT128); }
+
+#define SDOT_BYTES 16
+
 /* Rows at least a vector long are padded to whole vectors of bytes: the dot product then
- * has no scalar remainder (784 inputs: 13 vectors of 64 instead of 12 and 16 single bytes). */
+ * has no scalar remainder (784 inputs: 13 vectors of 64 instead of 12 and 16 single bytes);
+ * with sdot every row is. */
 static int64_t padded_row(const Cg *cg, int64_t m) {
-  int64_t v = cg->vec_bytes;
-  return m < v ? m : (m + v - 1) / v * v;
+  int64_t v = sdot_rows(cg) ? SDOT_BYTES : cg->vec_bytes;
+  return m < v && !sdot_rows(cg) ? m : (m + v - 1) / v * v;
 }
 
 static void quantize_int8(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, const void *w, const char *name) {
@@ -168,9 +178,11 @@ static void quantize_int8(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, co
   snprintf(sname, sizeof sname, "%s.scale", name);
   s->scale = real_array(cg, scale, n_rows, sname);
   LLVMSetAlignment(s->scale, 64);
-  snprintf(sname, sizeof sname, "%s.sum", name);
-  s->wsum = int_array(cg, cg->i32, wsum, n_rows, sname);
-  LLVMSetAlignment(s->wsum, 64);
+  if (!sdot_rows(cg)) {
+    snprintf(sname, sizeof sname, "%s.sum", name);
+    s->wsum = int_array(cg, cg->i32, wsum, n_rows, sname);
+    LLVMSetAlignment(s->wsum, 64);
+  }
   free(wsum);
   free(q);
   free(scale);
@@ -326,19 +338,20 @@ static LLVMValueRef to_int8(Cg *cg, LLVMValueRef v) {
 }
 
 /* xq[i] = x[i] / s_x + 128 as an unsigned byte with s_x = max |x| / 127 (unsigned times signed
- * bytes is the operand order of the x86 VNNI dot product); returns s_x (0 when x is all zeros). */
-static LLVMValueRef quantize_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t st, LLVMValueRef xq, int tiled) {
+ * bytes is the operand order of the x86 VNNI dot product), or x[i] / s_x as a signed byte when
+ * !shift (sdot); returns s_x (0 when x is all zeros). */
+static LLVMValueRef quantize_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t st, LLVMValueRef xq, int tiled, int shift) {
   LLVMValueRef amax = tiled ? abs_max_vectors(cg, x, m) : abs_max(cg, x, m);
   LLVMValueRef pos = LLVMBuildFCmp(cg->b, LLVMRealOGT, amax, cg_real(cg, 0.0), "");
   LLVMValueRef inv = LLVMBuildSelect(cg->b, pos, LLVMBuildFDiv(cg->b, cg_real(cg, 127.0), amax, ""), cg_real(cg, 0.0), "");
   CgLoop l;
   LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, m), "qx");
   LLVMValueRef q = to_int8(cg, LLVMBuildFMul(cg->b, cg_load(cg, x, i), inv, ""));
-  q = LLVMBuildXor(cg->b, q, LLVMConstInt(cg->i8, 0x80, 0), ""); /* + 128, as unsigned */
+  if (shift) q = LLVMBuildXor(cg->b, q, LLVMConstInt(cg->i8, 0x80, 0), ""); /* + 128, as unsigned */
   LLVMBuildStore(cg->b, q, LLVMBuildInBoundsGEP2(cg->b, cg->i8, xq, &i, 1, ""));
   cg_loop_end(cg, &l);
   for (int64_t k = m; k < st; k++) /* the padding: any byte (its weights are 0), but defined */
-    LLVMBuildStore(cg->b, LLVMConstInt(cg->i8, 0x80, 0), byte_at(cg, xq, k));
+    LLVMBuildStore(cg->b, LLVMConstInt(cg->i8, shift ? 0x80 : 0, 0), byte_at(cg, xq, k));
   return LLVMBuildFMul(cg->b, amax, cg_real(cg, 1.0 / 127.0), "");
 }
 
@@ -355,12 +368,17 @@ static void round_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t st, LLVMValu
   }
 }
 
-/* z[j] += (acc − 128·Σ_i w[j][i]) · s_j · s_x: the dot product of row j made exact and scaled. */
+/* z[j] += (acc − 128·Σ_i w[j][i]) · s_j · s_x: the dot product of row j made exact and scaled
+ * (acc · s_j · s_x with sdot: nothing to undo). Strict float operations (no reassociation, no
+ * fusing) whichever loop calls this: the rows with and without sdot give the same bits. */
 static void int8_finish(Cg *cg, const CgQuantSet *s, LLVMValueRef j, LLVMValueRef acc, LLVMValueRef sx, LLVMValueRef z) {
-  LLVMValueRef undo = LLVMBuildShl(cg->b, load_typed(cg, cg->i32, s->wsum, j), LLVMConstInt(cg->i32, 7, 0), "");
-  LLVMValueRef dot = LLVMBuildSIToFP(cg->b, LLVMBuildSub(cg->b, acc, undo, ""), cg->real, "");
-  LLVMValueRef scale = cg_fmul(cg, cg_load(cg, s->scale, j), sx);
-  cg_store(cg, z, j, cg_fmuladd(cg, dot, scale, cg_load(cg, z, j)));
+  if (s->wsum) {
+    LLVMValueRef undo = LLVMBuildShl(cg->b, load_typed(cg, cg->i32, s->wsum, j), LLVMConstInt(cg->i32, 7, 0), "");
+    acc = LLVMBuildSub(cg->b, acc, undo, "");
+  }
+  LLVMValueRef dot = LLVMBuildSIToFP(cg->b, acc, cg->real, "");
+  LLVMValueRef scale = LLVMBuildFMul(cg->b, cg_load(cg, s->scale, j), sx, "");
+  cg_store(cg, z, j, LLVMBuildFAdd(cg->b, LLVMBuildFMul(cg->b, dot, scale, ""), cg_load(cg, z, j), ""));
 }
 
 /* Without the tiled kernel: row after row, one i32 sum each. */
@@ -368,7 +386,7 @@ static void int8_rows(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVM
   int64_t st = s->stride;
   LLVMValueRef xq = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)st), "xq");
   LLVMSetAlignment(xq, 64);
-  LLVMValueRef sx = quantize_source(cg, x, m, st, xq, 0);
+  LLVMValueRef sx = quantize_source(cg, x, m, st, xq, 0, 1);
   CgLoop lj, li;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, rows), "qrow");
   LLVMValueRef acc = cg_alloca(cg, cg->i32, "qacc");
@@ -380,6 +398,43 @@ static void int8_rows(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVM
   LLVMBuildStore(cg->b, sum, acc);
   cg_loop_end(cg, &li);
   int8_finish(cg, s, j, LLVMBuildLoad2(cg->b, cg->i32, acc, ""), sx, z);
+  cg_loop_end(cg, &lj);
+}
+
+/* An intrinsic overloaded on two types (sdot: the accumulator's and the bytes' vectors). */
+static LLVMValueRef call2(Cg *cg, const char *name, LLVMValueRef *args, unsigned n, LLVMTypeRef t0, LLVMTypeRef t1) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMTypeRef over[] = {t0, t1};
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, over, t1 ? 2 : 1);
+  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
+}
+
+/* 16 bytes at base + off as a vector. */
+static LLVMValueRef load_bytes(Cg *cg, LLVMValueRef base, LLVMValueRef off) {
+  LLVMTypeRef v16 = LLVMVectorType(cg->i8, SDOT_BYTES);
+  LLVMValueRef v = LLVMBuildLoad2(cg->b, v16, LLVMBuildInBoundsGEP2(cg->b, cg->i8, base, &off, 1, ""), "");
+  LLVMSetAlignment(v, SDOT_BYTES);
+  return v;
+}
+
+/* With the Armv8.2 dot product: row after row, four lanes each summing 4 products of signed
+ * bytes per sdot (16 per instruction), the lanes added at the end of the row. */
+static void int8_rows_sdot(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVMValueRef x, LLVMValueRef z) {
+  int64_t st = s->stride;
+  LLVMTypeRef v4 = LLVMVectorType(cg->i32, 4), v16 = LLVMVectorType(cg->i8, SDOT_BYTES);
+  LLVMValueRef xq = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)st), "xq");
+  LLVMSetAlignment(xq, SDOT_BYTES);
+  LLVMValueRef sx = quantize_source(cg, x, m, st, xq, 0, 0);
+  CgLoop lj, li;
+  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, rows), "qrow");
+  LLVMValueRef acc;
+  zeroed_accumulators(cg, v4, &acc, 1);
+  LLVMValueRef i = LLVMBuildMul(cg->b, cg_loop_begin(cg, &li, cg_int(cg, st / SDOT_BYTES), "sdot"), cg_int(cg, SDOT_BYTES), "");
+  LLVMValueRef args[] = {LLVMBuildLoad2(cg->b, v4, acc, ""), load_bytes(cg, s->w, idx2(cg, j, st, i)), load_bytes(cg, xq, i)};
+  LLVMBuildStore(cg->b, call2(cg, "llvm.aarch64.neon.sdot", args, 3, v4, v16), acc);
+  cg_loop_end(cg, &li);
+  LLVMValueRef lanes = LLVMBuildLoad2(cg->b, v4, acc, "");
+  int8_finish(cg, s, j, call2(cg, "llvm.vector.reduce.add", &lanes, 1, v4, NULL), sx, z);
   cg_loop_end(cg, &lj);
 }
 
@@ -421,7 +476,7 @@ static void tile_sample(Cg *cg, Tile *t, int k, LLVMValueRef x, int64_t m, LLVMV
   LLVMTypeRef elem = int8 ? cg->i8 : LLVMBFloatTypeInContext(cg->ctx);
   t->xq[k] = cg_alloca(cg, LLVMArrayType2(elem, (uint64_t)st), "xq");
   LLVMSetAlignment(t->xq[k], 64);
-  if (int8) t->sx[k] = quantize_source(cg, x, m, st, t->xq[k], 1);
+  if (int8) t->sx[k] = quantize_source(cg, x, m, st, t->xq[k], 1, 1);
   else round_source(cg, x, m, st, t->xq[k]);
   t->z[k] = z;
 }
@@ -523,6 +578,7 @@ void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValue
     tile_sample(cg, &t, 0, x, src->size, z);
     tile_rows(cg, &t, g->size, TILE_PANELS_ONE);
   } else if (cg->quant == CG_QUANT_BF16) bf16_rows(cg, s, g->size, src->size, x, z);
+  else if (sdot_rows(cg)) int8_rows_sdot(cg, s, g->size, src->size, x, z);
   else int8_rows(cg, s, g->size, src->size, x, z);
 }
 

@@ -132,8 +132,11 @@ static CgVectorUnit vector_unit(const Target *t) {
   return (CgVectorUnit){vector_bytes(t->tm), vector_registers(t), vector_fma(t)};
 }
 
-/* What the quantized kernels may call: vpdpbusd and vdpbf16ps on zmm registers. */
+/* What the quantized kernels may call: vpdpbusd and vdpbf16ps on zmm registers, the Armv8.2
+ * dot product (sdot) on aarch64's 128-bit registers (not 32-bit Arm's, whose intrinsic differs). */
 static unsigned quant_isa(const Target *t) {
+  int aarch64 = strncmp(t->triple, "aarch64", 7) == 0 || strncmp(t->triple, "arm64", 5) == 0;
+  if (aarch64 && nnc_target_has_feature(t->tm, "dotprod")) return CG_ISA_SDOT128;
   if (t->vec.bytes != 64) return 0;
   return (nnc_target_has_feature(t->tm, "avx512vnni") ? CG_ISA_VNNI512 : 0) |
          (nnc_target_has_feature(t->tm, "avx512bf16") ? CG_ISA_BF16_512 : 0);

@@ -2,6 +2,7 @@
 # lines use %nnc (the compiler), %examples (examples/), %cc (the C compiler), %compare
 # (test/embedded/Inputs/compare.py) and FileCheck.
 import os
+import shutil
 import lit.formats
 
 config.name = "nnc"
@@ -35,3 +36,7 @@ config.substitutions.append(("%cc", config.c_compiler))
 # %compare GOT EXPECTED TOL: the numbers of two files agree within TOL relative
 config.substitutions.append(("%compare", "python3 " + os.path.join(config.nnc_src_root, "test", "embedded", "Inputs", "compare.py")))
 config.substitutions.append(("%rtlib", os.path.join(config.nnc_obj_root, "runtime")))
+
+# qemu-aarch64: aarch64 Linux programs are linked (aarch64-linux-gnu-gcc) and run (qemu-user)
+if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
+    config.available_features.add("qemu-aarch64")

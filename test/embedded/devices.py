@@ -2,7 +2,7 @@
 """devices.py — nnc objects run on emulated devices and give what the host gives.
 
   devices.py --nnc NNC --examples DIR --work DIR --device cortex-m4|aarch64
-             [--example iris|xor] [--task predict|train] [--quantize int8|bf16]
+             [--example iris|xor] [--task predict|train] [--quantize int8|bf16] [--cpu CPU]
 
 Builds the example's executable and trains it on the host (a fraction of a second), then
 compiles the example for the device (nnc -c, header beside) and links a test program of
@@ -19,6 +19,10 @@ Tasks:
              weights quantized so, the outputs compared within 1e-3 (an input rounded to the
              other side of an int8 step), and the code + read-only data of the device's
              quantized and float objects (arm-none-eabi-size) are printed side by side;
+             With --cpu (aarch64), the object is compiled for that CPU and run under
+             qemu-aarch64 -cpu max; its outputs must equal, digit for digit, those of the
+             object for the baseline CPU (int8: sdot's i32 sums are the plain rows' sums),
+             and its code must contain the instruction CPU_INSTRUCTION names;
   train      (trainable object, xor only) train.c trains from seed 1 as `train --restarts 1
              --seed 1` does on the host, must reach 100 % accuracy, and its weights must equal
              the host's within 1e-5 relative (float rounding differs: the host fuses
@@ -45,6 +49,7 @@ TOOLS = {
     "cortex-m4": (["arm-none-eabi-gcc", "qemu-system-arm"], "gcc-arm-none-eabi qemu-system-arm"),
     "aarch64": (["aarch64-linux-gnu-gcc", "qemu-aarch64"], "gcc-aarch64-linux-gnu qemu-user"),
 }
+CPU_INSTRUCTION = {"neoverse-n1": "sdot", "cortex-a55": "sdot"}
 M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 
 
@@ -99,16 +104,36 @@ def build_m4(args, work, name, flags, program):
             "-semihosting-config", "enable=on,target=native", "-kernel", elf]
 
 
-def build_aarch64(args, work, name, flags, program):
-    obj = os.path.join(work, name + "-a64.o")
-    run([args.nnc, "-c", os.path.join(args.examples, name + ".nn"), *flags,
-         "--target", "aarch64-linux-gnu", "-o", obj, "--header", name + ".h"], work, "nnc")
-    exe = os.path.join(work, name + "-a64")
+def build_aarch64(args, work, name, flags, program, cpu=None):
+    suffix = "-a64" + (f"-{cpu}" if cpu else "")
+    obj = os.path.join(work, name + suffix + ".o")
+    run([args.nnc, "-c", os.path.join(args.examples, name + ".nn"), *flags, "--target", "aarch64-linux-gnu",
+         *(["--cpu", cpu] if cpu else []), "-o", obj, "--header", name + ".h"], work, "nnc")
+    exe = os.path.join(work, name + suffix)
     run(["aarch64-linux-gnu-gcc", "-O2", "-std=c11", "-static", "-Wall", "-Wextra", "-Werror", f"-DNET={name}",
          f"-DUP={name.upper()}", f"-I{args.include}", f"-I{work}", f"-I{DEVICE}",
          os.path.join(DEVICE, "linux_io.c"), os.path.join(DEVICE, program), obj, "-o", exe],
         work, "linking the aarch64 program")
-    return ["qemu-aarch64", exe]
+    return ["qemu-aarch64", "-cpu", "max", exe] if cpu else ["qemu-aarch64", exe]
+
+
+def cpu_task(args, work, name, flags, program):
+    """With --cpu: 0 if the object for args.cpu has its instruction and the same outputs, digit
+    for digit, as the baseline object's."""
+    if args.device != "aarch64" or args.cpu not in CPU_INSTRUCTION:
+        sys.exit(f"FAIL: --cpu is written for aarch64 and {', '.join(sorted(CPU_INSTRUCTION))}")
+    got = run(build_aarch64(args, work, name, flags, program, args.cpu), work, f"the {args.cpu} program")
+    code = run(["aarch64-linux-gnu-objdump", "-d", os.path.join(work, f"{name}-a64-{args.cpu}.o")], work, "objdump")
+    instruction = CPU_INSTRUCTION[args.cpu]
+    if not any(line.split("\t")[2:3] == [instruction] for line in code.splitlines()):
+        print(f"FAIL: the {args.cpu} object has no {instruction}")
+        return 1
+    baseline = run(build_aarch64(args, work, name, flags, program), work, "the baseline program")
+    if got != baseline:
+        print(f"FAIL: the {args.cpu} program's outputs differ from the baseline's:\n{got}\n{baseline}")
+        return 1
+    print(f"{args.device}: {name}: {args.cpu} ({instruction}): outputs equal to the baseline CPU's, digit for digit")
+    return 0
 
 
 def write_data(work, name, rows, seed):
@@ -178,6 +203,7 @@ def main():
     ap.add_argument("--example", default="iris", choices=["iris", "xor"])
     ap.add_argument("--task", default="predict", choices=["predict", "train"])
     ap.add_argument("--quantize", choices=["int8", "bf16"])
+    ap.add_argument("--cpu")
     args = ap.parse_args()
     args.nnc, args.examples, args.work = (os.path.abspath(p) for p in (args.nnc, args.examples, args.work))
     args.include = os.path.join(os.path.dirname(os.path.abspath(args.examples)), "include")
@@ -197,6 +223,8 @@ def main():
     what, expected, flags = (predict_task if args.task == "predict" else train_task)(args, work, name)
     with open(os.path.join(work, "expected.txt"), "w") as f:
         f.write(expected)
+    if args.cpu and cpu_task(args, work, name, flags, args.task + ".c"):
+        return 1
     build = build_m4 if args.device == "cortex-m4" else build_aarch64
     got = run(build(args, work, name, flags, args.task + ".c"), work, f"the {args.device} program")
     with open(os.path.join(work, "got.txt"), "w") as f:
