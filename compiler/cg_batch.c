@@ -561,8 +561,12 @@ static void emit_bias_grad(Cg *cg, const IrGroup *g, const IrEdges *e, const Bat
   cg_loop_end(cg, &lj);
 }
 
+/* An edge set's backward step: G_src[b][i] += Σ_j D[b][j] W[j][i], then its weights' term
+ * Σ_b D[b][j] X[b][i] written to out as `wout` says: OUT_SUBSCALED (the fused SGD step,
+ * W −= scale · term), OUT_ADD (grad += term) or OUT_STORE (grad = term, no zeroing first). */
 static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params,
-                                    LLVMValueRef x, const Batch *bt, LLVMValueRef out, LLVMValueRef scale) {
+                                    LLVMValueRef x, const Batch *bt, LLVMValueRef out, int wout,
+                                    LLVMValueRef scale) {
   const IrGroup *src = &cg->net->groups[e->src];
   LLVMValueRef w = edge_params(cg, params, e);
   if (src->role == ROLE_HIDDEN || src->role == ROLE_OUTPUT) { /* G_src[b][i] += Σ_j D[b][j] W[j][i] */
@@ -578,7 +582,6 @@ static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, 
     m.out = OUT_ADD;
     emit_gemm(cg, &m);
   }
-  /* W[j][i] −= s · Σ_b D[b][j] X[b][i]   (or grad += ...) */
   Gemm m = {0};
   m.a = bt->bufs[g->id].g, m.a_rs = cg_int(cg, 1), m.a_ks = cg_int(cg, padded(cg, g));
   if (src->role == ROLE_INPUT) {
@@ -592,7 +595,7 @@ static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, 
   m.cols = cg_int(cg, src->size), m.cols_const = src->size;
   TileShape ts = tile_shape(cg, 0);
   m.rt = ts.rt, m.vt = ts.vt, m.cols_outer = 1;
-  m.out = scale ? OUT_SUBSCALED : OUT_ADD;
+  m.out = wout;
   m.scale = scale;
   emit_gemm(cg, &m);
 }
@@ -715,7 +718,8 @@ LLVMValueRef cg_build_train_batch(Cg *cg, int sgd) {
   for (int i = n->n_order - 1; i >= 0; i--) {
     const IrGroup *g = &n->groups[n->order[i]];
     emit_delta(cg, g, &bt);
-    for (int k = 0; k < g->n_in - 1; k++) emit_set_backward_batch(cg, g, &g->in[k], params, x, &bt, out, scale);
+    for (int k = 0; k < g->n_in - 1; k++)
+      emit_set_backward_batch(cg, g, &g->in[k], params, x, &bt, out, scale ? OUT_SUBSCALED : OUT_ADD, scale);
     emit_bias_grad(cg, g, &g->in[g->n_in - 1], &bt, out, scale);
   }
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
@@ -744,40 +748,6 @@ static void emit_return_unless_finite(Cg *cg, LLVMValueRef loss) {
   LLVMPositionBuilderAtEnd(cg->b, sweep);
 }
 
-/* An edge set's backward step with its weights' gradient stored, not added (no zeroing):
- * G_src[b][i] += Σ_j D[b][j] W[j][i] as in emit_set_backward_batch, then
- * grad W[j][i] = Σ_b D[b][j] X[b][i]. */
-static void emit_set_backward_stored(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params,
-                                     LLVMValueRef x, const Batch *bt, LLVMValueRef grad) {
-  const IrGroup *src = &cg->net->groups[e->src];
-  if (src->role == ROLE_HIDDEN || src->role == ROLE_OUTPUT) {
-    Gemm m = {0};
-    m.a = bt->bufs[g->id].g, m.a_rs = cg_int(cg, padded(cg, g)), m.a_ks = cg_int(cg, 1);
-    m.b = edge_params(cg, params, e), m.b_ks = cg_int(cg, src->size);
-    m.o = bt->bufs[src->id].g, m.o_rs = cg_int(cg, padded(cg, src));
-    m.k = cg_int(cg, g->size);
-    m.rows = bt->npad, m.rows_const = -1;
-    m.cols = cg_int(cg, src->size), m.cols_const = src->size;
-    m.rt = 8, m.vt = 3, m.cols_outer = 1;
-    m.out = OUT_ADD;
-    emit_gemm(cg, &m);
-  }
-  Gemm m = {0};
-  m.a = bt->bufs[g->id].g, m.a_rs = cg_int(cg, 1), m.a_ks = cg_int(cg, padded(cg, g));
-  if (src->role == ROLE_INPUT) {
-    m.b = cg_elem(cg, x, cg_int(cg, src->io_offset)), m.b_ks = cg_int(cg, cg->net->n_inputs);
-  } else {
-    m.b = bt->bufs[src->id].a, m.b_ks = cg_int(cg, padded(cg, src));
-  }
-  m.o = edge_params(cg, grad, e), m.o_rs = cg_int(cg, src->size);
-  m.k = bt->n;
-  m.rows = cg_int(cg, g->size), m.rows_const = g->size;
-  m.cols = cg_int(cg, src->size), m.cols_const = src->size;
-  m.rt = 6, m.vt = 4, m.cols_outer = 1;
-  m.out = OUT_STORE;
-  emit_gemm(cg, &m);
-}
-
 /* One group's backward step, each edge set's gradient handed to the update as soon as it
  * is complete: the sweep reads an edge set's weights only in its own step, before the
  * update. (The biases' gradient, one row, is zeroed and summed into.) */
@@ -788,7 +758,7 @@ static void emit_group_backward_update(Cg *cg, const IrGroup *g, LLVMValueRef pa
     const IrEdges *e = &g->in[k];
     if (e->weight == WEIGHT_FIXED) continue; /* a fixed bias: nothing to learn */
     if (k < g->n_in - 1) {
-      emit_set_backward_stored(cg, g, e, params, x, bt, grad);
+      emit_set_backward_batch(cg, g, e, params, x, bt, grad, OUT_STORE, NULL);
     } else {
       cg_zero(cg, cg_elem(cg, grad, cg_int(cg, e->param_offset)), cg_int(cg, e->count));
       emit_bias_grad(cg, g, e, bt, grad, NULL);
