@@ -695,6 +695,22 @@ LLVMValueRef cg_build_eval_batch(Cg *cg) {
   return fn;
 }
 
+/* The forward pass of a batch, every computed group's G zeroed (padding rows included) and
+ * the batch's summed loss in a stack slot, which is returned: what a backward sweep starts from. */
+static LLVMValueRef emit_forward_and_loss(Cg *cg, Batch *bt, LLVMValueRef params, LLVMValueRef x,
+                                          LLVMValueRef t) {
+  const IrNetwork *n = cg->net;
+  emit_forward_batch(cg, bt, params, x);
+  for (int i = 0; i < n->n_groups; i++)
+    if (bt->bufs[i].g)
+      cg_zero(cg, bt->bufs[i].g, LLVMBuildMul(cg->b, bt->npad, cg_int(cg, padded(cg, &n->groups[i])), ""));
+  LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
+  for (int i = 0; i < n->n_groups; i++)
+    if (n->groups[i].role == ROLE_OUTPUT) emit_batch_loss(cg, &n->groups[i], bt, t, loss);
+  return loss;
+}
+
 /* nnc.backwardN(params, n, x, t, out, rate, region) -> summed loss. out: the gradient
  * (accumulated; sgd = 0) or the parameters themselves (sgd = 1: p −= rate/n · grad). */
 LLVMValueRef cg_build_train_batch(Cg *cg, int sgd) {
@@ -706,14 +722,7 @@ LLVMValueRef cg_build_train_batch(Cg *cg, int sgd) {
                region = LLVMGetParam(fn, 6);
   Batch bt;
   batch_begin(cg, &bt, count, region);
-  emit_forward_batch(cg, &bt, params, x);
-  for (int i = 0; i < n->n_groups; i++) /* G of every computed group, padding rows included */
-    if (bt.bufs[i].g)
-      cg_zero(cg, bt.bufs[i].g, LLVMBuildMul(cg->b, bt.npad, cg_int(cg, padded(cg, &n->groups[i])), ""));
-  LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
-  LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
-  for (int i = 0; i < n->n_groups; i++)
-    if (n->groups[i].role == ROLE_OUTPUT) emit_batch_loss(cg, &n->groups[i], &bt, t, loss);
+  LLVMValueRef loss = emit_forward_and_loss(cg, &bt, params, x, t);
   LLVMValueRef scale = sgd ? LLVMBuildFDiv(cg->b, rate, LLVMBuildSIToFP(cg->b, count, cg->real, ""), "scale") : NULL;
   for (int i = n->n_order - 1; i >= 0; i--) {
     const IrGroup *g = &n->groups[n->order[i]];
@@ -779,14 +788,7 @@ LLVMValueRef cg_build_update_batch(Cg *cg) {
                grad = LLVMGetParam(fn, 4), update = LLVMGetParam(fn, 5), ctx = LLVMGetParam(fn, 6);
   Batch bt;
   batch_begin(cg, &bt, LLVMGetParam(fn, 1), LLVMGetParam(fn, 7));
-  emit_forward_batch(cg, &bt, params, x);
-  for (int i = 0; i < n->n_groups; i++) /* G of every computed group, padding rows included */
-    if (bt.bufs[i].g)
-      cg_zero(cg, bt.bufs[i].g, LLVMBuildMul(cg->b, bt.npad, cg_int(cg, padded(cg, &n->groups[i])), ""));
-  LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
-  LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
-  for (int i = 0; i < n->n_groups; i++)
-    if (n->groups[i].role == ROLE_OUTPUT) emit_batch_loss(cg, &n->groups[i], &bt, t, loss);
+  LLVMValueRef loss = emit_forward_and_loss(cg, &bt, params, x, t);
   emit_return_unless_finite(cg, loss);
   for (int i = n->n_order - 1; i >= 0; i--)
     emit_group_backward_update(cg, &n->groups[n->order[i]], params, x, &bt, grad, update, ctx);
