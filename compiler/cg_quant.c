@@ -339,23 +339,55 @@ static LLVMValueRef abs_max(Cg *cg, LLVMValueRef x, int64_t m) {
   return LLVMBuildLoad2(cg->b, cg->real, mx, "");
 }
 
-/* abs_max with whole vectors of x (f32, 16 lanes, the tiled kernels' targets): a chain of
- * m/16 vector maxima, then the lanes' and the remainder's; the same maximum. */
+#define MAX_CHAINS 4
+
+/* |v| lane by lane (clears the sign bits). */
+static LLVMValueRef vabs(Cg *cg, LLVMValueRef v) {
+  LLVMTypeRef ty = LLVMTypeOf(v);
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, LLVMLookupIntrinsicID("llvm.fabs", 9), &ty, 1);
+  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, &v, 1, "");
+}
+
+/* The largest lane of v: halves folded onto each other (log2 lanes vector maxima). */
+static LLVMValueRef lanes_max(Cg *cg, LLVMValueRef v) {
+  for (unsigned half = LLVMGetVectorSize(LLVMTypeOf(v)) / 2; half >= 1; half /= 2) {
+    LLVMValueRef idx[TILE_LANES];
+    for (unsigned k = 0; k < 2 * half; k++) idx[k] = LLVMConstInt(cg->i32, (k + half) % (2 * half), 0);
+    for (unsigned k = 2 * half; k < LLVMGetVectorSize(LLVMTypeOf(v)); k++) idx[k] = LLVMConstInt(cg->i32, k, 0);
+    LLVMValueRef sh = LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(LLVMTypeOf(v)), LLVMConstVector(idx, LLVMGetVectorSize(LLVMTypeOf(v))), "");
+    v = cg_fmax(cg, v, sh);
+  }
+  return LLVMBuildExtractElement(cg->b, v, LLVMConstInt(cg->i32, 0, 0), "");
+}
+
+/* abs_max with whole vectors of x (f32, 16 lanes, the tiled kernels' targets): MAX_CHAINS
+ * independent chains of vector maxima over m/16 vectors (the maximum does not depend on the
+ * order), the chains', the lanes' and the remainder's; the same maximum. */
 static LLVMValueRef abs_max_vectors(Cg *cg, LLVMValueRef x, int64_t m) {
   LLVMTypeRef vt = cg_vec_type(cg);
-  int64_t vl = cg_vec_len(cg), whole = m / vl * vl;
-  LLVMValueRef mx = cg_alloca(cg, vt, "qvmax");
-  LLVMBuildStore(cg->b, LLVMConstNull(vt), mx);
+  int64_t vl = cg_vec_len(cg), nv = m / vl, chains = nv < MAX_CHAINS ? (nv ? nv : 1) : MAX_CHAINS;
+  LLVMValueRef mx[MAX_CHAINS];
+  for (int64_t c = 0; c < chains; c++) {
+    mx[c] = cg_alloca(cg, vt, "qvmax");
+    LLVMBuildStore(cg->b, LLVMConstNull(vt), mx[c]);
+  }
   CgLoop l;
-  LLVMValueRef i = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, m / vl), "qvabs"), cg_int(cg, vl), "");
-  LLVMValueRef v = cg_vload(cg, cg_elem(cg, x, i), NULL);
-  LLVMValueRef a = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOLT, v, LLVMConstNull(vt), ""), LLVMBuildFNeg(cg->b, v, ""), v, "");
-  LLVMValueRef old = LLVMBuildLoad2(cg->b, vt, mx, "");
-  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, a, old, ""), a, old, ""), mx);
-  cg_loop_end(cg, &l);
-  LLVMValueRef lanes = LLVMBuildLoad2(cg->b, vt, mx, ""), r = cg_real(cg, 0.0);
-  for (int64_t k = 0; k < vl; k++) r = cg_fmax(cg, LLVMBuildExtractElement(cg->b, lanes, LLVMConstInt(cg->i32, (unsigned long long)k, 0), ""), r);
-  for (int64_t k = whole; k < m; k++) r = cg_fmax(cg, fabs_real(cg, cg_load(cg, x, cg_int(cg, k))), r);
+  if (nv / chains > 0) {
+    LLVMValueRef i = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, nv / chains), "qvabs"), cg_int(cg, vl * chains), "");
+    for (int64_t c = 0; c < chains; c++) {
+      LLVMValueRef v = vabs(cg, cg_vload(cg, cg_elem(cg, x, LLVMBuildAdd(cg->b, i, cg_int(cg, c * vl), "")), NULL));
+      LLVMBuildStore(cg->b, cg_fmax(cg, v, LLVMBuildLoad2(cg->b, vt, mx[c], "")), mx[c]);
+    }
+    cg_loop_end(cg, &l);
+  }
+  for (int64_t k = nv / chains * chains; k < nv; k++) { /* the vectors left over from the chains */
+    LLVMValueRef v = vabs(cg, cg_vload(cg, cg_elem(cg, x, cg_int(cg, k * vl)), NULL));
+    LLVMBuildStore(cg->b, cg_fmax(cg, v, LLVMBuildLoad2(cg->b, vt, mx[k % chains], "")), mx[k % chains]);
+  }
+  LLVMValueRef lanes = LLVMBuildLoad2(cg->b, vt, mx[0], "");
+  for (int64_t c = 1; c < chains; c++) lanes = cg_fmax(cg, LLVMBuildLoad2(cg->b, vt, mx[c], ""), lanes);
+  LLVMValueRef r = lanes_max(cg, lanes);
+  for (int64_t k = nv * vl; k < m; k++) r = cg_fmax(cg, fabs_real(cg, cg_load(cg, x, cg_int(cg, k))), r);
   return r;
 }
 
@@ -368,6 +400,31 @@ static LLVMValueRef to_int8(Cg *cg, LLVMValueRef v) {
   return LLVMBuildFPToSI(cg->b, r, cg->i8, "");
 }
 
+/* to_int8 of x[i]·inv + 128 (xor 0x80), 16 at a time with AVX-512 (the tiled kernels' targets,
+ * x86 only), for the whole vectors of the m values; returns how many it did. The same bytes as
+ * to_int8 for finite values: |x[i]·inv| ≤ 127·(1 + 2^-23)², so v + copysign(0.5, v) truncates
+ * to [−127, 127] with no clamp (a NaN gives byte 0x80, input 0); vcvttps2dq is defined
+ * where LLVM's fptosi is not. */
+static int64_t quantize_vectors(Cg *cg, LLVMValueRef x, int64_t m, LLVMValueRef inv, LLVMValueRef xq) {
+  LLVMTypeRef vt = cg_vec_type(cg), vi = LLVMVectorType(cg->i32, TILE_LANES), vb = LLVMVectorType(cg->i8, TILE_LANES);
+  int64_t nv = m / TILE_LANES;
+  if (nv == 0) return 0;
+  CgLoop l;
+  LLVMValueRef i = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, nv), "qvx"), cg_int(cg, TILE_LANES), "");
+  LLVMValueRef v = LLVMBuildFMul(cg->b, cg_vload(cg, cg_elem(cg, x, i), NULL), cg_splat(cg, inv), "");
+  LLVMValueRef half[] = {cg_splat(cg, cg_real(cg, 0.5)), v};
+  LLVMValueRef r = LLVMBuildFAdd(cg->b, v, vnni_call(cg, "llvm.copysign", half, 2, vt), "");
+  LLVMValueRef args[] = {r, LLVMConstNull(vi), LLVMConstInt(LLVMInt16TypeInContext(cg->ctx), 0xffff, 0), LLVMConstInt(cg->i32, 4, 0)};
+  LLVMValueRef q = LLVMBuildTrunc(cg->b, vnni_call(cg, "llvm.x86.avx512.mask.cvttps2dq.512", args, 4, NULL), vb, "");
+  LLVMValueRef bias[TILE_LANES];
+  for (int k = 0; k < TILE_LANES; k++) bias[k] = LLVMConstInt(cg->i8, 0x80, 0);
+  q = LLVMBuildXor(cg->b, q, LLVMConstVector(bias, TILE_LANES), ""); /* + 128, as unsigned */
+  LLVMValueRef st = LLVMBuildStore(cg->b, q, LLVMBuildInBoundsGEP2(cg->b, cg->i8, xq, &i, 1, ""));
+  LLVMSetAlignment(st, TILE_LANES);
+  cg_loop_end(cg, &l);
+  return nv * TILE_LANES;
+}
+
 /* xq[i] = x[i] / s_x + 128 as an unsigned byte with s_x = max |x| / 127 (unsigned times signed
  * bytes is the operand order of the x86 VNNI dot product), or x[i] / s_x as a signed byte when
  * !shift (sdot); returns s_x (0 when x is all zeros). */
@@ -375,8 +432,9 @@ static LLVMValueRef quantize_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t s
   LLVMValueRef amax = tiled ? abs_max_vectors(cg, x, m) : abs_max(cg, x, m);
   LLVMValueRef pos = LLVMBuildFCmp(cg->b, LLVMRealOGT, amax, cg_real(cg, 0.0), "");
   LLVMValueRef inv = LLVMBuildSelect(cg->b, pos, LLVMBuildFDiv(cg->b, cg_real(cg, 127.0), amax, ""), cg_real(cg, 0.0), "");
+  int64_t done = tiled && shift ? quantize_vectors(cg, x, m, inv, xq) : 0;
   CgLoop l;
-  LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, m), "qx");
+  LLVMValueRef i = LLVMBuildAdd(cg->b, cg_loop_begin(cg, &l, cg_int(cg, m - done), "qx"), cg_int(cg, done), "");
   LLVMValueRef q = to_int8(cg, LLVMBuildFMul(cg->b, cg_load(cg, x, i), inv, ""));
   if (shift) q = LLVMBuildXor(cg->b, q, LLVMConstInt(cg->i8, 0x80, 0), ""); /* + 128, as unsigned */
   LLVMBuildStore(cg->b, q, LLVMBuildInBoundsGEP2(cg->b, cg->i8, xq, &i, 1, ""));
