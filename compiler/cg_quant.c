@@ -13,7 +13,9 @@
  * rows, each group of 4 (int8) or 2 (bf16) consecutive inputs of the 16 rows one vector, so
  * that one vpdpbusd / vdpbf16ps multiplies it by a sample's group broadcast to every lane and
  * each lane sums one row: a register tile of panels × samples, no horizontal sums; a batch
- * runs CG_QUANT_SAMPLES samples per pass over the weights through the same kernel.
+ * runs CG_QUANT_SAMPLES samples per pass over the weights through the same kernel, its first
+ * tiled set prefetching the next block's inputs meanwhile. A quantized module scales its inputs
+ * (the compiled-in scaling) in its reals, not in double.
  * With the Armv8.2 dot product (aarch64 +dotprod) int8 rows are padded to 16 bytes and
  * summed 16 products per sdot, inputs quantized to signed bytes as the weights are: the
  * same i32 sums as the rows elsewhere (which shift the inputs by 128 and undo it).
