@@ -33,10 +33,13 @@ mkdir -p build "$RES"
 RAW=$RES/raw.tsv LOG=$RES/log.txt
 : >"$RAW"; : >"$LOG"
 say() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$LOG" >&2; }
-# named TAG: is the job TAG one of --only's words, or in a workload it names (TAG starts with WORD_)?
+# named TAG: is the job TAG one of --only's words, or in a workload it names (grow, growcc: TAG starts with WORD_)?
 named() {
   local w
-  for w in $ONLY; do case $1 in "$w" | "$w"_*) return 0 ;; esac; done
+  for w in $ONLY; do
+    case $w in grow | growcc) case $1 in "$w"_*) return 0 ;; esac ;; esac
+    [ "$1" = "$w" ] && return 0
+  done
   return 1
 }
 
