@@ -50,6 +50,17 @@ print(f"Medians over {reps} repetition(s), implementations alternated round-robi
       "**×** columns: the peer's time ÷ nnc's time (above 1: nnc is faster).\n")
 print("```\n" + env.strip() + "\n```\n")
 
+def cpu_kind():
+    """the CPU as env.txt names it, with its family (AMD family 26 is Zen 5) and its widest vector extension"""
+    field = lambda k: next((l.split(":", 1)[1].strip() for l in env.splitlines() if l.split(":")[0].strip() == k), "?")
+    name, fam, model = field("model name"), field("cpu family"), field("model")
+    zen = {"23": "Zen 1/2", "25": "Zen 3/4", "26": "Zen 5"}.get(fam) if "AMD" in name else None
+    ext = field("vector extensions").split()
+    vec = "AMX" if "amx_tile" in ext else "AVX-512" if "avx512f" in ext else "AVX2" if "avx2" in ext else "?"
+    return f"{name} (family {fam} model {model}{': ' + zen if zen else ''}), {vec}"
+
+print(f"**CPU: {cpu_kind()}**: every table below was measured on it, in this run.\n")
+
 # ---- the machine, measured in this run: every "% FMA peak" and every bound below uses it ----
 pk1, pk2 = agg("peak1", "fma512_gflops"), agg("peak2", "fma512_gflops")
 PEAK1 = med(pk1) or BASELINE_PEAK1
@@ -167,15 +178,6 @@ for batch, tags, ref in ((64, ("cli_mpi1", "cli_mpi2", "cli_mb1", "cli_mb2", "to
 table(["run", "batch", "cores", "samples/s", "min–max", "test acc", "×", "command"], rows)
 
 # ---- workload 7: cost as work grows (run only when named: --only 'peak1 cli_mb1 torch1_auto grow growcc') ----
-def cpu_kind():
-    """the CPU as env.txt names it, with its family (AMD family 26 is Zen 5) and its widest vector extension"""
-    field = lambda k: next((l.split(":", 1)[1].strip() for l in env.splitlines() if l.split(":")[0].strip() == k), "?")
-    name, fam, model = field("model name"), field("cpu family"), field("model")
-    zen = {"23": "Zen 1/2", "25": "Zen 3/4", "26": "Zen 5"}.get(fam) if "AMD" in name else None
-    ext = field("vector extensions").split()
-    vec = "AMX" if "amx_tile" in ext else "AVX-512" if "avx512f" in ext else "AVX2" if "avx2" in ext else "?"
-    return f"{name} (family {fam} model {model}{': ' + zen if zen else ''}), {vec}"
-
 def dims_of(hidden): return [784] + hidden + [10]
 def weights(d): return sum(a * b for a, b in zip(d, d[1:]))
 def train_flop(d):
