@@ -56,7 +56,7 @@ def cpu_kind():
     name, fam, model = field("model name"), field("cpu family"), field("model")
     zen = {"23": "Zen 1/2", "25": "Zen 3/4", "26": "Zen 5"}.get(fam) if "AMD" in name else None
     ext = field("vector extensions").split()
-    vec = "AMX" if "amx_tile" in ext else "AVX-512" if "avx512f" in ext else "AVX2" if "avx2" in ext else "?"
+    vec = "AVX-512 + AMX" if "amx_tile" in ext else "AVX-512" if "avx512f" in ext else "AVX2" if "avx2" in ext else "?"
     return f"{name} (family {fam} model {model}{': ' + zen if zen else ''}), {vec}"
 
 print(f"**CPU: {cpu_kind()}**: every table below was measured on it, in this run.\n")
