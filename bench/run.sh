@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ $QUICK = 1 ]; then E1=2 E2=1 CH=3 SCALE=4; else E1=5 E2=3 CH=7 SCALE=1; fi
-E3=1   # epochs of the grow nets: 1 epoch of the 4096-wide net is ~10 s of nnc, ~30 s of PyTorch on a quiet core
+E3=1   # epochs of the grow nets (one epoch of the 4096-wide net: 24 s of nnc's, 49 s of PyTorch's on a loaded core)
 RES=results; [ $QUICK = 1 ] && RES=build/results-quick; [ -n "$ONLY" ] && RES=build/results-only
 mkdir -p build "$RES"
 RAW=$RES/raw.tsv LOG=$RES/log.txt
@@ -96,7 +96,7 @@ mkdir -p build/grow
 for d in $GROW_DEPTHS; do $PY tools/gen_large.py fmnist_deep "$d" >"build/grow/d${d}_w256.nn"; done
 for w in $GROW_WIDTHS; do $PY tools/gen_large.py fmnist_wide "$w" >"build/grow/d2_w$w.nn"; done
 
-# ---- 4. the jobs: TAG CPUS COMMAND... (a TAG starting with cli_ is an nnc train command, cc_ a compile) ----
+# ---- 4. the jobs: TAG CPUS COMMAND... (a TAG starting with cli_ or grow_nnc_ is an nnc train command, cc_ or growcc_ a compile) ----
 # PyTorch twice: with OpenBLAS forced to its AVX2 Haswell kernel (how the project's peer baseline was measured:
 # that machine's environment set these two variables) and with OpenBLAS choosing its kernel (Cooperlake, AVX-512)
 HSW="env OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=512"
