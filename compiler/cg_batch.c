@@ -68,9 +68,10 @@ int64_t cg_batch_forward_reals_per_sample(const IrNetwork *n, int vec_bytes, int
 
 /* The batch kernels pay off when some dense product is at least one vector wide both ways
  * (tiny networks stay with per-sample code in registers); they need every weight dense and
- * learned, and a fixed bias to be one number (initial values only matter to init). */
+ * learned, and a fixed bias to be one number (initial values only matter to init). Whether
+ * groups are tabled does not matter: tables replace the per-sample code only, and the batch
+ * kernels are loops whose code does not grow with a layer's size, with their own region. */
 int cg_batch_eligible(const IrNetwork *n) {
-  if (cg_uses_tables(n)) return 0; /* the tabled groups have per-sample code only */
   int64_t largest = 0;
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
