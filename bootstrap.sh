@@ -48,7 +48,9 @@ case "${1:-}" in
   test)
     install_deps
     build -DNNC_WERROR=ON
-    cd build && ctest --output-on-failure -j1
+    # tests that keep both cores busy (lit, the backend build, MPI, --threads 2) say so
+    # (PROCESSORS 2 in test/), so ctest runs the single-core ones two at a time
+    cd build && ctest --output-on-failure -j"$(nproc)"
     ;;
   sanitize)
     # the suite again with ASan + UBSan, plus the libFuzzer target (clang)
@@ -56,7 +58,7 @@ case "${1:-}" in
     CC=clang-19 CXX=clang++-19 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DNNC_SANITIZE=ON -DNNC_FUZZ=ON >/dev/null
     cmake --build build-sanitize -j"$(nproc)"
     # executables nnc links must be linked by clang too; the install test is not about memory
-    cd build-sanitize && CC=clang-19 ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j1 -E '^e2e.install$'
+    cd build-sanitize && CC=clang-19 ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j"$(nproc)" -E '^e2e.install$'
     ;;
   *)
     echo "usage: $0 demo|test|sanitize|deps" >&2

@@ -4,7 +4,8 @@
 # it with its weights three ways (nnc -c --quantize), and runs drivers/nnc_quant.c pinned to CPU 0.
 #   bench/quantize.sh [REPS]      (default 5; NNC=path/to/nnc, default build/nnc of the checkout)
 # Prints a markdown table: test accuracy, one-sample latency and batch-10,000 throughput, and
-# each as a ratio to nnc's float, measured in the same run; then PyTorch's float and dynamic
+# each as a ratio to nnc's float, measured in the same run (the batch also in the thread's CPU
+# time, steadier on a shared machine); then PyTorch's float and dynamic
 # int8 (torch.quantization.quantize_dynamic) of the same trained weights, on 1 thread too.
 # tools/peak.c measures CPU 0's fp32 FMA peak just before: each throughput is also given as a
 # multiple of that peak's bound (the samples/s of a float forward at 100 % of the peak), and

@@ -4,7 +4,11 @@
 #                           committed HEAD and every program, runs all of them REPS times round-robin
 #   bench/run.sh --quick    a smoke run (< 3 min): 1 repetition, fewer epochs and chunks
 #   bench/run.sh --reps N   N repetitions (default 3)
-#   bench/run.sh --only 'TAG ...'  only those jobs (e.g. 'peak1 nnc_mb cli_mb1 nnc_mb_avx2 cli_mb1_avx2'), results in build/results-only
+#   bench/run.sh --only 'TAG ...'  only those jobs (e.g. 'peak1 nnc_mb cli_mb1 nnc_mb_avx2 cli_mb1_avx2'), results in build/results-only;
+#                           a word may also name a workload, the jobs whose tag starts with WORD_:
+#                           grow    training of wider and deeper nets (784-1024-1024-10, 784-512x8-10, 784-4096-10)
+#                           growcc  compile time against size (depth 1-64 at width 256, width 16-4096 at depth 2)
+#                           These two run only when named: bench/run.sh --only 'peak1 cli_mb1 torch1_auto grow growcc'
 # Writes bench/results/{raw.tsv,table.md,env.txt,log.txt} and prints the table.
 # 1-thread runs are pinned to CPU 0, 2-thread runs to CPUs 0,1 (taskset); each run is wrapped in
 # /usr/bin/time for its peak RSS.
@@ -23,11 +27,21 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ $QUICK = 1 ]; then E1=2 E2=1 CH=3 SCALE=4; else E1=5 E2=3 CH=7 SCALE=1; fi
+E3=1   # epochs of the grow nets (one epoch of the 4096-wide net: 24 s of nnc's, 49 s of PyTorch's on a loaded core)
 RES=results; [ $QUICK = 1 ] && RES=build/results-quick; [ -n "$ONLY" ] && RES=build/results-only
 mkdir -p build "$RES"
 RAW=$RES/raw.tsv LOG=$RES/log.txt
 : >"$RAW"; : >"$LOG"
 say() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$LOG" >&2; }
+# named TAG: is the job TAG one of --only's words, or in a workload it names (grow, growcc: TAG starts with WORD_)?
+named() {
+  local w
+  for w in $ONLY; do
+    case $w in grow | growcc) case $1 in "$w"_*) return 0 ;; esac ;; esac
+    [ "$1" = "$w" ] && return 0
+  done
+  return 1
+}
 
 # ---- 1. packages ----
 PKGS="python3-torch python3-numpy python3-sklearn python3-threadpoolctl libfann-dev libopenblas-dev
@@ -72,8 +86,17 @@ gcc -O3 -march=native -DNI=2 -DNH=4 -DNO=1 -o $B/tiny_c_xor peers/tiny_c.c -lm
 gcc -O3 -march=native -DNI=4 -DNH=8 -DNO=3 -o $B/tiny_c_iris peers/tiny_c.c -lm
 gcc -O3 -march=native -ffast-math -o $B/mlp_c peers/mlp_c.c -lz -lm
 gcc -O2 -march=native -pthread -o $B/peak tools/peak.c
+# workload 7 (only when named): the bigger nets as train executables, and the sources of the compile-time grid
+GROW_NETS="w1024:1024-1024 d8x512:512-512-512-512-512-512-512-512 w4096:4096"   # tag suffix : hidden widths
+GROW_DEPTHS="1 2 4 8 16 32 64" GROW_WIDTHS="16 64 256 1024 4096"
+if named grow_nnc_w1024 || named grow_nnc_d8x512 || named grow_nnc_w4096; then
+  for n in w1024 d8x512 w4096; do $NNC nnc/grow_$n.nn -o $B/grow_${n}_cli; done
+fi
+mkdir -p build/grow
+for d in $GROW_DEPTHS; do $PY tools/gen_large.py fmnist_deep "$d" >"build/grow/d${d}_w256.nn"; done
+for w in $GROW_WIDTHS; do $PY tools/gen_large.py fmnist_wide "$w" >"build/grow/d2_w$w.nn"; done
 
-# ---- 4. the jobs: TAG CPUS COMMAND... (a TAG starting with cli_ is an nnc train command, cc_ a compile) ----
+# ---- 4. the jobs: TAG CPUS COMMAND... (a TAG starting with cli_ or grow_nnc_ is an nnc train command, cc_ or growcc_ a compile) ----
 # PyTorch twice: with OpenBLAS forced to its AVX2 Haswell kernel (how the project's peer baseline was measured:
 # that machine's environment set these two variables) and with OpenBLAS choosing its kernel (Cooperlake, AVX-512)
 HSW="env OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=512"
@@ -127,28 +150,44 @@ JOBS=(
   "cc_iris 0 $NNC -c nnc/iris.nn -o build/cc.o --header build/cc.h"
   "cc_fmnist_relu_exe 0 $NNC nnc/fmnist_relu.nn -o build/cc.exe"
 )
-if [ -n "$ONLY" ]; then
-  kept=()
-  for j in "${JOBS[@]}"; do case " $ONLY " in *" ${j%% *} "*) kept+=("$j") ;; esac; done
-  JOBS=("${kept[@]}")
-fi
+# workload 7, cost as work grows (only when named): the bigger nets' train command and PyTorch (autodetected kernel),
+# 1 thread, batch 64; and nnc -c and the whole executable over the grid of depths and widths
+for nw in $GROW_NETS; do
+  JOBS+=("grow_nnc_${nw%%:*} 0 $B/grow_${nw%%:*}_cli train --epochs $E3 --threads 1 --train-score last --save build/grow.weights"
+         "grow_torch_${nw%%:*} 0 $NOCT $PY peers/torch_mlp.py 1 $E3 ce 0.1 ${nw#*:}")
+done
+GROW_GRID=$(for d in $GROW_DEPTHS; do echo "d${d}_w256"; done; for w in $GROW_WIDTHS; do [ "$w" = 256 ] || echo "d2_w$w"; done)
+for m in $GROW_GRID; do
+  JOBS+=("growcc_$m 0 $NNC -c build/grow/$m.nn -o build/cc.o --header build/cc.h" "growcc_exe_$m 0 $NNC build/grow/$m.nn -o build/cc.exe")
+done
+kept=()
+for j in "${JOBS[@]}"; do
+  tag=${j%% *}
+  if [ -n "$ONLY" ]; then
+    if named "$tag"; then kept+=("$j"); fi
+  else
+    case $tag in grow_* | growcc_*) ;; *) kept+=("$j") ;; esac
+  fi
+done
+JOBS=("${kept[@]}")
 
 # run REP TAG CPUS CMD...: pinned, under /usr/bin/time; appends "rep tag rss_kb wall_s cmd json" to raw.tsv
+# (a compile's json holds its CPU seconds, user + system: on a shared machine wall time measures the neighbours)
 run() {
   local rep=$1 tag=$2 cpus=$3; shift 3
   local out=build/job.out tm=build/job.time json
   echo ">> [$rep] $tag: taskset -c $cpus $*" >>"$LOG"
-  if ! taskset -c "$cpus" /usr/bin/time -f '%M %e' -o $tm "$@" >$out 2>&1; then
+  if ! taskset -c "$cpus" /usr/bin/time -f '%M %e %U %S' -o $tm "$@" >$out 2>&1; then
     cat $out >>"$LOG"; say "FAILED: $tag"; return 0
   fi
   cat $out >>"$LOG"
+  read -r rss wall usr sys <$tm
   case $tag in
     cli_mpi*) json=$($PY tools/cli_result.py "$(echo "$*" | sed -n 's/.* -np \([0-9]*\).*/\1/p')" <$out | sed 's/^RESULT //') ;;
-    cli_*) json=$($PY tools/cli_result.py "$(echo "$*" | sed -n 's/.*--threads \([0-9]*\).*/\1/p' | grep . || echo 1)" <$out | sed 's/^RESULT //') ;;
-    cc_*) json='{"bench": "compile"}' ;;
+    cli_* | grow_nnc_*) json=$($PY tools/cli_result.py "$(echo "$*" | sed -n 's/.*--threads \([0-9]*\).*/\1/p' | grep . || echo 1)" <$out | sed 's/^RESULT //') ;;
+    cc_* | growcc_*) json="{\"bench\": \"compile\", \"cpu_s\": $(echo "$usr $sys" | awk '{ print $1 + $2 }')}" ;;
     *) json=$(sed -n 's/^RESULT //p' $out | tail -1) ;;
   esac
-  read -r rss wall <$tm
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$tag" "$rss" "$wall" "taskset -c $cpus $*" "$json" >>"$RAW"
 }
 
@@ -169,7 +208,9 @@ for rep in $(seq 1 "$REPS"); do
 done
 
 { echo "load after: $(uptime)"
-  grep -m1 'model name' /proc/cpuinfo; echo "cpus: $(nproc); $(uname -sr)"
+  grep -m1 'model name' /proc/cpuinfo; grep -m1 'cpu family' /proc/cpuinfo; grep -m1 '^model[[:space:]]*:' /proc/cpuinfo
+  echo "vector extensions: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_bf16|avx512_vnni|amx_tile)$' | tr '\n' ' ')"
+  echo "cpus: $(nproc); $(uname -sr)"
   env | grep '^OPENBLAS_' || echo 'no OPENBLAS_* set'
   gcc --version | head -1; echo "python: $($PY --version 2>&1)"
   dpkg-query -W -f='${Package} ${Version}\n' python3-torch python3-numpy python3-sklearn python3-threadpoolctl \

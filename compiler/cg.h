@@ -162,13 +162,16 @@ int cg_has_kernel(const Cg *cg, const IrEdges *e); /* quantized, or a vector ker
 int64_t cg_param_offset(const Cg *cg, const IrEdges *e); /* e's first parameter in what forward reads */
 void cg_quant_build(Cg *cg, const void *weights);  /* sets cg->q and cg->embedded */
 void cg_quant_free(Cg *cg);
+void cg_quant_scaling(Cg *cg, const double *offset, const double *mul, int64_t n); /* after cg_quant_build */
+LLVMValueRef cg_quant_scale_input(Cg *cg, LLVMValueRef v, LLVMValueRef i); /* (v − offset)·mul in reals */
 void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef V);
 void cg_emit_quant_init(Cg *cg, LLVMValueRef params);
 /* Batches of a quantized module: CG_QUANT_SAMPLES samples per pass over the weights of the
  * sets cg_quant_multi accepts (int8 with AVX-512 VNNI, bf16 with AVX-512 BF16). */
 enum { CG_QUANT_SAMPLES = 8 };
 int cg_quant_multi(const Cg *cg, const IrEdges *e);
-void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, const LLVMValueRef *V);
+void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, const LLVMValueRef *V, LLVMValueRef ahead,
+                                 int64_t ahead_bytes); /* ahead: the next block's inputs to prefetch, or NULL */
 
 /* cg_math.c: vectorisable inline approximations, accurate to a few ulp. */
 LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x);

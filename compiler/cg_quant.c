@@ -13,7 +13,9 @@
  * rows, each group of 4 (int8) or 2 (bf16) consecutive inputs of the 16 rows one vector, so
  * that one vpdpbusd / vdpbf16ps multiplies it by a sample's group broadcast to every lane and
  * each lane sums one row: a register tile of panels × samples, no horizontal sums; a batch
- * runs CG_QUANT_SAMPLES samples per pass over the weights through the same kernel.
+ * runs CG_QUANT_SAMPLES samples per pass over the weights through the same kernel, its first
+ * tiled set prefetching the next block's inputs meanwhile. A quantized module scales its inputs
+ * (the compiled-in scaling) in its reals, not in double.
  * With the Armv8.2 dot product (aarch64 +dotprod) int8 rows are padded to 16 bytes and
  * summed 16 products per sdot, inputs quantized to signed bytes as the weights are: the
  * same i32 sums as the rows elsewhere (which shift the inputs by 128 and undo it).
@@ -40,6 +42,7 @@ typedef struct CgQuantSet {
 typedef struct CgQuant {
   CgQuantSet **sets;   /* [group id][set index] */
   int n_groups;
+  LLVMValueRef scale_offset, scale_mul; /* the inputs' scaling as reals, or NULL */
 } CgQuant;
 
 const char *cg_quant_name(CgQuantize q) { return q == CG_QUANT_BF16 ? "bf16" : q == CG_QUANT_INT8 ? "int8" : "none"; }
@@ -228,6 +231,36 @@ void cg_quant_free(Cg *cg) {
   cg->q = NULL;
 }
 
+/* --- the inputs' scaling, in the model's reals ------------------------------------- */
+
+/* The compiled-in input scaling as reals: a quantized module scales its inputs in its own
+ * precision, (x − offset)·mul with both rounded to reals, not in double as the runtime's
+ * scaler does (f32: one vector operation a step, none widened; a Cortex-M4 has no double
+ * unit). The inputs then differ from the scaler's by at most an ulp or so, below the step
+ * of any int8 or bf16 input. */
+void cg_quant_scaling(Cg *cg, const double *offset, const double *mul, int64_t n) {
+  cg->q->scale_offset = real_array(cg, offset, n, "nnc.qscale_offset");
+  cg->q->scale_mul = real_array(cg, mul, n, "nnc.qscale_mul");
+  LLVMSetAlignment(cg->q->scale_offset, 64);
+  LLVMSetAlignment(cg->q->scale_mul, 64);
+}
+
+/* s in every lane of a vector like v (v itself when a scalar). */
+static LLVMValueRef lanes_like(Cg *cg, LLVMValueRef s, LLVMValueRef v) {
+  LLVMTypeRef ty = LLVMTypeOf(v);
+  if (LLVMGetTypeKind(ty) != LLVMVectorTypeKind) return s;
+  LLVMValueRef one = LLVMBuildInsertElement(cg->b, LLVMGetUndef(ty), s, LLVMConstInt(cg->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(cg->b, one, LLVMGetUndef(ty), LLVMConstNull(LLVMVectorType(cg->i32, LLVMGetVectorSize(ty))), "");
+}
+
+/* Input i (v: its value, or a vector of inputs from i on) scaled in the model's reals:
+ * (v − offset[i])·mul[i], strict (no fused multiply-add), whichever loop calls it. */
+LLVMValueRef cg_quant_scale_input(Cg *cg, LLVMValueRef v, LLVMValueRef i) {
+  LLVMValueRef a = lanes_like(cg, cg_load(cg, cg->q->scale_offset, i), v);
+  LLVMValueRef m = lanes_like(cg, cg_load(cg, cg->q->scale_mul, i), v);
+  return LLVMBuildFMul(cg->b, LLVMBuildFSub(cg->b, v, a, ""), m, "scaled");
+}
+
 /* --- kernels ------------------------------------------------------------------------ */
 
 static LLVMValueRef vnni_call(Cg *cg, const char *name, LLVMValueRef *args, unsigned n, LLVMTypeRef overload) {
@@ -308,23 +341,55 @@ static LLVMValueRef abs_max(Cg *cg, LLVMValueRef x, int64_t m) {
   return LLVMBuildLoad2(cg->b, cg->real, mx, "");
 }
 
-/* abs_max with whole vectors of x (f32, 16 lanes, the tiled kernels' targets): a chain of
- * m/16 vector maxima, then the lanes' and the remainder's; the same maximum. */
+#define MAX_CHAINS 4
+
+/* |v| lane by lane (clears the sign bits). */
+static LLVMValueRef vabs(Cg *cg, LLVMValueRef v) {
+  LLVMTypeRef ty = LLVMTypeOf(v);
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, LLVMLookupIntrinsicID("llvm.fabs", 9), &ty, 1);
+  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, &v, 1, "");
+}
+
+/* The largest lane of v: halves folded onto each other (log2 lanes vector maxima). */
+static LLVMValueRef lanes_max(Cg *cg, LLVMValueRef v) {
+  for (unsigned half = LLVMGetVectorSize(LLVMTypeOf(v)) / 2; half >= 1; half /= 2) {
+    LLVMValueRef idx[TILE_LANES];
+    for (unsigned k = 0; k < 2 * half; k++) idx[k] = LLVMConstInt(cg->i32, (k + half) % (2 * half), 0);
+    for (unsigned k = 2 * half; k < LLVMGetVectorSize(LLVMTypeOf(v)); k++) idx[k] = LLVMConstInt(cg->i32, k, 0);
+    LLVMValueRef sh = LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(LLVMTypeOf(v)), LLVMConstVector(idx, LLVMGetVectorSize(LLVMTypeOf(v))), "");
+    v = cg_fmax(cg, v, sh);
+  }
+  return LLVMBuildExtractElement(cg->b, v, LLVMConstInt(cg->i32, 0, 0), "");
+}
+
+/* abs_max with whole vectors of x (f32, 16 lanes, the tiled kernels' targets): MAX_CHAINS
+ * independent chains of vector maxima over m/16 vectors (the maximum does not depend on the
+ * order), the chains', the lanes' and the remainder's; the same maximum. */
 static LLVMValueRef abs_max_vectors(Cg *cg, LLVMValueRef x, int64_t m) {
   LLVMTypeRef vt = cg_vec_type(cg);
-  int64_t vl = cg_vec_len(cg), whole = m / vl * vl;
-  LLVMValueRef mx = cg_alloca(cg, vt, "qvmax");
-  LLVMBuildStore(cg->b, LLVMConstNull(vt), mx);
+  int64_t vl = cg_vec_len(cg), nv = m / vl, chains = nv < MAX_CHAINS ? (nv ? nv : 1) : MAX_CHAINS;
+  LLVMValueRef mx[MAX_CHAINS];
+  for (int64_t c = 0; c < chains; c++) {
+    mx[c] = cg_alloca(cg, vt, "qvmax");
+    LLVMBuildStore(cg->b, LLVMConstNull(vt), mx[c]);
+  }
   CgLoop l;
-  LLVMValueRef i = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, m / vl), "qvabs"), cg_int(cg, vl), "");
-  LLVMValueRef v = cg_vload(cg, cg_elem(cg, x, i), NULL);
-  LLVMValueRef a = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOLT, v, LLVMConstNull(vt), ""), LLVMBuildFNeg(cg->b, v, ""), v, "");
-  LLVMValueRef old = LLVMBuildLoad2(cg->b, vt, mx, "");
-  LLVMBuildStore(cg->b, LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, a, old, ""), a, old, ""), mx);
-  cg_loop_end(cg, &l);
-  LLVMValueRef lanes = LLVMBuildLoad2(cg->b, vt, mx, ""), r = cg_real(cg, 0.0);
-  for (int64_t k = 0; k < vl; k++) r = cg_fmax(cg, LLVMBuildExtractElement(cg->b, lanes, LLVMConstInt(cg->i32, (unsigned long long)k, 0), ""), r);
-  for (int64_t k = whole; k < m; k++) r = cg_fmax(cg, fabs_real(cg, cg_load(cg, x, cg_int(cg, k))), r);
+  if (nv / chains > 0) {
+    LLVMValueRef i = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, nv / chains), "qvabs"), cg_int(cg, vl * chains), "");
+    for (int64_t c = 0; c < chains; c++) {
+      LLVMValueRef v = vabs(cg, cg_vload(cg, cg_elem(cg, x, LLVMBuildAdd(cg->b, i, cg_int(cg, c * vl), "")), NULL));
+      LLVMBuildStore(cg->b, cg_fmax(cg, v, LLVMBuildLoad2(cg->b, vt, mx[c], "")), mx[c]);
+    }
+    cg_loop_end(cg, &l);
+  }
+  for (int64_t k = nv / chains * chains; k < nv; k++) { /* the vectors left over from the chains */
+    LLVMValueRef v = vabs(cg, cg_vload(cg, cg_elem(cg, x, cg_int(cg, k * vl)), NULL));
+    LLVMBuildStore(cg->b, cg_fmax(cg, v, LLVMBuildLoad2(cg->b, vt, mx[k % chains], "")), mx[k % chains]);
+  }
+  LLVMValueRef lanes = LLVMBuildLoad2(cg->b, vt, mx[0], "");
+  for (int64_t c = 1; c < chains; c++) lanes = cg_fmax(cg, LLVMBuildLoad2(cg->b, vt, mx[c], ""), lanes);
+  LLVMValueRef r = lanes_max(cg, lanes);
+  for (int64_t k = nv * vl; k < m; k++) r = cg_fmax(cg, fabs_real(cg, cg_load(cg, x, cg_int(cg, k))), r);
   return r;
 }
 
@@ -337,6 +402,31 @@ static LLVMValueRef to_int8(Cg *cg, LLVMValueRef v) {
   return LLVMBuildFPToSI(cg->b, r, cg->i8, "");
 }
 
+/* to_int8 of x[i]·inv + 128 (xor 0x80), 16 at a time with AVX-512 (the tiled kernels' targets,
+ * x86 only), for the whole vectors of the m values; returns how many it did. The same bytes as
+ * to_int8 for finite values: |x[i]·inv| ≤ 127·(1 + 2^-23)², so v + copysign(0.5, v) truncates
+ * to [−127, 127] with no clamp (a NaN gives byte 0x80, input 0); vcvttps2dq is defined
+ * where LLVM's fptosi is not. */
+static int64_t quantize_vectors(Cg *cg, LLVMValueRef x, int64_t m, LLVMValueRef inv, LLVMValueRef xq) {
+  LLVMTypeRef vt = cg_vec_type(cg), vi = LLVMVectorType(cg->i32, TILE_LANES), vb = LLVMVectorType(cg->i8, TILE_LANES);
+  int64_t nv = m / TILE_LANES;
+  if (nv == 0) return 0;
+  CgLoop l;
+  LLVMValueRef i = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, nv), "qvx"), cg_int(cg, TILE_LANES), "");
+  LLVMValueRef v = LLVMBuildFMul(cg->b, cg_vload(cg, cg_elem(cg, x, i), NULL), cg_splat(cg, inv), "");
+  LLVMValueRef half[] = {cg_splat(cg, cg_real(cg, 0.5)), v};
+  LLVMValueRef r = LLVMBuildFAdd(cg->b, v, vnni_call(cg, "llvm.copysign", half, 2, vt), "");
+  LLVMValueRef args[] = {r, LLVMConstNull(vi), LLVMConstInt(LLVMInt16TypeInContext(cg->ctx), 0xffff, 0), LLVMConstInt(cg->i32, 4, 0)};
+  LLVMValueRef q = LLVMBuildTrunc(cg->b, vnni_call(cg, "llvm.x86.avx512.mask.cvttps2dq.512", args, 4, NULL), vb, "");
+  LLVMValueRef bias[TILE_LANES];
+  for (int k = 0; k < TILE_LANES; k++) bias[k] = LLVMConstInt(cg->i8, 0x80, 0);
+  q = LLVMBuildXor(cg->b, q, LLVMConstVector(bias, TILE_LANES), ""); /* + 128, as unsigned */
+  LLVMValueRef st = LLVMBuildStore(cg->b, q, LLVMBuildInBoundsGEP2(cg->b, cg->i8, xq, &i, 1, ""));
+  LLVMSetAlignment(st, TILE_LANES);
+  cg_loop_end(cg, &l);
+  return nv * TILE_LANES;
+}
+
 /* xq[i] = x[i] / s_x + 128 as an unsigned byte with s_x = max |x| / 127 (unsigned times signed
  * bytes is the operand order of the x86 VNNI dot product), or x[i] / s_x as a signed byte when
  * !shift (sdot); returns s_x (0 when x is all zeros). */
@@ -344,8 +434,9 @@ static LLVMValueRef quantize_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t s
   LLVMValueRef amax = tiled ? abs_max_vectors(cg, x, m) : abs_max(cg, x, m);
   LLVMValueRef pos = LLVMBuildFCmp(cg->b, LLVMRealOGT, amax, cg_real(cg, 0.0), "");
   LLVMValueRef inv = LLVMBuildSelect(cg->b, pos, LLVMBuildFDiv(cg->b, cg_real(cg, 127.0), amax, ""), cg_real(cg, 0.0), "");
+  int64_t done = tiled && shift ? quantize_vectors(cg, x, m, inv, xq) : 0;
   CgLoop l;
-  LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, m), "qx");
+  LLVMValueRef i = LLVMBuildAdd(cg->b, cg_loop_begin(cg, &l, cg_int(cg, m - done), "qx"), cg_int(cg, done), "");
   LLVMValueRef q = to_int8(cg, LLVMBuildFMul(cg->b, cg_load(cg, x, i), inv, ""));
   if (shift) q = LLVMBuildXor(cg->b, q, LLVMConstInt(cg->i8, 0x80, 0), ""); /* + 128, as unsigned */
   LLVMBuildStore(cg->b, q, LLVMBuildInBoundsGEP2(cg->b, cg->i8, xq, &i, 1, ""));
@@ -456,6 +547,10 @@ typedef struct Tile {
   LLVMValueRef xq[CG_QUANT_SAMPLES]; /* each sample's inputs: u8 + 128 (int8), bf16 */
   LLVMValueRef sx[CG_QUANT_SAMPLES]; /* int8: each sample's scale */
   LLVMValueRef z[CG_QUANT_SAMPLES];  /* each sample's net inputs of the set's group */
+  LLVMValueRef ahead;                /* batches: the next block's inputs, fetched meanwhile; or NULL */
+  int64_t ahead_lines;               /* their cache lines */
+  int64_t ahead_every;               /* one line every so many steps of the tile loop */
+  LLVMValueRef pass;                 /* the pass over the panels the loop is in (NULL: no fetching) */
 } Tile;
 
 static void tile_begin(Cg *cg, Tile *t, const CgQuantSet *s, int samples) {
@@ -522,6 +617,26 @@ static void tile_finish(Cg *cg, const Tile *t, LLVMValueRef p, int k, LLVMValueR
   cg_vstore(cg, cg_vfma(cg, dot, cg_fmul(cg, scale, cg_splat(cg, t->sx[k])), z), zp, mask);
 }
 
+#define CACHE_LINE 64
+
+/* During step g of pass t->pass over the panels: a prefetch of the next block's inputs, line
+ * (pass·depth + g) / ahead_every (the last line again past the end), so that the block's
+ * inputs come from the cache, spread over the passes, when its turn comes: a batch streams
+ * its inputs from memory (Fashion-MNIST: 31 MB for 10,000 samples), a block's inputs at a
+ * time, each block's first reads otherwise waiting on memory. Prefetches do not fault, and
+ * change no value. */
+static void tile_fetch_ahead(Cg *cg, const Tile *t, LLVMValueRef g) {
+  if (!t->ahead || !t->pass) return;
+  LLVMValueRef step = idx2(cg, t->pass, t->s->depth, g);
+  LLVMValueRef line = LLVMBuildUDiv(cg->b, step, cg_int(cg, t->ahead_every), "");
+  LLVMValueRef last = cg_int(cg, t->ahead_lines - 1);
+  line = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntULT, line, last, ""), line, last, "");
+  LLVMValueRef off = LLVMBuildMul(cg->b, line, cg_int(cg, CACHE_LINE), "");
+  LLVMValueRef args[] = {LLVMBuildGEP2(cg->b, cg->i8, t->ahead, &off, 1, ""), LLVMConstInt(cg->i32, 0, 0),
+                         LLVMConstInt(cg->i32, 3, 0), LLVMConstInt(cg->i32, 1, 0)};
+  vnni_call(cg, "llvm.prefetch", args, 4, cg->ptr);
+}
+
 /* Panels p0 .. p0+np−1 for samples k0 .. k0+nk−1: np × nk accumulators, and per group of
  * inputs np weight vectors and one broadcast per sample. `lanes`: rows in the last panel. */
 static void tile_samples(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lanes, int k0, int nk) {
@@ -532,6 +647,7 @@ static void tile_samples(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lan
   }
   CgLoop l;
   LLVMValueRef g = cg_loop_begin(cg, &l, cg_int(cg, t->s->depth), "tile");
+  if (k0 == 0) tile_fetch_ahead(cg, t, g);
   for (int i = 0; i < np; i++) w[i] = tile_weights(cg, t, p[i], g);
   for (int k = k0; k < k0 + nk; k++) {
     LLVMValueRef x = tile_broadcast(cg, t, k, g);
@@ -554,13 +670,17 @@ static void tile_block(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lanes
   }
 }
 
-/* Every panel of the set's `rows` rows, `per_pass` at a time. */
-static void tile_rows(Cg *cg, const Tile *t, int64_t rows, int per_pass) {
-  int64_t full = rows / TILE_LANES;
+/* Every panel of the set's `rows` rows, `per_pass` at a time; the passes over whole panels
+ * fetch t->ahead's lines, if any. */
+static void tile_rows(Cg *cg, Tile *t, int64_t rows, int per_pass) {
+  int64_t full = rows / TILE_LANES, steps = full / per_pass * t->s->depth;
+  if (t->ahead && steps > 0) t->ahead_every = steps > t->ahead_lines ? steps / t->ahead_lines : 1;
   if (full >= per_pass) {
     CgLoop l;
     LLVMValueRef b = cg_loop_begin(cg, &l, cg_int(cg, full / per_pass), "panels");
+    t->pass = b;
     tile_block(cg, t, LLVMBuildMul(cg->b, b, cg_int(cg, per_pass), ""), per_pass, TILE_LANES);
+    t->pass = NULL;
     cg_loop_end(cg, &l);
   }
   if (full % per_pass) tile_block(cg, t, cg_int(cg, full - full % per_pass), (int)(full % per_pass), TILE_LANES);
@@ -587,11 +707,16 @@ void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValue
 int cg_quant_multi(const Cg *cg, const IrEdges *e) { return cg_quantized(cg, e) && set_of(cg, e)->per_lane; }
 
 /* The quantized set e for CG_QUANT_SAMPLES samples at once, V[k] the value vector of sample k:
- * the same kernel as one sample's, lane by lane the same operations in the same order. */
-void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, const LLVMValueRef *V) {
+ * the same kernel as one sample's, lane by lane the same operations in the same order. With
+ * ahead (the next block's inputs, ahead_bytes of them), its passes over the weights also
+ * prefetch those. */
+void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, const LLVMValueRef *V, LLVMValueRef ahead,
+                                 int64_t ahead_bytes) {
   const IrGroup *src = &cg->net->groups[e->src];
   Tile t;
   tile_begin(cg, &t, set_of(cg, e), CG_QUANT_SAMPLES);
+  t.ahead = ahead_bytes > 0 ? ahead : NULL;
+  t.ahead_lines = (ahead_bytes + CACHE_LINE - 1) / CACHE_LINE;
   for (int k = 0; k < CG_QUANT_SAMPLES; k++)
     tile_sample(cg, &t, k, cg_elem(cg, V[k], cg_int(cg, src->value_offset)), src->size,
                 cg_elem(cg, V[k], cg_int(cg, g->value_offset)));

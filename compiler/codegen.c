@@ -439,9 +439,11 @@ static LLVMValueRef splat_like(Cg *cg, LLVMValueRef s, LLVMTypeRef vec) {
 }
 
 /* (x − offset[i]) · mul[i] computed in double, then rounded to the model's reals: exactly
- * what nnrt_scaler_apply does to a dataset (no reassociation, no fused multiply-add). */
+ * what nnrt_scaler_apply does to a dataset (no reassociation, no fused multiply-add); a
+ * quantized module's in its reals (cg_quant.c). */
 LLVMValueRef cg_scale_input(Cg *cg, LLVMValueRef v, LLVMValueRef i) {
   if (!cg->scale_offset) return v;
+  if (cg->q) return cg_quant_scale_input(cg, v, i);
   LLVMTypeRef ty = LLVMTypeOf(v), dty = cg->f64;
   LLVMValueRef a = load_f64(cg, cg->scale_offset, i), m = load_f64(cg, cg->scale_mul, i);
   if (LLVMGetTypeKind(ty) == LLVMVectorTypeKind) {
@@ -541,8 +543,11 @@ static int has_multi_kernel(Cg *cg) {
   return 0;
 }
 
-/* Group g for CG_QUANT_SAMPLES samples: the sets of cg_quant_multi in one pass for all. */
-static void emit_group_forward_multi(Cg *cg, const IrGroup *g, LLVMValueRef params, const LLVMValueRef *V) {
+/* Group g for CG_QUANT_SAMPLES samples: the sets of cg_quant_multi in one pass for all; the
+ * first such set of the block also prefetches *ahead (the next block's inputs), then NULL. */
+static void emit_group_forward_multi(Cg *cg, const IrGroup *g, LLVMValueRef params, const LLVMValueRef *V,
+                                     LLVMValueRef *ahead) {
+  int64_t ahead_bytes = (int64_t)CG_QUANT_SAMPLES * cg->net->n_inputs * cg->real_bytes;
   int multi = 0;
   for (int k = 0; k < g->n_in; k++) multi |= cg_quant_multi(cg, &g->in[k]);
   for (int s = 0; !multi && s < CG_QUANT_SAMPLES; s++) emit_group_forward(cg, g, params, V[s]);
@@ -550,8 +555,10 @@ static void emit_group_forward_multi(Cg *cg, const IrGroup *g, LLVMValueRef para
   for (int s = 0; s < CG_QUANT_SAMPLES; s++) emit_narrow_net_inputs(cg, g, params, V[s], -1);
   for (int k = 0; k < g->n_in; k++) {
     const IrEdges *e = &g->in[k];
-    if (cg_quant_multi(cg, e)) cg_emit_quant_forward_multi(cg, g, e, V);
-    else if (cg_quantized(cg, e))
+    if (cg_quant_multi(cg, e)) {
+      cg_emit_quant_forward_multi(cg, g, e, V, *ahead, ahead_bytes);
+      *ahead = NULL;
+    } else if (cg_quantized(cg, e))
       for (int s = 0; s < CG_QUANT_SAMPLES; s++) cg_emit_quant_forward(cg, g, e, V[s]);
     else if (cg_dense_vectorisable(cg, e))
       for (int s = 0; s < CG_QUANT_SAMPLES; s++) cg_emit_dense_forward(cg, g, e, params, V[s]);
@@ -579,7 +586,9 @@ static LLVMValueRef build_quant_batch(Cg *cg, LLVMValueRef fwd1) {
   LLVMValueRef b = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lb, blocks, "qblock"), cg_int(cg, CG_QUANT_SAMPLES), "");
   for (int s = 0; s < CG_QUANT_SAMPLES; s++)
     emit_all_inputs(cg, sample_ptr(cg, x, LLVMBuildAdd(cg->b, b, cg_int(cg, s), ""), n->n_inputs), V[s]);
-  for (int i = 0; i < n->n_order; i++) emit_group_forward_multi(cg, &n->groups[n->order[i]], params, V);
+  LLVMValueRef next = LLVMBuildMul(cg->b, LLVMBuildAdd(cg->b, b, cg_int(cg, CG_QUANT_SAMPLES), ""), cg_int(cg, n->n_inputs), "");
+  LLVMValueRef ahead = LLVMBuildGEP2(cg->b, cg->real, x, &next, 1, "ahead"); /* past x after the last block: only prefetched */
+  for (int i = 0; i < n->n_order; i++) emit_group_forward_multi(cg, &n->groups[n->order[i]], params, V, &ahead);
   for (int s = 0; s < CG_QUANT_SAMPLES; s++)
     emit_outputs_copy(cg, V[s], sample_ptr(cg, y, LLVMBuildAdd(cg->b, b, cg_int(cg, s), ""), n->n_outputs));
   cg_loop_end(cg, &lb);
@@ -1519,6 +1528,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   if (weights && scale) { /* only inference code reads inputs through the scaling */
     cg.scale_offset = const_f64s(&cg, scale->offset, n->n_inputs, "nnc.scale_offset");
     cg.scale_mul = const_f64s(&cg, scale->mul, n->n_inputs, "nnc.scale_mul");
+    if (cg.quant) cg_quant_scaling(&cg, scale->offset, scale->mul, n->n_inputs);
   }
   int batched = cg_batch_eligible(n) && !cg.quant, trainable = !weights;
   CgTables tables;

@@ -6,7 +6,9 @@
    build: gcc -O2 -I../include -Ibuild/quant nnc_quant.c q_float.o q_bf16.o q_int8.o -lz
    usage: nnc_quant [REPS [PEAK]]   (a markdown table with medians over REPS, and ratios to float;
    with PEAK, the fp32 FMA peak in GFLOP/s measured in the same run by tools/peak.c, also each
-   throughput as a multiple of the peak's bound: PEAK / (2 flop × 234,752 multiply-adds) a sample) */
+   throughput as a multiple of the peak's bound: PEAK / (2 flop × 234,752 multiply-adds) a sample;
+   last, the batch's throughput in the thread's CPU time, which leaves out the time the thread
+   waited for a core: on a shared machine the steadier figure) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@ static const char *names[MODELS] = {"float", "bf16", "int8"};
 static const forward_fn forwards[MODELS] = {q_float_forward, q_bf16_forward, q_int8_forward};
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static double cpu(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
 static double median(double *v, int n) { qsort(v, n, sizeof *v, cmp); return v[n / 2]; }
 
@@ -53,7 +56,7 @@ int main(int argc, char **argv) {
   float *x = aligned_alloc(64, sizeof(float) * NTE * NI), *out = aligned_alloc(64, sizeof(float) * NTE * NO);
   for (long i = 0; i < (long)NTE * NI; i++) x[i] = u[i]; /* raw: the objects apply the `scale 1/255` */
   void *scratch = aligned_alloc(64, (size_t)Q_FLOAT_FORWARD_SCRATCH_BYTES(NTE) + (1 << 20));
-  double lat[MODELS][MAX_REPS], thr[MODELS][MAX_REPS], acc[MODELS];
+  double lat[MODELS][MAX_REPS], thr[MODELS][MAX_REPS], thc[MODELS][MAX_REPS], acc[MODELS];
   for (int k = 0; k < MODELS; k++) {
     forwards[k](NULL, NTE, x, out, scratch);
     int right = 0;
@@ -69,20 +72,22 @@ int main(int argc, char **argv) {
         block[b] = (now() - t0) / 100;
       }
       lat[k][r] = median(block, 100);
-      double t0 = now();
+      double t0 = now(), c0 = cpu();
       forwards[k](NULL, NTE, x, out, scratch);
       thr[k][r] = NTE / (now() - t0);
+      thc[k][r] = NTE / (cpu() - c0);
     }
-  double l0 = median(lat[0], reps), t0 = median(thr[0], reps);
+  double l0 = median(lat[0], reps), t0 = median(thr[0], reps), c0 = median(thc[0], reps);
   if (bound > 0) printf("fp32 FMA-peak bound: %.1f GFLOP/s / %.0f flop = %.0f samples/s\n", atof(argv[2]), 2 * MACS_PER_SAMPLE, bound);
-  printf("| model | test accuracy | latency, 1 sample (µs) | × float | batch-10,000 (samples/s) | × float |%s\n",
-         bound > 0 ? " × FMA-peak bound |" : "");
-  printf("|---|---:|---:|---:|---:|---:|%s\n", bound > 0 ? "---:|" : "");
+  printf("| model | test accuracy | latency, 1 sample (µs) | × float | batch-10,000 (samples/s) | × float |%s"
+         " batch, CPU time (samples/s) | × float |\n", bound > 0 ? " × FMA-peak bound |" : "");
+  printf("|---|---:|---:|---:|---:|---:|%s---:|---:|\n", bound > 0 ? "---:|" : "");
   for (int k = 0; k < MODELS; k++) {
     double l = median(lat[k], reps), t = median(thr[k], reps);
     printf("| %s | %.2f %% | %.2f | %.2f | %.0f | %.2f |", names[k], acc[k], l * 1e6, l / l0, t, t / t0);
     if (bound > 0) printf(" %.2f |", t / bound);
-    printf("\n");
+    double c = median(thc[k], reps);
+    printf(" %.0f | %.2f |\n", c, c / c0);
   }
   return 0;
 }

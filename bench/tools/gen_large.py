@@ -13,6 +13,8 @@ whose size grows linearly in N:
   inputs       N single input neurons, all summed into the output
   outputs      N single output neurons, each fed from one hidden layer
   mlp          a dense K-32-K/4 network of about N weights (K = N/40), the everyday shape
+  fmnist_deep  784-256-...-256-10 with N ReLU hidden layers of 256, Fashion-MNIST's train block
+  fmnist_wide  784-N-N-10, two ReLU hidden layers of N neurons, Fashion-MNIST's train block
 
 usage: gen_large.py SHAPE N
 """
@@ -84,8 +86,29 @@ def mlp(n):
     return out + ["}"]
 
 
+def fmnist_train_block():
+    fm = "/usr/share/datasets/fashion-mnist"
+    return ["  output class[10] softmax;", "  train {",
+            f'    data "{fm}/train-images-idx3-ubyte.gz" labels "{fm}/train-labels-idx1-ubyte.gz" scale 1/255;',
+            f'    test "{fm}/t10k-images-idx3-ubyte.gz" labels "{fm}/t10k-labels-idx1-ubyte.gz";',
+            "    loss cross_entropy;", "    sgd rate 0.1 batch 64;", "    epochs 1;", "    init he seed 1;", "  }", "}"]
+
+
+def relu_layers(widths):
+    return [f"  layer h{i + 1}[{w}] relu;" for i, w in enumerate(widths)]
+
+
+def fmnist_deep(n):
+    return header("deep", 784) + relu_layers([256] * n) + fmnist_train_block()
+
+
+def fmnist_wide(n):
+    return header("wide", 784) + relu_layers([n, n]) + fmnist_train_block()
+
+
 SHAPES = {"terms": terms, "layers": layers, "neurons": neurons, "unit_layers": unit_layers, "edges": edges,
-          "inputs": inputs, "outputs": outputs, "mlp": mlp}
+          "inputs": inputs, "outputs": outputs, "mlp": mlp,
+          "fmnist_deep": fmnist_deep, "fmnist_wide": fmnist_wide}
 
 
 def generate(shape, n):

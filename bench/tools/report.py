@@ -50,6 +50,17 @@ print(f"Medians over {reps} repetition(s), implementations alternated round-robi
       "**×** columns: the peer's time ÷ nnc's time (above 1: nnc is faster).\n")
 print("```\n" + env.strip() + "\n```\n")
 
+def cpu_kind():
+    """the CPU as env.txt names it, with its family (AMD family 26 is Zen 5) and its widest vector extension"""
+    field = lambda k: next((l.split(":", 1)[1].strip() for l in env.splitlines() if l.split(":")[0].strip() == k), "?")
+    name, fam, model = field("model name"), field("cpu family"), field("model")
+    zen = {"23": "Zen 1/2", "25": "Zen 3/4", "26": "Zen 5"}.get(fam) if "AMD" in name else None
+    ext = field("vector extensions").split()
+    vec = "AVX-512 + AMX" if "amx_tile" in ext else "AVX-512" if "avx512f" in ext else "AVX2" if "avx2" in ext else "?"
+    return f"{name} (family {fam} model {model}{': ' + zen if zen else ''}), {vec}"
+
+print(f"**CPU: {cpu_kind()}**: every table below was measured on it, in this run.\n")
+
 # ---- the machine, measured in this run: every "% FMA peak" and every bound below uses it ----
 pk1, pk2 = agg("peak1", "fma512_gflops"), agg("peak2", "fma512_gflops")
 PEAK1 = med(pk1) or BASELINE_PEAK1
@@ -165,6 +176,53 @@ for batch, tags, ref in ((64, ("cli_mpi1", "cli_mpi2", "cli_mb1", "cli_mb2", "to
         rows.append((NAMES[t], batch, THR.get(t, 1), f(60000 / e["median"], 0), f"{f(60000 / e['max'], 0)}–{f(60000 / e['min'], 0)}",
                      last_acc(t), ratio(e["median"], med(ep(ref))), cmd(t)))
 table(["run", "batch", "cores", "samples/s", "min–max", "test acc", "×", "command"], rows)
+
+# ---- workload 7: cost as work grows (run only when named: --only 'peak1 cli_mb1 torch1_auto grow growcc') ----
+def dims_of(hidden): return [784] + hidden + [10]
+def weights(d): return sum(a * b for a, b in zip(d, d[1:]))
+def train_flop(d):
+    """per sample, as workload 1 counts it: forward 2W, weight gradients 2W, input gradients of every layer but the first"""
+    w = weights(d)
+    return 4 * w + 2 * (w - d[0] * d[1])
+
+GROW = [("784-256-128-10 (workload 1)", [256, 128], "cli_mb1", "torch1_auto"),
+        ("784-1024-1024-10", [1024, 1024], "grow_nnc_w1024", "grow_torch_w1024"),
+        ("784-512×8-10", [512] * 8, "grow_nnc_d8x512", "grow_torch_d8x512"),
+        ("784-4096-10", [4096], "grow_nnc_w4096", "grow_torch_w4096")]
+if any(runs.get(t) for _, _, t, _ in GROW[1:]):
+    print("## 7. Cost as work grows: wider and deeper networks, 1 thread, batch 64\n")
+    print(f"CPU: {cpu_kind()}; 1 core (`taskset -c 0`), this run's 1-core AVX-512 FMA peak {PEAK1:.1f} GFLOP/s (section 0). "
+          "Fashion-MNIST, ReLU, softmax + cross-entropy, plain SGD lr 0.1; s/epoch as in section 1. MFLOP per sample counted as "
+          "workload 1's: forward 2W, weight gradients 2W, input gradients of every layer but the first (W: weights).\n")
+    rows = []
+    for net, hidden, nnc_tag, torch_tag in GROW:
+        d = dims_of(hidden); fl = train_flop(d)
+        for t, label in ((nnc_tag, "**nnc** `train`"), (torch_tag, "PyTorch (OpenBLAS autodetect)")):
+            e = ep(t)
+            if not e: continue
+            gf = fl * 60000 / e["median"] / 1e9
+            rows.append((net, f"{weights(d):,}", f(fl / 1e6, 2), label, mm(e), f(60000 / e["median"], 0), f(gf, 1),
+                         f"{100 * gf / PEAK1:.0f}%", last_acc(t), ratio(e["median"], med(ep(nnc_tag))),
+                         f(med(plain(t, "rss_mb")), 0), cmd(t)))
+    table(["network", "weights", "MFLOP/sample", "implementation", "s/epoch", "samples/s", "GFLOP/s", "% FMA peak",
+           "test acc", "× nnc", "peak RSS MB", "command"], rows)
+
+GRID = [(f"d{k}_w256", k, 256) for k in (1, 2, 4, 8, 16, 32, 64)] + [(f"d2_w{w}", 2, w) for w in (16, 64, 1024, 4096)]
+if any(runs.get("growcc_" + m) for m, _, _ in GRID):
+    print("## 7b. Compile time against network size\n")
+    print(f"CPU: {cpu_kind()}; 1 core. `nnc -c` (object + header) and `nnc NET.nn -o EXE` (the whole executable: "
+          "compile and link) of 784-(hidden layers)-10 ReLU/softmax networks (`tools/gen_large.py fmnist_deep D`, "
+          "`fmnist_wide W`). CPU s = user + system of nnc and its children (wall time on a shared machine measures the "
+          "neighbours); peak RSS of nnc.\n")
+    rows = []
+    for m, depth, width in sorted(GRID, key=lambda g: (g[2] != 256, g[2], g[1])):
+        c, x = "growcc_" + m, "growcc_exe_" + m
+        if not runs.get(c): continue
+        d = dims_of([width] * depth)
+        rows.append((depth, width, f"{weights(d) + sum(d[1:]):,}", mm(agg(c, "cpu_s")), f(med(plain(c, "wall"))),
+                     f(med(plain(c, "rss_mb")), 0), mm(agg(x, "cpu_s")), f(med(plain(x, "wall"))), f(med(plain(x, "rss_mb")), 0)))
+    table(["hidden layers", "width", "parameters", "`-c` CPU s", "`-c` wall s", "`-c` peak RSS MB", "executable CPU s",
+           "executable wall s", "executable peak RSS MB"], rows)
 
 # ---- targets ----
 print("## Targets (ratios of medians in this run)\n")
