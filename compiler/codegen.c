@@ -835,12 +835,16 @@ static LLVMValueRef sample_ptr(Cg *cg, LLVMValueRef base, LLVMValueRef s, int wi
   return offset_ptr(cg, base, LLVMBuildMul(cg->b, s, cg_int(cg, width), ""));
 }
 
-/* Branches to a new block when n > 1 and the batch kernels exist; returns that block. */
-static LLVMBasicBlockRef branch_if_batch(Cg *cg, LLVMValueRef count, LLVMValueRef batch_fn) {
+/* Branches to a new block when 1 < n (≤ most, if most > 0) and the batch kernels exist;
+ * returns that block. */
+static LLVMBasicBlockRef branch_if_batch(Cg *cg, LLVMValueRef count, LLVMValueRef batch_fn, int64_t most) {
   if (!batch_fn) return NULL;
   LLVMBasicBlockRef batch = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "batch_kernels");
   LLVMBasicBlockRef single = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "per_sample_loop");
-  LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, count, cg_int(cg, 1), ""), batch, single);
+  LLVMValueRef take = LLVMBuildICmp(cg->b, LLVMIntSGT, count, cg_int(cg, 1), "");
+  if (most > 0)
+    take = LLVMBuildAnd(cg->b, take, LLVMBuildICmp(cg->b, LLVMIntSLE, count, cg_int(cg, most), ""), "");
+  LLVMBuildCondBr(cg->b, take, batch, single);
   LLVMPositionBuilderAtEnd(cg->b, single);
   return batch;
 }
@@ -905,7 +909,7 @@ static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1, LLVMValueRef fwdN) 
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                y = LLVMGetParam(fn, 3), V = LLVMGetParam(fn, 4);
   if (cg->embedded) params = cg->embedded; /* constants: loads of them fold into the code */
-  LLVMBasicBlockRef batch = branch_if_batch(cg, count, fwdN);
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, fwdN, 0);
   CgLoop ls;
   LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
   LLVMValueRef args[] = {params, sample_ptr(cg, x, s, n->n_inputs), V};
@@ -941,7 +945,7 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                t = LLVMGetParam(fn, 3), grad = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5);
   LLVMValueRef V = scratch, G = byte_ptr(cg, scratch, values_bytes(n));
-  LLVMBasicBlockRef batch = branch_if_batch(cg, count, bwdN);
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, bwdN, 0);
   LLVMValueRef total = cg_alloca(cg, cg->f64, "total");
   LLVMBuildStore(cg->b, LLVMConstReal(cg->f64, 0.0), total);
   CgLoop ls;
@@ -989,15 +993,19 @@ static void emit_update_all(Cg *cg, LLVMValueRef loss, LLVMValueRef update, LLVM
 
 /* NAME_loss_grad_update(params, n, x, t, grad, scratch, update, ctx) -> summed loss: the
  * batch's gradient stored into grad and handed to the runtime's optimizer, update(ctx, lo, hi),
- * range by range as the batch kernels' backward sweep completes each edge set's (updN), or
- * whole after the gradient (per-sample code, a batch of one). */
+ * range by range as the batch kernels' backward sweep completes each edge set's (updN, a
+ * batch of one chunk), or whole after the gradient (per-sample code, a batch of one, and a
+ * batch of several chunks). */
 static LLVMValueRef build_loss_grad_update(Cg *cg, LLVMValueRef loss_grad, LLVMValueRef updN) {
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
   LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "loss_grad_update"), cg->f64, ps, 8, 0x2c, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                t = LLVMGetParam(fn, 3), grad = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5),
                update = LLVMGetParam(fn, 6), ctx = LLVMGetParam(fn, 7);
-  LLVMBasicBlockRef batch = branch_if_batch(cg, count, updN);
+  /* updN sums the whole batch in one call where loss_grad sums it chunk by chunk
+   * (call_in_chunks): a batch of more than one chunk takes loss_grad, then the update, so
+   * that the weights are the same bits as an update after NAME_loss_grad. */
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, updN, chunk_samples(cg->net, cg->vec_bytes));
   memzero(cg, grad, cg->net->n_params);
   LLVMValueRef largs[] = {params, count, x, t, grad, scratch};
   LLVMValueRef loss = call(cg, loss_grad, largs, 6);
@@ -1021,7 +1029,7 @@ static LLVMValueRef build_evaluate(Cg *cg, LLVMValueRef fwd1, LLVMValueRef evalN
                t = LLVMGetParam(fn, 3), y = LLVMGetParam(fn, 4), V = LLVMGetParam(fn, 5);
   if (cg->embedded) params = cg->embedded;
   LLVMValueRef G = byte_ptr(cg, V, values_bytes(n));
-  LLVMBasicBlockRef batch = branch_if_batch(cg, count, evalN);
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, evalN, 0);
   LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
   CgLoop ls;
