@@ -47,8 +47,8 @@ void nnrt__dropout_masks(const nnc_model *m, void *scratch, const int64_t *rows,
   }
 }
 
-void nnrt__dropout_keep_all(const nnc_model *m, void *scratch, int64_t n) {
+void nnrt__dropout_keep_all(const nnc_model *m, void *scratch, int64_t n, int as_trained) {
   for (int64_t s = 0; s < n; s++)
     for (int64_t u = 0; u < m->n_dropout; u++)
-      nnrt__set(mask_row(m, scratch, s), m->real_bytes, u, 1);
+      nnrt__set(mask_row(m, scratch, s), m->real_bytes, u, as_trained ? 1 / (1 - m->dropout_rates[u]) : 1);
 }
