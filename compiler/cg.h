@@ -28,8 +28,10 @@ typedef struct Cg {
   LLVMValueRef next_x;             /* while building the pipelined SGD step: the next sample */
   int prefused;                    /* while building its forward: products already in V */
   int dropout;                     /* while building the training kernels of a network with
-                                      dropout (loss_grad, train_step): V holds the sample's
-                                      dropout mask after the outputs' z, applied forward and back */
+                                      dropout (loss_grad, train_step, loss_grad_update): V holds
+                                      the sample's dropout mask after the outputs' z, the batch
+                                      kernels take the masks as their last parameter; applied
+                                      forward and back */
   LLVMValueRef batch_forward;      /* nnc.forwardB, shared by the batch entry points */
   int rolled;                      /* while building a batch kernel: its loops are not unrolled */
   LLVMValueRef scale_offset, scale_mul; /* f64[n_inputs] of the compiled-in input scaling, or NULL */

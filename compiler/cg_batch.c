@@ -2,7 +2,9 @@
  * matrix products, computed by register-tiled micro-kernels that nnc writes itself.
  * Consumes: the IR of a network whose weights are all dense and learned (cg_batch_eligible).
  * Produces: internal functions nnc.forwardN and nnc.backwardN/nnc.sgdN used by the exported
- * batch entry points when n > 1.
+ * batch entry points when n > 1. A network with dropout gets a second set of training kernels
+ * (nnc.forwardBd, nnc.backwardNd, nnc.sgdNd, nnc.updateNd) that take the batch's masks as one
+ * more parameter: M[b][u], sample b's mask row, as the caller of loss_grad writes them.
  *
  * Every product is one shape, an outer-product tile (emit_gemm): O[r][c] (+)= Σ_k A[r][k]·B[k][c]
  * with A broadcast one element at a time and B read as vectors along c, so each loaded
@@ -15,6 +17,7 @@
  * The batch is padded to whole vectors (cg_batch_align): column loops over samples end in a
  * tile of 0 to vt − 1 vectors chosen at run time; column tails over neurons (compile-time
  * sizes) use constant masks. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +104,7 @@ typedef struct Batch {
   LLVMValueRef npad, n;  /* i64 */
   LLVMValueRef region;   /* where the buffers start */
   BatchBufs *bufs;       /* per group id */
+  LLVMValueRef masks;    /* dropout's M [n][n_dropout] (real samples only), or NULL: none */
 } Batch;
 
 static void batch_layout(Cg *cg, Batch *bt, LLVMValueRef region) {
@@ -463,6 +467,22 @@ static void emit_activation_inplace(Cg *cg, const IrGroup *g, const Batch *bt) {
   cg_loop_end(cg, &lj);
 }
 
+/* Aᵀ[j][b] ·= M[b][u_j] over the real samples: y·m, what the next layer reads and (once
+ * transposed) backprop finds in A. The padding samples' columns stay unmasked: nothing reads
+ * them into a real sample's result. */
+static void emit_dropout_forward(Cg *cg, const IrGroup *g, const Batch *bt) {
+  if (!bt->masks || g->dropout <= 0) return;
+  CgLoop lj, lb;
+  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "mj");
+  LLVMValueRef u = LLVMBuildAdd(cg->b, cg_int(cg, g->dropout_offset), j, "");
+  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "mb");
+  LLVMValueRef k = idx2(cg, j, bt->npad, b, NULL);
+  LLVMValueRef m = cg_load(cg, bt->masks, idx2(cg, b, cg_int(cg, cg->net->n_dropout), u, NULL));
+  cg_store(cg, bt->bufs[g->id].at, k, cg_fmul(cg, cg_load(cg, bt->bufs[g->id].at, k), m));
+  cg_loop_end(cg, &lb);
+  cg_loop_end(cg, &lj);
+}
+
 /* softmax of each real sample's row of A. */
 static void emit_softmax_rows(Cg *cg, const IrGroup *g, const Batch *bt) {
   CgLoop lb;
@@ -510,6 +530,7 @@ static void emit_group_forward_batch(Cg *cg, const IrGroup *g, LLVMValueRef para
     first = 0;
   }
   emit_activation_inplace(cg, g, bt);
+  emit_dropout_forward(cg, g, bt);
   emit_transpose_out(cg, g, bt);
   if (cg_keeps_logits(cg, g)) emit_activation_rows(cg, g, bt);
   if (cg_normalises(g->act)) emit_softmax_rows(cg, g, bt);
@@ -529,15 +550,28 @@ static void emit_batch_loss(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValue
   cg_loop_end(cg, &lb);
 }
 
-/* D = G · f'(y) in place over the real samples (padding rows stay zero). */
+/* G·m·f'(y) for a unit with dropout, A holding y·m: f' is taken at A·(1 − p), which is y
+ * where the unit was kept; where it was dropped m is 0 and so is the delta (the per-sample
+ * code's rule, operation for operation). */
+static LLVMValueRef dropout_delta(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValueRef b, LLVMValueRef j,
+                                  LLVMValueRef G, LLVMValueRef A) {
+  LLVMValueRef u = LLVMBuildAdd(cg->b, cg_int(cg, g->dropout_offset), j, "");
+  LLVMValueRef m = cg_load(cg, bt->masks, idx2(cg, b, cg_int(cg, cg->net->n_dropout), u, NULL));
+  LLVMValueRef y = cg_fmul(cg, A, cg_real(cg, 1 - g->dropout));
+  return cg_fmul(cg, cg_fmul(cg, G, m), cg_derivative(cg, g->act, g->act_param, y));
+}
+
+/* D = G · f'(y) (with dropout, G·m·f'(y)) in place over the real samples (padding rows stay zero). */
 static void emit_delta(Cg *cg, const IrGroup *g, const Batch *bt) {
-  if (cg_delta_is_direct(cg, g) || g->act == ACT_IDENTITY) return;
+  int drops = bt->masks && g->dropout > 0;
+  if (!drops && (cg_delta_is_direct(cg, g) || g->act == ACT_IDENTITY)) return;
   CgLoop lb, lj;
   LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "db");
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "dj");
   LLVMValueRef k = idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL);
-  LLVMValueRef d = cg_fmul(cg, cg_load(cg, bt->bufs[g->id].g, k),
-                           cg_derivative(cg, g->act, g->act_param, cg_load(cg, bt->bufs[g->id].a, k)));
+  LLVMValueRef G = cg_load(cg, bt->bufs[g->id].g, k), A = cg_load(cg, bt->bufs[g->id].a, k);
+  LLVMValueRef d = drops ? dropout_delta(cg, g, bt, b, j, G, A)
+                         : cg_fmul(cg, G, cg_derivative(cg, g->act, g->act_param, A));
   cg_store(cg, bt->bufs[g->id].g, k, d);
   cg_loop_end(cg, &lj);
   cg_loop_end(cg, &lb);
@@ -606,6 +640,21 @@ static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, 
 /* Begins a batch kernel. Its loops are tiled by hand and stay loops: unrolling them (which a
  * small network's optimisation does to every loop) only costs compile time (82-32-19: a
  * third of it) at no gain in speed. */
+/* Begins a batch kernel named name; while cg->dropout (the training kernels of a network with
+ * dropout) it takes one more parameter, the batch's masks (noalias: only read), and its name
+ * ends in d. */
+static LLVMValueRef batch_function(Cg *cg, const char *name, LLVMTypeRef ret, LLVMTypeRef *ps, unsigned n,
+                                   unsigned noalias) {
+  if (!cg->dropout) return cg_begin_function(cg, name, ret, ps, n, noalias, 1);
+  LLVMTypeRef all[16];
+  char dname[64];
+  NNC_ASSERT(n < 16 && strlen(name) + 2 <= sizeof dname);
+  memcpy(all, ps, n * sizeof *ps);
+  all[n] = cg->ptr;
+  snprintf(dname, sizeof dname, "%sd", name);
+  return cg_begin_function(cg, dname, ret, all, n + 1, noalias | 1u << n, 1);
+}
+
 static void batch_begin(Cg *cg, Batch *bt, LLVMValueRef n, LLVMValueRef region) {
   cg->rolled = 1;
   int64_t align = cg_batch_align(cg->net, cg->vec_bytes);
@@ -614,6 +663,7 @@ static void batch_begin(Cg *cg, Batch *bt, LLVMValueRef n, LLVMValueRef region) 
   bt->npad = LLVMBuildMul(cg->b, LLVMBuildSDiv(cg->b, LLVMBuildAdd(cg->b, n, cg_int(cg, align - 1), ""), cg_int(cg, align), ""),
                           cg_int(cg, align), "npad");
   bt->bufs = xcalloc((size_t)cg->net->n_groups, sizeof(BatchBufs));
+  bt->masks = cg->dropout ? LLVMGetParam(cg->fn, LLVMCountParams(cg->fn) - 1) : NULL;
   batch_layout(cg, bt, region);
 }
 
@@ -623,11 +673,12 @@ static void batch_end(Cg *cg, Batch *bt) {
 }
 
 /* nnc.forwardB(params, n, x, region): the batch's activations, Aᵀ and A of every group, in
- * the region; built once and called by every batch entry point. */
+ * the region; built once and called by every batch entry point (nnc.forwardBd(…, masks):
+ * dropout's, called by the training kernels of a network with dropout). */
 LLVMValueRef cg_build_forward_body(Cg *cg) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr};
-  LLVMValueRef fn = cg_begin_function(cg, "nnc.forwardB", cg->void_t, ps, 4, 0xd, 1);
+  LLVMValueRef fn = batch_function(cg, "nnc.forwardB", cg->void_t, ps, 4, 0xd);
   LLVMValueRef params = LLVMGetParam(fn, 0), x = LLVMGetParam(fn, 2);
   Batch bt;
   batch_begin(cg, &bt, LLVMGetParam(fn, 1), LLVMGetParam(fn, 3));
@@ -640,8 +691,8 @@ LLVMValueRef cg_build_forward_body(Cg *cg) {
 }
 
 static void emit_forward_batch(Cg *cg, const Batch *bt, LLVMValueRef params, LLVMValueRef x) {
-  LLVMValueRef args[] = {params, bt->n, x, bt->region};
-  LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(cg->batch_forward), cg->batch_forward, args, 4, "");
+  LLVMValueRef args[] = {params, bt->n, x, bt->region, bt->masks};
+  LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(cg->batch_forward), cg->batch_forward, args, bt->masks ? 5 : 4, "");
 }
 
 /* y[b][io + j] = A[b][j] for the real samples of every output group. */
@@ -717,7 +768,7 @@ static LLVMValueRef emit_forward_and_loss(Cg *cg, Batch *bt, LLVMValueRef params
 LLVMValueRef cg_build_train_batch(Cg *cg, int sgd) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->real, cg->ptr};
-  LLVMValueRef fn = cg_begin_function(cg, sgd ? "nnc.sgdN" : "nnc.backwardN", cg->real, ps, 7, sgd ? 0x4c : 0x5d, 1);
+  LLVMValueRef fn = batch_function(cg, sgd ? "nnc.sgdN" : "nnc.backwardN", cg->real, ps, 7, sgd ? 0x4c : 0x5d);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                t = LLVMGetParam(fn, 3), out = LLVMGetParam(fn, 4), rate = LLVMGetParam(fn, 5),
                region = LLVMGetParam(fn, 6);
@@ -784,7 +835,7 @@ static void emit_group_backward_update(Cg *cg, const IrGroup *g, LLVMValueRef pa
 LLVMValueRef cg_build_update_batch(Cg *cg) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
-  LLVMValueRef fn = cg_begin_function(cg, "nnc.updateN", cg->real, ps, 8, 0x8c, 1);
+  LLVMValueRef fn = batch_function(cg, "nnc.updateN", cg->real, ps, 8, 0x8c);
   LLVMValueRef params = LLVMGetParam(fn, 0), x = LLVMGetParam(fn, 2), t = LLVMGetParam(fn, 3),
                grad = LLVMGetParam(fn, 4), update = LLVMGetParam(fn, 5), ctx = LLVMGetParam(fn, 6);
   Batch bt;

@@ -134,10 +134,11 @@ static int64_t values_bytes(const IrNetwork *n) {
 
 /* --- dropout ------------------------------------------------------------------------ */
 
-/* NAME_loss_grad and NAME_train_step of a network with dropout read sample s's mask row
- * (n_dropout reals, each 0 or 1/(1 − p), written by their caller) at this byte offset of their
- * scratch plus s rows; they copy the row into V after the outputs' z, where the training
- * kernels read it. forward, evaluate and train_sequence never drop units. */
+/* NAME_loss_grad, NAME_train_step and NAME_loss_grad_update of a network with dropout read
+ * sample s's mask row (n_dropout reals, each 0 or 1/(1 − p), written by their caller) at this
+ * byte offset of their scratch plus s rows. The per-sample code copies the row into V after
+ * the outputs' z, where its training kernels read it; the batch kernels read the rows where
+ * they are, their region following them. forward, evaluate and train_sequence never drop units. */
 static int64_t mask_row_bytes(const IrNetwork *n) { return n->n_dropout * n->real_bytes; }
 static int drops(const Cg *cg, const IrGroup *g) { return cg->dropout && g->dropout > 0; }
 static LLVMValueRef mask_index(Cg *cg, const IrGroup *g, LLVMValueRef j) {
@@ -158,7 +159,8 @@ static LLVMValueRef dropout_delta(Cg *cg, const IrGroup *g, LLVMValueRef V, LLVM
   return cg_fmul(cg, gm, cg_derivative(cg, g->act, g->act_param, y));
 }
 
-/* Scratch: V, G and a gradient for the per-sample code, then the batch region. */
+/* Scratch: V, G and a gradient for the per-sample code, then the batch region (with dropout:
+ * the masks of the call's samples, then the batch region from the next 64 bytes on). */
 static int64_t per_sample_region(const IrNetwork *n) {
   int64_t vals = values_bytes(n);
   return 2 * vals + align64(n->n_params * n->real_bytes);
@@ -166,14 +168,15 @@ static int64_t per_sample_region(const IrNetwork *n) {
 
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes) {
   int64_t batch = cg_batch_eligible(n) ? cg_batch_reals_per_sample(n, vec_bytes) * n->real_bytes : 0;
-  return batch > mask_row_bytes(n) ? batch : mask_row_bytes(n);
+  return batch + mask_row_bytes(n);
 }
 
 int64_t cg_dropout_mask_offset(const IrNetwork *n) { return per_sample_region(n); }
 
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes) {
   int64_t slack = cg_batch_eligible(n) ? cg_batch_align(n, vec_bytes) - 1 : 0;
-  return per_sample_region(n) + slack * cg_scratch_per_sample(n, vec_bytes);
+  int64_t realign = cg_batch_eligible(n) && n->n_dropout ? 64 : 0; /* the region after the masks */
+  return per_sample_region(n) + slack * cg_scratch_per_sample(n, vec_bytes) + realign;
 }
 
 /* Samples per call of a batch kernel (call_in_chunks): 4 vectors of them. */
@@ -832,19 +835,24 @@ static LLVMValueRef sample_ptr(Cg *cg, LLVMValueRef base, LLVMValueRef s, int wi
   return offset_ptr(cg, base, LLVMBuildMul(cg->b, s, cg_int(cg, width), ""));
 }
 
-/* Branches to a new block when n > 1 and the batch kernels exist; returns that block. */
-static LLVMBasicBlockRef branch_if_batch(Cg *cg, LLVMValueRef count, LLVMValueRef batch_fn) {
+/* Branches to a new block when 1 < n (≤ most, if most > 0) and the batch kernels exist;
+ * returns that block. */
+static LLVMBasicBlockRef branch_if_batch(Cg *cg, LLVMValueRef count, LLVMValueRef batch_fn, int64_t most) {
   if (!batch_fn) return NULL;
   LLVMBasicBlockRef batch = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "batch_kernels");
   LLVMBasicBlockRef single = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "per_sample_loop");
-  LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGT, count, cg_int(cg, 1), ""), batch, single);
+  LLVMValueRef take = LLVMBuildICmp(cg->b, LLVMIntSGT, count, cg_int(cg, 1), "");
+  if (most > 0)
+    take = LLVMBuildAnd(cg->b, take, LLVMBuildICmp(cg->b, LLVMIntSLE, count, cg_int(cg, most), ""), "");
+  LLVMBuildCondBr(cg->b, take, batch, single);
   LLVMPositionBuilderAtEnd(cg->b, single);
   return batch;
 }
 
 /* Calls a batch kernel over chunks of at most 4 vectors of samples, so that a chunk's
  * activations stay in L1 however large the caller's batch: args[1] is the count, args[xi],
- * args[ti], args[yi] (index < 0: none) the sample rows, advanced by each chunk. Returns the
+ * args[ti], args[yi] (index < 0: none) the sample rows, advanced by each chunk, and so are
+ * dropout's mask rows, the last argument, when the kernel takes them (cg->dropout). Returns the
  * sum of the results as a double, or NULL for a void kernel. Only for kernels whose chunks
  * are independent (forward, evaluate, gradient accumulation), never for a batch step. */
 static LLVMValueRef call_in_chunks(Cg *cg, LLVMValueRef kernel, LLVMValueRef *args, unsigned nargs, int xi, int ti,
@@ -865,6 +873,7 @@ static LLVMValueRef call_in_chunks(Cg *cg, LLVMValueRef kernel, LLVMValueRef *ar
   a[xi] = sample_ptr(cg, args[xi], s, n->n_inputs);
   if (ti >= 0) a[ti] = sample_ptr(cg, args[ti], s, n->n_outputs);
   if (yi >= 0) a[yi] = sample_ptr(cg, args[yi], s, n->n_outputs);
+  if (cg->dropout) a[nargs - 1] = sample_ptr(cg, args[nargs - 1], s, (int)n->n_dropout);
   LLVMValueRef r = call(cg, kernel, a, nargs);
   if (returns) LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""), to_f64(cg, r), ""), total);
   cg_loop_end(cg, &l);
@@ -875,6 +884,23 @@ static LLVMValueRef batch_region(Cg *cg, LLVMValueRef scratch) {
   return byte_ptr(cg, scratch, per_sample_region(cg->net));
 }
 
+/* The last arguments of a batch kernel, from args[n] on: its region in scratch, and while
+ * building the training kernels of a network with dropout (cg->dropout), then the count
+ * samples' masks, which the region follows (from the next multiple of 64 bytes). Returns the
+ * number of arguments. */
+static unsigned batch_args(Cg *cg, LLVMValueRef scratch, LLVMValueRef count, LLVMValueRef *args, unsigned n) {
+  if (!cg->dropout) {
+    args[n] = batch_region(cg, scratch);
+    return n + 1;
+  }
+  LLVMValueRef masks = byte_ptr(cg, scratch, cg_dropout_mask_offset(cg->net));
+  LLVMValueRef bytes = LLVMBuildMul(cg->b, count, cg_int(cg, mask_row_bytes(cg->net)), "");
+  LLVMValueRef skip = LLVMBuildAnd(cg->b, LLVMBuildAdd(cg->b, bytes, cg_int(cg, 63), ""), cg_int(cg, ~(int64_t)63), "");
+  args[n] = LLVMBuildInBoundsGEP2(cg->b, cg->i8, masks, &skip, 1, "region");
+  args[n + 1] = masks;
+  return n + 2;
+}
+
 /* NAME_forward(params, n, x, y, scratch) */
 static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1, LLVMValueRef fwdN) {
   const IrNetwork *n = cg->net;
@@ -883,7 +909,7 @@ static LLVMValueRef build_forward(Cg *cg, LLVMValueRef fwd1, LLVMValueRef fwdN) 
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                y = LLVMGetParam(fn, 3), V = LLVMGetParam(fn, 4);
   if (cg->embedded) params = cg->embedded; /* constants: loads of them fold into the code */
-  LLVMBasicBlockRef batch = branch_if_batch(cg, count, fwdN);
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, fwdN, 0);
   CgLoop ls;
   LLVMValueRef s = cg_loop_begin(cg, &ls, count, "sample");
   LLVMValueRef args[] = {params, sample_ptr(cg, x, s, n->n_inputs), V};
@@ -919,7 +945,7 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                t = LLVMGetParam(fn, 3), grad = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5);
   LLVMValueRef V = scratch, G = byte_ptr(cg, scratch, values_bytes(n));
-  LLVMBasicBlockRef batch = branch_if_batch(cg, count, bwdN);
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, bwdN, 0);
   LLVMValueRef total = cg_alloca(cg, cg->f64, "total");
   LLVMBuildStore(cg->b, LLVMConstReal(cg->f64, 0.0), total);
   CgLoop ls;
@@ -935,8 +961,8 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""));
   if (batch) {
     LLVMPositionBuilderAtEnd(cg->b, batch);
-    LLVMValueRef args[] = {params, count, x, t, grad, cg_real(cg, 0.0), batch_region(cg, scratch)};
-    LLVMBuildRet(cg->b, call_in_chunks(cg, bwdN, args, 7, 2, 3, -1, 1));
+    LLVMValueRef args[8] = {params, count, x, t, grad, cg_real(cg, 0.0)};
+    LLVMBuildRet(cg->b, call_in_chunks(cg, bwdN, args, batch_args(cg, scratch, count, args, 6), 2, 3, -1, 1));
   }
   return fn;
 }
@@ -967,15 +993,19 @@ static void emit_update_all(Cg *cg, LLVMValueRef loss, LLVMValueRef update, LLVM
 
 /* NAME_loss_grad_update(params, n, x, t, grad, scratch, update, ctx) -> summed loss: the
  * batch's gradient stored into grad and handed to the runtime's optimizer, update(ctx, lo, hi),
- * range by range as the batch kernels' backward sweep completes each edge set's (updN), or
- * whole after the gradient (per-sample code, a batch of one). */
+ * range by range as the batch kernels' backward sweep completes each edge set's (updN, a
+ * batch of one chunk), or whole after the gradient (per-sample code, a batch of one, and a
+ * batch of several chunks). */
 static LLVMValueRef build_loss_grad_update(Cg *cg, LLVMValueRef loss_grad, LLVMValueRef updN) {
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
   LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "loss_grad_update"), cg->f64, ps, 8, 0x2c, 0);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
                t = LLVMGetParam(fn, 3), grad = LLVMGetParam(fn, 4), scratch = LLVMGetParam(fn, 5),
                update = LLVMGetParam(fn, 6), ctx = LLVMGetParam(fn, 7);
-  LLVMBasicBlockRef batch = branch_if_batch(cg, count, updN);
+  /* updN sums the whole batch in one call where loss_grad sums it chunk by chunk
+   * (call_in_chunks): a batch of more than one chunk takes loss_grad, then the update, so
+   * that the weights are the same bits as an update after NAME_loss_grad. */
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, updN, chunk_samples(cg->net, cg->vec_bytes));
   memzero(cg, grad, cg->net->n_params);
   LLVMValueRef largs[] = {params, count, x, t, grad, scratch};
   LLVMValueRef loss = call(cg, loss_grad, largs, 6);
@@ -983,8 +1013,8 @@ static LLVMValueRef build_loss_grad_update(Cg *cg, LLVMValueRef loss_grad, LLVMV
   LLVMBuildRet(cg->b, loss);
   if (batch) {
     LLVMPositionBuilderAtEnd(cg->b, batch);
-    LLVMValueRef args[] = {params, count, x, t, grad, update, ctx, batch_region(cg, scratch)};
-    LLVMBuildRet(cg->b, to_f64(cg, call(cg, updN, args, 8)));
+    LLVMValueRef args[9] = {params, count, x, t, grad, update, ctx};
+    LLVMBuildRet(cg->b, to_f64(cg, call(cg, updN, args, batch_args(cg, scratch, count, args, 7))));
   }
   return fn;
 }
@@ -999,7 +1029,7 @@ static LLVMValueRef build_evaluate(Cg *cg, LLVMValueRef fwd1, LLVMValueRef evalN
                t = LLVMGetParam(fn, 3), y = LLVMGetParam(fn, 4), V = LLVMGetParam(fn, 5);
   if (cg->embedded) params = cg->embedded;
   LLVMValueRef G = byte_ptr(cg, V, values_bytes(n));
-  LLVMBasicBlockRef batch = branch_if_batch(cg, count, evalN);
+  LLVMBasicBlockRef batch = branch_if_batch(cg, count, evalN, 0);
   LLVMValueRef loss = cg_alloca(cg, cg->real, "loss");
   LLVMBuildStore(cg->b, cg_real(cg, 0.0), loss);
   CgLoop ls;
@@ -1079,8 +1109,8 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
     LLVMBasicBlockRef general = LLVMAppendBasicBlockInContext(cg->ctx, fn, "general");
     LLVMBuildCondBr(cg->b, no_m, fused_batch, general);
     LLVMPositionBuilderAtEnd(cg->b, fused_batch);
-    LLVMValueRef args[] = {params, count, x, t, params, rate, batch_region(cg, scratch)};
-    LLVMBuildRet(cg->b, to_f64(cg, call(cg, sgdN, args, 7)));
+    LLVMValueRef args[8] = {params, count, x, t, params, rate};
+    LLVMBuildRet(cg->b, to_f64(cg, call(cg, sgdN, args, batch_args(cg, scratch, count, args, 6))));
     LLVMPositionBuilderAtEnd(cg->b, general);
   }
   memzero(cg, grad, n->n_params);
@@ -1093,18 +1123,34 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   return fn;
 }
 
-/* A network with dropout: loss_grad's body (into *loss_grad) and NAME_train_step, per sample
- * the mask row into V, then the forward and backward kernels that apply it (the fused
- * per-sample step for one sample without momentum; no batch kernels). */
-static LLVMValueRef build_dropout_training(Cg *cg, LLVMValueRef *loss_grad) {
-  cg->dropout = 1;
-  LLVMValueRef fwd1d = build_forward_one(cg);
-  LLVMValueRef bwd1d = build_backward_one(cg, BWD_ACCUMULATE, 0);
-  LLVMValueRef sgd1d = build_backward_one(cg, BWD_SGD, 0);
-  *loss_grad = build_loss_grad(cg, fwd1d, bwd1d, NULL);
-  LLVMValueRef step = build_train_step(cg, fwd1d, sgd1d, *loss_grad, NULL);
-  cg->dropout = 0;
-  return step;
+/* The training entry points that drop units (NAME_loss_grad, NAME_train_step and
+ * NAME_loss_grad_update; NAME_train_sequence never does). */
+typedef struct CgTraining {
+  LLVMValueRef loss_grad, train_step, loss_grad_update;
+} CgTraining;
+
+/* Builds them from the per-sample forward fwd1 and, when batched, the batch kernels. With
+ * dropout (cg->dropout) they get their own kernels, per sample (the mask row copied into V)
+ * and per batch (the masks read where the caller wrote them), and their own batch forward. */
+static CgTraining build_training(Cg *cg, LLVMValueRef fwd1, int batched) {
+  CgTraining t;
+  LLVMValueRef inference_forward = cg->batch_forward;
+  if (cg->dropout) {
+    fwd1 = build_forward_one(cg);
+    if (batched) cg->batch_forward = cg_build_forward_body(cg);
+  }
+  LLVMValueRef bwd1 = build_backward_one(cg, BWD_ACCUMULATE, 0);
+  LLVMValueRef sgd1 = build_backward_one(cg, BWD_SGD, 0);
+  LLVMValueRef bwdN = batched ? cg_build_train_batch(cg, 0) : NULL;
+  LLVMValueRef sgdN = batched ? cg_build_train_batch(cg, 1) : NULL;
+  LLVMValueRef body = build_loss_grad(cg, fwd1, bwd1, bwdN);
+  t.train_step = build_train_step(cg, fwd1, sgd1, body, sgdN);
+  build_loss_grad_export(cg, body);
+  LLVMValueRef updN = batched ? cg_build_update_batch(cg) : NULL;
+  t.loss_grad_update = build_loss_grad_update(cg, body, updN);
+  t.loss_grad = LLVMGetNamedFunction(cg->mod, symbol(cg, "loss_grad"));
+  cg->batch_forward = inference_forward;
+  return t;
 }
 
 /* NAME_train_sequence(params, n, x, t, rates, scratch) -> summed loss: per-sample SGD over
@@ -1505,23 +1551,15 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   LLVMValueRef loss_grad = LLVMConstNull(cg.ptr), train_step = LLVMConstNull(cg.ptr);
   LLVMValueRef train_sequence = LLVMConstNull(cg.ptr), loss_grad_update = LLVMConstNull(cg.ptr);
   if (trainable) { /* an object with embedded weights is for inference only */
-    LLVMValueRef bwd1 = build_backward_one(&cg, BWD_ACCUMULATE, 0);
-    LLVMValueRef sgd1 = build_backward_one(&cg, BWD_SGD, 0);
     LLVMValueRef sgd1p = build_backward_one(&cg, BWD_SGD, 1);
     cg.prefused = 1;
     LLVMValueRef fwd1p = build_forward_one(&cg);
     cg.prefused = 0;
     train_sequence = build_train_sequence(&cg, fwd1, fwd1p, sgd1p);
-    LLVMValueRef bwdN = batched ? cg_build_train_batch(&cg, 0) : NULL;
-    LLVMValueRef sgdN = batched ? cg_build_train_batch(&cg, 1) : NULL;
-    LLVMValueRef loss_grad_body = build_loss_grad(&cg, fwd1, bwd1, bwdN);
-    if (n->n_dropout) train_step = build_dropout_training(&cg, &loss_grad_body);
-    else train_step = build_train_step(&cg, fwd1, sgd1, loss_grad_body, sgdN);
-    build_loss_grad_export(&cg, loss_grad_body);
-    /* the batch kernels apply no dropout masks: with dropout, the per-sample body and one update */
-    LLVMValueRef updN = batched && !n->n_dropout ? cg_build_update_batch(&cg) : NULL;
-    loss_grad_update = build_loss_grad_update(&cg, loss_grad_body, updN);
-    loss_grad = LLVMGetNamedFunction(cg.mod, symbol(&cg, "loss_grad"));
+    cg.dropout = n->n_dropout > 0;
+    CgTraining t = build_training(&cg, fwd1, batched);
+    cg.dropout = 0;
+    loss_grad = t.loss_grad, train_step = t.train_step, loss_grad_update = t.loss_grad_update;
   }
   LLVMValueRef evalN = batched ? cg_build_eval_batch(&cg) : NULL;
   LLVMValueRef evaluate = build_evaluate(&cg, fwd1, evalN);

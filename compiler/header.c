@@ -26,12 +26,14 @@ static void write_forward_scratch(FILE *f, const char *up, CgForwardScratch s) {
           (long long)(s.align - 1), (long long)s.align, (long long)s.align, (long long)s.row_tail);
 }
 
-/* A network with dropout: loss_grad and train_step apply the masks their caller writes. */
+/* A network with dropout: loss_grad, train_step and loss_grad_update apply the masks their
+ * caller writes. */
 static void write_dropout(FILE *f, const IrNetwork *n, const char *nm, const char *up) {
-  fprintf(f, "/* Dropout: loss_grad and train_step multiply the outputs and deltas of %1$s_N_DROPOUT units by\n"
-             "   the mask of each sample s, %1$s_N_DROPOUT reals (0 or 1/(1 - p), all 1 for none) that\n"
-             "   the caller writes at byte %1$s_DROPOUT_MASK_OFFSET + s * %1$s_N_DROPOUT * %1$s_PRECISION\n"
-             "   of scratch before the call (libnnrt's trainer does; see %4$s_model.dropout_rates). */\n"
+  fprintf(f, "/* Dropout: loss_grad, train_step and loss_grad_update multiply the outputs and deltas of\n"
+             "   %1$s_N_DROPOUT units by the mask of each sample s, %1$s_N_DROPOUT reals (0 or\n"
+             "   1/(1 - p), all 1 for none) that the caller writes at byte\n"
+             "   %1$s_DROPOUT_MASK_OFFSET + s * %1$s_N_DROPOUT * %1$s_PRECISION of scratch\n"
+             "   before the call (libnnrt's trainer does; see %4$s_model.dropout_rates). */\n"
              "#define %1$s_N_DROPOUT %2$lld\n#define %1$s_DROPOUT_MASK_OFFSET %3$lld\n\n",
           up, (long long)n->n_dropout, (long long)cg_dropout_mask_offset(n), nm);
 }

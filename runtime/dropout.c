@@ -11,8 +11,14 @@
  */
 #include "internal.h"
 
-/* One splitmix64 step from state z: a 64-bit hash of z. */
-static uint64_t dropout_hash(uint64_t z) { return nnrt__splitmix64(&z); }
+/* One splitmix64 step from state z: a 64-bit hash of z (rng.c's step, inline: the masks of a
+ * batch take one per unit and sample). */
+static inline uint64_t dropout_hash(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
 
 uint64_t nnrt__dropout_key(uint64_t seed, int64_t epoch, int64_t row) {
   return dropout_hash(dropout_hash(dropout_hash(seed) ^ (uint64_t)epoch) ^ (uint64_t)row);
@@ -22,20 +28,27 @@ static void *mask_row(const nnc_model *m, void *scratch, int64_t s) {
   return nnrt__at(scratch, m->real_bytes, m->dropout_mask_offset / m->real_bytes + s * m->n_dropout);
 }
 
+/* Unit u of the row keyed key: 1/(1 − p_u) when kept, else 0, in the model's precision. */
+#define MASK_ROW(real, row, key, rates, units)                                                  \
+  for (int64_t u = 0; u < (units); u++) {                                                      \
+    double p = (rates)[u], U = (double)(dropout_hash((key) + (uint64_t)u) >> 11) * 0x1p-53;    \
+    ((real *)(row))[u] = (real)(U >= p ? 1 / (1 - p) : 0);                                     \
+  }
+
 void nnrt__dropout_masks(const nnc_model *m, void *scratch, const int64_t *rows, int64_t n, uint64_t seed,
                          int64_t epoch) {
   for (int64_t s = 0; s < n; s++) {
     uint64_t key = nnrt__dropout_key(seed, epoch, rows[s]);
     void *row = mask_row(m, scratch, s);
-    for (int64_t u = 0; u < m->n_dropout; u++) {
-      double p = m->dropout_rates[u], U = (double)(dropout_hash(key + (uint64_t)u) >> 11) * 0x1p-53;
-      nnrt__set(row, m->real_bytes, u, U >= p ? 1 / (1 - p) : 0);
-    }
+    if (m->real_bytes == 4)
+      MASK_ROW(float, row, key, m->dropout_rates, m->n_dropout)
+    else
+      MASK_ROW(double, row, key, m->dropout_rates, m->n_dropout)
   }
 }
 
-void nnrt__dropout_keep_all(const nnc_model *m, void *scratch, int64_t n) {
+void nnrt__dropout_keep_all(const nnc_model *m, void *scratch, int64_t n, int as_trained) {
   for (int64_t s = 0; s < n; s++)
     for (int64_t u = 0; u < m->n_dropout; u++)
-      nnrt__set(mask_row(m, scratch, s), m->real_bytes, u, 1);
+      nnrt__set(mask_row(m, scratch, s), m->real_bytes, u, as_trained ? 1 / (1 - m->dropout_rates[u]) : 1);
 }

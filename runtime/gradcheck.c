@@ -112,8 +112,8 @@ int nnrt_gradcheck(const nnc_model *m, const void *params, const nnrt_dataset *d
   int rc = work_alloc(&w, m, params, err);
   w.eps = nnrt__gradcheck_eps(m->real_bytes);
   int64_t ns = n_samples < d->n ? n_samples : d->n;
-  if (!rc && m->n_dropout) /* the gradient of the network that forward computes */
-    nnrt__dropout_keep_all(m, w.scratch, 1);
+  if (!rc && m->n_dropout) /* the training network with every unit kept, masks and all */
+    nnrt__dropout_keep_all(m, w.scratch, 1, 1);
   int64_t np = max_params > 0 && max_params < m->n_params ? max_params : m->n_params;
   for (int64_t s = 0; !rc && s < ns; s++) {
     w.x = nnrt__at(d->x, d->real_bytes, s * d->n_inputs);

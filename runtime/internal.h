@@ -52,8 +52,10 @@ uint64_t nnrt__dropout_key(uint64_t seed, int64_t epoch, int64_t row);
 /* Sample s's mask (s < n) for the sample of dataset row rows[s], into scratch. */
 void nnrt__dropout_masks(const nnc_model *m, void *scratch, const int64_t *rows, int64_t n, uint64_t seed,
                          int64_t epoch);
-/* Masks that keep every unit (a loss_grad call outside training: gradcheck, metrics). */
-void nnrt__dropout_keep_all(const nnc_model *m, void *scratch, int64_t n);
+/* Masks that keep every unit, for a loss_grad call outside training: 1 (the network that
+ * forward computes: metrics' loss), or as_trained, 1/(1 − p) as training's kept units have
+ * (gradcheck: the backward sweep takes f' at y·m·(1 − p), which is y for these masks only). */
+void nnrt__dropout_keep_all(const nnc_model *m, void *scratch, int64_t n, int as_trained);
 
 /* ---- rng.c: splitmix64 seeding, xoshiro256** stream ---- */
 typedef struct nnrt_rng { uint64_t s[4]; } nnrt_rng;

@@ -247,7 +247,7 @@ int nnrt_evaluate_as(const nnc_model *m, const void *params, const nnrt_dataset 
     } else {
       m->forward(params, n, x, b.y, b.scratch);
       if (want_loss && m->n_dropout)
-        nnrt__dropout_keep_all(m, b.scratch, n);
+        nnrt__dropout_keep_all(m, b.scratch, n, 0);
       if (want_loss) mt->loss += m->loss_grad(params, n, x, t, b.grad, b.scratch);
     }
     score_chunk(d, b.y, s, n, &ta, mt);
