@@ -176,6 +176,10 @@ void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, con
 /* cg_math.c: vectorisable inline approximations, accurate to a few ulp. */
 LLVMValueRef cg_exp(Cg *cg, LLVMValueRef x);
 LLVMValueRef cg_log(Cg *cg, LLVMValueRef x); /* x > 0 */
+/* codegen.c: ∂L/∂z = G·m·f'(y) for a unit with dropout whose output with its mask is ym = y·m:
+ * f' is taken at ym·(1 − p), which is y where the unit was kept (m = 1/(1 − p)); where it was
+ * dropped m is 0 and so is the delta. The per-sample and the batch kernels' one rule. */
+LLVMValueRef cg_dropout_delta(Cg *cg, const IrGroup *g, LLVMValueRef G, LLVMValueRef m, LLVMValueRef ym);
 /* An activation's forward rule, and its derivative expressed through its output y. */
 LLVMValueRef cg_activate(Cg *cg, IrAct act, double param, LLVMValueRef z);
 LLVMValueRef cg_derivative(Cg *cg, IrAct act, double param, LLVMValueRef y);

@@ -467,6 +467,12 @@ static void emit_activation_inplace(Cg *cg, const IrGroup *g, const Batch *bt) {
   cg_loop_end(cg, &lj);
 }
 
+/* Sample b's mask of unit j of g. */
+static LLVMValueRef batch_mask(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValueRef b, LLVMValueRef j) {
+  LLVMValueRef u = LLVMBuildAdd(cg->b, cg_int(cg, g->dropout_offset), j, "");
+  return cg_load(cg, bt->masks, idx2(cg, b, cg_int(cg, cg->net->n_dropout), u, NULL));
+}
+
 /* Aᵀ[j][b] ·= M[b][u_j] over the real samples: y·m, what the next layer reads and (once
  * transposed) backprop finds in A. The padding samples' columns stay unmasked: nothing reads
  * them into a real sample's result. */
@@ -474,10 +480,9 @@ static void emit_dropout_forward(Cg *cg, const IrGroup *g, const Batch *bt) {
   if (!bt->masks || g->dropout <= 0) return;
   CgLoop lj, lb;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "mj");
-  LLVMValueRef u = LLVMBuildAdd(cg->b, cg_int(cg, g->dropout_offset), j, "");
   LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "mb");
   LLVMValueRef k = idx2(cg, j, bt->npad, b, NULL);
-  LLVMValueRef m = cg_load(cg, bt->masks, idx2(cg, b, cg_int(cg, cg->net->n_dropout), u, NULL));
+  LLVMValueRef m = batch_mask(cg, g, bt, b, j);
   cg_store(cg, bt->bufs[g->id].at, k, cg_fmul(cg, cg_load(cg, bt->bufs[g->id].at, k), m));
   cg_loop_end(cg, &lb);
   cg_loop_end(cg, &lj);
@@ -550,17 +555,6 @@ static void emit_batch_loss(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValue
   cg_loop_end(cg, &lb);
 }
 
-/* G·m·f'(y) for a unit with dropout, A holding y·m: f' is taken at A·(1 − p), which is y
- * where the unit was kept; where it was dropped m is 0 and so is the delta (the per-sample
- * code's rule, operation for operation). */
-static LLVMValueRef dropout_delta(Cg *cg, const IrGroup *g, const Batch *bt, LLVMValueRef b, LLVMValueRef j,
-                                  LLVMValueRef G, LLVMValueRef A) {
-  LLVMValueRef u = LLVMBuildAdd(cg->b, cg_int(cg, g->dropout_offset), j, "");
-  LLVMValueRef m = cg_load(cg, bt->masks, idx2(cg, b, cg_int(cg, cg->net->n_dropout), u, NULL));
-  LLVMValueRef y = cg_fmul(cg, A, cg_real(cg, 1 - g->dropout));
-  return cg_fmul(cg, cg_fmul(cg, G, m), cg_derivative(cg, g->act, g->act_param, y));
-}
-
 /* D = G · f'(y) (with dropout, G·m·f'(y)) in place over the real samples (padding rows stay zero). */
 static void emit_delta(Cg *cg, const IrGroup *g, const Batch *bt) {
   int drops = bt->masks && g->dropout > 0;
@@ -570,7 +564,7 @@ static void emit_delta(Cg *cg, const IrGroup *g, const Batch *bt) {
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "dj");
   LLVMValueRef k = idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL);
   LLVMValueRef G = cg_load(cg, bt->bufs[g->id].g, k), A = cg_load(cg, bt->bufs[g->id].a, k);
-  LLVMValueRef d = drops ? dropout_delta(cg, g, bt, b, j, G, A)
+  LLVMValueRef d = drops ? cg_dropout_delta(cg, g, G, batch_mask(cg, g, bt, b, j), A)
                          : cg_fmul(cg, G, cg_derivative(cg, g->act, g->act_param, A));
   cg_store(cg, bt->bufs[g->id].g, k, d);
   cg_loop_end(cg, &lj);
@@ -637,9 +631,6 @@ static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, 
 
 /* --- functions ---------------------------------------------------------------------- */
 
-/* Begins a batch kernel. Its loops are tiled by hand and stay loops: unrolling them (which a
- * small network's optimisation does to every loop) only costs compile time (82-32-19: a
- * third of it) at no gain in speed. */
 /* Begins a batch kernel named name; while cg->dropout (the training kernels of a network with
  * dropout) it takes one more parameter, the batch's masks (noalias: only read), and its name
  * ends in d. */
@@ -655,6 +646,9 @@ static LLVMValueRef batch_function(Cg *cg, const char *name, LLVMTypeRef ret, LL
   return cg_begin_function(cg, dname, ret, all, n + 1, noalias | 1u << n, 1);
 }
 
+/* Begins a batch kernel. Its loops are tiled by hand and stay loops: unrolling them (which a
+ * small network's optimisation does to every loop) only costs compile time (82-32-19: a
+ * third of it) at no gain in speed. */
 static void batch_begin(Cg *cg, Batch *bt, LLVMValueRef n, LLVMValueRef region) {
   cg->rolled = 1;
   int64_t align = cg_batch_align(cg->net, cg->vec_bytes);

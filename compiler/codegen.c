@@ -150,13 +150,14 @@ static LLVMValueRef dropout_output(Cg *cg, const IrGroup *g, LLVMValueRef V, LLV
   return drops(cg, g) ? cg_fmul(cg, y, cg_load(cg, V, mask_index(cg, g, j))) : y;
 }
 
-/* ∂L/∂z = G·m·f'(y) for a unit with dropout, V holding y·m: f' is taken at V·(1 − p), which
- * is y where the unit was kept; where it was dropped m is 0 and so is the delta. */
+LLVMValueRef cg_dropout_delta(Cg *cg, const IrGroup *g, LLVMValueRef G, LLVMValueRef m, LLVMValueRef ym) {
+  LLVMValueRef y = cg_fmul(cg, ym, cg_real(cg, 1 - g->dropout));
+  return cg_fmul(cg, cg_fmul(cg, G, m), cg_derivative(cg, g->act, g->act_param, y));
+}
+
 static LLVMValueRef dropout_delta(Cg *cg, const IrGroup *g, LLVMValueRef V, LLVMValueRef vi, LLVMValueRef j,
                                   LLVMValueRef G_j) {
-  LLVMValueRef y = cg_fmul(cg, cg_load(cg, V, vi), cg_real(cg, 1 - g->dropout));
-  LLVMValueRef gm = cg_fmul(cg, G_j, cg_load(cg, V, mask_index(cg, g, j)));
-  return cg_fmul(cg, gm, cg_derivative(cg, g->act, g->act_param, y));
+  return cg_dropout_delta(cg, g, G_j, cg_load(cg, V, mask_index(cg, g, j)), cg_load(cg, V, vi));
 }
 
 /* Scratch: V, G and a gradient for the per-sample code, then the batch region (with dropout:
