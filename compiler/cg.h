@@ -138,6 +138,10 @@ LLVMValueRef cg_build_forward_batch(Cg *cg);
 LLVMValueRef cg_build_eval_batch(Cg *cg);
 LLVMValueRef cg_build_train_batch(Cg *cg, int sgd);
 LLVMValueRef cg_build_update_batch(Cg *cg);
+LLVMValueRef cg_build_deltas_batch(Cg *cg); /* threads' step, owner computes: the deltas of a part */
+LLVMValueRef cg_build_rows_batch(Cg *cg);   /* then each part's rows of every weight, stepped */
+/* codegen.c: a batch kernel's region in scratch for a call of count samples. */
+LLVMValueRef cg_batch_region(Cg *cg, LLVMValueRef scratch, LLVMValueRef count);
 
 /* cg_table.c: the groups of a large network that are walked from tables instead of
  * being written out as code, the tables and the functions that walk them. */

@@ -107,21 +107,36 @@ typedef struct Batch {
   LLVMValueRef masks;    /* dropout's M [n][n_dropout] (real samples only), or NULL: none */
 } Batch;
 
-static void batch_layout(Cg *cg, Batch *bt, LLVMValueRef region) {
+/* Where group id's buffers start in a region, in reals per padded sample (-1: none). */
+typedef struct BufOffsets {
+  int64_t at, a, g;
+} BufOffsets;
+
+static BufOffsets buf_offsets(const Cg *cg, int id) {
   const IrNetwork *net = cg->net;
+  BufOffsets o = {-1, -1, -1};
   int64_t off = 0;
-  for (int i = 0; i < net->n_groups; i++) {
+  for (int i = 0; i < net->n_groups && i <= id; i++) {
     const IrGroup *g = &net->groups[i];
-    BatchBufs *bb = &bt->bufs[i];
-    memset(bb, 0, sizeof *bb);
     if (g->role == ROLE_BIAS) continue;
-    bb->at = cg_elem(cg, region, LLVMBuildMul(cg->b, bt->npad, cg_int(cg, off), ""));
+    if (i == id) o.at = off;
     off += g->size;
     if (g->role == ROLE_INPUT) continue;
-    bb->a = cg_elem(cg, region, LLVMBuildMul(cg->b, bt->npad, cg_int(cg, off), ""));
-    off += padded(cg, g);
-    bb->g = cg_elem(cg, region, LLVMBuildMul(cg->b, bt->npad, cg_int(cg, off), ""));
-    off += padded(cg, g);
+    if (i == id) o.a = off, o.g = off + padded(cg, g);
+    off += 2 * padded(cg, g);
+  }
+  return o;
+}
+
+static LLVMValueRef buf_at(Cg *cg, LLVMValueRef region, LLVMValueRef npad, int64_t off) {
+  return off < 0 ? NULL : cg_elem(cg, region, LLVMBuildMul(cg->b, npad, cg_int(cg, off), ""));
+}
+
+static void batch_layout(Cg *cg, Batch *bt, LLVMValueRef region) {
+  for (int i = 0; i < cg->net->n_groups; i++) {
+    BufOffsets o = buf_offsets(cg, i);
+    bt->bufs[i] = (BatchBufs){buf_at(cg, region, bt->npad, o.at), buf_at(cg, region, bt->npad, o.a),
+                              buf_at(cg, region, bt->npad, o.g)};
   }
 }
 
@@ -158,6 +173,12 @@ static TileShape tile_shape(const Cg *cg, int64_t rows_divide) {
 }
 
 
+/* The parts of one batch whose deltas threads computed (nnc.deltasN), each in its own
+ * scratch: part s has ns[s] samples (i64), inputs xs[s] and scratch scratches[s]. */
+typedef struct Parts {
+  LLVMValueRef count, ns, xs, scratches;
+} Parts;
+
 /* --- the outer-product tile --------------------------------------------------------- */
 
 typedef enum TileOut {
@@ -183,7 +204,17 @@ typedef struct Gemm {
   double bias_const;            /* OUT_STORE without pointer: this constant (0: none) */
   LLVMValueRef scale;           /* OUT_SUBSCALED */
   LLVMValueRef first;           /* k-blocked OUT_STORE: i1, this is the first block (later ones add) */
+  /* A batch in parts (nnc.sgdRows): the reduction runs over part 0's k, then part 1's, …, the
+   * accumulators carried across them, so the sums are those of the whole batch in one call;
+   * part_at gives part s's a, b and k. parts NULL: one reduction over a, b and k. */
+  const struct Parts *parts;
+  const IrGroup *group, *src;   /* the edge set whose buffers part_at reads */
+  /* Rows (cols_outer, constant rows): only the bands [band_lo, band_hi) of rt rows, and the
+   * constant tail only where tail_on. band_lo NULL: every row. */
+  LLVMValueRef band_lo, band_hi, tail_on;
 } Gemm;
+
+static void part_at(Cg *cg, const Gemm *m, LLVMValueRef s, LLVMValueRef *a, LLVMValueRef *b, LLVMValueRef *k);
 
 static LLVMValueRef idx2(Cg *cg, LLVMValueRef r, LLVMValueRef rs, LLVMValueRef c, LLVMValueRef cs) {
   LLVMValueRef a = LLVMBuildMul(cg->b, r, rs, ""), b = cs ? LLVMBuildMul(cg->b, c, cs, "") : c;
@@ -212,17 +243,10 @@ static void emit_tile_store(Cg *cg, const Gemm *g, LLVMValueRef r, LLVMValueRef 
   cg_vstore(cg, acc, p, mask);
 }
 
-/* One tile: nr rows from r0, nv vectors from column c0; the last vector has `last` lanes. */
-static void emit_tile(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr, LLVMValueRef c0, int nv, int last) {
-  LLVMValueRef acc[TILE_MAX_ROWS][TILE_MAX_VECTORS];
-  NNC_ASSERT(nr >= 1 && nr <= TILE_MAX_ROWS && nv >= 1 && nv <= TILE_MAX_VECTORS);
+/* The k loop of a tile: acc[r][v] += A(r0 + r, k) · B(k, c0 + v) over g's k. */
+static void emit_tile_k_loop(Cg *cg, const Gemm *g, LLVMValueRef acc[][TILE_MAX_VECTORS], LLVMValueRef r0, int nr,
+                             LLVMValueRef c0, int nv, LLVMValueRef tail) {
   LLVMTypeRef vt = cg_vec_type(cg);
-  for (int r = 0; r < nr; r++)
-    for (int v = 0; v < nv; v++) {
-      acc[r][v] = cg_alloca(cg, vt, "acc");
-      LLVMBuildStore(cg->b, LLVMConstNull(vt), acc[r][v]);
-    }
-  LLVMValueRef tail = cg_lane_mask(cg, last);
   CgLoop lk;
   LLVMValueRef k = cg_loop_begin(cg, &lk, g->k, "k");
   LLVMValueRef bv[TILE_MAX_VECTORS];
@@ -235,6 +259,29 @@ static void emit_tile(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr, LLVMValueR
       LLVMBuildStore(cg->b, cg_vfma(cg, a, bv[v], LLVMBuildLoad2(cg->b, vt, acc[r][v], "")), acc[r][v]);
   }
   cg_loop_end(cg, &lk);
+}
+
+/* One tile: nr rows from r0, nv vectors from column c0; the last vector has `last` lanes. */
+static void emit_tile(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr, LLVMValueRef c0, int nv, int last) {
+  LLVMValueRef acc[TILE_MAX_ROWS][TILE_MAX_VECTORS];
+  NNC_ASSERT(nr >= 1 && nr <= TILE_MAX_ROWS && nv >= 1 && nv <= TILE_MAX_VECTORS);
+  LLVMTypeRef vt = cg_vec_type(cg);
+  for (int r = 0; r < nr; r++)
+    for (int v = 0; v < nv; v++) {
+      acc[r][v] = cg_alloca(cg, vt, "acc");
+      LLVMBuildStore(cg->b, LLVMConstNull(vt), acc[r][v]);
+    }
+  LLVMValueRef tail = cg_lane_mask(cg, last);
+  if (g->parts) {
+    CgLoop lp;
+    LLVMValueRef s = cg_loop_begin(cg, &lp, g->parts->count, "part");
+    Gemm part = *g;
+    part_at(cg, g, s, &part.a, &part.b, &part.k);
+    emit_tile_k_loop(cg, &part, acc, r0, nr, c0, nv, tail);
+    cg_loop_end(cg, &lp);
+  } else {
+    emit_tile_k_loop(cg, g, acc, r0, nr, c0, nv, tail);
+  }
   for (int r = 0; r < nr; r++)
     for (int v = 0; v < nv; v++)
       emit_tile_store(cg, g, LLVMBuildAdd(cg->b, r0, cg_int(cg, r), ""), at_col(cg, c0, v),
@@ -285,12 +332,26 @@ static void emit_row_band(Cg *cg, const Gemm *g, LLVMValueRef r0, int nr) {
 static void emit_col_band(Cg *cg, const Gemm *g, LLVMValueRef c0, int nv, int last) {
   LLVMValueRef bands = g->rows_const >= 0 ? cg_int(cg, g->rows_const / g->rt)
                                           : LLVMBuildSDiv(cg->b, g->rows, cg_int(cg, g->rt), "");
+  LLVMValueRef lo = cg_int(cg, 0);
+  if (g->band_lo) lo = g->band_lo, bands = LLVMBuildSub(cg->b, g->band_hi, g->band_lo, "");
   CgLoop lr;
-  LLVMValueRef ri = cg_loop_begin(cg, &lr, bands, "r");
+  LLVMValueRef ri = LLVMBuildAdd(cg->b, cg_loop_begin(cg, &lr, bands, "r"), lo, "");
   emit_tile(cg, g, LLVMBuildMul(cg->b, ri, cg_int(cg, g->rt), ""), g->rt, c0, nv, last);
   cg_loop_end(cg, &lr);
   int tail = g->rows_const >= 0 ? (int)(g->rows_const % g->rt) : 0;
-  if (tail) emit_tile(cg, g, cg_int(cg, g->rows_const - tail), tail, c0, nv, last);
+  if (!tail) return;
+  LLVMBasicBlockRef done = NULL;
+  if (g->tail_on) {
+    LLVMBasicBlockRef take = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "row_tail");
+    done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "row_tail_done");
+    LLVMBuildCondBr(cg->b, g->tail_on, take, done);
+    LLVMPositionBuilderAtEnd(cg->b, take);
+  }
+  emit_tile(cg, g, cg_int(cg, g->rows_const - tail), tail, c0, nv, last);
+  if (done) {
+    LLVMBuildBr(cg->b, done);
+    LLVMPositionBuilderAtEnd(cg->b, done);
+  }
 }
 
 static void emit_gemm_cols_outer(Cg *cg, const Gemm *g) {
@@ -571,61 +632,121 @@ static void emit_delta(Cg *cg, const IrGroup *g, const Batch *bt) {
   cg_loop_end(cg, &lb);
 }
 
-/* bias: Σ_b D[b][j] into the gradient or the step. */
-static void emit_bias_grad(Cg *cg, const IrGroup *g, const IrEdges *e, const Batch *bt, LLVMValueRef out,
-                           LLVMValueRef scale) {
-  if (e->weight == WEIGHT_FIXED) return;
-  CgLoop lj, lb;
-  LLVMValueRef sum = cg_alloca(cg, cg->real, "bsum");
-  LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, g->size), "bj");
-  LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
-  LLVMValueRef b = cg_loop_begin(cg, &lb, bt->n, "bb");
-  LLVMValueRef d = cg_load(cg, bt->bufs[g->id].g, idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL));
-  LLVMBuildStore(cg->b, cg_fadd(cg, LLVMBuildLoad2(cg->b, cg->real, sum, ""), d), sum);
+/* --- a batch in parts (threads: owner computes) --------------------------------------- */
+
+/* Part s: its sample count, padded count, inputs and region. */
+typedef struct Part {
+  LLVMValueRef n, npad, x, region;
+} Part;
+
+static LLVMValueRef batch_npad(Cg *cg, LLVMValueRef n) {
+  int64_t align = cg_batch_align(cg->net, cg->vec_bytes);
+  return LLVMBuildMul(cg->b, LLVMBuildSDiv(cg->b, LLVMBuildAdd(cg->b, n, cg_int(cg, align - 1), ""), cg_int(cg, align), ""),
+                      cg_int(cg, align), "npad");
+}
+
+static LLVMValueRef load_at(Cg *cg, LLVMTypeRef t, LLVMValueRef base, LLVMValueRef i) {
+  return LLVMBuildLoad2(cg->b, t, LLVMBuildInBoundsGEP2(cg->b, t, base, &i, 1, ""), "");
+}
+
+static Part part_of(Cg *cg, const Parts *ps, LLVMValueRef s) {
+  Part p;
+  p.n = load_at(cg, cg->i64, ps->ns, s);
+  p.npad = batch_npad(cg, p.n);
+  p.x = load_at(cg, cg->ptr, ps->xs, s);
+  p.region = cg_batch_region(cg, load_at(cg, cg->ptr, ps->scratches, s), p.n);
+  return p;
+}
+
+/* Part s's D of m's group (A), its source's outputs (B) and sample count (k). */
+static void part_at(Cg *cg, const Gemm *m, LLVMValueRef s, LLVMValueRef *a, LLVMValueRef *b, LLVMValueRef *k) {
+  Part p = part_of(cg, m->parts, s);
+  *k = p.n;
+  *a = buf_at(cg, p.region, p.npad, buf_offsets(cg, m->group->id).g);
+  *b = m->src->role == ROLE_INPUT ? cg_elem(cg, p.x, cg_int(cg, m->src->io_offset))
+                                   : buf_at(cg, p.region, p.npad, buf_offsets(cg, m->src->id).a);
+}
+
+/* sum += D[b][j] over the n samples of the D rows at d (row length: g padded), in order. */
+static void emit_column_sum(Cg *cg, const IrGroup *g, LLVMValueRef d, LLVMValueRef n, LLVMValueRef j, LLVMValueRef sum) {
+  CgLoop lb;
+  LLVMValueRef b = cg_loop_begin(cg, &lb, n, "bb");
+  LLVMValueRef v = cg_load(cg, d, idx2(cg, b, cg_int(cg, padded(cg, g)), j, NULL));
+  LLVMBuildStore(cg->b, LLVMBuildFAdd(cg->b, LLVMBuildLoad2(cg->b, cg->real, sum, ""), v, ""), sum);
   cg_loop_end(cg, &lb);
-  LLVMValueRef s = LLVMBuildLoad2(cg->b, cg->real, sum, "");
+}
+
+/* bias: Σ_b D[b][j] of rows [lo, hi) into the gradient or the step, summed in sample order:
+ * the batch's (bt), or its parts' one after the other (parts). */
+static void emit_bias_grad(Cg *cg, const IrGroup *g, const IrEdges *e, const Batch *bt, const Parts *parts,
+                           LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef out, LLVMValueRef scale) {
+  if (e->weight == WEIGHT_FIXED) return;
+  CgLoop lj, lp;
+  LLVMValueRef sum = cg_alloca(cg, cg->real, "bsum");
+  LLVMValueRef j = LLVMBuildAdd(cg->b, cg_loop_begin(cg, &lj, LLVMBuildSub(cg->b, hi, lo, ""), "bj"), lo, "");
+  LLVMBuildStore(cg->b, cg_real(cg, 0.0), sum);
+  if (parts) {
+    LLVMValueRef s = cg_loop_begin(cg, &lp, parts->count, "bp");
+    Part p = part_of(cg, parts, s);
+    emit_column_sum(cg, g, buf_at(cg, p.region, p.npad, buf_offsets(cg, g->id).g), p.n, j, sum);
+    cg_loop_end(cg, &lp);
+  } else {
+    emit_column_sum(cg, g, bt->bufs[g->id].g, bt->n, j, sum);
+  }
+  LLVMValueRef v = LLVMBuildLoad2(cg->b, cg->real, sum, "");
   LLVMValueRef idx = LLVMBuildAdd(cg->b, cg_int(cg, e->param_offset), j, "");
   LLVMValueRef old = cg_load(cg, out, idx);
-  cg_store(cg, out, idx, scale ? cg_fsub(cg, old, cg_fmul(cg, scale, s)) : cg_fadd(cg, old, s));
+  cg_store(cg, out, idx, scale ? cg_fsub(cg, old, cg_fmul(cg, scale, v)) : cg_fadd(cg, old, v));
   cg_loop_end(cg, &lj);
 }
 
-/* An edge set's backward step: G_src[b][i] += Σ_j D[b][j] W[j][i], then its weights' term
- * Σ_b D[b][j] X[b][i] written to out as `wout` says: OUT_SUBSCALED (the fused SGD step,
- * W −= scale · term), OUT_ADD (grad += term) or OUT_STORE (grad = term, no zeroing first). */
-static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params,
-                                    LLVMValueRef x, const Batch *bt, LLVMValueRef out, int wout,
-                                    LLVMValueRef scale) {
+/* G_src[b][i] += Σ_j D[b][j] W[j][i]: what backprop passes on to a computed source. */
+static void emit_input_grad_batch(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params, const Batch *bt) {
   const IrGroup *src = &cg->net->groups[e->src];
-  LLVMValueRef w = edge_params(cg, params, e);
-  if (src->role == ROLE_HIDDEN || src->role == ROLE_OUTPUT) { /* G_src[b][i] += Σ_j D[b][j] W[j][i] */
-    Gemm m = {0};
-    m.a = bt->bufs[g->id].g, m.a_rs = cg_int(cg, padded(cg, g)), m.a_ks = cg_int(cg, 1);
-    m.b = w, m.b_ks = cg_int(cg, src->size);
-    m.o = bt->bufs[src->id].g, m.o_rs = cg_int(cg, padded(cg, src));
-    m.k = cg_int(cg, g->size);
-    m.rows = bt->npad, m.rows_const = -1;
-    m.cols = cg_int(cg, src->size), m.cols_const = src->size;
-    TileShape ts = tile_shape(cg, cg_batch_align(cg->net, cg->vec_bytes));
-    m.rt = ts.rt, m.vt = ts.vt, m.cols_outer = 1;
-    m.out = OUT_ADD;
-    emit_gemm(cg, &m);
-  }
+  if (src->role != ROLE_HIDDEN && src->role != ROLE_OUTPUT) return;
   Gemm m = {0};
-  m.a = bt->bufs[g->id].g, m.a_rs = cg_int(cg, 1), m.a_ks = cg_int(cg, padded(cg, g));
-  if (src->role == ROLE_INPUT) {
-    m.b = cg_elem(cg, x, cg_int(cg, src->io_offset)), m.b_ks = cg_int(cg, cg->net->n_inputs);
-  } else {
-    m.b = bt->bufs[src->id].a, m.b_ks = cg_int(cg, padded(cg, src));
-  }
+  m.a = bt->bufs[g->id].g, m.a_rs = cg_int(cg, padded(cg, g)), m.a_ks = cg_int(cg, 1);
+  m.b = edge_params(cg, params, e), m.b_ks = cg_int(cg, src->size);
+  m.o = bt->bufs[src->id].g, m.o_rs = cg_int(cg, padded(cg, src));
+  m.k = cg_int(cg, g->size);
+  m.rows = bt->npad, m.rows_const = -1;
+  m.cols = cg_int(cg, src->size), m.cols_const = src->size;
+  TileShape ts = tile_shape(cg, cg_batch_align(cg->net, cg->vec_bytes));
+  m.rt = ts.rt, m.vt = ts.vt, m.cols_outer = 1;
+  m.out = OUT_ADD;
+  emit_gemm(cg, &m);
+}
+
+/* The weights' term of edge set e into g, Σ_b D[b][j] X[b][i], written to out as `wout` says:
+ * OUT_SUBSCALED (the fused SGD step, W −= scale · term), OUT_ADD (grad += term) or
+ * OUT_STORE (grad = term, no zeroing first). A, B and k are the caller's. */
+static Gemm weight_grad_gemm(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef out, int wout,
+                             LLVMValueRef scale) {
+  const IrGroup *src = &cg->net->groups[e->src];
+  Gemm m = {0};
+  m.a_rs = cg_int(cg, 1), m.a_ks = cg_int(cg, padded(cg, g));
+  m.b_ks = cg_int(cg, src->role == ROLE_INPUT ? cg->net->n_inputs : padded(cg, src));
   m.o = edge_params(cg, out, e), m.o_rs = cg_int(cg, src->size);
-  m.k = bt->n;
   m.rows = cg_int(cg, g->size), m.rows_const = g->size;
   m.cols = cg_int(cg, src->size), m.cols_const = src->size;
   TileShape ts = tile_shape(cg, 0);
   m.rt = ts.rt, m.vt = ts.vt, m.cols_outer = 1;
   m.out = wout;
   m.scale = scale;
+  m.group = g, m.src = src;
+  return m;
+}
+
+/* An edge set's backward step: the input gradient, then the weights' term (weight_grad_gemm). */
+static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params,
+                                    LLVMValueRef x, const Batch *bt, LLVMValueRef out, int wout,
+                                    LLVMValueRef scale) {
+  const IrGroup *src = &cg->net->groups[e->src];
+  emit_input_grad_batch(cg, g, e, params, bt);
+  Gemm m = weight_grad_gemm(cg, g, e, out, wout, scale);
+  m.a = bt->bufs[g->id].g;
+  m.b = src->role == ROLE_INPUT ? cg_elem(cg, x, cg_int(cg, src->io_offset)) : bt->bufs[src->id].a;
+  m.k = bt->n;
   emit_gemm(cg, &m);
 }
 
@@ -651,11 +772,9 @@ static LLVMValueRef batch_function(Cg *cg, const char *name, LLVMTypeRef ret, LL
  * third of it) at no gain in speed. */
 static void batch_begin(Cg *cg, Batch *bt, LLVMValueRef n, LLVMValueRef region) {
   cg->rolled = 1;
-  int64_t align = cg_batch_align(cg->net, cg->vec_bytes);
   bt->n = n;
   bt->region = region;
-  bt->npad = LLVMBuildMul(cg->b, LLVMBuildSDiv(cg->b, LLVMBuildAdd(cg->b, n, cg_int(cg, align - 1), ""), cg_int(cg, align), ""),
-                          cg_int(cg, align), "npad");
+  bt->npad = batch_npad(cg, n);
   bt->bufs = xcalloc((size_t)cg->net->n_groups, sizeof(BatchBufs));
   bt->masks = cg->dropout ? LLVMGetParam(cg->fn, LLVMCountParams(cg->fn) - 1) : NULL;
   batch_layout(cg, bt, region);
@@ -775,10 +894,78 @@ LLVMValueRef cg_build_train_batch(Cg *cg, int sgd) {
     emit_delta(cg, g, &bt);
     for (int k = 0; k < g->n_in - 1; k++)
       emit_set_backward_batch(cg, g, &g->in[k], params, x, &bt, out, scale ? OUT_SUBSCALED : OUT_ADD, scale);
-    emit_bias_grad(cg, g, &g->in[g->n_in - 1], &bt, out, scale);
+    emit_bias_grad(cg, g, &g->in[g->n_in - 1], &bt, NULL, cg_int(cg, 0), cg_int(cg, g->size), out, scale);
   }
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
   batch_end(cg, &bt);
+  return fn;
+}
+
+/* nnc.deltasN(params, n, x, t, region) -> summed loss: the first half of a step that threads
+ * share (owner computes): the batch's forward pass and every computed group's delta D, left
+ * in its G; no weight is touched. Each thread runs it on its part of the batch. */
+LLVMValueRef cg_build_deltas_batch(Cg *cg) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = batch_function(cg, "nnc.deltasN", cg->real, ps, 5, 0x1d);
+  LLVMValueRef params = LLVMGetParam(fn, 0), x = LLVMGetParam(fn, 2), t = LLVMGetParam(fn, 3);
+  Batch bt;
+  batch_begin(cg, &bt, LLVMGetParam(fn, 1), LLVMGetParam(fn, 4));
+  LLVMValueRef loss = emit_forward_and_loss(cg, &bt, params, x, t);
+  for (int i = n->n_order - 1; i >= 0; i--) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    emit_delta(cg, g, &bt);
+    for (int k = 0; k < g->n_in - 1; k++) emit_input_grad_batch(cg, g, &g->in[k], params, &bt);
+  }
+  LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
+  batch_end(cg, &bt);
+  return fn;
+}
+
+/* Σ ns[s] over the parts, as a real. */
+static LLVMValueRef parts_total(Cg *cg, const Parts *ps) {
+  LLVMValueRef total = cg_alloca(cg, cg->i64, "total");
+  LLVMBuildStore(cg->b, cg_int(cg, 0), total);
+  CgLoop l;
+  LLVMValueRef s = cg_loop_begin(cg, &l, ps->count, "tp");
+  LLVMBuildStore(cg->b, LLVMBuildAdd(cg->b, LLVMBuildLoad2(cg->b, cg->i64, total, ""), load_at(cg, cg->i64, ps->ns, s), ""), total);
+  cg_loop_end(cg, &l);
+  return LLVMBuildSIToFP(cg->b, LLVMBuildLoad2(cg->b, cg->i64, total, ""), cg->real, "");
+}
+
+/* nnc.sgdRows(params, n_parts, ns, xs, scratches, rate, part, of): the second half of a step
+ * that threads share, after nnc.deltasN of every part: for each edge set, the rows (output
+ * units) that part `part` of `of` owns — whole bands of the weight tile's rows, the row tail
+ * with the last part — get the SGD step W −= rate/N · Σ_b D[b][j] X[b][i], the sum over the
+ * parts' samples in part order, so that the weights are the bits of nnc.sgdN on the whole
+ * batch at once. No gradient is stored; no two parts write the same parameter. */
+LLVMValueRef cg_build_rows_batch(Cg *cg) {
+  const IrNetwork *n = cg->net;
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->real, cg->i64, cg->i64};
+  LLVMValueRef fn = cg_begin_function(cg, "nnc.sgdRows", cg->void_t, ps, 8, 0x1, 1);
+  Parts parts = {LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), LLVMGetParam(fn, 4)};
+  LLVMValueRef params = LLVMGetParam(fn, 0), rate = LLVMGetParam(fn, 5), part = LLVMGetParam(fn, 6),
+               of = LLVMGetParam(fn, 7);
+  cg->rolled = 1;
+  LLVMValueRef scale = LLVMBuildFDiv(cg->b, rate, parts_total(cg, &parts), "scale");
+  LLVMValueRef last = LLVMBuildICmp(cg->b, LLVMIntEQ, part, LLVMBuildSub(cg->b, of, cg_int(cg, 1), ""), "last");
+  for (int i = 0; i < n->n_order; i++) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    TileShape ts = tile_shape(cg, 0); /* weight_grad_gemm's */
+    LLVMValueRef bands = cg_int(cg, g->size / ts.rt);
+    LLVMValueRef lo = LLVMBuildSDiv(cg->b, LLVMBuildMul(cg->b, bands, part, ""), of, "band_lo");
+    LLVMValueRef hi = LLVMBuildSDiv(cg->b, LLVMBuildMul(cg->b, bands, LLVMBuildAdd(cg->b, part, cg_int(cg, 1), ""), ""), of, "band_hi");
+    for (int k = 0; k < g->n_in - 1; k++) {
+      Gemm m = weight_grad_gemm(cg, g, &g->in[k], params, OUT_SUBSCALED, scale);
+      m.parts = &parts, m.band_lo = lo, m.band_hi = hi, m.tail_on = last;
+      emit_gemm(cg, &m);
+    }
+    LLVMValueRef rt = cg_int(cg, ts.rt);
+    LLVMValueRef row_hi = LLVMBuildSelect(cg->b, last, cg_int(cg, g->size), LLVMBuildMul(cg->b, hi, rt, ""), "");
+    emit_bias_grad(cg, g, &g->in[g->n_in - 1], NULL, &parts, LLVMBuildMul(cg->b, lo, rt, ""), row_hi, params, scale);
+  }
+  LLVMBuildRetVoid(cg->b);
+  cg->rolled = 0;
   return fn;
 }
 
@@ -816,7 +1003,7 @@ static void emit_group_backward_update(Cg *cg, const IrGroup *g, LLVMValueRef pa
       emit_set_backward_batch(cg, g, e, params, x, bt, grad, OUT_STORE, NULL);
     } else {
       cg_zero(cg, cg_elem(cg, grad, cg_int(cg, e->param_offset)), cg_int(cg, e->count));
-      emit_bias_grad(cg, g, e, bt, grad, NULL);
+      emit_bias_grad(cg, g, e, bt, NULL, cg_int(cg, 0), cg_int(cg, g->size), grad, NULL);
     }
     emit_update_call(cg, update, ctx, e);
   }

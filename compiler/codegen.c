@@ -881,8 +881,14 @@ static LLVMValueRef call_in_chunks(Cg *cg, LLVMValueRef kernel, LLVMValueRef *ar
   return returns ? LLVMBuildLoad2(cg->b, cg->f64, total, "") : NULL;
 }
 
-static LLVMValueRef batch_region(Cg *cg, LLVMValueRef scratch) {
-  return byte_ptr(cg, scratch, per_sample_region(cg->net));
+/* After the per-sample region; with dropout (cg->dropout), after the count samples' masks
+ * there, from the next multiple of 64 bytes. */
+LLVMValueRef cg_batch_region(Cg *cg, LLVMValueRef scratch, LLVMValueRef count) {
+  if (!cg->dropout) return byte_ptr(cg, scratch, per_sample_region(cg->net));
+  LLVMValueRef masks = byte_ptr(cg, scratch, cg_dropout_mask_offset(cg->net));
+  LLVMValueRef bytes = LLVMBuildMul(cg->b, count, cg_int(cg, mask_row_bytes(cg->net)), "");
+  LLVMValueRef skip = LLVMBuildAnd(cg->b, LLVMBuildAdd(cg->b, bytes, cg_int(cg, 63), ""), cg_int(cg, ~(int64_t)63), "");
+  return LLVMBuildInBoundsGEP2(cg->b, cg->i8, masks, &skip, 1, "region");
 }
 
 /* The last arguments of a batch kernel, from args[n] on: its region in scratch, and while
@@ -890,15 +896,9 @@ static LLVMValueRef batch_region(Cg *cg, LLVMValueRef scratch) {
  * samples' masks, which the region follows (from the next multiple of 64 bytes). Returns the
  * number of arguments. */
 static unsigned batch_args(Cg *cg, LLVMValueRef scratch, LLVMValueRef count, LLVMValueRef *args, unsigned n) {
-  if (!cg->dropout) {
-    args[n] = batch_region(cg, scratch);
-    return n + 1;
-  }
-  LLVMValueRef masks = byte_ptr(cg, scratch, cg_dropout_mask_offset(cg->net));
-  LLVMValueRef bytes = LLVMBuildMul(cg->b, count, cg_int(cg, mask_row_bytes(cg->net)), "");
-  LLVMValueRef skip = LLVMBuildAnd(cg->b, LLVMBuildAdd(cg->b, bytes, cg_int(cg, 63), ""), cg_int(cg, ~(int64_t)63), "");
-  args[n] = LLVMBuildInBoundsGEP2(cg->b, cg->i8, masks, &skip, 1, "region");
-  args[n + 1] = masks;
+  args[n] = cg_batch_region(cg, scratch, count);
+  if (!cg->dropout) return n + 1;
+  args[n + 1] = byte_ptr(cg, scratch, cg_dropout_mask_offset(cg->net));
   return n + 2;
 }
 
@@ -1043,7 +1043,7 @@ static LLVMValueRef build_evaluate(Cg *cg, LLVMValueRef fwd1, LLVMValueRef evalN
   LLVMBuildRet(cg->b, to_f64(cg, LLVMBuildLoad2(cg->b, cg->real, loss, "")));
   if (batch) {
     LLVMPositionBuilderAtEnd(cg->b, batch);
-    LLVMValueRef bargs[] = {params, count, x, t, y, batch_region(cg, V)};
+    LLVMValueRef bargs[] = {params, count, x, t, y, cg_batch_region(cg, V, count)};
     LLVMBuildRet(cg->b, call_in_chunks(cg, evalN, bargs, 6, 2, 3, 4, 1));
   }
   return fn;
@@ -1128,7 +1128,27 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
  * NAME_loss_grad_update; NAME_train_sequence never does). */
 typedef struct CgTraining {
   LLVMValueRef loss_grad, train_step, loss_grad_update;
+  LLVMValueRef train_deltas, train_rows; /* batched networks only, else null pointers */
 } CgTraining;
+
+/* NAME_train_deltas(params, n, x, t, scratch) -> summed loss, then
+ * NAME_train_rows(params, n_parts, ns, xs, scratches, rate, part, of): an SGD step on a batch
+ * that threads share, each owning part of the work (nnc.deltasN, nnc.sgdRows). */
+static void build_owner_computes(Cg *cg, CgTraining *t) {
+  LLVMValueRef deltasN = cg_build_deltas_batch(cg), rowsN = cg_build_rows_batch(cg);
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr};
+  t->train_deltas = cg_begin_function(cg, symbol(cg, "train_deltas"), cg->f64, ps, 5, 0x1d, 0);
+  LLVMValueRef args[8];
+  for (unsigned i = 0; i < 4; i++) args[i] = LLVMGetParam(cg->fn, i);
+  unsigned nargs = batch_args(cg, LLVMGetParam(cg->fn, 4), args[1], args, 4);
+  LLVMBuildRet(cg->b, to_f64(cg, call(cg, deltasN, args, nargs)));
+  LLVMTypeRef rs[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->f64, cg->i64, cg->i64};
+  t->train_rows = cg_begin_function(cg, symbol(cg, "train_rows"), cg->void_t, rs, 8, 0x1, 0);
+  for (unsigned i = 0; i < 8; i++) args[i] = LLVMGetParam(cg->fn, i);
+  args[5] = from_f64(cg, args[5]);
+  call(cg, rowsN, args, 8);
+  LLVMBuildRetVoid(cg->b);
+}
 
 /* Builds them from the per-sample forward fwd1 and, when batched, the batch kernels. With
  * dropout (cg->dropout) they get their own kernels, per sample (the mask row copied into V)
@@ -1150,6 +1170,8 @@ static CgTraining build_training(Cg *cg, LLVMValueRef fwd1, int batched) {
   LLVMValueRef updN = batched ? cg_build_update_batch(cg) : NULL;
   t.loss_grad_update = build_loss_grad_update(cg, body, updN);
   t.loss_grad = LLVMGetNamedFunction(cg->mod, symbol(cg, "loss_grad"));
+  t.train_deltas = t.train_rows = LLVMConstNull(cg->ptr);
+  if (batched) build_owner_computes(cg, &t);
   cg->batch_forward = inference_forward;
   return t;
 }
@@ -1470,13 +1492,15 @@ static LLVMValueRef dropout_rates(Cg *cg) {
 static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LLVMValueRef init,
                                      LLVMValueRef forward, LLVMValueRef loss_grad, LLVMValueRef train_step,
                                      LLVMValueRef evaluate, LLVMValueRef train_sequence, int scale_mode,
-                                     int with_plan, LLVMValueRef loss_grad_update) {
+                                     int with_plan, LLVMValueRef loss_grad_update, LLVMValueRef train_deltas,
+                                     LLVMValueRef train_rows) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef fields[] = {cg->i32, cg->ptr, cg->i64, cg->i32, cg->i32, cg->i32, cg->i64, cg->i64,
                           cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr,
-                          cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->i64, cg->i64, cg->ptr, cg->i64, cg->ptr};
+                          cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->i64, cg->i64, cg->ptr, cg->i64, cg->ptr,
+                          cg->ptr, cg->ptr};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_model");
-  LLVMStructSetBody(ty, fields, 26, 0);
+  LLVMStructSetBody(ty, fields, 28, 0);
   size_t plan_len = 0;
   unsigned char *plan = with_plan ? export_plan(n, &plan_len) : NULL;
   LLVMValueRef none = LLVMConstNull(cg->ptr);
@@ -1488,10 +1512,10 @@ static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LL
                       cg->scale_offset ? cg->scale_offset : none, cg->scale_mul ? cg->scale_mul : none,
                       plan ? const_bytes(cg, plan, plan_len, "nnc.onnx_plan") : none, cg_int(cg, (int64_t)plan_len),
                       cg_int(cg, n->n_dropout), dropout_rates(cg), cg_int(cg, cg_dropout_mask_offset(n)),
-                      loss_grad_update};
+                      loss_grad_update, train_deltas, train_rows};
   free(plan);
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 26));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 28));
   LLVMSetGlobalConstant(g, 1);
   return g;
 }
@@ -1551,6 +1575,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   LLVMValueRef forward = build_forward(&cg, fwd1, fwdN);
   LLVMValueRef loss_grad = LLVMConstNull(cg.ptr), train_step = LLVMConstNull(cg.ptr);
   LLVMValueRef train_sequence = LLVMConstNull(cg.ptr), loss_grad_update = LLVMConstNull(cg.ptr);
+  LLVMValueRef train_deltas = LLVMConstNull(cg.ptr), train_rows = LLVMConstNull(cg.ptr);
   if (trainable) { /* an object with embedded weights is for inference only */
     LLVMValueRef sgd1p = build_backward_one(&cg, BWD_SGD, 1);
     cg.prefused = 1;
@@ -1561,11 +1586,13 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
     CgTraining t = build_training(&cg, fwd1, batched);
     cg.dropout = 0;
     loss_grad = t.loss_grad, train_step = t.train_step, loss_grad_update = t.loss_grad_update;
+    train_deltas = t.train_deltas, train_rows = t.train_rows;
   }
   LLVMValueRef evalN = batched ? cg_build_eval_batch(&cg) : NULL;
   LLVMValueRef evaluate = build_evaluate(&cg, fwd1, evalN);
   LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate, train_sequence,
-                                        scale ? scale->mode : NNC_SCALE_NONE, with_main, loss_grad_update);
+                                        scale ? scale->mode : NNC_SCALE_NONE, with_main, loss_grad_update,
+                                        train_deltas, train_rows);
   if (with_main) build_main(&cg, model);
   cg_tables_free(&tables);
   cg_quant_free(&cg);

@@ -2,8 +2,11 @@
  *
  * Consumes: the trainer's sample order and data, the step size of this step.
  * Produces: updated parameters (and velocity). On one thread the model's fused train_step
- * does everything. With threads > 1 and a batch > 1, each worker runs loss_grad on its
- * contiguous share of the batch into its own gradient buffer and scratch; the gradients are
+ * does everything. With threads > 1 and a batch > 1, plain SGD (momentum 0, no clipping)
+ * takes the model's owner-computes step: each worker runs train_deltas on its contiguous
+ * share of the batch in its own scratch, then train_rows steps the rows of every layer it
+ * owns from every share's deltas; no gradient buffer, and the parameters are the bits of one
+ * thread's train_step. Otherwise each worker runs loss_grad on its contiguous share of the batch into its own gradient buffer and scratch; the gradients are
  * summed in worker order and the update v = m·v − rate·g/n, p += v is applied here, so a
  * given seed and thread count always give the same numbers. Clipping (clip.c) takes the
  * batch's whole gradient: the threads' gradients are summed first, then clipped, then the
@@ -53,7 +56,9 @@ int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err) {
   tr->grads = nnrt__alloc_array(n, sizeof(void *));
   tr->scratches = nnrt__alloc_array(n, sizeof(void *));
   tr->losses = nnrt__alloc_array(n, sizeof(double));
-  if (!tr->grads || !tr->scratches || !tr->losses)
+  tr->part_n = nnrt__alloc_array(n, sizeof(int64_t));
+  tr->part_x = nnrt__alloc_array(n, sizeof(void *));
+  if (!tr->grads || !tr->scratches || !tr->losses || !tr->part_n || !tr->part_x)
     return nnrt__oom(err);
   for (int w = 0; w < n; w++) {
     tr->grads[w] = nnrt__alloc_array_aligned(m->n_params, (size_t)m->real_bytes);
@@ -73,6 +78,8 @@ void nnrt__threads_free(nnrt_trainer *tr) {
   nnrt__free(tr->grads);
   nnrt__free(tr->scratches);
   nnrt__free(tr->losses);
+  nnrt__free(tr->part_n);
+  nnrt__free(tr->part_x);
 }
 
 typedef struct grad_job {
@@ -223,6 +230,69 @@ static double threaded_batch(nnrt_trainer *tr, int64_t from, int64_t n, double r
   return loss;
 }
 
+/* ---- threads that each compute what they own (the model's train_deltas, train_rows) ---- */
+
+typedef struct owner_job {
+  nnrt_trainer *tr;
+  int64_t n;
+  const int64_t *rows;          /* the dataset rows of the gathered batch (dropout's masks) */
+  double rate;
+} owner_job;
+
+/* Worker w: the forward pass and deltas of its part of the gathered batch, in its scratch. */
+static void deltas_worker(void *ctx, int w) {
+  owner_job *job = ctx;
+  nnrt_trainer *tr = job->tr;
+  const nnc_model *m = tr->m;
+  int64_t lo = job->n * w / tr->o.threads, n = tr->part_n[w];
+  if (m->n_dropout)
+    nnrt__dropout_masks(m, tr->scratches[w], job->rows + lo, n, tr->st.run_seed, tr->epoch);
+  tr->losses[w] = m->train_deltas(tr->params, n, tr->part_x[w], nnrt__at(tr->tb, m->real_bytes, lo * m->n_outputs),
+                                  tr->scratches[w]);
+}
+
+/* Worker w: the SGD step of the rows it owns, from every part's deltas. */
+static void rows_worker(void *ctx, int w) {
+  owner_job *job = ctx;
+  nnrt_trainer *tr = job->tr;
+  tr->m->train_rows(tr->params, tr->o.threads, tr->part_n, (const void *const *)tr->part_x, tr->scratches, job->rate,
+                    w, tr->o.threads);
+}
+
+/* Whether a batch of n takes the owner-computes step: plain SGD without momentum or clipping,
+ * on threads of one process, with a model that has it (NNRT_OWNER_COMPUTES=0 in the
+ * environment turns it off: the threads then sum per-thread gradients). */
+static int owner_computes(const nnrt_trainer *tr, int64_t n) {
+  static int off = -1;
+  if (off < 0) {
+    const char *v = getenv("NNRT_OWNER_COMPUTES");
+    off = v && strcmp(v, "0") == 0;
+  }
+  return !off && tr->pool && tr->m->train_rows && tr->m->train_deltas && !tr->runtime_update &&
+         tr->o.s.momentum == 0 && !nnc_schedule_needs_gradient(&tr->o.s) && nnrt__mpi_size() <= 1 && n > 1;
+}
+
+/* Every thread's deltas for its contiguous part, then every thread's rows: the parameters
+ * are the bits of one thread's train_step on the whole batch. No update when the loss is not
+ * finite. */
+static double owner_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
+  const nnc_model *m = tr->m;
+  int T = tr->o.threads;
+  for (int w = 0; w < T; w++) {
+    int64_t lo = n * w / T, hi = n * (w + 1) / T;
+    tr->part_n[w] = hi - lo;
+    tr->part_x[w] = nnrt__at(tr->xb, m->real_bytes, lo * m->n_inputs);
+  }
+  owner_job job = {tr, n, tr->order + from, rate};
+  nnrt__pool_run(tr->pool, deltas_worker, &job);
+  double loss = 0;
+  for (int w = 0; w < T; w++)
+    loss += tr->losses[w];
+  if (isfinite(loss))
+    nnrt__pool_run(tr->pool, rows_worker, &job);
+  return loss;
+}
+
 /* This rank's share of the global batch order[from, from+n), the allreduce, the update. */
 static double mpi_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
   const nnc_model *m = tr->m;
@@ -316,6 +386,8 @@ double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate)
   nnrt__gather(d, tr->order + from, n, tr->xb, tr->tb);
   if (fused_update_valid(tr, n))
     return fused_batch(tr, from, n, rate);
+  if (owner_computes(tr, n))
+    return owner_batch(tr, from, n, rate);
   if (tr->pool || tr->runtime_update)
     return threaded_batch(tr, from, n, rate);
   if (m->n_dropout)

@@ -50,9 +50,11 @@ struct nnrt_trainer {
   double *seq_rates;            /* the step size of each sample of a chunk */
   void *scratch;                /* for train_step on a whole batch */
   nnrt_pool *pool;              /* threads > 1 and batch > 1 */
-  int stop_agreed;
-  int checkpoint_failed;        /* checkpoints that could not be written (the first is reported) */              /* under MPI: some rank asked to stop (same on every rank) */
+  int stop_agreed;              /* under MPI: some rank asked to stop (same on every rank) */
+  int checkpoint_failed;        /* checkpoints that could not be written (the first is reported) */
   void **grads, **scratches;
+  int64_t *part_n;              /* owner computes: each thread's part of the batch, its samples */
+  const void **part_x;          /* and its inputs */
   double *losses;
 
   nnrt_epoch_row *rows, *best_rows;  /* history of this run and of the kept run */

@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 8
+#define NNC_ABI_VERSION 9
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 /* The update rule (nnc/optim.h has one entry each). */
@@ -191,6 +191,21 @@ typedef struct nnc_model {
    * calls loss_grad and updates after it. */
   double (*loss_grad_update)(void *params, int64_t n, const void *x, const void *t, void *grad, void *scratch,
                              void (*update)(void *ctx, int64_t lo, int64_t hi), void *ctx);
+
+  /* A mini-batch SGD step (momentum 0) that threads share, each computing what it owns, with
+   * no gradient buffer. The batch is cut into n_parts contiguous parts; part s (ns[s] ≥ 0
+   * samples, inputs xs[s], its own scratch scratches[s] of SCRATCH_BYTES(ns[s])) first gets
+   * train_deltas(params, ns[s], xs[s], its targets, scratches[s]): the forward pass and every
+   * layer's deltas left in its scratch, the summed loss returned, nothing updated (dropout's
+   * masks written by the caller as for loss_grad). When every part is done, each of
+   * `of` = n_parts callers runs train_rows(params, n_parts, ns, xs, scratches, rate, part, of)
+   * for its own part: the rows of every layer that part owns get the step
+   * p −= rate/N · Σ g over all N = Σ ns[s] samples, summed in sample order, so the parameters
+   * are the same bits as train_step's on the whole batch. Both NULL where the model has no
+   * batch kernels (and in hand-written models): the runtime then sums per-thread gradients. */
+  double (*train_deltas)(const void *params, int64_t n, const void *x, const void *t, void *scratch);
+  void (*train_rows)(void *params, int64_t n_parts, const int64_t *ns, const void *const *xs,
+                     void *const *scratches, double rate, int64_t part, int64_t of);
 } nnc_model;
 
 #define NNC_ONNX_PLAN_MAGIC 0x314e414c50584e4eull /* "NNXPLAN1" */
