@@ -129,7 +129,6 @@ void cg_emit_dense_backward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValu
 int cg_prefusable_set(const Cg *cg, const IrGroup *g);
 
 /* cg_batch.c: mini-batch kernels (register-tiled outer products). */
-int cg_batch_eligible(const IrNetwork *n);
 int64_t cg_batch_align(const IrNetwork *n, int vec_bytes);
 int64_t cg_batch_reals_per_sample(const IrNetwork *n, int vec_bytes);
 int64_t cg_batch_forward_reals_per_sample(const IrNetwork *n, int vec_bytes, int64_t *row_tail);

@@ -936,7 +936,7 @@ static LLVMValueRef parts_total(Cg *cg, const Parts *ps) {
 /* nnc.sgdRows(params, n_parts, ns, xs, scratches, rate, part, of): the second half of a step
  * that threads share, after nnc.deltasN of every part: for each edge set, the rows (output
  * units) that part `part` of `of` owns — whole bands of the weight tile's rows, the row tail
- * with the last part — get the SGD step W −= rate/N · Σ_b D[b][j] X[b][i], the sum over the
+ * with one part, which turns with the layer so that no part takes every tail — get the SGD step W −= rate/N · Σ_b D[b][j] X[b][i], the sum over the
  * parts' samples in part order, so that the weights are the bits of nnc.sgdN on the whole
  * batch at once. No gradient is stored; no two parts write the same parameter. */
 LLVMValueRef cg_build_rows_batch(Cg *cg) {
@@ -948,13 +948,14 @@ LLVMValueRef cg_build_rows_batch(Cg *cg) {
                of = LLVMGetParam(fn, 7);
   cg->rolled = 1;
   LLVMValueRef scale = LLVMBuildFDiv(cg->b, rate, parts_total(cg, &parts), "scale");
-  LLVMValueRef last = LLVMBuildICmp(cg->b, LLVMIntEQ, part, LLVMBuildSub(cg->b, of, cg_int(cg, 1), ""), "last");
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
+    LLVMValueRef slot = LLVMBuildSRem(cg->b, LLVMBuildAdd(cg->b, part, cg_int(cg, i), ""), of, "slot");
+    LLVMValueRef last = LLVMBuildICmp(cg->b, LLVMIntEQ, slot, LLVMBuildSub(cg->b, of, cg_int(cg, 1), ""), "last");
     TileShape ts = tile_shape(cg, 0); /* weight_grad_gemm's */
     LLVMValueRef bands = cg_int(cg, g->size / ts.rt);
-    LLVMValueRef lo = LLVMBuildSDiv(cg->b, LLVMBuildMul(cg->b, bands, part, ""), of, "band_lo");
-    LLVMValueRef hi = LLVMBuildSDiv(cg->b, LLVMBuildMul(cg->b, bands, LLVMBuildAdd(cg->b, part, cg_int(cg, 1), ""), ""), of, "band_hi");
+    LLVMValueRef lo = LLVMBuildSDiv(cg->b, LLVMBuildMul(cg->b, bands, slot, ""), of, "band_lo");
+    LLVMValueRef hi = LLVMBuildSDiv(cg->b, LLVMBuildMul(cg->b, bands, LLVMBuildAdd(cg->b, slot, cg_int(cg, 1), ""), ""), of, "band_hi");
     for (int k = 0; k < g->n_in - 1; k++) {
       Gemm m = weight_grad_gemm(cg, g, &g->in[k], params, OUT_SUBSCALED, scale);
       m.parts = &parts, m.band_lo = lo, m.band_hi = hi, m.tail_on = last;

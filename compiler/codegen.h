@@ -38,6 +38,9 @@ typedef struct CgVectorUnit {
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
                               int with_main, CgVectorUnit vec, const void *weights, const CgInputScale *scale,
                               const char *prefix, CgQuantize quant, unsigned isa);
+/* Whether the network gets mini-batch kernels (cg_batch.c), and with them NAME_train_deltas
+ * and NAME_train_rows. */
+int cg_batch_eligible(const IrNetwork *n);
 /* Scratch the generated functions need for n samples: fixed + n · per_sample bytes. */
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes);
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes);

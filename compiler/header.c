@@ -111,6 +111,21 @@ static void write_training_prototypes(FILE *f, const char *nm) {
           nm);
 }
 
+/* Networks with batch kernels: the SGD step that threads share (nnc/model.h). */
+static void write_owner_prototypes(FILE *f, const char *nm) {
+  fprintf(f,
+          "/* An SGD step on a batch (no momentum) shared by threads, each computing what it\n"
+          "   owns: train_deltas on each part of the batch (its own scratch), then, once every\n"
+          "   part is done, train_rows by each part for the rows of every layer it owns. The\n"
+          "   parameters are those of train_step on the whole batch (nnc/model.h). */\n"
+          "double %1$s_train_deltas(const %1$s_real *params, int64_t n, const %1$s_real *x,\n"
+          "                         const %1$s_real *t, void *scratch);\n"
+          "void %1$s_train_rows(%1$s_real *params, int64_t n_parts, const int64_t *ns,\n"
+          "                     const void *const *xs, void *const *scratches, double rate,\n"
+          "                     int64_t part, int64_t of);\n\n",
+          nm);
+}
+
 int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize) {
   OutFile out;
   FILE *f = out_open(&out, path);
@@ -136,6 +151,7 @@ int emit_header(const IrNetwork *n, const char *prefix, const char *path, int ve
   if (quantize) write_quantized(f, up, (CgQuantize)quantize, scaled);
   write_inference_prototypes(f, nm, up, embedded && !quantize, scaled);
   if (!embedded) write_training_prototypes(f, nm);
+  if (!embedded && cg_batch_eligible(n)) write_owner_prototypes(f, nm);
   if (!embedded && n->n_dropout) write_dropout(f, n, nm, up);
   fprintf(f, "/* The descriptor libnnrt drives the model through (nnc/model.h). */\n"
              "extern const nnc_model %s_model;\n", nm);

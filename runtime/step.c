@@ -239,12 +239,13 @@ typedef struct owner_job {
   double rate;
 } owner_job;
 
-/* Worker w: the forward pass and deltas of its part of the gathered batch, in its scratch. */
+/* Worker w: gathers its part of the batch, then its forward pass and deltas, in its scratch. */
 static void deltas_worker(void *ctx, int w) {
   owner_job *job = ctx;
   nnrt_trainer *tr = job->tr;
   const nnc_model *m = tr->m;
   int64_t lo = job->n * w / tr->o.threads, n = tr->part_n[w];
+  nnrt__gather(tr->train, job->rows + lo, n, (void *)tr->part_x[w], nnrt__at(tr->tb, m->real_bytes, lo * m->n_outputs));
   if (m->n_dropout)
     nnrt__dropout_masks(m, tr->scratches[w], job->rows + lo, n, tr->st.run_seed, tr->epoch);
   tr->losses[w] = m->train_deltas(tr->params, n, tr->part_x[w], nnrt__at(tr->tb, m->real_bytes, lo * m->n_outputs),
@@ -272,9 +273,9 @@ static int owner_computes(const nnrt_trainer *tr, int64_t n) {
          tr->o.s.momentum == 0 && !nnc_schedule_needs_gradient(&tr->o.s) && nnrt__mpi_size() <= 1 && n > 1;
 }
 
-/* Every thread's deltas for its contiguous part, then every thread's rows: the parameters
- * are the bits of one thread's train_step on the whole batch. No update when the loss is not
- * finite. */
+/* Every thread's deltas for its contiguous part (gathered by that thread), then every
+ * thread's rows: the parameters are the bits of one thread's train_step on the whole batch.
+ * No update when the loss is not finite. */
 static double owner_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate) {
   const nnc_model *m = tr->m;
   int T = tr->o.threads;
@@ -383,11 +384,11 @@ double nnrt__train_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate)
   }
   if (nnrt__mpi_size() > 1)
     return mpi_batch(tr, from, n, rate);
+  if (owner_computes(tr, n))
+    return owner_batch(tr, from, n, rate);
   nnrt__gather(d, tr->order + from, n, tr->xb, tr->tb);
   if (fused_update_valid(tr, n))
     return fused_batch(tr, from, n, rate);
-  if (owner_computes(tr, n))
-    return owner_batch(tr, from, n, rate);
   if (tr->pool || tr->runtime_update)
     return threaded_batch(tr, from, n, rate);
   if (m->n_dropout)
