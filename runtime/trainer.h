@@ -55,6 +55,7 @@ struct nnrt_trainer {
   void **grads, **scratches;
   int64_t *part_n;              /* owner computes: each thread's part of the batch, its samples */
   const void **part_x;          /* and its inputs */
+  int pull_params;              /* the parameters fit a core's L2: each thread reads them first */
   double *losses;
 
   nnrt_epoch_row *rows, *best_rows;  /* history of this run and of the kept run */
