@@ -933,6 +933,26 @@ static LLVMValueRef parts_total(Cg *cg, const Parts *ps) {
   return LLVMBuildSIToFP(cg->b, LLVMBuildLoad2(cg->b, cg->i64, total, ""), cg->real, "");
 }
 
+/* The rows of group g (the i-th in evaluation order) that part `part` of `of` owns: the
+ * bands [band_lo, band_hi) of weight_grad_gemm's tile rows, and the row tail where `tail`;
+ * rows [lo, hi) in all. The tail's owner turns with i, so that no part takes every tail. */
+typedef struct OwnedRows {
+  LLVMValueRef band_lo, band_hi, tail, lo, hi;
+} OwnedRows;
+
+static OwnedRows owned_rows(Cg *cg, const IrGroup *g, int i, LLVMValueRef part, LLVMValueRef of) {
+  int64_t rt = tile_shape(cg, 0).rt; /* weight_grad_gemm's */
+  LLVMValueRef bands = cg_int(cg, g->size / rt), one = cg_int(cg, 1);
+  LLVMValueRef slot = LLVMBuildSRem(cg->b, LLVMBuildAdd(cg->b, part, cg_int(cg, i), ""), of, "slot");
+  OwnedRows o;
+  o.tail = LLVMBuildICmp(cg->b, LLVMIntEQ, slot, LLVMBuildSub(cg->b, of, one, ""), "tail");
+  o.band_lo = LLVMBuildSDiv(cg->b, LLVMBuildMul(cg->b, bands, slot, ""), of, "band_lo");
+  o.band_hi = LLVMBuildSDiv(cg->b, LLVMBuildMul(cg->b, bands, LLVMBuildAdd(cg->b, slot, one, ""), ""), of, "band_hi");
+  o.lo = LLVMBuildMul(cg->b, o.band_lo, cg_int(cg, rt), "");
+  o.hi = LLVMBuildSelect(cg->b, o.tail, cg_int(cg, g->size), LLVMBuildMul(cg->b, o.band_hi, cg_int(cg, rt), ""), "");
+  return o;
+}
+
 /* nnc.sgdRows(params, n_parts, ns, xs, scratches, rate, part, of): the second half of a step
  * that threads share, after nnc.deltasN of every part: for each edge set, the rows (output
  * units) that part `part` of `of` owns — whole bands of the weight tile's rows, the row tail
@@ -950,20 +970,13 @@ LLVMValueRef cg_build_rows_batch(Cg *cg) {
   LLVMValueRef scale = LLVMBuildFDiv(cg->b, rate, parts_total(cg, &parts), "scale");
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
-    LLVMValueRef slot = LLVMBuildSRem(cg->b, LLVMBuildAdd(cg->b, part, cg_int(cg, i), ""), of, "slot");
-    LLVMValueRef last = LLVMBuildICmp(cg->b, LLVMIntEQ, slot, LLVMBuildSub(cg->b, of, cg_int(cg, 1), ""), "last");
-    TileShape ts = tile_shape(cg, 0); /* weight_grad_gemm's */
-    LLVMValueRef bands = cg_int(cg, g->size / ts.rt);
-    LLVMValueRef lo = LLVMBuildSDiv(cg->b, LLVMBuildMul(cg->b, bands, slot, ""), of, "band_lo");
-    LLVMValueRef hi = LLVMBuildSDiv(cg->b, LLVMBuildMul(cg->b, bands, LLVMBuildAdd(cg->b, slot, cg_int(cg, 1), ""), ""), of, "band_hi");
+    OwnedRows own = owned_rows(cg, g, i, part, of);
     for (int k = 0; k < g->n_in - 1; k++) {
       Gemm m = weight_grad_gemm(cg, g, &g->in[k], params, OUT_SUBSCALED, scale);
-      m.parts = &parts, m.band_lo = lo, m.band_hi = hi, m.tail_on = last;
+      m.parts = &parts, m.band_lo = own.band_lo, m.band_hi = own.band_hi, m.tail_on = own.tail;
       emit_gemm(cg, &m);
     }
-    LLVMValueRef rt = cg_int(cg, ts.rt);
-    LLVMValueRef row_hi = LLVMBuildSelect(cg->b, last, cg_int(cg, g->size), LLVMBuildMul(cg->b, hi, rt, ""), "");
-    emit_bias_grad(cg, g, &g->in[g->n_in - 1], NULL, &parts, LLVMBuildMul(cg->b, lo, rt, ""), row_hi, params, scale);
+    emit_bias_grad(cg, g, &g->in[g->n_in - 1], NULL, &parts, own.lo, own.hi, params, scale);
   }
   LLVMBuildRetVoid(cg->b);
   cg->rolled = 0;
