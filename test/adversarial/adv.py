@@ -149,11 +149,10 @@ def damage(before, after, may_change, creates):
     return None
 
 
-def sanitized(path):
-    """Whether the executable at path is built with AddressSanitizer (its runtime is linked in
-    statically, so ldd does not show it)."""
-    with open(path, "rb") as f:
-        return b"__asan_init" in f.read()
+def sanitized(ctx):
+    """Whether nnc and the executables it links are the sanitizer build (--sanitized, from
+    CMake: the string __asan_init is in every nnc, whose static LLVM names it)."""
+    return ctx.opts.sanitized
 
 
 def build_models(opts):
@@ -245,10 +244,11 @@ def main():
     p.add_argument("--work", required=True)
     p.add_argument("--class", dest="classes", action="append", required=True)
     p.add_argument("--filter", default="")
+    p.add_argument("--sanitized", type=int, default=0, help="1: nnc and its runtime are the sanitizer build")
     opts = p.parse_args()
     opts.nnc, opts.examples = os.path.abspath(opts.nnc), os.path.abspath(opts.examples)
     opts.work = os.path.abspath(opts.work)
-    opts.slowdown = 4 if sanitized(opts.nnc) else 1  # timeouts catch hangs, not slowness
+    opts.slowdown = 4 if opts.sanitized else 1  # timeouts catch hangs, not slowness
     shutil.rmtree(opts.work, ignore_errors=True)
     os.makedirs(opts.work)
     build_models(opts)

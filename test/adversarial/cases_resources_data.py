@@ -37,9 +37,9 @@ def idx_refused(name, images, err, labels=LABELS3, cmd="./m train --quiet", **kw
                 creates=[], **kw)
 
 
-def asan_build(ctx, exe):
+def asan_build(ctx):
     return "AddressSanitizer reserves more address space than ulimit -v allows" \
-        if sanitized(ctx.path(exe)) else None
+        if sanitized(ctx) else None
 
 
 def gz_stream(path, head, size, fill=0):
@@ -142,13 +142,13 @@ CASES = [
          files={"m.nn": m_nn(), "img.idx": IMAGES, "lab.idx": LABELS3,
                 "big.idx": idx(0x08, [2**31, 2, 2], bytes(16))},
          setup=lambda ctx: (compiled_m(ctx), ctx.sh("./m train --quiet")),
-         needs=lambda ctx: asan_build(ctx, "m"), exit=1, creates=[],
+         needs=asan_build, exit=1, creates=[],
          err=r"big\.idx: truncated: expected 8589934592 bytes of data, found 16"),
     case("idx-declared-8gib-gz", "ulimit -v 1500000; ./m predict --input big.idx.gz",
          files={"m.nn": m_nn(), "img.idx": IMAGES, "lab.idx": LABELS3,
                 "big.idx.gz": gzip.compress(idx(0x08, [2**31, 2, 2], bytes(16)))},
          setup=lambda ctx: (compiled_m(ctx), ctx.sh("./m train --quiet")),
-         needs=lambda ctx: asan_build(ctx, "m"), exit=1, creates=[],
+         needs=asan_build, exit=1, creates=[],
          err=r"big\.idx\.gz: truncated: expected 8589934592 bytes of data, found 16"),
     idx_refused("idx-gzip-bomb", None, r"img\.idx\.gz: 256 or more unexpected bytes after the data",
                 cmd="./m train --quiet --data img.idx.gz --labels lab.idx", timeout=20,

@@ -125,7 +125,7 @@ def checkpoint_case(name, edit, err, exit=1, extra_setup=""):
 # --- out of memory under ulimit -v ---------------------------------------------------------
 
 def skip_sanitized(ctx):
-    return "a sanitizer build maps terabytes of shadow memory: no ulimit -v" if sanitized(ctx.nnc) else None
+    return "a sanitizer build maps terabytes of shadow memory: no ulimit -v" if sanitized(ctx) else None
 
 
 def under_ulimits(cmd, start_kib=150000, stop_kib=600000, step_kib=10000, oom=3, message="nnc: error: out of memory"):
