@@ -86,6 +86,7 @@ gcc -O3 -march=native -DNI=2 -DNH=4 -DNO=1 -o $B/tiny_c_xor peers/tiny_c.c -lm
 gcc -O3 -march=native -DNI=4 -DNH=8 -DNO=3 -o $B/tiny_c_iris peers/tiny_c.c -lm
 gcc -O3 -march=native -ffast-math -o $B/mlp_c peers/mlp_c.c -lz -lm
 gcc -O2 -march=native -pthread -o $B/peak tools/peak.c
+gcc -O2 -pthread -o $B/xcore tools/xcore.c
 # workload 7 (only when named): the bigger nets as train executables, and the sources of the compile-time grid
 GROW_NETS="w1024:1024-1024 d8x512:512-512-512-512-512-512-512-512 w4096:4096"   # tag suffix : hidden widths
 GROW_DEPTHS="1 2 4 8 16 32 64" GROW_WIDTHS="16 64 256 1024 4096"
@@ -196,7 +197,7 @@ run() {
   echo "load before: $(uptime)"; } >"$RES/env.txt"
 N=${#JOBS[@]}
 for rep in $(seq 1 "$REPS"); do
-  echo "load at repetition $rep: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)" >>"$RES/env.txt"
+  echo "load at repetition $rep: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min); $($B/xcore)" >>"$RES/env.txt"
   say "repetition $rep/$REPS ($N jobs, round-robin from job $(((rep - 1) * 7 % N)))"
   for k in $(seq 0 $((N - 1))); do
     j=${JOBS[$(((k + (rep - 1) * 7) % N))]}

@@ -248,6 +248,8 @@ for n, t in (("nnc driver", "nnc_mb_avx2"), ("nnc `train`", "cli_mb1_avx2")):
     target(f"w1 {n} compiled for AVX2 (`--cpu x86-64-v3`) ≥ 75 % of the AVX2 FMA peak", x, lambda v: v >= 75, f"{x:.1f} %" if x else "", "≤ 100 %")
 x = r(med(ep("torch2")), med(ep("cli_mb2"))); target("w1 nnc `train --threads 2` ≥ 1.7× PyTorch 2 threads (PASSIVE, Haswell)", x, lambda v: v >= 1.7, f"{x:.2f}×" if x else "", up_to(med(ep("torch2")), floor_epoch2))
 x = r(med(ep("torch2_auto")), med(ep("cli_mb2"))); target("w1 nnc `train --threads 2` vs PyTorch 2 threads, autodetected kernel (≥ 1.7×)", x, lambda v: v >= 1.7, f"{x:.2f}×" if x else "", up_to(med(ep("torch2_auto")), floor_epoch2))
+x = r(med(ep("cli_mb1")), med(ep("cli_mb2"))); target("w1 nnc `train --threads 2` ≥ 1.8× nnc `train` on 1 thread (batch 64)", x, lambda v: v >= 1.8, f"{x:.2f}×" if x else "", "≤ 2×")
+x = r(med(ep("cli_mpi1_b512")), med(ep("cli_mpi2_b512"))); target("w6 nnc `mpirun -np 2` ≥ 1.8× 1 rank (batch 512, shared memory)", x, lambda v: v >= 1.8, f"{x:.2f}×" if x else "", "≤ 2×")
 def acc_of(tag):
     a = last_acc(tag)
     return None if a == "-" else float(a)
