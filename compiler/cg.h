@@ -135,7 +135,7 @@ int64_t cg_batch_forward_reals_per_sample(const IrNetwork *n, int vec_bytes, int
 LLVMValueRef cg_build_forward_body(Cg *cg);
 LLVMValueRef cg_build_forward_batch(Cg *cg);
 LLVMValueRef cg_build_eval_batch(Cg *cg);
-LLVMValueRef cg_build_train_batch(Cg *cg, int sgd);
+LLVMValueRef cg_build_train_batch(Cg *cg);
 LLVMValueRef cg_build_update_batch(Cg *cg);
 LLVMValueRef cg_build_deltas_batch(Cg *cg); /* threads' step, owner computes: the deltas of a part */
 LLVMValueRef cg_build_rows_batch(Cg *cg);   /* then each part's rows of every weight, stepped */

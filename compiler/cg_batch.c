@@ -1,10 +1,12 @@
 /* cg_batch.c — mini-batch kernels: a batch of samples goes through each dense group as
  * matrix products, computed by register-tiled micro-kernels that nnc writes itself.
  * Consumes: the IR of a network whose weights are all dense and learned (cg_batch_eligible).
- * Produces: internal functions nnc.forwardN and nnc.backwardN/nnc.sgdN used by the exported
- * batch entry points when n > 1. A network with dropout gets a second set of training kernels
- * (nnc.forwardBd, nnc.backwardNd, nnc.sgdNd, nnc.updateNd) that take the batch's masks as one
- * more parameter: M[b][u], sample b's mask row, as the caller of loss_grad writes them.
+ * Produces: internal functions nnc.forwardN, nnc.backwardN, nnc.updateN, and the SGD step
+ * in two halves, nnc.deltasN then nnc.sgdRows (whole batch: one part; threads: a part each),
+ * used by the exported batch entry points when n > 1. A network with dropout gets a second set
+ * of training kernels (nnc.forwardBd, nnc.backwardNd, nnc.deltasNd, nnc.updateNd) that take
+ * the batch's masks as one more parameter: M[b][u], sample b's mask row, as the caller of
+ * loss_grad writes them.
  *
  * Every product is one shape, an outer-product tile (emit_gemm): O[r][c] (+)= Σ_k A[r][k]·B[k][c]
  * with A broadcast one element at a time and B read as vectors along c, so each loaded
@@ -739,11 +741,10 @@ static Gemm weight_grad_gemm(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMVal
 
 /* An edge set's backward step: the input gradient, then the weights' term (weight_grad_gemm). */
 static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params,
-                                    LLVMValueRef x, const Batch *bt, LLVMValueRef out, int wout,
-                                    LLVMValueRef scale) {
+                                    LLVMValueRef x, const Batch *bt, LLVMValueRef out, int wout) {
   const IrGroup *src = &cg->net->groups[e->src];
   emit_input_grad_batch(cg, g, e, params, bt);
-  Gemm m = weight_grad_gemm(cg, g, e, out, wout, scale);
+  Gemm m = weight_grad_gemm(cg, g, e, out, wout, NULL);
   m.a = bt->bufs[g->id].g;
   m.b = src->role == ROLE_INPUT ? cg_elem(cg, x, cg_int(cg, src->io_offset)) : bt->bufs[src->id].a;
   m.k = bt->n;
@@ -876,25 +877,22 @@ static LLVMValueRef emit_forward_and_loss(Cg *cg, Batch *bt, LLVMValueRef params
   return loss;
 }
 
-/* nnc.backwardN(params, n, x, t, out, rate, region) -> summed loss. out: the gradient
- * (accumulated; sgd = 0) or the parameters themselves (sgd = 1: p −= rate/n · grad). */
-LLVMValueRef cg_build_train_batch(Cg *cg, int sgd) {
+/* nnc.backwardN(params, n, x, t, grad, region) -> summed loss: the batch's gradient added
+ * into grad. (The SGD step of a batch is nnc.deltasN, then nnc.sgdRows of one part.) */
+LLVMValueRef cg_build_train_batch(Cg *cg) {
   const IrNetwork *n = cg->net;
-  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->real, cg->ptr};
-  LLVMValueRef fn = batch_function(cg, sgd ? "nnc.sgdN" : "nnc.backwardN", cg->real, ps, 7, sgd ? 0x4c : 0x5d);
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
+  LLVMValueRef fn = batch_function(cg, "nnc.backwardN", cg->real, ps, 6, 0x3d);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
-               t = LLVMGetParam(fn, 3), out = LLVMGetParam(fn, 4), rate = LLVMGetParam(fn, 5),
-               region = LLVMGetParam(fn, 6);
+               t = LLVMGetParam(fn, 3), grad = LLVMGetParam(fn, 4), region = LLVMGetParam(fn, 5);
   Batch bt;
   batch_begin(cg, &bt, count, region);
   LLVMValueRef loss = emit_forward_and_loss(cg, &bt, params, x, t);
-  LLVMValueRef scale = sgd ? LLVMBuildFDiv(cg->b, rate, LLVMBuildSIToFP(cg->b, count, cg->real, ""), "scale") : NULL;
   for (int i = n->n_order - 1; i >= 0; i--) {
     const IrGroup *g = &n->groups[n->order[i]];
     emit_delta(cg, g, &bt);
-    for (int k = 0; k < g->n_in - 1; k++)
-      emit_set_backward_batch(cg, g, &g->in[k], params, x, &bt, out, scale ? OUT_SUBSCALED : OUT_ADD, scale);
-    emit_bias_grad(cg, g, &g->in[g->n_in - 1], &bt, NULL, cg_int(cg, 0), cg_int(cg, g->size), out, scale);
+    for (int k = 0; k < g->n_in - 1; k++) emit_set_backward_batch(cg, g, &g->in[k], params, x, &bt, grad, OUT_ADD);
+    emit_bias_grad(cg, g, &g->in[g->n_in - 1], &bt, NULL, cg_int(cg, 0), cg_int(cg, g->size), grad, NULL);
   }
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
   batch_end(cg, &bt);
@@ -957,8 +955,8 @@ static OwnedRows owned_rows(Cg *cg, const IrGroup *g, int i, LLVMValueRef part, 
  * that threads share, after nnc.deltasN of every part: for each edge set, the rows (output
  * units) that part `part` of `of` owns — whole bands of the weight tile's rows, the row tail
  * with one part, which turns with the layer so that no part takes every tail — get the SGD step W −= rate/N · Σ_b D[b][j] X[b][i], the sum over the
- * parts' samples in part order, so that the weights are the bits of nnc.sgdN on the whole
- * batch at once. No gradient is stored; no two parts write the same parameter. */
+ * parts' samples in part order, so that the weights are the same bits whatever the parts
+ * (train_step takes the whole batch as one part). No gradient is stored; no two parts write the same parameter. */
 LLVMValueRef cg_build_rows_batch(Cg *cg) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->real, cg->i64, cg->i64};
@@ -1014,7 +1012,7 @@ static void emit_group_backward_update(Cg *cg, const IrGroup *g, LLVMValueRef pa
     const IrEdges *e = &g->in[k];
     if (e->weight == WEIGHT_FIXED) continue; /* a fixed bias: nothing to learn */
     if (k < g->n_in - 1) {
-      emit_set_backward_batch(cg, g, e, params, x, bt, grad, OUT_STORE, NULL);
+      emit_set_backward_batch(cg, g, e, params, x, bt, grad, OUT_STORE);
     } else {
       cg_zero(cg, cg_elem(cg, grad, cg_int(cg, e->param_offset)), cg_int(cg, e->count));
       emit_bias_grad(cg, g, e, bt, NULL, cg_int(cg, 0), cg_int(cg, g->size), grad, NULL);

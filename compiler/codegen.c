@@ -962,8 +962,8 @@ static LLVMValueRef build_loss_grad(Cg *cg, LLVMValueRef fwd1, LLVMValueRef bwd1
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->f64, total, ""));
   if (batch) {
     LLVMPositionBuilderAtEnd(cg->b, batch);
-    LLVMValueRef args[8] = {params, count, x, t, grad, cg_real(cg, 0.0)};
-    LLVMBuildRet(cg->b, call_in_chunks(cg, bwdN, args, batch_args(cg, scratch, count, args, 6), 2, 3, -1, 1));
+    LLVMValueRef args[8] = {params, count, x, t, grad};
+    LLVMBuildRet(cg->b, call_in_chunks(cg, bwdN, args, batch_args(cg, scratch, count, args, 5), 2, 3, -1, 1));
   }
   return fn;
 }
@@ -1073,9 +1073,52 @@ static void emit_update(Cg *cg, LLVMValueRef params, LLVMValueRef vel, LLVMValue
   LLVMPositionBuilderAtEnd(cg->b, done);
 }
 
+/* The training entry points that drop units (NAME_loss_grad, NAME_train_step and
+ * NAME_loss_grad_update; NAME_train_sequence never does). */
+typedef struct CgTraining {
+  LLVMValueRef loss_grad, train_step, loss_grad_update;
+  LLVMValueRef train_deltas, train_rows; /* batched networks only, else null pointers */
+} CgTraining;
+
+/* NAME_train_deltas(params, n, x, t, scratch) -> summed loss, then
+ * NAME_train_rows(params, n_parts, ns, xs, scratches, rate, part, of): an SGD step on a batch
+ * that threads share, each owning part of the work (nnc.deltasN, nnc.sgdRows). */
+static void build_owner_computes(Cg *cg, CgTraining *t) {
+  LLVMValueRef deltasN = cg_build_deltas_batch(cg), rowsN = cg_build_rows_batch(cg);
+  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr};
+  t->train_deltas = cg_begin_function(cg, symbol(cg, "train_deltas"), cg->f64, ps, 5, 0x1d, 0);
+  LLVMValueRef args[8];
+  for (unsigned i = 0; i < 4; i++) args[i] = LLVMGetParam(cg->fn, i);
+  unsigned nargs = batch_args(cg, LLVMGetParam(cg->fn, 4), args[1], args, 4);
+  LLVMBuildRet(cg->b, to_f64(cg, call(cg, deltasN, args, nargs)));
+  LLVMTypeRef rs[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->f64, cg->i64, cg->i64};
+  t->train_rows = cg_begin_function(cg, symbol(cg, "train_rows"), cg->void_t, rs, 8, 0x1, 0);
+  for (unsigned i = 0; i < 8; i++) args[i] = LLVMGetParam(cg->fn, i);
+  args[5] = from_f64(cg, args[5]);
+  call(cg, rowsN, args, 8);
+  LLVMBuildRetVoid(cg->b);
+}
+
+/* NAME_train_deltas, then NAME_train_rows of the one part there is: an SGD step on a batch of
+ * count samples (the rate a double), as the owner-computes step of threads takes it with one
+ * thread. Returns the summed loss. */
+static LLVMValueRef emit_one_part_step(Cg *cg, const CgTraining *tr, LLVMValueRef count, LLVMValueRef x,
+                                       LLVMValueRef t, LLVMValueRef scratch, LLVMValueRef rate) {
+  LLVMValueRef params = LLVMGetParam(cg->fn, 0);
+  LLVMValueRef dargs[] = {params, count, x, t, scratch};
+  LLVMValueRef loss = call(cg, tr->train_deltas, dargs, 5);
+  LLVMValueRef ns = cg_alloca(cg, cg->i64, "ns"), xs = cg_alloca(cg, cg->ptr, "xs"), ss = cg_alloca(cg, cg->ptr, "ss");
+  LLVMBuildStore(cg->b, count, ns);
+  LLVMBuildStore(cg->b, x, xs);
+  LLVMBuildStore(cg->b, scratch, ss);
+  LLVMValueRef rargs[] = {params, cg_int(cg, 1), ns, xs, ss, rate, cg_int(cg, 0), cg_int(cg, 1)};
+  call(cg, tr->train_rows, rargs, 8);
+  return loss;
+}
+
 /* NAME_train_step(params, velocity, n, x, t, rate, momentum, scratch) -> summed loss */
 static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd1, LLVMValueRef loss_grad,
-                                     LLVMValueRef sgdN) {
+                                     const CgTraining *tr) {
   const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->f64, cg->f64, cg->ptr};
   LLVMValueRef fn = cg_begin_function(cg, symbol(cg, "train_step"), cg->f64, ps, 8, 0x9b, 0);
@@ -1105,13 +1148,12 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   LLVMBuildRet(cg->b, to_f64(cg, call(cg, sgd1, sargs, 7)));
 
   LLVMPositionBuilderAtEnd(cg->b, batch);
-  if (sgdN) { /* without momentum the batch kernels apply the step themselves */
+  if (!LLVMIsNull(tr->train_rows)) { /* without momentum the batch kernels apply the step themselves */
     LLVMBasicBlockRef fused_batch = LLVMAppendBasicBlockInContext(cg->ctx, fn, "fused_batch");
     LLVMBasicBlockRef general = LLVMAppendBasicBlockInContext(cg->ctx, fn, "general");
     LLVMBuildCondBr(cg->b, no_m, fused_batch, general);
     LLVMPositionBuilderAtEnd(cg->b, fused_batch);
-    LLVMValueRef args[8] = {params, count, x, t, params, rate};
-    LLVMBuildRet(cg->b, to_f64(cg, call(cg, sgdN, args, batch_args(cg, scratch, count, args, 6))));
+    LLVMBuildRet(cg->b, emit_one_part_step(cg, tr, count, x, t, scratch, LLVMGetParam(fn, 5)));
     LLVMPositionBuilderAtEnd(cg->b, general);
   }
   memzero(cg, grad, n->n_params);
@@ -1122,32 +1164,6 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   emit_update(cg, params, vel, grad, scale, momentum);
   LLVMBuildRet(cg->b, loss);
   return fn;
-}
-
-/* The training entry points that drop units (NAME_loss_grad, NAME_train_step and
- * NAME_loss_grad_update; NAME_train_sequence never does). */
-typedef struct CgTraining {
-  LLVMValueRef loss_grad, train_step, loss_grad_update;
-  LLVMValueRef train_deltas, train_rows; /* batched networks only, else null pointers */
-} CgTraining;
-
-/* NAME_train_deltas(params, n, x, t, scratch) -> summed loss, then
- * NAME_train_rows(params, n_parts, ns, xs, scratches, rate, part, of): an SGD step on a batch
- * that threads share, each owning part of the work (nnc.deltasN, nnc.sgdRows). */
-static void build_owner_computes(Cg *cg, CgTraining *t) {
-  LLVMValueRef deltasN = cg_build_deltas_batch(cg), rowsN = cg_build_rows_batch(cg);
-  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr};
-  t->train_deltas = cg_begin_function(cg, symbol(cg, "train_deltas"), cg->f64, ps, 5, 0x1d, 0);
-  LLVMValueRef args[8];
-  for (unsigned i = 0; i < 4; i++) args[i] = LLVMGetParam(cg->fn, i);
-  unsigned nargs = batch_args(cg, LLVMGetParam(cg->fn, 4), args[1], args, 4);
-  LLVMBuildRet(cg->b, to_f64(cg, call(cg, deltasN, args, nargs)));
-  LLVMTypeRef rs[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->f64, cg->i64, cg->i64};
-  t->train_rows = cg_begin_function(cg, symbol(cg, "train_rows"), cg->void_t, rs, 8, 0x1, 0);
-  for (unsigned i = 0; i < 8; i++) args[i] = LLVMGetParam(cg->fn, i);
-  args[5] = from_f64(cg, args[5]);
-  call(cg, rowsN, args, 8);
-  LLVMBuildRetVoid(cg->b);
 }
 
 /* Builds them from the per-sample forward fwd1 and, when batched, the batch kernels. With
@@ -1162,16 +1178,15 @@ static CgTraining build_training(Cg *cg, LLVMValueRef fwd1, int batched) {
   }
   LLVMValueRef bwd1 = build_backward_one(cg, BWD_ACCUMULATE, 0);
   LLVMValueRef sgd1 = build_backward_one(cg, BWD_SGD, 0);
-  LLVMValueRef bwdN = batched ? cg_build_train_batch(cg, 0) : NULL;
-  LLVMValueRef sgdN = batched ? cg_build_train_batch(cg, 1) : NULL;
+  LLVMValueRef bwdN = batched ? cg_build_train_batch(cg) : NULL;
+  t.train_deltas = t.train_rows = LLVMConstNull(cg->ptr);
+  if (batched) build_owner_computes(cg, &t);
   LLVMValueRef body = build_loss_grad(cg, fwd1, bwd1, bwdN);
-  t.train_step = build_train_step(cg, fwd1, sgd1, body, sgdN);
+  t.train_step = build_train_step(cg, fwd1, sgd1, body, &t);
   build_loss_grad_export(cg, body);
   LLVMValueRef updN = batched ? cg_build_update_batch(cg) : NULL;
   t.loss_grad_update = build_loss_grad_update(cg, body, updN);
   t.loss_grad = LLVMGetNamedFunction(cg->mod, symbol(cg, "loss_grad"));
-  t.train_deltas = t.train_rows = LLVMConstNull(cg->ptr);
-  if (batched) build_owner_computes(cg, &t);
   cg->batch_forward = inference_forward;
   return t;
 }
