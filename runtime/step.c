@@ -6,8 +6,8 @@
  * takes the model's owner-computes step: each worker runs train_deltas on its contiguous
  * share of the batch in its own scratch, then train_rows steps the rows of every layer it
  * owns from every share's deltas; no gradient buffer, and the parameters are the bits of one
- * thread's train_step. Otherwise each worker runs loss_grad on its contiguous share of the batch into its own gradient buffer and scratch; the gradients are
- * summed in worker order and the update v = m·v − rate·g/n, p += v is applied here, so a
+ * thread's train_step. Otherwise each worker runs loss_grad on its contiguous share of the
+ * batch into its own gradient buffer and scratch; the gradients are summed in worker order and the update v = m·v − rate·g/n, p += v is applied here, so a
  * given seed and thread count always give the same numbers. Clipping (clip.c) takes the
  * batch's whole gradient: the threads' gradients are summed first, then clipped, then the
  * update runs (optim.c's rule: clipping never takes the fused SGD step).
@@ -255,7 +255,7 @@ typedef struct owner_job {
  * other threads stepped last are in their cores' caches, and a sequential read brings them
  * over at streaming bandwidth, where the forward pass's pattern (a few rows at a time) waits
  * on each line. On 2 cores whose caches are far apart (a 500 ns round trip) this took
- * train --threads 2 at batch 64 from 172k to 190k samples/s (bench/README.md). */
+ * train --threads 2 at batch 64 from 173k to 199k samples/s (bench/README.md). */
 static void pull_params(const nnrt_trainer *tr) {
   size_t bytes = (size_t)tr->m->n_params * (size_t)tr->m->real_bytes;
   if (!tr->pull_params)
