@@ -7,8 +7,9 @@
  * share of the batch in its own scratch, then train_rows steps the rows of every layer it
  * owns from every share's deltas; no gradient buffer, and the parameters are the bits of one
  * thread's train_step. Otherwise each worker runs loss_grad on its contiguous share of the
- * batch into its own gradient buffer and scratch; the gradients are summed in worker order and the update v = m·v − rate·g/n, p += v is applied here, so a
- * given seed and thread count always give the same numbers. Clipping (clip.c) takes the
+ * batch into its own gradient buffer and scratch; the gradients are summed in worker order
+ * and the update v = m·v − rate·g/n, p += v is applied here, so a given seed and thread count
+ * always give the same numbers. Clipping (clip.c) takes the
  * batch's whole gradient: the threads' gradients are summed first, then clipped, then the
  * update runs (optim.c's rule: clipping never takes the fused SGD step).
  * Under mpirun (nnrt__mpi_size() > 1) each process takes its contiguous share of the global
