@@ -55,6 +55,18 @@ static long l2_bytes(void) {
 #endif
 }
 
+/* Where share w of T of n things starts (share w is [start(w), start(w + 1))). */
+static int64_t share_start(int64_t n, int64_t w, int64_t T) { return n * w / T; }
+
+/* Whether the environment sets var to 0 (a path turned off); read once, into *cached. */
+static int switched_off(const char *var, int *cached) {
+  if (*cached < 0) {
+    const char *v = getenv(var);
+    *cached = v && strcmp(v, "0") == 0;
+  }
+  return *cached;
+}
+
 int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err) {
   const nnc_model *m = tr->m;
   int n = tr->o.threads, k = nnrt__mpi_size();
@@ -106,7 +118,7 @@ static void grad_worker(void *ctx, int w) {
   grad_job *job = ctx;
   nnrt_trainer *tr = job->tr;
   const nnc_model *m = tr->m;
-  int64_t T = tr->o.threads, lo = job->n * w / T, hi = job->n * (w + 1) / T;
+  int64_t T = tr->o.threads, lo = share_start(job->n, w, T), hi = share_start(job->n, w + 1, T);
   memset(tr->grads[w], 0, (size_t)m->n_params * (size_t)m->real_bytes);
   tr->losses[w] = 0;
   for (int64_t a = lo; a < hi; a += tr->grad_chunk) {
@@ -178,7 +190,7 @@ static void update_worker(void *ctx, int w) {
   update_job *job = ctx;
   nnrt_trainer *tr = job->tr;
   int T = tr->pool ? tr->o.threads : 1;
-  int64_t P = tr->m->n_params, lo = P * w / T, hi = P * (w + 1) / T;
+  int64_t P = tr->m->n_params, lo = share_start(P, w, T), hi = share_start(P, w + 1, T);
   if (tr->runtime_update) {
     if (tr->m->real_bytes == 4)
       SUM_SLICE(float);
@@ -258,9 +270,9 @@ typedef struct owner_job {
  * on each line. On 2 cores whose caches are far apart (a 500 ns round trip) this took
  * train --threads 2 at batch 64 from 173k to 199k samples/s (bench/README.md). */
 static void pull_params(const nnrt_trainer *tr) {
-  size_t bytes = (size_t)tr->m->n_params * (size_t)tr->m->real_bytes;
   if (!tr->pull_params)
     return;
+  size_t bytes = (size_t)tr->m->n_params * (size_t)tr->m->real_bytes;
   const volatile unsigned char *p = tr->params;
   for (size_t i = 0; i < bytes; i += 64)
     (void)p[i];
@@ -271,8 +283,8 @@ static void deltas_worker(void *ctx, int w) {
   owner_job *job = ctx;
   nnrt_trainer *tr = job->tr;
   const nnc_model *m = tr->m;
-  int64_t lo = job->n * w / tr->o.threads, n = tr->part_n[w];
-  nnrt__gather(tr->train, job->rows + lo, n, (void *)tr->part_x[w], nnrt__at(tr->tb, m->real_bytes, lo * m->n_outputs));
+  int64_t lo = share_start(job->n, w, tr->o.threads), n = tr->part_n[w];
+  nnrt__gather(tr->train, job->rows + lo, n, tr->part_x[w], nnrt__at(tr->tb, m->real_bytes, lo * m->n_outputs));
   pull_params(tr);
   if (m->n_dropout)
     nnrt__dropout_masks(m, tr->scratches[w], job->rows + lo, n, tr->st.run_seed, tr->epoch);
@@ -293,11 +305,7 @@ static void rows_worker(void *ctx, int w) {
  * environment turns it off: the threads then sum per-thread gradients). */
 static int owner_computes(const nnrt_trainer *tr, int64_t n) {
   static int off = -1;
-  if (off < 0) {
-    const char *v = getenv("NNRT_OWNER_COMPUTES");
-    off = v && strcmp(v, "0") == 0;
-  }
-  return !off && tr->pool && tr->m->train_rows && tr->m->train_deltas && !tr->runtime_update &&
+  return !switched_off("NNRT_OWNER_COMPUTES", &off) && tr->pool && tr->m->train_rows && tr->m->train_deltas && !tr->runtime_update &&
          tr->o.s.momentum == 0 && !nnc_schedule_needs_gradient(&tr->o.s) && nnrt__mpi_size() <= 1 && n > 1;
 }
 
@@ -308,8 +316,8 @@ static double owner_batch(nnrt_trainer *tr, int64_t from, int64_t n, double rate
   const nnc_model *m = tr->m;
   int T = tr->o.threads;
   for (int w = 0; w < T; w++) {
-    int64_t lo = n * w / T, hi = n * (w + 1) / T;
-    tr->part_n[w] = hi - lo;
+    int64_t lo = share_start(n, w, T);
+    tr->part_n[w] = share_start(n, w + 1, T) - lo;
     tr->part_x[w] = nnrt__at(tr->xb, m->real_bytes, lo * m->n_inputs);
   }
   owner_job job = {tr, n, tr->order + from, rate};
@@ -371,11 +379,7 @@ static void fused_update_range(void *ctx, int64_t lo, int64_t hi) {
 /* Whether this batch of n can take the update beside the backward sweep. */
 static int fused_update_valid(const nnrt_trainer *tr, int64_t n) {
   static int off = -1;
-  if (off < 0) {
-    const char *v = getenv("NNRT_FUSED_UPDATE");
-    off = v && strcmp(v, "0") == 0;
-  }
-  return !off && tr->runtime_update && tr->m->loss_grad_update && !tr->pool && nnrt__mpi_size() <= 1 &&
+  return !switched_off("NNRT_FUSED_UPDATE", &off) && tr->runtime_update && tr->m->loss_grad_update && !tr->pool && nnrt__mpi_size() <= 1 &&
          n >= 1 && n <= tr->grad_chunk && !nnc_schedule_needs_gradient(&tr->o.s) &&
          !nnc_optimizer_full_batch(tr->o.s.optimizer);
 }

@@ -54,7 +54,7 @@ struct nnrt_trainer {
   int checkpoint_failed;        /* checkpoints that could not be written (the first is reported) */
   void **grads, **scratches;
   int64_t *part_n;              /* owner computes: each thread's part of the batch, its samples */
-  const void **part_x;          /* and its inputs */
+  void **part_x;                /* and its inputs (in xb, where it gathers them) */
   int pull_params;              /* the parameters fit a core's L2: each thread reads them first */
   double *losses;
 
