@@ -96,12 +96,21 @@ static LLVMValueRef real_array(Cg *cg, const double *v, int64_t n, const char *n
 typedef struct TileScheme {
   const char *dot;     /* acc[l] += Σ_{t < per_lane} a[l][t]·b[l][t] for the 16 lanes l */
   int per_lane;
+  const char *amx;     /* the AMX tile product of the same operands: C[m][n] += Σ_k A[m][k]·B[k/per_lane][n][k%per_lane] */
+  unsigned amx_isa;    /* the CG_ISA_ bit of the target's AMX for it */
 } TileScheme;
 
 #define TILE_LANES 16
+#define CACHE_LINE 64
+/* AMX: a tile row holds 64 bytes, a step of the tile product AMX_GROUPS groups of inputs; with
+ * AMX a row of the tiled layout is padded with zero weights to whole steps, so that every
+ * tile of a function has one of three shapes (LLVM gives a tile register one shape for the
+ * whole function: more shapes than its 8 registers and it cannot allocate them). */
+#define AMX_ROW_BYTES 64
+#define AMX_GROUPS (AMX_ROW_BYTES / 4)
 
-static const TileScheme tile_int8 = {"llvm.x86.avx512.vpdpbusd.512", 4};
-static const TileScheme tile_bf16 = {"llvm.x86.avx512bf16.dpbf16ps.512", 2};
+static const TileScheme tile_int8 = {"llvm.x86.avx512.vpdpbusd.512", 4, "llvm.x86.tdpbusd.internal", CG_ISA_AMX_INT8};
+static const TileScheme tile_bf16 = {"llvm.x86.avx512bf16.dpbf16ps.512", 2, "llvm.x86.tdpbf16ps.internal", CG_ISA_AMX_BF16};
 
 /* The scheme's tiled kernel where the target has its instruction (and the reals are f32,
  * 16 to a vector), else NULL: rows one after another, loops LLVM vectorises. */
@@ -123,6 +132,7 @@ static int64_t lay_out(const Cg *cg, CgQuantSet *s, int64_t rows, int64_t m, int
   }
   s->per_lane = t->per_lane;
   s->depth = (m + t->per_lane - 1) / t->per_lane;
+  if (cg->isa & t->amx_isa) s->depth = (s->depth + AMX_GROUPS - 1) / AMX_GROUPS * AMX_GROUPS;
   s->stride = s->depth * t->per_lane;
   s->panels = (rows + TILE_LANES - 1) / TILE_LANES;
   return s->panels * TILE_LANES * s->stride;
@@ -551,6 +561,9 @@ typedef struct Tile {
   int64_t ahead_lines;               /* their cache lines */
   int64_t ahead_every;               /* one line every so many steps of the tile loop */
   LLVMValueRef pass;                 /* the pass over the panels the loop is in (NULL: no fetching) */
+  LLVMValueRef rows;                 /* AMX: the samples' operands as the rows of one array, or NULL */
+  int64_t operand_bytes;             /* AMX: a sample's operands (the set's stride of them) */
+  int64_t row_bytes;                 /* AMX: from one sample's to the next's, whole cache lines */
 } Tile;
 
 static void tile_begin(Cg *cg, Tile *t, const CgQuantSet *s, int samples) {
@@ -564,13 +577,26 @@ static void tile_begin(Cg *cg, Tile *t, const CgQuantSet *s, int samples) {
   t->acc_ty = ops[0], t->x_ty = ops[1], t->w_ty = ops[2];
 }
 
+/* A batch's tile on a target with AMX for the scheme: the samples' operands become the rows
+ * of the tiles' left operand, one array. */
+static void tile_begin_amx(Cg *cg, Tile *t) {
+  if (!(cg->isa & t->t->amx_isa)) return;
+  t->operand_bytes = t->s->stride * (t->t == &tile_int8 ? 1 : 2);
+  t->row_bytes = (t->operand_bytes + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
+  t->rows = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)(t->samples * t->row_bytes)), "amx_rows");
+  LLVMSetAlignment(t->rows, 64);
+}
+
 /* Sample k's inputs x (m of them) made the kernel's operands, z its group's net inputs. */
 static void tile_sample(Cg *cg, Tile *t, int k, LLVMValueRef x, int64_t m, LLVMValueRef z) {
   int64_t st = t->s->stride;
   int int8 = t->t == &tile_int8;
   LLVMTypeRef elem = int8 ? cg->i8 : LLVMBFloatTypeInContext(cg->ctx);
-  t->xq[k] = cg_alloca(cg, LLVMArrayType2(elem, (uint64_t)st), "xq");
-  LLVMSetAlignment(t->xq[k], 64);
+  if (t->rows) t->xq[k] = byte_at(cg, t->rows, k * t->row_bytes);
+  else {
+    t->xq[k] = cg_alloca(cg, LLVMArrayType2(elem, (uint64_t)st), "xq");
+    LLVMSetAlignment(t->xq[k], 64);
+  }
   if (int8) t->sx[k] = quantize_source(cg, x, m, st, t->xq[k], 1, 1);
   else round_source(cg, x, m, st, t->xq[k]);
   t->z[k] = z;
@@ -617,8 +643,6 @@ static void tile_finish(Cg *cg, const Tile *t, LLVMValueRef p, int k, LLVMValueR
   cg_vstore(cg, cg_vfma(cg, dot, cg_fmul(cg, scale, cg_splat(cg, t->sx[k])), z), zp, mask);
 }
 
-#define CACHE_LINE 64
-
 /* During step g of pass t->pass over the panels: a prefetch of the next block's inputs, line
  * (pass·depth + g) / ahead_every (the last line again past the end), so that the block's
  * inputs come from the cache, spread over the passes, when its turn comes: a batch streams
@@ -662,8 +686,88 @@ static void tile_samples(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lan
       tile_finish(cg, t, p[i], k, LLVMBuildLoad2(cg->b, t->acc_ty, acc[i][k], ""), i == np - 1 ? lanes : TILE_LANES);
 }
 
-/* Panels p0 .. p0+np−1 for every sample, TILE_SAMPLES at a time. */
+/* --- AMX: tiles of the batch's samples × 16 neurons ------------------------------------- */
+
+/* With AMX a batch's block of samples goes through tile registers: the left operand A holds
+ * the samples' operands as rows (64 bytes of each per step: 64 int8 or 32 bf16 inputs), the
+ * right one B a panel's weights as they are laid out for the vector kernel (a row of B is
+ * one group of per_lane inputs of the panel's 16 neurons: the tile's packed layout), C the
+ * samples × 16 neurons sums (i32 or f32). tdpbusd multiplies unsigned by signed bytes as
+ * vpdpbusd does, so an int8 batch has the same i32 sums, and outputs, as its samples one by
+ * one; tdpbf16ps adds its pairs of products in its own order, so bf16 outputs may differ from
+ * the vector kernel's by rounding. AMX_PANELS panels share each load of A. Each step is one
+ * iteration of a loop that takes C from memory and puts it back (a few L1 lines): LLVM 19's
+ * tile register allocation runs out of the 8 tile registers on straight-line steps of some
+ * shapes, and its scalar lowering of the AMX intrinsics (the layout's test on hosts without
+ * AMX) cannot take tiles carried through a loop's phi. */
+#define AMX_PANELS 2
+
+static LLVMValueRef amx_call(Cg *cg, const char *name, LLVMValueRef *args, unsigned n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, NULL, 0);
+  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
+}
+
+static LLVMValueRef i16c(Cg *cg, int64_t v) { return LLVMConstInt(LLVMInt16TypeInContext(cg->ctx), (unsigned long long)v, 0); }
+
+/* A tile of `rows` rows of `bytes` bytes read from p, rows `stride` bytes apart. */
+static LLVMValueRef amx_load(Cg *cg, int64_t rows, int64_t bytes, LLVMValueRef p, int64_t stride) {
+  LLVMValueRef args[] = {i16c(cg, rows), i16c(cg, bytes), p, cg_int(cg, stride)};
+  return amx_call(cg, "llvm.x86.tileloadd64.internal", args, 4);
+}
+
+static void amx_store(Cg *cg, int64_t rows, LLVMValueRef p, LLVMValueRef c) {
+  LLVMValueRef args[] = {i16c(cg, rows), i16c(cg, AMX_ROW_BYTES), p, cg_int(cg, AMX_ROW_BYTES), c};
+  amx_call(cg, "llvm.x86.tilestored64.internal", args, 5);
+}
+
+/* Step `step` (64 bytes of every sample's operands from step·64 on) for panels p0 ..
+ * p0+np−1: each panel's C from sums, its products added, C back to sums. */
+static void amx_step(Cg *cg, const Tile *t, LLVMValueRef p0, int np, LLVMValueRef sums, LLVMValueRef step) {
+  int64_t m = t->samples, c_bytes = m * AMX_ROW_BYTES;
+  LLVMValueRef off = LLVMBuildMul(cg->b, step, cg_int(cg, AMX_ROW_BYTES), "");
+  LLVMValueRef a = amx_load(cg, m, AMX_ROW_BYTES, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->rows, &off, 1, ""), t->row_bytes);
+  LLVMValueRef g = LLVMBuildMul(cg->b, step, cg_int(cg, AMX_GROUPS), ""); /* B's first group */
+  for (int i = 0; i < np; i++) {
+    LLVMValueRef ci = byte_at(cg, sums, i * c_bytes);
+    LLVMValueRef p = LLVMBuildAdd(cg->b, p0, cg_int(cg, i), "");
+    LLVMValueRef woff = LLVMBuildMul(cg->b, idx2(cg, p, t->s->depth, g), cg_int(cg, AMX_ROW_BYTES), "");
+    LLVMValueRef b = amx_load(cg, AMX_GROUPS, AMX_ROW_BYTES, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->s->w, &woff, 1, ""), AMX_ROW_BYTES);
+    LLVMValueRef args[] = {i16c(cg, m), i16c(cg, AMX_ROW_BYTES), i16c(cg, AMX_ROW_BYTES), amx_load(cg, m, AMX_ROW_BYTES, ci, AMX_ROW_BYTES), a, b};
+    amx_store(cg, m, ci, amx_call(cg, t->t->amx, args, 6));
+  }
+}
+
+/* Panels p0 .. p0+np−1 for every sample of the block through AMX tiles, then each sample's
+ * 16 sums of each panel finished as the vector kernel finishes its accumulators. */
+static void amx_block(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lanes) {
+  int64_t m = t->samples, steps = t->operand_bytes / AMX_ROW_BYTES;
+  LLVMTypeRef v16 = LLVMVectorType(cg->i32, TILE_LANES);
+  LLVMValueRef sums = cg_alloca(cg, LLVMArrayType2(v16, (uint64_t)(AMX_PANELS * m)), "amx_sums");
+  LLVMSetAlignment(sums, 64);
+  for (int64_t r = 0; r < np * m; r++) LLVMBuildStore(cg->b, LLVMConstNull(v16), byte_at(cg, sums, r * AMX_ROW_BYTES));
+  CgLoop l;
+  int rolled = cg->rolled;
+  cg->rolled = 1; /* kept a loop: unrolled, its steps would be straight-line again */
+  amx_step(cg, t, p0, np, sums, cg_loop_begin(cg, &l, cg_int(cg, steps), "amx"));
+  cg_loop_end(cg, &l);
+  cg->rolled = rolled;
+  for (int i = 0; i < np; i++) {
+    LLVMValueRef p = LLVMBuildAdd(cg->b, p0, cg_int(cg, i), "");
+    for (int64_t k = 0; k < m; k++) {
+      LLVMValueRef acc = LLVMBuildLoad2(cg->b, t->acc_ty, byte_at(cg, sums, (i * m + k) * AMX_ROW_BYTES), "");
+      LLVMSetAlignment(acc, 64);
+      tile_finish(cg, t, p, (int)k, acc, i == np - 1 ? lanes : TILE_LANES);
+    }
+  }
+}
+
+/* Panels p0 .. p0+np−1 for every sample, TILE_SAMPLES at a time (or through AMX tiles). */
 static void tile_block(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lanes) {
+  if (t->rows) {
+    amx_block(cg, t, p0, np, lanes);
+    return;
+  }
   for (int k0 = 0; k0 < t->samples; k0 += TILE_SAMPLES) {
     int nk = t->samples - k0 < TILE_SAMPLES ? t->samples - k0 : TILE_SAMPLES;
     tile_samples(cg, t, p0, np, lanes, k0, nk);
@@ -717,10 +821,11 @@ void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, con
   tile_begin(cg, &t, set_of(cg, e), CG_QUANT_SAMPLES);
   t.ahead = ahead_bytes > 0 ? ahead : NULL;
   t.ahead_lines = (ahead_bytes + CACHE_LINE - 1) / CACHE_LINE;
+  tile_begin_amx(cg, &t);
   for (int k = 0; k < CG_QUANT_SAMPLES; k++)
     tile_sample(cg, &t, k, cg_elem(cg, V[k], cg_int(cg, src->value_offset)), src->size,
                 cg_elem(cg, V[k], cg_int(cg, g->value_offset)));
-  tile_rows(cg, &t, g->size, TILE_PANELS_MULTI);
+  tile_rows(cg, &t, g->size, t.rows ? AMX_PANELS : TILE_PANELS_MULTI);
 }
 
 /* --- init: the dequantized weights ------------------------------------------------- */

@@ -17,8 +17,9 @@ typedef struct CgInputScale {
 typedef enum CgQuantize { CG_QUANT_NONE, CG_QUANT_BF16, CG_QUANT_INT8 } CgQuantize;
 const char *cg_quant_name(CgQuantize q); /* "none", "bf16", "int8" (cg_quant.c) */
 /* Instructions of the target the quantized kernels call directly (the rest is left to LLVM's
- * vectoriser): AVX-512 VNNI (vpdpbusd) and AVX-512 BF16 (vdpbf16ps) with 64-byte vectors. */
-enum { CG_ISA_VNNI512 = 1, CG_ISA_BF16_512 = 2, CG_ISA_SDOT128 = 4 };
+ * vectoriser): AVX-512 VNNI (vpdpbusd) and AVX-512 BF16 (vdpbf16ps) with 64-byte vectors, the
+ * Armv8.2 dot product, and AMX tiles (tdpbusd, tdpbf16ps) for batches. */
+enum { CG_ISA_VNNI512 = 1, CG_ISA_BF16_512 = 2, CG_ISA_SDOT128 = 4, CG_ISA_AMX_INT8 = 8, CG_ISA_AMX_BF16 = 16 };
 
 /* The target's vectors as the generated kernels use them; the batch kernels size their
  * register tiles from it (cg_batch.c). */

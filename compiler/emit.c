@@ -132,14 +132,18 @@ static CgVectorUnit vector_unit(const Target *t) {
   return (CgVectorUnit){vector_bytes(t->tm), vector_registers(t), vector_fma(t)};
 }
 
-/* What the quantized kernels may call: vpdpbusd and vdpbf16ps on zmm registers, the Armv8.2
- * dot product (sdot) on aarch64's 128-bit registers (not 32-bit Arm's, whose intrinsic differs). */
+/* What the quantized kernels may call: vpdpbusd and vdpbf16ps on zmm registers, AMX tiles
+ * beside them, the Armv8.2 dot product (sdot) on aarch64's 128-bit registers (not 32-bit
+ * Arm's, whose intrinsic differs). */
 static unsigned quant_isa(const Target *t) {
   int aarch64 = strncmp(t->triple, "aarch64", 7) == 0 || strncmp(t->triple, "arm64", 5) == 0;
   if (aarch64 && nnc_target_has_feature(t->tm, "dotprod")) return CG_ISA_SDOT128;
   if (t->vec.bytes != 64) return 0;
+  int tiles = nnc_target_has_feature(t->tm, "amx-tile");
   return (nnc_target_has_feature(t->tm, "avx512vnni") ? CG_ISA_VNNI512 : 0) |
-         (nnc_target_has_feature(t->tm, "avx512bf16") ? CG_ISA_BF16_512 : 0);
+         (nnc_target_has_feature(t->tm, "avx512bf16") ? CG_ISA_BF16_512 : 0) |
+         (tiles && nnc_target_has_feature(t->tm, "amx-int8") ? CG_ISA_AMX_INT8 : 0) |
+         (tiles && nnc_target_has_feature(t->tm, "amx-bf16") ? CG_ISA_AMX_BF16 : 0);
 }
 
 /* The target machine for the options; NULL after a message if the target is unknown. */

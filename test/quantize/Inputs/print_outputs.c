@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "allow_amx.h"
 #include "wide.h"
 
 #define ROWS 200
@@ -16,6 +17,7 @@ static void print_rows(void) {
 }
 
 int main(void) {
+  allow_amx();
   void *scratch = aligned_alloc(64, ((size_t)WIDE_FORWARD_SCRATCH_BYTES(ROWS) + 63) / 64 * 64);
   srand(1);
   for (int i = 0; i < ROWS * WIDE_N_INPUTS; i++) x[i] = (float)rand() / RAND_MAX * 2 - 1;
