@@ -695,12 +695,12 @@ static void tile_samples(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lan
  * samples × 16 neurons sums (i32 or f32). tdpbusd multiplies unsigned by signed bytes as
  * vpdpbusd does, so an int8 batch has the same i32 sums, and outputs, as its samples one by
  * one; tdpbf16ps adds its pairs of products in its own order, so bf16 outputs may differ from
- * the vector kernel's by rounding. AMX_PANELS panels share each load of A. Each step is one
- * iteration of a loop that takes C from memory and puts it back (a few L1 lines): LLVM 19's
- * tile register allocation runs out of the 8 tile registers on straight-line steps of some
- * shapes, and its scalar lowering of the AMX intrinsics (the layout's test on hosts without
- * AMX) cannot take tiles carried through a loop's phi. */
+ * the vector kernel's by rounding. AMX_PANELS panels share each load of A. The sums stay in
+ * tile registers for AMX_STEPS steps of straight-line code, then go to memory (a few L1 lines)
+ * and come back for the next steps: LLVM 19's scalar lowering of the AMX intrinsics (the
+ * layout's test on hosts without AMX) cannot take tiles carried through a loop's phi. */
 #define AMX_PANELS 2
+#define AMX_STEPS 8
 
 static LLVMValueRef amx_call(Cg *cg, const char *name, LLVMValueRef *args, unsigned n) {
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
@@ -721,37 +721,46 @@ static void amx_store(Cg *cg, int64_t rows, LLVMValueRef p, LLVMValueRef c) {
   amx_call(cg, "llvm.x86.tilestored64.internal", args, 5);
 }
 
-/* Step `step` (64 bytes of every sample's operands from step·64 on) for panels p0 ..
- * p0+np−1: each panel's C from sums, its products added, C back to sums. */
-static void amx_step(Cg *cg, const Tile *t, LLVMValueRef p0, int np, LLVMValueRef sums, LLVMValueRef step) {
+/* Steps k0 .. k0+n−1 (64 bytes of every sample's operands each, from k0·64 on) for panels
+ * p0 .. p0+np−1: each panel's C from sums, the steps' products added, C back to sums. */
+static void amx_steps(Cg *cg, const Tile *t, LLVMValueRef p0, int np, LLVMValueRef sums, LLVMValueRef k0, int64_t n) {
   int64_t m = t->samples, c_bytes = m * AMX_ROW_BYTES;
-  LLVMValueRef off = LLVMBuildMul(cg->b, step, cg_int(cg, AMX_ROW_BYTES), "");
-  LLVMValueRef a = amx_load(cg, m, AMX_ROW_BYTES, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->rows, &off, 1, ""), t->row_bytes);
-  LLVMValueRef g = LLVMBuildMul(cg->b, step, cg_int(cg, AMX_GROUPS), ""); /* B's first group */
-  for (int i = 0; i < np; i++) {
-    LLVMValueRef ci = byte_at(cg, sums, i * c_bytes);
-    LLVMValueRef p = LLVMBuildAdd(cg->b, p0, cg_int(cg, i), "");
-    LLVMValueRef woff = LLVMBuildMul(cg->b, idx2(cg, p, t->s->depth, g), cg_int(cg, AMX_ROW_BYTES), "");
-    LLVMValueRef b = amx_load(cg, AMX_GROUPS, AMX_ROW_BYTES, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->s->w, &woff, 1, ""), AMX_ROW_BYTES);
-    LLVMValueRef args[] = {i16c(cg, m), i16c(cg, AMX_ROW_BYTES), i16c(cg, AMX_ROW_BYTES), amx_load(cg, m, AMX_ROW_BYTES, ci, AMX_ROW_BYTES), a, b};
-    amx_store(cg, m, ci, amx_call(cg, t->t->amx, args, 6));
+  LLVMValueRef c[AMX_PANELS];
+  for (int i = 0; i < np; i++) c[i] = amx_load(cg, m, AMX_ROW_BYTES, byte_at(cg, sums, i * c_bytes), AMX_ROW_BYTES);
+  for (int64_t k = 0; k < n; k++) {
+    LLVMValueRef step = LLVMBuildAdd(cg->b, k0, cg_int(cg, k), "");
+    LLVMValueRef off = LLVMBuildMul(cg->b, step, cg_int(cg, AMX_ROW_BYTES), "");
+    LLVMValueRef a = amx_load(cg, m, AMX_ROW_BYTES, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->rows, &off, 1, ""), t->row_bytes);
+    LLVMValueRef g = LLVMBuildMul(cg->b, step, cg_int(cg, AMX_GROUPS), ""); /* B's first group */
+    for (int i = 0; i < np; i++) {
+      LLVMValueRef p = LLVMBuildAdd(cg->b, p0, cg_int(cg, i), "");
+      LLVMValueRef woff = LLVMBuildMul(cg->b, idx2(cg, p, t->s->depth, g), cg_int(cg, AMX_ROW_BYTES), "");
+      LLVMValueRef b = amx_load(cg, AMX_GROUPS, AMX_ROW_BYTES, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->s->w, &woff, 1, ""), AMX_ROW_BYTES);
+      LLVMValueRef args[] = {i16c(cg, m), i16c(cg, AMX_ROW_BYTES), i16c(cg, AMX_ROW_BYTES), c[i], a, b};
+      c[i] = amx_call(cg, t->t->amx, args, 6);
+    }
   }
+  for (int i = 0; i < np; i++) amx_store(cg, m, byte_at(cg, sums, i * c_bytes), c[i]);
 }
 
 /* Panels p0 .. p0+np−1 for every sample of the block through AMX tiles, then each sample's
  * 16 sums of each panel finished as the vector kernel finishes its accumulators. */
 static void amx_block(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lanes) {
-  int64_t m = t->samples, steps = t->operand_bytes / AMX_ROW_BYTES;
+  int64_t m = t->samples, steps = t->operand_bytes / AMX_ROW_BYTES, chunks = steps / AMX_STEPS;
   LLVMTypeRef v16 = LLVMVectorType(cg->i32, TILE_LANES);
   LLVMValueRef sums = cg_alloca(cg, LLVMArrayType2(v16, (uint64_t)(AMX_PANELS * m)), "amx_sums");
   LLVMSetAlignment(sums, 64);
   for (int64_t r = 0; r < np * m; r++) LLVMBuildStore(cg->b, LLVMConstNull(v16), byte_at(cg, sums, r * AMX_ROW_BYTES));
-  CgLoop l;
-  int rolled = cg->rolled;
-  cg->rolled = 1; /* kept a loop: unrolled, its steps would be straight-line again */
-  amx_step(cg, t, p0, np, sums, cg_loop_begin(cg, &l, cg_int(cg, steps), "amx"));
-  cg_loop_end(cg, &l);
-  cg->rolled = rolled;
+  if (chunks > 0) {
+    CgLoop l;
+    int rolled = cg->rolled;
+    cg->rolled = 1; /* kept a loop: unrolled, its chunks would be one straight line */
+    LLVMValueRef k0 = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, chunks), "amx"), cg_int(cg, AMX_STEPS), "");
+    amx_steps(cg, t, p0, np, sums, k0, AMX_STEPS);
+    cg_loop_end(cg, &l);
+    cg->rolled = rolled;
+  }
+  if (steps % AMX_STEPS) amx_steps(cg, t, p0, np, sums, cg_int(cg, chunks * AMX_STEPS), steps % AMX_STEPS);
   for (int i = 0; i < np; i++) {
     LLVMValueRef p = LLVMBuildAdd(cg->b, p0, cg_int(cg, i), "");
     for (int64_t k = 0; k < m; k++) {
