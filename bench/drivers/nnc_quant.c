@@ -8,12 +8,21 @@
    with PEAK, the fp32 FMA peak in GFLOP/s measured in the same run by tools/peak.c, also each
    throughput as a multiple of the peak's bound: PEAK / (2 flop × 234,752 multiply-adds) a sample;
    last, the batch's throughput in the thread's CPU time, which leaves out the time the thread
-   waited for a core: on a shared machine the steadier figure) */
+   waited for a core: on a shared machine the steadier figure). On a CPU with AMX the objects'
+   batches run on tiles, which Linux lets a process use once it asks (allow_amx). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <zlib.h>
+
+#if defined(__linux__) && defined(__x86_64__)
+long syscall(long number, ...);
+/* arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): fails harmlessly where there is no AMX. */
+static void allow_amx(void) { syscall(158 /* SYS_arch_prctl */, 0x1023, 18); }
+#else
+static void allow_amx(void) {}
+#endif
 
 #include "q_bf16.h"
 #include "q_float.h"
@@ -51,6 +60,7 @@ static int argmax(const float *o) { int a = 0; for (int k = 1; k < NO; k++) if (
 int main(int argc, char **argv) {
   int reps = argc > 1 ? atoi(argv[1]) : 5;
   double bound = argc > 2 ? atof(argv[2]) * 1e9 / (2 * MACS_PER_SAMPLE) : 0; /* samples/s at the FMA peak */
+  allow_amx();
   if (reps < 1 || reps > MAX_REPS) { fprintf(stderr, "usage: %s [REPS 1..%d]\n", argv[0], MAX_REPS); return 2; }
   unsigned char *u = idx(D "t10k-images-idx3-ubyte.gz", 16, NTE * NI), *y = idx(D "t10k-labels-idx1-ubyte.gz", 8, NTE);
   float *x = aligned_alloc(64, sizeof(float) * NTE * NI), *out = aligned_alloc(64, sizeof(float) * NTE * NO);
