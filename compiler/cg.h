@@ -24,6 +24,7 @@ typedef struct Cg {
   LLVMBasicBlockRef entry;         /* its entry block, where allocas go */
   int vec_bytes;                   /* widest useful vector of the target: 64, 32 or 16 */
   int vec_regs, vec_fma;           /* its vector registers of that width; fused multiply-add */
+  uint64_t x86_features;           /* the extensions the code may use (nnc/cpu_features.h) */
   LLVMValueRef embedded;           /* NAME_weights when trained weights are compiled in, or NULL */
   LLVMValueRef next_x;             /* while building the pipelined SGD step: the next sample */
   int prefused;                    /* while building its forward: products already in V */

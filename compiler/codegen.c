@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnc/cpu_features.h"
+
 #include "cg.h"
 #include "backend.h"
 #include "codegen.h"
@@ -1513,9 +1515,9 @@ static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LL
   LLVMTypeRef fields[] = {cg->i32, cg->ptr, cg->i64, cg->i32, cg->i32, cg->i32, cg->i64, cg->i64,
                           cg->i64, cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr,
                           cg->i32, cg->ptr, cg->ptr, cg->ptr, cg->i64, cg->i64, cg->ptr, cg->i64, cg->ptr,
-                          cg->ptr, cg->ptr};
+                          cg->ptr, cg->ptr, cg->i64};
   LLVMTypeRef ty = LLVMStructCreateNamed(cg->ctx, "nnc_model");
-  LLVMStructSetBody(ty, fields, 28, 0);
+  LLVMStructSetBody(ty, fields, 29, 0);
   size_t plan_len = 0;
   unsigned char *plan = with_plan ? export_plan(n, &plan_len) : NULL;
   LLVMValueRef none = LLVMConstNull(cg->ptr);
@@ -1527,10 +1529,10 @@ static LLVMValueRef build_descriptor(Cg *cg, const nnc_train_settings *train, LL
                       cg->scale_offset ? cg->scale_offset : none, cg->scale_mul ? cg->scale_mul : none,
                       plan ? const_bytes(cg, plan, plan_len, "nnc.onnx_plan") : none, cg_int(cg, (int64_t)plan_len),
                       cg_int(cg, n->n_dropout), dropout_rates(cg), cg_int(cg, cg_dropout_mask_offset(n)),
-                      loss_grad_update, train_deltas, train_rows};
+                      loss_grad_update, train_deltas, train_rows, LLVMConstInt(cg->i64, cg->x86_features, 0)};
   free(plan);
   LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, symbol(cg, "model"));
-  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 28));
+  LLVMSetInitializer(g, LLVMConstNamedStruct(ty, v, 29));
   LLVMSetGlobalConstant(g, 1);
   return g;
 }
@@ -1546,6 +1548,11 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 }
 
 /* --- entry -------------------------------------------------------------------------- */
+
+uint64_t cg_x86_requirements(CgVectorUnit vec, CgQuantize quant, unsigned isa) {
+  int tiles = quant != CG_QUANT_NONE && (isa & (CG_ISA_AMX_INT8 | CG_ISA_AMX_BF16));
+  return tiles ? vec.x86_features : vec.x86_features & ~NNC_X86_AMX;
+}
 
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
                               int with_main, CgVectorUnit vec, const void *weights, const CgInputScale *scale,
@@ -1568,6 +1575,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   cg.vec_bytes = vec.bytes;
   cg.vec_regs = vec.regs;
   cg.vec_fma = vec.fma;
+  cg.x86_features = cg_x86_requirements(vec, quant, isa);
 
   cg.quant = weights ? quant : CG_QUANT_NONE;
   cg.isa = isa;

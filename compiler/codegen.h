@@ -27,6 +27,8 @@ typedef struct CgVectorUnit {
   int bytes; /* the widest vector registers worth using: 64, 32 or 16 */
   int regs;  /* how many registers of that width the target has */
   int fma;   /* 1: it fuses multiply-adds (otherwise a product needs a register of its own) */
+  uint64_t x86_features; /* the extensions (nnc/cpu_features.h) the target enables: the
+                            descriptor records them for the runtime's check of the host */
 } CgVectorUnit;
 
 /* Builds the module of n in ctx. train: the settings to record in the descriptor (data
@@ -39,6 +41,10 @@ typedef struct CgVectorUnit {
 LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_train_settings *train,
                               int with_main, CgVectorUnit vec, const void *weights, const CgInputScale *scale,
                               const char *prefix, CgQuantize quant, unsigned isa);
+/* The extensions of nnc/cpu_features.h the code needs of the CPU that runs it: every one the
+ * target enables (LLVM may use them anywhere) but AMX's, which only the quantized batch kernels
+ * call, and only with isa's AMX bits. */
+uint64_t cg_x86_requirements(CgVectorUnit vec, CgQuantize quant, unsigned isa);
 /* Whether the network gets mini-batch kernels (cg_batch.c), and with them NAME_train_deltas
  * and NAME_train_rows. */
 int cg_batch_eligible(const IrNetwork *n);

@@ -23,6 +23,8 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "nnc/cpu_features.h"
+
 #include "backend.h"
 #include "codegen.h"
 #include "export.h"
@@ -128,8 +130,19 @@ static int vector_fma(const Target *t) {
   return 0;
 }
 
+/* The x86-64 extensions of nnc/cpu_features.h the target's CPU and features enable; 0 on
+ * other architectures. */
+static uint64_t x86_features(const Target *t) {
+  if (strncmp(t->triple, "x86_64", 6)) return 0;
+  uint64_t bits = 0;
+#define HAS(bit, name, leaf, sub, reg, rbit, os) bits |= (uint64_t)nnc_target_has_feature(t->tm, name) << (bit);
+  NNC_X86_FEATURES(HAS)
+#undef HAS
+  return bits;
+}
+
 static CgVectorUnit vector_unit(const Target *t) {
-  return (CgVectorUnit){vector_bytes(t->tm), vector_registers(t), vector_fma(t)};
+  return (CgVectorUnit){vector_bytes(t->tm), vector_registers(t), vector_fma(t), x86_features(t)};
 }
 
 /* What the quantized kernels may call: vpdpbusd and vdpbf16ps on zmm registers, AMX tiles
@@ -431,7 +444,8 @@ static int emit_executable(const Target *t, LLVMModuleRef m, const char *output)
 
 /* --- the header --------------------------------------------------------------------- */
 
-int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize);
+int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize,
+                uint64_t x86_features);
 
 /* --- embedded weights -------------------------------------------------------------- */
 
@@ -736,7 +750,8 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   if (verify(m) && (o->opt_level == 0 || optimise(m, &t, o->opt_level, cg_is_small_network(n))) && verify(m))
     status = emit_module(&t, m, o, out) ? 0 : 1;
   if (status == 0 && o->quantize) report_quantization(n, &train, params, scaled ? &scale : NULL, (CgQuantize)o->quantize);
-  if (status == 0 && o->header && !emit_header(n, prefix, o->header, t.vec.bytes, params != NULL, o->quantize))
+  if (status == 0 && o->header && !emit_header(n, prefix, o->header, t.vec.bytes, params != NULL, o->quantize,
+                                             cg_x86_requirements(t.vec, (CgQuantize)o->quantize, quant_isa(&t))))
     status = 1;
   LLVMDisposeModule(m);
   LLVMContextDispose(ctx);

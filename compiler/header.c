@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnc/cpu_features.h"
+
 #include "codegen.h"
 #include "output.h"
 
@@ -38,7 +40,8 @@ static void write_dropout(FILE *f, const IrNetwork *n, const char *nm, const cha
           up, (long long)n->n_dropout, (long long)cg_dropout_mask_offset(n), nm);
 }
 
-int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize);
+int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize,
+                uint64_t x86_features);
 
 /* s in capitals, whole however long (the macros' prefix); the caller frees it. */
 static char *upper(const char *s) {
@@ -63,6 +66,27 @@ static void write_quantized(FILE *f, const char *up, CgQuantize q, int scaled) {
           scaled ? "\n   x holds raw inputs: forward and evaluate apply the input scaling the weights\n"
                    "   were trained with (the `scale` of the data source) themselves." : "",
           up);
+}
+
+/* Code for x86-64: the extensions it needs of the CPU, and AMX's permission where it uses tiles. */
+static void write_x86_features(FILE *f, const char *nm, const char *up, uint64_t bits) {
+  static const char *const names[64] = {
+#define NAME(bit, name, leaf, sub, reg, rbit, os) [bit] = name,
+      NNC_X86_FEATURES(NAME)
+#undef NAME
+  };
+  fprintf(f, "/* The code uses these x86-64 extensions (nnc --cpu, --features): a CPU without one of them\n"
+             "   stops it at an illegal instruction. libnnrt's nnrt_cpu_check(&%s_model, &err) tests a\n"
+             "   CPU. */\n#define %s_X86_FEATURES \"", nm, up);
+  for (int i = 0, first = 1; i < 64; i++)
+    if (bits >> i & 1 && names[i]) fprintf(f, "%s%s", first ? "" : ",", names[i]), first = 0;
+  fputs("\"\n\n", f);
+  if (bits & NNC_X86_AMX)
+    fprintf(f, "/* forward and evaluate compute batches (n > 1) on AMX tiles, which Linux lets a process\n"
+               "   use only once it has asked, before the first such call:\n"
+               "     syscall(SYS_arch_prctl, 0x1023, 18);  (ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)\n"
+               "   nnrt_cpu_check asks for it; without it the first batch ends the process (SIGILL). */\n"
+               "#define %s_USES_AMX 1\n\n", up);
 }
 
 /* %1$s: the network's name, %2$s: the same in capitals (the macros' prefix). */
@@ -126,7 +150,8 @@ static void write_owner_prototypes(FILE *f, const char *nm) {
           nm);
 }
 
-int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize) {
+int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize,
+                uint64_t x86_features) {
   OutFile out;
   FILE *f = out_open(&out, path);
   if (!f) return 0;
@@ -149,6 +174,7 @@ int emit_header(const IrNetwork *n, const char *prefix, const char *path, int ve
   fprintf(f, "typedef %s %s_real;\n\n", n->real_bytes == 8 ? "double" : "float", nm);
   int scaled = n->train.data.scale != NNC_SCALE_NONE;
   if (quantize) write_quantized(f, up, (CgQuantize)quantize, scaled);
+  if (x86_features) write_x86_features(f, nm, up, x86_features);
   write_inference_prototypes(f, nm, up, embedded && !quantize, scaled);
   if (!embedded) write_training_prototypes(f, nm);
   if (!embedded && cg_batch_eligible(n)) write_owner_prototypes(f, nm);

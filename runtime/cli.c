@@ -708,7 +708,7 @@ static int check_descriptor(const nnc_model *m, nnrt_error *err) {
   if ((m->real_bytes != 4 && m->real_bytes != 8) || m->n_inputs < 1 || m->n_outputs < 1 ||
       m->n_params < 0 || !m->train || !m->init || !m->forward || !m->loss_grad != !m->train_step)
     return nnrt__fail(err, NNRT_EDATA, "internal error: malformed model descriptor");
-  return NNRT_OK;
+  return nnrt_cpu_check(m, err);
 }
 
 /* Under mpirun with several processes: MPI around the training (docs/mpi.md). */

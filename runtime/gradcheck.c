@@ -109,6 +109,8 @@ int nnrt_gradcheck(const nnc_model *m, const void *params, const nnrt_dataset *d
   res->tolerance = nnrt__gradcheck_tolerance(nnrt__gradcheck_eps(m->real_bytes));
   if (!d->t || d->n == 0)
     return nnrt__fail(err, NNRT_EUSAGE, "gradcheck needs samples with targets");
+  if (nnrt_cpu_check(m, err))
+    return err->code;
   int rc = work_alloc(&w, m, params, err);
   w.eps = nnrt__gradcheck_eps(m->real_bytes);
   int64_t ns = n_samples < d->n ? n_samples : d->n;

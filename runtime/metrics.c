@@ -42,7 +42,9 @@ static int alloc_buffers(const nnc_model *m, int want_grad, pass_buffers *b, nnr
 int nnrt_predict(const nnc_model *m, const void *params, const nnrt_dataset *d, void *y,
                  nnrt_error *err) {
   pass_buffers b;
-  int rc = alloc_buffers(m, 0, &b, err);
+  int rc = nnrt_cpu_check(m, err);
+  if (!rc)
+    rc = alloc_buffers(m, 0, &b, err);
   if (rc)
     return rc;
   for (int64_t s = 0; s < d->n; s += CHUNK) {
@@ -233,7 +235,9 @@ int nnrt_evaluate_as(const nnc_model *m, const void *params, const nnrt_dataset 
   int want_loss = !(flags & NNRT_EVAL_NO_LOSS);
   if (!d->t || d->n == 0)
     return nnrt__fail(err, NNRT_EUSAGE, "evaluation needs a dataset with targets");
-  int rc = setup_metrics(m, d, metric, flags, mt, err);
+  int rc = nnrt_cpu_check(m, err);
+  if (!rc)
+    rc = setup_metrics(m, d, metric, flags, mt, err);
   if (!rc && (rc = alloc_buffers(m, want_loss, &b, err)) != NNRT_OK)
     nnrt_metrics_clear(mt);
   if (rc)

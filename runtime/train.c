@@ -196,8 +196,10 @@ static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
 
 int nnrt_trainer_create(const nnc_model *m, const nnrt_train_options *o,
                         const nnrt_dataset *train, nnrt_trainer **out, nnrt_error *err) {
-  nnrt_trainer *tr = nnrt__alloc(sizeof *tr);
   *out = NULL;
+  if (nnrt_cpu_check(m, err))
+    return err->code;
+  nnrt_trainer *tr = nnrt__alloc(sizeof *tr);
   if (!tr)
     return nnrt__oom(err);
   tr->m = m;

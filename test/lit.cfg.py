@@ -19,13 +19,14 @@ for var in ("HOME", "TMPDIR", "OPENBLAS_CORETYPE", "ASAN_OPTIONS", "UBSAN_OPTION
         config.environment[var] = os.environ[var]
 
 # The host's x86 vector features (from /proc/cpuinfo), for tests that run code compiled for a
-# named x86-64 level: REQUIRES: host-avx2, host-avx512f.
+# named x86-64 level: REQUIRES: host-avx2, host-avx512f; and those that expect the runtime to
+# refuse code for extensions the host lacks.
 try:
     with open("/proc/cpuinfo") as f:
         flags = next((line.split() for line in f if line.startswith("flags")), [])
 except OSError:
     flags = []
-for flag in ("avx2", "fma", "avx512f"):
+for flag in ("avx2", "fma", "avx512f", "avx512_fp16", "avx512_vp2intersect", "amx_int8"):
     if flag in flags:
         config.available_features.add("host-" + flag)
 

@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 9
+#define NNC_ABI_VERSION 10
 
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 /* The update rule (nnc/optim.h has one entry each). */
@@ -206,6 +206,10 @@ typedef struct nnc_model {
   double (*train_deltas)(const void *params, int64_t n, const void *x, const void *t, void *scratch);
   void (*train_rows)(void *params, int64_t n_parts, const int64_t *ns, const void *const *xs,
                      void *const *scratches, double rate, int64_t part, int64_t of);
+
+  /* The x86-64 extensions the code may use (bits of nnc/cpu_features.h; 0 on other
+   * architectures and in hand-written models): the runtime refuses a CPU without one. */
+  uint64_t x86_features;
 } nnc_model;
 
 #define NNC_ONNX_PLAN_MAGIC 0x314e414c50584e4eull /* "NNXPLAN1" */

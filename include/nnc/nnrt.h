@@ -347,6 +347,13 @@ int nnrt_gradcheck(const nnc_model *m, const void *params, const nnrt_dataset *d
                    int64_t n_samples, int64_t max_params, nnrt_gradcheck_result *res,
                    nnrt_error *err);
 
+/* ---- The CPU ----------------------------------------------------------------------------
+ * NNRT_OK when this CPU and its operating system offer every x86-64 extension m's code was
+ * compiled for (m->x86_features), Linux having granted the AMX tile state where the code uses
+ * tiles (asked once per process); otherwise NNRT_EUSAGE naming what is missing. nnrt_main,
+ * nnrt_trainer_create, nnrt_predict, nnrt_evaluate(_as) and nnrt_gradcheck check it first. */
+int nnrt_cpu_check(const nnc_model *m, nnrt_error *err);
+
 /* ---- Command line ------------------------------------------------------------------------
  * `prog train|eval|predict|info|weights|gradcheck [flags]`; `prog --help`, `prog CMD --help`.
  * Exit codes: 0 ok, 1 bad input data or files (or a failed gradcheck, divergence), 2 bad

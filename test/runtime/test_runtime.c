@@ -1364,6 +1364,38 @@ static nnrt_dataset *make_set(int64_t n, int32_t ni, int32_t no, const double *x
   return d;
 }
 
+/* A model compiled for an extension this CPU lacks (bit 63 names none, so no CPU has it) is
+ * refused, naming it, by every entry point that would run its code; none of it runs. */
+static void test_cpu_refusal(void) {
+  nnc_model m = toy_model_f64;
+  m.x86_features = 1ull << 63;
+  double x[4] = {0, 1, 1, 0}, t[2] = {1, 1}, y[2];
+  nnrt_dataset *d = make_set(2, 2, 1, x, t);
+  double *p = calloc((size_t)m.n_params, sizeof(double));
+  ASSERT(d && p);
+  nnrt_error err;
+  nnrt_metrics mt;
+  memset(&mt, 0, sizeof mt);
+  nnrt_gradcheck_result gc;
+  nnrt_train_options o;
+  nnrt_train_options_init(&o, &m);
+  nnrt_trainer *tr = NULL;
+  const char *lacks = "was compiled for a CPU with an unknown extension, which this CPU lacks";
+  ASSERT(nnrt_cpu_check(&m, &err) == NNRT_EUSAGE);
+  ASSERT_HAS(err.msg, lacks);
+  ASSERT(nnrt_predict(&m, p, d, y, &err) == NNRT_EUSAGE);
+  ASSERT_HAS(err.msg, lacks);
+  ASSERT(nnrt_evaluate(&m, p, d, 0, &mt, &err) == NNRT_EUSAGE);
+  ASSERT_HAS(err.msg, lacks);
+  ASSERT(nnrt_gradcheck(&m, p, d, 1, 0, &gc, &err) == NNRT_EUSAGE);
+  ASSERT_HAS(err.msg, lacks);
+  ASSERT(nnrt_trainer_create(&m, &o, d, &tr, &err) == NNRT_EUSAGE && tr == NULL);
+  ASSERT_HAS(err.msg, lacks);
+  ASSERT(nnrt_cpu_check(&toy_model_f64, &err) == NNRT_OK);
+  free(p);
+  nnrt_dataset_destroy(d);
+}
+
 /* AUTO decides by the targets: one-hot rows classify, 0/1 rows with several 1s are multi-label,
  * targets equal to the inputs (an autoencoder) and other values are regression. */
 static void test_metric_resolve(void) {
@@ -1669,6 +1701,7 @@ static const test_case tests[] = {
   {"label_map", test_label_map},
   {"weights_labels", test_weights_labels},
   {"metric_resolve", test_metric_resolve},
+  {"cpu_refusal", test_cpu_refusal},
   {"multilabel_scores", test_multilabel_scores},
   {"schedules_and_rng", test_schedules_and_rng},
   {"cosine_warmup_plateau_clip", test_cosine_warmup_plateau_clip},
