@@ -28,6 +28,8 @@ OUT=build/optim; mkdir -p $OUT build/bin
 RAW=$OUT/raw.tsv LOG=$OUT/log.txt
 : >"$RAW"; : >"$LOG"
 say() { echo "[$(date -u +%H:%M:%S)] $*" | tee -a "$LOG" >&2; }
+. ./packages.sh
+install_packages "$LOG" python3-torch python3-numpy libopenblas-dev dataset-fashion-mnist zlib1g-dev gcc
 
 # ---- nnc from the committed HEAD (shared with run.sh's build) ----
 COMMIT=$(git -C "$ROOT" rev-parse HEAD)

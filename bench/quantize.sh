@@ -13,6 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 NNC=${NNC:-../build/nnc}
+. ./packages.sh
+install_packages /dev/null python3-torch python3-numpy libopenblas-dev dataset-fashion-mnist zlib1g-dev gcc
 W=build/quant
 mkdir -p $W
 cp ../examples/fashion.nn $W/

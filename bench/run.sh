@@ -47,12 +47,8 @@ named() {
 PKGS="python3-torch python3-numpy python3-sklearn python3-threadpoolctl libfann-dev libopenblas-dev
       dataset-fashion-mnist zlib1g-dev gcc time cmake make flex bison llvm-19-dev libzstd-dev
       openmpi-bin libopenmpi-dev"
-if ! dpkg -s $PKGS >/dev/null 2>&1; then
-  say "installing packages"
-  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y $PKGS >>"$LOG" 2>&1 || { $SUDO apt-get update >>"$LOG" 2>&1 && $SUDO apt-get install -y $PKGS >>"$LOG" 2>&1; }
-fi
+. ./packages.sh
+install_packages "$LOG" $PKGS
 
 # ---- 2. nnc from the committed HEAD (not the working tree others may be editing) ----
 COMMIT=$(git -C "$ROOT" rev-parse HEAD)
