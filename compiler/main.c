@@ -74,6 +74,7 @@ static const char usage_text[] =
     "  --help            show this help\n"
     "  --version         show the version\n"
     "\n"
+    "A long option's value may also follow '=': --cpu=NAME.\n"
     "Exit status: 0 success, 1 errors in the input, 2 bad usage, 3 out of memory.\n";
 
 static _Noreturn void usage_error(const char *fmt, const char *arg) {
@@ -112,6 +113,18 @@ static void set_action(Options *o, Action a, const char *flag) {
   o->action = a;
 }
 
+/* The option argv[*i] names: the whole argument, or what precedes '=' in --name=VALUE. */
+static int names(const char *a, const char *name) {
+  size_t len = strlen(name);
+  return strncmp(a, name, len) == 0 && (a[len] == 0 || (a[len] == '=' && name[1] == '-'));
+}
+
+/* The value of the option at argv[*i]: after its '=', or the next argument. */
+static const char *value_of(int argc, char **argv, int *i) {
+  const char *eq = strncmp(argv[*i], "--", 2) == 0 ? strchr(argv[*i], '=') : NULL;
+  return eq ? eq + 1 : option_value(argc, argv, i);
+}
+
 static int parse_flag(Options *o, int argc, char **argv, int *i) {
   const char *a = argv[*i];
   static const struct { const char *flag; Action action; } actions[] = {
@@ -119,15 +132,18 @@ static int parse_flag(Options *o, int argc, char **argv, int *i) {
       {"--emit-ir", ACT_IR}, {"--emit-dot", ACT_DOT}, {"--check", ACT_CHECK}, {"--emit-nn", ACT_NN},
       {"--emit-onnx", ACT_ONNX}};
   for (size_t k = 0; k < sizeof actions / sizeof actions[0]; k++)
-    if (strcmp(a, actions[k].flag) == 0) return set_action(o, actions[k].action, a), 1;
+    if (names(a, actions[k].flag)) {
+      if (strcmp(a, actions[k].flag) != 0) usage_error("option '%s' takes no value", actions[k].flag);
+      return set_action(o, actions[k].action, a), 1;
+    }
   if (strcmp(a, "-o") == 0) o->output = option_value(argc, argv, i);
-  else if (strcmp(a, "--header") == 0) o->header = option_value(argc, argv, i);
-  else if (strcmp(a, "--weights") == 0) o->weights = option_value(argc, argv, i);
-  else if (strcmp(a, "--quantize") == 0) o->backend.quantize = quantize_scheme(option_value(argc, argv, i));
-  else if (strcmp(a, "--prefix") == 0) o->backend.prefix = check_prefix(option_value(argc, argv, i));
-  else if (strcmp(a, "--target") == 0) o->backend.triple = option_value(argc, argv, i);
-  else if (strcmp(a, "--cpu") == 0) o->backend.cpu = option_value(argc, argv, i);
-  else if (strcmp(a, "--features") == 0) o->backend.features = option_value(argc, argv, i);
+  else if (names(a, "--header")) o->header = value_of(argc, argv, i);
+  else if (names(a, "--weights")) o->weights = value_of(argc, argv, i);
+  else if (names(a, "--quantize")) o->backend.quantize = quantize_scheme(value_of(argc, argv, i));
+  else if (names(a, "--prefix")) o->backend.prefix = check_prefix(value_of(argc, argv, i));
+  else if (names(a, "--target")) o->backend.triple = value_of(argc, argv, i);
+  else if (names(a, "--cpu")) o->backend.cpu = value_of(argc, argv, i);
+  else if (names(a, "--features")) o->backend.features = value_of(argc, argv, i);
   else if (strlen(a) == 3 && a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3') o->backend.opt_level = a[2] - '0';
   else return 0;
   return 1;
