@@ -19,6 +19,7 @@
 #include "nnc/limits.h"
 #include "nnc/optim.h"
 #include "nnc/schedule.h"
+#include "trainer.h"
 
 /* ---- data sources with the flags applied ---- */
 
@@ -335,10 +336,14 @@ static void print_details(FILE *f, const nnrt_metrics *mt, const nnrt_labels *la
     fprintf(f, "no confusion matrix: %d classes, more than %d\n", (int)mt->n_classes, NNRT_CONFUSION_MAX);
 }
 
-static int score(nnrt_cli *c, const void *params, const nnrt_dataset *d, int32_t metric, const char *label,
-                 nnrt_error *err) {
+/* Prints the scores of params on d; through the trainer tr (may be NULL), which gives again the
+ * scores it computed of the same weights on the same data (the training data's, at the end of
+ * training) without another pass. */
+static int score(nnrt_cli *c, nnrt_trainer *tr, const void *params, const nnrt_dataset *d, int32_t metric,
+                 const char *label, nnrt_error *err) {
   nnrt_metrics mt;
-  int rc = nnrt_evaluate_as(c->m, params, d, metric, c->o.targets, 0, &mt, err);
+  int rc = tr ? nnrt__trainer_evaluate(tr, params, d, metric, c->o.targets, 0, &mt, err)
+              : nnrt_evaluate_as(c->m, params, d, metric, c->o.targets, 0, &mt, err);
   if (!rc)
     print_metrics(stdout, label, &mt);
   nnrt_metrics_clear(&mt);
@@ -570,9 +575,9 @@ static int train_summary(nnrt_cli *c, nnrt_trainer *tr, const train_data *td,
     printf("kept the weights of epoch %lld, the best validation loss (%.6g)\n", (long long)res->best_epoch,
            res->best_loss);
   printf("metric %s\n", nnrt_metric_name(res->metric));
-  if ((rc = score(c, p, td->train, res->metric, "train", err)) != NNRT_OK)
+  if ((rc = score(c, tr, p, td->train, res->metric, "train", err)) != NNRT_OK)
     return rc;
-  if (td->test && (rc = score(c, p, td->test, res->metric, "test", err)) != NNRT_OK)
+  if (td->test && (rc = score(c, NULL, p, td->test, res->metric, "test", err)) != NNRT_OK)
     return rc;
   printf("weights saved to %s\n", c->o.save_path);
   return NNRT_OK;

@@ -230,7 +230,8 @@ void nnrt_trainer_destroy(nnrt_trainer *tr) {
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     nnrt__free(bufs[i]);
   void *aligned[] = {tr->params, tr->velocity, tr->good_params, tr->good_velocity, tr->run_best,
-                     tr->best,   tr->xb,       tr->tb,          tr->scratch};
+                     tr->best,   tr->xb,       tr->tb,          tr->scratch,   tr->scored[0].params,
+                     tr->scored[1].params};
   for (size_t i = 0; i < sizeof aligned / sizeof aligned[0]; i++)
     nnrt__free_aligned(aligned[i]);
   nnrt__out_abort(&tr->log);
@@ -245,6 +246,40 @@ const void *nnrt_trainer_params(const nnrt_trainer *tr) {
 
 static size_t param_bytes(const nnrt_trainer *tr) {
   return (size_t)tr->m->n_params * (size_t)tr->m->real_bytes;
+}
+
+/* Whether s holds the scores of these weights on d by this metric and target scaling. */
+static int scored_same(const nnrt_trainer *tr, const nnrt_scored *s, const void *params, const nnrt_dataset *d,
+                       int32_t metric, const nnrt_scaler *targets) {
+  return s->params && s->d == d && s->metric == metric && s->targets == targets &&
+         memcmp(s->params, params, param_bytes(tr)) == 0;
+}
+
+/* Remembers mt as the scores of params (nothing when the copy cannot be allocated). */
+static void remember_scored(nnrt_trainer *tr, nnrt_scored *s, const void *params, const nnrt_dataset *d,
+                            int32_t metric, const nnrt_scaler *targets, const nnrt_metrics *mt) {
+  if (!s->params && !(s->params = alloc_params(tr->m)))
+    return;
+  memcpy(s->params, params, param_bytes(tr));
+  s->d = d;
+  s->metric = metric;
+  s->targets = targets;
+  s->mt = *mt;
+}
+
+int nnrt__trainer_evaluate(nnrt_trainer *tr, const void *params, const nnrt_dataset *d, int32_t metric,
+                           const nnrt_scaler *targets, int flags, nnrt_metrics *mt, nnrt_error *err) {
+  if (flags & ~NNRT_EVAL_NO_LOSS)
+    return nnrt_evaluate_as(tr->m, params, d, metric, targets, flags, mt, err);
+  nnrt_scored *s = &tr->scored[flags ? 1 : 0];
+  if (scored_same(tr, s, params, d, metric, targets)) {
+    *mt = s->mt;
+    return NNRT_OK;
+  }
+  int rc = nnrt_evaluate_as(tr->m, params, d, metric, targets, flags, mt, err);
+  if (rc == NNRT_OK)
+    remember_scored(tr, s, params, d, metric, targets, mt);
+  return rc;
 }
 
 /* The epoch's sample order: a shuffle seeded by (run seed, epoch), or data order with
@@ -369,7 +404,7 @@ static int train_score_due(const nnrt_trainer *tr, int64_t epoch, int last) {
  * alone, so under MPI no other rank needs it (their verbosity is 0: they skip it). */
 static int score_training(nnrt_trainer *tr, nnrt_epoch_row *row, nnrt_error *err) {
   nnrt_metrics mt;
-  int rc = nnrt_evaluate_as(tr->m, tr->params, tr->train, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, err);
+  int rc = nnrt__trainer_evaluate(tr, tr->params, tr->train, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, err);
   if (rc != NNRT_OK)
     return rc;
   row->acc = tr->metric == NNC_METRIC_MULTILABEL ? mt.hamming : mt.accuracy;
@@ -512,7 +547,9 @@ static int run_epochs(nnrt_trainer *tr, const nnrt_scaler *sc, int *outcome, nnr
   return NNRT_OK;
 }
 
-/* The run's result: its best validation epoch, or its final weights scored on training loss. */
+/* The run's result: its best validation epoch, or its final weights scored on training loss
+ * (the loss does not depend on the target scaling given: the train command's summary asks for
+ * the same scores, and gets these). */
 static int finish_run(nnrt_trainer *tr, nnrt_error *err) {
   const void *result = tr->val ? tr->run_best : tr->params;
   nnrt_metrics mt = {0};
@@ -520,7 +557,8 @@ static int finish_run(nnrt_trainer *tr, nnrt_error *err) {
   int rc;
   if (!tr->val || !isfinite(score)) {
     result = tr->params;
-    if ((rc = nnrt_evaluate_as(tr->m, result, tr->val ? tr->val : tr->train, tr->metric, NULL, 0, &mt, err)) != NNRT_OK)
+    if ((rc = nnrt__trainer_evaluate(tr, result, tr->val ? tr->val : tr->train, tr->metric, tr->o.targets, 0, &mt,
+                                     err)) != NNRT_OK)
       return rc;
     score = mt.loss;
   }
@@ -763,14 +801,17 @@ static void warn_if_chance(nnrt_trainer *tr) {
   char advice[512];
   if (tr->o.s.epochs == 0 || tr->st.global_best_restart < 0 || tr->metric == NNC_METRIC_MULTILABEL ||
       tr->o.verbosity < 1 || nnrt__mpi_rank() > 0 ||
-      nnrt_evaluate_as(tr->m, tr->best, d, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, &e) != NNRT_OK)
+      nnrt__trainer_evaluate(tr, tr->best, d, tr->metric, tr->o.targets, NNRT_EVAL_NO_LOSS, &mt, &e) != NNRT_OK)
     return;
   double base = tr->metric == NNC_METRIC_CLASSIFICATION ? nnrt__majority_fraction(d) : NAN;
-  nnrt__advice(tr, 0, advice, sizeof advice);
-  if (tr->metric == NNC_METRIC_REGRESSION && mt.r2 <= 0)
+  int regression = tr->metric == NNC_METRIC_REGRESSION;
+  if (regression ? !(mt.r2 <= 0) : !(base < 1 && mt.accuracy <= base + 1e-12))
+    return;
+  nnrt__advice(tr, 0, advice, sizeof advice); /* a pass over the data: only for a warning */
+  if (regression)
     warn(tr, "R² %.4g on the %s: the network predicts no better than the mean of the targets (%s)", mt.r2,
          where, advice);
-  else if (base < 1 && mt.accuracy <= base + 1e-12)
+  else
     warn(tr, "accuracy %.2f%% on the %s is no better than always answering the most common class "
          "(%.2f%%): the network has learned nothing (%s)", 100 * mt.accuracy, where, 100 * base, advice);
   nnrt_metrics_clear(&mt);

@@ -1,5 +1,6 @@
 /* runtime/trainer.h — the trainer's state, shared by train.c, step.c, checkpoint.c and
- * report.c. Not installed: applications see only the opaque nnrt_trainer of nnc/nnrt.h.
+ * report.c (and commands.c, which scores the kept weights through the trainer). Not installed:
+ * applications see only the opaque nnrt_trainer of nnc/nnrt.h.
  */
 #ifndef NNRT_TRAINER_H
 #define NNRT_TRAINER_H
@@ -16,6 +17,15 @@ typedef struct nnrt_plateau {
   double rate, best;
   int64_t bad_epochs, cooldown;
 } nnrt_plateau;
+
+/* Scores remembered with the weights they were computed on (train.c's nnrt__trainer_evaluate). */
+typedef struct nnrt_scored {
+  void *params;                 /* a copy of the weights scored; NULL: nothing remembered yet */
+  const nnrt_dataset *d;
+  const nnrt_scaler *targets;
+  int32_t metric;
+  nnrt_metrics mt;              /* without per-class arrays (no NNRT_EVAL_CONFUSION) */
+} nnrt_scored;
 
 struct nnrt_trainer {
   const nnc_model *m;
@@ -69,7 +79,16 @@ struct nnrt_trainer {
   nnrt_error diverged_err;      /* the last divergence, with its advice */
   int64_t diverged_restart;
   int64_t run_samples;          /* samples trained since run_start */
+  nnrt_scored scored[2];        /* the last scores with the loss [0] and without it [1] */
 };
+
+/* train.c */
+/* nnrt_evaluate_as, except that the weights, data, metric and targets of the last call with
+ * the same flags (0 or NNRT_EVAL_NO_LOSS) give its metrics again without a pass over the data:
+ * the end of a run scores the same final weights on the training data up to four times (the
+ * last epoch's line, the run's loss, the check against chance, the train command's summary). */
+int nnrt__trainer_evaluate(nnrt_trainer *tr, const void *params, const nnrt_dataset *d, int32_t metric,
+                           const nnrt_scaler *targets, int flags, nnrt_metrics *mt, nnrt_error *err);
 
 /* schedule.c */
 /* The rate of update `steps` (from 0) of epoch `epoch` (from 0); p: plateau's state or NULL. */
