@@ -12,6 +12,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -429,9 +430,33 @@ static double scaled(const nnrt_scaler *s, const nnrt_dataset *d, int64_t at, in
   return (nnrt__get(d->x, d->real_bytes, at) - s->offset[i]) * s->mul[i];
 }
 
+/* f32 data: whether every scaled value is finite and within f32 (nnrt__check_real's test: a
+ * value that is NaN, infinite or beyond f32 becomes NaN or infinite in f32), in one typed loop
+ * without early exit; the general loop then finds the first that is not, for the message. */
+static int scaled_f32_ok(const nnrt_scaler *s, const nnrt_dataset *d) {
+  const float *x = d->x;
+  int bad = 0;
+  for (int64_t k = 0; k < d->n; k++, x += d->n_inputs)
+    for (int32_t i = 0; i < d->n_inputs; i++)
+      bad |= !(fabsf((float)(((double)x[i] - s->offset[i]) * s->mul[i])) <= FLT_MAX);
+  return !bad;
+}
+
+/* f32 data scaled in place: the general loop's arithmetic (in double, rounded once to f32). */
+static void scale_f32(const nnrt_scaler *s, nnrt_dataset *d) {
+  float *x = d->x;
+  for (int64_t k = 0; k < d->n; k++, x += d->n_inputs)
+    for (int32_t i = 0; i < d->n_inputs; i++)
+      x[i] = (float)(((double)x[i] - s->offset[i]) * s->mul[i]);
+}
+
 void nnrt_scaler_apply(const nnrt_scaler *s, nnrt_dataset *d) {
   if (!s || s->mode == NNC_SCALE_NONE || s->n != d->n_inputs)
     return;
+  if (d->real_bytes == 4) {
+    scale_f32(s, d);
+    return;
+  }
   for (int64_t k = 0; k < d->n; k++)
     for (int32_t i = 0; i < d->n_inputs; i++) {
       int64_t at = k * d->n_inputs + i;
@@ -457,7 +482,7 @@ int nnrt__scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *
 
 static int scaler_check(const nnrt_scaler *s, const nnrt_dataset *d, const char *path, const char *what,
                         int64_t first, nnrt_error *err) {
-  if (!s || s->mode == NNC_SCALE_NONE || s->n != d->n_inputs)
+  if (!s || s->mode == NNC_SCALE_NONE || s->n != d->n_inputs || (d->real_bytes == 4 && scaled_f32_ok(s, d)))
     return NNRT_OK;
   for (int64_t k = 0; k < d->n; k++)
     for (int32_t i = 0; i < d->n_inputs; i++) {

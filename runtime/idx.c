@@ -224,9 +224,25 @@ static int check_images(const idx_file *im, nnrt_shape sh, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* Unsigned bytes (most image files) are finite in either precision: stored without a check,
+ * in a loop of their own types. */
+static void store_bytes(const idx_file *im, nnrt_dataset *d) {
+  const unsigned char *p = im->data;
+  if (d->real_bytes == 4)
+    for (uint64_t i = 0; i < im->count; i++)
+      ((float *)d->x)[i] = p[i];
+  else
+    for (uint64_t i = 0; i < im->count; i++)
+      ((double *)d->x)[i] = p[i];
+}
+
 /* Every value must be finite and within the model's precision (an f64 image in an f32 model). */
 static int store_images(const idx_file *im, nnrt_shape sh, nnrt_dataset *d, nnrt_error *err) {
   uint64_t per = (uint64_t)d->n_inputs;
+  if (im->type == 0x08) {
+    store_bytes(im, d);
+    return NNRT_OK;
+  }
   int shard = (sh.flags & NNRT__LOAD_SHARD) && nnrt__sharded(); /* the kept samples: rank + k·K */
   for (uint64_t i = 0; i < im->count; i++) {
     double v = idx_value(im, i);
