@@ -170,9 +170,11 @@ void cg_quant_scaling(Cg *cg, const double *offset, const double *mul, int64_t n
 LLVMValueRef cg_quant_scale_input(Cg *cg, LLVMValueRef v, LLVMValueRef i); /* (v − offset)·mul in reals */
 void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef V);
 void cg_emit_quant_init(Cg *cg, LLVMValueRef params);
-/* Batches of a quantized module: CG_QUANT_SAMPLES samples per pass over the weights of the
- * sets cg_quant_multi accepts (int8 with AVX-512 VNNI, bf16 with AVX-512 BF16). */
-enum { CG_QUANT_SAMPLES = 8 };
+/* Batches of a quantized module: cg_quant_block(cg) samples per pass over the weights of the
+ * sets cg_quant_multi accepts (int8 with AVX-512 VNNI, bf16 with AVX-512 BF16): 16 where
+ * they go through AMX tiles (a tile's 16 rows), 8 otherwise; never more than CG_QUANT_SAMPLES. */
+enum { CG_QUANT_SAMPLES = 16 };
+int cg_quant_block(const Cg *cg);
 int cg_quant_multi(const Cg *cg, const IrEdges *e);
 void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, const LLVMValueRef *V, LLVMValueRef ahead,
                                  int64_t ahead_bytes); /* ahead: the next block's inputs to prefetch, or NULL */

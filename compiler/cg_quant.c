@@ -13,7 +13,7 @@
  * rows, each group of 4 (int8) or 2 (bf16) consecutive inputs of the 16 rows one vector, so
  * that one vpdpbusd / vdpbf16ps multiplies it by a sample's group broadcast to every lane and
  * each lane sums one row: a register tile of panels × samples, no horizontal sums; a batch
- * runs CG_QUANT_SAMPLES samples per pass over the weights through the same kernel, its first
+ * runs cg_quant_block samples per pass over the weights through the same kernel, its first
  * tiled set prefetching the next block's inputs meanwhile. A quantized module scales its inputs
  * (the compiled-in scaling) in its reals, not in double.
  * With the Armv8.2 dot product (aarch64 +dotprod) int8 rows are padded to 16 bytes and
@@ -102,12 +102,14 @@ typedef struct TileScheme {
 
 #define TILE_LANES 16
 #define CACHE_LINE 64
-/* AMX: a tile row holds 64 bytes, a step of the tile product AMX_GROUPS groups of inputs; with
- * AMX a row of the tiled layout is padded with zero weights to whole steps, so that every
- * tile of a function has one of three shapes (LLVM gives a tile register one shape for the
- * whole function: more shapes than its 8 registers and it cannot allocate them). */
+/* AMX: a tile row holds 64 bytes, a step of the tile product AMX_GROUPS groups of inputs,
+ * a tile AMX_ROWS rows: a batch's block is AMX_ROWS samples. With AMX a row of the tiled
+ * layout is padded with zero weights to whole steps, so that every tile of a function has one
+ * shape, 16 rows × 64 bytes (LLVM gives a tile register one shape for the whole function:
+ * more shapes than its 8 registers and it cannot allocate them). */
 #define AMX_ROW_BYTES 64
 #define AMX_GROUPS (AMX_ROW_BYTES / 4)
+#define AMX_ROWS 16
 
 static const TileScheme tile_int8 = {"llvm.x86.avx512.vpdpbusd.512", 4, "llvm.x86.tdpbusd.internal", CG_ISA_AMX_INT8};
 static const TileScheme tile_bf16 = {"llvm.x86.avx512bf16.dpbf16ps.512", 2, "llvm.x86.tdpbf16ps.internal", CG_ISA_AMX_BF16};
@@ -695,7 +697,9 @@ static void tile_samples(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lan
  * samples × 16 neurons sums (i32 or f32). tdpbusd multiplies unsigned by signed bytes as
  * vpdpbusd does, so an int8 batch has the same i32 sums, and outputs, as its samples one by
  * one; tdpbf16ps adds its pairs of products in its own order, so bf16 outputs may differ from
- * the vector kernel's by rounding. AMX_PANELS panels share each load of A. The sums stay in
+ * the vector kernel's by rounding. AMX_PANELS panels share each load of A: four tile products
+ * independent of each other in flight, 16 samples each, where one tile product's latency is
+ * several times its issue interval. The sums stay in
  * tile registers for AMX_STEPS steps of straight-line code, then go to memory (a few L1 lines)
  * and come back for the next steps: LLVM 19's scalar lowering of the AMX intrinsics (the
  * layout's test on hosts without AMX) cannot take tiles carried through a loop's phi. */
@@ -721,22 +725,34 @@ static void amx_store(Cg *cg, int64_t rows, LLVMValueRef p, LLVMValueRef c) {
   amx_call(cg, "llvm.x86.tilestored64.internal", args, 5);
 }
 
-/* Steps k0 .. k0+n−1 (64 bytes of every sample's operands each, from k0·64 on) for panels
- * p0 .. p0+np−1: each panel's C from sums, the steps' products added, C back to sums. */
+/* Step k0 + k's operands: A (64 bytes of every sample's, from (k0 + k)·64 on) and B of each
+ * panel p0 .. p0+np−1, into a[0] and b[0 .. np−1]. */
+static void amx_operands(Cg *cg, const Tile *t, LLVMValueRef p0, int np, LLVMValueRef k0, int64_t k, LLVMValueRef *ab) {
+  LLVMValueRef step = LLVMBuildAdd(cg->b, k0, cg_int(cg, k), "");
+  LLVMValueRef off = LLVMBuildMul(cg->b, step, cg_int(cg, AMX_ROW_BYTES), "");
+  ab[0] = amx_load(cg, t->samples, AMX_ROW_BYTES, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->rows, &off, 1, ""), t->row_bytes);
+  LLVMValueRef g = LLVMBuildMul(cg->b, step, cg_int(cg, AMX_GROUPS), ""); /* B's first group */
+  for (int i = 0; i < np; i++) {
+    LLVMValueRef p = LLVMBuildAdd(cg->b, p0, cg_int(cg, i), "");
+    LLVMValueRef woff = LLVMBuildMul(cg->b, idx2(cg, p, t->s->depth, g), cg_int(cg, AMX_ROW_BYTES), "");
+    ab[1 + i] = amx_load(cg, AMX_GROUPS, AMX_ROW_BYTES, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->s->w, &woff, 1, ""), AMX_ROW_BYTES);
+  }
+}
+
+/* Steps k0 .. k0+n−1 for panels p0 .. p0+np−1: each panel's C from sums, the steps' products
+ * added, C back to sums. Each step's operands are loaded before the previous step's products
+ * (into other tile registers: a tile register is not renamed, so a load into the register a
+ * product still reads would wait for it), so that loading B from L2 overlaps the products. */
 static void amx_steps(Cg *cg, const Tile *t, LLVMValueRef p0, int np, LLVMValueRef sums, LLVMValueRef k0, int64_t n) {
   int64_t m = t->samples, c_bytes = m * AMX_ROW_BYTES;
-  LLVMValueRef c[AMX_PANELS];
+  LLVMValueRef c[AMX_PANELS], ab[2][1 + AMX_PANELS];
   for (int i = 0; i < np; i++) c[i] = amx_load(cg, m, AMX_ROW_BYTES, byte_at(cg, sums, i * c_bytes), AMX_ROW_BYTES);
+  amx_operands(cg, t, p0, np, k0, 0, ab[0]);
   for (int64_t k = 0; k < n; k++) {
-    LLVMValueRef step = LLVMBuildAdd(cg->b, k0, cg_int(cg, k), "");
-    LLVMValueRef off = LLVMBuildMul(cg->b, step, cg_int(cg, AMX_ROW_BYTES), "");
-    LLVMValueRef a = amx_load(cg, m, AMX_ROW_BYTES, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->rows, &off, 1, ""), t->row_bytes);
-    LLVMValueRef g = LLVMBuildMul(cg->b, step, cg_int(cg, AMX_GROUPS), ""); /* B's first group */
+    LLVMValueRef *now = ab[k % 2];
+    if (k + 1 < n) amx_operands(cg, t, p0, np, k0, k + 1, ab[(k + 1) % 2]);
     for (int i = 0; i < np; i++) {
-      LLVMValueRef p = LLVMBuildAdd(cg->b, p0, cg_int(cg, i), "");
-      LLVMValueRef woff = LLVMBuildMul(cg->b, idx2(cg, p, t->s->depth, g), cg_int(cg, AMX_ROW_BYTES), "");
-      LLVMValueRef b = amx_load(cg, AMX_GROUPS, AMX_ROW_BYTES, LLVMBuildInBoundsGEP2(cg->b, cg->i8, t->s->w, &woff, 1, ""), AMX_ROW_BYTES);
-      LLVMValueRef args[] = {i16c(cg, m), i16c(cg, AMX_ROW_BYTES), i16c(cg, AMX_ROW_BYTES), c[i], a, b};
+      LLVMValueRef args[] = {i16c(cg, m), i16c(cg, AMX_ROW_BYTES), i16c(cg, AMX_ROW_BYTES), c[i], now[0], now[1 + i]};
       c[i] = amx_call(cg, t->t->amx, args, 6);
     }
   }
@@ -771,6 +787,11 @@ static void amx_block(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lanes)
   }
 }
 
+int cg_quant_block(const Cg *cg) {
+  const TileScheme *t = tile_scheme(cg);
+  return t && (cg->isa & t->amx_isa) ? AMX_ROWS : TILE_SAMPLES;
+}
+
 /* Panels p0 .. p0+np−1 for every sample, TILE_SAMPLES at a time (or through AMX tiles). */
 static void tile_block(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lanes) {
   if (t->rows) {
@@ -800,7 +821,11 @@ static void tile_rows(Cg *cg, Tile *t, int64_t rows, int per_pass) {
   if (rows % TILE_LANES) tile_block(cg, t, cg_int(cg, full), 1, (int)(rows % TILE_LANES));
 }
 
-/* z[j] += Σ_i W[j][i]·x[i] for every neuron j of g over the quantized set e. */
+/* z[j] += Σ_i W[j][i]·x[i] for every neuron j of g over the quantized set e. One bf16 sample
+ * goes through AMX tiles too where the target has them, a tile of one row: a tile product
+ * costs no more for 1 row than for 4, and the one-sample product is then bound by loading the
+ * weights from L2, as int8's `vpdpbusd` loop already is, not by `vdpbf16ps`, which on Intel's
+ * cores retires half the multiply-adds of an FMA (bench/README.md). */
 void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef V) {
   const IrGroup *src = &cg->net->groups[e->src];
   const CgQuantSet *s = set_of(cg, e);
@@ -808,18 +833,19 @@ void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValue
   if (s->per_lane) {
     Tile t;
     tile_begin(cg, &t, s, 1);
+    if (t.t == &tile_bf16) tile_begin_amx(cg, &t);
     tile_sample(cg, &t, 0, x, src->size, z);
-    tile_rows(cg, &t, g->size, TILE_PANELS_ONE);
+    tile_rows(cg, &t, g->size, t.rows ? AMX_PANELS : TILE_PANELS_ONE);
   } else if (cg->quant == CG_QUANT_BF16) bf16_rows(cg, s, g->size, src->size, x, z);
   else if (sdot_rows(cg)) int8_rows_sdot(cg, s, g->size, src->size, x, z);
   else int8_rows(cg, s, g->size, src->size, x, z);
 }
 
-/* --- batches: CG_QUANT_SAMPLES samples per pass over the weights ---------------------- */
+/* --- batches: cg_quant_block samples per pass over the weights ------------------------ */
 
 int cg_quant_multi(const Cg *cg, const IrEdges *e) { return cg_quantized(cg, e) && set_of(cg, e)->per_lane; }
 
-/* The quantized set e for CG_QUANT_SAMPLES samples at once, V[k] the value vector of sample k:
+/* The quantized set e for cg_quant_block samples at once, V[k] the value vector of sample k:
  * the same kernel as one sample's, lane by lane the same operations in the same order. With
  * ahead (the next block's inputs, ahead_bytes of them), its passes over the weights also
  * prefetch those. */
@@ -827,11 +853,11 @@ void cg_emit_quant_forward_multi(Cg *cg, const IrGroup *g, const IrEdges *e, con
                                  int64_t ahead_bytes) {
   const IrGroup *src = &cg->net->groups[e->src];
   Tile t;
-  tile_begin(cg, &t, set_of(cg, e), CG_QUANT_SAMPLES);
+  tile_begin(cg, &t, set_of(cg, e), cg_quant_block(cg));
   t.ahead = ahead_bytes > 0 ? ahead : NULL;
   t.ahead_lines = (ahead_bytes + CACHE_LINE - 1) / CACHE_LINE;
   tile_begin_amx(cg, &t);
-  for (int k = 0; k < CG_QUANT_SAMPLES; k++)
+  for (int k = 0; k < t.samples; k++)
     tile_sample(cg, &t, k, cg_elem(cg, V[k], cg_int(cg, src->value_offset)), src->size,
                 cg_elem(cg, V[k], cg_int(cg, g->value_offset)));
   tile_rows(cg, &t, g->size, t.rows ? AMX_PANELS : TILE_PANELS_MULTI);

@@ -546,34 +546,35 @@ static int has_multi_kernel(Cg *cg) {
   return 0;
 }
 
-/* Group g for CG_QUANT_SAMPLES samples: the sets of cg_quant_multi in one pass for all; the
+/* Group g for cg_quant_block samples: the sets of cg_quant_multi in one pass for all; the
  * first such set of the block also prefetches *ahead (the next block's inputs), then NULL. */
 static void emit_group_forward_multi(Cg *cg, const IrGroup *g, LLVMValueRef params, const LLVMValueRef *V,
                                      LLVMValueRef *ahead) {
-  int64_t ahead_bytes = (int64_t)CG_QUANT_SAMPLES * cg->net->n_inputs * cg->real_bytes;
+  int ns = cg_quant_block(cg);
+  int64_t ahead_bytes = (int64_t)ns * cg->net->n_inputs * cg->real_bytes;
   int multi = 0;
   for (int k = 0; k < g->n_in; k++) multi |= cg_quant_multi(cg, &g->in[k]);
-  for (int s = 0; !multi && s < CG_QUANT_SAMPLES; s++) emit_group_forward(cg, g, params, V[s]);
+  for (int s = 0; !multi && s < ns; s++) emit_group_forward(cg, g, params, V[s]);
   if (!multi) return;
-  for (int s = 0; s < CG_QUANT_SAMPLES; s++) emit_narrow_net_inputs(cg, g, params, V[s], -1);
+  for (int s = 0; s < ns; s++) emit_narrow_net_inputs(cg, g, params, V[s], -1);
   for (int k = 0; k < g->n_in; k++) {
     const IrEdges *e = &g->in[k];
     if (cg_quant_multi(cg, e)) {
       cg_emit_quant_forward_multi(cg, g, e, V, *ahead, ahead_bytes);
       *ahead = NULL;
     } else if (cg_quantized(cg, e))
-      for (int s = 0; s < CG_QUANT_SAMPLES; s++) cg_emit_quant_forward(cg, g, e, V[s]);
+      for (int s = 0; s < ns; s++) cg_emit_quant_forward(cg, g, e, V[s]);
     else if (cg_dense_vectorisable(cg, e))
-      for (int s = 0; s < CG_QUANT_SAMPLES; s++) cg_emit_dense_forward(cg, g, e, params, V[s]);
+      for (int s = 0; s < ns; s++) cg_emit_dense_forward(cg, g, e, params, V[s]);
   }
-  for (int s = 0; s < CG_QUANT_SAMPLES; s++) emit_group_activate(cg, g, params, V[s], 1);
+  for (int s = 0; s < ns; s++) emit_group_activate(cg, g, params, V[s], 1);
 }
 
 static LLVMValueRef sample_ptr(Cg *cg, LLVMValueRef base, LLVMValueRef s, int width);
 static void emit_outputs_copy(Cg *cg, LLVMValueRef V, LLVMValueRef y);
 static LLVMValueRef call(Cg *cg, LLVMValueRef fn, LLVMValueRef *args, unsigned n);
 
-/* nnc.forwardQ(params, n, x, y, V): n samples of a quantized module, CG_QUANT_SAMPLES at a
+/* nnc.forwardQ(params, n, x, y, V): n samples of a quantized module, cg_quant_block at a
  * time through the multi-sample kernels (their values on the stack), the rest one by one. */
 static LLVMValueRef build_quant_batch(Cg *cg, LLVMValueRef fwd1) {
   const IrNetwork *n = cg->net;
@@ -581,21 +582,22 @@ static LLVMValueRef build_quant_batch(Cg *cg, LLVMValueRef fwd1) {
   LLVMValueRef fn = cg_begin_function(cg, "nnc.forwardQ", cg->void_t, ps, 5, 0x1d, 1);
   LLVMValueRef params = arg(cg, 0), count = arg(cg, 1), x = arg(cg, 2), y = arg(cg, 3);
   int64_t nv = values_bytes(n) / n->real_bytes;
-  LLVMValueRef buf = cg_alloca(cg, LLVMArrayType2(cg->real, (uint64_t)(nv * CG_QUANT_SAMPLES)), "Vq"), V[CG_QUANT_SAMPLES];
+  int ns = cg_quant_block(cg);
+  LLVMValueRef buf = cg_alloca(cg, LLVMArrayType2(cg->real, (uint64_t)(nv * ns)), "Vq"), V[CG_QUANT_SAMPLES];
   LLVMSetAlignment(buf, 64);
-  for (int s = 0; s < CG_QUANT_SAMPLES; s++) V[s] = cg_elem(cg, buf, cg_int(cg, s * nv));
-  LLVMValueRef blocks = LLVMBuildSDiv(cg->b, count, cg_int(cg, CG_QUANT_SAMPLES), "");
+  for (int s = 0; s < ns; s++) V[s] = cg_elem(cg, buf, cg_int(cg, s * nv));
+  LLVMValueRef blocks = LLVMBuildSDiv(cg->b, count, cg_int(cg, ns), "");
   CgLoop lb;
-  LLVMValueRef b = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lb, blocks, "qblock"), cg_int(cg, CG_QUANT_SAMPLES), "");
-  for (int s = 0; s < CG_QUANT_SAMPLES; s++)
+  LLVMValueRef b = LLVMBuildMul(cg->b, cg_loop_begin(cg, &lb, blocks, "qblock"), cg_int(cg, ns), "");
+  for (int s = 0; s < ns; s++)
     emit_all_inputs(cg, sample_ptr(cg, x, LLVMBuildAdd(cg->b, b, cg_int(cg, s), ""), n->n_inputs), V[s]);
-  LLVMValueRef next = LLVMBuildMul(cg->b, LLVMBuildAdd(cg->b, b, cg_int(cg, CG_QUANT_SAMPLES), ""), cg_int(cg, n->n_inputs), "");
+  LLVMValueRef next = LLVMBuildMul(cg->b, LLVMBuildAdd(cg->b, b, cg_int(cg, ns), ""), cg_int(cg, n->n_inputs), "");
   LLVMValueRef ahead = LLVMBuildGEP2(cg->b, cg->real, x, &next, 1, "ahead"); /* past x after the last block: only prefetched */
   for (int i = 0; i < n->n_order; i++) emit_group_forward_multi(cg, &n->groups[n->order[i]], params, V, &ahead);
-  for (int s = 0; s < CG_QUANT_SAMPLES; s++)
+  for (int s = 0; s < ns; s++)
     emit_outputs_copy(cg, V[s], sample_ptr(cg, y, LLVMBuildAdd(cg->b, b, cg_int(cg, s), ""), n->n_outputs));
   cg_loop_end(cg, &lb);
-  LLVMValueRef done = LLVMBuildMul(cg->b, blocks, cg_int(cg, CG_QUANT_SAMPLES), "");
+  LLVMValueRef done = LLVMBuildMul(cg->b, blocks, cg_int(cg, ns), "");
   CgLoop ls;
   LLVMValueRef s = LLVMBuildAdd(cg->b, done, cg_loop_begin(cg, &ls, LLVMBuildSub(cg->b, count, done, ""), "qrest"), "");
   LLVMValueRef args[] = {params, sample_ptr(cg, x, s, n->n_inputs), V[0]};
