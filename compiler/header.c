@@ -70,16 +70,11 @@ static void write_quantized(FILE *f, const char *up, CgQuantize q, int scaled) {
 
 /* Code for x86-64: the extensions it needs of the CPU, and AMX's permission where it uses tiles. */
 static void write_x86_features(FILE *f, const char *nm, const char *up, uint64_t bits) {
-  static const char *const names[64] = {
-#define NAME(bit, name, leaf, sub, reg, rbit, os) [bit] = name,
-      NNC_X86_FEATURES(NAME)
-#undef NAME
-  };
   fprintf(f, "/* The code uses these x86-64 extensions (nnc --cpu, --features): a CPU without one of them\n"
              "   stops it at an illegal instruction. libnnrt's nnrt_cpu_check(&%s_model, &err) tests a\n"
              "   CPU. */\n#define %s_X86_FEATURES \"", nm, up);
   for (int i = 0, first = 1; i < 64; i++)
-    if (bits >> i & 1 && names[i]) fprintf(f, "%s%s", first ? "" : ",", names[i]), first = 0;
+    if (bits >> i & 1 && nnc_x86_feature_name(i)) fprintf(f, "%s%s", first ? "" : ",", nnc_x86_feature_name(i)), first = 0;
   fputs("\"\n\n", f);
   if (bits & NNC_X86_AMX)
     fprintf(f, "/* forward and evaluate compute batches (n > 1) on AMX tiles, which Linux lets a process\n"

@@ -61,12 +61,6 @@ static uint64_t host_offers(int *tiles) {
 }
 #endif
 
-static const char *const feature_names[64] = {
-#define NAME(bit, name, leaf, sub, reg, rbit, os) [bit] = name,
-    NNC_X86_FEATURES(NAME)
-#undef NAME
-};
-
 /* "amx-tile, amx-int8" into buf. */
 static void name_features(uint64_t bits, char *buf, size_t size) {
   size_t len = 0;
@@ -74,7 +68,7 @@ static void name_features(uint64_t bits, char *buf, size_t size) {
   for (int i = 0; i < 64 && len + 1 < size; i++)
     if (bits >> i & 1)
       len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
-                              feature_names[i] ? feature_names[i] : "an unknown extension");
+                              nnc_x86_feature_name(i) ? nnc_x86_feature_name(i) : "an unknown extension");
 }
 
 int nnrt_cpu_check(const nnc_model *m, nnrt_error *err) {

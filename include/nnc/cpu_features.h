@@ -70,4 +70,16 @@
  * first. */
 #define NNC_X86_AMX (0x1full << 30)
 
+/* LLVM's name of the extension of bit `bit`, or NULL. */
+static inline const char *nnc_x86_feature_name(int bit) {
+  switch (bit) {
+#define NNC_X86_FEATURE_CASE(b, name, leaf, sub, reg, rbit, os) \
+  case b:                                                      \
+    return name;
+    NNC_X86_FEATURES(NNC_X86_FEATURE_CASE)
+#undef NNC_X86_FEATURE_CASE
+  }
+  return 0;
+}
+
 #endif
