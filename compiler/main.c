@@ -119,9 +119,10 @@ static int names(const char *a, const char *name) {
   return strncmp(a, name, len) == 0 && (a[len] == 0 || (a[len] == '=' && name[1] == '-'));
 }
 
-/* The value of the option at argv[*i]: after its '=', or the next argument. */
+/* The value of the option at argv[*i]: after its '=' (not nothing), or the next argument. */
 static const char *value_of(int argc, char **argv, int *i) {
   const char *eq = strncmp(argv[*i], "--", 2) == 0 ? strchr(argv[*i], '=') : NULL;
+  if (eq && !eq[1]) usage_error("option '%s' needs a value after '='", argv[*i]);
   return eq ? eq + 1 : option_value(argc, argv, i);
 }
 
