@@ -158,16 +158,21 @@ static int tile_registers(const Cg *cg, int rt, int vt) { return rt * vt + vt + 
 /* The register tile of a product, from the target's vector registers (cg->vec_regs): the most
  * accumulators that fit with one register to spare, then the fewest loads per step of k
  * (rt + vt), then the most rows. rows_divide > 0: the row count is a runtime multiple of it
- * (the padded batch), which rt must divide. What that gives, any rows (rows dividing 8 or 16):
+ * (the padded batch), which rt must divide, and the tile may take every register: with 16,
+ * one to spare left 4 × 2, 8 accumulators, just the multiply-adds two FMA units keep in flight
+ * (4 cycles each), and AVX2's input gradient ran at two thirds of the FMA peak; 4 × 3 fills
+ * the 16 ymm and its k loop still touches no stack. What that gives, any rows (rows dividing
+ * 8 or 16):
  *   32 registers with FMA (AVX-512 zmm, AArch64 NEON)  6 × 4 (8 × 3)
- *   16 with FMA (AVX2 ymm)                             6 × 2 (4 × 2)
+ *   16 with FMA (AVX2 ymm)                             6 × 2 (4 × 3)
  *   16 without (SSE2 xmm)                              5 × 2 (4 × 2)
  *    8 with FMA (Cortex-M4: 32 single-precision)       5 × 1 (2 × 2) */
 static TileShape tile_shape(const Cg *cg, int64_t rows_divide) {
   TileShape best = {1, 1};
+  int spare = rows_divide ? 0 : 1;
   for (int rt = 1; rt <= TILE_MAX_ROWS; rt++)
     for (int vt = 1; vt <= TILE_MAX_VECTORS; vt++) {
-      if (tile_registers(cg, rt, vt) > cg->vec_regs - 1 || (rows_divide && rows_divide % rt)) continue;
+      if (tile_registers(cg, rt, vt) > cg->vec_regs - spare || (rows_divide && rows_divide % rt)) continue;
       int more = rt * vt > best.rt * best.vt, as_many = rt * vt == best.rt * best.vt;
       if (more || (as_many && rt + vt <= best.rt + best.vt)) best = (TileShape){rt, vt};
     }
