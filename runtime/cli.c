@@ -723,25 +723,27 @@ static int train_maybe_mpi(nnrt_cli *c, nnrt_error *err) {
 
 /* Whether every rank has this error: usage errors, divergence, interrupts and agreed failures
  * are the same on every rank; a file missing on one host, or its MPI plugin, is not. */
+static int failed_elsewhere(const nnrt_error *err) { return !strncmp(err->msg, "another process", 15); }
+
 static int error_is_shared(const nnrt_error *err, int rc) {
   if (nnrt__mpi_failed_alone())
     return 0;
   return rc == NNRT_EUSAGE || rc == NNRT_EDIVERGED || rc == NNRT_EINTERRUPTED ||
-         !strncmp(err->msg, "rank 0 ", 7) || !strncmp(err->msg, "another process", 15);
+         !strncmp(err->msg, "rank 0 ", 7) || failed_elsewhere(err);
 }
 
 /* Rank 0 reports every shared error; each rank its own failures, naming its rank and host
- * (hosts differ in their files). A rank that stays silent waits a moment before exiting:
- * mpirun ends the whole job at the first failed exit, and that must not come before rank 0
- * has printed why. */
+ * (hosts differ in their files). A rank that did not print its own failure waits a moment
+ * before exiting: mpirun ends the whole job at the first failed exit, and that must not come
+ * before the rank that failed (rank 0, or another) has printed why. */
 static void report_error(const nnrt_error *err, int rc) {
   int several = nnrt__mpi_launched_size() > 1, rank = several ? nnrt__mpi_launched_rank() : 0;
   int shared = error_is_shared(err, rc);
-  if (!several || (rank == 0 && shared)) {
+  if (!several || (rank == 0 && shared))
     fprintf(stderr, "error: %s\n", err->msg);
-  } else if (!shared) {
+  else if (!shared)
     fprintf(stderr, "rank %d on %s: error: %s\n", rank, nnrt__mpi_host(), err->msg);
-  } else {
+  if (several && shared && (rank != 0 || failed_elsewhere(err))) {
     struct timespec wait = {1, 0};
     nanosleep(&wait, NULL);
   }
