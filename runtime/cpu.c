@@ -4,8 +4,6 @@
  * code that uses AMX tiles, Linux's permission to use them, asked for once per process.
  * Consumes: a model descriptor. Produces: NNRT_OK, or NNRT_EUSAGE naming what is missing. */
 #define _GNU_SOURCE
-#include <string.h>
-
 #include "internal.h"
 #include "nnc/cpu_features.h"
 
@@ -17,7 +15,7 @@
 
 static uint64_t host_features;      /* the table's bits this CPU and OS offer */
 static int tiles_permitted;         /* Linux granted the AMX tile state */
-static pthread_once_t probed = PTHREAD_ONCE_INIT;
+static pthread_once_t probed = PTHREAD_ONCE_INIT, tiles_asked = PTHREAD_ONCE_INIT;
 
 static unsigned saved_state(void) { /* XCR0; 0 when the OS does not enable xgetbv */
   unsigned a, b, c, d;
@@ -37,7 +35,7 @@ static int cpu_has(unsigned leaf, unsigned sub, int reg, int bit) {
 
 /* arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): Linux 5.16 and later hand a process
  * the tile registers only once it asks; the first tile instruction before that is fatal. */
-static int ask_for_tiles(void) { return syscall(SYS_arch_prctl, 0x1023, 18) == 0; }
+static void ask_for_tiles(void) { tiles_permitted = syscall(SYS_arch_prctl, 0x1023, 18) == 0; }
 
 static void probe(void) {
   unsigned state = saved_state();
@@ -45,17 +43,20 @@ static void probe(void) {
   if (cpu_has(leaf, sub, reg, rbit) && (state & (os)) == (os)) host_features |= 1ull << (bit);
   NNC_X86_FEATURES(PROBE)
 #undef PROBE
-  tiles_permitted = (host_features & NNC_X86_AMX) && ask_for_tiles();
 }
 
-/* The table's bits this CPU and OS offer; *tiles: whether Linux let this process use AMX. */
-static uint64_t host_offers(int *tiles) {
+/* The table's bits this CPU and OS offer; *tiles: whether Linux let this process use AMX,
+ * asked only for code that uses it (the permission enlarges every signal frame). */
+static uint64_t host_offers(int uses_tiles, int *tiles) {
   pthread_once(&probed, probe);
+  if (uses_tiles && (host_features & NNC_X86_AMX))
+    pthread_once(&tiles_asked, ask_for_tiles);
   *tiles = tiles_permitted;
   return host_features;
 }
 #else
-static uint64_t host_offers(int *tiles) {
+static uint64_t host_offers(int uses_tiles, int *tiles) {
+  (void)uses_tiles;
   *tiles = 0;
   return 0;
 }
@@ -72,9 +73,9 @@ static void name_features(uint64_t bits, char *buf, size_t size) {
 }
 
 int nnrt_cpu_check(const nnc_model *m, nnrt_error *err) {
-  int tiles;
-  uint64_t have = host_offers(&tiles), missing = m->x86_features & ~have;
-  if (!missing && (tiles || !(m->x86_features & NNC_X86_AMX)))
+  int tiles, uses_tiles = (m->x86_features & NNC_X86_AMX) != 0;
+  uint64_t have = host_offers(uses_tiles, &tiles), missing = m->x86_features & ~have;
+  if (!missing && (tiles || !uses_tiles))
     return NNRT_OK;
   if (!missing)
     return nnrt__fail(err, NNRT_EUSAGE, "model '%s' uses AMX tiles, which Linux refused this process "
