@@ -62,17 +62,18 @@ def args(extra=None):
     return a
 
 
-def run(cmd, timeout=600, ok=(0,), what=None):
-    """Runs cmd (a list); returns its stdout+stderr; fails the test on another exit status."""
+def run(cmd, timeout=600, ok=(0,), what=None, stdout_only=False):
+    """Runs cmd (a list); returns its stdout+stderr (only stdout with stdout_only, for output
+    parsed word by word); fails the test on another exit status, showing both."""
     t0 = time.time()
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
-                           universal_newlines=True)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE if stdout_only else subprocess.STDOUT,
+                           timeout=timeout, universal_newlines=True)
     except subprocess.TimeoutExpired as e:
         out = e.output.decode() if isinstance(e.output, bytes) else (e.output or "")
         fail("%s did not finish within %d s" % (what or " ".join(cmd), timeout), out)
     if p.returncode not in ok:
-        fail("%s exited with status %d" % (what or " ".join(cmd), p.returncode), p.stdout)
+        fail("%s exited with status %d" % (what or " ".join(cmd), p.returncode), p.stdout + (p.stderr or ""))
     run.seconds = time.time() - t0
     return p.stdout
 
