@@ -40,6 +40,7 @@ typedef struct Cg {
   CgQuantize quant;                /* --quantize: the scheme of the embedded weights */
   struct CgQuant *q;               /* its quantized sets (cg_quant.c), or NULL */
   unsigned isa;                    /* CG_ISA_... bits: instructions the quantized kernels may call */
+  CgBf16 bf16;                     /* precision bf16: how the batch kernels' products are made */
 } Cg;
 
 /* A counted loop `for (i = 0; i < count; i++)`; body code goes between begin and end. */
@@ -159,6 +160,21 @@ void cg_tables_build(Cg *cg, CgTables *t, int trainable);
 void cg_tables_free(CgTables *t);
 int cg_is_tabled(const Cg *cg, const IrGroup *g);
 int cg_table_run(const Cg *cg, int i, int step, int64_t *lo, int64_t *hi);
+
+/* cg_bf16.c: a product of the batch kernels with bf16 operands and f32 sums (precision bf16):
+ * O(r, c) from Σ_k A(r, k)·B(k, c), each row of 16 sums given to finish(ctx, r, c, sums, mask)
+ * (mask NULL: all 16 columns exist; rows ≥ rows are never given). */
+typedef struct CgBf16Product {
+  LLVMValueRef a, a_rs, a_ks;   /* A(r, k) = a[r·a_rs + k·a_ks]; a_ks or a_rs the constant 1 */
+  LLVMValueRef b, b_ks;         /* B(k, c) = b[k·b_ks + c] */
+  LLVMValueRef rows, cols, k;   /* i64; rows and cols runtime only as whole vectors */
+  int64_t rows_const, cols_const; /* ≥ 0: rows / cols are this constant */
+  LLVMValueRef work;            /* the workspace: cg_bf16_work's bytes for the call's samples */
+} CgBf16Product;
+typedef void CgBf16Finish(Cg *cg, const void *ctx, LLVMValueRef r, LLVMValueRef c, LLVMValueRef sums, LLVMValueRef mask);
+void cg_bf16_product(Cg *cg, const CgBf16Product *p, CgBf16Finish *finish, const void *ctx);
+/* The workspace the products of network n need: fixed + per_sample × padded samples bytes. */
+void cg_bf16_work(const IrNetwork *n, int64_t *fixed, int64_t *per_sample);
 
 /* cg_quant.c: quantized inference kernels of the dense sets with learned weights. */
 int cg_quantized(const Cg *cg, const IrEdges *e);  /* e is read through a quantized kernel */

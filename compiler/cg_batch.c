@@ -107,6 +107,7 @@ typedef struct Batch {
   LLVMValueRef region;   /* where the buffers start */
   BatchBufs *bufs;       /* per group id */
   LLVMValueRef masks;    /* dropout's M [n][n_dropout] (real samples only), or NULL: none */
+  LLVMValueRef work;     /* precision bf16: the products' workspace, after the buffers */
 } Batch;
 
 /* Where group id's buffers start in a region, in reals per padded sample (-1: none). */
@@ -219,6 +220,7 @@ typedef struct Gemm {
   /* Rows (cols_outer, constant rows): only the bands [band_lo, band_hi) of rt rows, and the
    * constant tail only where tail_on. band_lo NULL: every row. */
   LLVMValueRef band_lo, band_hi, tail_on;
+  LLVMValueRef work;            /* precision bf16: the batch's workspace (cg_bf16.c) */
 } Gemm;
 
 static void part_at(Cg *cg, const Gemm *m, LLVMValueRef s, LLVMValueRef *a, LLVMValueRef *b, LLVMValueRef *k);
@@ -396,10 +398,27 @@ static void emit_gemm_unblocked(Cg *cg, const Gemm *g) {
     emit_gemm_rows_outer(cg, g);
 }
 
+static void finish_bf16_row(Cg *cg, const void *ctx, LLVMValueRef r, LLVMValueRef c, LLVMValueRef sums,
+                            LLVMValueRef mask) {
+  emit_tile_store(cg, ctx, r, c, sums, mask);
+}
+
+/* precision bf16: the product through cg_bf16.c, its rows of sums stored by the gemm's rule. */
+static void emit_gemm_bf16(Cg *cg, const Gemm *g) {
+  NNC_ASSERT(g->work && !g->parts && !g->band_lo && !g->first);
+  CgBf16Product p = {g->a, g->a_rs, g->a_ks, g->b, g->b_ks, g->rows, g->cols, g->k,
+                     g->rows_const, g->cols_const, g->work};
+  cg_bf16_product(cg, &p, finish_bf16_row, g);
+}
+
 /* Blocked over k so that B's block stays in L1: K is cut into equal blocks of at most k_block
  * (the last one shorter when they do not divide K), all emitted once inside a loop; the first
  * block applies the gemm's own output rule, the others add to what it stored. */
 static void emit_gemm(Cg *cg, const Gemm *g) {
+  if (cg->bf16) {
+    emit_gemm_bf16(cg, g);
+    return;
+  }
   if (g->k_block <= 0 || g->k_const <= g->k_block) {
     emit_gemm_unblocked(cg, g);
     return;
@@ -597,6 +616,7 @@ static void emit_group_forward_batch(Cg *cg, const IrGroup *g, LLVMValueRef para
     TileShape ts = tile_shape(cg, 0);
     m.rt = ts.rt, m.vt = ts.vt;
     m.out = first ? OUT_STORE : OUT_ADD;
+    m.work = bt->work;
     if (first && bias->weight == WEIGHT_FIXED) m.bias_const = bias->value;
     else if (first) m.bias = edge_params(cg, params, bias);
     emit_gemm(cg, &m);
@@ -721,6 +741,7 @@ static void emit_input_grad_batch(Cg *cg, const IrGroup *g, const IrEdges *e, LL
   TileShape ts = tile_shape(cg, cg_batch_align(cg->net, cg->vec_bytes));
   m.rt = ts.rt, m.vt = ts.vt, m.cols_outer = 1;
   m.out = OUT_ADD;
+  m.work = bt->work;
   emit_gemm(cg, &m);
 }
 
@@ -753,6 +774,7 @@ static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, 
   m.a = bt->bufs[g->id].g;
   m.b = src->role == ROLE_INPUT ? cg_elem(cg, x, cg_int(cg, src->io_offset)) : bt->bufs[src->id].a;
   m.k = bt->n;
+  m.work = bt->work;
   emit_gemm(cg, &m);
 }
 
@@ -784,6 +806,12 @@ static void batch_begin(Cg *cg, Batch *bt, LLVMValueRef n, LLVMValueRef region) 
   bt->bufs = xcalloc((size_t)cg->net->n_groups, sizeof(BatchBufs));
   bt->masks = cg->dropout ? LLVMGetParam(cg->fn, LLVMCountParams(cg->fn) - 1) : NULL;
   batch_layout(cg, bt, region);
+  bt->work = NULL;
+  if (cg->bf16) { /* after the buffers of the npad samples */
+    int64_t bytes = cg_batch_reals_per_sample(cg->net, cg->vec_bytes) * cg->real_bytes;
+    LLVMValueRef off = LLVMBuildMul(cg->b, bt->npad, cg_int(cg, bytes), "");
+    bt->work = LLVMBuildInBoundsGEP2(cg->b, cg->i8, region, &off, 1, "bf16_work");
+  }
 }
 
 static void batch_end(Cg *cg, Batch *bt) {

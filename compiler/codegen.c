@@ -169,9 +169,16 @@ static int64_t per_sample_region(const IrNetwork *n) {
   return 2 * vals + align64(n->n_params * n->real_bytes);
 }
 
+/* precision bf16: the workspace of the batch products (cg_bf16_work), after the region. */
+static int64_t bf16_work(const IrNetwork *n, int per_sample) {
+  int64_t fixed = 0, ps = 0;
+  if (n->bf16_products && cg_batch_eligible(n)) cg_bf16_work(n, &fixed, &ps);
+  return per_sample ? ps : fixed;
+}
+
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes) {
   int64_t batch = cg_batch_eligible(n) ? cg_batch_reals_per_sample(n, vec_bytes) * n->real_bytes : 0;
-  return batch + mask_row_bytes(n);
+  return batch + mask_row_bytes(n) + bf16_work(n, 1);
 }
 
 int64_t cg_dropout_mask_offset(const IrNetwork *n) { return per_sample_region(n); }
@@ -179,7 +186,7 @@ int64_t cg_dropout_mask_offset(const IrNetwork *n) { return per_sample_region(n)
 int64_t cg_scratch_bytes(const IrNetwork *n, int vec_bytes) {
   int64_t slack = cg_batch_eligible(n) ? cg_batch_align(n, vec_bytes) - 1 : 0;
   int64_t realign = cg_batch_eligible(n) && n->n_dropout ? 64 : 0; /* the region after the masks */
-  return per_sample_region(n) + slack * cg_scratch_per_sample(n, vec_bytes) + realign;
+  return per_sample_region(n) + slack * cg_scratch_per_sample(n, vec_bytes) + realign + bf16_work(n, 0);
 }
 
 /* Samples per call of a batch kernel (call_in_chunks): 4 vectors of them. */
@@ -1184,7 +1191,7 @@ static CgTraining build_training(Cg *cg, LLVMValueRef fwd1, int batched) {
   LLVMValueRef sgd1 = build_backward_one(cg, BWD_SGD, 0);
   LLVMValueRef bwdN = batched ? cg_build_train_batch(cg) : NULL;
   t.train_deltas = t.train_rows = LLVMConstNull(cg->ptr);
-  if (batched) build_owner_computes(cg, &t);
+  if (batched && !cg->bf16) build_owner_computes(cg, &t); /* bf16: the gradient's path */
   LLVMValueRef body = build_loss_grad(cg, fwd1, bwd1, bwdN);
   t.train_step = build_train_step(cg, fwd1, sgd1, body, &t);
   build_loss_grad_export(cg, body);
@@ -1551,8 +1558,14 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 
 /* --- entry -------------------------------------------------------------------------- */
 
-uint64_t cg_x86_requirements(CgVectorUnit vec, CgQuantize quant, unsigned isa) {
-  int tiles = quant != CG_QUANT_NONE && (isa & (CG_ISA_AMX_INT8 | CG_ISA_AMX_BF16));
+CgBf16 cg_bf16_products(const IrNetwork *n, CgVectorUnit vec, unsigned isa) {
+  if (!n->bf16_products || !cg_batch_eligible(n) || vec.bytes != 64) return CG_BF16_NONE;
+  return isa & CG_ISA_AMX_BF16 ? CG_BF16_AMX : isa & CG_ISA_BF16_512 ? CG_BF16_DOT : CG_BF16_NONE;
+}
+
+uint64_t cg_x86_requirements(const IrNetwork *n, CgVectorUnit vec, CgQuantize quant, unsigned isa) {
+  int tiles = (quant != CG_QUANT_NONE && (isa & (CG_ISA_AMX_INT8 | CG_ISA_AMX_BF16))) ||
+              (quant == CG_QUANT_NONE && cg_bf16_products(n, vec, isa) == CG_BF16_AMX);
   return tiles ? vec.x86_features : vec.x86_features & ~NNC_X86_AMX;
 }
 
@@ -1577,10 +1590,11 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   cg.vec_bytes = vec.bytes;
   cg.vec_regs = vec.regs;
   cg.vec_fma = vec.fma;
-  cg.x86_features = cg_x86_requirements(vec, quant, isa);
+  cg.x86_features = cg_x86_requirements(n, vec, quant, isa);
 
   cg.quant = weights ? quant : CG_QUANT_NONE;
   cg.isa = isa;
+  if (!cg.quant) cg.bf16 = cg_bf16_products(n, vec, isa);
   if (cg.quant) cg_quant_build(&cg, weights); /* the quantized kernels take no batch or tables */
   else if (weights) cg.embedded = build_embedded_weights(&cg, weights);
   if (weights && scale) { /* only inference code reads inputs through the scaling */

@@ -19,6 +19,8 @@ const char *cg_quant_name(CgQuantize q); /* "none", "bf16", "int8" (cg_quant.c) 
 /* Instructions of the target the quantized kernels call directly (the rest is left to LLVM's
  * vectoriser): AVX-512 VNNI (vpdpbusd) and AVX-512 BF16 (vdpbf16ps) with 64-byte vectors, the
  * Armv8.2 dot product, and AMX tiles (tdpbusd, tdpbf16ps) for batches. */
+/* precision bf16's products: none (f32 or f64), AMX tiles, or AVX-512 BF16 dot products. */
+typedef enum CgBf16 { CG_BF16_NONE, CG_BF16_AMX, CG_BF16_DOT } CgBf16;
 enum { CG_ISA_VNNI512 = 1, CG_ISA_BF16_512 = 2, CG_ISA_SDOT128 = 4, CG_ISA_AMX_INT8 = 8, CG_ISA_AMX_BF16 = 16 };
 
 /* The target's vectors as the generated kernels use them; the batch kernels size their
@@ -43,8 +45,11 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
                               const char *prefix, CgQuantize quant, unsigned isa);
 /* The extensions of nnc/cpu_features.h the code needs of the CPU that runs it: every one the
  * target enables (LLVM may use them anywhere) but AMX's, which only the quantized batch kernels
- * call, and only with isa's AMX bits. */
-uint64_t cg_x86_requirements(CgVectorUnit vec, CgQuantize quant, unsigned isa);
+ * and precision bf16's products call, and only with isa's AMX bits. */
+uint64_t cg_x86_requirements(const IrNetwork *n, CgVectorUnit vec, CgQuantize quant, unsigned isa);
+/* How precision bf16's products are made for the target (CG_BF16_NONE: they cannot be, or the
+ * network has none: not bf16, or no batch kernels). */
+CgBf16 cg_bf16_products(const IrNetwork *n, CgVectorUnit vec, unsigned isa);
 /* Whether the network gets mini-batch kernels (cg_batch.c), and with them NAME_train_deltas
  * and NAME_train_rows. */
 int cg_batch_eligible(const IrNetwork *n);

@@ -708,6 +708,24 @@ static int refuse_quantize_without_weights(const BackendOptions *o) {
   return 1;
 }
 
+/* precision bf16 multiplies in the batch kernels, with AMX-BF16 or AVX512-BF16: a network
+ * without them, or a target with neither, is refused where the precision is asked for. */
+static int refuse_bf16_products(const IrNetwork *n, const BackendOptions *o, const Target *t) {
+  if (!n->bf16_products || o->quantize) return 0;
+  const char *at = n->source_path;
+  if (!cg_batch_eligible(n)) {
+    fprintf(stderr, "%s:%d:%d: error: precision bf16 takes bf16 products in nnc's mini-batch kernels, which network "
+            "'%s' does not get: they need dense sets of learned weights, one of at least 256 weights between "
+            "groups of 8 or more; use precision f32\n", at, n->bf16_loc.line, n->bf16_loc.col, n->name);
+    return 1;
+  }
+  if (cg_bf16_products(n, t->vec, quant_isa(t)) != CG_BF16_NONE) return 0;
+  fprintf(stderr, "%s:%d:%d: error: precision bf16 needs a CPU with AMX-BF16 or AVX512-BF16, and the target CPU "
+          "'%s' has neither: compile it on such a CPU, or name one with --cpu (sapphirerapids, cooperlake, "
+          "znver4), or use precision f32\n", at, n->bf16_loc.line, n->bf16_loc.col, t->cpu);
+  return 1;
+}
+
 int backend_run(const IrNetwork *n, const BackendOptions *o) {
   if (refuse_quantize_without_weights(o)) return 2;
   if (!o->weights && !o->params && refuse_training_log_softmax(n)) return 1;
@@ -715,6 +733,10 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
   if (!make_target(o, &t)) {
     free_target(&t);
     return 2;
+  }
+  if (refuse_bf16_products(n, o, &t)) {
+    free_target(&t);
+    return 1;
   }
   char name[512];
   const char *out = default_output(n, o, name, sizeof name);
@@ -751,7 +773,7 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
     status = emit_module(&t, m, o, out) ? 0 : 1;
   if (status == 0 && o->quantize) report_quantization(n, &train, params, scaled ? &scale : NULL, (CgQuantize)o->quantize);
   if (status == 0 && o->header && !emit_header(n, prefix, o->header, t.vec.bytes, params != NULL, o->quantize,
-                                             cg_x86_requirements(t.vec, (CgQuantize)o->quantize, quant_isa(&t))))
+                                             cg_x86_requirements(n, t.vec, (CgQuantize)o->quantize, quant_isa(&t))))
     status = 1;
   LLVMDisposeModule(m);
   LLVMContextDispose(ctx);

@@ -98,6 +98,9 @@ typedef struct IrNetwork {
   int n_inputs, n_outputs;   /* total widths */
   int64_t n_params, n_values;
   int real_bytes;            /* 4: f32, 8: f64 */
+  int bf16_products;         /* precision bf16: f32 reals, the batch kernels' products of
+                                bf16 operands summed in f32 (cg_batch.c) */
+  SrcLoc bf16_loc;           /* where precision bf16 was asked for */
   int classifier;
   uint64_t fingerprint;
   nnc_train_settings train;

@@ -157,7 +157,7 @@ static void dump_train(const IrNetwork *n, FILE *out) {
 void ir_dump(const IrNetwork *n, FILE *out) {
   fprintf(out, "network %s: %d input%s, %d output%s, %lld neuron%s, %lld parameter%s, %s%s\n", n->name,
           n->n_inputs, plural(n->n_inputs), n->n_outputs, plural(n->n_outputs), (long long)n->n_values,
-          plural(n->n_values), (long long)n->n_params, plural(n->n_params), n->real_bytes == 8 ? "f64" : "f32",
+          plural(n->n_values), (long long)n->n_params, plural(n->n_params), n->real_bytes == 8 ? "f64" : n->bf16_products ? "bf16" : "f32",
           n->classifier ? ", classifier" : "");
   for (int i = 0; i < n->n_groups; i++) dump_group(n, &n->groups[i], out);
   fputs("order:", out);

@@ -736,10 +736,15 @@ static void set_checkpoint(Cursor *c) {
     take_every(c, NNC_LIMIT_CHECKPOINT_EVERY, &t->checkpoint_every);
 }
 
+/* precision f32 | f64 | bf16: bf16 is f32 reals whose batch products take bf16 operands. */
 static void set_precision(Cursor *c) {
-  static const char *const kinds[] = {"f32", "f64"};
-  int k = take_choice(c, kinds, 2, "f32 or f64");
-  if (k >= 0) c->s->net->real_bytes = k ? 8 : 4;
+  static const char *const kinds[] = {"f32", "f64", "bf16"};
+  SrcLoc at = cursor_loc(c);
+  int k = take_choice(c, kinds, 3, "f32, f64 or bf16");
+  if (k < 0) return;
+  c->s->net->real_bytes = k == 1 ? 8 : 4;
+  c->s->net->bf16_products = k == 2;
+  c->s->net->bf16_loc = at;
 }
 
 /* Every value uniform(a, b) or normal(mean, std) draws must be a real of the model's
