@@ -26,7 +26,7 @@ try:
         flags = next((line.split() for line in f if line.startswith("flags")), [])
 except OSError:
     flags = []
-for flag in ("avx2", "fma", "avx512f", "avx512_fp16", "avx512_vp2intersect"):
+for flag in ("avx2", "fma", "avx512f", "avx512_fp16", "avx512_vp2intersect", "avx512_bf16", "amx_bf16"):
     if flag in flags:
         config.available_features.add("host-" + flag)
 
