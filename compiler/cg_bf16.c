@@ -7,8 +7,7 @@
  * vdpbf16ps otherwise), and hands each 16-wide f32 row of sums to the caller's finish rule,
  * which adds the bias, adds to O or takes the SGD step as the f32 kernels do.
  *
- * Layouts (every size padded with zeros; R and C to 16, K to 32, or to 64 when K is the
- * batch's sample count, a runtime value):
+ * Layouts (every size padded with zeros: R and C to 16, K to 32):
  *   Ab[r][k]          bf16, rows of Kp: the tiles' left operand, 16 rows × 32 k
  *   Bb[k/2][c][k%2]   bf16 pairs, rows of Cp pairs: the right operand, 16 pair-rows × 16 c
  * A tile product is 16 × 16 sums over 32 k; 2 panels of 16 columns share each A tile. */
@@ -21,13 +20,11 @@ enum { LANES = 16, PANELS = 2, STEP_K = 32, CHUNK = 8, ROW_BYTES = 64 };
 
 static int64_t up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-/* K padded: to a whole step (32), to two when it is the runtime sample count (its loop of
- * steps is unrolled by two). */
+/* K padded to a whole step (32). */
 static int64_t k_pad_const(int64_t k) { return up(k, STEP_K); }
-enum { K_PAD_RUNTIME = 2 * STEP_K };
 
 void cg_bf16_work(const IrNetwork *n, int64_t *fixed, int64_t *per_sample) {
-  int64_t f = 0, ps = 0, slack = K_PAD_RUNTIME - 1;
+  int64_t f = 0, ps = 0, slack = STEP_K - 1;
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
   for (int i = 0; i < n->n_groups; i++) {
     const IrGroup *g = &n->groups[i];
@@ -242,18 +239,30 @@ static void dot_sums(Cg *cg, const Block *b, const Shape *s) {
   }
 }
 
-/* AMX: every step of k, a loop of s->k_unroll steps, then the constant remainder. */
+/* AMX: every step of k, a loop of s->k_unroll steps, then the remainder: constant, or with a
+ * runtime K (unrolled by 2) one step where the count is odd. */
 static void amx_sums(Cg *cg, const Block *b, const Shape *s) {
   for (int i = 0; i < b->np; i++)
     for (int r = 0; r < LANES; r++) store_aligned(cg, LLVMConstNull(f32x16(cg)), sums_row(cg, b, i, r), 64);
   LLVMValueRef n_steps = LLVMBuildSDiv(cg->b, s->Kp, cg_int(cg, STEP_K), "");
-  int64_t rem = LLVMIsAConstantInt(n_steps) ? LLVMConstIntGetSExtValue(n_steps) % s->k_unroll : 0;
   CgLoop lk;
   LLVMValueRef chunks = LLVMBuildSDiv(cg->b, n_steps, cg_int(cg, s->k_unroll), "");
   LLVMValueRef k0 = mulc(cg, cg_loop_begin(cg, &lk, chunks, "bf16_k"), s->k_unroll);
   amx_steps(cg, b, s, k0, s->k_unroll);
   cg_loop_end(cg, &lk);
-  if (rem) amx_steps(cg, b, s, mulc(cg, chunks, s->k_unroll), rem);
+  LLVMValueRef last = mulc(cg, chunks, s->k_unroll);
+  if (LLVMIsAConstantInt(n_steps)) {
+    int64_t rem = LLVMConstIntGetSExtValue(n_steps) % s->k_unroll;
+    if (rem) amx_steps(cg, b, s, last, rem);
+    return;
+  }
+  LLVMBasicBlockRef odd = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "bf16_odd_step");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "bf16_steps_done");
+  LLVMBuildCondBr(cg->b, lt(cg, last, n_steps), odd, done);
+  LLVMPositionBuilderAtEnd(cg->b, odd);
+  amx_steps(cg, b, s, last, 1);
+  LLVMBuildBr(cg->b, done);
+  LLVMPositionBuilderAtEnd(cg->b, done);
 }
 
 /* One block: its sums over all of k, then each row below R handed to finish. */
@@ -285,8 +294,8 @@ void cg_bf16_product(Cg *cg, const CgBf16Product *p, CgBf16Finish *finish, const
   if (LLVMIsAConstantInt(p->k)) {
     s.Kp = cg_int(cg, k_pad_const(LLVMConstIntGetSExtValue(p->k)));
   } else {
-    s.Kp = round_up_rt(cg, p->k, K_PAD_RUNTIME);
-    s.k_unroll = K_PAD_RUNTIME / STEP_K;
+    s.Kp = round_up_rt(cg, p->k, STEP_K);
+    s.k_unroll = 2;
   }
   LLVMValueRef ab = p->work;
   LLVMValueRef bb = byte_at(cg, ab, round_up_rt(cg, mulc(cg, mul(cg, s.Rp, s.Kp), 2), 64));
