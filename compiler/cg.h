@@ -174,6 +174,21 @@ typedef struct CgBf16Product {
 } CgBf16Product;
 typedef void CgBf16Finish(Cg *cg, const void *ctx, LLVMValueRef r, LLVMValueRef c, LLVMValueRef sums, LLVMValueRef mask);
 void cg_bf16_product(Cg *cg, const CgBf16Product *p, CgBf16Finish *finish, const void *ctx);
+/* Its operands rounded and packed at dst (p->work unused), as a part of a batch in parts keeps
+ * them for cg_bf16_product_parts; returns where B's start. cg_bf16_packed_bytes: their size. */
+LLVMValueRef cg_bf16_pack(Cg *cg, const CgBf16Product *p, LLVMValueRef dst);
+LLVMValueRef cg_bf16_packed_bytes(Cg *cg, int64_t rows, int64_t cols, LLVMValueRef k);
+/* The weights' term over a batch in parts whose operands each part packed (rows × k times
+ * k × cols, k its samples): the sums over the parts in order, the row tiles of 16
+ * [tile_lo, tile_hi) only; packed(ctx, s, &k) gives part s's pack and its k. */
+typedef struct CgBf16Parts {
+  LLVMValueRef count;
+  LLVMValueRef (*packed)(Cg *cg, const void *ctx, LLVMValueRef s, LLVMValueRef *k);
+  const void *ctx;
+  int64_t rows, cols;
+  LLVMValueRef tile_lo, tile_hi;
+} CgBf16Parts;
+void cg_bf16_product_parts(Cg *cg, const CgBf16Parts *pp, CgBf16Finish *finish, const void *ctx);
 /* The workspace the products of network n need: fixed + per_sample × padded samples bytes. */
 void cg_bf16_work(const IrNetwork *n, int64_t *fixed, int64_t *per_sample);
 

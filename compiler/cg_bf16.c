@@ -86,10 +86,10 @@ static void store_aligned(Cg *cg, LLVMValueRef v, LLVMValueRef p, unsigned align
 
 /* --- packing ------------------------------------------------------------------------ */
 
-/* The product's shape, its sizes as i64 values, padded. */
+/* The product's shape, its sizes as i64 values, padded (Kp: one part's). */
 typedef struct Shape {
   LLVMValueRef R, C, K, Rp, Cp, Kp;
-  int64_t k_unroll; /* steps per iteration of the k loop: CHUNK (constant K) or 2 */
+  int whole_cols; /* C is a constant multiple of 16: no column mask */
 } Shape;
 
 /* Ab[r][k] = A(r, k) rounded, for r < Rp, k < Kp (zero outside R × K). A's rows contiguous
@@ -138,9 +138,24 @@ static void pack_b(Cg *cg, const CgBf16Product *p, const Shape *s, LLVMValueRef 
 
 /* --- the products ------------------------------------------------------------------- */
 
-/* The operands of a block: rows r0.. of Ab, columns c0.. (np panels) of Bb. */
+/* Packed operands: where Ab and Bb start, and k padded. */
+typedef struct Packed {
+  LLVMValueRef ab, bb, Kp;
+} Packed;
+
+static LLVMValueRef b_after_a(Cg *cg, LLVMValueRef ab, LLVMValueRef Rp, LLVMValueRef Kp) {
+  return byte_at(cg, ab, round_up_rt(cg, mulc(cg, mul(cg, Rp, Kp), 2), 64));
+}
+
+/* The operands of every part: one packed product, or a batch in parts (each packed apart). */
+typedef struct Operands {
+  Packed one;
+  const CgBf16Parts *parts;
+} Operands;
+
+/* A block of sums: rows r0.. (16), columns c0.. (np panels of 16). */
 typedef struct Block {
-  LLVMValueRef ab, bb, r0, c0, sums; /* sums: [PANELS][16] rows of 16 f32 */
+  LLVMValueRef r0, c0, sums; /* sums: [PANELS][16] rows of 16 f32 */
   int np;
 } Block;
 
@@ -158,12 +173,12 @@ static LLVMValueRef sums_row(Cg *cg, const Block *b, int panel, int row) {
 
 /* Where step `step`'s A tile starts (16 rows × 64 bytes, rows Kp·2 apart), and panel i's B
  * tile (16 pair-rows × 64 bytes, rows Cp·4 apart). */
-static LLVMValueRef a_tile(Cg *cg, const Block *b, const Shape *s, LLVMValueRef step) {
-  return byte_at(cg, b->ab, mulc(cg, add(cg, mul(cg, b->r0, s->Kp), mulc(cg, step, STEP_K)), 2));
+static LLVMValueRef a_tile(Cg *cg, const Block *b, const Packed *pk, LLVMValueRef step) {
+  return byte_at(cg, pk->ab, mulc(cg, add(cg, mul(cg, b->r0, pk->Kp), mulc(cg, step, STEP_K)), 2));
 }
-static LLVMValueRef b_tile(Cg *cg, const Block *b, const Shape *s, LLVMValueRef step, int i) {
+static LLVMValueRef b_tile(Cg *cg, const Block *b, const Shape *s, const Packed *pk, LLVMValueRef step, int i) {
   LLVMValueRef row = mulc(cg, step, STEP_K / 2), col = add(cg, b->c0, cg_int(cg, (int64_t)i * LANES));
-  return byte_at(cg, b->bb, mulc(cg, add(cg, mul(cg, row, s->Cp), col), 4));
+  return byte_at(cg, pk->bb, mulc(cg, add(cg, mul(cg, row, s->Cp), col), 4));
 }
 
 static LLVMValueRef tile_load(Cg *cg, LLVMValueRef p, LLVMValueRef stride) {
@@ -174,15 +189,15 @@ static LLVMValueRef tile_load(Cg *cg, LLVMValueRef p, LLVMValueRef stride) {
 /* AMX: steps k0 .. k0+n−1 of the block, its sums loaded into tiles and stored back (tiles
  * are not carried through a loop). Each step's operands are loaded before the previous step's
  * products, into other tile registers. */
-static void amx_steps(Cg *cg, const Block *b, const Shape *s, LLVMValueRef k0, int64_t n) {
+static void amx_steps(Cg *cg, const Block *b, const Shape *s, const Packed *pk, LLVMValueRef k0, int64_t n) {
   LLVMValueRef c[PANELS], ops[2][1 + PANELS];
-  LLVMValueRef sa = mulc(cg, s->Kp, 2), sb = mulc(cg, s->Cp, 4), row = cg_int(cg, ROW_BYTES);
+  LLVMValueRef sa = mulc(cg, pk->Kp, 2), sb = mulc(cg, s->Cp, 4), row = cg_int(cg, ROW_BYTES);
   for (int i = 0; i < b->np; i++) c[i] = tile_load(cg, sums_row(cg, b, i, 0), row);
   for (int64_t k = 0; k <= n; k++) {
     if (k < n) {
       LLVMValueRef step = add(cg, k0, cg_int(cg, k)), *o = ops[k % 2];
-      o[0] = tile_load(cg, a_tile(cg, b, s, step), sa);
-      for (int i = 0; i < b->np; i++) o[1 + i] = tile_load(cg, b_tile(cg, b, s, step, i), sb);
+      o[0] = tile_load(cg, a_tile(cg, b, pk, step), sa);
+      for (int i = 0; i < b->np; i++) o[1 + i] = tile_load(cg, b_tile(cg, b, s, pk, step, i), sb);
     }
     if (k == 0) continue;
     LLVMValueRef *now = ops[(k - 1) % 2];
@@ -197,9 +212,34 @@ static void amx_steps(Cg *cg, const Block *b, const Shape *s, LLVMValueRef k0, i
   }
 }
 
-/* AVX-512 BF16: every pair of k, 8 rows at a time: each row's pair of A broadcast, times a
- * vector of 16 column pairs of B, added into 16 sums by vdpbf16ps. */
-static void dot_sums(Cg *cg, const Block *b, const Shape *s) {
+/* AMX: the block's sums += every step of k, a loop of s->k_unroll steps, then the remainder:
+ * constant, or with a runtime k (unrolled by 2) one step where the count is odd. */
+static void amx_sums(Cg *cg, const Block *b, const Shape *s, const Packed *pk) {
+  LLVMValueRef n_steps = LLVMBuildSDiv(cg->b, pk->Kp, cg_int(cg, STEP_K), "");
+  int64_t unroll = LLVMIsAConstantInt(n_steps) ? CHUNK : 2;
+  CgLoop lk;
+  LLVMValueRef chunks = LLVMBuildSDiv(cg->b, n_steps, cg_int(cg, unroll), "");
+  LLVMValueRef k0 = mulc(cg, cg_loop_begin(cg, &lk, chunks, "bf16_k"), unroll);
+  amx_steps(cg, b, s, pk, k0, unroll);
+  cg_loop_end(cg, &lk);
+  LLVMValueRef last = mulc(cg, chunks, unroll);
+  if (LLVMIsAConstantInt(n_steps)) {
+    int64_t rem = LLVMConstIntGetSExtValue(n_steps) % unroll;
+    if (rem) amx_steps(cg, b, s, pk, last, rem);
+    return;
+  }
+  LLVMBasicBlockRef odd = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "bf16_odd_step");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "bf16_steps_done");
+  LLVMBuildCondBr(cg->b, lt(cg, last, n_steps), odd, done);
+  LLVMPositionBuilderAtEnd(cg->b, odd);
+  amx_steps(cg, b, s, pk, last, 1);
+  LLVMBuildBr(cg->b, done);
+  LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
+/* AVX-512 BF16: the block's sums += every pair of k, 8 rows at a time: each row's pair of A
+ * broadcast, times a vector of 16 column pairs of B, added into 16 sums by vdpbf16ps. */
+static void dot_sums(Cg *cg, const Block *b, const Shape *s, const Packed *pk) {
   const char *name = "llvm.x86.avx512bf16.dpbf16ps.512";
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
   LLVMTypeRef ops[3];
@@ -211,19 +251,21 @@ static void dot_sums(Cg *cg, const Block *b, const Shape *s) {
     for (int r = 0; r < 8; r++)
       for (int i = 0; i < b->np; i++) {
         acc[r][i] = cg_alloca(cg, f32x16(cg), "bf16_acc");
-        LLVMBuildStore(cg->b, LLVMConstNull(f32x16(cg)), acc[r][i]);
+        LLVMValueRef v = LLVMBuildLoad2(cg->b, f32x16(cg), sums_row(cg, b, i, half * 8 + r), "");
+        LLVMSetAlignment(v, 64);
+        LLVMBuildStore(cg->b, v, acc[r][i]);
       }
     CgLoop lq;
-    LLVMValueRef pair = cg_loop_begin(cg, &lq, LLVMBuildSDiv(cg->b, s->Kp, cg_int(cg, 2), ""), "bf16_pair");
+    LLVMValueRef pair = cg_loop_begin(cg, &lq, LLVMBuildSDiv(cg->b, pk->Kp, cg_int(cg, 2), ""), "bf16_pair");
     LLVMValueRef bv[PANELS];
     for (int i = 0; i < b->np; i++) {
       LLVMValueRef col = add(cg, b->c0, cg_int(cg, (int64_t)i * LANES));
-      bv[i] = LLVMBuildLoad2(cg->b, ops[2], byte_at(cg, b->bb, mulc(cg, add(cg, mul(cg, pair, s->Cp), col), 4)), "");
+      bv[i] = LLVMBuildLoad2(cg->b, ops[2], byte_at(cg, pk->bb, mulc(cg, add(cg, mul(cg, pair, s->Cp), col), 4)), "");
       LLVMSetAlignment(bv[i], 64);
     }
     for (int r = 0; r < 8; r++) {
       LLVMValueRef row = add(cg, b->r0, cg_int(cg, half * 8 + r));
-      LLVMValueRef a = LLVMBuildLoad2(cg->b, cg->i32, byte_at(cg, b->ab, mulc(cg, add(cg, mul(cg, row, s->Kp), mulc(cg, pair, 2)), 2)), "");
+      LLVMValueRef a = LLVMBuildLoad2(cg->b, cg->i32, byte_at(cg, pk->ab, mulc(cg, add(cg, mul(cg, row, pk->Kp), mulc(cg, pair, 2)), 2)), "");
       LLVMSetAlignment(a, 4);
       LLVMValueRef one = LLVMBuildInsertElement(cg->b, LLVMGetUndef(v32), a, LLVMConstInt(cg->i32, 0, 0), "");
       LLVMValueRef av = LLVMBuildBitCast(cg->b, LLVMBuildShuffleVector(cg->b, one, LLVMGetUndef(v32), LLVMConstNull(v32), ""), ops[1], "");
@@ -239,36 +281,32 @@ static void dot_sums(Cg *cg, const Block *b, const Shape *s) {
   }
 }
 
-/* AMX: every step of k, a loop of s->k_unroll steps, then the remainder: constant, or with a
- * runtime K (unrolled by 2) one step where the count is odd. */
-static void amx_sums(Cg *cg, const Block *b, const Shape *s) {
-  for (int i = 0; i < b->np; i++)
-    for (int r = 0; r < LANES; r++) store_aligned(cg, LLVMConstNull(f32x16(cg)), sums_row(cg, b, i, r), 64);
-  LLVMValueRef n_steps = LLVMBuildSDiv(cg->b, s->Kp, cg_int(cg, STEP_K), "");
-  CgLoop lk;
-  LLVMValueRef chunks = LLVMBuildSDiv(cg->b, n_steps, cg_int(cg, s->k_unroll), "");
-  LLVMValueRef k0 = mulc(cg, cg_loop_begin(cg, &lk, chunks, "bf16_k"), s->k_unroll);
-  amx_steps(cg, b, s, k0, s->k_unroll);
-  cg_loop_end(cg, &lk);
-  LLVMValueRef last = mulc(cg, chunks, s->k_unroll);
-  if (LLVMIsAConstantInt(n_steps)) {
-    int64_t rem = LLVMConstIntGetSExtValue(n_steps) % s->k_unroll;
-    if (rem) amx_steps(cg, b, s, last, rem);
-    return;
-  }
-  LLVMBasicBlockRef odd = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "bf16_odd_step");
-  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "bf16_steps_done");
-  LLVMBuildCondBr(cg->b, lt(cg, last, n_steps), odd, done);
-  LLVMPositionBuilderAtEnd(cg->b, odd);
-  amx_steps(cg, b, s, last, 1);
-  LLVMBuildBr(cg->b, done);
-  LLVMPositionBuilderAtEnd(cg->b, done);
+static void add_sums(Cg *cg, const Block *b, const Shape *s, const Packed *pk) {
+  if (cg->bf16 == CG_BF16_AMX) amx_sums(cg, b, s, pk);
+  else dot_sums(cg, b, s, pk);
 }
 
-/* One block: its sums over all of k, then each row below R handed to finish. */
-static void block(Cg *cg, const CgBf16Product *p, const Shape *s, Block *b, CgBf16Finish *finish, const void *ctx) {
-  if (cg->bf16 == CG_BF16_AMX) amx_sums(cg, b, s);
-  else dot_sums(cg, b, s);
+/* Part s's packed operands (cg_bf16_pack's layout at the place the caller gives). */
+static Packed part_packed(Cg *cg, const Shape *s, const CgBf16Parts *pp, LLVMValueRef part) {
+  LLVMValueRef k;
+  LLVMValueRef ab = pp->packed(cg, pp->ctx, part, &k);
+  LLVMValueRef Kp = round_up_rt(cg, k, STEP_K);
+  return (Packed){ab, b_after_a(cg, ab, s->Rp, Kp), Kp};
+}
+
+/* One block: its sums over all of k (of every part), then each row below R handed to finish. */
+static void block(Cg *cg, const Shape *s, const Operands *src, const Block *b, CgBf16Finish *finish, const void *ctx) {
+  for (int i = 0; i < b->np; i++)
+    for (int r = 0; r < LANES; r++) store_aligned(cg, LLVMConstNull(f32x16(cg)), sums_row(cg, b, i, r), 64);
+  if (src->parts) {
+    CgLoop lp;
+    LLVMValueRef part = cg_loop_begin(cg, &lp, src->parts->count, "bf16_part");
+    Packed pk = part_packed(cg, s, src->parts, part);
+    add_sums(cg, b, s, &pk);
+    cg_loop_end(cg, &lp);
+  } else {
+    add_sums(cg, b, s, &src->one);
+  }
   for (int r = 0; r < LANES; r++) {
     LLVMValueRef row = add(cg, b->r0, cg_int(cg, r));
     LLVMBasicBlockRef take = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "bf16_row");
@@ -279,38 +317,25 @@ static void block(Cg *cg, const CgBf16Product *p, const Shape *s, Block *b, CgBf
       LLVMValueRef col = add(cg, b->c0, cg_int(cg, (int64_t)i * LANES));
       LLVMValueRef sum = LLVMBuildLoad2(cg->b, f32x16(cg), sums_row(cg, b, i, r), "");
       LLVMSetAlignment(sum, 64);
-      finish(cg, ctx, row, col, sum, p->cols_const >= 0 && p->cols_const % LANES == 0 ? NULL : lanes_below(cg, col, s->C, NULL));
+      finish(cg, ctx, row, col, sum, s->whole_cols ? NULL : lanes_below(cg, col, s->C, NULL));
     }
     LLVMBuildBr(cg->b, next);
     LLVMPositionBuilderAtEnd(cg->b, next);
   }
 }
 
-void cg_bf16_product(Cg *cg, const CgBf16Product *p, CgBf16Finish *finish, const void *ctx) {
-  NNC_ASSERT(cg->bf16 && cg_vec_len(cg) == LANES);
-  Shape s = {p->rows, p->cols, p->k, NULL, NULL, NULL, CHUNK};
-  s.Rp = p->rows_const >= 0 ? cg_int(cg, up(p->rows_const, LANES)) : round_up_rt(cg, p->rows, LANES);
-  s.Cp = p->cols_const >= 0 ? cg_int(cg, up(p->cols_const, LANES)) : round_up_rt(cg, p->cols, LANES);
-  if (LLVMIsAConstantInt(p->k)) {
-    s.Kp = cg_int(cg, k_pad_const(LLVMConstIntGetSExtValue(p->k)));
-  } else {
-    s.Kp = round_up_rt(cg, p->k, STEP_K);
-    s.k_unroll = 2;
-  }
-  LLVMValueRef ab = p->work;
-  LLVMValueRef bb = byte_at(cg, ab, round_up_rt(cg, mulc(cg, mul(cg, s.Rp, s.Kp), 2), 64));
-  pack_a(cg, p, &s, ab);
-  pack_b(cg, p, &s, bb);
-  Block b = {ab, bb, NULL, NULL, NULL, PANELS};
-  b.sums = cg_alloca(cg, LLVMArrayType2(f32x16(cg), PANELS * LANES), "bf16_sums");
+/* Every block of the row tiles [tile_lo, tile_hi): pairs of column panels, then an odd one. */
+static void blocks(Cg *cg, const Shape *s, const Operands *src, LLVMValueRef tile_lo, LLVMValueRef tile_hi,
+                   CgBf16Finish *finish, const void *ctx) {
+  Block b = {NULL, NULL, cg_alloca(cg, LLVMArrayType2(f32x16(cg), PANELS * LANES), "bf16_sums"), PANELS};
   LLVMSetAlignment(b.sums, 64);
   CgLoop lr, lc;
-  LLVMValueRef panels = LLVMBuildSDiv(cg->b, s.Cp, cg_int(cg, LANES), "");
-  b.r0 = mulc(cg, cg_loop_begin(cg, &lr, LLVMBuildSDiv(cg->b, s.Rp, cg_int(cg, LANES), ""), "bf16_r"), LANES);
+  LLVMValueRef panels = LLVMBuildSDiv(cg->b, s->Cp, cg_int(cg, LANES), "");
+  LLVMValueRef tile = add(cg, cg_loop_begin(cg, &lr, LLVMBuildSub(cg->b, tile_hi, tile_lo, ""), "bf16_r"), tile_lo);
+  b.r0 = mulc(cg, tile, LANES);
   b.c0 = mulc(cg, cg_loop_begin(cg, &lc, LLVMBuildSDiv(cg->b, panels, cg_int(cg, PANELS), ""), "bf16_c"), PANELS * LANES);
-  block(cg, p, &s, &b, finish, ctx);
+  block(cg, s, src, &b, finish, ctx);
   cg_loop_end(cg, &lc);
-  /* an odd panel at the end: one panel */
   LLVMValueRef odd = LLVMBuildICmp(cg->b, LLVMIntNE, LLVMBuildSRem(cg->b, panels, cg_int(cg, PANELS), ""), cg_int(cg, 0), "");
   LLVMBasicBlockRef take = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "bf16_last_panel");
   LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, "bf16_panels_done");
@@ -319,8 +344,45 @@ void cg_bf16_product(Cg *cg, const CgBf16Product *p, CgBf16Finish *finish, const
   Block last = b;
   last.np = 1;
   last.c0 = mulc(cg, LLVMBuildSub(cg->b, panels, cg_int(cg, 1), ""), LANES);
-  block(cg, p, &s, &last, finish, ctx);
+  block(cg, s, src, &last, finish, ctx);
   LLVMBuildBr(cg->b, done);
   LLVMPositionBuilderAtEnd(cg->b, done);
   cg_loop_end(cg, &lr);
+}
+
+static Shape shape_of(Cg *cg, const CgBf16Product *p) {
+  Shape s = {p->rows, p->cols, p->k, NULL, NULL, NULL, p->cols_const >= 0 && p->cols_const % LANES == 0};
+  s.Rp = p->rows_const >= 0 ? cg_int(cg, up(p->rows_const, LANES)) : round_up_rt(cg, p->rows, LANES);
+  s.Cp = p->cols_const >= 0 ? cg_int(cg, up(p->cols_const, LANES)) : round_up_rt(cg, p->cols, LANES);
+  s.Kp = LLVMIsAConstantInt(p->k) ? cg_int(cg, k_pad_const(LLVMConstIntGetSExtValue(p->k))) : round_up_rt(cg, p->k, STEP_K);
+  return s;
+}
+
+LLVMValueRef cg_bf16_pack(Cg *cg, const CgBf16Product *p, LLVMValueRef dst) {
+  NNC_ASSERT(cg->bf16 && cg_vec_len(cg) == LANES);
+  Shape s = shape_of(cg, p);
+  LLVMValueRef bb = b_after_a(cg, dst, s.Rp, s.Kp);
+  pack_a(cg, p, &s, dst);
+  pack_b(cg, p, &s, bb);
+  return bb;
+}
+
+LLVMValueRef cg_bf16_packed_bytes(Cg *cg, int64_t rows, int64_t cols, LLVMValueRef k) {
+  LLVMValueRef Kp = round_up_rt(cg, k, STEP_K);
+  LLVMValueRef a = round_up_rt(cg, mulc(cg, Kp, up(rows, LANES) * 2), 64);
+  return add(cg, a, round_up_rt(cg, mulc(cg, Kp, up(cols, LANES) * 2), 64));
+}
+
+void cg_bf16_product(Cg *cg, const CgBf16Product *p, CgBf16Finish *finish, const void *ctx) {
+  Shape s = shape_of(cg, p);
+  Operands src = {{p->work, cg_bf16_pack(cg, p, p->work), s.Kp}, NULL};
+  blocks(cg, &s, &src, cg_int(cg, 0), LLVMBuildSDiv(cg->b, s.Rp, cg_int(cg, LANES), ""), finish, ctx);
+}
+
+void cg_bf16_product_parts(Cg *cg, const CgBf16Parts *pp, CgBf16Finish *finish, const void *ctx) {
+  NNC_ASSERT(cg->bf16 && cg_vec_len(cg) == LANES);
+  Shape s = {cg_int(cg, pp->rows), cg_int(cg, pp->cols), NULL, cg_int(cg, up(pp->rows, LANES)),
+             cg_int(cg, up(pp->cols, LANES)), NULL, pp->cols % LANES == 0};
+  Operands src = {{NULL, NULL, NULL}, pp};
+  blocks(cg, &s, &src, pp->tile_lo, pp->tile_hi, finish, ctx);
 }
