@@ -68,6 +68,13 @@ say "building the models and the peer programs"
 B=build/bin; mkdir -p $B
 for n in fmnist_relu fmnist_sig xor iris; do $NNC -c nnc/$n.nn -o $B/$n.o --header $B/$n.h; done
 $NNC nnc/fmnist_relu.nn -o $B/fmnist_relu_cli
+# workload 1 in mixed precision (precision bf16): nnc refuses it on a CPU with neither AMX-BF16 nor AVX512-BF16
+BF16_CPU=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -m1 -xE 'amx_bf16|avx512_bf16' || true)
+if [ -n "$BF16_CPU" ]; then
+  $NNC nnc/fmnist_relu_bf16.nn -o $B/fmnist_relu_bf16_cli
+else
+  rm -f $B/fmnist_relu_bf16_cli
+fi
 # workload 1 again for CPUs without AVX-512 (AVX2, 16 ymm registers: Zen 2/3, Intel client cores)
 $NNC -c nnc/fmnist_relu.nn --cpu x86-64-v3 -o $B/fmnist_relu_avx2.o --header $B/fmnist_relu_avx2.h
 $NNC nnc/fmnist_relu.nn --cpu x86-64-v3 -o $B/fmnist_relu_avx2_cli
@@ -119,6 +126,9 @@ JOBS=(
   # ... compiled with --cpu x86-64-v3 (AVX2), reported against the AVX2 FMA peak
   "nnc_mb_avx2 0 $B/nnc_mlp_fmnist_relu_avx2 $E1"
   "cli_mb1_avx2 0 $B/fmnist_relu_avx2_cli train --epochs $E1 --threads 1 --save build/cli_mb1_avx2.weights"
+  # ... in mixed precision: nnc's precision bf16 and PyTorch's bf16 autocast (bf16 products, f32 sums and weights)
+  "cli_mb1_bf16 0 $B/fmnist_relu_bf16_cli train --epochs $E1 --threads 1 --save build/cli_mb1_bf16.weights"
+  "torch1_bf16 0 $NOCT $PY peers/torch_mlp.py 1 $E1 ce_bf16"
   # data-parallel training over MPI (issue 7): 1 and 2 ranks of the same train command
   "cli_mpi1 0,1 $MPIRUN -np 1 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mpi1.weights"
   "cli_mpi2 0,1 $MPIRUN -np 2 $B/fmnist_relu_cli train --epochs $E1 --threads 1 --save build/cli_mpi2.weights"
@@ -160,6 +170,10 @@ done
 kept=()
 for j in "${JOBS[@]}"; do
   tag=${j%% *}
+  if [ "$tag" = cli_mb1_bf16 ] && [ -z "$BF16_CPU" ]; then
+    if [ -z "$ONLY" ] || named "$tag"; then say "skipping cli_mb1_bf16: this CPU has neither amx_bf16 nor avx512_bf16 (nnc refuses precision bf16)"; fi
+    continue
+  fi
   if [ -n "$ONLY" ]; then
     if named "$tag"; then kept+=("$j"); fi
   else
@@ -206,7 +220,7 @@ done
 
 { echo "load after: $(uptime)"
   grep -m1 'model name' /proc/cpuinfo; grep -m1 'cpu family' /proc/cpuinfo; grep -m1 '^model[[:space:]]*:' /proc/cpuinfo
-  echo "vector extensions: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_bf16|avx512_vnni|amx_tile)$' | tr '\n' ' ')"
+  echo "vector extensions: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|avx512f|avx512_bf16|avx512_vnni|amx_tile|amx_bf16)$' | tr '\n' ' ')"
   echo "cpus: $(nproc); $(uname -sr)"
   env | grep '^OPENBLAS_' || echo 'no OPENBLAS_* set'
   gcc --version | head -1; echo "python: $($PY --version 2>&1)"

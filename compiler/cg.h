@@ -138,7 +138,6 @@ LLVMValueRef cg_build_forward_body(Cg *cg);
 LLVMValueRef cg_build_forward_batch(Cg *cg);
 LLVMValueRef cg_build_eval_batch(Cg *cg);
 LLVMValueRef cg_build_train_batch(Cg *cg);
-LLVMValueRef cg_build_sgd_batch(Cg *cg);    /* precision bf16's SGD step of a whole batch */
 LLVMValueRef cg_build_update_batch(Cg *cg);
 LLVMValueRef cg_build_deltas_batch(Cg *cg); /* threads' step, owner computes: the deltas of a part */
 LLVMValueRef cg_build_rows_batch(Cg *cg);   /* then each part's rows of every weight, stepped */

@@ -767,10 +767,10 @@ static Gemm weight_grad_gemm(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMVal
 
 /* An edge set's backward step: the input gradient, then the weights' term (weight_grad_gemm). */
 static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params,
-                                    LLVMValueRef x, const Batch *bt, LLVMValueRef out, int wout, LLVMValueRef scale) {
+                                    LLVMValueRef x, const Batch *bt, LLVMValueRef out, int wout) {
   const IrGroup *src = &cg->net->groups[e->src];
   emit_input_grad_batch(cg, g, e, params, bt);
-  Gemm m = weight_grad_gemm(cg, g, e, out, wout, scale);
+  Gemm m = weight_grad_gemm(cg, g, e, out, wout, NULL);
   m.a = bt->bufs[g->id].g;
   m.b = src->role == ROLE_INPUT ? cg_elem(cg, x, cg_int(cg, src->io_offset)) : bt->bufs[src->id].a;
   m.k = bt->n;
@@ -910,25 +910,10 @@ static LLVMValueRef emit_forward_and_loss(Cg *cg, Batch *bt, LLVMValueRef params
   return loss;
 }
 
-/* The backward sweep of a batch after its forward pass: each group's delta, then each edge
- * set's input gradient and weights' term: added into grad (scale NULL), or the SGD step
- * params −= scale · term (grad is params). */
-static void emit_backward_sweep(Cg *cg, const Batch *bt, LLVMValueRef params, LLVMValueRef x, LLVMValueRef grad,
-                                LLVMValueRef scale) {
-  const IrNetwork *n = cg->net;
-  for (int i = n->n_order - 1; i >= 0; i--) {
-    const IrGroup *g = &n->groups[n->order[i]];
-    emit_delta(cg, g, bt);
-    for (int k = 0; k < g->n_in - 1; k++)
-      emit_set_backward_batch(cg, g, &g->in[k], params, x, bt, grad, scale ? OUT_SUBSCALED : OUT_ADD, scale);
-    emit_bias_grad(cg, g, &g->in[g->n_in - 1], bt, NULL, cg_int(cg, 0), cg_int(cg, g->size), grad, scale);
-  }
-}
-
 /* nnc.backwardN(params, n, x, t, grad, region) -> summed loss: the batch's gradient added
- * into grad. (The SGD step of a batch is nnc.deltasN, then nnc.sgdRows of one part; with
- * precision bf16, nnc.sgdN.) */
+ * into grad. (The SGD step of a batch is nnc.deltasN, then nnc.sgdRows of one part.) */
 LLVMValueRef cg_build_train_batch(Cg *cg) {
+  const IrNetwork *n = cg->net;
   LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->ptr, cg->ptr};
   LLVMValueRef fn = batch_function(cg, "nnc.backwardN", cg->real, ps, 6, 0x3d);
   LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
@@ -936,26 +921,12 @@ LLVMValueRef cg_build_train_batch(Cg *cg) {
   Batch bt;
   batch_begin(cg, &bt, count, region);
   LLVMValueRef loss = emit_forward_and_loss(cg, &bt, params, x, t);
-  emit_backward_sweep(cg, &bt, params, x, grad, NULL);
-  LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
-  batch_end(cg, &bt);
-  return fn;
-}
-
-/* nnc.sgdN(params, n, x, t, rate, region) -> summed loss: the SGD step of a batch, W −=
- * rate/n · Σ_b D[b][j] X[b][i] fused into the backward sweep, for precision bf16, whose
- * products do not split into nnc.sgdRows's parts; every edge set's input gradient is taken
- * before its weights move. */
-LLVMValueRef cg_build_sgd_batch(Cg *cg) {
-  LLVMTypeRef ps[] = {cg->ptr, cg->i64, cg->ptr, cg->ptr, cg->real, cg->ptr};
-  LLVMValueRef fn = batch_function(cg, "nnc.sgdN", cg->real, ps, 6, 0x2d);
-  LLVMValueRef params = LLVMGetParam(fn, 0), count = LLVMGetParam(fn, 1), x = LLVMGetParam(fn, 2),
-               t = LLVMGetParam(fn, 3), rate = LLVMGetParam(fn, 4), region = LLVMGetParam(fn, 5);
-  Batch bt;
-  batch_begin(cg, &bt, count, region);
-  LLVMValueRef loss = emit_forward_and_loss(cg, &bt, params, x, t);
-  LLVMValueRef scale = LLVMBuildFDiv(cg->b, rate, LLVMBuildSIToFP(cg->b, count, cg->real, ""), "scale");
-  emit_backward_sweep(cg, &bt, params, x, params, scale);
+  for (int i = n->n_order - 1; i >= 0; i--) {
+    const IrGroup *g = &n->groups[n->order[i]];
+    emit_delta(cg, g, &bt);
+    for (int k = 0; k < g->n_in - 1; k++) emit_set_backward_batch(cg, g, &g->in[k], params, x, &bt, grad, OUT_ADD);
+    emit_bias_grad(cg, g, &g->in[g->n_in - 1], &bt, NULL, cg_int(cg, 0), cg_int(cg, g->size), grad, NULL);
+  }
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
   batch_end(cg, &bt);
   return fn;
@@ -1074,7 +1045,7 @@ static void emit_group_backward_update(Cg *cg, const IrGroup *g, LLVMValueRef pa
     const IrEdges *e = &g->in[k];
     if (e->weight == WEIGHT_FIXED) continue; /* a fixed bias: nothing to learn */
     if (k < g->n_in - 1) {
-      emit_set_backward_batch(cg, g, e, params, x, bt, grad, OUT_STORE, NULL);
+      emit_set_backward_batch(cg, g, e, params, x, bt, grad, OUT_STORE);
     } else {
       cg_zero(cg, cg_elem(cg, grad, cg_int(cg, e->param_offset)), cg_int(cg, e->count));
       emit_bias_grad(cg, g, e, bt, NULL, cg_int(cg, 0), cg_int(cg, g->size), grad, NULL);

@@ -1089,7 +1089,6 @@ static void emit_update(Cg *cg, LLVMValueRef params, LLVMValueRef vel, LLVMValue
 typedef struct CgTraining {
   LLVMValueRef loss_grad, train_step, loss_grad_update;
   LLVMValueRef train_deltas, train_rows; /* batched networks only, else null pointers */
-  LLVMValueRef sgdN;                     /* precision bf16 (no train_rows): its step, or NULL */
 } CgTraining;
 
 /* NAME_train_deltas(params, n, x, t, scratch) -> summed loss, then
@@ -1160,17 +1159,12 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   LLVMBuildRet(cg->b, to_f64(cg, call(cg, sgd1, sargs, 7)));
 
   LLVMPositionBuilderAtEnd(cg->b, batch);
-  if (!LLVMIsNull(tr->train_rows) || tr->sgdN) { /* without momentum the batch kernels apply the step themselves */
+  if (!LLVMIsNull(tr->train_rows)) { /* without momentum the batch kernels apply the step themselves */
     LLVMBasicBlockRef fused_batch = LLVMAppendBasicBlockInContext(cg->ctx, fn, "fused_batch");
     LLVMBasicBlockRef general = LLVMAppendBasicBlockInContext(cg->ctx, fn, "general");
     LLVMBuildCondBr(cg->b, no_m, fused_batch, general);
     LLVMPositionBuilderAtEnd(cg->b, fused_batch);
-    if (tr->sgdN) {
-      LLVMValueRef args[8] = {params, count, x, t, rate};
-      LLVMBuildRet(cg->b, to_f64(cg, call(cg, tr->sgdN, args, batch_args(cg, scratch, count, args, 5))));
-    } else {
-      LLVMBuildRet(cg->b, emit_one_part_step(cg, tr, count, x, t, scratch, LLVMGetParam(fn, 5)));
-    }
+    LLVMBuildRet(cg->b, emit_one_part_step(cg, tr, count, x, t, scratch, LLVMGetParam(fn, 5)));
     LLVMPositionBuilderAtEnd(cg->b, general);
   }
   memzero(cg, grad, n->n_params);
@@ -1197,8 +1191,7 @@ static CgTraining build_training(Cg *cg, LLVMValueRef fwd1, int batched) {
   LLVMValueRef sgd1 = build_backward_one(cg, BWD_SGD, 0);
   LLVMValueRef bwdN = batched ? cg_build_train_batch(cg) : NULL;
   t.train_deltas = t.train_rows = LLVMConstNull(cg->ptr);
-  t.sgdN = batched && cg->bf16 ? cg_build_sgd_batch(cg) : NULL; /* its products have no parts */
-  if (batched && !cg->bf16) build_owner_computes(cg, &t);
+  if (batched && !cg->bf16) build_owner_computes(cg, &t); /* bf16: the gradient's path */
   LLVMValueRef body = build_loss_grad(cg, fwd1, bwd1, bwdN);
   t.train_step = build_train_step(cg, fwd1, sgd1, body, &t);
   build_loss_grad_export(cg, body);

@@ -83,11 +83,13 @@ NAMES = {
     "nnc_mb_avx2": "**nnc** `--cpu x86-64-v3` (AVX2), C driver", "cli_mb1_avx2": "**nnc** `--cpu x86-64-v3` (AVX2), `train`", "c_mb": "hand-written C (-O3 -march=native -ffast-math)",
     "torch1": "PyTorch (OpenBLAS forced to Haswell, AVX2)", "torch1_auto": "PyTorch (OpenBLAS autodetect: Cooperlake)",
     "torch2": "PyTorch, OMP_WAIT_POLICY=PASSIVE (Haswell)", "torch2_auto": "PyTorch, PASSIVE (Cooperlake)",
+    "cli_mb1_bf16": "**nnc** `train`, `precision bf16`", "torch1_bf16": "PyTorch, bf16 autocast (autodetect)",
     "sklearn1": "scikit-learn, momentum 0 (Cooperlake)", "sklearn2": "scikit-learn, momentum 0 (Cooperlake)",
     "nnc_ps": "**nnc** (C driver of the compiled object)", "cli_ps": "**nnc** `train` command",
     "c_ps": "hand-written C `mlp_c persample`", "fann": "FANN 2.2 incremental (fann_train_epoch)",
 }
 AVX2 = {"nnc_mb_avx2", "cli_mb1_avx2"}   # compiled for AVX2: % of the AVX2 FMA peak
+BF16 = {"cli_mb1_bf16": "cli_mb1", "torch1_bf16": "torch1_auto"}   # mixed precision: its f32 run
 THR = {"cli_mb2": 2, "torch2": 2, "torch2_auto": 2, "sklearn2": 2, "cli_mpi1": 1, "cli_mpi2": 2}
 
 def train_table(tags, drv, cli):
@@ -99,6 +101,7 @@ def train_table(tags, drv, cli):
         gf = FLOP * 60000 / s["median"] / 1e9
         ref_cli = "cli_mb2" if th == 2 else cli
         pct = f"{100 * gf / PEAK1_AVX2:.0f}% of AVX2" if t in AVX2 else f"{100 * gf / (PEAK1 * th):.0f}%"
+        if t in BF16: pct += " of f32"
         rows.append((NAMES[t], th, mm(s), f(60000 / s["median"], 0), f(gf, 1), pct,
                      last_acc(t), ratio(med(s), med(ep(drv))), ratio(med(s), med(ep(ref_cli))), f(med(plain(t, "rss_mb")), 0), cmd(t)))
     table(["implementation", "thr", "s/epoch", "samples/s", "GFLOP/s", "% FMA peak", "test acc", "× nnc driver",
@@ -109,8 +112,24 @@ print("Seconds per 60,000-sample epoch (shuffle + batch gather + training; no lo
       f"GFLOP/s at {FLOP / 1e6:.3f} MFLOP per training sample; % of the FMA peak of the threads used ({PEAK1:.1f} GFLOP/s per core, section 0). "
       "The nnc `train` figure is the samples/s the runtime prints per epoch. The `--cpu x86-64-v3` rows (code for CPUs "
       f"without AVX-512) are against the AVX2 FMA peak ({PEAK1_AVX2:.1f} GFLOP/s per core, section 0).\n")
-train_table(["nnc_mb", "cli_mb1", "nnc_mb_avx2", "cli_mb1_avx2", "cli_mb2", "c_mb", "torch1", "torch1_auto", "torch2", "torch2_auto", "sklearn1", "sklearn2"],
-            "nnc_mb", "cli_mb1")
+train_table(["nnc_mb", "cli_mb1", "nnc_mb_avx2", "cli_mb1_avx2", "cli_mb1_bf16", "cli_mb2", "c_mb", "torch1", "torch1_auto",
+             "torch1_bf16", "torch2", "torch2_auto", "sklearn1", "sklearn2"], "nnc_mb", "cli_mb1")
+
+def bf16_table():
+    """mixed precision (bf16 products, f32 sums and weights) against the same program in f32, 1 thread"""
+    rows = []
+    for t, f32 in BF16.items():
+        b, a = ep(t), ep(f32)
+        if not b: continue
+        rows.append((NAMES[t], f(60000 / b["median"], 0), f(60000 / med(a), 0) if a else "-", ratio(med(a), b["median"]),
+                     last_acc(t), last_acc(f32), cmd(t)))
+    if not rows: return
+    print("Mixed precision, 1 thread: the bf16 run against the same program in f32 (nnc `precision bf16` against "
+          "`cli_mb1`, PyTorch's `torch.autocast(\"cpu\", dtype=torch.bfloat16)` against `torch1_auto`). "
+          "**bf16 / f32**: samples/s of bf16 ÷ samples/s of f32 (above 1: bf16 is faster); test accuracy after the last epoch.\n")
+    table(["bf16 run", "bf16 samples/s", "f32 samples/s", "bf16 / f32", "bf16 test acc", "f32 test acc", "command"], rows)
+
+bf16_table()
 print("## 2. The same network the seed's way: sigmoid units, squared error, per-sample SGD (FANN/C lr 0.3 = nnc rate 0.15)\n")
 train_table(["nnc_ps", "cli_ps", "c_ps", "fann"], "nnc_ps", "cli_ps")
 
