@@ -188,8 +188,10 @@ typedef struct CgBf16Parts {
   LLVMValueRef tile_lo, tile_hi;
 } CgBf16Parts;
 void cg_bf16_product_parts(Cg *cg, const CgBf16Parts *pp, CgBf16Finish *finish, const void *ctx);
-/* The workspace the products of network n need: fixed + per_sample × padded samples bytes. */
+/* The workspace the products of network n need: fixed + per_sample × padded samples bytes;
+ * and what the packs of every edge set's weights' term that a part keeps take. */
 void cg_bf16_work(const IrNetwork *n, int64_t *fixed, int64_t *per_sample);
+void cg_bf16_kept_work(const IrNetwork *n, int64_t *fixed, int64_t *per_sample);
 
 /* cg_quant.c: quantized inference kernels of the dense sets with learned weights. */
 int cg_quantized(const Cg *cg, const IrEdges *e);  /* e is read through a quantized kernel */

@@ -765,14 +765,21 @@ static Gemm weight_grad_gemm(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMVal
   return m;
 }
 
+/* The operands of edge set e's weights' term in a batch: D of g (A) and its source's
+ * outputs X (B), batch-major. */
+static void weight_operands(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef x, const Batch *bt,
+                            LLVMValueRef *a, LLVMValueRef *b) {
+  const IrGroup *src = &cg->net->groups[e->src];
+  *a = bt->bufs[g->id].g;
+  *b = src->role == ROLE_INPUT ? cg_elem(cg, x, cg_int(cg, src->io_offset)) : bt->bufs[src->id].a;
+}
+
 /* An edge set's backward step: the input gradient, then the weights' term (weight_grad_gemm). */
 static void emit_set_backward_batch(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValueRef params,
                                     LLVMValueRef x, const Batch *bt, LLVMValueRef out, int wout) {
-  const IrGroup *src = &cg->net->groups[e->src];
   emit_input_grad_batch(cg, g, e, params, bt);
   Gemm m = weight_grad_gemm(cg, g, e, out, wout, NULL);
-  m.a = bt->bufs[g->id].g;
-  m.b = src->role == ROLE_INPUT ? cg_elem(cg, x, cg_int(cg, src->io_offset)) : bt->bufs[src->id].a;
+  weight_operands(cg, g, e, x, bt, &m.a, &m.b);
   m.k = bt->n;
   m.work = bt->work;
   emit_gemm(cg, &m);
@@ -932,6 +939,35 @@ LLVMValueRef cg_build_train_batch(Cg *cg) {
   return fn;
 }
 
+/* precision bf16: where a part keeps the packed operands of edge set e's weights' term
+ * (cg_bf16_pack), for nnc.sgdRows: after the products' workspace, the edge sets of every
+ * group in network order, each cg_bf16_packed_bytes for the part's n samples. */
+static LLVMValueRef kept_pack(Cg *cg, LLVMValueRef region, LLVMValueRef npad, LLVMValueRef n, const IrEdges *e) {
+  const IrNetwork *net = cg->net;
+  int64_t fixed, ps, batch = cg_batch_reals_per_sample(net, cg->vec_bytes) * cg->real_bytes;
+  cg_bf16_work(net, &fixed, &ps);
+  LLVMValueRef off = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, npad, cg_int(cg, batch + ps), ""), cg_int(cg, fixed), "");
+  for (int i = 0; i < net->n_groups; i++)
+    for (int k = 0; k < net->groups[i].n_in - 1; k++) {
+      const IrEdges *before = &net->groups[i].in[k];
+      if (before == e) return LLVMBuildInBoundsGEP2(cg->b, cg->i8, region, &off, 1, "kept");
+      off = LLVMBuildAdd(cg->b, off, cg_bf16_packed_bytes(cg, net->groups[i].size, net->groups[before->src].size, n), "");
+    }
+  NNC_ASSERT(!"edge set not in the network");
+  return NULL;
+}
+
+/* precision bf16, in a part's deltas: each edge set's weights'-term operands into g's keep. */
+static void emit_keep_weight_operands(Cg *cg, const IrGroup *g, LLVMValueRef params, LLVMValueRef x, const Batch *bt) {
+  for (int k = 0; k < g->n_in - 1; k++) {
+    const IrEdges *e = &g->in[k];
+    Gemm m = weight_grad_gemm(cg, g, e, params, OUT_ADD, NULL);
+    weight_operands(cg, g, e, x, bt, &m.a, &m.b);
+    CgBf16Product p = {m.a, m.a_rs, m.a_ks, m.b, m.b_ks, m.rows, m.cols, bt->n, m.rows_const, m.cols_const, NULL};
+    cg_bf16_pack(cg, &p, kept_pack(cg, bt->region, bt->npad, bt->n, e));
+  }
+}
+
 /* nnc.deltasN(params, n, x, t, region) -> summed loss: the first half of a step that threads
  * share (owner computes): the batch's forward pass and every computed group's delta D, left
  * in its G; no weight is touched. Each thread runs it on its part of the batch. */
@@ -947,6 +983,7 @@ LLVMValueRef cg_build_deltas_batch(Cg *cg) {
     const IrGroup *g = &n->groups[n->order[i]];
     emit_delta(cg, g, &bt);
     for (int k = 0; k < g->n_in - 1; k++) emit_input_grad_batch(cg, g, &g->in[k], params, &bt);
+    if (cg->bf16) emit_keep_weight_operands(cg, g, params, x, &bt);
   }
   LLVMBuildRet(cg->b, LLVMBuildLoad2(cg->b, cg->real, loss, ""));
   batch_end(cg, &bt);
@@ -972,7 +1009,7 @@ typedef struct OwnedRows {
 } OwnedRows;
 
 static OwnedRows owned_rows(Cg *cg, const IrGroup *g, int i, LLVMValueRef part, LLVMValueRef of) {
-  int64_t rt = tile_shape(cg, 0).rt; /* weight_grad_gemm's */
+  int64_t rt = cg->bf16 ? 16 : tile_shape(cg, 0).rt; /* weight_grad_gemm's, or bf16's tiles */
   LLVMValueRef bands = cg_int(cg, g->size / rt), one = cg_int(cg, 1);
   LLVMValueRef slot = LLVMBuildSRem(cg->b, LLVMBuildAdd(cg->b, part, cg_int(cg, i), ""), of, "slot");
   OwnedRows o;
@@ -982,6 +1019,29 @@ static OwnedRows owned_rows(Cg *cg, const IrGroup *g, int i, LLVMValueRef part, 
   o.lo = LLVMBuildMul(cg->b, o.band_lo, cg_int(cg, rt), "");
   o.hi = LLVMBuildSelect(cg->b, o.tail, cg_int(cg, g->size), LLVMBuildMul(cg->b, o.band_hi, cg_int(cg, rt), ""), "");
   return o;
+}
+
+/* Part s's kept operands of an edge set's weights' term (cg_bf16_product_parts asks). */
+typedef struct KeptOf {
+  const Parts *parts;
+  const IrEdges *e;
+} KeptOf;
+
+static LLVMValueRef kept_of_part(Cg *cg, const void *ctx, LLVMValueRef s, LLVMValueRef *k) {
+  const KeptOf *ko = ctx;
+  Part p = part_of(cg, ko->parts, s);
+  *k = p.n;
+  return kept_pack(cg, p.region, p.npad, p.n, ko->e);
+}
+
+/* precision bf16: the rows step m of edge set e over the parts' kept operands, in the row
+ * tiles of 16 the part owns (the last, partial one with the tail). */
+static void emit_rows_bf16(Cg *cg, const Gemm *m, const IrEdges *e, const OwnedRows *own) {
+  KeptOf ko = {m->parts, e};
+  LLVMValueRef hi = own->band_hi;
+  if (m->group->size % 16) hi = LLVMBuildSelect(cg->b, own->tail, LLVMBuildAdd(cg->b, hi, cg_int(cg, 1), ""), hi, "");
+  CgBf16Parts pp = {m->parts->count, kept_of_part, &ko, m->group->size, m->src->size, own->band_lo, hi};
+  cg_bf16_product_parts(cg, &pp, finish_bf16_row, m);
 }
 
 /* nnc.sgdRows(params, n_parts, ns, xs, scratches, rate, part, of): the second half of a step
@@ -1005,7 +1065,8 @@ LLVMValueRef cg_build_rows_batch(Cg *cg) {
     for (int k = 0; k < g->n_in - 1; k++) {
       Gemm m = weight_grad_gemm(cg, g, &g->in[k], params, OUT_SUBSCALED, scale);
       m.parts = &parts, m.band_lo = own.band_lo, m.band_hi = own.band_hi, m.tail_on = own.tail;
-      emit_gemm(cg, &m);
+      if (cg->bf16) emit_rows_bf16(cg, &m, &g->in[k], &own);
+      else emit_gemm(cg, &m);
     }
     emit_bias_grad(cg, g, &g->in[g->n_in - 1], NULL, &parts, own.lo, own.hi, params, scale);
   }

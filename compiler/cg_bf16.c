@@ -43,6 +43,18 @@ void cg_bf16_work(const IrNetwork *n, int64_t *fixed, int64_t *per_sample) {
   *fixed = up(f, 64) + 2 * 64, *per_sample = up(ps, 64); /* Bb starts on a line after Ab */
 }
 
+void cg_bf16_kept_work(const IrNetwork *n, int64_t *fixed, int64_t *per_sample) {
+  int64_t f = 0, ps = 0;
+  for (int i = 0; i < n->n_groups; i++) {
+    const IrGroup *g = &n->groups[i];
+    for (int k = 0; k < g->n_in - 1; k++) {
+      int64_t rc = up(g->size, LANES) + up(n->groups[g->in[k].src].size, LANES);
+      f += rc * (STEP_K - 1) * 2 + 2 * 64, ps += rc * 2; /* cg_bf16_packed_bytes */
+    }
+  }
+  *fixed = f, *per_sample = ps;
+}
+
 /* --- small pieces ------------------------------------------------------------------- */
 
 static LLVMTypeRef bf16_t(Cg *cg) { return LLVMBFloatTypeInContext(cg->ctx); }

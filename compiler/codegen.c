@@ -169,11 +169,15 @@ static int64_t per_sample_region(const IrNetwork *n) {
   return 2 * vals + align64(n->n_params * n->real_bytes);
 }
 
-/* precision bf16: the workspace of the batch products (cg_bf16_work), after the region. */
+/* precision bf16: the workspace of the batch products, after the region (cg_bf16_work),
+ * then the operands a part keeps for the rows step (cg_bf16_kept_work). */
 static int64_t bf16_work(const IrNetwork *n, int per_sample) {
-  int64_t fixed = 0, ps = 0;
-  if (n->bf16_products && cg_batch_eligible(n)) cg_bf16_work(n, &fixed, &ps);
-  return per_sample ? ps : fixed;
+  int64_t fixed = 0, ps = 0, kept_fixed = 0, kept_ps = 0;
+  if (n->bf16_products && cg_batch_eligible(n)) {
+    cg_bf16_work(n, &fixed, &ps);
+    cg_bf16_kept_work(n, &kept_fixed, &kept_ps);
+  }
+  return per_sample ? ps + kept_ps : fixed + kept_fixed;
 }
 
 int64_t cg_scratch_per_sample(const IrNetwork *n, int vec_bytes) {
@@ -1191,7 +1195,7 @@ static CgTraining build_training(Cg *cg, LLVMValueRef fwd1, int batched) {
   LLVMValueRef sgd1 = build_backward_one(cg, BWD_SGD, 0);
   LLVMValueRef bwdN = batched ? cg_build_train_batch(cg) : NULL;
   t.train_deltas = t.train_rows = LLVMConstNull(cg->ptr);
-  if (batched && !cg->bf16) build_owner_computes(cg, &t); /* bf16: the gradient's path */
+  if (batched) build_owner_computes(cg, &t);
   LLVMValueRef body = build_loss_grad(cg, fwd1, bwd1, bwdN);
   t.train_step = build_train_step(cg, fwd1, sgd1, body, &t);
   build_loss_grad_export(cg, body);
