@@ -67,6 +67,9 @@ LLVMValueRef cg_fsub(Cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_fmul(Cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_fmuladd(Cg *cg, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c); /* a*b + c */
 LLVMValueRef cg_intrinsic(Cg *cg, const char *name, LLVMValueRef *args, unsigned n);
+/* A call of an intrinsic that is not overloaded (AMX's tile operations, vdpbf16ps). */
+LLVMValueRef cg_call_intrinsic(Cg *cg, const char *name, LLVMValueRef *args, unsigned n);
+LLVMValueRef cg_i16(Cg *cg, int64_t v); /* an i16 constant: AMX's tile shapes */
 LLVMValueRef cg_fmax(Cg *cg, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef cg_fmin(Cg *cg, LLVMValueRef a, LLVMValueRef b);
 /* count reals (an i64) set to zero / copied, by loops: no memset or memcpy calls. */

@@ -70,21 +70,20 @@ static LLVMValueRef round_up_rt(Cg *cg, LLVMValueRef v, int64_t m) {
   return mulc(cg, LLVMBuildSDiv(cg->b, add(cg, v, cg_int(cg, m - 1)), cg_int(cg, m), ""), m);
 }
 
+/* v in each of 16 lanes. */
+static LLVMValueRef splat16(Cg *cg, LLVMValueRef v) {
+  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(v), LANES);
+  LLVMValueRef one = LLVMBuildInsertElement(cg->b, LLVMGetUndef(vt), v, LLVMConstInt(cg->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(cg->b, one, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(cg->i32, LANES)), "");
+}
+
 /* Lanes l of a 16-lane mask: from + l < limit, and `also` (an i1, or NULL). */
 static LLVMValueRef lanes_below(Cg *cg, LLVMValueRef from, LLVMValueRef limit, LLVMValueRef also) {
   LLVMValueRef iota[LANES];
   for (int l = 0; l < LANES; l++) iota[l] = cg_int(cg, l);
-  LLVMTypeRef v64 = LLVMVectorType(cg->i64, LANES);
-  LLVMValueRef f = LLVMBuildInsertElement(cg->b, LLVMGetUndef(v64), from, LLVMConstInt(cg->i32, 0, 0), "");
-  f = LLVMBuildShuffleVector(cg->b, f, LLVMGetUndef(v64), LLVMConstNull(LLVMVectorType(cg->i32, LANES)), "");
-  LLVMValueRef lim = LLVMBuildInsertElement(cg->b, LLVMGetUndef(v64), limit, LLVMConstInt(cg->i32, 0, 0), "");
-  lim = LLVMBuildShuffleVector(cg->b, lim, LLVMGetUndef(v64), LLVMConstNull(LLVMVectorType(cg->i32, LANES)), "");
-  LLVMValueRef m = LLVMBuildICmp(cg->b, LLVMIntSLT, add(cg, f, LLVMConstVector(iota, LANES)), lim, "");
-  if (!also) return m;
-  LLVMTypeRef v1 = LLVMVectorType(cg->i1, LANES);
-  LLVMValueRef a = LLVMBuildInsertElement(cg->b, LLVMGetUndef(v1), also, LLVMConstInt(cg->i32, 0, 0), "");
-  a = LLVMBuildShuffleVector(cg->b, a, LLVMGetUndef(v1), LLVMConstNull(LLVMVectorType(cg->i32, LANES)), "");
-  return LLVMBuildAnd(cg->b, m, a, "");
+  LLVMValueRef m = LLVMBuildICmp(cg->b, LLVMIntSLT, add(cg, splat16(cg, from), LLVMConstVector(iota, LANES)),
+                                 splat16(cg, limit), "");
+  return also ? LLVMBuildAnd(cg->b, m, splat16(cg, also), "") : m;
 }
 
 /* 16 f32 at p where mask (the others 0), rounded to bf16. */
@@ -171,14 +170,6 @@ typedef struct Block {
   int np;
 } Block;
 
-static LLVMValueRef intrinsic(Cg *cg, const char *name, LLVMValueRef *args, unsigned n) {
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, NULL, 0);
-  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
-}
-
-static LLVMValueRef i16c(Cg *cg, int64_t v) { return LLVMConstInt(LLVMInt16TypeInContext(cg->ctx), (unsigned long long)v, 0); }
-
 static LLVMValueRef sums_row(Cg *cg, const Block *b, int panel, int row) {
   return byte_at(cg, b->sums, cg_int(cg, (int64_t)(panel * LANES + row) * ROW_BYTES));
 }
@@ -194,8 +185,8 @@ static LLVMValueRef b_tile(Cg *cg, const Block *b, const Shape *s, const Packed 
 }
 
 static LLVMValueRef tile_load(Cg *cg, LLVMValueRef p, LLVMValueRef stride) {
-  LLVMValueRef args[] = {i16c(cg, LANES), i16c(cg, ROW_BYTES), p, stride};
-  return intrinsic(cg, "llvm.x86.tileloadd64.internal", args, 4);
+  LLVMValueRef args[] = {cg_i16(cg, LANES), cg_i16(cg, ROW_BYTES), p, stride};
+  return cg_call_intrinsic(cg, "llvm.x86.tileloadd64.internal", args, 4);
 }
 
 /* AMX: steps k0 .. k0+n−1 of the block, its sums loaded into tiles and stored back (tiles
@@ -214,13 +205,13 @@ static void amx_steps(Cg *cg, const Block *b, const Shape *s, const Packed *pk, 
     if (k == 0) continue;
     LLVMValueRef *now = ops[(k - 1) % 2];
     for (int i = 0; i < b->np; i++) {
-      LLVMValueRef args[] = {i16c(cg, LANES), i16c(cg, ROW_BYTES), i16c(cg, ROW_BYTES), c[i], now[0], now[1 + i]};
-      c[i] = intrinsic(cg, "llvm.x86.tdpbf16ps.internal", args, 6);
+      LLVMValueRef args[] = {cg_i16(cg, LANES), cg_i16(cg, ROW_BYTES), cg_i16(cg, ROW_BYTES), c[i], now[0], now[1 + i]};
+      c[i] = cg_call_intrinsic(cg, "llvm.x86.tdpbf16ps.internal", args, 6);
     }
   }
   for (int i = 0; i < b->np; i++) {
-    LLVMValueRef args[] = {i16c(cg, LANES), i16c(cg, ROW_BYTES), sums_row(cg, b, i, 0), row, c[i]};
-    intrinsic(cg, "llvm.x86.tilestored64.internal", args, 5);
+    LLVMValueRef args[] = {cg_i16(cg, LANES), cg_i16(cg, ROW_BYTES), sums_row(cg, b, i, 0), row, c[i]};
+    cg_call_intrinsic(cg, "llvm.x86.tilestored64.internal", args, 5);
   }
 }
 
@@ -256,8 +247,6 @@ static void dot_sums(Cg *cg, const Block *b, const Shape *s, const Packed *pk) {
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
   LLVMTypeRef ops[3];
   LLVMGetParamTypes(LLVMIntrinsicGetType(cg->ctx, id, NULL, 0), ops);
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, NULL, 0);
-  LLVMTypeRef v32 = LLVMVectorType(cg->i32, LANES);
   for (int half = 0; half < 2; half++) {
     LLVMValueRef acc[8][PANELS];
     for (int r = 0; r < 8; r++)
@@ -279,11 +268,10 @@ static void dot_sums(Cg *cg, const Block *b, const Shape *s, const Packed *pk) {
       LLVMValueRef row = add(cg, b->r0, cg_int(cg, half * 8 + r));
       LLVMValueRef a = LLVMBuildLoad2(cg->b, cg->i32, byte_at(cg, pk->ab, mulc(cg, add(cg, mul(cg, row, pk->Kp), mulc(cg, pair, 2)), 2)), "");
       LLVMSetAlignment(a, 4);
-      LLVMValueRef one = LLVMBuildInsertElement(cg->b, LLVMGetUndef(v32), a, LLVMConstInt(cg->i32, 0, 0), "");
-      LLVMValueRef av = LLVMBuildBitCast(cg->b, LLVMBuildShuffleVector(cg->b, one, LLVMGetUndef(v32), LLVMConstNull(v32), ""), ops[1], "");
+      LLVMValueRef av = LLVMBuildBitCast(cg->b, splat16(cg, a), ops[1], "");
       for (int i = 0; i < b->np; i++) {
         LLVMValueRef args[] = {LLVMBuildLoad2(cg->b, f32x16(cg), acc[r][i], ""), av, bv[i]};
-        LLVMBuildStore(cg->b, LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, 3, ""), acc[r][i]);
+        LLVMBuildStore(cg->b, cg_call_intrinsic(cg, name, args, 3), acc[r][i]);
       }
     }
     cg_loop_end(cg, &lq);

@@ -706,23 +706,15 @@ static void tile_samples(Cg *cg, const Tile *t, LLVMValueRef p0, int np, int lan
 #define AMX_PANELS 2
 #define AMX_STEPS 8
 
-static LLVMValueRef amx_call(Cg *cg, const char *name, LLVMValueRef *args, unsigned n) {
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, NULL, 0);
-  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
-}
-
-static LLVMValueRef i16c(Cg *cg, int64_t v) { return LLVMConstInt(LLVMInt16TypeInContext(cg->ctx), (unsigned long long)v, 0); }
-
 /* A tile of `rows` rows of `bytes` bytes read from p, rows `stride` bytes apart. */
 static LLVMValueRef amx_load(Cg *cg, int64_t rows, int64_t bytes, LLVMValueRef p, int64_t stride) {
-  LLVMValueRef args[] = {i16c(cg, rows), i16c(cg, bytes), p, cg_int(cg, stride)};
-  return amx_call(cg, "llvm.x86.tileloadd64.internal", args, 4);
+  LLVMValueRef args[] = {cg_i16(cg, rows), cg_i16(cg, bytes), p, cg_int(cg, stride)};
+  return cg_call_intrinsic(cg, "llvm.x86.tileloadd64.internal", args, 4);
 }
 
 static void amx_store(Cg *cg, int64_t rows, LLVMValueRef p, LLVMValueRef c) {
-  LLVMValueRef args[] = {i16c(cg, rows), i16c(cg, AMX_ROW_BYTES), p, cg_int(cg, AMX_ROW_BYTES), c};
-  amx_call(cg, "llvm.x86.tilestored64.internal", args, 5);
+  LLVMValueRef args[] = {cg_i16(cg, rows), cg_i16(cg, AMX_ROW_BYTES), p, cg_int(cg, AMX_ROW_BYTES), c};
+  cg_call_intrinsic(cg, "llvm.x86.tilestored64.internal", args, 5);
 }
 
 /* Step k0 + k's operands: A (64 bytes of every sample's, from (k0 + k)·64 on) and B of each
@@ -752,8 +744,8 @@ static void amx_steps(Cg *cg, const Tile *t, LLVMValueRef p0, int np, LLVMValueR
     LLVMValueRef *now = ab[k % 2];
     if (k + 1 < n) amx_operands(cg, t, p0, np, k0, k + 1, ab[(k + 1) % 2]);
     for (int i = 0; i < np; i++) {
-      LLVMValueRef args[] = {i16c(cg, m), i16c(cg, AMX_ROW_BYTES), i16c(cg, AMX_ROW_BYTES), c[i], now[0], now[1 + i]};
-      c[i] = amx_call(cg, t->t->amx, args, 6);
+      LLVMValueRef args[] = {cg_i16(cg, m), cg_i16(cg, AMX_ROW_BYTES), cg_i16(cg, AMX_ROW_BYTES), c[i], now[0], now[1 + i]};
+      c[i] = cg_call_intrinsic(cg, t->t->amx, args, 6);
     }
   }
   for (int i = 0; i < np; i++) amx_store(cg, m, byte_at(cg, sums, i * c_bytes), c[i]);

@@ -73,6 +73,14 @@ LLVMValueRef cg_intrinsic(Cg *cg, const char *name, LLVMValueRef *args, unsigned
   return cg_fast(LLVMBuildCall2(cg->b, fty, fn, args, n, ""));
 }
 
+LLVMValueRef cg_call_intrinsic(Cg *cg, const char *name, LLVMValueRef *args, unsigned n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, id, NULL, 0);
+  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
+}
+
+LLVMValueRef cg_i16(Cg *cg, int64_t v) { return LLVMConstInt(LLVMInt16TypeInContext(cg->ctx), (unsigned long long)v, 0); }
+
 LLVMValueRef cg_fmax(Cg *cg, LLVMValueRef a, LLVMValueRef b) {
   LLVMValueRef gt = LLVMBuildFCmp(cg->b, LLVMRealOGT, a, b, "");
   return LLVMBuildSelect(cg->b, gt, a, b, "");
