@@ -24,6 +24,10 @@
  */
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include "nnc/limits.h"
 #include "nnc/optim.h"
@@ -189,6 +193,38 @@ static void (*const rules[NNC_OPT_COUNT])(const optim_step *, int) = {
     [NNC_OPT_RMSPROP] = rmsprop_rule, [NNC_OPT_RPROP] = rprop_rule, [NNC_OPT_IRPROP] = irprop_rule,
 };
 
+/* The rules run with subnormal inputs and results taken as zero, and the caller's mode is put
+ * back after. A moment whose gradient stays zero (a pixel that is always 0, a unit that never
+ * fires) decays by β at every step through the subnormal range, and x86 cores take a microcode
+ * assist of about a hundred cycles on each such operand: on an Intel Xeon that tripled Adam's
+ * update. A subnormal moment is below 1.2e-38 (f32) while eps is 1e-8, so the parameters are
+ * the same bits except where they are subnormal themselves. */
+typedef struct fp_mode {
+  uint64_t saved;
+} fp_mode;
+
+static fp_mode flush_subnormals(void) {
+  fp_mode m = {0};
+#if defined(__SSE__)
+  m.saved = _mm_getcsr();
+  _mm_setcsr((unsigned)m.saved | 0x8040u); /* FTZ (bit 15) and DAZ (bit 6) */
+#elif defined(__aarch64__)
+  __asm__ volatile("mrs %0, fpcr" : "=r"(m.saved));
+  __asm__ volatile("msr fpcr, %0" : : "r"(m.saved | (UINT64_C(1) << 24))); /* FZ */
+#endif
+  return m;
+}
+
+static void restore_fp_mode(fp_mode m) {
+#if defined(__SSE__)
+  _mm_setcsr((unsigned)m.saved);
+#elif defined(__aarch64__)
+  __asm__ volatile("msr fpcr, %0" : : "r"(m.saved));
+#else
+  (void)m;
+#endif
+}
+
 int nnrt__optim_slots(const nnc_train_settings *s) {
   const nnc_optimizer_def *d = nnc_optimizer_get(s->optimizer);
   return d ? d->slots : 1;
@@ -197,8 +233,11 @@ int nnrt__optim_slots(const nnc_train_settings *s) {
 void nnrt__optim_update(const nnc_model *m, const nnc_train_settings *s, void *params, void *state,
                         const void *grad, int64_t lo, int64_t hi, double rate, double inv_n, int64_t t) {
   optim_step st = {s, nnrt__optim_slots(s), m->n_params, lo, hi, params, state, grad, rate, inv_n, t};
-  if (hi > lo && s->optimizer >= 0 && s->optimizer < NNC_OPT_COUNT)
+  if (hi > lo && s->optimizer >= 0 && s->optimizer < NNC_OPT_COUNT) {
+    fp_mode caller = flush_subnormals();
     rules[s->optimizer](&st, m->real_bytes);
+    restore_fp_mode(caller);
+  }
 }
 
 /* Every hyperparameter the optimizer takes within its limit of nnc/limits.h (the library API

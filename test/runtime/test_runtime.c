@@ -19,6 +19,7 @@
 
 #include "trainer.h"
 #include "nnc/nnrt.h"
+#include "nnc/optim.h"
 #include "toy_model.h"
 
 /* ---- the harness ---- */
@@ -1450,6 +1451,25 @@ static void test_multilabel_scores(void) {
 }
 
 /* cosine, cosine_restarts, warmup in epochs and in steps, reduce-on-plateau, clipping. */
+/* The update rules take subnormal state as zero (x86 cores stall on each subnormal operand):
+ * a moment decaying below 1.2e-38 becomes 0, the parameters move as without the flush, and the
+ * caller's floating-point mode is what it was (a subnormal result survives after the call). */
+static void test_optim_flushes_subnormal_state(void) {
+  enum { N = 4 };
+  nnc_model m = {.real_bytes = 4, .n_params = N};
+  nnc_train_settings s = {0};
+  float params[N] = {0.5f, -0.25f, 1, 2}, grad[N] = {0, 0, 0, 1e-3f};
+  float state[2 * N] = {1.25e-38f, 1e-20f, 1e-30f, 0, 1e-3f, 1e-3f, 1e-3f, 0};
+  s.optimizer = NNC_OPT_ADAM;
+  nnc_optimizer_defaults(&s, NNC_OPT_ADAM);
+  nnrt__optim_update(&m, &s, params, state, grad, 0, N, 0.001, 1, 2);
+  ASSERT(state[0] == 0);                               /* 0.9 · 1.25e-38 is subnormal: flushed */
+  ASSERT(state[1] == 0.9f * 1e-20f && state[2] == 0.9f * 1e-30f); /* normal ones decay */
+  ASSERT(params[0] == 0.5f && params[3] < 2);
+  volatile float tiny = 1e-30f;
+  ASSERT(tiny * 1e-10f != 0);                          /* the caller's mode came back */
+}
+
 static void test_cosine_warmup_plateau_clip(void) {
   nnc_train_settings s = {0};
   nnrt_plateau p;
@@ -1705,6 +1725,7 @@ static const test_case tests[] = {
   {"multilabel_scores", test_multilabel_scores},
   {"schedules_and_rng", test_schedules_and_rng},
   {"cosine_warmup_plateau_clip", test_cosine_warmup_plateau_clip},
+  {"optim_flushes_subnormal_state", test_optim_flushes_subnormal_state},
   {"plateau_checkpoints", test_plateau_checkpoints},
   {"out_of_memory", test_out_of_memory},
   {"onnx_export", test_onnx_export},
