@@ -86,6 +86,7 @@ static _Noreturn void usage_error(const char *fmt, const char *arg) {
 
 static const char *option_value(int argc, char **argv, int *i) {
   if (*i + 1 >= argc) usage_error("option '%s' needs a value", argv[*i]);
+  if (!argv[*i + 1][0]) usage_error("option '%s' needs a value, not an empty string", argv[*i]);
   return argv[++*i];
 }
 
