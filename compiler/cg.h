@@ -191,10 +191,13 @@ typedef struct CgBf16Parts {
   LLVMValueRef tile_lo, tile_hi;
 } CgBf16Parts;
 void cg_bf16_product_parts(Cg *cg, const CgBf16Parts *pp, CgBf16Finish *finish, const void *ctx);
-/* The workspace the products of network n need: fixed + per_sample × padded samples bytes;
- * and what the packs of every edge set's weights' term that a part keeps take. */
+/* The workspace the products of network n need: fixed + per_sample × padded samples bytes
+ * (the forward pass alone: cg_bf16_forward_bytes, from its last A on); and what the packs of every edge set's weights' term that a part keeps take. */
 void cg_bf16_work(const IrNetwork *n, int64_t *fixed, int64_t *per_sample);
 void cg_bf16_kept_work(const IrNetwork *n, int64_t *fixed, int64_t *per_sample);
+/* What the forward pass's products touch of that workspace for npad padded samples: the
+ * largest packed W and Xᵀ of an edge set, ending with Xᵀ's last row. */
+int64_t cg_bf16_forward_bytes(const IrNetwork *n, int64_t npad);
 
 /* cg_quant.c: quantized inference kernels of the dense sets with learned weights. */
 int cg_quantized(const Cg *cg, const IrEdges *e);  /* e is read through a quantized kernel */

@@ -826,6 +826,15 @@ static void batch_end(Cg *cg, Batch *bt) {
   cg->rolled = 0;
 }
 
+/* precision bf16: the forward pass's workspace, from the end of the last Aᵀ or A on (no G is
+ * live yet), so that NAME_forward keeps to NAME_FORWARD_SCRATCH_BYTES; within the training
+ * kernels' workspace, before the operands a part keeps. */
+static LLVMValueRef forward_work(Cg *cg, const Batch *bt) {
+  int64_t tail, bytes = cg_batch_forward_reals_per_sample(cg->net, cg->vec_bytes, &tail) * cg->real_bytes;
+  LLVMValueRef off = LLVMBuildMul(cg->b, bt->npad, cg_int(cg, bytes), "");
+  return LLVMBuildInBoundsGEP2(cg->b, cg->i8, bt->region, &off, 1, "bf16_forward_work");
+}
+
 /* nnc.forwardB(params, n, x, region): the batch's activations, Aᵀ and A of every group, in
  * the region; built once and called by every batch entry point (nnc.forwardBd(…, masks):
  * dropout's, called by the training kernels of a network with dropout). */
@@ -836,6 +845,7 @@ LLVMValueRef cg_build_forward_body(Cg *cg) {
   LLVMValueRef params = LLVMGetParam(fn, 0), x = LLVMGetParam(fn, 2);
   Batch bt;
   batch_begin(cg, &bt, LLVMGetParam(fn, 1), LLVMGetParam(fn, 3));
+  if (cg->bf16) bt.work = forward_work(cg, &bt);
   for (int i = 0; i < n->n_groups; i++)
     if (n->groups[i].role == ROLE_INPUT) emit_input_transpose(cg, &n->groups[i], &bt, x);
   for (int i = 0; i < n->n_order; i++) emit_group_forward_batch(cg, &n->groups[n->order[i]], params, &bt);

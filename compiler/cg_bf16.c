@@ -43,6 +43,17 @@ void cg_bf16_work(const IrNetwork *n, int64_t *fixed, int64_t *per_sample) {
   *fixed = up(f, 64) + 2 * 64, *per_sample = up(ps, 64); /* Bb starts on a line after Ab */
 }
 
+int64_t cg_bf16_forward_bytes(const IrNetwork *n, int64_t npad) {
+  int64_t most = 0;
+  for (int i = 0; i < n->n_groups; i++)
+    for (int k = 0; k < n->groups[i].n_in - 1; k++) { /* Ab = W (G × S), then Bb = Xᵀ (S × npad) */
+      int64_t kp = k_pad_const(n->groups[n->groups[i].in[k].src].size);
+      int64_t bytes = up(up(n->groups[i].size, LANES) * kp * 2, 64) + kp * up(npad, LANES) * 2;
+      most = bytes > most ? bytes : most;
+    }
+  return most;
+}
+
 void cg_bf16_kept_work(const IrNetwork *n, int64_t *fixed, int64_t *per_sample) {
   int64_t f = 0, ps = 0;
   for (int i = 0; i < n->n_groups; i++) {

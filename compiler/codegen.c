@@ -211,10 +211,15 @@ static int64_t forward_values_end(const IrNetwork *n) {
  * their region at the start of scratch. */
 CgForwardScratch cg_forward_scratch(const IrNetwork *n, int vec_bytes) {
   CgForwardScratch s = {forward_values_end(n) * n->real_bytes, 0, 0, chunk_samples(n, vec_bytes),
-                        cg_batch_align(n, vec_bytes)};
+                        cg_batch_align(n, vec_bytes), {0}};
   if (cg_batch_eligible(n)) {
     s.per_sample = cg_batch_forward_reals_per_sample(n, vec_bytes, &s.row_tail) * n->real_bytes;
     s.row_tail *= n->real_bytes;
+  }
+  /* precision bf16: the products' workspace follows the last A (cg_bf16_forward_bytes) */
+  for (int i = 0; n->bf16_products && s.per_sample && i < 4 && s.align * (i + 1) <= s.chunk; i++) {
+    int64_t npad = s.align * (i + 1);
+    s.bf16[i] = s.per_sample * npad + cg_bf16_forward_bytes(n, npad);
   }
   return s;
 }

@@ -61,9 +61,11 @@ int64_t cg_dropout_mask_offset(const IrNetwork *n);
 /* The exact scratch NAME_forward alone needs: `one` bytes for one sample; for n > 1 samples,
  * with the batch kernels (per_sample > 0), per_sample bytes for each of m = min(n, chunk)
  * samples rounded up to a multiple of align, less the row_tail bytes its last row leaves
- * unwritten; without them `one` again. */
+ * unwritten; without them `one` again. With precision bf16 the products' workspace follows
+ * those m samples' buffers: bf16[i] is all of it for m rounded up to align · (i + 1). */
 typedef struct CgForwardScratch {
   int64_t one, per_sample, row_tail, chunk, align;
+  int64_t bf16[4]; /* precision bf16: the whole size for each padded chunk; 0: f32 or f64 */
 } CgForwardScratch;
 CgForwardScratch cg_forward_scratch(const IrNetwork *n, int vec_bytes);
 /* A small network (few parameters and little code) has its internal functions inlined

@@ -13,12 +13,27 @@
 #include "codegen.h"
 #include "output.h"
 
+/* precision bf16: the batch's buffers, then the products' workspace, whose largest product
+ * may change with the batch: one size for each padded batch of a chunk. */
+static void write_forward_scratch_bf16(FILE *f, const char *up, CgForwardScratch s) {
+  fprintf(f, "#define %s_FORWARD_SCRATCH_BYTES(n) \\\n  ((n) < 1 ? (int64_t)0 : (n) == 1 ? (int64_t)%lld", up,
+          (long long)s.one);
+  int i = 0;
+  for (; i + 1 < 4 && s.bf16[i + 1]; i++)
+    fprintf(f, " \\\n   : (n) <= %lld ? (int64_t)%lld", (long long)(s.align * (i + 1)), (long long)s.bf16[i]);
+  fprintf(f, " \\\n   : (int64_t)%lld)\n", (long long)s.bf16[i]);
+}
+
 /* NAME_FORWARD_SCRATCH_BYTES(n): exactly what forward alone touches for n samples (the
  * batch kernels take at most `chunk` samples at a time); a constant expression for n constant. */
 static void write_forward_scratch(FILE *f, const char *up, CgForwardScratch s) {
   fprintf(f, "/* Scratch of the forward pass alone, exactly; every function: %s_SCRATCH_BYTES(n). */\n", up);
   if (!s.per_sample) {
     fprintf(f, "#define %s_FORWARD_SCRATCH_BYTES(n) ((n) < 1 ? (int64_t)0 : (int64_t)%lld)\n", up, (long long)s.one);
+    return;
+  }
+  if (s.bf16[0]) {
+    write_forward_scratch_bf16(f, up, s);
     return;
   }
   fprintf(f, "#define %s_FORWARD_SCRATCH_BYTES(n) \\\n"
