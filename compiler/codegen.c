@@ -1569,7 +1569,8 @@ static void build_main(Cg *cg, LLVMValueRef model) {
 
 CgBf16 cg_bf16_products(const IrNetwork *n, CgVectorUnit vec, unsigned isa) {
   if (!n->bf16_products || !cg_batch_eligible(n) || vec.bytes != 64) return CG_BF16_NONE;
-  return isa & CG_ISA_AMX_BF16 ? CG_BF16_AMX : isa & CG_ISA_BF16_512 ? CG_BF16_DOT : CG_BF16_NONE;
+  if (!(isa & CG_ISA_BF16_512)) return CG_BF16_NONE; /* the operands are rounded by vcvtneps2bf16 */
+  return isa & CG_ISA_AMX_BF16 ? CG_BF16_AMX : CG_BF16_DOT;
 }
 
 uint64_t cg_x86_requirements(const IrNetwork *n, CgVectorUnit vec, CgQuantize quant, unsigned isa) {
