@@ -42,15 +42,19 @@ typedef struct CgQuantSet {
 typedef struct CgQuant {
   CgQuantSet **sets;   /* [group id][set index] */
   int n_groups;
+  int batch_fits;      /* a block of the batch kernels fits BATCH_STACK_BYTES of stack */
   LLVMValueRef scale_offset, scale_mul; /* the inputs' scaling as reals, or NULL */
 } CgQuant;
 
 const char *cg_quant_name(CgQuantize q) { return q == CG_QUANT_BF16 ? "bf16" : q == CG_QUANT_INT8 ? "int8" : "none"; }
 
-int cg_quantized(const Cg *cg, const IrEdges *e) {
-  return cg->quant != CG_QUANT_NONE && e->kind == EDGES_DENSE && e->weight != WEIGHT_FIXED && e->param_offset >= 0 &&
-         cg->net->groups[e->src].role != ROLE_BIAS;
+/* e's weights are stored in the scheme's type: a dense set of learned weights from a group
+ * that is not a bias. */
+static int quantizable(const IrNetwork *n, const IrEdges *e) {
+  return e->kind == EDGES_DENSE && e->weight != WEIGHT_FIXED && e->param_offset >= 0 && n->groups[e->src].role != ROLE_BIAS;
 }
+
+int cg_quantized(const Cg *cg, const IrEdges *e) { return cg->quant != CG_QUANT_NONE && quantizable(cg->net, e); }
 
 int cg_has_kernel(const Cg *cg, const IrEdges *e) { return cg_quantized(cg, e) || cg_dense_vectorisable(cg, e); }
 
@@ -73,6 +77,24 @@ static uint16_t bf16_of(float f) {
   if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
   u += 0x7fffu + ((u >> 16) & 1);
   return (uint16_t)(u >> 16);
+}
+
+/* The weight w (finite) becomes an infinite bf16: rounded, its magnitude passes the largest
+ * bf16, 0x1.fep127 (a float weight from 0x1.ff p127 on, a double one beyond float's range). */
+static int bf16_overflows(double w) { return (bf16_of((float)w) & 0x7fff) == 0x7f80; }
+
+int64_t cg_quant_unrepresentable(const IrNetwork *n, const void *params, CgQuantize q) {
+  if (q != CG_QUANT_BF16) return -1; /* int8: any finite row has a finite scale */
+  for (int gi = 0; gi < n->n_groups; gi++)
+    for (int k = 0; k < n->groups[gi].n_in; k++) {
+      const IrEdges *e = &n->groups[gi].in[k];
+      if (!quantizable(n, e)) continue;
+      for (int64_t i = e->param_offset; i < e->param_offset + e->count; i++) {
+        double w = n->real_bytes == 8 ? ((const double *)params)[i] : ((const float *)params)[i];
+        if (bf16_overflows(w)) return i;
+      }
+    }
+  return -1;
 }
 
 static LLVMValueRef int_array(Cg *cg, LLVMTypeRef ty, const int64_t *v, int64_t n, const char *name) {
@@ -180,7 +202,7 @@ static void quantize_int8(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, co
   for (int64_t j = 0; j < rows; j++) {
     double amax = 0;
     for (int64_t i = 0; i < m; i++) amax = fmax(amax, fabs(param_at(cg, w, e->param_offset + j * m + i)));
-    scale[j] = (float)(amax / 127);
+    scale[j] = cg->real_bytes == 8 ? amax / 127 : (float)(amax / 127); /* as the kernels hold it */
     for (int64_t i = 0; i < m; i++) {
       double v = scale[j] > 0 ? nearbyint(param_at(cg, w, e->param_offset + j * m + i) / scale[j]) : 0;
       q[weight_at(s, j, i)] = (int64_t)fmin(127, fmax(-127, v));
@@ -201,6 +223,31 @@ static void quantize_int8(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, co
   free(wsum);
   free(q);
   free(scale);
+}
+
+/* The batch kernels keep a block's value vectors and quantized operands on the stack (so that
+ * NAME_FORWARD_SCRATCH_BYTES(n) stays the one-sample size), some 80 bytes per input of the
+ * network with AMX's 16 samples (int8: a real and a byte each), 40 with 8 samples: a network
+ * whose block would take more than this (from about 26,000 inputs with AMX) has its batches
+ * go one sample after another instead, as on targets without the tiled kernels, rather than
+ * overflow the stack (8 MiB on Linux's main thread and glibc's threads, often less). */
+#define BATCH_STACK_BYTES ((int64_t)2 << 20)
+
+static int64_t align_line(int64_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/* What a block of cg_quant_block samples puts on the stack: each sample's value vector
+ * (codegen.c's build_quant_batch) and, per tiled set, its quantized operands (a byte per int8
+ * input, two per bf16 input, rows of whole lines) and AMX's sums. */
+static int64_t batch_stack_bytes(const Cg *cg) {
+  const IrNetwork *n = cg->net;
+  int64_t block = cg_quant_block(cg);
+  int64_t bytes = block * align_line((n->n_values + n->n_outputs + n->n_dropout) * n->real_bytes);
+  for (int gi = 0; gi < cg->q->n_groups; gi++)
+    for (int k = 0; k < n->groups[gi].n_in; k++) {
+      const CgQuantSet *s = &cg->q->sets[gi][k];
+      if (s->per_lane) bytes += block * (align_line(s->stride * (cg->quant == CG_QUANT_BF16 ? 2 : 1)) + 2 * 64);
+    }
+  return bytes;
 }
 
 /* The quantized arrays of every quantized set and the rest array of the others'
@@ -233,6 +280,7 @@ void cg_quant_build(Cg *cg, const void *weights) {
   cg->embedded = real_array(cg, rest, n_rest, "nnc.weights");
   LLVMSetAlignment(cg->embedded, 64);
   free(rest);
+  q->batch_fits = batch_stack_bytes(cg) <= BATCH_STACK_BYTES;
 }
 
 void cg_quant_free(Cg *cg) {
@@ -337,49 +385,61 @@ static LLVMValueRef byte_at(Cg *cg, LLVMValueRef base, int64_t k) {
   return LLVMBuildInBoundsGEP2(cg->b, cg->i8, base, &i, 1, "");
 }
 
-static LLVMValueRef fabs_real(Cg *cg, LLVMValueRef v) {
-  LLVMValueRef neg = LLVMBuildFCmp(cg->b, LLVMRealOLT, v, cg_real(cg, 0.0), "");
-  return LLVMBuildSelect(cg->b, neg, LLVMBuildFNeg(cg->b, v, ""), v, "");
+/* A constant of integer type it, in every lane of a vector of `lanes` lanes (0: a scalar). */
+static LLVMValueRef const_lanes(LLVMTypeRef it, unsigned long long v, unsigned lanes) {
+  LLVMValueRef c = LLVMConstInt(it, v, 0), elems[TILE_LANES];
+  if (!lanes) return c;
+  for (unsigned k = 0; k < lanes; k++) elems[k] = c;
+  return LLVMConstVector(elems, lanes);
 }
 
-/* max_i |x_i| over the m values at x. */
+/* |v|'s bits as an unsigned integer (lane by lane for a vector of reals): ordered as the
+ * magnitudes are, with every NaN above infinity, so that the largest of them is a NaN if any
+ * value is one, else an infinity if any is one, else the largest magnitude. */
+static LLVMValueRef magnitude_bits(Cg *cg, LLVMValueRef v) {
+  LLVMTypeRef ty = LLVMTypeOf(v), it = LLVMIntTypeInContext(cg->ctx, (unsigned)cg->real_bytes * 8);
+  unsigned lanes = LLVMGetTypeKind(ty) == LLVMVectorTypeKind ? LLVMGetVectorSize(ty) : 0;
+  unsigned long long sign_off = cg->real_bytes == 8 ? 0x7fffffffffffffffull : 0x7fffffffull;
+  LLVMValueRef bits = LLVMBuildBitCast(cg->b, v, lanes ? LLVMVectorType(it, lanes) : it, "");
+  return LLVMBuildAnd(cg->b, bits, const_lanes(it, sign_off, lanes), "");
+}
+
+static LLVMValueRef umax(Cg *cg, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntUGT, a, b, ""), a, b, "");
+}
+
+/* max_i |x_i| over the m values at x, through magnitude_bits: NaN if any x_i is NaN. */
 static LLVMValueRef abs_max(Cg *cg, LLVMValueRef x, int64_t m) {
-  LLVMValueRef mx = cg_alloca(cg, cg->real, "qmax");
-  LLVMBuildStore(cg->b, cg_real(cg, 0.0), mx);
+  LLVMTypeRef it = LLVMIntTypeInContext(cg->ctx, (unsigned)cg->real_bytes * 8);
+  LLVMValueRef mx = cg_alloca(cg, it, "qmax");
+  LLVMBuildStore(cg->b, LLVMConstInt(it, 0, 0), mx);
   CgLoop l;
   LLVMValueRef i = cg_loop_begin(cg, &l, cg_int(cg, m), "qabs");
-  LLVMBuildStore(cg->b, cg_fmax(cg, fabs_real(cg, cg_load(cg, x, i)), LLVMBuildLoad2(cg->b, cg->real, mx, "")), mx);
+  LLVMBuildStore(cg->b, umax(cg, magnitude_bits(cg, cg_load(cg, x, i)), LLVMBuildLoad2(cg->b, it, mx, "")), mx);
   cg_loop_end(cg, &l);
-  return LLVMBuildLoad2(cg->b, cg->real, mx, "");
+  return LLVMBuildBitCast(cg->b, LLVMBuildLoad2(cg->b, it, mx, ""), cg->real, "");
 }
 
 #define MAX_CHAINS 4
 
-/* |v| lane by lane (clears the sign bits). */
-static LLVMValueRef vabs(Cg *cg, LLVMValueRef v) {
-  LLVMTypeRef ty = LLVMTypeOf(v);
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(cg->mod, LLVMLookupIntrinsicID("llvm.fabs", 9), &ty, 1);
-  return LLVMBuildCall2(cg->b, LLVMGlobalGetValueType(fn), fn, &v, 1, "");
-}
-
-/* The largest lane of v: halves folded onto each other (log2 lanes vector maxima). */
+/* The largest lane of the integer vector v: halves folded onto each other (log2 lanes maxima). */
 static LLVMValueRef lanes_max(Cg *cg, LLVMValueRef v) {
   for (unsigned half = LLVMGetVectorSize(LLVMTypeOf(v)) / 2; half >= 1; half /= 2) {
     LLVMValueRef idx[TILE_LANES];
     for (unsigned k = 0; k < 2 * half; k++) idx[k] = LLVMConstInt(cg->i32, (k + half) % (2 * half), 0);
     for (unsigned k = 2 * half; k < LLVMGetVectorSize(LLVMTypeOf(v)); k++) idx[k] = LLVMConstInt(cg->i32, k, 0);
     LLVMValueRef sh = LLVMBuildShuffleVector(cg->b, v, LLVMGetUndef(LLVMTypeOf(v)), LLVMConstVector(idx, LLVMGetVectorSize(LLVMTypeOf(v))), "");
-    v = cg_fmax(cg, v, sh);
+    v = umax(cg, v, sh);
   }
   return LLVMBuildExtractElement(cg->b, v, LLVMConstInt(cg->i32, 0, 0), "");
 }
 
 /* abs_max with whole vectors of x (f32, 16 lanes, the tiled kernels' targets): MAX_CHAINS
  * independent chains of vector maxima over m/16 vectors (the maximum does not depend on the
- * order), the chains', the lanes' and the remainder's; the same maximum. */
+ * order), the chains', the lanes' and the remainder's; the same maximum, NaN included. */
 static LLVMValueRef abs_max_vectors(Cg *cg, LLVMValueRef x, int64_t m) {
-  LLVMTypeRef vt = cg_vec_type(cg);
-  int64_t vl = cg_vec_len(cg), nv = m / vl, chains = nv < MAX_CHAINS ? (nv ? nv : 1) : MAX_CHAINS;
+  LLVMTypeRef vt = LLVMVectorType(cg->i32, TILE_LANES);
+  int64_t vl = TILE_LANES, nv = m / vl, chains = nv < MAX_CHAINS ? (nv ? nv : 1) : MAX_CHAINS;
   LLVMValueRef mx[MAX_CHAINS];
   for (int64_t c = 0; c < chains; c++) {
     mx[c] = cg_alloca(cg, vt, "qvmax");
@@ -389,20 +449,20 @@ static LLVMValueRef abs_max_vectors(Cg *cg, LLVMValueRef x, int64_t m) {
   if (nv / chains > 0) {
     LLVMValueRef i = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, nv / chains), "qvabs"), cg_int(cg, vl * chains), "");
     for (int64_t c = 0; c < chains; c++) {
-      LLVMValueRef v = vabs(cg, cg_vload(cg, cg_elem(cg, x, LLVMBuildAdd(cg->b, i, cg_int(cg, c * vl), "")), NULL));
-      LLVMBuildStore(cg->b, cg_fmax(cg, v, LLVMBuildLoad2(cg->b, vt, mx[c], "")), mx[c]);
+      LLVMValueRef v = magnitude_bits(cg, cg_vload(cg, cg_elem(cg, x, LLVMBuildAdd(cg->b, i, cg_int(cg, c * vl), "")), NULL));
+      LLVMBuildStore(cg->b, umax(cg, v, LLVMBuildLoad2(cg->b, vt, mx[c], "")), mx[c]);
     }
     cg_loop_end(cg, &l);
   }
   for (int64_t k = nv / chains * chains; k < nv; k++) { /* the vectors left over from the chains */
-    LLVMValueRef v = vabs(cg, cg_vload(cg, cg_elem(cg, x, cg_int(cg, k * vl)), NULL));
-    LLVMBuildStore(cg->b, cg_fmax(cg, v, LLVMBuildLoad2(cg->b, vt, mx[k % chains], "")), mx[k % chains]);
+    LLVMValueRef v = magnitude_bits(cg, cg_vload(cg, cg_elem(cg, x, cg_int(cg, k * vl)), NULL));
+    LLVMBuildStore(cg->b, umax(cg, v, LLVMBuildLoad2(cg->b, vt, mx[k % chains], "")), mx[k % chains]);
   }
   LLVMValueRef lanes = LLVMBuildLoad2(cg->b, vt, mx[0], "");
-  for (int64_t c = 1; c < chains; c++) lanes = cg_fmax(cg, LLVMBuildLoad2(cg->b, vt, mx[c], ""), lanes);
+  for (int64_t c = 1; c < chains; c++) lanes = umax(cg, LLVMBuildLoad2(cg->b, vt, mx[c], ""), lanes);
   LLVMValueRef r = lanes_max(cg, lanes);
-  for (int64_t k = nv * vl; k < m; k++) r = cg_fmax(cg, fabs_real(cg, cg_load(cg, x, cg_int(cg, k))), r);
-  return r;
+  for (int64_t k = nv * vl; k < m; k++) r = umax(cg, magnitude_bits(cg, cg_load(cg, x, cg_int(cg, k))), r);
+  return LLVMBuildBitCast(cg->b, r, cg->real, "");
 }
 
 /* v rounded half away from zero and clamped to [−127, 127], as an i8: compares, an add and a
@@ -414,18 +474,19 @@ static LLVMValueRef to_int8(Cg *cg, LLVMValueRef v) {
   return LLVMBuildFPToSI(cg->b, r, cg->i8, "");
 }
 
-/* to_int8 of x[i]·inv + 128 (xor 0x80), 16 at a time with AVX-512 (the tiled kernels' targets,
- * x86 only), for the whole vectors of the m values; returns how many it did. The same bytes as
- * to_int8 for finite values: |x[i]·inv| ≤ 127·(1 + 2^-23)², so v + copysign(0.5, v) truncates
- * to [−127, 127] with no clamp (a NaN gives byte 0x80, input 0); vcvttps2dq is defined
- * where LLVM's fptosi is not. */
-static int64_t quantize_vectors(Cg *cg, LLVMValueRef x, int64_t m, LLVMValueRef inv, LLVMValueRef xq) {
+/* to_int8 of x[i]·pre·inv + 128 (xor 0x80), 16 at a time with AVX-512 (the tiled kernels'
+ * targets, x86 only), for the whole vectors of the m values; returns how many it did. The same
+ * bytes as to_int8 for finite values: |x[i]·pre·inv| ≤ 127·(1 + 2^-23)², so v + copysign(0.5, v)
+ * truncates to [−127, 127] with no clamp (a NaN gives byte 0x80, input 0); vcvttps2dq is
+ * defined where LLVM's fptosi is not. */
+static int64_t quantize_vectors(Cg *cg, LLVMValueRef x, int64_t m, LLVMValueRef pre, LLVMValueRef inv, LLVMValueRef xq) {
   LLVMTypeRef vt = cg_vec_type(cg), vi = LLVMVectorType(cg->i32, TILE_LANES), vb = LLVMVectorType(cg->i8, TILE_LANES);
   int64_t nv = m / TILE_LANES;
   if (nv == 0) return 0;
   CgLoop l;
   LLVMValueRef i = LLVMBuildMul(cg->b, cg_loop_begin(cg, &l, cg_int(cg, nv), "qvx"), cg_int(cg, TILE_LANES), "");
-  LLVMValueRef v = LLVMBuildFMul(cg->b, cg_vload(cg, cg_elem(cg, x, i), NULL), cg_splat(cg, inv), "");
+  LLVMValueRef v = LLVMBuildFMul(cg->b, cg_vload(cg, cg_elem(cg, x, i), NULL), cg_splat(cg, pre), "");
+  v = LLVMBuildFMul(cg->b, v, cg_splat(cg, inv), "");
   LLVMValueRef half[] = {cg_splat(cg, cg_real(cg, 0.5)), v};
   LLVMValueRef r = LLVMBuildFAdd(cg->b, v, vnni_call(cg, "llvm.copysign", half, 2, vt), "");
   LLVMValueRef args[] = {r, LLVMConstNull(vi), LLVMConstInt(LLVMInt16TypeInContext(cg->ctx), 0xffff, 0), LLVMConstInt(cg->i32, 4, 0)};
@@ -439,23 +500,39 @@ static int64_t quantize_vectors(Cg *cg, LLVMValueRef x, int64_t m, LLVMValueRef 
   return nv * TILE_LANES;
 }
 
+/* Below TINY the reciprocal 127 / max |x| would overflow (f32: below 3.7e-37 it is infinite):
+ * such inputs are first multiplied by PRE, a power of two, exactly. */
+#define TINY_F32 0x1p-64
+#define PRE_F32 0x1p64
+#define TINY_F64 0x1p-512
+#define PRE_F64 0x1p512
+
 /* xq[i] = x[i] / s_x + 128 as an unsigned byte with s_x = max |x| / 127 (unsigned times signed
  * bytes is the operand order of the x86 VNNI dot product), or x[i] / s_x as a signed byte when
- * !shift (sdot); returns s_x (0 when x is all zeros). */
+ * !shift (sdot); returns s_x: 0 when x is all zeros, NaN when an x[i] is NaN or infinite, so
+ * that every sum of the layer is NaN, as in float, on every path alike (rounding such an input
+ * has no meaning). x[i] / s_x is x[i]·pre·(127 / (max |x|·pre)), with pre = 1 unless max |x| is
+ * tiny, where the reciprocal alone would overflow. */
 static LLVMValueRef quantize_source(Cg *cg, LLVMValueRef x, int64_t m, int64_t st, LLVMValueRef xq, int tiled, int shift) {
   LLVMValueRef amax = tiled ? abs_max_vectors(cg, x, m) : abs_max(cg, x, m);
-  LLVMValueRef pos = LLVMBuildFCmp(cg->b, LLVMRealOGT, amax, cg_real(cg, 0.0), "");
-  LLVMValueRef inv = LLVMBuildSelect(cg->b, pos, LLVMBuildFDiv(cg->b, cg_real(cg, 127.0), amax, ""), cg_real(cg, 0.0), "");
-  int64_t done = tiled && shift ? quantize_vectors(cg, x, m, inv, xq) : 0;
+  int f64 = cg->real_bytes == 8;
+  LLVMValueRef tiny = LLVMBuildFCmp(cg->b, LLVMRealOLT, amax, cg_real(cg, f64 ? TINY_F64 : TINY_F32), "");
+  LLVMValueRef pre = LLVMBuildSelect(cg->b, tiny, cg_real(cg, f64 ? PRE_F64 : PRE_F32), cg_real(cg, 1.0), "");
+  LLVMValueRef finite = LLVMBuildFCmp(cg->b, LLVMRealOLT, amax, cg_real(cg, INFINITY), ""); /* false for NaN */
+  LLVMValueRef pos = LLVMBuildAnd(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, amax, cg_real(cg, 0.0), ""), finite, "");
+  LLVMValueRef scaled_max = LLVMBuildFMul(cg->b, amax, pre, "");
+  LLVMValueRef inv = LLVMBuildSelect(cg->b, pos, LLVMBuildFDiv(cg->b, cg_real(cg, 127.0), scaled_max, ""), cg_real(cg, 0.0), "");
+  int64_t done = tiled && shift ? quantize_vectors(cg, x, m, pre, inv, xq) : 0;
   CgLoop l;
   LLVMValueRef i = LLVMBuildAdd(cg->b, cg_loop_begin(cg, &l, cg_int(cg, m - done), "qx"), cg_int(cg, done), "");
-  LLVMValueRef q = to_int8(cg, LLVMBuildFMul(cg->b, cg_load(cg, x, i), inv, ""));
+  LLVMValueRef q = to_int8(cg, LLVMBuildFMul(cg->b, LLVMBuildFMul(cg->b, cg_load(cg, x, i), pre, ""), inv, ""));
   if (shift) q = LLVMBuildXor(cg->b, q, LLVMConstInt(cg->i8, 0x80, 0), ""); /* + 128, as unsigned */
   LLVMBuildStore(cg->b, q, LLVMBuildInBoundsGEP2(cg->b, cg->i8, xq, &i, 1, ""));
   cg_loop_end(cg, &l);
   for (int64_t k = m; k < st; k++) /* the padding: any byte (its weights are 0), but defined */
     LLVMBuildStore(cg->b, LLVMConstInt(cg->i8, shift ? 0x80 : 0, 0), byte_at(cg, xq, k));
-  return LLVMBuildFMul(cg->b, amax, cg_real(cg, 1.0 / 127.0), "");
+  LLVMValueRef sx = LLVMBuildFMul(cg->b, amax, cg_real(cg, 1.0 / 127.0), "");
+  return LLVMBuildSelect(cg->b, finite, sx, cg_real(cg, NAN), "");
 }
 
 /* xb[i] = x[i] rounded to bf16 (vcvtneps2bf16 with AVX-512 BF16), zeros up to st. */
@@ -835,7 +912,9 @@ void cg_emit_quant_forward(Cg *cg, const IrGroup *g, const IrEdges *e, LLVMValue
 
 /* --- batches: cg_quant_block samples per pass over the weights ------------------------ */
 
-int cg_quant_multi(const Cg *cg, const IrEdges *e) { return cg_quantized(cg, e) && set_of(cg, e)->per_lane; }
+int cg_quant_multi(const Cg *cg, const IrEdges *e) {
+  return cg_quantized(cg, e) && set_of(cg, e)->per_lane && cg->q->batch_fits;
+}
 
 /* The quantized set e for cg_quant_block samples at once, V[k] the value vector of sample k:
  * the same kernel as one sample's, lane by lane the same operations in the same order. With

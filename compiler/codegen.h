@@ -16,6 +16,9 @@ typedef struct CgInputScale {
 /* --quantize: how the embedded weights of the dense sets are stored and multiplied. */
 typedef enum CgQuantize { CG_QUANT_NONE, CG_QUANT_BF16, CG_QUANT_INT8 } CgQuantize;
 const char *cg_quant_name(CgQuantize q); /* "none", "bf16", "int8" (cg_quant.c) */
+/* The first parameter of the quantized sets of n (params: n's reals) that scheme q cannot
+ * hold finite (bf16: a magnitude that rounds to infinity), or -1 if every one fits. */
+int64_t cg_quant_unrepresentable(const IrNetwork *n, const void *params, CgQuantize q);
 /* Instructions of the target the quantized kernels call directly (the rest is left to LLVM's
  * vectoriser): AVX-512 VNNI (vpdpbusd) and AVX-512 BF16 (vdpbf16ps) with 64-byte vectors, the
  * Armv8.2 dot product, and AMX tiles (tdpbusd, tdpbf16ps) for batches. */

@@ -710,6 +710,18 @@ static int refuse_quantize_without_weights(const BackendOptions *o) {
   return 1;
 }
 
+/* A weight the scheme would store as infinity (bf16: beyond its largest finite value, about
+ * 3.39e38) is refused, not compiled into outputs of infinities and NaNs. */
+static int refuse_unquantizable(const IrNetwork *n, const BackendOptions *o, const void *params) {
+  int64_t i = o->quantize ? cg_quant_unrepresentable(n, params, (CgQuantize)o->quantize) : -1;
+  if (i < 0) return 0;
+  double w = n->real_bytes == 8 ? ((const double *)params)[i] : ((const float *)params)[i];
+  fprintf(stderr, "nnc: error: %s: parameter %lld is %g, beyond the largest %s (%g): --quantize %s would make it "
+          "infinite\n", o->weights ? o->weights : n->source_path, (long long)i, w, cg_quant_name((CgQuantize)o->quantize),
+          0x1.fep127, cg_quant_name((CgQuantize)o->quantize));
+  return 1;
+}
+
 /* precision bf16 multiplies in the batch kernels, with AMX-BF16 or AVX512-BF16: a network
  * without them, or a target with neither, is refused where the precision is asked for. */
 static int refuse_bf16_products(const IrNetwork *n, const BackendOptions *o, const Target *t) {
@@ -760,6 +772,12 @@ int backend_run(const IrNetwork *n, const BackendOptions *o) {
     return refused ? refused : 1;
   }
   const void *params = tw.params ? tw.params : o->params;
+  if (params && refuse_unquantizable(n, o, params)) {
+    free_trained(&tw);
+    free(paths);
+    free_target(&t);
+    return 1;
+  }
   CgInputScale scale = {tw.scaler ? tw.scaler->mode : 0, tw.scaler ? tw.scaler->offset : NULL,
                         tw.scaler ? tw.scaler->mul : NULL};
   int scaled = tw.scaler != NULL;
