@@ -199,6 +199,15 @@ static int make_target(const BackendOptions *o, Target *t) {
     return 0;
   }
   t->vec = vector_unit(t);
+  if (level == LLVMCodeGenLevelNone && o->quantize && (quant_isa(t) & (CG_ISA_AMX_INT8 | CG_ISA_AMX_BF16))) {
+    /* LLVM's -O0 tile configuration (the fast register allocator's) gives a tile register one
+     * shape per configuration: a bf16 sample's tiles of one row beside its weights' tiles of
+     * 16 stopped at an invalid configuration (SIGILL). Quantized code with AMX tiles is
+     * generated at -O1's code-generation level; its IR stays unoptimised as -O0 asks. */
+    LLVMDisposeTargetMachine(t->tm);
+    t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, LLVMCodeGenLevelLess, reloc,
+                                    LLVMCodeModelDefault);
+  }
   return 1;
 }
 
