@@ -233,6 +233,13 @@ static void quantize_int8(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, co
  * overflow the stack (8 MiB on Linux's main thread and glibc's threads, often less). */
 #define BATCH_STACK_BYTES ((int64_t)2 << 20)
 
+/* The batch kernels' code grows with the tiled sets times the samples of a block (each set
+ * quantizes its source and finishes its sums for every sample of the block, straight-line
+ * code the optimiser then works through): a network of more tiled sets than this (many
+ * small neurons each fed by a whole group) has its batches go one sample after another, as
+ * its code for one sample does (300 one-neuron sets took minutes to compile with AMX). */
+#define BATCH_MAX_SETS 16
+
 static int64_t align_line(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 
 /* What a block of cg_quant_block samples puts on the stack: each sample's value vector
@@ -248,6 +255,13 @@ static int64_t batch_stack_bytes(const Cg *cg) {
       if (s->per_lane) bytes += block * (align_line(s->stride * (cg->quant == CG_QUANT_BF16 ? 2 : 1)) + 2 * 64);
     }
   return bytes;
+}
+
+static int tiled_sets(const Cg *cg) {
+  int count = 0;
+  for (int gi = 0; gi < cg->q->n_groups; gi++)
+    for (int k = 0; k < cg->net->groups[gi].n_in; k++) count += cg->q->sets[gi][k].per_lane != 0;
+  return count;
 }
 
 /* The quantized arrays of every quantized set and the rest array of the others'
@@ -280,7 +294,7 @@ void cg_quant_build(Cg *cg, const void *weights) {
   cg->embedded = real_array(cg, rest, n_rest, "nnc.weights");
   LLVMSetAlignment(cg->embedded, 64);
   free(rest);
-  q->batch_fits = batch_stack_bytes(cg) <= BATCH_STACK_BYTES;
+  q->batch_fits = batch_stack_bytes(cg) <= BATCH_STACK_BYTES && tiled_sets(cg) <= BATCH_MAX_SETS;
 }
 
 void cg_quant_free(Cg *cg) {
