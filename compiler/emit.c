@@ -149,11 +149,12 @@ static CgVectorUnit vector_unit(const Target *t) {
  * beside them, the Armv8.2 dot product (sdot) on aarch64's 128-bit registers (not 32-bit
  * Arm's, whose intrinsic differs). The bf16 kernels round f32 to bf16 with vcvtneps2bf16,
  * which LLVM selects only with AVX512VL beside AVX512-BF16 (else it calls __truncsfbf2, a
- * library function the object must not need). */
+ * library function the object must not need). All of them need zmm registers: EVEX512 (LLVM
+ * loops or stops on their intrinsics without it). */
 static unsigned quant_isa(const Target *t) {
   int aarch64 = strncmp(t->triple, "aarch64", 7) == 0 || strncmp(t->triple, "arm64", 5) == 0;
   if (aarch64 && nnc_target_has_feature(t->tm, "dotprod")) return CG_ISA_SDOT128;
-  if (t->vec.bytes != 64) return 0;
+  if (t->vec.bytes != 64 || !nnc_target_has_feature(t->tm, "evex512")) return 0;
   int tiles = nnc_target_has_feature(t->tm, "amx-tile");
   return (nnc_target_has_feature(t->tm, "avx512vnni") ? CG_ISA_VNNI512 : 0) |
          (nnc_target_has_feature(t->tm, "avx512bf16") && nnc_target_has_feature(t->tm, "avx512vl") ? CG_ISA_BF16_512 : 0) |
@@ -744,9 +745,10 @@ static int refuse_bf16_products(const IrNetwork *n, const BackendOptions *o, con
   }
   if (cg_bf16_products(n, t->vec, quant_isa(t)) != CG_BF16_NONE) return 0;
   if (t->vec.bytes == 64 && (nnc_target_has_feature(t->tm, "avx512bf16") || nnc_target_has_feature(t->tm, "amx-bf16"))) {
-    fprintf(stderr, "%s:%d:%d: error: precision bf16 rounds its operands with vcvtneps2bf16, which needs AVX512-BF16 "
-            "and AVX512VL (beside AMX-BF16 too), and the target CPU '%s' with features '%s' lacks one of them: add "
-            "it to --features, or use precision f32\n", at, n->bf16_loc.line, n->bf16_loc.col, t->cpu, t->features);
+    fprintf(stderr, "%s:%d:%d: error: precision bf16 rounds its operands with vcvtneps2bf16 on zmm registers, which "
+            "needs AVX512-BF16, AVX512VL and EVEX512 (beside AMX-BF16 too), and the target CPU '%s' with features '%s' "
+            "lacks one of them: add it to --features, or use precision f32\n", at, n->bf16_loc.line, n->bf16_loc.col,
+            t->cpu, t->features);
     return 1;
   }
   fprintf(stderr, "%s:%d:%d: error: precision bf16 needs a CPU with AMX-BF16 or AVX512-BF16, and the target CPU "
