@@ -24,11 +24,20 @@ static void new_failed() { out_of_memory("in code generation"); }
 
 static void llvm_bad_alloc(void *, const char *, bool) { out_of_memory("in LLVM"); }
 
-/* report_fatal_error: "out of memory" from LLVM, or an error in the input LLVM cannot handle. */
+/* The first line of text, at most 300 bytes: LLVM's reasons may go on with a whole
+ * selection DAG (a thousand lines for one instruction it cannot select). */
+static void say_first_line(const char *text) {
+  size_t n = strcspn(text, "\n");
+  ssize_t ignored = write(2, text, n < 300 ? n : 300);
+  (void)ignored;
+}
+
+/* report_fatal_error: "out of memory" from LLVM, or an error in the input LLVM cannot handle
+ * (most often a --cpu and --features combination its back-end was never built for). */
 static void llvm_fatal(void *, const char *reason, bool) {
   if (strstr(reason, "out of memory") || strstr(reason, "Allocation failed")) out_of_memory("in LLVM");
-  say("nnc: error: LLVM: ");
-  say(reason);
+  say("nnc: error: LLVM cannot generate code for this target (check --cpu and --features): ");
+  say_first_line(reason);
   say("\n");
   _exit(3);
 }
