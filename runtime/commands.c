@@ -210,6 +210,9 @@ static int load_weights(nnrt_cli *c, void **params, nnrt_weights_extras *x, nnrt
   if (!c->m->train_step && c->weights) /* forward and evaluate would ignore them */
     return nnrt__fail(err, NNRT_EUSAGE, "this model was compiled with its trained weights (nnc --weights): "
                       "it takes no --weights");
+  if (!c->m->train_step && c->initial) /* they would be the compiled weights, not the initial ones */
+    return nnrt__fail(err, NNRT_EUSAGE, "this model was compiled with its trained weights (nnc --weights): "
+                      "it has no --initial weights");
   if (c->initial || !c->m->train_step) { /* or compiled with trained weights */
     c->m->init(*params, c->o.s.seed);
     int rc = obtain_scaler(c, &x->scaler, err);
