@@ -121,9 +121,9 @@ CASES = [
          err=r"output file 'm\.h' is also the header file", creates=[]),
     # ---- the compiler: empty, directory, missing directory, failed compile -------------
     case("output-empty-name", "$NNC $EXAMPLES/xor.nn -o ''", exit=2,
-         err=r"output file name is empty", creates=[]),
+         err=r"option '-o' needs a value, not an empty string", creates=[]),
     case("header-empty-name", "$NNC -c $EXAMPLES/xor.nn --header ''", exit=2,
-         err=r"header file name is empty", creates=[]),
+         err=r"option '--header' needs a value, not an empty string", creates=[]),
     case("output-is-a-directory", "$NNC $EXAMPLES/xor.nn -o out", setup=mkdir("out"), exit=2,
          err=r"output file 'out' is a directory"),
     case("output-ends-in-slash", "$NNC -S $EXAMPLES/xor.nn -o new/", exit=2,
