@@ -11,27 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define STR_(a) #a
-#define STR(a) STR_(a)
-#include STR(NET.h)
+#include "guarded_scratch.h"
 
-typedef CAT(NET, _real) real;
-enum { MAXN = 100, GUARD = 4096, PATTERN = 0xA5 };
+enum { MAXN = 100, GUARD = 4096 };
 
-static unsigned char *scratch_of(int64_t bytes) {
-  void *p = NULL;
-  if (posix_memalign(&p, 64, (size_t)bytes + GUARD) != 0) exit(2);
-  memset(p, PATTERN, (size_t)bytes + GUARD);
-  return p;
-}
-
-static int untouched(const unsigned char *p, size_t len) {
-  for (size_t i = 0; i < len; i++)
-    if (p[i] != PATTERN) return 0;
-  return 1;
-}
+static unsigned char *scratch_of(int64_t bytes) { return guarded_scratch(bytes, GUARD); }
 
 /* 0 if forward on n samples keeps to its scratch and matches ref; else a message. */
 static int check(const real *params, int64_t n, const real *x, real *y, const real *ref) {

@@ -10,4 +10,18 @@ static void allow_amx(void) { syscall(158 /* SYS_arch_prctl */, 0x1023 /* ARCH_R
 #else
 static void allow_amx(void) {}
 #endif
+
+/* First thing in main of a program compiled with -DFEATURE=name (and STR, a stringizing
+ * macro, defined): prints "skipped: ..." and ends the program when the host lacks it. */
+#ifdef FEATURE
+#define SKIP_UNLESS_HOST_HAS_FEATURE()                                                            \
+  do {                                                                                            \
+    if (!__builtin_cpu_supports(STR(FEATURE))) {                                                  \
+      printf("skipped: the host has no " STR(FEATURE) "\n");                                     \
+      return 0;                                                                                   \
+    }                                                                                             \
+  } while (0)
+#else
+#define SKIP_UNLESS_HOST_HAS_FEATURE() do {} while (0)
+#endif
 #endif

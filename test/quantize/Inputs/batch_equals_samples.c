@@ -34,12 +34,7 @@ static double largest_difference(int n, void *scratch) {
 
 int main(void) {
   allow_amx();
-#ifdef FEATURE
-  if (!__builtin_cpu_supports(STR(FEATURE))) {
-    printf("skipped: the host has no " STR(FEATURE) "\n");
-    return 0;
-  }
-#endif
+  SKIP_UNLESS_HOST_HAS_FEATURE();
   void *scratch = aligned_alloc(64, (size_t)WIDE_FORWARD_SCRATCH_BYTES(10000) + 64);
   double worst = 0;
   srand(1);

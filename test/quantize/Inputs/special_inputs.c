@@ -43,12 +43,7 @@ static int same(float a, float b) { return a == b || (isnan(a) && isnan(b)); }
 
 int main(void) {
   allow_amx();
-#ifdef FEATURE
-  if (!__builtin_cpu_supports(STR(FEATURE))) {
-    printf("skipped: the host has no " STR(FEATURE) "\n");
-    return 0;
-  }
-#endif
+  SKIP_UNLESS_HOST_HAS_FEATURE();
   static float x[BATCH * NI], y[BATCH * NO], one[NO];
   srand(1);
   fill(x, 1);

@@ -12,28 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define STR_(a) #a
-#define STR(a) STR_(a)
-#include STR(NET.h)
+#include "../../embedded/Inputs/guarded_scratch.h"
 
-typedef CAT(NET, _real) real;
-enum { MAXN = 200, GUARD = 1 << 16, PATTERN = 0xA5, CALLS = 5 };
+enum { MAXN = 200, GUARD = 1 << 16, CALLS = 5 };
 static const char *const names[CALLS] = {"evaluate", "loss_grad", "train_step", "loss_grad_update", "train_deltas+rows"};
 
-static unsigned char *scratch_of(int64_t bytes) {
-  void *p = NULL;
-  if (posix_memalign(&p, 64, (size_t)bytes + GUARD) != 0) exit(2);
-  memset(p, PATTERN, (size_t)bytes + GUARD);
-  return p;
-}
-
-static int untouched(const unsigned char *p, size_t len) {
-  for (size_t i = 0; i < len; i++)
-    if (p[i] != PATTERN) return 0;
-  return 1;
-}
+static unsigned char *scratch_of(int64_t bytes) { return guarded_scratch(bytes, GUARD); }
 
 static void no_update(void *ctx, int64_t lo, int64_t hi) { (void)ctx, (void)lo, (void)hi; }
 
