@@ -1468,6 +1468,15 @@ static void test_optim_flushes_subnormal_state(void) {
   ASSERT(params[0] == 0.5f && params[3] < 2);
   volatile float tiny = 1e-30f;
   ASSERT(tiny * 1e-10f != 0);                          /* the caller's mode came back */
+  /* Every rule and precision: rmsprop's f64 mean square decaying below 2.2e-308. */
+  nnc_model m64 = {.real_bytes = 8, .n_params = 2};
+  double p64[2] = {1, 1}, g64[2] = {0, 0}, s64[2] = {2.24e-308, 1e-300};
+  s.optimizer = NNC_OPT_RMSPROP;
+  nnc_optimizer_defaults(&s, NNC_OPT_RMSPROP);
+  nnrt__optim_update(&m64, &s, p64, s64, g64, 0, 2, 0.01, 1, 1);
+  ASSERT(s64[0] == 0 && s64[1] == 0.99 * 1e-300 && p64[0] == 1);
+  volatile double tiny64 = 1e-300;
+  ASSERT(tiny64 * 1e-10 != 0);
 }
 
 static void test_cosine_warmup_plateau_clip(void) {
