@@ -8,6 +8,8 @@
 #   nnc_adam   the same with --optimizer adam --rate 0.001 (betas 0.9 0.999, eps 1e-8, no decay)
 #   torch_adam peers/torch_optim.py: torch.optim.Adam, lr 0.001, the same defaults
 #   torch_sgd  peers/torch_optim.py: torch.optim.SGD, lr 0.1 (with --torch-sgd)
+#   state      tools/state_floor.c: the least time Adam's f32 moments (m and v of every parameter,
+#              read and written once per step) add to a step, against nnc SGD's step
 # s/epoch is the training time of an epoch (no loading or scoring), median over every epoch of every seed;
 # accuracy is the final test accuracy, mean over the seeds. Writes build/optim/{raw.tsv,table.md,log.txt}.
 set -euo pipefail
@@ -59,6 +61,7 @@ run() {  # SEED TAG CMD...: on CPU 0; appends "seed tag json" to raw.tsv
   esac
   printf '%s\t%s\t%s\n' "$seed" "$tag" "$json" >>"$RAW"
 }
+gcc -O3 -march=native -fno-math-errno tools/state_floor.c -lm -o $B/state_floor
 say "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in $(seq 1 "$SEEDS"); do
   say "seed $s"
@@ -67,5 +70,7 @@ for s in $(seq 1 "$SEEDS"); do
   run $s torch_adam $NOCT $PY peers/torch_optim.py 1 $EPOCHS adam 0.001 $s
   [ $TORCH_SGD = 0 ] || run $s torch_sgd $NOCT $PY peers/torch_optim.py 1 $EPOCHS sgd 0.1 $s
 done
+taskset -c 0 $B/state_floor 235146 2 | tee -a "$LOG" |
+  awk '/^state pass/ {f = $(NF - 3)} /^Adam/ {a = $(NF - 3)} END {printf "0\tstate\t{\"floor_us\": %s, \"adam_us\": %s}\n", f, a}' >>"$RAW"
 say "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 $PY tools/optim_table.py "$RAW" | tee $OUT/table.md

@@ -14,7 +14,7 @@ def acc(r):
     a = r["test_acc"]
     return 100 * (a if isinstance(a, float) else a[max(a, key=int)])
 
-sec = {t: statistics.median(r["epoch_s"]["median"] for r in rs) for t, rs in runs.items()}
+sec = {t: statistics.median(r["epoch_s"]["median"] for r in rs) for t, rs in runs.items() if t != "state"}
 print("| run | seeds | s/epoch (median) | test accuracy, mean (min–max) |")
 print("|---|---|---|---|")
 for t in ("nnc_sgd", "nnc_adam", "torch_sgd", "torch_adam"):
@@ -30,6 +30,14 @@ print("|---|---|---|")
 ratio("nnc Adam / nnc SGD (s/epoch)", "nnc_adam", "nnc_sgd", "≤ 1.1×")
 ratio("PyTorch Adam / nnc Adam (s/epoch; nnc's speed-up)", "torch_adam", "nnc_adam", "≥ 1.8×")
 ratio("PyTorch SGD / nnc SGD (s/epoch; for reference)", "torch_sgd", "nnc_sgd", "")
+if "state" in runs and "nnc_sgd" in sec:
+    step_us = sec["nnc_sgd"] / (60000 / 64) * 1e6   # SGD's batch-64 step
+    st = runs["state"][0]
+    print(f"| Adam's f32 m and v alone, read and written once (state_floor) / nnc SGD's step "
+          f"| {st['floor_us']:.0f} of {step_us:.0f} µs = {100 * st['floor_us'] / step_us:.0f} % "
+          f"| ≤ 1.1× needs ≤ 10 % |")
+    print(f"| Adam's whole f32 update over the parameters (state_floor) / nnc SGD's step "
+          f"| {st['adam_us']:.0f} µs = {100 * st['adam_us'] / step_us:.0f} % | |")
 if "nnc_adam" in runs and "torch_adam" in runs:
     d = statistics.mean(map(acc, runs["nnc_adam"])) - statistics.mean(map(acc, runs["torch_adam"]))
     print(f"| nnc Adam − PyTorch Adam (test accuracy, points) | {d:+.2f} | within ±0.5 |")
