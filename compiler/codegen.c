@@ -846,9 +846,19 @@ static LLVMValueRef build_backward_one(Cg *cg, BwdMode mode, int pipelined) {
 
 /* --- exported functions ------------------------------------------------------------- */
 
+/* PREFIX_suffix, whole however long the prefix (a network's name has no length limit): a
+ * name cut short would give two functions one name and LLVMGetNamedFunction the wrong one.
+ * The buffer is reused by the next call. */
 static char *symbol(Cg *cg, const char *suffix) {
-  static char buf[512];
-  snprintf(buf, sizeof buf, "%s_%s", cg->prefix, suffix);
+  static char *buf;
+  static size_t cap;
+  size_t need = strlen(cg->prefix) + strlen(suffix) + 2;
+  if (need > cap) {
+    free(buf);
+    buf = xmalloc(need);
+    cap = need;
+  }
+  snprintf(buf, cap, "%s_%s", cg->prefix, suffix);
   return buf;
 }
 
