@@ -390,6 +390,7 @@ static void restore_signals(const struct sigaction old[N_STOP + 1]) {
 typedef struct train_data {
   nnrt_dataset *train, *test;
   nnrt_scaler *sc, *ts;       /* input and target scaling, fitted on train */
+  nnrt_labels *resumed;       /* the label map of the --resume file, if it has one */
 } train_data;
 
 /* ---- --shard-data: rank r of K loads rows r, r+K, ... of the training file (docs/mpi.md) ---- */
@@ -422,6 +423,71 @@ static int shard_agree(int rc, nnrt_error *err) {
 
 /* ---- end of --shard-data ---- */
 
+/* ---- --resume: the classes of the weights resumed ---- */
+
+/* The label map the --resume file carries (LBLS), NULL when it has none. */
+static int read_resume_labels(const nnrt_cli *c, nnrt_labels **map, nnrt_error *err) {
+  nnrt_wfile wf;
+  int rc = nnrt__wfile_read(c->o.resume_path, c->m, &wf, err);
+  if (rc)
+    return rc;
+  const nnrt_section *lb = nnrt__wfile_section(&wf, "LBLS");
+  if (lb)
+    rc = nnrt__labels_decode(lb, c->m->n_outputs, map, err, c->o.resume_path);
+  nnrt__wfile_free(&wf);
+  return rc;
+}
+
+/* Rank 0's map sent to the other ranks, which do not read the file (a collective). */
+static int share_labels(const nnrt_cli *c, nnrt_labels **map, nnrt_error *err) {
+  void *buf = NULL;
+  uint64_t len = 0;
+  int rc = nnrt__mpi_rank() == 0 && *map ? nnrt__labels_encode(*map, &buf, &len, err) : NNRT_OK;
+  if ((rc = shard_agree(rc, err)) != NNRT_OK) {
+    nnrt__free(buf);
+    return rc;
+  }
+  nnrt__mpi_bcast(&len, sizeof len);
+  if (nnrt__mpi_rank() > 0 && len && !(buf = nnrt__alloc(len)))
+    rc = nnrt__oom(err);
+  if ((rc = shard_agree(rc, err)) == NNRT_OK && len) {
+    nnrt__mpi_bcast(buf, (int64_t)len);
+    nnrt_section sec = {"LBLS", len, buf};
+    if (nnrt__mpi_rank() > 0)
+      rc = nnrt__labels_decode(&sec, c->m->n_outputs, map, err, c->o.resume_path);
+  }
+  nnrt__free(buf);
+  return rc;
+}
+
+/* Resuming, the training data's class labels are read through the map of the weights
+ * resumed, so that every output goes on learning the class it was trained for (a map built
+ * afresh from data that lack a class, or hold another one, would give the outputs other
+ * classes, silently); weights without a map have the classes 0..K−1, and the data must too. */
+static int resume_labels(const nnrt_cli *c, nnrt_labels **map, int *flags, nnrt_error *err) {
+  int rc;
+  if (!c->o.resume_path)
+    return NNRT_OK;
+  rc = shard_agree(nnrt__mpi_rank() == 0 ? read_resume_labels(c, map, err) : NNRT_OK, err);
+  if (!rc && nnrt__mpi_size() > 1)
+    rc = share_labels(c, map, err);
+  *flags |= NNRT_LOAD_ZERO_BASED;
+  return rc;
+}
+
+/* A label refused while resuming: the message says whose classes they had to be. */
+static int explain_resumed_labels(const nnrt_cli *c, const nnrt_labels *map, int rc, nnrt_error *err) {
+  size_t n = strlen(err->msg);
+  if (rc != NNRT_EDATA || !c->o.resume_path || !strstr(err->msg, ": label "))
+    return rc;
+  if (map)
+    snprintf(err->msg + n, sizeof err->msg - n, " (resuming %s: its outputs are these classes)", c->o.resume_path);
+  else
+    snprintf(err->msg + n, sizeof err->msg - n, " (resuming %s, whose outputs are the classes 0..%d: the labels "
+             "must be these integers)", c->o.resume_path, (int)c->m->n_outputs - 1);
+  return rc;
+}
+
 /* The target scaling, fitted on the training data (on every shard's with --shard-data). */
 static int fit_targets(train_data *td, const nnc_data_source *s, nnrt_error *err) {
   if (nnrt__sharded())
@@ -431,10 +497,12 @@ static int fit_targets(train_data *td, const nnc_data_source *s, nnrt_error *err
 
 static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   const nnc_data_source *s = &c->data;
-  int sharded = nnrt__sharded(), rc;
+  int sharded = nnrt__sharded(), flags = sharded ? NNRT__LOAD_SHARD : 0, rc;
   if (!s->path)
     return nnrt__fail(err, NNRT_EUSAGE, "no training data: the network's train block names none; give --data FILE");
-  rc = load(c, s, sharded ? NNRT__LOAD_SHARD : 0, NULL, &td->train, err);
+  if ((rc = resume_labels(c, &td->resumed, &flags, err)) != NNRT_OK)
+    return rc;
+  rc = explain_resumed_labels(c, td->resumed, load(c, s, flags, td->resumed, &td->train, err), err);
   if (sharded && (rc = shard_agree(rc, err)) == NNRT_OK) {
     shard_total(td);
     rc = shard_agree(shard_fit(td, s, err), err);
@@ -443,7 +511,7 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   }
   if (rc != NNRT_OK)
     return rc;
-  c->o.labels = td->train->labels;
+  c->o.labels = td->resumed ? td->resumed : td->train->labels;
   if (s->scale != NNC_SCALE_NONE)
     rc = nnrt__scaler_apply(td->sc, td->train, s->path, err);
   if (sharded)
@@ -457,7 +525,7 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   c->o.targets = td->ts;
   if (sharded && nnrt__mpi_rank() > 0)
     return NNRT_OK;
-  if (c->test.path && (rc = load(c, &c->test, NNRT_LOAD_ZERO_BASED, td->train->labels, &td->test, err)) == NNRT_OK &&
+  if (c->test.path && (rc = load(c, &c->test, NNRT_LOAD_ZERO_BASED, c->o.labels, &td->test, err)) == NNRT_OK &&
       (rc = nnrt__scaler_apply(td->sc, td->test, c->test.path, err)) == NNRT_OK)
     rc = nnrt__targets_apply(td->ts, td->test, c->test.path, err);
   if (!rc)
@@ -615,7 +683,7 @@ static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
 
 int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   char save[NNRT_PATH_CAP], ckpt[NNRT_PATH_CAP];
-  train_data td = {NULL, NULL, NULL, NULL};
+  train_data td = {NULL, NULL, NULL, NULL, NULL};
   int rc = finish_sources(c, err);
   if (!rc)
     rc = set_paths(c, save, ckpt, sizeof save, err);
@@ -630,6 +698,7 @@ int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   nnrt_dataset_destroy(td.test);
   nnrt_scaler_destroy(td.sc);
   nnrt_scaler_destroy(td.ts);
+  nnrt_labels_destroy(td.resumed);
   return rc;
 }
 

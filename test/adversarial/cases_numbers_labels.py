@@ -136,6 +136,25 @@ CASES = [
     case("labels-zero-based-weights-refuse-one-based-data", "./iris eval --data t.csv", models=["iris"],
          files={"t.csv": rows([1, 2, 3])}, setup=lambda ctx: ctx.sh(TRAIN), exit=1, creates=[],
          err=r"t\.csv:4: field 5: label 3 is out of range \[0, 3\)"),
+    # ---- training resumed from weights reads its data through their map ----
+    # data lacking a class keep every output on its class: after 0 epochs the resumed weights
+    # answer as the weights they started from (a map rebuilt from the data would be shifted)
+    case("labels-resume-on-data-lacking-a-class",
+         TRAIN + " --epochs 0 --data part.csv --resume iris.weights --save r.weights >/dev/null && "
+         "./iris predict --class --input in.csv > a.out && ./iris predict --class --weights r.weights "
+         "--input in.csv > b.out && cmp a.out b.out && cat b.out",
+         models=["iris"], files={"named.csv": NAMED, "part.csv": rows(NAMES[1:] * 4),
+                                 "in.csv": "5.1,3.5,1.4,0.2\n5.2,3.1,1.4,0.2\n"},
+         setup=trained_named,
+         exit=0, out=r"\A((setosa|versicolor|virginica)\n){2}\Z", creates=["r.weights", "r.weights.ckpt", "a.out", "b.out"]),
+    case("labels-resume-named-weights-refuse-unknown-label", TRAIN + " --data t.csv --resume iris.weights",
+         models=["iris"], files={"named.csv": NAMED, "t.csv": rows(["setosa", "0"])}, setup=trained_named,
+         exit=1, creates=[], err=r"t\.csv:3: field 5: label '0' is not one of the 3 classes seen in training "
+         r"\(setosa, versicolor, virginica\) \(resuming iris\.weights: its outputs are these classes\)"),
+    case("labels-resume-zero-based-weights-refuse-names", TRAIN + " --data named.csv --resume iris.weights",
+         models=["iris"], files={"named.csv": NAMED}, setup=lambda ctx: ctx.sh(TRAIN), exit=1, creates=[],
+         err=r"named\.csv:2: field 5: label 'setosa' is not an integer \(resuming iris\.weights, whose outputs "
+             r"are the classes 0\.\.2: the labels must be these integers\)"),
     # ---- predict --class prints the labels as written ----
     case("labels-one-based-predict", TRAIN + " --data d.csv >/dev/null && ./iris predict --class --input in.csv",
          models=["iris"], files={"d.csv": rows([1, 2, 3] * 4), "in.csv": "5.1,3.5,1.4,0.2\n6.5,3.0,5.5,1.8\n"},
