@@ -1575,6 +1575,17 @@ static void build_main(Cg *cg, LLVMValueRef model) {
   LLVMBuildRet(cg->b, call(cg, rt, args, 3));
 }
 
+/* An executable's code is reached through main alone (the descriptor holds the rest): every
+ * other definition is made internal, so that no network name can clash with a symbol of
+ * libnnrt (a network `nnrt` defined nnrt_evaluate), of libc (`pthread_mutex` defined
+ * pthread_mutex_init, taken by the runtime's own calls) or of libgcc. */
+static void internalize_all_but_main(LLVMModuleRef m) {
+  for (LLVMValueRef fn = LLVMGetFirstFunction(m); fn; fn = LLVMGetNextFunction(fn))
+    if (!LLVMIsDeclaration(fn) && strcmp(LLVMGetValueName(fn), "main") != 0) LLVMSetLinkage(fn, LLVMInternalLinkage);
+  for (LLVMValueRef g = LLVMGetFirstGlobal(m); g; g = LLVMGetNextGlobal(g))
+    if (!LLVMIsDeclaration(g) && LLVMGetLinkage(g) == LLVMExternalLinkage) LLVMSetLinkage(g, LLVMInternalLinkage);
+}
+
 /* --- entry -------------------------------------------------------------------------- */
 
 CgBf16 cg_bf16_products(const IrNetwork *n, CgVectorUnit vec, unsigned isa) {
@@ -1652,7 +1663,7 @@ LLVMModuleRef cg_build_module(const IrNetwork *n, LLVMContextRef ctx, const nnc_
   LLVMValueRef model = build_descriptor(&cg, train, init, forward, loss_grad, train_step, evaluate, train_sequence,
                                         scale ? scale->mode : NNC_SCALE_NONE, with_main, loss_grad_update,
                                         train_deltas, train_rows);
-  if (with_main) build_main(&cg, model);
+  if (with_main) build_main(&cg, model), internalize_all_but_main(cg.mod);
   cg_tables_free(&tables);
   cg_quant_free(&cg);
   LLVMDisposeBuilder(cg.b);
