@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ast.h"
 #include "backend.h"
@@ -93,13 +94,41 @@ static const char *option_value(int argc, char **argv, int *i) {
 /* The longest --prefix: symbols and macros stay well inside the buffers that build them. */
 #define MAX_PREFIX 128
 
+/* 1 if PREFIX_... names would fall in nnc's own namespaces: nnc_ and NNC_ (nnc/model.h,
+ * which the header includes: a prefix `nnc` declared `nnc_model nnc_model`) and nnrt_
+ * (libnnrt: `nnrt` defined nnrt_evaluate). The macros are in capitals: any case counts. */
+static int prefix_is_reserved(const char *p) {
+  static const char *const spaces[] = {"nnc", "nnrt"};
+  for (size_t k = 0; k < sizeof spaces / sizeof spaces[0]; k++) {
+    size_t n = strlen(spaces[k]);
+    if (strncasecmp(p, spaces[k], n) == 0 && (p[n] == 0 || p[n] == '_')) return 1;
+  }
+  return 0;
+}
+
+#define RESERVED_PREFIXES "nnc_... and nnrt_... are the names of nnc's header and runtime library"
+
 /* A symbol prefix is a C identifier: a letter or '_', then letters, digits and '_'. */
 static const char *check_prefix(const char *p) {
   size_t len = strlen(p);
   int ok = len > 0 && len <= MAX_PREFIX && !isdigit((unsigned char)p[0]);
   for (size_t i = 0; ok && i < len; i++) ok = isalnum((unsigned char)p[i]) || p[i] == '_';
   if (!ok) usage_error("--prefix '%s' is not a C identifier of at most 128 characters", p);
+  if (prefix_is_reserved(p)) usage_error("--prefix '%s' is reserved: " RESERVED_PREFIXES, p);
   return p;
+}
+
+/* An object, assembly or LLVM IR names its symbols after the network without --prefix; an
+ * executable keeps them internal (codegen.c), so any name does there. */
+static int refuse_reserved_name(const Options *o, const IrNetwork *net, Diag *diag, int imported) {
+  if (o->backend.prefix || o->action == ACT_EXECUTABLE || !prefix_is_reserved(net->name)) return 0;
+  if (imported)
+    fprintf(stderr, "%s: error: the network's name '%s' would name the object's symbols: " RESERVED_PREFIXES
+            "; give another with --prefix\n", o->input, net->name);
+  else
+    diag_error(diag, net->loc, "network name '%s' would name the object's symbols: " RESERVED_PREFIXES
+               "; give another with --prefix", net->name);
+  return 1;
 }
 
 /* --quantize SCHEME: int8 or bf16. */
@@ -368,6 +397,7 @@ int main(int argc, char **argv) {
     else if (o.action == ACT_IR || o.action == ACT_DOT) status = dump(&o, ast, net);
     else if (o.action == ACT_NN) status = emit_nn(&o, onnx, net);
     else if (o.action == ACT_ONNX) status = emit_onnx(&o, net, onnx);
+    else if (refuse_reserved_name(&o, net, &diag, onnx != NULL)) status = 1;
     else status = run_backend(&o, net, onnx);
   }
   diag_finish(&diag);
