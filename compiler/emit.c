@@ -43,6 +43,7 @@ const char *backend_llvm_version(void) {
 
 typedef struct Target {
   char *triple, *cpu, *features; /* LLVM-owned strings */
+  const char *said;              /* the features as the command line gave them, for messages */
   LLVMTargetMachineRef tm;
   CgVectorUnit vec; /* widest vector registers worth using, how many, fused multiply-add */
 } Target;
@@ -162,6 +163,27 @@ static unsigned quant_isa(const Target *t) {
          (tiles && nnc_target_has_feature(t->tm, "amx-bf16") ? CG_ISA_AMX_BF16 : 0);
 }
 
+/* This machine's features, then the command line's changes to them: a later entry has the
+ * last word in LLVM's list, so `--features -avx512f` alone means this CPU without AVX-512F. The
+ * host CPU's name alone would not do: LLVM names a CPU it does not know 'generic' (baseline
+ * code) and knows some by an older model's features. */
+static char *host_features_with(const char *changes) {
+  char *host = LLVMGetHostCPUFeatures();
+  if (!changes)
+    return host;
+  size_t a = strlen(host), b = strlen(changes);
+  char *both = malloc(a + b + 2);
+  if (!both) {
+    LLVMDisposeMessage(host);
+    return llvm_strdup(changes);
+  }
+  snprintf(both, a + b + 2, "%s%s%s", host, a ? "," : "", changes);
+  char *out = llvm_strdup(both);
+  free(both);
+  LLVMDisposeMessage(host);
+  return out;
+}
+
 /* The target machine for the options; NULL after a message if the target is unknown. */
 static int make_target(const BackendOptions *o, Target *t) {
   LLVMInitializeAllTargetInfos();
@@ -171,7 +193,8 @@ static int make_target(const BackendOptions *o, Target *t) {
   int host = o->triple == NULL;
   t->triple = host ? LLVMGetDefaultTargetTriple() : LLVMNormalizeTargetTriple(o->triple);
   t->cpu = o->cpu ? llvm_strdup(o->cpu) : host ? LLVMGetHostCPUName() : llvm_strdup("generic");
-  t->features = o->features ? llvm_strdup(o->features) : host && !o->cpu ? LLVMGetHostCPUFeatures() : llvm_strdup("");
+  t->features = host && !o->cpu ? host_features_with(o->features) : llvm_strdup(o->features ? o->features : "");
+  t->said = o->features ? o->features : t->features;
   LLVMTargetRef target;
   char *err = NULL;
   if (LLVMGetTargetFromTriple(t->triple, &target, &err)) {
@@ -184,10 +207,10 @@ static int make_target(const BackendOptions *o, Target *t) {
     if (strstr(complaint, "recognized processor"))
       fprintf(stderr, "nnc: error: unknown CPU '%s' for target '%s'\n", t->cpu, t->triple);
     else if (strstr(complaint, "recognized feature"))
-      fprintf(stderr, "nnc: error: --features '%s': %s\n", t->features, first_line(complaint));
+      fprintf(stderr, "nnc: error: --features '%s': %s\n", t->said, first_line(complaint));
     else
       fprintf(stderr, "nnc: error: target '%s' cannot generate code for CPU '%s' with features '%s'%s%s\n",
-              t->triple, t->cpu, t->features, complaint[0] ? ": " : "", first_line(complaint));
+              t->triple, t->cpu, t->said, complaint[0] ? ": " : "", first_line(complaint));
     return 0;
   }
   LLVMCodeGenOptLevel level = o->opt_level == 0 ? LLVMCodeGenLevelNone
@@ -748,7 +771,7 @@ static int refuse_bf16_products(const IrNetwork *n, const BackendOptions *o, con
     fprintf(stderr, "%s:%d:%d: error: precision bf16 rounds its operands with vcvtneps2bf16 on zmm registers, which "
             "needs AVX512-BF16, AVX512VL and EVEX512 (beside AMX-BF16 too), and the target CPU '%s' with features '%s' "
             "lacks one of them: add it to --features, or use precision f32\n", at, n->bf16_loc.line, n->bf16_loc.col,
-            t->cpu, t->features);
+            t->cpu, t->said);
     return 1;
   }
   fprintf(stderr, "%s:%d:%d: error: precision bf16 needs a CPU with AMX-BF16 or AVX512-BF16, and the target CPU "
