@@ -324,6 +324,18 @@ static int64_t first_nonfinite_param(const nnrt_trainer *tr) {
   return -1;
 }
 
+/* The first real of the optimizer's state (slots × n_params) that is NaN or infinite, or -1.
+ * A moment that overflows (adam's or rmsprop's mean square of a huge gradient) leaves its
+ * parameter finite but frozen (m/√inf = 0) or makes it NaN later, and a checkpoint holding it
+ * could not be resumed: the run has diverged as surely as when the parameter itself had. */
+static int64_t first_nonfinite_state(const nnrt_trainer *tr) {
+  int64_t n = (int64_t)tr->slots * tr->m->n_params;
+  for (int64_t i = 0; i < n; i++)
+    if (!isfinite(nnrt__get(tr->velocity, tr->m->real_bytes, i)))
+      return i;
+  return -1;
+}
+
 /* Runs the batches of one epoch; *loss gets the mean training loss of its samples. */
 static int run_epoch(nnrt_trainer *tr, int64_t epoch, double *loss) {
   int64_t n = nnrt__shard_total(tr->train->n); /* --shard-data: every rank's samples */
@@ -351,7 +363,7 @@ static int run_epoch(nnrt_trainer *tr, int64_t epoch, double *loss) {
       nnrt__progress_live(tr, epoch, from + b, sum, t0);
   }
   *loss = sum / (double)n;
-  if (first_nonfinite_param(tr) >= 0)
+  if (first_nonfinite_param(tr) >= 0 || first_nonfinite_state(tr) >= 0)
     return EPOCH_DIVERGED;
   tr->run_samples += n;
   return EPOCH_DONE;
@@ -514,14 +526,30 @@ static void maybe_checkpoint(nnrt_trainer *tr, const nnrt_scaler *sc, int64_t ep
        (long long)epoch + 1, e.msg);
 }
 
-/* "epoch 3: the loss became nan", or the first parameter that did when the loss stayed finite;
- * the error says so with the likely cause (advice.c). With several restarts the others go on
+/* "adam's second moment of parameter 12 became inf": real i of the state, named by its slot
+ * (nnc/optim.h lists the slots' names, comma-separated). */
+static void state_became(const nnrt_trainer *tr, int64_t i, char *buf, size_t cap) {
+  const nnc_optimizer_def *d = nnc_optimizer_get(tr->o.s.optimizer);
+  const char *name = d ? d->state : "state";
+  int64_t slot = i / tr->m->n_params;
+  for (int64_t k = 0; k < slot && strchr(name, ','); k++)
+    name = strchr(name, ',') + 2;
+  snprintf(buf, cap, "%s's %.*s of parameter %lld became %g", 
+           d ? d->name : "the optimizer", (int)strcspn(name, ","), name, (long long)(i % tr->m->n_params),
+           nnrt__get(tr->velocity, tr->m->real_bytes, i));
+}
+
+/* "epoch 3: the loss became nan", or the first parameter (then the first real of the
+ * optimizer's state) that did when the loss stayed finite; the error says so with the likely cause (advice.c). With several restarts the others go on
  * (nnrt_trainer_run) and this message is the last diverged run's. */
 static int diverged(const nnrt_trainer *tr, int64_t e, double loss, nnrt_error *err) {
-  char what[64], advice[512];
+  char what[160], advice[512];
   int64_t bad = isfinite(loss) ? first_nonfinite_param(tr) : -1;
+  int64_t bad_state = isfinite(loss) && bad < 0 ? first_nonfinite_state(tr) : -1;
   if (bad >= 0)
     snprintf(what, sizeof what, "parameter %lld became %g", (long long)bad, nnrt__get(tr->params, tr->m->real_bytes, bad));
+  else if (bad_state >= 0)
+    state_became(tr, bad_state, what, sizeof what);
   else
     snprintf(what, sizeof what, "the loss became %g", loss);
   nnrt__advice(tr, 1, advice, sizeof advice);
