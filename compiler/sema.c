@@ -970,26 +970,55 @@ static void compute_depths(IrNetwork *n) {
 
 /* --- layout ------------------------------------------------------------------------- */
 
-static void layout(IrNetwork *n) {
-  int64_t values = 0, params = 0;
+/* A network's inputs and outputs are counted in 32 bits (nnc_model), its parameters in 64:
+ * a sum past these limits is reported once, at the group or edge set that passes it. The
+ * parameter limit leaves the scratch and gradient sizes (a few reals per parameter) well
+ * inside 64 bits. */
+#define SEMA_MAX_IO_WIDTH 2147483647LL
+#define SEMA_MAX_PARAMS (1LL << 52)
+
+static void check_width(Sema *s, const IrGroup *g, int64_t total, int64_t *reported) {
+  if (total <= SEMA_MAX_IO_WIDTH || *reported) return;
+  *reported = 1;
+  const char *what = g->role == ROLE_INPUT ? "inputs" : "outputs";
+  diag_error(s->diag, g->loc, "'%s' brings the network's %s to %lld; a network has at most %lld %s", g->name, what,
+             (long long)total, SEMA_MAX_IO_WIDTH, what);
+}
+
+static void layout_values(Sema *s) {
+  IrNetwork *n = s->net;
+  int64_t values = 0, inputs = 0, outputs = 0, input_reported = 0, output_reported = 0;
   for (int i = 0; i < n->n_groups; i++) {
     IrGroup *g = &n->groups[i];
     g->value_offset = values;
     values += g->size;
-    if (g->role == ROLE_INPUT) g->io_offset = n->n_inputs, n->n_inputs += g->size;
-    if (g->role == ROLE_OUTPUT) g->io_offset = n->n_outputs, n->n_outputs += g->size;
+    if (g->role == ROLE_INPUT) g->io_offset = inputs, inputs += g->size, check_width(s, g, inputs, &input_reported);
+    if (g->role == ROLE_OUTPUT) g->io_offset = outputs, outputs += g->size, check_width(s, g, outputs, &output_reported);
     if (g->dropout > 0) g->dropout_offset = n->n_dropout, n->n_dropout += g->size;
   }
+  n->n_inputs = (int)(input_reported ? SEMA_MAX_IO_WIDTH : inputs); /* an error was reported */
+  n->n_outputs = (int)(output_reported ? SEMA_MAX_IO_WIDTH : outputs);
+  n->n_values = values;
+}
+
+static void layout(Sema *s) {
+  IrNetwork *n = s->net;
+  layout_values(s);
+  int64_t params = 0;
   for (int i = 0; i < n->n_order; i++) {
     IrGroup *g = &n->groups[n->order[i]];
     for (int k = 0; k < g->n_in; k++) {
       IrEdges *e = &g->in[k];
       e->dst = g->id;
       e->count = e->kind == EDGES_DENSE ? (int64_t)g->size * n->groups[e->src].size : g->size;
-      if (e->weight != WEIGHT_FIXED) e->param_offset = params, params += e->count;
+      if (e->weight == WEIGHT_FIXED) continue;
+      e->param_offset = params;
+      if (params <= SEMA_MAX_PARAMS && e->count > SEMA_MAX_PARAMS - params)
+        diag_error(s->diag, e->loc, "the edges from '%s' into '%s' bring the network's parameters past %lld, "
+                   "the most a network has", n->groups[e->src].name, g->name, SEMA_MAX_PARAMS);
+      if (params <= SEMA_MAX_PARAMS) params += e->count;
     }
   }
-  n->n_values = values;
   n->n_params = params;
 }
 
@@ -1154,7 +1183,7 @@ IrNetwork *sema_check(const AstFile *file, const char *source_path, Arena *arena
   int errors_before_order = diag->errors;
   if (order_groups(&s) && errors_before_order == 0) {
     compute_depths(s.net);
-    layout(s.net);
+    layout(&s);
     for (int i = 0; i < s.net->n_groups; i++) collapse_equal_values(&s.net->groups[i]);
     check_roles(&s, ast);
     check_outputs_against_loss(&s);
