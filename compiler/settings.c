@@ -101,6 +101,37 @@ static int take_number(Cursor *c, const char *what, double *out) {
   return 1;
 }
 
+/* What a setting that enters the update in the model's precision would do there if it were
+ * 0, or NULL for the settings that need no such check (0 means none, or the setting is
+ * used in double): below the precision's smallest normal number it is 0 in the generated
+ * code, or a subnormal that the runtime's update rules take as 0. */
+static const char *as_zero_would(enum nnc_limit_id id) {
+  switch (id) {
+  case NNC_LIMIT_RATE: return "move no weight";
+  case NNC_LIMIT_EPS: return "divide 0 by 0 where a gradient is 0";
+  case NNC_LIMIT_ETA_MINUS: case NNC_LIMIT_STEP_MAX: return "stop every step size at 0";
+  case NNC_LIMIT_CLIP_NORM: case NNC_LIMIT_CLIP_VALUE: return "clip every gradient to 0 (0 turns clipping off)";
+  default: return NULL;
+  }
+}
+
+/* The smallest normal real of the model's precision, and as written. */
+static double real_min(const Sema *s) { return s->net->real_bytes == 8 ? DBL_MIN : FLT_MIN; }
+static const char *real_min_text(const Sema *s) {
+  return s->net->real_bytes == 8 ? "2.2250738585072014e-308" : "1.1754944e-38";
+}
+static const char *real_name(const Sema *s);
+
+/* 1 if v is a value the setting can take in the model's precision; else reports it at the number. */
+static int check_vanishing(Cursor *c, enum nnc_limit_id id, double v) {
+  const char *would = as_zero_would(id);
+  char buf[32];
+  if (!would || v == 0 || v >= real_min(c->s)) return 1;
+  fail(c, c->v->loc, "'%s' %s is below the smallest normal %s number (%s): the update would take it as 0 and %s",
+       c->key, nnc_number_text(v, buf, sizeof buf), real_name(c->s), real_min_text(c->s), would);
+  return 0;
+}
+
 /* A number within the limit `id` of nnc/limits.h, reported at the number in the words the
  * executable's flags use: "'batch' expects an integer from 1 to 1048576, got 0". out is
  * left alone on error. */
@@ -111,6 +142,7 @@ static int take_limited(Cursor *c, enum nnc_limit_id id, double *out) {
     expected(c, nnc_limit_rule(l, rule, sizeof rule));
     return 0;
   }
+  if (!check_vanishing(c, id, c->v->num)) return 0;
   *out = c->v->num;
   c->v = c->v->next;
   return 1;

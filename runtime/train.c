@@ -25,11 +25,13 @@
  * shuffles its training part with its rank mixed into the seeds; the epoch runs over the
  * ranks' total and validation scores are averaged over the ranks' parts.
  */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "mpi_api.h"
+#include "nnc/limits.h"
 #include "nnc/optim.h"
 #include "nnc/schedule.h"
 #include "trainer.h"
@@ -156,6 +158,37 @@ static int check_options(const nnrt_train_options *o, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* The settings that enter the update in the model's precision must not vanish there (nnc
+ * refuses the train block's the same way; these come from flags or the library): below the
+ * smallest normal real they are 0, or subnormals the update rules take as 0, and --eps
+ * 1e-300 in f32 divides 0 by 0 where a gradient is 0, --clip-value 1e-300 zeroes every
+ * gradient, --rate 1e-300 moves no weight. */
+static int check_vanishing(const nnrt_trainer *tr, nnrt_error *err) {
+  const nnc_train_settings *s = &tr->o.s;
+  unsigned keys = nnc_optimizer_get(s->optimizer)->keys;
+  const struct {
+    int used, limit;
+    double v;
+    const char *would;
+  } checks[] = {
+      {1, NNC_LIMIT_RATE, s->rate, "move no weight"},
+      {(keys & NNC_OKEY_EPS) != 0, NNC_LIMIT_EPS, s->eps, "divide 0 by 0 where a gradient is 0"},
+      {(keys & NNC_OKEY_ETAS) != 0, NNC_LIMIT_ETA_MINUS, s->eta_minus, "stop every step size at 0"},
+      {(keys & NNC_OKEY_STEP_SIZES) != 0, NNC_LIMIT_STEP_MAX, s->step_max, "stop every step size at 0"},
+      {1, NNC_LIMIT_CLIP_NORM, s->sched.clip_norm, "clip every gradient to 0 (0 turns clipping off)"},
+      {1, NNC_LIMIT_CLIP_VALUE, s->sched.clip_value, "clip every gradient to 0 (0 turns clipping off)"},
+  };
+  int f64 = tr->m->real_bytes == 8;
+  char buf[32];
+  for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+    if (checks[i].used && checks[i].v != 0 && checks[i].v < (f64 ? DBL_MIN : FLT_MIN))
+      return nnrt__fail(err, NNRT_EUSAGE, "--%s %s is below the smallest normal %s number (%s): the update would "
+                        "take it as 0 and %s", nnc_limit_get(checks[i].limit)->flag,
+                        nnc_number_text(checks[i].v, buf, sizeof buf), f64 ? "f64" : "f32",
+                        f64 ? "2.2250738585072014e-308" : "1.1754944e-38", checks[i].would);
+  return NNRT_OK;
+}
+
 /* rprop and irprop step on the gradient of the whole training set: a batch smaller than it
  * (--batch over a full-batch optimizer) is refused rather than silently widened. */
 static int check_full_batch(const nnrt_trainer *tr, int64_t n, nnrt_error *err) {
@@ -171,6 +204,8 @@ static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
   /* Under mpirun every rank steps through one sample order: rank 0's `shuffle` rules. */
   nnrt__mpi_bcast(&tr->o.s.shuffle_off, sizeof tr->o.s.shuffle_off);
   int rc = check_options(&tr->o, err);
+  if (!rc)
+    rc = check_vanishing(tr, err);
   if (!rc && (tr->all->n == 0 || !tr->all->t))
     rc = nnrt__fail(err, NNRT_EDATA, "no training samples with targets");
   if (!rc)
