@@ -390,7 +390,7 @@ static void restore_signals(const struct sigaction old[N_STOP + 1]) {
 typedef struct train_data {
   nnrt_dataset *train, *test;
   nnrt_scaler *sc, *ts;       /* input and target scaling, fitted on train */
-  nnrt_labels *resumed;       /* the label map of the --resume file, if it has one */
+  nnrt_weights_extras resumed; /* what the --resume file carries: label map (scalings: moved to sc, ts) */
 } train_data;
 
 /* ---- --shard-data: rank r of K loads rows r, r+K, ... of the training file (docs/mpi.md) ---- */
@@ -408,7 +408,7 @@ static int64_t shard_total(const train_data *td) {
  * the test data are read by rank 0 alone, which scores them. */
 static int shard_fit(train_data *td, const nnc_data_source *s, nnrt_error *err) {
   int64_t total = nnrt__shard_total(td->train->n);
-  if (s->scale != NNC_SCALE_NONE)
+  if (s->scale != NNC_SCALE_NONE && !td->sc)
     return nnrt__scaler_fit_shards(td->train, total, s->scale, s->scale_factor, &td->sc, err);
   return NNRT_OK;
 }
@@ -423,54 +423,78 @@ static int shard_agree(int rc, nnrt_error *err) {
 
 /* ---- end of --shard-data ---- */
 
-/* ---- --resume: the classes of the weights resumed ---- */
+/* ---- --resume: what the weights resumed carry beside their parameters ---- */
 
-/* The label map the --resume file carries (LBLS), NULL when it has none. */
-static int read_resume_labels(const nnrt_cli *c, nnrt_labels **map, nnrt_error *err) {
-  nnrt_wfile wf;
-  int rc = nnrt__wfile_read(c->o.resume_path, c->m, &wf, err);
-  if (rc)
-    return rc;
-  const nnrt_section *lb = nnrt__wfile_section(&wf, "LBLS");
-  if (lb)
-    rc = nnrt__labels_decode(lb, c->m->n_outputs, map, err, c->o.resume_path);
-  nnrt__wfile_free(&wf);
+/* The label map and the input and target scaling of the --resume file (each NULL when it has
+ * none), checked against the network. */
+static int read_resumed(nnrt_cli *c, nnrt_weights_extras *x, nnrt_error *err) {
+  void *params = nnrt__alloc_array_aligned(c->m->n_params, (size_t)c->m->real_bytes);
+  int rc = params ? nnrt_weights_load_ex(c->o.resume_path, c->m, params, x, err) : nnrt__oom(err);
+  nnrt__free_aligned(params);
+  if (!rc)
+    rc = nnrt_scaler_matches(x->scaler, c->m, c->o.resume_path, err);
+  if (!rc && x->targets)
+    rc = check_target_scaling(c, x->targets, c->o.resume_path, err);
   return rc;
 }
 
-/* Rank 0's map sent to the other ranks, which do not read the file (a collective). */
-static int share_labels(const nnrt_cli *c, nnrt_labels **map, nnrt_error *err) {
-  void *buf = NULL;
-  uint64_t len = 0;
-  int rc = nnrt__mpi_rank() == 0 && *map ? nnrt__labels_encode(*map, &buf, &len, err) : NNRT_OK;
-  if ((rc = shard_agree(rc, err)) != NNRT_OK) {
-    nnrt__free(buf);
-    return rc;
-  }
-  nnrt__mpi_bcast(&len, sizeof len);
-  if (nnrt__mpi_rank() > 0 && len && !(buf = nnrt__alloc(len)))
-    rc = nnrt__oom(err);
-  if ((rc = shard_agree(rc, err)) == NNRT_OK && len) {
-    nnrt__mpi_bcast(buf, (int64_t)len);
-    nnrt_section sec = {"LBLS", len, buf};
-    if (nnrt__mpi_rank() > 0)
-      rc = nnrt__labels_decode(&sec, c->m->n_outputs, map, err, c->o.resume_path);
-  }
-  nnrt__free(buf);
+/* Rank 0's bytes (*len of them at *buf) sent to every other rank (a collective). */
+static int share_bytes(void **buf, uint64_t *len, nnrt_error *err) {
+  nnrt__mpi_bcast(len, sizeof *len);
+  int oom = nnrt__mpi_rank() > 0 && *len && !(*buf = nnrt__alloc(*len));
+  int rc = shard_agree(oom ? nnrt__oom(err) : NNRT_OK, err);
+  if (!rc && *len)
+    nnrt__mpi_bcast(*buf, (int64_t)*len);
   return rc;
 }
 
-/* Resuming, the training data's class labels are read through the map of the weights
- * resumed, so that every output goes on learning the class it was trained for (a map built
- * afresh from data that lack a class, or hold another one, would give the outputs other
- * classes, silently); weights without a map have the classes 0..K−1, and the data must too. */
-static int resume_labels(const nnrt_cli *c, nnrt_labels **map, int *flags, nnrt_error *err) {
+/* The other ranks' copy of what rank 0 read: the sections' bytes decoded. */
+static int decode_shared(const nnrt_cli *c, nnrt_weights_extras *x, void *const buf[3], const uint64_t len[3],
+                         nnrt_error *err) {
+  const char *path = c->o.resume_path;
+  nnrt_section sec[3] = {{"LBLS", len[0], buf[0]}, {"SCAL", len[1], buf[1]}, {"TSCL", len[2], buf[2]}};
+  int rc = len[0] ? nnrt__labels_decode(&sec[0], c->m->n_outputs, &x->labels, err, path) : NNRT_OK;
+  if (!rc && len[1])
+    rc = nnrt__scaler_decode(&sec[1], c->m->n_inputs, &x->scaler, err, path);
+  if (!rc && len[2])
+    rc = nnrt__scaler_decode(&sec[2], c->m->n_outputs, &x->targets, err, path);
+  return rc;
+}
+
+/* Under MPI rank 0 alone reads the file (as it alone resumes): its findings go to the others. */
+static int share_resumed(const nnrt_cli *c, nnrt_weights_extras *x, nnrt_error *err) {
+  void *buf[3] = {NULL, NULL, NULL};
+  uint64_t len[3] = {0, 0, 0};
+  int rc = NNRT_OK;
+  if (nnrt__mpi_rank() == 0 && x->labels)
+    rc = nnrt__labels_encode(x->labels, &buf[0], &len[0], err);
+  if (nnrt__mpi_rank() == 0 && !rc && x->scaler)
+    rc = nnrt__scaler_encode(x->scaler, &buf[1], &len[1], err);
+  if (nnrt__mpi_rank() == 0 && !rc && x->targets)
+    rc = nnrt__scaler_encode(x->targets, &buf[2], &len[2], err);
+  rc = shard_agree(rc, err);
+  for (int i = 0; i < 3 && !rc; i++)
+    rc = share_bytes(&buf[i], &len[i], err);
+  if (!rc)
+    rc = shard_agree(nnrt__mpi_rank() > 0 ? decode_shared(c, x, buf, len, err) : NNRT_OK, err);
+  for (int i = 0; i < 3; i++)
+    nnrt__free(buf[i]);
+  return rc;
+}
+
+/* Resuming, the training data are read as the weights resumed were trained: their class
+ * labels through the weights' label map, so that every output goes on learning the class it
+ * was trained for (a map built afresh from data that lack a class, or hold another, would
+ * give the outputs other classes; weights without a map have the classes 0..K−1, and the
+ * data must too), their inputs and targets scaled by the statistics the weights carry, not
+ * refitted on these data (which would change what every weight means). Silently, either. */
+static int read_resume(nnrt_cli *c, nnrt_weights_extras *x, int *flags, nnrt_error *err) {
   int rc;
   if (!c->o.resume_path)
     return NNRT_OK;
-  rc = shard_agree(nnrt__mpi_rank() == 0 ? read_resume_labels(c, map, err) : NNRT_OK, err);
+  rc = shard_agree(nnrt__mpi_rank() == 0 ? read_resumed(c, x, err) : NNRT_OK, err);
   if (!rc && nnrt__mpi_size() > 1)
-    rc = share_labels(c, map, err);
+    rc = share_resumed(c, x, err);
   *flags |= NNRT_LOAD_ZERO_BASED;
   return rc;
 }
@@ -490,6 +514,8 @@ static int explain_resumed_labels(const nnrt_cli *c, const nnrt_labels *map, int
 
 /* The target scaling, fitted on the training data (on every shard's with --shard-data). */
 static int fit_targets(train_data *td, const nnc_data_source *s, nnrt_error *err) {
+  if (td->ts) /* resumed: the weights' own */
+    return NNRT_OK;
   if (nnrt__sharded())
     return nnrt__targets_fit_shards(td->train, nnrt__shard_total(td->train->n), s->target_scale, &td->ts, err);
   return nnrt__targets_fit(td->train, s->target_scale, &td->ts, err);
@@ -500,18 +526,21 @@ static int load_train_data(nnrt_cli *c, train_data *td, nnrt_error *err) {
   int sharded = nnrt__sharded(), flags = sharded ? NNRT__LOAD_SHARD : 0, rc;
   if (!s->path)
     return nnrt__fail(err, NNRT_EUSAGE, "no training data: the network's train block names none; give --data FILE");
-  if ((rc = resume_labels(c, &td->resumed, &flags, err)) != NNRT_OK)
+  if ((rc = read_resume(c, &td->resumed, &flags, err)) != NNRT_OK)
     return rc;
-  rc = explain_resumed_labels(c, td->resumed, load(c, s, flags, td->resumed, &td->train, err), err);
+  td->sc = td->resumed.scaler;
+  td->ts = td->resumed.targets;
+  td->resumed.scaler = td->resumed.targets = NULL;
+  rc = explain_resumed_labels(c, td->resumed.labels, load(c, s, flags, td->resumed.labels, &td->train, err), err);
   if (sharded && (rc = shard_agree(rc, err)) == NNRT_OK) {
     shard_total(td);
     rc = shard_agree(shard_fit(td, s, err), err);
-  } else if (!rc && s->scale != NNC_SCALE_NONE) {
+  } else if (!rc && s->scale != NNC_SCALE_NONE && !td->sc) {
     rc = nnrt_scaler_fit(td->train, s->scale, s->scale_factor, &td->sc, err);
   }
   if (rc != NNRT_OK)
     return rc;
-  c->o.labels = td->resumed ? td->resumed : td->train->labels;
+  c->o.labels = td->resumed.labels ? td->resumed.labels : td->train->labels;
   if (s->scale != NNC_SCALE_NONE)
     rc = nnrt__scaler_apply(td->sc, td->train, s->path, err);
   if (sharded)
@@ -683,7 +712,8 @@ static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
 
 int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   char save[NNRT_PATH_CAP], ckpt[NNRT_PATH_CAP];
-  train_data td = {NULL, NULL, NULL, NULL, NULL};
+  train_data td;
+  memset(&td, 0, sizeof td);
   int rc = finish_sources(c, err);
   if (!rc)
     rc = set_paths(c, save, ckpt, sizeof save, err);
@@ -698,7 +728,7 @@ int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   nnrt_dataset_destroy(td.test);
   nnrt_scaler_destroy(td.sc);
   nnrt_scaler_destroy(td.ts);
-  nnrt_labels_destroy(td.resumed);
+  nnrt_weights_extras_clear(&td.resumed);
   return rc;
 }
 

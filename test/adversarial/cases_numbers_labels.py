@@ -155,6 +155,13 @@ CASES = [
          models=["iris"], files={"named.csv": NAMED}, setup=lambda ctx: ctx.sh(TRAIN), exit=1, creates=[],
          err=r"named\.csv:2: field 5: label 'setosa' is not an integer \(resuming iris\.weights, whose outputs "
              r"are the classes 0\.\.2: the labels must be these integers\)"),
+    # other data scaled by the statistics the weights carry: after 0 epochs the same weights
+    case("scale-resume-keeps-the-weights-statistics", "./rs train --quiet --epochs 0 --restarts 1 --data part.csv "
+         "--resume rs.weights --save r2.weights >/dev/null && cmp rs.weights r2.weights",
+         files={"rs.nn": r_nn(True).replace("network r ", "network rs ").replace("targets 2", "targets 2 scale zscore"),
+                "r.csv": R_CSV, "part.csv": "a,b,y\n0,0,5\n1,2,7\n4,1,30\n"},
+         setup=lambda ctx: ctx.sh("$NNC rs.nn -o rs && ./rs train --quiet >/dev/null"), exit=0,
+         creates=["r2.weights", "r2.weights.ckpt"]),
     # ---- predict --class prints the labels as written ----
     case("labels-one-based-predict", TRAIN + " --data d.csv >/dev/null && ./iris predict --class --input in.csv",
          models=["iris"], files={"d.csv": rows([1, 2, 3] * 4), "in.csv": "5.1,3.5,1.4,0.2\n6.5,3.0,5.5,1.8\n"},
