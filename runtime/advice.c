@@ -38,6 +38,9 @@ void nnrt__advice_facts(const nnrt_dataset *d, const nnc_train_settings *s, int3
   memset(f, 0, sizeof *f);
   f->rate = s->rate;
   f->momentum = s->momentum;
+  if (s->optimizer == NNC_OPT_SGD || s->optimizer == NNC_OPT_ADAMW)
+    f->weight_decay = s->weight_decay;
+  f->decoupled = s->optimizer == NNC_OPT_ADAMW;
   f->inputs_scaled = s->data.scale != NNC_SCALE_NONE;
   f->targets_scaled = s->data.target_scale != NNC_SCALE_NONE;
   f->regression = metric == NNC_METRIC_REGRESSION;
@@ -53,6 +56,27 @@ static int targets_large(const nnrt_advice_facts *f) {
 
 static int inputs_large(const nnrt_advice_facts *f) {
   return !f->inputs_scaled && f->input >= 0 && f->input_max > ADVICE_LARGE;
+}
+
+/* The most rate·weight_decay can be before the decay alone makes a weight grow at every step:
+ * adamw's p ← p·(1 − rate·W) and SGD's L2 term p ← p − rate·W·p overshoot beyond 2, SGD with
+ * momentum M (heavy ball) beyond 2·(1 + M). Adam's and RMSProp's L2 term is divided by the
+ * gradient's root mean square: its steps stay near the rate. */
+static double decay_limit(const nnrt_advice_facts *f) {
+  return f->decoupled ? 2 : 2 * (1 + f->momentum);
+}
+
+static int decay_overshoots(const nnrt_advice_facts *f) {
+  return f->weight_decay > 0 && f->rate * f->weight_decay > decay_limit(f);
+}
+
+static int say_decay(const nnrt_advice_facts *f, char *buf, size_t cap) {
+  char above[64] = "2";
+  if (!f->decoupled && f->momentum > 0)
+    snprintf(above, sizeof above, "2 · (1 + momentum %g) = %g", f->momentum, decay_limit(f));
+  return snprintf(buf, cap, "the weight decay overshoots, rate %g · weight_decay %g = %g is above %s: give a "
+                  "--weight-decay below %g", f->rate, f->weight_decay, f->rate * f->weight_decay, above,
+                  decay_limit(f) / f->rate);
 }
 
 static int say_targets(const nnrt_advice_facts *f, char *buf, size_t cap) {
@@ -85,6 +109,7 @@ typedef struct advice_cause {
 static const advice_cause causes[] = {
   {targets_large, say_targets},
   {inputs_large, say_inputs},
+  {decay_overshoots, say_decay},
 };
 
 /* "likely cause: the targets are not scaled, …: add …; else try a smaller --rate than 0.01", or

@@ -128,6 +128,8 @@ typedef struct nnrt_advice_facts {
   int inputs_scaled, targets_scaled, regression; /* by the data source's settings; the metric */
   int32_t input, target;        /* the input and the output whose |value| is largest, -1: none */
   double input_max, target_max; /* that |value| */
+  double weight_decay;          /* sgd's (L2) and adamw's (decoupled); 0 for the others */
+  int decoupled;                /* adamw: p ← p·(1 − rate·weight_decay) */
 } nnrt_advice_facts;
 void nnrt__advice_facts(const nnrt_dataset *d, const nnc_train_settings *s, int32_t metric,
                         nnrt_advice_facts *f);

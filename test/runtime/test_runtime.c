@@ -956,7 +956,7 @@ static void test_all_restarts_diverged(void) {
 /* The advice names unscaled targets (regression only), unscaled inputs, then the step size. */
 static void test_advice(void) {
   char buf[512];
-  nnrt_advice_facts f = {0.1, 0, 0, 0, 1, 4, 0, 284, 346};
+  nnrt_advice_facts f = {0.1, 0, 0, 0, 1, 4, 0, 284, 346, 0, 0};
   nnrt__advice_text(&f, 1, buf, sizeof buf);
   ASSERT_STR(buf, "likely cause: the targets are not scaled, output 0 reaches 346: add 'target_scale zscore' to "
                   "the data; the inputs are not scaled, input 4 reaches 284: add 'scale zscore' to the data; else "
@@ -975,6 +975,20 @@ static void test_advice(void) {
   ASSERT_STR(buf, "try a smaller --rate or --momentum: rate 0.1 with momentum 0.9 steps like rate 1");
   nnrt__advice_text(&f, 1, buf, 12); /* cut, still terminated */
   ASSERT_STR(buf, "try a small");
+  f.weight_decay = 37; /* rate·W = 3.7: below the heavy ball's limit 2·(1 + 0.9) */
+  nnrt__advice_text(&f, 1, buf, sizeof buf);
+  ASSERT_STR(buf, "try a smaller --rate or --momentum: rate 0.1 with momentum 0.9 steps like rate 1");
+  f.weight_decay = 40;
+  nnrt__advice_text(&f, 1, buf, sizeof buf);
+  ASSERT_STR(buf, "likely cause: the weight decay overshoots, rate 0.1 · weight_decay 40 = 4 is above 2 · (1 + "
+                  "momentum 0.9) = 3.8: give a --weight-decay below 38; else try a smaller --rate or --momentum: "
+                  "rate 0.1 with momentum 0.9 steps like rate 1");
+  f.decoupled = 1; /* adamw: p·(1 − rate·W) grows beyond 2, whatever the moments */
+  f.momentum = 0;
+  f.weight_decay = 25;
+  nnrt__advice_text(&f, 1, buf, sizeof buf);
+  ASSERT_STR(buf, "likely cause: the weight decay overshoots, rate 0.1 · weight_decay 25 = 2.5 is above 2: give a "
+                  "--weight-decay below 20; else try a smaller --rate than 0.1");
 }
 
 static void test_majority_fraction(void) {
