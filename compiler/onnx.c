@@ -1373,6 +1373,45 @@ static void check_softmax(OnnxModel *m) {
                 m->groups[other].name, ir_act_name(m->groups[other].act));
 }
 
+/* v as a weight of the model's precision: finite once rounded to it. */
+static int representable(const OnnxModel *m, double v) {
+  return m->real_bytes == 4 ? isfinite((float)v) : isfinite(v);
+}
+
+/* The first weight or bias of group g that its precision cannot hold, or NULL. Constants are
+ * checked where an operator reads them as a whole (Mul, Div, ...); a layer's weights are also
+ * products (Gemm's alpha·B, beta·C, a Gemm folded after another), so each is checked here. */
+static const double *unrepresentable_weight(const OnnxModel *m, const Group *g) {
+  for (int k = 0; k < g->n_terms; k++) {
+    const Term *t = &g->terms[k];
+    int64_t n = t->m ? (int64_t)g->size * m->groups[t->group].size : 0;
+    for (int64_t i = 0; i < n; i++)
+      if (!representable(m, t->m[i])) return &t->m[i];
+  }
+  for (int64_t i = 0; i < g->size; i++)
+    if (!representable(m, g->bias[i])) return &g->bias[i];
+  return NULL;
+}
+
+/* Every layer's weights are finite in the model's precision: an infinite or NaN weight (an
+ * alpha of inf, B holding NaN, 1e30·1e30 in float) would compute nothing but inf and NaN. */
+static void check_weights(OnnxModel *m) {
+  for (int i = 0; i < m->n_groups; i++) {
+    const Group *g = &m->groups[i];
+    if (!g->live || g->role == ROLE_INPUT) continue;
+    const double *w = unrepresentable_weight(m, g);
+    if (!w) continue;
+    const char *what = m->real_bytes == 4 ? "a float model" : "a double model";
+    if (g->node < 0)
+      model_error(m, "output '%s' would have a weight of %g, which %s cannot hold; nnc reads only finite weights",
+                  str(m->proto->graph->output[g->output]->name), *w, what);
+    m->node = m->proto->graph->node[g->node];
+    m->node_index = g->node;
+    node_error(m, "the layer it computes would have a weight of %g (from the constants and attributes of the "
+               "nodes before it), which %s cannot hold; nnc reads only finite weights", *w, what);
+  }
+}
+
 /* Declaration order: inputs, hidden groups as they were made, outputs in graph order. */
 static void declare(OnnxModel *m) {
   m->decl = alloc(m, (size_t)m->n_groups, sizeof(int));
@@ -1509,6 +1548,7 @@ OnnxModel *onnx_import(const char *path, const unsigned char *bytes, size_t len,
   read_outputs(m);
   mark_live(m);
   check_softmax(m);
+  check_weights(m);
   declare(m);
   collect_scaling(m);
   warn_unused_inputs(m);

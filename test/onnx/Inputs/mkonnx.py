@@ -185,6 +185,13 @@ def one_node(op, attrs=(), name="n", inputs=("x",), inits=(), x=("N", 4), y=("N"
     return model(graph(nodes, ins, [value_info("y", list(y))], list(inits)), opset)
 
 
+def gemm_relu(attrs, w, c):
+    """x[N,4] -> Gemm(W [4,4], C [4], attrs) -> Relu."""
+    nodes = [node("Gemm", ["x", "W", "C"], ["h"], "fc", attrs), node("Relu", ["h"], ["y"], "relu")]
+    return model(graph(nodes, [value_info("x", ["N", 4])], [value_info("y", ["N", 4])],
+                       [tensor("W", [4, 4], w), tensor("C", [4], c)]))
+
+
 def relu_then(op, name="conv1"):
     nodes = [node("Relu", ["x"], ["r"], "relu"), node(op, ["r"], ["y"], name)]
     return model(graph(nodes, [value_info("x", ["N", 4])], [value_info("y", ["N", 4])]))
@@ -323,6 +330,10 @@ MODELS = {
                                                                        tensor("B", [4], [0, 0, 0, 0]),
                                                                        tensor("V", [4], [1, -1, 1, 1])]),
     "reshape-size": lambda: one_node("Reshape", (), "rs", ("x", "S"), [tensor("S", [2], [-1, -5], INT64)]),
+    "gemm-alpha-infinite": lambda: gemm_relu([attr_float("alpha", float("inf"))], weights(16, 1), weights(4, 2)),
+    "gemm-bias-nan": lambda: gemm_relu((), weights(16, 1), [0.5, float("nan"), 0, 0]),
+    "gemm-weights-overflow": lambda: one_node("Gemm", [attr_float("alpha", 1e30)], "fc", ("x", "W"),
+                                              [tensor("W", [4, 4], [1e30] * 16)]),
 }
 
 
