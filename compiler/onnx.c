@@ -1270,7 +1270,9 @@ static void read_inputs(OnnxModel *m) {
   for (size_t i = 0; i < g->n_input; i++) {
     const Onnx__ValueInfoProto *vi = g->input[i];
     const char *name = str(vi->name);
-    if (lookup(m, name)) continue; /* an initializer with a default value */
+    const Value *known = lookup(m, name);
+    if (known && !known->is_const) model_error(m, "not a valid ONNX model (input '%s' is listed twice)", name);
+    if (known) continue; /* an initializer with a default value */
     const Onnx__TypeProto__Tensor *t = tensor_type(m, vi, "input");
     int bytes = t->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? 4 : t->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? 8 : 0;
     if (!bytes) model_error(m, "input '%s' holds %s; nnc's inputs are float or double", name, type_name(t->elem_type));

@@ -330,6 +330,7 @@ MODELS = {
                                                                        tensor("B", [4], [0, 0, 0, 0]),
                                                                        tensor("V", [4], [1, -1, 1, 1])]),
     "reshape-size": lambda: one_node("Reshape", (), "rs", ("x", "S"), [tensor("S", [2], [-1, -5], INT64)]),
+    "input-twice": lambda: one_node("Relu", extra_inputs=[value_info("x", ["N", 4])]),
     "gemm-alpha-infinite": lambda: gemm_relu([attr_float("alpha", float("inf"))], weights(16, 1), weights(4, 2)),
     "gemm-bias-nan": lambda: gemm_relu((), weights(16, 1), [0.5, float("nan"), 0, 0]),
     "gemm-weights-overflow": lambda: one_node("Gemm", [attr_float("alpha", 1e30)], "fc", ("x", "W"),
