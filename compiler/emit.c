@@ -184,6 +184,24 @@ static char *host_features_with(const char *changes) {
   return out;
 }
 
+/* RISC-V Linux code is rv64gc / rv32gc (what clang and GCC compile for such a triple), and
+ * the F and D extensions decide its floating-point ABI (lp64d): LLVM's generic RISC-V CPU
+ * alone is rv64i with the soft-float ABI, an object no program of that system links with. So
+ * without --cpu those extensions come first and the command line's features after them, with
+ * the last word (`--features -d` takes D away again). NULL for every other target. */
+static char *riscv_linux_features(const char *normalized_triple, const char *changes) {
+  if (strncmp(normalized_triple, "riscv", 5) || !strstr(normalized_triple, "-linux")) return NULL;
+  const char *gc = "+m,+a,+f,+d,+c";
+  if (!changes || !changes[0]) return llvm_strdup(gc);
+  size_t len = strlen(gc) + strlen(changes) + 2;
+  char *both = malloc(len);
+  if (!both) return llvm_strdup(changes);
+  snprintf(both, len, "%s,%s", gc, changes);
+  char *out = llvm_strdup(both);
+  free(both);
+  return out;
+}
+
 /* The target machine for the options; NULL after a message if the target is unknown. */
 static int make_target(const BackendOptions *o, Target *t) {
   LLVMInitializeAllTargetInfos();
@@ -193,7 +211,10 @@ static int make_target(const BackendOptions *o, Target *t) {
   int host = o->triple == NULL;
   t->triple = host ? LLVMGetDefaultTargetTriple() : LLVMNormalizeTargetTriple(o->triple);
   t->cpu = o->cpu ? llvm_strdup(o->cpu) : host ? LLVMGetHostCPUName() : llvm_strdup("generic");
-  t->features = host && !o->cpu ? host_features_with(o->features) : llvm_strdup(o->features ? o->features : "");
+  char *riscv = host || o->cpu ? NULL : riscv_linux_features(t->triple, o->features);
+  t->features = host && !o->cpu ? host_features_with(o->features)
+              : riscv             ? riscv
+                                  : llvm_strdup(o->features ? o->features : "");
   t->said = o->features ? o->features : t->features;
   LLVMTargetRef target;
   char *err = NULL;

@@ -41,3 +41,7 @@ config.substitutions.append(("%rtlib", os.path.join(config.nnc_obj_root, "runtim
 # qemu-aarch64: aarch64 Linux programs are linked (aarch64-linux-gnu-gcc) and run (qemu-user)
 if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
     config.available_features.add("qemu-aarch64")
+
+# qemu-riscv64: riscv64 Linux programs without a C library are linked (clang, ld.lld) and run
+if shutil.which("ld.lld") and shutil.which("qemu-riscv64"):
+    config.available_features.add("qemu-riscv64")
