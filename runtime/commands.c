@@ -614,6 +614,21 @@ static int check_same_data(nnrt_cli *c, const train_data *td, nnrt_error *err) {
 
 typedef struct named_path { const char *what, *path; } named_path;
 
+/* An output that names one of the network's data files would destroy it: the data, test data
+ * and label files of this command (flags applied) and of the train block (from which eval,
+ * predict and export refit scaling statistics), however spelled. Refused, exit 2. */
+static int check_not_data(const nnrt_cli *c, const char *what, const char *path, nnrt_error *err) {
+  const nnc_train_settings *t = c->m->train;
+  named_path in[] = {{"training data", c->data.path}, {"training labels", c->data.labels},
+                     {"test data", c->test.path}, {"test labels", c->test.labels},
+                     {"training data", t->data.path}, {"training labels", t->data.labels},
+                     {"test data", t->test.path}, {"test labels", t->test.labels}};
+  for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+    if (in[i].path && nnrt__same_file(path, in[i].path))
+      return nnrt__fail(err, NNRT_EUSAGE, "%s %s is the %s file; give another name", what, path, in[i].what);
+  return NNRT_OK;
+}
+
 /* The files training writes: each a file name in a writable directory that this user may
  * replace, no two the same, none an input or the program itself (a run may resume from the
  * checkpoint or the save path it will replace); the log and the plot may be "-". Under
@@ -621,9 +636,6 @@ typedef struct named_path { const char *what, *path; } named_path;
 static int check_train_paths(nnrt_cli *c, const char *save_what, const char *ckpt_what, nnrt_error *err) {
   named_path out[] = {{save_what, c->o.save_path}, {ckpt_what, c->o.checkpoint_path},
                       {"--log", c->o.log_path}, {"--plot", c->o.plot_path}};
-  named_path in[] = {{"training data", c->data.path}, {"training labels", c->data.labels},
-                     {"test data", c->test.path}, {"test labels", c->test.labels},
-                     {"--resume", c->o.resume_path}};
   int rc = NNRT_OK;
   for (int i = 0; i < 4 && !rc && nnrt__mpi_rank() == 0; i++) {
     if (!out[i].path)
@@ -634,10 +646,11 @@ static int check_train_paths(nnrt_cli *c, const char *save_what, const char *ckp
       if (out[j].path && !nnrt__in_place(out[j].path) && nnrt__same_file(out[i].path, out[j].path))
         rc = nnrt__fail(err, NNRT_EUSAGE, "%s and %s both name %s; give them different files",
                         out[i].what, out[j].what, out[i].path);
-    for (int j = 0; j < 5 && !rc; j++)
-      if (in[j].path && (j < 4 || i >= 2) && nnrt__same_file(out[i].path, in[j].path))
-        rc = nnrt__fail(err, NNRT_EUSAGE, "%s %s is the %s file; give another name", out[i].what,
-                        out[i].path, in[j].what);
+    if (!rc)
+      rc = check_not_data(c, out[i].what, out[i].path, err);
+    if (!rc && i >= 2 && c->o.resume_path && nnrt__same_file(out[i].path, c->o.resume_path))
+      rc = nnrt__fail(err, NNRT_EUSAGE, "%s %s is the --resume file; give another name", out[i].what,
+                      out[i].path);
   }
   return rc;
 }
@@ -1100,7 +1113,7 @@ static int onnx_output(nnrt_cli *c, nnrt_error *err) {
   int rc = nnrt__check_output("--onnx", c->onnx, err);
   if (!rc && nnrt__same_file(c->onnx, weights))
     rc = nnrt__fail(err, NNRT_EUSAGE, "--onnx %s is the weights file; give another name", c->onnx);
-  return rc;
+  return rc ? rc : check_not_data(c, "--onnx", c->onnx, err);
 }
 
 /* What predict scales inputs by: the weights file's (or refitted) scaling, or the one compiled
@@ -1164,6 +1177,8 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
     return rc;
   } else if (c->input && nnrt__same_file(c->weights, c->input)) {
     return nnrt__fail(err, NNRT_EUSAGE, "--weights %s is the --input file; give another name", c->weights);
+  } else if ((rc = check_not_data(c, "--weights", c->weights, err)) != NNRT_OK) {
+    return rc;
   } else {
     FILE *in = c->input ? fopen(c->input, "r") : stdin;
     if (in == stdin)

@@ -23,6 +23,14 @@ def trained(ctx):
     assert r.code == 0, r.err
 
 
+def compiled_here(ctx):
+    """Setup: the regression example compiled in the case's directory, so that its train block
+    names the case's regression.csv (the shared executable names the one it was compiled
+    beside)."""
+    r = ctx.sh("$NNC regression.nn -o regression")
+    assert r.code == 0, r.err
+
+
 def trained_xor(ctx):
     r = ctx.sh("./xor train --quiet --epochs 3")
     assert r.code == 0, r.err
@@ -213,6 +221,11 @@ CASES = [
          err=r"--save regression\.csv is the training data file", creates=[]),
     case("log-names-the-data", TRAIN + " --data regression.csv --log ./regression.csv", models=["regression"], exit=2,
          err=r"--log \./regression\.csv is the training data file", creates=[]),
+    # the train block's data are the network's data even while --data names others (eval,
+    # predict and export refit scaling statistics on them)
+    case("save-names-the-train-block-data", TRAIN + " --data d.csv --save ./regression.csv", models=["regression"],
+         setup=chain(compiled_here, lambda ctx: ctx.sh("cp regression.csv d.csv")), exit=2, creates=[],
+         err=r"--save \./regression\.csv is the training data file"),
     case("plot-names-the-weights", TRAIN + " --plot regression.weights", models=["regression"],
          setup=trained, exit=2, err=r"and --plot both name regression\.weights"),
     case("log-names-the-resumed-file", TRAIN + " --resume regression.weights --save b.w --log regression.weights",
@@ -258,6 +271,16 @@ CASES = [
          models=["regression"], files={"victim.txt": "precious\n"},
          setup=chain(trained, links(out__w="victim.txt")), may_change=["out.w"],
          check=regular("out.w", loads("out.w")), creates=["w.json"]),
+    case("import-names-the-data", "./regression weights export > w.json && "
+         "./regression weights import --weights regression.csv --input w.json", models=["regression"],
+         setup=chain(compiled_here, trained), exit=2, creates=["w.json"],
+         err=r"--weights regression\.csv is the training data file; give another name"),
+    case("import-names-the-data-by-symlink", "./regression weights export > w.json && "
+         "./regression weights import --weights d.csv --input w.json", models=["regression"],
+         setup=chain(compiled_here, trained, links(d__csv="regression.csv")), exit=2, creates=["w.json"],
+         err=r"--weights d\.csv is the training data file"),
+    case("export-onnx-names-the-data", "./regression weights export --onnx regression.csv", models=["regression"],
+         setup=chain(compiled_here, trained), exit=2, creates=[], err=r"--onnx regression\.csv is the training data file"),
     case("import-into-a-directory", "./regression weights export > w.json && "
          "./regression weights import --weights out --input w.json", models=["regression"], setup=chain(trained, mkdir("out")),
          exit=2, err=r"--weights: out is a directory; give a file name", creates=["w.json"]),
