@@ -156,6 +156,17 @@ static const char *value_of(int argc, char **argv, int *i) {
   return eq ? eq + 1 : option_value(argc, argv, i);
 }
 
+/* An option that names one thing (a file, a prefix, a target, a scheme) is given once: of
+ * `-o a -o b` one file was silently dropped. (-O takes the last, as cc does.) */
+static void refuse_twice(int given, const char *flag) {
+  if (given) usage_error("option '%s' is given more than once", flag);
+}
+
+static void set_once(const char **slot, const char *value, const char *flag) {
+  refuse_twice(*slot != NULL, flag);
+  *slot = value;
+}
+
 static int parse_flag(Options *o, int argc, char **argv, int *i) {
   const char *a = argv[*i];
   static const struct { const char *flag; Action action; } actions[] = {
@@ -167,14 +178,15 @@ static int parse_flag(Options *o, int argc, char **argv, int *i) {
       if (strcmp(a, actions[k].flag) != 0) usage_error("option '%s' takes no value", actions[k].flag);
       return set_action(o, actions[k].action, a), 1;
     }
-  if (strcmp(a, "-o") == 0) o->output = option_value(argc, argv, i);
-  else if (names(a, "--header")) o->header = value_of(argc, argv, i);
-  else if (names(a, "--weights")) o->weights = value_of(argc, argv, i);
-  else if (names(a, "--quantize")) o->backend.quantize = quantize_scheme(value_of(argc, argv, i));
-  else if (names(a, "--prefix")) o->backend.prefix = check_prefix(value_of(argc, argv, i));
-  else if (names(a, "--target")) o->backend.triple = value_of(argc, argv, i);
-  else if (names(a, "--cpu")) o->backend.cpu = value_of(argc, argv, i);
-  else if (names(a, "--features")) o->backend.features = value_of(argc, argv, i);
+  if (strcmp(a, "-o") == 0) set_once(&o->output, option_value(argc, argv, i), "-o");
+  else if (names(a, "--header")) set_once(&o->header, value_of(argc, argv, i), "--header");
+  else if (names(a, "--weights")) set_once(&o->weights, value_of(argc, argv, i), "--weights");
+  else if (names(a, "--quantize")) refuse_twice(o->backend.quantize, "--quantize"),
+                                    o->backend.quantize = quantize_scheme(value_of(argc, argv, i));
+  else if (names(a, "--prefix")) set_once(&o->backend.prefix, check_prefix(value_of(argc, argv, i)), "--prefix");
+  else if (names(a, "--target")) set_once(&o->backend.triple, value_of(argc, argv, i), "--target");
+  else if (names(a, "--cpu")) set_once(&o->backend.cpu, value_of(argc, argv, i), "--cpu");
+  else if (names(a, "--features")) set_once(&o->backend.features, value_of(argc, argv, i), "--features");
   else if (strlen(a) == 3 && a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3') o->backend.opt_level = a[2] - '0';
   else return 0;
   return 1;
