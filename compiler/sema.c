@@ -733,7 +733,12 @@ static void check_gaps(Sema *s, IrGroup *g, int pos, const Contrib *cs, const Me
   for (int64_t k = 0; k < e->count; k++) {
     if (m->from[k]) continue;
     int j = (int)(k / cols), i = e->kind == EDGES_DENSE ? (int)(k % cols) : e->src_index;
-    const Contrib *have = &cs[m->first];
+    const Contrib *have = &cs[m->first]; /* a neuron that has this very edge (the set's first may not) */
+    for (int r = 0; r < g->size; r++)
+      if (m->from[(int64_t)r * cols + k % cols]) {
+        have = &cs[m->from[(int64_t)r * cols + k % cols] - 1];
+        break;
+      }
     diag_error(s->diag, by[j]->name_loc, "'%s[%d]' has no edge from '%s[%d]', which '%s[%d]' has with %s weight; "
                "only fixed weights may be left out of some neurons of a group (a missing one is a fixed 0)",
                g->name, j, sg->name, i, g->name, have->j, kind_adjective(e->weight));
