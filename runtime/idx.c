@@ -1,7 +1,8 @@
 /* runtime/idx.c — reads IDX files (the MNIST format), gzip-compressed or not.
  *
  * Consumes: an images file (n × d1 × … values of any IDX type) and, for training data, a
- * labels file (n integer labels), through zlib's gzopen which reads both plain and .gz.
+ * labels file (n integer labels), through zlib's gzopen which reads both plain and .gz ("-":
+ * standard input, for one of the two).
  * Produces: an nnrt_dataset with n samples of d1·d2·… inputs in the model's precision and
  * one-hot targets, or a message `path: …` (wrong magic, unknown type, dimensions whose data
  * would pass 256 GiB, truncated, extra bytes, shape not matching the network, count mismatch
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "internal.h"
@@ -178,15 +180,27 @@ static int read_shard(gzFile f, idx_file *x, nnrt_shape sh, nnrt_error *err) {
   return rc ? rc : nnrt__gz_check_end(f, x->path, err);
 }
 
+/* Opens path ("-": standard input, shown as <stdin>, as the CSV reader does) and reads its
+ * header. */
 static int idx_open(const char *path, idx_file *x, gzFile *f, nnrt_error *err) {
+  int from_stdin = strcmp(path, "-") == 0, fd = from_stdin ? dup(0) : -1;
   memset(x, 0, sizeof *x);
-  x->path = path;
+  x->path = from_stdin ? "<stdin>" : path;
   errno = 0;
-  *f = gzopen(path, "rb");
+  *f = from_stdin ? (fd >= 0 ? gzdopen(fd, "rb") : NULL) : gzopen(path, "rb");
+  if (!*f && fd >= 0)
+    close(fd);
   if (!*f)
-    return nnrt__fail(err, NNRT_EDATA, "%s: cannot open: %s", path,
+    return nnrt__fail(err, NNRT_EDATA, "%s: cannot open: %s", x->path,
                       errno ? strerror(errno) : "out of memory");
   return read_header(*f, x, err);
+}
+
+/* A label that is no class in [0, n): as exact as its type holds it (2.0000002 is not 2). */
+static int bad_label(const idx_file *lb, double v, uint64_t i, int32_t n, nnrt_error *err) {
+  int digits = lb->type == 0x0D ? 9 : lb->type == 0x0E ? 17 : 10;
+  return nnrt__fail(err, NNRT_EDATA, "%s: label %.*g of sample %llu is out of range [0, %d)", lb->path, digits, v,
+                    (unsigned long long)i + 1, (int)n);
 }
 
 static double idx_value(const idx_file *x, uint64_t i) {
@@ -273,8 +287,7 @@ static int store_labels(const idx_file *lb, nnrt_shape sh, nnrt_dataset *d, nnrt
   for (uint64_t i = 0; i < lb->count; i++) {
     double v = idx_value(lb, i);
     if (v != floor(v) || v < 0 || v >= no)
-      return nnrt__fail(err, NNRT_EDATA, "%s: label %g of sample %llu is out of range [0, %d)",
-                        lb->path, v, (unsigned long long)i + 1, (int)no);
+      return bad_label(lb, v, i, no, err);
     if (!keeps(sh, i))
       continue;
     for (int32_t o = 0; o < no; o++)
@@ -322,6 +335,9 @@ int nnrt__idx_load(const nnc_data_source *src, nnrt_shape sh, nnrt_dataset **out
   if (want_labels && !src->labels)
     return nnrt__fail(err, NNRT_EDATA, "%s: an IDX source needs a labels file for its targets",
                       src->path);
+  if (want_labels && !strcmp(src->path, "-") && !strcmp(src->labels, "-"))
+    return nnrt__fail(err, NNRT_EUSAGE, "the images and their labels cannot both come from standard input "
+                      "('-'); give a file for one of them");
   rc = idx_open(src->path, &im, &fi, err);
   if (!rc && want_labels)
     rc = idx_open(src->labels, &lb, &fl, err);

@@ -33,7 +33,7 @@ def idx_refused(name, images, err, labels=LABELS3, cmd="./m train --quiet", **kw
     files = {"m.nn": m_nn(), "lab.idx": labels}
     if images is not None:
         files["img.idx"] = images
-    return case(name, cmd, files=files, setup=kw.pop("setup", compiled_m), exit=1, err=err,
+    return case(name, cmd, files=files, setup=kw.pop("setup", compiled_m), exit=kw.pop("exit", 1), err=err,
                 creates=[], **kw)
 
 
@@ -170,6 +170,19 @@ CASES = [
                 r"img\.idx: samples have 5 values but the network has 4 inputs"),
     idx_refused("idx-labels-missing", IMAGES, r"nope\.idx: cannot open: No such file",
                 cmd="./m train --quiet --labels nope.idx"),
+    # '-' is standard input for IDX files as for CSV (a pipe given with labels is IDX images)
+    case("idx-images-from-stdin", "cat img.idx | ./m eval --data - --labels lab.idx", files={"m.nn": m_nn(),
+         "img.idx": IMAGES, "lab.idx": LABELS3}, setup=lambda ctx: (compiled_m(ctx), ctx.sh("./m train --quiet")),
+         exit=0, out=r"m: 3 samples from -\n", creates=[]),
+    case("idx-labels-from-stdin", "./m train --quiet --labels - < lab.idx", files={"m.nn": m_nn(),
+         "img.idx": IMAGES, "lab.idx": LABELS3}, setup=compiled_m, exit=0, creates=["m.weights"]),
+    idx_refused("idx-stdin-truncated", None, r"<stdin>: truncated: the header of 3 dimensions needs 16 bytes, found 10",
+                cmd="head -c 10 img.idx | ./m train --quiet --data - --labels lab.idx",
+                setup=lambda ctx: (compiled_m(ctx), write(ctx, "img.idx", IMAGES))),
+    idx_refused("idx-images-and-labels-both-stdin", IMAGES, r"the images and their labels cannot both come from "
+                r"standard input", cmd="./m train --quiet --data - --labels - < img.idx", exit=2),
+    idx_refused("idx-label-f32-near-an-integer", IMAGES, r"lab\.idx: label 2\.00000024 of sample 3 is out of range",
+                labels=idx(0x0D, [3], struct.pack(">3f", 0, 1, 2.0000002))),
     # ---- weights files ----
     case("weights-dev-zero", "./xor eval --weights /dev/zero", models=["xor"], exit=1, timeout=20,
          err=r"/dev/zero: not an nnc weights file", creates=[]),
