@@ -823,9 +823,42 @@ static void note_threads(nnrt_trainer *tr) {
     fprintf(tr->o.report, "note: decay plateau watches the training loss (there is no validation data)\n");
 }
 
+/* A checkpoint continues the training that wrote it. Its restart's seed is seed + restart, and
+ * the seed also chooses the validation part; the run's best weights (RBST) must score on this
+ * validation part the loss that training measured, bit for bit. Otherwise the data, the
+ * --validation fraction or the --seed differ, and the resumed run would judge its epochs on
+ * other samples than its best one (or validate on samples it has trained on). */
+static int check_same_training(nnrt_trainer *tr, nnrt_error *err) {
+  const char *path = tr->o.resume_path;
+  uint64_t seed = tr->st.run_seed - (uint64_t)tr->st.restart;
+  nnrt_metrics mt = {0};
+  if (tr->resumed_weights)
+    return NNRT_OK;
+  if (tr->st.run_seed != tr->o.s.seed + (uint64_t)tr->st.restart)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint was written by training with seed %llu (its restart %lld "
+                      "has seed %llu), but this training has seed %llu; resume with --seed %llu", path,
+                      (unsigned long long)seed, (long long)tr->st.restart + 1, (unsigned long long)tr->st.run_seed,
+                      (unsigned long long)tr->o.s.seed, (unsigned long long)seed);
+  if (!isfinite(tr->st.run_best) || nnrt__sharded())
+    return NNRT_OK;
+  if (!tr->val)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint was written by training with a validation part (its best "
+                      "validation loss is %g), but this training has none; resume with the --validation it had",
+                      path, tr->st.run_best);
+  int rc = nnrt_evaluate_as(tr->m, tr->run_best, tr->val, tr->metric, tr->o.targets, 0, &mt, err);
+  if (rc || mt.loss == tr->st.run_best)
+    return rc;
+  return nnrt__fail(err, NNRT_EUSAGE, "%s: the run's best weights in the checkpoint score a validation loss of %.9g "
+                    "on this validation part, where the training that wrote it measured %.9g: its data, "
+                    "--validation or --seed differ from this training's; resume with the same", path, mt.loss,
+                    tr->st.run_best);
+}
+
 /* Rank 0 reads the checkpoint (only it needs the file) and sends the state to the others. */
 static int resume(nnrt_trainer *tr, nnrt_error *err) {
   int rc = nnrt__mpi_rank() == 0 ? nnrt__checkpoint_resume(tr, tr->o.resume_path, err) : NNRT_OK;
+  if (!rc && nnrt__mpi_rank() == 0)
+    rc = check_same_training(tr, err);
   int all = nnrt__mpi_agree(rc);
   if (all && !rc)
     return nnrt__fail(err, all, "rank 0 could not resume from %s", tr->o.resume_path);
