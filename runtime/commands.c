@@ -429,7 +429,7 @@ static int shard_agree(int rc, nnrt_error *err) {
  * none), checked against the network. */
 static int read_resumed(nnrt_cli *c, nnrt_weights_extras *x, nnrt_error *err) {
   void *params = nnrt__alloc_array_aligned(c->m->n_params, (size_t)c->m->real_bytes);
-  int rc = params ? nnrt_weights_load_ex(c->o.resume_path, c->m, params, x, err) : nnrt__oom(err);
+  int rc = params ? nnrt__weights_load_keep(c->o.resume_path, c->m, params, x, err) : nnrt__oom(err);
   nnrt__free_aligned(params);
   if (!rc)
     rc = nnrt_scaler_matches(x->scaler, c->m, c->o.resume_path, err);

@@ -239,6 +239,10 @@ int nnrt__wfile_write(const char *path, const nnc_model *m, const void *params,
 int nnrt__weights_save_new(const char *name, const nnc_model *m, const void *params, const nnrt_weights_extras *x,
                            char *chosen, size_t cap, nnrt_error *err);
 int nnrt__wfile_read(const char *path, const nnc_model *m, nnrt_wfile *wf, nnrt_error *err);
+/* nnrt_weights_load_ex, keeping a pipe, FIFO or socket's image for the next read of that
+ * stream (train --resume reads the file twice: its extras, then the trainer). */
+int nnrt__weights_load_keep(const char *path, const nnc_model *m, void *params, nnrt_weights_extras *x,
+                            nnrt_error *err);
 void nnrt__wfile_free(nnrt_wfile *wf);
 const nnrt_section *nnrt__wfile_section(const nnrt_wfile *wf, const char *tag);
 /* The SCAL section of a scaler: bytes allocated into *buf. */

@@ -314,10 +314,38 @@ static int parse_sections(const char *path, nnrt_wfile *wf, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* ---- a stream read twice ----
+ * `train --resume` reads the file's label map and scaling before it loads the data, and the
+ * trainer reads the file again to resume from it; a pipe (--resume /dev/stdin) gives its bytes
+ * once. nnrt__weights_load_keep keeps the image of a pipe, FIFO or socket, which the next read of
+ * the same stream takes instead of reading it (one held at a time). */
+static struct {
+  dev_t dev;
+  ino_t ino;
+  unsigned char *img;     /* NULL: none held */
+  uint64_t size;
+} kept_stream;
+
+/* Whether path is a stream (its identity into st). */
+static int is_stream(const char *path, struct stat *st) {
+  return stat(path, st) == 0 && (S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode));
+}
+
+/* The held image of path's stream, taken (1), or 0. */
+static int take_kept(const char *path, unsigned char **img, uint64_t *size) {
+  struct stat st;
+  if (!kept_stream.img || !is_stream(path, &st) || st.st_dev != kept_stream.dev || st.st_ino != kept_stream.ino)
+    return 0;
+  *img = kept_stream.img;
+  *size = kept_stream.size;
+  kept_stream.img = NULL;
+  return 1;
+}
+
 int nnrt__wfile_read(const char *path, const nnc_model *m, nnrt_wfile *wf, nnrt_error *err) {
   unsigned char *img;
   memset(wf, 0, sizeof *wf);
-  int rc = read_image(path, m, &img, &wf->size, err);
+  int rc = take_kept(path, &img, &wf->size) ? NNRT_OK : read_image(path, m, &img, &wf->size, err);
   if (rc)
     return rc;
   wf->image = img;
@@ -329,6 +357,23 @@ int nnrt__wfile_read(const char *path, const nnc_model *m, nnrt_wfile *wf, nnrt_
   if (rc)
     nnrt__wfile_free(wf);
   return rc;
+}
+
+static int wfile_read_keep(const char *path, const nnc_model *m, nnrt_wfile *wf, nnrt_error *err) {
+  struct stat st;
+  int rc = nnrt__wfile_read(path, m, wf, err);
+  if (rc || !is_stream(path, &st))
+    return rc;
+  nnrt__free(kept_stream.img);
+  if (!(kept_stream.img = nnrt__alloc(wf->size))) {
+    nnrt__wfile_free(wf);
+    return nnrt__oom(err);
+  }
+  memcpy(kept_stream.img, wf->image, wf->size);
+  kept_stream.size = wf->size;
+  kept_stream.dev = st.st_dev;
+  kept_stream.ino = st.st_ino;
+  return NNRT_OK;
 }
 
 void nnrt__wfile_free(nnrt_wfile *wf) {
@@ -587,11 +632,12 @@ static int decode_targets(const nnrt_section *sec, const nnc_model *m, const cha
   return rc;
 }
 
-int nnrt_weights_load_ex(const char *path, const nnc_model *m, void *params, nnrt_weights_extras *x,
-                         nnrt_error *err) {
+/* The weights and their extras; keep: a stream's image is kept for its next read. */
+static int load_ex(const char *path, const nnc_model *m, void *params, nnrt_weights_extras *x, int keep,
+                   nnrt_error *err) {
   nnrt_wfile wf;
   memset(x, 0, sizeof *x);
-  int rc = nnrt__wfile_read(path, m, &wf, err);
+  int rc = keep ? wfile_read_keep(path, m, &wf, err) : nnrt__wfile_read(path, m, &wf, err);
   if (rc)
     return rc;
   nnrt__get_reals(params, wf.params, m->n_params, m->real_bytes);
@@ -607,6 +653,16 @@ int nnrt_weights_load_ex(const char *path, const nnc_model *m, void *params, nnr
     nnrt_weights_extras_clear(x);
   nnrt__wfile_free(&wf);
   return rc;
+}
+
+int nnrt_weights_load_ex(const char *path, const nnc_model *m, void *params, nnrt_weights_extras *x,
+                         nnrt_error *err) {
+  return load_ex(path, m, params, x, 0, err);
+}
+
+int nnrt__weights_load_keep(const char *path, const nnc_model *m, void *params, nnrt_weights_extras *x,
+                            nnrt_error *err) {
+  return load_ex(path, m, params, x, 1, err);
 }
 
 int nnrt_weights_load(const char *path, const nnc_model *m, void *params,

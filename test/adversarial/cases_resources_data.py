@@ -197,6 +197,15 @@ CASES = [
          models=["xor"], exit=1, timeout=20, creates=[],
          setup=lambda ctx: write(ctx, "w.weights", patched(xor_weights(ctx), 32, struct.pack("<Q", 2**39))),
          err=r"corrupted header: 549755813888 bytes of trailer sections"),
+    # train --resume reads the file's label map and scaling before the data, then resumes
+    # from it: a pipe gives its bytes once, and is read once
+    case("resume-from-a-pipe", "cat xor.weights | ./xor train --quiet --epochs 1 --restarts 1 --resume /dev/stdin "
+         "--save r.w", models=["xor"], setup=trained_xor, exit=0, creates=["r.w", "r.w.ckpt"],
+         err=r"\A(warning: [^\n]*\n)*\Z"),
+    case("resume-checkpoint-from-a-pipe", "cat c.ckpt | ./xor train --epochs 3 --restarts 2 --resume /dev/stdin "
+         "--save r.w", models=["xor"], setup=lambda ctx: ctx.sh("./xor train --quiet --epochs 2 --restarts 2 "
+                                                                 "--checkpoint c.ckpt --checkpoint-every 1"),
+         exit=0, out=r"resuming from /dev/stdin: restart 2/2 after epoch 2/3", creates=["r.w"], may_change=["c.ckpt"]),
     weights_case("weights-giant-declared-params", lambda img: patched(img, 16, struct.pack("<Q", 2**40)),
                  r"w\.weights: 1099511627776 parameters, the network has 17"),
     weights_case("weights-params-beyond-bound", lambda img: patched(img, 16, struct.pack("<Q", 2**63)),
