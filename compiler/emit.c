@@ -184,22 +184,68 @@ static char *host_features_with(const char *changes) {
   return out;
 }
 
-/* RISC-V Linux code is rv64gc / rv32gc (what clang and GCC compile for such a triple), and
- * the F and D extensions decide its floating-point ABI (lp64d): LLVM's generic RISC-V CPU
- * alone is rv64i with the soft-float ABI, an object no program of that system links with. So
- * without --cpu those extensions come first and the command line's features after them, with
- * the last word (`--features -d` takes D away again). NULL for every other target. */
-static char *riscv_linux_features(const char *normalized_triple, const char *changes) {
-  if (strncmp(normalized_triple, "riscv", 5) || !strstr(normalized_triple, "-linux")) return NULL;
-  const char *gc = "+m,+a,+f,+d,+c";
-  if (!changes || !changes[0]) return llvm_strdup(gc);
-  size_t len = strlen(gc) + strlen(changes) + 2;
+/* A 32-bit Arm triple with the hard-float ABI (eabihf, gnueabihf, musleabihf): floats are
+ * passed and returned in FPU registers. */
+static int arm_hard_float(const char *normalized_triple) {
+  size_t n = strlen(normalized_triple);
+  return (!strncmp(normalized_triple, "arm", 3) || !strncmp(normalized_triple, "thumb", 5)) && n > 2 &&
+         !strcmp(normalized_triple + n - 2, "hf");
+}
+
+/* The FPU every CPU of an Arm hard-float architecture has, as clang picks it for the triple,
+ * but single precision alone on M-profile (the Cortex-M4's and M33's FPUs): v7-A/R Linux
+ * distributions (and clang) assume VFPv3-D16, 16 double registers and no NEON, and LLVM's
+ * generic v7 has 32; its generic v6, v7E-M and v8-M have no FPU at all, and then return
+ * evaluate's double in core registers where the ABI and its callers read d0. */
+static const char *arm_hard_float_fpu(const char *normalized_triple) {
+  const char *v = normalized_triple + (normalized_triple[0] == 'a' ? 3 : 5);
+  if (!strncmp(v, "eb", 2)) v += 2;
+  if (!strncmp(v, "v7em", 4)) return "+vfp4d16sp";
+  if (!strncmp(v, "v8m.main", 8) || !strncmp(v, "v8.1m.main", 10)) return "+fp-armv8d16sp";
+  if (!strncmp(v, "v7m", 3) || !strncmp(v, "v6m", 3) || !strncmp(v, "v8m.base", 8)) return NULL; /* no FPU */
+  if (!strncmp(v, "v7", 2)) return "+vfp3d16,-d32,-neon";
+  if (!strncmp(v, "v6", 2) || v[0] == '-' || v[0] == 0) return "+vfp2";
+  return NULL;
+}
+
+/* What code for a triple is compiled for when no --cpu names a CPU, where LLVM's generic CPU
+ * would give objects the system's programs cannot link with or call correctly; NULL for the
+ * rest. RISC-V Linux code is rv64gc / rv32gc (what clang and GCC compile for such a triple),
+ * and the F and D extensions decide its floating-point ABI (lp64d): LLVM's generic RISC-V CPU
+ * alone is rv64i with the soft-float ABI, an object no program of that system links with. An
+ * Arm hard-float triple needs an FPU (arm_hard_float_fpu). */
+static const char *triple_default_features(const char *normalized_triple) {
+  if (!strncmp(normalized_triple, "riscv", 5) && strstr(normalized_triple, "-linux")) return "+m,+a,+f,+d,+c";
+  if (arm_hard_float(normalized_triple)) return arm_hard_float_fpu(normalized_triple);
+  return NULL;
+}
+
+/* The triple's default features, then the command line's, which have the last word
+ * (`--features -d` takes RISC-V's D away again); NULL where the triple has no defaults. */
+static char *default_features_with(const char *normalized_triple, const char *changes) {
+  const char *base = triple_default_features(normalized_triple);
+  if (!base) return NULL;
+  if (!changes || !changes[0]) return llvm_strdup(base);
+  size_t len = strlen(base) + strlen(changes) + 2;
   char *both = malloc(len);
   if (!both) return llvm_strdup(changes);
-  snprintf(both, len, "%s,%s", gc, changes);
+  snprintf(both, len, "%s,%s", base, changes);
   char *out = llvm_strdup(both);
   free(both);
   return out;
+}
+
+/* An Arm hard-float triple whose CPU and features have no FPU: LLVM would return evaluate's
+ * double in core registers, where callers compiled for the ABI read d0. Refused with a
+ * message; 1 if the target is fine. */
+static int arm_float_abi_has_fpu(const Target *t) {
+  if (!arm_hard_float(t->triple) || nnc_target_has_feature(t->tm, "vfp2sp")) return 1;
+  fprintf(stderr,
+          "nnc: error: target '%s' passes floats in FPU registers (the hard-float ABI), but CPU '%s' with features "
+          "'%s' has no FPU: name a CPU that has one with --cpu (cortex-m4, cortex-a7, ...), add its FPU to --features "
+          "(+vfp4d16sp, +vfp3d16, ...), or use the soft-float ABI's triple (eabi, gnueabi)\n",
+          t->triple, t->cpu, t->said);
+  return 0;
 }
 
 /* The target machine for the options; NULL after a message if the target is unknown. */
@@ -211,9 +257,9 @@ static int make_target(const BackendOptions *o, Target *t) {
   int host = o->triple == NULL;
   t->triple = host ? LLVMGetDefaultTargetTriple() : LLVMNormalizeTargetTriple(o->triple);
   t->cpu = o->cpu ? llvm_strdup(o->cpu) : host ? LLVMGetHostCPUName() : llvm_strdup("generic");
-  char *riscv = host || o->cpu ? NULL : riscv_linux_features(t->triple, o->features);
+  char *defaults = host || o->cpu ? NULL : default_features_with(t->triple, o->features);
   t->features = host && !o->cpu ? host_features_with(o->features)
-              : riscv             ? riscv
+              : defaults          ? defaults
                                   : llvm_strdup(o->features ? o->features : "");
   t->said = o->features ? o->features : t->features;
   LLVMTargetRef target;
@@ -243,6 +289,7 @@ static int make_target(const BackendOptions *o, Target *t) {
     fprintf(stderr, "nnc: error: cannot create a target machine for '%s' (cpu '%s')\n", t->triple, t->cpu);
     return 0;
   }
+  if (!arm_float_abi_has_fpu(t)) return 0;
   t->vec = vector_unit(t);
   if (level == LLVMCodeGenLevelNone && o->quantize && (quant_isa(t) & (CG_ISA_AMX_INT8 | CG_ISA_AMX_BF16))) {
     /* LLVM's -O0 tile configuration (the fast register allocator's) gives a tile register one

@@ -42,6 +42,11 @@ config.substitutions.append(("%rtlib", os.path.join(config.nnc_obj_root, "runtim
 if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
     config.available_features.add("qemu-aarch64")
 
+# qemu-cortex-m4: bare-metal Cortex-M4 programs are linked (arm-none-eabi-gcc) and run
+# (qemu-system-arm's mps2-an386 board, semihosting)
+if shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm"):
+    config.available_features.add("qemu-cortex-m4")
+
 # qemu-riscv64: riscv64 Linux programs without a C library are linked (clang, ld.lld) and run
 if shutil.which("ld.lld") and shutil.which("qemu-riscv64"):
     config.available_features.add("qemu-riscv64")
