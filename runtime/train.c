@@ -824,13 +824,17 @@ static void note_threads(nnrt_trainer *tr) {
 }
 
 /* A checkpoint continues the training that wrote it. Its restart's seed is seed + restart, and
- * the seed also chooses the validation part; the run's best weights (RBST) must score on this
- * validation part the loss that training measured, bit for bit. Otherwise the data, the
- * --validation fraction or the --seed differ, and the resumed run would judge its epochs on
- * other samples than its best one (or validate on samples it has trained on). */
+ * the seed also chooses the validation part. Its run made one update per batch of every epoch:
+ * the step count t, which drives Adam's bias correction and `decay inverse`, is its epoch times
+ * the batches of one epoch of this batch size and training set. And the run's best weights
+ * (RBST) must score on this validation part the loss that training measured, bit for bit.
+ * Otherwise the data, the --batch, the --validation fraction or the --seed differ: the resumed
+ * run would count its updates in other units, or judge its epochs on other samples than its
+ * best one's (or validate on samples it has trained on). */
 static int check_same_training(nnrt_trainer *tr, nnrt_error *err) {
   const char *path = tr->o.resume_path;
   uint64_t seed = tr->st.run_seed - (uint64_t)tr->st.restart;
+  int64_t n = nnrt__shard_total(tr->train->n), per_epoch = (n + tr->batch - 1) / tr->batch;
   nnrt_metrics mt = {0};
   if (tr->resumed_weights)
     return NNRT_OK;
@@ -839,19 +843,26 @@ static int check_same_training(nnrt_trainer *tr, nnrt_error *err) {
                       "has seed %llu), but this training has seed %llu; resume with --seed %llu", path,
                       (unsigned long long)seed, (long long)tr->st.restart + 1, (unsigned long long)tr->st.run_seed,
                       (unsigned long long)tr->o.s.seed, (unsigned long long)seed);
-  if (!isfinite(tr->st.run_best) || nnrt__sharded())
-    return NNRT_OK;
-  if (!tr->val)
+  if (isfinite(tr->st.run_best) && !tr->val)
     return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint was written by training with a validation part (its best "
                       "validation loss is %g), but this training has none; resume with the --validation it had",
                       path, tr->st.run_best);
-  int rc = nnrt_evaluate_as(tr->m, tr->run_best, tr->val, tr->metric, tr->o.targets, 0, &mt, err);
-  if (rc || mt.loss == tr->st.run_best)
-    return rc;
-  return nnrt__fail(err, NNRT_EUSAGE, "%s: the run's best weights in the checkpoint score a validation loss of %.9g "
-                    "on this validation part, where the training that wrote it measured %.9g: its data, "
-                    "--validation or --seed differ from this training's; resume with the same", path, mt.loss,
-                    tr->st.run_best);
+  if (isfinite(tr->st.run_best) && !nnrt__sharded()) {
+    int rc = nnrt_evaluate_as(tr->m, tr->run_best, tr->val, tr->metric, tr->o.targets, 0, &mt, err);
+    if (rc)
+      return rc;
+    if (mt.loss != tr->st.run_best)
+      return nnrt__fail(err, NNRT_EUSAGE, "%s: the run's best weights in the checkpoint score a validation loss of "
+                        "%.9g on this validation part, where the training that wrote it measured %.9g: its data, "
+                        "--validation or --seed differ from this training's; resume with the same", path, mt.loss,
+                        tr->st.run_best);
+  }
+  if (tr->st.steps % per_epoch != 0 || tr->st.steps / per_epoch != tr->st.epoch)
+    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint's run made %lld updates in %lld epochs, where this training "
+                      "makes %lld an epoch (batch %d of %lld training samples): its --batch, data or --validation "
+                      "differ from this training's; resume with the same", path, (long long)tr->st.steps,
+                      (long long)tr->st.epoch, (long long)per_epoch, (int)tr->batch, (long long)n);
+  return NNRT_OK;
 }
 
 /* Rank 0 reads the checkpoint (only it needs the file) and sends the state to the others. */
