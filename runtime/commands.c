@@ -88,6 +88,21 @@ static int check_widths(const nnrt_cli *c, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* Standard input ('-') is read once: by at most one of the files a command reads, each
+ * named by its flag (NULL paths skipped). */
+static int check_stdin_once(const char *const flags[], const char *const paths[], int n, nnrt_error *err) {
+  int first = -1;
+  for (int i = 0; i < n; i++) {
+    if (!paths[i] || strcmp(paths[i], "-"))
+      continue;
+    if (first >= 0)
+      return nnrt__fail(err, NNRT_EUSAGE, "%s and %s both read standard input ('-'); give a file for one of them",
+                        flags[first], flags[i]);
+    first = i;
+  }
+  return NNRT_OK;
+}
+
 static int finish_sources(nnrt_cli *c, nnrt_error *err) {
   finish_source(c, &c->data, &c->m->train->data, c->labels);
   finish_source(c, &c->test, &c->m->train->test, c->test_labels);
@@ -646,6 +661,8 @@ static int check_train_paths(nnrt_cli *c, const char *save_what, const char *ckp
       if (out[j].path && !nnrt__in_place(out[j].path) && nnrt__same_file(out[i].path, out[j].path))
         rc = nnrt__fail(err, NNRT_EUSAGE, "%s and %s both name %s; give them different files",
                         out[i].what, out[j].what, out[i].path);
+    if (!strcmp(out[i].path, "-")) /* standard output: no file an input could be */
+      continue;
     if (!rc)
       rc = check_not_data(c, out[i].what, out[i].path, err);
     if (!rc && i >= 2 && c->o.resume_path && nnrt__same_file(out[i].path, c->o.resume_path))
@@ -725,9 +742,13 @@ static int run_training(nnrt_cli *c, train_data *td, nnrt_error *err) {
 
 int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   char save[NNRT_PATH_CAP], ckpt[NNRT_PATH_CAP];
+  const char *const flags[] = {"--data", "--labels", "--test", "--test-labels", "--resume"};
   train_data td;
   memset(&td, 0, sizeof td);
   int rc = finish_sources(c, err);
+  const char *const paths[] = {c->data.path, c->data.labels, c->test.path, c->test.labels, c->o.resume_path};
+  if (!rc)
+    rc = check_stdin_once(flags, paths, 5, err);
   if (!rc)
     rc = set_paths(c, save, ckpt, sizeof save, err);
   if (!rc)
@@ -760,6 +781,10 @@ int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
   nnrt_metrics mt = {0};
   int rc = finish_sources(c, err);
   const nnc_data_source *src = eval_source(c);
+  const char *const flags[] = {src == &c->data ? "--data" : "--test", "--labels", "--weights"};
+  const char *const paths[] = {src->path, src->labels, c->weights};
+  if (!rc)
+    rc = check_stdin_once(flags, paths, 3, err);
   if (!rc)
     rc = load_weights(c, &params, &x, err);
   if (!rc && !src->path)
@@ -971,7 +996,10 @@ int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   if ((c->print_class || c->print_proba) && !c->m->classifier)
     return nnrt__fail(err, NNRT_EUSAGE, "--%s: network '%s' is not a classifier: its outputs are "
                       "values, not class probabilities", c->print_proba ? "proba" : "class", c->m->name);
+  const char *const flags[] = {"--input", "--weights"}, *const paths[] = {c->input ? c->input : "-", c->weights};
   int rc = check_widths(c, err);
+  if (!rc)
+    rc = check_stdin_once(flags, paths, 2, err);
   if (!rc)
     rc = load_weights(c, &p.params, &p.x, err);
   if (!rc)
@@ -1256,7 +1284,11 @@ int nnrt__cmd_gradcheck(nnrt_cli *c, nnrt_error *err) {
   nnrt_scaler *sc = NULL;
   nnrt_dataset *d = NULL;
   nnrt_gradcheck_result r;
+  const char *const flags[] = {"--data", "--labels", "--weights"};
   int rc = finish_sources(c, err);
+  const char *const paths[] = {c->data.path, c->data.labels, c->weights};
+  if (!rc)
+    rc = check_stdin_once(flags, paths, 3, err);
   if (!rc)
     rc = gradcheck_params(c, &params, &sc, err);
   if (!rc && (rc = gradcheck_data(c, &sc, &d, err)) == NNRT_OK)

@@ -230,9 +230,12 @@ static int read_body(FILE *f, const char *path, unsigned char **img, uint64_t wa
 /* The whole file, its header checked against the model first: never more than it declares. */
 static int read_image(const char *path, const nnc_model *m, unsigned char **img, uint64_t *size,
                       nnrt_error *err) {
-  FILE *f = fopen(path, "rb");
+  int fd = strcmp(path, "-") ? -1 : dup(0); /* "-": standard input, as for data files */
+  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : fd >= 0 ? fdopen(fd, "rb") : NULL;
   int rc;
   *img = NULL;
+  if (!f && fd >= 0)
+    close(fd);
   if (!f)
     return nnrt__fail(err, NNRT_EDATA, "%s: cannot open: %s", path, strerror(errno));
   unsigned char *buf = nnrt__alloc(HEADER_BYTES);
@@ -328,7 +331,8 @@ static struct {
 
 /* Whether path is a stream (its identity into st). */
 static int is_stream(const char *path, struct stat *st) {
-  return stat(path, st) == 0 && (S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode));
+  int got = strcmp(path, "-") ? stat(path, st) : fstat(0, st);
+  return got == 0 && (S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode));
 }
 
 /* The held image of path's stream, taken (1), or 0. */

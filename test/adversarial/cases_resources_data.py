@@ -179,8 +179,8 @@ CASES = [
     idx_refused("idx-stdin-truncated", None, r"<stdin>: truncated: the header of 3 dimensions needs 16 bytes, found 10",
                 cmd="head -c 10 img.idx | ./m train --quiet --data - --labels lab.idx",
                 setup=lambda ctx: (compiled_m(ctx), write(ctx, "img.idx", IMAGES))),
-    idx_refused("idx-images-and-labels-both-stdin", IMAGES, r"the images and their labels cannot both come from "
-                r"standard input", cmd="./m train --quiet --data - --labels - < img.idx", exit=2),
+    idx_refused("idx-images-and-labels-both-stdin", IMAGES, r"--data and --labels both read standard input",
+                cmd="./m train --quiet --data - --labels - < img.idx", exit=2),
     idx_refused("idx-label-f32-near-an-integer", IMAGES, r"lab\.idx: label 2\.00000024 of sample 3 is out of range",
                 labels=idx(0x0D, [3], struct.pack(">3f", 0, 1, 2.0000002))),
     # ---- weights files ----
@@ -206,6 +206,22 @@ CASES = [
          "--save r.w", models=["xor"], setup=lambda ctx: ctx.sh("./xor train --quiet --epochs 2 --restarts 2 "
                                                                  "--checkpoint c.ckpt --checkpoint-every 1"),
          exit=0, out=r"resuming from /dev/stdin: restart 2/2 after epoch 2/3", creates=["r.w"], may_change=["c.ckpt"]),
+    # '-' is standard input for weights as for data, and only one file can read it
+    case("weights-from-stdin", "cat xor.weights | ./xor eval --weights -", models=["xor"], setup=trained_xor,
+         exit=0, out=r"eval\s+accuracy", creates=[]),
+    case("resume-from-stdin", "cat xor.weights | ./xor train --quiet --epochs 1 --restarts 1 --resume - --save r.w",
+         models=["xor"], setup=trained_xor, exit=0, creates=["r.w", "r.w.ckpt"]),
+    case("stdin-for-data-and-test", "cat xor.csv | " + TRAIN_XOR % "- --test -", models=["xor"], exit=2, creates=[],
+         err=r"--data and --test both read standard input \('-'\); give a file for one of them"),
+    case("stdin-for-data-and-resume", "cat xor.weights | " + TRAIN_XOR % "- --resume -", models=["xor"],
+         setup=trained_xor, exit=2, creates=[], err=r"--data and --resume both read standard input"),
+    case("stdin-for-predict-rows-and-weights", "cat xor.weights | ./xor predict --weights -", models=["xor"],
+         setup=trained_xor, exit=2, creates=[], err=r"--input and --weights both read standard input"),
+    case("stdin-for-eval-data-and-weights", "cat xor.weights | ./xor eval --weights - --data -", models=["xor"],
+         setup=trained_xor, exit=2, creates=[], err=r"--data and --weights both read standard input"),
+    # standard output is no input file: data from standard input, log to standard output
+    case("data-from-stdin-log-to-stdout", "cat xor.csv | " + TRAIN_XOR % "- --log - --save r.w", models=["xor"],
+         exit=0, out=r"\Arestart,epoch,", creates=["r.w", "r.w.ckpt"]),
     weights_case("weights-giant-declared-params", lambda img: patched(img, 16, struct.pack("<Q", 2**40)),
                  r"w\.weights: 1099511627776 parameters, the network has 17"),
     weights_case("weights-params-beyond-bound", lambda img: patched(img, 16, struct.pack("<Q", 2**63)),
