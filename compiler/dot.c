@@ -49,20 +49,21 @@ static void draw_group(const IrGroup *g, FILE *out) {
   }
 }
 
-/* Whether any edge set reads group id. */
-static int is_read(const IrNetwork *n, int id) {
+/* The rank each group is drawn in: inputs first, outputs last (out_rank) unless another
+ * group reads them, other groups by depth; -1 for bias neurons, which are drawn outside the
+ * ranks. Computed once for all groups: asked per group and per rank it made a deep network
+ * quadratic (a chain of 100000 neurons took ten minutes). */
+static int *group_ranks(const IrNetwork *n, int out_rank) {
+  int *rank = xcalloc((size_t)n->n_groups + 1, sizeof *rank); /* first: 1 if read */
   for (int i = 0; i < n->n_groups; i++)
-    for (int k = 0; k < n->groups[i].n_in; k++)
-      if (n->groups[i].in[k].src == id) return 1;
-  return 0;
-}
-
-/* The rank group g is drawn in: inputs first, outputs last (out_rank) unless another group
- * reads them, other groups by depth; -1 for bias neurons, which are drawn outside the ranks. */
-static int rank_of(const IrNetwork *n, const IrGroup *g, int out_rank) {
-  if (g->role == ROLE_BIAS) return -1;
-  if (g->role == ROLE_OUTPUT && !is_read(n, g->id)) return out_rank;
-  return g->role == ROLE_INPUT ? 0 : g->depth;
+    for (int k = 0; k < n->groups[i].n_in; k++) rank[n->groups[i].in[k].src] = 1;
+  for (int i = 0; i < n->n_groups; i++) {
+    const IrGroup *g = &n->groups[i];
+    rank[i] = g->role == ROLE_BIAS ? -1
+            : g->role == ROLE_OUTPUT && !rank[i] ? out_rank
+            : g->role == ROLE_INPUT ? 0 : g->depth;
+  }
+  return rank;
 }
 
 static int output_rank(const IrNetwork *n) {
@@ -88,9 +89,9 @@ static int edge_label(const IrEdges *e, int64_t k, FILE *out) {
 /* Draws edge set e into g between the nodes that stand for its neurons: every drawn source
  * node (one for EDGES_ONE or a collapsed group, else each neuron) to every drawn node of g.
  * An arrow that stands for several weights is bold and labelled with their number. */
-static void draw_edges(const IrNetwork *n, const IrGroup *g, const IrEdges *e, int out_rank, FILE *out) {
+static void draw_edges(const IrNetwork *n, const IrGroup *g, const IrEdges *e, const int *rank, FILE *out) {
   const IrGroup *src = &n->groups[e->src];
-  int skip = src->role != ROLE_BIAS && rank_of(n, g, out_rank) - rank_of(n, src, out_rank) > 1;
+  int skip = src->role != ROLE_BIAS && rank[g->id] - rank[src->id] > 1;
   int src_first = e->kind == EDGES_ONE ? e->src_index : 0;
   int n_src = e->kind == EDGES_DENSE && expanded(src) ? src->size : 1;
   int n_dst = expanded(g) ? g->size : 1;
@@ -133,10 +134,9 @@ static void chain_rank(const IrGroup *const *gs, int n_gs, FILE *out) {
   fputs(" [style=invis];\n", out);
 }
 
-static void draw_rank(const IrNetwork *n, int rank, int out_rank, const IrGroup **gs, FILE *out) {
-  int n_gs = 0, n_nodes = 0;
-  for (int i = 0; i < n->n_groups; i++)
-    if (rank_of(n, &n->groups[i], out_rank) == rank) gs[n_gs++] = &n->groups[i];
+/* One rank's groups, gs[0..n_gs) (in id order), drawn in io order. */
+static void draw_rank(int rank, const IrGroup **gs, int n_gs, FILE *out) {
+  int n_nodes = 0;
   if (n_gs == 0) return;
   qsort(gs, (size_t)n_gs, sizeof *gs, by_io_order);
   fprintf(out, " subgraph layer%d {\n  rank=same;\n", rank);
@@ -148,17 +148,31 @@ static void draw_rank(const IrNetwork *n, int rank, int out_rank, const IrGroup 
   fputs(" }\n", out);
 }
 
+/* Every rank, its groups gathered by one counting sort over the ranks. */
+static void draw_ranks(const IrNetwork *n, const int *rank, int out_rank, FILE *out) {
+  int *first = xcalloc((size_t)out_rank + 2, sizeof *first);
+  const IrGroup **gs = xmalloc(((size_t)n->n_groups + 1) * sizeof *gs);
+  for (int i = 0; i < n->n_groups; i++)
+    if (rank[i] >= 0) first[rank[i] + 1]++;
+  for (int r = 0; r <= out_rank; r++) first[r + 1] += first[r];
+  for (int i = 0; i < n->n_groups; i++)
+    if (rank[i] >= 0) gs[first[rank[i]]++] = &n->groups[i];
+  for (int r = 0, start = 0; r <= out_rank; start = first[r], r++) draw_rank(r, gs + start, first[r] - start, out);
+  free(first);
+  free(gs);
+}
+
 void ir_dump_dot(const IrNetwork *n, FILE *out) {
   fprintf(out, "digraph \"%s\" {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n", n->name);
   int out_rank = output_rank(n);
-  const IrGroup **gs = xmalloc((size_t)n->n_groups * sizeof *gs);
-  for (int r = 0; r <= out_rank; r++) draw_rank(n, r, out_rank, gs, out);
-  free(gs);
+  int *rank = group_ranks(n, out_rank);
+  draw_ranks(n, rank, out_rank, out);
   for (int i = 0; i < n->n_groups; i++)
     if (n->groups[i].role == ROLE_BIAS) draw_group(&n->groups[i], out);
   for (int i = 0; i < n->n_order; i++) {
     const IrGroup *g = &n->groups[n->order[i]];
-    for (int k = 0; k < g->n_in; k++) draw_edges(n, g, &g->in[k], out_rank, out);
+    for (int k = 0; k < g->n_in; k++) draw_edges(n, g, &g->in[k], rank, out);
   }
+  free(rank);
   fputs("}\n", out);
 }
