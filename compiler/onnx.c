@@ -30,6 +30,7 @@
 #define ONNX_MAX_DEPTH 32                    /* nesting of messages (graphs in attributes) */
 #define ONNX_MAX_WIDTH (1 << 24)             /* values in one sample of a tensor */
 #define ONNX_MAX_WEIGHTS ((int64_t)1 << 25)  /* matrix entries the import may hold */
+#define ONNX_MAX_PARAMS ((int64_t)1 << 26)   /* parameters of the imported network, identities included */
 /* What protobuf-c may allocate for a file of len bytes: float tensors need their own size,
  * packed int64 sizes up to 8 times theirs, plus room for names. */
 #define ONNX_PROTOBUF_BUDGET(len) (((size_t)64 << 20) + 8 * (len))
@@ -1395,6 +1396,25 @@ static const double *unrepresentable_weight(const OnnxModel *m, const Group *g) 
   return NULL;
 }
 
+/* The parameters of the network the import writes: its matrices (at most ONNX_MAX_WEIGHTS)
+ * and biases, and the identity matrices of values passed unchanged into a new layer, n² each,
+ * which no matrix of the import holds: three Relus in a row on 16777216 values were 8·10^14
+ * parameters, and a 25 KB model of 1000 Relus on 512 values compiled for many minutes. */
+static void check_size(OnnxModel *m) {
+  int64_t params = 0;
+  for (int i = 0; i < m->n_groups; i++) {
+    const Group *g = &m->groups[i];
+    if (!g->live || g->role == ROLE_INPUT) continue;
+    params += g->size;
+    for (int k = 0; k < g->n_terms && params <= ONNX_MAX_PARAMS; k++)
+      params += (int64_t)g->size * m->groups[g->terms[k].group].size;
+    if (params > ONNX_MAX_PARAMS)
+      model_error(m, "the model is too large to import (its network would have more than %lld parameters; a "
+                  "value passed unchanged into a new layer takes an identity matrix of n² of them)",
+                  (long long)ONNX_MAX_PARAMS);
+  }
+}
+
 /* Every layer's weights are finite in the model's precision: an infinite or NaN weight (an
  * alpha of inf, B holding NaN, 1e30·1e30 in float) would compute nothing but inf and NaN. */
 static void check_weights(OnnxModel *m) {
@@ -1550,6 +1570,7 @@ OnnxModel *onnx_import(const char *path, const unsigned char *bytes, size_t len,
   read_outputs(m);
   mark_live(m);
   check_softmax(m);
+  check_size(m);
   check_weights(m);
   declare(m);
   collect_scaling(m);

@@ -192,6 +192,13 @@ def gemm_relu(attrs, w, c):
                        [tensor("W", [4, 4], w), tensor("C", [4], c)]))
 
 
+def relu_chain(n, width):
+    """x[N,width] -> n Relus in a row: each an identity matrix of width² parameters in nnc."""
+    nodes = [node("Relu", ["x" if i == 0 else "r%d" % (i - 1)], ["r%d" % i if i < n - 1 else "y"], "relu%d" % i)
+             for i in range(n)]
+    return model(graph(nodes, [value_info("x", ["N", width])], [value_info("y", ["N", width])]))
+
+
 def relu_then(op, name="conv1"):
     nodes = [node("Relu", ["x"], ["r"], "relu"), node(op, ["r"], ["y"], name)]
     return model(graph(nodes, [value_info("x", ["N", 4])], [value_info("y", ["N", 4])]))
@@ -330,6 +337,8 @@ MODELS = {
                                                                        tensor("B", [4], [0, 0, 0, 0]),
                                                                        tensor("V", [4], [1, -1, 1, 1])]),
     "reshape-size": lambda: one_node("Reshape", (), "rs", ("x", "S"), [tensor("S", [2], [-1, -5], INT64)]),
+    "relu-chain-wide": lambda: relu_chain(3, 1 << 24),
+    "relu-chain-long": lambda: relu_chain(1000, 512),
     "input-twice": lambda: one_node("Relu", extra_inputs=[value_info("x", ["N", 4])]),
     "gemm-alpha-infinite": lambda: gemm_relu([attr_float("alpha", float("inf"))], weights(16, 1), weights(4, 2)),
     "gemm-bias-nan": lambda: gemm_relu((), weights(16, 1), [0.5, float("nan"), 0, 0]),
