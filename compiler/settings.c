@@ -1064,6 +1064,20 @@ static void check_optimizer(Sema *s, const SrcLoc *first_set) {
   check_full_batch(s, d, first_set);
 }
 
+/* A schedule's lowest rate is at most the rate: `decay cosine` and `cosine_restarts` anneal
+ * from the rate to min_rate, so one above it raised the rate (to 100 from 0.01, and training
+ * diverged with advice to lower the rate); `decay plateau` would never lower it. */
+static void check_min_rate(Sema *s, const SrcLoc *first_set) {
+  const nnc_train_settings *t = &s->net->train;
+  char m[32], r[32];
+  if (t->decay != NNC_DECAY_COSINE && t->decay != NNC_DECAY_COSINE_RESTARTS && t->decay != NNC_DECAY_PLATEAU) return;
+  if (!(t->sched.min_rate > t->rate)) return;
+  diag_error(s->diag, first_set[setting_index("decay")], "'min_rate' %s is above the rate %s: 'decay %s' would %s; "
+             "give a min_rate at most the rate", nnc_number_text(t->sched.min_rate, m, sizeof m),
+             nnc_number_text(t->rate, r, sizeof r), nnc_schedule_get(t->decay)->name,
+             t->decay == NNC_DECAY_PLATEAU ? "never lower the rate" : "raise the rate to it");
+}
+
 void settings_check(Sema *s, const AstNetwork *ast) {
   set_defaults(s->net);
   s->net->train_given = ast->has_train;
@@ -1072,4 +1086,5 @@ void settings_check(Sema *s, const AstNetwork *ast) {
   for (const AstSetting *st = ast->settings; st; st = st->next) check_setting(s, st, first_set);
   check_early_stop(s, first_set);
   check_optimizer(s, first_set);
+  check_min_rate(s, first_set);
 }

@@ -189,6 +189,22 @@ static int check_vanishing(const nnrt_trainer *tr, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* A schedule's lowest rate is at most the rate (nnc refuses a train block's the same way; a
+ * flag can bring either): `decay cosine` above it raised the rate to --min-rate, and a
+ * divergence was blamed on the rate; `decay plateau` would never lower the rate. */
+static int check_min_rate(const nnrt_trainer *tr, nnrt_error *err) {
+  const nnc_train_settings *s = &tr->o.s;
+  char m[32], r[32];
+  if (s->decay != NNC_DECAY_COSINE && s->decay != NNC_DECAY_COSINE_RESTARTS && s->decay != NNC_DECAY_PLATEAU)
+    return NNRT_OK;
+  if (!(s->sched.min_rate > s->rate))
+    return NNRT_OK;
+  return nnrt__fail(err, NNRT_EUSAGE, "--min-rate %s is above --rate %s: decay %s would %s; give a --min-rate at "
+                    "most the rate", nnc_number_text(s->sched.min_rate, m, sizeof m),
+                    nnc_number_text(s->rate, r, sizeof r), nnc_schedule_get(s->decay)->name,
+                    s->decay == NNC_DECAY_PLATEAU ? "never lower the rate" : "raise the rate to it");
+}
+
 /* rprop and irprop step on the gradient of the whole training set: a batch smaller than it
  * (--batch over a full-batch optimizer) is refused rather than silently widened. */
 static int check_full_batch(const nnrt_trainer *tr, int64_t n, nnrt_error *err) {
@@ -206,6 +222,8 @@ static int trainer_setup(nnrt_trainer *tr, nnrt_error *err) {
   int rc = check_options(&tr->o, err);
   if (!rc)
     rc = check_vanishing(tr, err);
+  if (!rc)
+    rc = check_min_rate(tr, err);
   if (!rc && (tr->all->n == 0 || !tr->all->t))
     rc = nnrt__fail(err, NNRT_EDATA, "no training samples with targets");
   if (!rc)
