@@ -90,7 +90,9 @@ static int append_byte(line_reader *r, char c, nnrt_error *err) {
   return NNRT_OK;
 }
 
-/* Reads the next line without its "\n" / "\r\n" into r->line. *got is 0 at end of file. */
+/* Reads the next line without its "\n" / "\r\n" into r->line. *got is 0 at end of file. A
+ * carriage return elsewhere is refused: lines ended by CR alone would read as one line, its
+ * fields run together across the CRs. */
 static int read_line(line_reader *r, int *got, nnrt_error *err) {
   int rc, any = 0;
   r->len = 0;
@@ -110,6 +112,9 @@ static int read_line(line_reader *r, int *got, nnrt_error *err) {
     if (c == 0)
       return nnrt__fail(err, NNRT_EDATA, "%s:%lld: NUL byte in a text line (not a CSV file?)",
                         r->path, (long long)r->lineno + 1);
+    if (r->len && r->line[r->len - 1] == '\r') /* a CR not before the LF: one that ends lines alone */
+      return nnrt__fail(err, NNRT_EDATA, "%s:%lld: a carriage return inside the line (lines ended by CR alone, "
+                        "as in old Mac text?): end each line with LF or CR LF", r->path, (long long)r->lineno + 1);
     if (r->len >= r->max_len)
       return nnrt__fail(err, NNRT_EDATA, "%s:%lld: line longer than %zu bytes (not a CSV file?)",
                         r->path, (long long)r->lineno + 1, r->max_len);

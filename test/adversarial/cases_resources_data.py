@@ -108,6 +108,12 @@ CASES = [
     csv_refused("csv-long-line", "d.csv", r"d\.csv:2: line longer than %d bytes" % CSV_LINE_LIMIT,
                 files={"d.csv": "x1,x2,y\n" + "1" * (CSV_LINE_LIMIT + 10) + ",0,0\n"}),
     csv_refused("csv-nul-byte", "d.csv", r"d\.csv:2: NUL byte in a text line", files={"d.csv": b"x1,x2,y\n0,0\x00,0\n"}),
+    # lines ended by CR alone read as one line whose fields run together across the CRs
+    csv_refused("csv-cr-line-ends", "d.csv", r"d\.csv:1: a carriage return inside the line \(lines ended by CR "
+                r"alone, as in old Mac text\?\): end each line with LF or CR LF",
+                files={"d.csv": "x1,x2,y\r0,0,0\r0,1,1\r"}),
+    predict_refused("predict-input-cr-line-ends", "in.csv", r"in\.csv:1: a carriage return inside the line",
+                    files={"in.csv": "0,1\r1,1\r"}),
     csv_refused("csv-ragged-row", "d.csv", r"d\.csv:3: expected 3 fields, found 2",
                 files={"d.csv": "x1,x2,y\n0,0,0\n0,1\n"}),
     csv_refused("csv-extra-field", "d.csv", r"d\.csv:2: expected 3 fields, found 4",
