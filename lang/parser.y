@@ -19,13 +19,20 @@ int yylex(YYSTYPE *lval, YYLTYPE *lloc, ParseCtx *ctx, void *scanner);
 }
 
 %code {
+#include <string.h>
+
 static SrcLoc loc_of(YYLTYPE l) {
   SrcLoc s = {l.first_line, l.first_column};
   return s;
 }
+/* Bison says "memory exhausted" when its stack reaches YYMAXDEPTH (10000 states): a
+ * source nested that deep (f(f(f(...)))), which no network needs; said as such. */
 static void yyerror(YYLTYPE *l, ParseCtx *ctx, void *scanner, const char *msg) {
   (void)scanner;
-  diag_error(ctx->diag, loc_of(*l), "%s", msg);
+  if (strcmp(msg, "memory exhausted") == 0)
+    diag_error(ctx->diag, loc_of(*l), "nested too deep: calls inside calls, f(g(...)), may go about 5000 deep");
+  else
+    diag_error(ctx->diag, loc_of(*l), "%s", msg);
 }
 }
 
