@@ -248,13 +248,20 @@ static void parse_model(OnnxModel *m, const unsigned char *bytes, size_t len) {
   if (!m->proto->graph) model_error(m, "not a valid ONNX model (it has no graph)");
 }
 
-/* The version of the default operator set (domain "" or "ai.onnx"), which must be 9..21. */
+/* The version of the default operator set (domain "" or "ai.onnx"), which must be 9..21,
+ * imported once: of two versions (Softmax's axis means another thing before 13) the last
+ * was taken silently. A version is clamped into 0..1000 before it is an int. */
 static void check_opset(OnnxModel *m) {
   m->opset = -1;
   for (size_t i = 0; i < m->proto->n_opset_import; i++) {
     const Onnx__OperatorSetIdProto *o = m->proto->opset_import[i];
     const char *d = str(o->domain);
-    if ((d[0] == 0 || strcmp(d, "ai.onnx") == 0) && o->has_version) m->opset = (int)(o->version > 1000 ? 1000 : o->version);
+    if (!(d[0] == 0 || strcmp(d, "ai.onnx") == 0) || !o->has_version) continue;
+    int version = (int)(o->version > 1000 ? 1000 : o->version < 0 ? 0 : o->version);
+    if (m->opset >= 0 && version != m->opset)
+      model_error(m, "not a valid ONNX model (it imports the default operator set twice, versions %d and %d)",
+                  m->opset, version);
+    m->opset = version;
   }
   if (m->opset < 0) model_error(m, "not a valid ONNX model (it imports no version of the default operator set)");
   if (m->opset < 1 || m->opset > 21)

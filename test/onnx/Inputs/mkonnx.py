@@ -192,6 +192,15 @@ def gemm_relu(attrs, w, c):
                        [tensor("W", [4, 4], w), tensor("C", [4], c)]))
 
 
+def opset_twice():
+    """A Softmax over axes 1.. of [N, 2, 3], which opset 11 reads as the whole sample and 13 does
+    not, in a model importing the default operator set as 11 and as 13."""
+    g = graph([node("Softmax", ["x"], ["y"], "sm", [attr_int("axis", 1)])], [value_info("x", ["N", 2, 3])],
+              [value_info("y", ["N", 2, 3])])
+    imports = f_bytes(8, f_str(1, "") + f_int(2, 11)) + f_bytes(8, f_str(1, "ai.onnx") + f_int(2, 13))
+    return f_int(1, 8) + f_str(2, "mkonnx") + imports + f_bytes(7, g)
+
+
 def relu_chain(n, width):
     """x[N,width] -> n Relus in a row: each an identity matrix of width² parameters in nnc."""
     nodes = [node("Relu", ["x" if i == 0 else "r%d" % (i - 1)], ["r%d" % i if i < n - 1 else "y"], "relu%d" % i)
@@ -337,6 +346,7 @@ MODELS = {
                                                                        tensor("B", [4], [0, 0, 0, 0]),
                                                                        tensor("V", [4], [1, -1, 1, 1])]),
     "reshape-size": lambda: one_node("Reshape", (), "rs", ("x", "S"), [tensor("S", [2], [-1, -5], INT64)]),
+    "opset-twice": opset_twice,
     "relu-chain-wide": lambda: relu_chain(3, 1 << 24),
     "relu-chain-long": lambda: relu_chain(1000, 512),
     "input-twice": lambda: one_node("Relu", extra_inputs=[value_info("x", ["N", 4])]),
