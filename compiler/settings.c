@@ -1060,6 +1060,10 @@ static void check_optimizer(Sema *s, const SrcLoc *first_set) {
     diag_error(s->diag, s->nesterov_loc, "'nesterov on' needs a momentum above 0 (e.g. sgd momentum 0.9 nesterov on)");
   if (s->nesterov_loc.line > 0 && s->dampening_loc.line > 0)
     diag_error(s->diag, s->dampening_loc, "'dampening' must be 0 with 'nesterov on' (as PyTorch's SGD requires)");
+  /* centered RMSProp with alpha 0: s − a² = g² − g² = 0, and every step is rate·g/eps */
+  if ((d->keys & NNC_OKEY_CENTERED) && t->centered && t->alpha == 0)
+    diag_error(s->diag, first_set[setting_index(d->name)], "'centered on' needs an alpha above 0: with alpha 0 the "
+               "gradient's variance is 0 and every step is rate·g/eps (e.g. alpha 0.99)");
   if (first_set[setting_index("rate")].line == 0) t->rate = d->rate;
   check_full_batch(s, d, first_set);
 }

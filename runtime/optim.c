@@ -279,5 +279,8 @@ int nnrt__optim_check(const nnc_train_settings *s, nnrt_error *err) {
                       s->step_max);
   if (s->nesterov && s->dampening != 0)
     return nnrt__fail(err, NNRT_EUSAGE, "nesterov needs a dampening of 0");
+  if ((d->keys & NNC_OKEY_CENTERED) && s->centered && s->alpha == 0) /* s − a² = g² − g² = 0 */
+    return nnrt__fail(err, NNRT_EUSAGE, "--centered needs an --alpha above 0: with alpha 0 the gradient's variance "
+                      "is 0 and every step is rate·g/eps");
   return NNRT_OK;
 }
