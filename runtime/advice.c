@@ -41,6 +41,10 @@ void nnrt__advice_facts(const nnrt_dataset *d, const nnc_train_settings *s, int3
   if (s->optimizer == NNC_OPT_SGD || s->optimizer == NNC_OPT_ADAMW)
     f->weight_decay = s->weight_decay;
   f->decoupled = s->optimizer == NNC_OPT_ADAMW;
+  if (s->optimizer == NNC_OPT_ADAM || s->optimizer == NNC_OPT_ADAMW) {
+    f->beta1 = s->beta1;
+    f->beta2 = s->beta2;
+  }
   f->inputs_scaled = s->data.scale != NNC_SCALE_NONE;
   f->targets_scaled = s->data.target_scale != NNC_SCALE_NONE;
   f->regression = metric == NNC_METRIC_REGRESSION;
@@ -79,6 +83,18 @@ static int say_decay(const nnrt_advice_facts *f, char *buf, size_t cap) {
                   decay_limit(f) / f->rate);
 }
 
+/* Adam's step m/√v stays within a few times the rate while β1 < √β2 (each past gradient in m
+ * is also in v); beyond it a run of small gradients after large ones makes m/√v unbounded. */
+static int moments_unbounded(const nnrt_advice_facts *f) {
+  return f->beta1 > 0 && f->beta1 * f->beta1 > f->beta2;
+}
+
+static int say_moments(const nnrt_advice_facts *f, char *buf, size_t cap) {
+  return snprintf(buf, cap, "beta1 %g is above √beta2 = %g: the first moment outgrows the second's root and a step "
+                  "is no longer bounded by the rate; give a --beta2 of at least beta1² = %g", f->beta1,
+                  sqrt(f->beta2), f->beta1 * f->beta1);
+}
+
 static int say_targets(const nnrt_advice_facts *f, char *buf, size_t cap) {
   return snprintf(buf, cap, "the targets are not scaled, output %d reaches %g: add 'target_scale zscore' "
                   "to the data", (int)f->target, f->target_max);
@@ -110,6 +126,7 @@ static const advice_cause causes[] = {
   {targets_large, say_targets},
   {inputs_large, say_inputs},
   {decay_overshoots, say_decay},
+  {moments_unbounded, say_moments},
 };
 
 /* "likely cause: the targets are not scaled, …: add …; else try a smaller --rate than 0.01", or

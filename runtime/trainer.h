@@ -130,6 +130,7 @@ typedef struct nnrt_advice_facts {
   double input_max, target_max; /* that |value| */
   double weight_decay;          /* sgd's (L2) and adamw's (decoupled); 0 for the others */
   int decoupled;                /* adamw: p ← p·(1 − rate·weight_decay) */
+  double beta1, beta2;          /* adam's and adamw's; 0 0 for the others */
 } nnrt_advice_facts;
 void nnrt__advice_facts(const nnrt_dataset *d, const nnc_train_settings *s, int32_t metric,
                         nnrt_advice_facts *f);

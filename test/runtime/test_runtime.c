@@ -956,7 +956,7 @@ static void test_all_restarts_diverged(void) {
 /* The advice names unscaled targets (regression only), unscaled inputs, then the step size. */
 static void test_advice(void) {
   char buf[512];
-  nnrt_advice_facts f = {0.1, 0, 0, 0, 1, 4, 0, 284, 346, 0, 0};
+  nnrt_advice_facts f = {0.1, 0, 0, 0, 1, 4, 0, 284, 346, 0, 0, 0, 0};
   nnrt__advice_text(&f, 1, buf, sizeof buf);
   ASSERT_STR(buf, "likely cause: the targets are not scaled, output 0 reaches 346: add 'target_scale zscore' to "
                   "the data; the inputs are not scaled, input 4 reaches 284: add 'scale zscore' to the data; else "
@@ -989,6 +989,16 @@ static void test_advice(void) {
   nnrt__advice_text(&f, 1, buf, sizeof buf);
   ASSERT_STR(buf, "likely cause: the weight decay overshoots, rate 0.1 · weight_decay 25 = 2.5 is above 2: give a "
                   "--weight-decay below 20; else try a smaller --rate than 0.1");
+  f.weight_decay = 0;
+  f.beta1 = 0.9; /* β1 < √β2: bounded steps, not named */
+  f.beta2 = 0.999;
+  nnrt__advice_text(&f, 1, buf, sizeof buf);
+  ASSERT_STR(buf, "try a smaller --rate than 0.1");
+  f.beta2 = 0.25;
+  nnrt__advice_text(&f, 1, buf, sizeof buf);
+  ASSERT_STR(buf, "likely cause: beta1 0.9 is above √beta2 = 0.5: the first moment outgrows the second's root and a "
+                  "step is no longer bounded by the rate; give a --beta2 of at least beta1² = 0.81; else try a "
+                  "smaller --rate than 0.1");
 }
 
 static void test_majority_fraction(void) {
