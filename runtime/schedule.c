@@ -17,6 +17,7 @@
  * The plateau state goes into checkpoints (checkpoint.c, section SCHD); the rest is a pure
  * function of (t, e), so a resumed run has the same rates.
  */
+#include <float.h>
 #include <math.h>
 
 #include "nnc/schedule.h"
@@ -61,7 +62,7 @@ static double schedule_rate(const nnc_train_settings *s, const nnrt_plateau *p, 
     restart_period(c, e, &t_cur, &t_i);
     return cosine(s->rate, c->min_rate, (double)t_cur, (double)t_i);
   case NNC_DECAY_PLATEAU:
-    return p && p->rate > 0 ? p->rate : s->rate;
+    return p ? p->rate : s->rate;
   default:
     return s->rate;
   }
@@ -114,6 +115,8 @@ void nnrt__plateau_step(nnrt_plateau *p, const nnc_train_settings *s, double los
     double lower = p->rate * c->factor;
     if (lower < c->min_rate)
       lower = c->min_rate;
+    if (!(lower > 0)) /* rate·F below the smallest double: the least rate there is, not 0 (no rate) */
+      lower = DBL_TRUE_MIN;
     if (p->rate - lower > 1e-8)
       p->rate = lower;
     p->cooldown = c->cooldown;
