@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "nnc/cpu_features.h"
+#include "nnc/model.h"
 
 #include "cg.h"
 #include "backend.h"
@@ -1178,10 +1179,12 @@ static LLVMValueRef build_train_step(Cg *cg, LLVMValueRef fwd1, LLVMValueRef sgd
   LLVMBuildRet(cg->b, to_f64(cg, call(cg, sgd1, sargs, 7)));
 
   LLVMPositionBuilderAtEnd(cg->b, batch);
-  if (!LLVMIsNull(tr->train_rows)) { /* without momentum the batch kernels apply the step themselves */
+  if (!LLVMIsNull(tr->train_rows)) { /* without momentum the batch kernels apply the step themselves, */
     LLVMBasicBlockRef fused_batch = LLVMAppendBasicBlockInContext(cg->ctx, fn, "fused_batch");
     LLVMBasicBlockRef general = LLVMAppendBasicBlockInContext(cg->ctx, fn, "general");
-    LLVMBuildCondBr(cg->b, no_m, fused_batch, general);
+    int64_t part = nnc_batch_part_samples(cg_scratch_per_sample(n, cg->vec_bytes)); /* in one part */
+    LLVMValueRef fits = LLVMBuildICmp(cg->b, LLVMIntSLE, count, cg_int(cg, part), "");
+    LLVMBuildCondBr(cg->b, LLVMBuildAnd(cg->b, no_m, fits, ""), fused_batch, general);
     LLVMPositionBuilderAtEnd(cg->b, fused_batch);
     LLVMBuildRet(cg->b, emit_one_part_step(cg, tr, count, x, t, scratch, LLVMGetParam(fn, 5)));
     LLVMPositionBuilderAtEnd(cg->b, general);

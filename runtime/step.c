@@ -26,9 +26,10 @@
  * so the numbers are those of the update after the whole gradient. Not with clipping (it
  * needs the whole gradient first), full-batch optimizers, threads or processes, nor when
  * NNRT_FUSED_UPDATE=0 is set in the environment (the update then runs after the gradient).
- * Full-batch optimizers (rprop, irprop) take the whole training set as one batch: each worker
- * sums the gradient of its share in chunks of FULL_BATCH_CHUNK rows, so that the scratch stays
- * the size of a chunk whatever the data set's.
+ * A worker sums the gradient of its share in calls of at most nnc_batch_part_samples rows, so
+ * that its scratch is the size of a call whatever the batch's (full-batch optimizers, rprop and
+ * irprop, take the whole training set as one batch); threads that compute what they own do so
+ * only while each one's part is no larger (a larger part steps slower than its gradient does).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -41,9 +42,6 @@
 #include "trainer.h"
 
 /* ---- threads ---- */
-
-/* Rows per loss_grad call of a full-batch optimizer's worker. */
-#define FULL_BATCH_CHUNK 1024
 
 /* The core's L2 in bytes, 0 where the C library does not say. */
 static long l2_bytes(void) {
@@ -70,9 +68,9 @@ static int switched_off(const char *var, int *cached) {
 int nnrt__threads_setup(nnrt_trainer *tr, nnrt_error *err) {
   const nnc_model *m = tr->m;
   int n = tr->o.threads, k = nnrt__mpi_size();
-  int64_t share = ((tr->batch + k - 1) / k + n - 1) / n;
-  if (nnc_optimizer_full_batch(tr->o.s.optimizer) && share > FULL_BATCH_CHUNK)
-    share = FULL_BATCH_CHUNK;
+  int64_t share = ((tr->batch + k - 1) / k + n - 1) / n, part = nnc_batch_part_samples(m->scratch_per_sample);
+  if (share > part)
+    share = part;
   tr->grad_chunk = share > 0 ? share : 1;
   tr->pull_params = (double)m->n_params * m->real_bytes <= (double)l2_bytes();
   int rc = n > 1 ? nnrt__pool_create(n, &tr->pool, err) : NNRT_OK;
@@ -306,7 +304,8 @@ static void rows_worker(void *ctx, int w) {
 static int owner_computes(const nnrt_trainer *tr, int64_t n) {
   static int off = -1;
   return !switched_off("NNRT_OWNER_COMPUTES", &off) && tr->pool && tr->m->train_rows && tr->m->train_deltas && !tr->runtime_update &&
-         tr->o.s.momentum == 0 && !nnc_schedule_needs_gradient(&tr->o.s) && nnrt__mpi_size() <= 1 && n > 1;
+         tr->o.s.momentum == 0 && !nnc_schedule_needs_gradient(&tr->o.s) && nnrt__mpi_size() <= 1 && n > 1 &&
+         (n + tr->o.threads - 1) / tr->o.threads <= tr->grad_chunk;
 }
 
 /* Every thread's deltas for its contiguous part (gathered by that thread), then every
