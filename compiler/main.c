@@ -192,6 +192,23 @@ static int parse_flag(Options *o, int argc, char **argv, int *i) {
   return 1;
 }
 
+/* Options of compiled code given with an action that compiles none are refused, not
+ * ignored: `--emit-ir --header h.h` wrote no header and `--check --weights W` read no
+ * weights, both with status 0. --weights also serves --emit-onnx. */
+static void refuse_unused_options(const Options *o) {
+  int compiled = o->action == ACT_EXECUTABLE || o->action == ACT_OBJECT || o->action == ACT_ASSEMBLY ||
+                 o->action == ACT_LLVM;
+  if (compiled) return;
+  const char *unused = o->backend.quantize ? "--quantize" : o->header ? "--header" : o->backend.prefix ? "--prefix"
+                     : o->backend.triple ? "--target" : o->backend.cpu ? "--cpu" : o->backend.features ? "--features"
+                     : o->weights && o->action != ACT_ONNX ? "--weights" : NULL;
+  if (unused)
+    usage_error(strcmp(unused, "--weights") == 0 ? "%s applies to compiled code (an executable, -c, -S or --emit-llvm) "
+                                                   "and --emit-onnx"
+                                                 : "%s applies to compiled code (an executable, -c, -S or --emit-llvm)",
+                unused);
+}
+
 static void parse_args(Options *o, int argc, char **argv) {
   memset(o, 0, sizeof *o);
   o->backend.opt_level = 3;
@@ -211,9 +228,7 @@ static void parse_args(Options *o, int argc, char **argv) {
     o->input = a;
   }
   if (!o->input) usage_error("no input file%s", "");
-  if (o->backend.quantize && o->action != ACT_EXECUTABLE && o->action != ACT_OBJECT && o->action != ACT_ASSEMBLY &&
-      o->action != ACT_LLVM)
-    usage_error("--quantize applies to compiled code (an executable, -c, -S or --emit-llvm)%s", "");
+  refuse_unused_options(o);
 }
 
 /* The largest source nnc reads: a bound for /dev/zero, a pipe that never ends, or a file
