@@ -30,6 +30,21 @@
       sum += ((double)g[i] * inv_n) * ((double)g[i] * inv_n);                                   \
   } while (0)
 
+/* The largest |g|, and the squares of g/big: the norm of a gradient whose squares overflow. */
+#define LARGEST(real)                                                                           \
+  do {                                                                                          \
+    const real *restrict g = grad;                                                              \
+    for (int64_t i = 0; i < n; i++)                                                             \
+      big = fmax(big, fabs((double)g[i] * inv_n));                                              \
+  } while (0)
+
+#define SCALED_SQUARES(real)                                                                    \
+  do {                                                                                          \
+    const real *restrict g = grad;                                                              \
+    for (int64_t i = 0; i < n; i++)                                                             \
+      sum += ((double)g[i] * inv_n / big) * ((double)g[i] * inv_n / big);                       \
+  } while (0)
+
 #define SCALE(real)                                                                             \
   do {                                                                                          \
     real *restrict g = grad;                                                                    \
@@ -45,14 +60,34 @@ static void clip_value(void *grad, int64_t n, int real_bytes, double v, double i
     CLIP_VALUE(double);
 }
 
-/* Returns the norm before clipping. */
+/* ‖g‖ when its squares overflow a double (f64 components beyond 1e154): big·‖g/big‖, big the
+ * largest |g|; infinite only when a component is. */
+static double norm_scaled(const void *grad, int64_t n, int real_bytes, double inv_n) {
+  double big = 0, sum = 0;
+  if (real_bytes == 4)
+    LARGEST(float);
+  else
+    LARGEST(double);
+  if (!(big > 0) || !isfinite(big))
+    return big;
+  if (real_bytes == 4)
+    SCALED_SQUARES(float);
+  else
+    SCALED_SQUARES(double);
+  return big * sqrt(sum);
+}
+
+/* Returns the norm before clipping. A finite gradient whose squares overflow is scaled to C
+ * as any other (its norm taken again, scaled): an infinite norm made the factor 0 and zeroed
+ * every gradient, so a run clipped to rescue exploding gradients stopped learning silently. */
 static double clip_norm(void *grad, int64_t n, int real_bytes, double max_norm, double inv_n) {
   double sum = 0;
   if (real_bytes == 4)
     SQUARES(float);
   else
     SQUARES(double);
-  double norm = sqrt(sum), coef = max_norm / (norm + 1e-6);
+  double norm = isfinite(sum) ? sqrt(sum) : norm_scaled(grad, n, real_bytes, inv_n);
+  double coef = max_norm / (norm + 1e-6);
   if (coef < 1) {
     if (real_bytes == 4)
       SCALE(float);
