@@ -710,10 +710,16 @@ static Value *scaled_input(OnnxModel *m, const Value *v, const char *op, const d
 
 /* --- node inputs and attributes ---------------------------------------------------------- */
 
-static const Onnx__AttributeProto *attribute(const OnnxModel *m, const char *name) {
+/* The node's attribute `name`, or NULL; one given twice (LeakyRelu with two alphas, of
+ * which the first was taken) is an invalid model. */
+static const Onnx__AttributeProto *attribute(OnnxModel *m, const char *name) {
+  const Onnx__AttributeProto *found = NULL;
   for (size_t i = 0; i < m->node->n_attribute; i++)
-    if (strcmp(str(m->node->attribute[i]->name), name) == 0) return m->node->attribute[i];
-  return NULL;
+    if (strcmp(str(m->node->attribute[i]->name), name) == 0) {
+      if (found) node_error(m, "not a valid ONNX model (attribute '%s' is given twice)", name);
+      found = m->node->attribute[i];
+    }
+  return found;
 }
 
 static int64_t int_attr(OnnxModel *m, const char *name, int64_t dflt) {

@@ -347,6 +347,7 @@ MODELS = {
                                                                        tensor("V", [4], [1, -1, 1, 1])]),
     "reshape-size": lambda: one_node("Reshape", (), "rs", ("x", "S"), [tensor("S", [2], [-1, -5], INT64)]),
     "opset-twice": opset_twice,
+    "attribute-twice": lambda: one_node("LeakyRelu", [attr_float("alpha", 0.1), attr_float("alpha", 0.2)], "leaky"),
     "relu-chain-wide": lambda: relu_chain(3, 1 << 24),
     "relu-chain-long": lambda: relu_chain(1000, 512),
     "input-twice": lambda: one_node("Relu", extra_inputs=[value_info("x", ["N", 4])]),
