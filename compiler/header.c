@@ -169,6 +169,28 @@ static void write_comment_text(FILE *f, const char *s) {
   }
 }
 
+/* The macros a header defines, after PREFIX_ in capitals; the later ones only where their
+ * condition holds (a quantized object, code for x86-64 and AMX, dropout in training code). */
+static const char *const always_macros[] = {"N_INPUTS", "N_OUTPUTS", "N_PARAMS", "SCRATCH_BYTES",
+                                            "FORWARD_SCRATCH_BYTES", "PRECISION"};
+
+/* Two headers in one program may not define one macro two ways: prefixes equal in capitals
+ * (net and NET) or one ending where another's macro name goes on (a and a_forward: both
+ * A_FORWARD_SCRATCH_BYTES) would give a size of the other model, silently where the values
+ * happen to agree or where the include guard made the second header vanish. So the guard
+ * keeps the prefix's own case, and the header stops the compilation, naming the fix, if any
+ * of its macros is already defined. */
+static void write_macro_check(FILE *f, const char *nm, const char *up, const char *const *extra, int n_extra) {
+  const char *sep = "#if ";
+  for (size_t i = 0; i < sizeof always_macros / sizeof *always_macros; i++, sep = " || \\\n    ")
+    fprintf(f, "%sdefined(%s_%s)", sep, up, always_macros[i]);
+  for (int i = 0; i < n_extra; i++) fprintf(f, " || \\\n    defined(%s_%s)", up, extra[i]);
+  fprintf(f, "\n#error \"%s.h: one of its macros %s_... is already defined, by the header of another model "
+             "whose prefix is the same in capitals or continues into a macro name of this one (a and a_forward "
+             "both define A_FORWARD_SCRATCH_BYTES): compile one of the models with another nnc --prefix\"\n#endif\n\n",
+          nm, up);
+}
+
 int emit_header(const IrNetwork *n, const char *prefix, const char *path, int vec_bytes, int embedded, int quantize,
                 uint64_t x86_features) {
   OutFile out;
@@ -181,8 +203,16 @@ int emit_header(const IrNetwork *n, const char *prefix, const char *path, int ve
   fprintf(f, " (network %s). Do not edit.\n"
              " * All buffers belong to the caller; the functions keep no state, so several\n"
              " * models and threads may run at once. */\n", n->name);
-  fprintf(f, "#ifndef NNC_MODEL_%s_H\n#define NNC_MODEL_%s_H\n\n", up, up);
-  fprintf(f, "#include <stdint.h>\n\n#include <nnc/model.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+  fprintf(f, "#ifndef NNC_MODEL_%s_H\n#define NNC_MODEL_%s_H\n\n", nm, nm);
+  fprintf(f, "#include <stdint.h>\n\n#include <nnc/model.h>\n\n");
+  const char *extra[5];
+  int n_extra = 0;
+  if (quantize) extra[n_extra++] = "QUANTIZE";
+  if (x86_features) extra[n_extra++] = "X86_FEATURES";
+  if (x86_features & NNC_X86_AMX) extra[n_extra++] = "USES_AMX";
+  if (!embedded && n->n_dropout) extra[n_extra++] = "N_DROPOUT", extra[n_extra++] = "DROPOUT_MASK_OFFSET";
+  write_macro_check(f, nm, up, extra, n_extra);
+  fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
   fprintf(f, "#define %s_N_INPUTS %d\n", up, n->n_inputs);
   fprintf(f, "#define %s_N_OUTPUTS %d\n", up, n->n_outputs);
   fprintf(f, "#define %s_N_PARAMS %lld\n", up, (long long)n->n_params);
