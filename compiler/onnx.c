@@ -1012,7 +1012,8 @@ static Value *affine(OnnxModel *m, Value *v, const char *op, const Value *cv) {
   for (int64_t i = 0; i < v->width; i++) {
     a[i] = op[0] == '*' ? c[i] : op[0] == '/' ? 1 / c[i] : op[0] == 'r' ? -1 : 1;
     b[i] = op[0] == '+' ? c[i] : op[0] == '-' ? -c[i] : op[0] == 'r' ? c[i] : 0;
-    if (!isfinite(a[i])) node_error(m, "divides by 0");
+    if (!isfinite(a[i]) && c[i] == 0) node_error(m, "divides by 0");
+    if (!isfinite(a[i])) node_error(m, "divides by %g, whose inverse a double cannot hold", c[i]);
   }
   Value *r = scale_rows(m, v, a, b);
   r->wide = v->wide;
