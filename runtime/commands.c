@@ -112,16 +112,30 @@ static int finish_sources(nnrt_cli *c, nnrt_error *err) {
   return rc ? rc : check_columns(&c->test, err);
 }
 
-/* A single-output classifier's output is a probability: its targets must lie in [0, 1]. */
+/* Targets the network cannot mean: a single-output classifier's output is a probability, and
+ * so is a label scored as multilabel (yes, no or between): their targets must lie in [0, 1];
+ * cross-entropy's targets are probabilities (or weights), never negative: with one below 0 the
+ * loss has no minimum and training would chase it, silently. */
 static int check_targets(nnrt_cli *c, const nnc_data_source *src, const nnrt_dataset *d, nnrt_error *err) {
-  if (!c->m->classifier || c->m->n_outputs != 1 || !d->t)
+  int single = c->m->classifier && c->m->n_outputs == 1, multilabel = c->o.s.metric == NNC_METRIC_MULTILABEL;
+  int xent = c->m->train->loss == NNC_LOSS_CROSS_ENTROPY;
+  if (!d->t || src->targets_inputs || !(single || multilabel || xent))
     return NNRT_OK;
-  for (int64_t k = 0; k < d->n; k++) {
-    double t = nnrt_dataset_target(d, k, 0);
-    if (!(t >= 0 && t <= 1))
-      return nnrt__fail(err, NNRT_EDATA, "%s: sample %lld: target %g is outside [0, 1], but the "
-                        "network's single output is a class probability", src->path, (long long)k + 1, t);
-  }
+  for (int64_t k = 0; k < d->n; k++)
+    for (int32_t o = 0; o < d->n_outputs; o++) {
+      double t = nnrt_dataset_target(d, k, o);
+      if (single && !(t >= 0 && t <= 1))
+        return nnrt__fail(err, NNRT_EDATA, "%s: sample %lld: target %g is outside [0, 1], but the "
+                          "network's single output is a class probability", src->path, (long long)k + 1, t);
+      if (multilabel && !(t >= 0 && t <= 1))
+        return nnrt__fail(err, NNRT_EDATA, "%s: sample %lld, target %d: %g is outside [0, 1], but the metric is "
+                          "multilabel: each target is a label, 1 (yes) or 0 (no), or its probability", src->path,
+                          (long long)k + 1, (int)o + 1, t);
+      if (xent && !(t >= 0))
+        return nnrt__fail(err, NNRT_EDATA, "%s: sample %lld, target %d: %g is negative, but the loss is "
+                          "cross_entropy, whose targets are probabilities", src->path, (long long)k + 1,
+                          (int)o + 1, t);
+    }
   return NNRT_OK;
 }
 

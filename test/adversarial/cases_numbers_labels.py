@@ -108,6 +108,14 @@ AE_IDX_NN = """network aei {
 """
 AE_IDX = idx_values(0x08, [20, 4, 4], [(i * 37) % 256 for i in range(320)])
 
+ML_HEAD = "x1,x2,x3,x4,big,bright,mixed\n"
+
+
+def compiled_ml(ctx):
+    r = ctx.sh("$NNC $EXAMPLES/multilabel.nn -o ml")
+    assert r.code == 0, r.err
+
+
 AUTOENCODER = "$NNC $EXAMPLES/autoencoder.nn -o ae && ./ae train --quiet --epochs 5 --save ae.weights"
 
 CASES = [
@@ -206,6 +214,17 @@ CASES = [
     case("targets-inputs-are-scaled", "$NNC aei.nn -o aei && ./aei train --quiet >/dev/null && ./aei eval",
          files={"aei.nn": AE_IDX_NN, "img.idx": AE_IDX}, exit=0, out=r"eval\s+mse 0\.[0-9]+\s",
          creates=["aei", "aei.weights", "aei.weights.ckpt"]),
+    # ---- targets a multilabel network or cross-entropy cannot mean ----
+    case("multilabel-target-above-one", "./ml train --quiet --epochs 1 --restarts 1 --data d.csv --save w.w",
+         files={"d.csv": ML_HEAD + "0.1,0.2,0.3,0.4,1,0,1\n0.5,0.6,0.7,0.8,2,0,1\n"}, setup=compiled_ml, exit=1,
+         creates=[], err=r"d\.csv: sample 2, target 1: 2 is outside \[0, 1\], but the metric is multilabel"),
+    case("multilabel-eval-target-above-one", "./ml eval --initial --data d.csv",
+         files={"d.csv": ML_HEAD + "0.1,0.2,0.3,0.4,1,0,1.5\n"}, setup=compiled_ml, exit=1, creates=[],
+         err=r"d\.csv: sample 1, target 3: 1\.5 is outside \[0, 1\], but the metric is multilabel"),
+    case("cross-entropy-negative-target", "./ml train --quiet --epochs 1 --restarts 1 --data d.csv --save w.w "
+         "--metric regression", files={"d.csv": ML_HEAD + "0.1,0.2,0.3,0.4,1,-0.5,1\n0.5,0.6,0.7,0.8,0,0,1\n"},
+         setup=compiled_ml, exit=1, creates=[],
+         err=r"d\.csv: sample 1, target 2: -0\.5 is negative, but the loss is cross_entropy"),
     # ---- metrics ----
     case("metric-flag-unknown", "./iris eval --metric accuracy", models=["iris"], exit=2, creates=[],
          err=r"--metric: expected auto, classification, multilabel or regression, got 'accuracy'"),
