@@ -3,16 +3,14 @@
  * Consumes: the trainer's state at the end of an epoch (parameters, velocity, the run's and
  * the overall best parameters, nnrt_checkpoint_state).
  * Produces: a weights file whose parameters are the current ones, with trailer sections CKPT,
- * VELO (SGD) or OPTM (every other optimizer), SCHD (decay plateau), SPLT (the validation
- * split's fraction, seed and samples), RBST, GBST, SCAL, LBLS and TSCL (see nnc/nnrt.h),
+ * VELO (SGD) or OPTM (every other optimizer), SCHD (decay plateau), RBST, GBST, SCAL, LBLS and
+ * TSCL (see nnc/nnrt.h),
  * written whole or not at all (files.c); and, resuming, the trainer state back. A plain
  * weights file (no CKPT) resumes as the starting point of the first run. A checkpoint resumes
  * only with the optimizer that wrote it (one without OPTM, older ones included, was SGD's):
  * another's state would not mean the same. Training with `decay plateau` resumes only a
  * checkpoint that has its state (SCHD), unless it is from before the first epoch ended; other
- * schedules are pure functions of the epoch and step count CKPT holds. A checkpoint resumes only
- * with the validation split it was written with (SPLT): the same fraction and, when there is
- * one, the same seed and number of samples.
+ * schedules are pure functions of the epoch and step count CKPT holds.
  */
 #include <math.h>
 #include <stdint.h>
@@ -97,29 +95,15 @@ static void decode_plateau(nnrt_plateau *p, const unsigned char *in) {
 /* OPTM: u32 optimizer (enum nnc_optimizer), u32 slots, then slots × n_params reals. */
 #define OPTM_HEADER 8
 
-/* SPLT: what chose the validation split: f64 fraction, u64 seed, u64 samples (before the
- * split). The run's best scores and early stopping were measured on the samples it held out;
- * resumed with another split they would be compared with scores on other samples, and samples
- * the run trained on would be held out, silently. */
-#define SPLT_BYTES 24
-
-static void encode_split(const nnrt_trainer *tr, unsigned char *out) {
-  uint64_t v;
-  memcpy(&v, &tr->o.s.validation, 8);
-  nnrt__put_u64(out, v);
-  nnrt__put_u64(out + 8, tr->o.s.seed);
-  nnrt__put_u64(out + 16, (uint64_t)tr->all->n);
-}
-
 static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scaler *sc,
                             char *chosen, size_t cap, nnrt_error *err) {
-  unsigned char state[8 * CKPT_FIELDS], schd[SCHD_BYTES], splt[SPLT_BYTES];
+  unsigned char state[8 * CKPT_FIELDS], schd[SCHD_BYTES];
   int64_t np = tr->m->n_params;
   uint64_t pbytes = (uint64_t)np * (uint64_t)tr->m->real_bytes, sc_len = 0, lb_len = 0, ts_len = 0;
   uint64_t obytes = (uint64_t)tr->slots * pbytes;
   void *sc_buf = NULL, *lb_buf = NULL, *ts_buf = NULL;
   unsigned char *le = nnrt__alloc(OPTM_HEADER + obytes + 2 * pbytes), *opt = le + 2 * pbytes;
-  nnrt_section secs[9];
+  nnrt_section secs[8];
   int n = 0, rc;
   if (!le)
     return nnrt__oom_writing(err, path);
@@ -138,8 +122,6 @@ static int write_checkpoint(nnrt_trainer *tr, const char *path, const nnrt_scale
     encode_plateau(&tr->plateau, schd);
     secs[n++] = section("SCHD", schd, SCHD_BYTES);
   }
-  encode_split(tr, splt);
-  secs[n++] = section("SPLT", splt, SPLT_BYTES);
   if (tr->val)
     secs[n++] = section("RBST", le, pbytes);
   if (tr->st.global_best_restart >= 0)
@@ -297,34 +279,6 @@ static int restore_plateau(nnrt_trainer *tr, const nnrt_wfile *wf, const nnrt_ch
   return NNRT_OK;
 }
 
-/* The validation split of the checkpoint's run must be this run's (a checkpoint without SPLT,
- * from before it was written, is not checked). */
-static int check_split(const nnrt_trainer *tr, const nnrt_wfile *wf, const char *path, nnrt_error *err) {
-  const nnrt_section *sp = nnrt__wfile_section(wf, "SPLT");
-  unsigned char mine[SPLT_BYTES];
-  double v;
-  if (!sp)
-    return NNRT_OK;
-  if (sp->len != SPLT_BYTES)
-    return nnrt__fail(err, NNRT_EDATA, "%s: checkpoint section SPLT has %llu bytes, must have %d", path,
-                      (unsigned long long)sp->len, SPLT_BYTES);
-  encode_split(tr, mine);
-  uint64_t bits = nnrt__get_u64(sp->data), seed = nnrt__get_u64((const unsigned char *)sp->data + 8);
-  uint64_t n = nnrt__get_u64((const unsigned char *)sp->data + 16);
-  memcpy(&v, &bits, 8);
-  if (!memcmp(sp->data, mine, 8) && (tr->o.s.validation <= 0 || !memcmp(sp->data, mine, SPLT_BYTES)))
-    return NNRT_OK;
-  if (memcmp(sp->data, mine, 8))
-    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint was written training with --validation %g, this "
-                      "training has %g: its best scores were measured on other samples; resume with --validation %g",
-                      path, v, tr->o.s.validation, v);
-  return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint's validation samples were held out of %llu samples by "
-                    "seed %llu; this training holds them out of %lld samples by seed %llu, other samples, some of "
-                    "which the run trained on; resume with --seed %llu and the same data", path,
-                    (unsigned long long)n, (unsigned long long)seed, (long long)tr->all->n,
-                    (unsigned long long)tr->o.s.seed, (unsigned long long)seed);
-}
-
 static int restore_state(nnrt_trainer *tr, const nnrt_wfile *wf, const char *path, nnrt_error *err) {
   const nnrt_section *ck = nnrt__wfile_section(wf, "CKPT");
   uint64_t pbytes = (uint64_t)tr->m->n_params * (uint64_t)tr->m->real_bytes;
@@ -334,8 +288,6 @@ static int restore_state(nnrt_trainer *tr, const nnrt_wfile *wf, const char *pat
                       (unsigned long long)ck->len, 8 * CKPT_FIELDS);
   decode_state(&st, ck->data);
   int rc = check_state(&st, tr, path, err);
-  if (!rc)
-    rc = check_split(tr, wf, path, err);
   if (!rc && st.global_best_restart >= 0 && !nnrt__wfile_section(wf, "GBST"))
     rc = nnrt__fail(err, NNRT_EDATA, "%s: checkpoint has a best restart but no section GBST", path);
   if (!rc)

@@ -122,17 +122,6 @@ def checkpoint_case(name, edit, err, exit=1, extra_setup=""):
                 exit=exit, err=err, creates=[])
 
 
-def resumed_split(name, flags, err):
-    """xor's checkpoint of a run with --validation 0.5 (seed 1), resumed with flags: refused."""
-    def setup(ctx):
-        r = ctx.sh(TRAIN + " --epochs 2 --restarts 1 --validation 0.5 --checkpoint c.ckpt --checkpoint-every 1 "
-                   "--save x.weights")
-        assert r.code == 0, r.err
-    return case("ckpt-" + name, TRAIN + " --resume c.ckpt --save y.weights " + flags, models=["xor"],
-                files={"d.csv": "x1,x2,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n0,0,0\n1,1,0\n"}, setup=setup,
-                exit=2, err=err, creates=[])
-
-
 # --- out of memory under ulimit -v ---------------------------------------------------------
 
 def skip_sanitized(ctx):
@@ -272,20 +261,4 @@ CASES = [
     checkpoint_case("ckpt-section-long", resize_section("CKPT", 8), r"checkpoint section CKPT has 72 bytes, must have 64"),
     checkpoint_case("velo-section-short", resize_section("VELO", -8), r"checkpoint section VELO has \d+ bytes, must have \d+"),
     checkpoint_case("velo-section-nan", nan_in_section("VELO"), r"checkpoint section VELO holds a value that is not finite"),
-    checkpoint_case("splt-section-short", resize_section("SPLT", -8), r"checkpoint section SPLT has 16 bytes, must have 24"),
-    # the validation split the run's best scores were measured on stays the run's
-    resumed_split("validation-turned-off", "--validation 0",
-                  r"c\.ckpt: the checkpoint was written training with --validation 0\.5, this training has 0: .*"
-                  r"resume with --validation 0\.5"),
-    resumed_split("validation-other-fraction", "--validation 0.25", r"written training with --validation 0\.5, this "
-                  r"training has 0\.25"),
-    resumed_split("validation-other-seed", "--validation 0.5 --seed 9",
-                  r"c\.ckpt: the checkpoint's validation samples were held out of 4 samples by seed 1; this training "
-                  r"holds them out of 4 samples by seed 9, .*resume with --seed 1 and the same data"),
-    resumed_split("validation-other-data", "--validation 0.5 --data d.csv",
-                  r"held out of 4 samples by seed 1; this training holds them out of 6 samples by seed 1"),
-    case("ckpt-validation-same-split-resumes", TRAIN + " --validation 0.5 --resume c.ckpt --save y.weights",
-         models=["xor"], setup=lambda ctx: ctx.sh(TRAIN + " --epochs 2 --restarts 1 --validation 0.5 --checkpoint "
-                                                  "c.ckpt --checkpoint-every 1 --save x.weights"),
-         exit=0, creates=["y.weights"], may_change=["c.ckpt"]),
 ]
