@@ -596,6 +596,10 @@ typedef struct Merge {
 /* The most literal weights one edge set may take from neuron sums (a dense set from a large
  * group, named in many neurons' sums, would otherwise be sized rows × columns). */
 #define SEMA_MAX_MERGED_EDGES (1 << 24)
+/* All the sets gathered from neuron sums in one network: a set from a single neuron reaches
+ * every neuron of the group (0 where a sum leaves it out), so n sums y[i] <- x[i] are n² edges,
+ * and 32000 of them (a source of 1 MB) took gigabytes. */
+#define SEMA_MAX_MERGED_TOTAL ((int64_t)1 << 25)
 
 static void neuron_name(const IrGroup *g, int j, char *buf, size_t size) {
   snprintf(buf, size, "%.40s[%d]", g->name, j);
@@ -674,6 +678,19 @@ static int merged_set(Sema *s, IrGroup *g, const Contrib *cs, const Contrib *c, 
     dense[c->src] = 2;
     return -1;
   }
+  if (s->merged_edges < 0) return -1;
+  if (s->merged_edges + count > SEMA_MAX_MERGED_TOTAL) {
+    char from[64];
+    if (whole) snprintf(from, sizeof from, "%.40s", sg->name);
+    else neuron_name(sg, c->idx, from, sizeof from);
+    diag_error(s->diag, c->t->ref_loc, "the sums of single neurons take more than %lld edges in the network, "
+               "here with the edges from '%s' into '%s' (a neuron named in any sum of a group is an edge into "
+               "every neuron of it); give '%s' one sum in its declaration", (long long)SEMA_MAX_MERGED_TOTAL, from,
+               g->name, g->name);
+    s->merged_edges = -1;
+    return -1;
+  }
+  s->merged_edges += count;
   IrEdges *e = add_edges(s, g, whole ? EDGES_DENSE : EDGES_ONE, c->src, whole ? 0 : c->idx, c->t->ref_loc);
   e->weight = weight_kind(c->t);
   e->count = count; /* as layout() will count it */

@@ -33,6 +33,8 @@ typedef struct Sema {
   const AstDecl **neuron_sums; /* the `NAME[i] <- sum` statements, grouped by target group: */
   int *neuron_sums_first;   /* group id -> its statements neuron_sums[first[id] .. first[id + 1]) */
   unsigned char *named_whole; /* group id -> named whole in the neuron sums being resolved */
+  int64_t merged_edges;     /* edges of the sets gathered from neuron sums so far, network-wide;
+                               -1 once past the bound (reported) */
 } Sema;
 
 int sema_lookup(Sema *s, const char *name);
