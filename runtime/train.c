@@ -848,7 +848,10 @@ static void note_threads(nnrt_trainer *tr) {
  * (RBST) must score on this validation part the loss that training measured, bit for bit.
  * Otherwise the data, the --batch, the --validation fraction or the --seed differ: the resumed
  * run would count its updates in other units, or judge its epochs on other samples than its
- * best one's (or validate on samples it has trained on). */
+ * best one's (or validate on samples it has trained on). The weights it keeps from a finished
+ * restart (GBST) must score again the loss they were kept on, on the validation part or,
+ * without one, the training data: other data there would compare the restarts to come with
+ * a score of other samples. */
 static int check_same_training(nnrt_trainer *tr, nnrt_error *err) {
   const char *path = tr->o.resume_path;
   uint64_t seed = tr->st.run_seed - (uint64_t)tr->st.restart;
@@ -874,6 +877,18 @@ static int check_same_training(nnrt_trainer *tr, nnrt_error *err) {
                         "%.9g on this validation part, where the training that wrote it measured %.9g: its data, "
                         "--validation or --seed differ from this training's; resume with the same", path, mt.loss,
                         tr->st.run_best);
+  }
+  if (tr->st.global_best_restart >= 0 && isfinite(tr->st.global_best) && !nnrt__sharded()) {
+    const nnrt_dataset *d = tr->val ? tr->val : tr->train; /* what finish_run scored the kept run on */
+    int rc = nnrt_evaluate_as(tr->m, tr->best, d, tr->metric, tr->o.targets, 0, &mt, err);
+    if (rc)
+      return rc;
+    if (mt.loss != tr->st.global_best)
+      return nnrt__fail(err, NNRT_EUSAGE, "%s: the weights the checkpoint keeps (restart %lld) score a loss of %.9g "
+                        "on this %s, where the training that wrote it measured %.9g: its data, --validation or "
+                        "--seed differ from this training's; resume with the same", path,
+                        (long long)tr->st.global_best_restart + 1, mt.loss,
+                        tr->val ? "validation part" : "training data", tr->st.global_best);
   }
   if (tr->st.steps % per_epoch != 0 || tr->st.steps / per_epoch != tr->st.epoch)
     return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint's run made %lld updates in %lld epochs, where this training "
