@@ -1010,6 +1010,11 @@ int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   if ((c->print_class || c->print_proba) && !c->m->classifier)
     return nnrt__fail(err, NNRT_EUSAGE, "--%s: network '%s' is not a classifier: its outputs are "
                       "values, not class probabilities", c->print_proba ? "proba" : "class", c->m->name);
+  if ((c->print_class || c->print_proba) && c->o.s.metric == NNC_METRIC_MULTILABEL)
+    return nnrt__fail(err, NNRT_EUSAGE, "--%s: network '%s' is scored as multilabel: each output is the "
+                      "probability of a yes/no label of its own, not of one class among the others; predict "
+                      "without --%s writes them", c->print_proba ? "proba" : "class", c->m->name,
+                      c->print_proba ? "proba" : "class");
   const char *const flags[] = {"--input", "--weights"}, *const paths[] = {c->input ? c->input : "-", c->weights};
   int rc = check_widths(c, err);
   if (!rc)

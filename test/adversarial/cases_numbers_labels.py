@@ -225,6 +225,14 @@ CASES = [
          "--metric regression", files={"d.csv": ML_HEAD + "0.1,0.2,0.3,0.4,1,-0.5,1\n0.5,0.6,0.7,0.8,0,0,1\n"},
          setup=compiled_ml, exit=1, creates=[],
          err=r"d\.csv: sample 1, target 2: -0\.5 is negative, but the loss is cross_entropy"),
+    # a multilabel network's outputs are labels of their own: no one class, no class distribution
+    case("multilabel-predict-class-refused", "./ml predict --initial --class --input in.csv",
+         files={"in.csv": "0.1,0.2,0.3,0.4\n"}, setup=compiled_ml, exit=2, creates=[],
+         err=r"--class: network 'multilabel' is scored as multilabel: each output is the probability of a yes/no "
+             r"label of its own"),
+    case("multilabel-predict-proba-refused", "./ml predict --initial --proba --input in.csv",
+         files={"in.csv": "0.1,0.2,0.3,0.4\n"}, setup=compiled_ml, exit=2, creates=[],
+         err=r"--proba: network 'multilabel' is scored as multilabel"),
     # ---- metrics ----
     case("metric-flag-unknown", "./iris eval --metric accuracy", models=["iris"], exit=2, creates=[],
          err=r"--metric: expected auto, classification, multilabel or regression, got 'accuracy'"),
