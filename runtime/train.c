@@ -587,14 +587,14 @@ static void state_became(const nnrt_trainer *tr, int64_t i, char *buf, size_t ca
   int64_t slot = i / tr->m->n_params;
   for (int64_t k = 0; k < slot && strchr(name, ','); k++)
     name = strchr(name, ',') + 2;
-  snprintf(buf, cap, "%s's %.*s of parameter %lld became %g", 
-           d ? d->name : "the optimizer", (int)strcspn(name, ","), name, (long long)(i % tr->m->n_params),
-           nnrt__get(tr->velocity, tr->m->real_bytes, i));
+  snprintf(buf, cap, "%s's %.*s of parameter %lld became %g", d ? d->name : "the optimizer",
+           (int)strcspn(name, ","), name, (long long)(i % tr->m->n_params), nnrt__get(tr->velocity, tr->m->real_bytes, i));
 }
 
 /* "epoch 3: the loss became nan", or the first parameter (then the first real of the
- * optimizer's state) that did when the loss stayed finite; the error says so with the likely cause (advice.c). With several restarts the others go on
- * (nnrt_trainer_run) and this message is the last diverged run's. */
+ * optimizer's state) that did when the loss stayed finite; the error says so with the likely
+ * cause (advice.c). With several restarts the others go on (nnrt_trainer_run) and this message
+ * is the last diverged run's. */
 static int diverged(const nnrt_trainer *tr, int64_t e, double loss, nnrt_error *err) {
   char what[160], advice[512];
   int64_t bad = isfinite(loss) ? first_nonfinite_param(tr) : -1;
@@ -841,61 +841,80 @@ static void note_threads(nnrt_trainer *tr) {
     fprintf(tr->o.report, "note: decay plateau watches the training loss (there is no validation data)\n");
 }
 
-/* A checkpoint continues the training that wrote it. Its restart's seed is seed + restart, and
- * the seed also chooses the validation part. Its run made one update per batch of every epoch:
- * the step count t, which drives Adam's bias correction and `decay inverse`, is its epoch times
- * the batches of one epoch of this batch size and training set. And the run's best weights
- * (RBST) must score on this validation part the loss that training measured, bit for bit.
- * Otherwise the data, the --batch, the --validation fraction or the --seed differ: the resumed
- * run would count its updates in other units, or judge its epochs on other samples than its
- * best one's (or validate on samples it has trained on). The weights it keeps from a finished
- * restart (GBST) must score again the loss they were kept on, on the validation part or,
- * without one, the training data: other data there would compare the restarts to come with
- * a score of other samples. */
-static int check_same_training(nnrt_trainer *tr, nnrt_error *err) {
-  const char *path = tr->o.resume_path;
+/* A checkpoint continues the training that wrote it: its restart's seed is seed + restart (the
+ * seed also chooses the validation part and the restarts to come). */
+static int check_same_seed(const nnrt_trainer *tr, nnrt_error *err) {
   uint64_t seed = tr->st.run_seed - (uint64_t)tr->st.restart;
-  int64_t n = nnrt__shard_total(tr->train->n), per_epoch = (n + tr->batch - 1) / tr->batch;
-  nnrt_metrics mt = {0};
-  if (tr->resumed_weights)
+  if (tr->st.run_seed == tr->o.s.seed + (uint64_t)tr->st.restart)
     return NNRT_OK;
-  if (tr->st.run_seed != tr->o.s.seed + (uint64_t)tr->st.restart)
-    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint was written by training with seed %llu (its restart %lld "
-                      "has seed %llu), but this training has seed %llu; resume with --seed %llu", path,
-                      (unsigned long long)seed, (long long)tr->st.restart + 1, (unsigned long long)tr->st.run_seed,
-                      (unsigned long long)tr->o.s.seed, (unsigned long long)seed);
+  return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint was written by training with seed %llu (its restart %lld has "
+                    "seed %llu), but this training has seed %llu; resume with --seed %llu", tr->o.resume_path,
+                    (unsigned long long)seed, (long long)tr->st.restart + 1, (unsigned long long)tr->st.run_seed,
+                    (unsigned long long)tr->o.s.seed, (unsigned long long)seed);
+}
+
+/* Whether params score, bit for bit, the loss the checkpoint holds for them on d (1), or not
+ * (0, *got the loss they score); negative: the error of the evaluation. */
+static int scores_again(const nnrt_trainer *tr, const void *params, const nnrt_dataset *d, double loss, double *got,
+                        nnrt_error *err) {
+  nnrt_metrics mt = {0};
+  int rc = nnrt_evaluate_as(tr->m, params, d, tr->metric, tr->o.targets, 0, &mt, err);
+  *got = mt.loss;
+  return rc ? -rc : mt.loss == loss;
+}
+
+/* The checkpoint's losses of its weights, scored again on this training's data: the run's best
+ * weights (RBST) on the validation part, and the weights kept from a finished restart (GBST) on
+ * what finish_run scored them on (the validation part, else the training data). Another
+ * split (--validation, --seed) or other data would judge the epochs, or compare the restarts
+ * to come, on other samples, some of them trained on. Not under --shard-data (its scores are
+ * means over the ranks). */
+static int check_same_scores(const nnrt_trainer *tr, nnrt_error *err) {
+  const char *path = tr->o.resume_path, *what = tr->val ? "validation part" : "training data";
+  double got;
+  int same;
   if (isfinite(tr->st.run_best) && !tr->val)
     return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint was written by training with a validation part (its best "
                       "validation loss is %g), but this training has none; resume with the --validation it had",
                       path, tr->st.run_best);
-  if (isfinite(tr->st.run_best) && !nnrt__sharded()) {
-    int rc = nnrt_evaluate_as(tr->m, tr->run_best, tr->val, tr->metric, tr->o.targets, 0, &mt, err);
-    if (rc)
-      return rc;
-    if (mt.loss != tr->st.run_best)
-      return nnrt__fail(err, NNRT_EUSAGE, "%s: the run's best weights in the checkpoint score a validation loss of "
-                        "%.9g on this validation part, where the training that wrote it measured %.9g: its data, "
-                        "--validation or --seed differ from this training's; resume with the same", path, mt.loss,
-                        tr->st.run_best);
-  }
-  if (tr->st.global_best_restart >= 0 && isfinite(tr->st.global_best) && !nnrt__sharded()) {
-    const nnrt_dataset *d = tr->val ? tr->val : tr->train; /* what finish_run scored the kept run on */
-    int rc = nnrt_evaluate_as(tr->m, tr->best, d, tr->metric, tr->o.targets, 0, &mt, err);
-    if (rc)
-      return rc;
-    if (mt.loss != tr->st.global_best)
-      return nnrt__fail(err, NNRT_EUSAGE, "%s: the weights the checkpoint keeps (restart %lld) score a loss of %.9g "
-                        "on this %s, where the training that wrote it measured %.9g: its data, --validation or "
-                        "--seed differ from this training's; resume with the same", path,
-                        (long long)tr->st.global_best_restart + 1, mt.loss,
-                        tr->val ? "validation part" : "training data", tr->st.global_best);
-  }
-  if (tr->st.steps % per_epoch != 0 || tr->st.steps / per_epoch != tr->st.epoch)
-    return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint's run made %lld updates in %lld epochs, where this training "
-                      "makes %lld an epoch (batch %d of %lld training samples): its --batch, data or --validation "
-                      "differ from this training's; resume with the same", path, (long long)tr->st.steps,
-                      (long long)tr->st.epoch, (long long)per_epoch, (int)tr->batch, (long long)n);
+  if (nnrt__sharded())
+    return NNRT_OK;
+  if (isfinite(tr->st.run_best) && (same = scores_again(tr, tr->run_best, tr->val, tr->st.run_best, &got, err)) <= 0)
+    return same < 0 ? -same : nnrt__fail(err, NNRT_EUSAGE, "%s: the run's best weights in the checkpoint score a "
+                                         "validation loss of %.9g on this validation part, where the training that "
+                                         "wrote it measured %.9g: its data, --validation or --seed differ from this "
+                                         "training's; resume with the same", path, got, tr->st.run_best);
+  if (tr->st.global_best_restart >= 0 && isfinite(tr->st.global_best) &&
+      (same = scores_again(tr, tr->best, tr->val ? tr->val : tr->train, tr->st.global_best, &got, err)) <= 0)
+    return same < 0 ? -same : nnrt__fail(err, NNRT_EUSAGE, "%s: the weights the checkpoint keeps (restart %lld) "
+                                         "score a loss of %.9g on this %s, where the training that wrote it measured "
+                                         "%.9g: its data, --validation or --seed differ from this training's; resume "
+                                         "with the same", path, (long long)tr->st.global_best_restart + 1, got, what,
+                                         tr->st.global_best);
   return NNRT_OK;
+}
+
+/* The checkpoint's run made one update per batch of each of its epochs: its step count t
+ * (Adam's bias correction, `decay inverse`) is its epoch times the batches of one epoch of
+ * this batch size and training set; another --batch would count the updates in other units. */
+static int check_same_steps(const nnrt_trainer *tr, nnrt_error *err) {
+  int64_t n = nnrt__shard_total(tr->train->n), per_epoch = (n + tr->batch - 1) / tr->batch;
+  if (tr->st.steps % per_epoch == 0 && tr->st.steps / per_epoch == tr->st.epoch)
+    return NNRT_OK;
+  return nnrt__fail(err, NNRT_EUSAGE, "%s: the checkpoint's run made %lld updates in %lld epochs, where this training "
+                    "makes %lld an epoch (batch %d of %lld training samples): its --batch, data or --validation "
+                    "differ from this training's; resume with the same", tr->o.resume_path, (long long)tr->st.steps,
+                    (long long)tr->st.epoch, (long long)per_epoch, (int)tr->batch, (long long)n);
+}
+
+/* A checkpoint (not a plain weights file) resumes only the training that wrote it. */
+static int check_same_training(const nnrt_trainer *tr, nnrt_error *err) {
+  int rc = tr->resumed_weights ? NNRT_OK : check_same_seed(tr, err);
+  if (!rc && !tr->resumed_weights)
+    rc = check_same_scores(tr, err);
+  if (!rc && !tr->resumed_weights)
+    rc = check_same_steps(tr, err);
+  return rc;
 }
 
 /* Rank 0 reads the checkpoint (only it needs the file) and sends the state to the others. */
