@@ -416,6 +416,8 @@ int out_check(const char *output, const char *header, const char *input, const c
   if (!rc && header && strcmp(header, "-") != 0) rc = check_one("header", header, input, weights);
   if (!rc && output && header && strcmp(output, "-") != 0 && same_file(output, header))
     rc = refuse("output file '%s' is also the header file (--header)", output);
+  if (!rc && output && header && strcmp(output, "-") == 0 && strcmp(header, "-") == 0) /* one stream, both files */
+    rc = refuse("output file '%s' is also the header file (--header): standard output holds one of them", output);
   return rc;
 }
 
