@@ -118,10 +118,10 @@ static const char *check_prefix(const char *p) {
   return p;
 }
 
-/* An object, assembly or LLVM IR names its symbols after the network without --prefix; an
- * executable keeps them internal (codegen.c), so any name does there. */
+/* An object, assembly or LLVM IR, and a header, name their symbols after the network without
+ * --prefix; an executable keeps them internal (codegen.c), so any name does there. */
 static int refuse_reserved_name(const Options *o, const IrNetwork *net, Diag *diag, int imported) {
-  if (o->backend.prefix || o->action == ACT_EXECUTABLE || !prefix_is_reserved(net->name)) return 0;
+  if (o->backend.prefix || (o->action == ACT_EXECUTABLE && !o->header) || !prefix_is_reserved(net->name)) return 0;
   if (imported)
     fprintf(stderr, "%s: error: the network's name '%s' would name the object's symbols: " RESERVED_PREFIXES
             "; give another with --prefix\n", o->input, net->name);
