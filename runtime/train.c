@@ -591,6 +591,18 @@ static void state_became(const nnrt_trainer *tr, int64_t i, char *buf, size_t ca
            (int)strcspn(name, ","), name, (long long)(i % tr->m->n_params), nnrt__get(tr->velocity, tr->m->real_bytes, i));
 }
 
+/* In the run's first epoch: whether the weights it started from (good_params: the initial
+ * weights, or a weights file given to --resume) already give a non-finite loss on the training
+ * data, before any step. Then no step size is to blame, and *loss gets that loss. */
+static int start_loss_nonfinite(const nnrt_trainer *tr, int64_t e, double *loss) {
+  nnrt_metrics mt = {0};
+  nnrt_error e2;
+  if (e != 0 || nnrt_evaluate_as(tr->m, tr->good_params, tr->train, tr->metric, NULL, 0, &mt, &e2) != NNRT_OK)
+    return 0;
+  *loss = mt.loss;
+  return !isfinite(mt.loss);
+}
+
 /* "epoch 3: the loss became nan", or the first parameter (then the first real of the
  * optimizer's state) that did when the loss stayed finite; the error says so with the likely
  * cause (advice.c). With several restarts the others go on (nnrt_trainer_run) and this message
@@ -605,7 +617,13 @@ static int diverged(const nnrt_trainer *tr, int64_t e, double loss, nnrt_error *
     state_became(tr, bad_state, what, sizeof what);
   else
     snprintf(what, sizeof what, "the loss became %g", loss);
-  nnrt__advice(tr, 1, advice, sizeof advice);
+  double start;
+  if (start_loss_nonfinite(tr, e, &start))
+    snprintf(advice, sizeof advice, "likely cause: the weights the run started from already give a loss of %g, "
+             "before any step: an init of too large a scale (init, bias_init), or the weights given to --resume",
+             start);
+  else
+    nnrt__advice(tr, 1, advice, sizeof advice);
   return nnrt__fail(err, NNRT_EDIVERGED, "epoch %lld: %s: training diverged (%s)", (long long)e + 1, what, advice);
 }
 
