@@ -139,6 +139,53 @@ static int check_targets(nnrt_cli *c, const nnc_data_source *src, const nnrt_dat
   return NNRT_OK;
 }
 
+/* ---- columns named in another order ----
+ * Columns are chosen by index. A file whose header names the training data's columns in
+ * another order (y,x2,x1 for x1,x2,y) would be read with its columns swapped, silently. */
+
+/* Whether column k is one the source reads (an input or a target). */
+static int reads_column(const nnc_data_source *s, int32_t k) {
+  for (int32_t i = 0; i < s->n_target_cols; i++)
+    if (s->target_cols[i] == k)
+      return 1;
+  if (!s->n_input_cols)
+    return 1; /* every column not a target */
+  for (int32_t i = 0; i < s->n_input_cols; i++)
+    if (s->input_cols[i] == k)
+      return 1;
+  return 0;
+}
+
+static int32_t find_name(const nnrt_csv_names *h, const char *name) {
+  for (int32_t j = 0; j < h->n; j++)
+    if (!strcmp(h->names[j], name))
+      return j;
+  return -1;
+}
+
+/* src's header against the header of ref (the data the network's columns were chosen for):
+ * a column read whose name is another column's there is refused. Nothing is compared when
+ * either has no header, or the flags chose the columns. */
+static int check_column_order(const nnrt_cli *c, const nnc_data_source *ref, const nnc_data_source *src,
+                              nnrt_error *err) {
+  nnrt_csv_names a, b;
+  int rc = NNRT_OK;
+  if (c->inputs_given || c->targets_given || !ref->path || !src->path || nnrt__same_file(ref->path, src->path))
+    return NNRT_OK;
+  nnrt__csv_header_names(ref, &a);
+  nnrt__csv_header_names(src, &b);
+  for (int32_t k = 0; k < a.n && k < b.n && !rc; k++) {
+    int32_t j = find_name(&b, a.names[k]);
+    if (reads_column(src, k) && strcmp(a.names[k], b.names[k]) && j >= 0)
+      rc = nnrt__fail(err, NNRT_EDATA, "%s: column %d is '%s', but in %s it is '%s', which is column %d here: the "
+                      "columns are in another order; put them in that order, or choose them with --inputs and "
+                      "--targets", src->path, (int)k, b.names[k], ref->path, a.names[k], (int)j);
+  }
+  nnrt__csv_names_free(&a);
+  nnrt__csv_names_free(&b);
+  return rc;
+}
+
 /* Class labels are read through map; without one, training data (flags without
  * NNRT_LOAD_ZERO_BASED) may build one, other data must have the labels 0..K−1. */
 static int load(nnrt_cli *c, const nnc_data_source *src, int flags, const nnrt_labels *map, nnrt_dataset **d,
@@ -764,6 +811,10 @@ int nnrt__cmd_train(nnrt_cli *c, nnrt_error *err) {
   if (!rc)
     rc = check_stdin_once(flags, paths, 5, err);
   if (!rc)
+    rc = check_column_order(c, &c->m->train->data, &c->data, err);
+  if (!rc)
+    rc = check_column_order(c, &c->data, &c->test, err);
+  if (!rc)
     rc = set_paths(c, save, ckpt, sizeof save, err);
   if (!rc)
     rc = load_train_data(c, &td, err);
@@ -799,6 +850,8 @@ int nnrt__cmd_eval(nnrt_cli *c, nnrt_error *err) {
   const char *const paths[] = {src->path, src->labels, c->weights};
   if (!rc)
     rc = check_stdin_once(flags, paths, 3, err);
+  if (!rc)
+    rc = check_column_order(c, &c->m->train->data, src, err);
   if (!rc)
     rc = load_weights(c, &params, &x, err);
   if (!rc && !src->path)

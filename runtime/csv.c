@@ -220,6 +220,61 @@ static int count_fields(const char *line, char delim) {
   return n;
 }
 
+/* ---- a header's names, for comparing two files' columns ---- */
+
+#define HEADER_NAMES_MAX (1 << 16)
+
+/* Whether every field is a name (none a number, none empty). */
+static int all_names(char **f, int n) {
+  double v;
+  for (int i = 0; i < n; i++)
+    if (!*f[i] || nnrt__parse_real(f[i], 8, &v) != NNRT_NUM_NOT_A_NUMBER)
+      return 0;
+  return 1;
+}
+
+static void first_line(gzFile g, char *line) {
+  size_t n;
+  if (!gzgets(g, line, HEADER_NAMES_MAX) || (n = strlen(line)) == 0 || line[n - 1] != '\n') {
+    line[0] = 0; /* none, or longer than the buffer */
+    return;
+  }
+  line[--n] = 0;
+  if (n && line[n - 1] == '\r')
+    line[--n] = 0;
+  if (!strncmp(line, NNRT_UTF8_BOM, 3))
+    memmove(line, line + 3, n - 2);
+}
+
+void nnrt__csv_header_names(const nnc_data_source *src, nnrt_csv_names *out) {
+  struct stat st;
+  int need = 0;
+  memset(out, 0, sizeof *out);
+  if (!src->path || src->header == 0 || stat(src->path, &st) != 0 || !S_ISREG(st.st_mode) ||
+      nnrt__source_format(src) != NNC_FORMAT_CSV)
+    return;
+  gzFile g = gzopen(src->path, "rb");
+  char delim = src->delimiter ? (char)src->delimiter : ',';
+  out->line = g ? nnrt__alloc(HEADER_NAMES_MAX) : NULL;
+  if (out->line)
+    first_line(g, out->line);
+  if (g)
+    gzclose(g);
+  int max = out->line && out->line[0] ? count_fields(out->line, delim) : 0;
+  out->names = max ? nnrt__alloc_array(max, sizeof(char *)) : NULL;
+  int n = out->names ? nnrt__csv_split_at(out->line, delim, out->names, max, &need) : 0;
+  if (n > 0 && (src->header == 1 || all_names(out->names, n)))
+    out->n = n;
+  else
+    nnrt__csv_names_free(out);
+}
+
+void nnrt__csv_names_free(nnrt_csv_names *h) {
+  nnrt__free(h->line);
+  nnrt__free(h->names);
+  memset(h, 0, sizeof *h);
+}
+
 /* ---- numbers ----
  * A number is written in decimal: [+-]digits[.digits][(e|E)[+-]digits], at least one digit
  * before the exponent. Hexadecimal floats and anything else strtod would take (leading spaces,

@@ -90,6 +90,12 @@ int nnrt__csv_split(char *line, char **fields, int max, int *need);
 /* The same at another delimiter (tab, ';', ...) than the comma. */
 int nnrt__csv_split_at(char *line, char delim, char **fields, int max, int *need);
 const char *nnrt__csv_problem(int rc);
+/* The names of a CSV source's header row, read from its regular file: n 0 when it has none
+ * (or says `noheader`), when it cannot be looked into (standard input, a pipe, IDX or FANN
+ * data) or its first line passes 64 KiB. Freed by nnrt__csv_names_free. */
+typedef struct nnrt_csv_names { char *line; char **names; int32_t n; } nnrt_csv_names;
+void nnrt__csv_header_names(const nnc_data_source *src, nnrt_csv_names *out);
+void nnrt__csv_names_free(nnrt_csv_names *h);
 /* The longest CSV line read for a network: 1 MiB plus 1 KiB per input and output. */
 size_t nnrt__csv_max_line(nnrt_shape sh);
 /* zlib read errors (dataset.c): whether f is in error, and its message as `path: read error: …`. */

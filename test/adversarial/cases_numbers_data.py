@@ -173,6 +173,19 @@ CASES = [
     case("csv-crlf-and-quotes", "./xor eval --data d.csv", models=["xor"], setup=trained_xor,
          files={"d.csv": '"x1","x2","y"\r\n"0","1","1"\r\n1,1,0\r\n'}, exit=0,
          out=r"2 samples from d\.csv", creates=[]),
+    # ---- columns named in another order than the training data's ----
+    case("csv-eval-columns-reordered", "./xor eval --data d.csv", models=["xor"], setup=trained_xor,
+         files={"d.csv": "y,x2,x1\n0,0,0\n1,1,0\n"}, exit=1, creates=[],
+         err=r"d\.csv: column 0 is 'y', but in \S*xor\.csv it is 'x1', which is column 2 here: the columns are in "
+             r"another order"),
+    case("csv-test-columns-reordered", TRAIN_XOR + " --test t.csv", models=["xor"],
+         files={"d.csv": "x1,x2,y\n0,0,0\n0,1,1\n", "t.csv": "x2,x1,y\n0,0,0\n1,0,1\n"}, exit=1, creates=[],
+         err=r"t\.csv: column 0 is 'x2', but in d\.csv it is 'x1', which is column 1 here"),
+    case("csv-eval-reordered-columns-chosen", "./xor eval --data d.csv --inputs 2,1 --targets 0", models=["xor"],
+         setup=trained_xor, files={"d.csv": "y,x2,x1\n0,0,0\n1,1,0\n"}, exit=0, out=r"2 samples from d\.csv",
+         creates=[]),
+    case("csv-eval-other-names-read", "./xor eval --data d.csv", models=["xor"], setup=trained_xor,
+         files={"d.csv": "a,b,c\n0,0,0\n1,1,0\n"}, exit=0, out=r"2 samples from d\.csv", creates=[]),
     # ---- class labels (iris: 3 classes, one-hot) ----
     case("csv-label-out-of-range", "./iris train --quiet --epochs 1 --restarts 1 --data d.csv",
          models=["iris"], files={"d.csv": "a,b,c,d,s\n5.1,3.5,1.4,0.2,0\n5,3,1,0,1\n5,3,1,0,2\n5,3,1,0,3\n"},
