@@ -44,6 +44,9 @@ typedef struct CgQuant {
   int n_groups;
   int batch_fits;      /* a block of the batch kernels fits BATCH_STACK_BYTES of stack */
   LLVMValueRef scale_offset, scale_mul; /* the inputs' scaling as reals, or NULL */
+  LLVMValueRef operands;               /* the sets' operand array of the function being built */
+  LLVMBasicBlockRef operands_entry;    /* that function's entry block */
+  int64_t operands_bytes;              /* its size */
 } CgQuant;
 
 const char *cg_quant_name(CgQuantize q) { return q == CG_QUANT_BF16 ? "bf16" : q == CG_QUANT_INT8 ? "int8" : "none"; }
@@ -575,11 +578,29 @@ static void int8_finish(Cg *cg, const CgQuantSet *s, LLVMValueRef j, LLVMValueRe
   cg_store(cg, z, j, LLVMBuildFAdd(cg->b, LLVMBuildFMul(cg->b, dot, scale, ""), cg_load(cg, z, j), ""));
 }
 
+/* bytes of stack for a set's operands (its quantized or bf16-rounded inputs, AMX's rows):
+ * one array per function, which its sets use one after another (each makes its operands, then
+ * runs its rows; none is read by the next set), grown to the largest set's need. An array per
+ * set made the frame the sum of every set's inputs: 20 neurons fed by 10,000 inputs took 200 KB
+ * of stack for one sample, and a thread with a 128 KB stack crashed where 10 KB would do. */
+static LLVMValueRef operand_stack(Cg *cg, int64_t bytes) {
+  CgQuant *q = cg->q;
+  int same = q->operands_entry == cg->entry;
+  if (same && q->operands_bytes >= bytes) return q->operands;
+  LLVMValueRef a = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)bytes), "qoperands");
+  LLVMSetAlignment(a, 64);
+  if (same) {
+    LLVMReplaceAllUsesWith(q->operands, a);
+    LLVMInstructionEraseFromParent(q->operands);
+  }
+  q->operands = a, q->operands_entry = cg->entry, q->operands_bytes = bytes;
+  return a;
+}
+
 /* Without the tiled kernel: row after row, one i32 sum each. */
 static void int8_rows(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVMValueRef x, LLVMValueRef z) {
   int64_t st = s->stride;
-  LLVMValueRef xq = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)st), "xq");
-  LLVMSetAlignment(xq, 64);
+  LLVMValueRef xq = operand_stack(cg, st);
   LLVMValueRef sx = quantize_source(cg, x, m, st, xq, 0, 1);
   CgLoop lj, li;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, rows), "qrow");
@@ -616,8 +637,7 @@ static LLVMValueRef load_bytes(Cg *cg, LLVMValueRef base, LLVMValueRef off) {
 static void int8_rows_sdot(Cg *cg, const CgQuantSet *s, int64_t rows, int64_t m, LLVMValueRef x, LLVMValueRef z) {
   int64_t st = s->stride;
   LLVMTypeRef v4 = LLVMVectorType(cg->i32, 4), v16 = LLVMVectorType(cg->i8, SDOT_BYTES);
-  LLVMValueRef xq = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)st), "xq");
-  LLVMSetAlignment(xq, SDOT_BYTES);
+  LLVMValueRef xq = operand_stack(cg, st);
   LLVMValueRef sx = quantize_source(cg, x, m, st, xq, 0, 0);
   CgLoop lj, li;
   LLVMValueRef j = cg_loop_begin(cg, &lj, cg_int(cg, rows), "qrow");
@@ -676,20 +696,16 @@ static void tile_begin_amx(Cg *cg, Tile *t) {
   if (!(cg->isa & t->t->amx_isa)) return;
   t->operand_bytes = t->s->stride * (t->t == &tile_int8 ? 1 : 2);
   t->row_bytes = (t->operand_bytes + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
-  t->rows = cg_alloca(cg, LLVMArrayType2(cg->i8, (uint64_t)(t->samples * t->row_bytes)), "amx_rows");
-  LLVMSetAlignment(t->rows, 64);
+  t->rows = operand_stack(cg, t->samples * t->row_bytes);
 }
 
 /* Sample k's inputs x (m of them) made the kernel's operands, z its group's net inputs. */
 static void tile_sample(Cg *cg, Tile *t, int k, LLVMValueRef x, int64_t m, LLVMValueRef z) {
   int64_t st = t->s->stride;
   int int8 = t->t == &tile_int8;
-  LLVMTypeRef elem = int8 ? cg->i8 : LLVMBFloatTypeInContext(cg->ctx);
+  int64_t line = align_line(st * (int8 ? 1 : 2));
   if (t->rows) t->xq[k] = byte_at(cg, t->rows, k * t->row_bytes);
-  else {
-    t->xq[k] = cg_alloca(cg, LLVMArrayType2(elem, (uint64_t)st), "xq");
-    LLVMSetAlignment(t->xq[k], 64);
-  }
+  else t->xq[k] = byte_at(cg, operand_stack(cg, t->samples * line), k * line);
   if (int8) t->sx[k] = quantize_source(cg, x, m, st, t->xq[k], 1, 1);
   else round_source(cg, x, m, st, t->xq[k]);
   t->z[k] = z;
