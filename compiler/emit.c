@@ -848,11 +848,30 @@ static int refuse_bf16_products(const IrNetwork *n, const BackendOptions *o, con
   return 1;
 }
 
+/* An executable for another architecture than this machine's: linked by $CC against
+ * libnnrt.a, which are this machine's unless CC and NNC_RUNTIME_DIR name the target's.
+ * Without CC it is refused before anything is compiled (exit 2): the host's linker rejected
+ * the object with a screenful of "Relocations in generic ELF" lines. */
+static int refuse_foreign_executable(const BackendOptions *o, const Target *t) {
+  if (o->kind != OUT_EXECUTABLE || !o->triple || (getenv("CC") && *getenv("CC"))) return 0;
+  char *host = LLVMGetDefaultTargetTriple();
+  size_t arch = strcspn(host, "-");
+  int same = strncmp(host, t->triple, arch) == 0 && t->triple[arch] == '-';
+  LLVMDisposeMessage(host);
+  if (same) return 0;
+  fprintf(stderr,
+          "nnc: error: an executable for target '%s' cannot be linked with this machine's C compiler and "
+          "runtime: write an object and its header with -c (docs/embedded.md), or set CC to the target's C "
+          "compiler and NNC_RUNTIME_DIR to a libnnrt.a built for it\n",
+          t->triple);
+  return 1;
+}
+
 int backend_run(const IrNetwork *n, const BackendOptions *o) {
   if (refuse_quantize_without_weights(o)) return 2;
   if (!o->weights && !o->params && refuse_training_log_softmax(n)) return 1;
   Target t = {0};
-  if (!make_target(o, &t)) {
+  if (!make_target(o, &t) || refuse_foreign_executable(o, &t)) {
     free_target(&t);
     return 2;
   }
