@@ -256,7 +256,7 @@ int nnrt__scaler_encode(const nnrt_scaler *s, void **buf, uint64_t *len, nnrt_er
 int nnrt__scaler_decode(const nnrt_section *sec, int32_t n_inputs, nnrt_scaler **out,
                         nnrt_error *err, const char *path);
 /* The LBLS section of a label map, and back (checked: 1..n_outputs distinct labels of
- * 1..NNRT_LABEL_MAX bytes, no NUL); its largest size for m. */
+ * 1..NNRT_LABEL_MAX bytes, no control character); its largest size for m. */
 int nnrt__labels_encode(const nnrt_labels *l, void **buf, uint64_t *len, nnrt_error *err);
 int nnrt__labels_decode(const nnrt_section *sec, int32_t n_outputs, nnrt_labels **out, nnrt_error *err,
                         const char *path);

@@ -520,12 +520,22 @@ int nnrt__labels_encode(const nnrt_labels *l, void **buf, uint64_t *len, nnrt_er
 }
 
 /* One label of the section at *at: its length within the section and the label rules. */
+/* Whether a label's k bytes hold a control character (NUL, ESC, a line end, DEL): labels read
+ * from data never do, and one in a crafted file would reach the terminal through eval and
+ * predict --class. */
+static int has_control(const unsigned char *s, uint32_t k) {
+  for (uint32_t i = 0; i < k; i++)
+    if (s[i] < 0x20 || s[i] == 0x7f)
+      return 1;
+  return 0;
+}
+
 static int decode_label(const nnrt_section *sec, uint64_t *at, nnrt_labels *l, int32_t i, const char *path,
                         nnrt_error *err) {
   const unsigned char *p = sec->data;
   uint32_t k = *at + 4 <= sec->len ? get_u32(p + *at) : 0;
   if (*at + 4 > sec->len || k == 0 || k > NNRT_LABEL_MAX || *at + 4 + k > sec->len ||
-      memchr(p + *at + 4, 0, k))
+      has_control(p + *at + 4, k))
     return nnrt__fail(err, NNRT_EDATA, "%s: corrupted class label section: label %d", path, (int)i + 1);
   l->names[i] = nnrt__alloc(k + 1);
   if (!l->names[i])

@@ -190,6 +190,8 @@ CASES = [
     damaged("labels-section-empty-label", set_u32(4, 0), r"iris\.weights: corrupted class label section: label 1"),
     damaged("labels-section-label-beyond-section", set_u32(4, 1000000),
             r"iris\.weights: corrupted class label section: label 1"),
+    damaged("labels-section-escape-in-label", lambda d: d[:8] + b"\x1b" + d[9:],
+            r"iris\.weights: corrupted class label section: label 1"),
     damaged("labels-section-nul-in-label", lambda d: d[:8] + b"\0" + d[9:],
             r"iris\.weights: corrupted class label section: label 1"),
     # ---- target scaling ----
