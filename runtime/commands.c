@@ -186,37 +186,6 @@ static int check_column_order(const nnrt_cli *c, const nnc_data_source *ref, con
   return rc;
 }
 
-/* predict's rows: whole rows of the training data's shape, their columns checked as other
- * data's; or one field per input, whose names must be the input columns' in their order. */
-static int check_predict_columns(const nnrt_cli *c, const nnc_data_source *rows, nnrt_error *err) {
-  const nnc_data_source *ref = &c->m->train->data;
-  nnrt_csv_names a, b;
-  int rc = NNRT_OK;
-  if (c->inputs_given || !ref->path || !rows->path)
-    return NNRT_OK;
-  nnrt__csv_header_names(ref, &a);
-  nnrt__csv_header_names(rows, &b);
-  int whole = a.n && b.n == a.n, per_input = b.n == c->m->n_inputs && ref->n_input_cols == c->m->n_inputs;
-  for (int32_t i = 0; !whole && per_input && i < b.n && !rc; i++) {
-    int32_t k = ref->input_cols[i], j = k < a.n ? find_name(&b, a.names[k]) : -1;
-    if (j >= 0 && j != i)
-      rc = nnrt__fail(err, NNRT_EDATA, "%s: column %d is '%s', but the network's input %d is '%s' (column %d of "
-                      "%s), which is column %d here: the columns are in another order; put them in the inputs' "
-                      "order, or choose them with --inputs", rows->path, (int)i, b.names[i], (int)i, a.names[k],
-                      (int)k, ref->path, (int)j);
-  }
-  nnrt__csv_names_free(&a);
-  nnrt__csv_names_free(&b);
-  if (!rc && whole) {
-    nnc_data_source like = *ref;
-    like.path = rows->path;
-    like.header = -1;
-    like.delimiter = rows->delimiter;
-    rc = check_column_order(c, ref, &like, err);
-  }
-  return rc;
-}
-
 /* Class labels are read through map; without one, training data (flags without
  * NNRT_LOAD_ZERO_BASED) may build one, other data must have the labels 0..K−1. */
 static int load(nnrt_cli *c, const nnc_data_source *src, int flags, const nnrt_labels *map, nnrt_dataset **d,
@@ -1047,10 +1016,13 @@ static int predict_rows(predict_run *p, nnrt_error *err) {
   const nnc_model *m = c->m;
   nnrt_shape sh = {m->n_inputs, m->n_outputs, m->real_bytes, NNRT_LOAD_INPUTS_ONLY, NULL};
   nnrt_row_shape rs = {m->n_inputs, c->inputs_given ? c->in_cols : NULL, -1, NULL, NULL,
-                       c->delimiter_given ? c->delimiter : m->train->data.delimiter};
+                       c->delimiter_given ? c->delimiter : m->train->data.delimiter, NULL};
   nnrt_csv_rows *rows = NULL;
+  nnrt_csv_names names;
   int32_t *data_cols = NULL;
   int got = 1, rc = training_row_shape(c, &rs, &data_cols, err);
+  nnrt__csv_header_names(&m->train->data, &names);
+  rs.data_names = &names;
   if (!rc && (rc = nnrt_dataset_create(PREDICT_BATCH, m->n_inputs, m->n_outputs, m->real_bytes,
                                        NNRT_LOAD_INPUTS_ONLY, &p->d, err)) == NNRT_OK) {
     p->d->n = 0;
@@ -1071,6 +1043,7 @@ static int predict_rows(predict_run *p, nnrt_error *err) {
   }
   nnrt__rows_close(rows);
   nnrt__free(data_cols);
+  nnrt__csv_names_free(&names);
   return rc;
 }
 
@@ -1103,9 +1076,6 @@ int nnrt__cmd_predict(nnrt_cli *c, nnrt_error *err) {
   int rc = check_widths(c, err);
   if (!rc)
     rc = check_stdin_once(flags, paths, 2, err);
-  probe.delimiter = c->delimiter_given ? c->delimiter : c->m->train->data.delimiter;
-  if (!rc)
-    rc = check_predict_columns(c, &probe, err);
   if (!rc)
     rc = load_weights(c, &p.params, &p.x, err);
   if (!rc)

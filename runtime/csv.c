@@ -868,6 +868,29 @@ static int choose_columns(nnrt_csv_rows *r, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* A header row of predict's rows against the training data's header: an input column named
+ * as another input's column there means the columns are in another order (read swapped,
+ * silently). */
+static int check_header_order(nnrt_csv_rows *r, int nf, nnrt_error *err) {
+  const nnrt_row_shape *rs = &r->rs;
+  const nnrt_csv_names *a = rs->data_names;
+  csv_state *st = &r->st;
+  if (!a || !a->n || rs->cols || !rs->data_cols)
+    return NNRT_OK;
+  for (int32_t i = 0; i < rs->n_inputs; i++) {
+    int32_t k = rs->data_cols[i], here = r->cols[i];
+    if (k >= a->n || !strcmp(st->fields[here], a->names[k]))
+      continue;
+    for (int j = 0; j < nf; j++)
+      if (j != here && !strcmp(st->fields[j], a->names[k]))
+        return nnrt__fail(err, NNRT_EDATA, "%s:%lld: column %d is '%s', but the network's input %d is '%s' (column "
+                          "%d of %s), which is column %d here: the columns are in another order; put them in that "
+                          "order, or choose them with --inputs", st->src->path, (long long)st->r.lineno, (int)here,
+                          st->fields[here], (int)i, a->names[k], (int)k, rs->data_path, j);
+  }
+  return NNRT_OK;
+}
+
 /* The first row: its width, the columns, and whether it is a header (names only in the
  * input columns). */
 static int first_row(nnrt_csv_rows *r, int *got, nnrt_error *err) {
@@ -886,7 +909,7 @@ static int first_row(nnrt_csv_rows *r, int *got, nnrt_error *err) {
   st->in_cols = (int32_t *)r->cols;     /* borrowed: cleanup must not free it */
   rc = detect_header(st, nf, &header, err);
   r->pending_first = !header;
-  return rc;
+  return !rc && header ? check_header_order(r, nf, err) : rc;
 }
 
 static int row_inputs(nnrt_csv_rows *r, int nf, void *x, nnrt_error *err) {

@@ -93,7 +93,7 @@ const char *nnrt__csv_problem(int rc);
 /* The names of a CSV source's header row, read from its regular file: n 0 when it has none
  * (or says `noheader`), when it cannot be looked into (standard input, a pipe, IDX or FANN
  * data) or its first line passes 64 KiB. Freed by nnrt__csv_names_free. */
-typedef struct nnrt_csv_names { char *line; char **names; int32_t n; } nnrt_csv_names;
+typedef struct nnrt_csv_names { char *line; char **names; int32_t n; } nnrt_csv_names; /* struct: row shape */
 void nnrt__csv_header_names(const nnc_data_source *src, nnrt_csv_names *out);
 void nnrt__csv_names_free(nnrt_csv_names *h);
 /* The longest CSV line read for a network: 1 MiB plus 1 KiB per input and output. */
@@ -116,6 +116,7 @@ typedef struct nnrt_row_shape {
   const int32_t *data_cols;    /* their n_inputs input columns */
   const char *data_path;       /* the training data, named in messages */
   int32_t delimiter;           /* the byte between fields, 0: ',' */
+  const struct nnrt_csv_names *data_names; /* the training data's header, or NULL */
 } nnrt_row_shape;
 typedef struct nnrt_csv_rows nnrt_csv_rows;
 /* *out is set even on failure: close it. */

@@ -187,10 +187,13 @@ CASES = [
     case("csv-eval-other-names-read", "./xor eval --data d.csv", models=["xor"], setup=trained_xor,
          files={"d.csv": "a,b,c\n0,0,0\n1,1,0\n"}, exit=0, out=r"2 samples from d\.csv", creates=[]),
     predict("predict-input-columns-reordered", "x2,x1\n0,1\n", exit=1,
-            err=r"in\.csv: column 0 is 'x2', but the network's input 0 is 'x1' \(column 0 of \S*xor\.csv\), which "
-                r"is column 1 here"),
+            err=r"in\.csv:1: column 0 is 'x2', but the network's input 0 is 'x1' \(column 0 of \S*xor\.csv\), "
+                r"which is column 1 here"),
     predict("predict-whole-rows-reordered", "y,x2,x1\n0,0,1\n", exit=1,
-            err=r"in\.csv: column 0 is 'y', but in \S*xor\.csv it is 'x1', which is column 2 here"),
+            err=r"in\.csv:1: column 0 is 'y', but the network's input 0 is 'x1' \(column 0 of \S*xor\.csv\), "
+                r"which is column 2 here"),
+    case("predict-stdin-columns-reordered", "printf 'x2,x1\\n0,1\\n' | ./xor predict", models=["xor"],
+         setup=trained_xor, exit=1, creates=[], err=r"<stdin>:1: column 0 is 'x2', but the network's input 0 is 'x1'"),
     predict("predict-input-columns-in-order", "x1,x2\n0,1\n", out=r"\A[-0-9.e+]+\n\Z"),
     # ---- class labels (iris: 3 classes, one-hot) ----
     case("csv-label-out-of-range", "./iris train --quiet --epochs 1 --restarts 1 --data d.csv",
