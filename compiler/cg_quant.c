@@ -196,21 +196,46 @@ static int64_t padded_row(const Cg *cg, int64_t m) {
   return m < v && !sdot_rows(cg) ? m : (m + v - 1) / v * v;
 }
 
+/* Row j's int8 weights (m of them) for the scale s_j: w / s_j rounded, within ±127, into q;
+ * returns the sum of their magnitudes. */
+static int64_t quantize_row(Cg *cg, const CgQuantSet *s, const IrEdges *e, const void *w, int64_t j, int64_t m,
+                            double scale, int64_t *q) {
+  int64_t total = 0;
+  for (int64_t i = 0; i < m; i++) {
+    double v = scale > 0 ? nearbyint(param_at(cg, w, e->param_offset + j * m + i) / scale) : 0;
+    q[weight_at(s, j, i)] = (int64_t)fmin(127, fmax(-127, v));
+    total += llabs(q[weight_at(s, j, i)]);
+  }
+  return total;
+}
+
+/* A row's int32 sum Σ x_i·w_i (|x_i| ≤ 127) stays within int32 on every kernel when
+ * 127·Σ|w_i| does (the unsigned inputs' x + 128 and the weight sum's correction wrap around and
+ * cancel). A wider row of large weights (200,000 inputs of one weight: 127·127 each) is given a
+ * coarser scale until it does: its sums wrapped, and 200 came out as -66. */
+#define INT8_ROW_MAGNITUDE (INT32_MAX / 127)
+
+/* s times 1.125 in the model's reals, and at least the next one up (a subnormal s). */
+static double coarser_scale(double s, int f64) {
+  double next = f64 ? s * 1.125 : (float)(s * 1.125);
+  if (next > s) return next;
+  return f64 ? nextafter(s, INFINITY) : nextafterf((float)s, INFINITY);
+}
+
 static void quantize_int8(Cg *cg, CgQuantSet *s, const IrEdges *e, int64_t m, const void *w, const char *name) {
   int64_t rows = e->count / m, n = lay_out(cg, s, rows, m, padded_row(cg, m));
   int64_t n_rows = s->per_lane ? s->panels * TILE_LANES : rows; /* the padding rows: all zero */
   int64_t *q = xcalloc((size_t)n, sizeof(int64_t));
   int64_t *wsum = xcalloc((size_t)n_rows, sizeof(int64_t));
   double *scale = xcalloc((size_t)n_rows, sizeof(double));
+  int f64 = cg->real_bytes == 8;
   for (int64_t j = 0; j < rows; j++) {
     double amax = 0;
     for (int64_t i = 0; i < m; i++) amax = fmax(amax, fabs(param_at(cg, w, e->param_offset + j * m + i)));
-    scale[j] = cg->real_bytes == 8 ? amax / 127 : (float)(amax / 127); /* as the kernels hold it */
-    for (int64_t i = 0; i < m; i++) {
-      double v = scale[j] > 0 ? nearbyint(param_at(cg, w, e->param_offset + j * m + i) / scale[j]) : 0;
-      q[weight_at(s, j, i)] = (int64_t)fmin(127, fmax(-127, v));
-      wsum[j] += q[weight_at(s, j, i)];
-    }
+    scale[j] = f64 ? amax / 127 : (float)(amax / 127); /* as the kernels hold it */
+    while (quantize_row(cg, s, e, w, j, m, scale[j], q) > INT8_ROW_MAGNITUDE)
+      scale[j] = coarser_scale(scale[j], f64);
+    for (int64_t i = 0; i < m; i++) wsum[j] += q[weight_at(s, j, i)];
   }
   s->w = int_array(cg, cg->i8, q, n, name);
   LLVMSetAlignment(s->w, 64);
