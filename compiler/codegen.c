@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "nnc/cpu_features.h"
-#include "nnc/model.h"
+#include "nnc/limits.h"
 
 #include "cg.h"
 #include "backend.h"

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "mpi_api.h"
+#include "nnc/limits.h"
 #include "nnc/optim.h"
 #include "nnc/schedule.h"
 #include "trainer.h"

@@ -18,6 +18,20 @@
 
 #include "model.h"
 
+/* The most samples one part of a batch step takes (nnc/model.h's train_step): as many as 2 MiB
+ * (an L2 of today's server cores) holds the scratch of, a multiple of 64 and at least 64. Here,
+ * not in nnc/model.h, which C89 programs include. A larger batch in one part
+ * would read every sample's inputs and deltas from memory again for each band of weight rows;
+ * so the generated train_step sums a larger batch's gradient chunk by chunk and steps after,
+ * and the runtime's threads take parts no larger. A constant, not this machine's L2, so that a
+ * batch's numbers do not depend on where it trains. */
+#define NNC_BATCH_PART_BYTES (INT64_C(2) << 20)
+
+static inline int64_t nnc_batch_part_samples(int64_t scratch_per_sample) {
+  int64_t rows = scratch_per_sample > 0 ? NNC_BATCH_PART_BYTES / scratch_per_sample / 64 * 64 : INT32_MAX;
+  return rows > 64 ? rows : 64;
+}
+
 enum nnc_limit_id {
   NNC_LIMIT_EPOCHS,
   NNC_LIMIT_BATCH,

@@ -22,19 +22,6 @@
 
 #define NNC_ABI_VERSION 10
 
-/* The most samples one part of a batch step takes: as many as 2 MiB (an L2 of today's server
- * cores) holds the scratch of, a multiple of 64 and at least 64. A larger batch in one part
- * would read every sample's inputs and deltas from memory again for each band of weight rows;
- * so the generated train_step sums a larger batch's gradient chunk by chunk and steps after,
- * and the runtime's threads take parts no larger. A constant, not this machine's L2, so that a
- * batch's numbers do not depend on where it trains. */
-#define NNC_BATCH_PART_BYTES (INT64_C(2) << 20)
-
-static inline int64_t nnc_batch_part_samples(int64_t scratch_per_sample) {
-  int64_t rows = scratch_per_sample > 0 ? NNC_BATCH_PART_BYTES / scratch_per_sample / 64 * 64 : INT32_MAX;
-  return rows > 64 ? rows : 64;
-}
-
 enum nnc_loss { NNC_LOSS_SQUARED = 0, NNC_LOSS_CROSS_ENTROPY = 1 };
 /* The update rule (nnc/optim.h has one entry each). */
 enum nnc_optimizer {
