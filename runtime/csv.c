@@ -90,6 +90,15 @@ static int append_byte(line_reader *r, char c, nnrt_error *err) {
   return NNRT_OK;
 }
 
+/* The byte-order mark of UTF-16 text the line so far starts with ("FF FE", "FE FF"), or NULL:
+ * such a file is all NUL bytes between its letters. */
+static const char *utf16_bom(const line_reader *r) {
+  const unsigned char *p = (const unsigned char *)r->line;
+  if (r->len < 2)
+    return NULL;
+  return p[0] == 0xFF && p[1] == 0xFE ? "FF FE" : p[0] == 0xFE && p[1] == 0xFF ? "FE FF" : NULL;
+}
+
 /* Reads the next line without its "\n" / "\r\n" into r->line. *got is 0 at end of file. A
  * carriage return elsewhere is refused: lines ended by CR alone would read as one line, its
  * fields run together across the CRs. */
@@ -109,6 +118,9 @@ static int read_line(line_reader *r, int *got, nnrt_error *err) {
     any = 1;
     if (c == '\n')
       break;
+    if (c == 0 && r->lineno == 0 && utf16_bom(r))
+      return nnrt__fail(err, NNRT_EDATA, "%s:1: UTF-16 text (it starts with the byte-order mark %s): save it as "
+                        "UTF-8", r->path, utf16_bom(r));
     if (c == 0)
       return nnrt__fail(err, NNRT_EDATA, "%s:%lld: NUL byte in a text line (not a CSV file?)",
                         r->path, (long long)r->lineno + 1);

@@ -114,6 +114,11 @@ CASES = [
                 files={"d.csv": "x1,x2,y\r0,0,0\r0,1,1\r"}),
     predict_refused("predict-input-cr-line-ends", "in.csv", r"in\.csv:1: a carriage return inside the line",
                     files={"in.csv": "0,1\r1,1\r"}),
+    # UTF-16 text (a spreadsheet's "Unicode text") is a NUL between every letter
+    csv_refused("csv-utf16-le", "d.csv", r"d\.csv:1: UTF-16 text \(it starts with the byte-order mark FF FE\): save "
+                r"it as UTF-8", files={"d.csv": b"\xff\xfe" + "x1,x2,y\n0,0,0\n".encode("utf-16-le")}),
+    csv_refused("csv-utf16-be", "d.csv", r"d\.csv:1: UTF-16 text \(it starts with the byte-order mark FE FF\)",
+                files={"d.csv": b"\xfe\xff" + "x1,x2,y\n0,0,0\n".encode("utf-16-be")}),
     csv_refused("csv-ragged-row", "d.csv", r"d\.csv:3: expected 3 fields, found 2",
                 files={"d.csv": "x1,x2,y\n0,0,0\n0,1\n"}),
     csv_refused("csv-extra-field", "d.csv", r"d\.csv:2: expected 3 fields, found 4",
