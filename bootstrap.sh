@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(cmake make gcc flex bison llvm-19-dev llvm-19-tools libzstd-dev zlib1g-dev python3
-          clang-19 libfuzzer-19-dev libclang-rt-19-dev dataset-fashion-mnist file
+          clang-19 lld-19 libfuzzer-19-dev libclang-rt-19-dev dataset-fashion-mnist file
           openmpi-bin libopenmpi-dev iproute2 graphviz
           libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata python3-onnx python3-numpy
           gcc-arm-none-eabi qemu-system-arm qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)

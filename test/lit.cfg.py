@@ -47,6 +47,7 @@ if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
 if shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm"):
     config.available_features.add("qemu-cortex-m4")
 
-# qemu-riscv64: riscv64 Linux programs without a C library are linked (clang, ld.lld) and run
-if shutil.which("ld.lld") and shutil.which("qemu-riscv64"):
+# qemu-riscv64: riscv64 Linux programs without a C library are linked (clang-19 with its lld,
+# both installed by bootstrap.sh) and run
+if shutil.which("clang-19") and os.path.exists("/usr/lib/llvm-19/bin/ld.lld") and shutil.which("qemu-riscv64"):
     config.available_features.add("qemu-riscv64")
