@@ -726,6 +726,8 @@ static int check_train_paths(nnrt_cli *c, const char *save_what, const char *ckp
       continue;
     if (!rc)
       rc = check_not_data(c, out[i].what, out[i].path, err);
+    if (!rc && i < 2)
+      rc = nnrt__check_not_foreign(out[i].what, out[i].path, err);
     if (!rc && i >= 2 && c->o.resume_path && nnrt__same_file(out[i].path, c->o.resume_path))
       rc = nnrt__fail(err, NNRT_EUSAGE, "%s %s is the --resume file; give another name", out[i].what,
                       out[i].path);
@@ -1281,7 +1283,8 @@ int nnrt__cmd_weights(nnrt_cli *c, nnrt_error *err) {
     return rc;
   } else if (c->input && nnrt__same_file(c->weights, c->input)) {
     return nnrt__fail(err, NNRT_EUSAGE, "--weights %s is the --input file; give another name", c->weights);
-  } else if ((rc = check_not_data(c, "--weights", c->weights, err)) != NNRT_OK) {
+  } else if ((rc = check_not_data(c, "--weights", c->weights, err)) != NNRT_OK ||
+             (rc = nnrt__check_not_foreign("--weights", c->weights, err)) != NNRT_OK) {
     return rc;
   } else {
     FILE *in = c->input ? fopen(c->input, "r") : stdin;

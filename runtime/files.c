@@ -386,6 +386,25 @@ int nnrt__check_text_output(const char *what, const char *path, nnrt_error *err)
   return check_replaceable(what, path, err);
 }
 
+/* A weights or checkpoint file is written only over nothing, an empty file, something that is
+ * not a file (a device, a FIFO), or a file nnc wrote (it starts with NNCW): a path that names
+ * the network's source, a script or notes (`checkpoint "model.nn";`, `--save run.sh`) would
+ * otherwise be replaced by weights, and what it held lost. */
+int nnrt__check_not_foreign(const char *what, const char *path, nnrt_error *err) {
+  struct stat st;
+  if (nnrt__in_place(path) || stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+    return NNRT_OK;
+  unsigned char head[4] = {0};
+  FILE *f = fopen(path, "rb");
+  size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+  if (f)
+    fclose(f);
+  if (!f || (got == sizeof head && memcmp(head, "NNCW", 4) == 0))
+    return NNRT_OK; /* unreadable: the write itself will say whether it may replace it */
+  return nnrt__fail(err, NNRT_EUSAGE, "%s %s: the file there is not one of nnc's weights or checkpoints, and "
+                    "writing would replace what it holds; give another name, or remove it first", what, path);
+}
+
 int nnrt__check_output(const char *what, const char *path, nnrt_error *err) {
   if (strcmp(path, "-") == 0)
     return nnrt__fail(err, NNRT_EUSAGE, "%s: '-' (standard output) cannot hold weights; give a file "

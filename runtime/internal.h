@@ -222,6 +222,9 @@ int nnrt__oom_writing(nnrt_error *err, const char *path);  /* NNRT_ENOMEM: "PATH
  * nnrt__check_text_output allows "-" (standard output), for the log and the plot. */
 int nnrt__check_output(const char *what, const char *path, nnrt_error *err);
 int nnrt__check_text_output(const char *what, const char *path, nnrt_error *err);
+/* NNRT_EUSAGE when path holds a non-empty regular file that does not start as nnc's weights
+ * and checkpoints do (NNCW): weights are not written over a file nnc did not write. */
+int nnrt__check_not_foreign(const char *what, const char *path, nnrt_error *err);
 
 /* ---- weights.c: the file format with trailer sections ---- */
 typedef struct nnrt_section {
