@@ -387,12 +387,13 @@ int nnrt__check_text_output(const char *what, const char *path, nnrt_error *err)
 }
 
 /* A weights or checkpoint file is written only over nothing, an empty file, something that is
- * not a file (a device, a FIFO), or a file nnc wrote (it starts with NNCW): a path that names
- * the network's source, a script or notes (`checkpoint "model.nn";`, `--save run.sh`) would
- * otherwise be replaced by weights, and what it held lost. */
+ * not a file (a device, a FIFO), a symlink (replaced itself, what it names untouched), or a
+ * file nnc wrote (it starts with NNCW): a path that names the network's source, a script or
+ * notes (`checkpoint "model.nn";`, `--save run.sh`) would otherwise be replaced by weights,
+ * and what it held lost. */
 int nnrt__check_not_foreign(const char *what, const char *path, nnrt_error *err) {
   struct stat st;
-  if (nnrt__in_place(path) || stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+  if (nnrt__in_place(path) || lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
     return NNRT_OK;
   unsigned char head[4] = {0};
   FILE *f = fopen(path, "rb");

@@ -393,8 +393,9 @@ CASES = [
                         r"written to r\.w\.interrupted; continue with --resume r\.w\.interrupted"],
          creates=["full", "r.w.interrupted", "t.log"], check=loads("r.w.interrupted")),
     case("disk-full-diverged-says-nothing-was-saved", models=["regression"], needs=need_mount,
+         files={"old.w": "NNCW: an earlier weights file\n"},
          run=on_full_disk(sh("./regression train --quiet --rate 0.2 --epochs 20 --save full/r.w"),
-                          put=[("regression.csv", "r.w")]),
+                          put=[("old.w", "r.w")]),
          exit=1, err=r"diverged.*the last good weights could not be saved: full/r\.w\.diverged: cannot write: "
                      r"No space left on device", creates=["full"]),
     # ---- kill -9 and signals -------------------------------------------------------------

@@ -220,7 +220,7 @@ CASES = [
          "--checkpoint-every 1", models=["regression"], creates=["n.w", "n.log", "n.ck"],
          check=mode_is("n.w", 0o600, also=mode_is("n.log", 0o600, also=mode_is("n.ck", 0o600)))),
     case("umask-000-keeps-an-existing-mode", "umask 000; " + TRAIN + " --save r.w", models=["regression"],
-         files={"r.w": "old\n"}, setup=lambda ctx: os.chmod(ctx.path("r.w"), 0o604), may_change=["r.w"],
+         files={"r.w": "NNCW: an earlier weights file\n"}, setup=lambda ctx: os.chmod(ctx.path("r.w"), 0o604), may_change=["r.w"],
          check=mode_is("r.w", 0o604, also=loads("r.w"))),
     # ---- resuming from the file the run replaces is allowed -----------------------------------
     case("resume-from-the-checkpoint-it-replaces",
