@@ -203,7 +203,9 @@ typedef struct nnc_model {
    * `of` = n_parts callers runs train_rows(params, n_parts, ns, xs, scratches, rate, part, of)
    * for its own part: the rows of every layer that part owns get the step
    * p −= rate/N · Σ g over all N = Σ ns[s] samples, summed in sample order, so the parameters
-   * are the same bits as train_step's on the whole batch. Both NULL where the model has no
+   * are the same bits as train_step's on the whole batch while it is at most one part
+   * (nnc_batch_part_samples of nnc/limits.h; beyond it train_step sums its gradient chunk by
+   * chunk and steps after, which rounds differently). Both NULL where the model has no
    * batch kernels (and in hand-written models): the runtime then sums per-thread gradients. */
   double (*train_deltas)(const void *params, int64_t n, const void *x, const void *t, void *scratch);
   void (*train_rows)(void *params, int64_t n_parts, const int64_t *ns, const void *const *xs,
