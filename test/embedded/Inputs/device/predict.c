@@ -7,17 +7,9 @@
 #include <stdint.h>
 
 #include "device.h"
-
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define STR_(a) #a
-#define STR(a) STR_(a)
-#include STR(NET.h)
+#include "net.h"
 #include "format.h"
 #include "inputs.h"
-
-typedef CAT(NET, _real) real;
-#define N_OUT CAT(UP, _N_OUTPUTS)
 
 static _Alignas(64) unsigned char scratch_one[CAT(UP, _FORWARD_SCRATCH_BYTES)(1)];
 static _Alignas(64) unsigned char scratch_all[CAT(UP, _FORWARD_SCRATCH_BYTES)(N_ROWS)];

@@ -10,18 +10,10 @@
 #include <stdint.h>
 
 #include "device.h"
-
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define STR_(a) #a
-#define STR(a) STR_(a)
-#include STR(NET.h)
+#include "net.h"
 #include "data.h"
 #include "format.h"
 
-typedef CAT(NET, _real) real;
-#define N_IN CAT(UP, _N_INPUTS)
-#define N_OUT CAT(UP, _N_OUTPUTS)
 #define MODEL CAT(NET, _model)
 enum { CHUNK = 64 }; /* samples per train_sequence call, as the runtime's SEQUENCE_CHUNK */
 
